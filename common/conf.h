@@ -1,0 +1,89 @@
+/*
+ * conf - the parameter table and the dlpgate.conf loader
+ *
+ * Every setting of dlpgate is declared once, in conf_params.c: name, type,
+ * default, bounds or choices, the variable that holds it, and a
+ * description. The loader (conf_load), dlpconf, `dlpgate check` and the
+ * dlpgate.conf(5) man page all read that table.
+ *
+ * conf_load() sets every variable to its default, applies the libconfig
+ * file DIR/dlpgate.conf (a missing file means all defaults), then
+ * "name=value" overrides (the -o options of master and its children). It
+ * is all or nothing: on any error the variables keep their previous
+ * values and err says "file:line: name: reason" (with the closest known
+ * name for a typo). The values are then valid until the next conf_load().
+ *
+ * Text forms (defaults, -o, dlpconf -e): bool yes/no; time 300, 300s, 5m,
+ * 2h, 1d; size 10240000, 10240k, 10m; list "a, b c" (commas or spaces).
+ */
+#ifndef DLP_CONF_H
+#define DLP_CONF_H
+
+#include <stddef.h>
+
+enum conf_type {
+	CONF_BOOL,
+	CONF_INT,
+	CONF_TIME,			/* seconds */
+	CONF_SIZE,			/* bytes */
+	CONF_STR,
+	CONF_ENUM,
+	CONF_LIST,
+};
+
+struct conf_list {
+	char  **items;
+	size_t  count;
+};
+
+/* Extra validation of a string or of each list item: 0 or -1 with err. */
+typedef int (*conf_check_fn) (const char *value, char *err, size_t errlen);
+
+struct conf_param {
+	const char *name;
+	enum conf_type type;
+	const char *def;		/* default, in text form */
+	long long min, max;		/* INT, TIME, SIZE bounds */
+	const char *choices;		/* ENUM: "a|b|c" */
+	void   *var;			/* int *, long long *, char **, struct conf_list * */
+	conf_check_fn check;
+	const char *role;		/* who reads it: "all", "smtpd-proxy", ... */
+	const char *desc;
+};
+
+enum conf_source {
+	CONF_SRC_DEFAULT,
+	CONF_SRC_FILE,
+	CONF_SRC_OVERRIDE,
+};
+
+#define CONF_MAIN_FILE	"dlpgate.conf"
+#define CONF_ERR_MAX	512
+
+extern const struct conf_param conf_params[];
+extern const size_t conf_param_count;
+extern char *conf_dir;			/* the directory that was loaded */
+
+int conf_load(const char *dir, char *const *overrides, size_t noverride,
+	      char *err, size_t errlen);
+int conf_file_exists(const char *dir);
+const struct conf_param *conf_find(const char *name);
+const char *conf_suggest(const char *name);
+enum conf_source conf_source_of(const struct conf_param *p);
+int conf_parse_text(const struct conf_param *p, const char *text, void *out,
+		    char *err, size_t errlen);
+int conf_validate(const struct conf_param *p, const char *text, char *err,
+		  size_t errlen);
+char *conf_value_text(const struct conf_param *p);
+int conf_list_has(const struct conf_list *list, const char *item);
+int conf_split_override(const char *arg, char *name, size_t namelen,
+			const char **value);
+
+/* Validators shared by the table and by other loaders. */
+int conf_check_cidr(const char *value, char *err, size_t errlen);
+int conf_check_hostport(const char *value, char *err, size_t errlen);
+int conf_check_header(const char *value, char *err, size_t errlen);
+int conf_check_hostname(const char *value, char *err, size_t errlen);
+int conf_check_path(const char *value, char *err, size_t errlen);
+
+#endif

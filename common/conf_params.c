@@ -1,0 +1,161 @@
+/*
+ * conf_params - every setting of dlpgate, declared once
+ *
+ * This table is the single source for the loader, dlpconf -d/-n/-e,
+ * `dlpgate check` and the dlpgate.conf(5) man page. To add a setting, add
+ * its variable below, its extern in conf_params.h and one table entry; the
+ * description is what an administrator reads in the man page.
+ *
+ * Sections follow the roles; keep each role's settings in its section.
+ */
+#include <stddef.h>
+
+#include "conf.h"
+#include "conf_params.h"
+
+#ifndef DLP_LIBEXECDIR
+#define DLP_LIBEXECDIR "/usr/local/libexec/dlpgate"
+#endif
+
+/* Everyone */
+char   *var_daemon_directory;
+char   *var_run_directory;
+char   *var_syslog_facility;
+char   *var_syslog_name;
+char   *var_log_level;
+char   *var_helo_name;
+
+/* master */
+int     var_shutdown_timeout;
+int     var_service_throttle_time;
+
+/* smtpd-proxy */
+char   *var_operating_mode;
+int     var_resubmit_port;
+struct conf_list var_next_hop;
+struct conf_list var_allow_hosts;
+int     var_smtpd_timeout;
+int     var_smtpd_data_timeout;
+int     var_next_hop_connect_timeout;
+int     var_next_hop_timeout;
+int     var_next_hop_data_timeout;
+int     var_next_hop_data_done_timeout;
+long long var_message_size_limit;
+int     var_command_length_limit;
+int     var_line_length_limit;
+int     var_smtpd_recipient_limit;
+int     var_smtpd_hard_error_limit;
+
+/* verdicts */
+char   *var_detector_failure;
+int     var_detector_timeout;
+int     var_add_default_header;
+char   *var_default_pass_header;
+
+#define STR(name, def, check, role, desc) \
+	{ #name, CONF_STR, def, 0, 0, NULL, &var_##name, check, role, desc }
+#define ENUM(name, def, choices, role, desc) \
+	{ #name, CONF_ENUM, def, 0, 0, choices, &var_##name, NULL, role, desc }
+#define BOOL(name, def, role, desc) \
+	{ #name, CONF_BOOL, def, 0, 1, NULL, &var_##name, NULL, role, desc }
+#define INT(name, def, min, max, role, desc) \
+	{ #name, CONF_INT, def, min, max, NULL, &var_##name, NULL, role, desc }
+#define TIME(name, def, min, max, role, desc) \
+	{ #name, CONF_TIME, def, min, max, NULL, &var_##name, NULL, role, desc }
+#define SIZE(name, def, min, max, role, desc) \
+	{ #name, CONF_SIZE, def, min, max, NULL, &var_##name, NULL, role, desc }
+#define LIST(name, def, check, role, desc) \
+	{ #name, CONF_LIST, def, 0, 0, NULL, &var_##name, check, role, desc }
+
+const struct conf_param conf_params[] = {
+
+	/* ---- Everyone ---- */
+
+	STR(daemon_directory, DLP_LIBEXECDIR, conf_check_path, "master",
+	    "Directory that holds the smtpd-proxy, detector and tlsmgr "
+	    "programs. An uninstalled build runs the programs of its own "
+	    "source tree instead."),
+	STR(run_directory, "/run/dlpgate", conf_check_path, "all",
+	    "Directory for the pid file, the control socket and the private "
+	    "sockets of the detector and tlsmgr. Nothing is ever queued here."),
+	ENUM(syslog_facility, "mail",
+	     "mail|daemon|user|local0|local1|local2|local3|local4|local5|local6|local7",
+	     "all", "Syslog facility of every log line."),
+	STR(syslog_name, "dlpgate", NULL, "all",
+	    "Prefix of the program name in log lines (dlpgate/smtpd-proxy)."),
+	ENUM(log_level, "info", "debug|info|warn|error", "all",
+	     "Lowest level that is logged. Set it for one role with "
+	     "options = { log_level = \"debug\"; } in master.conf."),
+	STR(helo_name, "", conf_check_hostname, "smtpd-proxy",
+	    "Name dlpgate gives in its EHLO to the next hop, so the "
+	    "reinjecting MTA can route by HELO string. Empty: the host name."),
+
+	/* ---- master ---- */
+
+	TIME(shutdown_timeout, "30s", 0, 3600, "master",
+	     "How long `dlpgate stop` lets sessions in flight finish before "
+	     "their workers are killed (their clients keep the messages queued)."),
+	TIME(service_throttle_time, "60s", 2, 3600, "master",
+	     "Longest pause before a service whose children keep dying before "
+	     "they serve is tried again; pauses start at 2s and double."),
+
+	/* ---- smtpd-proxy: mode and next hops ---- */
+
+	ENUM(operating_mode, "reflect", "reflect|forward", "smtpd-proxy",
+	     "reflect: send each message back to the client's own address on "
+	     "resubmit_port. forward: send it to the next_hop list."),
+	INT(resubmit_port, "10026", 1, 65535, "smtpd-proxy",
+	    "Port of the reinjection listener of the MTA in reflecting mode "
+	    "(the seed product's RequestProcessor.MTAResubmitPort)."),
+	LIST(next_hop, "", conf_check_hostport, "smtpd-proxy",
+	     "Forwarding mode: next hops as host, host:port or [address]:port "
+	     "(port 25 by default), tried in order until one answers 220."),
+	LIST(allow_hosts, "127.0.0.0/8, ::1/128", conf_check_cidr, "smtpd-proxy",
+	     "Networks allowed to connect; others get 554 5.7.1."),
+
+	/* ---- smtpd-proxy: limits and timeouts ---- */
+
+	TIME(smtpd_timeout, "300s", 1, 3600, "smtpd-proxy",
+	     "How long to wait for the next command from the client."),
+	TIME(smtpd_data_timeout, "300s", 1, 3600, "smtpd-proxy",
+	     "How long to wait for more message content from the client."),
+	TIME(next_hop_connect_timeout, "30s", 1, 600, "smtpd-proxy",
+	     "How long to wait for a TCP connection to a next hop."),
+	TIME(next_hop_timeout, "300s", 1, 3600, "smtpd-proxy",
+	     "How long to wait for the next hop's banner or a reply to a "
+	     "command."),
+	TIME(next_hop_data_timeout, "180s", 1, 3600, "smtpd-proxy",
+	     "How long a write of message content to the next hop may take."),
+	TIME(next_hop_data_done_timeout, "600s", 1, 3600, "smtpd-proxy",
+	     "How long to wait for the next hop's final reply after the end "
+	     "of the message."),
+	SIZE(message_size_limit, "10240000", 1024, 1073741824, "smtpd-proxy",
+	     "Largest message accepted, in bytes (552 5.3.4 beyond). The "
+	     "SIZE offered to the client is the smaller of this and the next "
+	     "hop's."),
+	INT(command_length_limit, "2048", 512, 65000, "smtpd-proxy",
+	    "Longest SMTP command line accepted from the client."),
+	INT(line_length_limit, "998", 78, 65000, "smtpd-proxy",
+	    "Longest message content line accepted, without its CRLF (RFC "
+	    "5321 allows 998). Longer lines get 554 5.6.0."),
+	INT(smtpd_recipient_limit, "1000", 1, 100000, "smtpd-proxy",
+	    "Most recipients per message (452 4.5.3 beyond)."),
+	INT(smtpd_hard_error_limit, "20", 1, 1000, "smtpd-proxy",
+	    "Errors a client may make before it is disconnected (421 4.7.0)."),
+
+	/* ---- verdicts ---- */
+
+	ENUM(detector_failure, "tempfail", "tempfail|pass", "smtpd-proxy",
+	     "What happens to a message when the detector cannot be reached "
+	     "or answers late: tempfail (451 4.3.0, the MTA retries) or pass."),
+	TIME(detector_timeout, "60s", 1, 3600, "smtpd-proxy",
+	     "How long a message may take to scan."),
+	BOOL(add_default_header, "yes", "smtpd-proxy",
+	     "Add default_pass_header to every message that passes (the seed "
+	     "product's RequestProcessor.AddDefaultHeader)."),
+	STR(default_pass_header, "X-Filter-Loop: Reflected", conf_check_header,
+	    "smtpd-proxy",
+	    "The header added to passed messages, Name: value."),
+};
+
+const size_t conf_param_count = sizeof(conf_params) / sizeof(conf_params[0]);

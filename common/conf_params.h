@@ -1,0 +1,50 @@
+/*
+ * conf_params - the variables that hold dlpgate's settings
+ *
+ * Each variable here has exactly one entry in the table in conf_params.c,
+ * which gives its name, default, bounds and description. Read them after
+ * conf_load(); never write them.
+ */
+#ifndef DLP_CONF_PARAMS_H
+#define DLP_CONF_PARAMS_H
+
+#include "conf.h"
+
+/* Everyone */
+extern char *var_daemon_directory;
+extern char *var_run_directory;
+extern char *var_syslog_facility;
+extern char *var_syslog_name;
+extern char *var_log_level;
+extern char *var_helo_name;
+
+/* master */
+extern int var_shutdown_timeout;
+extern int var_service_throttle_time;
+
+/* smtpd-proxy: modes and next hops */
+extern char *var_operating_mode;
+extern int var_resubmit_port;
+extern struct conf_list var_next_hop;
+extern struct conf_list var_allow_hosts;
+
+/* smtpd-proxy: limits and timeouts */
+extern int var_smtpd_timeout;
+extern int var_smtpd_data_timeout;
+extern int var_next_hop_connect_timeout;
+extern int var_next_hop_timeout;
+extern int var_next_hop_data_timeout;
+extern int var_next_hop_data_done_timeout;
+extern long long var_message_size_limit;
+extern int var_command_length_limit;
+extern int var_line_length_limit;
+extern int var_smtpd_recipient_limit;
+extern int var_smtpd_hard_error_limit;
+
+/* smtpd-proxy and detector: verdicts */
+extern char *var_detector_failure;
+extern int var_detector_timeout;
+extern int var_add_default_header;
+extern char *var_default_pass_header;
+
+#endif

@@ -1,0 +1,253 @@
+/*
+ * server - the child side of the master protocol, and a prefork skeleton
+ *
+ * See server.h.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bsd/unistd.h>
+
+#include "conf.h"
+#include "conf_params.h"
+#include "ipc.h"
+#include "mem.h"
+#include "msg.h"
+#include "server.h"
+
+extern char **environ;
+
+#ifndef DLP_SYSCONFDIR
+#define DLP_SYSCONFDIR "/etc/dlpgate"
+#endif
+
+struct server server;
+
+/* server_usage - complain about our own invocation */
+static void server_usage(const char *role)
+{
+	msg_fatal("usage: %s -n service -t inet|unix -g generation -l nlisten "
+		  "[-u max_use] [-i max_idle] [-c confdir] [-U user] [-R chroot] "
+		  "[-f] [-o name=value]... (%s is started by master)", role, role);
+}
+
+/* server_number - a non-negative decimal argument */
+static long server_number(const char *role, const char *text)
+{
+	char   *end;
+	long    n = strtol(text, &end, 10);
+
+	if (*text == 0 || *end || n < 0 || n > 1000000000)
+		server_usage(role);
+	return n;
+}
+
+/* server_drop_privileges - chroot if asked, then become the service user */
+static void server_drop_privileges(void)
+{
+	struct passwd *pw;
+
+	if (getuid() != 0 && geteuid() != 0)
+		return;
+	if (server.user == NULL || *server.user == 0)
+		msg_fatal("%s runs as root but master gave no user: refusing", server.role);
+	if ((pw = getpwnam(server.user)) == NULL)
+		msg_fatal("user \"%s\" does not exist (run 'dlpgate setup')", server.user);
+	if (pw->pw_uid == 0)
+		msg_fatal("service user \"%s\" is root: refusing", server.user);
+	if (server.chroot_dir && *server.chroot_dir) {
+		if (chroot(server.chroot_dir) < 0 || chdir("/") < 0)
+			msg_fatal("chroot %s: %m", server.chroot_dir);
+	}
+	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0
+	    || setuid(pw->pw_uid) < 0)
+		msg_fatal("cannot become user %s: %m", server.user);
+	if (setuid(0) == 0)
+		msg_panic("privileges could be regained after dropping them");
+	(void) prctl(PR_SET_DUMPABLE, 1);
+}
+
+/* server_init - arguments, log, configuration, privileges */
+void server_init(int argc, char **argv, const char *role)
+{
+	char  **overrides = xcalloc((size_t) argc + 1, sizeof(char *));
+	size_t  noverride = 0;
+	const char *confdir = DLP_SYSCONFDIR;
+	char    err[CONF_ERR_MAX], ident[128];
+	enum msg_level level;
+	int     ch;
+
+	server.role = role;
+	msg_open(role, MSG_TO_STDERR, NULL);
+	while ((ch = getopt(argc, argv, "c:fg:i:l:n:o:R:t:u:U:")) != -1) {
+		switch (ch) {
+		case 'c':
+			confdir = optarg;
+			break;
+		case 'f':
+			server.foreground = 1;
+			break;
+		case 'g':
+			server.generation = (uint32_t) server_number(role, optarg);
+			break;
+		case 'i':
+			server.max_idle = (int) server_number(role, optarg);
+			break;
+		case 'l':
+			server.nlisten = (int) server_number(role, optarg);
+			break;
+		case 'n':
+			server.service = xstrdup(optarg);
+			break;
+		case 'o':
+			overrides[noverride++] = optarg;
+			break;
+		case 'R':
+			server.chroot_dir = xstrdup(optarg);
+			break;
+		case 't':
+			server.type = xstrdup(optarg);
+			break;
+		case 'u':
+			server.max_use = (int) server_number(role, optarg);
+			break;
+		case 'U':
+			server.user = xstrdup(optarg);
+			break;
+		default:
+			server_usage(role);
+		}
+	}
+	if (server.service == NULL || server.type == NULL
+	    || server.nlisten > SERVER_MAX_LISTEN)
+		server_usage(role);
+	if (conf_load(confdir, overrides, noverride, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	free(overrides);
+	setproctitle_init(argc, argv, environ);
+	snprintf(ident, sizeof(ident), "%s/%s", var_syslog_name, role);
+	msg_open(ident, server.foreground ? MSG_TO_STDERR : MSG_TO_SYSLOG,
+		 var_syslog_facility);
+	if (msg_level_parse(var_log_level, &level) == 0)
+		msg_set_level(level);
+	signal(SIGPIPE, SIG_IGN);
+	server_drop_privileges();
+	server_title("%s", server.service);
+}
+
+/* server_report - tell master our state; a dead master ends us */
+void server_report(enum server_state state)
+{
+	struct ipc_out out;
+	int     rc;
+
+	if (server.master_gone)
+		return;
+	ipc_out_init(&out, SERVER_REC_STATUS);
+	ipc_put_u32(&out, SERVER_TAG_PID, (uint32_t) getpid());
+	ipc_put_u32(&out, SERVER_TAG_GENERATION, server.generation);
+	ipc_put_u32(&out, SERVER_TAG_STATE, (uint32_t) state);
+	ipc_put_u32(&out, SERVER_TAG_USE_COUNT, server.use_count);
+	rc = ipc_send(SERVER_STATUS_FD, &out, NULL, 0, 10);
+	ipc_out_free(&out);
+	if (rc != IPC_OK)
+		server.master_gone = 1;
+}
+
+/* server_master_gone - has master closed our status socket? */
+int server_master_gone(void)
+{
+	struct pollfd pfd = {.fd = SERVER_STATUS_FD,.events = POLLIN};
+	char    byte[IPC_HDR_LEN];
+
+	if (server.master_gone)
+		return 1;
+	if (poll(&pfd, 1, 0) > 0) {
+		/* master never writes to us: readable means EOF or error */
+		if (recv(SERVER_STATUS_FD, byte, sizeof(byte), MSG_DONTWAIT) <= 0
+		    || (pfd.revents & (POLLHUP | POLLERR)))
+			server.master_gone = 1;
+	}
+	return server.master_gone;
+}
+
+/* server_single_loop - accept and serve one connection at a time */
+void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
+				      socklen_t salen, int listen_index))
+{
+	int     ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev;
+
+	if (ep < 0)
+		msg_fatal("epoll_create1: %m");
+	for (int i = 0; i < server.nlisten; i++) {
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.u32 = (uint32_t) i;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, SERVER_LISTEN_FD + i, &ev) < 0)
+			msg_fatal("epoll_ctl listen fd %d: %m", SERVER_LISTEN_FD + i);
+	}
+	ev.events = EPOLLIN;
+	ev.data.u32 = UINT32_MAX;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, SERVER_STATUS_FD, &ev) < 0)
+		msg_fatal("epoll_ctl status fd: %m");
+	server_report(SERVER_IDLE);
+	while (!server.master_gone) {
+		struct sockaddr_storage ss;
+		socklen_t sslen = sizeof(ss);
+		int     n, fd, idx;
+
+		n = epoll_wait(ep, &ev, 1, server.max_idle > 0 ?
+			       server.max_idle * 1000 : -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			msg_fatal("epoll_wait: %m");
+		if (n == 0)
+			break;			/* max_idle */
+		if (ev.data.u32 == UINT32_MAX) {
+			(void) server_master_gone();
+			continue;
+		}
+		idx = (int) ev.data.u32;
+		fd = accept4(SERVER_LISTEN_FD + idx, (struct sockaddr *) &ss, &sslen,
+			     SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
+			    && errno != ECONNABORTED)
+				msg_warn("accept: %m");
+			continue;
+		}
+		server_report(SERVER_BUSY);
+		server.use_count++;
+		serve(fd, (struct sockaddr *) &ss, sslen, idx);
+		if (server_master_gone())
+			break;
+		if (server.max_use > 0 && server.use_count >= (unsigned) server.max_use)
+			break;
+		server_report(SERVER_IDLE);
+	}
+	close(ep);
+}
+
+/* server_title - what ps shows for this process */
+void server_title(const char *fmt, ...)
+{
+	char    title[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(title, sizeof(title), fmt, ap);
+	va_end(ap);
+	setproctitle("%s", title);
+}

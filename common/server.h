@@ -1,0 +1,73 @@
+/*
+ * server - the child side of the master protocol, and a prefork skeleton
+ *
+ * master starts every daemon (smtpd-proxy, detector, tlsmgr) with:
+ *	fd 5		a SOCK_SEQPACKET status socket, one per child
+ *	fd 6...		the service's listen sockets, non-blocking
+ *	-n name -t inet|unix -g generation -l nlisten -u max_use -i max_idle
+ *	-c confdir [-U user] [-R chroot] [-f] [-o name=value]...
+ *
+ * The child reports {pid, generation, state, use_count} records on fd 5:
+ * IDLE when it can take a connection, BUSY while it serves one. EOF on fd
+ * 5 means master died, reloaded, or is stopping: the child finishes its
+ * current session and exits. So does a child that reached max_use
+ * sessions or stayed idle for max_idle seconds.
+ *
+ * server_init() parses the arguments, opens the log, loads the
+ * configuration and drops privileges (the child starts as root when
+ * master does, chroots if asked, then becomes the service's user).
+ * server_single_loop() is the Postfix single_server: one connection at a
+ * time, accepted by whichever idle child wakes first. A multi-connection
+ * daemon (tlsmgr) runs its own event loop and calls server_report() and
+ * server_master_gone() itself.
+ */
+#ifndef DLP_SERVER_H
+#define DLP_SERVER_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define SERVER_STATUS_FD	5
+#define SERVER_LISTEN_FD	6
+#define SERVER_MAX_LISTEN	32
+
+/* Record types on the status socket. */
+#define SERVER_REC_STATUS	1	/* child -> master */
+#define SERVER_REC_STATS	2	/* child -> master: counters (ops) */
+
+/* Attribute tags of SERVER_REC_STATUS. */
+#define SERVER_TAG_PID		1
+#define SERVER_TAG_GENERATION	2
+#define SERVER_TAG_STATE	3
+#define SERVER_TAG_USE_COUNT	4
+
+enum server_state {
+	SERVER_IDLE = 1,
+	SERVER_BUSY = 2,
+};
+
+struct server {
+	const char *role;		/* "smtpd-proxy" */
+	char   *service;		/* service name in master.conf */
+	char   *type;			/* "inet" or "unix" */
+	uint32_t generation;
+	int     nlisten;
+	int     max_use;		/* 0: no limit */
+	int     max_idle;		/* seconds; 0: no limit */
+	int     foreground;
+	char   *user;			/* NULL: privilege separation off */
+	char   *chroot_dir;
+	unsigned use_count;
+	int     master_gone;
+};
+
+extern struct server server;
+
+void server_init(int argc, char **argv, const char *role);
+void server_report(enum server_state state);
+int server_master_gone(void);
+void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
+				      socklen_t salen, int listen_index));
+void server_title(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,365 @@
+/*
+ * stream - buffered, bounded, deadline-driven line I/O over TCP or TLS
+ *
+ * See stream.h. The read buffer is one fixed allocation; a line that does
+ * not fit within the caller's limit is reported as STREAM_TOOLONG before
+ * the buffer can grow, and stream_skipline() drops it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "mem.h"
+#include "msg.h"
+#include "stream.h"
+
+/* stream_open - wrap a connected socket */
+struct stream *stream_open(int fd, int timeout)
+{
+	struct stream *s = xcalloc(1, sizeof(*s));
+	int     fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		(void) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	s->fd = fd;
+	s->rbuf = xmalloc(STREAM_RBUF_SIZE + 1);
+	buf_init(&s->wbuf, 8192);
+	s->timeout = timeout;
+	return s;
+}
+
+/* stream_close - free the stream, its TLS state and its socket */
+void stream_close(struct stream *s)
+{
+	if (s == NULL)
+		return;
+	if (s->ssl)
+		SSL_free(s->ssl);
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->rbuf);
+	buf_free(&s->wbuf);
+	free(s);
+}
+
+/* stream_set_ssl - from now on, read and write through TLS */
+void stream_set_ssl(struct stream *s, SSL *ssl)
+{
+	s->ssl = ssl;
+}
+
+/* stream_strerror - a word for a status, for logs */
+const char *stream_strerror(int status)
+{
+	switch (status) {
+	case STREAM_OK:
+		return "ok";
+	case STREAM_EOF:
+		return "lost connection";
+	case STREAM_TIMEOUT:
+		return "timeout";
+	case STREAM_IOERR:
+		return "I/O error";
+	case STREAM_TOOLONG:
+		return "line too long";
+	}
+	return "unknown error";
+}
+
+/* stream_poll - wait for readiness; 1 ready, 0 timeout, -1 error */
+static int stream_poll(int fd, short events, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = fd,.events = events};
+	int     n;
+
+	do {
+		n = poll(&pfd, 1, timeout_ms);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	return n;
+}
+
+/* stream_wait_readable - 1 if input is (or becomes) available in time */
+int stream_wait_readable(struct stream *s, int timeout_ms)
+{
+	if (s->rpos < s->rlen || (s->ssl && SSL_pending(s->ssl) > 0))
+		return 1;
+	return stream_poll(s->fd, POLLIN, timeout_ms) > 0;
+}
+
+/* stream_fail - make an error sticky and return it */
+static int stream_fail(struct stream *s, int status)
+{
+	if (s->err == STREAM_OK)
+		s->err = status;
+	return s->err;
+}
+
+/* stream_read_some - one read into buf; >0 bytes, or a stream_status */
+static int stream_read_some(struct stream *s, char *buf, size_t len)
+{
+	short   want = POLLIN;
+
+	for (;;) {
+		ssize_t n;
+
+		if (s->ssl) {
+			int     r;
+
+			ERR_clear_error();
+			r = SSL_read(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int) len);
+			if (r > 0)
+				return r;
+			switch (s->ssl_err = SSL_get_error(s->ssl, r)) {
+			case SSL_ERROR_WANT_READ:
+				want = POLLIN;
+				break;
+			case SSL_ERROR_WANT_WRITE:
+				want = POLLOUT;
+				break;
+			case SSL_ERROR_ZERO_RETURN:
+				return stream_fail(s, STREAM_EOF);
+			case SSL_ERROR_SYSCALL:
+				if (ERR_peek_error() == 0)
+					return stream_fail(s, STREAM_EOF);
+				return stream_fail(s, STREAM_IOERR);
+			default:
+				return stream_fail(s, STREAM_IOERR);
+			}
+		} else {
+			n = read(s->fd, buf, len);
+			if (n > 0)
+				return (int) n;
+			if (n == 0)
+				return stream_fail(s, STREAM_EOF);
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return stream_fail(s, errno == ECONNRESET ?
+						   STREAM_EOF : STREAM_IOERR);
+			want = POLLIN;
+		}
+		switch (stream_poll(s->fd, want, s->timeout * 1000)) {
+		case 0:
+			return stream_fail(s, STREAM_TIMEOUT);
+		case -1:
+			return stream_fail(s, STREAM_IOERR);
+		}
+	}
+}
+
+/* stream_fill - read more input; bytes added, or a stream_status */
+int stream_fill(struct stream *s)
+{
+	int     n;
+
+	if (s->err)
+		return s->err;
+	if (s->rpos == s->rlen) {
+		s->rpos = s->rlen = 0;
+	} else if (s->rlen == STREAM_RBUF_SIZE && s->rpos > 0) {
+		memmove(s->rbuf, s->rbuf + s->rpos, s->rlen - s->rpos);
+		s->rlen -= s->rpos;
+		s->rpos = 0;
+	}
+	if (s->rlen == STREAM_RBUF_SIZE)
+		msg_panic("stream_fill: buffer full");
+	n = stream_read_some(s, s->rbuf + s->rlen, STREAM_RBUF_SIZE - s->rlen);
+	if (n > 0) {
+		s->rlen += (size_t) n;
+		s->rbytes += (uint64_t) n;
+	}
+	return n;
+}
+
+/* stream_has_line - is a whole line buffered? */
+int stream_has_line(const struct stream *s)
+{
+	return memchr(s->rbuf + s->rpos, '\n', s->rlen - s->rpos) != NULL;
+}
+
+/* stream_pending - bytes buffered but not yet consumed */
+size_t stream_pending(const struct stream *s)
+{
+	return s->rlen - s->rpos + (s->ssl ? (size_t) SSL_pending(s->ssl) : 0);
+}
+
+/* stream_discard_input - drop buffered input (e.g. after STARTTLS) */
+void stream_discard_input(struct stream *s)
+{
+	s->rpos = s->rlen = 0;
+}
+
+/* stream_getline - the next line, NUL-terminated in place */
+int stream_getline(struct stream *s, char **line, size_t *len, size_t limit,
+		   int *flags)
+{
+	size_t  room = limit + 2 > STREAM_RBUF_SIZE ? STREAM_RBUF_SIZE : limit + 2;
+
+	for (;;) {
+		char   *start = s->rbuf + s->rpos;
+		size_t  avail = s->rlen - s->rpos;
+		char   *lf = memchr(start, '\n', avail < room ? avail : room);
+
+		if (lf) {
+			size_t  n = (size_t) (lf - start);
+			int     f = 0;
+
+			if (n > 0 && lf[-1] == '\r')
+				n--;
+			else
+				f |= STREAM_LINE_BARE_LF;
+			if (n > limit)
+				return STREAM_TOOLONG;	/* not sticky */
+			start[n] = 0;
+			if (memchr(start, 0, n))
+				f |= STREAM_LINE_NUL;
+			if (memchr(start, '\r', n))
+				f |= STREAM_LINE_BARE_CR;
+			s->rpos += (size_t) (lf - start) + 1;
+			*line = start;
+			*len = n;
+			if (flags)
+				*flags = f;
+			return STREAM_OK;
+		}
+		if (avail >= room)
+			return STREAM_TOOLONG;	/* not sticky: see stream_skipline */
+		if (stream_fill(s) < 0)
+			return s->err;
+	}
+}
+
+/* stream_skipline - discard input through the next LF */
+int stream_skipline(struct stream *s)
+{
+	for (;;) {
+		char   *lf = memchr(s->rbuf + s->rpos, '\n', s->rlen - s->rpos);
+
+		if (lf) {
+			s->rpos = (size_t) (lf - s->rbuf) + 1;
+			return STREAM_OK;
+		}
+		s->rpos = s->rlen;
+		if (stream_fill(s) < 0)
+			return s->err;
+	}
+}
+
+/* stream_write_all - write everything in buf; 0 or a stream_status */
+static int stream_write_all(struct stream *s, const char *buf, size_t len)
+{
+	while (len > 0) {
+		short   want = POLLOUT;
+		ssize_t n;
+
+		if (s->ssl) {
+			int     r;
+
+			ERR_clear_error();
+			r = SSL_write(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int) len);
+			if (r > 0) {
+				n = r;
+			} else {
+				switch (s->ssl_err = SSL_get_error(s->ssl, r)) {
+				case SSL_ERROR_WANT_READ:
+					want = POLLIN;
+					break;
+				case SSL_ERROR_WANT_WRITE:
+					break;
+				case SSL_ERROR_ZERO_RETURN:
+					return stream_fail(s, STREAM_EOF);
+				default:
+					return stream_fail(s, STREAM_IOERR);
+				}
+				n = 0;
+			}
+		} else {
+			n = send(s->fd, buf, len, MSG_NOSIGNAL);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EPIPE || errno == ECONNRESET)
+					return stream_fail(s, STREAM_EOF);
+				if (errno != EAGAIN && errno != EWOULDBLOCK)
+					return stream_fail(s, STREAM_IOERR);
+				n = 0;
+			}
+		}
+		if (n > 0) {
+			buf += n;
+			len -= (size_t) n;
+			s->wbytes += (uint64_t) n;
+			continue;
+		}
+		switch (stream_poll(s->fd, want, s->timeout * 1000)) {
+		case 0:
+			return stream_fail(s, STREAM_TIMEOUT);
+		case -1:
+			return stream_fail(s, STREAM_IOERR);
+		}
+	}
+	return STREAM_OK;
+}
+
+/* stream_flush - send everything collected; 0 or a stream_status */
+int stream_flush(struct stream *s)
+{
+	int     r;
+
+	if (s->err)
+		return s->err;
+	if (s->wbuf.len == 0)
+		return STREAM_OK;
+	r = stream_write_all(s, s->wbuf.data, s->wbuf.len);
+	buf_reset(&s->wbuf);
+	return r;
+}
+
+/* stream_write - collect bytes; big writes go out directly */
+void stream_write(struct stream *s, const void *data, size_t len)
+{
+	if (s->err)
+		return;
+	if (s->wbuf.len + len <= STREAM_WBUF_FLUSH) {
+		buf_append(&s->wbuf, data, len);
+		return;
+	}
+	if (stream_flush(s) == STREAM_OK) {
+		if (len <= STREAM_WBUF_FLUSH)
+			buf_append(&s->wbuf, data, len);
+		else
+			(void) stream_write_all(s, data, len);
+	}
+}
+
+/* stream_puts - collect a string */
+void stream_puts(struct stream *s, const char *str)
+{
+	stream_write(s, str, strlen(str));
+}
+
+/* stream_printf - collect formatted text */
+void stream_printf(struct stream *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->err)
+		return;
+	va_start(ap, fmt);
+	buf_vprintf(&s->wbuf, fmt, ap);
+	va_end(ap);
+	if (s->wbuf.len > STREAM_WBUF_FLUSH)
+		(void) stream_flush(s);
+}

@@ -1,0 +1,188 @@
+/*
+ * master_status - children's status records, reaping and throttling
+ *
+ * A child's word is gossip: every record is checked against what master
+ * itself knows of that child (pid, generation, a known state, a use count
+ * that never goes back). A child that lies is retired: its status socket
+ * is closed, so it exits after its current session.
+ *
+ * A child that exits abnormally before it ever served throttles its
+ * service: no new children for 2 s, then 4 s, ... up to
+ * service_throttle_time, until a child serves again. That turns a crash
+ * loop (bad config, missing library, a bug at start-up) into a few log
+ * lines instead of a fork storm.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf_params.h"
+#include "evt.h"
+#include "ipc.h"
+#include "mem.h"
+#include "msg.h"
+#include "master.h"
+
+/* master_retire - stop counting a child; it exits after its session */
+void master_retire(struct master_child *child)
+{
+	struct master_service *svc = child->svc;
+
+	if (svc) {
+		svc->total--;
+		if (child->state == SERVER_IDLE)
+			svc->avail--;
+		child->svc = NULL;
+	}
+	if (child->status_fd >= 0) {
+		close(child->status_fd);
+		child->status_fd = -1;
+	}
+}
+
+/* master_bad_peer - log and retire a child that broke the protocol */
+static void master_bad_peer(struct master_child *child, const char *why)
+{
+	evt_warn(PEER_BAD, NULL, "service=%s pid=%d reason=\"%s\"",
+		 child->svc_name, (int) child->pid, why);
+	master_retire(child);
+}
+
+/* master_status_event - read one record from a child's status socket */
+void master_status_event(struct master_child *child)
+{
+	static struct ipc_msg msg;
+	char    err[256];
+	uint32_t pid, gen, state, uses;
+	int     rc;
+
+	rc = ipc_recv(child->status_fd, &msg, 0, err, sizeof(err));
+	if (rc == IPC_EOF) {
+		/* the child is exiting; keep counting it until it is reaped */
+		close(child->status_fd);
+		child->status_fd = -1;
+		return;
+	}
+	if (rc == IPC_TIMEOUT)
+		return;
+	if (rc != IPC_OK) {
+		master_bad_peer(child, err);
+		return;
+	}
+	if (msg.nfds > 0) {
+		ipc_close_fds(&msg);
+		master_bad_peer(child, "descriptors in a status record");
+		return;
+	}
+	if (msg.type == SERVER_REC_STATS)
+		return;				/* counters: see dlpgate status */
+	if (msg.type != SERVER_REC_STATUS
+	    || ipc_get_u32(&msg, SERVER_TAG_PID, &pid) < 0
+	    || ipc_get_u32(&msg, SERVER_TAG_GENERATION, &gen) < 0
+	    || ipc_get_u32(&msg, SERVER_TAG_STATE, &state) < 0
+	    || ipc_get_u32(&msg, SERVER_TAG_USE_COUNT, &uses) < 0) {
+		master_bad_peer(child, "malformed status record");
+		return;
+	}
+	if ((pid_t) pid != child->pid || gen != child->generation
+	    || (state != SERVER_IDLE && state != SERVER_BUSY)
+	    || uses < child->use_count) {
+		snprintf(err, sizeof(err), "status record does not match the child "
+			 "(pid %u generation %u state %u uses %u)", pid, gen, state, uses);
+		master_bad_peer(child, err);
+		return;
+	}
+	child->use_count = uses;
+	if (child->svc == NULL || (int) state == child->state)
+		return;
+	if (state == SERVER_BUSY) {
+		child->svc->avail--;
+		child->served = 1;
+		child->svc->throttle_delay = 0;	/* it works again */
+	} else {
+		child->svc->avail++;
+	}
+	child->state = (int) state;
+}
+
+/* master_throttle - stop spawning for a service for a while */
+static void master_throttle(struct master_service *svc, const char *why)
+{
+	int     max = var_service_throttle_time;
+
+	svc->throttle_delay = svc->throttle_delay ? svc->throttle_delay * 2 : 2;
+	if (svc->throttle_delay > max)
+		svc->throttle_delay = max;
+	svc->throttle_until = time(NULL) + svc->throttle_delay;
+	evt_warn(SVC_THROTTLE, NULL, "service=%s delay=%ds reason=\"%s\"",
+		 svc->conf->name, svc->throttle_delay, why);
+}
+
+/* master_throttle_check - lift throttles whose time has come */
+void master_throttle_check(time_t now)
+{
+	for (size_t i = 0; i < master_nservices; i++) {
+		struct master_service *svc = &master_services[i];
+
+		if (svc->throttle_until && now >= svc->throttle_until) {
+			svc->throttle_until = 0;
+			evt_info(SVC_RESUME, NULL, "service=%s", svc->conf->name);
+		}
+	}
+}
+
+/* master_reap - collect every child that exited */
+void master_reap(void)
+{
+	int     status;
+	pid_t   pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct master_child *child;
+		char    why[128];
+
+		TAILQ_FOREACH(child, &master_children, link)
+			if (child->pid == pid)
+			break;
+		if (child == NULL)
+			continue;
+		if (WIFSIGNALED(status))
+			snprintf(why, sizeof(why), "killed by signal %d%s",
+				 WTERMSIG(status), WCOREDUMP(status) ? " (core dumped)" : "");
+		else
+			snprintf(why, sizeof(why), "exit status %d", WEXITSTATUS(status));
+		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !child->killed) {
+			evt_warn(CHILD_DIED, NULL, "service=%s pid=%d reason=\"%s\" "
+				 "sessions=%u", child->svc_name, (int) pid, why,
+				 child->use_count);
+			if (child->svc && !child->served && !child->svc->throttle_until) {
+				char    reason[200];
+
+				snprintf(reason, sizeof(reason), "child %d %s before it "
+					 "served", (int) pid, why);
+				master_throttle(child->svc, reason);
+			}
+		}
+		master_retire(child);
+		TAILQ_REMOVE(&master_children, child, link);
+		free(child->svc_name);
+		free(child);
+	}
+}
+
+/* master_live_children - children still running (of inet services only) */
+int master_live_children(int inet_only)
+{
+	struct master_child *child;
+	int     n = 0;
+
+	TAILQ_FOREACH(child, &master_children, link)
+		if (!inet_only || !child->unix_svc)
+		n++;
+	return n;
+}

@@ -1,0 +1,142 @@
+/*
+ * proxy - one SMTP session, from the sending MTA to the next hop
+ *
+ * smtpd-proxy.c	the process: start-up, one session per accepted client
+ * proxy_session.c	the client side: commands, state machine, pipelining
+ * proxy_nexthop.c	choosing and connecting the next hop, its EHLO
+ * proxy_reply.c	reading, checking and relaying next-hop replies
+ * proxy_transaction.c	DATA: spool, ask the detector, apply the verdict
+ * proxy_data.c		the content: spooling it, sending it on
+ * proxy_detect.c	asking the detector for a verdict
+ *
+ * The proxy never queues and never answers a message on the next hop's
+ * behalf: the client's end of data is answered with the next hop's own
+ * final reply (or a 4xx/5xx of ours when the message did not go).
+ */
+#ifndef DLP_PROXY_H
+#define DLP_PROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "buf.h"
+#include "inet.h"
+#include "scan.h"
+#include "stream.h"
+
+/* Protocol bounds of next-hop replies (RFC 5321 allows 512 per line). */
+#define PROXY_REPLY_LINE_MAX	2048
+#define PROXY_REPLY_LINES_MAX	200
+
+/* Next-hop extensions we can carry (bit flags). */
+#define CAP_8BITMIME	(1u << 0)
+#define CAP_SIZE	(1u << 1)
+#define CAP_DSN		(1u << 2)
+#define CAP_PIPELINING	(1u << 3)
+#define CAP_ENHANCED	(1u << 4)
+#define CAP_HELP	(1u << 5)
+#define CAP_VRFY	(1u << 6)
+#define CAP_SMTPUTF8	(1u << 7)
+#define CAP_XFORWARD	(1u << 8)
+#define CAP_STARTTLS	(1u << 9)
+
+/* The client side of a session, one state at a time. */
+enum proxy_state {
+	PS_GREETED,			/* banner sent, no HELO/EHLO yet */
+	PS_READY,			/* HELO/EHLO done, no transaction */
+	PS_MAIL,			/* MAIL sent or accepted */
+	PS_QUIT,			/* QUIT seen or session over */
+};
+
+/* A parsed next-hop reply, kept verbatim for relaying. */
+struct smtp_reply {
+	int     code;			/* 200..599 */
+	struct buf text;		/* the lines, each ending in CRLF */
+	int     nlines;
+	char    first[PROXY_REPLY_LINE_MAX + 1];	/* first line, for logs */
+};
+
+/* Why a next-hop exchange failed. */
+enum hop_status {
+	HOP_OK = 0,
+	HOP_GARBLED = -1,		/* malformed or unexpected reply */
+	HOP_LOST = -2,
+	HOP_TIMEOUT = -3,
+};
+
+/* The detector's answer, checked before use. */
+struct verdict {
+	enum scan_action action;
+	char    reply[512];		/* block: "550 5.7.1 text" */
+	char  **rcpt;			/* redirect */
+	size_t  nrcpt;
+	char  **headers;		/* "Name: value" to prepend */
+	size_t  nheaders;
+	char   *subject;		/* modify: the new Subject value */
+	char    policies[512];		/* for logs */
+};
+
+struct proxy_session {
+	char    cid[16];
+	struct stream *client;
+	struct stream *hop;
+	struct sockaddr_storage client_sa;
+	char    client_addr[INET6_ADDRSTRLEN];
+	int     client_port;
+	char    hop_name[300];		/* "host[addr]:port" for logs */
+	enum proxy_state state;
+	int     esmtp;			/* client said EHLO */
+	int     errors;			/* hard errors so far */
+	int     hop_dead;		/* next hop unusable: 421 and close */
+	unsigned hop_caps;
+	long long hop_size;		/* next hop's SIZE; 0: none given */
+	struct envelope env;		/* sender and accepted recipients */
+	int     mail_ok;		/* next hop accepted MAIL */
+	size_t  rcpt_tried;		/* RCPTs sent this transaction */
+	unsigned messages;		/* transactions completed */
+	const char *helo_name;		/* ours */
+	struct timespec t_start;
+};
+
+/* proxy_session.c */
+void proxy_session_run(struct proxy_session *s);
+void proxy_reply_local(struct proxy_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void proxy_reset_mail(struct proxy_session *s);
+
+/* proxy_transaction.c */
+void proxy_transaction(struct proxy_session *s);
+
+/* proxy_nexthop.c */
+int proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner);
+int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r);
+void proxy_hop_close(struct proxy_session *s);
+
+/* proxy_reply.c */
+void smtp_reply_init(struct smtp_reply *r);
+void smtp_reply_free(struct smtp_reply *r);
+int proxy_read_reply(struct proxy_session *s, struct smtp_reply *r, int timeout);
+void proxy_relay_reply(struct proxy_session *s, const struct smtp_reply *r);
+void proxy_hop_failed(struct proxy_session *s, int status, const char *doing);
+const char *hop_strerror(int status);
+
+/* proxy_data.c */
+enum data_status {
+	DATA_OK = 0,
+	DATA_TOOBIG,			/* over message_size_limit */
+	DATA_LONGLINE,			/* a line over line_length_limit */
+	DATA_BARE,			/* bare CR or LF */
+	DATA_LOST,			/* client gone: no reply possible */
+};
+int proxy_data_receive(struct proxy_session *s, int fd, size_t *size);
+int proxy_data_send(struct proxy_session *s, int fd, size_t size,
+		    const struct verdict *v);
+
+/* proxy_detect.c */
+int proxy_detect(struct proxy_session *s, int msg_fd, size_t size,
+		 struct verdict *v);
+void verdict_free(struct verdict *v);
+
+#endif

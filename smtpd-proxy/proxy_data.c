@@ -1,0 +1,240 @@
+/*
+ * proxy_data - DATA: spooling the client's content, sending it on
+ *
+ * proxy_data_receive() reads content until the exact line ".<CR><LF>"
+ * that follows a <CR><LF> — nothing else ends the message, so "\n.\n",
+ * "\r.\r" and friends are content, not an end (SMTP smuggling). Lines are
+ * un-stuffed and written to a memfd. A bare CR or LF, a line over
+ * line_length_limit or content over message_size_limit is noted, the rest
+ * is read and discarded up to the end, and the message is refused as a
+ * whole: so no bare CR or LF ever reaches the next hop.
+ *
+ * proxy_data_send() writes our headers, then the content with dots
+ * re-stuffed (the Subject replaced when the verdict says so), then the
+ * end of data. The content is read through a private mapping of the
+ * sealed memfd: no copy, and nobody can change it under us.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "conf_params.h"
+#include "evt.h"
+#include "msg.h"
+#include "proxy.h"
+
+struct data_in {
+	int     fd;
+	size_t  size;			/* bytes stored (or that would be) */
+	int     status;			/* first problem seen */
+	int     skipping;		/* inside an over-long line */
+};
+
+/* data_note - remember the first problem with the content */
+static void data_note(struct data_in *d, int status)
+{
+	if (d->status == DATA_OK)
+		d->status = status;
+}
+
+/* data_store - write a run of content to the memfd */
+static int data_store(struct data_in *d, const char *p, size_t len)
+{
+	if ((long long) (d->size + len) > var_message_size_limit)
+		data_note(d, DATA_TOOBIG);
+	d->size += len;
+	if (d->status != DATA_OK)
+		return 0;			/* keep reading, stop storing */
+	while (len > 0) {
+		ssize_t n = write(d->fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			msg_warn("write to spool memfd: %m");
+			return -1;
+		}
+		p += n;
+		len -= (size_t) n;
+	}
+	return 0;
+}
+
+/* data_line - one complete line (ending in LF); 1 at the end of data */
+static int data_line(struct data_in *d, const char *p, size_t n)
+{
+	int     crlf = n >= 2 && p[n - 2] == '\r';
+	size_t  content = crlf ? n - 2 : n - 1;
+
+	if (crlf && content == 1 && p[0] == '.')
+		return 1;
+	if (!crlf || memchr(p, '\r', content))
+		data_note(d, DATA_BARE);
+	if (content > (size_t) var_line_length_limit)
+		data_note(d, DATA_LONGLINE);
+	if (p[0] == '.') {			/* un-stuff */
+		p++;
+		n--;
+	}
+	return data_store(d, p, n) < 0 ? -1 : 0;
+}
+
+/* proxy_data_receive - spool content to fd; a data_status */
+int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
+{
+	struct stream *c = s->client;
+	struct data_in d = {.fd = fd};
+	size_t  room = (size_t) var_line_length_limit + 2;
+
+	c->timeout = var_smtpd_data_timeout;
+	for (;;) {
+		char   *p = c->rbuf + c->rpos;
+		size_t  avail = c->rlen - c->rpos;
+		char   *lf = avail ? memchr(p, '\n', avail) : NULL;
+		int     rc;
+
+		if (lf == NULL) {
+			if (d.skipping || avail > room) {
+				/* over-long: drop it up to its LF; the next line is read normally */
+				data_note(&d, DATA_LONGLINE);
+				d.skipping = 1;
+				c->rpos = c->rlen;
+			}
+			if (stream_fill(c) < 0) {
+				evt_warn(CLIENT_LOST, s->cid, "client=%s during=DATA "
+					 "reason=\"%s\" received=%zu", s->client_addr,
+					 stream_strerror(c->err), d.size);
+				return DATA_LOST;
+			}
+			continue;
+		}
+		c->rpos += (size_t) (lf - p) + 1;
+		if (d.skipping) {
+			d.skipping = 0;
+			continue;
+		}
+		rc = data_line(&d, p, (size_t) (lf - p) + 1);
+		if (rc < 0)
+			return DATA_LOST;
+		if (rc > 0)
+			break;
+	}
+	*size = d.size;
+	return d.status;
+}
+
+/* data_is_subject - does the header line at p start a Subject field? */
+static int data_is_subject(const char *p, size_t len)
+{
+	return len >= 8 && strncasecmp(p, "Subject:", 8) == 0;
+}
+
+/* data_header_end - offset just past the header section's blank line */
+static size_t data_header_end(const char *m, size_t size)
+{
+	size_t  pos = 0;
+
+	while (pos < size) {
+		const char *lf = memchr(m + pos, '\n', size - pos);
+		size_t  next = lf ? (size_t) (lf - m) + 1 : size;
+
+		if (next - pos <= 2)		/* "\r\n": the end of the headers */
+			return next;
+		/* a line that is not a header field nor a continuation ends them */
+		if (m[pos] != ' ' && m[pos] != '\t' && !memchr(m + pos, ':', next - pos))
+			return pos;
+		pos = next;
+	}
+	return size;
+}
+
+/* data_write_stuffed - content with every leading dot doubled */
+static void data_write_stuffed(struct stream *h, const char *m, size_t len, int bol)
+{
+	size_t  pos = 0;
+
+	while (pos < len) {
+		const char *lf;
+		size_t  end;
+
+		if (bol && m[pos] == '.')
+			stream_write(h, ".", 1);
+		lf = memchr(m + pos, '\n', len - pos);
+		end = lf ? (size_t) (lf - m) + 1 : len;
+		/* write up to the next line that starts with a dot */
+		while (lf && end < len && m[end] != '.') {
+			lf = memchr(m + end, '\n', len - end);
+			end = lf ? (size_t) (lf - m) + 1 : len;
+		}
+		stream_write(h, m + pos, end - pos);
+		pos = end;
+		bol = 1;
+	}
+}
+
+/* data_write_headers - the verdict's headers, and the Subject rewrite */
+static size_t data_write_headers(struct stream *h, const char *m, size_t size,
+				 const struct verdict *v)
+{
+	size_t  hend, pos = 0;
+	int     replaced = 0;
+
+	for (size_t i = 0; i < v->nheaders; i++) {
+		stream_puts(h, v->headers[i]);
+		stream_write(h, "\r\n", 2);
+	}
+	if (v->subject == NULL)
+		return 0;
+	/* rewrite the header section: drop Subject (and its folds), add ours */
+	hend = data_header_end(m, size);
+	while (pos < hend) {
+		const char *lf = memchr(m + pos, '\n', hend - pos);
+		size_t  next = lf ? (size_t) (lf - m) + 1 : hend;
+
+		if (data_is_subject(m + pos, next - pos)) {
+			if (!replaced)
+				stream_printf(h, "Subject: %s\r\n", v->subject);
+			replaced = 1;
+			/* skip the folded continuation lines too */
+			while (next < hend && (m[next] == ' ' || m[next] == '\t')) {
+				lf = memchr(m + next, '\n', hend - next);
+				next = lf ? (size_t) (lf - m) + 1 : hend;
+			}
+		} else {
+			data_write_stuffed(h, m + pos, next - pos, 1);
+		}
+		pos = next;
+	}
+	if (!replaced)
+		stream_printf(h, "Subject: %s\r\n", v->subject);
+	return hend;
+}
+
+/* proxy_data_send - headers, content and end of data to the next hop */
+int proxy_data_send(struct proxy_session *s, int fd, size_t size,
+		    const struct verdict *v)
+{
+	struct stream *h = s->hop;
+	const char *m = NULL;
+	size_t  done;
+
+	if (size > 0) {
+		m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m == MAP_FAILED) {
+			msg_warn("cid=%s mmap spool: %m", s->cid);
+			return -1;
+		}
+	}
+	h->timeout = var_next_hop_data_timeout;
+	done = data_write_headers(h, m, size, v);
+	if (done < size)
+		data_write_stuffed(h, m + done, size - done, 1);
+	stream_write(h, ".\r\n", 3);
+	if (m)
+		munmap((void *) m, size);
+	return stream_flush(h) == STREAM_OK ? 0 : -1;
+}

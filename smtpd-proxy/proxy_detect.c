@@ -1,0 +1,224 @@
+/*
+ * proxy_detect - asking the detector for a verdict
+ *
+ * The message memfd (sealed by the caller) and an envelope memfd go to
+ * the detector with one SCAN_REQ record; one SCAN_VERDICT comes back
+ * within detector_timeout. The detector's word is checked like any
+ * peer's: a known action, a block reply that is a well-formed 5xx with an
+ * enhanced code and printable text, header lines of the form "Name:
+ * value" without control characters, redirect addresses in angle
+ * brackets. Anything else, or no answer in time, is a detector failure.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "conf_params.h"
+#include "evt.h"
+#include "ipc.h"
+#include "mem.h"
+#include "msg.h"
+#include "proxy.h"
+
+/* verdict_free - release what a verdict holds */
+void verdict_free(struct verdict *v)
+{
+	for (size_t i = 0; i < v->nrcpt; i++)
+		free(v->rcpt[i]);
+	for (size_t i = 0; i < v->nheaders; i++)
+		free(v->headers[i]);
+	free(v->rcpt);
+	free(v->headers);
+	free(v->subject);
+	memset(v, 0, sizeof(*v));
+}
+
+/* verdict_reply_ok - "5DD 5.D.D text", printable */
+static int verdict_reply_ok(const char *r)
+{
+	if (strlen(r) < 11 || r[0] != '5' || !isdigit((unsigned char) r[1])
+	    || !isdigit((unsigned char) r[2]) || r[3] != ' ' || r[4] != '5'
+	    || r[5] != '.')
+		return 0;
+	for (const char *cp = r; *cp; cp++)
+		if ((unsigned char) *cp < 0x20 || *cp == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* verdict_header_ok - "Name: value" within a line */
+static int verdict_header_ok(const char *h)
+{
+	const char *cp = h;
+
+	while (*cp > 32 && *cp < 127 && *cp != ':')
+		cp++;
+	return cp > h && *cp == ':' && strlen(h) <= 998;
+}
+
+/* verdict_strings - collect a repeated text attribute */
+static int verdict_strings(const struct ipc_msg *msg, uint16_t tag, size_t max,
+			   char ***out, size_t *count)
+{
+	const struct ipc_attr *a;
+	size_t  pos = 0;
+
+	while ((a = ipc_next(msg, tag, &pos)) != NULL) {
+		if (*count >= max || a->len > 998 || memchr(a->val, 0, a->len))
+			return -1;
+		for (uint32_t i = 0; i < a->len; i++)
+			if (a->val[i] < 0x20 || a->val[i] == 0x7f)
+				return -1;
+		*out = xrealloc(*out, (*count + 1) * sizeof(char *));
+		(*out)[(*count)++] = xstrndup((const char *) a->val, a->len);
+	}
+	return 0;
+}
+
+/* verdict_parse - check and copy a SCAN_VERDICT record */
+static int verdict_parse(const struct ipc_msg *msg, struct verdict *v,
+			 char *why, size_t len)
+{
+	uint32_t action;
+	char    subject[1000];
+
+	if (msg->type != SCAN_VERDICT || msg->nfds != 0
+	    || ipc_get_u32(msg, SCAN_TAG_ACTION, &action) < 0
+	    || action < SCAN_PASS || action > SCAN_TEMPFAIL) {
+		snprintf(why, len, "malformed verdict");
+		return -1;
+	}
+	v->action = (enum scan_action) action;
+	if (verdict_strings(msg, SCAN_TAG_HEADER, SCAN_MAX_HEADERS, &v->headers,
+			    &v->nheaders) < 0
+	    || verdict_strings(msg, SCAN_TAG_RCPT, SCAN_MAX_REDIRECT, &v->rcpt,
+			       &v->nrcpt) < 0) {
+		snprintf(why, len, "bad header or redirect list in verdict");
+		return -1;
+	}
+	for (size_t i = 0; i < v->nheaders; i++)
+		if (!verdict_header_ok(v->headers[i])) {
+			snprintf(why, len, "bad header in verdict");
+			return -1;
+		}
+	for (size_t i = 0; i < v->nrcpt; i++)
+		if (v->rcpt[i][0] != '<' || v->rcpt[i][strlen(v->rcpt[i]) - 1] != '>'
+		    || strlen(v->rcpt[i]) > SCAN_ADDR_MAX || strchr(v->rcpt[i], ' ')) {
+			snprintf(why, len, "bad redirect address in verdict");
+			return -1;
+		}
+	if (ipc_get(msg, SCAN_TAG_SUBJECT)) {
+		if (ipc_get_str(msg, SCAN_TAG_SUBJECT, 990, subject, sizeof(subject)) == NULL) {
+			snprintf(why, len, "bad subject in verdict");
+			return -1;
+		}
+		v->subject = xstrdup(subject);
+	}
+	if (v->action == SCAN_BLOCK
+	    && (ipc_get_str(msg, SCAN_TAG_REPLY, sizeof(v->reply) - 1, v->reply,
+			    sizeof(v->reply)) == NULL || !verdict_reply_ok(v->reply))) {
+		snprintf(why, len, "block verdict without a valid 5xx reply");
+		return -1;
+	}
+	if (v->action == SCAN_REDIRECT && v->nrcpt == 0) {
+		snprintf(why, len, "redirect verdict without addresses");
+		return -1;
+	}
+	{
+		const struct ipc_attr *a;
+		size_t  pos = 0, used = 0;
+
+		while ((a = ipc_next(msg, SCAN_TAG_POLICY, &pos)) != NULL && used + 2 < sizeof(v->policies)) {
+			char    name[128];
+			size_t  n = a->len < sizeof(name) - 1 ? a->len : sizeof(name) - 1;
+
+			memcpy(name, a->val, n);
+			name[n] = 0;
+			for (char *cp = name; *cp; cp++)
+				if (!isgraph((unsigned char) *cp))
+					*cp = '_';
+			used += (size_t) snprintf(v->policies + used, sizeof(v->policies) - used,
+						  "%s%s", used ? "," : "", name);
+		}
+	}
+	return 0;
+}
+
+/* proxy_envelope_fd - the envelope as a sealed memfd */
+static int proxy_envelope_fd(struct proxy_session *s, size_t *len)
+{
+	struct buf b;
+	int     fd;
+
+	buf_init(&b, 1024);
+	envelope_format(&s->env, &b);
+	*len = b.len;
+	fd = scan_memfd_from("dlpgate-envelope", b.data, b.len);
+	buf_free(&b);
+	return fd;
+}
+
+/* proxy_detect - a verdict for the spooled message; -1 on failure */
+int proxy_detect(struct proxy_session *s, int msg_fd, size_t size,
+		 struct verdict *v)
+{
+	static struct ipc_msg msg;
+	char    path[512], why[256];
+	struct ipc_out out;
+	size_t  env_len;
+	int     fd, env_fd, fds[2], rc;
+
+	memset(v, 0, sizeof(*v));
+	snprintf(path, sizeof(path), "%s/%s", var_run_directory, SCAN_SOCKET);
+	if ((fd = unix_connect(path, SOCK_SEQPACKET, var_detector_timeout,
+			       why, sizeof(why))) < 0)
+		goto fail;
+	if ((env_fd = proxy_envelope_fd(s, &env_len)) < 0) {
+		snprintf(why, sizeof(why), "cannot create the envelope memfd");
+		close(fd);
+		goto fail;
+	}
+	ipc_out_init(&out, SCAN_REQ);
+	ipc_put_str(&out, SCAN_TAG_CID, s->cid);
+	ipc_put_u64(&out, SCAN_TAG_MSG_SIZE, size);
+	ipc_put_u64(&out, SCAN_TAG_ENV_SIZE, env_len);
+	ipc_put_u32(&out, SCAN_TAG_DEADLINE, (uint32_t) var_detector_timeout);
+	fds[0] = msg_fd;
+	fds[1] = env_fd;
+	rc = ipc_send(fd, &out, fds, 2, var_detector_timeout);
+	ipc_out_free(&out);
+	close(env_fd);
+	if (rc != IPC_OK) {
+		snprintf(why, sizeof(why), "cannot send the request");
+		close(fd);
+		goto fail;
+	}
+	rc = ipc_recv(fd, &msg, var_detector_timeout, why, sizeof(why));
+	close(fd);
+	if (rc == IPC_EOF)
+		snprintf(why, sizeof(why), "detector closed the connection");
+	if (rc != IPC_OK)
+		goto fail;
+	if (msg.type == SCAN_ERROR) {
+		char    reason[200];
+
+		snprintf(why, sizeof(why), "detector refused the request: %s",
+			 ipc_get_str(&msg, SCAN_TAG_REASON, 190, reason, sizeof(reason))
+			 ? reason : "no reason");
+		goto fail;
+	}
+	if (verdict_parse(&msg, v, why, sizeof(why)) < 0) {
+		ipc_close_fds(&msg);
+		verdict_free(v);
+		goto fail;
+	}
+	return 0;
+fail:
+	evt_warn(DET_FAILURE, s->cid, "reason=\"%s\" action=%s", why,
+		 var_detector_failure);
+	return -1;
+}

@@ -1,0 +1,300 @@
+/*
+ * proxy_transaction - DATA: spool, ask the detector, apply the verdict
+ *
+ * The client's DATA is answered with our 354; its content is spooled into
+ * a memfd, sealed, and scanned. Only then does the next hop see DATA:
+ *
+ *	pass, modify	DATA to the next hop, our headers first, the content;
+ *			the next hop's final reply goes to the client verbatim
+ *	redirect	RSET, the same sender, the verdict's recipients, then
+ *			as pass
+ *	block		RSET to the next hop, the policy's 5xx to the client
+ *	tempfail	RSET, 451 4.3.0
+ *
+ * A detector that cannot be reached or answers late is handled per
+ * detector_failure. Whatever happens, the client never hears 2xx unless
+ * the next hop said it first.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "conf_params.h"
+#include "evt.h"
+#include "mem.h"
+#include "msg.h"
+#include "proxy.h"
+
+/* proxy_elapsed - seconds since t */
+static double proxy_elapsed(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double) (now.tv_sec - t->tv_sec) + (now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* proxy_hop_lost - the next hop failed mid-transaction: 421 and close */
+static void proxy_hop_lost(struct proxy_session *s, int rc, const char *doing,
+			   char *outcome, size_t len)
+{
+	proxy_hop_failed(s, rc, doing);
+	if (rc == HOP_GARBLED) {
+		stream_printf(s->client, "451 4.3.0 %s Error: next hop protocol error\r\n",
+			      s->helo_name);
+		snprintf(outcome, len, "451 4.3.0 next hop protocol error during %s", doing);
+	} else {
+		stream_printf(s->client, "421 4.4.2 %s Error: lost connection to next "
+			      "hop during %s\r\n", s->helo_name, doing);
+		snprintf(outcome, len, "421 4.4.2 next hop %s during %s",
+			 hop_strerror(rc), doing);
+		s->state = PS_QUIT;
+	}
+}
+
+/* proxy_hop_cmd - one command to the next hop and its reply */
+static int proxy_hop_cmd(struct proxy_session *s, struct smtp_reply *r,
+			 char *outcome, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int     rc;
+
+	va_start(ap, fmt);
+	buf_vprintf(&s->hop->wbuf, fmt, ap);
+	va_end(ap);
+	buf_append(&s->hop->wbuf, "\r\n", 2);
+	rc = proxy_read_reply(s, r, var_next_hop_timeout);
+	if (rc == HOP_OK && r->code / 100 == 3 && strncmp(fmt, "DATA", 4) != 0)
+		rc = HOP_GARBLED;
+	if (rc != HOP_OK) {
+		proxy_hop_lost(s, rc, fmt, outcome, len);
+		return -1;
+	}
+	return 0;
+}
+
+/* proxy_hop_rset - end the next hop's transaction; -1 if it failed */
+static int proxy_hop_rset(struct proxy_session *s, char *outcome, size_t len)
+{
+	struct smtp_reply r;
+	int     rc;
+
+	smtp_reply_init(&r);
+	rc = proxy_hop_cmd(s, &r, outcome, len, "RSET");
+	smtp_reply_free(&r);
+	return rc;
+}
+
+/* proxy_redirect - a new envelope: same sender, the verdict's recipients */
+static int proxy_redirect(struct proxy_session *s, const struct verdict *v,
+			  char *outcome, size_t len)
+{
+	struct smtp_reply r, refused;
+	size_t  accepted = 0;
+	int     rc = -1;
+
+	if (proxy_hop_rset(s, outcome, len) < 0)
+		return -1;
+	smtp_reply_init(&r);
+	smtp_reply_init(&refused);
+	if (proxy_hop_cmd(s, &r, outcome, len, "MAIL FROM:%s%s%s", s->env.mail_from,
+			  *s->env.mail_params ? " " : "", s->env.mail_params) < 0)
+		goto out;
+	if (r.code / 100 != 2) {
+		proxy_relay_reply(s, &r);
+		snprintf(outcome, len, "%s", r.first);
+		goto out;
+	}
+	for (size_t i = 0; i < v->nrcpt; i++) {
+		if (proxy_hop_cmd(s, &r, outcome, len, "RCPT TO:%s", v->rcpt[i]) < 0)
+			goto out;
+		if (r.code / 100 == 2)
+			accepted++;
+		else {
+			buf_reset(&refused.text);
+			buf_append(&refused.text, r.text.data, r.text.len);
+			refused.code = r.code;
+			strlcpy(refused.first, r.first, sizeof(refused.first));
+		}
+	}
+	if (accepted == 0) {
+		proxy_relay_reply(s, &refused);
+		snprintf(outcome, len, "%s", refused.first);
+		(void) proxy_hop_rset(s, outcome, len);
+		goto out;
+	}
+	rc = 0;
+out:
+	smtp_reply_free(&r);
+	smtp_reply_free(&refused);
+	return rc;
+}
+
+/* proxy_deliver - DATA, content, and the next hop's final reply */
+static void proxy_deliver(struct proxy_session *s, int fd, size_t size,
+			  const struct verdict *v, char *outcome, size_t len)
+{
+	struct smtp_reply r;
+	int     rc;
+
+	smtp_reply_init(&r);
+	if (proxy_hop_cmd(s, &r, outcome, len, "DATA") < 0)
+		goto out;
+	if (r.code != 354) {
+		if (r.code / 100 == 2) {
+			proxy_hop_lost(s, HOP_GARBLED, "DATA", outcome, len);
+		} else {
+			proxy_relay_reply(s, &r);
+			snprintf(outcome, len, "%s", r.first);
+			(void) proxy_hop_rset(s, outcome, len);
+		}
+		goto out;
+	}
+	if (proxy_data_send(s, fd, size, v) < 0) {
+		proxy_hop_lost(s, s->hop->err == STREAM_TIMEOUT ? HOP_TIMEOUT : HOP_LOST,
+			       "message content", outcome, len);
+		goto out;
+	}
+	rc = proxy_read_reply(s, &r, var_next_hop_data_done_timeout);
+	if (rc == HOP_OK && r.code / 100 == 3)
+		rc = HOP_GARBLED;
+	if (rc != HOP_OK) {
+		proxy_hop_lost(s, rc, "end of data", outcome, len);
+		goto out;
+	}
+	proxy_relay_reply(s, &r);
+	snprintf(outcome, len, "%s", r.first);
+	if (r.code == 421) {
+		proxy_hop_close(s);
+		s->state = PS_QUIT;
+	}
+out:
+	smtp_reply_free(&r);
+}
+
+/* proxy_reject_content - the content itself is refused */
+static void proxy_reject_content(struct proxy_session *s, int status, size_t size,
+				 char *outcome, size_t len)
+{
+	const char *reply;
+
+	switch (status) {
+	case DATA_TOOBIG:
+		reply = "552 5.3.4 Error: message file too big";
+		break;
+	case DATA_LONGLINE:
+		reply = "554 5.6.0 Error: message line too long (line_length_limit)";
+		break;
+	default:
+		reply = "554 5.6.0 Error: bare CR or LF in message content";
+		break;
+	}
+	evt_warn(MSG_REJECTED, s->cid, "client=%s from=%s size=%zu reply=\"%s\"",
+		 s->client_addr, s->env.mail_from, size, reply);
+	stream_printf(s->client, "%s\r\n", reply);
+	snprintf(outcome, len, "%s", reply);
+	(void) proxy_hop_rset(s, outcome, len);
+}
+
+/* proxy_detect_failed - the verdict when the detector could not give one */
+static void proxy_detect_failed(struct verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (strcmp(var_detector_failure, "pass") != 0) {
+		v->action = SCAN_TEMPFAIL;
+		return;
+	}
+	v->action = SCAN_PASS;
+	if (var_add_default_header && *var_default_pass_header) {
+		v->headers = xcalloc(1, sizeof(char *));
+		v->headers[v->nheaders++] = xstrdup(var_default_pass_header);
+	}
+}
+
+/* proxy_transaction - the DATA command */
+void proxy_transaction(struct proxy_session *s)
+{
+	struct timespec t0, t1, t2;
+	struct verdict v;
+	char    outcome[PROXY_REPLY_LINE_MAX + 64] = "";
+	size_t  size = 0;
+	int     fd, status, scanned;
+	double  rtime, dtime;
+
+	if (s->state != PS_MAIL || !s->mail_ok) {
+		proxy_reply_local(s, "503 5.5.1 Error: need RCPT command");
+		return;
+	}
+	if (s->env.nrcpt == 0) {
+		proxy_reply_local(s, "554 5.5.1 Error: no valid recipients");
+		return;
+	}
+	if ((fd = scan_memfd_create("dlpgate-message")) < 0) {
+		proxy_reply_local(s, "451 4.3.0 Error: insufficient system resources");
+		return;
+	}
+	stream_puts(s->client, "354 End data with <CR><LF>.<CR><LF>\r\n");
+	if (stream_flush(s->client) != STREAM_OK) {
+		close(fd);
+		s->state = PS_QUIT;
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	status = proxy_data_receive(s, fd, &size);
+	rtime = proxy_elapsed(&t0);
+	if (status == DATA_LOST) {
+		close(fd);
+		s->state = PS_QUIT;
+		return;
+	}
+	if (status != DATA_OK) {
+		proxy_reject_content(s, status, size, outcome, sizeof(outcome));
+		close(fd);
+		proxy_reset_mail(s);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	scanned = scan_memfd_seal(fd) == 0 && proxy_detect(s, fd, size, &v) == 0;
+	if (!scanned)
+		proxy_detect_failed(&v);
+	dtime = proxy_elapsed(&t1);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	switch (v.action) {
+	case SCAN_TEMPFAIL:
+		stream_printf(s->client, "451 4.3.0 %s Error: %s, try again later\r\n",
+			      s->helo_name, scanned ? "message scan deferred" :
+			      "content scanner unavailable");
+		snprintf(outcome, sizeof(outcome), "451 4.3.0 %s", scanned ?
+			 "scan deferred" : "detector failure");
+		(void) proxy_hop_rset(s, outcome, sizeof(outcome));
+		break;
+	case SCAN_BLOCK:
+		stream_printf(s->client, "%s\r\n", v.reply);
+		snprintf(outcome, sizeof(outcome), "%s", v.reply);
+		(void) proxy_hop_rset(s, outcome, sizeof(outcome));
+		break;
+	case SCAN_REDIRECT:
+		if (proxy_redirect(s, &v, outcome, sizeof(outcome)) < 0)
+			break;
+		/* FALLTHROUGH */
+	case SCAN_PASS:
+	case SCAN_MODIFY:
+		proxy_deliver(s, fd, size, &v, outcome, sizeof(outcome));
+		break;
+	}
+	close(fd);
+	s->messages++;
+	evt_info(MSG_COMPLETE, s->cid, "client=%s from=%s rcpts=%zu size=%zu "
+		 "verdict=%s%s policies=%s hop=%s reply=\"%s\" rtime=%.3f "
+		 "dtime=%.3f stime=%.3f", s->client_addr, s->env.mail_from,
+		 s->env.nrcpt, size, scan_action_name(v.action),
+		 scanned ? "" : " (detector failure)",
+		 *v.policies ? v.policies : "-", s->hop_name, outcome, rtime, dtime,
+		 proxy_elapsed(&t2));
+	verdict_free(&v);
+	proxy_reset_mail(s);
+}
