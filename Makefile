@@ -5,8 +5,9 @@
 #   make bench    benchmarks under t/bench (figures, not pass/fail)
 #   make install  PREFIX=/usr/local DESTDIR= (see INSTALL)
 #
-# Debian packages are installed with apt-get when missing (as root, or
-# through sudo); nothing else is fetched.
+# Each role lists its own sources, programs and Debian packages in its
+# build.mk; this file holds what they share. Debian packages are installed
+# with apt-get when missing (as root, or through sudo).
 
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
@@ -37,63 +38,35 @@ ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-DDLP_SRCDIR='"$(CURDIR)"' $(CFLAGS)
 ALL_LDFLAGS = -Wl,-z,relro,-z,now $(LDFLAGS)
 
-# Debian packages: to build, and what the tests talk to.
+# V=1 shows the full commands.
+Q = $(if $(V),,@)
+LINK = $(Q)$(if $(V),,echo "  LD      $@";) $(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_$@)
+
+# Debian packages: to build, and what the tests talk to. Roles add theirs.
 DEB_BUILD = gcc make pkg-config libc6-dev libssl-dev libbsd-dev libconfig-dev \
 	libldns-dev
 DEB_TEST  = perl postfix swaks openssl procps psmisc iproute2
-DEB_ALL   = $(DEB_BUILD) $(DEB_TEST)
 
-COMMON_SRC = common/mem.c common/msg.c common/evt.c common/buf.c \
-	common/stream.c common/inet.c common/conf.c common/conf_params.c \
-	common/ipc.c common/server.c common/scan.c
-COMMON_OBJ = $(COMMON_SRC:.c=.o)
-LIBDLP     = common/libdlpgate.a
-
-MASTER_SRC  = master/master.c master/master_conf.c master/master_spawn.c \
-	master/master_status.c
-DLPGATE_SRC = master/dlpgate.c master/master_conf.c
-PROXY_SRC   = smtpd-proxy/smtpd-proxy.c smtpd-proxy/proxy_session.c \
-	smtpd-proxy/proxy_nexthop.c smtpd-proxy/proxy_reply.c \
-	smtpd-proxy/proxy_data.c smtpd-proxy/proxy_detect.c \
-	smtpd-proxy/proxy_transaction.c
-DETECT_SRC  = detector/detector.c
-
-PROGS = master/master master/dlpgate smtpd-proxy/smtpd-proxy detector/detector
-
-SRCS = $(COMMON_SRC) $(MASTER_SRC) $(DLPGATE_SRC) $(PROXY_SRC) $(DETECT_SRC)
+PROGS    =
+DAEMONS  =
+COMMANDS =
+SRCS     =
 
 .PHONY: all deps run check test bench install clean
 .DEFAULT_GOAL := all
 
-all: $(PROGS)
+include common/build.mk master/build.mk smtpd-proxy/build.mk \
+	detector/build.mk tlsmgr/build.mk
 
-# V=1 shows the full commands.
-Q = $(if $(V),,@)
+all: $(PROGS)
 
 %.o: %.c
 	@$(if $(V),,echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(LIBDLP): $(COMMON_OBJ)
-	$(Q)rm -f $@
-	$(Q)ar rcs $@ $(COMMON_OBJ)
-
-master/master: $(MASTER_SRC:.c=.o) $(LIBDLP)
-	@$(if $(V),,echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
-master/dlpgate: $(DLPGATE_SRC:.c=.o) $(LIBDLP)
-	@$(if $(V),,echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
-smtpd-proxy/smtpd-proxy: $(PROXY_SRC:.c=.o) $(LIBDLP)
-	@$(if $(V),,echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
-detector/detector: $(DETECT_SRC:.c=.o) $(LIBDLP)
-	@$(if $(V),,echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
-
 # deps - install the Debian packages that are missing
 deps:
-	@missing=""; for p in $(DEB_ALL); do \
+	@missing=""; for p in $(sort $(DEB_BUILD) $(DEB_TEST)); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
 	    || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -117,19 +90,19 @@ run: deps
 # check - every test under t/, against real peers
 check: deps
 	$(MAKE) all
-	prove -v t/
+	@if [ "$$(id -u)" = 0 ]; then ./master/dlpgate setup >/dev/null; fi
+	prove t/
 
 test: check
 
 bench: deps
 	$(MAKE) all
-	@for b in t/bench/*.sh t/bench/*.pl; do [ -e "$$b" ] && { echo "== $$b"; $$b || exit 1; }; done; true
+	@for b in t/bench/*; do [ -x "$$b" ] && { echo "== $$b"; "$$b" || exit 1; }; done; true
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)
-	install -m 755 master/master smtpd-proxy/smtpd-proxy detector/detector \
-		$(DESTDIR)$(LIBEXECDIR)/
-	install -m 755 master/dlpgate $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(DAEMONS) $(DESTDIR)$(LIBEXECDIR)/
+	install -m 755 $(COMMANDS) $(DESTDIR)$(SBINDIR)/
 	for f in etc/dlpgate.conf etc/master.conf; do \
 	  [ -e $(DESTDIR)$(SYSCONFDIR)/$${f#etc/} ] || \
 	    install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/; done

@@ -52,6 +52,14 @@ int     var_detector_timeout;
 int     var_add_default_header;
 char   *var_default_pass_header;
 
+/* detector: policies, incidents, notifications (issue 3) */
+
+/* TLS: tlsmgr, keystore, inbound and outbound TLS (issue 4) */
+
+/* operations: metrics, status (issue 5) */
+
+/* forwarding: DNS, clusters (issue 6) */
+
 #define STR(name, def, check, role, desc) \
 	{ #name, CONF_STR, def, 0, 0, NULL, &var_##name, check, role, desc }
 #define ENUM(name, def, choices, role, desc) \
@@ -156,6 +164,14 @@ const struct conf_param conf_params[] = {
 	STR(default_pass_header, "X-Filter-Loop: Reflected", conf_check_header,
 	    "smtpd-proxy",
 	    "The header added to passed messages, Name: value."),
+
+	/* ---- detector: policies, incidents, notifications ---- */
+
+	/* ---- TLS: tlsmgr, keystore, inbound and outbound TLS ---- */
+
+	/* ---- operations: metrics, status ---- */
+
+	/* ---- forwarding: DNS, clusters ---- */
 };
 
 const size_t conf_param_count = sizeof(conf_params) / sizeof(conf_params[0]);

@@ -47,4 +47,12 @@ extern int var_detector_timeout;
 extern int var_add_default_header;
 extern char *var_default_pass_header;
 
+/* detector: policies, incidents, notifications (issue 3) */
+
+/* TLS: tlsmgr, keystore, inbound and outbound TLS (issue 4) */
+
+/* operations: metrics, status (issue 5) */
+
+/* forwarding: DNS, clusters (issue 6) */
+
 #endif

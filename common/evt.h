@@ -33,8 +33,10 @@
 	X(DET_FAILURE,		3002, "detector failure") \
 	X(DET_BADREQ,		3003, "detector request refused") \
 	X(DET_STARTED,		3004, "detector ready") \
+	/* 3005-3999: detector and policies (issue 3) */ \
 	X(TLS_DONE,		4001, "TLS handshake completed") \
 	X(TLS_FAILED,		4002, "TLS handshake failed") \
+	/* 4003-4999: TLS, tlsmgr, keystore (issue 4) */ \
 	X(MASTER_START,		5001, "master started") \
 	X(MASTER_STOP,		5002, "master stopping") \
 	X(MASTER_RELOAD,	5003, "master reloaded configuration") \
@@ -45,9 +47,12 @@
 	X(MASTER_DONE,		5008, "master stopped") \
 	X(CHILD_KILLED,		5009, "child killed at shutdown") \
 	X(PEER_BAD,		5010, "peer process misbehaved") \
+	/* 5011-5999: master and operations (issue 5) */ \
 	X(CONF_ERROR,		6001, "configuration error") \
 	X(CONF_DEFAULTS,	6002, "configuration file missing, using defaults") \
-	X(CONF_RELOAD_BAD,	6003, "new configuration refused, keeping the old")
+	X(CONF_RELOAD_BAD,	6003, "new configuration refused, keeping the old") \
+	/* 7000-7999: incidents and notifications (issue 3) */ \
+	/* 8000-8999: DNS, PROXY protocol, clusters (issue 6) */
 
 enum evt_code {
 #define EVT_ENUM(name, code, text) EVT_##name = code,

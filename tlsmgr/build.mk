@@ -1,0 +1,1 @@
+# tlsmgr/build.mk - the keystore owner (not built yet)
