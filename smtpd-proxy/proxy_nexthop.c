@@ -38,14 +38,16 @@ static int proxy_hop_try(struct proxy_session *s, const struct sockaddr *sa,
 			 socklen_t salen, const char *name,
 			 struct smtp_reply *banner, struct buf *why)
 {
-	char    err[256], addr[INET_ADDRSTR];
+	char    err[256], host[INET6_ADDRSTRLEN];
 	int     fd, rc;
 
-	inet_addr_str(sa, addr, sizeof(addr));
-	if (name && strcmp(name, addr) != 0)
-		snprintf(s->hop_name, sizeof(s->hop_name), "%s[%s]", name, addr);
+	/* Postfix style: "mx.example.com[192.0.2.1]:25", or just the address */
+	inet_host_str(sa, host, sizeof(host));
+	if (name && strcmp(name, host) != 0)
+		snprintf(s->hop_name, sizeof(s->hop_name), "%s[%s]:%d", name, host,
+			 inet_port(sa));
 	else
-		strlcpy(s->hop_name, addr, sizeof(s->hop_name));
+		inet_addr_str(sa, s->hop_name, sizeof(s->hop_name));
 	fd = inet_connect(sa, salen, var_next_hop_connect_timeout, NULL,
 			  err, sizeof(err));
 	if (fd < 0) {
@@ -55,6 +57,9 @@ static int proxy_hop_try(struct proxy_session *s, const struct sockaddr *sa,
 	s->hop = stream_open(fd, var_next_hop_timeout);
 	s->hop_dead = 0;
 	rc = proxy_read_reply(s, banner, var_next_hop_timeout);
+	/* nothing may follow the greeting before we speak */
+	if (rc == HOP_OK && stream_pending(s->hop) > 0)
+		rc = HOP_GARBLED;
 	if (rc == HOP_OK && banner->code == 220)
 		return 0;
 	if (rc == HOP_OK)
@@ -136,9 +141,9 @@ int proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner)
 			rc = proxy_hop_try_name(s, var_next_hop.items[i], banner, &why);
 	}
 	if (rc == 0)
-		evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s%s%s", s->hop_name,
+		evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s%s%s%s", s->hop_name,
 			 var_operating_mode, why.len ? " skipped=\"" : "",
-			 why.len ? why.data : "");
+			 why.len ? why.data : "", why.len ? "\"" : "");
 	else
 		evt_warn(HOP_NONE, s->cid, "client=%s mode=%s tried=\"%s\"",
 			 s->client_addr, var_operating_mode, why.data);

@@ -191,6 +191,11 @@ static void proxy_collect(struct proxy_session *s)
 			s->state = PS_QUIT;
 		}
 	}
+	/* every reply was read: anything more is unsolicited, the hop is unsafe */
+	if (s->hop && stream_pending(s->hop) > 0) {
+		proxy_hop_failed(s, HOP_GARBLED, "reply (unsolicited data)");
+		s->hop_dead = 1;
+	}
 	for (i = 0; i < pq_len; i++) {
 		free(pq[i].local);
 		free(pq[i].addr);
@@ -420,11 +425,18 @@ static void proxy_do_helo(struct proxy_session *s, enum verb verb, const char *a
 	proxy_reset_mail(s);
 	smtp_reply_init(&r);
 	rc = proxy_hop_ehlo(s, &r);
+	if (rc == HOP_OK && stream_pending(s->hop) > 0)
+		rc = HOP_GARBLED;
 	if (rc != HOP_OK) {
 		proxy_hop_failed(s, rc, "EHLO");
-		proxy_reply_local(s, "421 4.4.2 %s Error: lost connection to next hop",
-				  s->helo_name);
-		s->state = PS_QUIT;
+		if (rc == HOP_GARBLED) {
+			proxy_reply_local(s, "451 4.3.0 %s Error: next hop protocol error",
+					  s->helo_name);
+		} else {
+			proxy_reply_local(s, "421 4.4.2 %s Error: lost connection to "
+					  "next hop", s->helo_name);
+			s->state = PS_QUIT;
+		}
 	} else if (r.code / 100 != 2) {
 		proxy_relay_reply(s, &r);
 	} else {

@@ -70,6 +70,8 @@ static int proxy_hop_cmd(struct proxy_session *s, struct smtp_reply *r,
 	rc = proxy_read_reply(s, r, var_next_hop_timeout);
 	if (rc == HOP_OK && r->code / 100 == 3 && strncmp(fmt, "DATA", 4) != 0)
 		rc = HOP_GARBLED;
+	if (rc == HOP_OK && stream_pending(s->hop) > 0)
+		rc = HOP_GARBLED;		/* more than one reply */
 	if (rc != HOP_OK) {
 		proxy_hop_lost(s, rc, fmt, outcome, len);
 		return -1;
@@ -171,6 +173,9 @@ static void proxy_deliver(struct proxy_session *s, int fd, size_t size,
 	if (r.code == 421) {
 		proxy_hop_close(s);
 		s->state = PS_QUIT;
+	} else if (stream_pending(s->hop) > 0) {
+		/* its verdict on the message stands; the connection does not */
+		proxy_hop_failed(s, HOP_GARBLED, "end of data (unsolicited data)");
 	}
 out:
 	smtp_reply_free(&r);
