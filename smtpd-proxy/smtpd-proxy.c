@@ -6,7 +6,10 @@
  *
  * DESCRIPTION
  *	One process serves one SMTP session at a time, max_use sessions in
- *	all, Postfix style. For each client it checks allow_hosts, connects
+ *	all, Postfix style. For each client it reads the load balancer's
+ *	PROXY header first when the service has proxy_protocol = yes (only
+ *	from proxy_protocol_hosts), so that everything after sees the real
+ *	client; then it checks allow_hosts, connects
  *	to the next hop (reflecting or forwarding mode), relays the dialogue
  *	in lock-step, spools each message, has it scanned by the detector
  *	and applies the verdict before the client's transaction is answered.
@@ -28,8 +31,12 @@
 #include "msg.h"
 #include "server.h"
 #include "proxy.h"
+#include "proxy_dns.h"
+#include "proxy_haproxy.h"
 
 static struct cidr_list proxy_allow;
+static struct cidr_list proxy_pp_hosts;	/* may send PROXY headers */
+static struct cidr_list proxy_xfwd_hosts;	/* may send XFORWARD */
 static char proxy_helo_name[256];
 
 /* proxy_new_cid - a connection id, unique enough to grep for */
@@ -60,15 +67,51 @@ static void proxy_deny(struct proxy_session *s)
 	}
 }
 
+/* proxy_upstream - the load balancer's PROXY header; -1: close */
+static int proxy_upstream(struct proxy_session *s, int fd, const struct sockaddr *peer,
+			  struct haproxy_info *hp)
+{
+	char    addr[INET_ADDRSTR], why[256];
+
+	inet_addr_str(peer, addr, sizeof(addr));
+	if (!cidr_list_match(&proxy_pp_hosts, peer)) {
+		evt_warn(PROXY_UNAUTH, s->cid, "peer=%s", addr);
+		return -1;
+	}
+	server_title("%s: %s (PROXY header)", server.service, addr);
+	if (proxy_haproxy_read(fd, var_proxy_protocol_timeout, hp, why, sizeof(why)) < 0) {
+		evt_warn(PROXY_REFUSED, s->cid, "peer=%s reason=\"%s\"", addr, why);
+		return -1;
+	}
+	snprintf(s->via, sizeof(s->via), "%s proxy=v%d%s", addr, hp->version,
+		 hp->local ? " local" : "");
+	return 0;
+}
+
 /* proxy_serve - one client connection */
 static void proxy_serve(int fd, const struct sockaddr *sa, socklen_t salen,
 			int listen_index)
 {
 	struct proxy_session s;
+	struct haproxy_info hp;
 	struct timespec now;
 
 	memset(&s, 0, sizeof(s));
 	proxy_new_cid(s.cid, sizeof(s.cid));
+	s.local_salen = sizeof(s.local_sa);
+	if (getsockname(fd, (struct sockaddr *) &s.local_sa, &s.local_salen) < 0)
+		s.local_salen = 0;
+	if (var_proxy_protocol) {
+		if (proxy_upstream(&s, fd, sa, &hp) < 0) {
+			close(fd);
+			server_title("%s", server.service);
+			return;
+		}
+		if (!hp.local) {
+			sa = (const struct sockaddr *) &hp.src;
+			salen = hp.srclen;
+		}
+	}
 	memcpy(&s.client_sa, sa, salen < sizeof(s.client_sa) ? salen : sizeof(s.client_sa));
 	inet_host_str(sa, s.client_addr, sizeof(s.client_addr));
 	s.client_port = inet_port(sa);
@@ -81,12 +124,17 @@ static void proxy_serve(int fd, const struct sockaddr *sa, socklen_t salen,
 	strlcpy(s.env.client_addr, s.client_addr, sizeof(s.env.client_addr));
 	s.env.client_port = s.client_port;
 	strlcpy(s.env.client_name, "unknown", sizeof(s.env.client_name));
+	s.xforward_ok = var_xforward_hosts.count == 0
+		|| cidr_list_match(&proxy_xfwd_hosts, sa);
+	buf_init(&s.xforward, 256);
 	server_title("%s: %s", server.service, s.client_addr);
 	if (!cidr_list_match(&proxy_allow, sa)) {
-		evt_warn(CONN_DENIED, s.cid, "client=%s:%d", s.client_addr, s.client_port);
+		evt_warn(CONN_DENIED, s.cid, "client=%s:%d%s%s", s.client_addr,
+			 s.client_port, *s.via ? " via=" : "", s.via);
 		proxy_deny(&s);
 	} else {
-		evt_info(CONN_ACCEPT, s.cid, "client=%s:%d", s.client_addr, s.client_port);
+		evt_info(CONN_ACCEPT, s.cid, "client=%s:%d%s%s", s.client_addr,
+			 s.client_port, *s.via ? " via=" : "", s.via);
 		proxy_session_run(&s);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -94,6 +142,7 @@ static void proxy_serve(int fd, const struct sockaddr *sa, socklen_t salen,
 		 s.messages, (double) (now.tv_sec - s.t_start.tv_sec)
 		 + (now.tv_nsec - s.t_start.tv_nsec) / 1e9);
 	envelope_free(&s.env);
+	buf_free(&s.xforward);
 	stream_close(s.client);
 	server_title("%s", server.service);
 }
@@ -106,6 +155,14 @@ int     main(int argc, char **argv)
 	if (cidr_list_parse(&proxy_allow, var_allow_hosts.items, var_allow_hosts.count,
 			    err, sizeof(err)) < 0)
 		msg_fatal("allow_hosts: %s", err);
+	if (cidr_list_parse(&proxy_pp_hosts, var_proxy_protocol_hosts.items,
+			    var_proxy_protocol_hosts.count, err, sizeof(err)) < 0)
+		msg_fatal("proxy_protocol_hosts: %s", err);
+	if (cidr_list_parse(&proxy_xfwd_hosts, var_xforward_hosts.items,
+			    var_xforward_hosts.count, err, sizeof(err)) < 0)
+		msg_fatal("xforward_hosts: %s", err);
+	if (strcmp(var_operating_mode, "forward") == 0)
+		proxy_dns_init();
 	if (*var_helo_name)
 		strlcpy(proxy_helo_name, var_helo_name, sizeof(proxy_helo_name));
 	else if (gethostname(proxy_helo_name, sizeof(proxy_helo_name) - 1) < 0)
