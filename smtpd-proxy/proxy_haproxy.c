@@ -188,7 +188,7 @@ static int haproxy_v1_parse(char *line, struct haproxy_info *info, char *why,
 	else if (strcmp(tok[1], "TCP6") == 0)
 		family = AF_INET6;
 	else {
-		snprintf(why, whylen, "bad v1 protocol \"%.10s\"", tok[1]);
+		snprintf(why, whylen, "bad v1 protocol '%.10s'", tok[1]);
 		return -1;
 	}
 	if (ntok != 6 || cp != NULL) {

@@ -9,7 +9,9 @@
  *	all, Postfix style. For each client it reads the load balancer's
  *	PROXY header first when the service has proxy_protocol = yes (only
  *	from proxy_protocol_hosts), so that everything after sees the real
- *	client; then it checks allow_hosts, connects
+ *	client (a header without one, v2 LOCAL or v1 UNKNOWN, is the
+ *	balancer's health check: answered here, never relayed, no mail);
+ *	then it checks allow_hosts, connects
  *	to the next hop (reflecting or forwarding mode), relays the dialogue
  *	in lock-step, spools each message, has it scanned by the detector
  *	and applies the verdict before the client's transaction is answered.
@@ -67,6 +69,32 @@ static void proxy_deny(struct proxy_session *s)
 	}
 }
 
+/* proxy_health - the balancer's own connection: answered here, never relayed */
+static void proxy_health(struct proxy_session *s)
+{
+	stream_printf(s->client, "220 %s ESMTP dlpgate\r\n", s->helo_name);
+	for (int i = 0; i < 10 && stream_flush(s->client) == STREAM_OK; i++) {
+		char   *line;
+		size_t  len;
+
+		s->client->timeout = 10;
+		if (stream_getline(s->client, &line, &len, 512, NULL) != STREAM_OK)
+			break;
+		if (strncasecmp(line, "QUIT", 4) == 0) {
+			stream_puts(s->client, "221 2.0.0 Bye\r\n");
+			(void) stream_flush(s->client);
+			break;
+		}
+		if (strncasecmp(line, "HELO ", 5) == 0 || strncasecmp(line, "EHLO ", 5) == 0)
+			stream_printf(s->client, "250 %s\r\n", s->helo_name);
+		else if (strcasecmp(line, "NOOP") == 0 || strcasecmp(line, "RSET") == 0)
+			stream_puts(s->client, "250 2.0.0 Ok\r\n");
+		else
+			stream_puts(s->client, "503 5.7.0 Error: a load balancer's own "
+				    "connection carries no mail\r\n");
+	}
+}
+
 /* proxy_upstream - the load balancer's PROXY header; -1: close */
 static int proxy_upstream(struct proxy_session *s, int fd, const struct sockaddr *peer,
 			  struct haproxy_info *hp)
@@ -95,8 +123,10 @@ static void proxy_serve(int fd, const struct sockaddr *sa, socklen_t salen,
 	struct proxy_session s;
 	struct haproxy_info hp;
 	struct timespec now;
+	char    peer[INET_ADDRSTR];
 
 	memset(&s, 0, sizeof(s));
+	memset(&hp, 0, sizeof(hp));
 	proxy_new_cid(s.cid, sizeof(s.cid));
 	s.local_salen = sizeof(s.local_sa);
 	if (getsockname(fd, (struct sockaddr *) &s.local_sa, &s.local_salen) < 0)
@@ -127,18 +157,24 @@ static void proxy_serve(int fd, const struct sockaddr *sa, socklen_t salen,
 	s.xforward_ok = var_xforward_hosts.count == 0
 		|| cidr_list_match(&proxy_xfwd_hosts, sa);
 	buf_init(&s.xforward, 256);
+	inet_addr_str(sa, peer, sizeof(peer));
 	server_title("%s: %s", server.service, s.client_addr);
-	if (!cidr_list_match(&proxy_allow, sa)) {
-		evt_warn(CONN_DENIED, s.cid, "client=%s:%d%s%s", s.client_addr,
-			 s.client_port, *s.via ? " via=" : "", s.via);
+	if (var_proxy_protocol && hp.local) {
+		/* v2 LOCAL, v1 UNKNOWN: a health check, with no client to serve */
+		evt_log(MSG_DEBUG, EVT_CONN_ACCEPT, s.cid, "client=%s via=%s", peer, s.via);
+		proxy_health(&s);
+	} else if (!cidr_list_match(&proxy_allow, sa)) {
+		evt_warn(CONN_DENIED, s.cid, "client=%s%s%s", peer,
+			 *s.via ? " via=" : "", s.via);
 		proxy_deny(&s);
 	} else {
-		evt_info(CONN_ACCEPT, s.cid, "client=%s:%d%s%s", s.client_addr,
-			 s.client_port, *s.via ? " via=" : "", s.via);
+		evt_info(CONN_ACCEPT, s.cid, "client=%s%s%s", peer,
+			 *s.via ? " via=" : "", s.via);
 		proxy_session_run(&s);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	evt_info(CONN_CLOSED, s.cid, "client=%s messages=%u time=%.3f", s.client_addr,
+	evt_log(var_proxy_protocol && hp.local ? MSG_DEBUG : MSG_INFO, EVT_CONN_CLOSED,
+		s.cid, "client=%s messages=%u time=%.3f", s.client_addr,
 		 s.messages, (double) (now.tv_sec - s.t_start.tv_sec)
 		 + (now.tv_nsec - s.t_start.tv_nsec) / 1e9);
 	envelope_free(&s.env);
