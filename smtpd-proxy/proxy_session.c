@@ -18,7 +18,9 @@
  * when the next hop offers it and the client is in xforward_hosts. Each
  * attribute is xtext-decoded, checked (NAME a host name, ADDR an address,
  * PORT a number, PROTO a short word, SOURCE LOCAL or REMOTE, or
- * [UNAVAILABLE]; HELO and IDENT have characters that are special in
+ * [UNAVAILABLE]; NAME=[TEMPUNAVAIL], XCLIENT's word for a name lookup
+ * that failed for now, goes on as [UNAVAILABLE], the only word XFORWARD
+ * servers know; HELO and IDENT have characters that are special in
  * headers replaced by '?', as Postfix does) and re-encoded. The commands
  * the next hop accepted are kept until the transaction ends, so that a
  * redirect, which starts a new one with RSET, can send them again.
@@ -620,6 +622,9 @@ static const char *proxy_xforward_build(const char *arg, struct buf *out)
 			return "bad xtext in attribute value";
 		if ((why = proxy_xfwd_value(names[idx], val)) != NULL)
 			return why;
+		/* XCLIENT's "name lookup failed for now"; XFORWARD knows one word */
+		if (strcmp(val, "[TEMPUNAVAIL]") == 0)
+			strlcpy(val, "[UNAVAILABLE]", sizeof(val));
 		buf_printf(out, " %s=", names[idx]);
 		proxy_xtext_encode(out, val);
 	}
