@@ -75,7 +75,8 @@ struct dns_rr {
 struct dns_rrset {
 	enum dns_kind kind;
 	uint32_t ttl;			/* positive or negative TTL; 0: don't keep */
-	size_t  count;
+	size_t  count;			/* usable records */
+	size_t  seen;			/* records of the type, usable or not */
 	struct dns_rr rr[DNS_RR_MAX];
 	char    why[200];		/* LK_FAIL: what went wrong */
 };
@@ -562,11 +563,16 @@ static void dns_take_rr(struct dns_rrset *set, const ldns_rr *rr, ldns_rr_type t
 	struct dns_rr *out = &set->rr[set->count];
 
 	memset(out, 0, sizeof(*out));
+	set->seen++;
 	if (type == LDNS_RR_TYPE_MX) {
 		if (ldns_rr_rd_count(rr) != 2
 		    || ldns_rdf_get_type(ldns_rr_rdf(rr, 0)) != LDNS_RDF_TYPE_INT16
 		    || dns_rdf_name(ldns_rr_rdf(rr, 1), out->name, sizeof(out->name)) < 0) {
-			evt_warn(DNS_BADREPLY, NULL, "reason=\"unusable MX record\"");
+			char   *owner = ldns_rdf2str(ldns_rr_owner(rr));
+
+			evt_warn(DNS_BADREPLY, NULL, "domain=%.100s reason=\"unusable MX "
+				 "record\"", owner ? owner : "?");
+			free(owner);
 			return;
 		}
 		out->pref = ldns_rdf2native_int16(ldns_rr_rdf(rr, 0));
@@ -621,14 +627,14 @@ static ldns_rdf *dns_collect(const ldns_pkt *pkt, const ldns_rdf *qname,
 					set->ttl = ldns_rr_ttl(rr);
 			}
 		}
-		if (set->count > 0 || next == NULL)
+		if (set->seen > 0 || next == NULL)
 			break;
 		if (++*links > DNS_CNAME_MAX)
 			return NULL;
 		owner = next;
 	}
 	/* a chain that stops at a name without records: ask for that name */
-	return set->count == 0 && owner != qname ? ldns_rdf_clone(owner) : NULL;
+	return set->seen == 0 && owner != qname ? ldns_rdf_clone(owner) : NULL;
 }
 
 /* dns_lookup - the records of one type for a name, CNAMEs followed */
@@ -654,7 +660,8 @@ static void dns_lookup(const char *name, ldns_rr_type type, int64_t deadline,
 		snprintf(fqdn, sizeof(fqdn), "%s.", cur);
 		qname = ldns_dname_new_frm_str(fqdn);
 		next = qname ? dns_collect(pkt, qname, type, set, &links) : NULL;
-		if (set->count > 0) {
+		if (set->seen > 0) {
+			/* records exist, even if none is usable: no fallback */
 			set->kind = LK_DATA;
 		} else if (links > DNS_CNAME_MAX) {
 			set->kind = LK_FAIL;
@@ -746,6 +753,10 @@ static void dns_add_host(struct dns_result *res, const char *host, uint16_t pref
 			break;
 		}
 		nodata += set->kind == LK_NODATA;
+		if (set->kind == LK_DATA && set->count == 0) {
+			hs->problems++;
+			dns_note(res, "; %s: no usable %s record", host, t ? "AAAA" : "A");
+		}
 		for (size_t i = 0; i < set->count && res->ntarget < DNS_ADDRS_MAX; i++) {
 			struct dns_target *tg = &res->target[res->ntarget];
 
