@@ -9,7 +9,7 @@ PROGS   += smtpd-proxy/smtpd-proxy
 DAEMONS += smtpd-proxy/smtpd-proxy
 SRCS    += $(PROXY_SRC)
 # issue 6: an authoritative DNS server and a load balancer for the tests
-DEB_TEST += nsd haproxy
+DEB_TEST += nsd haproxy libnet-dns-perl
 
 smtpd-proxy/smtpd-proxy: $(PROXY_SRC:.c=.o) $(LIBDLP)
 	$(LINK)
