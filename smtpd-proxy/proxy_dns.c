@@ -91,6 +91,7 @@ struct dns_cache_entry {
 
 static struct dns_cache_entry **dns_cache;
 static size_t dns_cache_len;
+static const char *dns_cid;		/* the session a lookup is for, for logs */
 
 /* dns_now_ms - a monotonic clock in milliseconds */
 static int64_t dns_now_ms(void)
@@ -345,7 +346,7 @@ static int dns_udp(const struct dns_server *srv, const uint8_t *q, size_t qlen,
 		}
 		rc = DNSX_TIMEOUT;
 		if (++bogus >= DNS_BOGUS_MAX) {
-			evt_warn(DNS_BADREPLY, NULL, "server=%s reason=\"%d replies that "
+			evt_warn(DNS_BADREPLY, dns_cid, "server=%s reason=\"%d replies that "
 				 "do not parse or do not match the query\"", srv->name, bogus);
 			snprintf(why, whylen, "bad replies from %s", srv->name);
 			rc = DNSX_DOWN;
@@ -570,7 +571,7 @@ static void dns_take_rr(struct dns_rrset *set, const ldns_rr *rr, ldns_rr_type t
 		    || dns_rdf_name(ldns_rr_rdf(rr, 1), out->name, sizeof(out->name)) < 0) {
 			char   *owner = ldns_rdf2str(ldns_rr_owner(rr));
 
-			evt_warn(DNS_BADREPLY, NULL, "domain=%.100s reason=\"unusable MX "
+			evt_warn(DNS_BADREPLY, dns_cid, "domain=%.100s reason=\"unusable MX "
 				 "record\"", owner ? owner : "?");
 			free(owner);
 			return;
@@ -975,7 +976,8 @@ static void dns_shuffle(struct dns_result *res)
 }
 
 /* dns_resolve - cache, or DNS within dns_timeout */
-static void dns_resolve(char kind, const char *name, struct dns_result *res)
+static void dns_resolve(const char *cid, char kind, const char *name,
+			struct dns_result *res)
 {
 	char    norm[DNS_NAME_MAX];
 
@@ -990,11 +992,13 @@ static void dns_resolve(char kind, const char *name, struct dns_result *res)
 	if (!dns_cache_get(kind, norm, res)) {
 		int64_t deadline = dns_now_ms() + (int64_t) var_dns_timeout * 1000;
 
+		dns_cid = cid;
 		if (kind == 'M')
 			dns_resolve_mx(norm, deadline, res);
 		else
 			dns_resolve_host(norm, deadline, res);
 		dns_cache_put(kind, norm, res);
+		dns_cid = NULL;
 	}
 	dns_shuffle(res);
 }
@@ -1002,13 +1006,11 @@ static void dns_resolve(char kind, const char *name, struct dns_result *res)
 /* proxy_dns_mx - the addresses of a mail domain, in RFC 5321 order */
 void    proxy_dns_mx(const char *cid, const char *domain, struct dns_result *res)
 {
-	(void) cid;
-	dns_resolve('M', domain, res);
+	dns_resolve(cid, 'M', domain, res);
 }
 
 /* proxy_dns_host - a host's addresses */
 void    proxy_dns_host(const char *cid, const char *host, struct dns_result *res)
 {
-	(void) cid;
-	dns_resolve('H', host, res);
+	dns_resolve(cid, 'H', host, res);
 }

@@ -166,7 +166,7 @@ static int haproxy_v1_parse(char *line, struct haproxy_info *info, char *why,
 
 	info->version = 1;
 	for (char *p = line; *p; p++) {
-		if ((unsigned char) *p < 0x21 && *p != ' ') {
+		if (((unsigned char) *p < 0x21 && *p != ' ') || (unsigned char) *p > 0x7e) {
 			snprintf(why, whylen, "control character in v1 header");
 			return -1;
 		}

@@ -80,7 +80,7 @@ my $from = $dlp->log_size;
 like($banner, qr/^451 4\.4\.3 .*garbage\.x\.test: MX lookup failed: bad replies from 127\.0\.0\.63:\d+/,
     'a flood of noise: 451 4.4.3');
 cmp_ok($took, '<', 3, 'decided before dns_timeout (4s)');
-like(substr($dlp->log, $from), qr/8004 DNS reply refused \(server=127\.0\.0\.63:\d+ reason="8 replies that do not parse or do not match the query"\)/,
+like(substr($dlp->log, $from), qr/8004 DNS reply refused \(cid=\w+ server=127\.0\.0\.63:\d+ reason="8 replies that do not parse or do not match the query"\)/,
     'the noise is logged');
 
 ($code, $banner, $final) = try('trunc');
@@ -103,7 +103,7 @@ $from = $dlp->log_size;
 ($code, $banner) = try('evilname');
 like($banner, qr/^451 4\.4\.4 .*evilname\.x\.test: MX \(no usable exchanger\)/,
     'an exchanger name with a space is not used: 451 4.4.4');
-like(substr($dlp->log, $from), qr/8004 DNS reply refused \(domain=evilname\.x\.test\. reason="unusable MX record"\)/, 'and logged');
+like(substr($dlp->log, $from), qr/8004 DNS reply refused \(cid=\w+ domain=evilname\.x\.test\. reason="unusable MX record"\)/, 'and logged');
 
 ($code, $banner, $final) = try('mixnull');
 is($final, 250, 'a null MX beside a real one: the real one is used');
