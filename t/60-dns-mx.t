@@ -55,6 +55,10 @@ self    A 127.0.0.1
 other   A $ip{other}
 loop    MX 10 self
 loop    MX 20 other
+refuse  MX 10 gone1
+refuse  MX 20 gone2
+gone1   A 127.0.0.35
+gone2   A 127.0.0.36
 ZONE
 my $dns = DlpDNS->start(addr => '127.0.0.60', broken => ['broken.test'],
     zones => { 'dlp.test' => $records });
@@ -80,7 +84,7 @@ my %svc = (
     ghost => "ghost.dlp.test:$S", alias => "alias.dlp.test:$S",
     servfail => "x.broken.test:$S", bracket => "[eq.dlp.test]:$S",
     dead => "eq.dlp.test:$S", refused => "eq.dlp.test:$S",
-    cache => "cache.dlp.test:$S",
+    cache => "cache.dlp.test:$S", refuse => "refuse.dlp.test:$S",
 );
 my %opts = (
     dead => "dns_servers = \"127.0.0.61:" . $dead->sockport . "\"; dns_timeout = \"3s\";",
@@ -158,8 +162,15 @@ is_deeply(\@codes, [(250) x 8], 'a preference-10 host is back: mail flows');
 is(scalar(@m = $sink{down1}->wait_messages(8)), 8, 'all of it to the preference-10 host');
 is(count('bk'), 0, 'none to the preference-20 host while a better one answers');
 
+# ---- every MX host refuses: 421 4.4.1 -------------------------------------
+ok(port_free($S, '127.0.0.35') && port_free($S, '127.0.0.36'), 'nothing listens on the refuse.dlp.test hosts');
+my ($code, $banner) = deliver('refuse');
+like($banner, qr/^421 4\.4\.1 dlpgate\.test Error: no next hop available/, 'every MX host refuses: 421 4.4.1');
+like($dlp->log, qr/2003 no next hop reachable \(cid=\w+ client=127\.0\.0\.1 mode=forward tried="gone1\.dlp\.test\[127\.0\.0\.35\]:$S: Connection refused; gone2\.dlp\.test\[127\.0\.0\.36\]:$S: Connection refused" reply="421"\)/,
+    'logged with every host, in preference order, and why');
+
 # ---- no address at all: 451 4.4.4 -----------------------------------------
-my ($code, $banner) = deliver('null');
+($code, $banner) = deliver('null');
 is($code, 451, 'null MX: 451 at greeting');
 like($banner, qr/^451 4\.4\.4 dlpgate\.test Error: no address for next hop null\.dlp\.test: null MX/,
     'null MX: 4.4.4 naming the domain and the answer');
@@ -200,7 +211,7 @@ my $t0 = time;
 my $took = time - $t0;
 like($banner, qr/^451 4\.4\.3 .*eq\.dlp\.test: MX lookup failed: timeout/, 'silent DNS server: 451 4.4.3');
 cmp_ok($took, '>=', 2.5, sprintf('it waited for the server (%.1fs)', $took));
-cmp_ok($took, '<', 3 + 2, 'and gave up within dns_timeout (3s) plus scheduling slack');
+cmp_ok($took, '<', 3 + 3, 'and gave up within dns_timeout (3s) plus scheduling slack');
 ($code, $banner) = deliver('refused');
 like($banner, qr/^451 4\.4\.3 .*MX lookup failed: 127\.0\.0\.62:\d+: Connection refused/,
     'no DNS server on the port: 451 4.4.3 at once');
