@@ -2,7 +2,8 @@
  * proxy_dns - next-hop lookups with ldns: MX, A and AAAA, a bounded cache
  *
  * proxy_dns_init() reads dns_servers (or the nameservers of
- * /etc/resolv.conf) once per process.
+ * /etc/resolv.conf) once per process. Names are always absolute: no
+ * search list, no "ndots", as an MTA looks up a mail domain.
  *
  * proxy_dns_mx() resolves a mail domain the way RFC 5321 section 5.1 says:
  * its MX records, lowest preference first and hosts of equal preference
