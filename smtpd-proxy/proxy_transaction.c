@@ -97,10 +97,15 @@ static int proxy_redirect(struct proxy_session *s, const struct verdict *v,
 {
 	struct smtp_reply r, refused;
 	size_t  accepted = 0;
-	int     rc = -1;
+	int     rc = -1, xrc;
 
 	if (proxy_hop_rset(s, outcome, len) < 0)
 		return -1;
+	/* RSET made the next hop forget the client's XFORWARD: say it again */
+	if ((xrc = proxy_xforward_replay(s)) != HOP_OK) {
+		proxy_hop_lost(s, xrc, "XFORWARD", outcome, len);
+		return -1;
+	}
 	smtp_reply_init(&r);
 	smtp_reply_init(&refused);
 	if (proxy_hop_cmd(s, &r, outcome, len, "MAIL FROM:%s%s%s", s->env.mail_from,

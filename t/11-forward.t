@@ -25,7 +25,7 @@ my @m = $sink->wait_messages(1);
 is(scalar @m, 1, 'message arrives at the second next hop');
 like($m[0]{body}, qr/^X-Filter-Loop: Reflected\nSubject: fwd\n\nforwarded\n\z/,
     'content intact, our header first');
-like($dlp->log, qr/2001 forward connection established \(cid=\w+ hop=127\.0\.0\.1:$sink->{port} mode=forward skipped="127\.0\.0\.1:$down: Connection refused"\)/,
+like($dlp->log, qr/2001 forward connection established \(cid=\w+ hop=127\.0\.0\.1:$sink->{port} mode=forward .*skipped="127\.0\.0\.1:$down: Connection refused"\)/,
     'log names the hop used and the one skipped');
 $c->cmd('QUIT');
 $dlp->stop;
