@@ -16,3 +16,12 @@ master/dlpgate: $(DLPGATE_SRC:.c=.o) $(LIBDLP)
 	$(LINK)
 master/dlpconf: $(DLPCONF_SRC:.c=.o) $(LIBDLP)
 	$(LINK)
+
+# dlpgate.conf(5): the prose of man/dlpgate.conf.5.in around the parameter
+# list that dlpconf --man writes from the parameter table, so it never drifts.
+GENERATED_MAN += man/dlpgate.conf.5
+man/dlpgate.conf.5: man/dlpgate.conf.5.in master/dlpconf
+	@$(if $(V),,echo "  MAN     $@")
+	$(Q)master/dlpconf --man > $@.params
+	$(Q)awk -v params=$@.params '/^@PARAMETERS@$$/ { while ((getline l < params) > 0) print l; next } { print }' $< > $@.tmp
+	$(Q)rm -f $@.params && mv $@.tmp $@
