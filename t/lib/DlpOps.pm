@@ -18,7 +18,7 @@ use POSIX ();
 use DlpTest;
 
 our @EXPORT = qw(dlpgate dlpconf ops_conf_dir status_counters prom_parse
-    as_user uid_of proc_uid file_diff http_get);
+    as_user uid_of proc_uid file_diff http_get alive);
 
 my $TOP = top_dir();
 
@@ -82,6 +82,13 @@ sub prom_parse {
         $m{$1} = $2;
     }
     return %m;
+}
+
+# alive - does a process run (a zombie that init has not reaped does not)?
+sub alive {
+    my ($pid) = @_;
+    my $s = slurp("/proc/$pid/stat") // return 0;
+    return $s !~ /^\d+ \(.*\) [ZX] /s;
 }
 
 # uid_of - the uid of a user name
