@@ -464,6 +464,7 @@ static int dlp_status(int prometheus)
 			printf("dlpgate_up 1\n");
 		else
 			printf("dlpgate is running (pid %ld)\n", (long) pid);
+		fflush(stdout);
 		fprintf(stderr, "dlpgate: no details: %s%s\n", err,
 			geteuid() != 0 ? " (the control socket is root's)" : "");
 		return EXIT_LSB_OK;

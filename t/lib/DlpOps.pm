@@ -58,8 +58,9 @@ sub status_counters {
         } elsif ($l =~ /^\s+TLS sessions\s+in=(\d+) out=(\d+)/) {
             @c{qw(tls_in tls_out)} = ($1, $2);
         } elsif ($l =~ /^\s+(\S.*?)\s+(\d+)$/) {
-            (my $k = $1) =~ s/ /_/g;
-            $c{$k} = $2;
+            my ($k, $v) = ($1, $2);
+            $k =~ s/ /_/g;
+            $c{$k} = $v;
         }
     }
     # services: "service:NAME" => [busy, idle, limit, retiring, state]
