@@ -258,6 +258,8 @@ void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
 		fd = accept4(SERVER_LISTEN_FD + idx, (struct sockaddr *) &ss, &sslen,
 			     SOCK_CLOEXEC);
 		if (fd < 0) {
+			if (errno == EINVAL)
+				break;		/* master shut the listener down */
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
 			    && errno != ECONNABORTED)
 				msg_warn("accept: %m");

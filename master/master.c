@@ -360,9 +360,20 @@ static void master_stop_accepting(void)
 {
 	struct master_child *child;
 
-	for (size_t i = 0; i < master_nservices; i++)
-		if (strcmp(master_services[i].conf->type, "inet") == 0)
-			master_close_listen(&master_services[i], 0);
+	for (size_t i = 0; i < master_nservices; i++) {
+		struct master_service *svc = &master_services[i];
+
+		if (strcmp(svc->conf->type, "inet") != 0)
+			continue;
+		/*
+		 * Busy children share these sockets: shut them down, so that new
+		 * connections are refused now instead of waiting in the backlog
+		 * of a socket nobody will accept from again.
+		 */
+		for (int j = 0; j < svc->nfds; j++)
+			(void) shutdown(svc->fds[j], SHUT_RDWR);
+		master_close_listen(svc, 0);
+	}
 	TAILQ_FOREACH(child, &master_children, link)
 		if (!child->unix_svc)
 		master_retire(child);
@@ -405,6 +416,8 @@ static void master_stop_progress(time_t now)
 
 	if ((master_state == MASTER_STOP_INET || master_state == MASTER_DRAIN)
 	    && master_live_children(1) == 0) {
+		if (master_state == MASTER_DRAIN)
+			master_deadline = now + var_shutdown_timeout;
 		master_state = MASTER_STOP_ALL;
 		TAILQ_FOREACH(child, &master_children, link)
 			master_retire(child);
