@@ -227,6 +227,9 @@ static int master_get_options(config_setting_t *g, struct master_svc_conf *s,
 static int master_parse_service(config_setting_t *g, struct master_svc_conf *s,
 				char *why, size_t len)
 {
+	/* the name first, so that every later complaint can say whose it is */
+	if (master_get_str(g, "name", NULL, &s->name, why, len) < 0)
+		return -1;
 	for (int i = 0; i < config_setting_length(g); i++) {
 		const char *f = config_setting_name(config_setting_get_elem(g, (unsigned) i));
 		int     known = 0;
@@ -238,8 +241,7 @@ static int master_parse_service(config_setting_t *g, struct master_svc_conf *s,
 			return -1;
 		}
 	}
-	if (master_get_str(g, "name", NULL, &s->name, why, len) < 0
-	    || master_get_str(g, "type", NULL, &s->type, why, len) < 0
+	if (master_get_str(g, "type", NULL, &s->type, why, len) < 0
 	    || master_get_str(g, "command", NULL, &s->command, why, len) < 0
 	    || master_get_str(g, "user", "dlpgate", &s->user, why, len) < 0
 	    || master_get_str(g, "chroot", "", &s->chroot, why, len) < 0)
