@@ -27,8 +27,12 @@ my $dlp = start_dlpgate(conf => { resubmit_port => $sink->{port} },
 my $etc = $dlp->{etc};
 
 # ps: each role under its user
-ok(wait_until(sub { $dlp->pids_of('smtpd-proxy') == 2 && $dlp->pids_of('detector') >= 1 }, 20),
-    'two workers and a detector run');
+# a child starts as root and drops privileges before it reports for work
+my ($wu, $du) = (uid_of('dlpgate'), uid_of('dlpgate-detect'));
+ok(wait_until(sub { my @w = $dlp->pids_of('smtpd-proxy'); my @d = $dlp->pids_of('detector');
+    @w == 2 && @d >= 1 && !grep { (proc_uid($_) // -1) != $wu } @w
+        and !grep { (proc_uid($_) // -1) != $du } @d }, 20),
+    'two workers and a detector run, each started');
 is(proc_uid($dlp->{pid}), 0, 'master runs as root');
 my @w = $dlp->pids_of('smtpd-proxy');
 is_deeply([map { proc_uid($_) } @w], [(uid_of('dlpgate')) x 2], 'workers run as dlpgate');
