@@ -137,6 +137,6 @@ install: all
 	else echo "not root or DESTDIR set: run 'dlpgate setup' as root on the target"; fi
 
 clean:
-	rm -f $(PROGS) $(GENERATED_MAN) $(LIBDLP) */*.o */*.d $(PATHS_STAMP)
+	rm -f $(PROGS) $(GENERATED_MAN) $(LIBDLP) */*.o $(SRCS:.c=.d) $(PATHS_STAMP)
 
 -include $(SRCS:.c=.d)
