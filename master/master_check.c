@@ -11,7 +11,8 @@
  *
  * master_secret_path() names those files: the keystore and
  * keystore_password_file settings (issue 4, TLS) when the parameter
- * table has them, else CONFDIR/keystore.p12 and CONFDIR/keystore.pass.
+ * table has them and they are set, else CONFDIR/keystore.p12 and
+ * CONFDIR/keystore.pass (the defaults tlsmgr uses too).
  * master_tls_user() is the user of the service whose command is tlsmgr,
  * or dlpgate-tls.
  */
@@ -163,14 +164,17 @@ int     master_check_secrets(const char *confdir, const struct master_conf *mc,
 	char    path[PATH_MAX];
 	const char *user = master_tls_user(mc);
 
-	/* tlsmgr creates a missing keystore; setup creates the password file */
+	/*
+	 * Missing files are fine: dlpgate setup creates the password file,
+	 * tlsmgr a keystore (and a password) at its first start.
+	 */
 	if (master_check_secret(master_secret_path(MASTER_SECRET_KEYSTORE, confdir,
 						   path, sizeof(path)),
 				user, privsep, 0, err, errlen) < 0)
 		return -1;
 	if (master_check_secret(master_secret_path(MASTER_SECRET_PASSWORD, confdir,
 						   path, sizeof(path)),
-				user, privsep, master_has_tlsmgr(mc), err, errlen) < 0)
+				user, privsep, 0, err, errlen) < 0)
 		return -1;
 	return 0;
 }
