@@ -5,6 +5,7 @@
  * defaults, the file and every override are valid do they replace the
  * live variables, so a bad reload never leaves a half-applied config.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -714,4 +715,30 @@ const char *conf_type_name(enum conf_type type)
 	};
 
 	return (unsigned) type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
+}
+
+/* conf_check_loopback - host:port on a loopback address, or empty */
+int     conf_check_loopback(const char *value, char *err, size_t errlen)
+{
+	char    host[256], port[32];
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (*value == 0)
+		return 0;
+	if (inet_split_hostport(value, host, sizeof(host), port, sizeof(port),
+				"") < 0 || *port == 0 || strspn(port, "0123456789")
+	    != strlen(port) || atoi(port) < 1 || atoi(port) > 65535) {
+		snprintf(err, errlen, "bad address \"%s\" (expected 127.0.0.1:port "
+			 "or [::1]:port)", value);
+		return -1;
+	}
+	if (strcmp(host, "localhost") == 0
+	    || (inet_pton(AF_INET, host, &a4) == 1
+		&& (ntohl(a4.s_addr) >> 24) == 127)
+	    || (inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6)))
+		return 0;
+	snprintf(err, errlen, "\"%s\" is not a loopback address: metrics are "
+		 "served on 127.0.0.0/8 or ::1 only", host);
+	return -1;
 }

@@ -98,5 +98,6 @@ int conf_check_hostport(const char *value, char *err, size_t errlen);
 int conf_check_header(const char *value, char *err, size_t errlen);
 int conf_check_hostname(const char *value, char *err, size_t errlen);
 int conf_check_path(const char *value, char *err, size_t errlen);
+int conf_check_loopback(const char *value, char *err, size_t errlen);
 
 #endif

@@ -8,17 +8,10 @@
  *
  * Sections follow the roles; keep each role's settings in its section.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 
 #include "conf.h"
 #include "conf_params.h"
-#include "inet.h"
 
 #ifndef DLP_LIBEXECDIR
 #define DLP_LIBEXECDIR "/usr/local/libexec/dlpgate"
@@ -65,32 +58,6 @@ char   *var_default_pass_header;
 
 /* operations: metrics, status (issue 5) */
 char   *var_metrics_listen;
-
-/* ops_check_loopback - host:port on a loopback address, or empty */
-static int ops_check_loopback(const char *value, char *err, size_t errlen)
-{
-	char    host[256], port[32];
-	struct in6_addr a6;
-	struct in_addr a4;
-
-	if (*value == 0)
-		return 0;
-	if (inet_split_hostport(value, host, sizeof(host), port, sizeof(port),
-				"") < 0 || *port == 0 || strspn(port, "0123456789")
-	    != strlen(port) || atoi(port) < 1 || atoi(port) > 65535) {
-		snprintf(err, errlen, "bad address \"%s\" (expected 127.0.0.1:port "
-			 "or [::1]:port)", value);
-		return -1;
-	}
-	if (strcmp(host, "localhost") == 0
-	    || (inet_pton(AF_INET, host, &a4) == 1
-		&& (ntohl(a4.s_addr) >> 24) == 127)
-	    || (inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6)))
-		return 0;
-	snprintf(err, errlen, "\"%s\" is not a loopback address: metrics are "
-		 "served on 127.0.0.0/8 or ::1 only", host);
-	return -1;
-}
 
 /* forwarding: DNS, clusters (issue 6) */
 
@@ -205,7 +172,7 @@ const struct conf_param conf_params[] = {
 
 	/* ---- operations: metrics, status ---- */
 
-	STR(metrics_listen, "", ops_check_loopback, "master",
+	STR(metrics_listen, "", conf_check_loopback, "master",
 	    "Address of master's Prometheus listener (GET /metrics), e.g. "
 	    "127.0.0.1:9125. Empty (the default): no listener; `dlpgate status "
 	    "--prometheus` gives the same text. Loopback addresses only: put a "
