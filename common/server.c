@@ -34,18 +34,6 @@ extern char **environ;
 
 struct server server;
 
-static uint64_t server_stats[SERVER_STAT_COUNT];	/* not yet sent */
-static int server_stats_dirty;
-
-static const struct {
-	const char *name;
-	const char *help;
-}       server_stat_info[] = {
-#define SERVER_STAT_INFO(name, word, help) {word, help},
-	SERVER_STATS_TABLE(SERVER_STAT_INFO)
-#undef SERVER_STAT_INFO
-};
-
 /* server_usage - complain about our own invocation */
 static void server_usage(const char *role)
 {
@@ -289,6 +277,19 @@ void server_title(const char *fmt, ...)
 	va_end(ap);
 	setproctitle("%s", title);
 }
+
+/* Counters not yet sent to master, and their names. */
+static uint64_t server_stats[SERVER_STAT_COUNT];
+static int server_stats_dirty;
+
+static const struct {
+	const char *name;
+	const char *help;
+}       server_stat_info[] = {
+#define SERVER_STAT_INFO(name, word, help) {word, help},
+	SERVER_STATS_TABLE(SERVER_STAT_INFO)
+#undef SERVER_STAT_INFO
+};
 
 /* server_stats_add - count something for dlpgate status */
 void server_stats_add(enum server_stat stat, uint64_t n)
