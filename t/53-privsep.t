@@ -47,13 +47,8 @@ like($status, qr/^CapEff:\s+0+$/m, 'a worker has no capabilities left');
 # setup: the keystore password file, tlsmgr's alone
 my ($rc, $out) = dlpgate($etc, 'setup');
 is($rc, 0, 'dlpgate setup') or diag $out;
+# (keystore and keystore_password_file default to these, in the config directory)
 my $pass = "$etc/keystore.pass";
-if ((dlpconf($etc, '-d', 'keystore_password_file'))[0] == 0) {
-    # once TLS has its settings, point them at the test directory
-    spit("$etc/dlpgate.conf", slurp("$etc/dlpgate.conf")
-        . "keystore = \"$etc/keystore.p12\";\nkeystore_password_file = \"$pass\";\n");
-    ($rc, $out) = dlpgate($etc, 'setup');
-}
 like($out, qr/created the keystore password file \Q$pass\E \(mode 0600, owner dlpgate-tls\)/,
     'setup says it created the password file');
 my @st = stat $pass;
