@@ -504,7 +504,7 @@ static int dlpconf_edit_services(enum dlpconf_mode mode, char **args, int nargs)
 }
 
 /* dlpconf_roff - text for a roff line: escapes, `command` in bold */
-static void dlpconf_roff(const char *text)
+static void dlpconf_roff(const char *text, int breakable)
 {
 	int     bold = 0;
 
@@ -520,6 +520,9 @@ static void dlpconf_roff(const char *text)
 			fputs("\\-", stdout);
 		else
 			putchar(*cp);
+		/* long values (cipher lists, paths) may break after : , / */
+		if (breakable && strchr(":,/", *cp) && cp[1])
+			fputs("\\:", stdout);
 	}
 	if (bold)
 		fputs("\\fR", stdout);
@@ -546,13 +549,13 @@ static int dlpconf_man(void)
 		fputs("; default: ", stdout);
 		if (*p->def) {
 			fputs("\\fB", stdout);
-			dlpconf_roff(p->def);
+			dlpconf_roff(p->def, 1);
 			fputs("\\fR", stdout);
 		} else {
 			fputs("empty", stdout);
 		}
 		printf("; read by %s)\n.br\n", p->role);
-		dlpconf_roff(p->desc);
+		dlpconf_roff(p->desc, 0);
 		putchar('\n');
 	}
 	return 0;
