@@ -30,9 +30,9 @@
  *	stop.
  *
  * HOOKS
- *	check runs "dlpscan -C -c confdir" (detector/, issue 3) to validate
+ *	check runs "dlpscan -t -c confdir" (detector/, issue 3) to validate
  *	the policies when that program exists, and otherwise checks that
- *	policies.conf parses. The keystore's privacy is master_check.c's.
+ *	the policy file parses. The keystore's privacy is master_check.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -213,23 +213,39 @@ static int dlp_check_programs(const struct master_conf *mc)
 static int dlp_check_policies(void)
 {
 	char    path[PATH_MAX], prog[PATH_MAX];
+	const struct conf_param *p;
 	config_t cfg;
 	int     rc;
 
 	/* the detector's own checker knows the policy language */
 	dlp_command_path("detector", "dlpscan", prog, sizeof(prog));
 	if (access(prog, X_OK) == 0) {
-		char   *argv[] = {prog, "-C", "-c", (char *) dlp_confdir, NULL};
+		char  **argv = xcalloc(5 + 2 * dlp_noverride, sizeof(char *));
+		size_t  n = 0;
 
-		if ((rc = dlp_run(argv, 1)) != 0) {
-			fprintf(stderr, "dlpgate: policies in %s are not valid (%s -C "
-				"exited %d)\n", dlp_confdir, prog, rc);
+		argv[n++] = prog;
+		argv[n++] = "-t";
+		argv[n++] = "-c";
+		argv[n++] = (char *) dlp_confdir;
+		for (size_t i = 0; i < dlp_noverride; i++) {
+			argv[n++] = "-o";
+			argv[n++] = dlp_overrides[i];
+		}
+		rc = dlp_run(argv, 1);
+		free(argv);
+		if (rc != 0) {
+			fprintf(stderr, "dlpgate: the policies are not valid (%s -t "
+				"exited %d)\n", prog, rc);
 			return -1;
 		}
 		return 0;
 	}
-	/* until then: the file must at least parse */
-	snprintf(path, sizeof(path), "%s/%s", dlp_confdir, DLP_POLICIES_FILE);
+	/* until then: the policy file must at least parse */
+	if ((p = conf_find("policy_file")) != NULL && p->type == CONF_STR
+	    && *(char **) p->var && **(char **) p->var)
+		strlcpy(path, *(char **) p->var, sizeof(path));
+	else
+		snprintf(path, sizeof(path), "%s/%s", dlp_confdir, DLP_POLICIES_FILE);
 	if (access(path, F_OK) < 0)
 		return 0;
 	config_init(&cfg);
