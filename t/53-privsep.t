@@ -134,6 +134,24 @@ $c->cmd('QUIT');
 unlike($dlp->log, qr/3002 detector failure/, 'no detector failure');
 ok($dlp->stop, 'dlpgate stops');
 
+# as root, master binds port 25 itself; the worker serving it is unprivileged
+SKIP: {
+    skip '127.0.0.2:25 is in use', 4 unless port_free(25, '127.0.0.2');
+    my $pdir = test_dir();
+    my $m25 = DlpTest::default_master_conf(25, {}) =~ s/127\.0\.0\.1:25"/127.0.0.2:25"/r;
+    $dlp = start_dlpgate(dir => $pdir, conf => { resubmit_port => $sink->{port} },
+        master_conf => $m25);
+    $c = smtp_connect(25, host => '127.0.0.2');
+    is($c && $c->{banner_code}, 220, 'port 25 (127.0.0.2:25) answers, no redirect needed');
+    $c->cmd('EHLO port25.test') if $c;
+    ($code) = $c ? $c->send_message(data => "Subject: port 25\r\n\r\nbody\r\n") : (0);
+    is($code, 250, 'and relays');
+    my ($w25) = $dlp->pids_of('smtpd-proxy');
+    is(proc_uid($w25 // 0), uid_of('dlpgate'), 'served by a worker running as dlpgate');
+    $c->cmd('QUIT') if $c;
+    ok($dlp->stop, 'dlpgate stops');
+}
+
 # started as another user: no privilege separation, and the log says so
 my $dir3 = test_dir();
 chown uid_of('dlpgate'), -1, $dir3;
