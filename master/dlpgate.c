@@ -621,8 +621,11 @@ static int dlp_setup(void)
 	/* what master recreates at each start (run_directory is often tmpfs) */
 	snprintf(priv, sizeof(priv), "%s/private", var_run_directory);
 	/* the configuration directory is the administrator's once it exists */
-	if ((mkdir(dlp_confdir, 0755) < 0 && errno != EEXIST)
-	    || dlp_setup_dir(var_run_directory, 0, 0, 0755) < 0
+	if (mkdir(dlp_confdir, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "dlpgate: mkdir %s: %s\n", dlp_confdir, strerror(errno));
+		return EXIT_LSB_ERROR;
+	}
+	if (dlp_setup_dir(var_run_directory, 0, 0, 0755) < 0
 	    || dlp_setup_dir(priv, 0, gr->gr_gid, 0750) < 0
 	    || dlp_setup_password(tls) < 0)
 		return EXIT_LSB_ERROR;
