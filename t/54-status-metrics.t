@@ -141,6 +141,22 @@ is($c{tempfail}, 1, 'and the tempfail verdict');
 is($c{messages}, 1, 'and the message');
 ok($dlp->stop, 'dlpgate stops');
 
+# a service whose children die before they serve shows as throttled
+my $tport = free_port();
+$dlp = start_dlpgate(port => $tport, conf => { resubmit_port => $sink->{port} },
+    master_conf => DlpTest::default_master_conf($tport, {}) =~ s/\n\);\n\z/,
+  { name = "broken"; type = "unix"; listen = ["broken"]; command = "nosuch";
+    process_limit = 1; process_min_avail = 1; user = "dlpgate"; }\n);\n/r);
+ok($dlp->wait_log(qr/5005 service throttled \(service=broken/, 20), 'the broken service is throttled');
+($rc, $out) = dlpgate($dlp->{etc}, 'status');
+like($out, qr/^broken\s+unix\s+0\s+0\s+1\s+0\s+throttled \(\d+s left\)$/m, 'status: throttled, with the time left');
+like($out, qr/^smtpd\s+inet\s+0\s+0\s+20\s+0\s+ok$/m, 'the other services are fine');
+%m = prom_parse((dlpgate($dlp->{etc}, 'status', '--prometheus'))[1]);
+is($m{'dlpgate_service_throttled{service="broken"}'}, 1, 'dlpgate_service_throttled 1');
+is($m{'dlpgate_service_throttled{service="smtpd"}'}, 0, 'smtpd not throttled');
+ok($m{'dlpgate_children_died_total{service="broken"}'} >= 1, 'children_died_total counts the deaths');
+ok($dlp->stop, 'dlpgate stops');
+
 # not running: status 3, Prometheus says dlpgate_up 0
 ($rc, $out) = dlpgate($dlp->{etc}, 'status', '--prometheus');
 is($rc, 3, 'status --prometheus when stopped: 3');
