@@ -61,6 +61,7 @@ char   *var_default_pass_header;
 /* TLS: tlsmgr, keystore, inbound and outbound TLS (issue 4) */
 
 /* operations: metrics, status (issue 5) */
+char   *var_metrics_listen;
 
 /* forwarding: DNS, clusters (issue 6) */
 char   *var_next_hop_lookup;
@@ -206,6 +207,12 @@ const struct conf_param conf_params[] = {
 	/* ---- TLS: tlsmgr, keystore, inbound and outbound TLS ---- */
 
 	/* ---- operations: metrics, status ---- */
+
+	STR(metrics_listen, "", conf_check_loopback, "master",
+	    "Address of master's Prometheus listener (GET /metrics), e.g. "
+	    "127.0.0.1:9125. Empty (the default): no listener; `dlpgate status "
+	    "--prometheus` gives the same text. Loopback addresses only: put a "
+	    "scraper or a reverse proxy on the same host."),
 
 	/* ---- forwarding: DNS, clusters ---- */
 

@@ -52,6 +52,7 @@ extern char *var_default_pass_header;
 /* TLS: tlsmgr, keystore, inbound and outbound TLS (issue 4) */
 
 /* operations: metrics, status (issue 5) */
+extern char *var_metrics_listen;
 
 /* forwarding: DNS, clusters (issue 6) */
 extern char *var_next_hop_lookup;

@@ -48,6 +48,10 @@
 	X(CHILD_KILLED,		5009, "child killed at shutdown") \
 	X(PEER_BAD,		5010, "peer process misbehaved") \
 	/* 5011-5999: master and operations (issue 5) */ \
+	X(MASTER_DRAIN,		5011, "master draining") \
+	X(CTL_DENIED,		5012, "control connection refused") \
+	X(METRICS_ON,		5013, "metrics listener started") \
+	X(SECRET_UNSAFE,	5014, "secret file not private to tlsmgr") \
 	X(CONF_ERROR,		6001, "configuration error") \
 	X(CONF_DEFAULTS,	6002, "configuration file missing, using defaults") \
 	X(CONF_RELOAD_BAD,	6003, "new configuration refused, keeping the old") \

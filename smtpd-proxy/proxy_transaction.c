@@ -27,6 +27,7 @@
 #include "evt.h"
 #include "mem.h"
 #include "msg.h"
+#include "server.h"
 #include "proxy.h"
 
 /* proxy_elapsed - seconds since t */
@@ -225,6 +226,25 @@ static void proxy_detect_failed(struct verdict *v)
 	}
 }
 
+/* proxy_count_message - the counters of dlpgate status */
+static void proxy_count_message(const struct verdict *v, size_t size, int scanned)
+{
+	static const enum server_stat by_action[] = {
+		[SCAN_PASS] = SERVER_STAT_PASS,[SCAN_BLOCK] = SERVER_STAT_BLOCK,
+		[SCAN_REDIRECT] = SERVER_STAT_REDIRECT,
+		[SCAN_MODIFY] = SERVER_STAT_MODIFY,[SCAN_TEMPFAIL] = SERVER_STAT_TEMPFAIL,
+	};
+
+	server_stats_add(SERVER_STAT_MESSAGES, 1);
+	server_stats_add(SERVER_STAT_BYTES, size);
+	if ((unsigned) v->action < sizeof(by_action) / sizeof(by_action[0])
+	    && v->action != 0)
+		server_stats_add(by_action[v->action], 1);
+	if (!scanned)
+		server_stats_add(SERVER_STAT_DET_FAIL, 1);
+	server_stats_flush();
+}
+
 /* proxy_transaction - the DATA command */
 void proxy_transaction(struct proxy_session *s)
 {
@@ -263,6 +283,8 @@ void proxy_transaction(struct proxy_session *s)
 	}
 	if (status != DATA_OK) {
 		proxy_reject_content(s, status, size, outcome, sizeof(outcome));
+		server_stats_add(SERVER_STAT_REJECTED, 1);
+		server_stats_flush();
 		close(fd);
 		proxy_reset_mail(s);
 		return;
@@ -305,6 +327,7 @@ void proxy_transaction(struct proxy_session *s)
 		 scanned ? "" : " (detector failure)",
 		 *v.policies ? v.policies : "-", s->hop_name, outcome, rtime, dtime,
 		 proxy_elapsed(&t2));
+	proxy_count_message(&v, size, scanned);
 	verdict_free(&v);
 	proxy_reset_mail(s);
 }

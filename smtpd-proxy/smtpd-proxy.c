@@ -149,6 +149,7 @@ static void proxy_serve(int fd, const struct sockaddr *sa, socklen_t salen,
 	inet_tune(fd);
 	s.client = stream_open(fd, var_smtpd_timeout);
 	clock_gettime(CLOCK_MONOTONIC, &s.t_start);
+	server_stats_add(SERVER_STAT_SESSIONS, 1);
 	envelope_init(&s.env);
 	strlcpy(s.env.cid, s.cid, sizeof(s.env.cid));
 	strlcpy(s.env.client_addr, s.client_addr, sizeof(s.env.client_addr));
