@@ -253,8 +253,9 @@ void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
 				msg_warn("accept: %m");
 			continue;
 		}
-		server_report(SERVER_BUSY);
+		/* the session counts from its start: a child killed in it served */
 		server.use_count++;
+		server_report(SERVER_BUSY);
 		serve(fd, (struct sockaddr *) &ss, sslen, idx);
 		server_stats_flush();
 		if (server_master_gone())

@@ -220,6 +220,12 @@ void master_reap(void)
 			break;
 		if (child == NULL)
 			continue;
+		/*
+		 * Its last records first: a BUSY still unread in the socket
+		 * means it served, and must not throttle the service.
+		 */
+		while (master_status_event(child))
+			 /* void */ ;
 		if (WIFSIGNALED(status))
 			snprintf(why, sizeof(why), "killed by signal %d%s",
 				 WTERMSIG(status), WCOREDUMP(status) ? " (core dumped)" : "");
@@ -242,8 +248,6 @@ void master_reap(void)
 			}
 		}
 		master_retire(child);
-		while (master_status_event(child))
-			 /* its last records */ ;
 		master_status_close(child);
 		TAILQ_REMOVE(&master_children, child, link);
 		free(child->svc_name);
