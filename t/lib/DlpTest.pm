@@ -268,6 +268,30 @@ sub pids_of {
     return @pids;
 }
 
+# serving - pids of the children of master whose title says they serve a
+# client of this service ("smtpd-proxy: smtpd: 127.0.0.1")
+sub serving {
+    my ($self, $service) = @_;
+    $service //= 'smtpd';
+    return grep {
+        my $t = DlpTest::slurp("/proc/$_/cmdline") // '';
+        $t =~ /: \Q$service\E: \S/;
+    } $self->pids_of('smtpd-proxy');
+}
+
+# backlog - connections waiting to be accepted on a private socket of the
+# run directory ("detector"): what ss shows as the listener's Recv-Q
+sub backlog {
+    my ($self, $name) = @_;
+    my $path = "$self->{run}/private/$name";
+    my (undef, $out) = DlpTest::run_cmd('ss', '-xlnH', 'src', $path);
+    for my $l (split /\n/, $out) {
+        my @f = split ' ', $l;
+        return $f[2] if @f >= 5 && $f[4] eq $path;
+    }
+    return undef;
+}
+
 sub reload { my ($self) = @_; kill 'HUP', $self->{pid}; }
 
 sub stop {
@@ -286,8 +310,11 @@ package DlpTest;
 # start_dlpgate - master -f on a private config and run directory
 #   conf => { setting => value }   dlpgate.conf
 #   smtpd => { field => value }    service table fields of smtpd
+#   detector => { field => value } and of the detector
 #   master_conf => "text"          the whole master.conf instead
 #   port => N                      the smtpd listen port
+#   dir => D, log => F             reuse a directory (a new master on the same
+#                                  run_directory), log to another file
 sub start_dlpgate {
     my (%opt) = @_;
     my $dir = $opt{dir} // test_dir();
@@ -297,9 +324,10 @@ sub start_dlpgate {
     my $port = $opt{port} // free_port();
     my %conf = (run_directory => $run, %{$opt{conf} // {}});
     spit("$etc/dlpgate.conf", conf_text(\%conf));
-    my $mc = $opt{master_conf} // default_master_conf($port, $opt{smtpd} // {});
+    my $mc = $opt{master_conf} // default_master_conf($port, $opt{smtpd} // {},
+        $opt{detector} // {});
     spit("$etc/master.conf", $mc);
-    my $log = "$dir/master.log";
+    my $log = $opt{log} // "$dir/master.log";
     my $pid = spawn($log, "$TOP/master/master", '-f', '-c', $etc, @{$opt{args} // []});
     my $self = bless { pid => $pid, port => $port, dir => $dir, etc => $etc,
         run => $run, log => $log }, 'DlpTest::Instance';
@@ -310,16 +338,18 @@ sub start_dlpgate {
 }
 
 sub default_master_conf {
-    my ($port, $smtpd) = @_;
+    my ($port, $smtpd, $detector) = @_;
     my %s = (process_limit => 20, process_min_avail => 0, max_use => 100,
         max_idle => 100, %$smtpd);
-    my $extra = join(' ', map { "$_ = " . conf_value($s{$_}) . ";" } sort keys %s);
+    my %d = (command => 'detector', process_limit => 4, process_min_avail => 1,
+        max_use => 1000, max_idle => 300, %{$detector // {}});
+    my $fields = sub { my ($h) = @_;
+        join(' ', map { "$_ = " . conf_value($h->{$_}) . ";" } sort keys %$h) };
     return "services = (\n"
         . "  { name = \"smtpd\"; type = \"inet\"; listen = [\"127.0.0.1:$port\"];\n"
-        . "    command = \"smtpd-proxy\"; user = \"dlpgate\"; $extra },\n"
+        . "    command = \"smtpd-proxy\"; user = \"dlpgate\"; " . $fields->(\%s) . " },\n"
         . "  { name = \"detector\"; type = \"unix\"; listen = [\"detector\"];\n"
-        . "    command = \"detector\"; process_limit = 4; process_min_avail = 1;\n"
-        . "    max_use = 1000; max_idle = 300; user = \"dlpgate-detect\"; }\n"
+        . "    user = \"dlpgate-detect\"; " . $fields->(\%d) . " }\n"
         . ");\n";
 }
 
