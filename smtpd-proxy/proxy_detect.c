@@ -201,6 +201,9 @@ int proxy_detect(struct proxy_session *s, int msg_fd, size_t size,
 	close(fd);
 	if (rc == IPC_EOF)
 		snprintf(why, sizeof(why), "detector closed the connection");
+	else if (rc == IPC_TIMEOUT)
+		snprintf(why, sizeof(why), "no verdict within detector_timeout (%ds)",
+			 var_detector_timeout);
 	if (rc != IPC_OK)
 		goto fail;
 	if (msg.type == SCAN_ERROR) {
