@@ -340,6 +340,18 @@ static void master_reload(void)
 	master_metrics_open();
 	evt_info(MASTER_RELOAD, NULL, "generation=%u services=%zu",
 		 master_generation, master_nservices);
+	/*
+	 * A reload is how an administrator applies a fix: a throttled service
+	 * gets a child at once instead of after its delay. The delay itself is
+	 * kept, so a service that still dies backs off further.
+	 */
+	for (size_t i = 0; i < master_nservices; i++) {
+		if (master_services[i].throttle_until) {
+			master_services[i].throttle_until = 0;
+			evt_info(SVC_RESUME, NULL, "service=%s reason=reload",
+				 master_services[i].conf->name);
+		}
+	}
 }
 
 /* master_state_name - for dlpgate status */

@@ -10,7 +10,8 @@
  * service: no new children for 2 s, then 4 s, ... up to
  * service_throttle_time, until a child serves again. That turns a crash
  * loop (bad config, missing library, a bug at start-up) into a few log
- * lines instead of a fork storm.
+ * lines instead of a fork storm. A reload lifts the throttle at once (it
+ * is how a fix is applied); the next death doubles the delay again.
  *
  * Counter records (SERVER_REC_STATS) add to the counters of the child's
  * service name, which live as long as master does (across reloads): they
