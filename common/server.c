@@ -101,12 +101,39 @@ static void server_drop_privileges(void)
 	(void) prctl(PR_SET_DUMPABLE, 1);
 }
 
+/* server_master_died - master is gone: free its addresses for a new one */
+static void server_master_died(int sig)
+{
+	for (int i = 0; i < server.nlisten; i++)
+		(void) close(SERVER_LISTEN_FD + i);
+	server.master_gone = 1;
+}
+
+/* server_watch_master - be told at once when master dies */
+static void server_watch_master(pid_t master)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = server_master_died;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SERVER_MASTER_DIED_SIG, &sa, NULL) < 0)
+		msg_fatal("sigaction: %m");
+	/* after the privileges are dropped: that would clear it */
+	if (prctl(PR_SET_PDEATHSIG, SERVER_MASTER_DIED_SIG) < 0)
+		msg_warn("prctl PR_SET_PDEATHSIG: %m");
+	else if (getppid() != master)
+		(void) raise(SERVER_MASTER_DIED_SIG);	/* it died before we asked */
+}
+
 /* server_init - arguments, log, configuration, privileges */
 void server_init(int argc, char **argv, const char *role)
 {
 	char  **overrides = xcalloc((size_t) argc + 1, sizeof(char *));
 	size_t  noverride = 0;
 	const char *confdir = DLP_SYSCONFDIR;
+	pid_t   master = getppid();
 	char    err[CONF_ERR_MAX], ident[128];
 	enum msg_level level;
 	int     ch;
@@ -166,6 +193,7 @@ void server_init(int argc, char **argv, const char *role)
 		msg_set_level(level);
 	signal(SIGPIPE, SIG_IGN);
 	server_drop_privileges();
+	server_watch_master(master);
 	server_title("%s", server.service);
 }
 
@@ -246,8 +274,8 @@ void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
 		fd = accept4(SERVER_LISTEN_FD + idx, (struct sockaddr *) &ss, &sslen,
 			     SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EINVAL)
-				break;		/* master shut the listener down */
+			if (errno == EINVAL || server.master_gone)
+				break;		/* master shut the listener down, or died */
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
 			    && errno != ECONNABORTED)
 				msg_warn("accept: %m");

@@ -13,6 +13,12 @@
  * current session and exits. So does a child that reached max_use
  * sessions or stayed idle for max_idle seconds.
  *
+ * When master dies (kill -9, a crash) a child learns it at once, even in
+ * a session: the kernel sends it SERVER_MASTER_DIED_SIG (PR_SET_PDEATHSIG).
+ * It then closes its copies of the listen sockets, so that the addresses
+ * are free for a new master at once and new clients are refused instead
+ * of waiting in a backlog nobody accepts from, and finishes its session.
+ *
  * server_init() parses the arguments, opens the log, loads the
  * configuration and drops privileges (the child starts as root when
  * master does, chroots if asked, then becomes the service's user).
@@ -35,12 +41,14 @@
 #ifndef DLP_SERVER_H
 #define DLP_SERVER_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 #define SERVER_STATUS_FD	5
 #define SERVER_LISTEN_FD	6
 #define SERVER_MAX_LISTEN	32
+#define SERVER_MASTER_DIED_SIG	SIGUSR2	/* from the kernel: master is gone */
 
 /* Record types on the status socket. */
 #define SERVER_REC_STATUS	1	/* child -> master */
@@ -94,7 +102,7 @@ struct server {
 	char   *user;			/* NULL: privilege separation off */
 	char   *chroot_dir;
 	unsigned use_count;
-	int     master_gone;
+	volatile sig_atomic_t master_gone;	/* also set by a signal handler */
 };
 
 extern struct server server;
