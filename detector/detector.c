@@ -69,10 +69,11 @@ static void detector_reply_error(int fd, const char *reason)
 	ipc_out_free(&out);
 }
 
-/* detector_read_envelope - map and parse the envelope memfd */
-static int detector_read_envelope(int fd, uint64_t size, struct envelope *env,
-				  char *why, size_t len)
+/* detector_read_envelope - the envelope, inline or in its memfd */
+static int detector_read_envelope(const struct ipc_msg *msg, uint64_t size,
+				  struct envelope *env, char *why, size_t len)
 {
+	const struct ipc_attr *inline_env = ipc_get(msg, SCAN_TAG_ENVELOPE);
 	char    err[256];
 	void   *map;
 	int     rc;
@@ -82,13 +83,25 @@ static int detector_read_envelope(int fd, uint64_t size, struct envelope *env,
 			 (unsigned long long) size);
 		return -1;
 	}
-	map = mmap(NULL, (size_t) size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED) {
-		snprintf(why, len, "mmap envelope: %s", strerror(errno));
-		return -1;
+	if (inline_env) {
+		if (msg->nfds != 1 || inline_env->len != size) {
+			snprintf(why, len, "inline envelope of %u bytes, announced %llu",
+				 inline_env->len, (unsigned long long) size);
+			return -1;
+		}
+		rc = envelope_parse(env, (const char *) inline_env->val, size, err,
+				    sizeof(err));
+	} else {
+		if (msg->nfds != 2 || scan_memfd_check(msg->fds[1], size, why, len) < 0)
+			return -1;
+		map = mmap(NULL, (size_t) size, PROT_READ, MAP_PRIVATE, msg->fds[1], 0);
+		if (map == MAP_FAILED) {
+			snprintf(why, len, "mmap envelope: %s", strerror(errno));
+			return -1;
+		}
+		rc = envelope_parse(env, map, (size_t) size, err, sizeof(err));
+		munmap(map, (size_t) size);
 	}
-	rc = envelope_parse(env, map, (size_t) size, err, sizeof(err));
-	munmap(map, (size_t) size);
 	if (rc < 0)
 		snprintf(why, len, "bad envelope: %s", err);
 	return rc;
@@ -120,7 +133,7 @@ static int detector_request(int fd, struct ipc_msg *msg)
 	struct envelope env;
 	int     rc;
 
-	if (msg->type != SCAN_REQ || msg->nfds != 2
+	if (msg->type != SCAN_REQ || msg->nfds < 1 || msg->nfds > 2
 	    || ipc_get_u64(msg, SCAN_TAG_MSG_SIZE, &msg_size) < 0
 	    || ipc_get_u64(msg, SCAN_TAG_ENV_SIZE, &env_size) < 0
 	    || ipc_get_str(msg, SCAN_TAG_CID, 31, cid, sizeof(cid)) == NULL) {
@@ -129,9 +142,7 @@ static int detector_request(int fd, struct ipc_msg *msg)
 		goto bad;
 	}
 	if (scan_memfd_check(msg->fds[0], msg_size, why, sizeof(why)) < 0
-	    || scan_memfd_check(msg->fds[1], env_size, why, sizeof(why)) < 0
-	    || detector_read_envelope(msg->fds[1], env_size, &env, why,
-				      sizeof(why)) < 0)
+	    || detector_read_envelope(msg, env_size, &env, why, sizeof(why)) < 0)
 		goto bad;
 	rc = detector_verdict(fd, &env, msg->fds[0], msg_size);
 	envelope_free(&env);

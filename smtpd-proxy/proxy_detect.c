@@ -148,20 +148,6 @@ static int verdict_parse(const struct ipc_msg *msg, struct verdict *v,
 	return 0;
 }
 
-/* proxy_envelope_fd - the envelope as a sealed memfd */
-static int proxy_envelope_fd(struct proxy_session *s, size_t *len)
-{
-	struct buf b;
-	int     fd;
-
-	buf_init(&b, 1024);
-	envelope_format(&s->env, &b);
-	*len = b.len;
-	fd = scan_memfd_from("dlpgate-envelope", b.data, b.len);
-	buf_free(&b);
-	return fd;
-}
-
 /* The worker's connection to a detector, kept from message to message. */
 static int proxy_det_fd = -1;
 
@@ -174,7 +160,7 @@ static void proxy_detect_drop(void)
 }
 
 /* proxy_detect_exchange - send the request, get the answer; an ipc_status */
-static int proxy_detect_exchange(struct ipc_out *out, const int *fds,
+static int proxy_detect_exchange(struct ipc_out *out, const int *fds, int nfds,
 				 struct ipc_msg *msg, char *why, size_t len)
 {
 	char    path[512];
@@ -186,7 +172,7 @@ static int proxy_detect_exchange(struct ipc_out *out, const int *fds,
 		if (proxy_det_fd < 0 && (proxy_det_fd = unix_connect(path, SOCK_SEQPACKET,
 						var_detector_timeout, why, len)) < 0)
 			return IPC_ERROR;
-		rc = ipc_send(proxy_det_fd, out, fds, 2, var_detector_timeout);
+		rc = ipc_send(proxy_det_fd, out, fds, nfds, var_detector_timeout);
 		if (rc == IPC_OK)
 			rc = ipc_recv(proxy_det_fd, msg, var_detector_timeout, why, len);
 		if (rc == IPC_OK)
@@ -212,24 +198,28 @@ int proxy_detect(struct proxy_session *s, int msg_fd, size_t size,
 	static struct ipc_msg msg;
 	char    why[256] = "";
 	struct ipc_out out;
-	size_t  env_len;
-	int     env_fd, fds[2], rc;
+	struct buf env;
+	int     fds[2] = {msg_fd, -1}, rc;
 
 	memset(v, 0, sizeof(*v));
-	if ((env_fd = proxy_envelope_fd(s, &env_len)) < 0) {
-		snprintf(why, sizeof(why), "cannot create the envelope memfd");
-		goto fail;
-	}
+	buf_init(&env, 1024);
+	envelope_format(&s->env, &env);
 	ipc_out_init(&out, SCAN_REQ);
 	ipc_put_str(&out, SCAN_TAG_CID, s->cid);
 	ipc_put_u64(&out, SCAN_TAG_MSG_SIZE, size);
-	ipc_put_u64(&out, SCAN_TAG_ENV_SIZE, env_len);
+	ipc_put_u64(&out, SCAN_TAG_ENV_SIZE, env.len);
 	ipc_put_u32(&out, SCAN_TAG_DEADLINE, (uint32_t) var_detector_timeout);
-	fds[0] = msg_fd;
-	fds[1] = env_fd;
-	rc = proxy_detect_exchange(&out, fds, &msg, why, sizeof(why));
+	/* a usual envelope rides in the record; a huge one in a memfd */
+	if (env.len <= SCAN_ENV_INLINE_MAX)
+		ipc_put_bytes(&out, SCAN_TAG_ENVELOPE, env.data, env.len);
+	else if ((fds[1] = scan_memfd_from("dlpgate-envelope", env.data, env.len)) < 0)
+		snprintf(why, sizeof(why), "cannot create the envelope memfd");
+	rc = *why ? IPC_ERROR : proxy_detect_exchange(&out, fds, fds[1] < 0 ? 1 : 2,
+						      &msg, why, sizeof(why));
 	ipc_out_free(&out);
-	close(env_fd);
+	buf_free(&env);
+	if (fds[1] >= 0)
+		close(fds[1]);
 	if (rc != IPC_OK)
 		goto fail;
 	if (msg.type == SCAN_ERROR) {
