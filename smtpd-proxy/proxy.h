@@ -8,6 +8,7 @@
  * proxy_transaction.c	DATA: spool, ask the detector, apply the verdict
  * proxy_data.c		the content: spooling it, sending it on
  * proxy_detect.c	asking the detector for a verdict
+ * proxy_tls.c		STARTTLS and implicit TLS from clients, TLS to next hops
  *
  * The proxy never queues and never answers a message on the next hop's
  * behalf: the client's end of data is answered with the next hop's own
@@ -98,6 +99,9 @@ struct proxy_session {
 	unsigned messages;		/* transactions completed */
 	const char *helo_name;		/* ours */
 	struct timespec t_start;
+	int     tls_client;		/* client side is inside TLS */
+	int     tls_hop;		/* next-hop side is inside TLS */
+	int     tls_hop_plain;		/* outbound_tls = may gave up on TLS */
 };
 
 /* proxy_session.c */
@@ -113,6 +117,13 @@ void proxy_transaction(struct proxy_session *s);
 int proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner);
 int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r);
 void proxy_hop_close(struct proxy_session *s);
+
+/* proxy_tls.c */
+int proxy_tls_offer(struct proxy_session *s);
+int proxy_tls_client_ok(struct proxy_session *s);
+void proxy_tls_starttls(struct proxy_session *s, const char *arg);
+int proxy_tls_wrapper(struct proxy_session *s);
+int proxy_tls_hop(struct proxy_session *s, struct smtp_reply *r);
 
 /* proxy_reply.c */
 void smtp_reply_init(struct smtp_reply *r);
