@@ -83,6 +83,9 @@ like($out, qr/TLS started with cipher TLSv1\.3/, 'swaks: TLS 1.3');
 @m = $sink->wait_messages(1, 90);
 like($m[0]{body} // '', qr/swaks body/, 'swaks message reaches the sink');
 
+ok($dlp->wait_log(qr/4001 .*side=next-hop .*resumed=yes/, 10),
+    'the second session to Postfix resumed a TLS session cached in tlsmgr');
+
 ok($dlp->stop, 'dlpgate stops');
 $pf->stop;
 done_testing;

@@ -38,7 +38,7 @@ sub tls_master_conf {
     return "services = (\n"
         . "  { name = \"smtpd\"; type = \"inet\"; listen = [\"127.0.0.1:$port\"];\n"
         . "    command = \"smtpd-proxy\"; process_limit = 10; process_min_avail = 0;\n"
-        . "    max_use = 100; max_idle = 100; user = \"dlpgate\";$smtpd_opts },\n"
+        . "    max_use = " . ($opt{max_use} // 100) . "; max_idle = 100; user = \"dlpgate\";$smtpd_opts },\n"
         . "  { name = \"detector\"; type = \"unix\"; listen = [\"detector\"];\n"
         . "    command = \"detector\"; process_limit = 2; process_min_avail = 1;\n"
         . "    max_use = 1000; max_idle = 300; user = \"dlpgate-detect\"; },\n"
@@ -72,7 +72,7 @@ sub start_tls_dlpgate {
             . "    options = { tls_wrapper_mode = true; }; },\n";
     }
     my $dlp = start_dlpgate(dir => $dir, port => $port, conf => $opt{conf},
-        master_conf => tls_master_conf($port, extra => $extra));
+        master_conf => tls_master_conf($port, extra => $extra, max_use => $opt{max_use}));
     $dlp->wait_log(qr/4012 tlsmgr ready/, 30)
         or die "tlsmgr did not start:\n" . $dlp->log;
     return $dlp;
