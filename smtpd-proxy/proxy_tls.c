@@ -457,6 +457,13 @@ static int proxy_tls_new_session(SSL *ssl, SSL_SESSION *sess)
 	return 0;				/* we did not keep a reference */
 }
 
+/* proxy_tls_free_key - the cache key kept with a next-hop SSL */
+static void proxy_tls_free_key(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
+			       int idx, long argl, void *argp)
+{
+	free(ptr);
+}
+
 /* proxy_tls_client_ctx - the context for next hops, with the trust store */
 static SSL_CTX *proxy_tls_client_ctx(enum hop_level level, char *why, size_t len)
 {
@@ -493,7 +500,8 @@ static SSL_CTX *proxy_tls_client_ctx(enum hop_level level, char *why, size_t len
 	SSL_CTX_sess_set_new_cb(ctx, proxy_tls_new_session);
 	SSL_CTX_set_timeout(ctx, var_tls_session_timeout);
 	if (proxy_tls_sess_idx < 0)
-		proxy_tls_sess_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+		proxy_tls_sess_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+							  proxy_tls_free_key);
 	if (!proxy_tls_have_chain)
 		return ctx;			/* not cached: no trust store yet */
 	return proxy_tls_client = ctx;
@@ -573,7 +581,7 @@ static int proxy_tls_hop_connect(struct proxy_session *s, enum hop_level level,
 	}
 	snprintf(key, sizeof(key), "%s|%s|%s|%s", s->hop_name, proxy_tls_level_names[level],
 		 host, proxy_tls_have_chain ? proxy_tls_chain.trust_digest : "-");
-	SSL_set_ex_data(ssl, proxy_tls_sess_idx, key);
+	SSL_set_ex_data(ssl, proxy_tls_sess_idx, xstrdup(key));
 	if (tls_mgr_sess_get(key, sbuf, &slen, sizeof(sbuf)) == 0) {
 		const unsigned char *p = sbuf;
 		SSL_SESSION *sess = d2i_SSL_SESSION(NULL, &p, (long) slen);
@@ -587,11 +595,9 @@ static int proxy_tls_hop_connect(struct proxy_session *s, enum hop_level level,
 	    || proxy_tls_hop_verify(ssl, level, why, len) < 0) {
 		evt_warn(TLS_FAILED, s->cid, "side=next-hop hop=%s reason=\"%s\"",
 			 s->hop_name, why);
-		SSL_set_ex_data(ssl, proxy_tls_sess_idx, NULL);
 		SSL_free(ssl);
 		return -1;
 	}
-	SSL_set_ex_data(ssl, proxy_tls_sess_idx, NULL);
 	stream_set_ssl(s->hop, ssl);
 	s->tls_hop = 1;
 	proxy_tls_peer(ssl, peer, sizeof(peer));
