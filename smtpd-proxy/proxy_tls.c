@@ -56,6 +56,8 @@
 	"RSA-PSS+SHA256:RSA-PSS+SHA384:RSA-PSS+SHA512:ECDSA+SHA256:ECDSA+SHA384:" \
 	"ECDSA+SHA512:RSA+SHA256:RSA+SHA384:RSA+SHA512"
 #define PROXY_TLS_MAX_TICKET_KEYS 4
+#define PROXY_TLS_RETRY		10	/* seconds before asking a silent tlsmgr again */
+#define PROXY_TLS_CHAIN_WAIT	3	/* seconds for the chain: tlsmgr answers at once */
 
 enum hop_level {
 	HOP_TLS_NONE,
@@ -224,10 +226,27 @@ static int proxy_tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
 /* proxy_tls_get_chain - our chain and trust store from tlsmgr, once */
 static int proxy_tls_get_chain(void)
 {
+	static time_t failed;
+	static char failed_why[sizeof(tls_mgr_error)];
+	int     rc;
+
 	if (proxy_tls_have_chain)
 		return 0;
-	if (tls_mgr_chain(&proxy_tls_chain) < 0)
+	/* tlsmgr down: say so at once for a while, do not stall every EHLO */
+	if (failed && time(NULL) - failed < PROXY_TLS_RETRY) {
+		strlcpy(tls_mgr_error, failed_why, sizeof(tls_mgr_error));
 		return -1;
+	}
+	tls_mgr_timeout = var_tlsmgr_timeout < PROXY_TLS_CHAIN_WAIT ?
+		var_tlsmgr_timeout : PROXY_TLS_CHAIN_WAIT;
+	rc = tls_mgr_chain(&proxy_tls_chain);
+	tls_mgr_timeout = var_tlsmgr_timeout;
+	if (rc < 0) {
+		failed = time(NULL);
+		strlcpy(failed_why, tls_mgr_error, sizeof(failed_why));
+		return -1;
+	}
+	failed = 0;
 	proxy_tls_have_chain = 1;
 	return 0;
 }
