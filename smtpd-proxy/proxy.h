@@ -8,6 +8,8 @@
  * proxy_transaction.c	DATA: spool, ask the detector, apply the verdict
  * proxy_data.c		the content: spooling it, sending it on
  * proxy_detect.c	asking the detector for a verdict
+ * proxy_dns.c		MX, A and AAAA lookups with ldns (proxy_dns.h)
+ * proxy_haproxy.c	the PROXY protocol from a load balancer (proxy_haproxy.h)
  * proxy_tls.c		STARTTLS and implicit TLS from clients, TLS to next hops
  *
  * The proxy never queues and never answers a message on the next hop's
@@ -99,6 +101,17 @@ struct proxy_session {
 	unsigned messages;		/* transactions completed */
 	const char *helo_name;		/* ours */
 	struct timespec t_start;
+
+	/* forwarding and clusters (issue 6) */
+	struct sockaddr_storage local_sa;	/* our end of the client's TCP */
+	socklen_t local_salen;		/* 0: unknown */
+	char    via[INET_ADDRSTR];	/* load balancer of a PROXY header, or "" */
+	int     xforward_ok;		/* client may send XFORWARD */
+	struct buf xforward;		/* XFORWARD commands of this transaction */
+	int     nxforward;		/* ... how many */
+	char    hop_refusal[512];	/* greeting when no next hop answered */
+
+	/* TLS (issue 4, proxy_tls.c) */
 	int     tls_client;		/* client side is inside TLS */
 	int     tls_hop;		/* next-hop side is inside TLS */
 	int     tls_hop_plain;		/* outbound_tls = may gave up on TLS */
@@ -109,6 +122,7 @@ void proxy_session_run(struct proxy_session *s);
 void proxy_reply_local(struct proxy_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void proxy_reset_mail(struct proxy_session *s);
+int proxy_xforward_replay(struct proxy_session *s);
 
 /* proxy_transaction.c */
 void proxy_transaction(struct proxy_session *s);
@@ -117,6 +131,7 @@ void proxy_transaction(struct proxy_session *s);
 int proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner);
 int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r);
 void proxy_hop_close(struct proxy_session *s);
+void proxy_hop_refuse(struct proxy_session *s);
 
 /* proxy_tls.c */
 int proxy_tls_offer(struct proxy_session *s);

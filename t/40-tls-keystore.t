@@ -129,6 +129,8 @@ SKIP: {
     mkdir "$d2/etc";
     system('cp', $ks, "$d2/etc/keystore.p12");
     spit("$d2/etc/keystore.pass", "wrong\n");
+    chmod 0600, "$d2/etc/keystore.pass";
+    chown((getpwnam('dlpgate-tls'))[2, 3], "$d2/etc/keystore.pass", "$d2/etc/keystore.p12");
     my $port = free_port();
     my $dlp = start_dlpgate(dir => $d2, port => $port, conf => { resubmit_port => $sink->{port} },
         master_conf => tls_master_conf($port));

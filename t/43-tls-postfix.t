@@ -35,6 +35,8 @@ my ($rc, $out) = dlpkey("$dir/etc", 'genkeypair', '-alias', 'dlpgate', '-dname',
     '-keyalg', 'RSA', '-keysize', 2048, '-validity', 30, '-storepass', 'changeit');
 is($rc, 0, 'dlpgate key made with dlpkey') or diag $out;
 spit("$dir/etc/keystore.pass", "changeit\n");
+chmod 0600, "$dir/etc/keystore.pass";
+chown((getpwnam('dlpgate-tls'))[2, 3], "$dir/etc/keystore.pass");
 ($rc, $out) = dlpkey("$dir/etc", 'importcert', '-alias', 'postfix', '-file', $pfcert->{cert});
 is($rc, 0, 'Postfix certificate imported as trusted') or diag $out;
 my $dlp = start_tls_dlpgate(dir => $dir, port => $dport, conf => {
