@@ -322,11 +322,17 @@ int     proxy_tls_offer(struct proxy_session *s)
 
 	if (s->tls_client || strcmp(var_inbound_tls, "none") == 0)
 		return 0;
+	static time_t logged;
+
 	if (proxy_tls_server_ctx(why, sizeof(why)) != NULL)
 		return 1;
-	evt_warn(TLS_UNAVAILABLE, s->cid, "client=%s reason=\"%s\"%s", s->client_addr,
-		 why, strcmp(var_inbound_tls, "encrypt") == 0 ? " inbound_tls=encrypt" :
-		 " STARTTLS not offered");
+	/* once a minute per worker is enough to say tlsmgr is missing */
+	if (time(NULL) - logged >= 60) {
+		logged = time(NULL);
+		evt_warn(TLS_UNAVAILABLE, s->cid, "client=%s reason=\"%s\"%s", s->client_addr,
+			 why, strcmp(var_inbound_tls, "encrypt") == 0 ? " inbound_tls=encrypt" :
+			 " STARTTLS not offered");
+	}
 	/* with encrypt, offer it anyway: the client hears 454, then 530 */
 	return strcmp(var_inbound_tls, "encrypt") == 0;
 }

@@ -46,19 +46,24 @@ my %sinks = (
     nostarttls => start_tls_sink(),
     refuse454 => start_tls_sink(cert => $cert{good}, starttls_reply => '454 4.7.0 TLS not available'),
     inject => start_tls_sink(cert => $cert{good}, inject => "250 injected\r\n"),
+    broken => start_tls_sink(cert => $cert{good}, break_tls => 1),
 );
 
 # expected: tls (delivered inside TLS), plain (delivered in clear), fail (451)
 my %expect = (
     none    => { map { $_ => 'plain' } keys %sinks },
     may     => { good => 'tls', self => 'tls', trusted_self => 'tls', expired => 'tls',
-                 wrongname => 'tls', nostarttls => 'plain', refuse454 => 'plain', inject => 'fail' },
+                 wrongname => 'tls', nostarttls => 'plain', refuse454 => 'plain', inject => 'fail',
+                 broken => 'plain' },
     encrypt => { good => 'tls', self => 'tls', trusted_self => 'tls', expired => 'tls',
-                 wrongname => 'tls', nostarttls => 'fail', refuse454 => 'fail', inject => 'fail' },
+                 wrongname => 'tls', nostarttls => 'fail', refuse454 => 'fail', inject => 'fail',
+                 broken => 'fail' },
     verify  => { good => 'tls', self => 'fail', trusted_self => 'tls', expired => 'fail',
-                 wrongname => 'tls', nostarttls => 'fail', refuse454 => 'fail', inject => 'fail' },
+                 wrongname => 'tls', nostarttls => 'fail', refuse454 => 'fail', inject => 'fail',
+                 broken => 'fail' },
     secure  => { good => 'tls', self => 'fail', trusted_self => 'tls', expired => 'fail',
-                 wrongname => 'fail', nostarttls => 'fail', refuse454 => 'fail', inject => 'fail' },
+                 wrongname => 'fail', nostarttls => 'fail', refuse454 => 'fail', inject => 'fail',
+                 broken => 'fail' },
 );
 
 # try - one message through dlpgate; (EHLO code, final code, EHLO text)
@@ -140,5 +145,38 @@ $dlp = start_tls_dlpgate(keystore => $ks, storepass => 'changeit', conf => {
     operating_mode => 'forward', next_hop => ["localhost:$sinks{nostarttls}{port}"] });
 check($dlp, $sinks{nostarttls}, 'fail', 'mirror, next hop without STARTTLS', starttls => 1);
 $dlp->stop;
+
+# every inbound_tls x outbound_tls combination against a verifying next hop:
+# the client takes STARTTLS when offered; TLS to the next hop follows the
+# table (mirror: when the client used TLS); inbound encrypt without
+# STARTTLS is refused (t/41 covers that side)
+for my $in (qw(none may encrypt)) {
+    for my $outl (qw(mirror none may encrypt verify secure)) {
+        my $label = "inbound_tls=$in outbound_tls=$outl";
+        my $dlp = start_tls_dlpgate(keystore => $ks, storepass => 'changeit', conf => {
+            operating_mode => 'forward', next_hop => ["localhost:$sinks{good}{port}"],
+            inbound_tls => $in, outbound_tls => $outl });
+        my $client_tls = $in ne 'none';
+        my $want = $outl eq 'none' ? 'plain' : $outl eq 'mirror' ? ($client_tls ? 'tls' : 'plain') : 'tls';
+        check($dlp, $sinks{good}, $want, $label, starttls => $client_tls);
+        $dlp->stop;
+    }
+}
+
+# implicit TLS counts as the client's TLS for mirror
+{
+    my $wport = free_port();
+    my $dlp = start_tls_dlpgate(keystore => $ks, storepass => 'changeit', wrapper_port => $wport,
+        conf => { operating_mode => 'forward', next_hop => ["localhost:$sinks{good}{port}"] });
+    $sinks{good}->clear;
+    my $c = tls_connect($wport, wrapper => 1);
+    $c->cmd('EHLO client.test');
+    my ($code) = $c->send_message(data => "Subject: wrapped\r\n\r\nwrapped\r\n");
+    is($code, 250, 'implicit TLS, mirror: delivered');
+    my @m = $sinks{good}->wait_messages(1);
+    is($m[0]{tls}, 1, 'implicit TLS, mirror: the next hop got it inside TLS');
+    $c->cmd('QUIT');
+    $dlp->stop;
+}
 
 done_testing;

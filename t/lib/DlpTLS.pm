@@ -258,6 +258,7 @@ package DlpTLS;
 #   starttls => 0               do not offer STARTTLS
 #   starttls_reply => "454 ..." answer STARTTLS with this instead of 220
 #   inject => "250 junk\r\n"    sent right behind the 220 to STARTTLS
+#   break_tls => 1              close the connection instead of a handshake
 sub start_tls_sink {
     my (%opt) = @_;
     my $dir = test_dir('tlssink');
@@ -317,6 +318,7 @@ sub sink_session {
         } elsif ($l =~ /^STARTTLS/i && $offer && !$tls) {
             if ($opt->{starttls_reply}) { $out->("$opt->{starttls_reply}\r\n"); next; }
             $out->("220 2.0.0 Ready to start TLS\r\n" . ($opt->{inject} // ''));
+            if ($opt->{break_tls}) { print "breaking the handshake\n"; close $c; return; }
             $buf = '';
             IO::Socket::SSL->start_SSL($c, SSL_server => 1,
                 SSL_cert_file => $opt->{cert}{chain}, SSL_key_file => $opt->{cert}{key},
