@@ -259,7 +259,8 @@ const struct conf_param conf_params[] = {
 	    "configuration directory."),
 	STR(tls_key_alias, "", NULL, "tlsmgr",
 	    "Alias of the keystore's private key entry that dlpgate serves. "
-	    "Empty: the only private key entry in the keystore."),
+	    "Empty: the only private key entry in the keystore, or the one "
+	    "named dlpgate."),
 	TIME(tls_session_timeout, "3600s", 60, 86400, "tlsmgr",
 	     "Lifetime of TLS sessions: session tickets given to clients "
 	     "(their keys rotate at this interval) and next-hop sessions "

@@ -202,5 +202,22 @@ $c->close;
 ($rc, $out) = openssl_starttls($dlp->{port}, "QUIT\r\n");
 like($out, qr/New, TLSv1\.3, Cipher is/, 'the next handshake works');
 
+# a new certificate: dlpkey, dlpgate reload, and the next session serves it
+($rc, $out) = dlpkey($dlp->{etc}, 'genkeypair', '-alias', 'next', '-dname', 'CN=next.test',
+    '-keyalg', 'EC', '-validity', 30);
+is($rc, 0, 'a second key entry') or diag $out;
+($rc, $out) = dlpkey($dlp->{etc}, 'delete', '-alias', 'dlpgate');
+($rc, $out) = dlpkey($dlp->{etc}, 'genkeypair', '-alias', 'dlpgate', '-dname', 'CN=renewed.test',
+    '-keyalg', 'RSA', '-validity', 30);
+is($rc, 0, 'the served key replaced') or diag $out;
+$from = $dlp->log_size;
+$dlp->reload;
+ok($dlp->wait_log(qr/4004 keystore loaded .*alias=dlpgate .*subject="\/CN=renewed\.test"/, 30, $from),
+    'after reload tlsmgr serves the entry named dlpgate among two keys');
+ok(wait_until(sub {
+    my ($r, $o) = openssl_starttls($dlp->{port}, "QUIT\r\n");
+    $o =~ /subject=CN\s*=\s*renewed\.test/;
+}, 30), 'the next handshake presents the new certificate');
+
 ok($dlp->stop, 'dlpgate stops');
 done_testing;

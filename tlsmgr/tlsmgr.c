@@ -60,6 +60,7 @@
 #define TLSMGR_WORKER_USER	"dlpgate"
 #define TLSMGR_MAX_CLIENTS	1000
 #define TLSMGR_SEND_TIMEOUT	2
+#define TLSMGR_DEFAULT_ALIAS	"dlpgate"
 
 static struct keystore tlsmgr_ks;
 static struct ks_entry *tlsmgr_key;	/* the entry we serve */
@@ -109,7 +110,7 @@ static void tlsmgr_create(uid_t uid, gid_t gid)
 	if ((key = ks_generate_key("RSA", 2048, err, sizeof(err))) == NULL
 	    || (x = ks_self_signed(key, dname, 3650, err, sizeof(err))) == NULL)
 		msg_fatal("cannot make a self-signed certificate: %s", err);
-	e = ks_add(&ks, "dlpgate", KS_KEY);
+	e = ks_add(&ks, TLSMGR_DEFAULT_ALIAS, KS_KEY);
 	e->key = key;
 	sk_X509_push(e->chain, x);
 	if (ks_save(&ks, tlsmgr_path, pass, uid, gid, err, sizeof(err)) < 0)
@@ -137,12 +138,14 @@ static struct ks_entry *tlsmgr_pick_key(char *err, size_t errlen)
 	for (size_t i = 0; i < tlsmgr_ks.n; i++)
 		if (tlsmgr_ks.e[i].type == KS_KEY && nkeys++ == 0)
 			found = &tlsmgr_ks.e[i];
-	if (nkeys != 1) {
-		snprintf(err, errlen, "%s has %d private key entries: set tls_key_alias",
-			 tlsmgr_path, nkeys);
-		return NULL;
-	}
-	return found;
+	if (nkeys == 1)
+		return found;
+	/* several: the one named like the entry tlsmgr itself creates */
+	if ((found = ks_find(&tlsmgr_ks, TLSMGR_DEFAULT_ALIAS)) != NULL && found->type == KS_KEY)
+		return found;
+	snprintf(err, errlen, "%s has %d private key entries and none is \"%s\": set "
+		 "tls_key_alias", tlsmgr_path, nkeys, TLSMGR_DEFAULT_ALIAS);
+	return NULL;
 }
 
 /* tlsmgr_pre_init - as root: create the keystore if missing, then load it */
