@@ -393,6 +393,10 @@ void    proxy_tls_starttls(struct proxy_session *s, const char *arg)
 		proxy_reply_local(s, "554 5.5.1 Error: TLS already active");
 		return;
 	}
+	if (s->state == PS_MAIL) {
+		proxy_reply_local(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
 	if (proxy_tls_server_ctx(why, sizeof(why)) == NULL) {
 		evt_warn(TLS_UNAVAILABLE, s->cid, "client=%s reason=\"%s\"", s->client_addr, why);
 		proxy_reply_local(s, "454 4.7.0 TLS not available due to local problem");

@@ -664,11 +664,10 @@ static void dlpkey_parse(int argc, char **argv, struct dlpkey_opts *o)
 		TAKE("-file", o->file);
 		TAKE("-storepass", o->storepass);
 		TAKE("-new", o->newpass);
-		TAKE("-keystore", a);
 #undef TAKE
-		if (strcmp(a, "-keystore") == 0)
-			continue;
-		if (strcmp(a, "-keysize") == 0 && v) {
+		if (strcmp(a, "-keystore") == 0 && v) {
+			i++;			/* main() took it */
+		} else if (strcmp(a, "-keysize") == 0 && v) {
 			o->keysize = atoi(v);
 			i++;
 		} else if (strcmp(a, "-validity") == 0 && v) {
