@@ -5,9 +5,10 @@
  *	detector (started by master; see master.conf)
  *
  * DESCRIPTION
- *	A small pool of detector processes accepts connections from the
- *	workers on run_directory/private/detector (SOCK_SEQPACKET). Each
- *	request is one SCAN_REQ record with two sealed memfds, the message
+ *	A small pool of detector processes (process_min_avail of them) serves
+ *	the workers on run_directory/private/detector (SOCK_SEQPACKET). Each
+ *	worker keeps one connection for its life; a detector serves many such
+ *	connections, one request at a time. Each request is one SCAN_REQ record with two sealed memfds, the message
  *	and its envelope (common/scan.h). The detector answers each with one
  *	SCAN_VERDICT.
  *
@@ -143,32 +144,32 @@ bad:
 	return -1;
 }
 
-/* detector_serve - requests from one worker until it closes */
-static void detector_serve(int fd, const struct sockaddr *sa, socklen_t salen,
-			   int listen_index)
+/* detector_accept - a worker connects: is it one of ours? */
+static int detector_accept(int fd)
+{
+	char    why[256];
+
+	if (detector_peer_ok(fd, why, sizeof(why)))
+		return 0;
+	evt_warn(DET_BADREQ, NULL, "reason=\"%s\"", why);
+	return -1;
+}
+
+/* detector_readable - one request from a worker; -1 drops the connection */
+static int detector_readable(int fd)
 {
 	static struct ipc_msg msg;
 	char    why[256];
+	int     rc = ipc_recv(fd, &msg, 0, why, sizeof(why));	/* epoll said so */
 
-	if (!detector_peer_ok(fd, why, sizeof(why))) {
+	if (rc == IPC_EOF || rc == IPC_TIMEOUT)
+		return -1;
+	if (rc != IPC_OK) {
 		evt_warn(DET_BADREQ, NULL, "reason=\"%s\"", why);
-		close(fd);
-		return;
+		detector_reply_error(fd, why);
+		return -1;
 	}
-	for (;;) {
-		int     rc = ipc_recv(fd, &msg, var_detector_timeout, why, sizeof(why));
-
-		if (rc == IPC_EOF || rc == IPC_TIMEOUT)
-			break;
-		if (rc != IPC_OK) {
-			evt_warn(DET_BADREQ, NULL, "reason=\"%s\"", why);
-			detector_reply_error(fd, why);
-			break;
-		}
-		if (detector_request(fd, &msg) < 0)
-			break;
-	}
-	close(fd);
+	return detector_request(fd, &msg);
 }
 
 int     main(int argc, char **argv)
@@ -178,6 +179,6 @@ int     main(int argc, char **argv)
 	server_init(argc, argv, "detector");
 	if ((pw = getpwnam(DETECTOR_WORKER_USER)) != NULL)
 		detector_worker_uid = pw->pw_uid;
-	server_single_loop(detector_serve);
+	server_multi_loop(detector_accept, detector_readable);
 	return 0;
 }
