@@ -59,6 +59,47 @@ char   *var_default_pass_header;
 /* detector: policies, incidents, notifications (issue 3) */
 
 /* TLS: tlsmgr, keystore, inbound and outbound TLS (issue 4) */
+char   *var_keystore;
+char   *var_keystore_password_file;
+char   *var_tls_key_alias;
+int     var_tls_session_timeout;
+int     var_tls_session_cache_size;
+int     var_tlsmgr_timeout;
+char   *var_inbound_tls;
+char   *var_outbound_tls;
+int     var_mirror_verify;
+int     var_tls_use_system_ca;
+char   *var_outbound_tls_match_name;
+struct conf_list var_tls_protocols;
+char   *var_tls_ciphers;
+char   *var_tls_ciphersuites;
+char   *var_outbound_tls_ciphers;
+int     var_tls_handshake_timeout;
+int     var_tls_wrapper_mode;
+
+/* conf_check_tls_protocol - the TLS versions dlpgate can serve */
+static int conf_check_tls_protocol(const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "TLSv1.2") && strcmp(value, "TLSv1.3")) {
+		snprintf(err, errlen, "\"%s\": use TLSv1.2 and/or TLSv1.3 (older "
+			 "versions need signatures tlsmgr does not make)", value);
+		return -1;
+	}
+	return 0;
+}
+
+/* conf_check_tls_text - a cipher string: printable, no spaces or quotes */
+static int conf_check_tls_text(const char *value, char *err, size_t errlen)
+{
+	for (const char *cp = value; *cp; cp++) {
+		if (*cp <= ' ' || *cp >= 127 || *cp == '"' || *cp == '\\') {
+			snprintf(err, errlen, "\"%s\": an OpenSSL cipher string has no "
+				 "spaces or quotes", value);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 /* operations: metrics, status (issue 5) */
 char   *var_metrics_listen;
@@ -205,6 +246,72 @@ const struct conf_param conf_params[] = {
 	/* ---- detector: policies, incidents, notifications ---- */
 
 	/* ---- TLS: tlsmgr, keystore, inbound and outbound TLS ---- */
+
+	STR(keystore, "", conf_check_path, "tlsmgr",
+	    "The PKCS#12 keystore (keytool's format) with dlpgate's private "
+	    "key and certificate chain and the trusted next-hop certificates. "
+	    "Empty: keystore.p12 in the configuration directory. Only the "
+	    "tlsmgr user should read it; tlsmgr creates one with a "
+	    "self-signed certificate for helo_name when it is missing."),
+	STR(keystore_password_file, "", conf_check_path, "tlsmgr",
+	    "File whose first line is the keystore password (also the key "
+	    "password, as keytool makes them). Empty: keystore.pass in the "
+	    "configuration directory."),
+	STR(tls_key_alias, "", NULL, "tlsmgr",
+	    "Alias of the keystore's private key entry that dlpgate serves. "
+	    "Empty: the only private key entry in the keystore, or the one "
+	    "named dlpgate."),
+	TIME(tls_session_timeout, "3600s", 60, 86400, "tlsmgr",
+	     "Lifetime of TLS sessions: session tickets given to clients "
+	     "(their keys rotate at this interval) and next-hop sessions "
+	     "cached by tlsmgr."),
+	INT(tls_session_cache_size, "1000", 0, 100000, "tlsmgr",
+	    "Most next-hop TLS sessions tlsmgr keeps for resumption (0: none)."),
+	TIME(tlsmgr_timeout, "10s", 1, 300, "smtpd-proxy",
+	     "How long a worker waits for tlsmgr (certificate chain, a "
+	     "signature, ticket keys)."),
+	ENUM(inbound_tls, "may", "none|may|encrypt", "smtpd-proxy",
+	     "STARTTLS from the sending MTA: none (not offered), may (offered) "
+	     "or encrypt (required: MAIL before STARTTLS gets 530 5.7.0)."),
+	ENUM(outbound_tls, "mirror", "mirror|none|may|encrypt|verify|secure",
+	     "smtpd-proxy",
+	     "TLS to the next hop. mirror: exactly when the client used "
+	     "STARTTLS, and then the next hop must verify (see mirror_verify). "
+	     "none: never. may: when offered, unverified, falling back to "
+	     "plain text. encrypt: required, unverified. verify: required, the "
+	     "chain must lead to a trusted keystore certificate. secure: as "
+	     "verify, and the certificate must name the next hop."),
+	BOOL(mirror_verify, "yes", "smtpd-proxy",
+	     "In mirror mode, the next hop must authenticate itself against "
+	     "the keystore's trusted certificates (the seed product's rule). "
+	     "no: encrypt without verifying, for labs."),
+	BOOL(tls_use_system_ca, "no", "smtpd-proxy",
+	     "Also trust the system's CA bundle when verifying next hops."),
+	STR(outbound_tls_match_name, "", conf_check_hostname, "smtpd-proxy",
+	    "With outbound_tls = secure, the name the next hop's certificate "
+	    "must carry. Empty: the host name of the next_hop entry (or its "
+	    "address in reflecting mode)."),
+	LIST(tls_protocols, "TLSv1.2, TLSv1.3", conf_check_tls_protocol,
+	     "smtpd-proxy",
+	     "TLS versions used on both sides: TLSv1.2 and/or TLSv1.3."),
+	STR(tls_ciphers, "ECDHE+AESGCM:ECDHE+CHACHA20", conf_check_tls_text,
+	    "smtpd-proxy",
+	    "OpenSSL cipher list for TLS 1.2 from clients. Anonymous, export, "
+	    "NULL, RC4, 3DES, MD5 and non-ECDHE suites are always removed: "
+	    "tlsmgr signs ECDHE handshakes and never decrypts."),
+	STR(tls_ciphersuites,
+	    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256",
+	    conf_check_tls_text, "smtpd-proxy",
+	    "TLS 1.3 cipher suites, both sides."),
+	STR(outbound_tls_ciphers, "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES:!PSK:!SRP",
+	    conf_check_tls_text, "smtpd-proxy",
+	    "OpenSSL cipher list for TLS 1.2 to next hops."),
+	TIME(tls_handshake_timeout, "60s", 1, 600, "smtpd-proxy",
+	     "How long a TLS handshake may take, on either side."),
+	BOOL(tls_wrapper_mode, "no", "smtpd-proxy",
+	     "Implicit TLS (the 465 style): the client's TLS handshake comes "
+	     "first, before the banner. Set it for one listener in master.conf: "
+	     "options = { tls_wrapper_mode = true; };"),
 
 	/* ---- operations: metrics, status ---- */
 

@@ -50,6 +50,23 @@ extern char *var_default_pass_header;
 /* detector: policies, incidents, notifications (issue 3) */
 
 /* TLS: tlsmgr, keystore, inbound and outbound TLS (issue 4) */
+extern char *var_keystore;
+extern char *var_keystore_password_file;
+extern char *var_tls_key_alias;
+extern int var_tls_session_timeout;
+extern int var_tls_session_cache_size;
+extern int var_tlsmgr_timeout;
+extern char *var_inbound_tls;
+extern char *var_outbound_tls;
+extern int var_mirror_verify;
+extern int var_tls_use_system_ca;
+extern char *var_outbound_tls_match_name;
+extern struct conf_list var_tls_protocols;
+extern char *var_tls_ciphers;
+extern char *var_tls_ciphersuites;
+extern char *var_outbound_tls_ciphers;
+extern int var_tls_handshake_timeout;
+extern int var_tls_wrapper_mode;
 
 /* operations: metrics, status (issue 5) */
 extern char *var_metrics_listen;

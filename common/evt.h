@@ -37,6 +37,17 @@
 	X(TLS_DONE,		4001, "TLS handshake completed") \
 	X(TLS_FAILED,		4002, "TLS handshake failed") \
 	/* 4003-4999: TLS, tlsmgr, keystore (issue 4) */ \
+	X(KS_CREATED,		4003, "keystore created") \
+	X(KS_LOADED,		4004, "keystore loaded") \
+	X(KS_ERROR,		4005, "keystore error") \
+	X(CERT_EXPIRING,	4006, "certificate expires soon") \
+	X(CERT_EXPIRED,		4007, "certificate expired") \
+	X(TLSMGR_REFUSED,	4008, "tlsmgr request refused") \
+	X(TLS_UNAVAILABLE,	4009, "TLS unavailable") \
+	X(HOP_TLS_FAILED,	4010, "next hop TLS required but not established") \
+	X(TLS_DISCARDED,	4011, "plaintext after STARTTLS discarded") \
+	X(TLSMGR_READY,		4012, "tlsmgr ready") \
+	X(HOP_TLS_PLAIN,	4013, "next hop without TLS") \
 	X(MASTER_START,		5001, "master started") \
 	X(MASTER_STOP,		5002, "master stopping") \
 	X(MASTER_RELOAD,	5003, "master reloaded configuration") \

@@ -106,6 +106,10 @@ struct server {
 
 extern struct server server;
 
+/* Called once configuration is loaded, before chroot and privileges are
+ * dropped (Postfix's pre_init): tlsmgr reads its keystore here. */
+extern void (*server_pre_init)(void);
+
 void server_init(int argc, char **argv, const char *role);
 void server_report(enum server_state state);
 int server_master_gone(void);
