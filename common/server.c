@@ -33,6 +33,7 @@ extern char **environ;
 #endif
 
 struct server server;
+void    (*server_pre_drop) (void);
 
 /* server_usage - complain about our own invocation */
 static void server_usage(const char *role)
@@ -142,6 +143,8 @@ void server_init(int argc, char **argv, const char *role)
 	if (msg_level_parse(var_log_level, &level) == 0)
 		msg_set_level(level);
 	signal(SIGPIPE, SIG_IGN);
+	if (server_pre_drop)
+		server_pre_drop();
 	server_drop_privileges();
 	server_title("%s", server.service);
 }

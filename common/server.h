@@ -63,6 +63,14 @@ struct server {
 
 extern struct server server;
 
+/*
+ * Called by server_init() after the configuration is loaded and before
+ * privileges are dropped (Postfix's pre_init): a daemon creates or opens
+ * what its unprivileged user needs (the detector's state and spool
+ * directories). NULL: nothing.
+ */
+extern void (*server_pre_drop)(void);
+
 void server_init(int argc, char **argv, const char *role);
 void server_report(enum server_state state);
 int server_master_gone(void);
