@@ -1144,6 +1144,13 @@ static struct det_policyset *load_file(const char *path, const char *save_to,
 	ld.utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t) 0);
 	buf_init(&ld.expr, 4096);
 	config_init(&cfg);
+	if (access(path, F_OK) < 0 && errno == ENOENT && save_to) {
+		/* no policy file at all: no policies, as a fresh install has */
+		msg_warn("%s: no such file: no policies, every message passes", path);
+		ld.ps->source = xstrdup(path);
+		rc = 0;
+		goto out;
+	}
 	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
 		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
 			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
@@ -1228,9 +1235,16 @@ struct det_policyset *detector_policy_load(const char *confdir, const char *file
 /* detector_policy_check - `dlpscan -t`: 0, or -1 with file:line in err */
 int     detector_policy_check(const char *confdir, char *err, size_t errlen)
 {
-	struct det_policyset *ps = detector_policy_load(confdir, NULL, err, errlen);
+	struct det_policyset *ps;
+	char    path[PATH_MAX];
 
-	if (ps == NULL)
+	policy_path(confdir, path, sizeof(path));
+	if (access(path, F_OK) < 0 && errno == ENOENT) {
+		snprintf(err, errlen, "%s: no such file: no policies, every message passes",
+			 path);
+		return 0;
+	}
+	if ((ps = detector_policy_load(confdir, NULL, err, errlen)) == NULL)
 		return -1;
 	snprintf(err, errlen, "%s: %zu policies, %zu rules, %zu patterns",
 		 ps->source, ps->npolicies, ps->nrules, ps->npats);
