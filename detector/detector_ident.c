@@ -297,48 +297,100 @@ static void mask_digits(const char *run, size_t n, char *out, size_t outlen)
 	out[j] = 0;
 }
 
+/* card_segment - the part of a digit run [s, e) that holds end-1
+ *
+ * A run of grouped digits (4111 1111 1111 1111) is one number. A run that
+ * holds long groups (a list of compact numbers separated by spaces) is
+ * several: each long group stands alone, and the short groups between
+ * them form their own numbers.
+ */
+static void card_segment(const char *d, size_t s, size_t e, size_t end,
+			 size_t *ss, size_t *se)
+{
+	size_t  gs = s, seg_start = s;
+	int     prev_long = -1;
+
+	*ss = s;
+	*se = e;
+	while (gs < e) {
+		size_t  ge = gs;
+		int     is_long;
+
+		while (ge < e && isdigit((unsigned char) d[ge]))
+			ge++;
+		is_long = ge - gs >= 12;
+		if (prev_long >= 0 && (is_long || prev_long)) {
+			/* a segment boundary before this group */
+			if (end - 1 < gs) {
+				*ss = seg_start;
+				*se = gs - 1;
+				return;
+			}
+			seg_start = gs;
+		}
+		prev_long = is_long;
+		gs = ge + 1;			/* past the separator */
+	}
+	*ss = seg_start;
+	*se = e;
+}
+
 /* check_card - a card number around end */
 static int check_card(const char *d, size_t len, size_t end, size_t *ms, size_t *me,
 		      size_t *run_end, char *sample, size_t samplelen)
 {
 	char    digits[20];
-	size_t  s, e, nd;
+	size_t  s, e, ss, se, nd;
 
 	if (digit_run(d, len, end, &s, &e) < 0) {
 		*run_end = end;
 		return 0;
 	}
-	*run_end = e;
-	if (e - s > 40 || !groups_ok(d + s, e - s, digits, &nd) || !detector_card_ok(digits, nd))
+	card_segment(d, s, e, end, &ss, &se);
+	*run_end = se;
+	if (se - ss > 40 || !groups_ok(d + ss, se - ss, digits, &nd)
+	    || !detector_card_ok(digits, nd))
 		return 0;
-	*ms = s;
-	*me = e;
-	mask_digits(d + s, e - s, sample, samplelen);
+	*ms = ss;
+	*me = se;
+	mask_digits(d + ss, se - ss, sample, samplelen);
 	return 1;
 }
 
-/* check_ssn - an SSN around end */
+/* check_ssn - the SSN that ends at end: AAA-GG-SSSS, alone */
 static int check_ssn(const char *d, size_t len, size_t end, size_t *ms, size_t *me,
 		     size_t *run_end, char *sample, size_t samplelen)
 {
 	char    digits[10];
-	size_t  s, e, nd = 0;
+	size_t  s, nd = 0;
+	char    sep;
 
-	if (digit_run(d, len, end, &s, &e) < 0) {
-		*run_end = end;
+	*run_end = end;
+	if (end < 11 || end > len)
 		return 0;
+	s = end - 11;
+	sep = d[s + 3];
+	if (!is_sep(sep) || d[s + 6] != sep)
+		return 0;
+	for (size_t i = s; i < end; i++) {
+		if (i == s + 3 || i == s + 6)
+			continue;
+		if (!isdigit((unsigned char) d[i]))
+			return 0;
+		digits[nd++] = d[i];
 	}
-	*run_end = e;
-	if (e - s != 11 || !is_sep(d[s + 3]) || d[s + 6] != d[s + 3])
+	/* not glued to a word or a decimal, not part of a longer number */
+	if (s > 0 && (glued(d, len, s - 1, 1) || (d[s - 1] == sep && s >= 2
+						   && isdigit((unsigned char) d[s - 2]))))
 		return 0;
-	for (size_t i = s; i < e; i++)
-		if (isdigit((unsigned char) d[i]))
-			digits[nd++] = d[i];
-	if (nd != 9 || !detector_ssn_ok(digits))
+	if (end < len && (glued(d, len, end, 0) || (d[end] == sep && end + 1 < len
+						    && isdigit((unsigned char) d[end + 1]))))
+		return 0;
+	if (!detector_ssn_ok(digits))
 		return 0;
 	*ms = s;
-	*me = e;
-	mask_digits(d + s, e - s, sample, samplelen);
+	*me = end;
+	mask_digits(d + s, end - s, sample, samplelen);
 	return 1;
 }
 
