@@ -516,14 +516,13 @@ static void leaf(struct mime *m, const struct mime_entity *e, const char *data,
 		 size_t len, int depth, unsigned scope)
 {
 	struct det_scan *sc = m->sc;
-	struct buf dec;
+	struct buf dec = {0};
 	const char *d = data;
 	size_t  n = len, left = budget(sc);
 	const char *sniffed;
 	unsigned where;
 	int     textual = strncmp(e->type, "text/", 5) == 0;
 
-	buf_init(&dec, 0);
 	if (e->enc == ENC_BASE64) {
 		buf_init(&dec, 1024);
 		detector_b64_decode(data, len, &dec, NULL, left);
@@ -556,7 +555,8 @@ static void leaf(struct mime *m, const struct mime_entity *e, const char *data,
 	} else {
 		detector_content_scan(sc, d, n, e->type, e->charset, where, depth, sniffed);
 	}
-	buf_free(&dec);
+	if (dec.data)
+		buf_free(&dec);
 }
 
 /* ---- the walk ---------------------------------------------------------- */
