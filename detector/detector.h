@@ -79,7 +79,6 @@ enum det_ident {
 enum det_pat_kind {
 	PAT_KEYWORD,			/* a keyword or phrase of a keyword rule */
 	PAT_REGEX,			/* a regular expression rule */
-	PAT_IDENT,			/* a candidate for an identifier's validator */
 	PAT_PROX,			/* a proximity keyword of an identifier rule */
 };
 
@@ -120,10 +119,23 @@ struct det_rule {
 	struct det_list names;		/* attachment: file name globs */
 };
 
+/* A phrase: words separated by any white space; Hyperscan finds its
+ * longest word (the anchor), the others are checked around it. */
+struct det_phrase {
+	size_t  nwords;
+	size_t  anchor;
+	char  **lo, **up;		/* each word in lower and upper case */
+	size_t *len;			/* bytes per word (lo and up alike) */
+};
+
 struct det_pattern {
 	uint32_t rule;			/* index into det_policyset.rules */
 	enum det_pat_kind kind;
 	char   *text;			/* keyword as written (samples) */
+	size_t  len;			/* its length */
+	char   *sample;			/* keyword: masked once, at load */
+	int     whole;			/* keyword: whole words only */
+	struct det_phrase *phrase;	/* keyword with several words, or NULL */
 };
 
 struct det_policy {
@@ -156,6 +168,7 @@ struct det_policyset {
 	unsigned where_used;		/* union of content rules' where */
 	uint32_t *id_rules[IDENT_COUNT];	/* enabled identifier rules by kind */
 	size_t  nid_rules[IDENT_COUNT];
+	unsigned id_where;		/* union of identifier rules' where */
 	char   *source;			/* the file the policies came from */
 	time_t  loaded;
 	double  compile_ms;
@@ -198,7 +211,6 @@ struct det_scan {
 	struct det_offsets *prox;	/* per rule: proximity keyword offsets */
 	struct det_cand *cands;
 	size_t  ncands, capcands;
-	size_t  run_end[IDENT_COUNT];	/* identifier dedup within a unit */
 	struct det_offsets masks;	/* subject: start,end pairs to mask */
 	/* what the message says about itself */
 	char   *subject;		/* decoded UTF-8, top level; NULL: none */
@@ -263,10 +275,9 @@ void detector_scan_limit(struct det_scan *sc, const char *why);
 void detector_hit(struct det_scan *sc, uint32_t rule, const char *sample);
 
 /* detector_ident.c */
-int detector_ident_check(enum det_ident id, const char *data, size_t len,
-			 size_t end, size_t *m_start, size_t *m_end, size_t *run_end,
-			 char *sample, size_t samplelen);
-const char *detector_ident_regex(enum det_ident id);
+void detector_ident_scan(const char *d, size_t len, const int *want,
+			 void (*found) (void *ctx, enum det_ident id, size_t s, size_t e,
+					const char *sample), void *ctx);
 int detector_ident_parse(const char *name, enum det_ident *id);
 const char *detector_ident_name(enum det_ident id);
 void detector_mask(const char *in, size_t len, char *out, size_t outlen);

@@ -9,12 +9,14 @@
  *
  *	keyword, regex	count a hit for its rule when the rule looks at this
  *			kind of unit (and at this header, for header rules)
- *	identifier	run the validator on the bytes around the candidate
- *			(once per run of digits); a valid value is a hit for
- *			every rule of that identifier, or, for rules with a
- *			proximity condition, a candidate kept until the unit
- *			is done
+ *	keyword		whole-word keywords: the bytes around the match
+ *			must not be part of a word
  *	proximity	note where a proximity keyword is
+ *
+ * Then the identifiers' own scan (detector_ident.c) runs over the unit: a
+ * valid value is a hit for every rule of that identifier that looks at
+ * the unit, or, for rules with a proximity condition, a candidate kept
+ * until the unit is done.
  *
  * When the unit is done, candidates with a proximity keyword within the
  * rule's distance (in bytes of UTF-8 text) become hits. In the subject,
@@ -116,23 +118,12 @@ static void mask_subject_range(struct det_scan *sc, size_t s, size_t e)
 		offsets_add(&sc->masks, s, e);
 }
 
-/* on_ident - a candidate for an identifier */
-static void on_ident(struct det_scan *sc, enum det_ident id, size_t from, size_t to)
+/* on_ident - a validated identifier: hits, or candidates for proximity */
+static void on_ident(void *ctx, enum det_ident id, size_t s, size_t e, const char *sample)
 {
+	struct det_scan *sc = ctx;
 	const struct det_policyset *ps = sc->ps;
-	char    sample[DET_SAMPLE_MAX + 8];
-	size_t  s, e, run_end;
-	size_t  at = id == IDENT_IBAN ? from : to;
 
-	if (id == IDENT_IBAN ? from < sc->run_end[id] : to <= sc->run_end[id])
-		return;				/* a run already judged */
-	if (!detector_ident_check(id, sc->unit, sc->unit_len, at, &s, &e, &run_end,
-				  sample, sizeof(sample))) {
-		if (run_end > sc->run_end[id])
-			sc->run_end[id] = run_end;
-		return;
-	}
-	sc->run_end[id] = run_end;
 	mask_subject_range(sc, s, e);
 	for (size_t i = 0; i < ps->nid_rules[id]; i++) {
 		uint32_t ri = ps->id_rules[id][i];
@@ -158,6 +149,107 @@ static void on_ident(struct det_scan *sc, enum det_ident id, size_t from, size_t
 	}
 }
 
+/* word_byte - part of a word (letters, digits, '_', any UTF-8 byte)? */
+static int word_byte(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		|| c == '_' || c >= 0x80;
+}
+
+/* keyword_start - where a keyword match that ends at `to` begins */
+static size_t keyword_start(const char *kw, size_t i, const char *d, size_t to)
+{
+	size_t  j = to;
+
+	/* Hyperscan matched already: walk back over it, white space as a run */
+	while (i > 0 && j > 0) {
+		if (kw[i - 1] == ' ' || kw[i - 1] == '\t') {
+			while (i > 0 && (kw[i - 1] == ' ' || kw[i - 1] == '\t'))
+				i--;
+			while (j > 0 && (d[j - 1] == ' ' || (d[j - 1] >= '\t' && d[j - 1] <= '\r')))
+				j--;
+		} else {
+			i--;
+			j--;
+		}
+	}
+	return j;
+}
+
+/* is_space - white space between the words of a phrase (\s) */
+static int is_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* word_at - does word w of a phrase stand at d[pos] (either case)? */
+static int word_at(const struct det_phrase *ph, size_t w, const char *d, size_t len, size_t pos)
+{
+	const char *lo = ph->lo[w], *up = ph->up[w];
+
+	if (pos + ph->len[w] > len)
+		return 0;
+	for (size_t i = 0; i < ph->len[w]; i++)
+		if (d[pos + i] != lo[i] && d[pos + i] != up[i])
+			return 0;
+	return 1;
+}
+
+/* phrase_match - the whole phrase around its anchor, ending at `to` */
+static int phrase_match(const struct det_scan *sc, const struct det_pattern *pat, size_t to,
+			size_t *start, size_t *end)
+{
+	const struct det_phrase *ph = pat->phrase;
+	const char *d = sc->unit;
+	size_t  len = sc->unit_len, pos = to, n;
+
+	/* the words after the anchor */
+	for (size_t w = ph->anchor + 1; w < ph->nwords; w++) {
+		for (n = 0; pos + n < len && is_space((unsigned char) d[pos + n]); n++)
+			 /* void */ ;
+		if (n == 0 || !word_at(ph, w, d, len, pos + n))
+			return 0;
+		pos += n + ph->len[w];
+	}
+	*end = pos;
+	/* the words before it */
+	if (to < ph->len[ph->anchor])
+		return 0;
+	pos = to - ph->len[ph->anchor];
+	for (size_t w = ph->anchor; w-- > 0;) {
+		for (n = 0; pos > n && is_space((unsigned char) d[pos - n - 1]); n++)
+			 /* void */ ;
+		if (n == 0 || pos - n < ph->len[w] || !word_at(ph, w, d, len, pos - n - ph->len[w]))
+			return 0;
+		pos -= n + ph->len[w];
+	}
+	*start = pos;
+	return 1;
+}
+
+/* keyword_ok - a phrase complete around its anchor, a word on its own */
+static int keyword_ok(const struct det_scan *sc, const struct det_pattern *pat, size_t to)
+{
+	const unsigned char *d = (const unsigned char *) sc->unit;
+	size_t  start, end = to;
+
+	if (pat->phrase) {
+		if (!phrase_match(sc, pat, to, &start, &end))
+			return 0;
+	} else if (pat->whole)
+		start = keyword_start(pat->text, pat->len, sc->unit, to);
+	else
+		return 1;
+	if (!pat->whole)
+		return 1;
+	if (word_byte((unsigned char) pat->text[0]) && start > 0 && word_byte(d[start - 1]))
+		return 0;
+	if (word_byte((unsigned char) pat->text[pat->len - 1]) && end < sc->unit_len
+	    && word_byte(d[end]))
+		return 0;
+	return 1;
+}
+
 /* on_match - Hyperscan's callback */
 static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 		    unsigned flags, void *ctx)
@@ -171,15 +263,11 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	if ((++sc->callbacks & 0xfff) == 0 && detector_scan_expired(sc))
 		return 1;
 	switch (pat->kind) {
-	case PAT_IDENT:
-		on_ident(sc, (enum det_ident) pat->rule, (size_t) from, (size_t) to);
-		return 0;
 	case PAT_KEYWORD:
 		r = &sc->ps->rules[pat->rule];
-		if (!rule_applies(sc, r))
+		if (!rule_applies(sc, r) || !keyword_ok(sc, pat, (size_t) to))
 			return 0;
-		detector_mask(pat->text, strlen(pat->text), sample, sizeof(sample));
-		detector_hit(sc, pat->rule, sample);
+		detector_hit(sc, pat->rule, pat->sample);
 		return 0;
 	case PAT_REGEX:
 		r = &sc->ps->rules[pat->rule];
@@ -198,7 +286,7 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 		if (!rule_applies(sc, r))
 			return 0;
 		{
-			size_t  klen = strlen(pat->text);
+			size_t  klen = pat->len;
 
 			offsets_add(&sc->prox[pat->rule], to > klen ? (size_t) to - klen : 0,
 				    (size_t) to);
@@ -271,7 +359,7 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 	const struct det_policyset *ps = sc->ps;
 	int     subject = where == DET_W_SUBJECT && data == sc->subject;
 
-	if (ps->db == NULL || len == 0 || sc->timed_out)
+	if (len == 0 || sc->timed_out)
 		goto out;
 	if (!(ps->where_used & where) && !subject)
 		return;
@@ -281,13 +369,19 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 	sc->header_name = header;
 	sc->unit = data;
 	sc->unit_len = len;
-	memset(sc->run_end, 0, sizeof(sc->run_end));
 	for (size_t i = 0; i < ps->nrules; i++)
 		sc->prox[i].n = 0;
 	sc->ncands = 0;
-	if (hs_scan(ps->db, data, (unsigned) len, 0, sc->scratch, on_match, sc) != HS_SUCCESS
-	    && !sc->timed_out)
+	if (ps->db && hs_scan(ps->db, data, (unsigned) len, 0, sc->scratch, on_match, sc)
+	    != HS_SUCCESS && !sc->timed_out)
 		detector_scan_limit(sc, "match error");
+	if ((ps->id_where & where) || subject) {
+		int     want[IDENT_COUNT];
+
+		for (int i = 0; i < IDENT_COUNT; i++)
+			want[i] = ps->nid_rules[i] > 0;
+		detector_ident_scan(data, len, want, on_ident, sc);
+	}
 	resolve_candidates(sc);
 	sc->unit = NULL;
 	sc->unit_len = 0;

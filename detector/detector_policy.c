@@ -197,6 +197,16 @@ static void pattern_add(struct load *ld, uint32_t rule, enum det_pat_kind kind,
 	ps->pats[ps->npats].rule = rule;
 	ps->pats[ps->npats].kind = kind;
 	ps->pats[ps->npats].text = text ? xstrdup(text) : NULL;
+	ps->pats[ps->npats].whole = 0;
+	ps->pats[ps->npats].len = text ? strlen(text) : 0;
+	ps->pats[ps->npats].sample = NULL;
+	ps->pats[ps->npats].phrase = NULL;
+	if (text && kind == PAT_KEYWORD) {
+		char    sample[DET_SAMPLE_MAX + 8];
+
+		detector_mask(text, strlen(text), sample, sizeof(sample));
+		ps->pats[ps->npats].sample = xstrdup(sample);
+	}
 	ld->expr_off[ps->npats] = ld->expr.len;
 	ld->flags[ps->npats] = flags;
 	ld->pat_line[ps->npats] = line;
@@ -258,20 +268,88 @@ static void put_utf8_escaped(struct buf *b, wint_t wc)
 		buf_printf(b, "\\x%02x", u[i]);
 }
 
-#define WORD_CLASS_NOT	"[^A-Za-z0-9_\\x80-\\xff]"
+/* case_word - a word with every character in one case (same byte length) */
+static char *case_word(struct load *ld, const char *w, size_t n, int upper, int caseless)
+{
+	struct buf b;
+	const unsigned char *p = (const unsigned char *) w;
+	size_t  i = 0;
 
-/* keyword_expr - a keyword or phrase as a Hyperscan expression */
-static void keyword_expr(struct load *ld, const char *kw, int caseless, int whole,
-			 struct buf *out)
+	buf_init(&b, n + 8);
+	while (i < n) {
+		wint_t  wc, c;
+		size_t  k = utf8_next(p + i, &wc);
+		struct buf one;
+
+		c = !caseless || wc == WEOF ? wc : upper ? towupper_l(wc, ld->utf8) : towlower_l(wc, ld->utf8);
+		buf_init(&one, 8);
+		if (c != WEOF)
+			put_utf8_escaped(&one, c);
+		/* a case variant of another length: keep the character as written */
+		if (c == WEOF || one.len / 4 != k)
+			buf_append(&b, p + i, k);
+		else
+			for (size_t j = 0; j < k; j++)
+				buf_putc(&b, (int) strtol(one.data + j * 4 + 2, NULL, 16));
+		buf_free(&one);
+		i += k;
+	}
+	{
+		char   *r = xstrndup(b.data, b.len);
+
+		buf_free(&b);
+		return r;
+	}
+}
+
+/* make_phrase - the words of a phrase and its anchor; NULL for one word */
+static struct det_phrase *make_phrase(struct load *ld, const char *kw, int caseless)
+{
+	struct det_phrase *ph;
+	const char *p = kw;
+
+	if (strpbrk(kw, " \t") == NULL)
+		return NULL;
+	ph = xcalloc(1, sizeof(*ph));
+	while (*p) {
+		size_t  n;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == 0)
+			break;
+		n = strcspn(p, " \t");
+		ph->lo = xrealloc(ph->lo, (ph->nwords + 1) * sizeof(char *));
+		ph->up = xrealloc(ph->up, (ph->nwords + 1) * sizeof(char *));
+		ph->len = xrealloc(ph->len, (ph->nwords + 1) * sizeof(size_t));
+		ph->lo[ph->nwords] = case_word(ld, p, n, 0, caseless);
+		ph->up[ph->nwords] = case_word(ld, p, n, 1, caseless);
+		ph->len[ph->nwords] = n;
+		if (n > ph->len[ph->anchor])
+			ph->anchor = ph->nwords;
+		ph->nwords++;
+		p += n;
+	}
+	return ph;
+}
+
+/*
+ * keyword_expr - a keyword or phrase as a Hyperscan expression
+ *
+ * A word is a literal (Hyperscan's fastest case: its literal matcher, and
+ * a database of thousands compiles in a fraction of a second). For a
+ * phrase, only its longest word goes into the database; the other words
+ * and the white space between them are checked around each match
+ * (detector_match.c), as are whole-word boundaries. Boundary classes or
+ * \s+ in the expressions made the database several times slower, to
+ * build and to run (measured: 1,000 keywords with 100 phrases scanned at
+ * 600 MB/s as regexes, 1.6 GB/s as literals).
+ */
+static void keyword_expr(struct load *ld, const char *kw, int caseless, struct buf *out)
 {
 	const unsigned char *p = (const unsigned char *) kw;
-	size_t  len = strlen(kw);
-	int     first_word = isalnum(p[0]) || p[0] >= 0x80 || p[0] == '_';
-	int     last_word = isalnum(p[len - 1]) || p[len - 1] >= 0x80 || p[len - 1] == '_';
 
 	buf_reset(out);
-	if (whole && first_word)
-		buf_puts(out, "(?:^|" WORD_CLASS_NOT ")");
 	while (*p) {
 		wint_t  wc;
 		size_t  n;
@@ -300,8 +378,6 @@ static void keyword_expr(struct load *ld, const char *kw, int caseless, int whol
 		}
 		p += n;
 	}
-	if (whole && last_word)
-		buf_puts(out, "(?:" WORD_CLASS_NOT "|$)");
 }
 
 /* list_strings - a libconfig list or array of strings, or a single string */
@@ -591,9 +667,16 @@ static int parse_keyword_rule(struct load *ld, config_setting_t *r, uint32_t ri,
 	}
 	buf_init(&expr, 256);
 	for (size_t i = 0; compile && i < words.count; i++) {
-		keyword_expr(ld, words.items[i], !cs, whole, &expr);
+		struct det_phrase *ph = make_phrase(ld, words.items[i], !cs);
+
+		if (ph)
+			keyword_expr(ld, ph->lo[ph->anchor], !cs, &expr);
+		else
+			keyword_expr(ld, words.items[i], !cs, &expr);
 		pattern_add(ld, ri, PAT_KEYWORD, expr.data, cs ? 0 : HS_FLAG_CASELESS,
 			    words.items[i], config_setting_source_line(r));
+		ld->ps->pats[ld->ps->npats - 1].whole = whole;
+		ld->ps->pats[ld->ps->npats - 1].phrase = ph;
 	}
 	buf_free(&expr);
 	rc = 0;
@@ -701,7 +784,7 @@ static int parse_ident_rule(struct load *ld, config_setting_t *r, struct det_rul
 	}
 	buf_init(&expr, 128);
 	for (size_t i = 0; compile && i < near.count; i++) {
-		keyword_expr(ld, near.items[i], 1, 0, &expr);
+		keyword_expr(ld, near.items[i], 1, &expr);
 		pattern_add(ld, ri, PAT_PROX, expr.data, HS_FLAG_CASELESS, near.items[i],
 			    config_setting_source_line(s));
 	}
@@ -1025,9 +1108,8 @@ static int compile_all(struct load *ld)
 	unsigned *ids;
 	hs_compile_error_t *cerr = NULL;
 	struct timespec t0, t1;
-	int     used[IDENT_COUNT] = {0};
 
-	/* one candidate pattern per identifier in use, shared by its rules */
+	/* identifier rules by kind: their candidates come from digit runs */
 	for (size_t i = 0; i < ps->nrules; i++)
 		if (ps->rules[i].type == RULE_IDENTIFIER && ps->policies[ps->rules[i].policy].enabled) {
 			enum det_ident id = ps->rules[i].ident;
@@ -1035,11 +1117,7 @@ static int compile_all(struct load *ld)
 			ps->id_rules[id] = xrealloc(ps->id_rules[id], (ps->nid_rules[id] + 1)
 						    * sizeof(uint32_t));
 			ps->id_rules[id][ps->nid_rules[id]++] = (uint32_t) i;
-			if (used[id])
-				continue;
-			used[id] = 1;
-			pattern_add(ld, id, PAT_IDENT, detector_ident_regex(id),
-				    id == IDENT_IBAN ? HS_FLAG_SOM_LEFTMOST : 0, NULL, 0);
+			ps->id_where |= ps->rules[i].where;
 		}
 	if (ps->npats == 0)
 		return 0;
@@ -1097,8 +1175,22 @@ void detector_policy_free(struct det_policyset *ps)
 		detector_list_free(&ps->rules[i].types);
 		detector_list_free(&ps->rules[i].names);
 	}
-	for (size_t i = 0; i < ps->npats; i++)
+	for (size_t i = 0; i < ps->npats; i++) {
+		struct det_phrase *ph = ps->pats[i].phrase;
+
 		free(ps->pats[i].text);
+		free(ps->pats[i].sample);
+		for (size_t w = 0; ph && w < ph->nwords; w++) {
+			free(ph->lo[w]);
+			free(ph->up[w]);
+		}
+		if (ph) {
+			free(ph->lo);
+			free(ph->up);
+			free(ph->len);
+			free(ph);
+		}
+	}
 	for (int i = 0; i < IDENT_COUNT; i++)
 		free(ps->id_rules[i]);
 	if (ps->db)
