@@ -43,3 +43,11 @@ fuzz: detector/fuzz/fuzz-mime
 	mkdir -p detector/fuzz/corpus
 	detector/fuzz/fuzz-mime -max_total_time=$(FUZZ_TIME) -max_len=65536 \
 		-timeout=10 detector/fuzz/corpus detector/fuzz/seeds
+
+# make demo - dlpgate with the shipped policies in front of smtp-sink: a clean
+# message, a card number in a docx, a confidential keyword (detector/demo.pl)
+.PHONY: demo
+demo: deps
+	$(MAKE) all
+	@if [ "$$(id -u)" = 0 ]; then ./master/dlpgate setup >/dev/null; fi
+	perl detector/demo.pl
