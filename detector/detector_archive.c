@@ -54,12 +54,17 @@ static const char *office_kind(const char *name)
 }
 
 /* read_member - a member's bytes, up to the decoded budget; -1 on error */
-static int read_member(struct det_scan *sc, struct archive *a, struct buf *out)
+static int read_member(struct det_scan *sc, struct archive *a, struct archive_entry *ent,
+		       struct buf *out)
 {
 	size_t  lim = (size_t) var_detector_decoded_size_limit;
 	size_t  left = sc->decoded >= lim ? 0 : lim - sc->decoded;
 
 	buf_reset(out);
+	/* the announced size, as far as the budget goes: no growing copies */
+	if (archive_entry_size_is_set(ent) && archive_entry_size(ent) > 0)
+		buf_reserve(out, ((size_t) archive_entry_size(ent) < left
+				  ? (size_t) archive_entry_size(ent) : left) + 1);
 	for (;;) {
 		ssize_t n;
 		size_t  want = left - out->len < ARCHIVE_CHUNK ? left - out->len : ARCHIVE_CHUNK;
@@ -132,7 +137,7 @@ void    detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
 			detector_scan_limit(sc, "encrypted archive");
 			continue;
 		}
-		if (read_member(sc, a, &member) < 0) {
+		if (read_member(sc, a, ent, &member) < 0) {
 			detector_scan_limit(sc, "broken archive");
 			break;
 		}

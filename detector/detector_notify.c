@@ -533,10 +533,16 @@ int     detector_notify_run(int max, time_t *next)
 		struct stat st;
 		char    path[PATH_MAX];
 
-		if (de->d_name[0] == '.' || strncmp(de->d_name, "tmp.", 4) == 0)
+		if (de->d_name[0] == '.')
 			continue;
 		looked++;
 		snprintf(path, sizeof(path), "%s/%s", var_notify_queue_directory, de->d_name);
+		if (strncmp(de->d_name, "tmp.", 4) == 0) {
+			/* left by a detector that died while writing it */
+			if (lstat(path, &st) == 0 && st.st_mtime + 3600 < now)
+				unlink(path);
+			continue;
+		}
 		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		if (st.st_mtime > now || tried >= max) {

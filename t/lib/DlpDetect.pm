@@ -148,11 +148,13 @@ sub zip_bytes {
     return $out;
 }
 
-# docx_bytes - a minimal Word document holding the text (runs split as Word does)
+# docx_bytes - a minimal Word document holding the text: runs of 7
+# characters, as Word splits text, or one paragraph per line (paragraphs => 1)
 sub docx_bytes {
-    my ($text) = @_;
-    my @runs = map { "<w:r><w:t xml:space=\"preserve\">$_</w:t></w:r>" }
-        ($text =~ /(.{1,7})/gs);
+    my ($text, %opt) = @_;
+    my @runs = $opt{paragraphs}
+        ? map { "<w:p><w:r><w:t xml:space=\"preserve\">$_</w:t></w:r></w:p>" } split /\n/, $text
+        : map { "<w:r><w:t xml:space=\"preserve\">$_</w:t></w:r>" } ($text =~ /(.{1,7})/gs);
     return zip_bytes(
         '[Content_Types].xml' => '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
         '_rels/.rels' => '<?xml version="1.0"?><Relationships/>',
