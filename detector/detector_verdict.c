@@ -244,6 +244,10 @@ static char *new_subject(const struct det_scan *sc, const struct det_policyset *
 		buf_free(&utf);
 	}
 	result = xstrdup(out.data);
+	/* folded subjects keep tabs: a header value goes back as one line */
+	for (char *cp = result; *cp; cp++)
+		if ((unsigned char) *cp < 0x20 || *cp == 0x7f)
+			*cp = ' ';
 	buf_free(&out);
 	buf_free(&pre);
 	buf_free(&app);

@@ -10,6 +10,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use MIME::Base64;
+use MIME::QuotedPrint;
+use Encode qw(decode);
 use DlpTest;
 use DlpDetect;
 
@@ -28,14 +30,19 @@ policies = (
     action = "redirect"; redirect_to = ["review@example.com", "<audit@example.com>"];
     add_headers = ["X-CFilter: Quarantine"]; },
   { name = "watch-iban"; mode = "monitor"; severity = "low";
-    rules = ( { type = "identifier"; identifier = "iban"; } ); }
+    rules = ( { type = "identifier"; identifier = "iban"; } ); },
+  { name = "rename";
+    rules = ( { type = "keyword"; keywords = ["renameme"]; } );
+    action = "modify"; subject_replace = "Geprüft: vertraulich"; }
 );
 EOF
 
 my $sink = start_sink();
 my $nsink = start_sink();
 my $dlp = start_detect(policies => $policies, sink => $sink,
-    conf => { notify_relay => "127.0.0.1:$nsink->{port}", notify_from => 'dlp@gw.test' });
+    files => { 'notify.txt' => "Policy=\${policy} Sev=\${severity} From=\${sender} To=\${recipients} Subj=\${subject}\nMatches:\n\${matches}" },
+    conf => { notify_relay => "127.0.0.1:$nsink->{port}", notify_from => 'dlp@gw.test',
+              notify_template => 'notify.txt' });
 
 # 1. a clean message passes byte for byte, with the pass header only
 my $clean = "From: a\@example.com\nTo: b\@example.net\nSubject: lunch\n\nSee you at noon.\n";
@@ -70,7 +77,9 @@ like($n[0]{mail}, qr/^<dlp\@gw\.test>/, 'notification from notify_from');
 like($n[0]{body}, qr/^X-Filter-Loop: Reflected$/m, 'notification carries the pass header');
 like($n[0]{body}, qr/^Subject: DLP incident \w+: policy cards \(high\)$/m, 'notification subject');
 like($n[0]{body}, qr/\*\*\*\* \*\*\*\* \*\*\*\* 1111/, 'notification shows the masked match');
-like($n[0]{body}, qr/Sender: +alice\@example\.com/, 'notification names the sender');
+my ($nb) = $n[0]{body} =~ /\n\n(.*)\z/s;
+like(decode_qp($nb), qr/^Policy=cards Sev=high From=alice\@example\.com To=bob\@partner\.net Subj=order$/m,
+    'notification follows notify_template');
 like($dlp->wait_log(qr/7004 notification sent/), qr/7004/, 'notification sent is logged');
 is($sink->messages, 0, 'the blocked message never reached the next hop');
 for my $where (['master log', $dlp->log], ['incident log', DlpTest::slurp($dlp->{incident_log})],
@@ -102,6 +111,25 @@ is($code, 250, 'encoded subject: passes modified');
 @m = $sink->wait_messages(1);
 like($m[0]{body}, qr/^Subject: \[SECURE\] \Q$enc\E$/m, 'prefix added before the untouched encoded word');
 
+# a folded subject (with a tab) is changed as one line
+$sink->clear;
+($code) = send_mail($dlp, from => 'a@example.com', rcpt => ['b@example.net'],
+    data => "Subject: part one\n\tpart two\nFrom: a\@example.com\n\nconfidential\n");
+is($code, 250, 'folded subject: passes modified');
+@m = $sink->wait_messages(1);
+like($m[0]{body}, qr/^Subject: \[SECURE\] part one part two$/m, 'folded subject prepended on one line');
+
+# subject_replace with non-ASCII text: RFC 2047 encoded words
+$sink->clear;
+($code) = send_mail($dlp, from => 'a@example.com', rcpt => ['b@example.net'],
+    data => "Subject: whatever\n\nrenameme\n");
+is($code, 250, 'subject_replace: passes modified');
+@m = $sink->wait_messages(1);
+my ($subj) = $m[0]{body} =~ /^Subject: (.*)$/m;
+like($subj, qr/^(=\?UTF-8\?B\?[A-Za-z0-9+\/=]+\?= ?)+$/, 'replaced subject is RFC 2047 encoded');
+my $decoded = join('', map { decode_base64($_) } $subj =~ /\?B\?([^?]+)\?=/g);
+is($decoded, "Geprüft: vertraulich", 'and decodes to the configured text');
+
 # 5. redirect: the reviewers get it instead of the recipients
 $sink->clear;
 ($code) = send_mail($dlp, from => 'a@example.com', rcpt => ['x@partner.net', 'y@partner.net'],
@@ -119,7 +147,7 @@ is($code, 250, 'monitor: passes');
 @m = $sink->wait_messages(1);
 like($m[0]{body}, qr/^X-DLP-Violations: 1$/m, 'violation count header');
 like($m[0]{body}, qr/^X-DLP-Severity: low$/m, 'violation severity header');
-@inc = wait_incidents($dlp, 5);
+@inc = wait_incidents($dlp, 7);
 is($inc[-1]{policies}[0]{enforced}, JSON::PP::false, 'monitor incident is not enforced');
 is($inc[-1]{action}, 'pass', 'monitor incident action pass');
 is($inc[-1]{policies}[0]{rules}[0]{samples}[0], 'DE89**************3000', 'IBAN masked');
@@ -129,8 +157,8 @@ $sink->clear;
 ($code, $text) = send_mail($dlp, from => 'a@example.com', rcpt => ['b@example.net'],
     data => "Subject: quarantine-me\nFrom: a\@example.com\n\nconfidential card 5555 5555 5555 4444\n");
 is($code, 550, 'block wins over redirect and modify');
-@inc = wait_incidents($dlp, 6);
-is(scalar @inc, 6, 'one incident line for the message');
+@inc = wait_incidents($dlp, 8);
+is(scalar @inc, 8, 'one incident line for the message');
 is_deeply([sort map { $_->{name} } @{$inc[-1]{policies}}], [qw(cards quarantine secret)],
     'the incident lists every policy that fired');
 # redirect beats modify
