@@ -51,14 +51,26 @@ PROGS    =
 DAEMONS  =
 COMMANDS =
 SRCS     =
+# Man pages: every man/*.[158], plus those generated at build time.
+MANPAGES  = $(sort $(wildcard man/*.[158]) $(GENERATED_MAN))
+GENERATED_MAN =
+CONFFILES = $(wildcard etc/*.conf)
 
-.PHONY: all deps run check test bench install clean
+.PHONY: all deps run check test bench install clean FORCE
 .DEFAULT_GOAL := all
 
 include common/build.mk master/build.mk smtpd-proxy/build.mk \
 	detector/build.mk tlsmgr/build.mk
 
-all: $(PROGS)
+all: $(PROGS) $(GENERATED_MAN)
+
+# The compiled-in paths: objects are rebuilt when PREFIX or SYSCONFDIR change.
+PATHS_STAMP = .build-paths
+$(PATHS_STAMP): FORCE
+	@echo '$(SYSCONFDIR) $(LIBEXECDIR)' | cmp -s - $@ 2>/dev/null \
+	  || echo '$(SYSCONFDIR) $(LIBEXECDIR)' > $@
+$(SRCS:.c=.o): $(PATHS_STAMP)
+FORCE:
 
 %.o: %.c
 	@$(if $(V),,echo "  CC      $@")
@@ -99,15 +111,32 @@ bench: deps
 	$(MAKE) all
 	@for b in t/bench/*; do [ -x "$$b" ] && { echo "== $$b"; "$$b" || exit 1; }; done; true
 
+# install - programs, configuration (never overwritten), man pages, the
+# init script and the systemd unit; as root without DESTDIR, dlpgate setup.
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)$(INITDIR) $(DESTDIR)$(UNITDIR)
 	install -m 755 $(DAEMONS) $(DESTDIR)$(LIBEXECDIR)/
 	install -m 755 $(COMMANDS) $(DESTDIR)$(SBINDIR)/
-	for f in etc/dlpgate.conf etc/master.conf; do \
-	  [ -e $(DESTDIR)$(SYSCONFDIR)/$${f#etc/} ] || \
-	    install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/; done
+	@for f in $(CONFFILES); do \
+	  t=$(DESTDIR)$(SYSCONFDIR)/$${f#etc/}; \
+	  if [ -e $$t ]; then echo "keeping $$t (new version: $$f)"; \
+	  else echo "install -m 644 $$f $$t"; install -m 644 $$f $$t || exit 1; fi; done
+	@for m in $(MANPAGES); do \
+	  echo "install -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/"; \
+	  install -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; done
+	sed 's|@SBINDIR@|$(SBINDIR)|g' etc/init.d/dlpgate > etc/init.d/dlpgate.out
+	install -m 755 etc/init.d/dlpgate.out $(DESTDIR)$(INITDIR)/dlpgate
+	sed 's|@SBINDIR@|$(SBINDIR)|g' etc/dlpgate.service > etc/dlpgate.service.out
+	install -m 644 etc/dlpgate.service.out $(DESTDIR)$(UNITDIR)/dlpgate.service
+	rm -f etc/init.d/dlpgate.out etc/dlpgate.service.out
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	  echo "$(SBINDIR)/dlpgate -c $(SYSCONFDIR) setup"; \
+	  $(SBINDIR)/dlpgate -c $(SYSCONFDIR) setup; \
+	else echo "not root or DESTDIR set: run 'dlpgate setup' as root on the target"; fi
 
 clean:
-	rm -f $(PROGS) $(LIBDLP) */*.o */*.d
+	rm -f $(PROGS) $(GENERATED_MAN) $(LIBDLP) */*.o $(SRCS:.c=.d) $(PATHS_STAMP)
 
 -include $(SRCS:.c=.d)

@@ -5,6 +5,7 @@
  * defaults, the file and every override are valid do they replace the
  * live variables, so a bad reload never leaves a half-applied config.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -340,25 +341,23 @@ int conf_file_exists(const char *dir)
 	return stat(path, &st) == 0;
 }
 
-/* conf_read_file - stage the settings of DIR/dlpgate.conf */
-static int conf_read_file(const char *dir, union conf_value *stage,
-			  enum conf_source *src, char *err, size_t errlen)
+/* conf_read_path - stage the settings of a file; errors name it "shown" */
+static int conf_read_path(const char *path, const char *shown,
+			  union conf_value *stage, enum conf_source *src,
+			  char *err, size_t errlen)
 {
-	char    path[PATH_MAX];
 	config_t cfg;
 	config_setting_t *root;
 	int     rc = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, CONF_MAIN_FILE);
-	if (!conf_file_exists(dir))
-		return 0;
 	config_init(&cfg);
 	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
 		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
-			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+			snprintf(err, errlen, "%s: cannot read: %s", shown, strerror(errno));
 		else
-			snprintf(err, errlen, "%s:%d: %s", config_error_file(&cfg) ?
-				 config_error_file(&cfg) : path,
+			snprintf(err, errlen, "%s:%d: %s", config_error_file(&cfg)
+				 && strcmp(config_error_file(&cfg), path) != 0 ?
+				 config_error_file(&cfg) : shown,
 				 config_error_line(&cfg), config_error_text(&cfg));
 		config_destroy(&cfg);
 		return -1;
@@ -374,7 +373,7 @@ static int conf_read_file(const char *dir, union conf_value *stage,
 		if (p == NULL) {
 			const char *near = conf_suggest(name);
 
-			snprintf(err, errlen, "%s:%d: %s: unknown setting%s%s%s", path,
+			snprintf(err, errlen, "%s:%d: %s: unknown setting%s%s%s", shown,
 				 config_setting_source_line(s), name,
 				 near ? " (did you mean " : "", near ? near : "",
 				 near ? "?)" : "");
@@ -383,7 +382,7 @@ static int conf_read_file(const char *dir, union conf_value *stage,
 		}
 		memset(&v, 0, sizeof(v));
 		if (conf_parse_setting(p, s, &v, why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "%s:%d: %s: %s", path,
+			snprintf(err, errlen, "%s:%d: %s: %s", shown,
 				 config_setting_source_line(s), name, why);
 			rc = -1;
 			break;
@@ -393,6 +392,34 @@ static int conf_read_file(const char *dir, union conf_value *stage,
 		src[p - conf_params] = CONF_SRC_FILE;
 	}
 	config_destroy(&cfg);
+	return rc;
+}
+
+/* conf_read_file - stage the settings of DIR/dlpgate.conf */
+static int conf_read_file(const char *dir, union conf_value *stage,
+			  enum conf_source *src, char *err, size_t errlen)
+{
+	char    path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, CONF_MAIN_FILE);
+	if (!conf_file_exists(dir))
+		return 0;
+	return conf_read_path(path, path, stage, src, err, errlen);
+}
+
+/* conf_check_file - would this file load? (dlpconf -e checks its result) */
+int     conf_check_file(const char *path, const char *shown, char *err,
+			size_t errlen)
+{
+	union conf_value *stage = xcalloc(conf_param_count, sizeof(*stage));
+	enum conf_source *src = xcalloc(conf_param_count, sizeof(*src));
+	int     rc;
+
+	rc = conf_read_path(path, shown, stage, src, err, errlen);
+	for (size_t i = 0; i < conf_param_count; i++)
+		conf_value_free(&conf_params[i], &stage[i]);
+	free(stage);
+	free(src);
 	return rc;
 }
 
@@ -620,4 +647,98 @@ int conf_check_path(const char *value, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* conf_quote - a libconfig string literal */
+void    conf_quote(struct buf *out, const char *text)
+{
+	buf_putc(out, '"');
+	for (const char *cp = text; *cp; cp++) {
+		if (*cp == '"' || *cp == '\\')
+			buf_putc(out, '\\');
+		buf_putc(out, *cp);
+	}
+	buf_putc(out, '"');
+}
+
+/* conf_format_value - a valid text value as libconfig source text */
+int     conf_format_value(const struct conf_param *p, const char *text,
+			  struct buf *out, char *err, size_t errlen)
+{
+	union conf_value v;
+
+	memset(&v, 0, sizeof(v));
+	if (conf_parse_text(p, text, &v, err, errlen) < 0)
+		return -1;
+	switch (p->type) {
+	case CONF_BOOL:
+		buf_puts(out, v.i ? "true" : "false");
+		break;
+	case CONF_INT:
+		buf_printf(out, "%d", v.i);
+		break;
+	case CONF_TIME:
+	case CONF_SIZE:
+		/* a plain number stays a number; "5m", "10m" stay as written */
+		if (strspn(text, "0123456789") == strlen(text)) {
+			long long n = p->type == CONF_TIME ? v.i : v.ll;
+
+			buf_printf(out, "%lld%s", n, n > 2147483647LL ? "L" : "");
+		} else {
+			conf_quote(out, text);
+		}
+		break;
+	case CONF_STR:
+	case CONF_ENUM:
+		conf_quote(out, v.s);
+		break;
+	case CONF_LIST:
+		buf_puts(out, "[");
+		for (size_t i = 0; i < v.l.count; i++) {
+			buf_puts(out, i ? ", " : " ");
+			conf_quote(out, v.l.items[i]);
+		}
+		buf_puts(out, v.l.count ? " ]" : "]");
+		break;
+	}
+	conf_value_free(p, &v);
+	return 0;
+}
+
+/* conf_type_name - a parameter type as a word (dlpconf, the man page) */
+const char *conf_type_name(enum conf_type type)
+{
+	static const char *const names[] = {
+		[CONF_BOOL] = "boolean",[CONF_INT] = "integer",[CONF_TIME] = "time",
+		[CONF_SIZE] = "size",[CONF_STR] = "string",[CONF_ENUM] = "choice",
+		[CONF_LIST] = "list",
+	};
+
+	return (unsigned) type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
+}
+
+/* conf_check_loopback - host:port on a loopback address, or empty */
+int     conf_check_loopback(const char *value, char *err, size_t errlen)
+{
+	char    host[256], port[32];
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (*value == 0)
+		return 0;
+	if (inet_split_hostport(value, host, sizeof(host), port, sizeof(port),
+				"") < 0 || *port == 0 || strspn(port, "0123456789")
+	    != strlen(port) || atoi(port) < 1 || atoi(port) > 65535) {
+		snprintf(err, errlen, "bad address \"%s\" (expected 127.0.0.1:port "
+			 "or [::1]:port)", value);
+		return -1;
+	}
+	if (strcmp(host, "localhost") == 0
+	    || (inet_pton(AF_INET, host, &a4) == 1
+		&& (ntohl(a4.s_addr) >> 24) == 127)
+	    || (inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6)))
+		return 0;
+	snprintf(err, errlen, "\"%s\" is not a loopback address: metrics are "
+		 "served on 127.0.0.0/8 or ::1 only", host);
+	return -1;
 }

@@ -15,11 +15,18 @@
  *
  * Text forms (defaults, -o, dlpconf -e): bool yes/no; time 300, 300s, 5m,
  * 2h, 1d; size 10240000, 10240k, 10m; list "a, b c" (commas or spaces).
+ *
+ * For dlpconf: conf_check_file() says whether a file would load, without
+ * touching the live values (errors name it "shown"); conf_format_value()
+ * turns a valid text value into libconfig source text (true, 300, "5m",
+ * "text", [ "a", "b" ]); conf_quote() writes a libconfig string literal.
  */
 #ifndef DLP_CONF_H
 #define DLP_CONF_H
 
 #include <stddef.h>
+
+#include "buf.h"
 
 enum conf_type {
 	CONF_BOOL,
@@ -78,6 +85,12 @@ char *conf_value_text(const struct conf_param *p);
 int conf_list_has(const struct conf_list *list, const char *item);
 int conf_split_override(const char *arg, char *name, size_t namelen,
 			const char **value);
+int conf_check_file(const char *path, const char *shown, char *err,
+		    size_t errlen);
+int conf_format_value(const struct conf_param *p, const char *text,
+		      struct buf *out, char *err, size_t errlen);
+void conf_quote(struct buf *out, const char *text);
+const char *conf_type_name(enum conf_type type);
 
 /* Validators shared by the table and by other loaders. */
 int conf_check_cidr(const char *value, char *err, size_t errlen);
@@ -85,5 +98,6 @@ int conf_check_hostport(const char *value, char *err, size_t errlen);
 int conf_check_header(const char *value, char *err, size_t errlen);
 int conf_check_hostname(const char *value, char *err, size_t errlen);
 int conf_check_path(const char *value, char *err, size_t errlen);
+int conf_check_loopback(const char *value, char *err, size_t errlen);
 
 #endif

@@ -10,10 +10,12 @@
  */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf.h"
 #include "conf_params.h"
+#include "inet.h"
 
 #ifndef DLP_LIBEXECDIR
 #define DLP_LIBEXECDIR "/usr/local/libexec/dlpgate"
@@ -127,8 +129,41 @@ static int conf_check_domain(const char *value, char *err, size_t errlen)
 /* TLS: tlsmgr, keystore, inbound and outbound TLS (issue 4) */
 
 /* operations: metrics, status (issue 5) */
+char   *var_metrics_listen;
 
 /* forwarding: DNS, clusters (issue 6) */
+char   *var_next_hop_lookup;
+char   *var_next_hop_host_lookup;
+int     var_next_hop_address_limit;
+struct conf_list var_dns_servers;
+int     var_dns_timeout;
+int     var_dns_cache_size;
+int     var_dns_cache_max_ttl;
+int     var_proxy_protocol;
+struct conf_list var_proxy_protocol_hosts;
+int     var_proxy_protocol_timeout;
+struct conf_list var_xforward_hosts;
+
+/* conf_check_dns_server - a numeric address, address:port or [address]:port */
+static int conf_check_dns_server(const char *value, char *err, size_t errlen)
+{
+	char    host[256], port[32], *end;
+	struct cidr c;
+	long    n;
+
+	if (inet_split_hostport(value, host, sizeof(host), port, sizeof(port),
+				"53") < 0 || cidr_parse(host, &c) < 0 || strchr(host, '/')) {
+		snprintf(err, errlen, "bad DNS server \"%s\" (expected a numeric "
+			 "address, address:port or [address]:port)", value);
+		return -1;
+	}
+	n = strtol(port, &end, 10);
+	if (*end || n < 1 || n > 65535) {
+		snprintf(err, errlen, "bad port in \"%s\"", value);
+		return -1;
+	}
+	return 0;
+}
 
 #define STR(name, def, check, role, desc) \
 	{ #name, CONF_STR, def, 0, 0, NULL, &var_##name, check, role, desc }
@@ -312,7 +347,69 @@ const struct conf_param conf_params[] = {
 
 	/* ---- operations: metrics, status ---- */
 
+	STR(metrics_listen, "", conf_check_loopback, "master",
+	    "Address of master's Prometheus listener (GET /metrics), e.g. "
+	    "127.0.0.1:9125. Empty (the default): no listener; `dlpgate status "
+	    "--prometheus` gives the same text. Loopback addresses only: put a "
+	    "scraper or a reverse proxy on the same host."),
+
 	/* ---- forwarding: DNS, clusters ---- */
+
+	ENUM(next_hop_lookup, "static", "static|mx", "smtpd-proxy",
+	     "Forwarding mode: static uses each next_hop entry as a host; mx "
+	     "takes each entry as a domain and looks up its MX records (lowest "
+	     "preference first, equal preferences in random order, the "
+	     "domain's own A/AAAA when it has no MX, a null MX meaning no "
+	     "delivery). A [bracketed] entry is never looked up as MX, as in "
+	     "Postfix. Every address is tried in order until one answers 220."),
+	ENUM(next_hop_host_lookup, "native", "native|dns", "smtpd-proxy",
+	     "How a host name in next_hop (static, or [bracketed] with mx) "
+	     "becomes addresses: native uses the system resolver and "
+	     "/etc/hosts; dns asks dns_servers for A and AAAA records, with "
+	     "the DNS cache. MX exchangers are always looked up in DNS."),
+	INT(next_hop_address_limit, "10", 1, 100, "smtpd-proxy",
+	    "Most next-hop addresses tried for one session before the client "
+	    "gets 421 4.4.1 (Postfix's smtp_mx_address_limit)."),
+	LIST(dns_servers, "", conf_check_dns_server, "smtpd-proxy",
+	     "DNS servers for MX and address lookups, as address, "
+	     "address:port or [address]:port, tried in turn. Empty: the "
+	     "nameservers of /etc/resolv.conf (read at start; copy it into a "
+	     "chroot)."),
+	TIME(dns_timeout, "10s", 1, 300, "smtpd-proxy",
+	     "Time budget for resolving one next_hop entry (MX and address "
+	     "queries, every server and retry together). When it runs out, "
+	     "the client gets 451 4.4.3."),
+	INT(dns_cache_size, "100", 0, 10000, "smtpd-proxy",
+	    "Most next-hop domains whose lookup result each worker keeps, for "
+	    "the records' TTL (0: no cache). Temporary failures are never "
+	    "cached; the order of equal-preference MX hosts is drawn anew for "
+	    "every session."),
+	TIME(dns_cache_max_ttl, "1h", 0, 86400, "smtpd-proxy",
+	     "Longest time a DNS answer is cached, whatever its TTL; negative "
+	     "answers are cached for the zone's SOA minimum, within the same "
+	     "bound (0: no cache)."),
+	BOOL(proxy_protocol, "no", "smtpd-proxy",
+	     "Expect a PROXY protocol header (v1 or v2, as HAProxy's "
+	     "send-proxy and send-proxy-v2 write it) at the start of every "
+	     "connection, and take the client's address from it: reflecting "
+	     "mode, allow_hosts, logs and the detector then see the real MTA. "
+	     "A connection without a valid header is closed. Set it per "
+	     "service in master.conf: options = { proxy_protocol = \"yes\"; };"),
+	LIST(proxy_protocol_hosts, "127.0.0.0/8, ::1/128", conf_check_cidr,
+	     "smtpd-proxy",
+	     "With proxy_protocol: the load balancers allowed to send a PROXY "
+	     "header. A connection from any other address is closed before "
+	     "a byte is read, so a header cannot be spoofed around the load "
+	     "balancer."),
+	TIME(proxy_protocol_timeout, "5s", 1, 300, "smtpd-proxy",
+	     "How long a load balancer may take to send the whole PROXY "
+	     "header (Postfix's smtpd_upstream_proxy_timeout)."),
+	LIST(xforward_hosts, "", conf_check_cidr, "smtpd-proxy",
+	     "Clients that may send XFORWARD (the sending MTA's "
+	     "smtp_send_xforward_command), relayed to a next hop that offers "
+	     "it so the reinjecting MTA logs the original client. Empty: every "
+	     "client in allow_hosts. Others are not offered XFORWARD and get "
+	     "550 5.7.0. XCLIENT is never accepted."),
 };
 
 const size_t conf_param_count = sizeof(conf_params) / sizeof(conf_params[0]);

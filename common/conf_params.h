@@ -74,7 +74,19 @@ int conf_check_reply5xx(const char *value, char *err, size_t errlen);
 /* TLS: tlsmgr, keystore, inbound and outbound TLS (issue 4) */
 
 /* operations: metrics, status (issue 5) */
+extern char *var_metrics_listen;
 
 /* forwarding: DNS, clusters (issue 6) */
+extern char *var_next_hop_lookup;
+extern char *var_next_hop_host_lookup;
+extern int var_next_hop_address_limit;
+extern struct conf_list var_dns_servers;
+extern int var_dns_timeout;
+extern int var_dns_cache_size;
+extern int var_dns_cache_max_ttl;
+extern int var_proxy_protocol;
+extern struct conf_list var_proxy_protocol_hosts;
+extern int var_proxy_protocol_timeout;
+extern struct conf_list var_xforward_hosts;
 
 #endif

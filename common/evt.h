@@ -56,6 +56,10 @@
 	X(CHILD_KILLED,		5009, "child killed at shutdown") \
 	X(PEER_BAD,		5010, "peer process misbehaved") \
 	/* 5011-5999: master and operations (issue 5) */ \
+	X(MASTER_DRAIN,		5011, "master draining") \
+	X(CTL_DENIED,		5012, "control connection refused") \
+	X(METRICS_ON,		5013, "metrics listener started") \
+	X(SECRET_UNSAFE,	5014, "secret file not private to tlsmgr") \
 	X(CONF_ERROR,		6001, "configuration error") \
 	X(CONF_DEFAULTS,	6002, "configuration file missing, using defaults") \
 	X(CONF_RELOAD_BAD,	6003, "new configuration refused, keeping the old") \
@@ -67,7 +71,17 @@
 	X(NOTIFY_DEFER,		7005, "notification deferred") \
 	X(NOTIFY_EXPIRED,	7006, "notification given up") \
 	X(NOTIFY_FAIL,		7007, "notification could not be queued") \
-	/* 8000-8999: DNS, PROXY protocol, clusters (issue 6) */
+	/* 8000-8999: DNS, PROXY protocol, clusters (issue 6) */ \
+	X(DNS_RESOLVED,		8001, "next hop domain resolved") \
+	X(DNS_TEMPFAIL,		8002, "next hop DNS lookup failed") \
+	X(DNS_NOTFOUND,		8003, "next hop domain has no address") \
+	X(DNS_BADREPLY,		8004, "DNS reply refused") \
+	X(DNS_NOSERVER,		8005, "no DNS server configured") \
+	X(HOP_LOOP,		8006, "next hop loops back to myself") \
+	X(PROXY_REFUSED,	8101, "PROXY header refused") \
+	X(PROXY_UNAUTH,		8102, "PROXY peer not in proxy_protocol_hosts") \
+	X(XFWD_REFUSED,		8201, "XFORWARD refused") \
+	X(XCLIENT_REFUSED,	8202, "XCLIENT refused")
 
 enum evt_code {
 #define EVT_ENUM(name, code, text) EVT_##name = code,

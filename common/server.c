@@ -54,6 +54,27 @@ static long server_number(const char *role, const char *text)
 	return n;
 }
 
+/* server_chroot_paths - see run_directory from inside the chroot */
+static void server_chroot_paths(void)
+{
+	size_t  len = strlen(server.chroot_dir);
+	const char *rest;
+
+	while (len > 1 && server.chroot_dir[len - 1] == '/')
+		len--;
+	if (strncmp(var_run_directory, server.chroot_dir, len) != 0
+	    || (var_run_directory[len] != 0 && var_run_directory[len] != '/')) {
+		msg_warn("chroot %s does not contain run_directory %s: the private "
+			 "sockets will not be reachable", server.chroot_dir,
+			 var_run_directory);
+		return;
+	}
+	rest = var_run_directory + len;
+	rest = *rest ? xstrdup(rest) : xstrdup("/");
+	free(var_run_directory);
+	var_run_directory = (char *) rest;
+}
+
 /* server_drop_privileges - chroot if asked, then become the service user */
 static void server_drop_privileges(void)
 {
@@ -71,6 +92,8 @@ static void server_drop_privileges(void)
 		if (chroot(server.chroot_dir) < 0 || chdir("/") < 0)
 			msg_fatal("chroot %s: %m", server.chroot_dir);
 	}
+	if (server.chroot_dir && *server.chroot_dir)
+		server_chroot_paths();
 	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0
 	    || setuid(pw->pw_uid) < 0)
 		msg_fatal("cannot become user %s: %m", server.user);
@@ -226,6 +249,8 @@ void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
 		fd = accept4(SERVER_LISTEN_FD + idx, (struct sockaddr *) &ss, &sslen,
 			     SOCK_CLOEXEC);
 		if (fd < 0) {
+			if (errno == EINVAL)
+				break;		/* master shut the listener down */
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
 			    && errno != ECONNABORTED)
 				msg_warn("accept: %m");
@@ -234,6 +259,7 @@ void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
 		server_report(SERVER_BUSY);
 		server.use_count++;
 		serve(fd, (struct sockaddr *) &ss, sslen, idx);
+		server_stats_flush();
 		if (server_master_gone())
 			break;
 		if (server.max_use > 0 && server.use_count >= (unsigned) server.max_use)
@@ -253,4 +279,57 @@ void server_title(const char *fmt, ...)
 	vsnprintf(title, sizeof(title), fmt, ap);
 	va_end(ap);
 	setproctitle("%s", title);
+}
+
+/* Counters not yet sent to master, and their names. */
+static uint64_t server_stats[SERVER_STAT_COUNT];
+static int server_stats_dirty;
+
+static const struct {
+	const char *name;
+	const char *help;
+}       server_stat_info[] = {
+#define SERVER_STAT_INFO(name, word, help) {word, help},
+	SERVER_STATS_TABLE(SERVER_STAT_INFO)
+#undef SERVER_STAT_INFO
+};
+
+/* server_stats_add - count something for dlpgate status */
+void server_stats_add(enum server_stat stat, uint64_t n)
+{
+	if ((unsigned) stat >= SERVER_STAT_COUNT)
+		msg_panic("server_stats_add: bad counter %d", (int) stat);
+	server_stats[stat] += n;
+	server_stats_dirty = 1;
+}
+
+/* server_stats_flush - send the counters added since the last flush */
+void server_stats_flush(void)
+{
+	struct ipc_out out;
+
+	/* also after EOF from master: a retired child's last counters count */
+	if (!server_stats_dirty)
+		return;
+	ipc_out_init(&out, SERVER_REC_STATS);
+	for (int i = 0; i < SERVER_STAT_COUNT; i++)
+		if (server_stats[i])
+			ipc_put_u64(&out, (uint16_t) (i + 1), server_stats[i]);
+	if (ipc_send(SERVER_STATUS_FD, &out, NULL, 0, 10) != IPC_OK)
+		server.master_gone = 1;
+	ipc_out_free(&out);
+	memset(server_stats, 0, sizeof(server_stats));
+	server_stats_dirty = 0;
+}
+
+/* server_stat_name - a counter as a word (dlpgate status, metrics) */
+const char *server_stat_name(enum server_stat stat)
+{
+	return (unsigned) stat < SERVER_STAT_COUNT ? server_stat_info[stat].name : "?";
+}
+
+/* server_stat_help - what a counter counts */
+const char *server_stat_help(enum server_stat stat)
+{
+	return (unsigned) stat < SERVER_STAT_COUNT ? server_stat_info[stat].help : "?";
 }

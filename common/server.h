@@ -20,6 +20,17 @@
  * time, accepted by whichever idle child wakes first. A multi-connection
  * daemon (tlsmgr) runs its own event loop and calls server_report() and
  * server_master_gone() itself.
+ *
+ * Counters (dlpgate status, Prometheus metrics): a role adds to them with
+ * server_stats_add(); server_stats_flush() sends what was added since the
+ * last flush to master as one SERVER_REC_STATS record (tag = counter + 1,
+ * u64 delta). server_single_loop() flushes after every session; a role
+ * flushes itself at other moments worth seeing (after each message). The
+ * counters are cheap: nothing is sent when nothing changed.
+ *
+ * With a chroot (master.conf chroot field), a run_directory inside the
+ * chroot directory is seen from inside it: chroot = run_directory makes
+ * the private sockets reachable as /private/... after the chroot.
  */
 #ifndef DLP_SERVER_H
 #define DLP_SERVER_H
@@ -40,6 +51,31 @@
 #define SERVER_TAG_GENERATION	2
 #define SERVER_TAG_STATE	3
 #define SERVER_TAG_USE_COUNT	4
+
+/* Counters of SERVER_REC_STATS; the record's tag is the counter + 1. */
+#define SERVER_STATS_TABLE(X) \
+	X(SESSIONS,	"sessions",		"SMTP sessions accepted") \
+	X(MESSAGES,	"messages",		"messages whose content was received") \
+	X(BYTES,	"bytes",		"bytes of message content received") \
+	X(PASS,		"verdict_pass",		"messages passed") \
+	X(BLOCK,	"verdict_block",	"messages blocked") \
+	X(REDIRECT,	"verdict_redirect",	"messages redirected") \
+	X(MODIFY,	"verdict_modify",	"messages modified") \
+	X(TEMPFAIL,	"verdict_tempfail",	"messages deferred (4xx)") \
+	X(REJECTED,	"rejected",		"messages refused before the scan (size, lines)") \
+	X(TLS_IN,	"tls_in",		"TLS sessions with clients") \
+	X(TLS_OUT,	"tls_out",		"TLS sessions with next hops") \
+	X(DET_FAIL,	"detector_failures",	"detector unreachable or late")
+
+enum server_stat {
+#define SERVER_STAT_ENUM(name, word, help) SERVER_STAT_##name,
+	SERVER_STATS_TABLE(SERVER_STAT_ENUM)
+#undef SERVER_STAT_ENUM
+	SERVER_STAT_COUNT
+};
+
+/* Largest delta master believes in one record (a lie retires the child). */
+#define SERVER_STAT_DELTA_MAX	(1ULL << 48)
 
 enum server_state {
 	SERVER_IDLE = 1,
@@ -77,5 +113,9 @@ int server_master_gone(void);
 void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
 				      socklen_t salen, int listen_index));
 void server_title(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void server_stats_add(enum server_stat stat, uint64_t n);
+void server_stats_flush(void);
+const char *server_stat_name(enum server_stat stat);
+const char *server_stat_help(enum server_stat stat);
 
 #endif

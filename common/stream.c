@@ -313,24 +313,30 @@ static int stream_write_all(struct stream *s, const char *buf, size_t len)
 	return STREAM_OK;
 }
 
+/* stream_write_ok - may we still write? (a read timeout does not stop us) */
+static int stream_write_ok(const struct stream *s)
+{
+	return s->err == STREAM_OK || s->err == STREAM_TIMEOUT;
+}
+
 /* stream_flush - send everything collected; 0 or a stream_status */
 int stream_flush(struct stream *s)
 {
 	int     r;
 
-	if (s->err)
+	if (!stream_write_ok(s))
 		return s->err;
 	if (s->wbuf.len == 0)
 		return STREAM_OK;
 	r = stream_write_all(s, s->wbuf.data, s->wbuf.len);
 	buf_reset(&s->wbuf);
-	return r;
+	return r == STREAM_OK ? STREAM_OK : s->err;
 }
 
 /* stream_write - collect bytes; big writes go out directly */
 void stream_write(struct stream *s, const void *data, size_t len)
 {
-	if (s->err)
+	if (!stream_write_ok(s))
 		return;
 	if (s->wbuf.len + len <= STREAM_WBUF_FLUSH) {
 		buf_append(&s->wbuf, data, len);
@@ -355,7 +361,7 @@ void stream_printf(struct stream *s, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (s->err)
+	if (!stream_write_ok(s))
 		return;
 	va_start(ap, fmt);
 	buf_vprintf(&s->wbuf, fmt, ap);

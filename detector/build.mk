@@ -51,3 +51,11 @@ demo: deps
 	$(MAKE) all
 	@if [ "$$(id -u)" = 0 ]; then ./master/dlpgate setup >/dev/null; fi
 	perl detector/demo.pl
+
+# make install also installs the shipped policies (never over the admin's)
+.PHONY: install-policies
+install: install-policies
+install-policies:
+	install -d $(DESTDIR)$(SYSCONFDIR)
+	[ -e $(DESTDIR)$(SYSCONFDIR)/policies.conf ] || \
+	  install -m 644 etc/policies.conf $(DESTDIR)$(SYSCONFDIR)/

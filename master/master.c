@@ -16,7 +16,12 @@
  *	generation; children of the old one finish their sessions and exit.
  *	An invalid one is logged and ignored. SIGTERM (or SIGINT) stops:
  *	no new sessions, sessions in flight get shutdown_timeout to finish,
- *	back-end services (detector, tlsmgr) stop last.
+ *	back-end services (detector, tlsmgr) stop last. A drain request on
+ *	the control socket (dlpgate drain) stops the same way without the
+ *	deadline: master exits when the last session in flight has ended.
+ *
+ *	run_directory/master.ctl is the control socket of dlpgate status and
+ *	drain; metrics_listen an optional Prometheus listener (master_ctl.c).
  *
  *	-f stays in the foreground and logs to standard error; otherwise
  *	master detaches, writes run_directory/master.pid and logs to syslog.
@@ -51,6 +56,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "master.h"
+#include "master_check.h"
 
 #ifndef DLP_SYSCONFDIR
 #define DLP_SYSCONFDIR "/etc/dlpgate"
@@ -69,9 +75,11 @@ char  **master_overrides;
 size_t  master_noverride;
 const char *master_confdir = DLP_SYSCONFDIR;
 int     master_privsep;
+time_t  master_start_time;
 
 static enum {
 	MASTER_RUNNING,
+	MASTER_DRAIN,			/* waiting for smtpd sessions, no deadline */
 	MASTER_STOP_INET,		/* waiting for smtpd sessions */
 	MASTER_STOP_ALL,		/* waiting for back-end services */
 } master_state = MASTER_RUNNING;
@@ -290,7 +298,9 @@ static void master_reload(void)
 	char    err[CONF_ERR_MAX], *old_run = xstrdup(var_run_directory);
 
 	if (master_conf_load(master_confdir, &nt, err, sizeof(err)) < 0
-	    || (master_privsep && master_check_users(&nt, err, sizeof(err)) < 0)) {
+	    || (master_privsep && master_check_users(&nt, err, sizeof(err)) < 0)
+	    || master_check_secrets(master_confdir, &nt, master_privsep, err,
+				    sizeof(err)) < 0) {
 		evt_error(CONF_RELOAD_BAD, NULL, "reason=\"%s\"", err);
 		free(old_run);
 		return;
@@ -327,25 +337,66 @@ static void master_reload(void)
 	master_services = svcs;
 	master_nservices = nt.nsvc;
 	master_generation++;
+	master_metrics_open();
 	evt_info(MASTER_RELOAD, NULL, "generation=%u services=%zu",
 		 master_generation, master_nservices);
+}
+
+/* master_state_name - for dlpgate status */
+const char *master_state_name(void)
+{
+	switch (master_state) {
+	case MASTER_RUNNING:
+		return "running";
+	case MASTER_DRAIN:
+		return "draining";
+	default:
+		return "stopping";
+	}
+}
+
+/* master_stop_accepting - close inet listeners, retire their children */
+static void master_stop_accepting(void)
+{
+	struct master_child *child;
+
+	for (size_t i = 0; i < master_nservices; i++) {
+		struct master_service *svc = &master_services[i];
+
+		if (strcmp(svc->conf->type, "inet") != 0)
+			continue;
+		/*
+		 * Busy children share these sockets: shut them down, so that new
+		 * connections are refused now instead of waiting in the backlog
+		 * of a socket nobody will accept from again.
+		 */
+		for (int j = 0; j < svc->nfds; j++)
+			(void) shutdown(svc->fds[j], SHUT_RDWR);
+		master_close_listen(svc, 0);
+	}
+	TAILQ_FOREACH(child, &master_children, link)
+		if (!child->unix_svc)
+		master_retire(child);
 }
 
 /* master_stop_begin - stop accepting; let sessions in flight finish */
 static void master_stop_begin(void)
 {
-	struct master_child *child;
-
 	master_state = MASTER_STOP_INET;
 	master_deadline = time(NULL) + var_shutdown_timeout;
 	evt_info(MASTER_STOP, NULL, "workers=%d shutdown_timeout=%ds",
 		 master_live_children(1), var_shutdown_timeout);
-	for (size_t i = 0; i < master_nservices; i++)
-		if (strcmp(master_services[i].conf->type, "inet") == 0)
-			master_close_listen(&master_services[i], 0);
-	TAILQ_FOREACH(child, &master_children, link)
-		if (!child->unix_svc)
-		master_retire(child);
+	master_stop_accepting();
+}
+
+/* master_drain_begin - stop accepting; exit when sessions in flight end */
+void    master_drain_begin(void)
+{
+	if (master_state != MASTER_RUNNING)
+		return;
+	master_state = MASTER_DRAIN;
+	evt_info(MASTER_DRAIN, NULL, "workers=%d", master_live_children(1));
+	master_stop_accepting();
 }
 
 /* master_cleanup - remove what only a running master needs */
@@ -353,6 +404,7 @@ static void master_cleanup(void)
 {
 	for (size_t i = 0; i < master_nservices; i++)
 		master_close_listen(&master_services[i], 1);
+	master_ctl_close();
 	if (master_pid_path)
 		(void) unlink(master_pid_path);
 }
@@ -362,7 +414,10 @@ static void master_stop_progress(time_t now)
 {
 	struct master_child *child;
 
-	if (master_state == MASTER_STOP_INET && master_live_children(1) == 0) {
+	if ((master_state == MASTER_STOP_INET || master_state == MASTER_DRAIN)
+	    && master_live_children(1) == 0) {
+		if (master_state == MASTER_DRAIN)
+			master_deadline = now + var_shutdown_timeout;
 		master_state = MASTER_STOP_ALL;
 		TAILQ_FOREACH(child, &master_children, link)
 			master_retire(child);
@@ -374,6 +429,8 @@ static void master_stop_progress(time_t now)
 		evt_info(MASTER_DONE, NULL, NULL);
 		exit(0);
 	}
+	if (master_state == MASTER_DRAIN)
+		return;				/* no deadline: sessions end by themselves */
 	if (now >= master_deadline && master_kill_deadline == 0) {
 		master_kill_deadline = now + 5;
 		TAILQ_FOREACH(child, &master_children, link) {
@@ -467,20 +524,23 @@ static void master_usage(void)
 /* master_poll_once - one turn of the event loop */
 static void master_poll_once(void)
 {
-	size_t  max = 1 + master_nservices * SERVER_MAX_LISTEN;
+	size_t  max = 1 + master_nservices * SERVER_MAX_LISTEN + 64;
 	struct master_child *child, **kids;
 	struct master_service **svcs;
 	struct pollfd *pfd;
+	void  **ctl;
 	size_t  n = 0;
-	int     timeout = -1, rc;
+	int     timeout = master_ctl_timeout(), rc;
 
 	TAILQ_FOREACH(child, &master_children, link)
 		max++;
 	pfd = xcalloc(max, sizeof(*pfd));
 	kids = xcalloc(max, sizeof(*kids));
 	svcs = xcalloc(max, sizeof(*svcs));
+	ctl = xcalloc(max, sizeof(*ctl));
 	pfd[n].fd = master_sigpipe[0];
 	pfd[n++].events = POLLIN;
+	n += (size_t) master_ctl_pollfds(pfd + n, ctl + n, 64);
 	TAILQ_FOREACH(child, &master_children, link) {
 		if (child->status_fd < 0)
 			continue;
@@ -518,7 +578,9 @@ static void master_poll_once(void)
 				 /* void */ ;
 			continue;
 		}
-		if (svcs[i]) {
+		if (ctl[i]) {
+			master_ctl_event(ctl[i], pfd[i].revents);
+		} else if (svcs[i]) {
 			if (svcs[i]->avail == 0
 			    && svcs[i]->total < svcs[i]->conf->process_limit)
 				(void) master_spawn(svcs[i]);
@@ -529,6 +591,7 @@ static void master_poll_once(void)
 	free(pfd);
 	free(kids);
 	free(svcs);
+	free(ctl);
 }
 
 /* master_fallback_run_directory - a writable run_directory for non-root use */
@@ -592,9 +655,16 @@ int     main(int argc, char **argv)
 	master_privsep = geteuid() == 0;
 	if (master_privsep && master_check_users(&master_table, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
+	if (master_check_secrets(master_confdir, &master_table, master_privsep,
+				 err, sizeof(err)) < 0) {
+		evt_error(SECRET_UNSAFE, NULL, "reason=\"%s\"", err);
+		exit(1);
+	}
 	master_fallback_run_directory();
 	master_dirs();
 	master_pidfile();
+	master_ctl_open();
+	master_metrics_open();
 	if ((master_services = master_build_services(&master_table, err,
 						     sizeof(err))) == NULL)
 		msg_fatal("%s", err);
@@ -602,6 +672,7 @@ int     main(int argc, char **argv)
 	if (!master_foreground)
 		master_detach();
 	master_write_pid();
+	master_start_time = time(NULL);
 	msg_set_cleanup(master_cleanup);
 	msg_open(ident, master_foreground ? MSG_TO_STDERR : MSG_TO_SYSLOG,
 		 var_syslog_facility);
@@ -626,7 +697,7 @@ int     main(int argc, char **argv)
 		}
 		if (master_got_term) {
 			master_got_term = 0;
-			if (master_state == MASTER_RUNNING)
+			if (master_state == MASTER_RUNNING || master_state == MASTER_DRAIN)
 				master_stop_begin();
 		}
 		if (master_state != MASTER_RUNNING)
@@ -634,7 +705,8 @@ int     main(int argc, char **argv)
 		master_throttle_check(now);
 		for (size_t i = 0; i < master_nservices; i++)
 			if (master_state == MASTER_RUNNING
-			    || (master_state == MASTER_STOP_INET
+			    || ((master_state == MASTER_STOP_INET
+				 || master_state == MASTER_DRAIN)
 				&& strcmp(master_services[i].conf->type, "unix") == 0))
 				master_keep_ready(&master_services[i]);
 		master_poll_once();

@@ -227,6 +227,9 @@ static int master_get_options(config_setting_t *g, struct master_svc_conf *s,
 static int master_parse_service(config_setting_t *g, struct master_svc_conf *s,
 				char *why, size_t len)
 {
+	/* the name first, so that every later complaint can say whose it is */
+	if (master_get_str(g, "name", NULL, &s->name, why, len) < 0)
+		return -1;
 	for (int i = 0; i < config_setting_length(g); i++) {
 		const char *f = config_setting_name(config_setting_get_elem(g, (unsigned) i));
 		int     known = 0;
@@ -238,8 +241,7 @@ static int master_parse_service(config_setting_t *g, struct master_svc_conf *s,
 			return -1;
 		}
 	}
-	if (master_get_str(g, "name", NULL, &s->name, why, len) < 0
-	    || master_get_str(g, "type", NULL, &s->type, why, len) < 0
+	if (master_get_str(g, "type", NULL, &s->type, why, len) < 0
 	    || master_get_str(g, "command", NULL, &s->command, why, len) < 0
 	    || master_get_str(g, "user", "dlpgate", &s->user, why, len) < 0
 	    || master_get_str(g, "chroot", "", &s->chroot, why, len) < 0)
@@ -332,39 +334,56 @@ static int master_conf_parse(config_t *cfg, const char *path,
 	return 0;
 }
 
-/* master_conf_load - DIR/master.conf, or the built-in table */
-int master_conf_load(const char *dir, struct master_conf *mc, char *err,
-		     size_t errlen)
+/* master_conf_read - a file, or the built-in table when path is NULL */
+static int master_conf_read(const char *path, const char *shown,
+			    struct master_conf *mc, char *err, size_t errlen)
 {
-	char    path[PATH_MAX];
-	struct stat st;
 	config_t cfg;
 	int     ok;
 
 	memset(mc, 0, sizeof(*mc));
-	snprintf(path, sizeof(path), "%s/%s", dir, MASTER_CONF_FILE);
 	config_init(&cfg);
-	if (stat(path, &st) < 0 && errno == ENOENT) {
+	if (path == NULL) {
 		mc->builtin = 1;
-		snprintf(path, sizeof(path), "(built-in master.conf)");
+		shown = "(built-in master.conf)";
 		ok = config_read_string(&cfg, master_conf_builtin);
 	} else {
 		ok = config_read_file(&cfg, path);
 	}
 	if (ok != CONFIG_TRUE) {
 		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
-			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+			snprintf(err, errlen, "%s: cannot read: %s", shown, strerror(errno));
 		else
-			snprintf(err, errlen, "%s:%d: %s", path, config_error_line(&cfg),
+			snprintf(err, errlen, "%s:%d: %s", shown, config_error_line(&cfg),
 				 config_error_text(&cfg));
 		config_destroy(&cfg);
 		return -1;
 	}
-	ok = master_conf_parse(&cfg, path, mc, err, errlen);
+	ok = master_conf_parse(&cfg, shown, mc, err, errlen);
 	config_destroy(&cfg);
 	if (ok < 0)
 		master_conf_free(mc);
 	return ok;
+}
+
+/* master_conf_load - DIR/master.conf, or the built-in table */
+int     master_conf_load(const char *dir, struct master_conf *mc, char *err,
+			 size_t errlen)
+{
+	char    path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, MASTER_CONF_FILE);
+	if (stat(path, &st) < 0 && errno == ENOENT)
+		return master_conf_read(NULL, NULL, mc, err, errlen);
+	return master_conf_read(path, path, mc, err, errlen);
+}
+
+/* master_conf_load_path - one file; errors name it "shown" (dlpconf -M) */
+int     master_conf_load_path(const char *path, const char *shown,
+			      struct master_conf *mc, char *err, size_t errlen)
+{
+	return master_conf_read(path, shown, mc, err, errlen);
 }
 
 /* master_svc_same_listen - can a service keep its sockets across reload? */

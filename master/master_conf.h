@@ -51,6 +51,8 @@ extern const char master_conf_builtin[];
 
 int master_conf_load(const char *dir, struct master_conf *mc, char *err,
 		     size_t errlen);
+int master_conf_load_path(const char *path, const char *shown,
+			  struct master_conf *mc, char *err, size_t errlen);
 void master_conf_free(struct master_conf *mc);
 int master_svc_same_listen(const struct master_svc_conf *a,
 			   const struct master_svc_conf *b);

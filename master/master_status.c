@@ -11,12 +11,17 @@
  * service_throttle_time, until a child serves again. That turns a crash
  * loop (bad config, missing library, a bug at start-up) into a few log
  * lines instead of a fork storm.
+ *
+ * Counter records (SERVER_REC_STATS) add to the counters of the child's
+ * service name, which live as long as master does (across reloads): they
+ * are what `dlpgate status` and the metrics show "since start".
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +33,53 @@
 #include "msg.h"
 #include "master.h"
 
+struct master_counters master_counters[MASTER_COUNTERS_MAX];
+size_t  master_ncounters;
+
+/* master_counters_of - the counters of a service name (created on demand) */
+struct master_counters *master_counters_of(const char *svc_name)
+{
+	for (size_t i = 0; i < master_ncounters; i++)
+		if (strcmp(master_counters[i].name, svc_name) == 0)
+			return &master_counters[i];
+	if (master_ncounters == MASTER_COUNTERS_MAX)
+		return NULL;			/* bounded: 256 service names */
+	snprintf(master_counters[master_ncounters].name,
+		 sizeof(master_counters[0].name), "%s", svc_name);
+	return &master_counters[master_ncounters++];
+}
+
+/* master_stats_event - add a child's counter record; -1 if it lies */
+static int master_stats_event(struct master_child *child,
+			      const struct ipc_msg *msg, char *why, size_t len)
+{
+	uint64_t delta[SERVER_STAT_COUNT] = {0};
+	struct master_counters *c;
+
+	for (size_t i = 0; i < msg->nattr; i++) {
+		const struct ipc_attr *a = &msg->attr[i];
+		uint64_t v;
+
+		if (a->tag == 0 || a->tag > SERVER_STAT_COUNT)
+			continue;		/* a newer worker's counter */
+		if (a->len != sizeof(v)) {
+			snprintf(why, len, "counter %u has length %u", a->tag, a->len);
+			return -1;
+		}
+		memcpy(&v, a->val, sizeof(v));
+		if (v > SERVER_STAT_DELTA_MAX || delta[a->tag - 1]) {
+			snprintf(why, len, "counter %u: implausible or repeated", a->tag);
+			return -1;
+		}
+		delta[a->tag - 1] = v;
+	}
+	if ((c = master_counters_of(child->svc_name)) == NULL)
+		return 0;
+	for (int i = 0; i < SERVER_STAT_COUNT; i++)
+		c->stat[i] += delta[i];
+	return 0;
+}
+
 /* master_retire - stop counting a child; it exits after its session */
 void master_retire(struct master_child *child)
 {
@@ -38,7 +90,18 @@ void master_retire(struct master_child *child)
 		if (child->state == SERVER_IDLE)
 			svc->avail--;
 		child->svc = NULL;
+		/*
+		 * EOF for the child, which finishes its session and exits; its
+		 * last counter records can still come in until it is reaped.
+		 */
+		if (child->status_fd >= 0)
+			(void) shutdown(child->status_fd, SHUT_WR);
 	}
+}
+
+/* master_status_close - stop listening to a child */
+static void master_status_close(struct master_child *child)
+{
 	if (child->status_fd >= 0) {
 		close(child->status_fd);
 		child->status_fd = -1;
@@ -51,43 +114,48 @@ static void master_bad_peer(struct master_child *child, const char *why)
 	evt_warn(PEER_BAD, NULL, "service=%s pid=%d reason=\"%s\"",
 		 child->svc_name, (int) child->pid, why);
 	master_retire(child);
+	master_status_close(child);
 }
 
-/* master_status_event - read one record from a child's status socket */
-void master_status_event(struct master_child *child)
+/* master_status_event - read one record; 0 when there was none */
+int master_status_event(struct master_child *child)
 {
 	static struct ipc_msg msg;
 	char    err[256];
 	uint32_t pid, gen, state, uses;
 	int     rc;
 
+	if (child->status_fd < 0)
+		return 0;
 	rc = ipc_recv(child->status_fd, &msg, 0, err, sizeof(err));
 	if (rc == IPC_EOF) {
 		/* the child is exiting; keep counting it until it is reaped */
-		close(child->status_fd);
-		child->status_fd = -1;
-		return;
+		master_status_close(child);
+		return 0;
 	}
 	if (rc == IPC_TIMEOUT)
-		return;
+		return 0;
 	if (rc != IPC_OK) {
 		master_bad_peer(child, err);
-		return;
+		return 0;
 	}
 	if (msg.nfds > 0) {
 		ipc_close_fds(&msg);
 		master_bad_peer(child, "descriptors in a status record");
-		return;
+		return 0;
 	}
-	if (msg.type == SERVER_REC_STATS)
-		return;				/* counters: see dlpgate status */
+	if (msg.type == SERVER_REC_STATS) {
+		if (master_stats_event(child, &msg, err, sizeof(err)) < 0)
+			master_bad_peer(child, err);
+		return 1;
+	}
 	if (msg.type != SERVER_REC_STATUS
 	    || ipc_get_u32(&msg, SERVER_TAG_PID, &pid) < 0
 	    || ipc_get_u32(&msg, SERVER_TAG_GENERATION, &gen) < 0
 	    || ipc_get_u32(&msg, SERVER_TAG_STATE, &state) < 0
 	    || ipc_get_u32(&msg, SERVER_TAG_USE_COUNT, &uses) < 0) {
 		master_bad_peer(child, "malformed status record");
-		return;
+		return 0;
 	}
 	if ((pid_t) pid != child->pid || gen != child->generation
 	    || (state != SERVER_IDLE && state != SERVER_BUSY)
@@ -95,11 +163,11 @@ void master_status_event(struct master_child *child)
 		snprintf(err, sizeof(err), "status record does not match the child "
 			 "(pid %u generation %u state %u uses %u)", pid, gen, state, uses);
 		master_bad_peer(child, err);
-		return;
+		return 0;
 	}
 	child->use_count = uses;
 	if (child->svc == NULL || (int) state == child->state)
-		return;
+		return 1;
 	if (state == SERVER_BUSY) {
 		child->svc->avail--;
 		child->served = 1;
@@ -108,6 +176,7 @@ void master_status_event(struct master_child *child)
 		child->svc->avail++;
 	}
 	child->state = (int) state;
+	return 1;
 }
 
 /* master_throttle - stop spawning for a service for a while */
@@ -157,6 +226,10 @@ void master_reap(void)
 		else
 			snprintf(why, sizeof(why), "exit status %d", WEXITSTATUS(status));
 		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !child->killed) {
+			struct master_counters *c = master_counters_of(child->svc_name);
+
+			if (c)
+				c->died++;
 			evt_warn(CHILD_DIED, NULL, "service=%s pid=%d reason=\"%s\" "
 				 "sessions=%u", child->svc_name, (int) pid, why,
 				 child->use_count);
@@ -169,6 +242,9 @@ void master_reap(void)
 			}
 		}
 		master_retire(child);
+		while (master_status_event(child))
+			 /* its last records */ ;
+		master_status_close(child);
 		TAILQ_REMOVE(&master_children, child, link);
 		free(child->svc_name);
 		free(child);

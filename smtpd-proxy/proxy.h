@@ -8,6 +8,8 @@
  * proxy_transaction.c	DATA: spool, ask the detector, apply the verdict
  * proxy_data.c		the content: spooling it, sending it on
  * proxy_detect.c	asking the detector for a verdict
+ * proxy_dns.c		MX, A and AAAA lookups with ldns (proxy_dns.h)
+ * proxy_haproxy.c	the PROXY protocol from a load balancer (proxy_haproxy.h)
  *
  * The proxy never queues and never answers a message on the next hop's
  * behalf: the client's end of data is answered with the next hop's own
@@ -98,6 +100,15 @@ struct proxy_session {
 	unsigned messages;		/* transactions completed */
 	const char *helo_name;		/* ours */
 	struct timespec t_start;
+
+	/* forwarding and clusters (issue 6) */
+	struct sockaddr_storage local_sa;	/* our end of the client's TCP */
+	socklen_t local_salen;		/* 0: unknown */
+	char    via[INET_ADDRSTR];	/* load balancer of a PROXY header, or "" */
+	int     xforward_ok;		/* client may send XFORWARD */
+	struct buf xforward;		/* XFORWARD commands of this transaction */
+	int     nxforward;		/* ... how many */
+	char    hop_refusal[512];	/* greeting when no next hop answered */
 };
 
 /* proxy_session.c */
@@ -105,6 +116,7 @@ void proxy_session_run(struct proxy_session *s);
 void proxy_reply_local(struct proxy_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void proxy_reset_mail(struct proxy_session *s);
+int proxy_xforward_replay(struct proxy_session *s);
 
 /* proxy_transaction.c */
 void proxy_transaction(struct proxy_session *s);
@@ -113,6 +125,7 @@ void proxy_transaction(struct proxy_session *s);
 int proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner);
 int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r);
 void proxy_hop_close(struct proxy_session *s);
+void proxy_hop_refuse(struct proxy_session *s);
 
 /* proxy_reply.c */
 void smtp_reply_init(struct smtp_reply *r);

@@ -3,7 +3,8 @@
  *
  * proxy_data_receive() reads content until the exact line ".<CR><LF>"
  * that follows a <CR><LF> — nothing else ends the message, so "\n.\n",
- * "\r.\r" and friends are content, not an end (SMTP smuggling). Lines are
+ * "\n.\r\n", "\r.\r" and friends are content, not an end (SMTP
+ * smuggling). Lines are
  * un-stuffed and written to a memfd. A bare CR or LF, a line over
  * line_length_limit or content over message_size_limit is noted, the rest
  * is read and discarded up to the end, and the message is refused as a
@@ -32,6 +33,7 @@ struct data_in {
 	size_t  size;			/* bytes stored (or that would be) */
 	int     status;			/* first problem seen */
 	int     skipping;		/* inside an over-long line */
+	int     after_crlf;		/* the previous line ended in CRLF */
 };
 
 /* data_note - remember the first problem with the content */
@@ -69,8 +71,11 @@ static int data_line(struct data_in *d, const char *p, size_t n)
 {
 	int     crlf = n >= 2 && p[n - 2] == '\r';
 	size_t  content = crlf ? n - 2 : n - 1;
+	int     after_crlf = d->after_crlf;
 
-	if (crlf && content == 1 && p[0] == '.')
+	/* only <CR><LF>.<CR><LF> ends the data: "\n.\r\n" is content */
+	d->after_crlf = crlf;
+	if (crlf && content == 1 && p[0] == '.' && after_crlf)
 		return 1;
 	if (!crlf || memchr(p, '\r', content))
 		data_note(d, DATA_BARE);
@@ -87,7 +92,7 @@ static int data_line(struct data_in *d, const char *p, size_t n)
 int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
 {
 	struct stream *c = s->client;
-	struct data_in d = {.fd = fd};
+	struct data_in d = {.fd = fd,.after_crlf = 1};
 	size_t  room = (size_t) var_line_length_limit + 2;
 
 	c->timeout = var_smtpd_data_timeout;
@@ -115,6 +120,7 @@ int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
 		c->rpos += (size_t) (lf - p) + 1;
 		if (d.skipping) {
 			d.skipping = 0;
+			d.after_crlf = lf > p && lf[-1] == '\r';
 			continue;
 		}
 		rc = data_line(&d, p, (size_t) (lf - p) + 1);

@@ -1,14 +1,26 @@
 /*
  * proxy_nexthop - choosing and connecting the next hop, and its EHLO
  *
- * Reflecting mode: the client's own address on resubmit_port, so the
- * message returns to the MTA that sent it. Forwarding mode: the next_hop
- * list, each entry's addresses in order, until one answers 220. Every
- * failed attempt is remembered and, when none answered, logged in one
- * line naming each hop and why, and the client gets 421 4.4.1.
+ * Reflecting mode: the client's own address on resubmit_port (the real
+ * client's, behind a PROXY header), so the message returns to the MTA
+ * that sent it. Forwarding mode: the next_hop list in order; each entry
+ * becomes addresses per next_hop_lookup (static: the host's addresses;
+ * mx: the domain's MX hosts in RFC 5321 order, see proxy_dns.c; a
+ * [bracketed] entry or an address literal is never an MX lookup) and
+ * every address is tried until one answers 220, at most
+ * next_hop_address_limit of them. An address that is our own listening
+ * socket is skipped: it would loop.
+ *
+ * Every failed attempt is remembered and, when none answered, logged in
+ * one line naming each hop and why. The client's greeting then says why:
+ * 421 4.4.1 when hosts were tried and none answered 220; 451 4.4.3 when a
+ * lookup failed temporarily (SERVFAIL, timeout); 451 4.4.4 when a name
+ * has no address at all (NXDOMAIN, null MX, no A/AAAA). After a 451 the
+ * session waits for QUIT, answering anything else with the same 451.
  */
 #include <ctype.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +34,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "proxy.h"
+#include "proxy_dns.h"
 
 /* proxy_hop_close - drop the next-hop connection */
 void proxy_hop_close(struct proxy_session *s)
@@ -33,64 +46,225 @@ void proxy_hop_close(struct proxy_session *s)
 	s->hop_dead = 1;
 }
 
+/* What the attempts of one session came to. */
+struct hop_tries {
+	struct buf why;			/* every failure, for the log */
+	int     connects;		/* addresses we tried to connect to */
+	int     budget;			/* next_hop_address_limit left */
+	int     loops;			/* addresses that were our own */
+	enum dns_status dns;		/* worst lookup: TEMPFAIL > NOTFOUND > OK */
+	char    dns_entry[256];		/* the next_hop entry it was about */
+	char    dns_answer[256];	/* and what DNS said */
+	const char *lookup;		/* "mx", "dns", "native", "literal" */
+	char    entry[256];		/* the entry that answered */
+};
+
+/* proxy_hop_why - note one failure for the log line */
+static void proxy_hop_why(struct hop_tries *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void proxy_hop_why(struct hop_tries *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (t->why.len > 2048)
+		return;				/* enough to diagnose */
+	if (t->why.len)
+		buf_puts(&t->why, "; ");
+	va_start(ap, fmt);
+	buf_vprintf(&t->why, fmt, ap);
+	va_end(ap);
+}
+
+/* proxy_same_addr - the same address and port (v4-mapped as v4) */
+static int proxy_same_addr(const struct sockaddr *a, const struct sockaddr *b)
+{
+	struct cidr c;
+	char    host[INET6_ADDRSTRLEN];
+
+	if (inet_port(a) != inet_port(b))
+		return 0;
+	inet_host_str(a, host, sizeof(host));
+	if (cidr_parse(host, &c) < 0)
+		return 0;
+	return cidr_match(&c, b);
+}
+
 /* proxy_hop_try - connect to one address and read a 220 banner */
 static int proxy_hop_try(struct proxy_session *s, const struct sockaddr *sa,
 			 socklen_t salen, const char *name,
-			 struct smtp_reply *banner, struct buf *why)
+			 struct smtp_reply *banner, struct hop_tries *t)
 {
-	char    err[256], addr[INET_ADDRSTR];
+	char    err[256], addr[INET6_ADDRSTRLEN];
 	int     fd, rc;
 
-	inet_addr_str(sa, addr, sizeof(addr));
+	/* Postfix style: "name[address]:port", or the address alone */
+	inet_host_str(sa, addr, sizeof(addr));
 	if (name && strcmp(name, addr) != 0)
-		snprintf(s->hop_name, sizeof(s->hop_name), "%s[%s]", name, addr);
+		snprintf(s->hop_name, sizeof(s->hop_name), "%s[%s]:%d", name, addr,
+			 inet_port(sa));
 	else
-		strlcpy(s->hop_name, addr, sizeof(s->hop_name));
+		inet_addr_str(sa, s->hop_name, sizeof(s->hop_name));
+	if (s->local_salen && proxy_same_addr(sa, (struct sockaddr *) &s->local_sa)) {
+		/* an MX or next_hop that names ourselves would loop forever */
+		evt_warn(HOP_LOOP, s->cid, "hop=%s", s->hop_name);
+		proxy_hop_why(t, "%s: loops back to myself", s->hop_name);
+		t->loops++;
+		return -1;
+	}
+	if (t->budget <= 0)
+		return -1;
+	t->budget--;
+	t->connects++;
 	fd = inet_connect(sa, salen, var_next_hop_connect_timeout, NULL,
 			  err, sizeof(err));
 	if (fd < 0) {
-		buf_printf(why, "%s%s: %s", why->len ? "; " : "", s->hop_name, err);
+		proxy_hop_why(t, "%s: %s", s->hop_name, err);
 		return -1;
 	}
 	s->hop = stream_open(fd, var_next_hop_timeout);
 	s->hop_dead = 0;
 	rc = proxy_read_reply(s, banner, var_next_hop_timeout);
+	/* nothing may follow the greeting before we speak */
+	if (rc == HOP_OK && stream_pending(s->hop) > 0)
+		rc = HOP_GARBLED;
 	if (rc == HOP_OK && banner->code == 220)
 		return 0;
 	if (rc == HOP_OK)
-		buf_printf(why, "%s%s: banner \"%s\"", why->len ? "; " : "",
-			   s->hop_name, banner->first);
+		proxy_hop_why(t, "%s: banner '%s'", s->hop_name, banner->first);
 	else
-		buf_printf(why, "%s%s: %s while reading the banner",
-			   why->len ? "; " : "", s->hop_name, hop_strerror(rc));
+		proxy_hop_why(t, "%s: %s while reading the banner", s->hop_name,
+			      hop_strerror(rc));
 	proxy_hop_close(s);
 	return -1;
 }
 
-/* proxy_hop_try_name - every address of "host[:port]" in turn */
-static int proxy_hop_try_name(struct proxy_session *s, const char *spec,
-			      struct smtp_reply *banner, struct buf *why)
+/* proxy_hop_native - a host's addresses from the system resolver */
+static void proxy_hop_native(const char *host, struct dns_result *res)
 {
-	char    host[256], port[32];
-	struct addrinfo hints, *res, *ai;
+	struct addrinfo hints, *ai0, *ai;
 	int     rc;
 
-	if (inet_split_hostport(spec, host, sizeof(host), port, sizeof(port), "25") < 0) {
-		buf_printf(why, "%s%s: bad next hop", why->len ? "; " : "", spec);
-		return -1;
-	}
+	memset(res, 0, sizeof(*res));
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		buf_printf(why, "%s%s: %s", why->len ? "; " : "", spec, gai_strerror(rc));
+	if ((rc = getaddrinfo(host, NULL, &hints, &ai0)) != 0) {
+		res->status = rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_ADDRFAMILY
+			? DNS_NOTFOUND : DNS_TEMPFAIL;
+		snprintf(res->answer, sizeof(res->answer), "%s", gai_strerror(rc));
+		return;
+	}
+	for (ai = ai0; ai && res->ntarget < DNS_ADDRS_MAX; ai = ai->ai_next) {
+		struct dns_target *tg = &res->target[res->ntarget];
+
+		if (ai->ai_addrlen > sizeof(tg->sa))
+			continue;
+		memcpy(&tg->sa, ai->ai_addr, ai->ai_addrlen);
+		tg->salen = ai->ai_addrlen;
+		strlcpy(tg->host, host, sizeof(tg->host));
+		res->ntarget++;
+	}
+	freeaddrinfo(ai0);
+	res->status = res->ntarget ? DNS_OK : DNS_NOTFOUND;
+	snprintf(res->answer, sizeof(res->answer), "%zu address%s", res->ntarget,
+		 res->ntarget == 1 ? "" : "es");
+}
+
+/* proxy_hop_literal - is host a numeric address? then that is the target */
+static int proxy_hop_literal(const char *host, struct dns_result *res)
+{
+	struct addrinfo hints, *ai;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_NUMERICHOST;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &ai) != 0)
+		return 0;
+	memset(res, 0, sizeof(*res));
+	if (ai->ai_addrlen <= sizeof(res->target[0].sa)) {
+		memcpy(&res->target[0].sa, ai->ai_addr, ai->ai_addrlen);
+		res->target[0].salen = ai->ai_addrlen;
+		res->ntarget = 1;
+	}
+	freeaddrinfo(ai);
+	res->status = res->ntarget ? DNS_OK : DNS_NOTFOUND;
+	return 1;
+}
+
+/* proxy_hop_resolve - one next_hop entry to addresses, per next_hop_lookup */
+static void proxy_hop_resolve(struct proxy_session *s, const char *spec,
+			      const char *host, struct dns_result *res,
+			      struct hop_tries *t)
+{
+	int     bracketed = *spec == '[';
+
+	if (proxy_hop_literal(host, res)) {
+		t->lookup = "literal";
+		return;
+	}
+	if (!bracketed && strcmp(var_next_hop_lookup, "mx") == 0) {
+		t->lookup = "mx";
+		proxy_dns_mx(s->cid, host, res);
+	} else if (strcmp(var_next_hop_host_lookup, "dns") == 0) {
+		t->lookup = "dns";
+		proxy_dns_host(s->cid, host, res);
+	} else {
+		t->lookup = "native";
+		proxy_hop_native(host, res);
+	}
+	/* every session that meets a DNS failure logs it with the answer */
+	if (res->status == DNS_TEMPFAIL)
+		evt_warn(DNS_TEMPFAIL, s->cid, "domain=%s lookup=%s answer=\"%s\"%s",
+			 host, t->lookup, res->answer, res->cached ? " cached=yes" : "");
+	else if (res->status == DNS_NOTFOUND)
+		evt_warn(DNS_NOTFOUND, s->cid, "domain=%s lookup=%s answer=\"%s\"%s",
+			 host, t->lookup, res->answer, res->cached ? " cached=yes" : "");
+	else if (!res->cached && strcmp(t->lookup, "native") != 0)
+		evt_info(DNS_RESOLVED, s->cid, "domain=%s lookup=%s answer=\"%s\" "
+			 "addresses=%zu ttl=%u", host, t->lookup, res->answer,
+			 res->ntarget, res->ttl);
+	if (res->status != DNS_OK) {
+		proxy_hop_why(t, "%s: %s", spec, res->answer);
+		if (res->status > t->dns) {
+			/* the client hears about the worst one: TEMPFAIL first */
+			t->dns = res->status;
+			strlcpy(t->dns_entry, host, sizeof(t->dns_entry));
+			strlcpy(t->dns_answer, res->answer, sizeof(t->dns_answer));
+		}
+	}
+}
+
+/* proxy_hop_try_name - every address of one next_hop entry in turn */
+static int proxy_hop_try_name(struct proxy_session *s, const char *spec,
+			      struct smtp_reply *banner, struct hop_tries *t)
+{
+	char    host[256], port[32];
+	struct dns_result *res;
+	int     rc = -1;
+	long    portnum;
+
+	if (inet_split_hostport(spec, host, sizeof(host), port, sizeof(port), "25") < 0
+	    || (portnum = strtol(port, NULL, 10)) < 1 || portnum > 65535) {
+		proxy_hop_why(t, "%s: bad next hop", spec);
 		return -1;
 	}
-	rc = -1;
-	for (ai = res; ai && rc < 0; ai = ai->ai_next)
-		rc = proxy_hop_try(s, ai->ai_addr, ai->ai_addrlen, host, banner, why);
-	freeaddrinfo(res);
+	res = xmalloc(sizeof(*res));
+	proxy_hop_resolve(s, spec, host, res, t);
+	for (size_t i = 0; res->status == DNS_OK && i < res->ntarget && rc < 0
+	     && t->budget > 0; i++) {
+		struct dns_target *tg = &res->target[i];
+
+		if (tg->sa.ss_family == AF_INET6)
+			((struct sockaddr_in6 *) &tg->sa)->sin6_port = htons((uint16_t) portnum);
+		else
+			((struct sockaddr_in *) &tg->sa)->sin_port = htons((uint16_t) portnum);
+		rc = proxy_hop_try(s, (struct sockaddr *) &tg->sa, tg->salen,
+				   *tg->host ? tg->host : NULL, banner, t);
+	}
+	if (rc == 0)
+		strlcpy(t->entry, spec, sizeof(t->entry));
+	free(res);
 	return rc;
 }
 
@@ -117,33 +291,100 @@ static socklen_t proxy_reflect_addr(const struct proxy_session *s,
 	return sizeof(struct sockaddr_in);
 }
 
-/* proxy_hop_connect - reach a next hop that says 220; -1 if none did */
-int proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner)
+/* proxy_hop_refusal - the greeting for a client we found no next hop for */
+static void proxy_hop_refusal(struct proxy_session *s, const struct hop_tries *t)
 {
-	struct buf why;
+	if (t->connects > 0 || (t->dns == DNS_OK && t->loops == 0)) {
+		snprintf(s->hop_refusal, sizeof(s->hop_refusal), "421 4.4.1 %s Error: "
+			 "no next hop available, try again later", s->helo_name);
+	} else if (t->dns == DNS_TEMPFAIL) {
+		snprintf(s->hop_refusal, sizeof(s->hop_refusal), "451 4.4.3 %s Error: "
+			 "next hop lookup failed for %s: %.200s, try again later",
+			 s->helo_name, t->dns_entry, t->dns_answer);
+	} else if (t->dns == DNS_NOTFOUND) {
+		snprintf(s->hop_refusal, sizeof(s->hop_refusal), "451 4.4.4 %s Error: "
+			 "no address for next hop %s: %.200s, try again later",
+			 s->helo_name, t->dns_entry, t->dns_answer);
+	} else {
+		snprintf(s->hop_refusal, sizeof(s->hop_refusal), "451 4.4.6 %s Error: "
+			 "next hop loops back to myself, try again later", s->helo_name);
+	}
+}
+
+/* proxy_hop_connect - reach a next hop that says 220; -1 if none did */
+int     proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner)
+{
+	struct hop_tries t;
 	int     rc = -1;
 
-	buf_init(&why, 256);
+	memset(&t, 0, sizeof(t));
+	buf_init(&t.why, 256);
+	t.budget = var_next_hop_address_limit;
+	t.dns = DNS_OK;
 	if (strcmp(var_operating_mode, "reflect") == 0) {
 		struct sockaddr_storage ss;
 		socklen_t len = proxy_reflect_addr(s, &ss);
 
-		rc = proxy_hop_try(s, (struct sockaddr *) &ss, len, NULL, banner, &why);
+		rc = proxy_hop_try(s, (struct sockaddr *) &ss, len, NULL, banner, &t);
 	} else if (var_next_hop.count == 0) {
-		buf_puts(&why, "forwarding mode but next_hop is empty");
+		proxy_hop_why(&t, "forwarding mode but next_hop is empty");
 	} else {
-		for (size_t i = 0; i < var_next_hop.count && rc < 0; i++)
-			rc = proxy_hop_try_name(s, var_next_hop.items[i], banner, &why);
+		for (size_t i = 0; i < var_next_hop.count && rc < 0 && t.budget > 0; i++)
+			rc = proxy_hop_try_name(s, var_next_hop.items[i], banner, &t);
+		if (rc < 0 && t.budget <= 0)
+			proxy_hop_why(&t, "next_hop_address_limit (%d) reached",
+				      var_next_hop_address_limit);
 	}
-	if (rc == 0)
-		evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s%s%s", s->hop_name,
-			 var_operating_mode, why.len ? " skipped=\"" : "",
-			 why.len ? why.data : "");
-	else
-		evt_warn(HOP_NONE, s->cid, "client=%s mode=%s tried=\"%s\"",
-			 s->client_addr, var_operating_mode, why.data);
-	buf_free(&why);
+	if (rc == 0) {
+		if (*t.entry)
+			evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s next_hop=%s "
+				 "lookup=%s%s%s%s", s->hop_name, var_operating_mode,
+				 t.entry, t.lookup, t.why.len ? " skipped=\"" : "",
+				 t.why.len ? t.why.data : "", t.why.len ? "\"" : "");
+		else
+			evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s%s%s%s", s->hop_name,
+				 var_operating_mode, t.why.len ? " skipped=\"" : "",
+				 t.why.len ? t.why.data : "", t.why.len ? "\"" : "");
+	} else {
+		proxy_hop_refusal(s, &t);
+		evt_warn(HOP_NONE, s->cid, "client=%s mode=%s tried=\"%s\" reply=\"%.3s\"",
+			 s->client_addr, var_operating_mode, t.why.data, s->hop_refusal);
+	}
+	buf_free(&t.why);
 	return rc;
+}
+
+/* proxy_hop_refuse - say why there is no next hop; wait for QUIT after 451 */
+void    proxy_hop_refuse(struct proxy_session *s)
+{
+	stream_printf(s->client, "%s\r\n", s->hop_refusal);
+	if (strncmp(s->hop_refusal, "421", 3) == 0) {
+		(void) stream_flush(s->client);
+		return;
+	}
+
+	/*
+	 * A 4xx greeting does not close the session (RFC 5321 3.1 for 554):
+	 * the client may say QUIT; any other command gets the same 4xx, so
+	 * nothing it tries can turn into a bounce. Bounded in count and time.
+	 */
+	for (int i = 0; i < 10 && stream_flush(s->client) == STREAM_OK; i++) {
+		char   *line;
+		size_t  len;
+
+		s->client->timeout = var_smtpd_timeout < 30 ? var_smtpd_timeout : 30;
+		if (stream_getline(s->client, &line, &len,
+				   (size_t) var_command_length_limit, NULL) != STREAM_OK)
+			return;
+		if (strncasecmp(line, "QUIT", 4) == 0 && (line[4] == 0 || line[4] == ' ')) {
+			stream_puts(s->client, "221 2.0.0 Bye\r\n");
+			(void) stream_flush(s->client);
+			return;
+		}
+		stream_printf(s->client, "%s\r\n", s->hop_refusal);
+	}
+	stream_printf(s->client, "421 4.7.0 %s Error: too many errors\r\n", s->helo_name);
+	(void) stream_flush(s->client);
 }
 
 /* proxy_parse_caps - the extensions of an EHLO reply that we can carry */

@@ -13,7 +13,20 @@
  * with parameters checked against the extensions we offered: nothing the
  * client sends reaches the next hop unchecked. DATA is ours: see
  * proxy_transaction().
+ *
+ * XFORWARD (Postfix's content-filter logging extension) is offered only
+ * when the next hop offers it and the client is in xforward_hosts. Each
+ * attribute is xtext-decoded, checked (NAME a host name, ADDR an address,
+ * PORT a number, PROTO a short word, SOURCE LOCAL or REMOTE, or
+ * [UNAVAILABLE]; NAME=[TEMPUNAVAIL], XCLIENT's word for a name lookup
+ * that failed for now, goes on as [UNAVAILABLE], the only word XFORWARD
+ * servers know; HELO and IDENT have characters that are special in
+ * headers replaced by '?', as Postfix does) and re-encoded. The commands
+ * the next hop accepted are kept until the transaction ends, so that a
+ * redirect, which starts a new one with RSET, can send them again.
+ * XCLIENT is never offered and always refused.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,8 +46,11 @@
 
 enum verb {
 	V_HELO, V_EHLO, V_MAIL, V_RCPT, V_DATA, V_RSET, V_NOOP, V_QUIT,
-	V_VRFY, V_HELP, V_XFORWARD, V_STARTTLS, V_UNIMPL, V_UNKNOWN,
+	V_VRFY, V_HELP, V_XFORWARD, V_STARTTLS, V_XCLIENT, V_UNIMPL, V_UNKNOWN,
 };
+
+#define XFWD_CMDS_MAX	8		/* XFORWARD commands per transaction */
+#define XFWD_VALUE_MAX	255		/* one attribute value, encoded or not */
 
 static const struct {
 	const char *name;
@@ -45,7 +61,7 @@ static const struct {
 	{"VRFY", V_VRFY}, {"HELP", V_HELP}, {"XFORWARD", V_XFORWARD},
 	{"STARTTLS", V_STARTTLS}, {"AUTH", V_UNIMPL}, {"BDAT", V_UNIMPL},
 	{"ETRN", V_UNIMPL}, {"EXPN", V_UNIMPL}, {"TURN", V_UNIMPL},
-	{"XCLIENT", V_UNIMPL}, {"SEND", V_UNIMPL}, {"SAML", V_UNIMPL},
+	{"XCLIENT", V_XCLIENT}, {"SEND", V_UNIMPL}, {"SAML", V_UNIMPL},
 	{"SOML", V_UNIMPL}, {"ATRN", V_UNIMPL},
 };
 
@@ -109,9 +125,19 @@ static void proxy_send(struct proxy_session *s, enum verb verb, const char *addr
 	proxy_pending_push(verb, NULL, addr, params);
 }
 
+/* proxy_xforward_reset - the next hop forgot our XFORWARD: so do we */
+static void proxy_xforward_reset(struct proxy_session *s)
+{
+	buf_reset(&s->xforward);
+	s->nxforward = 0;
+}
+
 /* proxy_reset_mail - forget the transaction */
 void    proxy_reset_mail(struct proxy_session *s)
 {
+	/* a transaction that ended (delivered, or RSET by us) resets XFORWARD */
+	if (s->state == PS_MAIL && s->mail_ok)
+		proxy_xforward_reset(s);
 	envelope_reset_mail(&s->env);
 	s->mail_ok = 0;
 	s->rcpt_tried = 0;
@@ -141,6 +167,13 @@ static int proxy_on_reply(struct proxy_session *s, struct pending *p,
 	case V_RCPT:
 		if (ok && s->mail_ok)
 			envelope_add_rcpt(&s->env, p->addr, p->params);
+		break;
+	case V_XFORWARD:
+		if (ok && s->nxforward < XFWD_CMDS_MAX) {
+			buf_puts(&s->xforward, p->params);
+			buf_append(&s->xforward, "\r\n", 2);
+			s->nxforward++;
+		}
 		break;
 	default:
 		break;
@@ -190,6 +223,11 @@ static void proxy_collect(struct proxy_session *s)
 					      "connection closed\r\n", s->helo_name);
 			s->state = PS_QUIT;
 		}
+	}
+	/* every reply was read: anything more is unsolicited, the hop is unsafe */
+	if (s->hop && stream_pending(s->hop) > 0) {
+		proxy_hop_failed(s, HOP_GARBLED, "reply (unsolicited data)");
+		s->hop_dead = 1;
 	}
 	for (i = 0; i < pq_len; i++) {
 		free(pq[i].local);
@@ -389,6 +427,9 @@ static void proxy_ehlo_reply(struct proxy_session *s, const struct smtp_reply *r
 			for (int k = 0; keep[k]; k++) {
 				size_t  klen = strlen(keep[k]);
 
+				if (!s->xforward_ok && strcmp(keep[k], "XFORWARD") == 0)
+					continue;
+
 				if (tlen >= klen && strncasecmp(text, keep[k], klen) == 0
 				    && (tlen == klen || text[klen] == ' '))
 					buf_printf(&out, "250-%.*s\r\n", (int) tlen, text);
@@ -418,13 +459,21 @@ static void proxy_do_helo(struct proxy_session *s, enum verb verb, const char *a
 		return;
 	}
 	proxy_reset_mail(s);
+	proxy_xforward_reset(s);
 	smtp_reply_init(&r);
 	rc = proxy_hop_ehlo(s, &r);
+	if (rc == HOP_OK && stream_pending(s->hop) > 0)
+		rc = HOP_GARBLED;
 	if (rc != HOP_OK) {
 		proxy_hop_failed(s, rc, "EHLO");
-		proxy_reply_local(s, "421 4.4.2 %s Error: lost connection to next hop",
-				  s->helo_name);
-		s->state = PS_QUIT;
+		if (rc == HOP_GARBLED) {
+			proxy_reply_local(s, "451 4.3.0 %s Error: next hop protocol error",
+					  s->helo_name);
+		} else {
+			proxy_reply_local(s, "421 4.4.2 %s Error: lost connection to "
+					  "next hop", s->helo_name);
+			s->state = PS_QUIT;
+		}
 	} else if (r.code / 100 != 2) {
 		proxy_relay_reply(s, &r);
 	} else {
@@ -472,33 +521,192 @@ static enum verb proxy_verb(const char *word, size_t len)
 	return V_UNKNOWN;
 }
 
-/* proxy_xforward_ok - XFORWARD attributes we know, with sane values */
-static int proxy_xforward_ok(const char *arg)
+/* proxy_xtext_decode - RFC 3461 xtext to text; -1 if malformed */
+static int proxy_xtext_decode(const char *in, char *out, size_t outlen)
+{
+	size_t  n = 0;
+
+	for (const char *cp = in; *cp; cp++) {
+		int     ch = (unsigned char) *cp;
+
+		if (ch == '+') {
+			char    hex[3] = {cp[1], cp[1] ? cp[2] : 0, 0};
+
+			if (!isxdigit((unsigned char) hex[0]) || !isxdigit((unsigned char) hex[1]))
+				return -1;
+			ch = (int) strtol(hex, NULL, 16);
+			cp += 2;
+		} else if (ch < 33 || ch > 126 || ch == '=') {
+			return -1;
+		}
+		if (ch == 0 || n + 1 >= outlen)
+			return -1;
+		out[n++] = (char) ch;
+	}
+	out[n] = 0;
+	return 0;
+}
+
+/* proxy_xtext_encode - text to RFC 3461 xtext */
+static void proxy_xtext_encode(struct buf *b, const char *in)
+{
+	for (const unsigned char *cp = (const unsigned char *) in; *cp; cp++) {
+		if (*cp < 33 || *cp > 126 || *cp == '+' || *cp == '=')
+			buf_printf(b, "+%02X", *cp);
+		else
+			buf_putc(b, *cp);
+	}
+}
+
+/* proxy_xfwd_value - check or clean one decoded value; NULL, or why not */
+static const char *proxy_xfwd_value(const char *attr, char *val)
+{
+	if (strcmp(val, "[UNAVAILABLE]") == 0
+	    || (strcmp(attr, "NAME") == 0 && strcmp(val, "[TEMPUNAVAIL]") == 0))
+		return NULL;
+	if (strcmp(attr, "NAME") == 0) {
+		for (const char *cp = val; *cp; cp++)
+			if (!isalnum((unsigned char) *cp) && !strchr("-._", *cp))
+				return "Bad NAME syntax";
+	} else if (strcmp(attr, "ADDR") == 0) {
+		unsigned char a[16];
+		const char *ip = strncasecmp(val, "IPv6:", 5) == 0 ? val + 5 : val;
+
+		if (inet_pton(AF_INET6, ip, a) != 1
+		    && (ip != val || inet_pton(AF_INET, ip, a) != 1))
+			return "Bad ADDR syntax";
+	} else if (strcmp(attr, "PORT") == 0) {
+		if (strlen(val) > 5 || strspn(val, "0123456789") != strlen(val)
+		    || atol(val) > 65535)
+			return "Bad PORT syntax";
+	} else if (strcmp(attr, "PROTO") == 0) {
+		if (strlen(val) > 64)
+			return "Bad PROTO syntax";
+		for (const char *cp = val; *cp; cp++)
+			if (!isalnum((unsigned char) *cp) && !strchr("-_", *cp))
+				return "Bad PROTO syntax";
+	} else if (strcmp(attr, "SOURCE") == 0) {
+		if (strcasecmp(val, "LOCAL") != 0 && strcasecmp(val, "REMOTE") != 0)
+			return "Bad SOURCE syntax";
+	} else {
+		/* HELO, IDENT: free text; neuter what could mess up headers */
+		for (char *cp = val; *cp; cp++)
+			if ((unsigned char) *cp < 33 || (unsigned char) *cp > 126
+			    || strchr("<>()\\\";@,", *cp))
+				*cp = '?';
+	}
+	return NULL;
+}
+
+/* proxy_xforward_build - the checked, re-encoded command; NULL, or why not */
+static const char *proxy_xforward_build(const char *arg, struct buf *out)
 {
 	static const char *const names[] = {
 		"NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE", NULL,
 	};
 	char    copy[1024], *cp = copy, *attr;
-	int     count = 0;
+	unsigned seen = 0;
 
 	if (strlcpy(copy, arg, sizeof(copy)) >= sizeof(copy))
-		return 0;
+		return "command too long";
+	buf_puts(out, "XFORWARD");
 	while ((attr = strsep(&cp, " ")) != NULL) {
-		char   *eq = strchr(attr, '=');
-		int     known = 0;
+		char    val[XFWD_VALUE_MAX + 1], *eq = strchr(attr, '=');
+		const char *why;
+		int     idx = -1;
 
 		if (*attr == 0)
 			continue;
-		if (eq == NULL || eq == attr || strlen(eq + 1) > 255)
-			return 0;
+		if (eq == NULL || eq == attr || eq[1] == 0)
+			return "attribute=value expected";
 		*eq = 0;
 		for (int i = 0; names[i]; i++)
-			known |= strcasecmp(attr, names[i]) == 0;
-		if (!known)
-			return 0;
-		count++;
+			if (strcasecmp(attr, names[i]) == 0)
+				idx = i;
+		if (idx < 0)
+			return "unknown attribute name";
+		if (seen & (1u << idx))
+			return "attribute given twice";
+		seen |= 1u << idx;
+		if (strlen(eq + 1) > XFWD_VALUE_MAX)
+			return "attribute value too long";
+		if (proxy_xtext_decode(eq + 1, val, sizeof(val)) < 0)
+			return "bad xtext in attribute value";
+		if ((why = proxy_xfwd_value(names[idx], val)) != NULL)
+			return why;
+		/* XCLIENT's "name lookup failed for now"; XFORWARD knows one word */
+		if (strcmp(val, "[TEMPUNAVAIL]") == 0)
+			strlcpy(val, "[UNAVAILABLE]", sizeof(val));
+		buf_printf(out, " %s=", names[idx]);
+		proxy_xtext_encode(out, val);
 	}
-	return count > 0;
+	return seen ? NULL : "no attribute";
+}
+
+/* proxy_do_xforward - XFORWARD: checked, rebuilt, relayed */
+static void proxy_do_xforward(struct proxy_session *s, const char *arg)
+{
+	struct buf cmd;
+	const char *why;
+
+	if (!(s->hop_caps & CAP_XFORWARD) || s->state == PS_GREETED) {
+		proxy_reply_local(s, "502 5.5.1 Error: command not implemented");
+		return;
+	}
+	if (!s->xforward_ok) {
+		evt_warn(XFWD_REFUSED, s->cid, "client=%s reason=\"not in xforward_hosts\"",
+			 s->client_addr);
+		proxy_reply_local(s, "550 5.7.0 Error: insufficient authorization");
+		return;
+	}
+	if (s->state == PS_MAIL) {
+		proxy_reply_local(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	if (*arg == 0) {
+		proxy_reply_local(s, "501 5.5.4 Syntax: XFORWARD attribute=value...");
+		return;
+	}
+	if (s->nxforward >= XFWD_CMDS_MAX) {
+		proxy_reply_local(s, "503 5.5.1 Error: too many XFORWARD commands");
+		return;
+	}
+	buf_init(&cmd, 128);
+	if ((why = proxy_xforward_build(arg, &cmd)) != NULL) {
+		evt_warn(XFWD_REFUSED, s->cid, "client=%s reason=\"%s\"", s->client_addr, why);
+		proxy_reply_local(s, "501 5.5.4 Bad XFORWARD command: %s", why);
+	} else {
+		proxy_send(s, V_XFORWARD, NULL, cmd.data, "%s", cmd.data);
+	}
+	buf_free(&cmd);
+}
+
+/* proxy_xforward_replay - XFORWARD again after our own RSET (a redirect) */
+int     proxy_xforward_replay(struct proxy_session *s)
+{
+	struct smtp_reply r;
+	const char *line = s->xforward.data;
+	int     rc = HOP_OK;
+
+	if (s->nxforward == 0 || s->hop == NULL)
+		return HOP_OK;
+	smtp_reply_init(&r);
+	for (int i = 0; i < s->nxforward && rc == HOP_OK; i++) {
+		const char *end = strstr(line, "\r\n");
+
+		if (end == NULL)
+			break;
+		stream_write(s->hop, line, (size_t) (end - line) + 2);
+		rc = proxy_read_reply(s, &r, var_next_hop_timeout);
+		if (rc == HOP_OK && r.code / 100 == 3)
+			rc = HOP_GARBLED;
+		if (rc == HOP_OK && r.code / 100 != 2)
+			evt_warn(XFWD_REFUSED, s->cid, "hop=%s during=replay reply=\"%s\"",
+				 s->hop_name, r.first);
+		line = end + 2;
+	}
+	smtp_reply_free(&r);
+	return rc;
 }
 
 /* proxy_dispatch - one command line */
@@ -543,6 +751,7 @@ static void proxy_dispatch(struct proxy_session *s, char *line)
 			break;
 		}
 		proxy_reset_mail(s);
+		proxy_xforward_reset(s);
 		proxy_send(s, V_RSET, NULL, NULL, "RSET");
 		break;
 	case V_NOOP:
@@ -558,14 +767,12 @@ static void proxy_dispatch(struct proxy_session *s, char *line)
 		proxy_send(s, V_HELP, NULL, NULL, "HELP%s%s", *arg ? " " : "", arg);
 		break;
 	case V_XFORWARD:
-		if (!(s->hop_caps & CAP_XFORWARD) || s->state == PS_GREETED)
-			proxy_reply_local(s, "502 5.5.1 Error: command not implemented");
-		else if (s->state == PS_MAIL)
-			proxy_reply_local(s, "503 5.5.1 Error: MAIL transaction in progress");
-		else if (!proxy_xforward_ok(arg))
-			proxy_reply_local(s, "501 5.5.4 Bad XFORWARD attribute");
-		else
-			proxy_send(s, V_XFORWARD, NULL, NULL, "XFORWARD %s", arg);
+		proxy_do_xforward(s, arg);
+		break;
+	case V_XCLIENT:
+		/* never offered: only the MTA itself may say who the client is */
+		evt_warn(XCLIENT_REFUSED, s->cid, "client=%s", s->client_addr);
+		proxy_reply_local(s, "502 5.5.1 Error: command not implemented");
 		break;
 	case V_QUIT:
 		proxy_do_quit(s);
@@ -641,9 +848,7 @@ void proxy_session_run(struct proxy_session *s)
 
 	smtp_reply_init(&banner);
 	if (proxy_hop_connect(s, &banner) < 0) {
-		stream_printf(s->client, "421 4.4.1 %s Error: no next hop available, "
-			      "try again later\r\n", s->helo_name);
-		(void) stream_flush(s->client);
+		proxy_hop_refuse(s);
 		smtp_reply_free(&banner);
 		return;
 	}

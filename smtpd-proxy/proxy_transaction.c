@@ -27,6 +27,7 @@
 #include "evt.h"
 #include "mem.h"
 #include "msg.h"
+#include "server.h"
 #include "proxy.h"
 
 /* proxy_elapsed - seconds since t */
@@ -70,6 +71,8 @@ static int proxy_hop_cmd(struct proxy_session *s, struct smtp_reply *r,
 	rc = proxy_read_reply(s, r, var_next_hop_timeout);
 	if (rc == HOP_OK && r->code / 100 == 3 && strncmp(fmt, "DATA", 4) != 0)
 		rc = HOP_GARBLED;
+	if (rc == HOP_OK && stream_pending(s->hop) > 0)
+		rc = HOP_GARBLED;		/* more than one reply */
 	if (rc != HOP_OK) {
 		proxy_hop_lost(s, rc, fmt, outcome, len);
 		return -1;
@@ -95,10 +98,15 @@ static int proxy_redirect(struct proxy_session *s, const struct verdict *v,
 {
 	struct smtp_reply r, refused;
 	size_t  accepted = 0;
-	int     rc = -1;
+	int     rc = -1, xrc;
 
 	if (proxy_hop_rset(s, outcome, len) < 0)
 		return -1;
+	/* RSET made the next hop forget the client's XFORWARD: say it again */
+	if ((xrc = proxy_xforward_replay(s)) != HOP_OK) {
+		proxy_hop_lost(s, xrc, "XFORWARD", outcome, len);
+		return -1;
+	}
 	smtp_reply_init(&r);
 	smtp_reply_init(&refused);
 	if (proxy_hop_cmd(s, &r, outcome, len, "MAIL FROM:%s%s%s", s->env.mail_from,
@@ -171,6 +179,9 @@ static void proxy_deliver(struct proxy_session *s, int fd, size_t size,
 	if (r.code == 421) {
 		proxy_hop_close(s);
 		s->state = PS_QUIT;
+	} else if (stream_pending(s->hop) > 0) {
+		/* its verdict on the message stands; the connection does not */
+		proxy_hop_failed(s, HOP_GARBLED, "end of data (unsolicited data)");
 	}
 out:
 	smtp_reply_free(&r);
@@ -217,6 +228,25 @@ static void proxy_detect_failed(struct verdict *v)
 		v->headers[v->nheaders++] = xstrdup(var_detector_failure_header);
 }
 
+/* proxy_count_message - the counters of dlpgate status */
+static void proxy_count_message(const struct verdict *v, size_t size, int scanned)
+{
+	static const enum server_stat by_action[] = {
+		[SCAN_PASS] = SERVER_STAT_PASS,[SCAN_BLOCK] = SERVER_STAT_BLOCK,
+		[SCAN_REDIRECT] = SERVER_STAT_REDIRECT,
+		[SCAN_MODIFY] = SERVER_STAT_MODIFY,[SCAN_TEMPFAIL] = SERVER_STAT_TEMPFAIL,
+	};
+
+	server_stats_add(SERVER_STAT_MESSAGES, 1);
+	server_stats_add(SERVER_STAT_BYTES, size);
+	if ((unsigned) v->action < sizeof(by_action) / sizeof(by_action[0])
+	    && v->action != 0)
+		server_stats_add(by_action[v->action], 1);
+	if (!scanned)
+		server_stats_add(SERVER_STAT_DET_FAIL, 1);
+	server_stats_flush();
+}
+
 /* proxy_transaction - the DATA command */
 void proxy_transaction(struct proxy_session *s)
 {
@@ -255,6 +285,8 @@ void proxy_transaction(struct proxy_session *s)
 	}
 	if (status != DATA_OK) {
 		proxy_reject_content(s, status, size, outcome, sizeof(outcome));
+		server_stats_add(SERVER_STAT_REJECTED, 1);
+		server_stats_flush();
 		close(fd);
 		proxy_reset_mail(s);
 		return;
@@ -297,6 +329,7 @@ void proxy_transaction(struct proxy_session *s)
 		 scanned ? "" : " (detector failure)",
 		 *v.policies ? v.policies : "-", s->hop_name, outcome, rtime, dtime,
 		 proxy_elapsed(&t2));
+	proxy_count_message(&v, size, scanned);
 	verdict_free(&v);
 	proxy_reset_mail(s);
 }

@@ -6,7 +6,12 @@
  *
  * DESCRIPTION
  *	One process serves one SMTP session at a time, max_use sessions in
- *	all, Postfix style. For each client it checks allow_hosts, connects
+ *	all, Postfix style. For each client it reads the load balancer's
+ *	PROXY header first when the service has proxy_protocol = yes (only
+ *	from proxy_protocol_hosts), so that everything after sees the real
+ *	client (a header without one, v2 LOCAL or v1 UNKNOWN, is the
+ *	balancer's health check: answered here, never relayed, no mail);
+ *	then it checks allow_hosts, connects
  *	to the next hop (reflecting or forwarding mode), relays the dialogue
  *	in lock-step, spools each message, has it scanned by the detector
  *	and applies the verdict before the client's transaction is answered.
@@ -28,8 +33,12 @@
 #include "msg.h"
 #include "server.h"
 #include "proxy.h"
+#include "proxy_dns.h"
+#include "proxy_haproxy.h"
 
 static struct cidr_list proxy_allow;
+static struct cidr_list proxy_pp_hosts;	/* may send PROXY headers */
+static struct cidr_list proxy_xfwd_hosts;	/* may send XFORWARD */
 static char proxy_helo_name[256];
 
 /* proxy_new_cid - a connection id, unique enough to grep for */
@@ -60,15 +69,79 @@ static void proxy_deny(struct proxy_session *s)
 	}
 }
 
+/* proxy_health - the balancer's own connection: answered here, never relayed */
+static void proxy_health(struct proxy_session *s)
+{
+	stream_printf(s->client, "220 %s ESMTP dlpgate\r\n", s->helo_name);
+	for (int i = 0; i < 10 && stream_flush(s->client) == STREAM_OK; i++) {
+		char   *line;
+		size_t  len;
+
+		s->client->timeout = 10;
+		if (stream_getline(s->client, &line, &len, 512, NULL) != STREAM_OK)
+			break;
+		if (strncasecmp(line, "QUIT", 4) == 0) {
+			stream_puts(s->client, "221 2.0.0 Bye\r\n");
+			(void) stream_flush(s->client);
+			break;
+		}
+		if (strncasecmp(line, "HELO ", 5) == 0 || strncasecmp(line, "EHLO ", 5) == 0)
+			stream_printf(s->client, "250 %s\r\n", s->helo_name);
+		else if (strcasecmp(line, "NOOP") == 0 || strcasecmp(line, "RSET") == 0)
+			stream_puts(s->client, "250 2.0.0 Ok\r\n");
+		else
+			stream_puts(s->client, "503 5.7.0 Error: a load balancer's own "
+				    "connection carries no mail\r\n");
+	}
+}
+
+/* proxy_upstream - the load balancer's PROXY header; -1: close */
+static int proxy_upstream(struct proxy_session *s, int fd, const struct sockaddr *peer,
+			  struct haproxy_info *hp)
+{
+	char    addr[INET_ADDRSTR], why[256];
+
+	inet_addr_str(peer, addr, sizeof(addr));
+	if (!cidr_list_match(&proxy_pp_hosts, peer)) {
+		evt_warn(PROXY_UNAUTH, s->cid, "peer=%s", addr);
+		return -1;
+	}
+	server_title("%s: %s (PROXY header)", server.service, addr);
+	if (proxy_haproxy_read(fd, var_proxy_protocol_timeout, hp, why, sizeof(why)) < 0) {
+		evt_warn(PROXY_REFUSED, s->cid, "peer=%s reason=\"%s\"", addr, why);
+		return -1;
+	}
+	snprintf(s->via, sizeof(s->via), "%s proxy=v%d%s", addr, hp->version,
+		 hp->local ? " local" : "");
+	return 0;
+}
+
 /* proxy_serve - one client connection */
 static void proxy_serve(int fd, const struct sockaddr *sa, socklen_t salen,
 			int listen_index)
 {
 	struct proxy_session s;
+	struct haproxy_info hp;
 	struct timespec now;
+	char    peer[INET_ADDRSTR];
 
 	memset(&s, 0, sizeof(s));
+	memset(&hp, 0, sizeof(hp));
 	proxy_new_cid(s.cid, sizeof(s.cid));
+	s.local_salen = sizeof(s.local_sa);
+	if (getsockname(fd, (struct sockaddr *) &s.local_sa, &s.local_salen) < 0)
+		s.local_salen = 0;
+	if (var_proxy_protocol) {
+		if (proxy_upstream(&s, fd, sa, &hp) < 0) {
+			close(fd);
+			server_title("%s", server.service);
+			return;
+		}
+		if (!hp.local) {
+			sa = (const struct sockaddr *) &hp.src;
+			salen = hp.srclen;
+		}
+	}
 	memcpy(&s.client_sa, sa, salen < sizeof(s.client_sa) ? salen : sizeof(s.client_sa));
 	inet_host_str(sa, s.client_addr, sizeof(s.client_addr));
 	s.client_port = inet_port(sa);
@@ -76,24 +149,37 @@ static void proxy_serve(int fd, const struct sockaddr *sa, socklen_t salen,
 	inet_tune(fd);
 	s.client = stream_open(fd, var_smtpd_timeout);
 	clock_gettime(CLOCK_MONOTONIC, &s.t_start);
+	server_stats_add(SERVER_STAT_SESSIONS, 1);
 	envelope_init(&s.env);
 	strlcpy(s.env.cid, s.cid, sizeof(s.env.cid));
 	strlcpy(s.env.client_addr, s.client_addr, sizeof(s.env.client_addr));
 	s.env.client_port = s.client_port;
 	strlcpy(s.env.client_name, "unknown", sizeof(s.env.client_name));
+	s.xforward_ok = var_xforward_hosts.count == 0
+		|| cidr_list_match(&proxy_xfwd_hosts, sa);
+	buf_init(&s.xforward, 256);
+	inet_addr_str(sa, peer, sizeof(peer));
 	server_title("%s: %s", server.service, s.client_addr);
-	if (!cidr_list_match(&proxy_allow, sa)) {
-		evt_warn(CONN_DENIED, s.cid, "client=%s:%d", s.client_addr, s.client_port);
+	if (var_proxy_protocol && hp.local) {
+		/* v2 LOCAL, v1 UNKNOWN: a health check, with no client to serve */
+		evt_log(MSG_DEBUG, EVT_CONN_ACCEPT, s.cid, "client=%s via=%s", peer, s.via);
+		proxy_health(&s);
+	} else if (!cidr_list_match(&proxy_allow, sa)) {
+		evt_warn(CONN_DENIED, s.cid, "client=%s%s%s", peer,
+			 *s.via ? " via=" : "", s.via);
 		proxy_deny(&s);
 	} else {
-		evt_info(CONN_ACCEPT, s.cid, "client=%s:%d", s.client_addr, s.client_port);
+		evt_info(CONN_ACCEPT, s.cid, "client=%s%s%s", peer,
+			 *s.via ? " via=" : "", s.via);
 		proxy_session_run(&s);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	evt_info(CONN_CLOSED, s.cid, "client=%s messages=%u time=%.3f", s.client_addr,
+	evt_log(var_proxy_protocol && hp.local ? MSG_DEBUG : MSG_INFO, EVT_CONN_CLOSED,
+		s.cid, "client=%s messages=%u time=%.3f", s.client_addr,
 		 s.messages, (double) (now.tv_sec - s.t_start.tv_sec)
 		 + (now.tv_nsec - s.t_start.tv_nsec) / 1e9);
 	envelope_free(&s.env);
+	buf_free(&s.xforward);
 	stream_close(s.client);
 	server_title("%s", server.service);
 }
@@ -106,6 +192,14 @@ int     main(int argc, char **argv)
 	if (cidr_list_parse(&proxy_allow, var_allow_hosts.items, var_allow_hosts.count,
 			    err, sizeof(err)) < 0)
 		msg_fatal("allow_hosts: %s", err);
+	if (cidr_list_parse(&proxy_pp_hosts, var_proxy_protocol_hosts.items,
+			    var_proxy_protocol_hosts.count, err, sizeof(err)) < 0)
+		msg_fatal("proxy_protocol_hosts: %s", err);
+	if (cidr_list_parse(&proxy_xfwd_hosts, var_xforward_hosts.items,
+			    var_xforward_hosts.count, err, sizeof(err)) < 0)
+		msg_fatal("xforward_hosts: %s", err);
+	if (strcmp(var_operating_mode, "forward") == 0)
+		proxy_dns_init();
 	if (*var_helo_name)
 		strlcpy(proxy_helo_name, var_helo_name, sizeof(proxy_helo_name));
 	else if (gethostname(proxy_helo_name, sizeof(proxy_helo_name) - 1) < 0)

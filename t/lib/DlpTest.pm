@@ -30,7 +30,7 @@ use File::Basename qw(dirname);
 
 our @EXPORT = qw(top_dir test_dir free_port port_free start_sink start_dlpgate
     smtp_connect wait_until slurp spit conf_text conf_value kill_tree
-    children_of run_cmd spawn);
+    children_of run_cmd spawn reap_at_exit);
 
 my $TOP = abs_path(dirname(__FILE__) . "/../..");
 my @KILL;       # pids of what we started
@@ -136,6 +136,9 @@ sub run_cmd {
     close $fh;
     return ($? >> 8, $out);
 }
+
+# reap_at_exit - stop this process when the test ends, like what spawn starts
+sub reap_at_exit { push @KILL, @_; }
 
 # spawn - start a command in its own session, output to a file
 sub spawn {

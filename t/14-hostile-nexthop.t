@@ -1,0 +1,102 @@
+#!/usr/bin/perl
+# A next hop that garbles its replies, answers out of turn, or dies can
+# never make dlpgate say 2xx to its client for a message it did not
+# accept: the client gets 451 4.3.0 or 421 4.4.2 and the log says why.
+#
+# No real MTA misbehaves on demand, so the next hop here is a small
+# scripted server: it answers each command with the reply of its script.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use IO::Socket::INET;
+use POSIX ();
+use DlpTest;
+
+# fake_hop - a one-connection-at-a-time server playing a script
+sub fake_hop {
+    my (%script) = @_;
+    my $port = free_port();
+    my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port,
+        Listen => 16, ReuseAddr => 1) or die "listen: $!";
+    my $pid = fork // die;
+    if ($pid == 0) {
+        while (my $c = $srv->accept) {
+            $c->autoflush(1);
+            print $c $script{CONNECT} // "220 fake.test ESMTP\r\n";
+            while (my $line = <$c>) {
+                my ($verb) = $line =~ /^(\w+)/;
+                $verb = uc($verb // '');
+                my $reply = $script{$verb} // "250 2.0.0 Ok\r\n";
+                $reply = "250-fake.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n"
+                    if $verb eq 'EHLO' && !exists $script{EHLO};
+                $reply = "354 go\r\n" if $verb eq 'DATA' && !exists $script{DATA};
+                last if $reply eq 'CLOSE';
+                next if $reply eq 'SILENT';
+                print $c $reply;
+                if ($verb eq 'DATA' && $reply =~ /^354/) {
+                    while (my $l = <$c>) { last if $l eq ".\r\n" }
+                    my $end = $script{'.'} // "250 2.0.0 Ok: queued\r\n";
+                    last if $end eq 'CLOSE';
+                    next if $end eq 'SILENT';
+                    print $c $end;
+                }
+                last if $verb eq 'QUIT';
+            }
+            close $c;
+        }
+        POSIX::_exit(0);
+    }
+    close $srv;
+    reap_at_exit($pid);
+    return ($port, $pid);
+}
+
+my @cases = (
+    ['mismatched codes in a multi-line reply', { MAIL => "250-ok\r\n550 no\r\n" },
+        'MAIL', qr/^451 4\.3\.0 /],
+    ['354 to MAIL', { MAIL => "354 what\r\n" }, 'MAIL', qr/^451 4\.3\.0 /],
+    ['binary garbage to RCPT', { RCPT => "\x01\x02\x03\r\n" }, 'RCPT', qr/^451 4\.3\.0 /],
+    ['no code at all', { RCPT => "hello\r\n" }, 'RCPT', qr/^451 4\.3\.0 /],
+    ['reply code 600', { RCPT => "600 odd\r\n" }, 'RCPT', qr/^451 4\.3\.0 /],
+    ['250 to DATA', { DATA => "250 sure\r\n" }, '.', qr/^451 4\.3\.0 /],
+    ['354 after the end of data', { '.' => "354 again\r\n" }, '.', qr/^451 4\.3\.0 /],
+    ['closed after the content', { '.' => 'CLOSE' }, '.', qr/^421 4\.4\.2 /],
+    ['closed at RCPT', { RCPT => 'CLOSE' }, 'RCPT', qr/^421 4\.4\.2 /],
+    ['silent after the content', { '.' => 'SILENT' }, '.', qr/^421 4\.4\.2 /],
+    ['two replies to MAIL', { MAIL => "250 ok\r\n250 ok\r\n" }, 'RCPT', qr/^421 4\.4\.2 /],
+);
+
+for my $case (@cases) {
+    my ($name, $script, $where, $want) = @$case;
+    my ($port) = fake_hop(%$script);
+    my $dlp = start_dlpgate(conf => { operating_mode => 'forward',
+        next_hop => ["127.0.0.1:$port"], next_hop_data_done_timeout => 3 });
+    my $c = smtp_connect($dlp->{port});
+    $c->cmd('EHLO client.test');
+    my %got;
+    ($got{MAIL}) = [$c->cmd('MAIL FROM:<a@example.com>')];
+    ($got{RCPT}) = [$c->cmd('RCPT TO:<b@example.net>')] if $got{MAIL}[0] && $got{MAIL}[0] == 250;
+    ($got{DATA}) = [$c->cmd('DATA')] if $got{RCPT} && $got{RCPT}[0] == 250;
+    if ($got{DATA} && $got{DATA}[0] == 354) {
+        $c->send_raw("Subject: x\r\n\r\nx\r\n.\r\n");
+        $got{'.'} = [$c->read_reply(20)];
+    }
+    like($got{$where}[1] // '', $want, "$name: $where answered " . ($want =~ /451/ ? '451 4.3.0' : '421 4.4.2'));
+    ok(!grep({ $_ ne 'MAIL' && $_ ne $where && 0 } keys %got), "$name: never a 2xx for the message");
+    ok(!($got{'.'} && ($got{'.'}[0] // 0) == 250), "$name: no 250 for the content");
+    like($dlp->wait_log(qr/200[456] next hop/), qr/cid=/, "$name: logged as a next-hop failure");
+    $c->close;
+    $dlp->stop;
+}
+
+# extra lines after the banner: that next hop is not used
+my ($port) = fake_hop(CONNECT => "220 fake.test ESMTP\r\n250 surprise\r\n");
+my $dlp = start_dlpgate(conf => { operating_mode => 'forward', next_hop => ["127.0.0.1:$port"] });
+my $c = smtp_connect($dlp->{port});
+like($c->{banner}, qr/^421 4\.4\.1 /, 'data after the banner: the hop is refused, 421 4.4.1');
+like($dlp->log, qr/2003 no next hop reachable .*malformed or unexpected reply/, 'and the log says why');
+
+done_testing;
