@@ -5,13 +5,14 @@
  *	detector (started by master; see master.conf)
  *
  * DESCRIPTION
- *	A small pool of detector processes accepts connections from the
- *	workers on run_directory/private/detector (SOCK_SEQPACKET). Each
- *	request is one SCAN_REQ record with two sealed memfds, the message
- *	and its envelope (common/scan.h). The detector answers each with one
+ *	A small pool of detector processes (process_min_avail of them) serves
+ *	the workers on run_directory/private/detector (SOCK_SEQPACKET). Each
+ *	worker keeps one connection for its life; a detector serves many such
+ *	connections, one request at a time (server_multi_loop). Each request
+ *	is one SCAN_REQ record with two sealed memfds, the message and its
+ *	envelope (common/scan.h). The detector answers each with one
  *	SCAN_VERDICT: the policies' decision (detector_verdict.c), after the
- *	incident, if any, is on disk. Notifications are queued and sent after
- *	the verdict has gone.
+ *	incident, if any, is on disk.
  *
  *	Every request is checked before it is used: the peer's uid
  *	(SO_PEERCRED), the record (common/ipc.c), two descriptors present,
@@ -29,10 +30,15 @@
  *	user needs: run_directory/detector (the last good policies),
  *	notify_queue_directory, and the incident log's directory.
  *
- *	Its loop is the single-server loop of common/server.c plus a timer:
- *	when idle, it delivers notifications that are due.
+ *	Notifications are queued after the verdict has gone back, and sent
+ *	by a notification runner: a child process the detector forks when it
+ *	has queued one (or finds the queue not empty at start). The runner
+ *	delivers what is due, sleeps until the next retry, and exits when the
+ *	queue is empty or its detector is gone; SMTP never blocks the
+ *	detector's requests.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -42,13 +48,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
+#include <bsd/unistd.h>
 
 #include "conf.h"
 #include "conf_params.h"
@@ -211,7 +218,6 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 	char    policies[512];
 	const char *m = NULL;
 	int     rc, timeout_ms;
-	time_t  next;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (msg_size > 0) {
@@ -264,7 +270,7 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 	/* after the answer: notifications never hold the message up */
 	if (d.nfired) {
 		detector_notify_queue(&sc, env, &d);
-		(void) detector_notify_run(DETECTOR_NOTIFY_BATCH, &next);
+		detector_notify_kick();
 	}
 	detector_decision_free(&d);
 	detector_scan_free(&sc);
@@ -313,101 +319,71 @@ bad:
 	return -1;
 }
 
-/* detector_serve - requests from one worker until it closes */
-static void detector_serve(int fd)
+/* detector_accept - a worker connects: is it one of ours? */
+static int detector_accept(int fd)
+{
+	char    why[256];
+
+	if (detector_peer_ok(fd, why, sizeof(why)))
+		return 0;
+	evt_warn(DET_BADREQ, NULL, "reason=\"%s\"", why);
+	return -1;
+}
+
+/* detector_readable - one request from a worker; -1 drops the connection */
+static int detector_readable(int fd)
 {
 	static struct ipc_msg msg;
 	char    why[256];
+	int     rc = ipc_recv(fd, &msg, 0, why, sizeof(why));	/* epoll said so */
 
-	if (!detector_peer_ok(fd, why, sizeof(why))) {
+	if (rc == IPC_EOF || rc == IPC_TIMEOUT)
+		return -1;
+	if (rc != IPC_OK) {
 		evt_warn(DET_BADREQ, NULL, "reason=\"%s\"", why);
-		close(fd);
-		return;
+		detector_reply_error(fd, why);
+		return -1;
 	}
-	for (;;) {
-		int     rc = ipc_recv(fd, &msg, var_detector_timeout, why, sizeof(why));
-
-		if (rc == IPC_EOF || rc == IPC_TIMEOUT)
-			break;
-		if (rc != IPC_OK) {
-			evt_warn(DET_BADREQ, NULL, "reason=\"%s\"", why);
-			detector_reply_error(fd, why);
-			break;
-		}
-		if (detector_request(fd, &msg) < 0)
-			break;
-	}
-	close(fd);
+	return detector_request(fd, &msg);
 }
 
-/* detector_loop - the single-server loop, with the notification timer */
-static void detector_loop(void)
+/* detector_runner_loop - the notification runner: deliver, wait, repeat */
+static void detector_runner_loop(pid_t detector)
 {
-	int     ep = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev;
-	time_t  idle_since = time(NULL), next_notify = time(NULL);
+	char    ident[128];
 
-	if (ep < 0)
-		msg_fatal("epoll_create1: %m");
-	for (int i = 0; i < server.nlisten; i++) {
-		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-		ev.data.u32 = (uint32_t) i;
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, SERVER_LISTEN_FD + i, &ev) < 0)
-			msg_fatal("epoll_ctl listen fd %d: %m", SERVER_LISTEN_FD + i);
-	}
-	ev.events = EPOLLIN;
-	ev.data.u32 = UINT32_MAX;
-	if (server.nlisten > 0 && epoll_ctl(ep, EPOLL_CTL_ADD, SERVER_STATUS_FD, &ev) < 0)
-		msg_fatal("epoll_ctl status fd: %m");
-	server_report(SERVER_IDLE);
-	while (!server.master_gone) {
-		time_t  now = time(NULL), wake = next_notify;
-		int     n, fd, timeout;
+	closefrom(3);			/* nothing of the detector's: no sockets, no epoll */
+	snprintf(ident, sizeof(ident), "%s/detector", var_syslog_name);
+	msg_open(ident, server.foreground ? MSG_TO_STDERR : MSG_TO_SYSLOG, var_syslog_facility);
+	server_title("%s notify", server.service ? server.service : "detector");
+	for (;;) {
+		time_t  next, now;
 
-		if (server.max_idle > 0 && idle_since + server.max_idle < wake)
-			wake = idle_since + server.max_idle;
-		timeout = wake <= now ? 0 : (int) (wake - now) * 1000;
-		n = epoll_wait(ep, &ev, 1, timeout);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			msg_fatal("epoll_wait: %m");
+		(void) detector_notify_run(DETECTOR_NOTIFY_BATCH, &next);
+		if (next == 0 || getppid() != detector)
+			_exit(0);		/* queue empty, or our detector is gone */
 		now = time(NULL);
-		if (n == 0) {
-			if (server.max_idle > 0 && now >= idle_since + server.max_idle)
-				break;
-			if (now >= next_notify) {
-				time_t  due;
-
-				(void) detector_notify_run(DETECTOR_NOTIFY_BATCH, &due);
-				next_notify = now + DETECTOR_NOTIFY_TICK;
-				if (due && due < next_notify)
-					next_notify = due > now ? due : now + 1;
-			}
-			continue;
-		}
-		if (ev.data.u32 == UINT32_MAX) {
-			(void) server_master_gone();
-			continue;
-		}
-		fd = accept4(SERVER_LISTEN_FD + (int) ev.data.u32, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
-			    && errno != ECONNABORTED)
-				msg_warn("accept: %m");
-			continue;
-		}
-		server_report(SERVER_BUSY);
-		server.use_count++;
-		detector_serve(fd);
-		if (server_master_gone())
-			break;
-		if (server.max_use > 0 && server.use_count >= (unsigned) server.max_use)
-			break;
-		server_report(SERVER_IDLE);
-		idle_since = time(NULL);
+		sleep((unsigned) (next <= now ? 1 : next - now > DETECTOR_NOTIFY_TICK
+				  ? DETECTOR_NOTIFY_TICK : next - now));
 	}
-	close(ep);
+}
+
+/* detector_notify_kick - make sure a notification runner is at work */
+void    detector_notify_kick(void)
+{
+	static pid_t runner;
+	pid_t   pid, me = getpid();
+
+	if (runner > 0 && waitpid(runner, NULL, WNOHANG) == 0)
+		return;				/* still running */
+	runner = 0;
+	if ((pid = fork()) < 0) {
+		msg_warn("fork notification runner: %m");
+		return;
+	}
+	if (pid == 0)
+		detector_runner_loop(me);
+	runner = pid;
 }
 
 /* detector_mkdir - a directory for our user; fchown when we are root */
@@ -480,11 +456,13 @@ int     main(int argc, char **argv)
 	struct passwd *pw;
 	char    err[512];
 	int     fallback;
+	DIR    *dir;
+	struct dirent *de;
 
-	server_pre_drop = detector_prepare;
 	/* keep freed scan buffers in the heap: no page faults per message */
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+	server_pre_drop = detector_prepare;
 	server_init(argc, argv, "detector");
 	detector_confdir = conf_dir ? conf_dir : ".";
 	if ((pw = getpwnam(DETECTOR_WORKER_USER)) != NULL)
@@ -497,7 +475,16 @@ int     main(int argc, char **argv)
 			  "detector_failure = %s)", var_detector_failure);
 	evt_info(DET_STARTED, NULL, "policies=%zu source=%s%s", detector_ps->npolicies,
 		 detector_ps->source, fallback ? " (last good copy)" : "");
-	detector_loop();
+	/* notifications left from before: a runner for them */
+	if ((dir = opendir(var_notify_queue_directory)) != NULL) {
+		while ((de = readdir(dir)) != NULL)
+			if (de->d_name[0] != '.' && strncmp(de->d_name, "tmp.", 4) != 0) {
+				detector_notify_kick();
+				break;
+			}
+		closedir(dir);
+	}
+	server_multi_loop(detector_accept, detector_readable);
 	detector_policy_free(detector_ps);
 	return 0;
 }

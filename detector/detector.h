@@ -335,6 +335,7 @@ void detector_incident_line(struct buf *b, const struct det_scan *sc,
 void detector_notify_queue(const struct det_scan *sc, const struct envelope *env,
 			   const struct det_decision *d);
 int detector_notify_run(int max, time_t *next);
+void detector_notify_kick(void);	/* detector.c */
 void detector_matches_text(const struct det_scan *sc, const struct det_policy *p,
 			   struct buf *out);
 

@@ -27,7 +27,7 @@ const char master_conf_builtin[] =
 	"    command = \"smtpd-proxy\"; process_limit = 100; process_min_avail = 0;\n"
 	"    max_use = 100; max_idle = \"100s\"; user = \"dlpgate\"; },\n"
 	"  { name = \"detector\"; type = \"unix\"; listen = [\"detector\"];\n"
-	"    command = \"detector\"; process_limit = 8; process_min_avail = 1;\n"
+	"    command = \"detector\"; process_limit = 4; process_min_avail = 2;\n"
 	"    max_use = 1000; max_idle = \"300s\"; user = \"dlpgate-detect\"; }\n"
 	");\n";
 

@@ -162,24 +162,62 @@ static int proxy_envelope_fd(struct proxy_session *s, size_t *len)
 	return fd;
 }
 
+/* The worker's connection to a detector, kept from message to message. */
+static int proxy_det_fd = -1;
+
+/* proxy_detect_drop - forget the detector connection */
+static void proxy_detect_drop(void)
+{
+	if (proxy_det_fd >= 0)
+		close(proxy_det_fd);
+	proxy_det_fd = -1;
+}
+
+/* proxy_detect_exchange - send the request, get the answer; an ipc_status */
+static int proxy_detect_exchange(struct ipc_out *out, const int *fds,
+				 struct ipc_msg *msg, char *why, size_t len)
+{
+	char    path[512];
+	int     rc = IPC_ERROR;
+
+	snprintf(path, sizeof(path), "%s/%s", var_run_directory, SCAN_SOCKET);
+	/* a kept connection may find its detector gone: then one fresh try */
+	for (int fresh = proxy_det_fd < 0; fresh < 2; fresh++) {
+		if (proxy_det_fd < 0 && (proxy_det_fd = unix_connect(path, SOCK_SEQPACKET,
+						var_detector_timeout, why, len)) < 0)
+			return IPC_ERROR;
+		rc = ipc_send(proxy_det_fd, out, fds, 2, var_detector_timeout);
+		if (rc == IPC_OK)
+			rc = ipc_recv(proxy_det_fd, msg, var_detector_timeout, why, len);
+		if (rc == IPC_OK)
+			return rc;
+		proxy_detect_drop();		/* never reuse after an error */
+		if (rc != IPC_EOF)
+			break;
+	}
+	if (rc == IPC_EOF)
+		snprintf(why, len, "detector closed the connection");
+	else if (rc == IPC_TIMEOUT)
+		snprintf(why, len, "no verdict within detector_timeout (%ds)",
+			 var_detector_timeout);
+	else if (*why == 0)
+		snprintf(why, len, "cannot send the request");
+	return rc;
+}
+
 /* proxy_detect - a verdict for the spooled message; -1 on failure */
 int proxy_detect(struct proxy_session *s, int msg_fd, size_t size,
 		 struct verdict *v)
 {
 	static struct ipc_msg msg;
-	char    path[512], why[256];
+	char    why[256] = "";
 	struct ipc_out out;
 	size_t  env_len;
-	int     fd, env_fd, fds[2], rc;
+	int     env_fd, fds[2], rc;
 
 	memset(v, 0, sizeof(*v));
-	snprintf(path, sizeof(path), "%s/%s", var_run_directory, SCAN_SOCKET);
-	if ((fd = unix_connect(path, SOCK_SEQPACKET, var_detector_timeout,
-			       why, sizeof(why))) < 0)
-		goto fail;
 	if ((env_fd = proxy_envelope_fd(s, &env_len)) < 0) {
 		snprintf(why, sizeof(why), "cannot create the envelope memfd");
-		close(fd);
 		goto fail;
 	}
 	ipc_out_init(&out, SCAN_REQ);
@@ -189,18 +227,9 @@ int proxy_detect(struct proxy_session *s, int msg_fd, size_t size,
 	ipc_put_u32(&out, SCAN_TAG_DEADLINE, (uint32_t) var_detector_timeout);
 	fds[0] = msg_fd;
 	fds[1] = env_fd;
-	rc = ipc_send(fd, &out, fds, 2, var_detector_timeout);
+	rc = proxy_detect_exchange(&out, fds, &msg, why, sizeof(why));
 	ipc_out_free(&out);
 	close(env_fd);
-	if (rc != IPC_OK) {
-		snprintf(why, sizeof(why), "cannot send the request");
-		close(fd);
-		goto fail;
-	}
-	rc = ipc_recv(fd, &msg, var_detector_timeout, why, sizeof(why));
-	close(fd);
-	if (rc == IPC_EOF)
-		snprintf(why, sizeof(why), "detector closed the connection");
 	if (rc != IPC_OK)
 		goto fail;
 	if (msg.type == SCAN_ERROR) {
@@ -209,11 +238,13 @@ int proxy_detect(struct proxy_session *s, int msg_fd, size_t size,
 		snprintf(why, sizeof(why), "detector refused the request: %s",
 			 ipc_get_str(&msg, SCAN_TAG_REASON, 190, reason, sizeof(reason))
 			 ? reason : "no reason");
+		proxy_detect_drop();
 		goto fail;
 	}
 	if (verdict_parse(&msg, v, why, sizeof(why)) < 0) {
 		ipc_close_fds(&msg);
 		verdict_free(v);
+		proxy_detect_drop();
 		goto fail;
 	}
 	return 0;

@@ -244,7 +244,6 @@ static void proxy_count_message(const struct verdict *v, size_t size, int scanne
 		server_stats_add(by_action[v->action], 1);
 	if (!scanned)
 		server_stats_add(SERVER_STAT_DET_FAIL, 1);
-	server_stats_flush();
 }
 
 /* proxy_transaction - the DATA command */
@@ -286,7 +285,6 @@ void proxy_transaction(struct proxy_session *s)
 	if (status != DATA_OK) {
 		proxy_reject_content(s, status, size, outcome, sizeof(outcome));
 		server_stats_add(SERVER_STAT_REJECTED, 1);
-		server_stats_flush();
 		close(fd);
 		proxy_reset_mail(s);
 		return;

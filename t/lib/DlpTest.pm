@@ -304,8 +304,11 @@ sub start_dlpgate {
     my $self = bless { pid => $pid, port => $port, dir => $dir, etc => $etc,
         run => $run, log => $log }, 'DlpTest::Instance';
     return $self if $opt{no_wait};
-    wait_until(sub { $self->log =~ /5001 master started/ || waitpid($pid, POSIX::WNOHANG()) == $pid }, 15);
-    die "dlpgate did not start:\n" . $self->log unless $self->log =~ /5001 master started/;
+    # ready: it logged so, or (at a quieter log_level) its port answers
+    my $ready = sub { $self->log =~ /5001 master started/
+        || ($opt{port} || !$opt{master_conf}) && !port_free($port) };
+    wait_until(sub { $ready->() || waitpid($pid, POSIX::WNOHANG()) == $pid }, 15);
+    die "dlpgate did not start:\n" . $self->log unless $ready->();
     return $self;
 }
 
@@ -318,7 +321,7 @@ sub default_master_conf {
         . "  { name = \"smtpd\"; type = \"inet\"; listen = [\"127.0.0.1:$port\"];\n"
         . "    command = \"smtpd-proxy\"; user = \"dlpgate\"; $extra },\n"
         . "  { name = \"detector\"; type = \"unix\"; listen = [\"detector\"];\n"
-        . "    command = \"detector\"; process_limit = 4; process_min_avail = 1;\n"
+        . "    command = \"detector\"; process_limit = 4; process_min_avail = 2;\n"
         . "    max_use = 1000; max_idle = 300; user = \"dlpgate-detect\"; }\n"
         . ");\n";
 }
