@@ -389,12 +389,36 @@ static int check_iban(const char *d, size_t len, size_t from, size_t *ms, size_t
 	return 1;
 }
 
-#if defined(__SSE2__)
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* next_digit_avx2 - the first ASCII digit at or after pos: 32 bytes a step */
+__attribute__((target("avx2")))
+static size_t next_digit_avx2(const char *d, size_t len, size_t pos)
+{
+	const __m256i lo = _mm256_set1_epi8((char) ('0' - 1 - 128));
+	const __m256i hi = _mm256_set1_epi8((char) ('9' + 1 - 128));
+	const __m256i flip = _mm256_set1_epi8((char) 0x80);
+
+	while (pos + 32 <= len) {
+		__m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *) (d + pos)), flip);
+		unsigned m = (unsigned) _mm256_movemask_epi8(_mm256_and_si256(
+					 _mm256_cmpgt_epi8(v, lo), _mm256_cmpgt_epi8(hi, v)));
+
+		if (m)
+			return pos + (size_t) __builtin_ctz(m);
+		pos += 32;
+	}
+	while (pos < len && (d[pos] < '0' || d[pos] > '9'))
+		pos++;
+	return pos;
+}
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
-/* next_digit - the first ASCII digit at or after pos, or len */
-static size_t next_digit(const char *d, size_t len, size_t pos)
+/* next_digit_sse2 - the first ASCII digit at or after pos: 16 bytes a step */
+static size_t next_digit_sse2(const char *d, size_t len, size_t pos)
 {
 #if defined(__SSE2__)
 	const __m128i lo = _mm_set1_epi8((char) ('0' - 1 - 128));
@@ -416,6 +440,26 @@ static size_t next_digit(const char *d, size_t len, size_t pos)
 	return pos;
 }
 
+/* next_digit - the first ASCII digit at or after pos, or len */
+static size_t next_digit(const char *d, size_t len, size_t pos)
+{
+#if defined(__x86_64__)
+	static int avx2 = -1;
+
+	if (avx2 < 0)
+		avx2 = __builtin_cpu_supports("avx2") != 0;
+	if (avx2)
+		return next_digit_avx2(d, len, pos);
+#endif
+	return next_digit_sse2(d, len, pos);
+}
+
+/* dig - an ASCII digit (no locale lookup) */
+static inline int dig(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
 /* detector_ident_scan - find, validate and report identifiers in a text */
 void    detector_ident_scan(const char *d, size_t len, const int *want,
 			    void (*found) (void *ctx, enum det_ident id, size_t s,
@@ -430,8 +474,7 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 		/* the run of digits and single separators that starts here */
 		s = pos;
 		e = pos;
-		while (e < len && (isdigit((unsigned char) d[e])
-				   || (is_sep(d[e]) && e + 1 < len && isdigit((unsigned char) d[e + 1]))))
+		while (e < len && (dig(d[e]) || (is_sep(d[e]) && e + 1 < len && dig(d[e + 1]))))
 			e++;
 		if (want[IDENT_IBAN] && s >= 2 && s >= iban_end + 2 && e - s >= 2
 		    && d[s - 1] >= 'A' && d[s - 1] <= 'Z' && d[s - 2] >= 'A' && d[s - 2] <= 'Z'
