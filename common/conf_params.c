@@ -57,6 +57,74 @@ int     var_add_default_header;
 char   *var_default_pass_header;
 
 /* detector: policies, incidents, notifications (issue 3) */
+char   *var_policy_file;
+struct conf_list var_internal_domains;
+int     var_trial_mode;
+char   *var_violation_count_header;
+char   *var_violation_severity_header;
+char   *var_detector_failure_header;
+struct conf_list var_loop_guard_hosts;
+int     var_detector_depth_limit;
+int     var_detector_part_limit;
+long long var_detector_decoded_size_limit;
+char   *var_unscannable_action;
+char   *var_unscannable_reply;
+char   *var_unscannable_header;
+char   *var_incident_log;
+char   *var_notify_relay;
+char   *var_notify_from;
+char   *var_notify_queue_directory;
+char   *var_notify_template;
+int     var_notify_timeout;
+int     var_notify_retry_time;
+int     var_notify_max_age;
+
+/* conf_check_reply5xx - "5XX 5.X.X text": printable, no CR, LF or controls */
+int conf_check_reply5xx(const char *value, char *err, size_t errlen)
+{
+	const unsigned char *cp = (const unsigned char *) value;
+
+	if (!(cp[0] == '5' && cp[1] >= '0' && cp[1] <= '9' && cp[2] >= '0'
+	      && cp[2] <= '9' && cp[3] == ' ' && cp[4] == '5' && cp[5] == '.'
+	      && cp[6] >= '0' && cp[6] <= '9')) {
+		snprintf(err, errlen, "bad reply \"%.60s\" (expected 5XX 5.X.X text)",
+			 value);
+		return -1;
+	}
+	for (; *cp; cp++)
+		if (*cp < 0x20 || *cp > 0x7e) {
+			snprintf(err, errlen, "reply holds a control or non-ASCII "
+				 "character (no CR, LF, tabs or 8-bit text)");
+			return -1;
+		}
+	if (strlen(value) > 500) {
+		snprintf(err, errlen, "reply longer than 500 characters");
+		return -1;
+	}
+	return 0;
+}
+
+/* conf_check_header_name - an RFC 5322 field name, or empty */
+static int conf_check_header_name(const char *value, char *err, size_t errlen)
+{
+	for (const char *cp = value; *cp; cp++)
+		if (*cp <= 32 || *cp >= 127 || *cp == ':') {
+			snprintf(err, errlen, "bad header name \"%s\"", value);
+			return -1;
+		}
+	return strlen(value) > 76 ? (snprintf(err, errlen, "header name too long"), -1) : 0;
+}
+
+/* conf_check_domain - a domain name for internal_domains */
+static int conf_check_domain(const char *value, char *err, size_t errlen)
+{
+	if (*value == 0 || strchr(value, '@') || conf_check_hostname(
+			   value + (value[0] == '.'), err, errlen) < 0) {
+		snprintf(err, errlen, "bad domain \"%s\"", value);
+		return -1;
+	}
+	return 0;
+}
 
 /* TLS: tlsmgr, keystore, inbound and outbound TLS (issue 4) */
 char   *var_keystore;
@@ -244,6 +312,77 @@ const struct conf_param conf_params[] = {
 	    "The header added to passed messages, Name: value."),
 
 	/* ---- detector: policies, incidents, notifications ---- */
+
+	STR(policy_file, "policies.conf", NULL, "detector",
+	    "The policy file, relative to the configuration directory (or "
+	    "absolute). Read when a detector starts and at each `dlpgate "
+	    "reload`; a file with an error is refused with file:line and the "
+	    "last good policies keep running."),
+	LIST(internal_domains, "", conf_check_domain, "detector",
+	     "Domains that count as internal: a recipient in none of them (or "
+	     "their subdomains) is external for rules with external = true."),
+	BOOL(trial_mode, "no", "detector",
+	     "Every policy acts as monitor: incidents, notifications and logs, "
+	     "but no block, redirect or modify (the seed product's Trial Mode)."),
+	STR(violation_count_header, "X-DLP-Violations", conf_check_header_name,
+	    "detector",
+	    "Header added to a passed message when monitor-mode policies "
+	    "matched, with their number as value. Empty: none."),
+	STR(violation_severity_header, "X-DLP-Severity", conf_check_header_name,
+	    "detector",
+	    "Header with the highest severity of the monitor-mode policies that "
+	    "matched a passed message. Empty: none."),
+	STR(detector_failure_header, "", conf_check_header, "smtpd-proxy",
+	    "With detector_failure = pass, a header (Name: value) added to a "
+	    "message that passed without being scanned. Empty: none."),
+	LIST(loop_guard_hosts, "", conf_check_cidr, "detector",
+	     "Clients whose messages that already carry default_pass_header "
+	     "are passed without a second scan (loop guard). Empty: every "
+	     "message is scanned."),
+	INT(detector_depth_limit, "20", 1, 100, "detector",
+	    "Deepest nesting of MIME parts, attached messages and archives "
+	    "that is opened; deeper content is not scanned (unscannable_action)."),
+	INT(detector_part_limit, "1000", 1, 100000, "detector",
+	    "Most MIME parts plus archive members scanned per message."),
+	SIZE(detector_decoded_size_limit, "100m", 1048576, 4294967296LL, "detector",
+	     "Most bytes of decoded content (base64, quoted-printable, "
+	     "archives) scanned per message."),
+	ENUM(unscannable_action, "pass", "pass|block|tempfail", "detector",
+	     "What happens to a message that could not be scanned completely "
+	     "(a limit, an encrypted or broken archive): it is scanned as far "
+	     "as possible, then pass (the policies' verdict), block "
+	     "(unscannable_reply) or tempfail (451)."),
+	STR(unscannable_reply, "550 5.7.1 Message could not be scanned completely",
+	    conf_check_reply5xx, "detector",
+	    "The reply when unscannable_action = block."),
+	STR(unscannable_header, "", conf_check_header, "detector",
+	    "A header (Name: value) added to a message that passes although it "
+	    "was not scanned completely. Empty: none."),
+	STR(incident_log, "/var/log/dlpgate/incidents.log", conf_check_path,
+	    "detector",
+	    "The incident log: one JSON line per message that matched a policy "
+	    "(masked samples only), fsync'd. Empty: no incident log."),
+	STR(notify_relay, "127.0.0.1:10026", conf_check_hostport, "detector",
+	    "SMTP server that takes incident notifications: the MTA's "
+	    "reinjection listener, so notifications are not filtered again."),
+	STR(notify_from, "", NULL, "detector",
+	    "Sender address of incident notifications. Empty: postmaster@ the "
+	    "host name."),
+	STR(notify_queue_directory, "/var/spool/dlpgate/notify", conf_check_path,
+	    "detector",
+	    "Where notifications wait until notify_relay takes them."),
+	STR(notify_template, "", NULL, "detector",
+	    "File with the notification text (relative to the configuration "
+	    "directory or absolute), with ${policy}, ${severity}, ${action}, "
+	    "${sender}, ${recipients}, ${subject}, ${matches}, ${incident}, "
+	    "${time}. Empty: the built-in text."),
+	TIME(notify_timeout, "30s", 1, 600, "detector",
+	     "How long a notification's SMTP exchange may wait at each step."),
+	TIME(notify_retry_time, "60s", 10, 86400, "detector",
+	     "First delay before a failed notification is tried again; the "
+	     "delay doubles up to an hour."),
+	TIME(notify_max_age, "2d", 60, 2592000, "detector",
+	     "How long a notification is retried before it is given up (logged)."),
 
 	/* ---- TLS: tlsmgr, keystore, inbound and outbound TLS ---- */
 

@@ -106,8 +106,12 @@ struct server {
 
 extern struct server server;
 
-/* Called once configuration is loaded, before chroot and privileges are
- * dropped (Postfix's pre_init): tlsmgr reads its keystore here. */
+/*
+ * Called once the configuration is loaded, before chroot and before
+ * privileges are dropped (Postfix's pre_init): a daemon opens or creates
+ * what its unprivileged user needs (tlsmgr reads its keystore, the
+ * detector creates its state and spool directories). NULL: nothing.
+ */
 extern void (*server_pre_init)(void);
 
 void server_init(int argc, char **argv, const char *role);

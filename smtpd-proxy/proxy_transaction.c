@@ -220,10 +220,12 @@ static void proxy_detect_failed(struct verdict *v)
 		return;
 	}
 	v->action = SCAN_PASS;
-	if (var_add_default_header && *var_default_pass_header) {
-		v->headers = xcalloc(1, sizeof(char *));
+	v->headers = xcalloc(2, sizeof(char *));
+	if (var_add_default_header && *var_default_pass_header)
 		v->headers[v->nheaders++] = xstrdup(var_default_pass_header);
-	}
+	/* say that this one went unscanned (detector_failure_header) */
+	if (*var_detector_failure_header)
+		v->headers[v->nheaders++] = xstrdup(var_detector_failure_header);
 }
 
 /* proxy_count_message - the counters of dlpgate status */
