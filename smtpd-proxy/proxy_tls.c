@@ -46,6 +46,7 @@
 #include "msg.h"
 #include "tls_mgr.h"
 #include "tls_prov.h"
+#include "server.h"
 #include "proxy.h"
 
 /* Always off, whatever tls_ciphers says: tlsmgr signs ECDHE only. */
@@ -367,6 +368,8 @@ static int proxy_tls_accept(struct proxy_session *s, const char *how)
 	}
 	stream_set_ssl(s->client, ssl);
 	s->tls_client = 1;
+	strlcpy(s->env.tls_in, SSL_get_version(ssl), sizeof(s->env.tls_in));
+	server_stats_add(SERVER_STAT_TLS_IN, 1);
 	proxy_tls_peer(ssl, peer, sizeof(peer));
 	evt_info(TLS_DONE, s->cid, "side=client client=%s peer=%s unverified "
 		 "protocol=%s cipher=%s resumed=%s via=%s", s->client_addr, peer,
@@ -629,6 +632,7 @@ static int proxy_tls_hop_connect(struct proxy_session *s, enum hop_level level,
 	}
 	stream_set_ssl(s->hop, ssl);
 	s->tls_hop = 1;
+	server_stats_add(SERVER_STAT_TLS_OUT, 1);
 	proxy_tls_peer(ssl, peer, sizeof(peer));
 	evt_info(TLS_DONE, s->cid, "side=next-hop hop=%s peer=%s %s protocol=%s cipher=%s "
 		 "resumed=%s level=%s", s->hop_name, peer,

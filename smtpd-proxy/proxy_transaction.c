@@ -321,10 +321,11 @@ void proxy_transaction(struct proxy_session *s)
 	close(fd);
 	s->messages++;
 	evt_info(MSG_COMPLETE, s->cid, "client=%s from=%s rcpts=%zu size=%zu "
-		 "verdict=%s%s policies=%s hop=%s reply=\"%s\" rtime=%.3f "
-		 "dtime=%.3f stime=%.3f", s->client_addr, s->env.mail_from,
-		 s->env.nrcpt, size, scan_action_name(v.action),
-		 scanned ? "" : " (detector failure)",
+		 "tls_in=%s tls_out=%s verdict=%s%s policies=%s hop=%s reply=\"%s\" "
+		 "rtime=%.3f dtime=%.3f stime=%.3f", s->client_addr, s->env.mail_from,
+		 s->env.nrcpt, size, s->client->ssl ? SSL_get_version(s->client->ssl) : "none",
+		 s->hop && s->hop->ssl ? SSL_get_version(s->hop->ssl) : "none",
+		 scan_action_name(v.action), scanned ? "" : " (detector failure)",
 		 *v.policies ? v.policies : "-", s->hop_name, outcome, rtime, dtime,
 		 proxy_elapsed(&t2));
 	proxy_count_message(&v, size, scanned);

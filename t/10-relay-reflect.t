@@ -110,7 +110,7 @@ is($code, 221, 'QUIT answered 221');
 ok($c->closed, 'connection closed after QUIT');
 
 # the log says what happened, with the connection id
-like($dlp->log, qr/1007 message complete \(cid=[0-9A-F]{12} client=127\.0\.0\.1 from=<a\@example\.com> rcpts=1 size=\d+ verdict=pass/,
+like($dlp->log, qr/1007 message complete \(cid=[0-9A-F]{12} client=127\.0\.0\.1 from=<a\@example\.com> rcpts=1 size=\d+ tls_in=none tls_out=none verdict=pass/,
     'message complete logged with cid, sender, verdict');
 
 ok($dlp->stop, 'dlpgate stops cleanly');

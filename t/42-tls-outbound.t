@@ -131,6 +131,13 @@ my $dlp = start_tls_dlpgate(keystore => $ks, storepass => 'changeit', conf => {
     operating_mode => 'forward', next_hop => ["localhost:$sinks{good}{port}"] });
 check($dlp, $sinks{good}, 'plain', 'mirror, client in plain text');
 check($dlp, $sinks{good}, 'tls', 'mirror, client used STARTTLS', starttls => 1);
+like($dlp->wait_log(qr/1007 message complete .*tls_in=TLSv1\.3 tls_out=TLSv1\.3 /) // '',
+    qr/verdict=pass/, 'the summary line says TLS on both sides');
+{
+    my ($src, $status) = run_cmd(top_dir() . '/master/dlpgate', '-c', $dlp->{etc}, 'status');
+    like($status, qr/^\s*TLS sessions\s+in=1 out=1$/m,
+        'status counts the TLS sessions in and out') or diag $status;
+}
 $dlp->stop;
 $dlp = start_tls_dlpgate(keystore => $ks, storepass => 'changeit', conf => {
     operating_mode => 'forward', next_hop => ["localhost:$sinks{self}{port}"] });
