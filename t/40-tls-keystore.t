@@ -143,4 +143,28 @@ SKIP: {
     $dlp->stop;
 }
 
+# first start: no keystore, a password file as 'dlpgate setup' writes it
+# (64 characters): tlsmgr creates the keystore, then opens it with that
+# same password (a 63-character truncation once made this fail)
+{
+    my $sink = start_sink();
+    my $d3 = test_dir('ks3');
+    mkdir "$d3/etc";
+    spit("$d3/etc/keystore.pass", ('0123456789abcdef' x 4) . "\n");
+    chmod 0600, "$d3/etc/keystore.pass";
+    chown((getpwnam('dlpgate-tls'))[2, 3], "$d3/etc/keystore.pass");
+    my $port = free_port();
+    my $dlp = start_dlpgate(dir => $d3, port => $port, conf => { resubmit_port => $sink->{port} },
+        master_conf => tls_master_conf($port));
+    ok($dlp->wait_log(qr/4003 keystore created/, 30), 'first start creates the keystore');
+    ok($dlp->wait_log(qr/4012 tlsmgr ready/, 30), 'and opens it with the 64-character password');
+    my ($r, $o) = openssl_starttls($port, "EHLO x\r\nQUIT\r\n");
+    like($o, qr/250[- ]/, 'STARTTLS works with the new keystore');
+    $dlp->stop;
+    # a password longer than a keystore password can be is refused, not cut
+    spit("$d3/etc/keystore.pass", ('x' x 2000) . "\n");
+    ($r, $o) = dlpkey("$d3/etc", 'list', '-keystore', "$d3/etc/keystore.p12");
+    like($o, qr/password longer than \d+ characters/, 'an overlong password file is refused');
+}
+
 done_testing;

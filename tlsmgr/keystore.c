@@ -572,6 +572,14 @@ int     ks_read_password(const char *path, char *pass, size_t len, char *err,
 	}
 	if (fgets(pass, (int) len, fp) == NULL)
 		*pass = 0;
+	/* a line that does not fit is refused, never cut short */
+	if (strchr(pass, '\n') == NULL && strlen(pass) == len - 1 && fgetc(fp) != EOF) {
+		fclose(fp);
+		OPENSSL_cleanse(pass, len);
+		snprintf(err, errlen, "keystore_password_file %s: password longer "
+			 "than %zu characters", path, len - 2);
+		return -1;
+	}
 	fclose(fp);
 	pass[strcspn(pass, "\r\n")] = 0;
 	if (*pass == 0) {

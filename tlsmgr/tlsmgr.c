@@ -92,7 +92,7 @@ static void tlsmgr_create(uid_t uid, gid_t gid)
 	struct keystore ks = {NULL, 0};
 	struct ks_entry *e;
 	unsigned char rnd[18];
-	char    pass[64], dname[300], err[512];
+	char    pass[KS_PASS_MAX], dname[300], err[512];
 	EVP_PKEY *key;
 	X509   *x;
 
