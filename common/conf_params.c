@@ -57,8 +57,117 @@ int     var_add_default_header;
 char   *var_default_pass_header;
 
 /* detector: policies, incidents, notifications (issue 3) */
+char   *var_policy_file;
+struct conf_list var_internal_domains;
+int     var_trial_mode;
+char   *var_violation_count_header;
+char   *var_violation_severity_header;
+char   *var_detector_failure_header;
+struct conf_list var_loop_guard_hosts;
+int     var_detector_depth_limit;
+int     var_detector_part_limit;
+long long var_detector_decoded_size_limit;
+char   *var_unscannable_action;
+char   *var_unscannable_reply;
+char   *var_unscannable_header;
+char   *var_incident_log;
+char   *var_notify_relay;
+char   *var_notify_from;
+char   *var_notify_queue_directory;
+char   *var_notify_template;
+int     var_notify_timeout;
+int     var_notify_retry_time;
+int     var_notify_max_age;
+
+/* conf_check_reply5xx - "5XX 5.X.X text": printable, no CR, LF or controls */
+int conf_check_reply5xx(const char *value, char *err, size_t errlen)
+{
+	const unsigned char *cp = (const unsigned char *) value;
+
+	if (!(cp[0] == '5' && cp[1] >= '0' && cp[1] <= '9' && cp[2] >= '0'
+	      && cp[2] <= '9' && cp[3] == ' ' && cp[4] == '5' && cp[5] == '.'
+	      && cp[6] >= '0' && cp[6] <= '9')) {
+		snprintf(err, errlen, "bad reply \"%.60s\" (expected 5XX 5.X.X text)",
+			 value);
+		return -1;
+	}
+	for (; *cp; cp++)
+		if (*cp < 0x20 || *cp > 0x7e) {
+			snprintf(err, errlen, "reply holds a control or non-ASCII "
+				 "character (no CR, LF, tabs or 8-bit text)");
+			return -1;
+		}
+	if (strlen(value) > 500) {
+		snprintf(err, errlen, "reply longer than 500 characters");
+		return -1;
+	}
+	return 0;
+}
+
+/* conf_check_header_name - an RFC 5322 field name, or empty */
+static int conf_check_header_name(const char *value, char *err, size_t errlen)
+{
+	for (const char *cp = value; *cp; cp++)
+		if (*cp <= 32 || *cp >= 127 || *cp == ':') {
+			snprintf(err, errlen, "bad header name \"%s\"", value);
+			return -1;
+		}
+	return strlen(value) > 76 ? (snprintf(err, errlen, "header name too long"), -1) : 0;
+}
+
+/* conf_check_domain - a domain name for internal_domains */
+static int conf_check_domain(const char *value, char *err, size_t errlen)
+{
+	if (*value == 0 || strchr(value, '@') || conf_check_hostname(
+			   value + (value[0] == '.'), err, errlen) < 0) {
+		snprintf(err, errlen, "bad domain \"%s\"", value);
+		return -1;
+	}
+	return 0;
+}
 
 /* TLS: tlsmgr, keystore, inbound and outbound TLS (issue 4) */
+char   *var_keystore;
+char   *var_keystore_password_file;
+char   *var_tls_key_alias;
+int     var_tls_session_timeout;
+int     var_tls_session_cache_size;
+int     var_tlsmgr_timeout;
+char   *var_inbound_tls;
+char   *var_outbound_tls;
+int     var_mirror_verify;
+int     var_tls_use_system_ca;
+char   *var_outbound_tls_match_name;
+struct conf_list var_tls_protocols;
+char   *var_tls_ciphers;
+char   *var_tls_ciphersuites;
+char   *var_outbound_tls_ciphers;
+int     var_tls_handshake_timeout;
+int     var_tls_wrapper_mode;
+
+/* conf_check_tls_protocol - the TLS versions dlpgate can serve */
+static int conf_check_tls_protocol(const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "TLSv1.2") && strcmp(value, "TLSv1.3")) {
+		snprintf(err, errlen, "\"%s\": use TLSv1.2 and/or TLSv1.3 (older "
+			 "versions need signatures tlsmgr does not make)", value);
+		return -1;
+	}
+	return 0;
+}
+
+/* conf_check_tls_text - a cipher string: printable, no spaces or quotes */
+static int conf_check_tls_text(const char *value, char *err, size_t errlen)
+{
+	for (const char *cp = value; *cp; cp++) {
+		if (*cp <= ' ' || *cp >= 127 || *cp == '"' || *cp == '\\') {
+			snprintf(err, errlen, "\"%s\": an OpenSSL cipher string has no "
+				 "spaces or quotes", value);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 /* operations: metrics, status (issue 5) */
 char   *var_metrics_listen;
@@ -204,7 +313,144 @@ const struct conf_param conf_params[] = {
 
 	/* ---- detector: policies, incidents, notifications ---- */
 
+	STR(policy_file, "policies.conf", NULL, "detector",
+	    "The policy file, relative to the configuration directory (or "
+	    "absolute). Read when a detector starts and at each `dlpgate "
+	    "reload`; a file with an error is refused with file:line and the "
+	    "last good policies keep running."),
+	LIST(internal_domains, "", conf_check_domain, "detector",
+	     "Domains that count as internal: a recipient in none of them (or "
+	     "their subdomains) is external for rules with external = true."),
+	BOOL(trial_mode, "no", "detector",
+	     "Every policy acts as monitor: incidents, notifications and logs, "
+	     "but no block, redirect or modify (the seed product's Trial Mode)."),
+	STR(violation_count_header, "X-DLP-Violations", conf_check_header_name,
+	    "detector",
+	    "Header added to a passed message when monitor-mode policies "
+	    "matched, with their number as value. Empty: none."),
+	STR(violation_severity_header, "X-DLP-Severity", conf_check_header_name,
+	    "detector",
+	    "Header with the highest severity of the monitor-mode policies that "
+	    "matched a passed message. Empty: none."),
+	STR(detector_failure_header, "", conf_check_header, "smtpd-proxy",
+	    "With detector_failure = pass, a header (Name: value) added to a "
+	    "message that passed without being scanned. Empty: none."),
+	LIST(loop_guard_hosts, "", conf_check_cidr, "detector",
+	     "Clients whose messages that already carry default_pass_header "
+	     "are passed without a second scan (loop guard). Empty: every "
+	     "message is scanned."),
+	INT(detector_depth_limit, "20", 1, 100, "detector",
+	    "Deepest nesting of MIME parts, attached messages and archives "
+	    "that is opened; deeper content is not scanned (unscannable_action)."),
+	INT(detector_part_limit, "1000", 1, 100000, "detector",
+	    "Most MIME parts plus archive members scanned per message."),
+	SIZE(detector_decoded_size_limit, "100m", 1048576, 4294967296LL, "detector",
+	     "Most bytes of decoded content (base64, quoted-printable, "
+	     "archives) scanned per message."),
+	ENUM(unscannable_action, "pass", "pass|block|tempfail", "detector",
+	     "What happens to a message that could not be scanned completely "
+	     "(a limit, an encrypted or broken archive): it is scanned as far "
+	     "as possible, then pass (the policies' verdict), block "
+	     "(unscannable_reply) or tempfail (451)."),
+	STR(unscannable_reply, "550 5.7.1 Message could not be scanned completely",
+	    conf_check_reply5xx, "detector",
+	    "The reply when unscannable_action = block."),
+	STR(unscannable_header, "", conf_check_header, "detector",
+	    "A header (Name: value) added to a message that passes although it "
+	    "was not scanned completely. Empty: none."),
+	STR(incident_log, "/var/log/dlpgate/incidents.log", conf_check_path,
+	    "detector",
+	    "The incident log: one JSON line per message that matched a policy "
+	    "(masked samples only), fsync'd. Empty: no incident log."),
+	STR(notify_relay, "127.0.0.1:10026", conf_check_hostport, "detector",
+	    "SMTP server that takes incident notifications: the MTA's "
+	    "reinjection listener, so notifications are not filtered again."),
+	STR(notify_from, "", NULL, "detector",
+	    "Sender address of incident notifications. Empty: postmaster@ the "
+	    "host name."),
+	STR(notify_queue_directory, "/var/spool/dlpgate/notify", conf_check_path,
+	    "detector",
+	    "Where notifications wait until notify_relay takes them."),
+	STR(notify_template, "", NULL, "detector",
+	    "File with the notification text (relative to the configuration "
+	    "directory or absolute), with ${policy}, ${severity}, ${action}, "
+	    "${sender}, ${recipients}, ${subject}, ${matches}, ${incident}, "
+	    "${time}. Empty: the built-in text."),
+	TIME(notify_timeout, "30s", 1, 600, "detector",
+	     "How long a notification's SMTP exchange may wait at each step."),
+	TIME(notify_retry_time, "60s", 10, 86400, "detector",
+	     "First delay before a failed notification is tried again; the "
+	     "delay doubles up to an hour."),
+	TIME(notify_max_age, "2d", 60, 2592000, "detector",
+	     "How long a notification is retried before it is given up (logged)."),
+
 	/* ---- TLS: tlsmgr, keystore, inbound and outbound TLS ---- */
+
+	STR(keystore, "", conf_check_path, "tlsmgr",
+	    "The PKCS#12 keystore (keytool's format) with dlpgate's private "
+	    "key and certificate chain and the trusted next-hop certificates. "
+	    "Empty: keystore.p12 in the configuration directory. Only the "
+	    "tlsmgr user should read it; tlsmgr creates one with a "
+	    "self-signed certificate for helo_name when it is missing."),
+	STR(keystore_password_file, "", conf_check_path, "tlsmgr",
+	    "File whose first line is the keystore password (also the key "
+	    "password, as keytool makes them). Empty: keystore.pass in the "
+	    "configuration directory."),
+	STR(tls_key_alias, "", NULL, "tlsmgr",
+	    "Alias of the keystore's private key entry that dlpgate serves. "
+	    "Empty: the only private key entry in the keystore, or the one "
+	    "named dlpgate."),
+	TIME(tls_session_timeout, "3600s", 60, 86400, "tlsmgr",
+	     "Lifetime of TLS sessions: session tickets given to clients "
+	     "(their keys rotate at this interval) and next-hop sessions "
+	     "cached by tlsmgr."),
+	INT(tls_session_cache_size, "1000", 0, 100000, "tlsmgr",
+	    "Most next-hop TLS sessions tlsmgr keeps for resumption (0: none)."),
+	TIME(tlsmgr_timeout, "10s", 1, 300, "smtpd-proxy",
+	     "How long a worker waits for tlsmgr (certificate chain, a "
+	     "signature, ticket keys)."),
+	ENUM(inbound_tls, "may", "none|may|encrypt", "smtpd-proxy",
+	     "STARTTLS from the sending MTA: none (not offered), may (offered) "
+	     "or encrypt (required: MAIL before STARTTLS gets 530 5.7.0)."),
+	ENUM(outbound_tls, "mirror", "mirror|none|may|encrypt|verify|secure",
+	     "smtpd-proxy",
+	     "TLS to the next hop. mirror: exactly when the client used "
+	     "STARTTLS, and then the next hop must verify (see mirror_verify). "
+	     "none: never. may: when offered, unverified, falling back to "
+	     "plain text. encrypt: required, unverified. verify: required, the "
+	     "chain must lead to a trusted keystore certificate. secure: as "
+	     "verify, and the certificate must name the next hop."),
+	BOOL(mirror_verify, "yes", "smtpd-proxy",
+	     "In mirror mode, the next hop must authenticate itself against "
+	     "the keystore's trusted certificates (the seed product's rule). "
+	     "no: encrypt without verifying, for labs."),
+	BOOL(tls_use_system_ca, "no", "smtpd-proxy",
+	     "Also trust the system's CA bundle when verifying next hops."),
+	STR(outbound_tls_match_name, "", conf_check_hostname, "smtpd-proxy",
+	    "With outbound_tls = secure, the name the next hop's certificate "
+	    "must carry. Empty: the host name of the next_hop entry (or its "
+	    "address in reflecting mode)."),
+	LIST(tls_protocols, "TLSv1.2, TLSv1.3", conf_check_tls_protocol,
+	     "smtpd-proxy",
+	     "TLS versions used on both sides: TLSv1.2 and/or TLSv1.3."),
+	STR(tls_ciphers, "ECDHE+AESGCM:ECDHE+CHACHA20", conf_check_tls_text,
+	    "smtpd-proxy",
+	    "OpenSSL cipher list for TLS 1.2 from clients. Anonymous, export, "
+	    "NULL, RC4, 3DES, MD5 and non-ECDHE suites are always removed: "
+	    "tlsmgr signs ECDHE handshakes and never decrypts."),
+	STR(tls_ciphersuites,
+	    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256",
+	    conf_check_tls_text, "smtpd-proxy",
+	    "TLS 1.3 cipher suites, both sides."),
+	STR(outbound_tls_ciphers, "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES:!PSK:!SRP",
+	    conf_check_tls_text, "smtpd-proxy",
+	    "OpenSSL cipher list for TLS 1.2 to next hops."),
+	TIME(tls_handshake_timeout, "60s", 1, 600, "smtpd-proxy",
+	     "How long a TLS handshake may take, on either side."),
+	BOOL(tls_wrapper_mode, "no", "smtpd-proxy",
+	     "Implicit TLS (the 465 style): the client's TLS handshake comes "
+	     "first, before the banner. Set it for one listener in master.conf: "
+	     "options = { tls_wrapper_mode = true; };"),
 
 	/* ---- operations: metrics, status ---- */
 

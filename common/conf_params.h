@@ -48,8 +48,47 @@ extern int var_add_default_header;
 extern char *var_default_pass_header;
 
 /* detector: policies, incidents, notifications (issue 3) */
+extern char *var_policy_file;
+extern struct conf_list var_internal_domains;
+extern int var_trial_mode;
+extern char *var_violation_count_header;
+extern char *var_violation_severity_header;
+extern char *var_detector_failure_header;
+extern struct conf_list var_loop_guard_hosts;
+extern int var_detector_depth_limit;
+extern int var_detector_part_limit;
+extern long long var_detector_decoded_size_limit;
+extern char *var_unscannable_action;
+extern char *var_unscannable_reply;
+extern char *var_unscannable_header;
+extern char *var_incident_log;
+extern char *var_notify_relay;
+extern char *var_notify_from;
+extern char *var_notify_queue_directory;
+extern char *var_notify_template;
+extern int var_notify_timeout;
+extern int var_notify_retry_time;
+extern int var_notify_max_age;
+int conf_check_reply5xx(const char *value, char *err, size_t errlen);
 
 /* TLS: tlsmgr, keystore, inbound and outbound TLS (issue 4) */
+extern char *var_keystore;
+extern char *var_keystore_password_file;
+extern char *var_tls_key_alias;
+extern int var_tls_session_timeout;
+extern int var_tls_session_cache_size;
+extern int var_tlsmgr_timeout;
+extern char *var_inbound_tls;
+extern char *var_outbound_tls;
+extern int var_mirror_verify;
+extern int var_tls_use_system_ca;
+extern char *var_outbound_tls_match_name;
+extern struct conf_list var_tls_protocols;
+extern char *var_tls_ciphers;
+extern char *var_tls_ciphersuites;
+extern char *var_outbound_tls_ciphers;
+extern int var_tls_handshake_timeout;
+extern int var_tls_wrapper_mode;
 
 /* operations: metrics, status (issue 5) */
 extern char *var_metrics_listen;

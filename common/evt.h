@@ -34,9 +34,28 @@
 	X(DET_BADREQ,		3003, "detector request refused") \
 	X(DET_STARTED,		3004, "detector ready") \
 	/* 3005-3999: detector and policies (issue 3) */ \
+	X(POLICY_LOADED,	3005, "policies loaded") \
+	X(POLICY_REFUSED,	3006, "policy file refused") \
+	X(POLICY_KEPT,		3007, "keeping the last good policies") \
+	X(POLICY_NONE,		3008, "no usable policies") \
+	X(DET_INCOMPLETE,	3009, "message not scanned completely") \
+	X(DET_LOOP,		3010, "message already scanned (loop guard)") \
+	X(DET_TIMEOUT,		3011, "scan time limit reached") \
+	X(DET_STATE,		3012, "detector state directory problem") \
 	X(TLS_DONE,		4001, "TLS handshake completed") \
 	X(TLS_FAILED,		4002, "TLS handshake failed") \
 	/* 4003-4999: TLS, tlsmgr, keystore (issue 4) */ \
+	X(KS_CREATED,		4003, "keystore created") \
+	X(KS_LOADED,		4004, "keystore loaded") \
+	X(KS_ERROR,		4005, "keystore error") \
+	X(CERT_EXPIRING,	4006, "certificate expires soon") \
+	X(CERT_EXPIRED,		4007, "certificate expired") \
+	X(TLSMGR_REFUSED,	4008, "tlsmgr request refused") \
+	X(TLS_UNAVAILABLE,	4009, "TLS unavailable") \
+	X(HOP_TLS_FAILED,	4010, "next hop TLS required but not established") \
+	X(TLS_DISCARDED,	4011, "plaintext after STARTTLS discarded") \
+	X(TLSMGR_READY,		4012, "tlsmgr ready") \
+	X(HOP_TLS_PLAIN,	4013, "next hop without TLS") \
 	X(MASTER_START,		5001, "master started") \
 	X(MASTER_STOP,		5002, "master stopping") \
 	X(MASTER_RELOAD,	5003, "master reloaded configuration") \
@@ -56,6 +75,13 @@
 	X(CONF_DEFAULTS,	6002, "configuration file missing, using defaults") \
 	X(CONF_RELOAD_BAD,	6003, "new configuration refused, keeping the old") \
 	/* 7000-7999: incidents and notifications (issue 3) */ \
+	X(INCIDENT,		7001, "incident recorded") \
+	X(INCIDENT_FAIL,	7002, "incident log write failed") \
+	X(NOTIFY_QUEUED,	7003, "notification queued") \
+	X(NOTIFY_SENT,		7004, "notification sent") \
+	X(NOTIFY_DEFER,		7005, "notification deferred") \
+	X(NOTIFY_EXPIRED,	7006, "notification given up") \
+	X(NOTIFY_FAIL,		7007, "notification could not be queued") \
 	/* 8000-8999: DNS, PROXY protocol, clusters (issue 6) */ \
 	X(DNS_RESOLVED,		8001, "next hop domain resolved") \
 	X(DNS_TEMPFAIL,		8002, "next hop DNS lookup failed") \

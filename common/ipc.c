@@ -222,6 +222,11 @@ int ipc_recv(int fd, struct ipc_msg *msg, int timeout, char *err, size_t errlen)
 	msg->nfds = 0;
 	msg->nattr = 0;
 	*err = 0;
+	/* a caller that may wait usually does: poll first, skip a failed read */
+	if (timeout != 0 && (rc = ipc_wait(fd, POLLIN, timeout)) != IPC_OK) {
+		snprintf(err, errlen, rc == IPC_TIMEOUT ? "timeout" : "poll error");
+		return rc;
+	}
 	for (;;) {
 		memset(&mh, 0, sizeof(mh));
 		mh.msg_iov = &iov;

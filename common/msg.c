@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@ static char msg_ident[64] = "dlpgate";
 static int msg_where = MSG_TO_STDERR;
 static enum msg_level msg_min = MSG_INFO;
 static void (*msg_cleanup)(void);
+static pid_t msg_pid;			/* getpid() once, again after fork */
 
 static const struct {
 	const char *name;
@@ -58,9 +60,20 @@ int msg_level_parse(const char *name, enum msg_level *level)
 	return -1;
 }
 
+/* msg_forked - a child has a pid of its own */
+static void msg_forked(void)
+{
+	msg_pid = getpid();
+}
+
 /* msg_open - choose the log destination and the program name */
 void msg_open(const char *ident, int where, const char *facility)
 {
+	static int hooked;
+
+	if (!hooked++)
+		(void) pthread_atfork(NULL, NULL, msg_forked);
+	msg_pid = getpid();
 	int     fac = facility ? msg_facility_parse(facility) : LOG_MAIL;
 
 	snprintf(msg_ident, sizeof(msg_ident), "%s", ident);
@@ -121,7 +134,7 @@ void msg_vlog(enum msg_level level, const char *fmt, va_list ap)
 		localtime_r(&ts.tv_sec, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 		n = snprintf(line, sizeof(line), "%s.%03ld %s[%ld]: %s%s\n", when,
-			     ts.tv_nsec / 1000000, msg_ident, (long) getpid(),
+			     ts.tv_nsec / 1000000, msg_ident, (long) (msg_pid ? msg_pid : getpid()),
 			     prefix[level], text);
 		if (n > (int) sizeof(line) - 1) {
 			n = sizeof(line) - 1;

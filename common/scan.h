@@ -2,10 +2,12 @@
  * scan - the smtpd-proxy <-> detector contract
  *
  * A worker asks the detector for a verdict with one SCAN_REQ record on a
- * SOCK_SEQPACKET connection to run_directory/private/detector. Two sealed
- * memfds travel with it (SCM_RIGHTS): the message, exactly as the client
- * sent it after un-stuffing (CRLF line ends), and the envelope in the text
- * form below. The detector answers one SCAN_VERDICT or SCAN_ERROR record.
+ * SOCK_SEQPACKET connection to run_directory/private/detector. A sealed
+ * memfd travels with it (SCM_RIGHTS): the message, exactly as the client
+ * sent it after un-stuffing (CRLF line ends). The envelope, in the text
+ * form below, is the SCAN_TAG_ENVELOPE attribute when it fits in
+ * SCAN_ENV_INLINE_MAX bytes, else a second sealed memfd. The detector
+ * answers one SCAN_VERDICT or SCAN_ERROR record.
  *
  * Envelope form: one "key<TAB>value" per line, values without control
  * characters; "rcpt" repeats and carries "<address><TAB>params":
@@ -39,11 +41,14 @@
 #define SCAN_VERDICT		2
 #define SCAN_ERROR		3
 
-/* SCAN_REQ attributes (fds: message, envelope). */
+/* SCAN_REQ attributes (fds: message [, envelope when not inline]). */
 #define SCAN_TAG_CID		1	/* str */
 #define SCAN_TAG_MSG_SIZE	2	/* u64 */
 #define SCAN_TAG_ENV_SIZE	3	/* u64 */
 #define SCAN_TAG_DEADLINE	4	/* u32 seconds the worker will wait */
+#define SCAN_TAG_ENVELOPE	5	/* the envelope text, when it fits */
+
+#define SCAN_ENV_INLINE_MAX	(48 * 1024)
 
 /* SCAN_VERDICT attributes. */
 #define SCAN_TAG_ACTION		10	/* u32 enum scan_action */

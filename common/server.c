@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bsd/unistd.h>
@@ -33,6 +34,7 @@ extern char **environ;
 #endif
 
 struct server server;
+void    (*server_pre_init)(void);
 
 /* server_usage - complain about our own invocation */
 static void server_usage(const char *role)
@@ -192,6 +194,8 @@ void server_init(int argc, char **argv, const char *role)
 	if (msg_level_parse(var_log_level, &level) == 0)
 		msg_set_level(level);
 	signal(SIGPIPE, SIG_IGN);
+	if (server_pre_init)
+		server_pre_init();
 	server_drop_privileges();
 	server_watch_master(master);
 	server_title("%s", server.service);
@@ -295,6 +299,90 @@ void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
 	close(ep);
 }
 
+/* server_multi_add - watch a descriptor for input */
+static void server_multi_add(int ep, int fd, uint32_t events, uint32_t tag)
+{
+	struct epoll_event ev = {.events = events,.data.u32 = tag};
+
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		msg_fatal("epoll_ctl add fd %d: %m", fd);
+}
+
+/* server_multi_stop_accepting - leave the listen sockets to others */
+static void server_multi_stop_accepting(int ep)
+{
+	for (int i = 0; i < server.nlisten; i++)
+		(void) epoll_ctl(ep, EPOLL_CTL_DEL, SERVER_LISTEN_FD + i, NULL);
+}
+
+/* server_multi_loop - many long-lived connections, one request at a time */
+void server_multi_loop(int (*on_accept)(int fd), int (*on_readable)(int fd))
+{
+	int     ep = epoll_create1(EPOLL_CLOEXEC);
+	int     nconn = 0, accepting = 1;
+	struct epoll_event ev;
+
+	if (ep < 0)
+		msg_fatal("epoll_create1: %m");
+	for (int i = 0; i < server.nlisten; i++)
+		server_multi_add(ep, SERVER_LISTEN_FD + i, EPOLLIN | EPOLLEXCLUSIVE,
+				 (uint32_t) i);
+	server_multi_add(ep, SERVER_STATUS_FD, EPOLLIN, UINT32_MAX);
+	server_report(SERVER_IDLE);
+	for (;;) {
+		int     n, fd;
+
+		if (accepting && (server_master_gone() || (server.max_use > 0
+			    && server.use_count >= (unsigned) server.max_use))) {
+			/* finish with the clients we have, take no new ones */
+			server_multi_stop_accepting(ep);
+			(void) epoll_ctl(ep, EPOLL_CTL_DEL, SERVER_STATUS_FD, NULL);
+			accepting = 0;
+		}
+		if (!accepting && nconn == 0)
+			break;
+		n = epoll_wait(ep, &ev, 1, nconn == 0 && server.max_idle > 0 ?
+			       server.max_idle * 1000 : -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			msg_fatal("epoll_wait: %m");
+		if (n == 0)
+			break;			/* max_idle, and nobody connected */
+		if (ev.data.u32 == UINT32_MAX) {
+			(void) server_master_gone();
+		} else if (ev.data.u32 < (uint32_t) server.nlisten) {
+			fd = accept4(SERVER_LISTEN_FD + (int) ev.data.u32, NULL, NULL,
+				     SOCK_CLOEXEC);
+			if (fd < 0 || fd >= SERVER_MAX_CONN_FD) {
+				if (fd >= 0)
+					close(fd);	/* bounded: see SERVER_MAX_CONN_FD */
+				continue;
+			}
+			if (on_accept(fd) < 0) {
+				close(fd);
+				continue;
+			}
+			if (server.use_count++ == 0) {
+				/* tell master we served, so a crash is not a crash loop */
+				server_report(SERVER_BUSY);
+				server_report(SERVER_IDLE);
+			}
+			server_multi_add(ep, fd, EPOLLIN, (uint32_t) SERVER_MAX_LISTEN + (uint32_t) fd);
+			nconn++;
+		} else {
+			fd = (int) (ev.data.u32 - SERVER_MAX_LISTEN);
+			if (on_readable(fd) < 0) {
+				(void) epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+				close(fd);
+				nconn--;
+			}
+			server_stats_flush();
+		}
+	}
+	close(ep);
+}
+
 /* server_title - what ps shows for this process */
 void server_title(const char *fmt, ...)
 {
@@ -323,10 +411,19 @@ static const struct {
 /* server_stats_add - count something for dlpgate status */
 void server_stats_add(enum server_stat stat, uint64_t n)
 {
+	static time_t last;
+	struct timespec now;
+
 	if ((unsigned) stat >= SERVER_STAT_COUNT)
 		msg_panic("server_stats_add: bad counter %d", (int) stat);
 	server_stats[stat] += n;
 	server_stats_dirty = 1;
+	/* sessions end with a flush; a long one reports once a second */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if (now.tv_sec != last) {
+		last = now.tv_sec;
+		server_stats_flush();
+	}
 }
 
 /* server_stats_flush - send the counters added since the last flush */

@@ -23,9 +23,15 @@
  * configuration and drops privileges (the child starts as root when
  * master does, chroots if asked, then becomes the service's user).
  * server_single_loop() is the Postfix single_server: one connection at a
- * time, accepted by whichever idle child wakes first. A multi-connection
- * daemon (tlsmgr) runs its own event loop and calls server_report() and
- * server_master_gone() itself.
+ * time, accepted by whichever idle child wakes first. server_multi_loop()
+ * serves many long-lived connections (the workers' connections to the
+ * detector), one readable connection at a time: on_accept() vets a new
+ * one, on_readable() handles one request; either returns -1 to drop the
+ * connection. A multi server stays IDLE for master (it can always take
+ * more), so its pool is process_min_avail processes. After EOF from master
+ * it stops accepting and exits when its last client is gone. A daemon
+ * with needs of its own (tlsmgr) may run its own event loop with
+ * server_report() and server_master_gone().
  *
  * Counters (dlpgate status, Prometheus metrics): a role adds to them with
  * server_stats_add(); server_stats_flush() sends what was added since the
@@ -49,6 +55,7 @@
 #define SERVER_LISTEN_FD	6
 #define SERVER_MAX_LISTEN	32
 #define SERVER_MASTER_DIED_SIG	SIGUSR2	/* from the kernel: master is gone */
+#define SERVER_MAX_CONN_FD	4096	/* multi servers: connections per process */
 
 /* Record types on the status socket. */
 #define SERVER_REC_STATUS	1	/* child -> master */
@@ -107,9 +114,18 @@ struct server {
 
 extern struct server server;
 
+/*
+ * Called once the configuration is loaded, before chroot and before
+ * privileges are dropped (Postfix's pre_init): a daemon opens or creates
+ * what its unprivileged user needs (tlsmgr reads its keystore, the
+ * detector creates its state and spool directories). NULL: nothing.
+ */
+extern void (*server_pre_init)(void);
+
 void server_init(int argc, char **argv, const char *role);
 void server_report(enum server_state state);
 int server_master_gone(void);
+void server_multi_loop(int (*on_accept)(int fd), int (*on_readable)(int fd));
 void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
 				      socklen_t salen, int listen_index));
 void server_title(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -29,9 +29,11 @@ struct stream *stream_open(int fd, int timeout)
 	struct stream *s = xcalloc(1, sizeof(*s));
 	int     fl = fcntl(fd, F_GETFL);
 
-	if (fl >= 0 && !(fl & O_NONBLOCK))
-		(void) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	/* plain text blocks, with kernel timeouts: see stream_kernel_timeout() */
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		(void) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	s->fd = fd;
+	s->rcv_timeout = s->snd_timeout = -1;
 	s->rbuf = xmalloc(STREAM_RBUF_SIZE + 1);
 	buf_init(&s->wbuf, 8192);
 	s->timeout = timeout;
@@ -55,7 +57,23 @@ void stream_close(struct stream *s)
 /* stream_set_ssl - from now on, read and write through TLS */
 void stream_set_ssl(struct stream *s, SSL *ssl)
 {
+	int     fl = fcntl(s->fd, F_GETFL);
+
+	/* OpenSSL wants to hear "would block", and we poll with a deadline */
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		(void) fcntl(s->fd, F_SETFL, fl | O_NONBLOCK);
 	s->ssl = ssl;
+}
+
+/* stream_kernel_timeout - make a socket timeout s->timeout, when it differs */
+static void stream_kernel_timeout(struct stream *s, int which, int *current)
+{
+	struct timeval tv = {.tv_sec = s->timeout > 0 ? s->timeout : 1};
+
+	if (*current == s->timeout)
+		return;
+	(void) setsockopt(s->fd, SOL_SOCKET, which, &tv, sizeof(tv));
+	*current = s->timeout;
 }
 
 /* stream_strerror - a word for a status, for logs */
@@ -138,6 +156,7 @@ static int stream_read_some(struct stream *s, char *buf, size_t len)
 				return stream_fail(s, STREAM_IOERR);
 			}
 		} else {
+			stream_kernel_timeout(s, SO_RCVTIMEO, &s->rcv_timeout);
 			n = read(s->fd, buf, len);
 			if (n > 0)
 				return (int) n;
@@ -145,10 +164,9 @@ static int stream_read_some(struct stream *s, char *buf, size_t len)
 				return stream_fail(s, STREAM_EOF);
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return stream_fail(s, errno == ECONNRESET ?
-						   STREAM_EOF : STREAM_IOERR);
-			want = POLLIN;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return stream_fail(s, STREAM_TIMEOUT);
+			return stream_fail(s, errno == ECONNRESET ? STREAM_EOF : STREAM_IOERR);
 		}
 		switch (stream_poll(s->fd, want, s->timeout * 1000)) {
 		case 0:
@@ -286,15 +304,16 @@ static int stream_write_all(struct stream *s, const char *buf, size_t len)
 				n = 0;
 			}
 		} else {
+			stream_kernel_timeout(s, SO_SNDTIMEO, &s->snd_timeout);
 			n = send(s->fd, buf, len, MSG_NOSIGNAL);
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
 				if (errno == EPIPE || errno == ECONNRESET)
 					return stream_fail(s, STREAM_EOF);
-				if (errno != EAGAIN && errno != EWOULDBLOCK)
-					return stream_fail(s, STREAM_IOERR);
-				n = 0;
+				if (errno == EAGAIN || errno == EWOULDBLOCK)
+					return stream_fail(s, STREAM_TIMEOUT);
+				return stream_fail(s, STREAM_IOERR);
 			}
 		}
 		if (n > 0) {

@@ -7,8 +7,12 @@
  * the caller's limit. Writes are collected and go out in large chunks when
  * the caller flushes at a protocol boundary (no line-per-write stalls).
  *
- * Every blocking step waits at most s->timeout seconds. Errors are sticky
- * in s->err: once a stream failed, every later call fails the same way.
+ * Every blocking step waits at most s->timeout seconds. A plain-text
+ * stream uses a blocking socket with kernel timeouts (SO_RCVTIMEO and
+ * SO_SNDTIMEO): one system call per read or write. Under TLS the socket is
+ * non-blocking and each step polls, as OpenSSL needs. Errors are sticky
+ * in s->err: once a stream failed, every later call fails the same way
+ * (but a read timeout still lets us write the 421 that says so).
  */
 #ifndef DLP_STREAM_H
 #define DLP_STREAM_H
@@ -45,6 +49,8 @@ struct stream {
 	size_t  rlen;			/* end of buffered bytes */
 	struct buf wbuf;
 	int     timeout;		/* seconds, per blocking step */
+	int     rcv_timeout;		/* what SO_RCVTIMEO is set to, or -1 */
+	int     snd_timeout;		/* what SO_SNDTIMEO is set to, or -1 */
 	int     err;			/* sticky enum stream_status */
 	int     ssl_err;		/* last SSL_get_error() when err is IOERR */
 	uint64_t rbytes;		/* bytes read */

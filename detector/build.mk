@@ -1,9 +1,61 @@
-# detector/build.mk - the detector
-DETECT_SRC = detector/detector.c
+# detector/build.mk - the detector and dlpscan
+#
+# Hyperscan (one multi-pattern database for every keyword and regex of
+# every policy) and libarchive (zip, docx/xlsx/pptx, 7z, tar...) come from
+# Debian; ripgrep is the reference tool of the scan benchmark.
+DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
+	detector/detector_ident.c detector/detector_mime.c detector/detector_text.c \
+	detector/detector_archive.c detector/detector_verdict.c \
+	detector/detector_incident.c detector/detector_notify.c
+DETECT_SRC  = detector/detector.c $(DETECT_LIB_SRC)
+DLPSCAN_SRC = detector/dlpscan.c $(DETECT_LIB_SRC)
 
-PROGS   += detector/detector
-DAEMONS += detector/detector
-SRCS    += $(DETECT_SRC)
+PROGS    += detector/detector detector/dlpscan
+DAEMONS  += detector/detector
+COMMANDS += detector/dlpscan
+SRCS     += detector/detector.c detector/dlpscan.c $(DETECT_LIB_SRC)
+
+DEB_BUILD += libhyperscan-dev libarchive-dev
+DEB_TEST  += ripgrep zip
+
+DETECT_LIBS = -lhs -larchive -lm
+LIBS_detector/detector = $(DETECT_LIBS)
+LIBS_detector/dlpscan  = $(DETECT_LIBS)
+
+# Hyperscan's headers live in /usr/include/hs
+$(DETECT_SRC:.c=.o) detector/dlpscan.o: ALL_CFLAGS += -I/usr/include/hs
 
 detector/detector: $(DETECT_SRC:.c=.o) $(LIBDLP)
 	$(LINK)
+detector/dlpscan: $(DLPSCAN_SRC:.c=.o) $(LIBDLP)
+	$(LINK)
+
+# make fuzz - the MIME parser and decoders under libFuzzer, ASan and UBSan
+# (FUZZ_TIME seconds, default 60; the corpus grows in detector/fuzz/corpus)
+FUZZ_TIME ?= 60
+FUZZ_SRC = detector/fuzz/fuzz_mime.c $(DETECT_LIB_SRC) $(COMMON_SRC)
+detector/fuzz/fuzz-mime: $(FUZZ_SRC) detector/detector.h
+	clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+		-Icommon -Idetector -I/usr/include/hs $(PKG_CFLAGS) -o $@ $(FUZZ_SRC) \
+		$(PKG_LIBS) $(DETECT_LIBS)
+.PHONY: fuzz
+fuzz: detector/fuzz/fuzz-mime
+	mkdir -p detector/fuzz/corpus
+	detector/fuzz/fuzz-mime -max_total_time=$(FUZZ_TIME) -max_len=65536 \
+		-timeout=10 detector/fuzz/corpus detector/fuzz/seeds
+
+# make demo - dlpgate with the shipped policies in front of smtp-sink: a clean
+# message, a card number in a docx, a confidential keyword (detector/demo.pl)
+.PHONY: demo
+demo: deps
+	$(MAKE) all
+	@if [ "$$(id -u)" = 0 ]; then ./master/dlpgate setup >/dev/null; fi
+	perl detector/demo.pl
+
+# make install also installs the shipped policies (never over the admin's)
+.PHONY: install-policies
+install: install-policies
+install-policies:
+	install -d $(DESTDIR)$(SYSCONFDIR)
+	[ -e $(DESTDIR)$(SYSCONFDIR)/policies.conf ] || \
+	  install -m 644 etc/policies.conf $(DESTDIR)$(SYSCONFDIR)/

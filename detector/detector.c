@@ -5,11 +5,14 @@
  *	detector (started by master; see master.conf)
  *
  * DESCRIPTION
- *	A small pool of detector processes accepts connections from the
- *	workers on run_directory/private/detector (SOCK_SEQPACKET). Each
- *	request is one SCAN_REQ record with two sealed memfds, the message
- *	and its envelope (common/scan.h). The detector answers each with one
- *	SCAN_VERDICT.
+ *	A small pool of detector processes (process_min_avail of them) serves
+ *	the workers on run_directory/private/detector (SOCK_SEQPACKET). Each
+ *	worker keeps one connection for its life; a detector serves many such
+ *	connections, one request at a time (server_multi_loop). Each request
+ *	is one SCAN_REQ record with two sealed memfds, the message and its
+ *	envelope (common/scan.h). The detector answers each with one
+ *	SCAN_VERDICT: the policies' decision (detector_verdict.c), after the
+ *	incident, if any, is on disk.
  *
  *	Every request is checked before it is used: the peer's uid
  *	(SO_PEERCRED), the record (common/ipc.c), two descriptors present,
@@ -17,29 +20,63 @@
  *	envelope that parses. A bad request gets a SCAN_ERROR and the
  *	connection is dropped; the detector itself never stops for a peer.
  *
- *	In this version every message passes, with default_pass_header when
- *	add_default_header is on.
+ *	Policies are loaded once, when the process starts
+ *	(detector_policy_startup: the same for every child of a master
+ *	generation, the last good ones when policy_file is broken). A
+ *	detector with no usable policies at all exits, and the workers apply
+ *	detector_failure.
+ *
+ *	Before it drops privileges, the detector makes the directories its
+ *	user needs: run_directory/detector (the last good policies),
+ *	notify_queue_directory, and the incident log's directory.
+ *
+ *	Notifications are queued after the verdict has gone back, and sent
+ *	by a notification runner: a child process the detector forks when it
+ *	has queued one (or finds the queue not empty at start). The runner
+ *	delivers what is due, sleeps until the next retry, and exits when the
+ *	queue is empty or its detector is gone; SMTP never blocks the
+ *	detector's requests.
  */
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
+#include <bsd/unistd.h>
+
+#include "conf.h"
 #include "conf_params.h"
 #include "evt.h"
+#include "inet.h"
 #include "ipc.h"
 #include "mem.h"
 #include "msg.h"
 #include "scan.h"
 #include "server.h"
+#include "detector.h"
 
 #define DETECTOR_WORKER_USER	"dlpgate"
 #define DETECTOR_ENV_MAX	(64 * 1024 * 1024)
+#define DETECTOR_NOTIFY_TICK	30	/* seconds between idle spool looks */
+#define DETECTOR_NOTIFY_BATCH	20
 
 static uid_t detector_worker_uid = (uid_t) -1;
+static struct det_policyset *detector_ps;
+static struct cidr_list detector_loop_hosts;
+static const char *detector_confdir;
 
 /* detector_peer_ok - may this peer ask for verdicts? */
 static int detector_peer_ok(int fd, char *why, size_t len)
@@ -68,10 +105,11 @@ static void detector_reply_error(int fd, const char *reason)
 	ipc_out_free(&out);
 }
 
-/* detector_read_envelope - map and parse the envelope memfd */
-static int detector_read_envelope(int fd, uint64_t size, struct envelope *env,
-				  char *why, size_t len)
+/* detector_read_envelope - the envelope, inline or in its memfd */
+static int detector_read_envelope(const struct ipc_msg *msg, uint64_t size,
+				  struct envelope *env, char *why, size_t len)
 {
+	const struct ipc_attr *inline_env = ipc_get(msg, SCAN_TAG_ENVELOPE);
 	char    err[256];
 	void   *map;
 	int     rc;
@@ -81,33 +119,177 @@ static int detector_read_envelope(int fd, uint64_t size, struct envelope *env,
 			 (unsigned long long) size);
 		return -1;
 	}
-	map = mmap(NULL, (size_t) size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED) {
-		snprintf(why, len, "mmap envelope: %s", strerror(errno));
-		return -1;
+	if (inline_env) {
+		if (msg->nfds != 1 || inline_env->len != size) {
+			snprintf(why, len, "inline envelope of %u bytes, announced %llu",
+				 inline_env->len, (unsigned long long) size);
+			return -1;
+		}
+		rc = envelope_parse(env, (const char *) inline_env->val, size, err,
+				    sizeof(err));
+	} else {
+		if (msg->nfds != 2 || scan_memfd_check(msg->fds[1], size, why, len) < 0)
+			return -1;
+		map = mmap(NULL, (size_t) size, PROT_READ, MAP_PRIVATE, msg->fds[1], 0);
+		if (map == MAP_FAILED) {
+			snprintf(why, len, "mmap envelope: %s", strerror(errno));
+			return -1;
+		}
+		rc = envelope_parse(env, map, (size_t) size, err, sizeof(err));
+		munmap(map, (size_t) size);
 	}
-	rc = envelope_parse(env, map, (size_t) size, err, sizeof(err));
-	munmap(map, (size_t) size);
 	if (rc < 0)
 		snprintf(why, len, "bad envelope: %s", err);
 	return rc;
 }
 
-/* detector_verdict - decide, and answer */
-static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
-			    uint64_t msg_size)
+/* detector_loop_guarded - our pass header, from a client we trust? */
+static int detector_loop_guarded(const struct envelope *env, const char *m, size_t len)
+{
+	struct sockaddr_storage ss;
+	const char *ph = var_default_pass_header;
+	size_t  plen = strlen(ph), pos = 0;
+
+	if (detector_loop_hosts.count == 0 || plen == 0)
+		return 0;
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, env->client_addr, &((struct sockaddr_in *) &ss)->sin_addr) == 1)
+		ss.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, env->client_addr,
+			   &((struct sockaddr_in6 *) &ss)->sin6_addr) == 1)
+		ss.ss_family = AF_INET6;
+	else
+		return 0;
+	if (!cidr_list_match(&detector_loop_hosts, (struct sockaddr *) &ss))
+		return 0;
+	/* only the top-level header section counts */
+	while (pos < len) {
+		const char *lf = memchr(m + pos, '\n', len - pos);
+		size_t  end = lf ? (size_t) (lf - m) : len, n = end - pos;
+
+		if (n > 0 && m[end - 1] == '\r')
+			n--;
+		if (n == 0)
+			break;
+		if (n == plen && strncasecmp(m + pos, ph, plen) == 0)
+			return 1;
+		pos = end + 1;
+	}
+	return 0;
+}
+
+/* detector_answer - send the verdict */
+static int detector_answer(int fd, const struct det_decision *d)
 {
 	struct ipc_out out;
 	int     rc;
 
 	ipc_out_init(&out, SCAN_VERDICT);
-	ipc_put_u32(&out, SCAN_TAG_ACTION, SCAN_PASS);
-	if (var_add_default_header && *var_default_pass_header)
-		ipc_put_str(&out, SCAN_TAG_HEADER, var_default_pass_header);
+	ipc_put_u32(&out, SCAN_TAG_ACTION, d->action);
+	if (d->action == SCAN_BLOCK)
+		ipc_put_str(&out, SCAN_TAG_REPLY, d->reply);
+	if (d->action == SCAN_REDIRECT)
+		for (size_t i = 0; i < d->rcpt.count; i++)
+			ipc_put_str(&out, SCAN_TAG_RCPT, d->rcpt.items[i]);
+	if (d->action == SCAN_PASS || d->action == SCAN_MODIFY || d->action == SCAN_REDIRECT) {
+		for (size_t i = 0; i < d->headers.count; i++)
+			ipc_put_str(&out, SCAN_TAG_HEADER, d->headers.items[i]);
+		if (d->subject)
+			ipc_put_str(&out, SCAN_TAG_SUBJECT, d->subject);
+	}
+	for (size_t i = 0; i < d->nfired && i < 32; i++)
+		ipc_put_str(&out, SCAN_TAG_POLICY, detector_ps->policies[d->fired[i]].name);
+	if (d->nfired) {
+		ipc_put_str(&out, SCAN_TAG_SEVERITY, detector_severity_name(d->severity));
+		ipc_put_str(&out, SCAN_TAG_INCIDENT, d->incident);
+	}
 	rc = ipc_send(fd, &out, NULL, 0, var_detector_timeout);
 	ipc_out_free(&out);
-	msg_debug("cid=%s verdict=pass size=%llu rcpts=%zu", env->cid,
-		  (unsigned long long) msg_size, env->nrcpt);
+	return rc;
+}
+
+/* detector_policy_list - "a,b,c" for logs */
+static void detector_policy_list(const struct det_decision *d, char *buf, size_t len)
+{
+	size_t  used = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < d->nfired && used + 2 < len; i++)
+		used += (size_t) snprintf(buf + used, len - used, "%s%s", i ? "," : "",
+					  detector_ps->policies[d->fired[i]].name);
+	if (used == 0)
+		snprintf(buf, len, "-");
+}
+
+/* detector_verdict - scan, decide, record, answer, notify */
+static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
+			    uint64_t msg_size, uint32_t deadline)
+{
+	struct det_scan sc;
+	struct det_decision d;
+	struct timespec t0, t1;
+	char    policies[512];
+	const char *m = NULL;
+	int     rc, timeout_ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (msg_size > 0) {
+		m = mmap(NULL, (size_t) msg_size, PROT_READ, MAP_PRIVATE, msg_fd, 0);
+		if (m == MAP_FAILED) {
+			detector_reply_error(fd, "cannot map the message");
+			return -1;
+		}
+	}
+	if (deadline == 0 || deadline > (uint32_t) var_detector_timeout)
+		deadline = (uint32_t) var_detector_timeout;
+	/* leave the worker time to hear the answer */
+	timeout_ms = (int) deadline * 800;
+	if (detector_scan_init(&sc, detector_ps, (size_t) msg_size, timeout_ms) < 0) {
+		detector_reply_error(fd, "out of scratch memory");
+		rc = -1;
+		goto unmap;
+	}
+	if (m && detector_loop_guarded(env, m, (size_t) msg_size)) {
+		evt_info(DET_LOOP, env->cid, "client=%s", env->client_addr);
+		detector_decision_unscanned(&d, NULL);
+	} else {
+		if (m)
+			detector_mime_scan(&sc, m, (size_t) msg_size);
+		detector_decide(&sc, env, &d);
+	}
+	if (d.nfired) {
+		detector_incident_id(d.incident, sizeof(d.incident));
+		(void) detector_incident_write(&sc, env, &d);
+	}
+	rc = detector_answer(fd, &d);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	detector_policy_list(&d, policies, sizeof(policies));
+	if (sc.timed_out)
+		evt_warn(DET_TIMEOUT, env->cid, "limit=%dms action=%s", timeout_ms,
+			 scan_action_name(d.action));
+	else if (sc.incomplete)
+		evt_warn(DET_INCOMPLETE, env->cid, "reason=\"%s\" unscannable_action=%s "
+			 "action=%s", sc.incomplete_why, var_unscannable_action,
+			 scan_action_name(d.action));
+	if (d.nfired)
+		evt_info(INCIDENT, env->cid, "incident=%s policies=%s severity=%s action=%s%s",
+			 d.incident, policies, detector_severity_name(d.severity),
+			 scan_action_name(d.action), d.monitor_only ? " (monitor)" : "");
+	evt_info(DET_VERDICT, env->cid, "action=%s policies=%s size=%llu rcpts=%zu "
+		 "parts=%u decoded=%zu complete=%s time=%.3f", scan_action_name(d.action),
+		 policies, (unsigned long long) msg_size, env->nrcpt, sc.parts, sc.decoded,
+		 sc.incomplete ? "no" : "yes", (double) (t1.tv_sec - t0.tv_sec)
+		 + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	/* after the answer: notifications never hold the message up */
+	if (d.nfired) {
+		detector_notify_queue(&sc, env, &d);
+		detector_notify_kick();
+	}
+	detector_decision_free(&d);
+	detector_scan_free(&sc);
+unmap:
+	if (m)
+		munmap((void *) m, (size_t) msg_size);
 	return rc;
 }
 
@@ -116,10 +298,11 @@ static int detector_request(int fd, struct ipc_msg *msg)
 {
 	char    why[512], cid[32];
 	uint64_t msg_size, env_size;
+	uint32_t deadline = 0;
 	struct envelope env;
 	int     rc;
 
-	if (msg->type != SCAN_REQ || msg->nfds != 2
+	if (msg->type != SCAN_REQ || msg->nfds < 1 || msg->nfds > 2
 	    || ipc_get_u64(msg, SCAN_TAG_MSG_SIZE, &msg_size) < 0
 	    || ipc_get_u64(msg, SCAN_TAG_ENV_SIZE, &env_size) < 0
 	    || ipc_get_str(msg, SCAN_TAG_CID, 31, cid, sizeof(cid)) == NULL) {
@@ -127,12 +310,16 @@ static int detector_request(int fd, struct ipc_msg *msg)
 			 msg->type, msg->nfds);
 		goto bad;
 	}
-	if (scan_memfd_check(msg->fds[0], msg_size, why, sizeof(why)) < 0
-	    || scan_memfd_check(msg->fds[1], env_size, why, sizeof(why)) < 0
-	    || detector_read_envelope(msg->fds[1], env_size, &env, why,
-				      sizeof(why)) < 0)
+	(void) ipc_get_u32(msg, SCAN_TAG_DEADLINE, &deadline);
+	if (msg_size > (uint64_t) SIZE_MAX / 2) {
+		snprintf(why, sizeof(why), "message size %llu out of range",
+			 (unsigned long long) msg_size);
 		goto bad;
-	rc = detector_verdict(fd, &env, msg->fds[0], msg_size);
+	}
+	if (scan_memfd_check(msg->fds[0], msg_size, why, sizeof(why)) < 0
+	    || detector_read_envelope(msg, env_size, &env, why, sizeof(why)) < 0)
+		goto bad;
+	rc = detector_verdict(fd, &env, msg->fds[0], msg_size, deadline);
 	envelope_free(&env);
 	ipc_close_fds(msg);
 	return rc == IPC_OK ? 0 : -1;
@@ -143,41 +330,172 @@ bad:
 	return -1;
 }
 
-/* detector_serve - requests from one worker until it closes */
-static void detector_serve(int fd, const struct sockaddr *sa, socklen_t salen,
-			   int listen_index)
+/* detector_accept - a worker connects: is it one of ours? */
+static int detector_accept(int fd)
+{
+	char    why[256];
+
+	if (detector_peer_ok(fd, why, sizeof(why)))
+		return 0;
+	evt_warn(DET_BADREQ, NULL, "reason=\"%s\"", why);
+	return -1;
+}
+
+/* detector_readable - one request from a worker; -1 drops the connection */
+static int detector_readable(int fd)
 {
 	static struct ipc_msg msg;
 	char    why[256];
+	int     rc = ipc_recv(fd, &msg, 0, why, sizeof(why));	/* epoll said so */
 
-	if (!detector_peer_ok(fd, why, sizeof(why))) {
+	if (rc == IPC_EOF || rc == IPC_TIMEOUT)
+		return -1;
+	if (rc != IPC_OK) {
 		evt_warn(DET_BADREQ, NULL, "reason=\"%s\"", why);
-		close(fd);
+		detector_reply_error(fd, why);
+		return -1;
+	}
+	return detector_request(fd, &msg);
+}
+
+/* detector_runner_loop - the notification runner: deliver, wait, repeat */
+static void detector_runner_loop(pid_t detector)
+{
+	char    ident[128];
+
+	closefrom(3);			/* nothing of the detector's: no sockets, no epoll */
+	snprintf(ident, sizeof(ident), "%s/detector", var_syslog_name);
+	msg_open(ident, server.foreground ? MSG_TO_STDERR : MSG_TO_SYSLOG, var_syslog_facility);
+	server_title("%s notify", server.service ? server.service : "detector");
+	for (;;) {
+		time_t  next, now;
+
+		(void) detector_notify_run(DETECTOR_NOTIFY_BATCH, &next);
+		if (next == 0 || getppid() != detector)
+			_exit(0);		/* queue empty, or our detector is gone */
+		now = time(NULL);
+		sleep((unsigned) (next <= now ? 1 : next - now > DETECTOR_NOTIFY_TICK
+				  ? DETECTOR_NOTIFY_TICK : next - now));
+	}
+}
+
+/* detector_notify_kick - make sure a notification runner is at work */
+void    detector_notify_kick(void)
+{
+	static pid_t runner;
+	pid_t   pid, me = getpid();
+
+	if (runner > 0 && waitpid(runner, NULL, WNOHANG) == 0)
+		return;				/* still running */
+	runner = 0;
+	if ((pid = fork()) < 0) {
+		msg_warn("fork notification runner: %m");
 		return;
 	}
-	for (;;) {
-		int     rc = ipc_recv(fd, &msg, var_detector_timeout, why, sizeof(why));
+	if (pid == 0)
+		detector_runner_loop(me);
+	runner = pid;
+}
 
-		if (rc == IPC_EOF || rc == IPC_TIMEOUT)
-			break;
-		if (rc != IPC_OK) {
-			evt_warn(DET_BADREQ, NULL, "reason=\"%s\"", why);
-			detector_reply_error(fd, why);
-			break;
-		}
-		if (detector_request(fd, &msg) < 0)
-			break;
+/* detector_mkdir - a directory for our user; fchown when we are root */
+static void detector_mkdir(const char *path, mode_t mode, const struct passwd *pw,
+			   int own_existing)
+{
+	int     created = mkdir(path, mode) == 0, fd;
+
+	if (!created && errno != EEXIST) {
+		evt_error(DET_STATE, NULL, "path=%s reason=\"mkdir: %s\"", path, strerror(errno));
+		return;
 	}
-	close(fd);
+	if (pw == NULL || (!created && !own_existing))
+		return;
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0
+	    || fchown(fd, pw->pw_uid, pw->pw_gid) < 0 || fchmod(fd, mode) < 0)
+		evt_error(DET_STATE, NULL, "path=%s reason=\"%s\"", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* detector_mkdirs - the directories above path (not path itself) */
+static void detector_mkdirs(const char *path, const struct passwd *pw)
+{
+	char    dir[PATH_MAX];
+
+	strlcpy(dir, path, sizeof(dir));
+	for (char *cp = dir + 1; *cp; cp++) {
+		if (*cp != '/')
+			continue;
+		*cp = 0;
+		if (access(dir, F_OK) < 0)
+			detector_mkdir(dir, 0750, pw, 0);
+		*cp = '/';
+	}
+}
+
+/* detector_prepare - as root: the directories and files our user needs */
+static void detector_prepare(void)
+{
+	struct passwd *pw = NULL;
+	char    path[PATH_MAX];
+
+	if (geteuid() == 0 && server.user && (pw = getpwnam(server.user)) == NULL)
+		return;				/* server_init will say so */
+	snprintf(path, sizeof(path), "%s/detector", var_run_directory);
+	detector_mkdir(path, 0700, pw, 1);
+	if (*var_notify_queue_directory) {
+		detector_mkdirs(var_notify_queue_directory, pw);
+		detector_mkdir(var_notify_queue_directory, 0700, pw, 0);
+	}
+	if (*var_incident_log) {
+		int     fd;
+		struct stat st;
+
+		detector_mkdirs(var_incident_log, pw);
+		if (pw && lstat(var_incident_log, &st) < 0
+		    && (fd = open(var_incident_log, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC
+				  | O_NOFOLLOW, 0640)) >= 0) {
+			if (fchown(fd, pw->pw_uid, pw->pw_gid) < 0)
+				evt_error(DET_STATE, NULL, "path=%s reason=\"%s\"", var_incident_log,
+					  strerror(errno));
+			close(fd);
+		}
+	}
 }
 
 int     main(int argc, char **argv)
 {
 	struct passwd *pw;
+	char    err[512];
+	int     fallback;
+	DIR    *dir;
+	struct dirent *de;
 
+	/* keep freed scan buffers in the heap: no page faults per message */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+	server_pre_init = detector_prepare;
 	server_init(argc, argv, "detector");
+	detector_confdir = conf_dir ? conf_dir : ".";
 	if ((pw = getpwnam(DETECTOR_WORKER_USER)) != NULL)
 		detector_worker_uid = pw->pw_uid;
-	server_single_loop(detector_serve);
+	if (cidr_list_parse(&detector_loop_hosts, var_loop_guard_hosts.items,
+			    var_loop_guard_hosts.count, err, sizeof(err)) < 0)
+		msg_fatal("loop_guard_hosts: %s", err);
+	if ((detector_ps = detector_policy_startup(detector_confdir, &fallback)) == NULL)
+		msg_fatal("no usable policies: refusing to start (workers apply "
+			  "detector_failure = %s)", var_detector_failure);
+	evt_info(DET_STARTED, NULL, "policies=%zu source=%s%s", detector_ps->npolicies,
+		 detector_ps->source, fallback ? " (last good copy)" : "");
+	/* notifications left from before: a runner for them */
+	if ((dir = opendir(var_notify_queue_directory)) != NULL) {
+		while ((de = readdir(dir)) != NULL)
+			if (de->d_name[0] != '.' && strncmp(de->d_name, "tmp.", 4) != 0) {
+				detector_notify_kick();
+				break;
+			}
+		closedir(dir);
+	}
+	server_multi_loop(detector_accept, detector_readable);
+	detector_policy_free(detector_ps);
 	return 0;
 }

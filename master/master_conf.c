@@ -27,8 +27,11 @@ const char master_conf_builtin[] =
 	"    command = \"smtpd-proxy\"; process_limit = 100; process_min_avail = 0;\n"
 	"    max_use = 100; max_idle = \"100s\"; user = \"dlpgate\"; },\n"
 	"  { name = \"detector\"; type = \"unix\"; listen = [\"detector\"];\n"
-	"    command = \"detector\"; process_limit = 8; process_min_avail = 1;\n"
-	"    max_use = 1000; max_idle = \"300s\"; user = \"dlpgate-detect\"; }\n"
+	"    command = \"detector\"; process_limit = 4; process_min_avail = 2;\n"
+	"    max_use = 1000; max_idle = \"300s\"; user = \"dlpgate-detect\"; },\n"
+	"  { name = \"tlsmgr\"; type = \"unix\"; listen = [\"tlsmgr\"];\n"
+	"    command = \"tlsmgr\"; process_limit = 1; process_min_avail = 1;\n"
+	"    max_use = 0; max_idle = 0; user = \"dlpgate-tls\"; }\n"
 	");\n";
 
 static const char *const master_fields[] = {

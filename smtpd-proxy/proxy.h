@@ -10,6 +10,7 @@
  * proxy_detect.c	asking the detector for a verdict
  * proxy_dns.c		MX, A and AAAA lookups with ldns (proxy_dns.h)
  * proxy_haproxy.c	the PROXY protocol from a load balancer (proxy_haproxy.h)
+ * proxy_tls.c		STARTTLS and implicit TLS from clients, TLS to next hops
  *
  * The proxy never queues and never answers a message on the next hop's
  * behalf: the client's end of data is answered with the next hop's own
@@ -109,6 +110,11 @@ struct proxy_session {
 	struct buf xforward;		/* XFORWARD commands of this transaction */
 	int     nxforward;		/* ... how many */
 	char    hop_refusal[512];	/* greeting when no next hop answered */
+
+	/* TLS (issue 4, proxy_tls.c) */
+	int     tls_client;		/* client side is inside TLS */
+	int     tls_hop;		/* next-hop side is inside TLS */
+	int     tls_hop_plain;		/* outbound_tls = may gave up on TLS */
 };
 
 /* proxy_session.c */
@@ -126,6 +132,13 @@ int proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner);
 int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r);
 void proxy_hop_close(struct proxy_session *s);
 void proxy_hop_refuse(struct proxy_session *s);
+
+/* proxy_tls.c */
+int proxy_tls_offer(struct proxy_session *s);
+int proxy_tls_client_ok(struct proxy_session *s);
+void proxy_tls_starttls(struct proxy_session *s, const char *arg);
+int proxy_tls_wrapper(struct proxy_session *s);
+int proxy_tls_hop(struct proxy_session *s, struct smtp_reply *r);
 
 /* proxy_reply.c */
 void smtp_reply_init(struct smtp_reply *r);

@@ -12,15 +12,15 @@
  *
  * proxy_data_send() writes our headers, then the content with dots
  * re-stuffed (the Subject replaced when the verdict says so), then the
- * end of data. The content is read through a private mapping of the
- * sealed memfd: no copy, and nobody can change it under us.
+ * end of data. The content is read back from the sealed memfd in chunks
+ * (nobody can change it under us); a line split between two chunks is
+ * still stuffed right.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "conf_params.h"
@@ -28,8 +28,12 @@
 #include "msg.h"
 #include "proxy.h"
 
+#define DATA_STAGE	(256 * 1024)	/* content goes to the memfd in chunks */
+#define DATA_CHUNK	(256 * 1024)	/* and comes back from it in chunks */
+
 struct data_in {
 	int     fd;
+	struct buf stage;		/* content not yet written */
 	size_t  size;			/* bytes stored (or that would be) */
 	int     status;			/* first problem seen */
 	int     skipping;		/* inside an over-long line */
@@ -43,14 +47,12 @@ static void data_note(struct data_in *d, int status)
 		d->status = status;
 }
 
-/* data_store - write a run of content to the memfd */
-static int data_store(struct data_in *d, const char *p, size_t len)
+/* data_flush - write the staged content to the memfd; -1 on error */
+static int data_flush(struct data_in *d)
 {
-	if ((long long) (d->size + len) > var_message_size_limit)
-		data_note(d, DATA_TOOBIG);
-	d->size += len;
-	if (d->status != DATA_OK)
-		return 0;			/* keep reading, stop storing */
+	const char *p = d->stage.data;
+	size_t  len = d->stage.len;
+
 	while (len > 0) {
 		ssize_t n = write(d->fd, p, len);
 
@@ -63,7 +65,20 @@ static int data_store(struct data_in *d, const char *p, size_t len)
 		p += n;
 		len -= (size_t) n;
 	}
+	buf_reset(&d->stage);
 	return 0;
+}
+
+/* data_store - stage a run of content for the memfd */
+static int data_store(struct data_in *d, const char *p, size_t len)
+{
+	if ((long long) (d->size + len) > var_message_size_limit)
+		data_note(d, DATA_TOOBIG);
+	d->size += len;
+	if (d->status != DATA_OK)
+		return 0;			/* keep reading, stop storing */
+	buf_append(&d->stage, p, len);
+	return d->stage.len >= DATA_STAGE ? data_flush(d) : 0;
 }
 
 /* data_line - one complete line (ending in LF); 1 at the end of data */
@@ -94,13 +109,14 @@ int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
 	struct stream *c = s->client;
 	struct data_in d = {.fd = fd,.after_crlf = 1};
 	size_t  room = (size_t) var_line_length_limit + 2;
+	int     rc = 0;
 
 	c->timeout = var_smtpd_data_timeout;
+	buf_init(&d.stage, 16384);
 	for (;;) {
 		char   *p = c->rbuf + c->rpos;
 		size_t  avail = c->rlen - c->rpos;
 		char   *lf = avail ? memchr(p, '\n', avail) : NULL;
-		int     rc;
 
 		if (lf == NULL) {
 			if (d.skipping || avail > room) {
@@ -113,7 +129,8 @@ int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
 				evt_warn(CLIENT_LOST, s->cid, "client=%s during=DATA "
 					 "reason=\"%s\" received=%zu", s->client_addr,
 					 stream_strerror(c->err), d.size);
-				return DATA_LOST;
+				rc = -1;
+				break;
 			}
 			continue;
 		}
@@ -123,14 +140,14 @@ int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
 			d.after_crlf = lf > p && lf[-1] == '\r';
 			continue;
 		}
-		rc = data_line(&d, p, (size_t) (lf - p) + 1);
-		if (rc < 0)
-			return DATA_LOST;
-		if (rc > 0)
+		if ((rc = data_line(&d, p, (size_t) (lf - p) + 1)) != 0)
 			break;
 	}
+	if (rc >= 0 && d.status == DATA_OK && data_flush(&d) < 0)
+		rc = -1;
+	buf_free(&d.stage);
 	*size = d.size;
-	return d.status;
+	return rc < 0 ? DATA_LOST : d.status;
 }
 
 /* data_is_subject - does the header line at p start a Subject field? */
@@ -159,7 +176,7 @@ static size_t data_header_end(const char *m, size_t size)
 }
 
 /* data_write_stuffed - content with every leading dot doubled */
-static void data_write_stuffed(struct stream *h, const char *m, size_t len, int bol)
+static int data_write_stuffed(struct stream *h, const char *m, size_t len, int bol)
 {
 	size_t  pos = 0;
 
@@ -180,44 +197,54 @@ static void data_write_stuffed(struct stream *h, const char *m, size_t len, int 
 		pos = end;
 		bol = 1;
 	}
+	/* a chunk may end inside a line: say whether the next byte starts one */
+	return len > 0 ? m[len - 1] == '\n' : bol;
 }
 
-/* data_write_headers - the verdict's headers, and the Subject rewrite */
-static size_t data_write_headers(struct stream *h, const char *m, size_t size,
-				 const struct verdict *v)
+/* data_rewrite_headers - the header section with our Subject */
+static void data_rewrite_headers(struct stream *h, const char *m, size_t hend,
+				 const char *subject)
 {
-	size_t  hend, pos = 0;
+	size_t  pos = 0;
 	int     replaced = 0;
 
-	for (size_t i = 0; i < v->nheaders; i++) {
-		stream_puts(h, v->headers[i]);
-		stream_write(h, "\r\n", 2);
-	}
-	if (v->subject == NULL)
-		return 0;
-	/* rewrite the header section: drop Subject (and its folds), add ours */
-	hend = data_header_end(m, size);
+	/* drop Subject (and its folds), add ours in its place */
 	while (pos < hend) {
 		const char *lf = memchr(m + pos, '\n', hend - pos);
 		size_t  next = lf ? (size_t) (lf - m) + 1 : hend;
 
 		if (data_is_subject(m + pos, next - pos)) {
 			if (!replaced)
-				stream_printf(h, "Subject: %s\r\n", v->subject);
+				stream_printf(h, "Subject: %s\r\n", subject);
 			replaced = 1;
-			/* skip the folded continuation lines too */
 			while (next < hend && (m[next] == ' ' || m[next] == '\t')) {
 				lf = memchr(m + next, '\n', hend - next);
 				next = lf ? (size_t) (lf - m) + 1 : hend;
 			}
 		} else {
-			data_write_stuffed(h, m + pos, next - pos, 1);
+			(void) data_write_stuffed(h, m + pos, next - pos, 1);
 		}
 		pos = next;
 	}
 	if (!replaced)
-		stream_printf(h, "Subject: %s\r\n", v->subject);
-	return hend;
+		stream_printf(h, "Subject: %s\r\n", subject);
+}
+
+/* data_pread - exactly len bytes at off; -1 on error */
+static int data_pread(int fd, char *buf, size_t len, size_t off)
+{
+	while (len > 0) {
+		ssize_t n = pread(fd, buf, len, (off_t) off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t) n;
+		off += (size_t) n;
+	}
+	return 0;
 }
 
 /* proxy_data_send - headers, content and end of data to the next hop */
@@ -225,22 +252,46 @@ int proxy_data_send(struct proxy_session *s, int fd, size_t size,
 		    const struct verdict *v)
 {
 	struct stream *h = s->hop;
-	const char *m = NULL;
-	size_t  done;
+	struct buf chunk;
+	size_t  off = 0;
+	int     bol = 1, rc = -1;
 
-	if (size > 0) {
-		m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (m == MAP_FAILED) {
-			msg_warn("cid=%s mmap spool: %m", s->cid);
-			return -1;
-		}
-	}
 	h->timeout = var_next_hop_data_timeout;
-	done = data_write_headers(h, m, size, v);
-	if (done < size)
-		data_write_stuffed(h, m + done, size - done, 1);
+	for (size_t i = 0; i < v->nheaders; i++) {
+		stream_puts(h, v->headers[i]);
+		stream_write(h, "\r\n", 2);
+	}
+	buf_init(&chunk, DATA_CHUNK);
+	if (v->subject) {
+		size_t  hend;
+
+		/* the header section, however long, then the rest in chunks */
+		do {
+			size_t  n = size - off < DATA_CHUNK ? size - off : DATA_CHUNK;
+
+			buf_reserve(&chunk, n);
+			if (data_pread(fd, chunk.data + chunk.len, n, off) < 0)
+				goto out;
+			chunk.len += n;
+			off += n;
+			hend = data_header_end(chunk.data, chunk.len);
+		} while (hend == chunk.len && off < size);
+		data_rewrite_headers(h, chunk.data, hend, v->subject);
+		bol = data_write_stuffed(h, chunk.data + hend, chunk.len - hend, 1);
+	}
+	while (off < size) {
+		size_t  n = size - off < DATA_CHUNK ? size - off : DATA_CHUNK;
+
+		if (data_pread(fd, chunk.data, n, off) < 0)
+			goto out;
+		bol = data_write_stuffed(h, chunk.data, n, bol);
+		off += n;
+	}
 	stream_write(h, ".\r\n", 3);
-	if (m)
-		munmap((void *) m, size);
-	return stream_flush(h) == STREAM_OK ? 0 : -1;
+	rc = stream_flush(h) == STREAM_OK ? 0 : -1;
+out:
+	if (off < size)
+		msg_warn("cid=%s read spool at %zu of %zu: %m", s->cid, off, size);
+	buf_free(&chunk);
+	return rc;
 }

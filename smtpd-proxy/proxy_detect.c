@@ -148,18 +148,47 @@ static int verdict_parse(const struct ipc_msg *msg, struct verdict *v,
 	return 0;
 }
 
-/* proxy_envelope_fd - the envelope as a sealed memfd */
-static int proxy_envelope_fd(struct proxy_session *s, size_t *len)
-{
-	struct buf b;
-	int     fd;
+/* The worker's connection to a detector, kept from message to message. */
+static int proxy_det_fd = -1;
 
-	buf_init(&b, 1024);
-	envelope_format(&s->env, &b);
-	*len = b.len;
-	fd = scan_memfd_from("dlpgate-envelope", b.data, b.len);
-	buf_free(&b);
-	return fd;
+/* proxy_detect_drop - forget the detector connection */
+static void proxy_detect_drop(void)
+{
+	if (proxy_det_fd >= 0)
+		close(proxy_det_fd);
+	proxy_det_fd = -1;
+}
+
+/* proxy_detect_exchange - send the request, get the answer; an ipc_status */
+static int proxy_detect_exchange(struct ipc_out *out, const int *fds, int nfds,
+				 struct ipc_msg *msg, char *why, size_t len)
+{
+	char    path[512];
+	int     rc = IPC_ERROR;
+
+	snprintf(path, sizeof(path), "%s/%s", var_run_directory, SCAN_SOCKET);
+	/* a kept connection may find its detector gone: then one fresh try */
+	for (int fresh = proxy_det_fd < 0; fresh < 2; fresh++) {
+		if (proxy_det_fd < 0 && (proxy_det_fd = unix_connect(path, SOCK_SEQPACKET,
+						var_detector_timeout, why, len)) < 0)
+			return IPC_ERROR;
+		rc = ipc_send(proxy_det_fd, out, fds, nfds, var_detector_timeout);
+		if (rc == IPC_OK)
+			rc = ipc_recv(proxy_det_fd, msg, var_detector_timeout, why, len);
+		if (rc == IPC_OK)
+			return rc;
+		proxy_detect_drop();		/* never reuse after an error */
+		if (rc != IPC_EOF)
+			break;
+	}
+	if (rc == IPC_EOF)
+		snprintf(why, len, "detector closed the connection");
+	else if (rc == IPC_TIMEOUT)
+		snprintf(why, len, "no verdict within detector_timeout (%ds)",
+			 var_detector_timeout);
+	else if (*why == 0)
+		snprintf(why, len, "cannot send the request");
+	return rc;
 }
 
 /* proxy_detect - a verdict for the spooled message; -1 on failure */
@@ -167,43 +196,30 @@ int proxy_detect(struct proxy_session *s, int msg_fd, size_t size,
 		 struct verdict *v)
 {
 	static struct ipc_msg msg;
-	char    path[512], why[256];
+	char    why[256] = "";
 	struct ipc_out out;
-	size_t  env_len;
-	int     fd, env_fd, fds[2], rc;
+	struct buf env;
+	int     fds[2] = {msg_fd, -1}, rc;
 
 	memset(v, 0, sizeof(*v));
-	snprintf(path, sizeof(path), "%s/%s", var_run_directory, SCAN_SOCKET);
-	if ((fd = unix_connect(path, SOCK_SEQPACKET, var_detector_timeout,
-			       why, sizeof(why))) < 0)
-		goto fail;
-	if ((env_fd = proxy_envelope_fd(s, &env_len)) < 0) {
-		snprintf(why, sizeof(why), "cannot create the envelope memfd");
-		close(fd);
-		goto fail;
-	}
+	buf_init(&env, 1024);
+	envelope_format(&s->env, &env);
 	ipc_out_init(&out, SCAN_REQ);
 	ipc_put_str(&out, SCAN_TAG_CID, s->cid);
 	ipc_put_u64(&out, SCAN_TAG_MSG_SIZE, size);
-	ipc_put_u64(&out, SCAN_TAG_ENV_SIZE, env_len);
+	ipc_put_u64(&out, SCAN_TAG_ENV_SIZE, env.len);
 	ipc_put_u32(&out, SCAN_TAG_DEADLINE, (uint32_t) var_detector_timeout);
-	fds[0] = msg_fd;
-	fds[1] = env_fd;
-	rc = ipc_send(fd, &out, fds, 2, var_detector_timeout);
+	/* a usual envelope rides in the record; a huge one in a memfd */
+	if (env.len <= SCAN_ENV_INLINE_MAX)
+		ipc_put_bytes(&out, SCAN_TAG_ENVELOPE, env.data, env.len);
+	else if ((fds[1] = scan_memfd_from("dlpgate-envelope", env.data, env.len)) < 0)
+		snprintf(why, sizeof(why), "cannot create the envelope memfd");
+	rc = *why ? IPC_ERROR : proxy_detect_exchange(&out, fds, fds[1] < 0 ? 1 : 2,
+						      &msg, why, sizeof(why));
 	ipc_out_free(&out);
-	close(env_fd);
-	if (rc != IPC_OK) {
-		snprintf(why, sizeof(why), "cannot send the request");
-		close(fd);
-		goto fail;
-	}
-	rc = ipc_recv(fd, &msg, var_detector_timeout, why, sizeof(why));
-	close(fd);
-	if (rc == IPC_EOF)
-		snprintf(why, sizeof(why), "detector closed the connection");
-	else if (rc == IPC_TIMEOUT)
-		snprintf(why, sizeof(why), "no verdict within detector_timeout (%ds)",
-			 var_detector_timeout);
+	buf_free(&env);
+	if (fds[1] >= 0)
+		close(fds[1]);
 	if (rc != IPC_OK)
 		goto fail;
 	if (msg.type == SCAN_ERROR) {
@@ -212,11 +228,13 @@ int proxy_detect(struct proxy_session *s, int msg_fd, size_t size,
 		snprintf(why, sizeof(why), "detector refused the request: %s",
 			 ipc_get_str(&msg, SCAN_TAG_REASON, 190, reason, sizeof(reason))
 			 ? reason : "no reason");
+		proxy_detect_drop();
 		goto fail;
 	}
 	if (verdict_parse(&msg, v, why, sizeof(why)) < 0) {
 		ipc_close_fds(&msg);
 		verdict_free(v);
+		proxy_detect_drop();
 		goto fail;
 	}
 	return 0;

@@ -437,11 +437,13 @@ int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r)
 		return rc;
 	if (r->code / 100 == 2) {
 		proxy_parse_caps(s, r);
-		return HOP_OK;
+		return proxy_tls_hop(s, r);	/* outbound_tls: STARTTLS, EHLO again */
 	}
 	if (r->code / 100 != 5)
 		return HOP_OK;			/* 4xx: relayed as it is */
 	s->hop_caps = 0;
 	stream_printf(s->hop, "HELO %s\r\n", s->helo_name);
-	return proxy_read_reply(s, r, var_next_hop_timeout);
+	if ((rc = proxy_read_reply(s, r, var_next_hop_timeout)) != HOP_OK || r->code / 100 != 2)
+		return rc;
+	return proxy_tls_hop(s, r);		/* no STARTTLS: fails if required */
 }

@@ -438,6 +438,8 @@ static void proxy_ehlo_reply(struct proxy_session *s, const struct smtp_reply *r
 		line = end + 2;
 	}
 	buf_printf(&out, "250-SIZE %lld\r\n", size);
+	if (proxy_tls_offer(s))
+		buf_puts(&out, "250-STARTTLS\r\n");
 	/* the last line says "250 " */
 	out.data[out.len - 2] = 0;
 	last = strrchr(out.data, '\n');
@@ -462,7 +464,7 @@ static void proxy_do_helo(struct proxy_session *s, enum verb verb, const char *a
 	proxy_xforward_reset(s);
 	smtp_reply_init(&r);
 	rc = proxy_hop_ehlo(s, &r);
-	if (rc == HOP_OK && stream_pending(s->hop) > 0)
+	if (rc == HOP_OK && s->hop && stream_pending(s->hop) > 0)
 		rc = HOP_GARBLED;
 	if (rc != HOP_OK) {
 		proxy_hop_failed(s, rc, "EHLO");
@@ -728,6 +730,11 @@ static void proxy_dispatch(struct proxy_session *s, char *line)
 	/* everything but MAIL, RCPT, RSET ends a pipelined group */
 	if (verb != V_MAIL && verb != V_RCPT && verb != V_RSET)
 		proxy_collect(s);
+	if (!proxy_tls_client_ok(s) && (verb == V_MAIL || verb == V_RCPT || verb == V_DATA
+					|| verb == V_VRFY || verb == V_XFORWARD)) {
+		proxy_reply_local(s, "530 5.7.0 Must issue a STARTTLS command first");
+		return;
+	}
 	switch (verb) {
 	case V_HELO:
 	case V_EHLO:
@@ -778,6 +785,8 @@ static void proxy_dispatch(struct proxy_session *s, char *line)
 		proxy_do_quit(s);
 		break;
 	case V_STARTTLS:
+		proxy_tls_starttls(s, arg);
+		break;
 	case V_UNIMPL:
 		proxy_reply_local(s, "502 5.5.1 Error: command not implemented");
 		break;
@@ -846,6 +855,8 @@ void proxy_session_run(struct proxy_session *s)
 	struct smtp_reply banner;
 	char   *line;
 
+	if (proxy_tls_wrapper(s) < 0)
+		return;				/* implicit TLS failed: logged */
 	smtp_reply_init(&banner);
 	if (proxy_hop_connect(s, &banner) < 0) {
 		proxy_hop_refuse(s);

@@ -220,10 +220,12 @@ static void proxy_detect_failed(struct verdict *v)
 		return;
 	}
 	v->action = SCAN_PASS;
-	if (var_add_default_header && *var_default_pass_header) {
-		v->headers = xcalloc(1, sizeof(char *));
+	v->headers = xcalloc(2, sizeof(char *));
+	if (var_add_default_header && *var_default_pass_header)
 		v->headers[v->nheaders++] = xstrdup(var_default_pass_header);
-	}
+	/* say that this one went unscanned (detector_failure_header) */
+	if (*var_detector_failure_header)
+		v->headers[v->nheaders++] = xstrdup(var_detector_failure_header);
 }
 
 /* proxy_count_message - the counters of dlpgate status */
@@ -242,7 +244,6 @@ static void proxy_count_message(const struct verdict *v, size_t size, int scanne
 		server_stats_add(by_action[v->action], 1);
 	if (!scanned)
 		server_stats_add(SERVER_STAT_DET_FAIL, 1);
-	server_stats_flush();
 }
 
 /* proxy_transaction - the DATA command */
@@ -284,7 +285,6 @@ void proxy_transaction(struct proxy_session *s)
 	if (status != DATA_OK) {
 		proxy_reject_content(s, status, size, outcome, sizeof(outcome));
 		server_stats_add(SERVER_STAT_REJECTED, 1);
-		server_stats_flush();
 		close(fd);
 		proxy_reset_mail(s);
 		return;
@@ -321,10 +321,11 @@ void proxy_transaction(struct proxy_session *s)
 	close(fd);
 	s->messages++;
 	evt_info(MSG_COMPLETE, s->cid, "client=%s from=%s rcpts=%zu size=%zu "
-		 "verdict=%s%s policies=%s hop=%s reply=\"%s\" rtime=%.3f "
-		 "dtime=%.3f stime=%.3f", s->client_addr, s->env.mail_from,
-		 s->env.nrcpt, size, scan_action_name(v.action),
-		 scanned ? "" : " (detector failure)",
+		 "tls_in=%s tls_out=%s verdict=%s%s policies=%s hop=%s reply=\"%s\" "
+		 "rtime=%.3f dtime=%.3f stime=%.3f", s->client_addr, s->env.mail_from,
+		 s->env.nrcpt, size, s->client->ssl ? SSL_get_version(s->client->ssl) : "none",
+		 s->hop && s->hop->ssl ? SSL_get_version(s->hop->ssl) : "none",
+		 scan_action_name(v.action), scanned ? "" : " (detector failure)",
 		 *v.policies ? v.policies : "-", s->hop_name, outcome, rtime, dtime,
 		 proxy_elapsed(&t2));
 	proxy_count_message(&v, size, scanned);

@@ -72,6 +72,26 @@ is($code, 250, 'pipelined message accepted');
 is(scalar @{$m[0]{rcpt}}, 50, 'all 50 recipients reach the next hop');
 is($m[0]{rcpt}[49], '<r50@example.net>', 'in order');
 
+# an envelope too big for the request record travels in its own memfd
+$sink->clear;
+my @many = map { sprintf "recipient-%05d\@a-rather-long-domain.example.net", $_ } 1 .. 1500;
+$c->send_raw(join('', "MAIL FROM:<many\@example.com>\r\n",
+    map({ "RCPT TO:<$_>\r\n" } @many), "DATA\r\n"));
+my ($accepted, $over) = (0, 0);
+for (1 .. 1501) {
+    my ($rc) = $c->read_reply;
+    $accepted++ if defined $rc && $rc == 250;
+    $over++ if defined $rc && $rc == 452;
+}
+is($accepted, 1001, 'MAIL and 1000 recipients accepted');
+is($over, 500, 'the 500 over smtpd_recipient_limit get 452');
+is(($c->read_reply)[0], 354, 'DATA');
+$c->send_raw("Subject: many\r\n\r\nmany\r\n.\r\n");
+($code) = $c->read_reply;
+is($code, 250, 'a message with a 50 KB envelope is scanned and accepted');
+@m = $sink->wait_messages(1);
+is(scalar @{$m[0]{rcpt}}, 1000, '... and reaches the next hop with its 1000 recipients');
+
 # a 5 MB message
 $sink->clear;
 my $line = ('x' x 70) . "\r\n";
@@ -90,7 +110,7 @@ is($code, 221, 'QUIT answered 221');
 ok($c->closed, 'connection closed after QUIT');
 
 # the log says what happened, with the connection id
-like($dlp->log, qr/1007 message complete \(cid=[0-9A-F]{12} client=127\.0\.0\.1 from=<a\@example\.com> rcpts=1 size=\d+ verdict=pass/,
+like($dlp->log, qr/1007 message complete \(cid=[0-9A-F]{12} client=127\.0\.0\.1 from=<a\@example\.com> rcpts=1 size=\d+ tls_in=none tls_out=none verdict=pass/,
     'message complete logged with cid, sender, verdict');
 
 ok($dlp->stop, 'dlpgate stops cleanly');

@@ -11,7 +11,7 @@
 # whole message and before any final reply. To stop there deterministically
 # the detector is frozen (SIGSTOP): the worker has spooled the message and
 # waits for a verdict (detector_timeout is long), which we see as one
-# connection in the detector socket's backlog; nothing has gone to the
+# request waiting on the detector socket (ss); nothing has gone to the
 # next hop's DATA yet. kill -9 of that worker: Postfix loses the connection
 # at end of data, defers the message and keeps it queued. The detector
 # thaws; Postfix's retry (within seconds: DlpPostfix's fast retries) goes
@@ -30,7 +30,7 @@ my $final = start_sink(args => ['-h', 'final.test']);
 my $dlp_port = free_port();
 my $pf = DlpPostfix->start(relay => $final->{port}, content_filter => $dlp_port);
 # one detector, so that freezing it freezes scanning
-my $dlp = start_dlpgate(port => $dlp_port, detector => { process_limit => 1 }, conf => {
+my $dlp = start_dlpgate(port => $dlp_port, detector => { process_limit => 1, process_min_avail => 1 }, conf => {
     resubmit_port => $pf->{reinject_port}, detector_timeout => '120s' });
 
 # arrived - the messages with this subject at the final sink
@@ -87,7 +87,7 @@ is($code, 250, 'Postfix queued the message');
 my ($qid) = $text =~ /queued as (\w+)/;
 $c->cmd('QUIT');
 
-ok(wait_until(sub { ($dlp->backlog('detector') // 0) == 1 }, 60),
+ok(wait_until(sub { $dlp->waiting('detector') == 1 }, 60),
     'the worker has the whole message and waits for the frozen detector');
 @w = $dlp->serving;
 is(scalar @w, 1, 'one worker serves Postfix');

@@ -3,19 +3,25 @@
 # tempfail by default), never passed unscanned and never lost, and master
 # brings the detector back.
 #
-# master holds the detector's listen socket, so a worker can always connect:
-# while no detector runs, requests wait in the socket's backlog until a
-# detector accepts them or the worker's detector_timeout expires. So:
+# A worker keeps its connection to a detector from message to message;
+# when that one is gone (EOF) it tries once on a fresh connection. master
+# holds the detector's listen socket, so a fresh connection always
+# succeeds: while no detector runs, it waits in the socket's backlog until
+# a detector accepts it or the worker's detector_timeout expires. So:
 #   - kill -9 of a detector that has served: master logs it and starts a new
 #     one at once (no throttle); the next message passes.
 #   - a detector that is down for longer than detector_timeout (frozen with
 #     SIGSTOP, so it stays down as long as the test wants): 451 4.3.0 after
 #     detector_timeout (2s on the smtpd service), logged, nothing delivered.
 #   - kill -9 of the frozen detector while a message waits on a worker with a
-#     long detector_timeout (the "patient" service, 120s): the request waits
-#     in the socket, the new detector answers it, the message passes once.
-#     The request of the message deferred before is answered too, into a
-#     closed connection: it stays undelivered.
+#     long detector_timeout (the "patient" service, one worker, 120s), its
+#     request waiting in the socket's backlog: the new detector answers it,
+#     the message passes once. The request of the message deferred before is
+#     dropped or answered into a closed connection: it stays undelivered.
+#   - the same with the request sent on the worker's kept connection, already
+#     accepted by the detector that is killed: the worker sees EOF, asks the
+#     new detector, and the message passes once.
+# Requests waiting on the detector socket are counted with ss.
 
 use strict;
 use warnings;
@@ -31,7 +37,7 @@ my $mc = "services = (\n"
     . "  { name = \"smtpd\"; type = \"inet\"; listen = [\"127.0.0.1:$port\"];\n"
     . "    command = \"smtpd-proxy\"; user = \"dlpgate\"; process_limit = 4; max_idle = 100; },\n"
     . "  { name = \"patient\"; type = \"inet\"; listen = [\"127.0.0.1:$patient\"];\n"
-    . "    command = \"smtpd-proxy\"; user = \"dlpgate\"; process_limit = 4; max_idle = 100;\n"
+    . "    command = \"smtpd-proxy\"; user = \"dlpgate\"; process_limit = 1; max_idle = 100;\n"
     . "    options = { detector_timeout = \"120s\"; }; },\n"
     . "  { name = \"detector\"; type = \"unix\"; listen = [\"detector\"];\n"
     . "    command = \"detector\"; process_limit = 1; process_min_avail = 1;\n"
@@ -91,14 +97,23 @@ like(substr($dlp->log, $mark), qr/1007 message complete \(.*verdict=tempfail \(d
     'and the message as deferred');
 
 # ---- kill -9 of it while a message waits: the new detector answers ---------------------
-my $c = smtp_connect($patient);
-$c->cmd('EHLO patient.test');
-is(($c->cmd('MAIL FROM:<p@example.com>'))[0], 250, 'patient: MAIL');
-is(($c->cmd('RCPT TO:<r@example.net>'))[0], 250, 'patient: RCPT');
-is(($c->cmd('DATA'))[0], 354, 'patient: DATA');
-$c->send_raw("Subject: waiting\r\n\r\nwaiting\r\n.\r\n");
-ok(wait_until(sub { ($dlp->backlog('detector') // 0) == 2 }, 60),
-    'its request waits in the detector socket (behind the deferred one)');
+# in_flight - a message on the patient service, its request waiting on the
+# frozen detector; returns the client
+sub in_flight {
+    my ($subject) = @_;
+    my $before = $dlp->waiting('detector');
+    my $c = smtp_connect($patient);
+    $c->cmd('EHLO patient.test');
+    is(($c->cmd('MAIL FROM:<p@example.com>'))[0], 250, "$subject: MAIL");
+    is(($c->cmd('RCPT TO:<r@example.net>'))[0], 250, "$subject: RCPT");
+    is(($c->cmd('DATA'))[0], 354, "$subject: DATA");
+    $c->send_raw("Subject: $subject\r\n\r\n$subject\r\n.\r\n");
+    ok(wait_until(sub { $dlp->waiting('detector') == $before + 1 }, 60),
+        "$subject: its request waits on the frozen detector");
+    return $c;
+}
+
+my $c = in_flight('waiting');
 $mark = $dlp->log_size;
 ok(kill('KILL', $d2), "kill -9 detector $d2, frozen");
 ($code, $text) = $c->read_reply(180);
@@ -110,17 +125,33 @@ my $d3 = detector($d2);
 ok($d3, "a new detector ($d3) answered it");
 unlike(substr($dlp->log, $mark), qr/ 5005 /, 'not throttled');
 
+# ---- the same on the worker's kept connection: EOF, then a fresh one ----------------------
+ok(kill('STOP', $d3), "freeze detector $d3, which the patient worker is connected to");
+$c = in_flight('kept');
+my $d3_queued = grep { /ESTAB\s+[1-9]/ && /pid=$d3,/ }
+    split /\n/, (run_cmd('ss', '-xanpH', 'src', "$dlp->{run}/private/detector"))[1];
+is($d3_queued, 1, 'the request was sent on the kept connection, accepted by the frozen detector');
+$mark = $dlp->log_size;
+ok(kill('KILL', $d3), "kill -9 detector $d3");
+($code, $text) = $c->read_reply(180);
+is($code, 250, 'the message passes through the next detector') or diag $text;
+$c->cmd('QUIT');
+my $d4 = detector($d3);
+ok($d4, "the next detector is $d4");
+unlike(substr($dlp->log, $mark), qr/ 3002 /, 'no detector failure');
+
 ($code, $text) = send_one($port, 'last');
 is($code, 250, 'normal service') or diag $text;
 ok(wait_until(sub { arrived('last') == 1 }, 30), 'delivered');
 is(scalar(arrived('first')), 1, 'first: delivered once');
 is(scalar(arrived('after the kill')), 1, 'after the kill: delivered once');
 is(scalar(arrived('waiting')), 1, 'the waiting message: delivered once');
+is(scalar(arrived('kept')), 1, 'the message on the kept connection: delivered once');
 like((arrived('waiting'))[0]{body}, qr/\AX-Filter-Loop: Reflected\nSubject: waiting\n/, 'scanned');
 is(scalar(arrived('while down')), 0, 'the deferred message: not delivered');
 my %st = status_counters((dlpgate($dlp->{etc}, 'status'))[1]);
 is($st{detector_failures}, 1, 'status: one detector failure');
-is($st{children_died}, 2, 'status: two children died');
+is($st{children_died}, 3, 'status: three children died');
 
 ok($dlp->stop, 'dlpgate stops cleanly');
 done_testing;

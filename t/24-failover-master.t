@@ -4,17 +4,18 @@
 # run_directory at once, while the old session is still in flight.
 #
 # Each child is told of master's death by the kernel (PR_SET_PDEATHSIG) and
-# sees EOF on its status socket. The idle ones (two smtpd workers kept
-# ready, the detector) exit at once. The worker of the session in flight
-# closes its copy of the listen socket at once, so the port is free (a new
-# client is refused, not left hanging in a backlog nobody accepts from) and
-# keeps serving its client. The detector being gone with master, the
-# session's next message is deferred (451 4.3.0: nothing lost, nothing
-# passed unscanned). A new master then starts on the same directories; the
-# old session's next message is scanned by the new master's detector and
-# passes. When the client quits, the old worker exits. Orphans are looked
-# for by what they hold: no process but master and its children may keep
-# the listen port or the detector socket (ss).
+# sees EOF on its status socket. The idle ones exit at once: two smtpd
+# workers kept ready, and the two detectors, which no worker is connected
+# to (a detector stays while a worker keeps a connection to it). The worker
+# of the session in flight closes its copy of the listen socket at once, so
+# the port is free (a new client is refused, not left hanging in a backlog
+# nobody accepts from) and keeps serving its client. The detectors being
+# gone with master, the session's next message is deferred (451 4.3.0:
+# nothing lost, nothing passed unscanned). A new master then starts on the
+# same directories; the old session's next message is scanned by the new
+# master's detector and passes. When the client quits, the old worker
+# exits. Orphans are looked for by what they hold: no process but master
+# and its children may keep the listen port or the detector socket (ss).
 
 use strict;
 use warnings;
@@ -51,9 +52,9 @@ is(scalar @busy, 1, 'one worker serves A');
 my $wa = $busy[0];
 ok(wait_until(sub { my @s = $dlp->pids_of('smtpd-proxy'); @s == 3 }, 20),
     'two more workers wait idle');
-ok(wait_until(sub { $dlp->pids_of('detector') == 1 }, 20), 'the detector runs');
+ok(wait_until(sub { $dlp->pids_of('detector') == 2 }, 20), 'two detectors run');
 my @kids = sort { $a <=> $b } children_of($dlp->{pid});
-is(scalar @kids, 4, 'master has four children: ' . join(' ', @kids));
+is(scalar @kids, 5, 'master has five children: ' . join(' ', @kids));
 is_deeply([holders()], [sort { $a <=> $b } $dlp->{pid}, @kids],
     'they and master hold the sockets');
 
@@ -62,7 +63,7 @@ is(waitpid($dlp->{pid}, 0), $dlp->{pid}, 'master is dead');
 delete $dlp->{pid};
 
 my @idle = grep { $_ != $wa } @kids;
-ok(wait_until(sub { !grep { alive($_) } @idle }, 30), 'the idle workers and the detector exit');
+ok(wait_until(sub { !grep { alive($_) } @idle }, 30), 'the idle workers and the detectors exit');
 ok(alive($wa), 'A\'s worker still serves A');
 ok(wait_until(sub { my @h = holders(); !@h }, 30), 'and holds no socket: nobody does');
 ok(!smtp_connect($port, no_banner => 1), 'a new client is refused at once');

@@ -24,7 +24,7 @@ is($rc, 0, 'status: 0 while running');
 like($out, qr/^dlpgate is running: pid $dlp->{pid}, up \d+s \(since [-0-9 :]+\), generation 1$/m,
     'master pid, uptime, generation');
 like($out, qr/^smtpd\s+inet\s+0\s+0\s+20\s+0\s+ok$/m, 'smtpd: 0 busy, 0 idle, limit 20');
-like($out, qr/^detector\s+unix\s+0\s+1\s+4\s+0\s+ok$/m, 'detector: 1 idle, limit 4');
+like($out, qr/^detector\s+unix\s+0\s+2\s+4\s+0\s+ok$/m, 'detector: 2 idle (process_min_avail), limit 4');
 my %c = status_counters($out);
 is_deeply([@c{qw(sessions messages bytes pass rejected_before_scan detector_failures)}],
     [0, 0, 0, 0, 0, 0], 'counters start at zero');

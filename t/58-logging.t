@@ -64,7 +64,7 @@ ok($line, 'the workers log at info level now');
 unlike(substr($dlp->log, $mark), qr/detector\[\d+\]: debug:/, 'the detector no longer logs debug');
 
 # the summary line of a message
-like($line // '', qr/1007 message complete \(cid=[0-9A-F]{12} client=127\.0\.0\.1 from=<sender\@example\.com> rcpts=2 size=\d+ verdict=pass policies=- hop=127\.0\.0\.1:$sink->{port} reply="250 [^"]*" rtime=\d+\.\d{3} dtime=\d+\.\d{3} stime=\d+\.\d{3}\)/,
+like($line // '', qr/1007 message complete \(cid=[0-9A-F]{12} client=127\.0\.0\.1 from=<sender\@example\.com> rcpts=2 size=\d+ tls_in=none tls_out=none verdict=pass policies=- hop=127\.0\.0\.1:$sink->{port} reply="250 [^"]*" rtime=\d+\.\d{3} dtime=\d+\.\d{3} stime=\d+\.\d{3}\)/,
     'message complete: cid, client, from, rcpts, size, verdict, policies, hop, reply, times');
 my ($cid) = ($line // '') =~ /cid=([0-9A-F]{12})/;
 my @same = $dlp->log =~ /\(cid=\Q$cid\E /g;

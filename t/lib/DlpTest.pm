@@ -279,17 +279,20 @@ sub serving {
     } $self->pids_of('smtpd-proxy');
 }
 
-# backlog - connections waiting to be accepted on a private socket of the
-# run directory ("detector"): what ss shows as the listener's Recv-Q
-sub backlog {
+# waiting - requests waiting on a private socket of the run directory
+# ("detector"): connections not yet accepted (the listener's backlog) plus
+# accepted ones with unread data, as ss shows them
+sub waiting {
     my ($self, $name) = @_;
     my $path = "$self->{run}/private/$name";
-    my (undef, $out) = DlpTest::run_cmd('ss', '-xlnH', 'src', $path);
+    my (undef, $out) = DlpTest::run_cmd('ss', '-xanH', 'src', $path);
+    my $n = 0;
     for my $l (split /\n/, $out) {
-        my @f = split ' ', $l;
-        return $f[2] if @f >= 5 && $f[4] eq $path;
+        my ($state, $recvq, $local) = (split ' ', $l)[1, 2, 4];
+        next unless defined $local && $local eq $path;
+        $n += $state eq 'LISTEN' ? $recvq : $recvq > 0 ? 1 : 0;
     }
-    return undef;
+    return $n;
 }
 
 sub reload { my ($self) = @_; kill 'HUP', $self->{pid}; }
@@ -332,8 +335,11 @@ sub start_dlpgate {
     my $self = bless { pid => $pid, port => $port, dir => $dir, etc => $etc,
         run => $run, log => $log }, 'DlpTest::Instance';
     return $self if $opt{no_wait};
-    wait_until(sub { $self->log =~ /5001 master started/ || waitpid($pid, POSIX::WNOHANG()) == $pid }, 15);
-    die "dlpgate did not start:\n" . $self->log unless $self->log =~ /5001 master started/;
+    # ready: it logged so, or (at a quieter log_level) its port answers
+    my $ready = sub { $self->log =~ /5001 master started/
+        || ($opt{port} || !$opt{master_conf}) && !port_free($port) };
+    wait_until(sub { $ready->() || waitpid($pid, POSIX::WNOHANG()) == $pid }, 15);
+    die "dlpgate did not start:\n" . $self->log unless $ready->();
     return $self;
 }
 
@@ -341,7 +347,7 @@ sub default_master_conf {
     my ($port, $smtpd, $detector) = @_;
     my %s = (process_limit => 20, process_min_avail => 0, max_use => 100,
         max_idle => 100, %$smtpd);
-    my %d = (command => 'detector', process_limit => 4, process_min_avail => 1,
+    my %d = (command => 'detector', process_limit => 4, process_min_avail => 2,
         max_use => 1000, max_idle => 300, %{$detector // {}});
     my $fields = sub { my ($h) = @_;
         join(' ', map { "$_ = " . conf_value($h->{$_}) . ";" } sort keys %$h) };

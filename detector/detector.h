@@ -1,0 +1,342 @@
+/*
+ * detector - the data-loss-prevention engine, shared by detector and dlpscan
+ *
+ * detector.c		the daemon: requests from the workers, its own loop
+ * detector_policy.c	policies.conf: loading, checking, the last good copy
+ * detector_match.c	the Hyperscan database and the scan of one text unit
+ * detector_ident.c	data identifiers: cards, SSNs, IBANs, masking
+ * detector_mime.c	the single-pass MIME parser
+ * detector_text.c	decoders: base64, QP, RFC 2047/2231, charsets, HTML, XML
+ * detector_archive.c	archives and Office documents through libarchive
+ * detector_verdict.c	policies -> verdict: precedence, subject, headers
+ * detector_incident.c	the incident log (JSON lines, fsync'd)
+ * detector_notify.c	incident notifications: spool, SMTP, retries
+ * dlpscan.c		the command line dry run
+ *
+ * A message is read once: the MIME parser hands every piece of text it
+ * finds (subject, header values, body text, attachment text, attachment
+ * names) to detector_scan_unit(), which runs the one Hyperscan database of
+ * all policies over it and counts hits per rule. Validators run only on
+ * the candidates Hyperscan reports. When the message is done, each policy
+ * is evaluated from the counts and the envelope, and the verdict is built.
+ *
+ * Sensitive values never leave this module in clear: every sample kept is
+ * masked when it is taken (detector_mask_*).
+ */
+#ifndef DLP_DETECTOR_H
+#define DLP_DETECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <hs.h>
+
+#include "buf.h"
+#include "scan.h"
+
+/* Where a rule looks: the kinds of text units. */
+#define DET_W_SUBJECT	(1u << 0)
+#define DET_W_BODY	(1u << 1)
+#define DET_W_ATTACH	(1u << 2)
+#define DET_W_ATTNAME	(1u << 3)
+#define DET_W_HEADER	(1u << 4)
+#define DET_W_CONTENT	(DET_W_SUBJECT | DET_W_BODY | DET_W_ATTACH)
+
+/* Bounds of the policy language. */
+#define DET_MAX_POLICIES	1000
+#define DET_MAX_RULES		64		/* per policy */
+#define DET_MAX_PATTERNS	200000		/* all policies */
+#define DET_MAX_KEYWORD		256		/* bytes per keyword */
+#define DET_MAX_REGEX		4096
+#define DET_MAX_HEADERS_ADD	10
+#define DET_MAX_NOTIFY		32
+#define DET_MAX_LIST		10000		/* address patterns per list */
+#define DET_SAMPLES		3		/* masked samples kept per rule */
+#define DET_SAMPLE_MAX		64
+#define DET_NAME_MAX		64		/* policy names */
+#define DET_MAX_ATTACH		256		/* attachment names kept */
+
+enum det_rule_type {
+	RULE_KEYWORD,
+	RULE_REGEX,
+	RULE_IDENTIFIER,
+	RULE_SENDER,
+	RULE_RECIPIENT,
+	RULE_SIZE,
+	RULE_ATTACHMENT,
+	RULE_RCPT_COUNT,
+};
+
+enum det_ident {
+	IDENT_CARD,
+	IDENT_SSN,
+	IDENT_IBAN,
+	IDENT_COUNT,
+};
+
+enum det_pat_kind {
+	PAT_KEYWORD,			/* a keyword or phrase of a keyword rule */
+	PAT_REGEX,			/* a regular expression rule */
+	PAT_PROX,			/* a proximity keyword of an identifier rule */
+};
+
+/* Order is precedence: block beats redirect beats modify beats pass. */
+enum det_action {
+	ACT_PASS = 0,
+	ACT_MODIFY = 1,
+	ACT_REDIRECT = 2,
+	ACT_BLOCK = 3,
+};
+
+enum det_severity {
+	SEV_INFO = 0,
+	SEV_LOW,
+	SEV_MEDIUM,
+	SEV_HIGH,
+};
+
+struct det_list {
+	char  **items;
+	size_t  count;
+};
+
+struct det_rule {
+	enum det_rule_type type;
+	int     line;			/* in the policy file */
+	uint32_t policy;		/* index of its policy */
+	unsigned where;			/* DET_W_* (content rules) */
+	struct det_list headers;	/* header names for DET_W_HEADER; empty: any */
+	unsigned min_count;		/* matches needed */
+	enum det_ident ident;
+	unsigned prox_distance;		/* 0: no proximity condition */
+	struct det_list patterns;	/* sender / recipient address patterns */
+	int     external;		/* recipient: outside internal_domains */
+	long long min_size, max_size;	/* size: bytes; max 0 = none */
+	unsigned min_rcpt, max_rcpt;	/* recipient count; max 0 = none */
+	struct det_list types;		/* attachment: sniffed or named types */
+	struct det_list names;		/* attachment: file name globs */
+};
+
+/* A phrase: words separated by any white space; Hyperscan finds its
+ * longest word (the anchor), the others are checked around it. */
+struct det_phrase {
+	size_t  nwords;
+	size_t  anchor;
+	char  **lo, **up;		/* each word in lower and upper case */
+	size_t *len;			/* bytes per word (lo and up alike) */
+};
+
+struct det_pattern {
+	uint32_t rule;			/* index into det_policyset.rules */
+	enum det_pat_kind kind;
+	char   *text;			/* keyword as written (samples) */
+	size_t  len;			/* its length */
+	char   *sample;			/* keyword: masked once, at load */
+	int     whole;			/* keyword: whole words only */
+	struct det_phrase *phrase;	/* keyword with several words, or NULL */
+};
+
+struct det_policy {
+	char   *name;
+	int     line;
+	int     enabled;
+	int     monitor;		/* mode = monitor */
+	enum det_severity severity;
+	int     match_all;		/* all rules, or any min_rules of them */
+	unsigned min_rules;
+	uint32_t first_rule, nrules;
+	struct det_list exc_senders, exc_rcpts, exc_domains;
+	enum det_action action;
+	char    reply[512];		/* block */
+	struct det_list redirect;	/* "<addr>" */
+	char   *subject_replace, *subject_prepend, *subject_append;
+	struct det_list add_headers;	/* "Name: value" */
+	struct det_list notify;		/* "<addr>" */
+	int     notify_sender;
+};
+
+struct det_policyset {
+	struct det_policy *policies;
+	size_t  npolicies;
+	struct det_rule *rules;
+	size_t  nrules;
+	struct det_pattern *pats;
+	size_t  npats;
+	hs_database_t *db;		/* NULL: no content patterns */
+	unsigned where_used;		/* union of content rules' where */
+	uint32_t *id_rules[IDENT_COUNT];	/* enabled identifier rules by kind */
+	size_t  nid_rules[IDENT_COUNT];
+	unsigned id_where;		/* union of identifier rules' where */
+	char   *source;			/* the file the policies came from */
+	time_t  loaded;
+	double  compile_ms;
+};
+
+/* What one rule found in one message. */
+struct det_rule_hits {
+	uint32_t count;
+	uint8_t nsamples;
+	char    samples[DET_SAMPLES][DET_SAMPLE_MAX + 8];
+};
+
+/* A validated identifier waiting for its proximity check. */
+struct det_cand {
+	uint32_t rule;
+	size_t  start, end;
+	char    sample[DET_SAMPLE_MAX + 8];
+};
+
+struct det_offsets {
+	size_t *off;
+	size_t  n, cap;
+};
+
+struct det_attach {
+	char    name[256];		/* UTF-8, may be empty */
+	char    type[16];		/* sniffed: "exe", "zip", "pdf", "text", ... */
+};
+
+/* One message being scanned. */
+struct det_scan {
+	const struct det_policyset *ps;
+	hs_scratch_t *scratch;
+	struct det_rule_hits *hits;	/* one per rule */
+	/* the unit being scanned */
+	unsigned where;
+	const char *header_name;
+	const char *unit;
+	size_t  unit_len;
+	struct det_offsets *prox;	/* per rule: proximity keyword offsets */
+	struct det_cand *cands;
+	size_t  ncands, capcands;
+	struct det_offsets masks;	/* subject: start,end pairs to mask */
+	/* what the message says about itself */
+	char   *subject;		/* decoded UTF-8, top level; NULL: none */
+	char   *subject_raw;		/* as written, unfolded */
+	char   *subject_masked;
+	char   *message_id;
+	struct det_attach *att;
+	size_t  natt;
+	int     has_pass_header;	/* our pass header in the top headers */
+	/* limits and their outcome */
+	size_t  msg_size;
+	unsigned parts;
+	size_t  decoded;
+	unsigned callbacks;
+	struct timespec deadline;
+	int     timed_out;
+	int     incomplete;		/* a limit was hit or a part unreadable */
+	char    incomplete_why[128];
+	/* multipart/alternative: count the best alternative, not the sum */
+	uint32_t *alt_save;
+};
+
+/* The decision for one message. */
+struct det_decision {
+	enum scan_action action;
+	char    reply[512];
+	struct det_list rcpt;		/* redirect */
+	struct det_list headers;
+	char   *subject;		/* new Subject value, or NULL */
+	uint32_t *fired;		/* indices of the policies that fired */
+	size_t  nfired;
+	enum det_severity severity;	/* highest among fired */
+	int     monitor_only;		/* nothing enforced */
+	char    incident[40];
+	int     scanned;		/* 0: not scanned (loop guard, timeout) */
+};
+
+/* detector_policy.c */
+struct det_policyset *detector_policy_load(const char *confdir, const char *file,
+					   char *err, size_t errlen);
+void detector_policy_free(struct det_policyset *ps);
+struct det_policyset *detector_policy_startup(const char *confdir, int *fallback);
+int detector_policy_check(const char *confdir, char *err, size_t errlen);
+const char *detector_severity_name(enum det_severity s);
+const char *detector_action_name(enum det_action a);
+void detector_list_free(struct det_list *l);
+void detector_list_add(struct det_list *l, const char *item);
+int detector_addr_match(const char *pattern, const char *addr);
+int detector_addr_internal(const char *addr);
+char *detector_addr_bare(const char *addr, char *buf, size_t len);
+
+/* detector_match.c */
+int detector_match_compile(struct det_policyset *ps, char *err, size_t errlen,
+			   int *bad_rule);
+int detector_scan_init(struct det_scan *sc, const struct det_policyset *ps,
+		       size_t msg_size, int timeout);
+void detector_scan_free(struct det_scan *sc);
+void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
+			const char *data, size_t len);
+int detector_scan_expired(struct det_scan *sc);
+void detector_scan_limit(struct det_scan *sc, const char *why);
+void detector_hit(struct det_scan *sc, uint32_t rule, const char *sample);
+
+/* detector_ident.c */
+void detector_ident_scan(const char *d, size_t len, const int *want,
+			 void (*found) (void *ctx, enum det_ident id, size_t s, size_t e,
+					const char *sample), void *ctx);
+int detector_ident_parse(const char *name, enum det_ident *id);
+const char *detector_ident_name(enum det_ident id);
+void detector_mask(const char *in, size_t len, char *out, size_t outlen);
+int detector_luhn(const char *digits, size_t n);
+int detector_card_ok(const char *digits, size_t n);
+int detector_ssn_ok(const char *d);
+int detector_iban_ok(const char *s, size_t n);
+
+/* detector_mime.c */
+void detector_mime_scan(struct det_scan *sc, const char *msg, size_t len);
+void detector_content_scan(struct det_scan *sc, const char *data, size_t len,
+			   const char *ctype, const char *charset, unsigned where,
+			   int depth, const char *sniffed);
+void detector_note_attachment(struct det_scan *sc, const char *name, const char *type);
+int detector_is_archive(const char *type);
+
+/* detector_text.c */
+size_t detector_b64_decode(const char *in, size_t len, struct buf *out,
+			   unsigned *state, size_t limit);
+size_t detector_qp_decode(const char *in, size_t len, struct buf *out, size_t limit);
+void detector_rfc2047_decode(const char *in, size_t len, struct buf *out);
+void detector_charset_to_utf8(const char *charset, const char *in, size_t len,
+			      struct buf *out, size_t limit);
+int detector_charset_is_utf8(const char *charset);
+void detector_html_to_text(const char *in, size_t len, struct buf *out, size_t limit);
+void detector_xml_to_text(const char *in, size_t len, struct buf *out, size_t limit);
+const char *detector_sniff(const char *data, size_t len);
+void detector_utf8_clean(const char *in, size_t len, struct buf *out);
+void detector_subject_encode(const char *utf8, struct buf *out);
+int detector_is_ascii(const char *s, size_t len);
+
+/* detector_archive.c */
+void detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
+			   int depth, const char *type);
+
+/* detector_verdict.c */
+void detector_decide(struct det_scan *sc, const struct envelope *env,
+		     struct det_decision *d);
+void detector_decision_free(struct det_decision *d);
+void detector_decision_unscanned(struct det_decision *d, const char *header);
+int detector_policy_fired(const struct det_policyset *ps, const struct det_scan *sc,
+			  const struct envelope *env, size_t p);
+
+/* detector_incident.c */
+void detector_incident_id(char *buf, size_t len);
+int detector_incident_write(const struct det_scan *sc, const struct envelope *env,
+			    const struct det_decision *d);
+void detector_json_str(struct buf *b, const char *s);
+char *detector_safe_text(const char *in, size_t max);
+void detector_rule_label(const struct det_rule *r, char *buf, size_t len);
+void detector_incident_line(struct buf *b, const struct det_scan *sc,
+			    const struct envelope *env, const struct det_decision *d);
+
+/* detector_notify.c */
+void detector_notify_queue(const struct det_scan *sc, const struct envelope *env,
+			   const struct det_decision *d);
+int detector_notify_run(int max, time_t *next);
+void detector_notify_kick(void);	/* detector.c */
+void detector_matches_text(const struct det_scan *sc, const struct det_policy *p,
+			   struct buf *out);
+
+#endif

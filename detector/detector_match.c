@@ -1,0 +1,439 @@
+/*
+ * detector_match - one Hyperscan pass over each text unit, hits per rule
+ *
+ * detector_scan_init() prepares a message's scan: a Hyperscan scratch for
+ * the policy set's database (kept for the life of the process), one hit
+ * counter per rule, and the deadline. detector_scan_unit() scans one unit
+ * (a subject, a header value, a body part's text, an attachment's text or
+ * name) in block mode. The match callback:
+ *
+ *	keyword, regex	count a hit for its rule when the rule looks at this
+ *			kind of unit (and at this header, for header rules)
+ *	keyword		whole-word keywords: the bytes around the match
+ *			must not be part of a word
+ *	proximity	note where a proximity keyword is
+ *
+ * Then the identifiers' own scan (detector_ident.c) runs over the unit: a
+ * valid value is a hit for every rule of that identifier that looks at
+ * the unit, or, for rules with a proximity condition, a candidate kept
+ * until the unit is done.
+ *
+ * When the unit is done, candidates with a proximity keyword within the
+ * rule's distance (in bytes of UTF-8 text) become hits. In the subject,
+ * the places of regex and identifier matches are kept so the subject can
+ * be logged masked.
+ *
+ * Every 4096 callbacks the deadline is checked; past it, the scan stops
+ * and the message counts as not completely scanned.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mem.h"
+#include "msg.h"
+#include "detector.h"
+
+#define DET_MAX_CANDS	100000		/* per unit */
+#define DET_MAX_OFFSETS	100000		/* proximity keywords per rule and unit */
+
+static hs_scratch_t *match_scratch;
+static const hs_database_t *match_scratch_db;
+
+/* offsets_add - remember a position pair */
+static void offsets_add(struct det_offsets *o, size_t a, size_t b)
+{
+	if (o->n + 2 > DET_MAX_OFFSETS * 2)
+		return;
+	if (o->n + 2 > o->cap) {
+		o->cap = o->cap ? o->cap * 2 : 64;
+		o->off = xrealloc(o->off, o->cap * sizeof(size_t));
+	}
+	o->off[o->n++] = a;
+	o->off[o->n++] = b;
+}
+
+/* detector_scan_expired - is the deadline past? (sticky) */
+int detector_scan_expired(struct det_scan *sc)
+{
+	struct timespec now;
+
+	if (sc->timed_out)
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec > sc->deadline.tv_sec || (now.tv_sec == sc->deadline.tv_sec
+						 && now.tv_nsec >= sc->deadline.tv_nsec)) {
+		sc->timed_out = 1;
+		detector_scan_limit(sc, "time");
+	}
+	return sc->timed_out;
+}
+
+/* detector_scan_limit - note that part of the message was not scanned */
+void detector_scan_limit(struct det_scan *sc, const char *why)
+{
+	size_t  n = strlen(sc->incomplete_why);
+
+	sc->incomplete = 1;
+	if (strstr(sc->incomplete_why, why) == NULL && n + strlen(why) + 2 < sizeof(sc->incomplete_why))
+		snprintf(sc->incomplete_why + n, sizeof(sc->incomplete_why) - n, "%s%s",
+			 n ? "," : "", why);
+}
+
+/* detector_hit - one more match for a rule, with its masked sample */
+void detector_hit(struct det_scan *sc, uint32_t rule, const char *sample)
+{
+	struct det_rule_hits *h = &sc->hits[rule];
+
+	if (h->count < UINT32_MAX)
+		h->count++;
+	if (sample == NULL || *sample == 0 || h->nsamples >= DET_SAMPLES)
+		return;
+	for (unsigned i = 0; i < h->nsamples; i++)
+		if (strcmp(h->samples[i], sample) == 0)
+			return;
+	snprintf(h->samples[h->nsamples++], sizeof(h->samples[0]), "%s", sample);
+}
+
+/* rule_applies - does a rule look at the unit being scanned? */
+static int rule_applies(const struct det_scan *sc, const struct det_rule *r)
+{
+	if ((r->where & sc->where) == 0)
+		return 0;
+	if (sc->where == DET_W_HEADER && r->headers.count) {
+		for (size_t i = 0; i < r->headers.count; i++)
+			if (sc->header_name && strcasecmp(r->headers.items[i], sc->header_name) == 0)
+				return 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* mask_subject_range - remember a sensitive range of the subject */
+static void mask_subject_range(struct det_scan *sc, size_t s, size_t e)
+{
+	if (sc->where == DET_W_SUBJECT && sc->unit == sc->subject)
+		offsets_add(&sc->masks, s, e);
+}
+
+/* on_ident - a validated identifier: hits, or candidates for proximity */
+static void on_ident(void *ctx, enum det_ident id, size_t s, size_t e, const char *sample)
+{
+	struct det_scan *sc = ctx;
+	const struct det_policyset *ps = sc->ps;
+
+	mask_subject_range(sc, s, e);
+	for (size_t i = 0; i < ps->nid_rules[id]; i++) {
+		uint32_t ri = ps->id_rules[id][i];
+		const struct det_rule *r = &ps->rules[ri];
+
+		if (!rule_applies(sc, r))
+			continue;
+		if (r->prox_distance == 0) {
+			detector_hit(sc, ri, sample);
+			continue;
+		}
+		if (sc->ncands >= DET_MAX_CANDS)
+			continue;
+		if (sc->ncands == sc->capcands) {
+			sc->capcands = sc->capcands ? sc->capcands * 2 : 16;
+			sc->cands = xrealloc(sc->cands, sc->capcands * sizeof(*sc->cands));
+		}
+		sc->cands[sc->ncands].rule = ri;
+		sc->cands[sc->ncands].start = s;
+		sc->cands[sc->ncands].end = e;
+		snprintf(sc->cands[sc->ncands].sample, sizeof(sc->cands[0].sample), "%s", sample);
+		sc->ncands++;
+	}
+}
+
+/* word_byte - part of a word (letters, digits, '_', any UTF-8 byte)? */
+static int word_byte(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		|| c == '_' || c >= 0x80;
+}
+
+/* keyword_start - where a keyword match that ends at `to` begins */
+static size_t keyword_start(const char *kw, size_t i, const char *d, size_t to)
+{
+	size_t  j = to;
+
+	/* Hyperscan matched already: walk back over it, white space as a run */
+	while (i > 0 && j > 0) {
+		if (kw[i - 1] == ' ' || kw[i - 1] == '\t') {
+			while (i > 0 && (kw[i - 1] == ' ' || kw[i - 1] == '\t'))
+				i--;
+			while (j > 0 && (d[j - 1] == ' ' || (d[j - 1] >= '\t' && d[j - 1] <= '\r')))
+				j--;
+		} else {
+			i--;
+			j--;
+		}
+	}
+	return j;
+}
+
+/* is_space - white space between the words of a phrase (\s) */
+static int is_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* word_at - does word w of a phrase stand at d[pos] (either case)? */
+static int word_at(const struct det_phrase *ph, size_t w, const char *d, size_t len, size_t pos)
+{
+	const char *lo = ph->lo[w], *up = ph->up[w];
+
+	if (pos + ph->len[w] > len)
+		return 0;
+	for (size_t i = 0; i < ph->len[w]; i++)
+		if (d[pos + i] != lo[i] && d[pos + i] != up[i])
+			return 0;
+	return 1;
+}
+
+/* phrase_match - the whole phrase around its anchor, ending at `to` */
+static int phrase_match(const struct det_scan *sc, const struct det_pattern *pat, size_t to,
+			size_t *start, size_t *end)
+{
+	const struct det_phrase *ph = pat->phrase;
+	const char *d = sc->unit;
+	size_t  len = sc->unit_len, pos = to, n;
+
+	/* the words after the anchor */
+	for (size_t w = ph->anchor + 1; w < ph->nwords; w++) {
+		for (n = 0; pos + n < len && is_space((unsigned char) d[pos + n]); n++)
+			 /* void */ ;
+		if (n == 0 || !word_at(ph, w, d, len, pos + n))
+			return 0;
+		pos += n + ph->len[w];
+	}
+	*end = pos;
+	/* the words before it */
+	if (to < ph->len[ph->anchor])
+		return 0;
+	pos = to - ph->len[ph->anchor];
+	for (size_t w = ph->anchor; w-- > 0;) {
+		for (n = 0; pos > n && is_space((unsigned char) d[pos - n - 1]); n++)
+			 /* void */ ;
+		if (n == 0 || pos - n < ph->len[w] || !word_at(ph, w, d, len, pos - n - ph->len[w]))
+			return 0;
+		pos -= n + ph->len[w];
+	}
+	*start = pos;
+	return 1;
+}
+
+/* keyword_ok - a phrase complete around its anchor, a word on its own */
+static int keyword_ok(const struct det_scan *sc, const struct det_pattern *pat, size_t to)
+{
+	const unsigned char *d = (const unsigned char *) sc->unit;
+	size_t  start, end = to;
+
+	if (pat->phrase) {
+		if (!phrase_match(sc, pat, to, &start, &end))
+			return 0;
+	} else if (pat->whole)
+		start = keyword_start(pat->text, pat->len, sc->unit, to);
+	else
+		return 1;
+	if (!pat->whole)
+		return 1;
+	if (word_byte((unsigned char) pat->text[0]) && start > 0 && word_byte(d[start - 1]))
+		return 0;
+	if (word_byte((unsigned char) pat->text[pat->len - 1]) && end < sc->unit_len
+	    && word_byte(d[end]))
+		return 0;
+	return 1;
+}
+
+/* on_match - Hyperscan's callback */
+static int on_match(unsigned id, unsigned long long from, unsigned long long to,
+		    unsigned flags, void *ctx)
+{
+	struct det_scan *sc = ctx;
+	const struct det_pattern *pat = &sc->ps->pats[id];
+	const struct det_rule *r;
+	char    sample[DET_SAMPLE_MAX + 8];
+
+	(void) flags;
+	if ((++sc->callbacks & 0xfff) == 0 && detector_scan_expired(sc))
+		return 1;
+	switch (pat->kind) {
+	case PAT_KEYWORD:
+		r = &sc->ps->rules[pat->rule];
+		if (!rule_applies(sc, r) || !keyword_ok(sc, pat, (size_t) to))
+			return 0;
+		detector_hit(sc, pat->rule, pat->sample);
+		return 0;
+	case PAT_REGEX:
+		r = &sc->ps->rules[pat->rule];
+		if (!rule_applies(sc, r))
+			return 0;
+		if (from == 0 && to > DET_SAMPLE_MAX)
+			from = to - 16;		/* no start of match: the tail */
+		if (to - from > DET_SAMPLE_MAX)
+			to = from + DET_SAMPLE_MAX;
+		detector_mask(sc->unit + from, (size_t) (to - from), sample, sizeof(sample));
+		mask_subject_range(sc, (size_t) from, (size_t) to);
+		detector_hit(sc, pat->rule, sample);
+		return 0;
+	case PAT_PROX:
+		r = &sc->ps->rules[pat->rule];
+		if (!rule_applies(sc, r))
+			return 0;
+		{
+			size_t  klen = pat->len;
+
+			offsets_add(&sc->prox[pat->rule], to > klen ? (size_t) to - klen : 0,
+				    (size_t) to);
+		}
+		return 0;
+	}
+	return 0;
+}
+
+/* near_keyword - is a proximity keyword within distance of [s, e)? */
+static int near_keyword(const struct det_offsets *o, size_t s, size_t e, size_t dist)
+{
+	size_t  lo = 0, hi = o->n / 2;
+
+	/* keyword ends arrive in order: find the first that ends at s - dist or later */
+	while (lo < hi) {
+		size_t  mid = (lo + hi) / 2;
+
+		if (o->off[mid * 2 + 1] + dist < s)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < o->n / 2; i++) {
+		size_t  ks = o->off[i * 2], ke = o->off[i * 2 + 1];
+		size_t  gap = ks >= e ? ks - e : s >= ke ? s - ke : 0;
+
+		if (gap <= dist)
+			return 1;
+		if (ks > e + dist)
+			break;
+	}
+	return 0;
+}
+
+/* resolve_candidates - proximity: candidates with a keyword nearby are hits */
+static void resolve_candidates(struct det_scan *sc)
+{
+	for (size_t i = 0; i < sc->ncands; i++) {
+		const struct det_cand *c = &sc->cands[i];
+		const struct det_rule *r = &sc->ps->rules[c->rule];
+
+		if (near_keyword(&sc->prox[c->rule], c->start, c->end, r->prox_distance))
+			detector_hit(sc, c->rule, c->sample);
+	}
+	sc->ncands = 0;
+}
+
+/* build_masked_subject - the subject with sensitive ranges starred */
+static void build_masked_subject(struct det_scan *sc)
+{
+	size_t  len = strlen(sc->subject);
+
+	free(sc->subject_masked);
+	sc->subject_masked = xstrdup(sc->subject);
+	for (size_t i = 0; i + 1 < sc->masks.n; i += 2) {
+		size_t  s = sc->masks.off[i], e = sc->masks.off[i + 1];
+		size_t  keep = e - s > 8 ? 4 : 0;	/* the last four stay */
+
+		for (size_t k = s; k < e && k < len; k++)
+			if (k + keep < e && sc->subject_masked[k] != ' ' && sc->subject_masked[k] != '-')
+				sc->subject_masked[k] = '*';
+	}
+}
+
+/* detector_scan_unit - run the database over one piece of text */
+void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
+			const char *data, size_t len)
+{
+	const struct det_policyset *ps = sc->ps;
+	int     subject = where == DET_W_SUBJECT && data == sc->subject;
+
+	if (len == 0 || sc->timed_out)
+		goto out;
+	if (!(ps->where_used & where) && !subject)
+		return;
+	if (len > UINT_MAX)
+		len = UINT_MAX;
+	sc->where = where;
+	sc->header_name = header;
+	sc->unit = data;
+	sc->unit_len = len;
+	for (size_t i = 0; i < ps->nrules; i++)
+		sc->prox[i].n = 0;
+	sc->ncands = 0;
+	if (ps->db && hs_scan(ps->db, data, (unsigned) len, 0, sc->scratch, on_match, sc)
+	    != HS_SUCCESS && !sc->timed_out)
+		detector_scan_limit(sc, "match error");
+	if ((ps->id_where & where) || subject) {
+		int     want[IDENT_COUNT];
+
+		for (int i = 0; i < IDENT_COUNT; i++)
+			want[i] = ps->nid_rules[i] > 0;
+		detector_ident_scan(data, len, want, on_ident, sc);
+	}
+	resolve_candidates(sc);
+	sc->unit = NULL;
+	sc->unit_len = 0;
+out:
+	if (subject)
+		build_masked_subject(sc);
+}
+
+/* detector_scan_init - a fresh scan of one message (timeout in ms); -1 if no scratch */
+int     detector_scan_init(struct det_scan *sc, const struct det_policyset *ps,
+			   size_t msg_size, int timeout)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->ps = ps;
+	sc->msg_size = msg_size;
+	sc->hits = xcalloc(ps->nrules + 1, sizeof(*sc->hits));
+	sc->prox = xcalloc(ps->nrules + 1, sizeof(*sc->prox));
+	clock_gettime(CLOCK_MONOTONIC, &sc->deadline);
+	sc->deadline.tv_sec += timeout / 1000;
+	sc->deadline.tv_nsec += (long) (timeout % 1000) * 1000000L;
+	if (sc->deadline.tv_nsec >= 1000000000L) {
+		sc->deadline.tv_sec++;
+		sc->deadline.tv_nsec -= 1000000000L;
+	}
+	if (ps->db) {
+		if (match_scratch_db != ps->db || match_scratch == NULL) {
+			if (hs_alloc_scratch(ps->db, &match_scratch) != HS_SUCCESS) {
+				msg_warn("hs_alloc_scratch failed");
+				return -1;
+			}
+			match_scratch_db = ps->db;
+		}
+		sc->scratch = match_scratch;
+	}
+	return 0;
+}
+
+/* detector_scan_free - release a scan (the scratch stays) */
+void detector_scan_free(struct det_scan *sc)
+{
+	if (sc->prox)
+		for (size_t i = 0; i < sc->ps->nrules; i++)
+			free(sc->prox[i].off);
+	free(sc->prox);
+	free(sc->hits);
+	free(sc->cands);
+	free(sc->masks.off);
+	free(sc->subject);
+	free(sc->subject_raw);
+	free(sc->subject_masked);
+	free(sc->message_id);
+	free(sc->att);
+	free(sc->alt_save);
+	memset(sc, 0, sizeof(*sc));
+}
