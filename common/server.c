@@ -103,11 +103,19 @@ static void server_drop_privileges(void)
 	(void) prctl(PR_SET_DUMPABLE, 1);
 }
 
+static int server_placeholder = -1;	/* takes the listen fds' numbers */
+
 /* server_master_died - master is gone: free its addresses for a new one */
 static void server_master_died(int sig)
 {
+	/*
+	 * Replace rather than close: the numbers stay taken, so no socket
+	 * opened later can be mistaken for a listener by a loop.
+	 */
 	for (int i = 0; i < server.nlisten; i++)
-		(void) close(SERVER_LISTEN_FD + i);
+		if (server_placeholder < 0
+		    || dup2(server_placeholder, SERVER_LISTEN_FD + i) < 0)
+			(void) close(SERVER_LISTEN_FD + i);
 	server.master_gone = 1;
 }
 
@@ -116,6 +124,7 @@ static void server_watch_master(pid_t master)
 {
 	struct sigaction sa;
 
+	server_placeholder = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = server_master_died;
 	sa.sa_flags = SA_RESTART;
