@@ -347,6 +347,8 @@ void server_multi_loop(int (*on_accept)(int fd), int (*on_readable)(int fd))
 			server_multi_stop_accepting(ep);
 			(void) epoll_ctl(ep, EPOLL_CTL_DEL, SERVER_STATUS_FD, NULL);
 			accepting = 0;
+			/* connected clients may keep us long: let another take over */
+			server_report(SERVER_DONE);
 		}
 		if (!accepting && nconn == 0)
 			break;
@@ -373,18 +375,23 @@ void server_multi_loop(int (*on_accept)(int fd), int (*on_readable)(int fd))
 				continue;
 			}
 			if (server.use_count++ == 0) {
-				/* tell master we served, so a crash is not a crash loop */
-				server_report(SERVER_BUSY);
+				/*
+				 * Tell master we served, so a crash is not a crash loop;
+				 * still IDLE (a BUSY in between could make master start a
+				 * spare when it reads the two records apart).
+				 */
 				server_report(SERVER_IDLE);
 			}
 			server_multi_add(ep, fd, EPOLLIN, (uint32_t) SERVER_MAX_LISTEN + (uint32_t) fd);
 			nconn++;
+			msg_debug("connection %u accepted, %d open", server.use_count, nconn);
 		} else {
 			fd = (int) (ev.data.u32 - SERVER_MAX_LISTEN);
 			if (on_readable(fd) < 0) {
 				(void) epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
 				close(fd);
 				nconn--;
+				msg_debug("connection closed, %d open", nconn);
 			}
 			server_stats_flush();
 		}

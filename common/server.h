@@ -28,8 +28,11 @@
  * detector), one readable connection at a time: on_accept() vets a new
  * one, on_readable() handles one request; either returns -1 to drop the
  * connection. A multi server stays IDLE for master (it can always take
- * more), so its pool is process_min_avail processes. After EOF from master
- * it stops accepting and exits when its last client is gone. A daemon
+ * more; its first connection shows in the use count), so its pool is
+ * process_min_avail processes. After EOF from master, or max_use
+ * connections, it stops accepting and exits when its last client is gone;
+ * at max_use it reports DONE first, so that master counts it no more and
+ * starts another while the connected clients keep it. A daemon
  * with needs of its own (tlsmgr) may run its own event loop with
  * server_report() and server_master_gone().
  *
@@ -95,6 +98,7 @@ enum server_stat {
 enum server_state {
 	SERVER_IDLE = 1,
 	SERVER_BUSY = 2,
+	SERVER_DONE = 3,		/* takes no new connections: retire me */
 };
 
 struct server {

@@ -29,9 +29,9 @@ struct master_child {
 	struct master_service *svc;	/* NULL once retired */
 	char   *svc_name;		/* for logs, also after retirement */
 	uint32_t generation;
-	int     state;			/* SERVER_IDLE or SERVER_BUSY */
+	int     state;			/* SERVER_IDLE or SERVER_BUSY (DONE retires) */
 	unsigned use_count;
-	int     served;			/* ever reported BUSY */
+	int     served;			/* ever reported BUSY or a use count */
 	int     killed;			/* signalled at shutdown */
 	int     unix_svc;		/* of a unix (back-end) service */
 };

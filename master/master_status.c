@@ -159,7 +159,7 @@ int master_status_event(struct master_child *child)
 		return 0;
 	}
 	if ((pid_t) pid != child->pid || gen != child->generation
-	    || (state != SERVER_IDLE && state != SERVER_BUSY)
+	    || (state != SERVER_IDLE && state != SERVER_BUSY && state != SERVER_DONE)
 	    || uses < child->use_count) {
 		snprintf(err, sizeof(err), "status record does not match the child "
 			 "(pid %u generation %u state %u uses %u)", pid, gen, state, uses);
@@ -167,15 +167,21 @@ int master_status_event(struct master_child *child)
 		return 0;
 	}
 	child->use_count = uses;
-	if (child->svc == NULL || (int) state == child->state)
-		return 1;
-	if (state == SERVER_BUSY) {
-		child->svc->avail--;
+	if (child->svc && (state == SERVER_BUSY || uses > 0) && !child->served) {
 		child->served = 1;
 		child->svc->throttle_delay = 0;	/* it works again */
-	} else {
-		child->svc->avail++;
 	}
+	if (state == SERVER_DONE) {
+		/* it takes no new connections, and may linger for its clients */
+		master_retire(child);
+		return 1;
+	}
+	if (child->svc == NULL || (int) state == child->state)
+		return 1;
+	if (state == SERVER_BUSY)
+		child->svc->avail--;
+	else
+		child->svc->avail++;
 	child->state = (int) state;
 	return 1;
 }
