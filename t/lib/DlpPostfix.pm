@@ -131,12 +131,22 @@ MASTER
 sub log { my ($self) = @_; return slurp($self->{maillog}) // '' }
 
 # queue_count - messages in the queue (incoming, active, deferred, hold, maildrop)
+# A sweep of the queue directories can miss or double a file that Postfix
+# renames from one to another meanwhile: sweep until two sweeps agree.
 sub queue_count {
     my ($self) = @_;
-    my $n = 0;
-    for my $q (qw(maildrop incoming active deferred hold)) {
-        my @f = grep { -f } glob("$self->{spool}/$q/*"), glob("$self->{spool}/$q/*/*");
-        $n += @f;
+    my $sweep = sub {
+        my $n = 0;
+        for my $q (qw(maildrop incoming active deferred hold)) {
+            $n += grep { -f } glob("$self->{spool}/$q/*"), glob("$self->{spool}/$q/*/*");
+        }
+        return $n;
+    };
+    my $n = $sweep->();
+    for (1 .. 10) {
+        my $again = $sweep->();
+        return $n if $again == $n;
+        $n = $again;
     }
     return $n;
 }
