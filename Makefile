@@ -45,7 +45,7 @@ LINK = $(Q)$(if $(V),,echo "  LD      $@";) $(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_
 # Debian packages: to build, and what the tests talk to. Roles add theirs.
 DEB_BUILD = gcc make pkg-config libc6-dev libssl-dev libbsd-dev libconfig-dev \
 	libldns-dev
-DEB_TEST  = perl postfix swaks openssl procps psmisc iproute2
+DEB_TEST  = perl postfix swaks openssl procps psmisc iproute2 cppcheck
 
 PROGS    =
 DAEMONS  =

@@ -246,25 +246,36 @@ int server_master_gone(void)
 	return server.master_gone;
 }
 
+/* server_watch - watch a descriptor for input */
+static void server_watch(int ep, int fd, uint32_t events, uint32_t tag)
+{
+	struct epoll_event ev = {.events = events,.data.u32 = tag};
+
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		msg_fatal("epoll_ctl add fd %d: %m", fd);
+}
+
+/* server_epoll - the listen sockets (tagged by index) and the status socket */
+static int server_epoll(void)
+{
+	int     ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (ep < 0)
+		msg_fatal("epoll_create1: %m");
+	/* EPOLLEXCLUSIVE: one idle child wakes for a connection, not all */
+	for (int i = 0; i < server.nlisten; i++)
+		server_watch(ep, SERVER_LISTEN_FD + i, EPOLLIN | EPOLLEXCLUSIVE, (uint32_t) i);
+	server_watch(ep, SERVER_STATUS_FD, EPOLLIN, UINT32_MAX);
+	return ep;
+}
+
 /* server_single_loop - accept and serve one connection at a time */
 void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
 				      socklen_t salen, int listen_index))
 {
-	int     ep = epoll_create1(EPOLL_CLOEXEC);
+	int     ep = server_epoll();
 	struct epoll_event ev;
 
-	if (ep < 0)
-		msg_fatal("epoll_create1: %m");
-	for (int i = 0; i < server.nlisten; i++) {
-		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-		ev.data.u32 = (uint32_t) i;
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, SERVER_LISTEN_FD + i, &ev) < 0)
-			msg_fatal("epoll_ctl listen fd %d: %m", SERVER_LISTEN_FD + i);
-	}
-	ev.events = EPOLLIN;
-	ev.data.u32 = UINT32_MAX;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, SERVER_STATUS_FD, &ev) < 0)
-		msg_fatal("epoll_ctl status fd: %m");
 	server_report(SERVER_IDLE);
 	while (!server.master_gone) {
 		struct sockaddr_storage ss;
@@ -308,15 +319,6 @@ void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
 	close(ep);
 }
 
-/* server_multi_add - watch a descriptor for input */
-static void server_multi_add(int ep, int fd, uint32_t events, uint32_t tag)
-{
-	struct epoll_event ev = {.events = events,.data.u32 = tag};
-
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-		msg_fatal("epoll_ctl add fd %d: %m", fd);
-}
-
 /* server_multi_stop_accepting - leave the listen sockets to others */
 static void server_multi_stop_accepting(int ep)
 {
@@ -327,16 +329,10 @@ static void server_multi_stop_accepting(int ep)
 /* server_multi_loop - many long-lived connections, one request at a time */
 void server_multi_loop(int (*on_accept)(int fd), int (*on_readable)(int fd))
 {
-	int     ep = epoll_create1(EPOLL_CLOEXEC);
+	int     ep = server_epoll();
 	int     nconn = 0, accepting = 1;
 	struct epoll_event ev;
 
-	if (ep < 0)
-		msg_fatal("epoll_create1: %m");
-	for (int i = 0; i < server.nlisten; i++)
-		server_multi_add(ep, SERVER_LISTEN_FD + i, EPOLLIN | EPOLLEXCLUSIVE,
-				 (uint32_t) i);
-	server_multi_add(ep, SERVER_STATUS_FD, EPOLLIN, UINT32_MAX);
 	server_report(SERVER_IDLE);
 	for (;;) {
 		int     n, fd;
@@ -382,7 +378,7 @@ void server_multi_loop(int (*on_accept)(int fd), int (*on_readable)(int fd))
 				 */
 				server_report(SERVER_IDLE);
 			}
-			server_multi_add(ep, fd, EPOLLIN, (uint32_t) SERVER_MAX_LISTEN + (uint32_t) fd);
+			server_watch(ep, fd, EPOLLIN, (uint32_t) SERVER_MAX_LISTEN + (uint32_t) fd);
 			nconn++;
 			msg_debug("connection %u accepted, %d open", server.use_count, nconn);
 		} else {

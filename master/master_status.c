@@ -212,6 +212,17 @@ void master_throttle_check(time_t now)
 	}
 }
 
+/* master_child_by_pid - the child with this pid, or NULL */
+static struct master_child *master_child_by_pid(pid_t pid)
+{
+	struct master_child *child;
+
+	TAILQ_FOREACH(child, &master_children, link)
+		if (child->pid == pid)
+		return child;
+	return NULL;
+}
+
 /* master_reap - collect every child that exited */
 void master_reap(void)
 {
@@ -219,12 +230,9 @@ void master_reap(void)
 	pid_t   pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		struct master_child *child;
+		struct master_child *child = master_child_by_pid(pid);
 		char    why[128];
 
-		TAILQ_FOREACH(child, &master_children, link)
-			if (child->pid == pid)
-			break;
 		if (child == NULL)
 			continue;
 		/*

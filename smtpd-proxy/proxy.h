@@ -122,6 +122,8 @@ void proxy_session_run(struct proxy_session *s);
 void proxy_reply_local(struct proxy_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void proxy_reset_mail(struct proxy_session *s);
+void proxy_local_dialogue(struct proxy_session *s, const char *banner,
+			  const char *(*answer)(struct proxy_session *s, const char *line));
 int proxy_xforward_replay(struct proxy_session *s);
 
 /* proxy_transaction.c */

@@ -354,37 +354,22 @@ int     proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner)
 	return rc;
 }
 
+/* proxy_hop_same_reply - every command after a 4xx greeting gets the same 4xx */
+static const char *proxy_hop_same_reply(struct proxy_session *s, const char *line)
+{
+	return s->hop_refusal;
+}
+
 /* proxy_hop_refuse - say why there is no next hop; wait for QUIT after 451 */
 void    proxy_hop_refuse(struct proxy_session *s)
 {
-	stream_printf(s->client, "%s\r\n", s->hop_refusal);
 	if (strncmp(s->hop_refusal, "421", 3) == 0) {
+		stream_printf(s->client, "%s\r\n", s->hop_refusal);
 		(void) stream_flush(s->client);
 		return;
 	}
-
-	/*
-	 * A 4xx greeting does not close the session (RFC 5321 3.1 for 554):
-	 * the client may say QUIT; any other command gets the same 4xx, so
-	 * nothing it tries can turn into a bounce. Bounded in count and time.
-	 */
-	for (int i = 0; i < 10 && stream_flush(s->client) == STREAM_OK; i++) {
-		char   *line;
-		size_t  len;
-
-		s->client->timeout = var_smtpd_timeout < 30 ? var_smtpd_timeout : 30;
-		if (stream_getline(s->client, &line, &len,
-				   (size_t) var_command_length_limit, NULL) != STREAM_OK)
-			return;
-		if (strncasecmp(line, "QUIT", 4) == 0 && (line[4] == 0 || line[4] == ' ')) {
-			stream_puts(s->client, "221 2.0.0 Bye\r\n");
-			(void) stream_flush(s->client);
-			return;
-		}
-		stream_printf(s->client, "%s\r\n", s->hop_refusal);
-	}
-	stream_printf(s->client, "421 4.7.0 %s Error: too many errors\r\n", s->helo_name);
-	(void) stream_flush(s->client);
+	/* 451 is no reason to hang up: nothing the client tries can bounce */
+	proxy_local_dialogue(s, s->hop_refusal, proxy_hop_same_reply);
 }
 
 /* proxy_parse_caps - the extensions of an EHLO reply that we can carry */

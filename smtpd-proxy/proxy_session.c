@@ -849,6 +849,35 @@ static int proxy_read_command(struct proxy_session *s, char **line)
 	return 0;
 }
 
+/* proxy_local_dialogue - a short dialogue of our own, when nothing is relayed */
+void proxy_local_dialogue(struct proxy_session *s, const char *banner,
+			  const char *(*answer)(struct proxy_session *s, const char *line))
+{
+	/*
+	 * The banner, then each command answered until QUIT: a client that is
+	 * refused at the greeting may still say QUIT (RFC 5321 3.1), and
+	 * nothing it tries can reach a next hop. Bounded in count and time.
+	 */
+	stream_printf(s->client, "%s\r\n", banner);
+	for (int i = 0; i < 10 && stream_flush(s->client) == STREAM_OK; i++) {
+		char   *line;
+		size_t  len;
+
+		s->client->timeout = var_smtpd_timeout < 30 ? var_smtpd_timeout : 30;
+		if (stream_getline(s->client, &line, &len,
+				   (size_t) var_command_length_limit, NULL) != STREAM_OK)
+			return;
+		if (strncasecmp(line, "QUIT", 4) == 0 && (line[4] == 0 || line[4] == ' ')) {
+			stream_puts(s->client, "221 2.0.0 Bye\r\n");
+			(void) stream_flush(s->client);
+			return;
+		}
+		stream_printf(s->client, "%s\r\n", answer(s, line));
+	}
+	stream_printf(s->client, "421 4.7.0 %s Error: too many errors\r\n", s->helo_name);
+	(void) stream_flush(s->client);
+}
+
 /* proxy_session_run - the whole session, banner to goodbye */
 void proxy_session_run(struct proxy_session *s)
 {

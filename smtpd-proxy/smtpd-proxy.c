@@ -48,51 +48,43 @@ static void proxy_new_cid(char *cid, size_t len)
 		 arc4random() & 0xffffff);
 }
 
+/* proxy_denied - every command of a refused client gets 503 */
+static const char *proxy_denied(struct proxy_session *s, const char *line)
+{
+	return "503 5.7.1 Error: access denied";
+}
+
 /* proxy_deny - 554 to a client outside allow_hosts, until it leaves */
 static void proxy_deny(struct proxy_session *s)
 {
-	stream_printf(s->client, "554 5.7.1 %s Error: access denied for %s\r\n",
-		      s->helo_name, s->client_addr);
-	for (int i = 0; i < 10 && stream_flush(s->client) == STREAM_OK; i++) {
-		char   *line;
-		size_t  len;
+	char    banner[512];
 
-		s->client->timeout = 10;
-		if (stream_getline(s->client, &line, &len, 512, NULL) != STREAM_OK)
-			break;
-		if (strncasecmp(line, "QUIT", 4) == 0) {
-			stream_puts(s->client, "221 2.0.0 Bye\r\n");
-			(void) stream_flush(s->client);
-			break;
-		}
-		stream_puts(s->client, "503 5.7.1 Error: access denied\r\n");
+	snprintf(banner, sizeof(banner), "554 5.7.1 %s Error: access denied for %s",
+		 s->helo_name, s->client_addr);
+	proxy_local_dialogue(s, banner, proxy_denied);
+}
+
+/* proxy_health_answer - a load balancer's health check talks, carries no mail */
+static const char *proxy_health_answer(struct proxy_session *s, const char *line)
+{
+	static char hello[300];
+
+	if (strncasecmp(line, "HELO ", 5) == 0 || strncasecmp(line, "EHLO ", 5) == 0) {
+		snprintf(hello, sizeof(hello), "250 %s", s->helo_name);
+		return hello;
 	}
+	if (strcasecmp(line, "NOOP") == 0 || strcasecmp(line, "RSET") == 0)
+		return "250 2.0.0 Ok";
+	return "503 5.7.0 Error: a load balancer's own connection carries no mail";
 }
 
 /* proxy_health - the balancer's own connection: answered here, never relayed */
 static void proxy_health(struct proxy_session *s)
 {
-	stream_printf(s->client, "220 %s ESMTP dlpgate\r\n", s->helo_name);
-	for (int i = 0; i < 10 && stream_flush(s->client) == STREAM_OK; i++) {
-		char   *line;
-		size_t  len;
+	char    banner[300];
 
-		s->client->timeout = 10;
-		if (stream_getline(s->client, &line, &len, 512, NULL) != STREAM_OK)
-			break;
-		if (strncasecmp(line, "QUIT", 4) == 0) {
-			stream_puts(s->client, "221 2.0.0 Bye\r\n");
-			(void) stream_flush(s->client);
-			break;
-		}
-		if (strncasecmp(line, "HELO ", 5) == 0 || strncasecmp(line, "EHLO ", 5) == 0)
-			stream_printf(s->client, "250 %s\r\n", s->helo_name);
-		else if (strcasecmp(line, "NOOP") == 0 || strcasecmp(line, "RSET") == 0)
-			stream_puts(s->client, "250 2.0.0 Ok\r\n");
-		else
-			stream_puts(s->client, "503 5.7.0 Error: a load balancer's own "
-				    "connection carries no mail\r\n");
-	}
+	snprintf(banner, sizeof(banner), "220 %s ESMTP dlpgate", s->helo_name);
+	proxy_local_dialogue(s, banner, proxy_health_answer);
 }
 
 /* proxy_upstream - the load balancer's PROXY header; -1: close */

@@ -7,6 +7,8 @@ package DlpPostfix;
 #       content_filter => $dlp->{port},     # outbound mail goes through dlpgate
 #       main => { smtp_send_xforward_command => 'yes' },
 #   );
+#   readme_recipe => 1      the content_filter transport exactly as README.md
+#                           gives it (XFORWARD on, no TLS on the loopback leg)
 #   $pf->{smtp_port}       where tests submit mail (smtp-source, swaks)
 #   $pf->{reinject_port}   the 10026-style listener dlpgate reflects to
 #   $pf->queue_count       messages still in Postfix's queue
@@ -75,7 +77,8 @@ sub start {
         meta_directory => '/etc/postfix',
         smtputf8_enable => 'no',
         biff => 'no',
-        ($opt{content_filter} ? (content_filter => "smtp:[127.0.0.1]:$opt{content_filter}") : ()),
+        ($opt{content_filter} ? (content_filter => ($opt{readme_recipe} ? 'dlpgate' : 'smtp')
+            . ":[127.0.0.1]:$opt{content_filter}") : ()),
         %{$opt{main} // {}},
     );
     spit("$self->{etc}/main.cf", join('', map { "$_ = $main{$_}\n" } sort keys %main));
@@ -115,6 +118,9 @@ lmtp      unix  -       -       n       -       -       lmtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+dlpgate   unix  -       -       n       -       20      smtp
+  -o smtp_send_xforward_command=yes
+  -o smtp_tls_security_level=none
 MASTER
     for my $port ($self->{smtp_port}, $self->{reinject_port}) {
         die "port $port is taken" unless port_free($port);

@@ -28,7 +28,7 @@ use Time::HiRes qw(time sleep);
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 
-our @EXPORT = qw(top_dir test_dir free_port port_free start_sink start_dlpgate
+our @EXPORT = qw(top_dir test_dir free_port port_free port_listened start_sink start_dlpgate
     smtp_connect wait_until slurp spit conf_text conf_value kill_tree
     children_of run_cmd spawn reap_at_exit);
 
@@ -91,13 +91,29 @@ sub port_free {
     return 1;
 }
 
+# port_listened - does someone listen on host:port? (asks by binding, so
+# that a server under test does not see a connection)
+sub port_listened {
+    my ($port, $host) = @_;
+    my $s = IO::Socket::INET->new(LocalAddr => $host // '127.0.0.1', LocalPort => $port,
+        Proto => 'tcp', Listen => 1, ReuseAddr => 1);
+    if ($s) { close $s; return 0; }
+    return 1;
+}
+
 # free_port - a port nobody uses now (smtp-sink's SO_REUSEPORT makes a
-# stray listener share a port silently, so we check by connecting too)
+# stray listener share a port silently, so we check by connecting too),
+# and never one this test was given before
+my %GIVEN;
 sub free_port {
     my ($host) = @_;
     for (1 .. 200) {
         my $port = 20000 + int(rand(40000));
-        return $port if port_free($port, $host);
+        next if $GIVEN{$port};
+        if (port_free($port, $host)) {
+            $GIVEN{$port} = 1;
+            return $port;
+        }
     }
     die "no free port";
 }
@@ -337,7 +353,7 @@ sub start_dlpgate {
     return $self if $opt{no_wait};
     # ready: it logged so, or (at a quieter log_level) its port answers
     my $ready = sub { $self->log =~ /5001 master started/
-        || ($opt{port} || !$opt{master_conf}) && !port_free($port) };
+        || ($opt{port} || !$opt{master_conf}) && port_listened($port) };
     wait_until(sub { $ready->() || waitpid($pid, POSIX::WNOHANG()) == $pid }, 15);
     die "dlpgate did not start:\n" . $self->log unless $ready->();
     return $self;
