@@ -15,7 +15,8 @@
  *
  * When master dies (kill -9, a crash) a child learns it at once, even in
  * a session: the kernel sends it SERVER_MASTER_DIED_SIG (PR_SET_PDEATHSIG).
- * It then closes its copies of the listen sockets, so that the addresses
+ * It then lets go of its listen sockets (the fds are replaced by an
+ * unbound socket, so their numbers stay taken), so that the addresses
  * are free for a new master at once and new clients are refused instead
  * of waiting in a backlog nobody accepts from, and finishes its session.
  *
