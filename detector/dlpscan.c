@@ -314,14 +314,18 @@ int     main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (conf_load(confdir, overrides, noverride, err, sizeof(err)) < 0) {
+	rc = conf_load(confdir, overrides, noverride, err, sizeof(err));
+	free(overrides);
+	if (rc < 0) {
 		fprintf(stderr, "dlpscan: %s\n", err);
+		free(rcpts);
 		return 1;
 	}
 	msg_set_level(MSG_WARN);
 	if (test) {
 		if (optind != argc)
 			usage();
+		free(rcpts);
 		rc = detector_policy_check(confdir, err, sizeof(err));
 		fprintf(rc < 0 ? stderr : stdout, "dlpscan: %s\n", err);
 		return rc < 0 ? 1 : 0;
@@ -330,6 +334,7 @@ int     main(int argc, char **argv)
 		usage();
 	if ((ps = detector_policy_load(confdir, NULL, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "dlpscan: %s\n", err);
+		free(rcpts);
 		return 1;
 	}
 	if (bench)
@@ -340,7 +345,6 @@ int     main(int argc, char **argv)
 		     : scan_file(ps, argv[i], from, rcpts, nrcpt, json)) < 0)
 			rc = 1;
 	detector_policy_free(ps);
-	free(overrides);
 	free(rcpts);
 	return rc;
 }
