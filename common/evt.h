@@ -42,6 +42,7 @@
 	X(DET_LOOP,		3010, "message already scanned (loop guard)") \
 	X(DET_TIMEOUT,		3011, "scan time limit reached") \
 	X(DET_STATE,		3012, "detector state directory problem") \
+	X(DET_STALE,		3013, "request skipped, its worker stopped waiting") \
 	X(TLS_DONE,		4001, "TLS handshake completed") \
 	X(TLS_FAILED,		4002, "TLS handshake failed") \
 	/* 4003-4999: TLS, tlsmgr, keystore (issue 4) */ \

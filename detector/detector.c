@@ -43,6 +43,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,6 +342,14 @@ static int detector_accept(int fd)
 	return -1;
 }
 
+/* detector_worker_gone - has the worker closed its end already? */
+static int detector_worker_gone(int fd)
+{
+	struct pollfd pfd = {.fd = fd,.events = POLLRDHUP};
+
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP));
+}
+
 /* detector_readable - one request from a worker; -1 drops the connection */
 static int detector_readable(int fd)
 {
@@ -353,6 +362,13 @@ static int detector_readable(int fd)
 	if (rc != IPC_OK) {
 		evt_warn(DET_BADREQ, NULL, "reason=\"%s\"", why);
 		detector_reply_error(fd, why);
+		return -1;
+	}
+	if (detector_worker_gone(fd)) {
+		/* it gave up waiting (tempfail): a scan now would only duplicate
+		 * the incident and notifications of the retry */
+		evt_info(DET_STALE, NULL, "reason=\"the worker stopped waiting\"");
+		ipc_close_fds(&msg);
 		return -1;
 	}
 	return detector_request(fd, &msg);
