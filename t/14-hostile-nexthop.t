@@ -99,4 +99,17 @@ my $c = smtp_connect($dlp->{port});
 like($c->{banner}, qr/^421 4\.4\.1 /, 'data after the banner: the hop is refused, 421 4.4.1');
 like($dlp->log, qr/2003 no next hop reachable .*malformed or unexpected reply/, 'and the log says why');
 
+# "SIZE " without a number: no limit from the next hop. (strtoll() skipped
+# the CRLF and took the next line's "250" for it: SIZE 250, and 552 for
+# every MAIL that announced more; found by smtpd-proxy/fuzz/fuzz-reply.)
+$dlp->stop;
+($port) = fake_hop(EHLO => "250-fake.test\r\n250-SIZE \r\n250 8BITMIME\r\n");
+$dlp = start_dlpgate(conf => { operating_mode => 'forward', next_hop => ["127.0.0.1:$port"] });
+$c = smtp_connect($dlp->{port});
+my (undef, $ehlo) = $c->cmd('EHLO client.test');
+like($ehlo, qr/^250[- ]SIZE 10240000\r?$/m, 'EHLO: a SIZE without a number leaves message_size_limit') or diag $ehlo;
+is(($c->cmd('MAIL FROM:<a@example.com> SIZE=1000'))[0], 250, 'and MAIL SIZE=1000 is relayed');
+$c->close;
+$dlp->stop;
+
 done_testing;
