@@ -81,7 +81,7 @@ COMMON_FUZZ_OBJ = $(COMMON_SRC:.c=.fuzz.o)
 # a harness: its own .c (which may #include a role's .c for static parsers)
 # and the objects it lists
 FUZZ_LINK = $(Q)$(if $(V),,echo "  FUZZ    $@";) $(FUZZ_CC) $(FUZZ_CFLAGS) \
-	-fsanitize=fuzzer $(FUZZ_CFLAGS_$@) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(LIBS_$@)
+	-fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(LIBS_$@)
 
 include common/build.mk master/build.mk smtpd-proxy/build.mk \
 	detector/build.mk tlsmgr/build.mk
@@ -166,9 +166,10 @@ install: all
 	  $(SBINDIR)/dlpgate -c $(SYSCONFDIR) setup; \
 	else echo "not root or DESTDIR set: run 'dlpgate setup' as root on the target"; fi
 
+.PRECIOUS: %.fuzz.o
 %.fuzz.o: %.c
 	@$(if $(V),,echo "  FUZZCC  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_CFLAGS_$@) -c -o $@ $<
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 # fuzz - is clang's libFuzzer there? then build every harness and run each;
 # one that finds something fails make fuzz after the others have run
