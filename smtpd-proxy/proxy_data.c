@@ -37,6 +37,7 @@ struct data_in {
 	size_t  size;			/* bytes stored (or that would be) */
 	int     status;			/* first problem seen */
 	int     skipping;		/* inside an over-long line */
+	int     skipped_cr;		/* ... whose last byte dropped was a CR */
 	int     after_crlf;		/* the previous line ended in CRLF */
 };
 
@@ -123,6 +124,8 @@ int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
 				/* over-long: drop it up to its LF; the next line is read normally */
 				data_note(&d, DATA_LONGLINE);
 				d.skipping = 1;
+				if (avail > 0)
+					d.skipped_cr = p[avail - 1] == '\r';
 				c->rpos = c->rlen;
 			}
 			if (stream_fill(c) < 0) {
@@ -136,8 +139,9 @@ int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
 		}
 		c->rpos += (size_t) (lf - p) + 1;
 		if (d.skipping) {
+			/* its CR may have gone with the bytes dropped before its LF */
 			d.skipping = 0;
-			d.after_crlf = lf > p && lf[-1] == '\r';
+			d.after_crlf = lf > p ? lf[-1] == '\r' : d.skipped_cr;
 			continue;
 		}
 		if ((rc = data_line(&d, p, (size_t) (lf - p) + 1)) != 0)
