@@ -262,7 +262,8 @@ int proxy_data_send(struct proxy_session *s, int fd, size_t size,
 
 	h->timeout = var_next_hop_data_timeout;
 	for (size_t i = 0; i < v->nheaders; i++) {
-		stream_puts(h, v->headers[i]);
+		/* ".X: y" is a valid field: stuffed like any line, or it loses its dot */
+		(void) data_write_stuffed(h, v->headers[i], strlen(v->headers[i]), 1);
 		stream_write(h, "\r\n", 2);
 	}
 	buf_init(&chunk, DATA_CHUNK);
