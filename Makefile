@@ -81,7 +81,7 @@ COMMON_FUZZ_OBJ = $(COMMON_SRC:.c=.fuzz.o)
 # a harness: its own .c (which may #include a role's .c for static parsers)
 # and the objects it lists
 FUZZ_LINK = $(Q)$(if $(V),,echo "  FUZZ    $@";) $(FUZZ_CC) $(FUZZ_CFLAGS) \
-	-fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(LIBS_$@)
+	-fsanitize=fuzzer -o $@ $< $(filter %.o,$^) $(PKG_LIBS) $(LIBS_$@)
 
 include common/build.mk master/build.mk smtpd-proxy/build.mk \
 	detector/build.mk tlsmgr/build.mk

@@ -34,3 +34,7 @@ FUZZ_ARGS_fuzz-dns = -max_len=16384
 # (the files it includes are in its .d, written as it is built)
 smtpd-proxy/fuzz/fuzz-%: smtpd-proxy/fuzz/fuzz_%.c $(PROXY_FUZZ_OBJ)
 	$(FUZZ_LINK) $(PROXY_FUZZ_WRAP)
+# fuzz-data includes proxy_data.c, to read the spool back in small chunks
+smtpd-proxy/fuzz/fuzz-data: smtpd-proxy/fuzz/fuzz_data.c \
+		$(filter-out smtpd-proxy/proxy_data.fuzz.o,$(PROXY_FUZZ_OBJ))
+	$(FUZZ_LINK) $(PROXY_FUZZ_WRAP)

@@ -28,8 +28,13 @@
 #include "msg.h"
 #include "proxy.h"
 
+/* (a fuzz harness that includes this file sets its own, to test the splits) */
+#ifndef DATA_STAGE
 #define DATA_STAGE	(256 * 1024)	/* content goes to the memfd in chunks */
+#endif
+#ifndef DATA_CHUNK
 #define DATA_CHUNK	(256 * 1024)	/* and comes back from it in chunks */
+#endif
 
 struct data_in {
 	int     fd;

@@ -23,6 +23,7 @@
 
 #include "../proxy_session.c"
 #include "../proxy_nexthop.c"
+#include "../proxy_detect.c"
 #include "fuzz_proxy.h"
 
 int     LLVMFuzzerInitialize(int *argc, char ***argv)
