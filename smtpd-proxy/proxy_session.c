@@ -347,7 +347,7 @@ static int proxy_params(struct proxy_session *s, enum verb verb, const char *tex
 /* proxy_do_mail - MAIL FROM */
 static void proxy_do_mail(struct proxy_session *s, const char *arg)
 {
-	char    addr[SCAN_ADDR_MAX], params[1024], why[128];
+	char    addr[SCAN_ADDR_MAX], params[SCAN_PARAMS_MAX], why[128];
 	const char *rest;
 
 	if (s->state == PS_GREETED) {
@@ -376,7 +376,7 @@ static void proxy_do_mail(struct proxy_session *s, const char *arg)
 /* proxy_do_rcpt - RCPT TO */
 static void proxy_do_rcpt(struct proxy_session *s, const char *arg)
 {
-	char    addr[SCAN_ADDR_MAX], params[1024], why[128];
+	char    addr[SCAN_ADDR_MAX], params[SCAN_PARAMS_MAX], why[128];
 	const char *rest;
 
 	if (s->state != PS_MAIL) {
