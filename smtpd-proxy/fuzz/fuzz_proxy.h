@@ -58,7 +58,7 @@ ssize_t __wrap_recv(int fd, void *buf, size_t len, int flags);
 ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags);
 
 /* fuzz_peer_new - a fake connection; its descriptor is the caller's to close */
-static struct fuzz_peer *fuzz_peer_new(const void *in, size_t inlen,
+static inline struct fuzz_peer *fuzz_peer_new(const void *in, size_t inlen,
 				       const uint8_t *chunks, size_t nchunks)
 {
 	for (int i = 0; i < FUZZ_PEERS; i++) {
@@ -80,7 +80,7 @@ static struct fuzz_peer *fuzz_peer_new(const void *in, size_t inlen,
 }
 
 /* fuzz_peer_free - forget a peer (the proxy closed or will close its fd) */
-static void fuzz_peer_free(struct fuzz_peer *p)
+static inline void fuzz_peer_free(struct fuzz_peer *p)
 {
 	buf_free(&p->in);
 	buf_free(&p->out);
@@ -88,14 +88,14 @@ static void fuzz_peer_free(struct fuzz_peer *p)
 }
 
 /* fuzz_peers_init - no peers yet */
-static void fuzz_peers_init(void)
+static inline void fuzz_peers_init(void)
 {
 	for (int i = 0; i < FUZZ_PEERS; i++)
 		fuzz_peers[i].fd = -1;
 }
 
 /* fuzz_peer_of - the peer behind a descriptor, or NULL */
-static struct fuzz_peer *fuzz_peer_of(int fd)
+static inline struct fuzz_peer *fuzz_peer_of(int fd)
 {
 	for (int i = 0; i < FUZZ_PEERS; i++)
 		if (fuzz_peers[i].fd == fd && fd >= 0 && fuzz_peers[i].in.data)
@@ -104,7 +104,7 @@ static struct fuzz_peer *fuzz_peer_of(int fd)
 }
 
 /* fuzz_peer_chunk - the size of the next chunk to arrive */
-static size_t fuzz_peer_chunk(struct fuzz_peer *p)
+static inline size_t fuzz_peer_chunk(struct fuzz_peer *p)
 {
 	unsigned b;
 
@@ -115,7 +115,7 @@ static size_t fuzz_peer_chunk(struct fuzz_peer *p)
 }
 
 /* fuzz_peer_get - read or peek; what read() and recv() would return */
-static ssize_t fuzz_peer_get(struct fuzz_peer *p, void *buf, size_t len, int peek)
+static inline ssize_t fuzz_peer_get(struct fuzz_peer *p, void *buf, size_t len, int peek)
 {
 	size_t  n;
 
@@ -162,7 +162,7 @@ ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags)
 }
 
 /* fuzz_split - the input as chunk sizes (first byte: how many) and the rest */
-static void fuzz_split(const uint8_t *data, size_t size, const uint8_t **chunks,
+static inline void fuzz_split(const uint8_t *data, size_t size, const uint8_t **chunks,
 		       size_t *nchunks, const uint8_t **rest, size_t *restlen)
 {
 	size_t  n = size ? data[0] % 16 : 0;
