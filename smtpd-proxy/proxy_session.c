@@ -157,6 +157,12 @@ static int proxy_on_reply(struct proxy_session *s, struct pending *p,
 	switch (p->verb) {
 	case V_MAIL:
 		if (ok) {
+			/*
+			 * A new transaction: whatever an earlier one left (a pipelined
+			 * RSET reset the envelope before that one's replies were read)
+			 * is not this one's.
+			 */
+			envelope_reset_mail(&s->env);
 			s->mail_ok = 1;
 			s->env.mail_from = xstrdup(p->addr);
 			s->env.mail_params = xstrdup(p->params);
