@@ -23,7 +23,7 @@ PROXY_FUZZ_INC = smtpd-proxy/proxy_session.c smtpd-proxy/proxy_nexthop.c \
 PROXY_FUZZ_OBJ = $(patsubst %.c,%.fuzz.o,$(filter-out smtpd-proxy/smtpd-proxy.c \
 	$(PROXY_FUZZ_INC),$(PROXY_SRC))) $(COMMON_FUZZ_OBJ)
 PROXY_FUZZ = reply data command session haproxy dns
-PROXY_FUZZ_WRAP = -Wl,--wrap=read,--wrap=recv,--wrap=send
+PROXY_FUZZ_WRAP = -Wl,--wrap=read,--wrap=recv,--wrap=send,--wrap=close
 FUZZ_TARGETS += $(PROXY_FUZZ:%=smtpd-proxy/fuzz/fuzz-%)
 FUZZ_ARGS_fuzz-reply = -max_len=16384
 FUZZ_ARGS_fuzz-data = -max_len=65536
@@ -38,3 +38,6 @@ smtpd-proxy/fuzz/fuzz-%: smtpd-proxy/fuzz/fuzz_%.c $(PROXY_FUZZ_OBJ)
 smtpd-proxy/fuzz/fuzz-data: smtpd-proxy/fuzz/fuzz_data.c \
 		$(filter-out smtpd-proxy/proxy_data.fuzz.o,$(PROXY_FUZZ_OBJ))
 	$(FUZZ_LINK) $(PROXY_FUZZ_WRAP)
+# fuzz-session plays the next hop and the detector too
+smtpd-proxy/fuzz/fuzz-session: smtpd-proxy/fuzz/fuzz_session.c $(PROXY_FUZZ_OBJ)
+	$(FUZZ_LINK) $(PROXY_FUZZ_WRAP),--wrap=inet_connect,--wrap=unix_connect,--wrap=ipc_recv

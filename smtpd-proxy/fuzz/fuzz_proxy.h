@@ -2,7 +2,7 @@
  * fuzz_proxy - peers that say exactly what the fuzzer says, in its chunks
  *
  * The smtpd-proxy harnesses are linked with -Wl,--wrap=read,--wrap=recv,
- * --wrap=send: a descriptor registered here as a fuzz_peer is not a real
+ * --wrap=send,--wrap=close: a descriptor registered here as a fuzz_peer is not a real
  * connection. Its "input" arrives in chunks whose sizes the input itself
  * chooses (a read never returns bytes of two chunks, so every way a TCP
  * peer's bytes may be split is reachable, deterministically), and what
@@ -50,6 +50,8 @@ struct fuzz_peer {
 
 static struct fuzz_peer fuzz_peers[FUZZ_PEERS];
 
+int     __real_close(int fd);
+int     __wrap_close(int fd);
 ssize_t __real_read(int fd, void *buf, size_t len);
 ssize_t __real_recv(int fd, void *buf, size_t len, int flags);
 ssize_t __real_send(int fd, const void *buf, size_t len, int flags);
@@ -64,7 +66,7 @@ static inline struct fuzz_peer *fuzz_peer_new(const void *in, size_t inlen,
 	for (int i = 0; i < FUZZ_PEERS; i++) {
 		struct fuzz_peer *p = &fuzz_peers[i];
 
-		if (p->fd >= 0 && p->in.data)
+		if (p->in.data)
 			continue;
 		memset(p, 0, sizeof(*p));
 		if ((p->fd = eventfd(1, EFD_CLOEXEC)) < 0)
@@ -79,12 +81,21 @@ static inline struct fuzz_peer *fuzz_peer_new(const void *in, size_t inlen,
 	abort();
 }
 
-/* fuzz_peer_free - forget a peer (the proxy closed or will close its fd) */
+/* fuzz_peer_free - forget a peer (its descriptor closed or to be closed) */
 static inline void fuzz_peer_free(struct fuzz_peer *p)
 {
 	buf_free(&p->in);
 	buf_free(&p->out);
 	p->fd = -1;
+}
+
+/* __wrap_close - a peer's descriptor closed: its number may come back */
+int     __wrap_close(int fd)
+{
+	for (int i = 0; i < FUZZ_PEERS; i++)
+		if (fuzz_peers[i].fd == fd && fd >= 0)
+			fuzz_peers[i].fd = -2;		/* closed; what it got stays */
+	return __real_close(fd);
 }
 
 /* fuzz_peers_init - no peers yet */
