@@ -726,6 +726,12 @@ static void proxy_dispatch(struct proxy_session *s, char *line)
 
 	while (*arg == ' ')
 		arg++;
+	/* everything but MAIL, RCPT, RSET ends a pipelined group */
+	if (verb != V_MAIL && verb != V_RCPT && verb != V_RSET)
+		proxy_collect(s);
+	if (s->state == PS_QUIT)
+		return;				/* that group's replies ended the session */
+	/* a next hop gone before, or while reading that group's replies */
 	if (s->hop_dead && verb != V_QUIT) {
 		proxy_collect(s);
 		stream_printf(s->client, "421 4.4.2 %s Error: next hop connection "
@@ -733,9 +739,6 @@ static void proxy_dispatch(struct proxy_session *s, char *line)
 		s->state = PS_QUIT;
 		return;
 	}
-	/* everything but MAIL, RCPT, RSET ends a pipelined group */
-	if (verb != V_MAIL && verb != V_RCPT && verb != V_RSET)
-		proxy_collect(s);
 	if (!proxy_tls_client_ok(s) && (verb == V_MAIL || verb == V_RCPT || verb == V_DATA
 					|| verb == V_VRFY || verb == V_XFORWARD)) {
 		proxy_reply_local(s, "530 5.7.0 Must issue a STARTTLS command first");
