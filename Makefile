@@ -3,6 +3,8 @@
 #   make run      install what is missing, build, run in the foreground
 #   make check    install what is missing, build, run every test (prove)
 #   make bench    benchmarks under t/bench (figures, not pass/fail)
+#   make fuzz     every parser under libFuzzer, ASan and UBSan (clang), one
+#                 after the other, FUZZ_TIME seconds each (FUZZ=name: one)
 #   make install  PREFIX=/usr/local DESTDIR= (see INSTALL)
 #
 # Each role lists its own sources, programs and Debian packages in its
@@ -56,8 +58,30 @@ MANPAGES  = $(sort $(wildcard man/*.[158]) $(GENERATED_MAN))
 GENERATED_MAN =
 CONFFILES = $(wildcard etc/*.conf)
 
-.PHONY: all deps run check test bench install clean FORCE
+.PHONY: all deps run check test bench install clean fuzz fuzz-build FORCE
 .DEFAULT_GOAL := all
+
+# Fuzz harnesses: each role's fuzz/ directory holds fuzz_NAME.c, built into
+# fuzz-NAME from the role's sources compiled again with clang's sanitizers
+# (*.fuzz.o), with seeds in fuzz/seeds/fuzz-NAME/; the corpus grows in
+# fuzz/corpus/fuzz-NAME/ and findings land in fuzz/ as crash-*, leak-*,
+# timeout-*. Roles add their harnesses to FUZZ_TARGETS and say how to run
+# them in FUZZ_ARGS_fuzz-NAME (-max_len, -dict...).
+FUZZ_TIME ?= 60
+FUZZ_CC   ?= clang
+FUZZ_DEB   = clang libclang-rt-14-dev
+FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	-Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP \
+	-Icommon -Icommon/fuzz $(PKG_CFLAGS) \
+	-DDLP_SYSCONFDIR='"$(SYSCONFDIR)"' -DDLP_LIBEXECDIR='"$(LIBEXECDIR)"' \
+	-DDLP_SRCDIR='"$(CURDIR)"'
+FUZZ_TARGETS =
+COMMON_FUZZ_OBJ = $(COMMON_SRC:.c=.fuzz.o)
+# a harness: its own .c (which may #include a role's .c for static parsers)
+# and the objects it lists
+FUZZ_LINK = $(Q)$(if $(V),,echo "  FUZZ    $@";) $(FUZZ_CC) $(FUZZ_CFLAGS) \
+	-fsanitize=fuzzer -o $@ $< $(filter %.o,$^) $(PKG_LIBS) $(LIBS_$@)
 
 include common/build.mk master/build.mk smtpd-proxy/build.mk \
 	detector/build.mk tlsmgr/build.mk
@@ -142,7 +166,33 @@ install: all
 	  $(SBINDIR)/dlpgate -c $(SYSCONFDIR) setup; \
 	else echo "not root or DESTDIR set: run 'dlpgate setup' as root on the target"; fi
 
+.PRECIOUS: %.fuzz.o
+%.fuzz.o: %.c
+	@$(if $(V),,echo "  FUZZCC  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+# fuzz - is clang's libFuzzer there? then build every harness and run each;
+# one that finds something fails make fuzz after the others have run
+fuzz-corpus = $(or $(FUZZ_CORPUS_$(notdir $(1))),$(dir $(1))corpus/$(notdir $(1)))
+fuzz-seeds  = $(or $(FUZZ_SEEDS_$(notdir $(1))),$(dir $(1))seeds/$(notdir $(1)))
+fuzz-run = $(foreach t,$(1),echo "== $(t) ($(FUZZ_TIME)s)"; \
+	mkdir -p $(call fuzz-corpus,$(t)); \
+	$(t) -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+	  -print_final_stats=1 -artifact_prefix=$(dir $(t)) $(FUZZ_ARGS_$(notdir $(t))) \
+	  $(call fuzz-corpus,$(t)) $(call fuzz-seeds,$(t)) || failed="$$failed $(t)";)
+FUZZ_SELECTED = $(if $(FUZZ),$(filter %/$(FUZZ),$(FUZZ_TARGETS)),$(FUZZ_TARGETS))
+fuzz:
+	@printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' \
+	  | $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null \
+	  || { echo "make fuzz needs clang with libFuzzer: apt-get install $(FUZZ_DEB)" >&2; \
+	       exit 1; }
+	$(MAKE) $(FUZZ_SELECTED)
+	@failed=""; $(call fuzz-run,$(FUZZ_SELECTED)) \
+	if [ -n "$$failed" ]; then echo "fuzz: findings from$$failed" >&2; exit 1; fi
+fuzz-build: $(FUZZ_TARGETS)
+
 clean:
 	rm -f $(PROGS) $(GENERATED_MAN) $(LIBDLP) */*.o $(SRCS:.c=.d) $(PATHS_STAMP)
+	rm -f $(FUZZ_TARGETS) */*.fuzz.d */fuzz/*.d
 
--include $(SRCS:.c=.d)
+-include $(SRCS:.c=.d) $(wildcard */*.fuzz.d */fuzz/*.d)

@@ -9,3 +9,15 @@ SRCS  += $(COMMON_SRC)
 $(LIBDLP): $(COMMON_SRC:.c=.o)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^
+
+# make fuzz: the IPC record parser, the envelope, the configuration loader
+FUZZ_TARGETS += common/fuzz/fuzz-ipc common/fuzz/fuzz-envelope common/fuzz/fuzz-conf
+FUZZ_ARGS_fuzz-ipc = -max_len=66000
+FUZZ_ARGS_fuzz-envelope = -max_len=16384
+FUZZ_ARGS_fuzz-conf = -max_len=4096
+common/fuzz/fuzz-ipc: common/fuzz/fuzz_ipc.c $(COMMON_FUZZ_OBJ)
+	$(FUZZ_LINK)
+common/fuzz/fuzz-envelope: common/fuzz/fuzz_envelope.c $(COMMON_FUZZ_OBJ)
+	$(FUZZ_LINK)
+common/fuzz/fuzz-conf: common/fuzz/fuzz_conf.c $(COMMON_FUZZ_OBJ)
+	$(FUZZ_LINK)

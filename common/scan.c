@@ -3,6 +3,7 @@
  *
  * See scan.h.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -97,6 +98,22 @@ static int envelope_copy(char *dst, size_t len, const char *val)
 	return strlcpy(dst, val, len) < len ? 0 : -1;
 }
 
+/* envelope_port - a decimal port 0..65535 (atoi() would be undefined past INT_MAX) */
+static int envelope_port(const char *val, int *port)
+{
+	char   *end;
+	long    n;
+
+	if (!isdigit((unsigned char) *val))
+		return -1;
+	errno = 0;
+	n = strtol(val, &end, 10);
+	if (*end || errno == ERANGE || n > 65535)
+		return -1;
+	*port = (int) n;
+	return 0;
+}
+
 /* envelope_line - apply one "key<TAB>value" line */
 static int envelope_line(struct envelope *env, char *line, char *err, size_t errlen)
 {
@@ -139,7 +156,10 @@ static int envelope_line(struct envelope *env, char *line, char *err, size_t err
 	} else if (strcmp(key, "client_addr") == 0) {
 		rc = envelope_copy(env->client_addr, sizeof(env->client_addr), val);
 	} else if (strcmp(key, "client_port") == 0) {
-		env->client_port = atoi(val);
+		if (envelope_port(val, &env->client_port) < 0) {
+			snprintf(err, errlen, "bad client_port");
+			return -1;
+		}
 	} else if (strcmp(key, "client_name") == 0) {
 		rc = envelope_copy(env->client_name, sizeof(env->client_name), val);
 	} else if (strcmp(key, "helo") == 0) {

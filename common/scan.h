@@ -65,7 +65,9 @@
 #define SCAN_MAX_HEADERS	32
 #define SCAN_MAX_REDIRECT	32
 #define SCAN_ADDR_MAX		512
-#define SCAN_LINE_MAX		1000
+#define SCAN_PARAMS_MAX		1024	/* MAIL or RCPT parameters, with the NUL */
+/* the longest line a worker writes: "rcpt\t" address "\t" parameters */
+#define SCAN_LINE_MAX		(16 + SCAN_ADDR_MAX + SCAN_PARAMS_MAX)
 
 enum scan_action {
 	SCAN_PASS = 1,

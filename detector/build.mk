@@ -31,18 +31,16 @@ detector/dlpscan: $(DLPSCAN_SRC:.c=.o) $(LIBDLP)
 	$(LINK)
 
 # make fuzz - the MIME parser and decoders under libFuzzer, ASan and UBSan
-# (FUZZ_TIME seconds, default 60; the corpus grows in detector/fuzz/corpus)
-FUZZ_TIME ?= 60
-FUZZ_SRC = detector/fuzz/fuzz_mime.c $(DETECT_LIB_SRC) $(COMMON_SRC)
-detector/fuzz/fuzz-mime: $(FUZZ_SRC) detector/detector.h
-	clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-		-Icommon -Idetector -I/usr/include/hs $(PKG_CFLAGS) -o $@ $(FUZZ_SRC) \
-		$(PKG_LIBS) $(DETECT_LIBS)
-.PHONY: fuzz
-fuzz: detector/fuzz/fuzz-mime
-	mkdir -p detector/fuzz/corpus
-	detector/fuzz/fuzz-mime -max_total_time=$(FUZZ_TIME) -max_len=65536 \
-		-timeout=10 detector/fuzz/corpus detector/fuzz/seeds
+# (the corpus grows in detector/fuzz/corpus; see the Makefile)
+FUZZ_TARGETS += detector/fuzz/fuzz-mime
+FUZZ_ARGS_fuzz-mime = -max_len=65536
+FUZZ_CORPUS_fuzz-mime = detector/fuzz/corpus
+FUZZ_SEEDS_fuzz-mime = detector/fuzz/seeds
+$(DETECT_LIB_SRC:.c=.fuzz.o) detector/fuzz/fuzz-mime: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
+LIBS_detector/fuzz/fuzz-mime = $(DETECT_LIBS)
+detector/fuzz/fuzz-mime: detector/fuzz/fuzz_mime.c $(DETECT_LIB_SRC:.c=.fuzz.o) \
+		$(COMMON_FUZZ_OBJ)
+	$(FUZZ_LINK)
 
 # make demo - dlpgate with the shipped policies in front of smtp-sink: a clean
 # message, a card number in a docx, a confidential keyword (detector/demo.pl)

@@ -13,3 +13,31 @@ DEB_TEST += nsd haproxy libnet-dns-perl
 
 smtpd-proxy/smtpd-proxy: $(PROXY_SRC:.c=.o) $(LIBDLP)
 	$(LINK)
+
+# make fuzz: next-hop replies and the EHLO filter, the DATA content both
+# ways and the detector's verdict, client commands, a whole session, PROXY
+# headers, DNS answers. The harnesses #include the files whose parsers are
+# static and wrap read/recv/send to play the peers (fuzz/fuzz_proxy.h).
+PROXY_FUZZ_INC = smtpd-proxy/proxy_session.c smtpd-proxy/proxy_nexthop.c \
+	smtpd-proxy/proxy_detect.c
+PROXY_FUZZ_OBJ = $(patsubst %.c,%.fuzz.o,$(filter-out smtpd-proxy/smtpd-proxy.c \
+	$(PROXY_FUZZ_INC),$(PROXY_SRC))) $(COMMON_FUZZ_OBJ)
+PROXY_FUZZ = reply data command session haproxy dns
+PROXY_FUZZ_WRAP = -Wl,--wrap=read,--wrap=recv,--wrap=send,--wrap=close
+FUZZ_TARGETS += $(PROXY_FUZZ:%=smtpd-proxy/fuzz/fuzz-%)
+FUZZ_ARGS_fuzz-reply = -max_len=16384
+FUZZ_ARGS_fuzz-data = -max_len=65536
+FUZZ_ARGS_fuzz-command = -max_len=4096
+FUZZ_ARGS_fuzz-session = -max_len=16384
+FUZZ_ARGS_fuzz-haproxy = -max_len=4096
+FUZZ_ARGS_fuzz-dns = -max_len=16384
+# (the files it includes are in its .d, written as it is built)
+smtpd-proxy/fuzz/fuzz-%: smtpd-proxy/fuzz/fuzz_%.c $(PROXY_FUZZ_OBJ)
+	$(FUZZ_LINK) $(PROXY_FUZZ_WRAP)
+# fuzz-data includes proxy_data.c, to read the spool back in small chunks
+smtpd-proxy/fuzz/fuzz-data: smtpd-proxy/fuzz/fuzz_data.c \
+		$(filter-out smtpd-proxy/proxy_data.fuzz.o,$(PROXY_FUZZ_OBJ))
+	$(FUZZ_LINK) $(PROXY_FUZZ_WRAP)
+# fuzz-session plays the next hop and the detector too
+smtpd-proxy/fuzz/fuzz-session: smtpd-proxy/fuzz/fuzz_session.c $(PROXY_FUZZ_OBJ)
+	$(FUZZ_LINK) $(PROXY_FUZZ_WRAP),--wrap=inet_connect,--wrap=unix_connect,--wrap=ipc_recv

@@ -28,8 +28,13 @@
 #include "msg.h"
 #include "proxy.h"
 
+/* (a fuzz harness that includes this file sets its own, to test the splits) */
+#ifndef DATA_STAGE
 #define DATA_STAGE	(256 * 1024)	/* content goes to the memfd in chunks */
+#endif
+#ifndef DATA_CHUNK
 #define DATA_CHUNK	(256 * 1024)	/* and comes back from it in chunks */
+#endif
 
 struct data_in {
 	int     fd;
@@ -37,6 +42,7 @@ struct data_in {
 	size_t  size;			/* bytes stored (or that would be) */
 	int     status;			/* first problem seen */
 	int     skipping;		/* inside an over-long line */
+	int     skipped_cr;		/* ... whose last byte dropped was a CR */
 	int     after_crlf;		/* the previous line ended in CRLF */
 };
 
@@ -123,6 +129,8 @@ int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
 				/* over-long: drop it up to its LF; the next line is read normally */
 				data_note(&d, DATA_LONGLINE);
 				d.skipping = 1;
+				if (avail > 0)
+					d.skipped_cr = p[avail - 1] == '\r';
 				c->rpos = c->rlen;
 			}
 			if (stream_fill(c) < 0) {
@@ -136,8 +144,9 @@ int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
 		}
 		c->rpos += (size_t) (lf - p) + 1;
 		if (d.skipping) {
+			/* its CR may have gone with the bytes dropped before its LF */
 			d.skipping = 0;
-			d.after_crlf = lf > p && lf[-1] == '\r';
+			d.after_crlf = lf > p ? lf[-1] == '\r' : d.skipped_cr;
 			continue;
 		}
 		if ((rc = data_line(&d, p, (size_t) (lf - p) + 1)) != 0)
@@ -258,7 +267,8 @@ int proxy_data_send(struct proxy_session *s, int fd, size_t size,
 
 	h->timeout = var_next_hop_data_timeout;
 	for (size_t i = 0; i < v->nheaders; i++) {
-		stream_puts(h, v->headers[i]);
+		/* ".X: y" is a valid field: stuffed like any line, or it loses its dot */
+		(void) data_write_stuffed(h, v->headers[i], strlen(v->headers[i]), 1);
 		stream_write(h, "\r\n", 2);
 	}
 	buf_init(&chunk, DATA_CHUNK);

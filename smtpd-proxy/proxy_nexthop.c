@@ -19,6 +19,7 @@
  * session waits for QUIT, answering anything else with the same 451.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -372,6 +373,21 @@ void    proxy_hop_refuse(struct proxy_session *s)
 	proxy_local_dialogue(s, s->hop_refusal, proxy_hop_same_reply);
 }
 
+/* proxy_caps_size - SIZE's number, from its own line only; 0: none given */
+static long long proxy_caps_size(const char *p, const char *end)
+{
+	const char *cp;
+	long long n = 0;
+
+	/* strtoll() would skip the CRLF and read the next line's reply code */
+	for (cp = p; cp < end && isdigit((unsigned char) *cp); cp++) {
+		if (n > (LLONG_MAX - 9) / 10)
+			return 0;			/* beyond any message: no limit */
+		n = n * 10 + (*cp - '0');
+	}
+	return cp > p && (cp == end || *cp == ' ') ? n : 0;
+}
+
 /* proxy_parse_caps - the extensions of an EHLO reply that we can carry */
 static void proxy_parse_caps(struct proxy_session *s, const struct smtp_reply *r)
 {
@@ -406,7 +422,7 @@ static void proxy_parse_caps(struct proxy_session *s, const struct smtp_reply *r
 				if (strcmp(word, known[i].word) == 0)
 					s->hop_caps |= known[i].cap;
 			if (strcmp(word, "SIZE") == 0 && kw[len] == ' ')
-				s->hop_size = strtoll(kw + len + 1, NULL, 10);
+				s->hop_size = proxy_caps_size(kw + len + 1, end);
 		}
 		line = end + 2;
 	}

@@ -157,6 +157,12 @@ static int proxy_on_reply(struct proxy_session *s, struct pending *p,
 	switch (p->verb) {
 	case V_MAIL:
 		if (ok) {
+			/*
+			 * A new transaction: whatever an earlier one left (a pipelined
+			 * RSET reset the envelope before that one's replies were read)
+			 * is not this one's.
+			 */
+			envelope_reset_mail(&s->env);
 			s->mail_ok = 1;
 			s->env.mail_from = xstrdup(p->addr);
 			s->env.mail_params = xstrdup(p->params);
@@ -347,7 +353,7 @@ static int proxy_params(struct proxy_session *s, enum verb verb, const char *tex
 /* proxy_do_mail - MAIL FROM */
 static void proxy_do_mail(struct proxy_session *s, const char *arg)
 {
-	char    addr[SCAN_ADDR_MAX], params[1024], why[128];
+	char    addr[SCAN_ADDR_MAX], params[SCAN_PARAMS_MAX], why[128];
 	const char *rest;
 
 	if (s->state == PS_GREETED) {
@@ -376,7 +382,7 @@ static void proxy_do_mail(struct proxy_session *s, const char *arg)
 /* proxy_do_rcpt - RCPT TO */
 static void proxy_do_rcpt(struct proxy_session *s, const char *arg)
 {
-	char    addr[SCAN_ADDR_MAX], params[1024], why[128];
+	char    addr[SCAN_ADDR_MAX], params[SCAN_PARAMS_MAX], why[128];
 	const char *rest;
 
 	if (s->state != PS_MAIL) {
@@ -720,6 +726,12 @@ static void proxy_dispatch(struct proxy_session *s, char *line)
 
 	while (*arg == ' ')
 		arg++;
+	/* everything but MAIL, RCPT, RSET ends a pipelined group */
+	if (verb != V_MAIL && verb != V_RCPT && verb != V_RSET)
+		proxy_collect(s);
+	if (s->state == PS_QUIT)
+		return;				/* that group's replies ended the session */
+	/* a next hop gone before, or while reading that group's replies */
 	if (s->hop_dead && verb != V_QUIT) {
 		proxy_collect(s);
 		stream_printf(s->client, "421 4.4.2 %s Error: next hop connection "
@@ -727,9 +739,6 @@ static void proxy_dispatch(struct proxy_session *s, char *line)
 		s->state = PS_QUIT;
 		return;
 	}
-	/* everything but MAIL, RCPT, RSET ends a pipelined group */
-	if (verb != V_MAIL && verb != V_RCPT && verb != V_RSET)
-		proxy_collect(s);
 	if (!proxy_tls_client_ok(s) && (verb == V_MAIL || verb == V_RCPT || verb == V_DATA
 					|| verb == V_VRFY || verb == V_XFORWARD)) {
 		proxy_reply_local(s, "530 5.7.0 Must issue a STARTTLS command first");

@@ -72,6 +72,21 @@ is($code, 250, 'pipelined message accepted');
 is(scalar @{$m[0]{rcpt}}, 50, 'all 50 recipients reach the next hop');
 is($m[0]{rcpt}[49], '<r50@example.net>', 'in order');
 
+# a pipelined RSET ends a transaction whose replies come after it: the
+# next one's envelope (what the detector sees) is its own, not both
+# (found by smtpd-proxy/fuzz/fuzz-session: rcpts=3 here, and a leak)
+$sink->clear;
+$c->send_raw("MAIL FROM:<old\@example.com>\r\nRCPT TO:<o1\@example.net>\r\n"
+    . "RCPT TO:<o2\@example.net>\r\nRSET\r\nMAIL FROM:<new\@example.com>\r\n"
+    . "RCPT TO:<n1\@example.net>\r\nDATA\r\n");
+@codes = ();
+push @codes, ($c->read_reply)[0] for 1 .. 7;
+is_deeply(\@codes, [250, 250, 250, 250, 250, 250, 354], 'MAIL RCPT RCPT RSET MAIL RCPT DATA pipelined');
+$c->send_raw("Subject: after rset\r\n\r\nhello\r\n.\r\n");
+is(($c->read_reply)[0], 250, 'the message after the pipelined RSET is accepted');
+like($dlp->wait_log(qr/1007 message complete .*from=<new\@example\.com>/),
+    qr/from=<new\@example\.com> rcpts=1 /, 'its envelope is the new transaction alone');
+
 # an envelope too big for the request record travels in its own memfd
 $sink->clear;
 my @many = map { sprintf "recipient-%05d\@a-rather-long-domain.example.net", $_ } 1 .. 1500;

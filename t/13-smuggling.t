@@ -68,5 +68,19 @@ is(($c->read_reply)[0], 250, 'NOOP too');
 is(scalar @m, 1, 'one message');
 unlike($m[0]{body}, qr/RSET|NOOP/, 'the commands are not in the content');
 $c->cmd('QUIT');
+$dlp->stop;
+
+# a header we add is a line like any other: ".X-Dot: yes" is stuffed, and
+# arrives with its dot (found by smtpd-proxy/fuzz/fuzz-data)
+$sink->clear;
+$dlp = start_dlpgate(conf => { resubmit_port => $sink->{port},
+    default_pass_header => '.X-Dot: yes' });
+$c = smtp_connect($dlp->{port});
+$c->cmd('EHLO client.test');
+($code) = $c->send_message(data => "Subject: dot header\r\n\r\nbody\r\n");
+is($code, 250, 'a message with a dotted default_pass_header is accepted');
+@m = $sink->wait_messages(1);
+like($m[0]{raw} // '', qr/^\.X-Dot: yes\r?$/m, 'the header arrives with its dot');
+$c->cmd('QUIT');
 
 done_testing;

@@ -99,4 +99,32 @@ my $c = smtp_connect($dlp->{port});
 like($c->{banner}, qr/^421 4\.4\.1 /, 'data after the banner: the hop is refused, 421 4.4.1');
 like($dlp->log, qr/2003 no next hop reachable .*malformed or unexpected reply/, 'and the log says why');
 
+# a garbled reply read while a pipelined command waits behind it: the hop
+# is dropped, and that command gets 421 instead of being written to the
+# hop that is gone (a NULL stream: the worker crashed; found by
+# smtpd-proxy/fuzz/fuzz-session)
+$dlp->stop;
+($port) = fake_hop(MAIL => "250-ok\r\n550 no\r\n");
+$dlp = start_dlpgate(conf => { operating_mode => 'forward', next_hop => ["127.0.0.1:$port"] });
+$c = smtp_connect($dlp->{port});
+$c->cmd('EHLO client.test');
+$c->send_raw("MAIL FROM:<a\@example.com>\r\nNOOP\r\n");
+like(($c->read_reply(10))[1] // '', qr/^451 4\.3\.0 /, 'pipelined MAIL, garbled reply: 451 4.3.0');
+like(($c->read_reply(10))[1] // '', qr/^421 4\.4\.2 /, 'the NOOP behind it: 421 4.4.2');
+ok($c->closed, 'and the session ends');
+unlike($dlp->log, qr/5004 child exited abnormally/, 'no worker crashed');
+
+# "SIZE " without a number: no limit from the next hop. (strtoll() skipped
+# the CRLF and took the next line's "250" for it: SIZE 250, and 552 for
+# every MAIL that announced more; found by smtpd-proxy/fuzz/fuzz-reply.)
+$dlp->stop;
+($port) = fake_hop(EHLO => "250-fake.test\r\n250-SIZE \r\n250 8BITMIME\r\n");
+$dlp = start_dlpgate(conf => { operating_mode => 'forward', next_hop => ["127.0.0.1:$port"] });
+$c = smtp_connect($dlp->{port});
+my (undef, $ehlo) = $c->cmd('EHLO client.test');
+like($ehlo, qr/^250[- ]SIZE 10240000\r?$/m, 'EHLO: a SIZE without a number leaves message_size_limit') or diag $ehlo;
+is(($c->cmd('MAIL FROM:<a@example.com> SIZE=1000'))[0], 250, 'and MAIL SIZE=1000 is relayed');
+$c->close;
+$dlp->stop;
+
 done_testing;

@@ -67,5 +67,15 @@ is(try('a@example.com', \@five, "Subject: hi\n\nhi\n"), 250, 'many recipients al
 is(try('a@example.com', \@five, $big), 'mass', 'big and many: two of three, blocked');
 is(try('a@example.com', \@five, "Subject: our newsletter\n\nhi\n"), 'mass', 'many and a subject word: blocked');
 is(try('a@example.com', ['b@example.com'], "Subject: x\n\nhello\n"), 250, 'a disabled policy never fires');
+
+# the longest parameters a worker relays still make an envelope the
+# detector reads (its lines were limited to 1000 bytes; found by
+# smtpd-proxy/fuzz/fuzz-command): the message is scanned, not tempfailed
+my $orcpt = 'ORCPT=rfc822;' . ('o' x 950) . '@example.com';
+my $long = ('b' x 200) . '@example.com';
+is(try('a@example.com', ["$long $orcpt"], $falcon), 250,
+    'RCPT of a long address with a 975-byte ORCPT: scanned and passed');
+is(try('a@example.com', ["$long $orcpt", 'x@outside.org'], $falcon), 'plans-out',
+    'and its content is still what decides');
 ok($dlp->stop, 'dlpgate stops');
 done_testing;
