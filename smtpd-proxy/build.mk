@@ -38,6 +38,13 @@ smtpd-proxy/fuzz/fuzz-%: smtpd-proxy/fuzz/fuzz_%.c $(PROXY_FUZZ_OBJ)
 smtpd-proxy/fuzz/fuzz-data: smtpd-proxy/fuzz/fuzz_data.c \
 		$(filter-out smtpd-proxy/proxy_data.fuzz.o,$(PROXY_FUZZ_OBJ))
 	$(FUZZ_LINK) $(PROXY_FUZZ_WRAP)
+# fuzz-haproxy plays the load balancer before the client
+smtpd-proxy/fuzz/fuzz-haproxy: smtpd-proxy/fuzz/fuzz_haproxy.c \
+		smtpd-proxy/proxy_haproxy.fuzz.o $(COMMON_FUZZ_OBJ)
+	$(FUZZ_LINK) $(PROXY_FUZZ_WRAP)
+# fuzz-dns includes proxy_dns.c, for its static parsers, and plays no peer
+smtpd-proxy/fuzz/fuzz-dns: smtpd-proxy/fuzz/fuzz_dns.c $(COMMON_FUZZ_OBJ)
+	$(FUZZ_LINK)
 # fuzz-session plays the next hop and the detector too
 smtpd-proxy/fuzz/fuzz-session: smtpd-proxy/fuzz/fuzz_session.c $(PROXY_FUZZ_OBJ)
 	$(FUZZ_LINK) $(PROXY_FUZZ_WRAP),--wrap=inet_connect,--wrap=unix_connect,--wrap=ipc_recv
