@@ -133,8 +133,7 @@ sub log { my ($self) = @_; return slurp("$self->{dir}/nsd.log") // '' }
 sub stop {
     my ($self) = @_;
     return unless $self->{pid};
-    kill 'TERM', $self->{pid};
-    wait_until(sub { waitpid($self->{pid}, POSIX::WNOHANG()) == $self->{pid} }, 10);
+    stop_pid($self->{pid}, 10);
     delete $self->{pid};
 }
 

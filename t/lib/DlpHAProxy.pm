@@ -156,8 +156,7 @@ sub wait_up {
 sub stop {
     my ($self) = @_;
     return unless $self->{pid};
-    kill 'TERM', $self->{pid};
-    wait_until(sub { waitpid($self->{pid}, POSIX::WNOHANG()) == $self->{pid} }, 10);
+    stop_pid($self->{pid}, 10);
     delete $self->{pid};
 }
 

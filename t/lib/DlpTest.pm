@@ -30,7 +30,7 @@ use File::Basename qw(dirname);
 
 our @EXPORT = qw(top_dir test_dir free_port port_free port_listened start_sink start_dlpgate
     smtp_connect wait_until slurp spit conf_text conf_value kill_tree
-    children_of run_cmd spawn reap_at_exit);
+    children_of run_cmd spawn reap_at_exit stop_pid);
 
 my $TOP = abs_path(dirname(__FILE__) . "/../..");
 my @KILL;       # pids of what we started
@@ -153,6 +153,16 @@ sub run_cmd {
     return ($? >> 8, $out);
 }
 
+# stop_pid - SIGTERM, reaped within timeout seconds or killed with its
+# children; true if it went on its own
+sub stop_pid {
+    my ($pid, $timeout) = @_;
+    kill 'TERM', $pid;
+    my $ok = wait_until(sub { waitpid($pid, POSIX::WNOHANG()) == $pid }, $timeout // 20);
+    kill_tree($pid, 'KILL') unless $ok;
+    return $ok;
+}
+
 # reap_at_exit - stop this process when the test ends, like what spawn starts
 sub reap_at_exit { push @KILL, @_; }
 
@@ -228,8 +238,7 @@ sub clear { my ($self) = @_; unlink glob("$self->{dir}/*"); }
 sub stop {
     my ($self) = @_;
     return unless $self->{pid};
-    kill 'TERM', $self->{pid};
-    waitpid($self->{pid}, 0);
+    DlpTest::stop_pid($self->{pid}, 10);
     delete $self->{pid};
 }
 
@@ -316,10 +325,7 @@ sub reload { my ($self) = @_; kill 'HUP', $self->{pid}; }
 sub stop {
     my ($self, $timeout) = @_;
     return 1 unless $self->{pid};
-    kill 'TERM', $self->{pid};
-    my $ok = DlpTest::wait_until(sub { waitpid($self->{pid}, POSIX::WNOHANG()) == $self->{pid} },
-        $timeout // 20);
-    DlpTest::kill_tree($self->{pid}, 'KILL') unless $ok;
+    my $ok = DlpTest::stop_pid($self->{pid}, $timeout);
     delete $self->{pid};
     return $ok;
 }
