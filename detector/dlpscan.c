@@ -74,12 +74,17 @@ static int read_file(const char *path, struct buf *out)
 	if (fp == NULL)
 		return -1;
 	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			if (chunk[i] == '\n' && prev != '\r')
-				buf_putc(out, '\r');
-			buf_putc(out, chunk[i]);
-			prev = (unsigned char) chunk[i];
+		const char *p = chunk, *end = chunk + n, *lf;
+
+		while ((lf = memchr(p, '\n', (size_t) (end - p))) != NULL) {
+			int     cr = lf > chunk ? lf[-1] == '\r' : prev == '\r';
+
+			buf_append(out, p, (size_t) (lf - p));
+			buf_append(out, cr ? "\n" : "\r\n", cr ? 1 : 2);
+			p = lf + 1;
 		}
+		buf_append(out, p, (size_t) (end - p));
+		prev = (unsigned char) chunk[n - 1];
 	}
 	if (fp != stdin)
 		fclose(fp);
