@@ -55,8 +55,11 @@ unlike($dlp->log, qr/^\S+ dlpgate\//m, 'every line carries syslog_name');
 my ($rc, $out) = dlpconf($etc, '-M', 'smtpd.options.log_level=info', 'detector.options.log_level=warn');
 is($rc, 0, 'dlpconf -M changes the per-role log levels') or diag $out;
 my $mark = $dlp->log_size;
+my @old = $dlp->pids_of('detector');
 is((dlpgate($etc, 'reload'))[0], 0, 'dlpgate reload');
 ok($dlp->wait_log(qr/5003 master reloaded/, 20, $mark), 'reloaded');
+# the old generation's detectors (still at debug) may log on their way out
+ok(wait_until(sub { !grep { kill 0, $_ } @old }, 20), 'the old detectors are gone');
 $mark = $dlp->log_size;
 is(send_one('verbose workers'), 250, 'a message after the reload');
 my $line = $dlp->wait_log(qr/dlptest\/smtpd-proxy\[\d+\]: 1007 message complete/, 20, $mark);
