@@ -14,8 +14,9 @@
  *
  *	SIGHUP reloads: a valid new configuration becomes the next
  *	generation; children of the old one finish their sessions and exit.
- *	An invalid one is logged and ignored. SIGTERM (or SIGINT) stops:
- *	no new sessions, sessions in flight get shutdown_timeout to finish,
+ *	An invalid one is logged and ignored. SIGTERM (or SIGINT, as from
+ *	^C in the foreground: the children ignore it) stops: no new
+ *	sessions, sessions in flight get shutdown_timeout to finish,
  *	back-end services (detector, tlsmgr) stop last. A drain request on
  *	the control socket (dlpgate drain) stops the same way without the
  *	deadline: master exits when the last session in flight has ended.

@@ -113,6 +113,8 @@ static void master_exec(struct master_service *svc, int status_fd, char **argv)
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			(void) signal(sig, SIG_DFL);
+	/* a terminal's ^C (master -f) is for master, which stops us in order */
+	(void) signal(SIGINT, SIG_IGN);
 	/* Move everything out of the way first: targets may be in use. */
 	moved[0] = fcntl(status_fd, F_DUPFD_CLOEXEC, 64);
 	for (int i = 0; i < svc->nfds; i++)

@@ -10,6 +10,10 @@
 # client, halfway through DATA, sees the connection drop with no reply, so
 # no 250, and nothing reaches the next hop; master stops.
 #
+# ^C on a foreground master (SIGINT to its whole process group, as a
+# terminal sends it) stops the same way: the children ignore it and master
+# stops them in order.
+#
 # (t/55 does the same for dlpgate drain, which has no deadline.)
 
 use strict;
@@ -95,5 +99,22 @@ is(($s->send_message(data => "Subject: probe\r\n\r\nprobe\r\n"))[0], 250, 'the s
 $s->cmd('QUIT');
 @m = $sink->wait_messages(1);
 is_deeply([map { $_->{body} =~ /^Subject: (.*)$/m } @m], ['probe'], 'and has nothing from the killed session');
+
+# ---- ^C in the foreground ------------------------------------------------------------------
+$sink->clear;
+$dlp = start_dlpgate(conf => { resubmit_port => $sink->{port}, shutdown_timeout => '60s' });
+($c, $first) = in_data($dlp->{port}, 'interrupted');
+@w = $dlp->serving;
+$mark = $dlp->log_size;
+ok(kill('INT', -$dlp->{pid}), 'SIGINT to the process group of master -f');
+ok($dlp->wait_log(qr/5002 master stopping \(workers=1 /, 20, $mark), 'master is stopping');
+ok(alive($w[0]), 'the worker lives on');
+$c->send_raw("the rest\r\n.\r\n");
+is(($c->read_reply(60))[0], 250, 'the message in flight is accepted');
+$c->cmd('QUIT');
+is(scalar($sink->wait_messages(1)), 1, 'and delivered');
+ok(wait_until(sub { waitpid($dlp->{pid}, POSIX::WNOHANG()) == $dlp->{pid} }, 30), 'master exits');
+delete $dlp->{pid};
+unlike(substr($dlp->log, $mark), qr/ 5009 | 5004 /, 'no child was killed, none died of the signal');
 
 done_testing;
