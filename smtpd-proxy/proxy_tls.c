@@ -204,6 +204,8 @@ static int proxy_tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
 			return -1;
 		return 1;
 	}
+	/* keys past their time to encrypt are fetched again: an old ticket renews */
+	(void) proxy_tls_fetch_keys(0);
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < proxy_tls_nkeys; i++) {
 			struct tls_ticket_key *k = &proxy_tls_keys[i];
