@@ -153,13 +153,17 @@ SKIP: {
 }
 
 # started as another user: no privilege separation, and the log says so
+# (the programs from a directory that user can reach, as an installed tree)
+my $bin = programs_for_anyone(qw(master/master smtpd-proxy/smtpd-proxy detector/detector
+    tlsmgr/tlsmgr));
 my $dir3 = test_dir();
 chown uid_of('dlpgate'), -1, $dir3;
 my $port3 = free_port();
-my $etc3 = ops_conf_dir($dir3, port => $port3, conf => { resubmit_port => $sink->{port} });
+my $etc3 = ops_conf_dir($dir3, port => $port3, conf => { resubmit_port => $sink->{port},
+    daemon_directory => $bin });
 my $log3 = "$dir3/master.log";
 my $pid3 = spawn($log3, 'setpriv', '--reuid=dlpgate', '--regid=dlpgate', '--clear-groups',
-    "$top/master/master", '-f', '-c', $etc3);
+    "$bin/master", '-f', '-c', $etc3);
 ok(wait_until(sub { (slurp($log3) // '') =~ /5007 privilege separation off/ }, 20),
     'as dlpgate: the log says privilege separation is off')
     or diag slurp($log3);
@@ -170,7 +174,7 @@ $c->cmd('EHLO nopriv.test');
 ($code) = $c->send_message(data => "Subject: unprivileged\r\n\r\nbody\r\n");
 is($code, 250, 'and it relays');
 my @all = ($pid3, children_of($pid3));
-my ($m3) = grep { (readlink("/proc/$_/exe") // '') =~ m{/master/master$} } @all;
+my ($m3) = grep { (readlink("/proc/$_/exe") // '') eq "$bin/master" } @all;
 my @roles = grep { $_ != ($m3 // 0) } map { children_of($_) } $m3 // ();
 ok(@roles >= 2, 'a worker and a detector run');
 is_deeply([sort { $a <=> $b } map { proc_uid($_) } $m3 // (), @roles],

@@ -110,8 +110,9 @@ is($m{dlpgate_generation}, 2, 'generation 2');
 # the control socket is root's
 SKIP: {
     skip 'not root', 3 if $> != 0;
+    my $bin = programs_for_anyone('master/dlpgate');
     my ($ok, $err) = as_user('dlpgate', sub {
-        my ($r, $o) = run_cmd("$FindBin::Bin/../master/dlpgate", '-c', $etc, 'status');
+        my ($r, $o) = run_cmd("$bin/dlpgate", '-c', $etc, 'status');
         $! = 0;
         return $r == 0 && $o =~ /^dlpgate is running \(pid \d+\)$/m
             && $o =~ /no details: .*Permission denied/;

@@ -30,7 +30,7 @@ use File::Basename qw(dirname);
 
 our @EXPORT = qw(top_dir test_dir free_port port_free port_listened start_sink start_dlpgate
     smtp_connect wait_until slurp spit conf_text conf_value kill_tree
-    children_of run_cmd spawn reap_at_exit stop_pid);
+    children_of run_cmd spawn reap_at_exit stop_pid programs_for_anyone);
 
 my $TOP = abs_path(dirname(__FILE__) . "/../..");
 my @KILL;       # pids of what we started
@@ -151,6 +151,22 @@ sub run_cmd {
     my $out = <$fh> // '';
     close $fh;
     return ($? >> 8, $out);
+}
+
+# programs_for_anyone - copies of built programs (paths from the top, e.g.
+# 'master/master') in a directory every user may enter, for a test that runs
+# them as an unprivileged user: the tree itself may sit under a home
+# directory (/root is mode 0700) that such a user cannot reach. Returns the
+# directory; a master run from it finds its daemons in daemon_directory.
+sub programs_for_anyone {
+    my (@progs) = @_;
+    my $dir = test_dir('programs');
+    for my $p (@progs) {
+        (my $name = $p) =~ s{.*/}{};
+        system('cp', "$TOP/$p", "$dir/$name") == 0 or die "cp $TOP/$p: $?";
+        chmod 0755, "$dir/$name";
+    }
+    return $dir;
 }
 
 # stop_pid - SIGTERM, reaped within timeout seconds or killed with its
