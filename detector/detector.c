@@ -222,6 +222,7 @@ static void detector_policy_list(const struct det_decision *d, char *buf, size_t
 	if (used == 0)
 		snprintf(buf, len, "-");
 }
+
 /*
  * detector_load - the message's bytes, or NULL with errno. Small ones are
  * read into a buffer kept for the next request: unmapping makes every CPU
