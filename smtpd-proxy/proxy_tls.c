@@ -193,10 +193,16 @@ static int proxy_tls_ticket_mac(EVP_MAC_CTX *hctx, struct tls_ticket_key *k)
 static int proxy_tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
 			       EVP_CIPHER_CTX *ectx, EVP_MAC_CTX *hctx, int enc)
 {
+	/*
+	 * Keys past their time to encrypt are fetched again first: new tickets
+	 * get the current key, and one under the key before it is renewed.
+	 */
+	int     fresh = proxy_tls_fetch_keys(0);
+
 	if (enc) {
 		struct tls_ticket_key *k = &proxy_tls_keys[0];
 
-		if (proxy_tls_fetch_keys(0) < 0 || RAND_bytes(iv, 16) <= 0)
+		if (fresh < 0 || RAND_bytes(iv, 16) <= 0)
 			return 0;		/* no ticket this time */
 		memcpy(name, k->name, TLS_TICKET_NAME_LEN);
 		if (!EVP_EncryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k->aes, iv)
@@ -204,8 +210,6 @@ static int proxy_tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
 			return -1;
 		return 1;
 	}
-	/* keys past their time to encrypt are fetched again: an old ticket renews */
-	(void) proxy_tls_fetch_keys(0);
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < proxy_tls_nkeys; i++) {
 			struct tls_ticket_key *k = &proxy_tls_keys[i];
