@@ -40,13 +40,7 @@ sub arrived {
 }
 
 # ---- a raw client, half its content sent ---------------------------------------------
-my $a = smtp_connect($dlp->{port});
-is($a->{banner_code}, 220, 'A: connected');
-is(($a->cmd('EHLO a.test'))[0], 250, 'A: EHLO');
-is(($a->cmd('MAIL FROM:<a@example.com>'))[0], 250, 'A: MAIL');
-is(($a->cmd('RCPT TO:<r@example.net>'))[0], 250, 'A: RCPT');
-is(($a->cmd('DATA'))[0], 354, 'A: DATA');
-ok($a->send_raw("Subject: killed\r\n\r\n" . ("first half\r\n" x 500)), 'A: half the content sent');
+my $a = in_data($dlp->{port}, 'A', "Subject: killed\r\n\r\n" . ("first half\r\n" x 500));
 my @w;
 ok(wait_until(sub { @w = $dlp->serving; @w == 1 }, 10), 'one worker serves A');
 my $victim = $w[0];

@@ -26,23 +26,13 @@ use DlpOps;
 
 my $sink = start_sink();
 
-# in_data - a client halfway through DATA
-sub in_data {
-    my ($port, $subject) = @_;
-    my $c = smtp_connect($port);
-    is($c->{banner_code}, 220, "$subject: connected");
-    $c->cmd('EHLO client.test');
-    is(($c->cmd('MAIL FROM:<a@example.com>'))[0], 250, "$subject: MAIL");
-    is(($c->cmd('RCPT TO:<r@example.net>'))[0], 250, "$subject: RCPT");
-    is(($c->cmd('DATA'))[0], 354, "$subject: DATA");
-    my $first = "Subject: $subject\r\n\r\n" . ("before the stop\r\n" x 300);
-    ok($c->send_raw($first), "$subject: half the content sent");
-    return ($c, $first);
-}
+# first_half - what in_data sends before the stop
+sub first_half { my ($subject) = @_; return "Subject: $subject\r\n\r\n" . ("before the stop\r\n" x 300) }
 
 # ---- the session finishes within shutdown_timeout ------------------------------------------
 my $dlp = start_dlpgate(conf => { resubmit_port => $sink->{port}, shutdown_timeout => '60s' });
-my ($c, $first) = in_data($dlp->{port}, 'finishes');
+my $first = first_half('finishes');
+my $c = in_data($dlp->{port}, 'finishes', $first);
 my @w = $dlp->serving;
 is(scalar @w, 1, "worker $w[0] serves it");
 my $mark = $dlp->log_size;
@@ -76,7 +66,7 @@ ok(!alive($w[0]), 'the worker is gone');
 # ---- the session outlasts shutdown_timeout --------------------------------------------------
 $sink->clear;
 $dlp = start_dlpgate(conf => { resubmit_port => $sink->{port}, shutdown_timeout => '2s' });
-($c) = in_data($dlp->{port}, 'outlasts');
+$c = in_data($dlp->{port}, 'outlasts', first_half('outlasts'));
 @w = $dlp->serving;
 is(scalar @w, 1, "worker $w[0] serves it");
 my @det = $dlp->pids_of('detector');
@@ -103,7 +93,7 @@ is_deeply([map { $_->{body} =~ /^Subject: (.*)$/m } @m], ['probe'], 'and has not
 # ---- ^C in the foreground ------------------------------------------------------------------
 $sink->clear;
 $dlp = start_dlpgate(conf => { resubmit_port => $sink->{port}, shutdown_timeout => '60s' });
-($c, $first) = in_data($dlp->{port}, 'interrupted');
+$c = in_data($dlp->{port}, 'interrupted', first_half('interrupted'));
 @w = $dlp->serving;
 $mark = $dlp->log_size;
 ok(kill('INT', -$dlp->{pid}), 'SIGINT to the process group of master -f');

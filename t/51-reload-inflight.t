@@ -25,14 +25,8 @@ my $before = "$dlp->{dir}/before.conf";
 spit($before, slurp($conf));
 
 # a session in flight: half of its content sent
-my $a = smtp_connect($dlp->{port});
-is($a->{banner_code}, 220, 'session A connected');
-is(($a->cmd('EHLO a.test'))[0], 250, 'A: EHLO');
-is(($a->cmd('MAIL FROM:<a@example.com>'))[0], 250, 'A: MAIL');
-is(($a->cmd('RCPT TO:<r@example.net>'))[0], 250, 'A: RCPT');
-is(($a->cmd('DATA'))[0], 354, 'A: DATA');
 my $first = "Subject: in flight\r\n\r\n" . ("first half line\r\n" x 200);
-ok($a->send_raw($first), 'A: first half of the content sent');
+my $a = in_data($dlp->{port}, 'A', $first);
 my ($worker) = $dlp->pids_of('smtpd-proxy');
 ok($worker, "A is served by worker $worker");
 

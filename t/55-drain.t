@@ -17,14 +17,8 @@ my $dlp = start_dlpgate(conf => { resubmit_port => $sink->{port},
 my $etc = $dlp->{etc};
 
 # a session in flight
-my $a = smtp_connect($dlp->{port});
-is($a->{banner_code}, 220, 'session in flight connected');
-$a->cmd('EHLO a.test');
-is(($a->cmd('MAIL FROM:<a@example.com>'))[0], 250, 'MAIL');
-is(($a->cmd('RCPT TO:<r@example.net>'))[0], 250, 'RCPT');
-is(($a->cmd('DATA'))[0], 354, 'DATA');
 my $first = "Subject: drained\r\n\r\n" . ("before the drain\r\n" x 100);
-$a->send_raw($first);
+my $a = in_data($dlp->{port}, 'in flight', $first);
 
 # drain, in the background: it returns when master has exited
 my $mark = $dlp->log_size;

@@ -30,7 +30,7 @@ use File::Basename qw(dirname);
 
 our @EXPORT = qw(top_dir test_dir free_port port_free port_listened start_sink start_dlpgate
     smtp_connect wait_until slurp spit conf_text conf_value kill_tree
-    children_of run_cmd spawn reap_at_exit stop_pid programs_for_anyone);
+    children_of run_cmd spawn reap_at_exit stop_pid programs_for_anyone in_data);
 
 my $TOP = abs_path(dirname(__FILE__) . "/../..");
 my @KILL;       # pids of what we started
@@ -167,6 +167,22 @@ sub programs_for_anyone {
         chmod 0755, "$dir/$name";
     }
     return $dir;
+}
+
+# in_data - a client halfway through DATA, for the tests of a session in
+# flight: connected, EHLO, MAIL, RCPT and DATA accepted and content sent
+# without its end, each a test named after label; the client
+sub in_data {
+    my ($port, $label, $content) = @_;
+    require Test::More;
+    my $c = smtp_connect($port);
+    Test::More::is($c->{banner_code}, 220, "$label: connected");
+    Test::More::is(($c->cmd('EHLO client.test'))[0], 250, "$label: EHLO");
+    Test::More::is(($c->cmd('MAIL FROM:<a@example.com>'))[0], 250, "$label: MAIL");
+    Test::More::is(($c->cmd('RCPT TO:<r@example.net>'))[0], 250, "$label: RCPT");
+    Test::More::is(($c->cmd('DATA'))[0], 354, "$label: DATA");
+    Test::More::ok($c->send_raw($content), "$label: half the content sent");
+    return $c;
 }
 
 # stop_pid - SIGTERM, reaped within timeout seconds or killed with its
