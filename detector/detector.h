@@ -228,7 +228,7 @@ struct det_scan {
 	struct timespec deadline;
 	int     timed_out;
 	int     incomplete;		/* a limit was hit or a part unreadable */
-	char    incomplete_why[128];
+	char    incomplete_why[512];	/* "; "-separated reasons */
 	/* multipart/alternative: count the best alternative, not the sum */
 	uint32_t *alt_save;
 };
@@ -272,6 +272,8 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 			const char *data, size_t len);
 int detector_scan_expired(struct det_scan *sc);
 void detector_scan_limit(struct det_scan *sc, const char *why);
+void detector_unscannable(struct det_scan *sc, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void detector_hit(struct det_scan *sc, uint32_t rule, const char *sample);
 
 /* detector_ident.c */

@@ -27,6 +27,7 @@
  * and the message counts as not completely scanned.
  */
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,15 +72,33 @@ int detector_scan_expired(struct det_scan *sc)
 	return sc->timed_out;
 }
 
-/* detector_scan_limit - note that part of the message was not scanned */
-void detector_scan_limit(struct det_scan *sc, const char *why)
+/* detector_unscannable - note what could not be read, and why (printf) */
+void detector_unscannable(struct det_scan *sc, const char *fmt, ...)
 {
+	char    why[160];
 	size_t  n = strlen(sc->incomplete_why);
+	va_list ap;
 
 	sc->incomplete = 1;
-	if (strstr(sc->incomplete_why, why) == NULL && n + strlen(why) + 2 < sizeof(sc->incomplete_why))
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	for (char *p = why; *p; p++)		/* one line, no quotes: log-safe */
+		if ((unsigned char) *p < 0x20 || *p == '"' || *p == '\\' || *p == 0x7f)
+			*p = '?';
+	if (strstr(sc->incomplete_why, why) != NULL)
+		return;
+	if (n + strlen(why) + 3 < sizeof(sc->incomplete_why))
 		snprintf(sc->incomplete_why + n, sizeof(sc->incomplete_why) - n, "%s%s",
-			 n ? "," : "", why);
+			 n ? "; " : "", why);
+	else if (n + 5 < sizeof(sc->incomplete_why) && strstr(sc->incomplete_why, "; ...") == NULL)
+		snprintf(sc->incomplete_why + n, sizeof(sc->incomplete_why) - n, "; ...");
+}
+
+/* detector_scan_limit - note that a limit stopped part of the scan */
+void detector_scan_limit(struct det_scan *sc, const char *why)
+{
+	detector_unscannable(sc, "%s", why);
 }
 
 /* detector_hit - one more match for a rule, with its masked sample */
