@@ -126,6 +126,10 @@ static int conf_check_domain(const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+/* fingerprints: EDM and IDM indexes */
+char   *var_fingerprint_directory;
+char   *var_fingerprint_key;
+
 /* TLS: tlsmgr, keystore, inbound and outbound TLS (issue 4) */
 char   *var_keystore;
 char   *var_keystore_password_file;
@@ -517,6 +521,22 @@ const struct conf_param conf_params[] = {
 	     "it so the reinjecting MTA logs the original client. Empty: every "
 	     "client in allow_hosts. Others are not offered XFORWARD and get "
 	     "550 5.7.0. XCLIENT is never accepted."),
+
+	/* ---- fingerprints: Exact Data Matching, Indexed Document Matching ---- */
+
+	STR(fingerprint_directory, "/var/lib/dlpgate/fingerprints", NULL, "detector",
+	    "Directory of the fingerprint indexes that dlpindex writes "
+	    "(NAME.edm for Exact Data Matching, NAME.idm for Indexed Document "
+	    "Matching) and edm and document rules name. Relative to the "
+	    "configuration directory, or absolute. Read like the policies: "
+	    "at start and at each `dlpgate reload`; a broken index is refused "
+	    "and the last good copy keeps running."),
+	STR(fingerprint_key, "", NULL, "detector",
+	    "File with the secret of the fingerprint indexes' keyed hashes "
+	    "(relative to the configuration directory, or absolute). Empty: "
+	    "fingerprint.key beside the keystore. dlpindex makes it with the "
+	    "first index, readable by the detector's user only; an index made "
+	    "under another secret is refused."),
 };
 
 const size_t conf_param_count = sizeof(conf_params) / sizeof(conf_params[0]);

@@ -106,4 +106,8 @@ extern struct conf_list var_proxy_protocol_hosts;
 extern int var_proxy_protocol_timeout;
 extern struct conf_list var_xforward_hosts;
 
+/* fingerprints: EDM and IDM indexes */
+extern char *var_fingerprint_directory;
+extern char *var_fingerprint_key;
+
 #endif

@@ -6,14 +6,17 @@
 DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 	detector/detector_ident.c detector/detector_mime.c detector/detector_text.c \
 	detector/detector_archive.c detector/detector_verdict.c \
-	detector/detector_incident.c detector/detector_notify.c
+	detector/detector_incident.c detector/detector_notify.c \
+	detector/detector_fp.c detector/detector_fpfile.c detector/detector_fpscan.c \
+	detector/detector_edm.c detector/detector_idm.c
 DETECT_SRC  = detector/detector.c $(DETECT_LIB_SRC)
 DLPSCAN_SRC = detector/dlpscan.c $(DETECT_LIB_SRC)
+DLPINDEX_SRC = detector/dlpindex.c $(DETECT_LIB_SRC)
 
-PROGS    += detector/detector detector/dlpscan
+PROGS    += detector/detector detector/dlpscan detector/dlpindex
 DAEMONS  += detector/detector
-COMMANDS += detector/dlpscan
-SRCS     += detector/detector.c detector/dlpscan.c $(DETECT_LIB_SRC)
+COMMANDS += detector/dlpscan detector/dlpindex
+SRCS     += detector/detector.c detector/dlpscan.c detector/dlpindex.c $(DETECT_LIB_SRC)
 
 DEB_BUILD += libhyperscan-dev libarchive-dev
 DEB_TEST  += ripgrep zip
@@ -21,13 +24,16 @@ DEB_TEST  += ripgrep zip
 DETECT_LIBS = -lhs -larchive -lm
 LIBS_detector/detector = $(DETECT_LIBS)
 LIBS_detector/dlpscan  = $(DETECT_LIBS)
+LIBS_detector/dlpindex = $(DETECT_LIBS)
 
 # Hyperscan's headers live in /usr/include/hs
-$(DETECT_SRC:.c=.o) detector/dlpscan.o: ALL_CFLAGS += -I/usr/include/hs
+$(DETECT_SRC:.c=.o) detector/dlpscan.o detector/dlpindex.o: ALL_CFLAGS += -I/usr/include/hs
 
 detector/detector: $(DETECT_SRC:.c=.o) $(LIBDLP)
 	$(LINK)
 detector/dlpscan: $(DLPSCAN_SRC:.c=.o) $(LIBDLP)
+	$(LINK)
+detector/dlpindex: $(DLPINDEX_SRC:.c=.o) $(LIBDLP)
 	$(LINK)
 
 # make fuzz - the MIME parser and decoders under libFuzzer, ASan and UBSan

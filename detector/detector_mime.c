@@ -478,6 +478,8 @@ void    detector_content_scan(struct det_scan *sc, const char *data, size_t len,
 
 	if (len == 0 || detector_scan_expired(sc))
 		return;
+	if (sc->fp)
+		detector_fp_file(sc, where, data, len);	/* an indexed file, byte for byte */
 	if (detector_is_archive(sniffed)) {
 		detector_archive_scan(sc, data, len, depth + 1, sniffed);
 		return;
@@ -545,6 +547,7 @@ static void leaf(struct mime *m, const struct mime_entity *e, const char *data,
 		? DET_W_ATTACH : DET_W_BODY;
 	if (where == DET_W_ATTACH)
 		detector_note_attachment(sc, e->filename, sniffed);
+	detector_fp_part(sc, 1);		/* documents: a part counts on its own */
 	if ((strcmp(e->type, "message/rfc822") == 0 || strcmp(e->type, "message/global") == 0)
 	    && n > 0) {
 		if (depth + 1 > var_detector_depth_limit) {
@@ -555,6 +558,7 @@ static void leaf(struct mime *m, const struct mime_entity *e, const char *data,
 	} else {
 		detector_content_scan(sc, d, n, e->type, e->charset, where, depth, sniffed);
 	}
+	detector_fp_part(sc, 0);
 	if (dec.data)
 		buf_free(&dec);
 }
