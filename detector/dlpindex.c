@@ -311,6 +311,7 @@ static void table_free(struct table *t)
 /* ---- EDM: CSV ------------------------------------------------------------ */
 
 struct csv {
+	const char *file;
 	const char *p, *end;
 	char    delim;
 	unsigned long line;
@@ -336,14 +337,14 @@ static int csv_record(struct csv *c, struct buf *rec, size_t *off, size_t *nf, s
 	*line = c->line;
 	for (;;) {
 		if (*nf == maxf) {
-			snprintf(err, errlen, "line %lu: more than %zu fields", *line, maxf);
+			snprintf(err, errlen, "%lu: more than %zu fields", *line, maxf);
 			return -1;
 		}
 		off[(*nf)++] = rec->len;
 		if (c->p < c->end && *c->p == '"') {
 			for (c->p++;; c->p++) {
 				if (c->p >= c->end) {
-					snprintf(err, errlen, "line %lu: a quoted field is not closed", *line);
+					snprintf(err, errlen, "%lu: a quoted field is not closed", *line);
 					return -1;
 				}
 				if (*c->p == '"') {
@@ -362,7 +363,7 @@ static int csv_record(struct csv *c, struct buf *rec, size_t *off, size_t *nf, s
 			while (c->p < c->end && (*c->p == ' ' || *c->p == '\t') && *c->p != c->delim)
 				c->p++;
 			if (c->p < c->end && *c->p != c->delim && *c->p != '\n' && *c->p != '\r') {
-				snprintf(err, errlen, "line %lu: text after a closing quote", c->line);
+				snprintf(err, errlen, "%lu: text after a closing quote", c->line);
 				return -1;
 			}
 		} else {
@@ -717,8 +718,12 @@ static void edm_header(struct edm_build *b, struct csv *c, const struct det_list
 	struct csv peek;
 
 	buf_init(&rec, 1024);
-	if (csv_record(c, &rec, off, &nf, FP_MAX_COLUMNS, &line, err, sizeof(err)) <= 0)
-		msg_fatal("%s", nf ? err : "no header row (the first row names the columns)");
+	int     rc = csv_record(c, &rec, off, &nf, FP_MAX_COLUMNS, &line, err, sizeof(err));
+
+	if (rc < 0)
+		msg_fatal("%s:%s", c->file, err);
+	if (rc == 0)
+		msg_fatal("%s: no header row (the first row names the columns)", c->file);
 	b->ncol = nf;
 	for (size_t i = 0; i < nf; i++) {
 		column_name(rec.data + off[i], &b->col[i]);
@@ -843,6 +848,7 @@ static int cmd_edm(const char *name, const char *file, const struct det_list *ty
 	if ((bad = utf8_bad_line((const unsigned char *) data, len)) != 0)
 		msg_fatal("%s:%lu: not UTF-8 text (convert it first, e.g. iconv -f "
 			  "WINDOWS-1252 -t UTF-8)", file, bad);
+	c.file = file;
 	c.p = data;
 	c.end = data + len;
 	c.line = 1;

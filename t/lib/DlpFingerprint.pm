@@ -1,6 +1,6 @@
 package DlpFingerprint;
 
-# DlpFingerprint - helpers for the tests of EDM and IDM (t/38, t/39)
+# DlpFingerprint - helpers for the tests of EDM and IDM (t/70, t/71)
 #
 #   my @rows = customers(100_000);          # generated customer records
 #   write_csv("$dir/customers.csv", \@rows);
