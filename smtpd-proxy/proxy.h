@@ -54,8 +54,9 @@
 #define CAP_XFORWARD	(1u << 8)
 #define CAP_STARTTLS	(1u << 9)
 
-/* The client side of a session, one state at a time. */
+/* The client side of a session, one state at a time (proxy_enter_state). */
 enum proxy_state {
+	PS_CONNECTED,			/* before the banner */
 	PS_GREETED,			/* banner sent, no HELO/EHLO yet */
 	PS_READY,			/* HELO/EHLO done, no transaction */
 	PS_MAIL,			/* MAIL sent or accepted */
@@ -150,18 +151,29 @@ struct pending {
 	char   *params;
 };
 
-/* A client command (proxy_session.c has the table). */
+/* A client command: one row of proxy_session.c's table. */
 struct proxy_cmd {
-	const char *name;
+	const char *name;		/* NULL: any command not in the table */
+	void    (*action) (struct proxy_session *, const struct proxy_cmd *,
+			           const char *arg);
 	/* what a next-hop reply to it means for the session; NULL: nothing */
 	void    (*replied) (struct proxy_session *, const struct pending *,
 			            const struct smtp_reply *);
+	unsigned flags;
 };
+
+#define CMD_BATCH	(1u << 0)	/* may wait in a pipelined group */
+#define CMD_PRE_TLS	(1u << 1)	/* allowed before STARTTLS (encrypt) */
+#define CMD_NEED_HELO	(1u << 2)	/* 503 before HELO/EHLO */
+#define CMD_NEED_MAIL	(1u << 3)	/* 503 outside a MAIL transaction */
+#define CMD_JUNK	(1u << 4)	/* free to send, may be repeated forever */
+#define CMD_NO_HOP	(1u << 5)	/* answered even when the next hop is gone */
 
 /* proxy_session.c */
 void proxy_session_run(struct proxy_session *s);
 
 /* proxy_chat.c */
+void proxy_enter_state(struct proxy_session *s, enum proxy_state state);
 void proxy_chat_reply(struct proxy_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void proxy_chat_final(struct proxy_session *s, const char *fmt, ...)

@@ -18,6 +18,9 @@
  * proxy_chat_dialogue() is the short dialogue of a session that relays
  * nothing (a refused client, no next hop, a load balancer's check).
  *
+ * The session's state changes here only, in proxy_enter_state(), which
+ * logs each transition at debug level (log_level = debug).
+ *
  * Errors toward the client are the client stream's (sticky): a reply to
  * a client that went away is dropped and the session loop sees the
  * error at the next flush.
@@ -80,6 +83,27 @@ size_t  proxy_chat_pending(void)
 	return pq_len;
 }
 
+/* proxy_state_name - a state's word, for logs */
+static const char *proxy_state_name(enum proxy_state state)
+{
+	static const char *const names[] = {
+		[PS_CONNECTED] = "CONNECTED",[PS_GREETED] = "GREETED",[PS_READY] = "READY",[PS_MAIL] = "MAIL",
+		[PS_QUIT] = "QUIT",
+	};
+
+	return (unsigned) state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
+}
+
+/* proxy_enter_state - the one place where the session's state changes */
+void    proxy_enter_state(struct proxy_session *s, enum proxy_state state)
+{
+	if (s->state == state)
+		return;
+	msg_debug("cid=%s state %s -> %s", s->cid, proxy_state_name(s->state),
+		  proxy_state_name(state));
+	s->state = state;
+}
+
 /* proxy_chat_hangs_up - does this reply end the session? */
 static int proxy_chat_hangs_up(const char *text, size_t len)
 {
@@ -97,7 +121,7 @@ static void proxy_chat_write(struct proxy_session *s, const char *text, size_t l
 	stream_write(s->client, text, len);
 	if (proxy_chat_hangs_up(text, len)) {
 		s->hangup = 1;
-		s->state = PS_QUIT;
+		proxy_enter_state(s, PS_QUIT);
 	}
 }
 
@@ -121,7 +145,7 @@ static void proxy_chat_vreply(struct proxy_session *s, const char *fmt, va_list 
 	if (vasprintf(&text, fmt, ap) < 0)
 		msg_fatal("out of memory");
 	if (proxy_chat_hangs_up(text, strlen(text)))
-		s->state = PS_QUIT;		/* read no more: this is the last word */
+		proxy_enter_state(s, PS_QUIT);	/* read no more: the last word */
 	if (pq_len == 0 || pq_answering) {
 		proxy_chat_line(s, text);
 		free(text);

@@ -1,6 +1,11 @@
 /*
  * proxy_session - the client side: commands, state machine, pipelining
  *
+ * Each command is a row of proxy_cmds[]: its handler, what the next hop's
+ * reply to it means, and flags that say where it may come (before TLS,
+ * before HELO, outside a transaction, inside a pipelined group).
+ * proxy_dispatch() applies the flags; the handlers do the rest.
+ *
  * Commands are relayed to the next hop in lock-step and its replies come
  * back verbatim, in order. Pipelining is kept end to end: while the client
  * has more complete commands buffered and the next hop offers PIPELINING,
@@ -34,22 +39,10 @@
 #include "msg.h"
 #include "proxy.h"
 
-enum verb {
-	V_HELO, V_EHLO, V_MAIL, V_RCPT, V_DATA, V_RSET, V_NOOP, V_QUIT,
-	V_VRFY, V_HELP, V_XFORWARD, V_STARTTLS, V_XCLIENT, V_UNIMPL, V_UNKNOWN,
-};
-
-static const struct {
-	const char *name;
-	enum verb verb;
-} proxy_verbs[] = {
-	{"HELO", V_HELO}, {"EHLO", V_EHLO}, {"MAIL", V_MAIL}, {"RCPT", V_RCPT},
-	{"DATA", V_DATA}, {"RSET", V_RSET}, {"NOOP", V_NOOP}, {"QUIT", V_QUIT},
-	{"VRFY", V_VRFY}, {"HELP", V_HELP}, {"XFORWARD", V_XFORWARD},
-	{"STARTTLS", V_STARTTLS}, {"AUTH", V_UNIMPL}, {"BDAT", V_UNIMPL},
-	{"ETRN", V_UNIMPL}, {"EXPN", V_UNIMPL}, {"TURN", V_UNIMPL},
-	{"XCLIENT", V_XCLIENT}, {"SEND", V_UNIMPL}, {"SAML", V_UNIMPL},
-	{"SOML", V_UNIMPL}, {"ATRN", V_UNIMPL},
+/* Whose parameters proxy_params() checks. */
+enum param_cmd {
+	P_MAIL,
+	P_RCPT,
 };
 
 /* proxy_mail_replied - the next hop's word on MAIL */
@@ -87,15 +80,6 @@ static void proxy_xforward_replied(struct proxy_session *s, const struct pending
 		proxy_xforward_keep(s, p->params);
 }
 
-/* The commands relayed to the next hop, and what their replies mean. */
-static const struct proxy_cmd proxy_cmd_mail = {"MAIL", proxy_mail_replied};
-static const struct proxy_cmd proxy_cmd_rcpt = {"RCPT", proxy_rcpt_replied};
-static const struct proxy_cmd proxy_cmd_xforward = {"XFORWARD", proxy_xforward_replied};
-static const struct proxy_cmd proxy_cmd_rset = {"RSET", NULL};
-static const struct proxy_cmd proxy_cmd_noop = {"NOOP", NULL};
-static const struct proxy_cmd proxy_cmd_vrfy = {"VRFY", NULL};
-static const struct proxy_cmd proxy_cmd_help = {"HELP", NULL};
-
 /* proxy_path - "<address>" after FROM: or TO:, and what follows it */
 static int proxy_path(const char *arg, const char *prefix, char *addr,
 		      size_t addrlen, const char **rest)
@@ -132,7 +116,7 @@ static int proxy_path(const char *arg, const char *prefix, char *addr,
 }
 
 /* proxy_params - check ESMTP parameters; 0, or -1 with a reply in why */
-static int proxy_params(struct proxy_session *s, enum verb verb, const char *text,
+static int proxy_params(struct proxy_session *s, enum param_cmd verb, const char *text,
 			char *out, size_t outlen, char *why, size_t whylen)
 {
 	char    copy[1024], *cp = copy, *param;
@@ -153,7 +137,7 @@ static int proxy_params(struct proxy_session *s, enum verb verb, const char *tex
 			continue;
 		if (eq)
 			*eq = 0;
-		if (verb == V_MAIL) {
+		if (verb == P_MAIL) {
 			if (!strcasecmp(param, "SIZE")) {
 				char   *end;
 				long long n = strtoll(val, &end, 10);
@@ -198,15 +182,12 @@ static int proxy_params(struct proxy_session *s, enum verb verb, const char *tex
 }
 
 /* proxy_do_mail - MAIL FROM */
-static void proxy_do_mail(struct proxy_session *s, const char *arg)
+static void proxy_do_mail(struct proxy_session *s, const struct proxy_cmd *cmd,
+			 const char *arg)
 {
 	char    addr[SCAN_ADDR_MAX], params[SCAN_PARAMS_MAX], why[128];
 	const char *rest;
 
-	if (s->state == PS_GREETED) {
-		proxy_chat_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
-		return;
-	}
 	if (s->state == PS_MAIL) {
 		proxy_chat_reply(s, "503 5.5.1 Error: nested MAIL command");
 		return;
@@ -215,27 +196,24 @@ static void proxy_do_mail(struct proxy_session *s, const char *arg)
 		proxy_chat_reply(s, "501 5.1.7 Bad sender address syntax");
 		return;
 	}
-	if (proxy_params(s, V_MAIL, rest, params, sizeof(params), why, sizeof(why)) < 0) {
+	if (proxy_params(s, P_MAIL, rest, params, sizeof(params), why, sizeof(why)) < 0) {
 		proxy_chat_reply(s, "%s", why);
 		return;
 	}
-	s->state = PS_MAIL;
+	proxy_enter_state(s, PS_MAIL);
 	s->mail_ok = 0;
 	s->rcpt_tried = 0;
-	proxy_chat_send(s, &proxy_cmd_mail, addr, params, "MAIL FROM:%s%s%s", addr,
+	proxy_chat_send(s, cmd, addr, params, "MAIL FROM:%s%s%s", addr,
 			*params ? " " : "", params);
 }
 
 /* proxy_do_rcpt - RCPT TO */
-static void proxy_do_rcpt(struct proxy_session *s, const char *arg)
+static void proxy_do_rcpt(struct proxy_session *s, const struct proxy_cmd *cmd,
+			 const char *arg)
 {
 	char    addr[SCAN_ADDR_MAX], params[SCAN_PARAMS_MAX], why[128];
 	const char *rest;
 
-	if (s->state != PS_MAIL) {
-		proxy_chat_reply(s, "503 5.5.1 Error: need MAIL command");
-		return;
-	}
 	if (proxy_path(arg, "TO:", addr, sizeof(addr), &rest) < 0
 	    || strcmp(addr, "<>") == 0) {
 		proxy_chat_reply(s, "501 5.1.3 Bad recipient address syntax");
@@ -245,12 +223,12 @@ static void proxy_do_rcpt(struct proxy_session *s, const char *arg)
 		proxy_chat_reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
-	if (proxy_params(s, V_RCPT, rest, params, sizeof(params), why, sizeof(why)) < 0) {
+	if (proxy_params(s, P_RCPT, rest, params, sizeof(params), why, sizeof(why)) < 0) {
 		proxy_chat_reply(s, "%s", why);
 		return;
 	}
 	s->rcpt_tried++;
-	proxy_chat_send(s, &proxy_cmd_rcpt, addr, params, "RCPT TO:%s%s%s", addr,
+	proxy_chat_send(s, cmd, addr, params, "RCPT TO:%s%s%s", addr,
 			*params ? " " : "", params);
 }
 
@@ -302,15 +280,14 @@ static void proxy_ehlo_reply(struct proxy_session *s, const struct smtp_reply *r
 	buf_free(&out);
 }
 
-/* proxy_do_helo - HELO or EHLO: ours to the next hop, theirs to the client */
-static void proxy_do_helo(struct proxy_session *s, enum verb verb, const char *arg)
+/* proxy_hello - HELO or EHLO: ours to the next hop, theirs to the client */
+static void proxy_hello(struct proxy_session *s, int ehlo, const char *arg)
 {
 	struct smtp_reply r;
 	int     rc;
 
 	if (*arg == 0 || strlen(arg) > 255) {
-		proxy_chat_reply(s, "501 5.5.4 Syntax: %s hostname",
-				  verb == V_EHLO ? "EHLO" : "HELO");
+		proxy_chat_reply(s, "501 5.5.4 Syntax: %s hostname", ehlo ? "EHLO" : "HELO");
 		return;
 	}
 	proxy_reset_mail(s);
@@ -325,9 +302,9 @@ static void proxy_do_helo(struct proxy_session *s, enum verb verb, const char *a
 		proxy_chat_relay(s, &r);
 	} else {
 		strlcpy(s->env.helo, arg, sizeof(s->env.helo));
-		s->esmtp = verb == V_EHLO;
-		s->state = PS_READY;
-		if (verb == V_EHLO)
+		s->esmtp = ehlo;
+		proxy_enter_state(s, PS_READY);
+		if (ehlo)
 			proxy_ehlo_reply(s, &r);
 		else
 			proxy_chat_reply(s, "250 %s",
@@ -336,13 +313,28 @@ static void proxy_do_helo(struct proxy_session *s, enum verb verb, const char *a
 	smtp_reply_free(&r);
 }
 
+/* proxy_do_helo - HELO */
+static void proxy_do_helo(struct proxy_session *s, const struct proxy_cmd *cmd,
+			 const char *arg)
+{
+	proxy_hello(s, 0, arg);
+}
+
+/* proxy_do_ehlo - EHLO */
+static void proxy_do_ehlo(struct proxy_session *s, const struct proxy_cmd *cmd,
+			 const char *arg)
+{
+	proxy_hello(s, 1, arg);
+}
+
 /* proxy_do_quit - QUIT: say goodbye on both sides */
-static void proxy_do_quit(struct proxy_session *s)
+static void proxy_do_quit(struct proxy_session *s, const struct proxy_cmd *cmd,
+			 const char *arg)
 {
 	struct smtp_reply r;
 	int     rc;
 
-	s->state = PS_QUIT;
+	proxy_enter_state(s, PS_QUIT);
 	smtp_reply_init(&r);
 	if (s->hop) {
 		stream_puts(s->hop, "QUIT\r\n");
@@ -359,7 +351,8 @@ static void proxy_do_quit(struct proxy_session *s)
 }
 
 /* proxy_do_starttls - STARTTLS: 220, then the handshake on a clean slate */
-static void proxy_do_starttls(struct proxy_session *s, const char *arg)
+static void proxy_do_starttls(struct proxy_session *s, const struct proxy_cmd *cmd,
+			 const char *arg)
 {
 	size_t  junk;
 
@@ -385,7 +378,7 @@ static void proxy_do_starttls(struct proxy_session *s, const char *arg)
 	}
 	proxy_chat_reply(s, "220 2.0.0 Ready to start TLS");
 	if (proxy_chat_flush(s) != STREAM_OK) {
-		s->state = PS_QUIT;
+		proxy_enter_state(s, PS_QUIT);
 		return;
 	}
 	/* RFC 3207: nothing said before the handshake counts after it */
@@ -394,29 +387,20 @@ static void proxy_do_starttls(struct proxy_session *s, const char *arg)
 		stream_discard_input(s->client);
 	}
 	if (proxy_tls_accept(s, "STARTTLS") < 0) {
-		s->state = PS_QUIT;		/* nothing more can be said: close */
+		proxy_enter_state(s, PS_QUIT);	/* nothing more can be said: close */
 		return;
 	}
 	proxy_reset_mail(s);
-	s->state = PS_GREETED;
+	proxy_enter_state(s, PS_GREETED);
 	s->esmtp = 0;
 	s->env.helo[0] = 0;
 }
 
-/* proxy_verb - look up a command word */
-static enum verb proxy_verb(const char *word, size_t len)
-{
-	for (size_t i = 0; i < sizeof(proxy_verbs) / sizeof(proxy_verbs[0]); i++)
-		if (strlen(proxy_verbs[i].name) == len
-		    && strncasecmp(proxy_verbs[i].name, word, len) == 0)
-			return proxy_verbs[i].verb;
-	return V_UNKNOWN;
-}
-
 /* proxy_do_xforward - XFORWARD: checked, rebuilt, relayed */
-static void proxy_do_xforward(struct proxy_session *s, const char *arg)
+static void proxy_do_xforward(struct proxy_session *s, const struct proxy_cmd *cmd,
+			      const char *arg)
 {
-	struct buf cmd;
+	struct buf xf;
 	const char *why;
 
 	if (!(s->hop_caps & CAP_XFORWARD) || s->state == PS_GREETED) {
@@ -441,14 +425,145 @@ static void proxy_do_xforward(struct proxy_session *s, const char *arg)
 		proxy_chat_reply(s, "503 5.5.1 Error: too many XFORWARD commands");
 		return;
 	}
-	buf_init(&cmd, 128);
-	if ((why = proxy_xforward_build(arg, &cmd)) != NULL) {
+	buf_init(&xf, 128);
+	if ((why = proxy_xforward_build(arg, &xf)) != NULL) {
 		evt_warn(XFWD_REFUSED, s->cid, "client=%s reason=\"%s\"", s->client_addr, why);
 		proxy_chat_reply(s, "501 5.5.4 Bad XFORWARD command: %s", why);
 	} else {
-		proxy_chat_send(s, &proxy_cmd_xforward, NULL, cmd.data, "%s", cmd.data);
+		proxy_chat_send(s, cmd, NULL, xf.data, "%s", xf.data);
 	}
-	buf_free(&cmd);
+	buf_free(&xf);
+}
+
+/* proxy_do_data - DATA: the transaction is ours (proxy_transaction.c) */
+static void proxy_do_data(struct proxy_session *s, const struct proxy_cmd *cmd,
+			 const char *arg)
+{
+	if (*arg)
+		proxy_chat_reply(s, "501 5.5.4 Syntax: DATA");
+	else if (proxy_transaction(s) == 0)
+		proxy_reset_mail(s);
+}
+
+/* proxy_do_rset - RSET: forget the transaction here and there */
+static void proxy_do_rset(struct proxy_session *s, const struct proxy_cmd *cmd,
+			 const char *arg)
+{
+	if (*arg) {
+		proxy_chat_reply(s, "501 5.5.4 Syntax: RSET");
+		return;
+	}
+	proxy_reset_mail(s);
+	proxy_xforward_reset(s);
+	proxy_chat_send(s, cmd, NULL, NULL, "RSET");
+}
+
+/* proxy_do_noop - NOOP: the next hop says whether it is still there */
+static void proxy_do_noop(struct proxy_session *s, const struct proxy_cmd *cmd,
+			 const char *arg)
+{
+	proxy_chat_send(s, cmd, NULL, NULL, "NOOP");
+}
+
+/* proxy_do_vrfy - VRFY: the next hop's answer */
+static void proxy_do_vrfy(struct proxy_session *s, const struct proxy_cmd *cmd,
+			 const char *arg)
+{
+	if (*arg == 0)
+		proxy_chat_reply(s, "501 5.5.4 Syntax: VRFY address");
+	else
+		proxy_chat_send(s, cmd, NULL, NULL, "VRFY %s", arg);
+}
+
+/* proxy_do_help - HELP: the next hop's answer */
+static void proxy_do_help(struct proxy_session *s, const struct proxy_cmd *cmd,
+			 const char *arg)
+{
+	proxy_chat_send(s, cmd, NULL, NULL, "HELP%s%s", *arg ? " " : "", arg);
+}
+
+/* proxy_do_xclient - XCLIENT: never offered, always refused */
+static void proxy_do_xclient(struct proxy_session *s, const struct proxy_cmd *cmd,
+			 const char *arg)
+{
+	/* only the MTA itself may say who the client is */
+	evt_warn(XCLIENT_REFUSED, s->cid, "client=%s", s->client_addr);
+	proxy_chat_reply(s, "502 5.5.1 Error: command not implemented");
+}
+
+/* proxy_do_unimpl - a command we know and do not do */
+static void proxy_do_unimpl(struct proxy_session *s, const struct proxy_cmd *cmd,
+			 const char *arg)
+{
+	proxy_chat_reply(s, "502 5.5.1 Error: command not implemented");
+}
+
+/* proxy_do_unknown - anything else */
+static void proxy_do_unknown(struct proxy_session *s, const struct proxy_cmd *cmd,
+			 const char *arg)
+{
+	proxy_chat_reply(s, "500 5.5.2 Error: command not recognized");
+}
+
+/*
+ * The commands, one row each (Postfix's smtpd_cmd_table, OpenSMTPD's
+ * commands[]): the handler, what its next-hop reply means, and flags.
+ * RFC 2920 lets RSET, MAIL and RCPT wait in a pipelined group (BATCH);
+ * with inbound_tls = encrypt only PRE_TLS commands may come before
+ * STARTTLS; NEED_HELO and NEED_MAIL commands are refused with 503 out of
+ * order; JUNK commands cost nothing to send and may be repeated forever.
+ * The last row, without a name, is every command not in the table.
+ */
+static const struct proxy_cmd proxy_cmds[] = {
+	{"HELO", proxy_do_helo, NULL, CMD_PRE_TLS | CMD_JUNK},
+	{"EHLO", proxy_do_ehlo, NULL, CMD_PRE_TLS | CMD_JUNK},
+	{"MAIL", proxy_do_mail, proxy_mail_replied, CMD_BATCH | CMD_NEED_HELO},
+	{"RCPT", proxy_do_rcpt, proxy_rcpt_replied, CMD_BATCH | CMD_NEED_MAIL},
+	{"DATA", proxy_do_data, NULL, CMD_NEED_MAIL},
+	{"RSET", proxy_do_rset, NULL, CMD_BATCH | CMD_PRE_TLS | CMD_JUNK},
+	{"NOOP", proxy_do_noop, NULL, CMD_PRE_TLS | CMD_JUNK},
+	{"QUIT", proxy_do_quit, NULL, CMD_PRE_TLS | CMD_NO_HOP},
+	{"VRFY", proxy_do_vrfy, NULL, CMD_JUNK},
+	{"HELP", proxy_do_help, NULL, CMD_PRE_TLS | CMD_JUNK},
+	{"XFORWARD", proxy_do_xforward, proxy_xforward_replied, 0},
+	{"STARTTLS", proxy_do_starttls, NULL, CMD_PRE_TLS},
+	{"XCLIENT", proxy_do_xclient, NULL, CMD_PRE_TLS},
+	{"AUTH", proxy_do_unimpl, NULL, CMD_PRE_TLS},
+	{"BDAT", proxy_do_unimpl, NULL, CMD_PRE_TLS},
+	{"ETRN", proxy_do_unimpl, NULL, CMD_PRE_TLS},
+	{"EXPN", proxy_do_unimpl, NULL, CMD_PRE_TLS},
+	{"TURN", proxy_do_unimpl, NULL, CMD_PRE_TLS},
+	{"ATRN", proxy_do_unimpl, NULL, CMD_PRE_TLS},
+	{"SEND", proxy_do_unimpl, NULL, CMD_PRE_TLS},
+	{"SAML", proxy_do_unimpl, NULL, CMD_PRE_TLS},
+	{"SOML", proxy_do_unimpl, NULL, CMD_PRE_TLS},
+	{NULL, proxy_do_unknown, NULL, CMD_PRE_TLS | CMD_JUNK},
+};
+
+/* proxy_cmd_find - the row of a command word (the last row: unknown) */
+static const struct proxy_cmd *proxy_cmd_find(const char *word, size_t len)
+{
+	const struct proxy_cmd *cmd;
+
+	for (cmd = proxy_cmds; cmd->name; cmd++)
+		if (strlen(cmd->name) == len && strncasecmp(cmd->name, word, len) == 0)
+			break;
+	return cmd;
+}
+
+/* proxy_cmd_refused - is the command out of place? then say why */
+static int proxy_cmd_refused(struct proxy_session *s, const struct proxy_cmd *cmd)
+{
+	if (!(cmd->flags & CMD_PRE_TLS) && !proxy_tls_client_ok(s))
+		proxy_chat_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+	else if ((cmd->flags & CMD_NEED_HELO) && s->state == PS_GREETED)
+		proxy_chat_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+	else if ((cmd->flags & CMD_NEED_MAIL) && s->state != PS_MAIL)
+		proxy_chat_reply(s, "503 5.5.1 Error: need %s command",
+				 cmd->action == proxy_do_data ? "RCPT" : "MAIL");
+	else
+		return 0;
+	return 1;
 }
 
 /* proxy_dispatch - one command line */
@@ -456,87 +571,25 @@ static void proxy_dispatch(struct proxy_session *s, char *line)
 {
 	size_t  wlen = strcspn(line, " ");
 	const char *arg = line + wlen;
-	enum verb verb = proxy_verb(line, wlen);
+	const struct proxy_cmd *cmd = proxy_cmd_find(line, wlen);
 
 	while (*arg == ' ')
 		arg++;
-	/* everything but MAIL, RCPT, RSET ends a pipelined group */
-	if (verb != V_MAIL && verb != V_RCPT && verb != V_RSET)
+	/* a command that may not wait in a group ends the group before it */
+	if (!(cmd->flags & CMD_BATCH))
 		proxy_chat_collect(s);
 	if (s->state == PS_QUIT)
 		return;				/* that group's replies ended the session */
 	/* a next hop gone before, or while reading that group's replies */
-	if (s->hop_dead && verb != V_QUIT) {
+	if (s->hop_dead && !(cmd->flags & CMD_NO_HOP)) {
 		proxy_chat_collect(s);
 		proxy_chat_stat(s, PROXY_STAT_HOP_GONE);
 		return;
 	}
-	if (!proxy_tls_client_ok(s) && (verb == V_MAIL || verb == V_RCPT || verb == V_DATA
-					|| verb == V_VRFY || verb == V_XFORWARD)) {
-		proxy_chat_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+	if (proxy_cmd_refused(s, cmd))
 		return;
-	}
-	switch (verb) {
-	case V_HELO:
-	case V_EHLO:
-		proxy_do_helo(s, verb, arg);
-		break;
-	case V_MAIL:
-		proxy_do_mail(s, arg);
-		break;
-	case V_RCPT:
-		proxy_do_rcpt(s, arg);
-		break;
-	case V_DATA:
-		if (*arg)
-			proxy_chat_reply(s, "501 5.5.4 Syntax: DATA");
-		else if (proxy_transaction(s) == 0)
-			proxy_reset_mail(s);
-		break;
-	case V_RSET:
-		if (*arg) {
-			proxy_chat_reply(s, "501 5.5.4 Syntax: RSET");
-			break;
-		}
-		proxy_reset_mail(s);
-		proxy_xforward_reset(s);
-		proxy_chat_send(s, &proxy_cmd_rset, NULL, NULL, "RSET");
-		break;
-	case V_NOOP:
-		proxy_chat_send(s, &proxy_cmd_noop, NULL, NULL, "NOOP");
-		break;
-	case V_VRFY:
-		if (*arg == 0)
-			proxy_chat_reply(s, "501 5.5.4 Syntax: VRFY address");
-		else
-			proxy_chat_send(s, &proxy_cmd_vrfy, NULL, NULL, "VRFY %s", arg);
-		break;
-	case V_HELP:
-		proxy_chat_send(s, &proxy_cmd_help, NULL, NULL, "HELP%s%s", *arg ? " " : "", arg);
-		break;
-	case V_XFORWARD:
-		proxy_do_xforward(s, arg);
-		break;
-	case V_XCLIENT:
-		/* never offered: only the MTA itself may say who the client is */
-		evt_warn(XCLIENT_REFUSED, s->cid, "client=%s", s->client_addr);
-		proxy_chat_reply(s, "502 5.5.1 Error: command not implemented");
-		break;
-	case V_QUIT:
-		proxy_do_quit(s);
-		break;
-	case V_STARTTLS:
-		proxy_do_starttls(s, arg);
-		break;
-	case V_UNIMPL:
-		proxy_chat_reply(s, "502 5.5.1 Error: command not implemented");
-		break;
-	case V_UNKNOWN:
-		proxy_chat_reply(s, "500 5.5.2 Error: command not recognized");
-		break;
-	}
-	if ((verb == V_MAIL || verb == V_RCPT || verb == V_RSET)
-	    && !(s->hop_caps & CAP_PIPELINING))
+	cmd->action(s, cmd, arg);
+	if ((cmd->flags & CMD_BATCH) && !(s->hop_caps & CAP_PIPELINING))
 		proxy_chat_collect(s);
 }
 
@@ -604,7 +657,7 @@ void proxy_session_run(struct proxy_session *s)
 	}
 	proxy_chat_relay(s, &banner);
 	smtp_reply_free(&banner);
-	s->state = PS_GREETED;
+	proxy_enter_state(s, PS_GREETED);
 	while (s->state != PS_QUIT) {
 		int     rc = proxy_read_command(s, &line);
 

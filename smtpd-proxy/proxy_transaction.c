@@ -53,7 +53,7 @@ void    proxy_reset_mail(struct proxy_session *s)
 	s->mail_ok = 0;
 	s->rcpt_tried = 0;
 	if (s->state == PS_MAIL)
-		s->state = PS_READY;
+		proxy_enter_state(s, PS_READY);
 }
 
 /* proxy_hop_lost - the next hop failed mid-transaction: say so, log it */
@@ -268,7 +268,7 @@ int     proxy_transaction(struct proxy_session *s)
 	proxy_chat_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 	if (proxy_chat_flush(s) != STREAM_OK) {
 		close(fd);
-		s->state = PS_QUIT;
+		proxy_enter_state(s, PS_QUIT);
 		return 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -276,7 +276,7 @@ int     proxy_transaction(struct proxy_session *s)
 	rtime = proxy_elapsed(&t0);
 	if (status == DATA_LOST) {
 		close(fd);
-		s->state = PS_QUIT;
+		proxy_enter_state(s, PS_QUIT);
 		return 0;
 	}
 	if (status != DATA_OK) {
