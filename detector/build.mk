@@ -5,7 +5,7 @@
 # Debian; ripgrep is the reference tool of the scan benchmark.
 DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 	detector/detector_ident.c detector/detector_mime.c detector/detector_text.c \
-	detector/detector_archive.c detector/detector_verdict.c \
+	detector/detector_archive.c detector/detector_office.c detector/detector_verdict.c \
 	detector/detector_incident.c detector/detector_notify.c
 DETECT_SRC  = detector/detector.c $(DETECT_LIB_SRC)
 DLPSCAN_SRC = detector/dlpscan.c $(DETECT_LIB_SRC)
