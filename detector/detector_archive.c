@@ -253,13 +253,9 @@ static int named_archive(const char *name, const char *ctype)
 	return ctype && strncasecmp(ctype, "application/vnd.openxmlformats-officedocument.", 46) == 0;
 }
 
-/* archive_open - a reader over memory with the safe formats only */
-static struct archive *archive_open(const char *data, size_t len, int raw)
+/* add_filters - the decompressors that run in-process, no external programs */
+static void add_filters(struct archive *a)
 {
-	struct archive *a = archive_read_new();
-
-	if (a == NULL)
-		return NULL;
 	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_bzip2(a);
 	archive_read_support_filter_xz(a);
@@ -267,6 +263,16 @@ static struct archive *archive_open(const char *data, size_t len, int raw)
 	archive_read_support_filter_lzip(a);
 	archive_read_support_filter_zstd(a);
 	archive_read_support_filter_compress(a);
+}
+
+/* archive_open - a reader over memory with the safe formats only */
+static struct archive *archive_open(const char *data, size_t len, int raw)
+{
+	struct archive *a = archive_read_new();
+
+	if (a == NULL)
+		return NULL;
+	add_filters(a);
 	archive_read_support_format_zip(a);
 	archive_read_support_format_7zip(a);
 	archive_read_support_format_rar(a);
@@ -359,8 +365,8 @@ static int special_member(struct det_scan *sc, struct archive_entry *ent, const 
 	}
 }
 
-/* scan_members - every member of an open archive */
-static void scan_members(struct det_scan *sc, struct archive *a, int depth, const char *fmt,
+/* scan_members - every member of an open archive; the last status */
+static int scan_members(struct det_scan *sc, struct archive *a, int depth, const char *fmt,
 			 const char *office, const char *aname)
 {
 	struct archive_entry *ent;
@@ -419,6 +425,54 @@ static void scan_members(struct det_scan *sc, struct archive *a, int depth, cons
 	}
 	buf_free(&member);
 	buf_free(&text);
+	return rc;
+}
+
+/* nonzero - does a run of bytes hold anything but NULs? */
+static int nonzero(const char *p, size_t n)
+{
+	return n > 0 && (p[0] != 0 || memcmp(p, p + 1, n - 1) != 0);
+}
+
+/*
+ * scan_trailer - what follows the archive's end marker (a tar's two zero
+ * blocks, a cpio trailer) is content too: a tar.gz of a file that starts
+ * with zeros would otherwise end at once. Compressed, the stream is read
+ * again from the start as one raw member.
+ */
+static void scan_trailer(struct det_scan *sc, struct archive *done, const char *data,
+			 size_t len, int depth)
+{
+	int64_t consumed = archive_filter_bytes(done, 0);
+	struct archive *a;
+	struct archive_entry *ent;
+	struct buf rest;
+
+	if (consumed < 0 || sc->timed_out)
+		return;
+	if (archive_filter_count(done) <= 1) {
+		if ((size_t) consumed < len && nonzero(data + consumed, len - (size_t) consumed))
+			detector_content_scan(sc, data + consumed, len - (size_t) consumed,
+					      "application/octet-stream", NULL, DET_W_ATTACH, depth,
+					      detector_sniff(data + consumed, len - (size_t) consumed));
+		return;
+	}
+	if ((a = archive_read_new()) == NULL)
+		return;
+	add_filters(a);
+	archive_read_support_format_raw(a);
+	if (archive_read_open_memory(a, data, len) == ARCHIVE_OK
+	    && archive_read_next_header(a, &ent) == ARCHIVE_OK) {
+		buf_init(&rest, ARCHIVE_CHUNK);
+		if (read_member(sc, a, ent, &rest) == 0 && rest.len > (size_t) consumed
+		    && nonzero(rest.data + consumed, rest.len - (size_t) consumed))
+			detector_content_scan(sc, rest.data + consumed, rest.len - (size_t) consumed,
+					      "application/octet-stream", NULL, DET_W_ATTACH, depth,
+					      detector_sniff(rest.data + consumed,
+							     rest.len - (size_t) consumed));
+		buf_free(&rest);
+	}
+	archive_read_free(a);
 }
 
 /* open_scan - open data as an archive and scan it; 0 if no format took it */
@@ -445,7 +499,10 @@ static int open_scan(struct det_scan *sc, const char *data, size_t len, int dept
 		if ((a = archive_open(data, len, raw)) == NULL)
 			return 0;
 	}
-	scan_members(sc, a, depth, fmt, office, aname);
+	if (scan_members(sc, a, depth, fmt, office, aname) == ARCHIVE_EOF
+	    && (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_ZIP
+	    && (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_RAW)
+		scan_trailer(sc, a, data, len, depth);
 	archive_read_free(a);
 	return 1;
 }
