@@ -356,7 +356,7 @@ static void proxy_do_starttls(struct proxy_session *s, const struct proxy_cmd *c
 {
 	size_t  junk;
 
-	if (strcmp(var_inbound_tls, "none") == 0) {
+	if (var_inbound_tls == INBOUND_TLS_NONE) {
 		proxy_chat_reply(s, "502 5.5.1 Error: command not implemented");
 		return;
 	}

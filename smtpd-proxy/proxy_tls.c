@@ -314,7 +314,7 @@ int     proxy_tls_offer(struct proxy_session *s)
 {
 	char    why[256];
 
-	if (s->tls_client || strcmp(var_inbound_tls, "none") == 0)
+	if (s->tls_client || var_inbound_tls == INBOUND_TLS_NONE)
 		return 0;
 	static time_t logged;
 
@@ -324,17 +324,17 @@ int     proxy_tls_offer(struct proxy_session *s)
 	if (time(NULL) - logged >= 60) {
 		logged = time(NULL);
 		evt_warn(TLS_UNAVAILABLE, s->cid, "client=%s reason=\"%s\"%s", s->client_addr,
-			 why, strcmp(var_inbound_tls, "encrypt") == 0 ? " inbound_tls=encrypt" :
+			 why, var_inbound_tls == INBOUND_TLS_ENCRYPT ? " inbound_tls=encrypt" :
 			 " STARTTLS not offered");
 	}
 	/* with encrypt, offer it anyway: the client hears 454, then 530 */
-	return strcmp(var_inbound_tls, "encrypt") == 0;
+	return var_inbound_tls == INBOUND_TLS_ENCRYPT;
 }
 
 /* proxy_tls_client_ok - may this command go before STARTTLS? */
 int     proxy_tls_client_ok(struct proxy_session *s)
 {
-	return s->tls_client || strcmp(var_inbound_tls, "encrypt") != 0;
+	return s->tls_client || var_inbound_tls != INBOUND_TLS_ENCRYPT;
 }
 
 /* proxy_tls_server_ready - can we answer STARTTLS? (logs why not) */
@@ -401,15 +401,22 @@ const char *proxy_tls_level_name(enum hop_level level)
 /* proxy_tls_level - what outbound_tls asks of this session */
 enum hop_level proxy_tls_level(const struct proxy_session *s)
 {
-	const char *p = var_outbound_tls;
-
-	if (strcmp(p, "mirror") == 0)
+	switch (var_outbound_tls) {
+	case OUTBOUND_TLS_MIRROR:
 		return !s->tls_client ? HOP_TLS_NONE
 			: var_mirror_verify ? HOP_TLS_VERIFY : HOP_TLS_ENCRYPT;
-	for (int i = 0; i <= HOP_TLS_SECURE; i++)
-		if (strcmp(p, proxy_tls_level_names[i]) == 0)
-			return (enum hop_level) i;
-	return HOP_TLS_SECURE;			/* unknown: the strictest */
+	case OUTBOUND_TLS_NONE:
+		return HOP_TLS_NONE;
+	case OUTBOUND_TLS_MAY:
+		return HOP_TLS_MAY;
+	case OUTBOUND_TLS_ENCRYPT:
+		return HOP_TLS_ENCRYPT;
+	case OUTBOUND_TLS_VERIFY:
+		return HOP_TLS_VERIFY;
+	case OUTBOUND_TLS_SECURE:
+		break;
+	}
+	return HOP_TLS_SECURE;
 }
 
 /* proxy_tls_hop_host - the next hop's name (or address) for SNI and checks */
