@@ -1419,7 +1419,7 @@ int     main(int argc, char **argv)
 	unsigned min_chars = 3, min_digits = 6, k = 5, w = 6;
 	int     ch, rc;
 
-	msg_open("dlpindex", MSG_TO_STDERR, NULL);
+	msg_open("dlpindex", MSG_TO_STDERR, LOG_MAIL);
 	if (argc < 2 || argv[1][0] == '-')
 		usage();
 	cmd = argv[1];
