@@ -22,6 +22,11 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,27 +39,48 @@
 #define EDM_WORK_MAX	(4u << 20)	/* rows visited per message */
 #define EDM_TOKENS_MAX	(1u << 20)	/* tokens per unit */
 
-/* next_digit - the first digit at or after i (8 bytes at a time) */
-static size_t next_digit(const unsigned char *d, size_t i, size_t len)
+#if defined(__x86_64__)
+/* digit_mask_avx2 - a bit per ASCII digit of p[0, 64) */
+__attribute__((target("avx2")))
+static uint64_t digit_mask_avx2(const unsigned char *p)
 {
-	while (i < len) {
-		if (i + 8 <= len) {
-			uint64_t x, v;
+	const __m256i bias = _mm256_set1_epi8((char) (0x80 - '0'));
+	const __m256i lim = _mm256_set1_epi8((char) (-128 + 10));
+	__m256i a = _mm256_loadu_si256((const __m256i *) (const void *) p);
+	__m256i b = _mm256_loadu_si256((const __m256i *) (const void *) (p + 32));
 
-			memcpy(&x, d + i, 8);
-			v = (x & 0xf0f0f0f0f0f0f0f0ULL) ^ 0x3030303030303030ULL;
-			/* no byte with high nibble 3: no digit here */
-			if (((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL) == 0) {
-				i += 8;
-				continue;
-			}
-		}
-		for (size_t end = i + 8 < len ? i + 8 : len; i < end; i++)
-			if (d[i] >= '0' && d[i] <= '9')
-				return i;
-	}
-	return len;
+	/* bytes + 0x50: digits become -128..-119, as signed, and nothing else does */
+	return (uint64_t) (unsigned) _mm256_movemask_epi8(_mm256_cmpgt_epi8(lim,
+							    _mm256_add_epi8(a, bias)))
+		| (uint64_t) (unsigned) _mm256_movemask_epi8(_mm256_cmpgt_epi8(lim,
+							    _mm256_add_epi8(b, bias))) << 32;
 }
+#endif
+
+/* digit_mask_sse2 - a bit per ASCII digit of p[0, 64) */
+static uint64_t digit_mask_sse2(const unsigned char *p)
+{
+	uint64_t m = 0;
+
+#ifdef __SSE2__
+	const __m128i bias = _mm_set1_epi8((char) (0x80 - '0'));
+	const __m128i lim = _mm_set1_epi8((char) (-128 + 10));
+
+	for (int k = 0; k < 4; k++)
+		m |= (uint64_t) (unsigned) _mm_movemask_epi8(_mm_cmplt_epi8(_mm_add_epi8(
+			_mm_loadu_si128((const __m128i *) (const void *) (p + 16 * k)), bias), lim))
+			<< (16 * k);
+#else
+	for (int k = 0; k < 64; k++)
+		m |= (uint64_t) (p[k] >= '0' && p[k] <= '9') << k;
+#endif
+	return m;
+}
+
+/* Bytes that may stand between the digit groups of one number. */
+static const unsigned char num_sep[256] = {
+	[' '] = 1, ['-'] = 1, ['.'] = 1, ['/'] = 1, ['('] = 1, [')'] = 1,
+};
 
 /* tok_add - one token of a unit */
 static void tok_add(struct det_fpscan *fs, enum fp_type t, size_t s, size_t e,
@@ -109,8 +135,11 @@ static void number_run(struct det_fpscan *fs, const unsigned char *d, size_t (*g
 		       unsigned maxd)
 {
 	char    digits[FP_DIGITS_MAX + 1];
+	size_t  total = 0;
 
-	if (types & 1u << FP_DIGITS)
+	for (size_t a = 0; a < ng; a++)
+		total += g[a][1] - g[a][0];
+	if (types & 1u << FP_DIGITS && total >= mind)
 		for (size_t a = 0; a < ng; a++) {
 			size_t  n = 0;
 
@@ -139,35 +168,122 @@ static void number_run(struct det_fpscan *fs, const unsigned char *d, size_t (*g
 	}
 }
 
-/* numbers - every run of digit groups of a unit */
-static void numbers(struct det_fpscan *fs, const unsigned char *d, size_t len,
-		    unsigned types, unsigned mind, unsigned maxd)
+/* run_at - the number that starts at i: its groups and their tokens; its end */
+static size_t run_at(struct det_fpscan *fs, const unsigned char *d, size_t i, size_t len,
+		     unsigned types, unsigned mind, unsigned maxd)
 {
 	size_t  g[EDM_GROUPS_MAX][2];
 	char    sep[EDM_GROUPS_MAX];
-	size_t  i = 0;
+	size_t  ng = 0;
 
-	while ((i = next_digit(d, i, len)) < len) {
-		size_t  ng = 0;
+	while (ng < EDM_GROUPS_MAX) {
+		size_t  j, k = 0;
 
-		while (ng < EDM_GROUPS_MAX) {
-			size_t  j, k = 0;
-
-			g[ng][0] = i;
-			while (i < len && d[i] >= '0' && d[i] <= '9')
-				i++;
-			g[ng][1] = i;
-			sep[ng++] = 0;
-			for (j = i; j < len && k < 2 && d[j] && strchr(" -./()", d[j]); j++)
-				k++;
-			if (k == 0 || j >= len || d[j] < '0' || d[j] > '9')
-				break;
-			if (k == 1)
-				sep[ng - 1] = (char) d[i];
-			i = j;
-		}
-		number_run(fs, d, g, sep, ng, types, mind, maxd);
+		g[ng][0] = i;
+		while (i < len && d[i] >= '0' && d[i] <= '9')
+			i++;
+		g[ng][1] = i;
+		sep[ng++] = 0;
+		for (j = i; j < len && k < 2 && num_sep[d[j]]; j++)
+			k++;
+		if (k == 0 || j >= len || d[j] < '0' || d[j] > '9')
+			break;
+		if (k == 1)
+			sep[ng - 1] = (char) d[i];
+		i = j;
 	}
+	number_run(fs, d, g, sep, ng, types, mind, maxd);
+	return i;
+}
+
+/*
+ * numbers_body - every run of digit groups of a unit that may be a value.
+ * The text is looked at 64 bytes at a time: a number with at least `need`
+ * digits that starts in a block has them all within 128 bytes of the
+ * block's start (two separators at most between groups), so a block whose
+ * 128 bytes hold fewer digits than that is passed over whole.
+ */
+static inline __attribute__((always_inline))
+void    numbers_body(struct det_fpscan *fs, const unsigned char *d, size_t len,
+		     unsigned types, unsigned mind, unsigned maxd,
+		     uint64_t (*mask) (const unsigned char *))
+{
+	unsigned need = types & 1u << FP_DIGITS ? mind : 4;
+	size_t  i = 0, done = 0;
+	uint64_t cur, nxt, span;
+
+	if (types & 1u << FP_DATE && need > 4)
+		need = 4;			/* a year */
+	if (need > 21)
+		need = 21;
+	span = need * 3 >= 64 ? ~0ULL : (1ULL << (need * 3)) - 1;
+	if (len >= 128) {
+		unsigned pc, pn;
+
+		cur = mask(d);
+		nxt = mask(d + 64);
+		pc = (unsigned) __builtin_popcountll(cur);
+		pn = (unsigned) __builtin_popcountll(nxt);
+		for (;;) {
+			if (__builtin_expect(pc + pn >= need, 0)) {
+				uint64_t m = done <= i ? cur : done - i >= 64 ? 0 : cur & ~0ULL << (done - i);
+
+				while (m) {
+					unsigned o = (unsigned) __builtin_ctzll(m);
+					uint64_t w = o ? cur >> o | nxt << (64 - o) : cur;
+
+					/* fewer than need digits in reach: only this group goes */
+					if ((unsigned) __builtin_popcountll(w & span) < need) {
+						unsigned glen = (unsigned) __builtin_ctzll(~w);
+
+						m = o + glen >= 64 ? 0 : m & ~0ULL << (o + glen);
+						continue;
+					}
+					done = run_at(fs, d, i + o, len, types, mind, maxd);
+					m = done - i >= 64 ? 0 : m & ~0ULL << (done - i);
+				}
+			}
+			if (i + 192 > len)
+				break;
+			i += 64;
+			cur = nxt;
+			pc = pn;
+			nxt = mask(d + i + 64);
+			pn = (unsigned) __builtin_popcountll(nxt);
+		}
+		i += 64;
+	}
+	/* the last bytes, one at a time */
+	for (i = i > done ? i : done; i < len; i++)
+		if (d[i] >= '0' && d[i] <= '9')
+			i = run_at(fs, d, i, len, types, mind, maxd);
+}
+
+#if defined(__x86_64__)
+/* numbers_avx2 - numbers_body with AVX2 masks and the POPCNT instruction */
+__attribute__((target("avx2,popcnt,bmi")))
+static void numbers_avx2(struct det_fpscan *fs, const unsigned char *d, size_t len,
+			 unsigned types, unsigned mind, unsigned maxd)
+{
+	numbers_body(fs, d, len, types, mind, maxd, digit_mask_avx2);
+}
+#endif
+
+/* numbers - numbers_body as fast as the CPU does it */
+static void numbers(struct det_fpscan *fs, const unsigned char *d, size_t len,
+		    unsigned types, unsigned mind, unsigned maxd)
+{
+#if defined(__x86_64__)
+	static int avx2 = -1;
+
+	if (avx2 < 0)
+		avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+	if (avx2) {
+		numbers_avx2(fs, d, len, types, mind, maxd);
+		return;
+	}
+#endif
+	numbers_body(fs, d, len, types, mind, maxd, digit_mask_sse2);
 }
 
 /* email_byte - may this byte be in an address's local part? */
@@ -307,6 +423,11 @@ void    detector_edm_lookup_tokens(struct det_scan *sc, const char *d,
 				fs->tok[at[k]].h = f[k];
 		}
 	}
+	/* the filters' words are far apart: ask for all of them at once */
+	for (size_t i = 0; i < fs->ntok; i++)
+		for (uint32_t x = 0; x < ps->nfpi; x++)
+			if (xon[x] && ps->fpi[x]->kind == FP_EDM)
+				detector_fp_bloom_prefetch(ps->fpi[x], fs->tok[i].h);
 	for (size_t i = 0; i < fs->ntok; i++) {
 		const struct edm_token *tk = &fs->tok[i];
 

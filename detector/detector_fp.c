@@ -40,6 +40,12 @@
 #include <unistd.h>
 #include <wctype.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/crypto.h>
@@ -339,6 +345,12 @@ static inline uint64_t load_le(const unsigned char *p, size_t n)
 {
 	uint64_t v = 0;
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (n == 8) {
+		memcpy(&v, p, 8);
+		return v;
+	}
+#endif
 	for (size_t i = n; i-- > 0;)
 		v = v << 8 | p[i];
 	return v;
@@ -540,16 +552,177 @@ static void bytecls_init(void)
 	fp_bytecls[0] = 0;
 }
 
-/* detector_fp_words - up to max words from *pos on, with their hashes */
-size_t  detector_fp_words(const char *text, size_t len, size_t *pos, struct fp_word *w,
-			  size_t max)
+/* word_hash_ascii - detector_fp_hash of an ASCII word, folded as it is read */
+static inline uint64_t word_hash_ascii(const unsigned char *d, size_t s, size_t n, size_t len)
 {
-	const unsigned char *d = (const unsigned char *) text;
-	size_t  i = *pos, n = 0;
 	unsigned char buf[FP_WORD_MAX + 8];
+	size_t  k = n < FP_WORD_MAX ? n : FP_WORD_MAX;
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (k <= 16 && s + 16 <= len) {
+		uint64_t a, b, h = fp_mix(FP_SEED_WORD ^ FP_P0, (uint64_t) k ^ FP_P1);
+
+		memcpy(&a, d + s, 8);
+		memcpy(&b, d + s + 8, 8);
+		a |= 0x2020202020202020ULL;
+		b |= 0x2020202020202020ULL;
+		if (k < 8)
+			return fp_mix(fp_mix(h ^ (a & ((1ULL << (8 * k)) - 1)) ^ FP_P3, FP_P1) ^ FP_P0,
+				      FP_P3);
+		h = fp_mix(h ^ a ^ FP_P2, FP_P1);
+		if (k == 16)
+			h = fp_mix(h ^ b ^ FP_P2, FP_P1);
+		else if (k > 8)
+			h = fp_mix(h ^ (b & ((1ULL << (8 * (k - 8))) - 1)) ^ FP_P3, FP_P1);
+		return fp_mix(h ^ FP_P0, FP_P3);
+	}
+#endif
+	for (size_t j = 0; j < k; j++)
+		buf[j] = (unsigned char) (d[s + j] | 0x20);
+	return detector_fp_hash(buf, k, FP_SEED_WORD);
+}
+
+/* words_run - the words of a run d[s, e) of letters, digits and non-ASCII bytes */
+static size_t words_run(const unsigned char *d, size_t s, size_t e, size_t len, int mixed,
+			struct fp_word *w, size_t n, size_t max, size_t *stop)
+{
+	unsigned char buf[FP_WORD_MAX + 8];
+	size_t  p = s, ws = s, we = s, bl;
+
+	*stop = e;
+	if (!mixed) {
+		w[n].s = s;
+		w[n].e = e;
+		w[n].h = word_hash_ascii(d, s, e - s, len);
+		return n + 1;
+	}
+	/* letters beyond ASCII: the definition, word by word */
+	while (n < max && next_word(d, e, &p, &ws, &we, buf, &bl)) {
+		w[n].s = ws;
+		w[n].e = we;
+		w[n].h = detector_fp_hash(buf, bl, FP_SEED_WORD);
+		n++;
+	}
+	if (p < e)
+		*stop = p;			/* resume inside this run */
+	return n;
+}
+
+#if defined(__x86_64__)
+/* word_masks_avx2 - bits of the letters and digits, and of the bytes >= 0x80, of p[0, 64) */
+__attribute__((target("avx2")))
+static inline void word_masks_avx2(const unsigned char *p, uint64_t *run, uint64_t *high)
+{
+	const __m256i dbias = _mm256_set1_epi8((char) (0x80 - '0'));
+	const __m256i dlim = _mm256_set1_epi8((char) (-128 + 10));
+	const __m256i lbias = _mm256_set1_epi8((char) (0x80 - 'a'));
+	const __m256i llim = _mm256_set1_epi8((char) (-128 + 26));
+	const __m256i low = _mm256_set1_epi8(0x20);
+	uint64_t r = 0, h = 0;
+
+	for (int k = 0; k < 2; k++) {
+		__m256i v = _mm256_loadu_si256((const __m256i *) (const void *) (p + 32 * k));
+		__m256i dig = _mm256_cmpgt_epi8(dlim, _mm256_add_epi8(v, dbias));
+		__m256i let = _mm256_cmpgt_epi8(llim, _mm256_add_epi8(_mm256_or_si256(v, low), lbias));
+
+		r |= (uint64_t) (unsigned) _mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(dig, let), v))
+			<< (32 * k);
+		h |= (uint64_t) (unsigned) _mm256_movemask_epi8(v) << (32 * k);
+	}
+	*run = r;
+	*high = h;
+}
+#endif
+
+/* word_masks_sse2 - the same, 16 bytes at a time */
+static inline void word_masks_sse2(const unsigned char *p, uint64_t *run, uint64_t *high)
+{
+	uint64_t r = 0, h = 0;
+
+#ifdef __SSE2__
+	const __m128i dbias = _mm_set1_epi8((char) (0x80 - '0'));
+	const __m128i dlim = _mm_set1_epi8((char) (-128 + 10));
+	const __m128i lbias = _mm_set1_epi8((char) (0x80 - 'a'));
+	const __m128i llim = _mm_set1_epi8((char) (-128 + 26));
+	const __m128i low = _mm_set1_epi8(0x20);
+
+	for (int k = 0; k < 4; k++) {
+		__m128i v = _mm_loadu_si128((const __m128i *) (const void *) (p + 16 * k));
+		__m128i dig = _mm_cmplt_epi8(_mm_add_epi8(v, dbias), dlim);
+		__m128i let = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, low), lbias), llim);
+
+		r |= (uint64_t) (unsigned) _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(dig, let), v))
+			<< (16 * k);
+		h |= (uint64_t) (unsigned) _mm_movemask_epi8(v) << (16 * k);
+	}
+#else
 	if (fp_bytecls['a'] == 0)
 		bytecls_init();
+	for (int k = 0; k < 64; k++) {
+		r |= (uint64_t) (fp_bytecls[p[k]] != 0) << k;
+		h |= (uint64_t) (p[k] >= 0x80) << k;
+	}
+#endif
+	*run = r;
+	*high = h;
+}
+
+/*
+ * words_body - detector_fp_words: 64 bytes are classified at a time
+ * (letters and digits, non-ASCII bytes), and each run of them that starts
+ * in the block is a word, hashed straight from the text when it is ASCII.
+ * Runs longer than the two blocks in view, and the last bytes of the
+ * text, take the byte-at-a-time path; both give the same words.
+ */
+static inline __attribute__((always_inline))
+size_t  words_body(const unsigned char *d, size_t len, size_t *pos, struct fp_word *w,
+		   size_t max, void (*masks) (const unsigned char *, uint64_t *, uint64_t *))
+{
+	size_t  i = *pos, n = 0, stop;
+
+	while (n < max && i + 128 <= len) {
+		uint64_t rc, hc, rn, hn, starts;
+
+		masks(d + i, &rc, &hc);
+		masks(d + i + 64, &rn, &hn);
+		starts = rc & ~(rc << 1);
+		while (starts && n < max) {
+			unsigned o = (unsigned) __builtin_ctzll(starts);
+			uint64_t run = o ? rc >> o | rn << (64 - o) : rc;
+			uint64_t high = o ? hc >> o | hn << (64 - o) : hc;
+			unsigned k;
+
+			if (~run == 0) {
+				i += o;			/* a run of 64 bytes or more */
+				goto slow;
+			}
+			k = (unsigned) __builtin_ctzll(~run);
+			n = words_run(d, i + o, i + o + k, len, (high & (k == 64 ? ~0ULL : (1ULL << k) - 1)) != 0,
+				      w, n, max, &stop);
+			if (stop < i + o + k) {
+				*pos = stop;
+				return n;
+			}
+			if (o + k >= 64) {
+				i += o + k;		/* the word ran into the next block */
+				goto next;
+			}
+			starts &= ~0ULL << (o + k);
+		}
+		if (n == max) {
+			/* where the next word would start (or the block's end) */
+			*pos = starts ? i + (size_t) __builtin_ctzll(starts) : i + 64;
+			return n;
+		}
+		i += 64;
+		/* a run from this block's last byte continues: skip what starts it */
+		if (rc >> 63)
+			while (i < len && fp_bytecls[d[i]])
+				i++;
+next:		;
+	}
+slow:
+	/* byte at a time: the end of the text, and very long runs */
 	while (i < len && n < max) {
 		size_t  s, e;
 		int     mixed = 0;
@@ -562,35 +735,43 @@ size_t  detector_fp_words(const char *text, size_t len, size_t *pos, struct fp_w
 		while (i < len && fp_bytecls[d[i]] != 0)
 			mixed |= fp_bytecls[d[i++]] & 2;
 		e = i;
-		if (!mixed) {
-			size_t  k = e - s < FP_WORD_MAX ? e - s : FP_WORD_MAX;
-
-			for (size_t j = 0; j < k; j++)
-				buf[j] = (unsigned char) (d[s + j] | 0x20);
-			w[n].s = s;
-			w[n].e = e;
-			w[n].h = detector_fp_hash(buf, k, FP_SEED_WORD);
-			n++;
-			continue;
-		}
-		/* letters beyond ASCII: the definition, word by word */
-		{
-			size_t  p = s, ws = s, we = s, bl;
-
-			while (n < max && next_word(d, e, &p, &ws, &we, buf, &bl)) {
-				w[n].s = ws;
-				w[n].e = we;
-				w[n].h = detector_fp_hash(buf, bl, FP_SEED_WORD);
-				n++;
-			}
-			if (n == max && p < e) {
-				i = p;		/* resume inside this run */
-				break;
-			}
+		n = words_run(d, s, e, len, mixed, w, n, max, &stop);
+		if (stop < e) {
+			i = stop;
+			break;
 		}
 	}
 	*pos = i;
 	return n;
+}
+
+#if defined(__x86_64__)
+/* words_avx2 - words_body with AVX2 */
+__attribute__((target("avx2,bmi")))
+static size_t words_avx2(const unsigned char *d, size_t len, size_t *pos, struct fp_word *w,
+			 size_t max)
+{
+	return words_body(d, len, pos, w, max, word_masks_avx2);
+}
+#endif
+
+/* detector_fp_words - up to max words from *pos on, with their hashes */
+size_t  detector_fp_words(const char *text, size_t len, size_t *pos, struct fp_word *w,
+			  size_t max)
+{
+#if defined(__x86_64__)
+	static int avx2 = -1;
+#endif
+
+	if (fp_bytecls['a'] == 0)
+		bytecls_init();
+#if defined(__x86_64__)
+	if (avx2 < 0)
+		avx2 = __builtin_cpu_supports("avx2") != 0;
+	if (avx2)
+		return words_avx2((const unsigned char *) text, len, pos, w, max);
+#endif
+	return words_body((const unsigned char *) text, len, pos, w, max, word_masks_sse2);
 }
 
 /* detector_fp_words_seal - the keyed values of words (cached) */

@@ -27,6 +27,7 @@
 #include <sys/types.h>
 
 struct buf;
+struct fp_cand;
 struct det_rule;
 struct det_scan;
 
@@ -61,7 +62,7 @@ struct fp_word {
  */
 #define FP_EDM_MAGIC	"DLPGEDM1"
 #define FP_IDM_MAGIC	"DLPGIDM1"
-#define FP_VERSION	1
+#define FP_VERSION	1u
 #define FP_REF_INLINE	0x80000000u	/* slot ref: one posting, in place */
 #define FP_IDM_K_MAX	16
 #define FP_IDM_W_MAX	64
@@ -169,6 +170,7 @@ int detector_fpindex_check_file(const char *path, enum fp_kind kind, int whole,
 				struct det_fpindex *x, char *err, size_t errlen);
 void detector_fp_good_prune(const char *const *keep, size_t nkeep);
 int detector_fp_bloom(const struct det_fpindex *x, uint64_t fp);
+void detector_fp_bloom_prefetch(const struct det_fpindex *x, uint64_t fp);
 uint32_t detector_fp_bucket(uint64_t fp, uint32_t slots);
 uint32_t detector_fp_tag(uint64_t fp);
 void detector_fp_bloom_add(uint64_t *bloom, uint32_t log2, uint64_t fp);
@@ -260,12 +262,15 @@ struct det_fpscan {
 	struct fp_winnow *winnow;	/* per index, for the unit */
 	unsigned char *xon;		/* per index: used by a rule of the unit */
 	uint32_t *active;		/* the unit's rules */
+	struct fp_cand *cand;		/* values of a batch of words */
+	size_t  ncand, capcand;
 };
 
 /* Winnowing (Schleimer, Wilkerson, Aiken 2003) over the words of a text. */
 struct fp_winnow {
 	unsigned k, w;
 	uint64_t ring[FP_IDM_K_MAX];	/* the last k sealed words */
+	unsigned ri;			/* where the next one goes */
 	uint64_t kg, bk;		/* rolling k-gram value, B^k */
 	uint64_t nwords;
 	uint64_t h[FP_IDM_W_MAX], at[FP_IDM_W_MAX];	/* the window */

@@ -114,6 +114,16 @@ int     detector_fp_bloom(const struct det_fpindex *x, uint64_t fp)
 	return (x->bloom[w] & m) == m;
 }
 
+/* detector_fp_bloom_prefetch - start reading the Bloom filter word of a value */
+void    detector_fp_bloom_prefetch(const struct det_fpindex *x, uint64_t fp)
+{
+	uint32_t log2 = x->kind == FP_EDM ? x->edm->bloom_log2 : x->idm->bloom_log2;
+	size_t  w;
+
+	(void) bloom_bits(log2, fp, &w);
+	__builtin_prefetch(&x->bloom[w]);
+}
+
 /* detector_fp_postings - the postings of a slot's ref; NULL if it is out of bounds */
 const uint32_t *detector_fp_postings(const struct det_fpindex *x, uint32_t ref,
 				     uint32_t *one, uint32_t *n)

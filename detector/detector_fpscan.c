@@ -129,6 +129,7 @@ void    detector_fp_scan_free(struct det_scan *sc)
 	free(fs->winnow);
 	free(fs->xon);
 	free(fs->active);
+	free(fs->cand);
 	free(fs);
 	sc->fp = NULL;
 }
@@ -166,27 +167,86 @@ struct wpass {
 	size_t  ndoc;
 };
 
-/* edm_spans - spans of words ending at word i, looked up in text indexes */
-static void edm_spans(struct det_scan *sc, const char *d, const struct fp_word *w,
-		      const uint64_t *f, size_t i, unsigned spans)
+/* A value to look up, found while the words of a batch were read. */
+struct fp_cand {
+	uint64_t v;			/* keyed value */
+	uint64_t pos;			/* IDM: first word; EDM: first and last word of the batch */
+	uint32_t x;			/* index */
+	uint32_t last;
+};
+
+/* cand_room - room for n more candidates */
+static struct fp_cand *cand_room(struct det_fpscan *fs, size_t n)
 {
+	if (fs->ncand + n > fs->capcand) {
+		fs->capcand = (fs->ncand + n) * 2;
+		fs->cand = xrealloc(fs->cand, fs->capcand * sizeof(*fs->cand));
+	}
+	return fs->cand + fs->ncand;
+}
+
+/* batch_values - the span values and fingerprints of a batch of words */
+static void batch_values(struct det_scan *sc, const struct fp_word *w, const uint64_t *f,
+			 size_t carry, size_t n, uint64_t base, const struct wpass *wp)
+{
+	struct det_fpscan *fs = sc->fp;
+	const struct det_policyset *ps = sc->ps;
+	uint64_t fp, at;
+
+	fs->ncand = 0;
+	for (size_t i = carry; i < carry + n; i++) {
+		for (size_t len = 1; wp->edm_text && len <= FP_SPAN_MAX && len <= i + 1; len++) {
+			uint64_t v;
+
+			if (!(wp->spans & 1u << (len - 1)))
+				continue;
+			v = detector_fp_span(f + i + 1 - len, len);
+			for (uint32_t x = 0; x < ps->nfpi; x++) {
+				const struct det_fpindex *xi = ps->fpi[x];
+				struct fp_cand *c;
+
+				if (!fs->xon[x] || xi->kind != FP_EDM || !(xi->edm->span_mask & 1u << (len - 1)))
+					continue;
+				c = cand_room(fs, 1);
+				c->v = v;
+				c->x = x;
+				c->pos = i + 1 - len;
+				c->last = (uint32_t) i;
+				fs->ncand++;
+			}
+		}
+		for (uint32_t x = 0; wp->idm && x < ps->nfpi; x++)
+			if (fs->xon[x] && ps->fpi[x]->kind == FP_IDM
+			    && detector_idm_winnow(&fs->winnow[x], f[i], &fp, &at)) {
+				struct fp_cand *c = cand_room(fs, 1);
+
+				c->v = fp;
+				c->x = x;
+				c->pos = base + at;
+				c->last = UINT32_MAX;
+				fs->ncand++;
+			}
+	}
+}
+
+/* batch_lookup - look every candidate of a batch up (their filters read at once) */
+static void batch_lookup(struct det_scan *sc, const char *d, const struct fp_word *w,
+			 const struct wpass *wp)
+{
+	struct det_fpscan *fs = sc->fp;
 	const struct det_policyset *ps = sc->ps;
 
-	for (size_t len = 1; len <= FP_SPAN_MAX && len <= i + 1; len++) {
-		uint64_t v;
+	for (size_t k = 0; k < fs->ncand; k++)
+		detector_fp_bloom_prefetch(ps->fpi[fs->cand[k].x], fs->cand[k].v);
+	for (size_t k = 0; k < fs->ncand; k++) {
+		const struct fp_cand *c = &fs->cand[k];
+		uint32_t ref;
 
-		if (!(spans & 1u << (len - 1)))
-			continue;
-		v = detector_fp_span(f + i + 1 - len, len);
-		for (uint32_t x = 0; x < ps->nfpi; x++) {
-			const struct det_fpindex *xi = ps->fpi[x];
-			uint32_t ref;
-
-			if (!sc->fp->xon[x] || xi->kind != FP_EDM || !(xi->edm->span_mask & 1u << (len - 1)))
-				continue;
-			if (detector_edm_find(xi, v, FP_TEXT, d, w[i + 1 - len].s, w[i].e, 0, &ref))
-				detector_edm_hit(sc->fp, x, w[i + 1 - len].s, w[i].e, ref);
-		}
+		if (c->last == UINT32_MAX)
+			detector_idm_match(sc, c->x, c->v, c->pos, wp->doc, wp->ndoc);
+		else if (detector_edm_find(ps->fpi[c->x], c->v, FP_TEXT, d, w[c->pos].s, w[c->last].e,
+					   0, &ref))
+			detector_edm_hit(fs, c->x, w[c->pos].s, w[c->last].e, ref);
 	}
 }
 
@@ -207,14 +267,8 @@ static void word_pass(struct det_scan *sc, const char *d, size_t from, size_t to
 		size_t  keep;
 
 		detector_fp_words_seal(w + carry, n, f + carry);
-		for (size_t i = carry; i < carry + n; i++) {
-			if (wp->edm_text)
-				edm_spans(sc, d, w, f, i, wp->spans);
-			for (uint32_t x = 0; wp->idm && x < ps->nfpi; x++)
-				if (fs->xon[x] && ps->fpi[x]->kind == FP_IDM
-				    && detector_idm_winnow(&fs->winnow[x], f[i], &fp, &at))
-					detector_idm_match(sc, x, fp, base + at, wp->doc, wp->ndoc);
-		}
+		batch_values(sc, w, f, carry, n, base, wp);
+		batch_lookup(sc, d, w, wp);
 		count += n;
 		keep = carry + n < FP_SPAN_MAX - 1 ? carry + n : FP_SPAN_MAX - 1;
 		memmove(w, w + carry + n - keep, keep * sizeof(w[0]));

@@ -75,10 +75,11 @@ static int take(struct fp_winnow *wn, uint64_t *fp, uint64_t *at)
 /* detector_idm_winnow - one more word; 1 with a fingerprint and its first word */
 int     detector_idm_winnow(struct fp_winnow *wn, uint64_t sealed, uint64_t *fp, uint64_t *at)
 {
-	unsigned i = (unsigned) (wn->nwords % wn->k), slot;
+	unsigned i = wn->ri, slot;
 	uint64_t old = wn->ring[i], hv;
 
 	wn->ring[i] = sealed;
+	wn->ri = i + 1 == wn->k ? 0 : i + 1;
 	wn->kg = wn->kg * IDM_B + sealed;
 	if (++wn->nwords > wn->k)
 		wn->kg -= old * wn->bk;
