@@ -194,6 +194,13 @@ int     detector_fp_key_load(const char *path, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
+	if (st.st_mode & 0077) {
+		/* whoever reads it can test guesses against every index */
+		snprintf(err, errlen, "fingerprint key %s: mode %04o lets others read it; fix: "
+			 "chmod 400 %s", path, (unsigned) (st.st_mode & 07777), path);
+		close(fd);
+		return -1;
+	}
 	n = read(fd, text, sizeof(text) - 1);
 	close(fd);
 	text[n > 0 ? n : 0] = 0;

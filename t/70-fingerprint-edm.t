@@ -215,6 +215,13 @@ is($rc, 0, 'an index made with another configuration directory (another secret)'
 ($rc, $out) = dlpscan('-c', $etc, @o, '-t');
 like($out, qr/made under another fingerprint key \(index it again\)/, 'is refused: made under another key');
 
+# a secret others can read is refused, with the fix
+chmod 0440, "$etc/fingerprint.key";
+($rc, $out) = dlpscan('-c', $etc, @o, '-t');
+like($out, qr/fingerprint key \S+fingerprint\.key: mode 0440 lets others read it; fix: chmod 400/,
+    'a fingerprint key its group can read is refused, with the fix');
+chmod 0400, "$etc/fingerprint.key";
+
 # bad input gets a clear error, not a crash
 spit("$dir/bad.csv", "a,b\n\"x,y\n");
 ($rc, $out) = dlpindex($etc, 'edm', @o, '-n', 'bad', "$dir/bad.csv");
