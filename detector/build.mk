@@ -4,7 +4,8 @@
 # every policy) and libarchive (zip, docx/xlsx/pptx, 7z, tar...) come from
 # Debian; ripgrep is the reference tool of the scan benchmark.
 DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
-	detector/detector_ident.c detector/detector_mime.c detector/detector_text.c \
+	detector/detector_ident.c detector/detector_valid.c \
+	detector/detector_secret.c detector/detector_mime.c detector/detector_text.c \
 	detector/detector_archive.c detector/detector_verdict.c \
 	detector/detector_incident.c detector/detector_notify.c
 DETECT_SRC  = detector/detector.c $(DETECT_LIB_SRC)
