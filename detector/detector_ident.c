@@ -66,32 +66,32 @@
 #define ID_WNUM		(ID_DIGITS | ID_NUMBER | ID_WEAK)
 
 static const char *const kw_card[] = {"card", "credit", "visa", "mastercard",
-	"master card", "amex", "american express", "discover", "diners", "jcb",
-	"maestro", "unionpay", "cvv", "cvc", "expiry", "expiration", "exp date",
+	"master card", "amex", "american express", "discover", "diners", "JCB",
+	"maestro", "unionpay", "CVV", "CVC", "expiry", "expiration", "exp date",
 	"kreditkarte", "karte", "carte", "tarjeta", "carta", "creditcard", NULL};
-static const char *const kw_ssn[] = {"ssn", "ssns", "social security", "soc sec", "ss#",
-	"ssa", NULL};
+static const char *const kw_ssn[] = {"SSN", "ssns", "social security", "soc sec", "SS#",
+	"SSA", NULL};
 static const char *const kw_iban[] = {"iban", "bank account", "account number",
-	"kontonummer", "bankverbindung", "rib", "compte", "cuenta", NULL};
+	"kontonummer", "bankverbindung", "RIB", "compte", "cuenta", NULL};
 static const char *const kw_nino[] = {"national insurance", "nino", "ni number", "ni no",
 	"nat ins", NULL};
-static const char *const kw_sin[] = {"sin", "social insurance", "assurance sociale",
-	"nas", NULL};
-static const char *const kw_nir[] = {"nir", "insee", "sécurité sociale",
+static const char *const kw_sin[] = {"SIN", "social insurance", "assurance sociale",
+	"NAS", NULL};
+static const char *const kw_nir[] = {"NIR", "insee", "sécurité sociale",
 	"securite sociale", "sécu", "secu", "carte vitale", "social security", NULL};
-static const char *const kw_dni[] = {"dni", "nif", "documento nacional", "d.n.i",
+static const char *const kw_dni[] = {"DNI", "NIF", "documento nacional", "d.n.i",
 	NULL};
-static const char *const kw_nie[] = {"nie", "nif", "extranjero", "n.i.e", NULL};
+static const char *const kw_nie[] = {"NIE", "NIF", "extranjero", "n.i.e", NULL};
 static const char *const kw_cf[] = {"codice fiscale", "cod. fisc", "cod fisc",
 	"c.f.", "tessera sanitaria", "fiscal code", NULL};
-static const char *const kw_bsn[] = {"bsn", "burgerservicenummer", "sofinummer",
+static const char *const kw_bsn[] = {"BSN", "burgerservicenummer", "sofinummer",
 	"sofi-nummer", "citizen service number", NULL};
 static const char *const kw_steuer[] = {"steuer-id", "steuerid", "steuer-idnr",
 	"steueridentifikationsnummer", "steuerliche identifikationsnummer",
-	"identifikationsnummer", "idnr", "tax id", "tin", NULL};
+	"identifikationsnummer", "idnr", "tax id", "TIN", NULL};
 static const char *const kw_pnr[] = {"personnummer", "personnr", "pers.nr",
 	"samordningsnummer", "personal identity number", NULL};
-static const char *const kw_cpr[] = {"cpr", "cpr-nr", "cpr-nummer", "personnummer",
+static const char *const kw_cpr[] = {"CPR", "cpr-nr", "cpr-nummer", "personnummer",
 	"personal id", NULL};
 static const char *const kw_pesel[] = {"pesel", NULL};
 static const char *const kw_aadhaar[] = {"aadhaar", "aadhar", "uidai",
@@ -99,29 +99,30 @@ static const char *const kw_aadhaar[] = {"aadhaar", "aadhar", "uidai",
 static const char *const kw_cn[] = {"\xe8\xba\xab\xe4\xbb\xbd\xe8\xaf\x81",	/* 身份证 */
 	"\xe8\xba\xab\xe4\xbb\xbd\xe5\x8f\xb7",	/* 身份号 */
 	"resident identity", "id card", "identity card", NULL};
-static const char *const kw_cpf[] = {"cpf", "cadastro de pessoas", NULL};
+static const char *const kw_cpf[] = {"CPF", "cadastro de pessoas", NULL};
 static const char *const kw_cnpj[] = {"cnpj", "cadastro nacional", NULL};
-static const char *const kw_tfn[] = {"tfn", "tax file", NULL};
+static const char *const kw_tfn[] = {"TFN", "tax file", NULL};
 static const char *const kw_itin[] = {"itin", "individual taxpayer",
 	"taxpayer identification", NULL};
-static const char *const kw_nhs[] = {"nhs", "national health", NULL};
-static const char *const kw_aba[] = {"routing", "aba", "rtn", "transit number", NULL};
-static const char *const kw_bic[] = {"swift", "bic", NULL};
+static const char *const kw_nhs[] = {"NHS", "national health", NULL};
+static const char *const kw_aba[] = {"routing", "ABA", "RTN", "transit number", NULL};
+static const char *const kw_bic[] = {"swift", "BIC", NULL};
 static const char *const kw_sort[] = {"sort code", "sortcode", "account number",
 	"acc no", "account no", NULL};
 static const char *const kw_passport[] = {"passport", "pasaporte", "passeport",
 	"reisepass", NULL};
-static const char *const kw_dea[] = {"dea", "drug enforcement", NULL};
-static const char *const kw_aws[] = {"aws", "access key", "amazon", NULL};
+static const char *const kw_dea[] = {"DEA", "drug enforcement", NULL};
+static const char *const kw_aws[] = {"AWS", "access key", "amazon", NULL};
 static const char *const kw_secret[] = {"secret", "token", "password", "api key",
 	"credential", NULL};
 
 static const char *const an_pem[] = {"PRIVATE KEY-----", "PRIVATE KEY BLOCK-----",
 	"PuTTY-User-Key-File-", NULL};
 static const char *const an_aws[] = {"AKIA", "ASIA", NULL};
-static const char *const an_aws_secret[] = {"aws_secret_access_key", "secret_access_key",
-	"secretaccesskey", "aws_secret_key", "aws secret access key", "secret access key",
-	"AKIA", "ASIA", NULL};
+static const char *const an_aws_secret[] = {"aws_secret_access_key",
+	"AWS_SECRET_ACCESS_KEY", "secret_access_key", "SecretAccessKey", "aws_secret_key",
+	"AWS_SECRET_KEY", "Secret access key", "secret access key", "AKIA", "ASIA", NULL};
+static const char *const an_bic[] = {"swift", "Swift", "SWIFT", "BIC", NULL};
 static const char *const an_github[] = {"ghp_", "gho_", "ghu_", "ghs_", "ghr_",
 	"github_pat_", NULL};
 static const char *const an_gitlab[] = {"glpat-", "gldt-", "glrt-", "glptt-", "glsoat-",
@@ -163,13 +164,13 @@ static const struct ident_def {
 	[IDENT_US_ITIN] = {"us_itin", ID_WNUM, kw_itin, NULL},
 	[IDENT_UK_NHS] = {"uk_nhs", ID_WNUM, kw_nhs, NULL},
 	[IDENT_ABA] = {"aba_routing", ID_WNUM, kw_aba, NULL},
-	[IDENT_BIC] = {"swift_bic", ID_ANCHOR | ID_ANCHOR_CI, kw_bic, kw_bic},
+	[IDENT_BIC] = {"swift_bic", ID_ANCHOR, kw_bic, an_bic},
 	[IDENT_UK_SORT] = {"uk_sort_code_account", ID_WNUM, kw_sort, NULL},
 	[IDENT_US_PASSPORT] = {"us_passport", ID_WNUM, kw_passport, NULL},
 	[IDENT_US_DEA] = {"us_dea", ID_DIGITS | ID_NUMBER, kw_dea, NULL},
 	[IDENT_PEM_KEY] = {"pem_private_key", ID_ANCHOR, kw_secret, an_pem},
 	[IDENT_AWS_KEY] = {"aws_access_key", ID_ANCHOR, kw_aws, an_aws},
-	[IDENT_AWS_SECRET] = {"aws_secret_key", ID_ANCHOR | ID_ANCHOR_CI, kw_aws, an_aws_secret},
+	[IDENT_AWS_SECRET] = {"aws_secret_key", ID_ANCHOR, kw_aws, an_aws_secret},
 	[IDENT_GITHUB] = {"github_token", ID_ANCHOR, kw_secret, an_github},
 	[IDENT_GITLAB] = {"gitlab_token", ID_ANCHOR, kw_secret, an_gitlab},
 	[IDENT_SLACK] = {"slack_token", ID_ANCHOR, kw_secret, an_slack},
@@ -850,8 +851,9 @@ static int prefix_letters(const struct tok *t, size_t n, char *out, size_t *star
 	if (t->left != EDGE_FREE)
 		return 0;
 	if (letters_before(d, p, n, &s) != n) {
+		/* AB 123456 C: printed in capitals */
 		if (p < 2 || (d[p - 1] != ' ' && d[p - 1] != '-')
-		    || letters_before(d, p - 1, n, &s) != n)
+		    || letters_before(d, p - 1, n, &s) != n || !upper(d[s]) || !upper(d[p - 2]))
 			return 0;
 	}
 	if (!word_start(d, s))
@@ -1074,6 +1076,47 @@ static size_t next_digit(const char *d, size_t len, size_t pos)
 	return next_digit_sse2(d, len, pos);
 }
 
+/*
+ * The fewest digits of a number each identifier reads: on its own, right
+ * after letters (AB1234563), after letters and a space or hyphen (AB 12 34
+ * 56 C). Runs with fewer digits are skipped without a closer look.
+ */
+static const struct {
+	unsigned char alone, glued, spaced;
+}       least[IDENT_COUNT] = {
+	[IDENT_CARD] = {12, 0, 0}, [IDENT_SSN] = {9, 0, 0}, [IDENT_IBAN] = {0, 2, 0},
+	[IDENT_UK_NINO] = {0, 6, 6}, [IDENT_CA_SIN] = {9, 0, 0}, [IDENT_FR_NIR] = {13, 0, 0},
+	[IDENT_ES_DNI] = {8, 0, 0}, [IDENT_ES_NIE] = {0, 7, 7}, [IDENT_IT_CF] = {0, 2, 0},
+	[IDENT_NL_BSN] = {9, 0, 0}, [IDENT_DE_STEUER] = {11, 0, 0}, [IDENT_SE_PNR] = {10, 0, 0},
+	[IDENT_DK_CPR] = {10, 0, 0}, [IDENT_PL_PESEL] = {11, 0, 0},
+	[IDENT_IN_AADHAAR] = {12, 0, 0}, [IDENT_CN_RIC] = {17, 0, 0}, [IDENT_BR_CPF] = {11, 0, 0},
+	[IDENT_BR_CNPJ] = {14, 0, 0}, [IDENT_AU_TFN] = {8, 0, 0}, [IDENT_US_ITIN] = {9, 0, 0},
+	[IDENT_UK_NHS] = {10, 0, 0}, [IDENT_ABA] = {9, 0, 0}, [IDENT_UK_SORT] = {6, 0, 0},
+	[IDENT_US_PASSPORT] = {9, 8, 0}, [IDENT_US_DEA] = {0, 7, 0},
+};
+
+/* ascii_sep - an ASCII separator inside a number */
+static inline int ascii_sep(char c)
+{
+	return c == ' ' || c == '-' || c == '.' || c == '/' || c == '_';
+}
+
+/* glued_letters - one, two or six letters right before p (passport, IBAN, DEA, CF)? */
+static int glued_letters(const char *d, size_t p)
+{
+	size_t  s, n = letters_before(d, p, 6, &s);
+
+	return n == 1 || n == 2 || n == 6;
+}
+
+/* spaced_letters - one or two capitals right before p (NIE, NINO)? */
+static int spaced_letters(const char *d, size_t p)
+{
+	size_t  s, n = letters_before(d, p, 2, &s);
+
+	return (n == 1 || n == 2) && upper(d[p - 1]) && upper(d[s]);
+}
+
 /* detector_ident_scan - find, validate and report the numbers of a text */
 void    detector_ident_scan(const char *d, size_t len, const int *want,
 			    det_found_fn found, void *ctx)
@@ -1081,12 +1124,45 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 	struct idscan is = {want, found, ctx};
 	struct tok t;
 	size_t  pos = 0, iban_end = 0;
+	unsigned min_alone = 255, min_glued = 255, min_spaced = 255;
 	int     left = EDGE_FREE;
 
+	for (int i = 0; i < IDENT_COUNT; i++) {
+		if (!want[i])
+			continue;
+		if (least[i].alone && least[i].alone < min_alone)
+			min_alone = least[i].alone;
+		if (least[i].glued && least[i].glued < min_glued)
+			min_glued = least[i].glued;
+		if (least[i].spaced && least[i].spaced < min_spaced)
+			min_spaced = least[i].spaced;
+	}
 	while ((pos = next_digit(d, len, pos)) < len) {
 		char    sample[DET_SAMPLE_MAX + 8];
-		size_t  me;
+		size_t  me, p = pos, n;
+		unsigned least_here;
 
+		/* the common case first: too few digits for any identifier */
+		n = 0;
+		for (;;) {
+			while (p < len && dig(d[p]))
+				p++, n++;
+			if (p + 1 < len && ascii_sep(d[p]) && dig(d[p + 1]))
+				p++;
+			else
+				break;
+		}
+		/* the least digits a number needs here, with the letters before it */
+		least_here = min_alone;
+		if (min_glued < least_here && glued_letters(d, pos))
+			least_here = min_glued;
+		else if (min_spaced < least_here && pos > 1 && (d[pos - 1] == ' ' || d[pos - 1] == '-')
+			 && spaced_letters(d, pos - 1))
+			least_here = min_spaced;
+		if (left == EDGE_FREE && n < least_here && !(p < len && (unsigned char) d[p] >= 0xc2)) {
+			pos = p;
+			continue;
+		}
 		tokenize(&t, d, len, pos, left);
 		/* an IBAN: two capitals, then digits (the check digits) */
 		if (want[IDENT_IBAN] && left == EDGE_FREE && pos >= 2 && pos >= iban_end + 2
@@ -1101,7 +1177,7 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 			left = EDGE_FREE;
 			continue;
 		}
-		if (!t.overflow) {
+		if (!t.overflow && t.nd >= least_here) {
 			numbers(&t, &is);
 			lettered(&t, &is);
 		}

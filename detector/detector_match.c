@@ -350,10 +350,13 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 		if (!rule_applies(sc, r))
 			return 0;
 		{
-			size_t  start = keyword_start(pat->text, pat->len, sc->unit, (size_t) to);
+			size_t  start, end = (size_t) to;
 
-			if (context_word(sc, pat, start, (size_t) to))
-				offsets_add(&sc->prox[pat->rule], start, (size_t) to);
+			if (pat->phrase ? !phrase_match(sc, pat, (size_t) to, &start, &end)
+			    : (start = keyword_start(pat->text, pat->len, sc->unit, end), 0))
+				return 0;
+			if (context_word(sc, pat, start, end))
+				offsets_add(&sc->prox[pat->rule], start, end);
 		}
 		return 0;
 	case PAT_ANCHOR:

@@ -760,16 +760,32 @@ bad:
 	return -1;
 }
 
-/* context_patterns - context words of an identifier rule into the database */
+/*
+ * context_patterns - context words of an identifier rule into the database
+ *
+ * Like keywords: a phrase's longest word is the literal Hyperscan looks
+ * for, the others are checked around it. A built-in acronym of up to
+ * three capitals (SIN, TIN, ABA) matches in capitals only: in lower case
+ * it is inside too many words (business, meeting, database).
+ */
 static void context_patterns(struct load *ld, uint32_t ri, const char *const *words,
-			     size_t n, int line)
+			     size_t n, int line, int builtin)
 {
 	struct buf expr;
 
 	buf_init(&expr, 128);
 	for (size_t i = 0; i < n && words[i]; i++) {
-		keyword_expr(ld, words[i], 1, &expr);
-		pattern_add(ld, ri, PAT_PROX, expr.data, HS_FLAG_CASELESS, words[i], line);
+		struct det_phrase *ph = make_phrase(ld, words[i], 1);
+		size_t  len = strlen(words[i]), caps = 0;
+		unsigned flags = HS_FLAG_CASELESS;
+
+		for (size_t k = 0; k < len; k++)
+			caps += isupper((unsigned char) words[i][k]) != 0;
+		if (builtin && ph == NULL && len <= 3 && caps >= 2)
+			flags = 0;
+		keyword_expr(ld, ph ? ph->lo[ph->anchor] : words[i], flags != 0, &expr);
+		pattern_add(ld, ri, PAT_PROX, expr.data, flags, words[i], line);
+		ld->ps->pats[ld->ps->npats - 1].phrase = ph;
 	}
 	buf_free(&expr);
 }
@@ -805,7 +821,7 @@ static int parse_ident_rule(struct load *ld, config_setting_t *r, struct det_rul
 		/* the identifier's own context words, when they may be needed */
 		if (compile && (rule->context == CTX_ALWAYS
 				|| (rule->context == CTX_AUTO && detector_ident_may_be_weak(rule->ident))))
-			context_patterns(ld, ri, kw, SIZE_MAX, config_setting_source_line(r));
+			context_patterns(ld, ri, kw, SIZE_MAX, config_setting_source_line(r), 1);
 		return 0;
 	}
 	rule->context = CTX_ALWAYS;
@@ -815,7 +831,7 @@ static int parse_ident_rule(struct load *ld, config_setting_t *r, struct det_rul
 	}
 	if (compile)
 		context_patterns(ld, ri, (const char *const *) near.items, near.count,
-				 config_setting_source_line(s));
+				 config_setting_source_line(s), 0);
 	detector_list_free(&near);
 	return 0;
 }
