@@ -12,9 +12,7 @@
  * detector_html_to_text(), detector_xml_to_text()
  *	markup to the text a reader sees: tags dropped (block elements become
  *	line breaks, inline ones nothing, so "<b>4111</b>1111" stays one
- *	number; table cells and tabs of Office XML a tab, so a cell's number
- *	never runs into the next cell's), entities decoded, <script> and
- *	<style> skipped.
+ *	number), entities decoded, <script> and <style> skipped.
  * detector_sniff()
  *	the type of content by its first bytes, not by its name.
  * detector_subject_encode()
@@ -638,10 +636,8 @@ static void markup_to_text(const char *in, size_t len, struct buf *out,
 				    || strcmp(name, "w:cr") == 0)
 					buf_putc(out, '\n');
 			} else if (strcmp(name, "c") == 0 || strcmp(name, "w:tab") == 0
-				   || strcmp(name, "text:tab") == 0 || strcmp(name, "w:tc") == 0
-				   || strcmp(name, "table:table-cell") == 0) {
-				buf_putc(out, '\t');	/* a column: no number runs into the next */
-			} else if (strcmp(name, "text:s") == 0) {
+				   || strcmp(name, "text:s") == 0 || strcmp(name, "text:tab") == 0
+				   || strcmp(name, "w:tc") == 0 || strcmp(name, "table:table-cell") == 0) {
 				buf_putc(out, ' ');
 			}
 			i = gt ? (size_t) (gt - in) + 1 : len;
