@@ -20,7 +20,7 @@ use DlpTest;
 use DlpDetect;
 use DlpIdent;
 
-srand(38);
+srand(70);
 my @ids = qw(credit_card us_ssn iban uk_nino ca_sin fr_nir es_dni es_nie it_codice_fiscale
     nl_bsn de_steuer_id se_personnummer dk_cpr pl_pesel in_aadhaar cn_resident_id br_cpf
     br_cnpj au_tfn us_itin uk_nhs aba_routing swift_bic uk_sort_code_account us_passport

@@ -18,7 +18,7 @@ use DlpTest;
 use DlpDetect;
 use DlpIdent;
 
-srand(39);
+srand(71);
 my $policies = <<'EOF';
 policies = (
   { name = "card"; rules = ( { type = "identifier"; identifier = "credit_card"; } );
