@@ -67,6 +67,8 @@ struct conf_list var_loop_guard_hosts;
 int     var_detector_depth_limit;
 int     var_detector_part_limit;
 long long var_detector_decoded_size_limit;
+long long var_detector_reader_memory_limit;
+int     var_detector_reader_time_limit;
 char   *var_unscannable_action;
 char   *var_unscannable_reply;
 char   *var_unscannable_header;
@@ -347,6 +349,14 @@ const struct conf_param conf_params[] = {
 	SIZE(detector_decoded_size_limit, "100m", 1048576, 4294967296LL, "detector",
 	     "Most bytes of decoded content (base64, quoted-printable, "
 	     "archives) scanned per message."),
+	SIZE(detector_reader_memory_limit, "512m", 67108864, 17179869184LL, "detector",
+	     "Memory a confined document reader (PDF) may take beyond the "
+	     "detector's own: a document that needs more is not scanned "
+	     "completely (unscannable_action)."),
+	TIME(detector_reader_time_limit, "20s", 1, 3600, "detector",
+	     "Wall-clock and CPU time a confined document reader (PDF) may "
+	     "take for one document, within the message's scan time; past it "
+	     "the reader is killed and the document is not scanned completely."),
 	ENUM(unscannable_action, "pass", "pass|block|tempfail", "detector",
 	     "What happens to a message that could not be scanned completely "
 	     "(a limit, an encrypted or broken archive): it is scanned as far "

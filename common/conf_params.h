@@ -58,6 +58,8 @@ extern struct conf_list var_loop_guard_hosts;
 extern int var_detector_depth_limit;
 extern int var_detector_part_limit;
 extern long long var_detector_decoded_size_limit;
+extern long long var_detector_reader_memory_limit;
+extern int var_detector_reader_time_limit;
 extern char *var_unscannable_action;
 extern char *var_unscannable_reply;
 extern char *var_unscannable_header;

@@ -8,6 +8,7 @@
  * detector_mime.c	the single-pass MIME parser
  * detector_text.c	decoders: base64, QP, RFC 2047/2231, charsets, HTML, XML
  * detector_archive.c	archives and Office documents through libarchive
+ * detector_pdf.c	PDF text, read by a confined reader (detector_pdf.h)
  * detector_verdict.c	policies -> verdict: precedence, subject, headers
  * detector_incident.c	the incident log (JSON lines, fsync'd)
  * detector_notify.c	incident notifications: spool, SMTP, retries
@@ -314,6 +315,10 @@ int detector_is_ascii(const char *s, size_t len);
 /* detector_archive.c */
 void detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
 			   int depth, const char *type);
+
+/* detector_pdf.c */
+void detector_pdf_scan(struct det_scan *sc, const char *data, size_t len,
+		       unsigned where, int depth);
 
 /* detector_verdict.c */
 void detector_decide(struct det_scan *sc, const struct envelope *env,

@@ -482,6 +482,8 @@ void    detector_content_scan(struct det_scan *sc, const char *data, size_t len,
 		detector_archive_scan(sc, data, len, depth + 1, sniffed);
 		return;
 	}
+	if (strcmp(sniffed, "pdf") == 0)
+		return detector_pdf_scan(sc, data, len, where, depth);
 	if (strcmp(ctype, "text/html") == 0 || strcmp(sniffed, "html") == 0) {
 		buf_init(&t, len + 16);
 		if (!detector_charset_is_utf8(charset)) {
