@@ -7,8 +7,8 @@
  *	rlimits		address space (what the parent had plus lim->memory),
  *			CPU seconds, no core files, no file writes, 4 files
  *	seccomp		after PR_SET_NO_NEW_PRIVS: memory management, read,
- *			write, close, exit, time, futex and signals to itself
- *			are allowed; every other system call fails with EPERM
+ *			write, close, exit, time, futex, getrandom and signals
+ *			to itself are allowed; every other system call fails with EPERM
  *			(an open, socket or exec gets nowhere); a system call
  *			of another architecture kills the child
  * Address-space limits do not mix with AddressSanitizer's shadow memory:
@@ -96,6 +96,7 @@ static int confine_seccomp(void)
 		CONFINE_ALLOW(__NR_sched_yield),
 		CONFINE_ALLOW(__NR_clock_gettime),
 		CONFINE_ALLOW(__NR_gettimeofday),
+		CONFINE_ALLOW(__NR_getrandom),	/* crypto libraries seed themselves */
 		CONFINE_ALLOW(__NR_getpid),
 		CONFINE_ALLOW(__NR_gettid),
 		CONFINE_ALLOW(__NR_tgkill),

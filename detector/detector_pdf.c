@@ -270,6 +270,8 @@ static void text_value(struct pdf_rd *rd, qpdf_oh oh)
 		return;
 	if (n == 0)
 		return;
+	if (rd->unit.len && rd->unit.data[rd->unit.len - 1] != '\n')
+		unit_put(rd, "\n", 1);
 	unit_put(rd, v, n);
 	unit_put(rd, "\n", 1);
 }
@@ -970,6 +972,84 @@ static void rd_free(struct pdf_rd *rd)
 		qpdf_cleanup(&rd->q);
 }
 
+/*
+ * with_trailer - a copy of a document whose trailer is gone (cut short),
+ * with one that names its catalog, as viewers find it: qpdf rebuilds the
+ * cross-reference table of a damaged file but needs a trailer for the root.
+ */
+static char *with_trailer(const char *data, size_t len, size_t *newlen)
+{
+	const char *cat = NULL, *p = data, *end = data + len;
+	struct buf b;
+
+	while (p < end && (p = memmem(p, (size_t) (end - p), "/Catalog", 8)) != NULL)
+		cat = p++;
+	if (cat == NULL)
+		return NULL;
+	/* back to "N G obj" before it */
+	for (p = cat; p > data + 4 && p > cat - 4096; p--) {
+		long    num = 0, gen = 0, mul = 1;
+		const char *q;
+
+		if (memcmp(p - 3, "obj", 3) != 0 || (p - 4 >= data && p[-4] != ' '))
+			continue;
+		q = p - 5;
+		while (q > data && *q >= '0' && *q <= '9' && mul < 100000) {
+			gen += (*q-- - '0') * mul;
+			mul *= 10;
+		}
+		if (q <= data || *q != ' ')
+			return NULL;
+		q--;
+		for (mul = 1; q >= data && *q >= '0' && *q <= '9' && mul < 10000000000L; q--) {
+			num += (*q - '0') * mul;
+			mul *= 10;
+		}
+		if (num <= 0)
+			return NULL;
+		buf_init(&b, len + 128);
+		buf_append(&b, data, len);
+		buf_printf(&b, "\ntrailer\n<< /Root %ld %ld R >>\n%%%%EOF\n", num, gen);
+		*newlen = b.len;
+		return b.data;
+	}
+	return NULL;
+}
+
+/* open_doc - qpdf reads the document, rebuilt if it must be; 0 if it did */
+static int open_doc(struct pdf_rd *rd, const char *data, size_t len, char **copy)
+{
+	qpdf_error e;
+	size_t  n;
+	char    msg[160];
+
+	if (!(qpdf_read_memory(rd->q, "document", data, len, "") & QPDF_ERRORS))
+		return 0;
+	e = qpdf_get_error(rd->q);
+	if (e && qpdf_get_error_code(rd->q, e) == qpdf_e_password) {
+		rec(rd, PDF_REC_FAIL, "encrypted with a password", 25);
+		return -1;
+	}
+	snprintf(msg, sizeof(msg), "%s", e ? qpdf_get_error_message_detail(rd->q, e) : "damaged");
+	if ((*copy = with_trailer(data, len, &n)) != NULL) {
+		qpdf_cleanup(&rd->q);
+		rd->q = qpdf_init();
+		qpdf_silence_errors(rd->q);
+		qpdf_set_suppress_warnings(rd->q, QPDF_TRUE);
+		qpdf_set_attempt_recovery(rd->q, QPDF_TRUE);
+		if (!(qpdf_read_memory(rd->q, "document", *copy, n, "") & QPDF_ERRORS))
+			return 0;
+		(void) qerr(rd, NULL, 0);
+	}
+	{
+		char    text[PDF_WHY_MAX];
+
+		snprintf(text, sizeof(text), "cannot be read: %s", msg);
+		rec(rd, PDF_REC_FAIL, text, strlen(text));
+	}
+	return -1;
+}
+
 /* pdf_read - read a document, write its records to fd; the exit status */
 int     pdf_read(const char *data, size_t len, size_t budget, int fd)
 {
@@ -977,21 +1057,17 @@ int     pdf_read(const char *data, size_t len, size_t budget, int fd)
 	char    msg[160];
 	int     npages;
 
+	char   *copy = NULL;
+
 	buf_init(&rd.unit, 4096);
 	rd.q = qpdf_init();
 	qpdf_silence_errors(rd.q);
 	qpdf_set_suppress_warnings(rd.q, QPDF_TRUE);
 	qpdf_set_attempt_recovery(rd.q, QPDF_TRUE);
-	if (qpdf_read_memory(rd.q, "document", data, len, "") & QPDF_ERRORS) {
-		qpdf_error e = qpdf_get_error(rd.q);
-
-		if (e && qpdf_get_error_code(rd.q, e) == qpdf_e_password)
-			why(&rd, "encrypted with a password");
-		else
-			why(&rd, "cannot be read: %s", e ? qpdf_get_error_message_detail(rd.q, e)
-			    : "damaged");
+	if (open_doc(&rd, data, len, &copy) < 0) {
 		rec(&rd, PDF_REC_END, NULL, 0);
 		rd_free(&rd);
+		free(copy);
 		return 0;
 	}
 	drain(&rd);
@@ -1015,6 +1091,7 @@ int     pdf_read(const char *data, size_t len, size_t budget, int fd)
 		why(&rd, "text without a Unicode map (font %s)", rd.unmapped_font);
 	rec(&rd, PDF_REC_END, NULL, 0);
 	rd_free(&rd);
+	free(copy);
 	return 0;
 }
 
@@ -1076,7 +1153,7 @@ static void scan_file(struct det_scan *sc, const unsigned char *p, size_t len, i
 
 /* pdf_records - scan what the reader sent; 1 if it got to the end */
 static int pdf_records(struct det_scan *sc, const struct buf *out, unsigned where, int depth,
-		       const char *doc)
+		       const char *doc, int *failed)
 {
 	const unsigned char *p = (const unsigned char *) out->data;
 	size_t  left = out->len, text = 0;
@@ -1114,6 +1191,9 @@ static int pdf_records(struct det_scan *sc, const struct buf *out, unsigned wher
 		case PDF_REC_FILE:
 			scan_file(sc, d, n, depth, where, doc);
 			break;
+		case PDF_REC_FAIL:
+			*failed = 1;
+			/* FALLTHROUGH */
 		case PDF_REC_WHY:
 			n = n < PDF_WHY_MAX ? n : PDF_WHY_MAX;
 			memcpy(reason, d, n);
@@ -1164,6 +1244,7 @@ void    detector_pdf_scan(struct det_scan *sc, const char *data, size_t len,
 	char    how[96];
 	struct buf out;
 	long long ms = ms_left(sc);
+	int     failed = 0;
 
 	if (detector_scan_expired(sc))
 		return;
@@ -1180,14 +1261,16 @@ void    detector_pdf_scan(struct det_scan *sc, const char *data, size_t len,
 	cl.output = job.budget + (1 << 20);
 	buf_init(&out, 65536);
 	confine_run(&cl, pdf_child, &job, &out, &res);
-	if (!pdf_records(sc, &out, where, depth, doc) || res.status != CONFINE_OK) {
+	if (!pdf_records(sc, &out, where, depth, doc, &failed) || res.status != CONFINE_OK) {
 		confine_describe(&res, how, sizeof(how));
 		if (res.status == CONFINE_TIMEOUT && ms <= var_detector_reader_time_limit * 1000LL)
 			(void) detector_scan_expired(sc);
 		detector_unscannable(sc, "unreadable pdf%s%s (%s)", doc ? " " : "", doc ? doc : "",
 				     res.status == CONFINE_OK ? "reader ended early" : how);
-		if (out.len == 0)
-			detector_scan_unit(sc, where, NULL, data, len);
+		failed |= out.len == 0;
 	}
+	/* not opened at all: what its bytes say in clear is all there is */
+	if (failed)
+		detector_scan_unit(sc, where, NULL, data, len);
 	buf_free(&out);
 }

@@ -26,6 +26,7 @@
 #define PDF_REC_XML	'X'		/* XML whose text is to be read (XMP, XFA) */
 #define PDF_REC_FILE	'F'		/* 2-byte name length, name, the file's bytes */
 #define PDF_REC_WHY	'W'		/* something could not be read: why */
+#define PDF_REC_FAIL	'N'		/* the document could not be opened: why */
 #define PDF_REC_END	'E'		/* the reader got to the end */
 #define PDF_REC_HDR	5
 

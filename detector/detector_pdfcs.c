@@ -359,6 +359,8 @@ static void put_cp(struct pdf_cs *cs, uint32_t cp)
 		cp = ' ';			/* control codes show as gaps */
 	if (cp == 0xa0)
 		cp = ' ';
+	if (cp == ' ' && cs->last_space)
+		return;				/* one space where the geometry made one */
 	one.data = tmp;
 	one.len = 0;
 	one.cap = sizeof(tmp);
