@@ -5,8 +5,8 @@
 # Debian; ripgrep is the reference tool of the scan benchmark.
 DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 	detector/detector_ident.c detector/detector_mime.c detector/detector_text.c \
-	detector/detector_archive.c detector/detector_pdf.c detector/detector_pdfcs.c \
-	detector/detector_pdfenc.c detector/detector_verdict.c \
+	detector/detector_archive.c detector/detector_office.c detector/detector_pdf.c \
+	detector/detector_pdfcs.c detector/detector_pdfenc.c detector/detector_verdict.c \
 	detector/detector_incident.c detector/detector_notify.c
 DETECT_SRC  = detector/detector.c $(DETECT_LIB_SRC)
 DLPSCAN_SRC = detector/dlpscan.c $(DETECT_LIB_SRC)
@@ -17,7 +17,7 @@ COMMANDS += detector/dlpscan
 SRCS     += detector/detector.c detector/dlpscan.c $(DETECT_LIB_SRC)
 
 DEB_BUILD += libhyperscan-dev libarchive-dev libqpdf-dev
-DEB_TEST  += ripgrep zip
+DEB_TEST  += ripgrep zip p7zip-full
 
 DETECT_LIBS = -lhs -larchive -lqpdf -lm
 LIBS_detector/detector = $(DETECT_LIBS)

@@ -8,6 +8,7 @@
  * detector_mime.c	the single-pass MIME parser
  * detector_text.c	decoders: base64, QP, RFC 2047/2231, charsets, HTML, XML
  * detector_archive.c	archives and Office documents through libarchive
+ * detector_office.c	the text of Office Open XML and OpenDocument parts
  * detector_pdf.c	PDF text, read by a confined reader (detector_pdf.h)
  * detector_verdict.c	policies -> verdict: precedence, subject, headers
  * detector_incident.c	the incident log (JSON lines, fsync'd)
@@ -230,6 +231,8 @@ struct det_scan {
 	int     timed_out;
 	int     incomplete;		/* a limit was hit or a part unreadable */
 	char    incomplete_why[512];	/* "; "-separated reasons */
+	/* the file name of the content in the dispatch (archives, documents) */
+	const char *content_name;
 	/* multipart/alternative: count the best alternative, not the sum */
 	uint32_t *alt_save;
 };
@@ -313,8 +316,11 @@ void detector_subject_encode(const char *utf8, struct buf *out);
 int detector_is_ascii(const char *s, size_t len);
 
 /* detector_archive.c */
-void detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
-			   int depth, const char *type);
+int detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
+			  int depth, const char *sniffed, const char *ctype);
+
+/* detector_office.c */
+void detector_office_xml(const char *in, size_t len, struct buf *out, size_t limit);
 
 /* detector_pdf.c */
 void detector_pdf_scan(struct det_scan *sc, const char *data, size_t len,

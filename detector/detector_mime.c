@@ -478,12 +478,10 @@ void    detector_content_scan(struct det_scan *sc, const char *data, size_t len,
 
 	if (len == 0 || detector_scan_expired(sc))
 		return;
-	if (detector_is_archive(sniffed)) {
-		detector_archive_scan(sc, data, len, depth + 1, sniffed);
-		return;
-	}
 	if (strcmp(sniffed, "pdf") == 0)
 		return detector_pdf_scan(sc, data, len, where, depth);
+	if (detector_archive_scan(sc, data, len, depth + 1, sniffed, ctype))
+		return;
 	if (strcmp(ctype, "text/html") == 0 || strcmp(sniffed, "html") == 0) {
 		buf_init(&t, len + 16);
 		if (!detector_charset_is_utf8(charset)) {
@@ -555,7 +553,9 @@ static void leaf(struct mime *m, const struct mime_entity *e, const char *data,
 		} else
 			mime_walk(sc, d, n, depth + 1, DET_W_ATTACH, 0);
 	} else {
+		sc->content_name = e->filename;
 		detector_content_scan(sc, d, n, e->type, e->charset, where, depth, sniffed);
+		sc->content_name = NULL;
 	}
 	if (dec.data)
 		buf_free(&dec);

@@ -204,10 +204,10 @@ static void proxy_hop_resolve(struct proxy_session *s, const char *spec,
 		t->lookup = "literal";
 		return;
 	}
-	if (!bracketed && strcmp(var_next_hop_lookup, "mx") == 0) {
+	if (!bracketed && var_next_hop_lookup == NEXT_HOP_LOOKUP_MX) {
 		t->lookup = "mx";
 		proxy_dns_mx(s->cid, host, res);
-	} else if (strcmp(var_next_hop_host_lookup, "dns") == 0) {
+	} else if (var_next_hop_host_lookup == NEXT_HOP_HOST_DNS) {
 		t->lookup = "dns";
 		proxy_dns_host(s->cid, host, res);
 	} else {
@@ -322,7 +322,7 @@ int     proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner)
 	buf_init(&t.why, 256);
 	t.budget = var_next_hop_address_limit;
 	t.dns = DNS_OK;
-	if (strcmp(var_operating_mode, "reflect") == 0) {
+	if (var_operating_mode == OPERATING_MODE_REFLECT) {
 		struct sockaddr_storage ss;
 		socklen_t len = proxy_reflect_addr(s, &ss);
 
@@ -339,17 +339,17 @@ int     proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner)
 	if (rc == 0) {
 		if (*t.entry)
 			evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s next_hop=%s "
-				 "lookup=%s%s%s%s", s->hop_name, var_operating_mode,
+				 "lookup=%s%s%s%s", s->hop_name, CONF_NAME(operating_mode),
 				 t.entry, t.lookup, t.why.len ? " skipped=\"" : "",
 				 t.why.len ? t.why.data : "", t.why.len ? "\"" : "");
 		else
 			evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s%s%s%s", s->hop_name,
-				 var_operating_mode, t.why.len ? " skipped=\"" : "",
+				 CONF_NAME(operating_mode), t.why.len ? " skipped=\"" : "",
 				 t.why.len ? t.why.data : "", t.why.len ? "\"" : "");
 	} else {
 		proxy_hop_refusal(s, &t);
 		evt_warn(HOP_NONE, s->cid, "client=%s mode=%s tried=\"%s\" reply=\"%.3s\"",
-			 s->client_addr, var_operating_mode, t.why.data, s->hop_refusal);
+			 s->client_addr, CONF_NAME(operating_mode), t.why.data, s->hop_refusal);
 	}
 	buf_free(&t.why);
 	return rc;

@@ -327,7 +327,7 @@ int     proxy_tls_offer(struct proxy_session *s)
 {
 	char    why[256];
 
-	if (s->tls_client || strcmp(var_inbound_tls, "none") == 0)
+	if (s->tls_client || var_inbound_tls == INBOUND_TLS_NONE)
 		return 0;
 	static time_t logged;
 
@@ -337,17 +337,17 @@ int     proxy_tls_offer(struct proxy_session *s)
 	if (time(NULL) - logged >= 60) {
 		logged = time(NULL);
 		evt_warn(TLS_UNAVAILABLE, s->cid, "client=%s reason=\"%s\"%s", s->client_addr,
-			 why, strcmp(var_inbound_tls, "encrypt") == 0 ? " inbound_tls=encrypt" :
+			 why, var_inbound_tls == INBOUND_TLS_ENCRYPT ? " inbound_tls=encrypt" :
 			 " STARTTLS not offered");
 	}
 	/* with encrypt, offer it anyway: the client hears 454, then 530 */
-	return strcmp(var_inbound_tls, "encrypt") == 0;
+	return var_inbound_tls == INBOUND_TLS_ENCRYPT;
 }
 
 /* proxy_tls_client_ok - may this command go before STARTTLS? */
 int     proxy_tls_client_ok(struct proxy_session *s)
 {
-	return s->tls_client || strcmp(var_inbound_tls, "encrypt") != 0;
+	return s->tls_client || var_inbound_tls != INBOUND_TLS_ENCRYPT;
 }
 
 /* proxy_tls_accept - the client's handshake on our server context */
@@ -390,7 +390,7 @@ void    proxy_tls_starttls(struct proxy_session *s, const char *arg)
 	char    why[256];
 	size_t  junk;
 
-	if (strcmp(var_inbound_tls, "none") == 0) {
+	if (var_inbound_tls == INBOUND_TLS_NONE) {
 		proxy_reply_local(s, "502 5.5.1 Error: command not implemented");
 		return;
 	}
@@ -444,15 +444,22 @@ int     proxy_tls_wrapper(struct proxy_session *s)
 /* proxy_tls_level - what outbound_tls asks of this session */
 static enum hop_level proxy_tls_level(const struct proxy_session *s)
 {
-	const char *p = var_outbound_tls;
-
-	if (strcmp(p, "mirror") == 0)
+	switch (var_outbound_tls) {
+	case OUTBOUND_TLS_MIRROR:
 		return !s->tls_client ? HOP_TLS_NONE
 			: var_mirror_verify ? HOP_TLS_VERIFY : HOP_TLS_ENCRYPT;
-	for (int i = 0; i <= HOP_TLS_SECURE; i++)
-		if (strcmp(p, proxy_tls_level_names[i]) == 0)
-			return (enum hop_level) i;
-	return HOP_TLS_SECURE;			/* unknown: the strictest */
+	case OUTBOUND_TLS_NONE:
+		return HOP_TLS_NONE;
+	case OUTBOUND_TLS_MAY:
+		return HOP_TLS_MAY;
+	case OUTBOUND_TLS_ENCRYPT:
+		return HOP_TLS_ENCRYPT;
+	case OUTBOUND_TLS_VERIFY:
+		return HOP_TLS_VERIFY;
+	case OUTBOUND_TLS_SECURE:
+		break;
+	}
+	return HOP_TLS_SECURE;
 }
 
 /* proxy_tls_hop_host - the next hop's name (or address) for SNI and checks */
@@ -552,7 +559,7 @@ static int proxy_tls_hop_fail(struct proxy_session *s, enum hop_level level,
 	char    text[512];
 
 	evt_warn(HOP_TLS_FAILED, s->cid, "hop=%s outbound_tls=%s level=%s reason=\"%s\"",
-		 s->hop_name, var_outbound_tls, proxy_tls_level_names[level], why);
+		 s->hop_name, CONF_NAME(outbound_tls), proxy_tls_level_names[level], why);
 	proxy_hop_close(s);
 	snprintf(text, sizeof(text), "451 4.7.5 %s Error: TLS to the next hop %s failed: %s",
 		 s->helo_name, s->hop_name, why);

@@ -215,7 +215,7 @@ static void proxy_reject_content(struct proxy_session *s, int status, size_t siz
 static void proxy_detect_failed(struct verdict *v)
 {
 	memset(v, 0, sizeof(*v));
-	if (strcmp(var_detector_failure, "pass") != 0) {
+	if (var_detector_failure != DETECTOR_FAILURE_PASS) {
 		v->action = SCAN_TEMPFAIL;
 		return;
 	}

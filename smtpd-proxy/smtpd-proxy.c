@@ -190,7 +190,7 @@ int     main(int argc, char **argv)
 	if (cidr_list_parse(&proxy_xfwd_hosts, var_xforward_hosts.items,
 			    var_xforward_hosts.count, err, sizeof(err)) < 0)
 		msg_fatal("xforward_hosts: %s", err);
-	if (strcmp(var_operating_mode, "forward") == 0)
+	if (var_operating_mode == OPERATING_MODE_FORWARD)
 		proxy_dns_init();
 	if (*var_helo_name)
 		strlcpy(proxy_helo_name, var_helo_name, sizeof(proxy_helo_name));

@@ -60,6 +60,8 @@ int ks_read_password(const char *path, char *pass, size_t len, char *err,
 int ks_write_password(const char *path, const char *pass, uid_t uid, gid_t gid,
 		      char *err, size_t errlen);
 EVP_PKEY *ks_generate_key(const char *alg, int bits, char *err, size_t errlen);
+X509_NAME *ks_dname_parse(const char *dname, char *note, size_t notelen,
+			  char *err, size_t errlen);
 X509   *ks_self_signed(EVP_PKEY *key, const char *dname, int days, char *err,
 		       size_t errlen);
 int ks_key_matches(EVP_PKEY *key, X509 *cert);

@@ -410,13 +410,8 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_det_script.left = hlen - fuzz_hop_script.left - 1;
 		}
 	}
-	{
-		static char *tempfail, pass[] = "pass";
-
-		if (tempfail == NULL)
-			tempfail = var_detector_failure;	/* the default, kept */
-		var_detector_failure = fuzz_flags & 8 ? pass : tempfail;
-	}
+	var_detector_failure = fuzz_flags & 8 ? DETECTOR_FAILURE_PASS :
+		DETECTOR_FAILURE_TEMPFAIL;
 	fuzz_nhops = 0;
 	before = fuzz_open_fds();
 
