@@ -121,6 +121,7 @@ static int confine_seccomp(void)
 }
 #endif
 
+#ifndef CONFINE_NO_AS
 /* address_space - bytes of address space this process has mapped now */
 static size_t address_space(void)
 {
@@ -140,6 +141,7 @@ static size_t address_space(void)
 		return 0;
 	return (size_t) pages * (size_t) sysconf(_SC_PAGESIZE);
 }
+#endif
 
 /* set_limit - one rlimit, soft and hard */
 static void set_limit(int resource, rlim_t soft, rlim_t hard)

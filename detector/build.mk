@@ -58,3 +58,16 @@ install-policies:
 	install -d $(DESTDIR)$(SYSCONFDIR)
 	[ -e $(DESTDIR)$(SYSCONFDIR)/policies.conf ] || \
 	  install -m 644 etc/policies.conf $(DESTDIR)$(SYSCONFDIR)/
+
+# make fuzz - the PDF reader: whole documents through qpdf and our text
+# code, and CMap + content stream pairs straight into the interpreter
+FUZZ_TARGETS += detector/fuzz/fuzz-pdf
+FUZZ_ARGS_fuzz-pdf = -max_len=200000
+FUZZ_CORPUS_fuzz-pdf = detector/fuzz/corpus-pdf
+FUZZ_SEEDS_fuzz-pdf = detector/fuzz/seeds-pdf
+PDF_FUZZ_OBJ = detector/detector_pdf.fuzz.o detector/detector_pdfcs.fuzz.o \
+	detector/detector_pdfenc.fuzz.o
+LIBS_detector/fuzz/fuzz-pdf = $(DETECT_LIBS)
+detector/fuzz/fuzz-pdf: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
+detector/fuzz/fuzz-pdf: detector/fuzz/fuzz_pdf.c $(DETECT_LIB_SRC:.c=.fuzz.o) $(COMMON_FUZZ_OBJ)
+	$(FUZZ_LINK)

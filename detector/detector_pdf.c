@@ -852,15 +852,16 @@ static void read_outlines(struct pdf_rd *rd)
 		text_value(rd, key(rd, it, "/Title"));
 		next = key(rd, it, "/Next");
 		child = key(rd, it, "/First");
-		if (qpdf_oh_is_dictionary(rd->q, next))
+		/* siblings replace the item; children nest (bounded) */
+		if (qpdf_oh_is_dictionary(rd->q, next) && n < PDF_TREE_DEPTH * 2)
 			stack[n++] = next;
-		if (qpdf_oh_is_dictionary(rd->q, child)) {
-			if (n >= (int) (sizeof(stack) / sizeof(stack[0]))) {
-				why(rd, "outline nested too deep");
-				continue;
-			}
-			stack[n++] = child;
+		if (!qpdf_oh_is_dictionary(rd->q, child))
+			continue;
+		if (n >= PDF_TREE_DEPTH * 2) {
+			why(rd, "outline nested too deep");
+			continue;
 		}
+		stack[n++] = child;
 	}
 	unit_end(rd);
 }

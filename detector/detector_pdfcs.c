@@ -915,6 +915,8 @@ void    pdf_cs_run(struct pdf_cs *cs, void *res, const unsigned char *data, size
 	struct tok t;
 	int     saved = cs->nstack;
 
+	if (data == NULL || len == 0)
+		return;
 	in.lx.p = in.lx.start = data;
 	in.lx.end = data + len;
 	buf_init(&in.lx.scratch, 256);
@@ -1110,11 +1112,13 @@ static void cmap_section(struct pdf_cmap *cm, struct lex *lx, int kind)
 /* pdf_cmap_parse - a CMap stream; 0 if it held any mapping or code space */
 int     pdf_cmap_parse(struct pdf_cmap *cm, const unsigned char *data, size_t len)
 {
-	struct lex lx = {.p = data,.end = data + len,.start = data};
+	struct lex lx = {.p = data,.end = data ? data + len : data,.start = data};
 	struct tok t, prev = {.t = TOK_EOF};
 	char    prevname[64] = "";
 
 	memset(cm, 0, sizeof(*cm));
+	if (data == NULL)
+		return -1;
 	buf_init(&lx.scratch, 256);
 	for (;;) {
 		lex_next(&lx, &t);
