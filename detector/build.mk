@@ -6,7 +6,8 @@
 DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 	detector/detector_ident.c detector/detector_mime.c detector/detector_text.c \
 	detector/detector_archive.c detector/detector_office.c detector/detector_pdf.c \
-	detector/detector_pdfcs.c detector/detector_pdfenc.c detector/detector_verdict.c \
+	detector/detector_pdfread.c detector/detector_pdfcs.c detector/detector_pdfenc.c \
+	detector/detector_verdict.c \
 	detector/detector_incident.c detector/detector_notify.c
 DETECT_SRC  = detector/detector.c $(DETECT_LIB_SRC)
 DLPSCAN_SRC = detector/dlpscan.c $(DETECT_LIB_SRC)
@@ -65,8 +66,6 @@ FUZZ_TARGETS += detector/fuzz/fuzz-pdf
 FUZZ_ARGS_fuzz-pdf = -max_len=200000
 FUZZ_CORPUS_fuzz-pdf = detector/fuzz/corpus-pdf
 FUZZ_SEEDS_fuzz-pdf = detector/fuzz/seeds-pdf
-PDF_FUZZ_OBJ = detector/detector_pdf.fuzz.o detector/detector_pdfcs.fuzz.o \
-	detector/detector_pdfenc.fuzz.o
 LIBS_detector/fuzz/fuzz-pdf = $(DETECT_LIBS)
 detector/fuzz/fuzz-pdf: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
 detector/fuzz/fuzz-pdf: detector/fuzz/fuzz_pdf.c $(DETECT_LIB_SRC:.c=.fuzz.o) $(COMMON_FUZZ_OBJ)

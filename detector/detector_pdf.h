@@ -1,10 +1,11 @@
 /*
  * detector_pdf.h - the PDF reader's own interfaces (not the detector's)
  *
- * detector_pdf.c		the parent's side (confined reader, records to
- *				the matcher) and the reader: the document's
- *				objects through qpdf, fonts, pages, forms,
- *				annotations, metadata, embedded files
+ * detector_pdf.c		the parent's side: the confined reader, its
+ *				records to the matcher
+ * detector_pdfread.c		the reader: the document's objects through
+ *				qpdf, fonts, pages, forms, annotations,
+ *				metadata, embedded files
  * detector_pdfcs.c		content streams: the text operators and where
  *				the glyphs land; CMaps; glyph names
  * detector_pdfenc.c		generated tables: encodings, the glyph list
@@ -108,6 +109,10 @@ struct pdf_cs {
 	struct pdf_gstate stack[PDF_GSTACK];
 	int     nstack;			/* may exceed PDF_GSTACK: those are not kept */
 	double  tm[6], tlm[6];
+	/* the text rendering matrix, kept while only glyph advances move it */
+	int     trm_ok;
+	double  ox, oy, ux, uy, size;	/* device origin, baseline unit, font size */
+	double  adx, ady;		/* device move per unit of text-space advance */
 	/* where the last glyph ended, in device space */
 	int     have_prev;
 	double  px, py, pux, puy, pfs;
@@ -151,7 +156,7 @@ extern const uint16_t pdf_enc_standard[256], pdf_enc_winansi[256], pdf_enc_macro
 extern const struct pdf_glyph_name pdf_glyph_names[];
 extern const size_t pdf_glyph_count;
 
-/* detector_pdf.c: the reader, in the confined child (and the fuzz harness) */
+/* detector_pdfread.c: the reader, in the confined child (and the fuzz harness) */
 int pdf_read(const char *data, size_t len, size_t budget, int fd);
 
 #endif

@@ -414,6 +414,7 @@ void    pdf_cs_concat(struct pdf_cs *cs, const double m[6])
 {
 	mat_mul(cs->gs.ctm, m, cs->gs.ctm);
 	mat_sane(cs->gs.ctm);
+	cs->trm_ok = 0;
 }
 
 /* pdf_cs_save - q */
@@ -433,6 +434,7 @@ void    pdf_cs_restore(struct pdf_cs *cs)
 	cs->nstack--;
 	if (cs->nstack < PDF_GSTACK)
 		cs->gs = cs->stack[cs->nstack];
+	cs->trm_ok = 0;
 }
 
 /* pdf_cs_init - a fresh interpreter for one unit of text */
@@ -504,26 +506,44 @@ static double cid_width(const struct pdf_font *f, uint32_t cid)
 static void text_origin(struct pdf_cs *cs, double *x, double *y, double *ux, double *uy,
 			double *size)
 {
-	double  trm[6], m[6] = {cs->gs.fs * cs->gs.th, 0, 0, cs->gs.fs, 0, cs->gs.ts};
-	double  bl, sc = 1;
+	if (!cs->trm_ok) {
+		double  trm[6], m[6] = {cs->gs.fs * cs->gs.th, 0, 0, cs->gs.fs, 0, cs->gs.ts};
+		double  bl, sc = 1;
 
-	mat_mul(trm, m, cs->tm);
-	mat_mul(trm, trm, cs->gs.ctm);
-	*x = trm[4];
-	*y = trm[5];
-	bl = hypot(trm[0], trm[1]);
-	if (bl > 0) {
-		*ux = trm[0] / bl;
-		*uy = trm[1] / bl;
-	} else {
-		*ux = 1;
-		*uy = 0;
+		mat_mul(trm, m, cs->tm);
+		mat_mul(trm, trm, cs->gs.ctm);
+		cs->ox = trm[4];
+		cs->oy = trm[5];
+		bl = hypot(trm[0], trm[1]);
+		cs->ux = bl > 0 ? trm[0] / bl : 1;
+		cs->uy = bl > 0 ? trm[1] / bl : 0;
+		if (cs->gs.font && cs->gs.font->scale > 0)
+			sc = cs->gs.font->scale * 1000;
+		cs->size = hypot(trm[2], trm[3]) * sc;
+		if (!isfinite(cs->size))
+			cs->size = 0;
+		cs->adx = cs->tm[0] * cs->gs.ctm[0] + cs->tm[1] * cs->gs.ctm[2];
+		cs->ady = cs->tm[0] * cs->gs.ctm[1] + cs->tm[1] * cs->gs.ctm[3];
+		cs->trm_ok = 1;
 	}
-	if (cs->gs.font && cs->gs.font->scale > 0)
-		sc = cs->gs.font->scale * 1000;
-	*size = hypot(trm[2], trm[3]) * sc;
-	if (!isfinite(*size))
-		*size = 0;
+	*x = cs->ox;
+	*y = cs->oy;
+	*ux = cs->ux;
+	*uy = cs->uy;
+	*size = cs->size;
+}
+
+/* advance - move the text matrix along its baseline by tx (text space) */
+static void advance(struct pdf_cs *cs, double tx)
+{
+	if (!isfinite(tx))
+		return;
+	cs->tm[4] += tx * cs->tm[0];
+	cs->tm[5] += tx * cs->tm[1];
+	if (cs->trm_ok) {
+		cs->ox += tx * cs->adx;
+		cs->oy += tx * cs->ady;
+	}
 }
 
 /* separate - a space or line break between the last glyph and this one */
@@ -591,10 +611,7 @@ static void show_glyph(struct pdf_cs *cs, uint32_t code, int nb, uint32_t utf16_
 		w = cid_width(f, code);
 	tx = (w * f->scale * cs->gs.fs + cs->gs.tc
 	      + (nb == 1 && code == 32 ? cs->gs.tw : 0)) * cs->gs.th;
-	if (isfinite(tx)) {
-		cs->tm[4] += tx * cs->tm[0];
-		cs->tm[5] += tx * cs->tm[1];
-	}
+	advance(cs, tx);
 	text_origin(cs, &cs->px, &cs->py, &cs->pux, &cs->puy, &cs->pfs);
 	cs->have_prev = 1;
 }
@@ -775,12 +792,8 @@ static void show_tj(struct interp *in)
 
 		if (t->t == TOK_STR)
 			show_string(cs, tstr(in, t), t->len);
-		else if (t->t == TOK_NUM && isfinite(t->num) && fabs(t->num) < 1e7) {
-			double  tx = -t->num / 1000.0 * cs->gs.fs * cs->gs.th;
-
-			cs->tm[4] += tx * cs->tm[0];
-			cs->tm[5] += tx * cs->tm[1];
-		}
+		else if (t->t == TOK_NUM && isfinite(t->num) && fabs(t->num) < 1e7)
+			advance(cs, -t->num / 1000.0 * cs->gs.fs * cs->gs.th);
 	}
 }
 
@@ -805,6 +818,8 @@ static void op(struct interp *in, const char *o, size_t len)
 	char    name[PDF_NAME_MAX + 1];
 
 #define OP(w) (len == sizeof(w) - 1 && memcmp(o, w, sizeof(w) - 1) == 0)
+	if (!OP("Tj") && !OP("TJ"))
+		cs->trm_ok = 0;		/* any other operator may move the text */
 	if (OP("Tj")) {
 		if ((s = last_str(in)) != NULL)
 			show_string(cs, tstr(in, s), s->len);
