@@ -65,10 +65,12 @@ static int pdf_child(int fd, void *arg)
 /* doc_name - the attachment's name, for reasons */
 static const char *doc_name(const struct det_scan *sc)
 {
-	if (sc->natt > 0 && strcmp(sc->att[sc->natt - 1].type, "pdf") == 0
-	    && sc->att[sc->natt - 1].name[0])
-		return sc->att[sc->natt - 1].name;
-	return NULL;
+	const struct det_attach *a;
+
+	if (sc->natt == 0 || sc->att == NULL)
+		return NULL;
+	a = &sc->att[sc->natt - 1];
+	return strcmp(a->type, "pdf") == 0 && a->name[0] ? a->name : NULL;
 }
 
 /* scan_file - an embedded file: its name, then its content by type */
