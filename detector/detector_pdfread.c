@@ -197,21 +197,33 @@ static double number(struct pdf_rd *rd, qpdf_oh oh, double def)
 	return isfinite(v) ? v : def;
 }
 
-/* seen - has this indirect object been read? (and remember it) */
+/* seen - has this indirect object been read? (and remember it: a hash set) */
 static int seen(struct pdf_rd *rd, qpdf_oh oh)
 {
 	int     id = qpdf_oh_get_object_id(rd->q, oh);
+	size_t  i;
 
 	if (id <= 0)
 		return 0;
-	for (size_t i = 0; i < rd->nseen; i++)
+	if (rd->nseen * 2 >= rd->capseen) {	/* grow: rehash into twice the room */
+		size_t  cap = rd->capseen ? rd->capseen * 2 : 256;
+		int    *t = xcalloc(cap, sizeof(int));
+
+		for (size_t k = 0; k < rd->capseen; k++)
+			if (rd->seen[k] > 0) {
+				for (i = (size_t) rd->seen[k] * 2654435761u % cap; t[i]; i = (i + 1) % cap)
+					;
+				t[i] = rd->seen[k];
+			}
+		free(rd->seen);
+		rd->seen = t;
+		rd->capseen = cap;
+	}
+	for (i = (size_t) id * 2654435761u % rd->capseen; rd->seen[i]; i = (i + 1) % rd->capseen)
 		if (rd->seen[i] == id)
 			return 1;
-	if (rd->nseen == rd->capseen) {
-		rd->capseen = rd->capseen ? rd->capseen * 2 : 64;
-		rd->seen = xrealloc(rd->seen, rd->capseen * sizeof(int));
-	}
-	rd->seen[rd->nseen++] = id;
+	rd->seen[i] = id;
+	rd->nseen++;
 	return 0;
 }
 

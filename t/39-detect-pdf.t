@@ -60,6 +60,7 @@ my @found = (
     ['ps2pdf.pdf', 'ghostscript ps2pdf: words placed one by one'],
     ['objstm.pdf', 'qpdf object streams and a cross-reference stream'],
     ['aes256.pdf', 'AES-256 (R6) with an empty user password'],
+    ['aes256-r5.pdf', 'AES-256 (R5, Adobe extension level 3) with an empty user password'],
     ['aes128.pdf', 'AES-128 (R4) with an empty user password'],
     ['rc4-128.pdf', 'RC4 128-bit (R3) with an empty user password'],
     ['rc4-40.pdf', 'RC4 40-bit (R2) with an empty user password'],
@@ -68,6 +69,7 @@ my @found = (
     ['form.pdf', 'a filled form field, in an object stream'],
     ['annot.pdf', 'a note annotation (UTF-16 text string)'],
     ['kerning.pdf', '/Differences glyph names, TJ kerning and Td moves as spaces'],
+    ['filters.pdf', 'LZW, ASCII85 over Flate with a PNG predictor, ASCIIHex over RunLength'],
     ['truncated-xref.pdf', 'a file cut before its cross-reference table, rebuilt'],
 );
 for my $f (@found) {
