@@ -16,6 +16,7 @@
  * detector_legacy.c	Word, Excel, PowerPoint 97-2003 text
  * detector_msg.c	Outlook messages; documents in the dispatch
  * detector_rtf.c	RTF, and Outlook's compressed RTF
+ * detector_pdf.c	PDF text, read by a confined reader (detector_pdf.h)
  * detector_verdict.c	policies -> verdict: precedence, subject, headers
  * detector_incident.c	the incident log (JSON lines, fsync'd)
  * detector_notify.c	incident notifications: spool, SMTP, retries
@@ -460,6 +461,10 @@ void detector_rtf_scan(struct det_scan *sc, const char *in, size_t len, unsigned
 void detector_rtf_text(struct det_scan *sc, const char *in, size_t len, int depth,
 		       const char *name, struct buf *out);
 int detector_rtf_decompress(const char *in, size_t len, struct buf *out, size_t limit);
+
+/* detector_pdf.c */
+void detector_pdf_scan(struct det_scan *sc, const char *data, size_t len,
+		       unsigned where, int depth);
 
 /* detector_verdict.c */
 void detector_decide(struct det_scan *sc, const struct envelope *env,
