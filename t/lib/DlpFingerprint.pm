@@ -1,6 +1,6 @@
 package DlpFingerprint;
 
-# DlpFingerprint - helpers for the tests of EDM and IDM (t/70, t/71)
+# DlpFingerprint - helpers for the tests of EDM and IDM (t/80, t/81)
 #
 #   my @rows = customers(100_000);          # generated customer records
 #   write_csv("$dir/customers.csv", \@rows);
