@@ -704,11 +704,18 @@ size_t  words_body(const unsigned char *d, size_t len, size_t *pos, struct fp_wo
 				goto slow;
 			}
 			k = (unsigned) __builtin_ctzll(~run);
-			n = words_run(d, i + o, i + o + k, len, (high & (k == 64 ? ~0ULL : (1ULL << k) - 1)) != 0,
-				      w, n, max, &stop);
-			if (stop < i + o + k) {
-				*pos = stop;
-				return n;
+			if ((high & ((1ULL << k) - 1)) == 0) {
+				/* the common case: an ASCII word */
+				w[n].s = i + o;
+				w[n].e = i + o + k;
+				w[n].h = word_hash_ascii(d, i + o, k, len);
+				n++;
+			} else {
+				n = words_run(d, i + o, i + o + k, len, 1, w, n, max, &stop);
+				if (stop < i + o + k) {
+					*pos = stop;
+					return n;
+				}
 			}
 			if (o + k >= 64) {
 				i += o + k;		/* the word ran into the next block */

@@ -297,6 +297,8 @@ void detector_edm_text(struct buf *out, const struct det_scan *sc, uint32_t ri);
 void detector_idm_winnow_init(struct fp_winnow *wn, unsigned k, unsigned w);
 int detector_idm_winnow(struct fp_winnow *wn, uint64_t sealed, uint64_t *fp, uint64_t *at);
 int detector_idm_winnow_end(struct fp_winnow *wn, uint64_t *fp, uint64_t *at);
+size_t detector_idm_winnow_batch(struct fp_winnow *wn, const uint64_t *sealed, size_t n,
+				 uint64_t *fp, uint64_t *at);
 int detector_idm_find(const struct det_fpindex *x, uint64_t fp, uint32_t *slot);
 void detector_idm_match(struct det_scan *sc, uint32_t x, uint64_t fp, uint64_t pos,
 			const uint32_t *rules, size_t nrules);

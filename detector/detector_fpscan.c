@@ -191,7 +191,6 @@ static void batch_values(struct det_scan *sc, const struct fp_word *w, const uin
 {
 	struct det_fpscan *fs = sc->fp;
 	const struct det_policyset *ps = sc->ps;
-	uint64_t fp, at;
 
 	fs->ncand = 0;
 	for (size_t i = carry; i < carry + n; i++) {
@@ -215,17 +214,24 @@ static void batch_values(struct det_scan *sc, const struct fp_word *w, const uin
 				fs->ncand++;
 			}
 		}
-		for (uint32_t x = 0; wp->idm && x < ps->nfpi; x++)
-			if (fs->xon[x] && ps->fpi[x]->kind == FP_IDM
-			    && detector_idm_winnow(&fs->winnow[x], f[i], &fp, &at)) {
-				struct fp_cand *c = cand_room(fs, 1);
+	}
+	/* the winnowing of each document index, over the whole batch */
+	for (uint32_t x = 0; wp->idm && x < ps->nfpi; x++) {
+		uint64_t fp[FP_BATCH + 1], at[FP_BATCH + 1];
+		size_t  k;
 
-				c->v = fp;
-				c->x = x;
-				c->pos = base + at;
-				c->last = UINT32_MAX;
-				fs->ncand++;
-			}
+		if (!fs->xon[x] || ps->fpi[x]->kind != FP_IDM)
+			continue;
+		k = detector_idm_winnow_batch(&fs->winnow[x], f + carry, n, fp, at);
+		for (size_t j = 0; j < k; j++) {
+			struct fp_cand *c = cand_room(fs, 1);
+
+			c->v = fp[j];
+			c->x = x;
+			c->pos = base + at[j];
+			c->last = UINT32_MAX;
+			fs->ncand++;
+		}
 	}
 }
 

@@ -72,40 +72,88 @@ static int take(struct fp_winnow *wn, uint64_t *fp, uint64_t *at)
 	return 1;
 }
 
+/*
+ * detector_idm_winnow_batch - n more words; the fingerprints they give,
+ * with their first words. The state lives in locals for the batch.
+ */
+size_t  detector_idm_winnow_batch(struct fp_winnow *wn, const uint64_t *sealed, size_t n,
+				  uint64_t *fp, uint64_t *at)
+{
+	unsigned k = wn->k, w = wn->w, ri = wn->ri, head = wn->head, nh = wn->nh;
+	int     min = wn->min;
+	uint64_t kg = wn->kg, bk = wn->bk, nwords = wn->nwords, last = wn->last;
+	uint64_t *ring = wn->ring, *h = wn->h, *pa = wn->at;
+	uint64_t hmin = min >= 0 ? h[min] : UINT64_MAX, kv[256];
+	size_t  out = 0;
+
+	for (size_t b = 0; b < n; b += 256) {
+		size_t  m = n - b < 256 ? n - b : 256;
+
+		/* the k-gram values: one short chain, the mixing in parallel */
+		for (size_t i = 0; i < m; i++) {
+			uint64_t old = ring[ri];
+
+			ring[ri] = sealed[b + i];
+			ri = ri + 1 == k ? 0 : ri + 1;
+			kg = kg * IDM_B + sealed[b + i];
+			kg -= nwords + i + 1 > k ? old * bk : 0;
+			kv[i] = kg;
+		}
+		for (size_t i = 0; i < m; i++)
+			kv[i] = idm_mix(kv[i]);
+		/* the windows */
+		for (size_t i = 0; i < m; i++) {
+			uint64_t hv = kv[i];
+			unsigned slot;
+
+			if (++nwords < k)
+				continue;
+			slot = head;
+			h[slot] = hv;
+			pa[slot] = nwords - k;
+			head = head + 1 == w ? 0 : head + 1;
+			if (nh < w) {
+				nh++;
+				if (min < 0 || hv <= hmin) {
+					min = (int) slot;
+					hmin = hv;
+				}
+				if (nh < w)
+					continue;
+			} else if (min == (int) slot) {
+				/* the chosen one left the window: the rightmost smallest now */
+				min = 0;
+				hmin = h[0];
+				for (unsigned j = 1; j < w; j++)
+					if (h[j] < hmin || (h[j] == hmin && pa[j] > pa[min])) {
+						min = (int) j;
+						hmin = h[j];
+					}
+			} else if (hv <= hmin) {
+				min = (int) slot;
+				hmin = hv;
+			}
+			if (pa[min] + 1 != last) {
+				last = pa[min] + 1;
+				fp[out] = hmin;
+				at[out++] = pa[min];
+			}
+		}
+	}
+	wn->ri = ri;
+	wn->head = head;
+	wn->nh = nh;
+	wn->min = min;
+	wn->kg = kg;
+	wn->nwords = nwords;
+	wn->last = last;
+	return out;
+}
+
 /* detector_idm_winnow - one more word; 1 with a fingerprint and its first word */
 int     detector_idm_winnow(struct fp_winnow *wn, uint64_t sealed, uint64_t *fp, uint64_t *at)
 {
-	unsigned i = wn->ri, slot;
-	uint64_t old = wn->ring[i], hv;
-
-	wn->ring[i] = sealed;
-	wn->ri = i + 1 == wn->k ? 0 : i + 1;
-	wn->kg = wn->kg * IDM_B + sealed;
-	if (++wn->nwords > wn->k)
-		wn->kg -= old * wn->bk;
-	if (wn->nwords < wn->k)
-		return 0;
-	hv = idm_mix(wn->kg);
-	slot = wn->head;
-	wn->h[slot] = hv;
-	wn->at[slot] = wn->nwords - wn->k;
-	wn->head = wn->head + 1 == wn->w ? 0 : wn->head + 1;
-	if (wn->nh < wn->w) {
-		wn->nh++;
-		if (wn->min < 0 || hv <= wn->h[wn->min])
-			wn->min = (int) slot;
-		if (wn->nh < wn->w)
-			return 0;
-	} else if (wn->min == (int) slot) {
-		/* the chosen one left the window: the rightmost smallest now */
-		wn->min = 0;
-		for (unsigned k = 1; k < wn->w; k++)
-			if (wn->h[k] < wn->h[wn->min]
-			    || (wn->h[k] == wn->h[wn->min] && wn->at[k] > wn->at[wn->min]))
-				wn->min = (int) k;
-	} else if (hv <= wn->h[wn->min])
-		wn->min = (int) slot;
-	return take(wn, fp, at);
+	return (int) detector_idm_winnow_batch(wn, &sealed, 1, fp, at);
 }
 
 /* detector_idm_winnow_end - a text shorter than a window still gives one */
