@@ -64,6 +64,16 @@ detector/fuzz/fuzz-ident: detector/fuzz/fuzz_ident.c $(DETECT_LIB_SRC:.c=.fuzz.o
 		$(COMMON_FUZZ_OBJ)
 	$(FUZZ_LINK)
 
+# make fuzz - fingerprints: a message through EDM and IDM, index files as a
+# detector checks and reads them, CSV exports as dlpindex reads them
+FUZZ_TARGETS += detector/fuzz/fuzz-fp
+FUZZ_ARGS_fuzz-fp = -max_len=65536
+detector/fuzz/fuzz-fp: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
+LIBS_detector/fuzz/fuzz-fp = $(DETECT_LIBS)
+detector/fuzz/fuzz-fp: detector/fuzz/fuzz_fp.c $(DETECT_LIB_SRC:.c=.fuzz.o) \
+		$(COMMON_FUZZ_OBJ)
+	$(FUZZ_LINK)
+
 # make demo - dlpgate with the shipped policies in front of smtp-sink: a clean
 # message, a card number in a docx, a confidential keyword (detector/demo.pl)
 .PHONY: demo
