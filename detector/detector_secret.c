@@ -505,8 +505,8 @@ static size_t db_url(const char *d, size_t len, size_t at, size_t end,
 		put(found, ctx, IDENT_DB_URL, at, e, sample);
 		return e;
 	}
-	/* the last '@' before the path: passwords may hold an unencoded '@' */
-	for (size_t i = end; i < e && d[i] != '/' && d[i] != '?' && d[i] != '#'; i++)
+	/* the last '@' before the path: passwords hold unencoded '@', '#', '?' */
+	for (size_t i = end; i < e && d[i] != '/'; i++)
 		if (d[i] == '@')
 			at_sign = i;
 	if (at_sign == 0 || at_sign + 1 >= e)
