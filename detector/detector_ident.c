@@ -60,7 +60,7 @@
 /* How an identifier's candidates are found. */
 #define ID_DIGITS	1u		/* from runs of digits */
 #define ID_ANCHOR	2u		/* from literal anchors (Hyperscan) */
-#define ID_NUMBER	4u		/* a number: look-alike labels apply */
+#define ID_NUMBER	4u		/* digits only: look-alike labels apply */
 #define ID_ANCHOR_CI	8u		/* the anchors ignore case */
 #define ID_WEAK		16u		/* some values need context (context = auto) */
 #define ID_WNUM		(ID_DIGITS | ID_NUMBER | ID_WEAK)
@@ -143,13 +143,13 @@ static const struct ident_def {
 }       idents[IDENT_COUNT] = {
 	[IDENT_CARD] = {"credit_card", ID_DIGITS | ID_NUMBER, kw_card, NULL},
 	[IDENT_SSN] = {"us_ssn", ID_WNUM, kw_ssn, NULL},
-	[IDENT_IBAN] = {"iban", ID_DIGITS | ID_NUMBER, kw_iban, NULL},
-	[IDENT_UK_NINO] = {"uk_nino", ID_WNUM, kw_nino, NULL},
+	[IDENT_IBAN] = {"iban", ID_DIGITS, kw_iban, NULL},
+	[IDENT_UK_NINO] = {"uk_nino", ID_DIGITS | ID_WEAK, kw_nino, NULL},
 	[IDENT_CA_SIN] = {"ca_sin", ID_WNUM, kw_sin, NULL},
 	[IDENT_FR_NIR] = {"fr_nir", ID_DIGITS | ID_NUMBER, kw_nir, NULL},
-	[IDENT_ES_DNI] = {"es_dni", ID_DIGITS | ID_NUMBER, kw_dni, NULL},
-	[IDENT_ES_NIE] = {"es_nie", ID_DIGITS | ID_NUMBER, kw_nie, NULL},
-	[IDENT_IT_CF] = {"it_codice_fiscale", ID_DIGITS | ID_NUMBER, kw_cf, NULL},
+	[IDENT_ES_DNI] = {"es_dni", ID_DIGITS, kw_dni, NULL},
+	[IDENT_ES_NIE] = {"es_nie", ID_DIGITS, kw_nie, NULL},
+	[IDENT_IT_CF] = {"it_codice_fiscale", ID_DIGITS, kw_cf, NULL},
 	[IDENT_NL_BSN] = {"nl_bsn", ID_WNUM, kw_bsn, NULL},
 	[IDENT_DE_STEUER] = {"de_steuer_id", ID_WNUM, kw_steuer, NULL},
 	[IDENT_SE_PNR] = {"se_personnummer", ID_WNUM, kw_pnr, NULL},
@@ -166,7 +166,7 @@ static const struct ident_def {
 	[IDENT_BIC] = {"swift_bic", ID_ANCHOR, kw_bic, an_bic},
 	[IDENT_UK_SORT] = {"uk_sort_code_account", ID_WNUM, kw_sort, NULL},
 	[IDENT_US_PASSPORT] = {"us_passport", ID_WNUM, kw_passport, NULL},
-	[IDENT_US_DEA] = {"us_dea", ID_DIGITS | ID_NUMBER, kw_dea, NULL},
+	[IDENT_US_DEA] = {"us_dea", ID_DIGITS, kw_dea, NULL},
 	[IDENT_PEM_KEY] = {"pem_private_key", ID_ANCHOR, kw_secret, an_pem},
 	[IDENT_AWS_KEY] = {"aws_access_key", ID_ANCHOR, kw_aws, an_aws},
 	[IDENT_AWS_SECRET] = {"aws_secret_key", ID_ANCHOR, kw_aws, an_aws_secret},
@@ -1228,12 +1228,13 @@ static int word_is(const char *w, size_t n, const char *const *list, int prefixe
 	return 0;
 }
 
-/* word_back - the word that ends at or before p on the same line: [ws, we) */
+/* word_back - the word that ends at or before p in the same cell: [ws, we) */
 static int word_back(const char *d, size_t p, size_t stop, size_t *ws, size_t *we)
 {
 	while (p > stop && !(alnum(d[p - 1]) || (unsigned char) d[p - 1] >= 0x80)) {
-		if (d[p - 1] == '\n' || d[p - 1] == '\r' || d[p - 1] == '\t')
-			return 0;
+		if (d[p - 1] == '\n' || d[p - 1] == '\r' || d[p - 1] == '\t' || d[p - 1] == ','
+		    || d[p - 1] == ';' || d[p - 1] == '|')
+			return 0;		/* another line or another column */
 		p--;
 	}
 	*we = p;
