@@ -37,10 +37,8 @@ FUZZ_ARGS_fuzz-mime = -max_len=65536
 FUZZ_CORPUS_fuzz-mime = detector/fuzz/corpus
 FUZZ_SEEDS_fuzz-mime = detector/fuzz/seeds
 $(DETECT_LIB_SRC:.c=.fuzz.o) detector/fuzz/fuzz-mime: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
-LIBS_detector/fuzz/fuzz-mime = $(DETECT_LIBS)
-detector/fuzz/fuzz-mime: detector/fuzz/fuzz_mime.c $(DETECT_LIB_SRC:.c=.fuzz.o) \
-		$(COMMON_FUZZ_OBJ)
-	$(FUZZ_LINK)
+FUZZ_SRC_fuzz-mime = $(DETECT_LIB_SRC) $(COMMON_SRC)
+FUZZ_LIBS_fuzz-mime = $(DETECT_LIBS)
 
 # make demo - dlpgate with the shipped policies in front of smtp-sink: a clean
 # message, a card number in a docx, a confidential keyword (detector/demo.pl)
