@@ -522,15 +522,16 @@ int     detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
 	const char *fmt = NULL;
 	char    name[256];
 	struct zipdir z = {0};
-	size_t  att_at = sc->natt, at = 0;
+	size_t  att_at = sc->natt, at = 0, full = len;
 	int     sure = 1, done;
 
 	snprintf(name, sizeof(name), "%s", sc->content_name && *sc->content_name
 		 ? sc->content_name : "-");
 	if (detector_is_archive(sniffed))
 		fmt = sniffed;
-	else if (!strcmp(sniffed, "html") || !strcmp(sniffed, "empty"))
-		return 0;
+	else if (!strcmp(sniffed, "html") || !strcmp(sniffed, "empty") || !strcmp(sniffed, "ole")
+		 || !strcmp(sniffed, "pdf") || !strcmp(sniffed, "rtf"))
+		return 0;		/* documents: their readers find what they embed */
 	if ((fmt == NULL || !strcmp(fmt, "zip")) && zip_directory(sc, data, len, &z) == 0) {
 		/* a zip, wherever it starts: what is in front and behind is content */
 		fmt = "zip";
@@ -554,13 +555,13 @@ int     detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
 	done = open_scan(sc, data + at, len - at, depth, fmt, z.office, name, sure);
 	if (!done)
 		return 0;
-	if (at > 0) {
-		const char *s = detector_sniff(data, at);
-
-		sc->content_name = NULL;
+	sc->content_name = NULL;
+	if (at > 0)
 		detector_content_scan(sc, data, at, "application/octet-stream", NULL,
-				      DET_W_ATTACH, depth, s);
-	}
+				      DET_W_ATTACH, depth, detector_sniff(data, at));
+	if (full > len && nonzero(data + len, full - len))
+		detector_content_scan(sc, data + len, full - len, "application/octet-stream", NULL,
+				      DET_W_ATTACH, depth, detector_sniff(data + len, full - len));
 	mark_office(sc, att_at, z.office);
 	return 1;
 }

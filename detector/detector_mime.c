@@ -478,7 +478,8 @@ void    detector_content_scan(struct det_scan *sc, const char *data, size_t len,
 
 	if (len == 0 || detector_scan_expired(sc))
 		return;
-	if (detector_archive_scan(sc, data, len, depth + 1, sniffed, ctype))
+	if (detector_archive_scan(sc, data, len, depth + 1, sniffed, ctype)
+	    || detector_document_scan(sc, data, len, where, depth + 1, sniffed, ctype))
 		return;
 	if (strcmp(ctype, "text/html") == 0 || strcmp(sniffed, "html") == 0) {
 		buf_init(&t, len + 16);
@@ -699,6 +700,12 @@ done:
 	while (m.nstack > 0)
 		frame_pop(&m);
 	free(m.stack);
+}
+
+/* detector_message_scan - a message saved as a file (an .eml in a zip) */
+void    detector_message_scan(struct det_scan *sc, const char *msg, size_t len, int depth)
+{
+	mime_walk(sc, msg, len, depth, DET_W_ATTACH, 0);
 }
 
 /* detector_mime_scan - scan a whole message */
