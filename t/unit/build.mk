@@ -32,3 +32,8 @@ UNIT_SRC_unit-haproxy = smtpd-proxy/proxy_haproxy.c
 # DNS answers as the next-hop lookup reads them (includes proxy_dns.c)
 UNIT_TARGETS += t/unit/unit-dns
 UNIT_SRC_unit-dns = $(COMMON_SRC)
+
+# SMTP as smtpd-proxy parses it: replies, commands, paths, parameters, xtext
+# (includes the proxy's files with static parsers, as the fuzz harnesses do)
+UNIT_TARGETS += t/unit/unit-smtp
+UNIT_SRC_unit-smtp = $(filter-out smtpd-proxy/proxy_xforward.c,$(PROXY_FUZZ_SRC))
