@@ -67,7 +67,6 @@ FUZZ_TARGETS += detector/fuzz/fuzz-pdf
 FUZZ_ARGS_fuzz-pdf = -max_len=200000
 FUZZ_CORPUS_fuzz-pdf = detector/fuzz/corpus-pdf
 FUZZ_SEEDS_fuzz-pdf = detector/fuzz/seeds-pdf
-LIBS_detector/fuzz/fuzz-pdf = $(DETECT_LIBS)
 detector/fuzz/fuzz-pdf: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
-detector/fuzz/fuzz-pdf: detector/fuzz/fuzz_pdf.c $(DETECT_LIB_SRC:.c=.fuzz.o) $(COMMON_FUZZ_OBJ)
-	$(FUZZ_LINK)
+FUZZ_SRC_fuzz-pdf = $(DETECT_LIB_SRC) $(COMMON_SRC)
+FUZZ_LIBS_fuzz-pdf = $(DETECT_LIBS)
