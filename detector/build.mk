@@ -50,10 +50,8 @@ FUZZ_LIBS_fuzz-mime = $(DETECT_LIBS)
 FUZZ_TARGETS += detector/fuzz/fuzz-ident
 FUZZ_ARGS_fuzz-ident = -max_len=16384
 detector/fuzz/fuzz-ident: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
-LIBS_detector/fuzz/fuzz-ident = $(DETECT_LIBS)
-detector/fuzz/fuzz-ident: detector/fuzz/fuzz_ident.c $(DETECT_LIB_SRC:.c=.fuzz.o) \
-		$(COMMON_FUZZ_OBJ)
-	$(FUZZ_LINK)
+FUZZ_SRC_fuzz-ident = $(DETECT_LIB_SRC) $(COMMON_SRC)
+FUZZ_LIBS_fuzz-ident = $(DETECT_LIBS)
 
 # make demo - dlpgate with the shipped policies in front of smtp-sink: a clean
 # message, a card number in a docx, a confidential keyword (detector/demo.pl)
