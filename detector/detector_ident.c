@@ -1142,7 +1142,7 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 	while ((pos = next_digit(d, len, pos)) < len) {
 		char    sample[DET_SAMPLE_MAX + 8];
 		size_t  me, p = pos, n;
-		unsigned least_here, groups;
+		unsigned least_here, lettered_least, groups;
 
 		/* the common case first: too few digits for any identifier */
 		n = 0;
@@ -1157,12 +1157,14 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 				break;
 		}
 		/* the least digits a number needs here, with the letters before it */
-		least_here = groups == 1 ? min_alone : min_grouped;
-		if (min_glued < least_here && glued_letters(d, pos))
-			least_here = min_glued;
-		else if (min_spaced < least_here && pos > 1 && (d[pos - 1] == ' ' || d[pos - 1] == '-')
-			 && spaced_letters(d, pos - 1))
-			least_here = min_spaced;
+		lettered_least = 255;
+		if (glued_letters(d, pos))
+			lettered_least = min_glued;
+		else if (pos > 1 && (d[pos - 1] == ' ' || d[pos - 1] == '-') && spaced_letters(d, pos - 1))
+			lettered_least = min_spaced;
+		least_here = groups == 1 ? min_alone : min_alone < min_grouped ? min_alone : min_grouped;
+		if (lettered_least < least_here)
+			least_here = lettered_least;
 		if (left == EDGE_FREE && n < least_here && !(p < len && (unsigned char) d[p] >= 0xc2)) {
 			pos = p;
 			continue;
@@ -1181,7 +1183,8 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 			left = EDGE_FREE;
 			continue;
 		}
-		if (!t.overflow && t.nd >= least_here) {
+		/* a token of one group (a long group split off) reads as one */
+		if (!t.overflow && t.nd >= (t.ng == 1 && min_alone < least_here ? min_alone : least_here)) {
 			numbers(&t, &is);
 			lettered(&t, &is);
 		}
