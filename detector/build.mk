@@ -44,6 +44,20 @@ detector/fuzz/fuzz-mime: detector/fuzz/fuzz_mime.c $(DETECT_LIB_SRC:.c=.fuzz.o) 
 		$(COMMON_FUZZ_OBJ)
 	$(FUZZ_LINK)
 
+# the container and document parsers, one harness each (detector/fuzz/fuzz_det.h),
+# with seeds in detector/fuzz/seeds/fuzz-NAME made by real producers
+DETECT_FUZZ = archive office ole rtf
+FUZZ_TARGETS += $(DETECT_FUZZ:%=detector/fuzz/fuzz-%)
+FUZZ_ARGS_fuzz-archive = -max_len=262144
+FUZZ_ARGS_fuzz-office = -max_len=65536
+FUZZ_ARGS_fuzz-ole = -max_len=262144
+FUZZ_ARGS_fuzz-rtf = -max_len=65536
+$(DETECT_FUZZ:%=detector/fuzz/fuzz-%): FUZZ_CFLAGS += -Idetector -I/usr/include/hs
+$(foreach f,$(DETECT_FUZZ),$(eval LIBS_detector/fuzz/fuzz-$(f) = $(DETECT_LIBS)))
+detector/fuzz/fuzz-%: detector/fuzz/fuzz_%.c detector/fuzz/fuzz_det.h \
+		$(DETECT_LIB_SRC:.c=.fuzz.o) $(COMMON_FUZZ_OBJ)
+	$(FUZZ_LINK)
+
 # make demo - dlpgate with the shipped policies in front of smtp-sink: a clean
 # message, a card number in a docx, a confidential keyword (detector/demo.pl)
 .PHONY: demo

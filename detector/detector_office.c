@@ -86,6 +86,8 @@ static enum office_act elem_act(const char *name, size_t len)
 	size_t  llen;
 	const char *l = local_name(name, len, &llen);
 
+	if (llen == 0)
+		return OFF_OTHER;
 	for (size_t i = 0; i < sizeof(office_elems) / sizeof(office_elems[0]); i++)
 		if (office_elems[i].name[0] == l[0] && strlen(office_elems[i].name) == llen
 		    && memcmp(office_elems[i].name, l, llen) == 0)
@@ -99,6 +101,8 @@ static int attr_wanted(const char *ename, size_t elen, const char *name, size_t 
 	size_t  llen, el;
 	const char *l = local_name(name, len, &llen), *e = local_name(ename, elen, &el);
 
+	if (llen == 0)
+		return 0;
 	if (llen == 4 && memcmp(l, "name", 4) == 0)	/* names of sheets, tables, pages */
 		return (el == 5 && memcmp(e, "sheet", 5) == 0)
 			|| (el == 5 && memcmp(e, "table", 5) == 0)
