@@ -188,6 +188,13 @@
 	X(SIZE, detector_decoded_size_limit, "100m", 1048576, 4294967296LL, "detector", \
 	  "Most bytes of decoded content (base64, quoted-printable, " \
 	  "archives) scanned per message.") \
+	X(SIZE, detector_parser_memory_limit, "512m", 67108864, 17179869184LL, "detector", \
+	  "Most memory a parser of archives and documents (libarchive, " \
+	  "compound files, Outlook messages, RTF) may take beyond the " \
+	  "detector's own. Each attachment is opened in a child process " \
+	  "with this limit and the scan's deadline: a parser that needs " \
+	  "more, crashes or hangs costs that attachment (unscannable_action), " \
+	  "not the detector.") \
 	X(ENUM, unscannable_action, "pass", "detector", \
 	  "What happens to a message that could not be scanned completely " \
 	  "(a limit, an encrypted or broken archive): it is scanned as far " \

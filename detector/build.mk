@@ -5,7 +5,8 @@
 # Debian; ripgrep is the reference tool of the scan benchmark.
 DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 	detector/detector_ident.c detector/detector_mime.c detector/detector_text.c \
-	detector/detector_archive.c detector/detector_office.c detector/detector_ole.c \
+	detector/detector_archive.c detector/detector_confine.c detector/detector_office.c \
+	detector/detector_ole.c \
 	detector/detector_legacy.c detector/detector_msg.c detector/detector_rtf.c \
 	detector/detector_verdict.c \
 	detector/detector_incident.c detector/detector_notify.c
