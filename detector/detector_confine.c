@@ -12,12 +12,18 @@
  * (fork: the policies and the Hyperscan database are shared, nothing is
  * copied) that scans it exactly as the detector would, under
  *
- *	RLIMIT_DATA	detector_parser_memory_limit more than the detector's
- *	RLIMIT_CPU	the scan's deadline, in whole seconds, plus one
- *	RLIMIT_CORE	0
- *	the deadline	checked by the parsers; the detector waits for the
- *			child (pidfd and poll) until the deadline and a quarter
- *			of a second more, then kills it
+ *	RLIMIT_DATA	detector_reader_memory_limit more than the detector's
+ *	RLIMIT_CPU	detector_reader_time_limit, or the scan's deadline if
+ *			that comes first, in whole seconds, plus one
+ *	RLIMIT_CORE	0, and SIGKILL should the detector die
+ *	the deadline	the scan's, checked by the parsers; the detector waits
+ *			for the child (pidfd and poll) until that deadline and a
+ *			quarter of a second more, or detector_reader_time_limit,
+ *			then kills it
+ *
+ * Unlike the PDF reader (common/confine.c), this child has no seccomp
+ * filter: it scans what it reads itself, and an archive may hold a PDF,
+ * whose reader it must be able to start in a child of its own.
  *
  * and writes what the scan found (hits per rule with their masked
  * samples, attachment names and types, what could not be read, the
@@ -39,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -113,18 +120,27 @@ static long ms_left(const struct det_scan *sc)
 	return ms > 0 ? ms : 0;
 }
 
+/* time_left - ms this child may run: the scan's deadline or the reader's limit */
+static long time_left(const struct det_scan *sc)
+{
+	long    ms = ms_left(sc), lim = (long) var_detector_reader_time_limit * 1000;
+
+	return ms < lim ? ms : lim;
+}
+
 /* child_limits - what a parser may take */
 static void child_limits(const struct det_scan *sc)
 {
 	struct rlimit r;
 	size_t  data = data_bytes();
 
+	(void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 	r.rlim_cur = r.rlim_max = 0;
 	(void) setrlimit(RLIMIT_CORE, &r);
-	r.rlim_cur = r.rlim_max = (rlim_t) (ms_left(sc) / 1000 + 2);
+	r.rlim_cur = r.rlim_max = (rlim_t) (time_left(sc) / 1000 + 2);
 	(void) setrlimit(RLIMIT_CPU, &r);
 	if (data > 0) {
-		r.rlim_cur = r.rlim_max = (rlim_t) data + (rlim_t) var_detector_parser_memory_limit;
+		r.rlim_cur = r.rlim_max = (rlim_t) data + (rlim_t) var_detector_reader_memory_limit;
 		(void) setrlimit(RLIMIT_DATA, &r);
 	}
 }
@@ -172,18 +188,32 @@ static int take_report(struct det_scan *sc, const struct confine_result *res)
 	return res->taken;
 }
 
-/* wait_child - until the child exits or the deadline (and a little) passes */
+/* wait_child - until the child exits or its time (and a little more) is up */
 static int wait_child(struct det_scan *sc, pid_t pid, int *status)
 {
 	int     pfd = (int) syscall(SYS_pidfd_open, pid, 0);
-	long    ms = ms_left(sc) + CONFINE_GRACE;
+	struct timespec end;
+	long    ms = time_left(sc) + CONFINE_GRACE;
 
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += ms / 1000;
+	end.tv_nsec += (ms % 1000) * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
 	if (pfd >= 0) {
 		struct pollfd p = {.fd = pfd,.events = POLLIN};
+		struct timespec now;
 		int     rc;
 
-		while ((rc = poll(&p, 1, (int) ms)) < 0 && errno == EINTR)
-			ms = ms_left(sc) + CONFINE_GRACE;
+		for (;;) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			ms = (long) (end.tv_sec - now.tv_sec) * 1000
+				+ (end.tv_nsec - now.tv_nsec) / 1000000;
+			if ((rc = poll(&p, 1, ms > 0 ? (int) ms : 0)) >= 0 || errno != EINTR)
+				break;
+		}
 		close(pfd);
 		if (rc == 0) {
 			kill(pid, SIGKILL);
@@ -250,9 +280,13 @@ int     detector_container_scan(struct det_scan *sc, const char *data, size_t le
 	snprintf(name, sizeof(name), "%s", sc->content_name && *sc->content_name
 		 ? sc->content_name : "-");
 	rc = wait_child(sc, pid, &status);
-	if (rc == -1) {
-		sc->timed_out = 1;
+	if (rc == -1 && ms_left(sc) == 0) {
+		sc->timed_out = 1;		/* the message's time is up */
 		detector_scan_limit(sc, "time");
+		return 1;
+	}
+	if (rc == -1) {
+		detector_unscannable(sc, "parser out of time (detector_reader_time_limit) in %s", name);
 		return 1;
 	}
 	if (rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && res->done)

@@ -438,7 +438,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    && s.client->err != STREAM_EOF)
 		abort();
 	fuzz_client_ok(&client->out);
-	if (pq_len != 0 || s.hop != NULL)
+	if (proxy_chat_pending() != 0 || s.hop != NULL)
 		abort();
 	envelope_free(&s.env);
 	buf_free(&s.xforward);
