@@ -62,6 +62,16 @@ detector/fuzz/fuzz-%: detector/fuzz/fuzz_%.c detector/fuzz/fuzz_det.h \
 		$(DETECT_LIB_SRC:.c=.fuzz.o) $(COMMON_FUZZ_OBJ)
 	$(FUZZ_LINK)
 
+# make fuzz - the data identifiers: digit runs, validators, anchors, labels,
+# table headers, and a planted card that must always be found
+FUZZ_TARGETS += detector/fuzz/fuzz-ident
+FUZZ_ARGS_fuzz-ident = -max_len=16384
+detector/fuzz/fuzz-ident: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
+LIBS_detector/fuzz/fuzz-ident = $(DETECT_LIBS)
+detector/fuzz/fuzz-ident: detector/fuzz/fuzz_ident.c $(DETECT_LIB_SRC:.c=.fuzz.o) \
+		$(COMMON_FUZZ_OBJ)
+	$(FUZZ_LINK)
+
 # make demo - dlpgate with the shipped policies in front of smtp-sink: a clean
 # message, a card number in a docx, a confidential keyword (detector/demo.pl)
 .PHONY: demo
