@@ -43,10 +43,8 @@ FUZZ_ARGS_fuzz-mime = -max_len=65536
 FUZZ_CORPUS_fuzz-mime = detector/fuzz/corpus
 FUZZ_SEEDS_fuzz-mime = detector/fuzz/seeds
 $(DETECT_LIB_SRC:.c=.fuzz.o) detector/fuzz/fuzz-mime: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
-LIBS_detector/fuzz/fuzz-mime = $(DETECT_LIBS)
-detector/fuzz/fuzz-mime: detector/fuzz/fuzz_mime.c $(DETECT_LIB_SRC:.c=.fuzz.o) \
-		$(COMMON_FUZZ_OBJ)
-	$(FUZZ_LINK)
+FUZZ_SRC_fuzz-mime = $(DETECT_LIB_SRC) $(COMMON_SRC)
+FUZZ_LIBS_fuzz-mime = $(DETECT_LIBS)
 
 # the container and document parsers, one harness each (detector/fuzz/fuzz_det.h),
 # with seeds in detector/fuzz/seeds/fuzz-NAME made by real producers
@@ -67,10 +65,8 @@ detector/fuzz/fuzz-%: detector/fuzz/fuzz_%.c detector/fuzz/fuzz_det.h \
 FUZZ_TARGETS += detector/fuzz/fuzz-ident
 FUZZ_ARGS_fuzz-ident = -max_len=16384
 detector/fuzz/fuzz-ident: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
-LIBS_detector/fuzz/fuzz-ident = $(DETECT_LIBS)
-detector/fuzz/fuzz-ident: detector/fuzz/fuzz_ident.c $(DETECT_LIB_SRC:.c=.fuzz.o) \
-		$(COMMON_FUZZ_OBJ)
-	$(FUZZ_LINK)
+FUZZ_SRC_fuzz-ident = $(DETECT_LIB_SRC) $(COMMON_SRC)
+FUZZ_LIBS_fuzz-ident = $(DETECT_LIBS)
 
 # make demo - dlpgate with the shipped policies in front of smtp-sink: a clean
 # message, a card number in a docx, a confidential keyword (detector/demo.pl)
@@ -94,7 +90,6 @@ FUZZ_TARGETS += detector/fuzz/fuzz-pdf
 FUZZ_ARGS_fuzz-pdf = -max_len=200000
 FUZZ_CORPUS_fuzz-pdf = detector/fuzz/corpus-pdf
 FUZZ_SEEDS_fuzz-pdf = detector/fuzz/seeds-pdf
-LIBS_detector/fuzz/fuzz-pdf = $(DETECT_LIBS)
 detector/fuzz/fuzz-pdf: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
-detector/fuzz/fuzz-pdf: detector/fuzz/fuzz_pdf.c $(DETECT_LIB_SRC:.c=.fuzz.o) $(COMMON_FUZZ_OBJ)
-	$(FUZZ_LINK)
+FUZZ_SRC_fuzz-pdf = $(DETECT_LIB_SRC) $(COMMON_SRC)
+FUZZ_LIBS_fuzz-pdf = $(DETECT_LIBS)
