@@ -55,10 +55,8 @@ FUZZ_ARGS_fuzz-office = -max_len=65536
 FUZZ_ARGS_fuzz-ole = -max_len=262144
 FUZZ_ARGS_fuzz-rtf = -max_len=65536
 $(DETECT_FUZZ:%=detector/fuzz/fuzz-%): FUZZ_CFLAGS += -Idetector -I/usr/include/hs
-$(foreach f,$(DETECT_FUZZ),$(eval LIBS_detector/fuzz/fuzz-$(f) = $(DETECT_LIBS)))
-detector/fuzz/fuzz-%: detector/fuzz/fuzz_%.c detector/fuzz/fuzz_det.h \
-		$(DETECT_LIB_SRC:.c=.fuzz.o) $(COMMON_FUZZ_OBJ)
-	$(FUZZ_LINK)
+$(foreach f,$(DETECT_FUZZ),$(eval FUZZ_SRC_fuzz-$(f) = $$(DETECT_LIB_SRC) $$(COMMON_SRC)))
+$(foreach f,$(DETECT_FUZZ),$(eval FUZZ_LIBS_fuzz-$(f) = $$(DETECT_LIBS)))
 
 # make fuzz - the data identifiers: digit runs, validators, anchors, labels,
 # table headers, and a planted card that must always be found
