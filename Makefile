@@ -212,6 +212,8 @@ $(call fuzz-replay,$(1)): $(dir $(1))fuzz_$(call fuzz-name,$(1)).san.o t/unit/re
 		$$(patsubst %.c,%.san.o,$$(FUZZ_SRC_$(notdir $(1))))
 	$$(SAN_LINK) $$(FUZZ_LIBS_$(notdir $(1))) $$(call ld-wrap,$$(FUZZ_WRAP_$(notdir $(1))))
 endef
+$(foreach t,$(FUZZ_TARGETS),$(if $(FUZZ_SRC_$(notdir $(t))),,$(error $(t): its build.mk \
+	must say FUZZ_SRC_$(notdir $(t)), the sources it links (see the Makefile))))
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz-rules,$(t))))
 REPLAY_TARGETS = $(foreach t,$(FUZZ_TARGETS),$(call fuzz-replay,$(t)))
 
