@@ -9,7 +9,7 @@ PROXY_SRC = smtpd-proxy/smtpd-proxy.c smtpd-proxy/proxy_session.c \
 PROGS   += smtpd-proxy/smtpd-proxy
 DAEMONS += smtpd-proxy/smtpd-proxy
 SRCS    += $(PROXY_SRC)
-# issue 6: an authoritative DNS server and a load balancer for the tests
+# forwarding: an authoritative DNS server and a load balancer for the tests
 DEB_TEST += nsd haproxy libnet-dns-perl
 
 smtpd-proxy/smtpd-proxy: $(PROXY_SRC:.c=.o) $(LIBDLP)
