@@ -8,9 +8,11 @@
  *			look-alike labels, table headers, masking
  * detector_valid.c	the identifiers' validators (check digits, issuers)
  * detector_secret.c	identifiers found from anchors: secrets, SWIFT/BIC
+ * detector_context.c	what surrounds a value: look-alike labels, tables
  * detector_mime.c	the single-pass MIME parser
  * detector_text.c	decoders: base64, QP, RFC 2047/2231, charsets, HTML, XML
  * detector_archive.c	archives and Office documents through libarchive
+ * detector_confine.c	archives and documents read in a child process
  * detector_office.c	the text of Office Open XML and OpenDocument parts
  * detector_ole.c	compound files (OLE2): the reader, objects, strings
  * detector_legacy.c	Word, Excel, PowerPoint 97-2003 text
@@ -324,6 +326,7 @@ struct det_scan {
 	char    incomplete_why[512];	/* "; "-separated reasons */
 	/* the file name of the content in the dispatch (archives, documents) */
 	const char *content_name;
+	int     confined;		/* in a parser's child process (detector_confine.c) */
 	/* multipart/alternative: count the best alternative, not the sum */
 	uint32_t *alt_save;
 	/* fingerprints: EDM and IDM (NULL when no rule uses them) */
@@ -386,11 +389,13 @@ const char *const *detector_ident_anchors(enum det_ident id, int *caseless);
 int detector_ident_from_digits(enum det_ident id);
 int detector_ident_is_number(enum det_ident id);
 int detector_ident_may_be_weak(enum det_ident id);
+void detector_mask(const char *in, size_t len, char *out, size_t outlen);
+
+/* detector_context.c */
 int detector_ident_labelled(const char *d, size_t len, size_t s);
 int detector_label_in(const char *d, size_t s, size_t e);
 int detector_table_cell(struct det_table *t, const char *d, size_t len, size_t pos,
 			size_t *hs, size_t *he);
-void detector_mask(const char *in, size_t len, char *out, size_t outlen);
 
 /* detector_secret.c */
 void detector_ident_anchor(enum det_ident id, const char *d, size_t len, size_t at,
@@ -468,6 +473,14 @@ int detector_is_ascii(const char *s, size_t len);
 /* detector_archive.c */
 int detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
 			  int depth, const char *sniffed, const char *ctype);
+
+int detector_container_probe(struct det_scan *sc, const char *data, size_t len,
+			     const char *sniffed, const char *ctype);
+
+/* detector_confine.c */
+int detector_container_scan(struct det_scan *sc, const char *data, size_t len, unsigned where,
+			    int depth, const char *sniffed, const char *ctype);
+void detector_confine_buffer(const struct det_scan *sc, struct buf *b);
 
 /* detector_office.c */
 void detector_office_xml(const char *in, size_t len, struct buf *out, size_t limit);
