@@ -79,10 +79,8 @@ FUZZ_LIBS_fuzz-ident = $(DETECT_LIBS)
 FUZZ_TARGETS += detector/fuzz/fuzz-fp
 FUZZ_ARGS_fuzz-fp = -max_len=65536
 detector/fuzz/fuzz-fp: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
-LIBS_detector/fuzz/fuzz-fp = $(DETECT_LIBS)
-detector/fuzz/fuzz-fp: detector/fuzz/fuzz_fp.c $(DETECT_LIB_SRC:.c=.fuzz.o) \
-		$(COMMON_FUZZ_OBJ)
-	$(FUZZ_LINK)
+FUZZ_SRC_fuzz-fp = $(DETECT_LIB_SRC) $(COMMON_SRC)
+FUZZ_LIBS_fuzz-fp = $(DETECT_LIBS)
 
 # make demo - dlpgate with the shipped policies in front of smtp-sink: a clean
 # message, a card number in a docx, a confidential keyword (detector/demo.pl)
