@@ -454,6 +454,9 @@ void detector_fp_finish(struct det_scan *sc);
 void detector_fp_incident(struct buf *b, const struct det_scan *sc, uint32_t rule);
 void detector_fp_text(struct buf *out, const struct det_scan *sc, uint32_t rule);
 const char *detector_fp_index_name(const struct det_fpindex *x);
+size_t detector_fp_report_size(const struct det_scan *sc);
+void detector_fp_report(struct det_scan *sc, void *area);
+void detector_fp_take(struct det_scan *sc, const void *area);
 
 /* detector_text.c */
 size_t detector_b64_decode(const char *in, size_t len, struct buf *out,

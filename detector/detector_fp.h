@@ -264,6 +264,16 @@ struct det_fpscan {
 	uint32_t *active;		/* the unit's rules */
 	struct fp_cand *cand;		/* values of a batch of words */
 	size_t  ncand, capcand;
+	unsigned unit_where;		/* the unit being read */
+	struct fp_rmatch *rec;		/* a confined child's document matches */
+	size_t  nrec;
+};
+
+/* A document match a confined child hands its parent (detector_confine.c). */
+#define FP_REPORT_MATCHES	65536
+struct fp_rmatch {
+	uint64_t fp, pos;
+	uint32_t x, where;
 };
 
 /* Winnowing (Schleimer, Wilkerson, Aiken 2003) over the words of a text. */
@@ -310,6 +320,7 @@ void detector_idm_text(struct buf *out, const struct det_scan *sc, uint32_t ri);
 
 /* detector_fpscan.c */
 int detector_fp_set_add(struct fp_set *s, uint64_t key);
+void detector_fp_record(struct det_scan *sc, uint32_t x, uint64_t fp, uint64_t pos);
 void detector_fp_set_clear(struct fp_set *s);
 
 /* detector_fp.c: the secret */

@@ -130,6 +130,7 @@ void    detector_fp_scan_free(struct det_scan *sc)
 	free(fs->xon);
 	free(fs->active);
 	free(fs->cand);
+	free(fs->rec);
 	free(fs);
 	sc->fp = NULL;
 }
@@ -385,6 +386,7 @@ void    detector_fp_unit(struct det_scan *sc, unsigned where, const char *header
 	if (nedm == 0 && ndoc == 0)
 		return;
 	fs->nhits = 0;
+	fs->unit_where = where;
 	if (nedm && (types & ~(1u << FP_TEXT))) {
 		detector_edm_tokens(sc, d, len, types, mind, maxd);
 		detector_edm_lookup_tokens(sc, d, fs->xon);
@@ -454,6 +456,108 @@ void    detector_fp_text(struct buf *out, const struct det_scan *sc, uint32_t ru
 		detector_edm_text(out, sc, rule);
 	else if (sc->ps->rules[rule].type == RULE_DOCUMENT)
 		detector_idm_text(out, sc, rule);
+}
+
+/*
+ * A container is read in a child process (detector_confine.c), which
+ * scans it as the detector would and hands back what it found: for the
+ * fingerprints, each rule's matches as the incident tells them, the word
+ * and work counters, and the raw document matches (up to
+ * FP_REPORT_MATCHES), which the detector adds to the message as a whole.
+ * The child judges the container's part itself before it reports.
+ */
+struct fp_report {
+	uint64_t wordno, work;
+	uint32_t nmatch, nrules;
+};
+
+/* detector_fp_record - in a confined child: a document match for the parent */
+void    detector_fp_record(struct det_scan *sc, uint32_t x, uint64_t fp, uint64_t pos)
+{
+	struct det_fpscan *fs = sc->fp;
+
+	if (!sc->confined || fs->nrec >= FP_REPORT_MATCHES)
+		return;
+	if (fs->rec == NULL)
+		fs->rec = xcalloc(FP_REPORT_MATCHES, sizeof(*fs->rec));
+	fs->rec[fs->nrec].fp = fp;
+	fs->rec[fs->nrec].pos = pos;
+	fs->rec[fs->nrec].x = x;
+	fs->rec[fs->nrec].where = fs->unit_where;
+	fs->nrec++;
+}
+
+/* detector_fp_report_size - room a child needs for its report (0: none) */
+size_t  detector_fp_report_size(const struct det_scan *sc)
+{
+	if (sc->fp == NULL)
+		return 0;
+	return sizeof(struct fp_report) + sc->ps->nrules * sizeof(struct fp_rule_res)
+		+ (sc->fp->ndoc ? FP_REPORT_MATCHES * sizeof(struct fp_rmatch) : 0);
+}
+
+/* detector_fp_report - in the child: the report, into the parent's area */
+void    detector_fp_report(struct det_scan *sc, void *area)
+{
+	struct det_fpscan *fs = sc->fp;
+	struct fp_report *r = area;
+	struct fp_rule_res *res = (struct fp_rule_res *) (r + 1);
+	struct fp_rmatch *m = (struct fp_rmatch *) (res + sc->ps->nrules);
+
+	if (fs == NULL)
+		return;
+	if (fs->ndoc && fs->part_depth > 0)
+		detector_idm_part_end(sc);		/* the container, on its own */
+	r->wordno = fs->wordno;
+	r->work = fs->work;
+	r->nrules = (uint32_t) sc->ps->nrules;
+	r->nmatch = fs->ndoc ? (uint32_t) fs->nrec : 0;
+	memcpy(res, fs->res, sc->ps->nrules * sizeof(*res));
+	if (r->nmatch)
+		memcpy(m, fs->rec, r->nmatch * sizeof(*m));
+}
+
+/* detector_fp_take - in the parent: the child's report becomes ours */
+void    detector_fp_take(struct det_scan *sc, const void *area)
+{
+	struct det_fpscan *fs = sc->fp;
+	const struct fp_report *r = area;
+	const struct fp_rule_res *res = (const struct fp_rule_res *) (r + 1);
+	const struct fp_rmatch *m = (const struct fp_rmatch *) (res + sc->ps->nrules);
+	int     depth;
+
+	if (fs == NULL || r->nrules != sc->ps->nrules || r->nmatch > FP_REPORT_MATCHES)
+		return;
+	memcpy(fs->res, res, sc->ps->nrules * sizeof(*res));
+	fs->wordno = r->wordno;
+	fs->work = r->work;
+	/* documents the child reported are reported */
+	for (size_t i = 0; i < fs->ndoc; i++) {
+		uint32_t ri = fs->doc_rules[i];
+
+		for (unsigned k = 0; k < fs->res[ri].n && k < FP_FOUND_MAX; k++)
+			(void) detector_fp_set_add(&fs->msg_seen, 1ULL << 63 | (uint64_t) ri << 32
+						   | fs->res[ri].f[k].doc);
+	}
+	/* its matches count for the message as a whole; its part is judged */
+	depth = fs->part_depth;
+	fs->part_depth = 0;
+	for (uint32_t i = 0; i < r->nmatch; i++) {
+		uint32_t *doc = fs->active;
+		size_t  nd = 0;
+
+		if (m[i].x >= sc->ps->nfpi)
+			continue;
+		for (size_t k = 0; k < fs->ndoc; k++) {
+			const struct det_rule *rule = &sc->ps->rules[fs->doc_rules[k]];
+
+			if (rule->fpi == sc->ps->fpi[m[i].x] && (rule->where & m[i].where))
+				doc[nd++] = fs->doc_rules[k];
+		}
+		if (nd)
+			detector_idm_match(sc, m[i].x, m[i].fp, m[i].pos, doc, nd);
+	}
+	fs->part_depth = depth;
 }
 
 /* detector_fp_index_name - an index's name, for labels */

@@ -226,6 +226,7 @@ void    detector_idm_match(struct det_scan *sc, uint32_t xi, uint64_t fp, uint64
 	    || (docs = detector_fp_postings(x, ((const struct fp_slot2 *) x->slots)[slot].ref,
 					    &one, &n)) == NULL)
 		return;
+	detector_fp_record(sc, xi, fp, pos);	/* for the parent of a confined reader */
 	for (size_t i = 0; i < nrules; i++) {
 		uint32_t ri = rules[i];
 		struct idm_acc *a;

@@ -46,13 +46,18 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1023,25 +1028,141 @@ struct idm_build {
 	unsigned unreadable;
 };
 
-/* read_text - a file's fingerprints through the detector's extractors */
+/* write_all - all of a buffer to a descriptor; -1 on error */
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t) w;
+	}
+	return 0;
+}
+
+/* read_all - exactly n bytes before the deadline (ms); -1 if not */
+static int read_all(int fd, void *p, size_t n, double deadline)
+{
+	char   *c = p;
+
+	while (n > 0) {
+		struct pollfd pfd = {.fd = fd,.events = POLLIN};
+		double  left = deadline - now();
+		ssize_t r;
+
+		if (left <= 0 || poll(&pfd, 1, (int) (left * 1000) + 1) <= 0)
+			return -1;
+		if ((r = read(fd, c, n)) < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= (size_t) r;
+	}
+	return 0;
+}
+
+/* What a reader child sends back before its fingerprints. */
+struct text_head {
+	uint64_t words, n;
+	char    why[sizeof(((struct det_scan *) 0)->incomplete_why)];
+};
+
+/* text_child - in the reader child: the text's fingerprints, down the pipe */
+static void text_child(struct idm_build *b, const char *path, const char *data, size_t len,
+		       struct idm_text *it, int fd)
+{
+	struct det_scan sc;
+	struct text_head th;
+	struct rlimit r;
+	const char *sniffed = len ? detector_sniff(data, len) : "empty";
+	uint64_t *fp;
+
+	(void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+	r.rlim_cur = r.rlim_max = 0;
+	(void) setrlimit(RLIMIT_CORE, &r);
+	r.rlim_cur = r.rlim_max = (rlim_t) var_detector_timeout + 1;
+	(void) setrlimit(RLIMIT_CPU, &r);
+	if (detector_scan_init(&sc, &b->ps, len, var_detector_timeout * 1000) < 0)
+		_exit(1);
+	sc.confined = 1;			/* this process is the confinement */
+	sc.sink = idm_sink;
+	sc.sink_ctx = it;
+	detector_content_scan(&sc, data, len, content_type(path), "", DET_W_ATTACH, 0, sniffed);
+	memset(&th, 0, sizeof(th));
+	th.words = it->words;
+	th.n = it->n;
+	if (sc.incomplete)
+		memcpy(th.why, sc.incomplete_why, sizeof(th.why));
+	fp = xcalloc(it->n + 1, sizeof(uint64_t));
+	for (size_t i = 0; i < it->n; i++)
+		fp[i] = it->e[i].fp;
+	if (write_all(fd, &th, sizeof(th)) < 0 || write_all(fd, fp, it->n * sizeof(uint64_t)) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+/*
+ * read_text - a file's fingerprints through the detector's extractors. The
+ * readers run in a child (under CPU and time limits, no core) that sends
+ * the fingerprints back: a document that crashes a reader or loops costs
+ * its text, never the index.
+ */
 static void read_text(struct idm_build *b, const char *path, const char *data, size_t len,
 		      struct idm_text *it)
 {
-	struct det_scan sc;
-	const char *sniffed = len ? detector_sniff(data, len) : "empty";
+	struct text_head th;
+	double  deadline = now() + var_detector_timeout + 5;
+	uint64_t *fp = NULL;
+	int     p[2], status = 0, ok = 0;
+	pid_t   pid;
 
 	memset(it, 0, sizeof(*it));
 	it->k = b->k;
 	it->w = b->w;
 	it->doc = (uint32_t) b->ndocs;
-	if (detector_scan_init(&sc, &b->ps, len, var_detector_timeout * 1000) < 0)
-		msg_fatal("cannot set up a scan");
-	sc.sink = idm_sink;
-	sc.sink_ctx = it;
-	detector_content_scan(&sc, data, len, content_type(path), "", DET_W_ATTACH, 0, sniffed);
-	if (sc.incomplete)
-		fprintf(stderr, "dlpindex: %s: not read completely (%s)\n", path, sc.incomplete_why);
-	detector_scan_free(&sc);
+	fflush(stdout);
+	fflush(stderr);
+	if (pipe(p) < 0 || (pid = fork()) < 0)
+		msg_fatal("cannot start a reader: %m");
+	if (pid == 0) {
+		close(p[0]);
+		text_child(b, path, data, len, it, p[1]);
+	}
+	close(p[1]);
+	if (read_all(p[0], &th, sizeof(th), deadline) == 0 && th.n <= th.words + 1
+	    && th.n < (1u << 26)) {
+		fp = xcalloc(th.n + 1, sizeof(uint64_t));
+		ok = read_all(p[0], fp, th.n * sizeof(uint64_t), deadline) == 0;
+	}
+	close(p[0]);
+	if (!ok)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		 /* void */ ;
+	if (!ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "dlpindex: %s: its text could not be read (%s)\n", path,
+			WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "the reader failed");
+		free(fp);
+		return;
+	}
+	th.why[sizeof(th.why) - 1] = 0;
+	if (th.why[0])
+		fprintf(stderr, "dlpindex: %s: not read completely (%s)\n", path, th.why);
+	it->words = th.words;
+	it->n = it->cap = th.n;
+	it->e = xcalloc(th.n + 1, sizeof(*it->e));
+	for (size_t i = 0; i < th.n; i++) {
+		it->e[i].fp = fp[i];
+		it->e[i].post = it->doc;
+	}
+	free(fp);
 }
 
 /* add_doc - one file: its keyed SHA-256 and, as a document, its fingerprints */

@@ -100,6 +100,17 @@ my $card = $r->{card} =~ s/ /-/gr;
           body => "customer \U$r->{last_name}\E\npays with card $card\n" } ]));
 is($code, 550, 'last name and card (other separators, other case) in an attachment: blocked');
 
+# inside a docx: read by a confined child, reported all the same
+($code) = mail('', msg => mime_message(from => 'a@example.com', to => 'b@partner.example',
+    subject => 'file', parts => [
+        { type => 'text/plain', body => 'see the attachment' },
+        { type => 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+          filename => 'list.docx', encoding => 'base64',
+          body => docx_bytes("Customer list\n$r->{last_name}; SSN $r->{ssn}\n", paragraphs => 1) } ]));
+is($code, 550, 'last name and SSN in a docx (read by a confined child): blocked');
+@inc = incidents($dlp);
+is($inc[-1]{policies}[0]{rules}[0]{matches}[0]{row}, 4712, '... the incident names the row');
+
 # one column alone, or two columns of different rows, pass
 my $other = $cust[90210];
 ($code) = mail("Please check SSN $r->{ssn} for me.");

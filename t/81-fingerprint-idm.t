@@ -126,6 +126,32 @@ is($code, 250, 'two runs of 8 words (under the 10 words winnowing guarantees) pa
 ($code) = mail(body_mail("The quarterly report is attached; the budget review meeting moved to Friday.\n" x 20));
 is($code, 250, 'an unrelated mail passes');
 
+# a quote inside a document: read by a confined child, judged all the same
+my $q20a = join(' ', @words[$from .. $from + int($n / 2) - 1]);
+my $q20b = join(' ', @words[$from + int($n / 2) .. $from + $n - 1]);
+($code) = mail(with_attachment('notes.docx',
+    'application/vnd.openxmlformats-officedocument.wordprocessingml.document', docx_bytes("$q20a $q20b")));
+is($code, 550, '40% of the contract inside a docx of its own (read by a confined child): blocked');
+@inc = incidents($dlp);
+$d = $inc[-1]{policies}[0]{rules}[0]{documents}[0];
+is($d->{name}, 'contract-a.docx', '... the incident names the document');
+cmp_ok($d->{overlap}, '>=', 40, "... and the overlap ($d->{overlap}%)");
+
+# half of it in a docx, half in the body: the message as a whole
+spit("$dir/whole.conf", $policies =~ s/min_shared_words = 50;//r);
+spit("$dir/half.eml", mime_message(from => 'a@example.com', to => 'b@partner.example', subject => 'x',
+    parts => [ { type => 'text/plain', body => "$q20a\n" },
+               { type => 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+                 filename => 'rest.docx', encoding => 'base64', body => docx_bytes($q20b) } ]));
+($rc, $out) = dlpscan('-c', $etc, '-o', "policy_file=$dir/whole.conf", "$dir/half.eml");
+like($out, qr/contract-a\.docx, (4\d|3\d)% of its fingerprints, \d+ words \(in the message\)/,
+    'half in the body and half in a docx: 30% or more of the message as a whole');
+spit("$dir/halfonly.eml", mime_message(from => 'a@example.com', to => 'b@partner.example', subject => 'x',
+    parts => [ { type => 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+                 filename => 'rest.docx', encoding => 'base64', body => docx_bytes($q20b) } ]));
+($rc, $out) = dlpscan('-c', $etc, '-o', "policy_file=$dir/whole.conf", "$dir/halfonly.eml");
+like($out, qr/no policy fired/, '... the docx alone (20%) does not');
+
 # without the template left out, the other contract stays under 30% anyway
 spit("$dir/b.eml", body_mail(slurp("$fix/contract-b.txt")));
 spit("$dir/all.conf", $policies =~ s/index = "contracts"; min_overlap = 30; min_shared_words = 50;/index = "contracts-all"; min_overlap = 30;/r);
