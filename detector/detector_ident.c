@@ -24,7 +24,9 @@
  *			joiner, direction marks, BOM: ignored between digits
  *
  * A tab, a comma, a semicolon, a line break or two spaces end a number: a
- * column of a table, never a decimal comma. The validators of the
+ * column of a table, never a decimal comma. In a header value (a subject,
+ * a header field, an attachment name: DET_ID_HEADER) a tab is a space,
+ * what folding a long line leaves. The validators of the
  * identifiers then look at the groups: a number is consecutive groups
  * joined by one kind of separator, in a grouping its issuer prints (or
  * none), standing alone: not glued to letters, to a '+' (phone numbers)
@@ -440,6 +442,7 @@ enum {
 struct tok {
 	const char *d;
 	size_t  len;
+	int     tab_space;		/* a header: a tab is a space (folding) */
 	unsigned ng, nd;
 	int     overflow;		/* more digits than kept: no identifier */
 	int     left, right;		/* EDGE_* */
@@ -500,7 +503,9 @@ static void tokenize(struct tok *t, const char *d, size_t len, size_t pos, int l
 		t->ng++;
 		/* a separator: one character, invisible ones around it, then a digit */
 		q = skip_invisible(d, len, pos);
-		if (q >= len || (k = sep_char((const unsigned char *) d + q, len - q, &n)) <= SEP_NONE)
+		if (q < len && d[q] == '\t' && t->tab_space)
+			k = SEP_SPACE, n = 1;
+		else if (q >= len || (k = sep_char((const unsigned char *) d + q, len - q, &n)) <= SEP_NONE)
 			break;
 		q = skip_invisible(d, len, q + n);
 		if (q >= len || !dig(d[q]))
@@ -1118,7 +1123,7 @@ static int spaced_letters(const char *d, size_t p)
 }
 
 /* detector_ident_scan - find, validate and report the numbers of a text */
-void    detector_ident_scan(const char *d, size_t len, const int *want,
+void    detector_ident_scan(const char *d, size_t len, const int *want, unsigned flags,
 			    det_found_fn found, void *ctx)
 {
 	struct idscan is = {want, found, ctx};
@@ -1127,6 +1132,7 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 	unsigned min_alone = 255, min_grouped = 255, min_glued = 255, min_spaced = 255;
 	int     left = EDGE_FREE;
 
+	t.tab_space = (flags & DET_ID_HEADER) != 0;
 	for (int i = 0; i < IDENT_COUNT; i++) {
 		if (!want[i])
 			continue;
@@ -1151,7 +1157,8 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 			while (p < len && dig(d[p]))
 				p++, n++;
 			groups++;
-			if (p + 1 < len && ascii_sep(d[p]) && dig(d[p + 1]))
+			if (p + 1 < len && (ascii_sep(d[p]) || (d[p] == '\t' && t.tab_space))
+			    && dig(d[p + 1]))
 				p++;
 			else
 				break;

@@ -113,6 +113,8 @@ my @cases = (
         "%PDF-1.4\n%%EOF\n"), 'found card'],
     ['subject with no-break spaces', "${H}Subject: =?UTF-8?Q?Visa_4111=C2=A01111=C2=A01111=C2=A01111?=\n\nhi\n",
         'found card'],
+    ['subject folded with a tab inside the number', "${H}Subject: Visa 4111 1111\n\t1111 1111\n\nhi\n",
+        'found card'],
     ['subject, SSN with a thin space', "${H}Subject: =?UTF-8?Q?SSN_234=E2=80=8956=E2=80=897890?=\n\nhi\n",
         'found ssn'],
     # context through the column header: a weak identifier
