@@ -34,9 +34,10 @@
  * group of 9 digits or more stands alone (a list of compact numbers);
  * shorter ones form one number (4111 1111 1111 1111 2222 is no card). A
  * dot between digits binds them (3.4111111111111111 is a decimal).
- * Identifiers with letters (IBAN, NINO, DNI, NIE, codice fiscale, DEA,
- * passport) look at the letters around the digits. Secrets and SWIFT/BIC
- * codes are found from anchors by detector_ident_anchor()
+ * Fullwidth digits (U+FF10..U+FF19, as CJK input methods type them) are
+ * read as digits. Identifiers with letters (IBAN, NINO, DNI, NIE, codice
+ * fiscale, DEA, passport) look at the letters around the digits. Secrets
+ * and SWIFT/BIC codes are found from anchors by detector_ident_anchor()
  * (detector_secret.c).
  *
  * Each value found goes to the caller with its masked sample and whether
@@ -52,8 +53,10 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
 #include "detector.h"
 
 /* How an identifier's candidates are found. */
@@ -401,6 +404,8 @@ static void mask_span(const char *d, size_t s, size_t e, size_t keep, char *out,
 
 		if (alnum(d[i]))
 			out[j++] = ++seen + keep > an ? d[i] : '*';
+		else if (c == 0xc2 && i + 1 < e && (unsigned char) d[i + 1] == 0xad)
+			i++;			/* a soft hyphen shows nothing */
 		else if (c < 0x20 || c == 0x7f)
 			out[j++] = ' ';
 		else if (c < 0x80 || j + 4 < outlen)
@@ -1122,8 +1127,40 @@ static int spaced_letters(const char *d, size_t p)
 	return (n == 1 || n == 2) && upper(d[p - 1]) && upper(d[s]);
 }
 
+/*
+ * fullwidth_copy - the text with fullwidth digits made ASCII, or NULL
+ *
+ * Japanese and Chinese input methods type digits as U+FF10..U+FF19, three
+ * bytes each. Each becomes its ASCII digit and a soft hyphen (invisible
+ * between digits), three bytes too: every offset stays where it was, for
+ * context words and the subject's masking.
+ */
+static char *fullwidth_copy(const char *d, size_t len)
+{
+	const char *p = memmem(d, len, "\xef\xbc", 2);
+	char   *c;
+
+	while (p && (size_t) (p - d) + 2 < len && !((unsigned char) p[2] >= 0x90
+						     && (unsigned char) p[2] <= 0x99))
+		p = memmem(p + 2, len - (size_t) (p + 2 - d), "\xef\xbc", 2);
+	if (p == NULL || (size_t) (p - d) + 2 >= len)
+		return NULL;
+	c = xmalloc(len + 1);
+	memcpy(c, d, len);
+	c[len] = 0;
+	for (size_t i = (size_t) (p - d); i + 2 < len; i++)
+		if ((unsigned char) c[i] == 0xef && (unsigned char) c[i + 1] == 0xbc
+		    && (unsigned char) c[i + 2] >= 0x90 && (unsigned char) c[i + 2] <= 0x99) {
+			c[i] = (char) ('0' + ((unsigned char) c[i + 2] - 0x90));
+			c[i + 1] = (char) 0xc2;
+			c[i + 2] = (char) 0xad;
+			i += 2;
+		}
+	return c;
+}
+
 /* detector_ident_scan - find, validate and report the numbers of a text */
-void    detector_ident_scan(const char *d, size_t len, const int *want, unsigned flags,
+void    detector_ident_scan(const char *text, size_t len, const int *want, unsigned flags,
 			    det_found_fn found, void *ctx)
 {
 	struct idscan is = {want, found, ctx};
@@ -1131,6 +1168,8 @@ void    detector_ident_scan(const char *d, size_t len, const int *want, unsigned
 	size_t  pos = 0, iban_end = 0;
 	unsigned min_alone = 255, min_grouped = 255, min_glued = 255, min_spaced = 255;
 	int     left = EDGE_FREE;
+	char   *fw = fullwidth_copy(text, len);
+	const char *d = fw ? fw : text;
 
 	t.tab_space = (flags & DET_ID_HEADER) != 0;
 	for (int i = 0; i < IDENT_COUNT; i++) {
@@ -1198,6 +1237,7 @@ void    detector_ident_scan(const char *d, size_t len, const int *want, unsigned
 		pos = t.next;
 		left = t.right;
 	}
+	free(fw);
 }
 
 /* detector_mask - a keyword's or pattern's match, first and last letter shown */
