@@ -1020,24 +1020,26 @@ static size_t check_iban(const char *d, size_t len, size_t from, char *sample, s
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/* next_digit_avx2 - the first ASCII digit at or after pos: 32 bytes a step */
+/* next_digit_avx2 - the first digit or 0xEF (fullwidth) at or after pos: 32 bytes a step */
 __attribute__((target("avx2")))
 static size_t next_digit_avx2(const char *d, size_t len, size_t pos)
 {
 	const __m256i lo = _mm256_set1_epi8((char) ('0' - 1 - 128));
 	const __m256i hi = _mm256_set1_epi8((char) ('9' + 1 - 128));
 	const __m256i flip = _mm256_set1_epi8((char) 0x80);
+	const __m256i ef = _mm256_set1_epi8((char) 0xef);
 
 	while (pos + 32 <= len) {
-		__m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *) (d + pos)), flip);
-		unsigned m = (unsigned) _mm256_movemask_epi8(_mm256_and_si256(
-					 _mm256_cmpgt_epi8(v, lo), _mm256_cmpgt_epi8(hi, v)));
+		__m256i raw = _mm256_loadu_si256((const __m256i *) (d + pos));
+		__m256i v = _mm256_xor_si256(raw, flip);
+		unsigned m = (unsigned) _mm256_movemask_epi8(_mm256_or_si256(_mm256_and_si256(
+			_mm256_cmpgt_epi8(v, lo), _mm256_cmpgt_epi8(hi, v)), _mm256_cmpeq_epi8(raw, ef)));
 
 		if (m)
 			return pos + (size_t) __builtin_ctz(m);
 		pos += 32;
 	}
-	while (pos < len && (d[pos] < '0' || d[pos] > '9'))
+	while (pos < len && (d[pos] < '0' || d[pos] > '9') && (unsigned char) d[pos] != 0xef)
 		pos++;
 	return pos;
 }
@@ -1045,30 +1047,32 @@ static size_t next_digit_avx2(const char *d, size_t len, size_t pos)
 #include <emmintrin.h>
 #endif
 
-/* next_digit_sse2 - the first ASCII digit at or after pos: 16 bytes a step */
+/* next_digit_sse2 - the first digit or 0xEF (fullwidth) at or after pos: 16 bytes a step */
 static size_t next_digit_sse2(const char *d, size_t len, size_t pos)
 {
 #if defined(__SSE2__)
 	const __m128i lo = _mm_set1_epi8((char) ('0' - 1 - 128));
 	const __m128i hi = _mm_set1_epi8((char) ('9' + 1 - 128));
 	const __m128i flip = _mm_set1_epi8((char) 0x80);
+	const __m128i ef = _mm_set1_epi8((char) 0xef);
 
 	while (pos + 16 <= len) {
-		__m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *) (d + pos)), flip);
-		int     m = _mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(v, lo),
-							 _mm_cmplt_epi8(v, hi)));
+		__m128i raw = _mm_loadu_si128((const __m128i *) (d + pos));
+		__m128i v = _mm_xor_si128(raw, flip);
+		int     m = _mm_movemask_epi8(_mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(v, lo),
+					_mm_cmplt_epi8(v, hi)), _mm_cmpeq_epi8(raw, ef)));
 
 		if (m)
 			return pos + (size_t) __builtin_ctz((unsigned) m);
 		pos += 16;
 	}
 #endif
-	while (pos < len && (d[pos] < '0' || d[pos] > '9'))
+	while (pos < len && (d[pos] < '0' || d[pos] > '9') && (unsigned char) d[pos] != 0xef)
 		pos++;
 	return pos;
 }
 
-/* next_digit - the first ASCII digit at or after pos, or len */
+/* next_digit - the first ASCII digit or 0xEF byte at or after pos, or len */
 static size_t next_digit(const char *d, size_t len, size_t pos)
 {
 #if defined(__x86_64__)
@@ -1127,30 +1131,29 @@ static int spaced_letters(const char *d, size_t p)
 	return (n == 1 || n == 2) && upper(d[p - 1]) && upper(d[s]);
 }
 
+/* fullwidth_at - a fullwidth digit (U+FF10..U+FF19) at p? */
+static int fullwidth_at(const char *d, size_t len, size_t p)
+{
+	return p + 2 < len && (unsigned char) d[p] == 0xef && (unsigned char) d[p + 1] == 0xbc
+		&& (unsigned char) d[p + 2] >= 0x90 && (unsigned char) d[p + 2] <= 0x99;
+}
+
 /*
- * fullwidth_copy - the text with fullwidth digits made ASCII, or NULL
+ * fullwidth_copy - the text with fullwidth digits from p on made ASCII
  *
  * Japanese and Chinese input methods type digits as U+FF10..U+FF19, three
  * bytes each. Each becomes its ASCII digit and a soft hyphen (invisible
  * between digits), three bytes too: every offset stays where it was, for
  * context words and the subject's masking.
  */
-static char *fullwidth_copy(const char *d, size_t len)
+static char *fullwidth_copy(const char *d, size_t len, size_t p)
 {
-	const char *p = memmem(d, len, "\xef\xbc", 2);
-	char   *c;
+	char   *c = xmalloc(len + 1);
 
-	while (p && (size_t) (p - d) + 2 < len && !((unsigned char) p[2] >= 0x90
-						     && (unsigned char) p[2] <= 0x99))
-		p = memmem(p + 2, len - (size_t) (p + 2 - d), "\xef\xbc", 2);
-	if (p == NULL || (size_t) (p - d) + 2 >= len)
-		return NULL;
-	c = xmalloc(len + 1);
 	memcpy(c, d, len);
 	c[len] = 0;
-	for (size_t i = (size_t) (p - d); i + 2 < len; i++)
-		if ((unsigned char) c[i] == 0xef && (unsigned char) c[i + 1] == 0xbc
-		    && (unsigned char) c[i + 2] >= 0x90 && (unsigned char) c[i + 2] <= 0x99) {
+	for (size_t i = p; i + 2 < len; i++)
+		if (fullwidth_at(c, len, i)) {
 			c[i] = (char) ('0' + ((unsigned char) c[i + 2] - 0x90));
 			c[i + 1] = (char) 0xc2;
 			c[i + 2] = (char) 0xad;
@@ -1168,8 +1171,8 @@ void    detector_ident_scan(const char *text, size_t len, const int *want, unsig
 	size_t  pos = 0, iban_end = 0;
 	unsigned min_alone = 255, min_grouped = 255, min_glued = 255, min_spaced = 255;
 	int     left = EDGE_FREE;
-	char   *fw = fullwidth_copy(text, len);
-	const char *d = fw ? fw : text;
+	char   *fw = NULL;
+	const char *d = text;
 
 	t.tab_space = (flags & DET_ID_HEADER) != 0;
 	for (int i = 0; i < IDENT_COUNT; i++) {
@@ -1188,13 +1191,26 @@ void    detector_ident_scan(const char *text, size_t len, const int *want, unsig
 		char    sample[DET_SAMPLE_MAX + 8];
 		size_t  me, p = pos, n;
 		unsigned least_here, lettered_least, groups;
+		size_t  glen[3] = {0, 0, 0};
 
+		/* the first fullwidth digit: the rest is read through a copy */
+		if ((unsigned char) d[pos] == 0xef) {
+			if (fw == NULL && fullwidth_at(d, len, pos))
+				d = fw = fullwidth_copy(text, len, pos);
+			else
+				pos++;
+			continue;
+		}
 		/* the common case first: too few digits for any identifier */
 		n = 0;
 		groups = 0;
 		for (;;) {
+			size_t  g = p;
+
 			while (p < len && dig(d[p]))
 				p++, n++;
+			if (groups < 3)
+				glen[groups] = p - g;
 			groups++;
 			if (p + 1 < len && (ascii_sep(d[p]) || (d[p] == '\t' && t.tab_space))
 			    && dig(d[p + 1]))
@@ -1211,6 +1227,9 @@ void    detector_ident_scan(const char *text, size_t len, const int *want, unsig
 		least_here = groups == 1 ? min_alone : min_alone < min_grouped ? min_alone : min_grouped;
 		if (lettered_least < least_here)
 			least_here = lettered_least;
+		/* a date, 2024-03-15 or 15.03.2024, is no identifier nor part of one */
+		if (groups == 3 && n == 8 && glen[1] == 2 && (glen[0] == 4 || glen[2] == 4))
+			least_here = 9;
 		if (left == EDGE_FREE && n < least_here && !(p < len && (unsigned char) d[p] >= 0xc2)) {
 			pos = p;
 			continue;
