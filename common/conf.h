@@ -92,6 +92,21 @@ int conf_format_value(const struct conf_param *p, const char *text,
 void conf_quote(struct buf *out, const char *text);
 const char *conf_type_name(enum conf_type type);
 
+/*
+ * Checks across settings (conf_rules.c): conf_load() and conf_check_file()
+ * refuse a configuration whose values each parse but cannot work together.
+ * A rule reads the staged values through a view; err names where the
+ * setting came from (conf_view_where) and the fix.
+ */
+struct conf_view;
+const char *conf_view_str(const struct conf_view *v, const char *name);
+long long conf_view_num(const struct conf_view *v, const char *name);
+const struct conf_list *conf_view_list(const struct conf_view *v, const char *name);
+const char *conf_view_where(const struct conf_view *v, const char *name, char *buf,
+			    size_t len);
+int conf_view_set(const struct conf_view *v, const char *name);
+int conf_rules_check(const struct conf_view *v, char *err, size_t errlen);
+
 /* Validators shared by the table and by other loaders. */
 int conf_check_cidr(const char *value, char *err, size_t errlen);
 int conf_check_hostport(const char *value, char *err, size_t errlen);
