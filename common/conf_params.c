@@ -9,9 +9,13 @@
  * Sections follow the roles; keep each role's settings in its section.
  */
 #include <stddef.h>
+#include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
 
 #include "conf.h"
 #include "conf_params.h"
@@ -56,7 +60,7 @@ int     var_detector_timeout;
 int     var_add_default_header;
 char   *var_default_pass_header;
 
-/* detector: policies, incidents, notifications (issue 3) */
+/* detector: policies, incidents, notifications */
 char   *var_policy_file;
 struct conf_list var_internal_domains;
 int     var_trial_mode;
@@ -78,6 +82,18 @@ char   *var_notify_template;
 int     var_notify_timeout;
 int     var_notify_retry_time;
 int     var_notify_max_age;
+
+/* conf_helo_name - helo_name, or the host name: how dlpgate names itself */
+void    conf_helo_name(char *buf, size_t len)
+{
+	if (*var_helo_name) {
+		snprintf(buf, len, "%s", var_helo_name);
+		return;
+	}
+	if (gethostname(buf, len) < 0 || *buf == 0)
+		snprintf(buf, len, "localhost");
+	buf[len - 1] = 0;
+}
 
 /* conf_check_reply5xx - "5XX 5.X.X text": printable, no CR, LF or controls */
 int conf_check_reply5xx(const char *value, char *err, size_t errlen)
@@ -126,7 +142,7 @@ static int conf_check_domain(const char *value, char *err, size_t errlen)
 	return 0;
 }
 
-/* TLS: tlsmgr, keystore, inbound and outbound TLS (issue 4) */
+/* TLS: tlsmgr, keystore, inbound and outbound TLS */
 char   *var_keystore;
 char   *var_keystore_password_file;
 char   *var_tls_key_alias;
@@ -169,10 +185,10 @@ static int conf_check_tls_text(const char *value, char *err, size_t errlen)
 	return 0;
 }
 
-/* operations: metrics, status (issue 5) */
+/* operations: metrics, status */
 char   *var_metrics_listen;
 
-/* forwarding: DNS, clusters (issue 6) */
+/* forwarding: DNS, clusters */
 char   *var_next_hop_lookup;
 char   *var_next_hop_host_lookup;
 int     var_next_hop_address_limit;
@@ -184,6 +200,32 @@ int     var_proxy_protocol;
 struct conf_list var_proxy_protocol_hosts;
 int     var_proxy_protocol_timeout;
 struct conf_list var_xforward_hosts;
+struct conf_list var_next_hop_bind_address;
+
+/* conf_check_bind_address - a numeric address this host has */
+static int conf_check_bind_address(const char *value, char *err, size_t errlen)
+{
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST,.ai_socktype = SOCK_STREAM};
+	struct addrinfo *res;
+	int     fd, rc = -1;
+
+	if (getaddrinfo(value, NULL, &hints, &res) != 0) {
+		snprintf(err, errlen, "\"%s\" is not a numeric IPv4 or IPv6 address", value);
+		return -1;
+	}
+	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+		if (bind(fd, res->ai_addr, res->ai_addrlen) == 0)
+			rc = 0;
+		else
+			snprintf(err, errlen, "%s is not an address of this host (%s): "
+				 "connections could not start from it", value, strerror(errno));
+		close(fd);
+	} else {
+		snprintf(err, errlen, "%s: %s", value, strerror(errno));
+	}
+	freeaddrinfo(res);
+	return rc;
+}
 
 /* conf_check_dns_server - a numeric address, address:port or [address]:port */
 static int conf_check_dns_server(const char *value, char *err, size_t errlen)
@@ -240,9 +282,12 @@ const struct conf_param conf_params[] = {
 	ENUM(log_level, "info", "debug|info|warn|error", "all",
 	     "Lowest level that is logged. Set it for one role with "
 	     "options = { log_level = \"debug\"; } in master.conf."),
-	STR(helo_name, "", conf_check_hostname, "smtpd-proxy",
+	STR(helo_name, "", conf_check_hostname, "all",
 	    "Name dlpgate gives in its EHLO to the next hop, so the "
-	    "reinjecting MTA can route by HELO string. Empty: the host name."),
+	    "reinjecting MTA can route by HELO string; also the EHLO, "
+	    "Message-ID domain and default sender domain of incident "
+	    "notifications, and the name in the self-signed certificate made "
+	    "at the first start. Empty: the host name."),
 
 	/* ---- master ---- */
 
@@ -259,11 +304,16 @@ const struct conf_param conf_params[] = {
 	     "reflect: send each message back to the client's own address on "
 	     "resubmit_port. forward: send it to the next_hop list."),
 	INT(resubmit_port, "10026", 1, 65535, "smtpd-proxy",
-	    "Port of the reinjection listener of the MTA in reflecting mode "
-	    "(the seed product's RequestProcessor.MTAResubmitPort)."),
+	    "Reflecting mode: the port of the MTA's reinjection listener; each "
+	    "message goes back to the connecting MTA's own address on this "
+	    "port (Network Prevent's RequestProcessor.MTAResubmitPort). Not "
+	    "used in forwarding mode, where each next_hop entry carries its "
+	    "own port. It may not be a port dlpgate listens on."),
 	LIST(next_hop, "", conf_check_hostport, "smtpd-proxy",
-	     "Forwarding mode: next hops as host, host:port or [address]:port "
-	     "(port 25 by default), tried in order until one answers 220."),
+	     "Forwarding mode: next hops as host, host:port or [address]:port, "
+	     "tried in order until one answers 220. An entry without a port "
+	     "uses port 25 (resubmit_port is for reflecting mode only). "
+	     "Required in forwarding mode."),
 	LIST(allow_hosts, "127.0.0.0/8, ::1/128", conf_check_cidr, "smtpd-proxy",
 	     "Networks allowed to connect; others get 554 5.7.1."),
 
@@ -305,8 +355,8 @@ const struct conf_param conf_params[] = {
 	TIME(detector_timeout, "60s", 1, 3600, "smtpd-proxy",
 	     "How long a message may take to scan."),
 	BOOL(add_default_header, "yes", "smtpd-proxy",
-	     "Add default_pass_header to every message that passes (the seed "
-	     "product's RequestProcessor.AddDefaultHeader)."),
+	     "Add default_pass_header to every message that passes (Network "
+	     "Prevent's RequestProcessor.AddDefaultHeader)."),
 	STR(default_pass_header, "X-Filter-Loop: Reflected", conf_check_header,
 	    "smtpd-proxy",
 	    "The header added to passed messages, Name: value."),
@@ -323,7 +373,7 @@ const struct conf_param conf_params[] = {
 	     "their subdomains) is external for rules with external = true."),
 	BOOL(trial_mode, "no", "detector",
 	     "Every policy acts as monitor: incidents, notifications and logs, "
-	     "but no block, redirect or modify (the seed product's Trial Mode)."),
+	     "but no block, redirect or modify (Network Prevent's Trial Mode)."),
 	STR(violation_count_header, "X-DLP-Violations", conf_check_header_name,
 	    "detector",
 	    "Header added to a passed message when monitor-mode policies "
@@ -422,7 +472,7 @@ const struct conf_param conf_params[] = {
 	     "verify, and the certificate must name the next hop."),
 	BOOL(mirror_verify, "yes", "smtpd-proxy",
 	     "In mirror mode, the next hop must authenticate itself against "
-	     "the keystore's trusted certificates (the seed product's rule). "
+	     "the keystore's trusted certificates (Network Prevent's rule). "
 	     "no: encrypt without verifying, for labs."),
 	BOOL(tls_use_system_ca, "no", "smtpd-proxy",
 	     "Also trust the system's CA bundle when verifying next hops."),
@@ -511,6 +561,12 @@ const struct conf_param conf_params[] = {
 	TIME(proxy_protocol_timeout, "5s", 1, 300, "smtpd-proxy",
 	     "How long a load balancer may take to send the whole PROXY "
 	     "header (Postfix's smtpd_upstream_proxy_timeout)."),
+	LIST(next_hop_bind_address, "", conf_check_bind_address, "smtpd-proxy",
+	     "Source address of connections to the next hop (Postfix's "
+	     "smtp_bind_address and smtp_bind_address6): one IPv4 and/or one "
+	     "IPv6 address of this host, used for next hops of the same "
+	     "family, so the receiving MTA can route or trust by client IP. "
+	     "Empty: the system chooses."),
 	LIST(xforward_hosts, "", conf_check_cidr, "smtpd-proxy",
 	     "Clients that may send XFORWARD (the sending MTA's "
 	     "smtp_send_xforward_command), relayed to a next hop that offers "

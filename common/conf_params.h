@@ -17,6 +17,7 @@ extern char *var_syslog_facility;
 extern char *var_syslog_name;
 extern char *var_log_level;
 extern char *var_helo_name;
+void conf_helo_name(char *buf, size_t len);
 
 /* master */
 extern int var_shutdown_timeout;
@@ -47,7 +48,7 @@ extern int var_detector_timeout;
 extern int var_add_default_header;
 extern char *var_default_pass_header;
 
-/* detector: policies, incidents, notifications (issue 3) */
+/* detector: policies, incidents, notifications */
 extern char *var_policy_file;
 extern struct conf_list var_internal_domains;
 extern int var_trial_mode;
@@ -71,7 +72,7 @@ extern int var_notify_retry_time;
 extern int var_notify_max_age;
 int conf_check_reply5xx(const char *value, char *err, size_t errlen);
 
-/* TLS: tlsmgr, keystore, inbound and outbound TLS (issue 4) */
+/* TLS: tlsmgr, keystore, inbound and outbound TLS */
 extern char *var_keystore;
 extern char *var_keystore_password_file;
 extern char *var_tls_key_alias;
@@ -90,10 +91,10 @@ extern char *var_outbound_tls_ciphers;
 extern int var_tls_handshake_timeout;
 extern int var_tls_wrapper_mode;
 
-/* operations: metrics, status (issue 5) */
+/* operations: metrics, status */
 extern char *var_metrics_listen;
 
-/* forwarding: DNS, clusters (issue 6) */
+/* forwarding: DNS, clusters */
 extern char *var_next_hop_lookup;
 extern char *var_next_hop_host_lookup;
 extern int var_next_hop_address_limit;
@@ -105,5 +106,6 @@ extern int var_proxy_protocol;
 extern struct conf_list var_proxy_protocol_hosts;
 extern int var_proxy_protocol_timeout;
 extern struct conf_list var_xforward_hosts;
+extern struct conf_list var_next_hop_bind_address;
 
 #endif

@@ -160,7 +160,26 @@ static int conf_rule_ciphers(const struct conf_view *v, char *err, size_t errlen
 	return rc;
 }
 
+/* conf_rule_bind - at most one source address per address family */
+static int conf_rule_bind(const struct conf_view *v, char *err, size_t errlen)
+{
+	const struct conf_list *l = conf_view_list(v, "next_hop_bind_address");
+	int     v4 = 0, v6 = 0;
+	char    where[256];
+
+	for (size_t i = 0; i < l->count; i++)
+		*(strchr(l->items[i], ':') ? &v6 : &v4) += 1;
+	if (v4 <= 1 && v6 <= 1)
+		return 0;
+	snprintf(err, errlen, "%s: %s IPv%d addresses; a connection starts from one: "
+		 "give at most one IPv4 and one IPv6 address",
+		 conf_view_where(v, "next_hop_bind_address", where, sizeof(where)),
+		 "several", v4 > 1 ? 4 : 6);
+	return -1;
+}
+
 static const conf_rule_fn conf_rules[] = {
+	conf_rule_bind,
 	conf_rule_forward,
 	conf_rule_lists,
 	conf_rule_loop_guard,

@@ -5,6 +5,7 @@
  *	dlpconf [-c confdir] [-d | -n] [-h] [name...]
  *	dlpconf [-c confdir] -e name=value...
  *	dlpconf [-c confdir] -X name...
+ *	dlpconf -H name...
  *	dlpconf [-c confdir] -M [-h] [service[.field]...]
  *	dlpconf [-c confdir] -M service.field=value...
  *	dlpconf [-c confdir] -MX service.field...
@@ -14,6 +15,8 @@
  *	Without -e, -X or -M: every effective setting of dlpgate.conf as
  *	"name = value", or only the named ones. -d shows the built-in
  *	defaults, -n only what the file sets, -h values without names.
+ *	-H explains settings: type, default, bounds or choices, who reads
+ *	it, and the description of the man page.
  *
  *	-e edits dlpgate.conf in place: each value is checked against the
  *	parameter table (type, bounds, choices), the text of the setting is
@@ -62,6 +65,7 @@ enum dlpconf_mode {
 	DLPCONF_SHOW,
 	DLPCONF_EDIT,
 	DLPCONF_REMOVE,
+	DLPCONF_EXPLAIN,
 };
 
 static const char *dlpconf_dir = DLP_SYSCONFDIR;
@@ -146,6 +150,43 @@ static int dlpconf_show(int defaults, int nondefault, char **names, int nnames)
 		value = defaults ? xstrdup(p->def) : conf_value_text(p);
 		dlpconf_print(p->name, value);
 		free(value);
+	}
+	return 0;
+}
+
+static void dlpconf_usage(void) __attribute__((noreturn));
+
+/* dlpconf_explain - what a setting is: type, default, bounds, description */
+static int dlpconf_explain(char **names, int nnames)
+{
+	if (nnames == 0)
+		dlpconf_usage();
+	for (int i = 0; i < nnames; i++) {
+		const struct conf_param *p = dlpconf_param(names[i]);
+		const char *cp = p->desc;
+
+		printf("%s (%s, default \"%s\"", p->name, conf_type_name(p->type), p->def);
+		if (p->type == CONF_ENUM)
+			printf(", one of %s", p->choices);
+		else if (p->type == CONF_INT || p->type == CONF_TIME || p->type == CONF_SIZE)
+			printf(", %lld to %lld%s", p->min, p->max, p->type == CONF_TIME ? " seconds"
+			       : p->type == CONF_SIZE ? " bytes" : "");
+		printf("; read by %s)\n", p->role);
+		/* the description, folded at 76 columns */
+		while (*cp) {
+			size_t  n = strlen(cp), cut = n;
+
+			if (n > 74) {
+				for (cut = 74; cut > 0 && cp[cut] != ' '; cut--)
+					 /* void */ ;
+				if (cut == 0)
+					cut = 74;
+			}
+			printf("    %.*s\n", (int) cut, cp);
+			cp += cut;
+			while (*cp == ' ')
+				cp++;
+		}
 	}
 	return 0;
 }
@@ -565,6 +606,7 @@ static int dlpconf_man(void)
 static void __attribute__((noreturn)) dlpconf_usage(void)
 {
 	fprintf(stderr, "usage: dlpconf [-c confdir] [-d | -n] [-h] [name...]\n"
+		"       dlpconf -H name...\n"
 		"       dlpconf [-c confdir] -e name=value...\n"
 		"       dlpconf [-c confdir] -X name...\n"
 		"       dlpconf [-c confdir] -M [-h] [service[.field]...]\n"
@@ -582,7 +624,7 @@ int     main(int argc, char **argv)
 	msg_open("dlpconf", MSG_TO_STDERR, NULL);
 	if (argc == 2 && strcmp(argv[1], "--man") == 0)
 		return dlpconf_man();
-	while ((ch = getopt(argc, argv, "c:dehMnX")) != -1) {
+	while ((ch = getopt(argc, argv, "c:deHhMnX")) != -1) {
 		switch (ch) {
 		case 'c':
 			dlpconf_dir = optarg;
@@ -595,6 +637,9 @@ int     main(int argc, char **argv)
 			break;
 		case 'h':
 			dlpconf_values_only = 1;
+			break;
+		case 'H':
+			mode = DLPCONF_EXPLAIN;
 			break;
 		case 'M':
 			services = 1;
@@ -628,6 +673,8 @@ int     main(int argc, char **argv)
 		return dlpconf_edit_services(mode == DLPCONF_REMOVE ? DLPCONF_REMOVE :
 					     DLPCONF_EDIT, argv, argc);
 	}
+	if (mode == DLPCONF_EXPLAIN)
+		return dlpconf_explain(argv, argc);
 	if (mode != DLPCONF_SHOW) {
 		if (argc == 0 || defaults || nondefault || dlpconf_values_only)
 			dlpconf_usage();

@@ -30,7 +30,7 @@
  *	stop.
  *
  * HOOKS
- *	check runs "dlpscan -t -c confdir" (detector/, issue 3) to validate
+ *	check runs "dlpscan -t -c confdir" (detector/) to validate
  *	the policies when that program exists, and otherwise checks that
  *	the policy file parses. The keystore's privacy is master_check.c's.
  */
@@ -209,7 +209,7 @@ static int dlp_check_programs(const struct master_conf *mc)
 	return 0;
 }
 
-/* dlp_check_policies - the detector's policies (hook for issue 3) */
+/* dlp_check_policies - the detector's policies (dlpscan -t) */
 static int dlp_check_policies(void)
 {
 	char    path[PATH_MAX], prog[PATH_MAX];
@@ -289,7 +289,8 @@ static int dlp_check(int verbose)
 		master_conf_free(&mc);
 		return EXIT_LSB_ERROR;
 	}
-	if (master_check_secrets(dlp_confdir, &mc, privsep, err, sizeof(err)) < 0) {
+	if (master_check_secrets(dlp_confdir, &mc, privsep, err, sizeof(err)) < 0
+	    || master_check_loop(&mc, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dlpgate: %s\n", err);
 		master_conf_free(&mc);
 		return EXIT_LSB_ERROR;

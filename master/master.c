@@ -301,7 +301,8 @@ static void master_reload(void)
 	if (master_conf_load(master_confdir, &nt, err, sizeof(err)) < 0
 	    || (master_privsep && master_check_users(&nt, err, sizeof(err)) < 0)
 	    || master_check_secrets(master_confdir, &nt, master_privsep, err,
-				    sizeof(err)) < 0) {
+				    sizeof(err)) < 0
+	    || master_check_loop(&nt, err, sizeof(err)) < 0) {
 		evt_error(CONF_RELOAD_BAD, NULL, "reason=\"%s\"", err);
 		free(old_run);
 		return;
@@ -669,7 +670,8 @@ int     main(int argc, char **argv)
 	if (master_privsep && master_check_users(&master_table, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	if (master_check_secrets(master_confdir, &master_table, master_privsep,
-				 err, sizeof(err)) < 0) {
+				 err, sizeof(err)) < 0
+	    || master_check_loop(&master_table, err, sizeof(err)) < 0) {
 		evt_error(SECRET_UNSAFE, NULL, "reason=\"%s\"", err);
 		exit(1);
 	}
