@@ -404,6 +404,76 @@ static int conf_read_path(const char *path, const char *shown,
 	return rc;
 }
 
+static conf_contexts_fn conf_contexts;
+static int conf_rules_on;
+
+/* conf_rules_enable - check across settings; fn names the services, if any */
+void    conf_rules_enable(conf_contexts_fn fn)
+{
+	conf_rules_on = 1;
+	conf_contexts = fn;
+}
+
+/* conf_rules_contexts - the rules over dlpgate.conf, or over each service's view */
+static int conf_rules_contexts(struct conf_view *view, const char *dir, char *err,
+			       size_t errlen)
+{
+	struct conf_context *ctx = NULL;
+	size_t  n;
+	int     rc = 0;
+
+	if (!conf_rules_on)
+		return 0;
+	n = conf_contexts ? conf_contexts(dir, &ctx) : 0;
+	if (n == 0)
+		return conf_rules_check(view, err, errlen);
+	for (size_t c = 0; c < n && rc == 0; c++) {
+		union conf_value *own = xcalloc(conf_param_count, sizeof(*own));
+		enum conf_source *src = xcalloc(conf_param_count, sizeof(*src));
+		char   *mine = xcalloc(conf_param_count, 1);
+		struct conf_view v = {own, src, view->line, view->file};
+		char    why[CONF_ERR_MAX];
+
+		memcpy(own, view->stage, conf_param_count * sizeof(*own));
+		memcpy(src, view->src, conf_param_count * sizeof(*src));
+		for (size_t i = 0; i < ctx[c].n; i++) {
+			char    name[128];
+			const char *value;
+			const struct conf_param *p;
+			union conf_value val;
+
+			memset(&val, 0, sizeof(val));
+			if (conf_split_override(ctx[c].opts[i], name, sizeof(name), &value) < 0
+			    || (p = conf_find(name)) == NULL
+			    || conf_parse_text(p, value, &val, why, sizeof(why)) < 0)
+				continue;	/* master.conf's own check reports these */
+			if (mine[p - conf_params])
+				conf_value_free(p, &own[p - conf_params]);
+			own[p - conf_params] = val;
+			src[p - conf_params] = CONF_SRC_OVERRIDE;
+			mine[p - conf_params] = 1;
+		}
+		if (conf_rules_check(&v, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "service %s: %s", ctx[c].name, why);
+			rc = -1;
+		}
+		for (size_t i = 0; i < conf_param_count; i++)
+			if (mine[i])
+				conf_value_free(&conf_params[i], &own[i]);
+		free(own);
+		free(src);
+		free(mine);
+	}
+	for (size_t c = 0; c < n; c++) {
+		for (size_t i = 0; i < ctx[c].n; i++)
+			free(ctx[c].opts[i]);
+		free(ctx[c].opts);
+		free(ctx[c].name);
+	}
+	free(ctx);
+	return rc;
+}
+
 /* conf_read_file - stage the settings of DIR/dlpgate.conf */
 static int conf_read_file(const char *path, union conf_value *stage,
 			  enum conf_source *src, int *line, char *err, size_t errlen)
@@ -490,8 +560,16 @@ int     conf_check_file(const char *path, const char *shown, char *err,
 				    why, sizeof(why)) < 0)
 			msg_panic("default of %s: %s", conf_params[i].name, why);
 	rc = conf_read_path(path, shown, stage, src, line, err, errlen);
-	if (rc == 0)
-		rc = conf_rules_check(&view, err, errlen);
+	if (rc == 0) {
+		char    dir[PATH_MAX], *slash;
+
+		strlcpy(dir, shown, sizeof(dir));
+		if ((slash = strrchr(dir, '/')) != NULL)
+			*slash = 0;
+		else
+			strlcpy(dir, ".", sizeof(dir));
+		rc = conf_rules_contexts(&view, dir, err, errlen);
+	}
 	for (size_t i = 0; i < conf_param_count; i++)
 		conf_value_free(&conf_params[i], &stage[i]);
 	free(stage);
@@ -563,6 +641,7 @@ int conf_load(const char *dir, char *const *overrides, size_t noverride,
 	int    *line = xcalloc(conf_param_count, sizeof(*line));
 	char    why[CONF_ERR_MAX], path[PATH_MAX];
 	struct conf_view view = {stage, src, line, path};
+	const char *dirp = dir;
 	int     rc = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, CONF_MAIN_FILE);
@@ -599,7 +678,7 @@ int conf_load(const char *dir, char *const *overrides, size_t noverride,
 		}
 	}
 	if (rc == 0)
-		rc = conf_rules_check(&view, err, errlen);
+		rc = conf_rules_contexts(&view, dirp, err, errlen);
 	free(line);
 	if (rc < 0) {
 		for (size_t i = 0; i < conf_param_count; i++)

@@ -107,6 +107,24 @@ const char *conf_view_where(const struct conf_view *v, const char *name, char *b
 int conf_view_set(const struct conf_view *v, const char *name);
 int conf_rules_check(const struct conf_view *v, char *err, size_t errlen);
 
+/*
+ * The rules are about the SMTP service: master, dlpgate, dlpconf and
+ * smtpd-proxy enable them; the other roles do not refuse a configuration
+ * for what only the proxy reads. Services may refine dlpgate.conf with
+ * their own options (master.conf): a program that reads master.conf
+ * passes a function that lists, for a configuration directory, each SMTP
+ * service's name and "name=value" options (malloc'd; conf frees them);
+ * the rules then run once per service over dlpgate.conf plus its
+ * options. smtpd-proxy, which gets its options as overrides, passes NULL.
+ */
+struct conf_context {
+	char   *name;
+	char  **opts;
+	size_t  n;
+};
+typedef size_t (*conf_contexts_fn) (const char *dir, struct conf_context **out);
+void conf_rules_enable(conf_contexts_fn fn);
+
 /* Validators shared by the table and by other loaders. */
 int conf_check_cidr(const char *value, char *err, size_t errlen);
 int conf_check_hostport(const char *value, char *err, size_t errlen);

@@ -622,6 +622,7 @@ int     main(int argc, char **argv)
 	enum dlpconf_mode mode = DLPCONF_SHOW;
 
 	msg_open("dlpconf", MSG_TO_STDERR, NULL);
+	conf_rules_enable(master_conf_contexts);
 	if (argc == 2 && strcmp(argv[1], "--man") == 0)
 		return dlpconf_man();
 	while ((ch = getopt(argc, argv, "c:deHhMnX")) != -1) {

@@ -58,6 +58,7 @@
 #include "msg.h"
 #include "master.h"
 #include "master_check.h"
+#include "master_conf.h"
 
 #ifndef DLP_SYSCONFDIR
 #define DLP_SYSCONFDIR "/etc/dlpgate"
@@ -639,6 +640,7 @@ int     main(int argc, char **argv)
 	int     ch;
 
 	msg_open("dlpgate/master", MSG_TO_STDERR, NULL);
+	conf_rules_enable(master_conf_contexts);
 	master_overrides = xcalloc((size_t) argc + 1, sizeof(char *));
 	while ((ch = getopt(argc, argv, "c:fo:")) != -1) {
 		switch (ch) {

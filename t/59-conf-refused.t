@@ -59,6 +59,26 @@ for my $r (@refused) {
     like($out, qr/\Q$etc\E\/dlpgate\.conf:\d+: $r->[1]/, '... naming file, line and setting, with the reason');
 }
 
+# a service of master.conf may carry its own next_hop: then forwarding mode
+# is complete for that service, and a service without one is named
+{
+    my $port0 = free_port();
+    my $svc = sub { my ($opts) = @_;
+        "services = (\n  { name = \"smtpd\"; type = \"inet\"; listen = [\"127.0.0.1:$port0\"];\n"
+        . "    command = \"smtpd-proxy\"; user = \"dlpgate\"; options = { $opts }; },\n"
+        . "  { name = \"detector\"; type = \"unix\"; listen = [\"detector\"]; command = \"detector\";\n"
+        . "    user = \"dlpgate-detect\"; }\n);\n" };
+    spit("$etc/master.conf", $svc->('next_hop = "127.0.0.1:2525";'));
+    spit($conf, "operating_mode = \"forward\";\n");
+    ($rc, $out) = dlpgate($etc, 'check');
+    is($rc, 0, 'forwarding mode with the next_hop in the service\'s options is complete') or diag $out;
+    spit("$etc/master.conf", $svc->('operating_mode = "forward";'));
+    spit($conf, "syslog_name = \"dlp\";\n");
+    ($rc, $out) = dlpgate($etc, 'check');
+    like($out, qr/service smtpd: .*"forward" with an empty next_hop/, 'a service set to forward without one is named');
+    unlink "$etc/master.conf";
+}
+
 # ---- start and reload ----
 my $port = free_port();
 my $mc = DlpTest::default_master_conf($port, {}, {});
