@@ -39,16 +39,10 @@ for f in dlpgate.conf policies.conf; do
 done
 # the service table of etc/master.conf, on RUN_PORT
 sed "s/127\.0\.0\.1:10025/127.0.0.1:$port/" "$top/etc/master.conf" > "$etc/master.conf"
-cat >> "$etc/dlpgate.conf" <<CONF
-
-# make run: paths under $run, mail back to 127.0.0.1:$resubmit
-run_directory = "$run/run";
-resubmit_port = $resubmit;
-incident_log = "$run/log/incidents.log";
-notify_queue_directory = "$run/spool/notify";
-notify_relay = "127.0.0.1:$resubmit";
-internal_domains = [ "example.com" ];
-CONF
+# make run: paths under the run directory, mail back to 127.0.0.1:RUN_RESUBMIT
+"$top/master/dlpconf" -c "$etc" -e "run_directory=$run/run" "resubmit_port=$resubmit" \
+	"incident_log=$run/log/incidents.log" "notify_queue_directory=$run/spool/notify" \
+	"notify_relay=127.0.0.1:$resubmit" "internal_domains=example.com"
 
 master=$top/master/master
 if [ "$(id -u)" = 0 ]; then
