@@ -25,7 +25,7 @@ ok(!-e "$tree/master/master", 'with nothing built');
 my $port = free_port();
 my $resubmit = free_port();
 my $log = "$tree/make-run.log";
-my $pid = spawn($log, 'setsid', 'make', '-C', $tree, '-s', 'run', "RUN_PORT=$port",
+my $pid = spawn($log, 'make', '-C', $tree, '-s', 'run', "RUN_PORT=$port",
     "RUN_RESUBMIT=$resubmit", "RUN_DIR=$tree/run");
 my $try = wait_until(sub { (slurp($log) // '') =~ /Stop with Ctrl-C/ && port_listened($port) }, 300);
 ok($try, 'make run prints its "try it" block and listens') or diag slurp($log);
