@@ -2,7 +2,7 @@
 COMMON_SRC = common/mem.c common/msg.c common/evt.c common/buf.c \
 	common/stream.c common/inet.c common/conf.c common/conf_params.c \
 	common/conf_rules.c \
-	common/ipc.c common/server.c common/scan.c \
+	common/ipc.c common/server.c common/scan.c common/confine.c common/file_replace.c \
 	common/tls_mgr.c common/tls_prov.c
 LIBDLP = common/libdlpgate.a
 SRCS  += $(COMMON_SRC)

@@ -478,10 +478,11 @@ void    detector_content_scan(struct det_scan *sc, const char *data, size_t len,
 
 	if (len == 0 || detector_scan_expired(sc))
 		return;
-	if (detector_is_archive(sniffed)) {
-		detector_archive_scan(sc, data, len, depth + 1, sniffed);
+	if (strcmp(sniffed, "pdf") == 0)
+		return detector_pdf_scan(sc, data, len, where, depth);
+	if (detector_archive_scan(sc, data, len, depth + 1, sniffed, ctype)
+	    || detector_document_scan(sc, data, len, where, depth + 1, sniffed, ctype))
 		return;
-	}
 	if (strcmp(ctype, "text/html") == 0 || strcmp(sniffed, "html") == 0) {
 		buf_init(&t, len + 16);
 		if (!detector_charset_is_utf8(charset)) {
@@ -553,7 +554,9 @@ static void leaf(struct mime *m, const struct mime_entity *e, const char *data,
 		} else
 			mime_walk(sc, d, n, depth + 1, DET_W_ATTACH, 0);
 	} else {
+		sc->content_name = e->filename;
 		detector_content_scan(sc, d, n, e->type, e->charset, where, depth, sniffed);
+		sc->content_name = NULL;
 	}
 	if (dec.data)
 		buf_free(&dec);
@@ -699,6 +702,12 @@ done:
 	while (m.nstack > 0)
 		frame_pop(&m);
 	free(m.stack);
+}
+
+/* detector_message_scan - a message saved as a file (an .eml in a zip) */
+void    detector_message_scan(struct det_scan *sc, const char *msg, size_t len, int depth)
+{
+	mime_walk(sc, msg, len, depth, DET_W_ATTACH, 0);
 }
 
 /* detector_mime_scan - scan a whole message */

@@ -647,7 +647,7 @@ int     main(int argc, char **argv)
 	const char *cmd;
 	int     ch, rc, prometheus = 0;
 
-	msg_open("dlpgate", MSG_TO_STDERR, NULL);
+	msg_open("dlpgate", MSG_TO_STDERR, LOG_MAIL);
 	conf_rules_enable(master_conf_contexts);
 	dlp_overrides = xcalloc((size_t) argc + 1, sizeof(char *));
 	while ((ch = getopt(argc, argv, "+c:o:")) != -1) {

@@ -184,7 +184,7 @@ static int master_check_named_secrets(const char *confdir, char *err, size_t err
 /* master_check_loop - reflecting mode must not send mail back to dlpgate */
 int     master_check_loop(const struct master_conf *mc, char *err, size_t errlen)
 {
-	if (strcmp(var_operating_mode, "reflect") != 0)
+	if (var_operating_mode != OPERATING_MODE_REFLECT)
 		return 0;
 	for (size_t i = 0; i < mc->nsvc; i++) {
 		const struct master_svc_conf *sc = &mc->svc[i];

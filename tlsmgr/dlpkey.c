@@ -1030,7 +1030,7 @@ int     main(int argc, char **argv)
 	char    err[CONF_ERR_MAX], configured[PATH_MAX];
 	int     i = 1;
 
-	msg_open("dlpkey", MSG_TO_STDERR, NULL);
+	msg_open("dlpkey", MSG_TO_STDERR, LOG_MAIL);
 	memset(&o, 0, sizeof(o));
 	if (i + 1 < argc && strcmp(argv[i], "-c") == 0) {
 		confdir = argv[i + 1];

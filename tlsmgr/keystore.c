@@ -28,6 +28,7 @@
 
 #include "conf.h"
 #include "conf_params.h"
+#include "file_replace.h"
 #include "mem.h"
 #include "msg.h"
 #include "keystore.h"
@@ -512,65 +513,6 @@ done:
 	return p12;
 }
 
-/* ks_write_atomic - data to path via a temporary file and rename */
-static int ks_write_atomic(const char *path, const unsigned char *data, size_t len,
-			   uid_t uid, gid_t gid, char *err, size_t errlen)
-{
-	char    tmp[PATH_MAX];
-	struct stat st;
-	mode_t  mode = 0600;
-	int     fd, had = stat(path, &st) == 0;
-	size_t  done = 0;
-
-	if (had) {
-		mode = st.st_mode & 0777;
-		uid = st.st_uid;
-		gid = st.st_gid;
-	}
-	if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= (int) sizeof(tmp)) {
-		snprintf(err, errlen, "path too long: %s", path);
-		return -1;
-	}
-	if ((fd = mkstemp(tmp)) < 0) {
-		snprintf(err, errlen, "cannot create a file beside %s: %s", path,
-			 strerror(errno));
-		return -1;
-	}
-	if (fchmod(fd, mode) < 0 || (uid != (uid_t) -1 && geteuid() == 0
-				     && fchown(fd, uid, gid) < 0)) {
-		snprintf(err, errlen, "cannot set owner and mode of %s: %s", tmp,
-			 strerror(errno));
-		goto fail;
-	}
-	while (done < len) {
-		ssize_t n = write(fd, data + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(err, errlen, "write %s: %s", tmp, strerror(errno));
-			goto fail;
-		}
-		done += (size_t) n;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		snprintf(err, errlen, "write %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		snprintf(err, errlen, "rename %s to %s: %s", tmp, path, strerror(errno));
-		goto fail;
-	}
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return -1;
-}
-
 /* ks_save - write the keystore atomically (see keystore.h) */
 int     ks_save(const struct keystore *ks, const char *path, const char *pass,
 		        uid_t uid, gid_t gid, char *err, size_t errlen)
@@ -587,7 +529,7 @@ int     ks_save(const struct keystore *ks, const char *path, const char *pass,
 		ks_openssl_error(err, errlen, "cannot encode the keystore");
 		return -1;
 	}
-	rc = ks_write_atomic(path, der, (size_t) len, uid, gid, err, errlen);
+	rc = file_replace(path, der, (size_t) len, 0600, uid, gid, err, errlen);
 	OPENSSL_free(der);
 	return rc;
 }
@@ -627,8 +569,7 @@ int     ks_write_password(const char *path, const char *pass, uid_t uid, gid_t g
 			          char *err, size_t errlen)
 {
 	char   *text = xasprintf("%s\n", pass);
-	int     rc = ks_write_atomic(path, (unsigned char *) text, strlen(text), uid, gid,
-				     err, errlen);
+	int     rc = file_replace(path, text, strlen(text), 0600, uid, gid, err, errlen);
 
 	OPENSSL_cleanse(text, strlen(text));
 	free(text);

@@ -12,9 +12,9 @@
  * with an HMAC-SHA256 MAC, the store password also protecting the keys,
  * as keytool does: files made by either tool open with the other.
  *
- * ks_save() writes a temporary file beside the keystore and renames it
- * over the old one, keeping its owner and mode: a failure leaves the old
- * keystore untouched. Only tlsmgr and dlpkey link this module.
+ * ks_save() and ks_write_password() replace their file with file_replace()
+ * (a temporary file beside it, fsync'd and renamed over it, keeping its
+ * owner and mode): a failure leaves the old file untouched. Only tlsmgr and dlpkey link this module.
  */
 #ifndef DLP_KEYSTORE_H
 #define DLP_KEYSTORE_H
