@@ -67,6 +67,23 @@ static int conf_check_bind_address(const char *value, char *err, size_t errlen)
 	return rc;
 }
 
+/* conf_check_syslog_server - /path, udp:host:port or tcp:host:port */
+int     conf_check_syslog_server(const char *value, char *err, size_t errlen)
+{
+	char    host[256], port[32];
+
+	if (*value == '/')
+		return strlen(value) < 108 ? 0 : (snprintf(err, errlen, "socket path "
+							    "too long"), -1);
+	if ((strncmp(value, "udp:", 4) == 0 || strncmp(value, "tcp:", 4) == 0)
+	    && inet_split_hostport(value + 4, host, sizeof(host), port, sizeof(port),
+				   "") == 0 && *host && atoi(port) > 0 && atoi(port) < 65536)
+		return 0;
+	snprintf(err, errlen, "\"%s\": use a socket path (/dev/log), udp:host:port or "
+		 "tcp:host:port", value);
+	return -1;
+}
+
 /* conf_check_reply5xx - "5XX 5.X.X text": printable, no CR, LF or controls */
 int conf_check_reply5xx(const char *value, char *err, size_t errlen)
 {

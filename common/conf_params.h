@@ -51,6 +51,10 @@
 #define CONF_CHOICES_unscannable_action(C) \
 	C(UNSCANNABLE_PASS, "pass") C(UNSCANNABLE_BLOCK, "block") \
 	C(UNSCANNABLE_TEMPFAIL, "tempfail")
+#define CONF_CHOICES_incident_syslog(C) \
+	C(INCIDENT_SYSLOG_NONE, "none") C(INCIDENT_SYSLOG_RFC5424, "rfc5424") \
+	C(INCIDENT_SYSLOG_JSON, "json")
+#define CONF_CHOICES_incident_syslog_facility(C) CONF_CHOICES_syslog_facility(C)
 #define CONF_CHOICES_inbound_tls(C) \
 	C(INBOUND_TLS_NONE, "none") C(INBOUND_TLS_MAY, "may") \
 	C(INBOUND_TLS_ENCRYPT, "encrypt")
@@ -219,6 +223,20 @@
 	  "detector", \
 	  "The incident log: one JSON line per message that matched a policy " \
 	  "(masked samples only), fsync'd. Empty: no incident log.") \
+	X(ENUM, incident_syslog, "none", "detector", \
+	  "Also send each incident to a syslog stream, for a SIEM: rfc5424 " \
+	  "(RFC 5424, the incident's fields as structured data " \
+	  "[dlpgate@32473 ...]) or json (the incident log's JSON line as the " \
+	  "message); none: only the incident log. Matches are masked as in " \
+	  "the incident log. See dlpgate.log(5).") \
+	X(STR, incident_syslog_server, "/dev/log", conf_check_syslog_server, \
+	  "detector", \
+	  "Where incident_syslog sends: a local socket path (/dev/log: the " \
+	  "system's syslog daemon), udp:host:port (one datagram per incident) " \
+	  "or tcp:host:port (RFC 6587 octet counting), e.g. udp:127.0.0.1:514.") \
+	X(CODE, incident_syslog_facility, int, "mail", "detector", \
+	  "Syslog facility of the incident stream (severity: the incident's, " \
+	  "high as crit, medium as err, low as warning, info as info).") \
 	X(STR, notify_relay, "127.0.0.1:10026", conf_check_hostport, "detector", \
 	  "SMTP server that takes incident notifications: the MTA's " \
 	  "reinjection listener, so notifications are not filtered again.") \
@@ -404,6 +422,7 @@ CONF_PARAMS(CONF_EXTERN)
 #define CONF_NAME(name)	conf_code_name(conf_choices_##name, (int) var_##name)
 
 void conf_helo_name(char *buf, size_t len);
+int conf_check_syslog_server(const char *value, char *err, size_t errlen);
 int conf_check_reply5xx(const char *value, char *err, size_t errlen);
 
 #endif

@@ -83,6 +83,7 @@
 	X(NOTIFY_DEFER,		7005, "notification deferred") \
 	X(NOTIFY_EXPIRED,	7006, "notification given up") \
 	X(NOTIFY_FAIL,		7007, "notification could not be queued") \
+	X(INCIDENT_SYSLOG_FAIL,	7008, "incident not sent to syslog") \
 	/* 8000-8999: DNS, PROXY protocol, clusters */ \
 	X(DNS_RESOLVED,		8001, "next hop domain resolved") \
 	X(DNS_TEMPFAIL,		8002, "next hop DNS lookup failed") \
