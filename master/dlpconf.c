@@ -30,7 +30,8 @@
  *	per-service setting), with -X it removes one.
  *
  *	--man writes the parameter list of dlpgate.conf(5), in roff, from
- *	the parameter table (the build makes the man page with it).
+ *	the parameter table, and --events the event list of dlpgate.log(5)
+ *	from the event table (the build makes the man pages with them).
  *
  * DIAGNOSTICS
  *	An unknown name (with the closest known one), a bad value or an
@@ -49,6 +50,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "conf_params.h"
+#include "evt.h"
 #include "mem.h"
 #include "msg.h"
 #include "conf_text.h"
@@ -573,6 +575,28 @@ static void dlpconf_roff(const char *text, int breakable)
 		fputs("\\fR", stdout);
 }
 
+/* dlpconf_roff_text - text for a roff line: '-' as \-, no leading '.' */
+static void dlpconf_roff_text(const char *text)
+{
+	if (*text == '.' || *text == '\'')
+		fputs("\\&", stdout);
+	for (; *text; text++)
+		if (*text == '-' || *text == '\\')
+			printf("\\%c", *text == '-' ? '-' : 'e');
+		else
+			putchar(*text);
+}
+
+/* dlpconf_events - the event list of dlpgate.log(5), from EVT_TABLE */
+static int dlpconf_events(void)
+{
+#define DLPCONF_EVENT(name, code, text) \
+	printf(".TP\n.B %d\n", code); dlpconf_roff_text(text); putchar('\n');
+	EVT_TABLE(DLPCONF_EVENT)
+#undef DLPCONF_EVENT
+	return 0;
+}
+
 /* dlpconf_man - the parameter list of dlpgate.conf(5), from the table */
 static int dlpconf_man(void)
 {
@@ -628,6 +652,8 @@ int     main(int argc, char **argv)
 	conf_rules_enable(master_conf_contexts);
 	if (argc == 2 && strcmp(argv[1], "--man") == 0)
 		return dlpconf_man();
+	if (argc == 2 && strcmp(argv[1], "--events") == 0)
+		return dlpconf_events();
 	while ((ch = getopt(argc, argv, "c:deHhMnX")) != -1) {
 		switch (ch) {
 		case 'c':
