@@ -299,6 +299,12 @@
 	  "In mirror mode, the next hop must authenticate itself against " \
 	  "the keystore's trusted certificates (Network Prevent's rule). " \
 	  "no: encrypt without verifying, for labs.") \
+	X(BOOL, outbound_tls_client_cert, "no", "smtpd-proxy", \
+	  "Present dlpgate's certificate (the keystore's key entry, signed " \
+	  "through tlsmgr as on the server side) to a next hop that asks for " \
+	  "a client certificate, for next hops that authenticate their " \
+	  "clients. TLS 1.3 only: over TLS 1.2 no certificate is sent, and " \
+	  "the log says so (4014).") \
 	X(BOOL, tls_use_system_ca, "no", "smtpd-proxy", \
 	  "Also trust the system's CA bundle when verifying next hops.") \
 	X(STR, outbound_tls_match_name, "", conf_check_hostname, "smtpd-proxy", \

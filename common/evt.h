@@ -57,6 +57,7 @@
 	X(TLS_DISCARDED,	4011, "plaintext after STARTTLS discarded") \
 	X(TLSMGR_READY,		4012, "tlsmgr ready") \
 	X(HOP_TLS_PLAIN,	4013, "next hop without TLS") \
+	X(HOP_TLS_NO_CCERT,	4014, "next hop asked for a client certificate, none sent") \
 	X(MASTER_START,		5001, "master started") \
 	X(MASTER_STOP,		5002, "master stopping") \
 	X(MASTER_RELOAD,	5003, "master reloaded configuration") \
