@@ -480,8 +480,7 @@ void    detector_content_scan(struct det_scan *sc, const char *data, size_t len,
 		return;
 	if (strcmp(sniffed, "pdf") == 0)
 		return detector_pdf_scan(sc, data, len, where, depth);
-	if (detector_archive_scan(sc, data, len, depth + 1, sniffed, ctype)
-	    || detector_document_scan(sc, data, len, where, depth + 1, sniffed, ctype))
+	if (detector_container_scan(sc, data, len, where, depth + 1, sniffed, ctype))
 		return;
 	if (strcmp(ctype, "text/html") == 0 || strcmp(sniffed, "html") == 0) {
 		buf_init(&t, len + 16);

@@ -209,7 +209,7 @@ static int dlp_check_programs(const struct master_conf *mc)
 	return 0;
 }
 
-/* dlp_check_policies - the detector's policies (dlpscan -t) */
+/* dlp_check_policies - the detector's policies, as dlpscan -t sees them */
 static int dlp_check_policies(void)
 {
 	char    path[PATH_MAX], prog[PATH_MAX];
