@@ -536,6 +536,12 @@ const char *conf_view_where(const struct conf_view *v, const char *name, char *b
 	return buf;
 }
 
+/* conf_view_file - the dlpgate.conf the view was read from */
+const char *conf_view_file(const struct conf_view *v)
+{
+	return v->file;
+}
+
 /* conf_view_set - was a setting given (file or -o), not left at its default? */
 int     conf_view_set(const struct conf_view *v, const char *name)
 {

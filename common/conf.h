@@ -118,6 +118,7 @@ const struct conf_list *conf_view_list(const struct conf_view *v, const char *na
 const char *conf_view_where(const struct conf_view *v, const char *name, char *buf,
 			    size_t len);
 int conf_view_set(const struct conf_view *v, const char *name);
+const char *conf_view_file(const struct conf_view *v);
 int conf_rules_check(const struct conf_view *v, char *err, size_t errlen);
 
 /*

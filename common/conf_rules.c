@@ -12,7 +12,9 @@
  *
  * To add a rule: one function below, one line in conf_rules[].
  */
+#include <limits.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -178,7 +180,31 @@ static int conf_rule_bind(const struct conf_view *v, char *err, size_t errlen)
 	return -1;
 }
 
+/* conf_rule_template - a notify_template that names no file */
+static int conf_rule_template(const struct conf_view *v, char *err, size_t errlen)
+{
+	const char *t = conf_view_str(v, "notify_template"), *file = conf_view_file(v);
+	const char *slash = strrchr(file, '/');
+	char    path[PATH_MAX], where[256];
+	struct stat st;
+
+	if (*t == 0)
+		return 0;
+	if (*t == '/' || slash == NULL)
+		snprintf(path, sizeof(path), "%s", t);
+	else
+		snprintf(path, sizeof(path), "%.*s/%s", (int) (slash - file), file, t);
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		return 0;
+	snprintf(err, errlen, "%s: %s is not a file: every notification would fall "
+		 "back to the built-in text; fix: write the template there, or dlpconf -X "
+		 "notify_template",
+		 conf_view_where(v, "notify_template", where, sizeof(where)), path);
+	return -1;
+}
+
 static const conf_rule_fn conf_rules[] = {
+	conf_rule_template,
 	conf_rule_bind,
 	conf_rule_forward,
 	conf_rule_lists,

@@ -50,6 +50,7 @@ my @refused = (
     [{ next_hop_bind_address => ['192.0.2.77'] }, qr/next_hop_bind_address: 192\.0\.2\.77 is not an address of this host/],
     [{ next_hop_bind_address => ['127.0.0.1', '127.0.0.2'] }, qr/next_hop_bind_address: several IPv4 addresses/],
     [{ operating_mode => 'forward' }, qr/operating_mode: "forward" with an empty next_hop/],
+    [{ notify_template => 'nosuch.txt' }, qr/notify_template: \S+\/nosuch\.txt is not a file: every notification would fall back to the built-in text/],
 );
 for my $r (@refused) {
     spit($conf, "syslog_name = \"dlp\";\n" . conf_text($r->[0]));
