@@ -229,6 +229,7 @@ struct det_scan {
 	int     timed_out;
 	int     incomplete;		/* a limit was hit or a part unreadable */
 	char    incomplete_why[512];	/* "; "-separated reasons */
+	const char *label;		/* the part or member being read, for reasons */
 	/* multipart/alternative: count the best alternative, not the sum */
 	uint32_t *alt_save;
 };
@@ -300,12 +301,18 @@ int detector_is_archive(const char *type);
 size_t detector_b64_decode(const char *in, size_t len, struct buf *out,
 			   unsigned *state, size_t limit);
 size_t detector_qp_decode(const char *in, size_t len, struct buf *out, size_t limit);
+size_t detector_uu_decode(const char *in, size_t len, struct buf *out, size_t limit);
 void detector_rfc2047_decode(const char *in, size_t len, struct buf *out);
-void detector_charset_to_utf8(const char *charset, const char *in, size_t len,
+long detector_charset_to_utf8(const char *charset, const char *in, size_t len,
 			      struct buf *out, size_t limit);
 int detector_charset_is_utf8(const char *charset);
-void detector_html_to_text(const char *in, size_t len, struct buf *out, size_t limit);
-void detector_xml_to_text(const char *in, size_t len, struct buf *out, size_t limit);
+int detector_charset_known(const char *charset);
+const char *detector_text_guess(const char *data, size_t len, size_t *skip);
+int detector_utf8_valid(const char *in, size_t len);
+void detector_utf16_strings(const char *in, size_t len, struct buf *out, size_t limit);
+int detector_html_to_text(const char *in, size_t len, struct buf *out,
+			  struct buf *hidden, size_t limit);
+int detector_xml_to_text(const char *in, size_t len, struct buf *out, size_t limit);
 const char *detector_sniff(const char *data, size_t len);
 void detector_utf8_clean(const char *in, size_t len, struct buf *out);
 void detector_subject_encode(const char *utf8, struct buf *out);

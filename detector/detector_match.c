@@ -33,6 +33,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "conf_params.h"
 #include "mem.h"
 #include "msg.h"
 #include "detector.h"
@@ -95,10 +96,30 @@ void detector_unscannable(struct det_scan *sc, const char *fmt, ...)
 		snprintf(sc->incomplete_why + n, sizeof(sc->incomplete_why) - n, "; ...");
 }
 
-/* detector_scan_limit - note that a limit stopped part of the scan */
+/* detector_scan_limit - note that a limit stopped part of the scan: "parts",
+ * "depth", "decoded size", "time", or any other short reason; the
+ * setting that was reached is named, and the part being read */
 void detector_scan_limit(struct det_scan *sc, const char *why)
 {
-	detector_unscannable(sc, "%s", why);
+	char    what[96];
+
+	if (strcmp(why, "parts") == 0)
+		snprintf(what, sizeof(what), "detector_part_limit (%d) reached",
+			 var_detector_part_limit);
+	else if (strcmp(why, "depth") == 0)
+		snprintf(what, sizeof(what), "detector_depth_limit (%d) reached",
+			 var_detector_depth_limit);
+	else if (strcmp(why, "decoded size") == 0)
+		snprintf(what, sizeof(what), "detector_decoded_size_limit (%lld bytes) reached",
+			 var_detector_decoded_size_limit);
+	else if (strcmp(why, "time") == 0)
+		snprintf(what, sizeof(what), "scan time limit (detector_timeout) reached");
+	else
+		snprintf(what, sizeof(what), "%s", why);
+	if (sc->label)
+		detector_unscannable(sc, "%s in %s", what, sc->label);
+	else
+		detector_unscannable(sc, "%s", what);
 }
 
 /* detector_hit - one more match for a rule, with its masked sample */
