@@ -16,7 +16,7 @@ COMMANDS += detector/dlpscan
 SRCS     += detector/detector.c detector/dlpscan.c $(DETECT_LIB_SRC)
 
 DEB_BUILD += libhyperscan-dev libarchive-dev
-DEB_TEST  += ripgrep zip
+DEB_TEST  += ripgrep zip python3
 
 DETECT_LIBS = -lhs -larchive -lm
 LIBS_detector/detector = $(DETECT_LIBS)

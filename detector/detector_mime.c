@@ -670,10 +670,10 @@ static void parse_headers(struct mime *m, struct mime_entity *e, int top, int me
 			break;
 		}
 		if ((line[0] == ' ' || line[0] == '\t') && field.len) {
-			if (field.len + n < MIME_FIELD_MAX)
+			if (!trunc && field.len + n < MIME_FIELD_MAX)
 				buf_append(&field, line, n);
 			else
-				trunc = 1;
+				trunc = 1;	/* cut here: no later line joins */
 			m->pos = end;
 			continue;
 		}
