@@ -320,7 +320,10 @@ const struct conf_param conf_params[] = {
 	    "last good policies keep running."),
 	LIST(internal_domains, "", conf_check_domain, "detector",
 	     "Domains that count as internal: a recipient in none of them (or "
-	     "their subdomains) is external for rules with external = true."),
+	     "their subdomains) is external for rules with external = true. "
+	     "So is an address that routes itself, as Postfix reads it: a "
+	     "local part with %, ! or a quoted @, or a source route "
+	     "(policies.conf(5))."),
 	BOOL(trial_mode, "no", "detector",
 	     "Every policy acts as monitor: incidents, notifications and logs, "
 	     "but no block, redirect or modify (the seed product's Trial Mode)."),

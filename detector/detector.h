@@ -261,6 +261,7 @@ void detector_list_free(struct det_list *l);
 void detector_list_add(struct det_list *l, const char *item);
 int detector_addr_match(const char *pattern, const char *addr);
 int detector_addr_internal(const char *addr);
+int detector_addr_routed(const char *addr);
 char *detector_addr_bare(const char *addr, char *buf, size_t len);
 
 /* detector_match.c */

@@ -1,18 +1,28 @@
 /*
  * detector_text - decoders: how a person would read the bytes
  *
- * detector_b64_decode(), detector_qp_decode()
- *	content transfer encodings; garbage is skipped, never fatal.
+ * detector_b64_decode(), detector_qp_decode(), detector_uu_decode()
+ *	content transfer encodings; garbage is skipped, never fatal. The
+ *	limit bounds the bytes written: a caller that asks for one byte more
+ *	than it will scan learns whether the input was cut.
  * detector_rfc2047_decode()
  *	encoded words of header values (subjects, file names) to UTF-8;
  *	whitespace between adjacent encoded words is dropped (RFC 2047 6.2).
  * detector_charset_to_utf8()
- *	any charset iconv knows, to UTF-8; invalid sequences become U+FFFD.
- *	Descriptors are cached (a small fixed table).
+ *	any charset iconv knows (and the labels mail programs write for
+ *	them), to UTF-8; invalid sequences become U+FFFD and are counted;
+ *	an unknown charset says so. Descriptors are cached.
+ * detector_text_guess(), detector_utf8_valid(), detector_utf16_strings()
+ *	what text says about its own encoding: a byte-order mark, the zero
+ *	bytes of UTF-16 and UTF-32; UTF-16 strings inside binary data.
  * detector_html_to_text(), detector_xml_to_text()
- *	markup to the text a reader sees: tags dropped (block elements become
- *	line breaks, inline ones nothing, so "<b>4111</b>1111" stays one
- *	number), entities decoded, <script> and <style> skipped.
+ *	markup to the text a reader sees: tags dropped (HTML block elements
+ *	become line breaks, every other element flows inline, as browsers
+ *	show unknown elements; a '<' that opens no tag is text), character
+ *	references decoded (the whole HTML5 list), soft hyphens and
+ *	zero-width characters dropped. For HTML, what the markup holds
+ *	unseen - attribute names and values, comments, scripts, styles,
+ *	declarations - goes to a second output, to be scanned as well.
  * detector_sniff()
  *	the type of content by its first bytes, not by its name.
  * detector_subject_encode()
