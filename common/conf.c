@@ -101,7 +101,6 @@ static void conf_value_free(const struct conf_param *p, union conf_value *v)
 {
 	switch (p->type) {
 	case CONF_STR:
-	case CONF_ENUM:
 		free(v->s);
 		v->s = NULL;
 		break;
@@ -234,21 +233,20 @@ int conf_parse_text(const struct conf_param *p, const char *text, void *out,
 		return 0;
 	case CONF_ENUM:
 		{
-			size_t  len = strlen(text);
-			const char *c = p->choices;
+			const struct conf_choice *c = conf_name_code(p->choices, text);
 
-			while (c) {
-				const char *bar = strchr(c, '|');
-				size_t  clen = bar ? (size_t) (bar - c) : strlen(c);
+			if (c == NULL) {
+				struct buf all;
 
-				if (len > 0 && clen == len && strncmp(c, text, len) == 0) {
-					v->s = xstrdup(text);
-					return 0;
-				}
-				c = bar ? bar + 1 : NULL;
+				buf_init(&all, 64);
+				for (c = p->choices; c->name; c++)
+					buf_printf(&all, "%s%s", c == p->choices ? "" : "|", c->name);
+				snprintf(err, errlen, "\"%s\" is not one of %s", text, all.data);
+				buf_free(&all);
+				return -1;
 			}
-			snprintf(err, errlen, "\"%s\" is not one of %s", text, p->choices);
-			return -1;
+			v->i = c->code;
+			return 0;
 		}
 	case CONF_STR:
 		if (p->check && p->check(text, err, errlen) < 0)
@@ -454,13 +452,13 @@ static void conf_commit(union conf_value *stage)
 		case CONF_BOOL:
 		case CONF_INT:
 		case CONF_TIME:
+		case CONF_ENUM:
 			*(int *) p->var = stage[i].i;
 			break;
 		case CONF_SIZE:
 			*(long long *) p->var = stage[i].ll;
 			break;
 		case CONF_STR:
-		case CONF_ENUM:
 			free(*(char **) p->var);
 			*(char **) p->var = stage[i].s;
 			break;
@@ -550,8 +548,9 @@ char   *conf_value_text(const struct conf_param *p)
 	case CONF_SIZE:
 		return xasprintf("%lld", *(long long *) p->var);
 	case CONF_STR:
-	case CONF_ENUM:
 		return xstrdup(*(char **) p->var ? *(char **) p->var : "");
+	case CONF_ENUM:
+		return xstrdup(conf_code_name(p->choices, *(int *) p->var));
 	case CONF_LIST:
 		buf_init(&b, 64);
 		for (size_t i = 0; i < ((struct conf_list *) p->var)->count; i++)
@@ -560,6 +559,25 @@ char   *conf_value_text(const struct conf_param *p)
 		return b.data;
 	}
 	msg_panic("conf_value_text: bad type");
+}
+
+/* conf_name_code - the choice named name, or NULL (Postfix's name_code) */
+const struct conf_choice *conf_name_code(const struct conf_choice *table,
+					 const char *name)
+{
+	for (; table->name; table++)
+		if (strcmp(table->name, name) == 0)
+			return table;
+	return NULL;
+}
+
+/* conf_code_name - the text of a choice's code, "?" if none has it */
+const char *conf_code_name(const struct conf_choice *table, int code)
+{
+	for (; table->name; table++)
+		if (table->code == code)
+			return table->name;
+	return "?";
 }
 
 /* conf_list_has - is item in the list? */
@@ -689,8 +707,10 @@ int     conf_format_value(const struct conf_param *p, const char *text,
 		}
 		break;
 	case CONF_STR:
-	case CONF_ENUM:
 		conf_quote(out, v.s);
+		break;
+	case CONF_ENUM:
+		conf_quote(out, conf_code_name(p->choices, v.i));
 		break;
 	case CONF_LIST:
 		buf_puts(out, "[");

@@ -14,7 +14,10 @@
  * name for a typo). The values are then valid until the next conf_load().
  *
  * Text forms (defaults, -o, dlpconf -e): bool yes/no; time 300, 300s, 5m,
- * 2h, 1d; size 10240000, 10240k, 10m; list "a, b c" (commas or spaces).
+ * 2h, 1d; size 10240000, 10240k, 10m; list "a, b c" (commas or spaces);
+ * enum one of its choices, which the loader turns into the choice's code
+ * (conf_name_code(), as Postfix's name_code(); conf_code_name() is the
+ * way back).
  *
  * For dlpconf: conf_check_file() says whether a file would load, without
  * touching the live values (errors name it "shown"); conf_format_value()
@@ -43,6 +46,12 @@ struct conf_list {
 	size_t  count;
 };
 
+/* A choice of an ENUM setting: its text and the code the variable holds. */
+struct conf_choice {
+	const char *name;
+	int     code;
+};
+
 /* Extra validation of a string or of each list item: 0 or -1 with err. */
 typedef int (*conf_check_fn) (const char *value, char *err, size_t errlen);
 
@@ -51,8 +60,9 @@ struct conf_param {
 	enum conf_type type;
 	const char *def;		/* default, in text form */
 	long long min, max;		/* INT, TIME, SIZE bounds */
-	const char *choices;		/* ENUM: "a|b|c" */
-	void   *var;			/* int *, long long *, char **, struct conf_list * */
+	const struct conf_choice *choices;	/* ENUM: ends with a NULL name */
+	void   *var;			/* int * (BOOL, INT, TIME, ENUM), long long *,
+					 * char **, struct conf_list * */
 	conf_check_fn check;
 	const char *role;		/* who reads it: "all", "smtpd-proxy", ... */
 	const char *desc;
@@ -91,6 +101,9 @@ int conf_format_value(const struct conf_param *p, const char *text,
 		      struct buf *out, char *err, size_t errlen);
 void conf_quote(struct buf *out, const char *text);
 const char *conf_type_name(enum conf_type type);
+const struct conf_choice *conf_name_code(const struct conf_choice *table,
+					 const char *name);
+const char *conf_code_name(const struct conf_choice *table, int code);
 
 /* Validators shared by the table and by other loaders. */
 int conf_check_cidr(const char *value, char *err, size_t errlen);

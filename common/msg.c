@@ -24,63 +24,26 @@ static enum msg_level msg_min = MSG_INFO;
 static void (*msg_cleanup)(void);
 static pid_t msg_pid;			/* getpid() once, again after fork */
 
-static const struct {
-	const char *name;
-	int     value;
-} msg_facilities[] = {
-	{"mail", LOG_MAIL}, {"daemon", LOG_DAEMON}, {"user", LOG_USER},
-	{"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
-	{"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
-	{"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
-	{"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
-};
-
-static const char *const msg_level_names[] = {
-	"debug", "info", "warn", "error", "fatal", "panic",
-};
-
-/* msg_facility_parse - syslog facility by name, or -1 */
-int msg_facility_parse(const char *name)
-{
-	for (size_t i = 0; i < sizeof(msg_facilities) / sizeof(msg_facilities[0]); i++)
-		if (strcmp(name, msg_facilities[i].name) == 0)
-			return msg_facilities[i].value;
-	return -1;
-}
-
-/* msg_level_parse - log level by name; 0 on success, -1 if unknown */
-int msg_level_parse(const char *name, enum msg_level *level)
-{
-	for (int i = MSG_DEBUG; i <= MSG_ERROR; i++) {
-		if (strcmp(name, msg_level_names[i]) == 0) {
-			*level = (enum msg_level) i;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* msg_forked - a child has a pid of its own */
 static void msg_forked(void)
 {
 	msg_pid = getpid();
 }
 
-/* msg_open - choose the log destination and the program name */
-void msg_open(const char *ident, int where, const char *facility)
+/* msg_open - choose the log destination, the program name and the facility */
+void msg_open(const char *ident, int where, int facility)
 {
 	static int hooked;
 
 	if (!hooked++)
 		(void) pthread_atfork(NULL, NULL, msg_forked);
 	msg_pid = getpid();
-	int     fac = facility ? msg_facility_parse(facility) : LOG_MAIL;
 
 	snprintf(msg_ident, sizeof(msg_ident), "%s", ident);
 	msg_where = where;
 	if (where & MSG_TO_SYSLOG) {
 		closelog();
-		openlog(msg_ident, LOG_PID | LOG_NDELAY, fac < 0 ? LOG_MAIL : fac);
+		openlog(msg_ident, LOG_PID | LOG_NDELAY, facility);
 	}
 }
 

@@ -1,8 +1,8 @@
 /*
  * msg - diagnostics: debug, info, warn, error, fatal, panic
  *
- * msg_open() chooses the destination once per process: syslog (the
- * default, facility mail) or standard error (foreground mode and command
+ * msg_open() chooses the destination once per process: syslog (with a
+ * facility such as LOG_MAIL, from syslog.h) or standard error (foreground mode and command
  * line tools). Every line is one write: lines of concurrent processes
  * never interleave. Control characters in a line (which may come from a
  * peer) are replaced with '?', so a log line is always one line.
@@ -14,6 +14,7 @@
 #define DLP_MSG_H
 
 #include <stdarg.h>
+#include <syslog.h>
 
 enum msg_level {
 	MSG_DEBUG,
@@ -27,10 +28,8 @@ enum msg_level {
 #define MSG_TO_SYSLOG	(1 << 0)
 #define MSG_TO_STDERR	(1 << 1)
 
-void msg_open(const char *ident, int where, const char *facility);
+void msg_open(const char *ident, int where, int facility);
 void msg_set_level(enum msg_level level);
-int msg_level_parse(const char *name, enum msg_level *level);
-int msg_facility_parse(const char *name);
 enum msg_level msg_get_level(void);
 void msg_vlog(enum msg_level level, const char *fmt, va_list ap);
 void msg_log(enum msg_level level, const char *fmt, ...)

@@ -146,11 +146,10 @@ void server_init(int argc, char **argv, const char *role)
 	const char *confdir = DLP_SYSCONFDIR;
 	pid_t   master = getppid();
 	char    err[CONF_ERR_MAX], ident[128];
-	enum msg_level level;
 	int     ch;
 
 	server.role = role;
-	msg_open(role, MSG_TO_STDERR, NULL);
+	msg_open(role, MSG_TO_STDERR, LOG_MAIL);
 	while ((ch = getopt(argc, argv, "c:fg:i:l:n:o:R:t:u:U:")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -200,8 +199,7 @@ void server_init(int argc, char **argv, const char *role)
 	snprintf(ident, sizeof(ident), "%s/%s", var_syslog_name, role);
 	msg_open(ident, server.foreground ? MSG_TO_STDERR : MSG_TO_SYSLOG,
 		 var_syslog_facility);
-	if (msg_level_parse(var_log_level, &level) == 0)
-		msg_set_level(level);
+	msg_set_level(var_log_level);
 	signal(SIGPIPE, SIG_IGN);
 	if (server_pre_init)
 		server_pre_init();

@@ -5,7 +5,9 @@
 # Debian; ripgrep is the reference tool of the scan benchmark.
 DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 	detector/detector_ident.c detector/detector_mime.c detector/detector_text.c \
-	detector/detector_archive.c detector/detector_verdict.c \
+	detector/detector_archive.c detector/detector_office.c detector/detector_ole.c \
+	detector/detector_legacy.c detector/detector_msg.c detector/detector_rtf.c \
+	detector/detector_verdict.c \
 	detector/detector_incident.c detector/detector_notify.c
 DETECT_SRC  = detector/detector.c $(DETECT_LIB_SRC)
 DLPSCAN_SRC = detector/dlpscan.c $(DETECT_LIB_SRC)
@@ -15,10 +17,10 @@ DAEMONS  += detector/detector
 COMMANDS += detector/dlpscan
 SRCS     += detector/detector.c detector/dlpscan.c $(DETECT_LIB_SRC)
 
-DEB_BUILD += libhyperscan-dev libarchive-dev
-DEB_TEST  += ripgrep zip python3
+DEB_BUILD += libhyperscan-dev libarchive-dev zlib1g-dev
+DEB_TEST  += ripgrep zip p7zip-full python3
 
-DETECT_LIBS = -lhs -larchive -lm
+DETECT_LIBS = -lhs -larchive -lz -lm
 LIBS_detector/detector = $(DETECT_LIBS)
 LIBS_detector/dlpscan  = $(DETECT_LIBS)
 

@@ -310,7 +310,7 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 			 scan_action_name(d.action));
 	else if (sc.incomplete)
 		evt_warn(DET_INCOMPLETE, env->cid, "reason=\"%s\" unscannable_action=%s "
-			 "action=%s", sc.incomplete_why, var_unscannable_action,
+			 "action=%s", sc.incomplete_why, CONF_NAME(unscannable_action),
 			 scan_action_name(d.action));
 	if (d.nfired)
 		evt_info(INCIDENT, env->cid, "incident=%s policies=%s severity=%s action=%s%s",
@@ -539,7 +539,7 @@ int     main(int argc, char **argv)
 		msg_fatal("loop_guard_hosts: %s", err);
 	if ((detector_ps = detector_policy_startup(detector_confdir, &fallback)) == NULL)
 		msg_fatal("no usable policies: refusing to start (workers apply "
-			  "detector_failure = %s)", var_detector_failure);
+			  "detector_failure = %s)", CONF_NAME(detector_failure));
 	evt_info(DET_STARTED, NULL, "policies=%zu source=%s%s", detector_ps->npolicies,
 		 detector_ps->source, fallback ? " (last good copy)" : "");
 	/* notifications left from before: a runner for them */

@@ -8,6 +8,11 @@
  * detector_mime.c	the single-pass MIME parser
  * detector_text.c	decoders: base64, QP, RFC 2047/2231, charsets, HTML, XML
  * detector_archive.c	archives and Office documents through libarchive
+ * detector_office.c	the text of Office Open XML and OpenDocument parts
+ * detector_ole.c	compound files (OLE2): the reader, objects, strings
+ * detector_legacy.c	Word, Excel, PowerPoint 97-2003 text
+ * detector_msg.c	Outlook messages; documents in the dispatch
+ * detector_rtf.c	RTF, and Outlook's compressed RTF
  * detector_verdict.c	policies -> verdict: precedence, subject, headers
  * detector_incident.c	the incident log (JSON lines, fsync'd)
  * detector_notify.c	incident notifications: spool, SMTP, retries
@@ -230,6 +235,8 @@ struct det_scan {
 	int     incomplete;		/* a limit was hit or a part unreadable */
 	char    incomplete_why[512];	/* "; "-separated reasons */
 	const char *label;		/* the part or member being read, for reasons */
+	/* the file name of the content in the dispatch (archives, documents) */
+	const char *content_name;
 	/* multipart/alternative: count the best alternative, not the sum */
 	uint32_t *alt_save;
 };
@@ -296,6 +303,7 @@ void detector_content_scan(struct det_scan *sc, const char *data, size_t len,
 			   const char *ctype, const char *charset, unsigned where,
 			   int depth, const char *sniffed);
 void detector_note_attachment(struct det_scan *sc, const char *name, const char *type);
+void detector_message_scan(struct det_scan *sc, const char *msg, size_t len, int depth);
 int detector_is_archive(const char *type);
 
 /* detector_text.c */
@@ -320,8 +328,37 @@ void detector_subject_encode(const char *utf8, struct buf *out);
 int detector_is_ascii(const char *s, size_t len);
 
 /* detector_archive.c */
-void detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
-			   int depth, const char *type);
+int detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
+			  int depth, const char *sniffed, const char *ctype);
+
+/* detector_office.c */
+void detector_office_xml(const char *in, size_t len, struct buf *out, size_t limit);
+
+/* detector_ole.c, detector_legacy.c, detector_msg.c (struct ole: detector_ole.h) */
+struct ole;
+void detector_ole_scan(struct det_scan *sc, const char *data, size_t len, int depth,
+		       const char *name);
+int detector_ole_stream(struct det_scan *sc, struct ole *o, uint32_t id, struct buf *out,
+			const char *name);
+void detector_ole_generic(struct det_scan *sc, struct ole *o, uint32_t id, int depth,
+			  const char *name);
+void detector_ole_package(struct det_scan *sc, const char *d, size_t len, int depth,
+			  const char *name);
+void detector_strings(const char *data, size_t len, struct buf *out);
+int detector_ovba_decompress(const char *in, size_t len, struct buf *out);
+void detector_legacy_scan(struct det_scan *sc, struct ole *o, int depth, const char *name,
+			  unsigned char *done);
+void detector_msg_scan(struct det_scan *sc, struct ole *o, int depth, const char *name,
+		       unsigned char *done);
+int detector_document_scan(struct det_scan *sc, const char *data, size_t len, unsigned where,
+			   int depth, const char *sniffed, const char *ctype);
+
+/* detector_rtf.c */
+void detector_rtf_scan(struct det_scan *sc, const char *in, size_t len, unsigned where,
+		       int depth, const char *name);
+void detector_rtf_text(struct det_scan *sc, const char *in, size_t len, int depth,
+		       const char *name, struct buf *out);
+int detector_rtf_decompress(const char *in, size_t len, struct buf *out, size_t limit);
 
 /* detector_verdict.c */
 void detector_decide(struct det_scan *sc, const struct envelope *env,

@@ -1,21 +1,45 @@
 /*
  * detector_archive - archives and Office documents, through libarchive
  *
- * detector_archive_scan() opens an attachment that sniffed as an archive
- * (zip, 7z, rar, tar, gzip, bzip2, xz) from memory and scans each member:
- * its name (attachment_name) and its content, the way a part's content is
- * scanned (text, HTML, nested archives one level deeper, raw bytes).
- * Office Open XML (docx, xlsx, pptx) and OpenDocument files are zip
- * archives too: their XML members are turned into the text a reader sees
- * (paragraphs, cells, slides), and the attachment's type becomes "docx",
- * "xlsx", "pptx" or "odf" for attachment rules.
+ * detector_archive_scan() is the dispatch's entry for content that may be
+ * an archive. It returns 0 when the content is not one (the caller scans
+ * it some other way) and 1 when it took the content. An archive is found
+ *
+ *	by its magic at offset 0 (zip, 7z, rar, tar, gzip, bzip2, xz)
+ *	by a zip's end-of-central-directory record in its last 64 KB, with
+ *		anything in front of it (a self-extractor, a polyglot), the
+ *		way unzip finds it
+ *	by a zip local header, a 7z or rar signature in its first megabyte
+ *	by the part's file name or Content-Type (x.zip, application/x-tar):
+ *		then any format libarchive reads is tried (cpio, ISO 9660,
+ *		cab, lha, ar, xar, a tar without magic)
+ *
+ * Bytes in front of an archive found past offset 0 are content too: they
+ * go back to the dispatch (a PDF or an executable with a zip behind it).
+ *
+ * Every member is accounted for: its name is scanned (attachment_name)
+ * and remembered for attachment rules; a regular member's content goes
+ * to the dispatch one level deeper (text, HTML, documents, archives in
+ * archives); a symbolic link's target is scanned; a member whose content
+ * cannot be read is recorded with detector_unscannable() by name
+ * ("encrypted zip member secret.xlsx", "device member dev/sda"), and so
+ * are symbolic links, whose content is whatever the target names on the
+ * recipient's machine. The zip comment and the members' comments are
+ * scanned too.
+ *
+ * Office Open XML (docx, xlsx, pptx) and OpenDocument files are zips: an
+ * XML member becomes the text its reader shows (detector_office_xml), any
+ * other member (embedded workbooks, OLE objects, vbaProject.bin, media)
+ * goes to the dispatch like a member of any zip, and the attachment's
+ * type becomes "docx", "xlsx", "pptx" or "odf" for attachment rules.
  *
  * Bounds: each member counts against detector_part_limit, its bytes
  * against detector_decoded_size_limit (a zip bomb stops there), nesting
  * against detector_depth_limit, and the scan deadline is checked between
- * reads. Encrypted members and broken archives cannot be read: the message
- * is marked as not completely scanned (unscannable_action).
+ * reads. Only formats that read from memory are enabled: never mtree,
+ * which names local files, nor filters that run external programs.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +54,32 @@
 #include "detector.h"
 
 #define ARCHIVE_CHUNK	65536
+#define ZIP_EOCD_LEN	22
+#define ZIP_TAIL	(65535 + ZIP_EOCD_LEN)	/* the longest comment, and the record */
+#define ARCHIVE_PROBE	(1024 * 1024)		/* signatures past offset 0 looked for here */
+
+/* What the zip's own directory says, read before libarchive reads it. */
+struct zipdir {
+	size_t  start;			/* where the zip begins (bytes in front: a stub) */
+	size_t  end;			/* past its end record and comment */
+	const char *office;		/* "docx", "xlsx", "pptx", "odf" or NULL */
+};
+
+/* le16, le32 - little-endian fields */
+static unsigned le16(const char *p)
+{
+	const unsigned char *u = (const unsigned char *) p;
+
+	return (unsigned) u[0] | (unsigned) u[1] << 8;
+}
+
+static uint32_t le32(const char *p)
+{
+	const unsigned char *u = (const unsigned char *) p;
+
+	return (uint32_t) u[0] | (uint32_t) u[1] << 8 | (uint32_t) u[2] << 16
+		| (uint32_t) u[3] << 24;
+}
 
 /* ends_with - does s end with suffix (case-insensitive)? */
 static int ends_with(const char *s, const char *suffix)
@@ -39,18 +89,208 @@ static int ends_with(const char *s, const char *suffix)
 	return a >= b && strcasecmp(s + a - b, suffix) == 0;
 }
 
-/* office_kind - "docx", "xlsx", "pptx", "odf" from a member name, or NULL */
-static const char *office_kind(const char *name)
+/* zip_eocd - the end-of-central-directory record in the tail, or SIZE_MAX */
+static size_t zip_eocd(const char *d, size_t len)
 {
-	if (strncmp(name, "word/", 5) == 0)
+	size_t  low = len > ZIP_TAIL ? len - ZIP_TAIL : 0;
+
+	if (len < ZIP_EOCD_LEN)
+		return SIZE_MAX;
+	/* the last one that is consistent: a stored zip member has its own */
+	for (size_t i = len - ZIP_EOCD_LEN + 1; i-- > low;) {
+		const char *p = d + i;
+		uint32_t cd_size, cd_off;
+
+		if (p[0] != 'P' || memcmp(p, "PK\005\006", 4) != 0)
+			continue;
+		cd_size = le32(p + 12);
+		cd_off = le32(p + 16);
+		if (le16(p + 4) != 0 || le16(p + 6) != 0 || le16(p + 8) != le16(p + 10))
+			continue;
+		if (i + ZIP_EOCD_LEN + le16(p + 20) > len)
+			continue;
+		if (cd_size == 0xffffffffu || cd_off == 0xffffffffu)
+			return i;		/* zip64: libarchive knows */
+		if ((size_t) cd_size > i)
+			continue;
+		if (cd_size > 0 && memcmp(d + i - cd_size, "PK\001\002", 4) != 0)
+			continue;
+		if ((size_t) cd_off > i - cd_size)
+			continue;
+		return i;
+	}
+	return SIZE_MAX;
+}
+
+/* office_kind - "docx", "xlsx", "pptx", "odf" from a member name, or NULL */
+static const char *office_kind(const char *name, size_t len)
+{
+	if (len > 5 && strncmp(name, "word/", 5) == 0)
 		return "docx";
-	if (strncmp(name, "xl/", 3) == 0)
+	if (len > 3 && strncmp(name, "xl/", 3) == 0)
 		return "xlsx";
-	if (strncmp(name, "ppt/", 4) == 0)
+	if (len > 4 && strncmp(name, "ppt/", 4) == 0)
 		return "pptx";
-	if (strcmp(name, "content.xml") == 0)
-		return "odf";
 	return NULL;
+}
+
+/*
+ * zip_directory - where the zip is and what it is, from its central
+ * directory; the archive's and the members' comments are scanned here,
+ * since libarchive does not report them. -1 if there is no directory.
+ */
+static int zip_directory(struct det_scan *sc, const char *d, size_t len, struct zipdir *z)
+{
+	size_t  eocd = zip_eocd(d, len), cd, pos, clen;
+	uint32_t cd_size, cd_off;
+	unsigned n, entries;
+	int     ooxml = 0, odf_mime = 0, odf_content = 0;
+	const char *kind = NULL;
+
+	memset(z, 0, sizeof(*z));
+	if (eocd == SIZE_MAX)
+		return -1;
+	cd_size = le32(d + eocd + 12);
+	cd_off = le32(d + eocd + 16);
+	entries = le16(d + eocd + 10);
+	clen = le16(d + eocd + 20);
+	z->end = eocd + ZIP_EOCD_LEN + clen;
+	if (clen)
+		detector_scan_unit(sc, DET_W_ATTACH, NULL, d + eocd + ZIP_EOCD_LEN, clen);
+	if (cd_size == 0xffffffffu || cd_off == 0xffffffffu)
+		return 0;			/* zip64: no more from us */
+	cd = eocd - cd_size;
+	z->start = cd - cd_off;
+	for (pos = cd, n = 0; n < entries && pos + 46 <= eocd; n++) {
+		const char *e = d + pos;
+		size_t  nl, xl, cl;
+
+		if (memcmp(e, "PK\001\002", 4) != 0)
+			break;
+		nl = le16(e + 28);
+		xl = le16(e + 30);
+		cl = le16(e + 32);
+		if (pos + 46 + nl + xl + cl > eocd)
+			break;
+		if (cl)
+			detector_scan_unit(sc, DET_W_ATTACH, NULL, e + 46 + nl + xl, cl);
+		if (nl == 19 && memcmp(e + 46, "[Content_Types].xml", 19) == 0)
+			ooxml = 1;
+		else if (nl == 8 && memcmp(e + 46, "mimetype", 8) == 0)
+			odf_mime = 1;
+		else if (nl == 11 && memcmp(e + 46, "content.xml", 11) == 0)
+			odf_content = 1;
+		else if (kind == NULL)
+			kind = office_kind(e + 46, nl);
+		pos += 46 + nl + xl + cl;
+	}
+	if (ooxml)
+		z->office = kind ? kind : "ooxml";
+	else if (odf_mime && odf_content)
+		z->office = "odf";
+	return 0;
+}
+
+/* is_local_header - a plausible zip local file header at p? */
+static int is_local_header(const char *p, size_t left)
+{
+	unsigned method;
+
+	if (left < 30 || memcmp(p, "PK\003\004", 4) != 0)
+		return 0;
+	method = le16(p + 8);
+	return le16(p + 4) <= 63 && (method == 0 || method == 8 || method == 9
+				     || method == 12 || method == 14 || method == 93
+				     || method == 95 || method == 98 || method == 99);
+}
+
+/* find_signature - the first archive signature past offset 0, in the probe */
+static const char *find_signature(const char *d, size_t len, size_t *at)
+{
+	size_t  end = len < ARCHIVE_PROBE ? len : ARCHIVE_PROBE;
+
+	/* the signatures start with 'P', '7' or 'R' */
+	for (size_t i = 1; i + 6 <= end; i++) {
+		const char *p = d + i;
+
+		if (*p == 'P' && is_local_header(p, len - i)) {
+			*at = i;
+			return "zip";
+		}
+		if (*p == '7' && memcmp(p, "7z\xbc\xaf\x27\x1c", 6) == 0) {
+			*at = i;
+			return "7z";
+		}
+		if (*p == 'R' && memcmp(p, "Rar!\x1a\x07", 6) == 0) {
+			*at = i;
+			return "rar";
+		}
+	}
+	return NULL;
+}
+
+/* named_archive - do a file name or a Content-Type say "archive"? */
+static int named_archive(const char *name, const char *ctype)
+{
+	static const char *const ext[] = {".zip", ".jar", ".7z", ".rar", ".tar", ".tgz",
+		".tbz", ".tbz2", ".txz", ".gz", ".bz2", ".xz", ".cpio", ".iso", ".cab",
+		".lha", ".lzh", ".ar", ".deb", ".xar", ".docx", ".xlsx", ".pptx", ".odt",
+		".ods", ".odp", ".docm", ".xlsm", ".pptm", ".apk", ".epub", NULL};
+	static const char *const ct[] = {"application/zip", "application/x-zip",
+		"application/x-zip-compressed", "application/x-7z-compressed",
+		"application/x-rar", "application/vnd.rar", "application/x-rar-compressed",
+		"application/x-tar", "application/gzip", "application/x-gzip",
+		"application/x-bzip2", "application/x-xz", "application/x-cpio",
+		"application/x-iso9660-image", "application/vnd.ms-cab-compressed",
+		"application/x-lzh-compressed", "application/java-archive", NULL};
+
+	for (size_t i = 0; name && ext[i]; i++)
+		if (ends_with(name, ext[i]))
+			return 1;
+	for (size_t i = 0; ctype && ct[i]; i++)
+		if (strcasecmp(ctype, ct[i]) == 0)
+			return 1;
+	return ctype && strncasecmp(ctype, "application/vnd.openxmlformats-officedocument.", 46) == 0;
+}
+
+/* add_filters - the decompressors that run in-process, no external programs */
+static void add_filters(struct archive *a)
+{
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_bzip2(a);
+	archive_read_support_filter_xz(a);
+	archive_read_support_filter_lzma(a);
+	archive_read_support_filter_lzip(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_filter_compress(a);
+}
+
+/* archive_open - a reader over memory with the safe formats only */
+static struct archive *archive_open(const char *data, size_t len, int raw)
+{
+	struct archive *a = archive_read_new();
+
+	if (a == NULL)
+		return NULL;
+	add_filters(a);
+	archive_read_support_format_zip(a);
+	archive_read_support_format_7zip(a);
+	archive_read_support_format_rar(a);
+	archive_read_support_format_rar5(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_cpio(a);
+	archive_read_support_format_iso9660(a);
+	archive_read_support_format_cab(a);
+	archive_read_support_format_lha(a);
+	archive_read_support_format_ar(a);
+	archive_read_support_format_xar(a);
+	if (raw)
+		archive_read_support_format_raw(a);
+	if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
+		archive_read_free(a);
+		return NULL;
+	}
+	return a;
 }
 
 /* read_member - a member's bytes, up to the decoded budget; -1 on error */
@@ -70,7 +310,11 @@ static int read_member(struct det_scan *sc, struct archive *a, struct archive_en
 		size_t  want = left - out->len < ARCHIVE_CHUNK ? left - out->len : ARCHIVE_CHUNK;
 
 		if (want == 0) {
-			detector_scan_limit(sc, "decoded size");
+			char    probe;
+
+			/* exactly at the budget is fine; one byte more is not */
+			if (archive_read_data(a, &probe, 1) > 0)
+				detector_scan_limit(sc, "decoded size");
 			break;
 		}
 		buf_reserve(out, want + 1);
@@ -88,37 +332,51 @@ static int read_member(struct det_scan *sc, struct archive *a, struct archive_en
 	return 0;
 }
 
-/* detector_archive_scan - scan every member of an archive in memory */
-void    detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
-			      int depth, const char *type)
+/* is_xml_member - an Office member to read as markup */
+static int is_xml_member(const char *name)
 {
-	struct archive *a;
+	return ends_with(name, ".xml") || ends_with(name, ".rels") || ends_with(name, ".vml");
+}
+
+/* special_member - a member that is not a regular file: 1 if handled */
+static int special_member(struct det_scan *sc, struct archive_entry *ent, const char *name,
+			  const char *fmt)
+{
+	const char *target;
+
+	switch (archive_entry_filetype(ent)) {
+	case AE_IFREG:
+		return 0;
+	case AE_IFDIR:
+		detector_note_attachment(sc, name, "directory");
+		return 1;
+	case AE_IFLNK:
+		detector_note_attachment(sc, name, "symlink");
+		if ((target = archive_entry_symlink_utf8(ent)) == NULL)
+			target = archive_entry_symlink(ent);
+		if (target && *target)
+			detector_scan_unit(sc, DET_W_ATTACH, NULL, target, strlen(target));
+		detector_unscannable(sc, "symlink %s member %s", fmt, name);
+		return 1;
+	default:
+		detector_note_attachment(sc, name, "device");
+		detector_unscannable(sc, "device %s member %s", fmt, name);
+		return 1;
+	}
+}
+
+/* scan_members - every member of an open archive; the last status */
+static int scan_members(struct det_scan *sc, struct archive *a, int depth, const char *fmt,
+			 const char *office, const char *aname)
+{
 	struct archive_entry *ent;
 	struct buf member, text;
-	size_t  att_at = sc->natt;
-	const char *office = NULL;
 	int     rc;
 
-	if (depth > var_detector_depth_limit) {
-		detector_scan_limit(sc, "depth");
-		return;
-	}
-	if ((a = archive_read_new()) == NULL)
-		return;
-	archive_read_support_filter_all(a);
-	archive_read_support_format_all(a);
-	if (strcmp(type, "gzip") == 0 || strcmp(type, "bzip2") == 0 || strcmp(type, "xz") == 0)
-		archive_read_support_format_raw(a);
-	if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
-		detector_scan_limit(sc, "unreadable archive");
-		archive_read_free(a);
-		return;
-	}
 	buf_init(&member, ARCHIVE_CHUNK);
 	buf_init(&text, 1024);
 	while ((rc = archive_read_next_header(a, &ent)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
-		const char *name = archive_entry_pathname_utf8(ent);
-		const char *kind, *sniffed;
+		const char *name = archive_entry_pathname_utf8(ent), *sniffed;
 
 		if (name == NULL)
 			name = archive_entry_pathname(ent);
@@ -130,43 +388,180 @@ void    detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
 			detector_scan_limit(sc, "parts");
 			break;
 		}
-		if (archive_entry_filetype(ent) != AE_IFREG)
+		if (special_member(sc, ent, name, fmt))
 			continue;
 		if (archive_entry_is_encrypted(ent)) {
 			detector_note_attachment(sc, name, "encrypted");
-			detector_scan_limit(sc, "encrypted archive");
+			detector_unscannable(sc, "encrypted %s member %s", fmt, name);
 			continue;
 		}
 		if (read_member(sc, a, ent, &member) < 0) {
-			detector_scan_limit(sc, "broken archive");
+			detector_note_attachment(sc, name, "broken");
+			if (archive_entry_is_encrypted(ent) || archive_read_has_encrypted_entries(a) > 0)
+				detector_unscannable(sc, "encrypted %s member %s", fmt, name);
+			else
+				detector_unscannable(sc, "broken %s member %s", fmt, name);
 			break;
 		}
-		if ((kind = office_kind(name)) != NULL
-		    && (office == NULL || strcmp(office, "office") == 0))
-			office = kind;
-		if (strcmp(name, "[Content_Types].xml") == 0 || strcmp(name, "mimetype") == 0)
-			office = office ? office : "office";
-		sniffed = member.len ? detector_sniff(member.data, member.len) : "empty";
-		if ((office || kind) && ends_with(name, ".xml")) {
+		if (office && is_xml_member(name)) {
 			/* Office XML: the document's text, not its markup */
 			buf_reset(&text);
-			detector_xml_to_text(member.data, member.len, &text, member.len + 16);
+			detector_office_xml(member.data, member.len, &text, member.len + 16);
 			detector_scan_unit(sc, DET_W_ATTACH, NULL, text.data, text.len);
 			continue;
 		}
-		if (office || ends_with(name, ".rels"))
-			continue;		/* the document's own media and parts */
+		sniffed = member.len ? detector_sniff(member.data, member.len) : "empty";
 		detector_note_attachment(sc, name, sniffed);
+		sc->content_name = name;
 		detector_content_scan(sc, member.data, member.len, "application/octet-stream",
 				      NULL, DET_W_ATTACH, depth, sniffed);
+		sc->content_name = NULL;
 	}
-	if (rc != ARCHIVE_EOF && rc != ARCHIVE_OK && rc != ARCHIVE_WARN && !sc->timed_out)
-		detector_scan_limit(sc, "broken archive");
-	/* a zip that is really an Office document says so to attachment rules */
-	if (office && att_at > 0 && strcmp(sc->att[att_at - 1].type, "zip") == 0)
-		snprintf(sc->att[att_at - 1].type, sizeof(sc->att[0].type), "%s",
-			 strcmp(office, "office") == 0 ? "zip" : office);
+	if (rc != ARCHIVE_EOF && rc != ARCHIVE_OK && rc != ARCHIVE_WARN && !sc->timed_out) {
+		if (archive_read_has_encrypted_entries(a) > 0)
+			detector_unscannable(sc, "encrypted %s archive %s", fmt, aname);
+		else
+			detector_unscannable(sc, "broken %s archive %s", fmt, aname);
+	}
 	buf_free(&member);
 	buf_free(&text);
+	return rc;
+}
+
+/* nonzero - does a run of bytes hold anything but NULs? */
+static int nonzero(const char *p, size_t n)
+{
+	return n > 0 && (p[0] != 0 || memcmp(p, p + 1, n - 1) != 0);
+}
+
+/*
+ * scan_trailer - what follows the archive's end marker (a tar's two zero
+ * blocks, a cpio trailer) is content too: a tar.gz of a file that starts
+ * with zeros would otherwise end at once. Compressed, the stream is read
+ * again from the start as one raw member.
+ */
+static void scan_trailer(struct det_scan *sc, struct archive *done, const char *data,
+			 size_t len, int depth)
+{
+	int64_t consumed = archive_filter_bytes(done, 0);
+	struct archive *a;
+	struct archive_entry *ent;
+	struct buf rest;
+
+	if (consumed < 0 || sc->timed_out)
+		return;
+	if (archive_filter_count(done) <= 1) {
+		if ((size_t) consumed < len && nonzero(data + consumed, len - (size_t) consumed))
+			detector_content_scan(sc, data + consumed, len - (size_t) consumed,
+					      "application/octet-stream", NULL, DET_W_ATTACH, depth,
+					      detector_sniff(data + consumed, len - (size_t) consumed));
+		return;
+	}
+	if ((a = archive_read_new()) == NULL)
+		return;
+	add_filters(a);
+	archive_read_support_format_raw(a);
+	if (archive_read_open_memory(a, data, len) == ARCHIVE_OK
+	    && archive_read_next_header(a, &ent) == ARCHIVE_OK) {
+		buf_init(&rest, ARCHIVE_CHUNK);
+		if (read_member(sc, a, ent, &rest) == 0 && rest.len > (size_t) consumed
+		    && nonzero(rest.data + consumed, rest.len - (size_t) consumed))
+			detector_content_scan(sc, rest.data + consumed, rest.len - (size_t) consumed,
+					      "application/octet-stream", NULL, DET_W_ATTACH, depth,
+					      detector_sniff(rest.data + consumed,
+							     rest.len - (size_t) consumed));
+		buf_free(&rest);
+	}
 	archive_read_free(a);
+}
+
+/* open_scan - open data as an archive and scan it; 0 if no format took it */
+static int open_scan(struct det_scan *sc, const char *data, size_t len, int depth,
+		     const char *fmt, const char *office, const char *aname, int sure)
+{
+	struct archive *a;
+	int     raw = !strcmp(fmt, "gzip") || !strcmp(fmt, "bzip2") || !strcmp(fmt, "xz");
+
+	if ((a = archive_open(data, len, raw)) == NULL) {
+		if (sure)
+			detector_unscannable(sc, "broken %s archive %s", fmt, aname);
+		return sure;
+	}
+	if (!sure) {
+		struct archive_entry *ent;
+
+		/* a guess: it is an archive only if its first member reads */
+		if (archive_read_next_header(a, &ent) != ARCHIVE_OK) {
+			archive_read_free(a);
+			return 0;
+		}
+		archive_read_free(a);
+		if ((a = archive_open(data, len, raw)) == NULL)
+			return 0;
+	}
+	if (scan_members(sc, a, depth, fmt, office, aname) == ARCHIVE_EOF
+	    && (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_ZIP
+	    && (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_RAW)
+		scan_trailer(sc, a, data, len, depth);
+	archive_read_free(a);
+	return 1;
+}
+
+/* mark_office - a zip that is really an Office document says so */
+static void mark_office(struct det_scan *sc, size_t att_at, const char *office)
+{
+	if (office && strcmp(office, "ooxml") != 0 && att_at > 0
+	    && strcmp(sc->att[att_at - 1].type, "zip") == 0)
+		snprintf(sc->att[att_at - 1].type, sizeof(sc->att[0].type), "%s", office);
+}
+
+/* detector_archive_scan - scan data as an archive if it is one; 0 if not */
+int     detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
+			      int depth, const char *sniffed, const char *ctype)
+{
+	const char *fmt = NULL;
+	char    name[256];
+	struct zipdir z = {0};
+	size_t  att_at = sc->natt, at = 0, full = len;
+	int     sure = 1, done;
+
+	snprintf(name, sizeof(name), "%s", sc->content_name && *sc->content_name
+		 ? sc->content_name : "-");
+	if (detector_is_archive(sniffed))
+		fmt = sniffed;
+	else if (!strcmp(sniffed, "html") || !strcmp(sniffed, "empty") || !strcmp(sniffed, "ole")
+		 || !strcmp(sniffed, "pdf") || !strcmp(sniffed, "rtf"))
+		return 0;		/* documents: their readers find what they embed */
+	if ((fmt == NULL || !strcmp(fmt, "zip")) && zip_directory(sc, data, len, &z) == 0) {
+		/* a zip, wherever it starts: what is in front and behind is content */
+		fmt = "zip";
+		if (z.start > 0 && z.start < len)
+			at = z.start;
+		len = z.end > at && z.end <= len ? z.end : len;
+	} else if (fmt == NULL && strcmp(sniffed, "text") != 0
+		   && (fmt = find_signature(data, len, &at)) != NULL) {
+		sure = 0;
+	} else if (fmt == NULL && strcmp(sniffed, "text") != 0
+		   && named_archive(sc->content_name, ctype)) {
+		fmt = "archive";
+		sure = 0;
+	}
+	if (fmt == NULL)
+		return 0;
+	if (depth > var_detector_depth_limit) {
+		detector_scan_limit(sc, "depth");
+		return 1;
+	}
+	done = open_scan(sc, data + at, len - at, depth, fmt, z.office, name, sure);
+	if (!done)
+		return 0;
+	sc->content_name = NULL;
+	if (at > 0)
+		detector_content_scan(sc, data, at, "application/octet-stream", NULL,
+				      DET_W_ATTACH, depth, detector_sniff(data, at));
+	if (full > len && nonzero(data + len, full - len))
+		detector_content_scan(sc, data + len, full - len, "application/octet-stream", NULL,
+				      DET_W_ATTACH, depth, detector_sniff(data + len, full - len));
+	mark_office(sc, att_at, z.office);
+	return 1;
 }

@@ -918,10 +918,9 @@ void    detector_content_scan(struct det_scan *sc, const char *data, size_t len,
 {
 	if (len == 0 || detector_scan_expired(sc))
 		return;
-	if (detector_is_archive(sniffed)) {
-		detector_archive_scan(sc, data, len, depth + 1, sniffed);
+	if (detector_archive_scan(sc, data, len, depth + 1, sniffed, ctype)
+	    || detector_document_scan(sc, data, len, where, depth + 1, sniffed, ctype))
 		return;
-	}
 	/* text, markup, UTF-16, or raw bytes (strings in binaries, PDFs) */
 	text_scan(sc, data, len, ctype, charset, where, sniffed);
 }
@@ -1015,7 +1014,9 @@ static void leaf_content(struct mime *m, const struct mime_entity *e,
 		detector_unscannable(sc, "%s content in %s", why, sc->label);
 	else if (n >= 27 && memmem(d, n < 65536 ? n : 65536, "-----BEGIN PGP MESSAGE-----", 27))
 		detector_unscannable(sc, "OpenPGP encrypted text in %s", sc->label);
+	sc->content_name = e->nname ? e->name[0] : NULL;
 	detector_content_scan(sc, d, n, c->type, c->charset, where, depth, sniffed);
+	sc->content_name = NULL;
 	/* untyped text (no Content-Type) may hold uuencoded files, which
 	 * mail readers (Thunderbird, Outlook) show as attachments */
 	if (e->nct == 0 && n >= 10)
@@ -1322,6 +1323,12 @@ done:
 	while (m.nstack > 0)
 		frame_pop(&m);
 	free(m.stack);
+}
+
+/* detector_message_scan - a message saved as a file (an .eml in a zip) */
+void    detector_message_scan(struct det_scan *sc, const char *msg, size_t len, int depth)
+{
+	mime_walk(sc, msg, len, depth, DET_W_ATTACH, 0);
 }
 
 /* detector_mime_scan - scan a whole message */

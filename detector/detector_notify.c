@@ -3,8 +3,8 @@
  *
  * detector_notify_queue() turns each firing policy that has notify
  * recipients (or notify_sender) into one notification message and puts
- * it in notify_queue_directory: written to a temporary name, fsync'd,
- * renamed. It runs after the verdict has gone back to the worker, so a
+ * it in notify_queue_directory with file_replace() (a temporary file
+ * named .NAME.XXXXXX, fsync'd, renamed). It runs after the verdict has gone back to the worker, so a
  * notification never delays or fails the message it is about.
  *
  * detector_notify_run() delivers what is due, by SMTP to notify_relay,
@@ -38,6 +38,7 @@
 #include "conf.h"
 #include "conf_params.h"
 #include "evt.h"
+#include "file_replace.h"
 #include "inet.h"
 #include "mem.h"
 #include "msg.h"
@@ -254,32 +255,29 @@ static void notify_message(const struct det_scan *sc, const struct envelope *env
 /* spool_write - put one notification in the queue directory */
 static int spool_write(const char *from, const struct det_list *to, int attempts,
 		       time_t queued, const char *data, size_t len, const char *name,
-		       time_t next)
+		       time_t next, char *err, size_t errlen)
 {
-	char    path[PATH_MAX], tmp[PATH_MAX];
+	char    path[PATH_MAX];
+	struct file_replace fr;
 	struct buf hdr;
 	struct timeval tv[2];
-	int     fd, rc = -1;
+	int     rc = -1;
 
 	snprintf(path, sizeof(path), "%s/%s", var_notify_queue_directory, name);
-	snprintf(tmp, sizeof(tmp), "%s/tmp.%s", var_notify_queue_directory, name);
 	buf_init(&hdr, 256);
 	buf_printf(&hdr, "queued\t%lld\nattempts\t%d\nfrom\t%s\n", (long long) queued, attempts, from);
 	for (size_t i = 0; i < to->count; i++)
 		buf_printf(&hdr, "rcpt\t%s\n", to->items[i]);
 	buf_putc(&hdr, '\n');
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) >= 0
-	    && write(fd, hdr.data, hdr.len) == (ssize_t) hdr.len
-	    && write(fd, data, len) == (ssize_t) len && fsync(fd) == 0) {
+	if (file_replace_open(&fr, path, 0600, (uid_t) -1, (gid_t) -1, err, errlen) == 0
+	    && file_replace_write(&fr, hdr.data, hdr.len, err, errlen) == 0
+	    && file_replace_write(&fr, data, len, err, errlen) == 0) {
+		/* the mtime is the time of the next attempt */
 		tv[0].tv_sec = tv[1].tv_sec = next;
 		tv[0].tv_usec = tv[1].tv_usec = 0;
-		(void) futimes(fd, tv);
-		rc = rename(tmp, path);
+		(void) futimes(fr.fd, tv);
+		rc = file_replace_commit(&fr, err, errlen);
 	}
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0)
-		unlink(tmp);
 	buf_free(&hdr);
 	return rc;
 }
@@ -288,7 +286,7 @@ static int spool_write(const char *from, const struct det_list *to, int attempts
 void    detector_notify_queue(const struct det_scan *sc, const struct envelope *env,
 			      const struct det_decision *d)
 {
-	char    from[SCAN_ADDR_MAX + 1];
+	char    from[SCAN_ADDR_MAX + 1], err[CONF_ERR_MAX];
 	char   *tpl = NULL;
 
 	notify_from(from, sizeof(from));
@@ -310,9 +308,10 @@ void    detector_notify_queue(const struct det_scan *sc, const struct envelope *
 		buf_init(&msg, 2048);
 		notify_message(sc, env, d, p, from, &to, tpl, &msg);
 		snprintf(name, sizeof(name), "%s.%zu.%ld.%u", d->incident, i, (long) getpid(), seq++);
-		if (spool_write(from, &to, 0, time(NULL), msg.data, msg.len, name, time(NULL)) < 0)
+		if (spool_write(from, &to, 0, time(NULL), msg.data, msg.len, name, time(NULL),
+				err, sizeof(err)) < 0)
 			evt_error(NOTIFY_FAIL, env->cid, "incident=%s policy=%s dir=%s reason=\"%s\"",
-				  d->incident, p->name, var_notify_queue_directory, strerror(errno));
+				  d->incident, p->name, var_notify_queue_directory, err);
 		else
 			evt_info(NOTIFY_QUEUED, env->cid, "incident=%s policy=%s id=%s rcpts=%zu",
 				 d->incident, p->name, name, to.count);
@@ -468,6 +467,7 @@ static int spool_parse(char *text, size_t len, time_t *queued, int *attempts,
 static void notify_one(const char *name)
 {
 	char    path[PATH_MAX], from[SCAN_ADDR_MAX + 1] = "", why[512] = "";
+	char    err[CONF_ERR_MAX];
 	struct det_list to = {0};
 	struct stat st;
 	char   *text = NULL;
@@ -509,8 +509,10 @@ static void notify_one(const char *name)
 			delay = NOTIFY_BACKOFF_MAX;
 		evt_warn(NOTIFY_DEFER, NULL, "id=%s relay=%s attempts=%d retry=%lds reason=\"%s\"",
 			 name, var_notify_relay, attempts + 1, delay, why);
-		(void) spool_write(from, &to, attempts + 1, queued, text + body,
-				   (size_t) st.st_size - body, name, now + delay);
+		if (spool_write(from, &to, attempts + 1, queued, text + body,
+				(size_t) st.st_size - body, name, now + delay, err, sizeof(err)) < 0)
+			evt_error(NOTIFY_FAIL, NULL, "id=%s dir=%s reason=\"%s\"", name,
+				  var_notify_queue_directory, err);
 	}
 out:
 	free(text);
@@ -533,13 +535,13 @@ int     detector_notify_run(int max, time_t *next)
 		struct stat st;
 		char    path[PATH_MAX];
 
-		if (de->d_name[0] == '.')
-			continue;
 		looked++;
 		snprintf(path, sizeof(path), "%s/%s", var_notify_queue_directory, de->d_name);
-		if (strncmp(de->d_name, "tmp.", 4) == 0) {
-			/* left by a detector that died while writing it */
-			if (lstat(path, &st) == 0 && st.st_mtime + 3600 < now)
+		if (de->d_name[0] == '.') {
+			/* a temporary file of file_replace: old, a writer died */
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")
+			    && lstat(path, &st) == 0 && S_ISREG(st.st_mode)
+			    && st.st_mtime + 3600 < now)
 				unlink(path);
 			continue;
 		}

@@ -39,6 +39,7 @@
 #include "conf.h"
 #include "conf_params.h"
 #include "evt.h"
+#include "file_replace.h"
 #include "mem.h"
 #include "msg.h"
 #include "server.h"
@@ -1322,6 +1323,24 @@ static void policy_path(const char *confdir, char *path, size_t len)
 		snprintf(path, len, "%s/%s", confdir, var_policy_file);
 }
 
+/* save_good - the file that compiled, kept for when a later one does not */
+static void save_good(config_t *cfg, const char *save_to)
+{
+	char   *text = NULL, err[CONF_ERR_MAX];
+	size_t  len = 0;
+	FILE   *fp = open_memstream(&text, &len);
+
+	if (fp == NULL)
+		msg_fatal("open_memstream: %s", strerror(errno));
+	config_write(cfg, fp);
+	if (fclose(fp) != 0)
+		msg_fatal("save_good: %s", strerror(errno));
+	if (file_replace(save_to, text, len, 0600, (uid_t) -1, (gid_t) -1, err,
+			 sizeof(err)) < 0)
+		evt_warn(DET_STATE, NULL, "reason=\"cannot save the good copy: %s\"", err);
+	free(text);
+}
+
 /* load_file - parse and compile one file; the good copy goes to save_to */
 static struct det_policyset *load_file(const char *path, const char *save_to,
 				       char *err, size_t errlen)
@@ -1397,16 +1416,8 @@ static struct det_policyset *load_file(const char *path, const char *save_to,
 	ld.ps->source = xstrdup(path);
 	rc = 0;
 out:
-	if (rc == 0 && save_to) {
-		char    tmp[PATH_MAX];
-
-		snprintf(tmp, sizeof(tmp), "%s.%ld", save_to, (long) getpid());
-		if (config_write_file(&cfg, tmp) != CONFIG_TRUE || rename(tmp, save_to) < 0) {
-			evt_warn(DET_STATE, NULL, "reason=\"cannot save %s: %s\"", save_to,
-				 strerror(errno));
-			unlink(tmp);
-		}
-	}
+	if (rc == 0 && save_to)
+		save_good(&cfg, save_to);
 	config_destroy(&cfg);
 	buf_free(&ld.expr);
 	free(ld.expr_off);
@@ -1472,18 +1483,13 @@ static void read_small(const char *path, char *buf, size_t len)
 		close(fd);
 }
 
-/* write_small - replace a small file atomically */
+/* write_small - replace a small file; a detector of a later start writes it again */
 static void write_small(const char *path, const char *text)
 {
-	char    tmp[PATH_MAX];
-	int     fd;
+	char    err[CONF_ERR_MAX];
 
-	snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long) getpid());
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
-		return;
-	if (write(fd, text, strlen(text)) != (ssize_t) strlen(text) || close(fd) < 0
-	    || rename(tmp, path) < 0)
-		unlink(tmp);
+	(void) file_replace(path, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1,
+			    err, sizeof(err));
 }
 
 /* detector_policy_startup - the policies this detector runs, or NULL */

@@ -299,15 +299,15 @@ void    detector_decide(struct det_scan *sc, const struct envelope *env,
 	}
 	d->monitor_only = d->nfired > 0 && act == ACT_PASS;
 	/* what could not be read */
-	if (sc->timed_out && act != ACT_BLOCK && strcmp(var_detector_failure, "tempfail") == 0) {
+	if (sc->timed_out && act != ACT_BLOCK && var_detector_failure == DETECTOR_FAILURE_TEMPFAIL) {
 		d->action = SCAN_TEMPFAIL;
 		return;
 	}
 	if (sc->incomplete && !sc->timed_out && act != ACT_BLOCK) {
-		if (strcmp(var_unscannable_action, "block") == 0) {
+		if (var_unscannable_action == UNSCANNABLE_BLOCK) {
 			act = ACT_BLOCK;
 			snprintf(d->reply, sizeof(d->reply), "%s", var_unscannable_reply);
-		} else if (strcmp(var_unscannable_action, "tempfail") == 0) {
+		} else if (var_unscannable_action == UNSCANNABLE_TEMPFAIL) {
 			d->action = SCAN_TEMPFAIL;
 			return;
 		}

@@ -164,7 +164,7 @@ static void print_decision(const char *path, const struct det_scan *sc,
 		printf("  new subject %s\n", d->subject);
 	if (sc->incomplete)
 		printf("  not scanned completely: %s (unscannable_action = %s)\n",
-		       sc->incomplete_why, var_unscannable_action);
+		       sc->incomplete_why, CONF_NAME(unscannable_action));
 	if (json && d->nfired) {
 		struct buf b;
 
@@ -287,7 +287,7 @@ int     main(int argc, char **argv)
 	struct det_policyset *ps;
 	int     ch, test = 0, json = 0, rc = 0, bench = 0;
 
-	msg_open("dlpscan", MSG_TO_STDERR, NULL);
+	msg_open("dlpscan", MSG_TO_STDERR, LOG_MAIL);
 	/* keep freed scan buffers in the heap: no page faults per message */
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);

@@ -13,16 +13,12 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "buf.h"
+#include "file_replace.h"
 #include "mem.h"
 #include "conf_text.h"
 
@@ -570,42 +566,14 @@ int     conf_text_write(const struct conf_text *ct, const char *path,
 				      size_t errlen),
 			char *err, size_t errlen)
 {
-	char    tmp[PATH_MAX], dcopy[PATH_MAX], bcopy[PATH_MAX];
-	struct stat st;
-	int     fd, dfd, have = stat(path, &st) == 0;
+	struct file_replace fr;
 
-	snprintf(dcopy, sizeof(dcopy), "%s", path);
-	snprintf(bcopy, sizeof(bcopy), "%s", path);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.dlpconf.XXXXXX", dirname(dcopy),
-		 basename(bcopy));
-	if ((fd = mkstemp(tmp)) < 0) {
-		snprintf(err, errlen, "cannot create a temporary file beside %s: %s",
-			 path, strerror(errno));
+	if (file_replace_open(&fr, path, 0644, (uid_t) -1, (gid_t) -1, err, errlen) < 0
+	    || file_replace_write(&fr, ct->text.data, ct->text.len, err, errlen) < 0)
+		return -1;
+	if (check && check(fr.tmp, path, err, errlen) < 0) {
+		file_replace_abort(&fr);
 		return -1;
 	}
-	if (fchmod(fd, have ? st.st_mode & 07777 : 0644) < 0
-	    || (have && geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) < 0)
-	    || write(fd, ct->text.data, ct->text.len) != (ssize_t) ct->text.len
-	    || fsync(fd) < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (check && check(tmp, path, err, errlen) < 0) {
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		snprintf(err, errlen, "rename %s %s: %s", tmp, path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	snprintf(dcopy, sizeof(dcopy), "%s", path);
-	if ((dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void) fsync(dfd);
-		close(dfd);
-	}
-	return 0;
+	return file_replace_commit(&fr, err, errlen);
 }

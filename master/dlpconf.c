@@ -68,8 +68,11 @@ static const char *dlpconf_dir = DLP_SYSCONFDIR;
 static int dlpconf_values_only;		/* -h */
 
 /* The fields of a service in master.conf, typed like settings. */
+static const struct conf_choice dlpconf_types[] = {
+	{"inet", 0}, {"unix", 1}, {NULL, 0},
+};
 static const struct conf_param dlpconf_fields[] = {
-	{"type", CONF_ENUM, "inet", 0, 0, "inet|unix", NULL, NULL, "master", NULL},
+	{"type", CONF_ENUM, "inet", 0, 0, dlpconf_types, NULL, NULL, "master", NULL},
 	{"listen", CONF_LIST, "", 0, 0, NULL, NULL, NULL, "master", NULL},
 	{"command", CONF_STR, "", 0, 0, NULL, NULL, NULL, "master", NULL},
 	{"process_limit", CONF_INT, "100", 1, 10000, NULL, NULL, NULL, "master", NULL},
@@ -537,9 +540,8 @@ static int dlpconf_man(void)
 		printf(".TP\n.B %s\n", p->name);
 		printf("(%s", conf_type_name(p->type));
 		if (p->type == CONF_ENUM) {
-			fputs(": ", stdout);
-			for (const char *c = p->choices; *c; c++)
-				fputs(*c == '|' ? ", " : (char[]) {*c, 0}, stdout);
+			for (const struct conf_choice *c = p->choices; c->name; c++)
+				printf("%s%s", c == p->choices ? ": " : ", ", c->name);
 		} else if (p->type == CONF_INT || p->type == CONF_TIME
 			   || p->type == CONF_SIZE) {
 			printf(", %lld to %lld%s", p->min, p->max,
@@ -579,7 +581,7 @@ int     main(int argc, char **argv)
 	int     ch, defaults = 0, nondefault = 0, services = 0;
 	enum dlpconf_mode mode = DLPCONF_SHOW;
 
-	msg_open("dlpconf", MSG_TO_STDERR, NULL);
+	msg_open("dlpconf", MSG_TO_STDERR, LOG_MAIL);
 	if (argc == 2 && strcmp(argv[1], "--man") == 0)
 		return dlpconf_man();
 	while ((ch = getopt(argc, argv, "c:dehMnX")) != -1) {

@@ -646,7 +646,7 @@ int     main(int argc, char **argv)
 	const char *cmd;
 	int     ch, rc, prometheus = 0;
 
-	msg_open("dlpgate", MSG_TO_STDERR, NULL);
+	msg_open("dlpgate", MSG_TO_STDERR, LOG_MAIL);
 	dlp_overrides = xcalloc((size_t) argc + 1, sizeof(char *));
 	while ((ch = getopt(argc, argv, "+c:o:")) != -1) {
 		switch (ch) {

@@ -634,10 +634,9 @@ static void master_fallback_run_directory(void)
 int     main(int argc, char **argv)
 {
 	char    err[CONF_ERR_MAX], ident[128];
-	enum msg_level level;
 	int     ch;
 
-	msg_open("dlpgate/master", MSG_TO_STDERR, NULL);
+	msg_open("dlpgate/master", MSG_TO_STDERR, LOG_MAIL);
 	master_overrides = xcalloc((size_t) argc + 1, sizeof(char *));
 	while ((ch = getopt(argc, argv, "c:fo:")) != -1) {
 		switch (ch) {
@@ -661,8 +660,7 @@ int     main(int argc, char **argv)
 		msg_fatal("%s", err);
 	if (master_conf_load(master_confdir, &master_table, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
-	if (msg_level_parse(var_log_level, &level) == 0)
-		msg_set_level(level);
+	msg_set_level(var_log_level);
 	snprintf(ident, sizeof(ident), "%s/master", var_syslog_name);
 	msg_open(ident, MSG_TO_STDERR, var_syslog_facility);
 	master_privsep = geteuid() == 0;
@@ -692,7 +690,7 @@ int     main(int argc, char **argv)
 	master_signals();
 	evt_info(MASTER_START, NULL, "pid=%ld config=%s%s services=%zu mode=%s",
 		 (long) getpid(), master_confdir, conf_file_exists(master_confdir) ?
-		 "" : " (built-in defaults)", master_nservices, var_operating_mode);
+		 "" : " (built-in defaults)", master_nservices, CONF_NAME(operating_mode));
 	if (!master_privsep)
 		evt_info(PRIVSEP_OFF, NULL, "reason=\"not started as root: every "
 			 "role runs as uid %ld\"", (long) geteuid());

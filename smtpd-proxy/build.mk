@@ -1,6 +1,7 @@
 # smtpd-proxy/build.mk - the SMTP proxy worker
 PROXY_SRC = smtpd-proxy/smtpd-proxy.c smtpd-proxy/proxy_session.c \
 	smtpd-proxy/proxy_nexthop.c smtpd-proxy/proxy_reply.c \
+	smtpd-proxy/proxy_chat.c smtpd-proxy/proxy_xforward.c \
 	smtpd-proxy/proxy_data.c smtpd-proxy/proxy_detect.c \
 	smtpd-proxy/proxy_transaction.c smtpd-proxy/proxy_dns.c \
 	smtpd-proxy/proxy_haproxy.c smtpd-proxy/proxy_tls.c

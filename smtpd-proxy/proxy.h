@@ -3,8 +3,11 @@
  *
  * smtpd-proxy.c	the process: start-up, one session per accepted client
  * proxy_session.c	the client side: commands, state machine, pipelining
- * proxy_nexthop.c	choosing and connecting the next hop, its EHLO
- * proxy_reply.c	reading, checking and relaying next-hop replies
+ * proxy_chat.c		every reply to the client, in order; the hang-up rule
+ * proxy_nexthop.c	choosing and connecting the next hop, its EHLO and
+ *			STARTTLS, dropping it when it fails
+ * proxy_reply.c	reading and checking next-hop replies
+ * proxy_xforward.c	XFORWARD attributes: checked, rebuilt, replayed
  * proxy_transaction.c	DATA: spool, ask the detector, apply the verdict
  * proxy_data.c		the content: spooling it, sending it on
  * proxy_detect.c	asking the detector for a verdict
@@ -15,6 +18,10 @@
  * The proxy never queues and never answers a message on the next hop's
  * behalf: the client's end of data is answered with the next hop's own
  * final reply (or a 4xx/5xx of ours when the message did not go).
+ *
+ * Who calls whom (no circle): session -> transaction -> chat -> nexthop
+ * -> reply, tls; xforward -> reply; tls, reply, data, detect, dns call
+ * none of the others.
  */
 #ifndef DLP_PROXY_H
 #define DLP_PROXY_H
@@ -33,6 +40,8 @@
 #define PROXY_REPLY_LINE_MAX	2048
 #define PROXY_REPLY_LINES_MAX	200
 
+#define PROXY_XFWD_CMDS_MAX	8	/* XFORWARD commands per transaction */
+
 /* Next-hop extensions we can carry (bit flags). */
 #define CAP_8BITMIME	(1u << 0)
 #define CAP_SIZE	(1u << 1)
@@ -45,12 +54,28 @@
 #define CAP_XFORWARD	(1u << 8)
 #define CAP_STARTTLS	(1u << 9)
 
-/* The client side of a session, one state at a time. */
+/* The client side of a session, one state at a time (proxy_enter_state). */
 enum proxy_state {
+	PS_CONNECTED,			/* before the banner */
 	PS_GREETED,			/* banner sent, no HELO/EHLO yet */
 	PS_READY,			/* HELO/EHLO done, no transaction */
 	PS_MAIL,			/* MAIL sent or accepted */
 	PS_QUIT,			/* QUIT seen or session over */
+};
+
+/* What an internal status tells the client (proxy_chat.c has the table). */
+enum proxy_stat {
+	PROXY_STAT_HOP_PROTO,		/* 451 4.3.0 next hop protocol error */
+	PROXY_STAT_HOP_LOST,		/* 421 4.4.2 lost connection to next hop */
+	PROXY_STAT_HOP_GONE,		/* 421 4.4.2 it failed earlier */
+	PROXY_STAT_TIMEOUT,		/* 421 4.4.2 client timeout */
+	PROXY_STAT_ERRORS,		/* 421 4.7.0 too many errors */
+	PROXY_STAT_RESOURCE,		/* 451 4.3.0 no memfd */
+	PROXY_STAT_SCAN_DEFER,		/* 451 4.3.0 the detector said tempfail */
+	PROXY_STAT_SCAN_FAIL,		/* 451 4.3.0 no detector */
+	PROXY_STAT_TOOBIG,		/* 552 5.3.4 message_size_limit */
+	PROXY_STAT_LONGLINE,		/* 554 5.6.0 line_length_limit */
+	PROXY_STAT_BARE,		/* 554 5.6.0 bare CR or LF */
 };
 
 /* A parsed next-hop reply, kept verbatim for relaying. */
@@ -90,6 +115,7 @@ struct proxy_session {
 	int     client_port;
 	char    hop_name[300];		/* "host[addr]:port" for logs */
 	enum proxy_state state;
+	int     hangup;			/* said 421 or 521: nothing more */
 	int     esmtp;			/* client said EHLO */
 	int     errors;			/* hard errors so far */
 	int     hop_dead;		/* next hop unusable: 421 and close */
@@ -117,37 +143,94 @@ struct proxy_session {
 	int     tls_hop_plain;		/* outbound_tls = may gave up on TLS */
 };
 
+/* A client command relayed to the next hop, waiting for its reply. */
+struct pending {
+	const struct proxy_cmd *cmd;	/* NULL: a reply of ours */
+	char   *local;			/* our reply; NULL: the next hop's */
+	char   *addr;			/* MAIL, RCPT */
+	char   *params;
+};
+
+/* A client command: one row of proxy_session.c's table. */
+struct proxy_cmd {
+	const char *name;		/* NULL: any command not in the table */
+	void    (*action) (struct proxy_session *, const struct proxy_cmd *,
+			           const char *arg);
+	/* what a next-hop reply to it means for the session; NULL: nothing */
+	void    (*replied) (struct proxy_session *, const struct pending *,
+			            const struct smtp_reply *);
+	unsigned flags;
+};
+
+#define CMD_BATCH	(1u << 0)	/* may wait in a pipelined group */
+#define CMD_PRE_TLS	(1u << 1)	/* allowed before STARTTLS (encrypt) */
+#define CMD_NEED_HELO	(1u << 2)	/* 503 before HELO/EHLO */
+#define CMD_NEED_MAIL	(1u << 3)	/* 503 outside a MAIL transaction */
+#define CMD_JUNK	(1u << 4)	/* free to send, may be repeated forever */
+#define CMD_NO_HOP	(1u << 5)	/* answered even when the next hop is gone */
+
 /* proxy_session.c */
 void proxy_session_run(struct proxy_session *s);
-void proxy_reply_local(struct proxy_session *s, const char *fmt, ...)
+
+/* proxy_chat.c */
+void proxy_enter_state(struct proxy_session *s, enum proxy_state state);
+void proxy_chat_reply(struct proxy_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void proxy_reset_mail(struct proxy_session *s);
-void proxy_local_dialogue(struct proxy_session *s, const char *banner,
-			  const char *(*answer)(struct proxy_session *s, const char *line));
-int proxy_xforward_replay(struct proxy_session *s);
+void proxy_chat_final(struct proxy_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void proxy_chat_relay(struct proxy_session *s, const struct smtp_reply *r);
+void proxy_chat_text(struct proxy_session *s, const struct buf *b);
+const char *proxy_chat_stat(struct proxy_session *s, enum proxy_stat stat);
+const char *proxy_chat_hop_failed(struct proxy_session *s, int status,
+				  const char *doing);
+void proxy_chat_send(struct proxy_session *s, const struct proxy_cmd *cmd,
+		     const char *addr, const char *params, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void proxy_chat_collect(struct proxy_session *s);
+int proxy_chat_flush(struct proxy_session *s);
+size_t proxy_chat_pending(void);
+void proxy_chat_dialogue(struct proxy_session *s, const char *banner,
+			 const char *(*answer)(struct proxy_session *s, const char *line));
+void proxy_chat_refuse(struct proxy_session *s);
 
 /* proxy_transaction.c */
-void proxy_transaction(struct proxy_session *s);
+int proxy_transaction(struct proxy_session *s);
+void proxy_reset_mail(struct proxy_session *s);
+
+/* proxy_xforward.c */
+const char *proxy_xforward_build(const char *arg, struct buf *out);
+void proxy_xforward_keep(struct proxy_session *s, const char *cmd);
+void proxy_xforward_reset(struct proxy_session *s);
+int proxy_xforward_replay(struct proxy_session *s);
 
 /* proxy_nexthop.c */
 int proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner);
 int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r);
 void proxy_hop_close(struct proxy_session *s);
-void proxy_hop_refuse(struct proxy_session *s);
+void proxy_hop_failed(struct proxy_session *s, int status, const char *doing);
 
 /* proxy_tls.c */
+enum hop_level {
+	HOP_TLS_NONE,
+	HOP_TLS_MAY,
+	HOP_TLS_ENCRYPT,
+	HOP_TLS_VERIFY,
+	HOP_TLS_SECURE,
+};
 int proxy_tls_offer(struct proxy_session *s);
 int proxy_tls_client_ok(struct proxy_session *s);
-void proxy_tls_starttls(struct proxy_session *s, const char *arg);
+int proxy_tls_server_ready(struct proxy_session *s);
+int proxy_tls_accept(struct proxy_session *s, const char *how);
 int proxy_tls_wrapper(struct proxy_session *s);
-int proxy_tls_hop(struct proxy_session *s, struct smtp_reply *r);
+enum hop_level proxy_tls_level(const struct proxy_session *s);
+const char *proxy_tls_level_name(enum hop_level level);
+int proxy_tls_hop_handshake(struct proxy_session *s, enum hop_level level,
+			    char *why, size_t len);
 
 /* proxy_reply.c */
 void smtp_reply_init(struct smtp_reply *r);
 void smtp_reply_free(struct smtp_reply *r);
 int proxy_read_reply(struct proxy_session *s, struct smtp_reply *r, int timeout);
-void proxy_relay_reply(struct proxy_session *s, const struct smtp_reply *r);
-void proxy_hop_failed(struct proxy_session *s, int status, const char *doing);
 const char *hop_strerror(int status);
 
 /* proxy_data.c */

@@ -240,6 +240,6 @@ int proxy_detect(struct proxy_session *s, int msg_fd, size_t size,
 	return 0;
 fail:
 	evt_warn(DET_FAILURE, s->cid, "reason=\"%s\" action=%s", why,
-		 var_detector_failure);
+		 CONF_NAME(detector_failure));
 	return -1;
 }

@@ -16,7 +16,19 @@
  * 421 4.4.1 when hosts were tried and none answered 220; 451 4.4.3 when a
  * lookup failed temporarily (SERVFAIL, timeout); 451 4.4.4 when a name
  * has no address at all (NXDOMAIN, null MX, no A/AAAA). After a 451 the
- * session waits for QUIT, answering anything else with the same 451.
+ * session waits for QUIT, answering anything else with the same 451
+ * (proxy_chat_refuse).
+ *
+ * After our EHLO, when outbound_tls wants TLS (proxy_hop_starttls): we
+ * send STARTTLS, refuse a next hop that sends anything behind its 220 (a
+ * reply injected before the handshake), handshake and verify per level
+ * (proxy_tls.c), and EHLO again inside TLS. When TLS is required and
+ * cannot be had, nothing goes out in the clear: the next-hop connection
+ * is closed, the client's EHLO gets 451 4.7.5 with the reason, and 4010
+ * says which hop and why.
+ *
+ * proxy_hop_failed() logs why a next hop that failed is gone (2004, 2005,
+ * 2006) and closes it; what the client hears is proxy_chat.c's.
  */
 #include <ctype.h>
 #include <limits.h>
@@ -45,6 +57,18 @@ void proxy_hop_close(struct proxy_session *s)
 		s->hop = NULL;
 	}
 	s->hop_dead = 1;
+}
+
+/* proxy_hop_failed - log why the next hop is gone, drop it */
+void    proxy_hop_failed(struct proxy_session *s, int status, const char *doing)
+{
+	if (status == HOP_GARBLED)
+		evt_warn(HOP_PROTO, s->cid, "hop=%s during=%s", s->hop_name, doing);
+	else if (status == HOP_TIMEOUT)
+		evt_warn(HOP_TIMEOUT, s->cid, "hop=%s during=%s", s->hop_name, doing);
+	else
+		evt_warn(HOP_LOST, s->cid, "hop=%s during=%s", s->hop_name, doing);
+	proxy_hop_close(s);
 }
 
 /* What the attempts of one session came to. */
@@ -204,10 +228,10 @@ static void proxy_hop_resolve(struct proxy_session *s, const char *spec,
 		t->lookup = "literal";
 		return;
 	}
-	if (!bracketed && strcmp(var_next_hop_lookup, "mx") == 0) {
+	if (!bracketed && var_next_hop_lookup == NEXT_HOP_LOOKUP_MX) {
 		t->lookup = "mx";
 		proxy_dns_mx(s->cid, host, res);
-	} else if (strcmp(var_next_hop_host_lookup, "dns") == 0) {
+	} else if (var_next_hop_host_lookup == NEXT_HOP_HOST_DNS) {
 		t->lookup = "dns";
 		proxy_dns_host(s->cid, host, res);
 	} else {
@@ -322,7 +346,7 @@ int     proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner)
 	buf_init(&t.why, 256);
 	t.budget = var_next_hop_address_limit;
 	t.dns = DNS_OK;
-	if (strcmp(var_operating_mode, "reflect") == 0) {
+	if (var_operating_mode == OPERATING_MODE_REFLECT) {
 		struct sockaddr_storage ss;
 		socklen_t len = proxy_reflect_addr(s, &ss);
 
@@ -339,38 +363,20 @@ int     proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner)
 	if (rc == 0) {
 		if (*t.entry)
 			evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s next_hop=%s "
-				 "lookup=%s%s%s%s", s->hop_name, var_operating_mode,
+				 "lookup=%s%s%s%s", s->hop_name, CONF_NAME(operating_mode),
 				 t.entry, t.lookup, t.why.len ? " skipped=\"" : "",
 				 t.why.len ? t.why.data : "", t.why.len ? "\"" : "");
 		else
 			evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s%s%s%s", s->hop_name,
-				 var_operating_mode, t.why.len ? " skipped=\"" : "",
+				 CONF_NAME(operating_mode), t.why.len ? " skipped=\"" : "",
 				 t.why.len ? t.why.data : "", t.why.len ? "\"" : "");
 	} else {
 		proxy_hop_refusal(s, &t);
 		evt_warn(HOP_NONE, s->cid, "client=%s mode=%s tried=\"%s\" reply=\"%.3s\"",
-			 s->client_addr, var_operating_mode, t.why.data, s->hop_refusal);
+			 s->client_addr, CONF_NAME(operating_mode), t.why.data, s->hop_refusal);
 	}
 	buf_free(&t.why);
 	return rc;
-}
-
-/* proxy_hop_same_reply - every command after a 4xx greeting gets the same 4xx */
-static const char *proxy_hop_same_reply(struct proxy_session *s, const char *line)
-{
-	return s->hop_refusal;
-}
-
-/* proxy_hop_refuse - say why there is no next hop; wait for QUIT after 451 */
-void    proxy_hop_refuse(struct proxy_session *s)
-{
-	if (strncmp(s->hop_refusal, "421", 3) == 0) {
-		stream_printf(s->client, "%s\r\n", s->hop_refusal);
-		(void) stream_flush(s->client);
-		return;
-	}
-	/* 451 is no reason to hang up: nothing the client tries can bounce */
-	proxy_local_dialogue(s, s->hop_refusal, proxy_hop_same_reply);
 }
 
 /* proxy_caps_size - SIZE's number, from its own line only; 0: none given */
@@ -428,6 +434,92 @@ static void proxy_parse_caps(struct proxy_session *s, const struct smtp_reply *r
 	}
 }
 
+/* proxy_hop_tls_fail - required TLS failed: close the hop, 451 for the client */
+static int proxy_hop_tls_fail(struct proxy_session *s, enum hop_level level,
+			      struct smtp_reply *r, const char *why)
+{
+	char    text[512];
+
+	evt_warn(HOP_TLS_FAILED, s->cid, "hop=%s outbound_tls=%s level=%s reason=\"%s\"",
+		 s->hop_name, CONF_NAME(outbound_tls), proxy_tls_level_name(level), why);
+	proxy_hop_close(s);
+	snprintf(text, sizeof(text), "451 4.7.5 %s Error: TLS to the next hop %s failed: %s",
+		 s->helo_name, s->hop_name, why);
+	for (char *cp = text; *cp; cp++)
+		if ((unsigned char) *cp < 0x20 || (unsigned char) *cp >= 0x7f)
+			*cp = '?';
+	r->code = 451;
+	r->nlines = 1;
+	strlcpy(r->first, text, sizeof(r->first));
+	buf_reset(&r->text);
+	buf_puts(&r->text, text);
+	buf_puts(&r->text, "\r\n");
+	return HOP_OK;
+}
+
+/* proxy_hop_tls_plain - may: the handshake failed, so connect again in clear */
+static int proxy_hop_tls_plain(struct proxy_session *s, struct smtp_reply *r,
+			       const char *why)
+{
+	evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=\"%s\" action=reconnect",
+		 s->hop_name, why);
+	proxy_hop_close(s);
+	s->tls_hop_plain = 1;
+	if (proxy_hop_connect(s, r) < 0)
+		return HOP_LOST;
+	return proxy_hop_ehlo(s, r);
+}
+
+/* proxy_hop_starttls - after the next hop's EHLO: STARTTLS and EHLO again */
+static int proxy_hop_starttls(struct proxy_session *s, struct smtp_reply *r)
+{
+	enum hop_level level = proxy_tls_level(s);
+	struct smtp_reply st;
+	char    why[300];
+	int     rc;
+
+	if (level == HOP_TLS_NONE || s->tls_hop || s->tls_hop_plain || s->hop == NULL)
+		return HOP_OK;
+	/* the SSL session reads the socket itself: nothing may wait in plain text */
+	if (stream_pending(s->hop) > 0)
+		return proxy_hop_tls_fail(s, level, r, "next hop sent data after its EHLO reply");
+	if (!(s->hop_caps & CAP_STARTTLS)) {
+		if (level == HOP_TLS_MAY) {
+			evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=\"STARTTLS not offered\"",
+				 s->hop_name);
+			return HOP_OK;
+		}
+		return proxy_hop_tls_fail(s, level, r, "next hop offers no STARTTLS");
+	}
+	stream_puts(s->hop, "STARTTLS\r\n");
+	smtp_reply_init(&st);
+	if ((rc = proxy_read_reply(s, &st, var_next_hop_timeout)) != HOP_OK) {
+		smtp_reply_free(&st);
+		return rc;
+	}
+	if (st.code != 220) {
+		snprintf(why, sizeof(why), "STARTTLS refused: %s", st.first);
+		smtp_reply_free(&st);
+		if (level == HOP_TLS_MAY && s->hop) {
+			/* a refused STARTTLS leaves the session as it was (RFC 3207) */
+			evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=\"%s\"", s->hop_name, why);
+			s->tls_hop_plain = 1;
+			return HOP_OK;
+		}
+		return proxy_hop_tls_fail(s, level, r, why);
+	}
+	smtp_reply_free(&st);
+	if (stream_pending(s->hop) > 0)
+		return proxy_hop_tls_fail(s, level, r,
+					  "next hop sent data after its 220 to STARTTLS");
+	if (proxy_tls_hop_handshake(s, level, why, sizeof(why)) < 0) {
+		if (level == HOP_TLS_MAY)
+			return proxy_hop_tls_plain(s, r, why);
+		return proxy_hop_tls_fail(s, level, r, why);
+	}
+	return proxy_hop_ehlo(s, r);		/* again, inside TLS */
+}
+
 /* proxy_hop_ehlo - our EHLO (HELO if refused) to the next hop */
 int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r)
 {
@@ -438,7 +530,7 @@ int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r)
 		return rc;
 	if (r->code / 100 == 2) {
 		proxy_parse_caps(s, r);
-		return proxy_tls_hop(s, r);	/* outbound_tls: STARTTLS, EHLO again */
+		return proxy_hop_starttls(s, r);	/* outbound_tls: STARTTLS, EHLO again */
 	}
 	if (r->code / 100 != 5)
 		return HOP_OK;			/* 4xx: relayed as it is */
@@ -446,5 +538,5 @@ int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r)
 	stream_printf(s->hop, "HELO %s\r\n", s->helo_name);
 	if ((rc = proxy_read_reply(s, r, var_next_hop_timeout)) != HOP_OK || r->code / 100 != 2)
 		return rc;
-	return proxy_tls_hop(s, r);		/* no STARTTLS: fails if required */
+	return proxy_hop_starttls(s, r);	/* no STARTTLS: fails if required */
 }

@@ -1,12 +1,13 @@
 /*
- * proxy_reply - reading, checking and relaying next-hop replies
+ * proxy_reply - reading and checking next-hop replies
  *
  * A reply is accepted only if every line is "DDD-text" or "DDD text" (or
  * a bare "DDD", as smtp-sink ends its EHLO reply), all lines carry the
  * same code, the code is 2xx..5xx, the text is printable (UTF-8 allowed),
  * and the reply fits PROXY_REPLY_LINES_MAX lines. Anything else is
  * HOP_GARBLED: the caller answers 451 4.3.0 and drops the next hop, so a
- * confused or hostile next hop can never make us say 2xx.
+ * confused or hostile next hop can never make us say 2xx. Relaying a
+ * reply to the client is proxy_chat.c's.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -105,22 +106,4 @@ int proxy_read_reply(struct proxy_session *s, struct smtp_reply *r, int timeout)
 		if (last)
 			return HOP_OK;
 	}
-}
-
-/* proxy_relay_reply - copy a next-hop reply to the client, verbatim */
-void proxy_relay_reply(struct proxy_session *s, const struct smtp_reply *r)
-{
-	stream_write(s->client, r->text.data, r->text.len);
-}
-
-/* proxy_hop_failed - log why the next hop is gone, drop it */
-void proxy_hop_failed(struct proxy_session *s, int status, const char *doing)
-{
-	if (status == HOP_GARBLED)
-		evt_warn(HOP_PROTO, s->cid, "hop=%s during=%s", s->hop_name, doing);
-	else if (status == HOP_TIMEOUT)
-		evt_warn(HOP_TIMEOUT, s->cid, "hop=%s during=%s", s->hop_name, doing);
-	else
-		evt_warn(HOP_LOST, s->cid, "hop=%s during=%s", s->hop_name, doing);
-	proxy_hop_close(s);
 }

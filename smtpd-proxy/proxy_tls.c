@@ -2,21 +2,16 @@
  * proxy_tls - TLS on both sides of a session
  *
  * The client side (inbound_tls, tls_wrapper_mode): STARTTLS is offered
- * in our EHLO reply when tlsmgr can give us a certificate. After the 220
- * to STARTTLS, every byte the client pipelined behind the command is
- * discarded before the handshake (the STARTTLS injection class: those
- * bytes never reach the TLS session), and the SMTP state is reset to
- * "greeted": the client must EHLO again. With inbound_tls = encrypt,
- * transaction commands before STARTTLS get 530 5.7.0.
+ * in our EHLO reply when tlsmgr can give us a certificate
+ * (proxy_tls_offer). The STARTTLS command itself is proxy_session.c's:
+ * after its 220, proxy_tls_accept() runs the handshake. With inbound_tls
+ * = encrypt, transaction commands before STARTTLS get 530 5.7.0
+ * (proxy_tls_client_ok).
  *
- * The next-hop side (outbound_tls): after our EHLO to the next hop, when
- * the policy wants TLS, we send STARTTLS, refuse a next hop that sends
- * anything behind its 220 (a reply injected before the handshake),
- * handshake, verify per level, and EHLO again inside TLS. mirror means
- * "exactly when the client used TLS", which the client's post-TLS EHLO
- * triggers. When TLS is required and cannot be had, nothing goes out in
- * the clear: the next-hop connection is closed, the client's EHLO gets
- * 451 4.7.5 with the reason, and 4010 says which hop and why.
+ * The next-hop side (outbound_tls): proxy_tls_level() says what the
+ * policy asks of this session (mirror means "exactly when the client
+ * used TLS"), and proxy_tls_hop_handshake() runs the handshake and the
+ * certificate check for that level, after proxy_nexthop.c's STARTTLS.
  *
  * The private key is not here: the server context's key comes from
  * tls_prov_key() (signing is done by tlsmgr), and this file has no call
@@ -59,14 +54,6 @@
 #define PROXY_TLS_MAX_TICKET_KEYS 4
 #define PROXY_TLS_RETRY		10	/* seconds before asking a silent tlsmgr again */
 #define PROXY_TLS_CHAIN_WAIT	3	/* seconds for the chain: tlsmgr answers at once */
-
-enum hop_level {
-	HOP_TLS_NONE,
-	HOP_TLS_MAY,
-	HOP_TLS_ENCRYPT,
-	HOP_TLS_VERIFY,
-	HOP_TLS_SECURE,
-};
 
 static const char *const proxy_tls_level_names[] = {
 	"none", "may", "encrypt", "verify", "secure",
@@ -327,7 +314,7 @@ int     proxy_tls_offer(struct proxy_session *s)
 {
 	char    why[256];
 
-	if (s->tls_client || strcmp(var_inbound_tls, "none") == 0)
+	if (s->tls_client || var_inbound_tls == INBOUND_TLS_NONE)
 		return 0;
 	static time_t logged;
 
@@ -337,21 +324,32 @@ int     proxy_tls_offer(struct proxy_session *s)
 	if (time(NULL) - logged >= 60) {
 		logged = time(NULL);
 		evt_warn(TLS_UNAVAILABLE, s->cid, "client=%s reason=\"%s\"%s", s->client_addr,
-			 why, strcmp(var_inbound_tls, "encrypt") == 0 ? " inbound_tls=encrypt" :
+			 why, var_inbound_tls == INBOUND_TLS_ENCRYPT ? " inbound_tls=encrypt" :
 			 " STARTTLS not offered");
 	}
 	/* with encrypt, offer it anyway: the client hears 454, then 530 */
-	return strcmp(var_inbound_tls, "encrypt") == 0;
+	return var_inbound_tls == INBOUND_TLS_ENCRYPT;
 }
 
 /* proxy_tls_client_ok - may this command go before STARTTLS? */
 int     proxy_tls_client_ok(struct proxy_session *s)
 {
-	return s->tls_client || strcmp(var_inbound_tls, "encrypt") != 0;
+	return s->tls_client || var_inbound_tls != INBOUND_TLS_ENCRYPT;
+}
+
+/* proxy_tls_server_ready - can we answer STARTTLS? (logs why not) */
+int     proxy_tls_server_ready(struct proxy_session *s)
+{
+	char    why[256];
+
+	if (proxy_tls_server_ctx(why, sizeof(why)) != NULL)
+		return 1;
+	evt_warn(TLS_UNAVAILABLE, s->cid, "client=%s reason=\"%s\"", s->client_addr, why);
+	return 0;
 }
 
 /* proxy_tls_accept - the client's handshake on our server context */
-static int proxy_tls_accept(struct proxy_session *s, const char *how)
+int     proxy_tls_accept(struct proxy_session *s, const char *how)
 {
 	char    why[256], peer[128];
 	SSL_CTX *ctx = proxy_tls_server_ctx(why, sizeof(why));
@@ -384,53 +382,6 @@ static int proxy_tls_accept(struct proxy_session *s, const char *how)
 	return 0;
 }
 
-/* proxy_tls_starttls - the STARTTLS command from the client */
-void    proxy_tls_starttls(struct proxy_session *s, const char *arg)
-{
-	char    why[256];
-	size_t  junk;
-
-	if (strcmp(var_inbound_tls, "none") == 0) {
-		proxy_reply_local(s, "502 5.5.1 Error: command not implemented");
-		return;
-	}
-	if (*arg) {
-		proxy_reply_local(s, "501 5.5.4 Syntax: STARTTLS");
-		return;
-	}
-	if (s->tls_client) {
-		proxy_reply_local(s, "554 5.5.1 Error: TLS already active");
-		return;
-	}
-	if (s->state == PS_MAIL) {
-		proxy_reply_local(s, "503 5.5.1 Error: MAIL transaction in progress");
-		return;
-	}
-	if (proxy_tls_server_ctx(why, sizeof(why)) == NULL) {
-		evt_warn(TLS_UNAVAILABLE, s->cid, "client=%s reason=\"%s\"", s->client_addr, why);
-		proxy_reply_local(s, "454 4.7.0 TLS not available due to local problem");
-		return;
-	}
-	stream_puts(s->client, "220 2.0.0 Ready to start TLS\r\n");
-	if (stream_flush(s->client) != STREAM_OK) {
-		s->state = PS_QUIT;
-		return;
-	}
-	/* RFC 3207: nothing said before the handshake counts after it */
-	if ((junk = stream_pending(s->client)) > 0) {
-		evt_warn(TLS_DISCARDED, s->cid, "client=%s bytes=%zu", s->client_addr, junk);
-		stream_discard_input(s->client);
-	}
-	if (proxy_tls_accept(s, "STARTTLS") < 0) {
-		s->state = PS_QUIT;		/* nothing more can be said: close */
-		return;
-	}
-	proxy_reset_mail(s);
-	s->state = PS_GREETED;
-	s->esmtp = 0;
-	s->env.helo[0] = 0;
-}
-
 /* proxy_tls_wrapper - implicit TLS: the handshake before the banner */
 int     proxy_tls_wrapper(struct proxy_session *s)
 {
@@ -441,18 +392,31 @@ int     proxy_tls_wrapper(struct proxy_session *s)
 
 /* ---- the next-hop side --------------------------------------------------------- */
 
-/* proxy_tls_level - what outbound_tls asks of this session */
-static enum hop_level proxy_tls_level(const struct proxy_session *s)
+/* proxy_tls_level_name - a level's word, for logs */
+const char *proxy_tls_level_name(enum hop_level level)
 {
-	const char *p = var_outbound_tls;
+	return proxy_tls_level_names[level];
+}
 
-	if (strcmp(p, "mirror") == 0)
+/* proxy_tls_level - what outbound_tls asks of this session */
+enum hop_level proxy_tls_level(const struct proxy_session *s)
+{
+	switch (var_outbound_tls) {
+	case OUTBOUND_TLS_MIRROR:
 		return !s->tls_client ? HOP_TLS_NONE
 			: var_mirror_verify ? HOP_TLS_VERIFY : HOP_TLS_ENCRYPT;
-	for (int i = 0; i <= HOP_TLS_SECURE; i++)
-		if (strcmp(p, proxy_tls_level_names[i]) == 0)
-			return (enum hop_level) i;
-	return HOP_TLS_SECURE;			/* unknown: the strictest */
+	case OUTBOUND_TLS_NONE:
+		return HOP_TLS_NONE;
+	case OUTBOUND_TLS_MAY:
+		return HOP_TLS_MAY;
+	case OUTBOUND_TLS_ENCRYPT:
+		return HOP_TLS_ENCRYPT;
+	case OUTBOUND_TLS_VERIFY:
+		return HOP_TLS_VERIFY;
+	case OUTBOUND_TLS_SECURE:
+		break;
+	}
+	return HOP_TLS_SECURE;
 }
 
 /* proxy_tls_hop_host - the next hop's name (or address) for SNI and checks */
@@ -545,29 +509,6 @@ static SSL_CTX *proxy_tls_client_ctx(enum hop_level level, char *why, size_t len
 	return proxy_tls_client = ctx;
 }
 
-/* proxy_tls_hop_fail - required TLS failed: close the hop, 451 for the client */
-static int proxy_tls_hop_fail(struct proxy_session *s, enum hop_level level,
-			      struct smtp_reply *r, const char *why)
-{
-	char    text[512];
-
-	evt_warn(HOP_TLS_FAILED, s->cid, "hop=%s outbound_tls=%s level=%s reason=\"%s\"",
-		 s->hop_name, var_outbound_tls, proxy_tls_level_names[level], why);
-	proxy_hop_close(s);
-	snprintf(text, sizeof(text), "451 4.7.5 %s Error: TLS to the next hop %s failed: %s",
-		 s->helo_name, s->hop_name, why);
-	for (char *cp = text; *cp; cp++)
-		if ((unsigned char) *cp < 0x20 || (unsigned char) *cp >= 0x7f)
-			*cp = '?';
-	r->code = 451;
-	r->nlines = 1;
-	strlcpy(r->first, text, sizeof(r->first));
-	buf_reset(&r->text);
-	buf_puts(&r->text, text);
-	buf_puts(&r->text, "\r\n");
-	return HOP_OK;
-}
-
 /* proxy_tls_hop_verify - the certificate check the level asks for */
 static int proxy_tls_hop_verify(SSL *ssl, enum hop_level level, char *why, size_t len)
 {
@@ -587,8 +528,8 @@ static int proxy_tls_hop_verify(SSL *ssl, enum hop_level level, char *why, size_
 	return 0;
 }
 
-/* proxy_tls_hop_connect - STARTTLS to the next hop and the handshake */
-static int proxy_tls_hop_connect(struct proxy_session *s, enum hop_level level,
+/* proxy_tls_hop_handshake - after STARTTLS, the handshake and the check */
+int     proxy_tls_hop_handshake(struct proxy_session *s, enum hop_level level,
 				 char *why, size_t len)
 {
 	SSL_CTX *ctx = proxy_tls_client_ctx(level, why, len);
@@ -647,67 +588,4 @@ static int proxy_tls_hop_connect(struct proxy_session *s, enum hop_level level,
 		 SSL_get_cipher_name(ssl), SSL_session_reused(ssl) ? "yes" : "no",
 		 proxy_tls_level_names[level]);
 	return 0;
-}
-
-/* proxy_tls_hop_plain - may: the handshake failed, so connect again in clear */
-static int proxy_tls_hop_plain(struct proxy_session *s, struct smtp_reply *r,
-			       const char *why)
-{
-	evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=\"%s\" action=reconnect",
-		 s->hop_name, why);
-	proxy_hop_close(s);
-	s->tls_hop_plain = 1;
-	if (proxy_hop_connect(s, r) < 0)
-		return HOP_LOST;
-	return proxy_hop_ehlo(s, r);
-}
-
-/* proxy_tls_hop - after the next hop's EHLO: STARTTLS and EHLO again */
-int     proxy_tls_hop(struct proxy_session *s, struct smtp_reply *r)
-{
-	enum hop_level level = proxy_tls_level(s);
-	struct smtp_reply st;
-	char    why[300];
-	int     rc;
-
-	if (level == HOP_TLS_NONE || s->tls_hop || s->tls_hop_plain || s->hop == NULL)
-		return HOP_OK;
-	/* the SSL session reads the socket itself: nothing may wait in plain text */
-	if (stream_pending(s->hop) > 0)
-		return proxy_tls_hop_fail(s, level, r, "next hop sent data after its EHLO reply");
-	if (!(s->hop_caps & CAP_STARTTLS)) {
-		if (level == HOP_TLS_MAY) {
-			evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=\"STARTTLS not offered\"",
-				 s->hop_name);
-			return HOP_OK;
-		}
-		return proxy_tls_hop_fail(s, level, r, "next hop offers no STARTTLS");
-	}
-	stream_puts(s->hop, "STARTTLS\r\n");
-	smtp_reply_init(&st);
-	if ((rc = proxy_read_reply(s, &st, var_next_hop_timeout)) != HOP_OK) {
-		smtp_reply_free(&st);
-		return rc;
-	}
-	if (st.code != 220) {
-		snprintf(why, sizeof(why), "STARTTLS refused: %s", st.first);
-		smtp_reply_free(&st);
-		if (level == HOP_TLS_MAY && s->hop) {
-			/* a refused STARTTLS leaves the session as it was (RFC 3207) */
-			evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=\"%s\"", s->hop_name, why);
-			s->tls_hop_plain = 1;
-			return HOP_OK;
-		}
-		return proxy_tls_hop_fail(s, level, r, why);
-	}
-	smtp_reply_free(&st);
-	if (stream_pending(s->hop) > 0)
-		return proxy_tls_hop_fail(s, level, r,
-					  "next hop sent data after its 220 to STARTTLS");
-	if (proxy_tls_hop_connect(s, level, why, sizeof(why)) < 0) {
-		if (level == HOP_TLS_MAY)
-			return proxy_tls_hop_plain(s, r, why);
-		return proxy_tls_hop_fail(s, level, r, why);
-	}
-	return proxy_hop_ehlo(s, r);		/* again, inside TLS */
 }

@@ -14,6 +14,10 @@
  * A detector that cannot be reached or answers late is handled per
  * detector_failure. Whatever happens, the client never hears 2xx unless
  * the next hop said it first.
+ *
+ * proxy_transaction() returns 0 when the transaction is over (the caller
+ * forgets it with proxy_reset_mail), -1 when DATA was refused before it
+ * began and the transaction stands.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,22 +43,26 @@ static double proxy_elapsed(const struct timespec *t)
 	return (double) (now.tv_sec - t->tv_sec) + (now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
-/* proxy_hop_lost - the next hop failed mid-transaction: 421 and close */
+/* proxy_reset_mail - forget the transaction */
+void    proxy_reset_mail(struct proxy_session *s)
+{
+	/* a transaction that ended (delivered, or RSET by us) resets XFORWARD */
+	if (s->state == PS_MAIL && s->mail_ok)
+		proxy_xforward_reset(s);
+	envelope_reset_mail(&s->env);
+	s->mail_ok = 0;
+	s->rcpt_tried = 0;
+	if (s->state == PS_MAIL)
+		proxy_enter_state(s, PS_READY);
+}
+
+/* proxy_hop_lost - the next hop failed mid-transaction: say so, log it */
 static void proxy_hop_lost(struct proxy_session *s, int rc, const char *doing,
 			   char *outcome, size_t len)
 {
-	proxy_hop_failed(s, rc, doing);
-	if (rc == HOP_GARBLED) {
-		stream_printf(s->client, "451 4.3.0 %s Error: next hop protocol error\r\n",
-			      s->helo_name);
-		snprintf(outcome, len, "451 4.3.0 next hop protocol error during %s", doing);
-	} else {
-		stream_printf(s->client, "421 4.4.2 %s Error: lost connection to next "
-			      "hop during %s\r\n", s->helo_name, doing);
-		snprintf(outcome, len, "421 4.4.2 next hop %s during %s",
-			 hop_strerror(rc), doing);
-		s->state = PS_QUIT;
-	}
+	const char *reply = proxy_chat_hop_failed(s, rc, doing);
+
+	snprintf(outcome, len, "%.9s next hop %s during %s", reply, hop_strerror(rc), doing);
 }
 
 /* proxy_hop_cmd - one command to the next hop and its reply */
@@ -64,6 +72,8 @@ static int proxy_hop_cmd(struct proxy_session *s, struct smtp_reply *r,
 	va_list ap;
 	int     rc;
 
+	if (s->hop == NULL)
+		return -1;			/* it said 421 and is gone: that was the reply */
 	va_start(ap, fmt);
 	buf_vprintf(&s->hop->wbuf, fmt, ap);
 	va_end(ap);
@@ -113,7 +123,7 @@ static int proxy_redirect(struct proxy_session *s, const struct verdict *v,
 			  *s->env.mail_params ? " " : "", s->env.mail_params) < 0)
 		goto out;
 	if (r.code / 100 != 2) {
-		proxy_relay_reply(s, &r);
+		proxy_chat_relay(s, &r);
 		snprintf(outcome, len, "%s", r.first);
 		goto out;
 	}
@@ -130,7 +140,7 @@ static int proxy_redirect(struct proxy_session *s, const struct verdict *v,
 		}
 	}
 	if (accepted == 0) {
-		proxy_relay_reply(s, &refused);
+		proxy_chat_relay(s, &refused);
 		snprintf(outcome, len, "%s", refused.first);
 		(void) proxy_hop_rset(s, outcome, len);
 		goto out;
@@ -156,7 +166,7 @@ static void proxy_deliver(struct proxy_session *s, int fd, size_t size,
 		if (r.code / 100 == 2) {
 			proxy_hop_lost(s, HOP_GARBLED, "DATA", outcome, len);
 		} else {
-			proxy_relay_reply(s, &r);
+			proxy_chat_relay(s, &r);
 			snprintf(outcome, len, "%s", r.first);
 			(void) proxy_hop_rset(s, outcome, len);
 		}
@@ -174,12 +184,9 @@ static void proxy_deliver(struct proxy_session *s, int fd, size_t size,
 		proxy_hop_lost(s, rc, "end of data", outcome, len);
 		goto out;
 	}
-	proxy_relay_reply(s, &r);
+	proxy_chat_relay(s, &r);		/* a 421 closes the hop */
 	snprintf(outcome, len, "%s", r.first);
-	if (r.code == 421) {
-		proxy_hop_close(s);
-		s->state = PS_QUIT;
-	} else if (stream_pending(s->hop) > 0) {
+	if (s->hop && stream_pending(s->hop) > 0) {
 		/* its verdict on the message stands; the connection does not */
 		proxy_hop_failed(s, HOP_GARBLED, "end of data (unsolicited data)");
 	}
@@ -191,22 +198,12 @@ out:
 static void proxy_reject_content(struct proxy_session *s, int status, size_t size,
 				 char *outcome, size_t len)
 {
-	const char *reply;
+	const char *reply = proxy_chat_stat(s, status == DATA_TOOBIG ? PROXY_STAT_TOOBIG
+					     : status == DATA_LONGLINE ? PROXY_STAT_LONGLINE
+					     : PROXY_STAT_BARE);
 
-	switch (status) {
-	case DATA_TOOBIG:
-		reply = "552 5.3.4 Error: message file too big";
-		break;
-	case DATA_LONGLINE:
-		reply = "554 5.6.0 Error: message line too long (line_length_limit)";
-		break;
-	default:
-		reply = "554 5.6.0 Error: bare CR or LF in message content";
-		break;
-	}
 	evt_warn(MSG_REJECTED, s->cid, "client=%s from=%s size=%zu reply=\"%s\"",
 		 s->client_addr, s->env.mail_from, size, reply);
-	stream_printf(s->client, "%s\r\n", reply);
 	snprintf(outcome, len, "%s", reply);
 	(void) proxy_hop_rset(s, outcome, len);
 }
@@ -215,7 +212,7 @@ static void proxy_reject_content(struct proxy_session *s, int status, size_t siz
 static void proxy_detect_failed(struct verdict *v)
 {
 	memset(v, 0, sizeof(*v));
-	if (strcmp(var_detector_failure, "pass") != 0) {
+	if (var_detector_failure != DETECTOR_FAILURE_PASS) {
 		v->action = SCAN_TEMPFAIL;
 		return;
 	}
@@ -246,8 +243,8 @@ static void proxy_count_message(const struct verdict *v, size_t size, int scanne
 		server_stats_add(SERVER_STAT_DET_FAIL, 1);
 }
 
-/* proxy_transaction - the DATA command */
-void proxy_transaction(struct proxy_session *s)
+/* proxy_transaction - the DATA command; 0: the transaction is over */
+int     proxy_transaction(struct proxy_session *s)
 {
 	struct timespec t0, t1, t2;
 	struct verdict v;
@@ -257,37 +254,36 @@ void proxy_transaction(struct proxy_session *s)
 	double  rtime, dtime;
 
 	if (s->state != PS_MAIL || !s->mail_ok) {
-		proxy_reply_local(s, "503 5.5.1 Error: need RCPT command");
-		return;
+		proxy_chat_reply(s, "503 5.5.1 Error: need RCPT command");
+		return -1;
 	}
 	if (s->env.nrcpt == 0) {
-		proxy_reply_local(s, "554 5.5.1 Error: no valid recipients");
-		return;
+		proxy_chat_reply(s, "554 5.5.1 Error: no valid recipients");
+		return -1;
 	}
 	if ((fd = scan_memfd_create("dlpgate-message")) < 0) {
-		proxy_reply_local(s, "451 4.3.0 Error: insufficient system resources");
-		return;
+		proxy_chat_stat(s, PROXY_STAT_RESOURCE);
+		return -1;
 	}
-	stream_puts(s->client, "354 End data with <CR><LF>.<CR><LF>\r\n");
-	if (stream_flush(s->client) != STREAM_OK) {
+	proxy_chat_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	if (proxy_chat_flush(s) != STREAM_OK) {
 		close(fd);
-		s->state = PS_QUIT;
-		return;
+		proxy_enter_state(s, PS_QUIT);
+		return 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	status = proxy_data_receive(s, fd, &size);
 	rtime = proxy_elapsed(&t0);
 	if (status == DATA_LOST) {
 		close(fd);
-		s->state = PS_QUIT;
-		return;
+		proxy_enter_state(s, PS_QUIT);
+		return 0;
 	}
 	if (status != DATA_OK) {
 		proxy_reject_content(s, status, size, outcome, sizeof(outcome));
 		server_stats_add(SERVER_STAT_REJECTED, 1);
 		close(fd);
-		proxy_reset_mail(s);
-		return;
+		return 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	scanned = scan_memfd_seal(fd) == 0 && proxy_detect(s, fd, size, &v) == 0;
@@ -297,15 +293,13 @@ void proxy_transaction(struct proxy_session *s)
 	clock_gettime(CLOCK_MONOTONIC, &t2);
 	switch (v.action) {
 	case SCAN_TEMPFAIL:
-		stream_printf(s->client, "451 4.3.0 %s Error: %s, try again later\r\n",
-			      s->helo_name, scanned ? "message scan deferred" :
-			      "content scanner unavailable");
+		proxy_chat_stat(s, scanned ? PROXY_STAT_SCAN_DEFER : PROXY_STAT_SCAN_FAIL);
 		snprintf(outcome, sizeof(outcome), "451 4.3.0 %s", scanned ?
 			 "scan deferred" : "detector failure");
 		(void) proxy_hop_rset(s, outcome, sizeof(outcome));
 		break;
 	case SCAN_BLOCK:
-		stream_printf(s->client, "%s\r\n", v.reply);
+		proxy_chat_final(s, "%s", v.reply);
 		snprintf(outcome, sizeof(outcome), "%s", v.reply);
 		(void) proxy_hop_rset(s, outcome, sizeof(outcome));
 		break;
@@ -330,5 +324,5 @@ void proxy_transaction(struct proxy_session *s)
 		 proxy_elapsed(&t2));
 	proxy_count_message(&v, size, scanned);
 	verdict_free(&v);
-	proxy_reset_mail(s);
+	return 0;
 }

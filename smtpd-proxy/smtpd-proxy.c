@@ -61,7 +61,7 @@ static void proxy_deny(struct proxy_session *s)
 
 	snprintf(banner, sizeof(banner), "554 5.7.1 %s Error: access denied for %s",
 		 s->helo_name, s->client_addr);
-	proxy_local_dialogue(s, banner, proxy_denied);
+	proxy_chat_dialogue(s, banner, proxy_denied);
 }
 
 /* proxy_health_answer - a load balancer's health check talks, carries no mail */
@@ -84,7 +84,7 @@ static void proxy_health(struct proxy_session *s)
 	char    banner[300];
 
 	snprintf(banner, sizeof(banner), "220 %s ESMTP dlpgate", s->helo_name);
-	proxy_local_dialogue(s, banner, proxy_health_answer);
+	proxy_chat_dialogue(s, banner, proxy_health_answer);
 }
 
 /* proxy_upstream - the load balancer's PROXY header; -1: close */
@@ -190,7 +190,7 @@ int     main(int argc, char **argv)
 	if (cidr_list_parse(&proxy_xfwd_hosts, var_xforward_hosts.items,
 			    var_xforward_hosts.count, err, sizeof(err)) < 0)
 		msg_fatal("xforward_hosts: %s", err);
-	if (strcmp(var_operating_mode, "forward") == 0)
+	if (var_operating_mode == OPERATING_MODE_FORWARD)
 		proxy_dns_init();
 	if (*var_helo_name)
 		strlcpy(proxy_helo_name, var_helo_name, sizeof(proxy_helo_name));

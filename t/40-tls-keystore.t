@@ -74,7 +74,7 @@ for my $e (@errors) {
     like($o, $e->[1], "$e->[2]: a clear error");
 }
 is(digest(), $before, 'after every error the keystore is byte for byte the same');
-is(scalar(my @tmp = glob("$ks.tmp*")), 0, 'no temporary files left behind');
+is(scalar(my @tmp = glob("$etc/.keystore.p12.*")), 0, 'no temporary files left behind');
 ($rc, $out) = kt('delete', '-alias', 'mx2');
 is($rc, 0, 'delete');
 unlike((kt('list'))[1], qr/^mx2,/m, 'deleted entry gone');

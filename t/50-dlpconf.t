@@ -118,7 +118,7 @@ like($out, qr/did you mean "smtpd_timeout"/, 'showing an unknown name suggests t
 is($rc, 1, '... with exit 1');
 ($rc, $out) = dlpconf($etc, '-e');
 is($rc, 2, 'usage error: exit 2');
-ok(!glob("$etc/.dlpgate.conf.dlpconf.*"), 'no temporary file left behind');
+ok(!glob("$etc/.dlpgate.conf.*"), 'no temporary file left behind');
 
 # -X removes a setting and its line, nothing else
 spit($before, slurp($conf));

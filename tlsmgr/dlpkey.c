@@ -2,32 +2,38 @@
  * dlpkey - keytool-style management of dlpgate's keystore
  *
  * SYNOPSIS
- *	dlpkey [-c confdir] COMMAND [options]
+ *	dlpkey [-c confdir] COMMAND [options]	(options before or after it)
  *	    genkeypair -alias A -dname DN [-keyalg RSA|EC] [-keysize N] [-validity DAYS]
- *	    list [-v] [-alias A]
- *	    exportcert -alias A [-file F]
+ *	    list [-v] [-rfc] [-alias A]
+ *	    exportcert -alias A [-file F] [-rfc]
  *	    importcert -alias A -file F [-trustcacerts]
+ *	    certreq -alias A [-file F] [-dname DN]
+ *	    importkeystore -srckeystore F [-srcstorepass P] [-srcalias A [-destalias B]]
+ *	    importkey -alias A -keyfile KEY.pem [-file CHAIN.pem]
  *	    delete -alias A
  *	    storepasswd -new NEWPASS
  *	    check
- *	    tlsverify DOMAIN HOST[:PORT]
- *	common options: -keystore FILE, -storepass PASS, -storepass:file FILE,
- *	-storetype PKCS12 (accepted for keytool habits), -noprompt
+ *	    tlsverify DOMAIN [HOST[:PORT]] [-port N]
+ *	common options: -keystore FILE (or -destkeystore), -storepass PASS,
+ *	-storepass:file FILE, -storepass:env VAR, -keypass PASS, -storetype
+ *	PKCS12, -noprompt, -v. keytool's spellings work too: -genkeypair,
+ *	-genkey, -importcert, -import, -exportcert, -export, -list, ...
  *
  * DESCRIPTION
  *	dlpkey edits the keystore that tlsmgr serves, in the PKCS#12 form
  *	Java's keytool reads and writes; keytool works on the same file and
  *	dlpkey on keytool's. The keystore and its password default to the
- *	keystore and keystore_password_file settings. Every change goes to
- *	a temporary file that replaces the keystore only when complete; an
- *	error (wrong password, missing or duplicate alias, a file that is
- *	not a certificate) leaves the keystore untouched. Run 'dlpgate
- *	reload' after a change so tlsmgr reads it.
+ *	keystore and keystore_password_file settings; a -keystore other than
+ *	the configured one without -storepass asks for its password (on the
+ *	terminal, or one line of standard input), as keytool does. Every
+ *	change goes to a temporary file that replaces the keystore only when
+ *	complete; an error (wrong password, missing or duplicate alias, a
+ *	file that is not a certificate, a -dname X.509 cannot hold) leaves
+ *	the keystore untouched and is said before anything else is printed.
+ *	Certificates and requests written to files are public: mode 0644.
+ *	Run 'dlpgate reload' after a change so tlsmgr reads it.
  *
- *	tlsverify connects to HOST (port 25), says EHLO, STARTTLS, and
- *	verifies the certificate as dlpgate would: against the keystore's
- *	trusted certificates (and the system CAs with tls_use_system_ca),
- *	and the name DOMAIN for outbound_tls = secure.
+ *	tlsverify (dlpkey_tls.c) checks a next hop's TLS as dlpgate would.
  *
  * EXIT STATUS
  *	0 on success; 1 on an error, a failed check, or a failed tlsverify.
@@ -35,16 +41,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <limits.h>
-#include <netdb.h>
-#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,15 +58,15 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/ssl.h>
+#include <openssl/pkcs7.h>
 #include <openssl/x509v3.h>
 
 #include "conf.h"
 #include "conf_params.h"
-#include "inet.h"
 #include "mem.h"
 #include "msg.h"
 #include "keystore.h"
+#include "dlpkey.h"
 
 #ifndef DLP_SYSCONFDIR
 #define DLP_SYSCONFDIR "/etc/dlpgate"
@@ -69,28 +74,16 @@
 
 #define DLPKEY_TLS_USER	"dlpgate-tls"
 
-struct dlpkey_opts {
-	const char *alias;
-	const char *dname;
-	const char *keyalg;
-	int     keysize;
-	int     validity;
-	const char *file;
-	const char *storepass;
-	const char *newpass;
-	int     verbose;
-	int     trustcacerts;
-	char  **args;
-	int     nargs;
-};
-
-static char dlpkey_path[PATH_MAX], dlpkey_pass_path[PATH_MAX];
+char    dlpkey_path[PATH_MAX];
+static char dlpkey_pass_path[PATH_MAX];
+static int dlpkey_other_store;		/* -keystore names another keystore */
 
 /* dlpkey_die - an error for the administrator, and exit 1 */
-static void __attribute__((noreturn, format(printf, 1, 2))) dlpkey_die(const char *fmt, ...)
+void    dlpkey_die(const char *fmt, ...)
 {
 	va_list ap;
 
+	fflush(stdout);
 	fputs("dlpkey: error: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -99,47 +92,119 @@ static void __attribute__((noreturn, format(printf, 1, 2))) dlpkey_die(const cha
 	exit(1);
 }
 
-/* dlpkey_usage - the synopsis */
-static void __attribute__((noreturn)) dlpkey_usage(void)
+/* dlpkey_ask - a password from the terminal (no echo) or a line of stdin */
+static void dlpkey_ask(const char *prompt, char *pass, size_t len)
 {
-	fprintf(stderr,
-		"usage: dlpkey [-c confdir] COMMAND [options]\n"
-		"  genkeypair -alias A -dname DN [-keyalg RSA|EC] [-keysize N] [-validity DAYS]\n"
-		"  list [-v] [-alias A]\n"
-		"  exportcert -alias A [-file F]\n"
-		"  importcert -alias A -file F [-trustcacerts]\n"
-		"  delete -alias A\n"
-		"  storepasswd -new NEWPASS\n"
-		"  check\n"
-		"  tlsverify DOMAIN HOST[:PORT]\n"
-		"options: -keystore FILE -storepass PASS -storepass:file FILE\n");
-	exit(1);
+	FILE   *in = fopen("/dev/tty", "r+");
+	struct termios old, quiet;
+	int     tty = in != NULL && tcgetattr(fileno(in), &old) == 0;
+	size_t  n;
+
+	if (!tty) {
+		if (in)
+			fclose(in);
+		in = stdin;
+	}
+	fprintf(tty ? in : stderr, "%s", prompt);
+	fflush(tty ? in : stderr);
+	if (tty) {
+		quiet = old;
+		quiet.c_lflag &= (tcflag_t) ~ECHO;
+		tcsetattr(fileno(in), TCSAFLUSH, &quiet);
+	}
+	if (fgets(pass, (int) len, in) == NULL)
+		*pass = 0;
+	if (tty) {
+		tcsetattr(fileno(in), TCSAFLUSH, &old);
+		fputc('\n', in);
+		fclose(in);
+	}
+	n = strcspn(pass, "\r\n");
+	if (pass[n] == 0 && n + 1 >= len)
+		dlpkey_die("password too long (at most %d bytes)", KS_PASS_MAX - 1);
+	pass[n] = 0;
+	if (*pass == 0)
+		dlpkey_die("no password given: use -storepass, -storepass:file or "
+			   "keystore_password_file");
 }
 
-/* dlpkey_password - -storepass, -storepass:file, or keystore_password_file */
-static void dlpkey_password(const struct dlpkey_opts *o, char *pass, size_t len)
+/* dlpkey_secret - a PASS, PASS:file or PASS:env option value */
+static const char *dlpkey_secret(const char *opt, const char *how, const char *v)
+{
+	static char buf[4][KS_PASS_MAX];
+	static int next;
+	char   *out = buf[next++ % 4], err[512];
+
+	if (how == NULL) {
+		if (strlen(v) >= KS_PASS_MAX)
+			dlpkey_die("%s: password too long", opt);
+		strlcpy(out, v, KS_PASS_MAX);
+	} else if (strcmp(how, "file") == 0) {
+		if (ks_read_password(v, out, KS_PASS_MAX, err, sizeof(err)) < 0)
+			dlpkey_die("%s:file: %s", opt, err);
+	} else if (strcmp(how, "env") == 0) {
+		const char *e = getenv(v);
+
+		if (e == NULL || strlen(e) >= KS_PASS_MAX)
+			dlpkey_die("%s:env: no variable %s in the environment", opt, v);
+		strlcpy(out, e, KS_PASS_MAX);
+	} else {
+		dlpkey_die("unknown option %s:%s (use %s, %s:file or %s:env)", opt, how,
+			   opt, opt, opt);
+	}
+	if (*out == 0)
+		dlpkey_die("%s: empty password", opt);
+	return out;
+}
+
+/* dlpkey_password - -storepass, keystore_password_file, or ask */
+static void dlpkey_password(const struct dlpkey_opts *o, char *pass, size_t len,
+			    int creating)
 {
 	char    err[512];
 
 	if (o->storepass) {
-		if (strlen(o->storepass) >= len || *o->storepass == 0)
-			dlpkey_die("bad -storepass");
 		strlcpy(pass, o->storepass, len);
+	} else if (!dlpkey_other_store && access(dlpkey_pass_path, F_OK) == 0) {
+		if (ks_read_password(dlpkey_pass_path, pass, len, err, sizeof(err)) < 0)
+			dlpkey_die("%s (or give -storepass)", err);
 		return;
+	} else {
+		dlpkey_ask(creating ? "Enter a password for the new keystore: "
+			   : "Enter keystore password: ", pass, len);
 	}
-	if (ks_read_password(dlpkey_pass_path, pass, len, err, sizeof(err)) < 0)
-		dlpkey_die("%s (or give -storepass)", err);
+	if (creating && strlen(pass) < 6)
+		dlpkey_die("a new keystore's password needs at least 6 characters");
 }
 
 /* dlpkey_load - open the keystore or die with the reason */
-static void dlpkey_load(const struct dlpkey_opts *o, struct keystore *ks, char *pass,
-			size_t len)
+void    dlpkey_load(const struct dlpkey_opts *o, struct keystore *ks, char *pass,
+		            size_t len)
 {
 	char    err[512];
 
-	dlpkey_password(o, pass, len);
+	if (access(dlpkey_path, F_OK) < 0 && errno == ENOENT)
+		dlpkey_die("keystore %s does not exist; make one with: dlpkey genkeypair "
+			   "-alias dlpgate -dname \"CN=%s\"%s%s", dlpkey_path,
+			   *var_helo_name ? var_helo_name : "mail.example.com",
+			   dlpkey_other_store ? " -keystore " : "",
+			   dlpkey_other_store ? dlpkey_path : "");
+	dlpkey_password(o, pass, len, 0);
 	if (ks_load(dlpkey_path, pass, ks, err, sizeof(err)) < 0)
 		dlpkey_die("%s", err);
+}
+
+/* dlpkey_load_or_new - open the keystore, or start a new one */
+static int dlpkey_load_or_new(const struct dlpkey_opts *o, struct keystore *ks,
+			      char *pass, size_t len)
+{
+	if (access(dlpkey_path, F_OK) == 0) {
+		dlpkey_load(o, ks, pass, len);
+		return 0;
+	}
+	memset(ks, 0, sizeof(*ks));
+	dlpkey_password(o, pass, len, 1);
+	return 1;
 }
 
 /* dlpkey_owner - who owns a new keystore: the tlsmgr user when root */
@@ -152,7 +217,7 @@ static void dlpkey_owner(uid_t *uid, gid_t *gid)
 }
 
 /* dlpkey_save - write the keystore atomically or die */
-static void dlpkey_save(struct keystore *ks, const char *pass)
+static void dlpkey_save(struct keystore *ks, const char *pass, int created)
 {
 	char    err[512];
 	uid_t   uid;
@@ -161,6 +226,8 @@ static void dlpkey_save(struct keystore *ks, const char *pass)
 	dlpkey_owner(&uid, &gid);
 	if (ks_save(ks, dlpkey_path, pass, uid, gid, err, sizeof(err)) < 0)
 		dlpkey_die("%s (the keystore is unchanged)", err);
+	if (created)
+		printf("Created the keystore %s\n", dlpkey_path);
 }
 
 /* dlpkey_need_alias - the -alias option, normalised */
@@ -173,8 +240,26 @@ static const char *dlpkey_need_alias(const struct dlpkey_opts *o, char *norm, si
 	return norm;
 }
 
+/* dlpkey_public_file - create a public output file, mode 0644 */
+static FILE *dlpkey_public_file(const char *path)
+{
+	int     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	FILE   *fp;
+
+	if (fd < 0 || fchmod(fd, 0644) < 0 || (fp = fdopen(fd, "w")) == NULL)
+		dlpkey_die("cannot create %s: %s", path, strerror(errno));
+	return fp;
+}
+
+/* dlpkey_close_public - finish a file from dlpkey_public_file */
+static void dlpkey_close_public(FILE *fp, const char *path)
+{
+	if (fflush(fp) != 0 || fsync(fileno(fp)) < 0 || fclose(fp) != 0)
+		dlpkey_die("cannot write %s: %s", path, strerror(errno));
+}
+
 /* dlpkey_time - a certificate time as text */
-static void dlpkey_time(const ASN1_TIME *t, char *buf, size_t len)
+void    dlpkey_time(const ASN1_TIME *t, char *buf, size_t len)
 {
 	BIO    *b = BIO_new(BIO_s_mem());
 	int     n;
@@ -186,7 +271,7 @@ static void dlpkey_time(const ASN1_TIME *t, char *buf, size_t len)
 }
 
 /* dlpkey_days_left - days until notAfter (negative when expired) */
-static int dlpkey_days_left(X509 *x)
+int     dlpkey_days_left(X509 *x)
 {
 	int     days = 0, secs = 0;
 
@@ -195,7 +280,7 @@ static int dlpkey_days_left(X509 *x)
 }
 
 /* dlpkey_print_cert - subject, issuer, dates, fingerprint */
-static void dlpkey_print_cert(X509 *x, const char *indent)
+void    dlpkey_print_cert(X509 *x, const char *indent)
 {
 	char    buf[512], fp[128];
 	int     days = dlpkey_days_left(x);
@@ -232,7 +317,7 @@ static int dlpkey_list(const struct dlpkey_opts *o)
 
 		if (o->alias && strcasecmp(o->alias, e->alias) != 0)
 			continue;
-		if (!o->verbose) {
+		if (!o->verbose && !o->rfc) {
 			ks_fingerprint(leaf, fp, sizeof(fp));
 			printf("%s, %s,\nCertificate fingerprint (SHA-256): %s\n", e->alias,
 			       e->type == KS_KEY ? "PrivateKeyEntry" : "trustedCertEntry", fp);
@@ -250,7 +335,10 @@ static int dlpkey_list(const struct dlpkey_opts *o)
 		for (int j = 0; j < sk_X509_num(e->chain); j++) {
 			if (e->type == KS_KEY)
 				printf("Certificate[%d]:\n", j + 1);
-			dlpkey_print_cert(sk_X509_value(e->chain, j), "");
+			if (o->rfc)
+				PEM_write_X509(stdout, sk_X509_value(e->chain, j));
+			else
+				dlpkey_print_cert(sk_X509_value(e->chain, j), "");
 		}
 		printf("\n*******************************************\n\n");
 	}
@@ -262,36 +350,46 @@ static int dlpkey_list(const struct dlpkey_opts *o)
 /* dlpkey_genkeypair - a new key and self-signed certificate */
 static int dlpkey_genkeypair(const struct dlpkey_opts *o)
 {
-	struct keystore ks = {NULL, 0};
-	char    pass[KS_PASS_MAX], alias[KS_ALIAS_MAX], err[512];
+	struct keystore ks;
+	char    pass[KS_PASS_MAX], alias[KS_ALIAS_MAX], err[512], note[256];
+	int     created, days = o->validity ? o->validity : 90;
+	X509_NAME *name;
 	struct ks_entry *e;
 	EVP_PKEY *key;
 	X509   *x;
 
+	/* everything the command line can get wrong is said before anything else */
 	dlpkey_need_alias(o, alias, sizeof(alias));
 	if (o->dname == NULL)
-		dlpkey_die("-dname is required, e.g. -dname \"CN=mail.example.com, O=Example\"");
-	if (access(dlpkey_path, F_OK) == 0) {
-		dlpkey_load(o, &ks, pass, sizeof(pass));
-	} else {
-		dlpkey_password(o, pass, sizeof(pass));
-		printf("creating the keystore %s\n", dlpkey_path);
-	}
+		dlpkey_die("-dname is required, e.g. -dname \"CN=mail.example.com, O=Example, "
+			   "C=US\"");
+	if ((name = ks_dname_parse(o->dname, note, sizeof(note), err, sizeof(err))) == NULL)
+		dlpkey_die("%s", err);
+	X509_NAME_free(name);
+	if (days < 1 || days > 36500)
+		dlpkey_die("-validity %d: use 1 to 36500 days", days);
+	created = dlpkey_load_or_new(o, &ks, pass, sizeof(pass));
 	if (ks_find(&ks, alias))
 		dlpkey_die("alias <%s> already exists", alias);
+	if (o->keypass && strcmp(o->keypass, pass) != 0)
+		fprintf(stderr, "Warning: a PKCS#12 keystore has one password for the store "
+			"and its keys: -keypass is ignored, the key takes the store password\n");
+	if (*note)
+		fprintf(stderr, "Note: %s\n", note);
 	if ((key = ks_generate_key(o->keyalg ? o->keyalg : "RSA", o->keysize, err,
 				   sizeof(err))) == NULL
-	    || (x = ks_self_signed(key, o->dname, o->validity ? o->validity : 90, err,
-				   sizeof(err))) == NULL)
+	    || (x = ks_self_signed(key, o->dname, days, err, sizeof(err))) == NULL)
 		dlpkey_die("%s", err);
 	e = ks_add(&ks, alias, KS_KEY);
 	e->key = key;
 	sk_X509_push(e->chain, x);
-	dlpkey_save(&ks, pass);
-	printf("Generated %s %d-bit key pair and a self-signed certificate for %s, "
-	       "valid %d days, alias %s\n", EVP_PKEY_is_a(key, "EC") ? "EC" : "RSA",
-	       EVP_PKEY_get_bits(key), o->dname, o->validity ? o->validity : 90, alias);
+	dlpkey_save(&ks, pass, created);
+	X509_NAME_oneline(X509_get_subject_name(x), err, sizeof(err));
+	printf("Generated %s %d-bit key pair and a self-signed certificate (SHA256) for "
+	       "%s, valid %d days, alias %s\n", EVP_PKEY_is_a(key, "EC") ? "EC" : "RSA",
+	       EVP_PKEY_get_bits(key), err, days, alias);
 	ks_free(&ks);
+	OPENSSL_cleanse(pass, sizeof(pass));
 	return 0;
 }
 
@@ -307,11 +405,11 @@ static int dlpkey_exportcert(const struct dlpkey_opts *o)
 	dlpkey_load(o, &ks, pass, sizeof(pass));
 	if ((e = ks_find(&ks, alias)) == NULL)
 		dlpkey_die("alias <%s> does not exist", alias);
-	if (o->file && (fp = fopen(o->file, "w")) == NULL)
-		dlpkey_die("cannot create %s: %s", o->file, strerror(errno));
+	if (o->file)
+		fp = dlpkey_public_file(o->file);
 	PEM_write_X509(fp, sk_X509_value(e->chain, 0));
-	if (o->file && fclose(fp) != 0)
-		dlpkey_die("cannot write %s: %s", o->file, strerror(errno));
+	if (o->file)
+		dlpkey_close_public(fp, o->file);
 	if (o->file)
 		fprintf(stderr, "Certificate stored in file <%s>\n", o->file);
 	ks_free(&ks);
@@ -336,9 +434,25 @@ static STACK_OF(X509) *dlpkey_read_certs(const char *path)
 			sk_X509_push(sk, x);
 		ERR_clear_error();
 	}
+	for (int der = 0; der < 2 && sk_X509_num(sk) == 0; der++) {
+		PKCS7  *p7;
+
+		/* a CA's reply as PKCS#7 (.p7b, .p7c), PEM or DER */
+		(void) BIO_reset(b);
+		p7 = der ? d2i_PKCS7_bio(b, NULL) : PEM_read_bio_PKCS7(b, NULL, NULL, NULL);
+		if (p7 && OBJ_obj2nid(p7->type) == NID_pkcs7_signed && p7->d.sign
+		    && p7->d.sign->cert)
+			for (int i = 0; i < sk_X509_num(p7->d.sign->cert) && i < 20; i++) {
+				x = sk_X509_value(p7->d.sign->cert, i);
+				X509_up_ref(x);
+				sk_X509_push(sk, x);
+			}
+		PKCS7_free(p7);
+		ERR_clear_error();
+	}
 	BIO_free(b);
 	if (sk_X509_num(sk) == 0)
-		dlpkey_die("%s is not an X.509 certificate (PEM or DER)", path);
+		dlpkey_die("%s is not an X.509 certificate (PEM, DER or PKCS#7)", path);
 	return sk;
 }
 
@@ -380,6 +494,56 @@ static void dlpkey_verify_chain(STACK_OF(X509) *certs)
 	X509_STORE_free(store);
 }
 
+/* dlpkey_find_issuer - the issuer of x among certs, then the keystore's */
+static X509 *dlpkey_find_issuer(X509 *x, STACK_OF(X509) *certs, struct keystore *ks)
+{
+	for (int i = 0; i < sk_X509_num(certs); i++)
+		if (X509_cmp(sk_X509_value(certs, i), x) != 0
+		    && X509_check_issued(sk_X509_value(certs, i), x) == X509_V_OK)
+			return sk_X509_value(certs, i);
+	for (size_t k = 0; ks && k < ks->n; k++)
+		for (int i = 0; i < sk_X509_num(ks->e[k].chain); i++)
+			if (X509_cmp(sk_X509_value(ks->e[k].chain, i), x) != 0
+			    && X509_check_issued(sk_X509_value(ks->e[k].chain, i), x)
+			    == X509_V_OK)
+				return sk_X509_value(ks->e[k].chain, i);
+	return NULL;
+}
+
+/* dlpkey_order_chain - key's certificate first, then each issuer, as keytool does */
+static STACK_OF(X509) *dlpkey_order_chain(EVP_PKEY *key, STACK_OF(X509) *certs,
+					  struct keystore *ks, const char *file,
+					  const char *alias)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	X509   *x = NULL, *up;
+
+	for (int i = 0; i < sk_X509_num(certs) && x == NULL; i++)
+		if (ks_key_matches(key, sk_X509_value(certs, i)))
+			x = sk_X509_value(certs, i);
+	if (x == NULL)
+		dlpkey_die("the certificate in %s does not belong to the key of <%s>: is "
+			   "it the CA's reply to this key's certreq?", file, alias);
+	while (x && sk_X509_num(chain) < 10) {
+		X509_up_ref(x);
+		sk_X509_push(chain, x);
+		if (X509_check_issued(x, x) == X509_V_OK)
+			return chain;
+		up = dlpkey_find_issuer(x, certs, ks);
+		if (up == NULL) {
+			char    is[256];
+
+			X509_NAME_oneline(X509_get_issuer_name(x), is, sizeof(is));
+			fprintf(stderr, "Warning: the chain ends at %s, which is neither in %s "
+				"nor in the keystore; clients get an incomplete chain. Import "
+				"the CA certificate first (dlpkey importcert -alias ca -file "
+				"ca.pem), then the reply again.\n", is, file);
+		}
+		x = up;
+	}
+	return chain;
+}
+
 /* dlpkey_importcert - a trusted certificate, or a CA reply for a key */
 static int dlpkey_importcert(const struct dlpkey_opts *o)
 {
@@ -400,17 +564,14 @@ static int dlpkey_importcert(const struct dlpkey_opts *o)
 	e = ks_find(&ks, alias);
 	if (e && e->type == KS_KEY) {
 		/* keytool: a certificate reply replaces the chain of a key entry */
-		if (!ks_key_matches(e->key, first))
-			dlpkey_die("the certificate in %s does not belong to the key of <%s>",
-				   o->file, alias);
-		if (dlpkey_chain_check(certs, 0, o->file))
-			dlpkey_die("put the chain in order: the key's certificate first, "
-				   "then each issuer");
+		STACK_OF(X509) *chain = dlpkey_order_chain(e->key, certs, &ks, o->file, alias);
+
+		sk_X509_pop_free(certs, X509_free);
 		sk_X509_pop_free(e->chain, X509_free);
-		e->chain = certs;
-		dlpkey_save(&ks, pass);
+		e->chain = chain;
+		dlpkey_save(&ks, pass, 0);
 		printf("Certificate reply was installed in keystore (alias %s, chain of %d)\n",
-		       alias, sk_X509_num(certs));
+		       alias, sk_X509_num(chain));
 		ks_free(&ks);
 		return 0;
 	}
@@ -423,7 +584,7 @@ static int dlpkey_importcert(const struct dlpkey_opts *o)
 	e = ks_add(&ks, alias, KS_TRUSTED);
 	X509_up_ref(first);
 	sk_X509_push(e->chain, first);
-	dlpkey_save(&ks, pass);
+	dlpkey_save(&ks, pass, 0);
 	ks_fingerprint(first, fp, sizeof(fp));
 	printf("Certificate was added to keystore as trusted <%s> (SHA256 %s)\n", alias, fp);
 	if (sk_X509_num(certs) > 1)
@@ -447,7 +608,7 @@ static int dlpkey_delete(const struct dlpkey_opts *o)
 	if ((e = ks_find(&ks, alias)) == NULL)
 		dlpkey_die("alias <%s> does not exist", alias);
 	ks_delete(&ks, e);
-	dlpkey_save(&ks, pass);
+	dlpkey_save(&ks, pass, 0);
 	printf("Deleted <%s>\n", alias);
 	ks_free(&ks);
 	return 0;
@@ -465,7 +626,7 @@ static int dlpkey_storepasswd(const struct dlpkey_opts *o)
 	    || strpbrk(o->newpass, "\r\n"))
 		dlpkey_die("-new needs a password of at least 6 characters, one line");
 	dlpkey_load(o, &ks, pass, sizeof(pass));
-	dlpkey_save(&ks, o->newpass);
+	dlpkey_save(&ks, o->newpass, 0);
 	if (o->storepass == NULL) {
 		dlpkey_owner(&uid, &gid);
 		if (ks_write_password(dlpkey_pass_path, o->newpass, uid, gid, err, sizeof(err)) < 0)
@@ -520,189 +681,356 @@ static int dlpkey_check(const struct dlpkey_opts *o)
 	return bad;
 }
 
-/* dlpkey_smtp_reply - one SMTP reply from a blocking socket; its code */
-static int dlpkey_smtp_reply(int fd, char *last, size_t len)
-{
-	char    line[1024];
-	size_t  n = 0;
-
-	for (;;) {
-		char    ch;
-		struct pollfd pfd = {.fd = fd,.events = POLLIN};
-
-		if (poll(&pfd, 1, 30000) <= 0 || read(fd, &ch, 1) != 1)
-			return -1;
-		if (ch != '\n') {
-			if (n < sizeof(line) - 1)
-				line[n++] = ch;
-			continue;
-		}
-		line[n] = 0;
-		if (n && line[n - 1] == '\r')
-			line[--n] = 0;
-		if (n < 3)
-			return -1;
-		if (n == 3 || line[3] == ' ') {
-			strlcpy(last, line, len);
-			return atoi(line);
-		}
-		n = 0;
-	}
-}
-
-/* dlpkey_tlsverify - connect, STARTTLS, verify as dlpgate would */
-static int dlpkey_tlsverify(const struct dlpkey_opts *o)
+/* dlpkey_certreq - a PKCS#10 request signed with an entry's key, for a CA */
+static int dlpkey_certreq(const struct dlpkey_opts *o)
 {
 	struct keystore ks;
-	char    pass[KS_PASS_MAX], host[256], port[32], last[1024], err[256], addr[INET_ADDRSTR];
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-	SSL_CTX *ctx;
-	SSL    *ssl;
-	X509_STORE *store;
-	long    vr;
-	int     fd, ntrust = 0, name_ok;
+	struct ks_entry *e;
+	char    pass[KS_PASS_MAX], alias[KS_ALIAS_MAX], err[512], note[256];
+	X509_NAME *name = NULL;
+	X509_REQ *req = X509_REQ_new();
+	X509   *leaf;
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	int     san;
+	FILE   *fp = stdout;
 
-	if (o->nargs != 2)
-		dlpkey_die("usage: dlpkey tlsverify DOMAIN HOST[:PORT]");
-	if (inet_split_hostport(o->args[1], host, sizeof(host), port, sizeof(port), "25") < 0)
-		dlpkey_die("bad host \"%s\"", o->args[1]);
+	dlpkey_need_alias(o, alias, sizeof(alias));
+	if (o->dname && (name = ks_dname_parse(o->dname, note, sizeof(note), err,
+					       sizeof(err))) == NULL)
+		dlpkey_die("%s", err);
 	dlpkey_load(o, &ks, pass, sizeof(pass));
-	if (getaddrinfo(host, port, &hints, &res) != 0)
-		dlpkey_die("cannot resolve %s", host);
-	inet_addr_str(res->ai_addr, addr, sizeof(addr));
-	printf("Connecting to %s.\n", addr);
-	if ((fd = inet_connect(res->ai_addr, res->ai_addrlen, 30, NULL, err, sizeof(err))) < 0) {
-		printf("Failed to connect: %s\nTLS verification FAILED.\n", err);
-		return 1;
+	if ((e = ks_find(&ks, alias)) == NULL)
+		dlpkey_die("alias <%s> does not exist", alias);
+	if (e->type != KS_KEY)
+		dlpkey_die("<%s> is a trusted certificate, not a key: a request needs a "
+			   "key entry (dlpkey genkeypair)", alias);
+	leaf = sk_X509_value(e->chain, 0);
+	X509_REQ_set_version(req, 0);
+	X509_REQ_set_subject_name(req, name ? name : X509_get_subject_name(leaf));
+	X509_REQ_set_pubkey(req, e->key);
+	/* the names the certificate serves: the CA copies them into its reply */
+	if ((san = X509_get_ext_by_NID(leaf, NID_subject_alt_name, -1)) >= 0)
+		sk_X509_EXTENSION_push(exts, X509_EXTENSION_dup(X509_get_ext(leaf, san)));
+	if (sk_X509_EXTENSION_num(exts) > 0)
+		X509_REQ_add_extensions(req, exts);
+	if (!X509_REQ_sign(req, e->key, EVP_sha256())) {
+		ks_openssl_error(err, sizeof(err), "cannot sign the request");
+		dlpkey_die("%s", err);
 	}
-	freeaddrinfo(res);
-	{
-		int     fl = fcntl(fd, F_GETFL);
-
-		(void) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	if (o->file)
+		fp = dlpkey_public_file(o->file);
+	PEM_write_X509_REQ(fp, req);
+	if (o->file) {
+		dlpkey_close_public(fp, o->file);
+		fprintf(stderr, "Certificate request stored in file <%s>: have your CA sign "
+			"it, then: dlpkey importcert -alias %s -file REPLY\n", o->file, alias);
 	}
-	if (dlpkey_smtp_reply(fd, last, sizeof(last)) != 220) {
-		printf("No SMTP banner\nTLS verification FAILED.\n");
-		return 1;
-	}
-	printf("Connected: %s\nChecking TLS connection.\n", last);
-	dprintf(fd, "EHLO dlpkey.tlsverify\r\n");
-	if (dlpkey_smtp_reply(fd, last, sizeof(last)) != 250) {
-		printf("EHLO refused: %s\nTLS verification FAILED.\n", last);
-		return 1;
-	}
-	dprintf(fd, "STARTTLS\r\n");
-	if (dlpkey_smtp_reply(fd, last, sizeof(last)) != 220) {
-		printf("STARTTLS not supported: %s\nTLS was required but could not be "
-		       "negotiated.\nTLS verification FAILED.\n", last);
-		return 1;
-	}
-	ctx = SSL_CTX_new(TLS_client_method());
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	store = SSL_CTX_get_cert_store(ctx);
-	X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
-	for (size_t i = 0; i < ks.n; i++)
-		if (ks.e[i].type == KS_TRUSTED && ++ntrust)
-			X509_STORE_add_cert(store, sk_X509_value(ks.e[i].chain, 0));
-	if (var_tls_use_system_ca)
-		X509_STORE_set_default_paths(store);
-	ssl = SSL_new(ctx);
-	SSL_set_fd(ssl, fd);
-	SSL_set_tlsext_host_name(ssl, o->args[0]);
-	if (SSL_connect(ssl) != 1) {
-		unsigned long e = ERR_peek_error();
-
-		printf("TLS handshake failed: %s\nTLS verification FAILED.\n",
-		       e ? ERR_reason_error_string(e) : "connection closed");
-		return 1;
-	}
-	printf("TLS connection established: protocol %s, cipher %s.\n",
-	       SSL_get_version(ssl), SSL_get_cipher_name(ssl));
-	{
-		STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
-
-		for (int i = 0; chain && i < sk_X509_num(chain); i++) {
-			char    s[512], is[512];
-
-			X509_NAME_oneline(X509_get_subject_name(sk_X509_value(chain, i)), s, sizeof(s));
-			X509_NAME_oneline(X509_get_issuer_name(sk_X509_value(chain, i)), is, sizeof(is));
-			printf("  chain[%d]: %s\n            issued by %s\n", i, s, is);
-		}
-	}
-	vr = SSL_get_verify_result(ssl);
-	printf("Verifying peer certificate against %d trusted keystore certificate%s%s.\n",
-	       ntrust, ntrust == 1 ? "" : "s", var_tls_use_system_ca ? " and the system CAs" : "");
-	name_ok = SSL_get0_peer_certificate(ssl)
-		&& X509_check_host(SSL_get0_peer_certificate(ssl), o->args[0], 0, 0, NULL) == 1;
-	printf("TLS certificate %s.\n", vr == X509_V_OK ? "verified"
-	       : X509_verify_cert_error_string(vr));
-	printf("TLS certificate name %s %s.\n", name_ok ? "matches" : "does NOT match",
-	       o->args[0]);
-	printf("Verdict: outbound_tls=encrypt ok, verify %s, secure %s\n",
-	       vr == X509_V_OK ? "ok" : "FAILS", vr == X509_V_OK && name_ok ? "ok" : "FAILS");
-	SSL_shutdown(ssl);
-	SSL_free(ssl);
-	SSL_CTX_free(ctx);
-	close(fd);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_REQ_free(req);
+	X509_NAME_free(name);
 	ks_free(&ks);
-	printf("TLS verification %s.\n", vr == X509_V_OK && name_ok ? "completed" : "FAILED");
-	return vr == X509_V_OK && name_ok ? 0 : 1;
+	OPENSSL_cleanse(pass, sizeof(pass));
+	return 0;
 }
 
-/* dlpkey_parse - keytool-style options after the command */
-static void dlpkey_parse(int argc, char **argv, struct dlpkey_opts *o)
+/* dlpkey_copy_entry - a deep copy of an entry into ks under alias */
+static void dlpkey_copy_entry(struct keystore *ks, const struct ks_entry *from,
+			      const char *alias)
 {
+	struct ks_entry *e = ks_add(ks, alias, from->type);
+
+	if (from->key) {
+		EVP_PKEY_up_ref(from->key);
+		e->key = from->key;
+	}
+	for (int i = 0; i < sk_X509_num(from->chain); i++) {
+		X509_up_ref(sk_X509_value(from->chain, i));
+		sk_X509_push(e->chain, sk_X509_value(from->chain, i));
+	}
+}
+
+/* dlpkey_importkeystore - entries of another PKCS#12 keystore into this one */
+static int dlpkey_importkeystore(const struct dlpkey_opts *o)
+{
+	struct keystore src, ks;
+	char    pass[KS_PASS_MAX], spass[KS_PASS_MAX], err[512], alias[KS_ALIAS_MAX];
+	char    want[KS_ALIAS_MAX] = "";
+	int     created, n = 0;
+
+	if (o->srckeystore == NULL)
+		dlpkey_die("-srckeystore is required, e.g. -srckeystore other.p12");
+	if (o->srcstoretype && strcasecmp(o->srcstoretype, "PKCS12") != 0)
+		dlpkey_die("-srcstoretype %s: dlpkey reads PKCS12; convert it with: keytool "
+			   "-importkeystore -srckeystore %s -srcstoretype %s -destkeystore "
+			   "%s.p12 -deststoretype pkcs12", o->srcstoretype, o->srckeystore,
+			   o->srcstoretype, o->srckeystore);
+	if (o->deststoretype && strcasecmp(o->deststoretype, "PKCS12") != 0)
+		dlpkey_die("-deststoretype %s: dlpgate's keystore is PKCS12", o->deststoretype);
+	if (o->srcalias && !ks_alias_ok(o->srcalias, want, sizeof(want)))
+		dlpkey_die("bad alias \"%s\"", o->srcalias);
+	if (o->destalias && o->srcalias == NULL)
+		dlpkey_die("-destalias needs -srcalias");
+	if (o->srcstorepass)
+		strlcpy(spass, o->srcstorepass, sizeof(spass));
+	else
+		dlpkey_ask("Enter source keystore password: ", spass, sizeof(spass));
+	if (ks_load(o->srckeystore, spass, &src, err, sizeof(err)) < 0)
+		dlpkey_die("%s", err);
+	created = dlpkey_load_or_new(o, &ks, pass, sizeof(pass));
+	for (size_t i = 0; i < src.n; i++) {
+		const char *to = src.e[i].alias;
+
+		if (*want && strcmp(want, src.e[i].alias) != 0)
+			continue;
+		if (*want && o->destalias) {
+			if (!ks_alias_ok(o->destalias, alias, sizeof(alias)))
+				dlpkey_die("bad alias \"%s\"", o->destalias);
+			to = alias;
+		}
+		if (ks_find(&ks, to)) {
+			if (!o->noprompt)
+				dlpkey_die("alias <%s> already exists in %s: give -destalias, "
+					   "delete it first, or -noprompt to replace it "
+					   "(the keystore is unchanged)", to, dlpkey_path);
+			ks_delete(&ks, ks_find(&ks, to));
+		}
+		dlpkey_copy_entry(&ks, &src.e[i], to);
+		printf("Entry for alias %s successfully imported.\n", to);
+		n++;
+	}
+	if (n == 0)
+		dlpkey_die(*want ? "alias <%s> does not exist in %s" : "%s%s holds no entries",
+			   want, o->srckeystore);
+	dlpkey_save(&ks, pass, created);
+	printf("Import command completed: %d entr%s imported into %s\n", n,
+	       n == 1 ? "y" : "ies", dlpkey_path);
+	ks_free(&src);
+	ks_free(&ks);
+	OPENSSL_cleanse(spass, sizeof(spass));
+	OPENSSL_cleanse(pass, sizeof(pass));
+	return 0;
+}
+
+/* dlpkey_pem_pass - the password of an encrypted PEM key: -keypass, or ask */
+static int dlpkey_pem_pass(char *buf, int size, int rwflag, void *u)
+{
+	const struct dlpkey_opts *o = u;
+	char    pass[KS_PASS_MAX];
+
+	if (o->keypass)
+		strlcpy(pass, o->keypass, sizeof(pass));
+	else
+		dlpkey_ask("Enter the password of the key file: ", pass, sizeof(pass));
+	if ((int) strlen(pass) >= size)
+		return -1;
+	strlcpy(buf, pass, (size_t) size);
+	OPENSSL_cleanse(pass, sizeof(pass));
+	return (int) strlen(buf);
+}
+
+/* dlpkey_importkey - a key and its chain from PEM files (a CA, another MTA) */
+static int dlpkey_importkey(const struct dlpkey_opts *o)
+{
+	struct keystore ks;
+	struct ks_entry *e;
+	char    pass[KS_PASS_MAX], alias[KS_ALIAS_MAX], err[512];
+	STACK_OF(X509) *certs, *chain;
+	EVP_PKEY *key;
+	BIO    *b;
+	int     created;
+
+	dlpkey_need_alias(o, alias, sizeof(alias));
+	if (o->keyfile == NULL)
+		dlpkey_die("-keyfile is required: the private key, PEM (PKCS#8, RSA or EC)");
+	if ((b = BIO_new_file(o->keyfile, "r")) == NULL)
+		dlpkey_die("cannot open %s: %s", o->keyfile, strerror(errno));
+	key = PEM_read_bio_PrivateKey(b, NULL, dlpkey_pem_pass, (void *) o);
+	BIO_free(b);
+	if (key == NULL) {
+		ks_openssl_error(err, sizeof(err), "no private key");
+		dlpkey_die("%s: %s (a PEM private key, with its password as -keypass when "
+			   "encrypted)", o->keyfile, err);
+	}
+	certs = dlpkey_read_certs(o->file ? o->file : o->keyfile);
+	created = dlpkey_load_or_new(o, &ks, pass, sizeof(pass));
+	if (ks_find(&ks, alias))
+		dlpkey_die("alias <%s> already exists", alias);
+	chain = dlpkey_order_chain(key, certs, &ks, o->file ? o->file : o->keyfile, alias);
+	sk_X509_pop_free(certs, X509_free);
+	e = ks_add(&ks, alias, KS_KEY);
+	e->key = key;
+	sk_X509_pop_free(e->chain, X509_free);
+	e->chain = chain;
+	dlpkey_save(&ks, pass, created);
+	printf("Key and certificate chain of %d imported as <%s>\n", sk_X509_num(chain),
+	       alias);
+	ks_free(&ks);
+	OPENSSL_cleanse(pass, sizeof(pass));
+	return 0;
+}
+
+/*
+ * The commands, under dlpkey's names and keytool's: the man page and its
+ * test read this table.
+ */
+static const struct dlpkey_verb {
+	const char *name;
+	const char *alias;		/* keytool's older spelling, or NULL */
+	int     (*run) (const struct dlpkey_opts *);
+	const char *usage;
+} dlpkey_verbs[] = {
+	{"genkeypair", "genkey", dlpkey_genkeypair,
+	"-alias A -dname DN [-keyalg RSA|EC] [-keysize N] [-validity DAYS]"},
+	{"list", NULL, dlpkey_list, "[-v] [-rfc] [-alias A]"},
+	{"exportcert", "export", dlpkey_exportcert, "-alias A [-file F] [-rfc]"},
+	{"importcert", "import", dlpkey_importcert, "-alias A -file F [-trustcacerts]"},
+	{"certreq", NULL, dlpkey_certreq, "-alias A [-file F] [-dname DN]"},
+	{"importkeystore", NULL, dlpkey_importkeystore,
+	"-srckeystore F [-srcstorepass P] [-srcalias A [-destalias B]] [-noprompt]"},
+	{"importkey", NULL, dlpkey_importkey, "-alias A -keyfile KEY.pem [-file CHAIN.pem]"},
+	{"delete", NULL, dlpkey_delete, "-alias A"},
+	{"storepasswd", NULL, dlpkey_storepasswd, "-new NEWPASS"},
+	{"check", NULL, dlpkey_check, ""},
+	{"tlsverify", NULL, dlpkey_tlsverify, "DOMAIN [HOST[:PORT]] [-port N]"},
+};
+
+#define DLPKEY_NVERBS (sizeof(dlpkey_verbs) / sizeof(dlpkey_verbs[0]))
+
+/* dlpkey_usage - the synopsis */
+static void __attribute__((noreturn)) dlpkey_usage(void)
+{
+	fprintf(stderr, "usage: dlpkey [-c confdir] COMMAND [options]\n");
+	for (size_t i = 0; i < DLPKEY_NVERBS; i++)
+		fprintf(stderr, "  %s %s\n", dlpkey_verbs[i].name, dlpkey_verbs[i].usage);
+	fprintf(stderr, "options: -keystore FILE -storepass PASS (or -storepass:file FILE, "
+		"-storepass:env VAR); keytool's -genkeypair, -list, ... spellings work, "
+		"options before or after the command\n");
+	exit(1);
+}
+
+/* dlpkey_verb - a command by dlpkey's or keytool's name, with or without '-' */
+static const struct dlpkey_verb *dlpkey_verb(const char *word)
+{
+	word += *word == '-';
+	for (size_t i = 0; i < DLPKEY_NVERBS; i++)
+		if (strcmp(word, dlpkey_verbs[i].name) == 0
+		    || (dlpkey_verbs[i].alias && strcmp(word, dlpkey_verbs[i].alias) == 0))
+			return &dlpkey_verbs[i];
+	return NULL;
+}
+
+enum dlpkey_kind {
+	OPT_STR,			/* -name value */
+	OPT_INT,			/* -name number */
+	OPT_SECRET,			/* -name pass, -name:file F, -name:env V */
+	OPT_FLAG,			/* -name */
+	OPT_SKIP_VALUE,			/* keytool's, no meaning here: -name value */
+};
+
+#define OPT(name, kind, field) { name, kind, offsetof(struct dlpkey_opts, field) }
+
+static const struct dlpkey_option {
+	const char *name;
+	enum dlpkey_kind kind;
+	size_t  off;
+} dlpkey_options[] = {
+	OPT("-alias", OPT_STR, alias),
+	OPT("-dname", OPT_STR, dname),
+	OPT("-keyalg", OPT_STR, keyalg),
+	OPT("-keysize", OPT_INT, keysize),
+	OPT("-validity", OPT_INT, validity),
+	OPT("-port", OPT_INT, port),
+	OPT("-file", OPT_STR, file),
+	OPT("-keyfile", OPT_STR, keyfile),
+	OPT("-storepass", OPT_SECRET, storepass),
+	OPT("-deststorepass", OPT_SECRET, storepass),
+	OPT("-keypass", OPT_SECRET, keypass),
+	OPT("-destkeypass", OPT_SECRET, keypass),
+	OPT("-new", OPT_SECRET, newpass),
+	OPT("-srckeystore", OPT_STR, srckeystore),
+	OPT("-srcstoretype", OPT_STR, srcstoretype),
+	OPT("-srcstorepass", OPT_SECRET, srcstorepass),
+	OPT("-srcalias", OPT_STR, srcalias),
+	OPT("-destalias", OPT_STR, destalias),
+	OPT("-storetype", OPT_STR, storetype),
+	OPT("-deststoretype", OPT_STR, deststoretype),
+	OPT("-v", OPT_FLAG, verbose),
+	OPT("-rfc", OPT_FLAG, rfc),
+	OPT("-trustcacerts", OPT_FLAG, trustcacerts),
+	OPT("-noprompt", OPT_FLAG, noprompt),
+	OPT("-sigalg", OPT_SKIP_VALUE, file),	/* SHA256with...: what dlpkey signs with */
+	OPT("-srckeypass", OPT_SKIP_VALUE, file),	/* PKCS12: the store's */
+	OPT("-keystore", OPT_SKIP_VALUE, file),	/* main() took it */
+	OPT("-destkeystore", OPT_SKIP_VALUE, file),
+};
+
+/* dlpkey_parse - the command and keytool-style options, in any order */
+static const struct dlpkey_verb *dlpkey_parse(int argc, char **argv, struct dlpkey_opts *o)
+{
+	const struct dlpkey_verb *verb = NULL;
+
 	o->args = xcalloc((size_t) argc + 1, sizeof(char *));
 	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *colon = strchr(a, ':');
+		size_t  nlen = colon ? (size_t) (colon - a) : strlen(a);
+		const struct dlpkey_option *d = NULL;
 
-#define TAKE(name, field) if (strcmp(a, name) == 0) { if (!v) dlpkey_usage(); field = v; i++; continue; }
-		TAKE("-alias", o->alias);
-		TAKE("-dname", o->dname);
-		TAKE("-keyalg", o->keyalg);
-		TAKE("-file", o->file);
-		TAKE("-storepass", o->storepass);
-		TAKE("-new", o->newpass);
-#undef TAKE
-		if (strcmp(a, "-keystore") == 0 && v) {
-			i++;			/* main() took it */
-		} else if (strcmp(a, "-keysize") == 0 && v) {
-			o->keysize = atoi(v);
-			i++;
-		} else if (strcmp(a, "-validity") == 0 && v) {
-			o->validity = atoi(v);
-			i++;
-		} else if (strcmp(a, "-storepass:file") == 0 && v) {
-			static char pass[KS_PASS_MAX];
-			char    err[512];
-
-			if (ks_read_password(v, pass, sizeof(pass), err, sizeof(err)) < 0)
-				dlpkey_die("%s", err);
-			o->storepass = pass;
-			i++;
-		} else if ((strcmp(a, "-storetype") == 0 || strcmp(a, "-keypass") == 0) && v) {
-			i++;			/* PKCS12; the key password is the store's */
-		} else if (strcmp(a, "-v") == 0) {
-			o->verbose = 1;
-		} else if (strcmp(a, "-trustcacerts") == 0 || strcmp(a, "-noprompt") == 0) {
-			o->trustcacerts |= strcmp(a, "-trustcacerts") == 0;
-		} else if (*a == '-') {
-			dlpkey_die("unknown option %s", a);
-		} else {
+		if (verb == NULL && dlpkey_verb(a)) {
+			verb = dlpkey_verb(a);
+			continue;
+		}
+		if (*a != '-' || a[1] == 0) {
+			if (verb == NULL)
+				dlpkey_die("unknown command \"%s\" (dlpkey without arguments "
+					   "lists the commands)", a);
 			o->args[o->nargs++] = argv[i];
+			continue;
+		}
+		for (size_t j = 0; j < sizeof(dlpkey_options) / sizeof(dlpkey_options[0]); j++)
+			if (strlen(dlpkey_options[j].name) == nlen
+			    && strncmp(a, dlpkey_options[j].name, nlen) == 0)
+				d = &dlpkey_options[j];
+		if (d == NULL || (colon && d->kind != OPT_SECRET))
+			dlpkey_die("unknown option %s", a);
+		if (d->kind == OPT_FLAG) {
+			*(int *) ((char *) o + d->off) = 1;
+			continue;
+		}
+		if (v == NULL)
+			dlpkey_die("%s needs a value", a);
+		i++;
+		if (d->kind == OPT_STR) {
+			*(const char **) ((char *) o + d->off) = v;
+		} else if (d->kind == OPT_INT) {
+			char   *end;
+			long    n = strtol(v, &end, 10);
+
+			if (*v == 0 || *end || n < 1 || n > 1000000)
+				dlpkey_die("%s %s: not a number", a, v);
+			*(int *) ((char *) o + d->off) = (int) n;
+		} else if (d->kind == OPT_SECRET) {
+			*(const char **) ((char *) o + d->off) =
+				dlpkey_secret(d->name, colon ? colon + 1 : NULL, v);
 		}
 	}
+	if (o->storetype && strcasecmp(o->storetype, "PKCS12") != 0)
+		dlpkey_die("-storetype %s: dlpgate's keystore is PKCS12 (keytool's default); "
+			   "convert a JKS keystore with: keytool -importkeystore -srckeystore "
+			   "FILE.jks -srcstoretype JKS -destkeystore FILE.p12 -deststoretype "
+			   "pkcs12", o->storetype);
+	return verb;
 }
 
 int     main(int argc, char **argv)
 {
 	struct dlpkey_opts o;
-	const char *confdir = DLP_SYSCONFDIR, *cmd, *keystore = NULL;
-	char    err[CONF_ERR_MAX];
+	const struct dlpkey_verb *verb;
+	const char *confdir = DLP_SYSCONFDIR, *keystore = NULL;
+	char    err[CONF_ERR_MAX], configured[PATH_MAX];
 	int     i = 1;
 
-	msg_open("dlpkey", MSG_TO_STDERR, NULL);
+	msg_open("dlpkey", MSG_TO_STDERR, LOG_MAIL);
 	memset(&o, 0, sizeof(o));
 	if (i + 1 < argc && strcmp(argv[i], "-c") == 0) {
 		confdir = argv[i + 1];
@@ -710,32 +1038,21 @@ int     main(int argc, char **argv)
 	}
 	if (i >= argc)
 		dlpkey_usage();
-	cmd = argv[i++];
 	for (int j = i; j + 1 < argc; j++)
-		if (strcmp(argv[j], "-keystore") == 0)
+		if (strcmp(argv[j], "-keystore") == 0 || strcmp(argv[j], "-destkeystore") == 0)
 			keystore = argv[j + 1];
+	verb = dlpkey_parse(argc - i, argv + i, &o);
+	if (verb == NULL)
+		dlpkey_usage();
 	if (conf_load(confdir, NULL, 0, err, sizeof(err)) < 0)
 		dlpkey_die("%s", err);
 	ks_paths(dlpkey_path, sizeof(dlpkey_path), dlpkey_pass_path, sizeof(dlpkey_pass_path));
-	if (keystore)
-		strlcpy(dlpkey_path, keystore, sizeof(dlpkey_path));
-	dlpkey_parse(argc - i, argv + i, &o);
+	if (keystore) {
+		if (strlcpy(configured, dlpkey_path, sizeof(configured)) >= sizeof(configured)
+		    || strlcpy(dlpkey_path, keystore, sizeof(dlpkey_path)) >= sizeof(dlpkey_path))
+			dlpkey_die("keystore path too long");
+		dlpkey_other_store = strcmp(configured, dlpkey_path) != 0;
+	}
 	umask(077);
-	if (strcmp(cmd, "genkeypair") == 0 || strcmp(cmd, "-genkeypair") == 0)
-		return dlpkey_genkeypair(&o);
-	if (strcmp(cmd, "list") == 0 || strcmp(cmd, "-list") == 0)
-		return dlpkey_list(&o);
-	if (strcmp(cmd, "exportcert") == 0 || strcmp(cmd, "-exportcert") == 0)
-		return dlpkey_exportcert(&o);
-	if (strcmp(cmd, "importcert") == 0 || strcmp(cmd, "-importcert") == 0)
-		return dlpkey_importcert(&o);
-	if (strcmp(cmd, "delete") == 0 || strcmp(cmd, "-delete") == 0)
-		return dlpkey_delete(&o);
-	if (strcmp(cmd, "storepasswd") == 0 || strcmp(cmd, "-storepasswd") == 0)
-		return dlpkey_storepasswd(&o);
-	if (strcmp(cmd, "check") == 0)
-		return dlpkey_check(&o);
-	if (strcmp(cmd, "tlsverify") == 0)
-		return dlpkey_tlsverify(&o);
-	dlpkey_usage();
+	return verb->run(&o);
 }

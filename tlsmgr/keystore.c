@@ -28,6 +28,7 @@
 
 #include "conf.h"
 #include "conf_params.h"
+#include "file_replace.h"
 #include "mem.h"
 #include "msg.h"
 #include "keystore.h"
@@ -345,6 +346,35 @@ static unsigned char *ks_read_file(const char *path, size_t *len, char *err,
 	return data;
 }
 
+/* ks_foreign - a Java JKS/JCEKS keystore or a PEM file: what to do instead */
+static int ks_foreign(const char *path, const unsigned char *data, size_t len,
+		      char *err, size_t errlen)
+{
+	static const unsigned char jks[] = {0xfe, 0xed, 0xfe, 0xed};
+	static const unsigned char jceks[] = {0xce, 0xce, 0xce, 0xce};
+	int     is_jks = len >= 4 && memcmp(data, jks, 4) == 0;
+
+	if (is_jks || (len >= 4 && memcmp(data, jceks, 4) == 0)) {
+		const char *dot = strrchr(path, '.');
+		int     stem = dot && dot > path && strchr(dot, '/') == NULL
+			? (int) (dot - path) : (int) strlen(path);
+
+		snprintf(err, errlen, "%s is a Java %s keystore, not PKCS#12; convert it "
+			 "with: keytool -importkeystore -srckeystore %s -srcstoretype %s "
+			 "-destkeystore %.*s.p12 -deststoretype pkcs12 (then use %.*s.p12)",
+			 path, is_jks ? "JKS" : "JCEKS", path, is_jks ? "JKS" : "JCEKS",
+			 stem, path, stem, path);
+		return -1;
+	}
+	if (len >= 11 && memmem(data, len < 4096 ? len : 4096, "-----BEGIN ", 11)) {
+		snprintf(err, errlen, "%s is a PEM file, not a PKCS#12 keystore; import a "
+			 "key and its chain with: dlpkey importkey -alias dlpgate -keyfile "
+			 "KEY.pem -file CHAIN.pem", path);
+		return -1;
+	}
+	return 0;
+}
+
 /* ks_load - open a keystore with its password */
 int     ks_load(const char *path, const char *pass, struct keystore *ks,
 		        char *err, size_t errlen)
@@ -360,6 +390,10 @@ int     ks_load(const char *path, const char *pass, struct keystore *ks,
 	memset(ks, 0, sizeof(*ks));
 	if ((data = ks_read_file(path, &len, err, errlen)) == NULL)
 		return -1;
+	if (ks_foreign(path, data, len, err, errlen) < 0) {
+		free(data);
+		return -1;
+	}
 	p = data;
 	p12 = d2i_PKCS12(NULL, &p, (long) len);
 	free(data);
@@ -479,65 +513,6 @@ done:
 	return p12;
 }
 
-/* ks_write_atomic - data to path via a temporary file and rename */
-static int ks_write_atomic(const char *path, const unsigned char *data, size_t len,
-			   uid_t uid, gid_t gid, char *err, size_t errlen)
-{
-	char    tmp[PATH_MAX];
-	struct stat st;
-	mode_t  mode = 0600;
-	int     fd, had = stat(path, &st) == 0;
-	size_t  done = 0;
-
-	if (had) {
-		mode = st.st_mode & 0777;
-		uid = st.st_uid;
-		gid = st.st_gid;
-	}
-	if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= (int) sizeof(tmp)) {
-		snprintf(err, errlen, "path too long: %s", path);
-		return -1;
-	}
-	if ((fd = mkstemp(tmp)) < 0) {
-		snprintf(err, errlen, "cannot create a file beside %s: %s", path,
-			 strerror(errno));
-		return -1;
-	}
-	if (fchmod(fd, mode) < 0 || (uid != (uid_t) -1 && geteuid() == 0
-				     && fchown(fd, uid, gid) < 0)) {
-		snprintf(err, errlen, "cannot set owner and mode of %s: %s", tmp,
-			 strerror(errno));
-		goto fail;
-	}
-	while (done < len) {
-		ssize_t n = write(fd, data + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(err, errlen, "write %s: %s", tmp, strerror(errno));
-			goto fail;
-		}
-		done += (size_t) n;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		snprintf(err, errlen, "write %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		snprintf(err, errlen, "rename %s to %s: %s", tmp, path, strerror(errno));
-		goto fail;
-	}
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return -1;
-}
-
 /* ks_save - write the keystore atomically (see keystore.h) */
 int     ks_save(const struct keystore *ks, const char *path, const char *pass,
 		        uid_t uid, gid_t gid, char *err, size_t errlen)
@@ -554,7 +529,7 @@ int     ks_save(const struct keystore *ks, const char *path, const char *pass,
 		ks_openssl_error(err, errlen, "cannot encode the keystore");
 		return -1;
 	}
-	rc = ks_write_atomic(path, der, (size_t) len, uid, gid, err, errlen);
+	rc = file_replace(path, der, (size_t) len, 0600, uid, gid, err, errlen);
 	OPENSSL_free(der);
 	return rc;
 }
@@ -594,8 +569,7 @@ int     ks_write_password(const char *path, const char *pass, uid_t uid, gid_t g
 			          char *err, size_t errlen)
 {
 	char   *text = xasprintf("%s\n", pass);
-	int     rc = ks_write_atomic(path, (unsigned char *) text, strlen(text), uid, gid,
-				     err, errlen);
+	int     rc = file_replace(path, text, strlen(text), 0600, uid, gid, err, errlen);
 
 	OPENSSL_cleanse(text, strlen(text));
 	free(text);
@@ -633,69 +607,12 @@ EVP_PKEY *ks_generate_key(const char *alg, int bits, char *err, size_t errlen)
 	return key;
 }
 
-/* ks_parse_dname - keytool's "CN=a, OU=b, O=c, L=d, S=e, C=f" */
-static X509_NAME *ks_parse_dname(const char *dname, char *err, size_t errlen)
-{
-	char    rdn[32][256];
-	int     n = 0;
-	const char *cp = dname;
-	X509_NAME *name = X509_NAME_new();
-
-	while (*cp && n < 32) {
-		size_t  len = 0;
-
-		while (*cp == ' ')
-			cp++;
-		while (*cp && *cp != ',' && len < sizeof(rdn[0]) - 1) {
-			if (*cp == '\\' && cp[1])
-				cp++;
-			rdn[n][len++] = *cp++;
-		}
-		while (len > 0 && rdn[n][len - 1] == ' ')
-			len--;
-		rdn[n][len] = 0;
-		if (*cp == ',')
-			cp++;
-		if (len > 0)
-			n++;
-	}
-	/* keytool lists the most specific part first; X.500 order is reversed */
-	for (int i = n - 1; i >= 0; i--) {
-		char   *eq = strchr(rdn[i], '=');
-		const char *field;
-
-		if (eq == NULL || eq == rdn[i]) {
-			snprintf(err, errlen, "-dname: \"%s\" is not NAME=value", rdn[i]);
-			goto fail;
-		}
-		*eq = 0;
-		field = strcasecmp(rdn[i], "S") == 0 ? "ST"
-			: strcasecmp(rdn[i], "EMAILADDRESS") == 0 ? "emailAddress" : rdn[i];
-		for (char *u = rdn[i]; *u && field == rdn[i]; u++)
-			*u = (char) toupper((unsigned char) *u);
-		if (!X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
-					(unsigned char *) eq + 1, -1, -1, 0)) {
-			snprintf(err, errlen, "-dname: bad part %s=%s", rdn[i], eq + 1);
-			ERR_clear_error();
-			goto fail;
-		}
-	}
-	if (X509_NAME_entry_count(name) == 0) {
-		snprintf(err, errlen, "-dname is empty");
-		goto fail;
-	}
-	return name;
-fail:
-	X509_NAME_free(name);
-	return NULL;
-}
-
 /* ks_self_signed - a self-signed server certificate for a key */
 X509   *ks_self_signed(EVP_PKEY *key, const char *dname, int days, char *err,
 		               size_t errlen)
 {
 	X509   *x = X509_new();
-	X509_NAME *name = ks_parse_dname(dname, err, errlen);
+	X509_NAME *name = ks_dname_parse(dname, NULL, 0, err, errlen);
 	BIGNUM *serial = BN_new();
 	X509V3_CTX v3;
 	char    cn[256] = "";

@@ -12,9 +12,9 @@
  * with an HMAC-SHA256 MAC, the store password also protecting the keys,
  * as keytool does: files made by either tool open with the other.
  *
- * ks_save() writes a temporary file beside the keystore and renames it
- * over the old one, keeping its owner and mode: a failure leaves the old
- * keystore untouched. Only tlsmgr and dlpkey link this module.
+ * ks_save() and ks_write_password() replace their file with file_replace()
+ * (a temporary file beside it, fsync'd and renamed over it, keeping its
+ * owner and mode): a failure leaves the old file untouched. Only tlsmgr and dlpkey link this module.
  */
 #ifndef DLP_KEYSTORE_H
 #define DLP_KEYSTORE_H
@@ -60,6 +60,8 @@ int ks_read_password(const char *path, char *pass, size_t len, char *err,
 int ks_write_password(const char *path, const char *pass, uid_t uid, gid_t gid,
 		      char *err, size_t errlen);
 EVP_PKEY *ks_generate_key(const char *alg, int bits, char *err, size_t errlen);
+X509_NAME *ks_dname_parse(const char *dname, char *note, size_t notelen,
+			  char *err, size_t errlen);
 X509   *ks_self_signed(EVP_PKEY *key, const char *dname, int days, char *err,
 		       size_t errlen);
 int ks_key_matches(EVP_PKEY *key, X509 *cert);

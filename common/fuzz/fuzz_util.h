@@ -28,7 +28,7 @@
 /* fuzz_quiet - log errors only, to standard error */
 static inline void fuzz_quiet(const char *name)
 {
-	msg_open(name, MSG_TO_STDERR, NULL);
+	msg_open(name, MSG_TO_STDERR, LOG_MAIL);
 	msg_set_level(getenv("FUZZ_VERBOSE") ? MSG_DEBUG : MSG_ERROR);
 }
 

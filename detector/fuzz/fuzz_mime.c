@@ -39,7 +39,7 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void) argc;
 	(void) argv;
-	msg_open("fuzz-mime", MSG_TO_STDERR, NULL);
+	msg_open("fuzz-mime", MSG_TO_STDERR, LOG_MAIL);
 	msg_set_level(MSG_ERROR);
 	if (conf_load("/nonexistent", NULL, 0, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);

@@ -38,7 +38,7 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* fuzz_check_params - every relayed parameter known and allowed */
-static void fuzz_check_params(const struct proxy_session *s, enum verb verb,
+static void fuzz_check_params(const struct proxy_session *s, enum param_cmd verb,
 			      const char *params)
 {
 	char   *copy = xstrdup(params), *cp = copy, *p;
@@ -51,23 +51,23 @@ static void fuzz_check_params(const struct proxy_session *s, enum verb verb,
 			abort();			/* one space between parameters */
 		if (eq)
 			*eq++ = 0;
-		if (verb == V_MAIL && !strcasecmp(p, "SIZE")) {
+		if (verb == P_MAIL && !strcasecmp(p, "SIZE")) {
 			long long n = eq ? strtoll(eq, NULL, 10) : -1;
 
 			if (n < 0 || n > var_message_size_limit
 			    || (s->hop_size > 0 && n > s->hop_size))
 				abort();
-		} else if (verb == V_MAIL && !strcasecmp(p, "BODY")) {
+		} else if (verb == P_MAIL && !strcasecmp(p, "BODY")) {
 			if (eq == NULL || (strcasecmp(eq, "7BIT") && strcasecmp(eq, "8BITMIME")))
 				abort();
 			need = strcasecmp(eq, "8BITMIME") ? 0 : CAP_8BITMIME;
-		} else if (verb == V_MAIL && (!strcasecmp(p, "RET") || !strcasecmp(p, "ENVID"))) {
+		} else if (verb == P_MAIL && (!strcasecmp(p, "RET") || !strcasecmp(p, "ENVID"))) {
 			need = CAP_DSN;
-		} else if (verb == V_MAIL && !strcasecmp(p, "SMTPUTF8")) {
+		} else if (verb == P_MAIL && !strcasecmp(p, "SMTPUTF8")) {
 			if (eq)
 				abort();
 			need = CAP_SMTPUTF8;
-		} else if (verb == V_RCPT && (!strcasecmp(p, "NOTIFY") || !strcasecmp(p, "ORCPT"))) {
+		} else if (verb == P_RCPT && (!strcasecmp(p, "NOTIFY") || !strcasecmp(p, "ORCPT"))) {
 			if (eq == NULL)
 				abort();
 			need = CAP_DSN;
@@ -81,7 +81,7 @@ static void fuzz_check_params(const struct proxy_session *s, enum verb verb,
 }
 
 /* fuzz_check_envelope - the detector accepts the envelope this makes */
-static void fuzz_check_envelope(const char *addr, const char *params, enum verb verb)
+static void fuzz_check_envelope(const char *addr, const char *params, enum param_cmd verb)
 {
 	struct envelope env, got;
 	struct buf text;
@@ -92,10 +92,10 @@ static void fuzz_check_envelope(const char *addr, const char *params, enum verb 
 	strcpy(env.client_addr, "192.0.2.1");
 	strcpy(env.client_name, "unknown");
 	strcpy(env.helo, "client.example");
-	env.mail_from = xstrdup(verb == V_MAIL ? addr : "<>");
-	env.mail_params = xstrdup(verb == V_MAIL ? params : "");
-	envelope_add_rcpt(&env, verb == V_RCPT ? addr : "<r@example.net>",
-			  verb == V_RCPT ? params : "");
+	env.mail_from = xstrdup(verb == P_MAIL ? addr : "<>");
+	env.mail_params = xstrdup(verb == P_MAIL ? params : "");
+	envelope_add_rcpt(&env, verb == P_RCPT ? addr : "<r@example.net>",
+			  verb == P_RCPT ? params : "");
 	buf_init(&text, 1024);
 	envelope_format(&env, &text);
 	if (envelope_parse(&got, text.data, text.len, err, sizeof(err)) < 0) {
@@ -112,12 +112,12 @@ static void fuzz_check_envelope(const char *addr, const char *params, enum verb 
 }
 
 /* fuzz_mail_rcpt - MAIL FROM: or RCPT TO: */
-static void fuzz_mail_rcpt(struct proxy_session *s, enum verb verb, const char *arg)
+static void fuzz_mail_rcpt(struct proxy_session *s, enum param_cmd verb, const char *arg)
 {
 	char    addr[SCAN_ADDR_MAX], params[SCAN_PARAMS_MAX], why[128];
 	const char *rest;
 
-	if (proxy_path(arg, verb == V_MAIL ? "FROM:" : "TO:", addr, sizeof(addr), &rest) < 0)
+	if (proxy_path(arg, verb == P_MAIL ? "FROM:" : "TO:", addr, sizeof(addr), &rest) < 0)
 		return;
 	if (addr[0] != '<' || addr[strlen(addr) - 1] != '>' || strlen(addr) > 258
 	    || rest < arg || rest > arg + strlen(arg) || (*rest && rest[-1] != ' ' && rest[-1] != '>'))
@@ -220,10 +220,10 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	switch (data[0] % 3) {
 	case 0:
-		fuzz_mail_rcpt(&s, V_MAIL, arg);
+		fuzz_mail_rcpt(&s, P_MAIL, arg);
 		break;
 	case 1:
-		fuzz_mail_rcpt(&s, V_RCPT, arg);
+		fuzz_mail_rcpt(&s, P_RCPT, arg);
 		break;
 	case 2:
 		fuzz_xforward(arg);

@@ -410,13 +410,8 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_det_script.left = hlen - fuzz_hop_script.left - 1;
 		}
 	}
-	{
-		static char *tempfail, pass[] = "pass";
-
-		if (tempfail == NULL)
-			tempfail = var_detector_failure;	/* the default, kept */
-		var_detector_failure = fuzz_flags & 8 ? pass : tempfail;
-	}
+	var_detector_failure = fuzz_flags & 8 ? DETECTOR_FAILURE_PASS :
+		DETECTOR_FAILURE_TEMPFAIL;
 	fuzz_nhops = 0;
 	before = fuzz_open_fds();
 
@@ -443,7 +438,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    && s.client->err != STREAM_EOF)
 		abort();
 	fuzz_client_ok(&client->out);
-	if (pq_len != 0 || s.hop != NULL)
+	if (proxy_chat_pending() != 0 || s.hop != NULL)
 		abort();
 	envelope_free(&s.env);
 	buf_free(&s.xforward);

@@ -9,6 +9,7 @@ package DlpDetect;
 #   my $msg = mime_message(headers => [...], parts => [...]);
 #   my $docx = docx_bytes("text of the document");
 #   my ($rc, $out) = dlpscan($etc, @args);
+#   my ($e2e, $scan) = outcome($dlp, $msg);    # what dlpgate and dlpscan did
 #
 # start_detect() writes policies.conf (and any extra files) into the
 # instance's etc directory before master starts, and points incident_log
@@ -25,7 +26,7 @@ use MIME::QuotedPrint qw(encode_qp);
 use DlpTest;
 
 our @EXPORT = qw(start_detect send_mail incidents mime_message docx_bytes
-    zip_bytes dlpscan crlf write_policies wait_incidents);
+    zip_bytes dlpscan crlf write_policies wait_incidents outcome);
 
 # crlf - text with CRLF line ends
 sub crlf {
@@ -167,6 +168,41 @@ sub docx_bytes {
 sub dlpscan {
     my (@args) = @_;
     return DlpTest::run_cmd(DlpTest::top_dir() . "/detector/dlpscan", @args);
+}
+
+# outcome - what dlpgate did with a message, end to end: the policies that
+# fired ("card,falcon"), "unscannable: REASON" (unscannable_action = block)
+# or "pass", or both ("card; unscannable: REASON") when a policy fired in a
+# message not scanned completely; and the same for dlpscan
+my $outcome_n = 0;
+sub outcome {
+    my ($dlp, $msg) = @_;
+    my $before = $dlp->log_size;
+    my $ninc = () = incidents($dlp);
+    my ($code, $text) = send_mail($dlp, from => 'a@example.com', rcpt => ['b@example.net'],
+        data => $msg, timeout => 120);
+    my $e2e;
+    if (!defined $code) {
+        $e2e = 'no answer';
+    } elsif ((my @inc = incidents($dlp)) > $ninc) {
+        $e2e = join(',', sort map { $_->{name} } @{$inc[-1]{policies}});
+        $e2e .= "; unscannable: $inc[-1]{not_scanned}" unless $inc[-1]{complete};
+    } elsif ($code == 550 && $text =~ /could not be scanned/) {
+        my $re = qr/3009 message not scanned completely \(cid=\S+ reason="([^"]*)"/;
+        DlpTest::wait_until(sub { substr($dlp->log, $before) =~ $re }, 10);
+        my ($why) = substr($dlp->log, $before) =~ $re;
+        $e2e = "unscannable: " . ($why // '?');
+    } else {
+        $e2e = $code == 250 ? 'pass' : "code $code";
+    }
+    my $file = "$dlp->{dir}/outcome" . ++$outcome_n . ".eml";
+    DlpTest::spit($file, $msg);
+    my ($rc, $out) = dlpscan('-c', "$dlp->{dir}/etc", $file);
+    my @fired = $out =~ /^\s+policy (\S+):/mg;
+    my ($why) = $out =~ /not scanned completely: (.*?) \(unscannable_action/;
+    my $scan = join('; ', grep { length } join(',', sort @fired),
+        defined $why ? "unscannable: $why" : '') || 'pass';
+    return ($e2e, $scan);
 }
 
 1;

@@ -1,0 +1,701 @@
+/*
+ * detector_legacy - the text of Word, Excel and PowerPoint 97-2003 files
+ *
+ * detector_legacy_scan() reads the document streams of a compound file
+ * (detector_ole.c) and marks them done; every other stream is read by the
+ * caller. What a reader of the document sees:
+ *
+ *	Word (WordDocument)	the piece table (MS-DOC Clx) of the table
+ *				stream: every piece of the main text, the
+ *				headers, footnotes, comments and text boxes,
+ *				8-bit (Windows-1252) or UTF-16; paragraph and
+ *				cell marks become line breaks and tabs, field
+ *				codes (HYPERLINK "...") stay as text. Word 6 and
+ *				95 files: the text range of the FIB.
+ *	Excel (Workbook)	BIFF8 records: sheet names, cells in row order
+ *				(shared strings, inline strings, numbers, RK
+ *				numbers, formula results) as tab-separated lines,
+ *				shared strings no cell uses, headers, footers,
+ *				comments' text boxes
+ *	PowerPoint		the text atoms of every slide, master, note and
+ *	(PowerPoint Document)	outline (TextChars, TextBytes, CString); OLE
+ *				objects stored in the presentation (zlib
+ *				compressed or not) go back to the dispatch
+ *
+ * Encrypted documents (Word's fEncrypted, Excel's FILEPASS, PowerPoint's
+ * CryptSession10Container) cannot be read: the reason names them. Every
+ * offset and count comes from the file and is checked against the stream
+ * it points into; a document stream that cannot be parsed is left to the
+ * caller's strings pass and named in the reason.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "conf_params.h"
+#include "mem.h"
+#include "msg.h"
+#include "detector.h"
+#include "detector_ole.h"
+
+/* le16, le32 - little-endian fields */
+static unsigned le16(const char *p)
+{
+	const unsigned char *u = (const unsigned char *) p;
+
+	return (unsigned) u[0] | (unsigned) u[1] << 8;
+}
+
+static uint32_t le32(const char *p)
+{
+	const unsigned char *u = (const unsigned char *) p;
+
+	return (uint32_t) u[0] | (uint32_t) u[1] << 8 | (uint32_t) u[2] << 16
+		| (uint32_t) u[3] << 24;
+}
+
+/* Windows-1252's 0x80-0x9f, the rest of the byte range is Latin-1 */
+static const unsigned short cp1252_hi[32] = {
+	0x20ac, 0xfffd, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+	0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0xfffd, 0x017d, 0xfffd,
+	0xfffd, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+	0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0xfffd, 0x017e, 0x0178,
+};
+
+/* put_cp - one code point as UTF-8 */
+static void put_cp(struct buf *out, unsigned long cp)
+{
+	if (cp < 0x80)
+		buf_putc(out, (int) cp);
+	else if (cp < 0x800) {
+		buf_putc(out, 0xc0 | (int) (cp >> 6));
+		buf_putc(out, 0x80 | (int) (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		buf_putc(out, 0xe0 | (int) (cp >> 12));
+		buf_putc(out, 0x80 | (int) (cp >> 6 & 0x3f));
+		buf_putc(out, 0x80 | (int) (cp & 0x3f));
+	} else {
+		buf_putc(out, 0xf0 | (int) (cp >> 18));
+		buf_putc(out, 0x80 | (int) (cp >> 12 & 0x3f));
+		buf_putc(out, 0x80 | (int) (cp >> 6 & 0x3f));
+		buf_putc(out, 0x80 | (int) (cp & 0x3f));
+	}
+}
+
+/* cp1252 - a Windows-1252 byte as a code point */
+static unsigned cp1252(unsigned char c)
+{
+	return c >= 0x80 && c < 0xa0 ? cp1252_hi[c - 0x80] : c;
+}
+
+/* put_word_char - a character of Word text: its marks as line breaks and tabs */
+static void put_word_char(struct buf *out, unsigned long c)
+{
+	switch (c) {
+	case 0x0d: case 0x0b: case 0x0c: case 0x0e:
+		buf_putc(out, '\n');
+		return;
+	case 0x07: case 0x09:
+		buf_putc(out, '\t');
+		return;
+	case 0x13: case 0x14: case 0x15: case 0xa0:
+		buf_putc(out, ' ');
+		return;
+	case 0x1e:
+		buf_putc(out, '-');
+		return;
+	default:
+		if (c < 0x20)
+			return;			/* objects, note references, optional hyphens */
+		put_cp(out, c);
+	}
+}
+
+/* put_utf16 - UTF-16LE text (pairs joined) through put */
+static void put_utf16(struct buf *out, const char *p, size_t nchars,
+		      void (*put) (struct buf *, unsigned long))
+{
+	for (size_t i = 0; i < nchars; i++) {
+		unsigned long c = le16(p + 2 * i);
+
+		if (c >= 0xd800 && c < 0xdc00 && i + 1 < nchars) {
+			unsigned long lo = le16(p + 2 * i + 2);
+
+			if (lo >= 0xdc00 && lo < 0xe000) {
+				c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+				i++;
+			}
+		}
+		if (c >= 0xd800 && c < 0xe000)
+			c = 0xfffd;
+		put(out, c);
+	}
+}
+
+/* put_plain - a character as it is (controls other than tab and LF dropped) */
+static void put_plain(struct buf *out, unsigned long c)
+{
+	if (c >= 0x20 || c == '\t' || c == '\n')
+		put_cp(out, c);
+	else if (c == '\r' || c == 0x0b)
+		buf_putc(out, '\n');
+}
+
+/* stream - a named stream of the root storage, read within the budget */
+static uint32_t stream(struct det_scan *sc, struct ole *o, const char *sname, struct buf *b,
+		       const char *name)
+{
+	uint32_t id = ole_child(o, 0, sname);
+
+	if (id == OLE_NONE || o->dir[id].type != OLE_STREAM)
+		return OLE_NONE;
+	if (detector_ole_stream(sc, o, id, b, name) < 0)
+		return OLE_NONE;
+	return id;
+}
+
+/* ---- Word ------------------------------------------------------------------ */
+
+/* doc_pieces - the text of every piece of the piece table; -1 if malformed */
+static int doc_pieces(const struct buf *w, const struct buf *t, uint32_t fc_clx,
+		      uint32_t lcb_clx, struct buf *out)
+{
+	size_t  pos = fc_clx, end = (size_t) fc_clx + lcb_clx;
+	const char *plc;
+	uint32_t lcb, n;
+
+	if (end > t->len || fc_clx >= t->len)
+		return -1;
+	/* Prc records (formatting) come first; then the Pcdt */
+	while (pos < end && t->data[pos] == 1) {
+		if (pos + 3 > end)
+			return -1;
+		pos += 3 + le16(t->data + pos + 1);
+	}
+	if (pos + 5 > end || t->data[pos] != 2)
+		return -1;
+	lcb = le32(t->data + pos + 1);
+	plc = t->data + pos + 5;
+	if (lcb < 4 || lcb > end - pos - 5 || (lcb - 4) % 12 != 0)
+		return -1;
+	n = (lcb - 4) / 12;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t cp0 = le32(plc + 4 * i), cp1 = le32(plc + 4 * (i + 1));
+		uint32_t fc = le32(plc + 4 * (n + 1) + 8 * i + 2);
+		size_t  cch = cp1 > cp0 ? cp1 - cp0 : 0;
+
+		if (fc & 0x40000000u) {		/* 8-bit: the byte offset is fc / 2 */
+			size_t  off = (fc & 0x3fffffffu) / 2;
+
+			if (off > w->len || cch > w->len - off)
+				return -1;
+			for (size_t k = 0; k < cch; k++)
+				put_word_char(out, cp1252((unsigned char) w->data[off + k]));
+		} else {
+			if (fc > w->len || cch > (w->len - fc) / 2)
+				return -1;
+			put_utf16(out, w->data + fc, cch, put_word_char);
+		}
+	}
+	return 0;
+}
+
+/* legacy_doc - a Word 97-2003 (or 6/95) document's text */
+static void legacy_doc(struct det_scan *sc, struct ole *o, const char *name, unsigned char *done)
+{
+	struct buf w, t, text;
+	uint32_t wid, tid = OLE_NONE, fc_clx = 0, lcb_clx = 0;
+	unsigned flags, nfib;
+	int     ok = -1;
+
+	buf_init(&w, 4096);
+	buf_init(&t, 4096);
+	buf_init(&text, 4096);
+	if ((wid = stream(sc, o, "WordDocument", &w, name)) == OLE_NONE || w.len < 0x44)
+		goto out;
+	flags = le16(w.data + 0x0a);
+	nfib = le16(w.data + 2);
+	if (flags & 0x0100) {
+		detector_unscannable(sc, "encrypted Word document %s", name);
+		done[wid] = 1;
+		goto out;
+	}
+	if (nfib < 0x00c1) {			/* Word 6 and 95: one 8-bit range */
+		uint32_t fc_min = le32(w.data + 0x18), fc_mac = le32(w.data + 0x1c);
+
+		if (fc_min < fc_mac && fc_mac <= w.len) {
+			for (uint32_t k = fc_min; k < fc_mac; k++)
+				put_word_char(&text, cp1252((unsigned char) w.data[k]));
+			ok = 0;
+		}
+	} else {
+		/* FibBase, then csw words, cslw longs, and the fc/lcb pairs */
+		size_t  off = 32, csw, cslw, cb;
+
+		csw = le16(w.data + off);
+		off += 2 + csw * 2;
+		if (off + 2 > w.len)
+			goto out;
+		cslw = le16(w.data + off);
+		off += 2 + cslw * 4;
+		if (off + 2 > w.len)
+			goto out;
+		cb = le16(w.data + off);
+		off += 2;
+		if (cb <= 33 || off + 34 * 8 > w.len)
+			goto out;
+		fc_clx = le32(w.data + off + 33 * 8);
+		lcb_clx = le32(w.data + off + 33 * 8 + 4);
+		tid = stream(sc, o, flags & 0x0200 ? "1Table" : "0Table", &t, name);
+		if (tid != OLE_NONE)
+			ok = doc_pieces(&w, &t, fc_clx, lcb_clx, &text);
+	}
+	if (ok == 0) {
+		done[wid] = 1;
+		if (tid != OLE_NONE)
+			done[tid] = 1;
+		detector_scan_unit(sc, DET_W_ATTACH, NULL, text.data, text.len);
+	}
+out:
+	if (ok < 0 && wid != OLE_NONE && !done[wid])
+		detector_unscannable(sc, "unreadable Word document %s", name);
+	buf_free(&w);
+	buf_free(&t);
+	buf_free(&text);
+}
+
+/* ---- Excel ----------------------------------------------------------------- */
+
+/* A record's payload and the CONTINUE records after it, read as one. */
+struct xls_seq {
+	const char *seg[64];
+	size_t  len[64];
+	int     nseg, cur;
+	size_t  pos;
+};
+
+/* seq_left - bytes left in the current segment, moving on at its end */
+static size_t seq_left(struct xls_seq *q)
+{
+	while (q->cur < q->nseg && q->pos >= q->len[q->cur]) {
+		q->cur++;
+		q->pos = 0;
+	}
+	return q->cur < q->nseg ? q->len[q->cur] - q->pos : 0;
+}
+
+/* seq_u8, seq_u16, seq_u32 - fields; -1 past the end */
+static long seq_u8(struct xls_seq *q)
+{
+	if (seq_left(q) < 1)
+		return -1;
+	return (unsigned char) q->seg[q->cur][q->pos++];
+}
+
+static long seq_u16(struct xls_seq *q)
+{
+	long    a = seq_u8(q), b = seq_u8(q);
+
+	return a < 0 || b < 0 ? -1 : a | b << 8;
+}
+
+static long seq_u32(struct xls_seq *q)
+{
+	long    a = seq_u16(q), b = seq_u16(q);
+
+	return a < 0 || b < 0 ? -1 : a | b << 16;
+}
+
+/* seq_skip - skip n bytes across segments; -1 past the end */
+static int seq_skip(struct xls_seq *q, size_t n)
+{
+	while (n > 0) {
+		size_t  l = seq_left(q), k = l < n ? l : n;
+
+		if (l == 0)
+			return -1;
+		q->pos += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/*
+ * seq_string - an XLUnicodeRichExtendedString (or, rich = 0, an
+ * XLUnicodeString with a 16-bit count): characters that run into the next
+ * CONTINUE record start there with a fresh flags byte
+ */
+static int seq_string(struct xls_seq *q, struct buf *out, int rich)
+{
+	long    cch = seq_u16(q), fl = seq_u8(q), runs = 0, ext = 0;
+
+	if (cch < 0 || fl < 0)
+		return -1;
+	if (rich && (fl & 0x08) && (runs = seq_u16(q)) < 0)
+		return -1;
+	if (rich && (fl & 0x04) && (ext = seq_u32(q)) < 0)
+		return -1;
+	while (cch > 0) {
+		size_t  l = seq_left(q);
+		int     wide = fl & 1;
+
+		if (l == 0)
+			return -1;
+		{
+			size_t  n = wide ? l / 2 : l;
+
+			if (n > (size_t) cch)
+				n = (size_t) cch;
+			if (n == 0)
+				return -1;
+			if (wide)
+				put_utf16(out, q->seg[q->cur] + q->pos, n, put_plain);
+			else
+				for (size_t k = 0; k < n; k++)
+					put_plain(out, cp1252((unsigned char) q->seg[q->cur][q->pos + k]));
+			q->pos += wide ? 2 * n : n;
+			cch -= (long) n;
+		}
+		if (cch > 0) {			/* continued: a new flags byte */
+			if (q->cur < q->nseg)
+				q->pos = q->len[q->cur];	/* a stray odd byte */
+			if ((fl = seq_u8(q)) < 0)
+				return -1;
+		}
+	}
+	if (seq_skip(q, (size_t) runs * 4) < 0 || seq_skip(q, (size_t) ext) < 0)
+		return -1;
+	return 0;
+}
+
+/* put_number - a cell's number as a person writes it */
+static void put_number(struct buf *out, double v)
+{
+	if (!isfinite(v))
+		return;
+	if (v == floor(v) && fabs(v) < 1e17)
+		buf_printf(out, "%.0f", v);
+	else
+		buf_printf(out, "%.15g", v);
+}
+
+/* rk_value - an RK number */
+static double rk_value(uint32_t rk)
+{
+	double  v;
+
+	if (rk & 2)
+		v = (double) ((int32_t) rk >> 2);
+	else {
+		uint64_t bits = (uint64_t) (rk & 0xfffffffcu) << 32;
+
+		memcpy(&v, &bits, sizeof(v));
+	}
+	return rk & 1 ? v / 100 : v;
+}
+
+/* The SST's strings as UTF-8, with a flag for those a cell used. */
+struct xls_sst {
+	struct buf text;
+	size_t *off;			/* n + 1 offsets into text */
+	unsigned char *used;
+	size_t  n;
+};
+
+/* xls_read_sst - the shared strings of an SST and its CONTINUE records */
+static void xls_read_sst(struct xls_sst *s, struct xls_seq *q)
+{
+	long    total;
+
+	(void) seq_u32(q);
+	if ((total = seq_u32(q)) < 0)
+		return;
+	s->off = xmalloc(sizeof(size_t));
+	s->off[0] = s->text.len;
+	for (long i = 0; i < total && i < 10000000; i++) {
+		if (seq_string(q, &s->text, 1) < 0)
+			break;
+		s->off = xrealloc(s->off, (s->n + 2) * sizeof(size_t));
+		s->off[++s->n] = s->text.len;
+	}
+	s->used = xcalloc(s->n + 1, 1);
+}
+
+/* Where the next cell goes: tabs between cells, a line per row. */
+struct xls_pos {
+	long    row;
+};
+
+/* cell_at - separate a cell from the one before */
+static void cell_at(struct buf *out, struct xls_pos *p, const char *rec)
+{
+	long    row = (long) le16(rec);
+
+	if (out->len > 0 && out->data[out->len - 1] != '\n')
+		buf_putc(out, row == p->row ? '\t' : '\n');
+	p->row = row;
+}
+
+/* legacy_xls - a BIFF8 workbook's text */
+static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, unsigned char *done)
+{
+	struct buf b, text;
+	struct xls_sst sst = {0};
+	struct xls_pos at = {-1};
+	uint32_t id;
+	size_t  pos = 0;
+	int     txo = 0;
+
+	buf_init(&b, 4096);
+	buf_init(&text, 4096);
+	buf_init(&sst.text, 1024);
+	if ((id = stream(sc, o, "Workbook", &b, name)) == OLE_NONE)
+		goto out;
+	done[id] = 1;
+	while (pos + 4 <= b.len) {
+		unsigned type = le16(b.data + pos), rl = le16(b.data + pos + 2);
+		const char *r = b.data + pos + 4;
+		struct xls_seq q = {0};
+
+		if (pos + 4 + rl > b.len)
+			break;
+		q.seg[0] = r;
+		q.len[0] = rl;
+		q.nseg = 1;
+		pos += 4 + rl;
+		if (type == 0x00fc || (type == 0x003c && txo)) {
+			/* gather the CONTINUE records that follow */
+			while (pos + 4 <= b.len && le16(b.data + pos) == 0x003c && q.nseg < 64) {
+				unsigned cl = le16(b.data + pos + 2);
+
+				if (pos + 4 + cl > b.len)
+					break;
+				q.seg[q.nseg] = b.data + pos + 4;
+				q.len[q.nseg++] = cl;
+				pos += 4 + cl;
+			}
+		}
+		switch (type) {
+		case 0x002f:			/* FILEPASS */
+			detector_unscannable(sc, "encrypted Excel workbook %s", name);
+			goto out;
+		case 0x0085:			/* BOUNDSHEET: the sheet's name */
+			if (rl >= 8) {
+				q.pos = 6;
+				{
+					long    cch = seq_u8(&q), fl = seq_u8(&q);
+
+					if (cch > 0 && fl >= 0) {
+						if (fl & 1)
+							put_utf16(&text, r + 8, (size_t) cch <= (rl - 8u) / 2
+								  ? (size_t) cch : (rl - 8u) / 2, put_plain);
+						else
+							for (long k = 0; k < cch && 8 + k < rl; k++)
+								put_plain(&text, cp1252((unsigned char) r[8 + k]));
+						buf_putc(&text, '\n');
+					}
+				}
+			}
+			break;
+		case 0x00fc:			/* SST */
+			if (sst.off == NULL)
+				xls_read_sst(&sst, &q);
+			break;
+		case 0x00fd:			/* LABELSST */
+			if (rl >= 10) {
+				uint32_t isst = le32(r + 6);
+
+				cell_at(&text, &at, r);
+				if (isst < sst.n) {
+					buf_append(&text, sst.text.data + sst.off[isst],
+						   sst.off[isst + 1] - sst.off[isst]);
+					sst.used[isst] = 1;
+				}
+			}
+			break;
+		case 0x0204:			/* LABEL */
+		case 0x0014:			/* HEADER */
+		case 0x0015:			/* FOOTER */
+			if (type == 0x0204 && rl < 9)
+				break;
+			if (type == 0x0204)
+				cell_at(&text, &at, r);
+			q.pos = type == 0x0204 ? 6 : 0;
+			if (rl > 0)
+				(void) seq_string(&q, &text, 0);
+			if (type != 0x0204)
+				buf_putc(&text, '\n');
+			break;
+		case 0x0207:			/* STRING: a formula's text result */
+			(void) seq_string(&q, &text, 0);
+			break;
+		case 0x0203:			/* NUMBER */
+			if (rl >= 14) {
+				double  v;
+
+				memcpy(&v, r + 6, sizeof(v));
+				cell_at(&text, &at, r);
+				put_number(&text, v);
+			}
+			break;
+		case 0x027e:			/* RK */
+			if (rl >= 10) {
+				cell_at(&text, &at, r);
+				put_number(&text, rk_value(le32(r + 6)));
+			}
+			break;
+		case 0x00bd:			/* MULRK */
+			if (rl >= 6) {
+				cell_at(&text, &at, r);
+				for (unsigned k = 4; k + 6 <= rl - 2u; k += 6) {
+					if (k > 4)
+						buf_putc(&text, '\t');
+					put_number(&text, rk_value(le32(r + k + 2)));
+				}
+			}
+			break;
+		case 0x0006:			/* FORMULA: a number result here, text in STRING */
+			if (rl >= 14) {
+				cell_at(&text, &at, r);
+				if (le16(r + 12) != 0xffff) {
+					double  v;
+
+					memcpy(&v, r + 6, sizeof(v));
+					put_number(&text, v);
+				}
+			}
+			break;
+		case 0x01b6:			/* TXO: a comment's or text box's text follows */
+			txo = 1;
+			continue;
+		case 0x003c:			/* CONTINUE of a TXO: flags, then characters */
+			if (txo && rl > 1) {
+				if (r[0] & 1)
+					put_utf16(&text, r + 1, (rl - 1u) / 2, put_plain);
+				else
+					for (unsigned k = 1; k < rl; k++)
+						put_plain(&text, cp1252((unsigned char) r[k]));
+				buf_putc(&text, '\n');
+			}
+			break;
+		default:
+			break;
+		}
+		txo = 0;
+	}
+	/* shared strings no cell showed are content too */
+	for (size_t i = 0; i < sst.n; i++)
+		if (!sst.used[i]) {
+			buf_putc(&text, '\n');
+			buf_append(&text, sst.text.data + sst.off[i], sst.off[i + 1] - sst.off[i]);
+		}
+	detector_scan_unit(sc, DET_W_ATTACH, NULL, text.data, text.len);
+out:
+	free(sst.off);
+	free(sst.used);
+	buf_free(&sst.text);
+	buf_free(&b);
+	buf_free(&text);
+}
+
+/* ---- PowerPoint ------------------------------------------------------------ */
+
+/* ppt_object - an OLE object stored in the presentation (ExOleObjStg) */
+static void ppt_object(struct det_scan *sc, const char *r, size_t rl, int compressed, int depth)
+{
+	size_t  lim = (size_t) var_detector_decoded_size_limit;
+	size_t  left = sc->decoded >= lim ? 0 : lim - sc->decoded;
+	struct buf obj;
+	uLongf  n;
+
+	if (!compressed) {
+		detector_content_scan(sc, r, rl, "application/octet-stream", NULL, DET_W_ATTACH,
+				      depth, detector_sniff(r, rl));
+		return;
+	}
+	if (rl < 4)
+		return;
+	n = le32(r);
+	if (n > left) {
+		detector_scan_limit(sc, "decoded size");
+		n = left;
+	}
+	buf_init(&obj, n + 1);
+	if (uncompress((Bytef *) obj.data, &n, (const Bytef *) r + 4, rl - 4) != Z_OK) {
+		detector_unscannable(sc, "broken embedded object in a PowerPoint presentation");
+		buf_free(&obj);
+		return;
+	}
+	obj.len = n;
+	sc->decoded += n;
+	detector_content_scan(sc, obj.data, obj.len, "application/octet-stream", NULL,
+			      DET_W_ATTACH, depth, detector_sniff(obj.data, obj.len));
+	buf_free(&obj);
+}
+
+/* legacy_ppt - the text of a PowerPoint 97-2003 presentation */
+static void legacy_ppt(struct det_scan *sc, struct ole *o, int depth, const char *name,
+		       unsigned char *done)
+{
+	struct buf b, text;
+	uint32_t id;
+	size_t  pos = 0;
+
+	buf_init(&b, 4096);
+	buf_init(&text, 4096);
+	if ((id = stream(sc, o, "PowerPoint Document", &b, name)) == OLE_NONE)
+		goto out;
+	done[id] = 1;
+	while (pos + 8 <= b.len) {
+		unsigned vi = le16(b.data + pos), type = le16(b.data + pos + 2);
+		size_t  rl = le32(b.data + pos + 4), body = pos + 8;
+
+		if (type == 0x2f14) {		/* CryptSession10Container */
+			detector_unscannable(sc, "encrypted PowerPoint presentation %s", name);
+			goto out;
+		}
+		if ((vi & 0xf) == 0xf) {	/* a container: its records follow */
+			pos = body;
+			continue;
+		}
+		if (rl > b.len - body)
+			rl = b.len - body;
+		switch (type) {
+		case 0x0fa0:			/* TextCharsAtom */
+		case 0x0fba:			/* CString */
+			put_utf16(&text, b.data + body, rl / 2, put_plain);
+			buf_putc(&text, '\n');
+			break;
+		case 0x0fa8:			/* TextBytesAtom: UTF-16 with the high bytes left out */
+			for (size_t k = 0; k < rl; k++)
+				put_plain(&text, (unsigned char) b.data[body + k]);
+			buf_putc(&text, '\n');
+			break;
+		case 0x1011:			/* ExOleObjStg */
+			ppt_object(sc, b.data + body, rl, (vi >> 4) == 1, depth);
+			break;
+		default:
+			break;
+		}
+		pos = body + rl;
+	}
+	detector_scan_unit(sc, DET_W_ATTACH, NULL, text.data, text.len);
+out:
+	buf_free(&b);
+	buf_free(&text);
+}
+
+/* detector_legacy_scan - the document streams of an Office 97-2003 file */
+void    detector_legacy_scan(struct det_scan *sc, struct ole *o, int depth, const char *name,
+			     unsigned char *done)
+{
+	if (ole_child(o, 0, "WordDocument") != OLE_NONE)
+		legacy_doc(sc, o, name, done);
+	if (ole_child(o, 0, "Workbook") != OLE_NONE)
+		legacy_xls(sc, o, name, done);
+	if (ole_child(o, 0, "PowerPoint Document") != OLE_NONE)
+		legacy_ppt(sc, o, depth, name, done);
+}
