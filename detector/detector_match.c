@@ -44,17 +44,18 @@
 static hs_scratch_t *match_scratch;
 static const hs_database_t *match_scratch_db;
 
-/* offsets_add - remember a position pair */
-static void offsets_add(struct det_offsets *o, size_t a, size_t b)
+/* offsets_add - remember a position pair; -1 when the list is full */
+static int offsets_add(struct det_offsets *o, size_t a, size_t b)
 {
 	if (o->n + 2 > DET_MAX_OFFSETS * 2)
-		return;
+		return -1;
 	if (o->n + 2 > o->cap) {
 		o->cap = o->cap ? o->cap * 2 : 64;
 		o->off = xrealloc(o->off, o->cap * sizeof(size_t));
 	}
 	o->off[o->n++] = a;
 	o->off[o->n++] = b;
+	return 0;
 }
 
 /* detector_scan_expired - is the deadline past? (sticky) */
@@ -155,7 +156,7 @@ static int rule_applies(const struct det_scan *sc, const struct det_rule *r)
 static void mask_subject_range(struct det_scan *sc, size_t s, size_t e)
 {
 	if (sc->where == DET_W_SUBJECT && sc->unit == sc->subject)
-		offsets_add(&sc->masks, s, e);
+		(void) offsets_add(&sc->masks, s, e);
 }
 
 /* on_ident - a validated identifier: hits, or candidates for proximity */
@@ -175,8 +176,11 @@ static void on_ident(void *ctx, enum det_ident id, size_t s, size_t e, const cha
 			detector_hit(sc, ri, sample);
 			continue;
 		}
-		if (sc->ncands >= DET_MAX_CANDS)
+		if (sc->ncands >= DET_MAX_CANDS) {
+			detector_unscannable(sc, "over %d identifier candidates in one text of %s",
+					     DET_MAX_CANDS, sc->label ? sc->label : "the message");
 			continue;
+		}
 		if (sc->ncands == sc->capcands) {
 			sc->capcands = sc->capcands ? sc->capcands * 2 : 16;
 			sc->cands = xrealloc(sc->cands, sc->capcands * sizeof(*sc->cands));
@@ -328,8 +332,10 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 		{
 			size_t  klen = pat->len;
 
-			offsets_add(&sc->prox[pat->rule], to > klen ? (size_t) to - klen : 0,
-				    (size_t) to);
+			if (offsets_add(&sc->prox[pat->rule], to > klen ? (size_t) to - klen : 0,
+					(size_t) to) < 0)
+				detector_unscannable(sc, "over %d proximity keywords in one text of %s",
+						     DET_MAX_OFFSETS, sc->label ? sc->label : "the message");
 		}
 		return 0;
 	}
@@ -403,8 +409,11 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 		goto out;
 	if (!(ps->where_used & where) && !subject)
 		return;
-	if (len > UINT_MAX)
+	if (len > UINT_MAX) {
 		len = UINT_MAX;
+		detector_unscannable(sc, "a text over %u bytes in %s", UINT_MAX,
+				     sc->label ? sc->label : "the message");
+	}
 	sc->where = where;
 	sc->header_name = header;
 	sc->unit = data;
