@@ -11,6 +11,7 @@
  * detector_mime.c	the single-pass MIME parser
  * detector_text.c	decoders: base64, QP, RFC 2047/2231, charsets, HTML, XML
  * detector_archive.c	archives and Office documents through libarchive
+ * detector_confine.c	archives and documents read in a child process
  * detector_office.c	the text of Office Open XML and OpenDocument parts
  * detector_ole.c	compound files (OLE2): the reader, objects, strings
  * detector_legacy.c	Word, Excel, PowerPoint 97-2003 text
@@ -306,6 +307,7 @@ struct det_scan {
 	const char *label;		/* the part or member being read, for reasons */
 	/* the file name of the content in the dispatch (archives, documents) */
 	const char *content_name;
+	int     confined;		/* in a parser's child process (detector_confine.c) */
 	/* multipart/alternative: count the best alternative, not the sum */
 	uint32_t *alt_save;
 };
@@ -440,6 +442,14 @@ int detector_is_ascii(const char *s, size_t len);
 /* detector_archive.c */
 int detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
 			  int depth, const char *sniffed, const char *ctype);
+
+int detector_container_probe(struct det_scan *sc, const char *data, size_t len,
+			     const char *sniffed, const char *ctype);
+
+/* detector_confine.c */
+int detector_container_scan(struct det_scan *sc, const char *data, size_t len, unsigned where,
+			    int depth, const char *sniffed, const char *ctype);
+void detector_confine_buffer(const struct det_scan *sc, struct buf *b);
 
 /* detector_office.c */
 void detector_office_xml(const char *in, size_t len, struct buf *out, size_t limit);

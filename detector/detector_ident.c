@@ -107,8 +107,7 @@ static const char *const kw_itin[] = {"itin", "individual taxpayer",
 static const char *const kw_nhs[] = {"NHS", "national health", NULL};
 static const char *const kw_aba[] = {"routing", "ABA", "RTN", "transit number", NULL};
 static const char *const kw_bic[] = {"swift", "BIC", NULL};
-static const char *const kw_sort[] = {"sort code", "sortcode", "account number",
-	"acc no", "account no", NULL};
+static const char *const kw_sort[] = {"sort code", "sortcode", "sort-code", NULL};
 static const char *const kw_passport[] = {"passport", "pasaporte", "passeport",
 	"reisepass", NULL};
 static const char *const kw_dea[] = {"DEA", "drug enforcement", NULL};
@@ -1077,22 +1076,26 @@ static size_t next_digit(const char *d, size_t len, size_t pos)
 }
 
 /*
- * The fewest digits of a number each identifier reads: on its own, right
- * after letters (AB1234563), after letters and a space or hyphen (AB 12 34
- * 56 C). Runs with fewer digits are skipped without a closer look.
+ * The fewest digits of a number each identifier reads: one group on its
+ * own, several groups, right after letters (AB1234563), after letters and
+ * a space or hyphen (AB 12 34 56 C). Runs with fewer digits are passed
+ * over without a closer look; 0: never in that form.
  */
 static const struct {
-	unsigned char alone, glued, spaced;
+	unsigned char alone, grouped, glued, spaced;
 }       least[IDENT_COUNT] = {
-	[IDENT_CARD] = {12, 0, 0}, [IDENT_SSN] = {9, 0, 0}, [IDENT_IBAN] = {0, 2, 0},
-	[IDENT_UK_NINO] = {0, 6, 6}, [IDENT_CA_SIN] = {9, 0, 0}, [IDENT_FR_NIR] = {13, 0, 0},
-	[IDENT_ES_DNI] = {8, 0, 0}, [IDENT_ES_NIE] = {0, 7, 7}, [IDENT_IT_CF] = {0, 2, 0},
-	[IDENT_NL_BSN] = {9, 0, 0}, [IDENT_DE_STEUER] = {11, 0, 0}, [IDENT_SE_PNR] = {10, 0, 0},
-	[IDENT_DK_CPR] = {10, 0, 0}, [IDENT_PL_PESEL] = {11, 0, 0},
-	[IDENT_IN_AADHAAR] = {12, 0, 0}, [IDENT_CN_RIC] = {17, 0, 0}, [IDENT_BR_CPF] = {11, 0, 0},
-	[IDENT_BR_CNPJ] = {14, 0, 0}, [IDENT_AU_TFN] = {8, 0, 0}, [IDENT_US_ITIN] = {9, 0, 0},
-	[IDENT_UK_NHS] = {10, 0, 0}, [IDENT_ABA] = {9, 0, 0}, [IDENT_UK_SORT] = {6, 0, 0},
-	[IDENT_US_PASSPORT] = {9, 8, 0}, [IDENT_US_DEA] = {0, 7, 0},
+	[IDENT_CARD] = {12, 12, 0, 0}, [IDENT_SSN] = {9, 9, 0, 0}, [IDENT_IBAN] = {0, 0, 2, 0},
+	[IDENT_UK_NINO] = {0, 0, 6, 6}, [IDENT_CA_SIN] = {9, 9, 0, 0},
+	[IDENT_FR_NIR] = {13, 15, 0, 0}, [IDENT_ES_DNI] = {8, 8, 0, 0},
+	[IDENT_ES_NIE] = {0, 0, 7, 7}, [IDENT_IT_CF] = {0, 0, 2, 0},
+	[IDENT_NL_BSN] = {9, 9, 0, 0}, [IDENT_DE_STEUER] = {11, 11, 0, 0},
+	[IDENT_SE_PNR] = {10, 10, 0, 0}, [IDENT_DK_CPR] = {10, 10, 0, 0},
+	[IDENT_PL_PESEL] = {11, 0, 0, 0}, [IDENT_IN_AADHAAR] = {12, 12, 0, 0},
+	[IDENT_CN_RIC] = {17, 18, 0, 0}, [IDENT_BR_CPF] = {11, 11, 0, 0},
+	[IDENT_BR_CNPJ] = {14, 14, 0, 0}, [IDENT_AU_TFN] = {8, 8, 0, 0},
+	[IDENT_US_ITIN] = {9, 9, 0, 0}, [IDENT_UK_NHS] = {10, 10, 0, 0},
+	[IDENT_ABA] = {9, 0, 0, 0}, [IDENT_UK_SORT] = {0, 6, 0, 0},
+	[IDENT_US_PASSPORT] = {9, 0, 8, 0}, [IDENT_US_DEA] = {0, 0, 7, 0},
 };
 
 /* ascii_sep - an ASCII separator inside a number */
@@ -1124,7 +1127,7 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 	struct idscan is = {want, found, ctx};
 	struct tok t;
 	size_t  pos = 0, iban_end = 0;
-	unsigned min_alone = 255, min_glued = 255, min_spaced = 255;
+	unsigned min_alone = 255, min_grouped = 255, min_glued = 255, min_spaced = 255;
 	int     left = EDGE_FREE;
 
 	for (int i = 0; i < IDENT_COUNT; i++) {
@@ -1132,6 +1135,8 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 			continue;
 		if (least[i].alone && least[i].alone < min_alone)
 			min_alone = least[i].alone;
+		if (least[i].grouped && least[i].grouped < min_grouped)
+			min_grouped = least[i].grouped;
 		if (least[i].glued && least[i].glued < min_glued)
 			min_glued = least[i].glued;
 		if (least[i].spaced && least[i].spaced < min_spaced)
@@ -1140,20 +1145,22 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 	while ((pos = next_digit(d, len, pos)) < len) {
 		char    sample[DET_SAMPLE_MAX + 8];
 		size_t  me, p = pos, n;
-		unsigned least_here;
+		unsigned least_here, groups;
 
 		/* the common case first: too few digits for any identifier */
 		n = 0;
+		groups = 0;
 		for (;;) {
 			while (p < len && dig(d[p]))
 				p++, n++;
+			groups++;
 			if (p + 1 < len && ascii_sep(d[p]) && dig(d[p + 1]))
 				p++;
 			else
 				break;
 		}
 		/* the least digits a number needs here, with the letters before it */
-		least_here = min_alone;
+		least_here = groups == 1 ? min_alone : min_grouped;
 		if (min_glued < least_here && glued_letters(d, pos))
 			least_here = min_glued;
 		else if (min_spaced < least_here && pos > 1 && (d[pos - 1] == ' ' || d[pos - 1] == '-')

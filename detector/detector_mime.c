@@ -920,8 +920,7 @@ void    detector_content_scan(struct det_scan *sc, const char *data, size_t len,
 		return;
 	if (strcmp(sniffed, "pdf") == 0)
 		return detector_pdf_scan(sc, data, len, where, depth);
-	if (detector_archive_scan(sc, data, len, depth + 1, sniffed, ctype)
-	    || detector_document_scan(sc, data, len, where, depth + 1, sniffed, ctype))
+	if (detector_container_scan(sc, data, len, where, depth + 1, sniffed, ctype))
 		return;
 	/* text, markup, UTF-16, or raw bytes (strings in binaries, PDFs) */
 	text_scan(sc, data, len, ctype, charset, where, sniffed);

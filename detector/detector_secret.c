@@ -478,10 +478,10 @@ static size_t db_url(const char *d, size_t len, size_t at, size_t end,
 				break;
 			}
 		if (pw) {
-			size_t  n = strcspn(pw, ";&");
+			size_t  n = 0;
 
-			if ((size_t) (pw - d) + n > e)
-				n = e - (size_t) (pw - d);
+			while ((size_t) (pw - d) + n < e && pw[n] != ';' && pw[n] != '&')
+				n++;
 			if (placeholder(pw, n))
 				return e;
 		} else {

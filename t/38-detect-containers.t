@@ -109,6 +109,10 @@ check('the zip comment is content', message('n.zip', $said), 'falcon');
 check('a text file with a zip behind it',
     message('notes.txt', "plain notes\n" x 50 . $zip, 'text/plain'), 'card');
 
+check('a PDF in a zip: its reader runs inside the archive\'s',
+    message('report.zip', zip_bytes('report.pdf' => slurp(top_dir() . "/t/fixtures/pdf/lo-odt.pdf"))),
+    'card,falcon');
+
 # ---- other formats, made by their own tools -------------------------------
 spit("$tmp/secret.txt", "card $CARD\n");
 run("tar czf s.tgz secret.txt && tar cjf s.tbz secret.txt && tar cJf s.txz secret.txt");
