@@ -160,7 +160,8 @@ static const char *part_label(const struct mime_entity *e, char *buf, size_t len
 /* param_next - the next parameter of a Content-* value: name and raw value
  * (quotes removed); p past it, or NULL at the end. Parameters are split at
  * semicolons outside quoted strings, the way Python's email package and
- * mail readers split them. *trunc is set when the value did not fit. */
+ * mail readers split them. *trunc is 1 when the value did not fit, -1
+ * for a name without '=' and a value. */
 static const char *param_next(const char *p, char *name, size_t nlen, char *val,
 			      size_t vlen, int *trunc)
 {
@@ -181,6 +182,7 @@ static const char *param_next(const char *p, char *name, size_t nlen, char *val,
 	snprintf(name, nlen, "%.*s", (int) (end - p), p);
 	if (*eq != '=') {
 		val[0] = 0;
+		*trunc = -1;			/* a name without a value */
 		return eq;
 	}
 	p = eq + 1;
@@ -239,7 +241,7 @@ static int mime_param(const char *value, const char *name, int nth, char *out, s
 	int     trunc;
 
 	while (p && (p = param_next(p, pname, sizeof(pname), out, len, &trunc)) != NULL)
-		if (strcasecmp(pname, name) == 0 && nth-- == 0)
+		if (trunc >= 0 && strcasecmp(pname, name) == 0 && nth-- == 0)
 			return trunc;
 	out[0] = 0;
 	return -1;

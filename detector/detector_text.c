@@ -463,13 +463,13 @@ const char *detector_text_guess(const char *d, size_t len, size_t *skip)
 	for (size_t i = 0; i < n; i++)
 		z[i & 3] += p[i] == 0;
 	/* Latin text: every other byte (UTF-16) or three of four (UTF-32) zero */
-	if (z[1] + z[3] > n * 4 / 10 && z[0] + z[2] < n / 40)
+	if (z[1] + z[3] > n * 4 / 10 && z[0] + z[2] <= n / 40)
 		return "UTF-16LE";
-	if (z[0] + z[2] > n * 4 / 10 && z[1] + z[3] < n / 40)
+	if (z[0] + z[2] > n * 4 / 10 && z[1] + z[3] <= n / 40)
 		return "UTF-16BE";
-	if (z[1] + z[2] + z[3] > n * 7 / 10 && z[0] < n / 80)
+	if (z[1] + z[2] + z[3] > n * 7 / 10 && z[0] <= n / 80)
 		return "UTF-32LE";
-	if (z[0] + z[1] + z[2] > n * 7 / 10 && z[3] < n / 80)
+	if (z[0] + z[1] + z[2] > n * 7 / 10 && z[3] <= n / 80)
 		return "UTF-32BE";
 	return NULL;
 }
@@ -916,7 +916,9 @@ static int is_element(const char *name)
 		"cite", "code", "col", "colgroup", "data", "del", "dfn", "em", "font", "i",
 		"img", "ins", "kbd", "label", "link", "map", "mark", "meta", "nobr", "o:p",
 		"q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "time",
-		"tt", "u", "var", "wbr", NULL};
+		"tt", "u", "var", "wbr", "script", "style", "noscript", "template", "area",
+		"audio", "video", "source", "track", "picture", "canvas", "object", "embed",
+		"param", "ruby", "rt", "rp", "output", "progress", "meter", "datalist", NULL};
 
 	if (is_block(name))
 		return 1;
