@@ -173,7 +173,10 @@
 	  "last good policies keep running.") \
 	X(LIST, internal_domains, "", conf_check_domain, "detector", \
 	  "Domains that count as internal: a recipient in none of them (or " \
-	  "their subdomains) is external for rules with external = true.") \
+	  "their subdomains) is external for rules with external = true. " \
+	  "So is an address that routes itself, as Postfix reads it: a " \
+	  "local part with %, ! or a quoted @, or a source route " \
+	  "(policies.conf(5)).") \
 	X(BOOL, trial_mode, "no", "detector", \
 	  "Every policy acts as monitor: incidents, notifications and logs, " \
 	  "but no block, redirect or modify (Network Prevent's Trial Mode).") \
