@@ -161,7 +161,10 @@
 	  "last good policies keep running.") \
 	X(LIST, internal_domains, "", conf_check_domain, "detector", \
 	  "Domains that count as internal: a recipient in none of them (or " \
-	  "their subdomains) is external for rules with external = true.") \
+	  "their subdomains) is external for rules with external = true. " \
+	  "So is an address that routes itself, as Postfix reads it: a " \
+	  "local part with %, ! or a quoted @, or a source route " \
+	  "(policies.conf(5)).") \
 	X(BOOL, trial_mode, "no", "detector", \
 	  "Every policy acts as monitor: incidents, notifications and logs, " \
 	  "but no block, redirect or modify (Network Prevent's Trial Mode).") \
@@ -189,13 +192,15 @@
 	  "Most bytes of decoded content (base64, quoted-printable, " \
 	  "archives) scanned per message.") \
 	X(SIZE, detector_reader_memory_limit, "512m", 67108864, 17179869184LL, "detector", \
-	  "Memory a confined document reader (PDF) may take beyond the " \
-	  "detector's own: a document that needs more is not scanned " \
-	  "completely (unscannable_action).") \
+	  "Memory a confined document reader (PDF; archives, Office, " \
+	  "Outlook and RTF documents, each attachment in a child process " \
+	  "of its own) may take beyond the detector's own: a document that " \
+	  "needs more is not scanned completely (unscannable_action).") \
 	X(TIME, detector_reader_time_limit, "20s", 1, 3600, "detector", \
-	  "Wall-clock and CPU time a confined document reader (PDF) may " \
-	  "take for one document, within the message's scan time; past it " \
-	  "the reader is killed and the document is not scanned completely.") \
+	  "Wall-clock and CPU time a confined document reader (PDF; " \
+	  "archives and documents) may take for one attachment, within the " \
+	  "message's scan time; past it the reader is killed and the " \
+	  "attachment is not scanned completely.") \
 	X(ENUM, unscannable_action, "pass", "detector", \
 	  "What happens to a message that could not be scanned completely " \
 	  "(a limit, an encrypted or broken archive): it is scanned as far " \
