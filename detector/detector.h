@@ -497,6 +497,8 @@ int detector_policy_fired(const struct det_policyset *ps, const struct det_scan 
 
 /* detector_incident.c */
 void detector_incident_id(char *buf, size_t len);
+void detector_incident_syslog(const struct det_scan *sc, const struct envelope *env,
+			      const struct det_decision *d);
 int detector_incident_write(const struct det_scan *sc, const struct envelope *env,
 			    const struct det_decision *d);
 void detector_json_str(struct buf *b, const char *s);
