@@ -27,7 +27,7 @@ COMMANDS += detector/dlpscan detector/dlpindex
 SRCS     += detector/detector.c detector/dlpscan.c detector/dlpindex.c $(DETECT_LIB_SRC)
 
 DEB_BUILD += libhyperscan-dev libarchive-dev zlib1g-dev libqpdf-dev
-DEB_TEST  += ripgrep zip p7zip-full
+DEB_TEST  += ripgrep zip p7zip-full python3
 
 DETECT_LIBS = -lhs -larchive -lz -lqpdf -lm
 LIBS_detector/detector = $(DETECT_LIBS)
