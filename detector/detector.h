@@ -8,6 +8,7 @@
  *			look-alike labels, table headers, masking
  * detector_valid.c	the identifiers' validators (check digits, issuers)
  * detector_secret.c	identifiers found from anchors: secrets, SWIFT/BIC
+ * detector_context.c	what surrounds a value: look-alike labels, tables
  * detector_mime.c	the single-pass MIME parser
  * detector_text.c	decoders: base64, QP, RFC 2047/2231, charsets, HTML, XML
  * detector_archive.c	archives and Office documents through libarchive
@@ -364,11 +365,13 @@ const char *const *detector_ident_anchors(enum det_ident id, int *caseless);
 int detector_ident_from_digits(enum det_ident id);
 int detector_ident_is_number(enum det_ident id);
 int detector_ident_may_be_weak(enum det_ident id);
+void detector_mask(const char *in, size_t len, char *out, size_t outlen);
+
+/* detector_context.c */
 int detector_ident_labelled(const char *d, size_t len, size_t s);
 int detector_label_in(const char *d, size_t s, size_t e);
 int detector_table_cell(struct det_table *t, const char *d, size_t len, size_t pos,
 			size_t *hs, size_t *he);
-void detector_mask(const char *in, size_t len, char *out, size_t outlen);
 
 /* detector_secret.c */
 void detector_ident_anchor(enum det_ident id, const char *d, size_t len, size_t at,
