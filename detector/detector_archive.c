@@ -457,15 +457,67 @@ static int inflate_member(const char *in, size_t inlen, size_t usize, size_t lim
 	return rc == Z_STREAM_END ? 0 : -1;
 }
 
+static int open_scan(struct det_scan *sc, const char *data, size_t len, int depth,
+		     const char *fmt, const char *office, const char *aname, int sure);
+
+/* A member's bytes in the zip: its local header to the end of its data. */
+struct zip_span {
+	size_t  from, to;
+};
+
+/* span_cmp - by where they start */
+static int span_cmp(const void *a, const void *b)
+{
+	const struct zip_span *x = a, *y = b;
+
+	return x->from < y->from ? -1 : x->from > y->from;
+}
+
+/*
+ * zip_hidden - local entries the central directory does not list: unzip
+ * does not show them, a streaming reader (libarchive's, Java's) does, so
+ * they are read as a zip of their own
+ */
+static void zip_hidden(struct det_scan *sc, const char *d, const struct zipdir *z,
+		       struct zip_span *sp, size_t n, int depth, const char *aname)
+{
+	size_t  at = z->start;
+
+	qsort(sp, n, sizeof(*sp), span_cmp);
+	for (size_t i = 0; i <= n && !sc->timed_out; i++) {
+		size_t  to = i < n ? sp[i].from : z->cd;
+		const char *pk;
+
+		if (to > at && (pk = memmem(d + at, to - at, "PK\003\004", 4)) != NULL
+		    && is_local_header(pk, (size_t) (d + to - pk))) {
+			struct buf gap;
+
+			/* a streaming reader reads a descriptor's look-ahead past the
+			 * data, and ends at the central directory: give it one */
+			buf_init(&gap, (size_t) (d + to - pk) + 32);
+			buf_append(&gap, pk, (size_t) (d + to - pk));
+			buf_append(&gap, "PK\001\002", 4);
+			buf_reserve(&gap, 28);
+			memset(gap.data + gap.len, 0, 28);
+			gap.len += 28;
+			(void) open_scan(sc, gap.data, gap.len, depth, "zip", z->office, aname, 0);
+			buf_free(&gap);
+		}
+		if (i < n && sp[i].to > at)
+			at = sp[i].to;
+	}
+}
+
 /*
  * zip_members - a zip of stored and deflated members, read from its central
  * directory: the members libarchive's zip reader would give, without a copy
  * of stored ones, inflated at once by libdeflate
  */
 static void zip_members(struct det_scan *sc, const char *d, size_t len, const struct zipdir *z,
-			int depth, const char *fmt)
+			int depth, const char *fmt, const char *aname)
 {
-	size_t  pos = z->cd, lim = (size_t) var_detector_decoded_size_limit;
+	size_t  pos = z->cd, lim = (size_t) var_detector_decoded_size_limit, nspan = 0;
+	struct zip_span *span = xmalloc((z->entries + 1) * sizeof(*span));
 	struct buf member, text;
 	char    name[1024];
 
@@ -500,6 +552,8 @@ static void zip_members(struct det_scan *sc, const char *d, size_t len, const st
 			continue;
 		}
 		data = d + lho + 30 + le16(d + lho + 26) + le16(d + lho + 28);
+		span[nspan].from = lho;
+		span[nspan++].to = (size_t) (data - d) + csize;
 		if (le16(e + 10) == 0) {		/* stored: scanned in place */
 			dlen = csize < left ? csize : left;
 			if (csize > left)
@@ -527,6 +581,9 @@ static void zip_members(struct det_scan *sc, const char *d, size_t len, const st
 	}
 	buf_free(&member);
 	buf_free(&text);
+	if (!sc->timed_out && sc->parts <= (unsigned) var_detector_part_limit)
+		zip_hidden(sc, d, z, span, nspan, depth, aname);
+	free(span);
 }
 
 /* scan_members - every member of an open archive; the last status */
@@ -721,7 +778,7 @@ int     detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
 		return 1;
 	}
 	if (z.simple && z.end <= full) {
-		zip_members(sc, data, z.end, &z, depth, fmt);
+		zip_members(sc, data, z.end, &z, depth, fmt, name);
 		done = 1;
 	} else
 		done = open_scan(sc, data + at, len - at, depth, fmt, z.office, name, sure);
