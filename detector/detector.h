@@ -305,6 +305,7 @@ struct det_scan {
 	int     timed_out;
 	int     incomplete;		/* a limit was hit or a part unreadable */
 	char    incomplete_why[512];	/* "; "-separated reasons */
+	const char *label;		/* the part or member being read, for reasons */
 	/* the file name of the content in the dispatch (archives, documents) */
 	const char *content_name;
 	int     confined;		/* in a parser's child process (detector_confine.c) */
@@ -339,6 +340,7 @@ void detector_list_free(struct det_list *l);
 void detector_list_add(struct det_list *l, const char *item);
 int detector_addr_match(const char *pattern, const char *addr);
 int detector_addr_internal(const char *addr);
+int detector_addr_routed(const char *addr);
 char *detector_addr_bare(const char *addr, char *buf, size_t len);
 
 /* detector_match.c */
@@ -356,7 +358,8 @@ void detector_unscannable(struct det_scan *sc, const char *fmt, ...)
 void detector_hit(struct det_scan *sc, uint32_t rule, const char *sample);
 
 /* detector_ident.c */
-void detector_ident_scan(const char *d, size_t len, const int *want,
+#define DET_ID_HEADER	1u		/* a header value: a tab is folding white space */
+void detector_ident_scan(const char *d, size_t len, const int *want, unsigned flags,
 			 det_found_fn found, void *ctx);
 int detector_ident_parse(const char *name, enum det_ident *id);
 const char *detector_ident_name(enum det_ident id);
@@ -423,12 +426,18 @@ int detector_is_archive(const char *type);
 size_t detector_b64_decode(const char *in, size_t len, struct buf *out,
 			   unsigned *state, size_t limit);
 size_t detector_qp_decode(const char *in, size_t len, struct buf *out, size_t limit);
+size_t detector_uu_decode(const char *in, size_t len, struct buf *out, size_t limit);
 void detector_rfc2047_decode(const char *in, size_t len, struct buf *out);
-void detector_charset_to_utf8(const char *charset, const char *in, size_t len,
+long detector_charset_to_utf8(const char *charset, const char *in, size_t len,
 			      struct buf *out, size_t limit);
 int detector_charset_is_utf8(const char *charset);
-void detector_html_to_text(const char *in, size_t len, struct buf *out, size_t limit);
-void detector_xml_to_text(const char *in, size_t len, struct buf *out, size_t limit);
+int detector_charset_known(const char *charset);
+const char *detector_text_guess(const char *data, size_t len, size_t *skip);
+int detector_utf8_valid(const char *in, size_t len);
+void detector_utf16_strings(const char *in, size_t len, struct buf *out, size_t limit);
+int detector_html_to_text(const char *in, size_t len, struct buf *out,
+			  struct buf *hidden, size_t limit);
+int detector_xml_to_text(const char *in, size_t len, struct buf *out, size_t limit);
 const char *detector_sniff(const char *data, size_t len);
 void detector_utf8_clean(const char *in, size_t len, struct buf *out);
 void detector_subject_encode(const char *utf8, struct buf *out);
@@ -489,6 +498,8 @@ int detector_policy_fired(const struct det_policyset *ps, const struct det_scan 
 
 /* detector_incident.c */
 void detector_incident_id(char *buf, size_t len);
+void detector_incident_syslog(const struct det_scan *sc, const struct envelope *env,
+			      const struct det_decision *d);
 int detector_incident_write(const struct det_scan *sc, const struct envelope *env,
 			    const struct det_decision *d);
 void detector_json_str(struct buf *b, const char *s);

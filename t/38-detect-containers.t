@@ -190,7 +190,8 @@ sub many_members {
 }
 my $t0 = time;
 check('zip with 100,000 members: unscannable at detector_part_limit',
-    message('many.zip', many_members(100_000)), 'unscannable: parts');
+    message('many.zip', many_members(100_000)),
+    qr/^unscannable: .*detector_part_limit \(1000\) reached in attachment many\.zip/);
 ok(time - $t0 < 60, 'and quickly (' . (time - $t0) . ' s for both)');
 # a nested bomb: 16 zips of 16 MB of zeros each, in one zip
 my $inner;
@@ -198,14 +199,15 @@ my $zeros = "\0" x (16 << 20);
 zip(\$zeros => \$inner, Name => 'zeros.bin', Level => 9) or die $ZipError;
 undef $zeros;
 check('nested decompression bomb: unscannable at detector_decoded_size_limit',
-    message('bomb.zip', zip_bytes(map { ("z$_.zip" => $inner) } 1 .. 16)), 'unscannable: decoded size');
+    message('bomb.zip', zip_bytes(map { ("z$_.zip" => $inner) } 1 .. 16)),
+    'unscannable: detector_decoded_size_limit (8388608 bytes) reached in attachment bomb.zip');
 # a gzip bomb
 my ($gz, $chunk) = ('', "\0" x (1 << 20));
 my $z = IO::Compress::Gzip->new(\$gz, Level => 9) or die;
 $z->print($chunk) for 1 .. 128;
 $z->close;
 check('gzip bomb: unscannable at detector_decoded_size_limit', message('zeros.gz', $gz),
-    'unscannable: decoded size');
+    'unscannable: detector_decoded_size_limit (8388608 bytes) reached in attachment zeros.gz');
 
 unlike($dlp->log, qr/5004 child exited abnormally.*detector/, 'no detector died');
 ok($dlp->stop, 'dlpgate stops');
