@@ -5,8 +5,10 @@
 # Debian; ripgrep is the reference tool of the scan benchmark.
 DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 	detector/detector_ident.c detector/detector_valid.c detector/detector_secret.c \
+	detector/detector_context.c \
 	detector/detector_mime.c detector/detector_text.c \
-	detector/detector_archive.c detector/detector_office.c detector/detector_ole.c \
+	detector/detector_archive.c detector/detector_confine.c detector/detector_office.c \
+	detector/detector_ole.c \
 	detector/detector_legacy.c detector/detector_msg.c detector/detector_rtf.c \
 	detector/detector_pdf.c detector/detector_pdfread.c detector/detector_pdfcs.c \
 	detector/detector_pdfenc.c \
@@ -21,7 +23,7 @@ COMMANDS += detector/dlpscan
 SRCS     += detector/detector.c detector/dlpscan.c $(DETECT_LIB_SRC)
 
 DEB_BUILD += libhyperscan-dev libarchive-dev zlib1g-dev libqpdf-dev
-DEB_TEST  += ripgrep zip p7zip-full
+DEB_TEST  += ripgrep zip p7zip-full python3
 
 DETECT_LIBS = -lhs -larchive -lz -lqpdf -lm
 LIBS_detector/detector = $(DETECT_LIBS)
@@ -44,6 +46,18 @@ FUZZ_SEEDS_fuzz-mime = detector/fuzz/seeds
 $(DETECT_LIB_SRC:.c=.fuzz.o) detector/fuzz/fuzz-mime: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
 FUZZ_SRC_fuzz-mime = $(DETECT_LIB_SRC) $(COMMON_SRC)
 FUZZ_LIBS_fuzz-mime = $(DETECT_LIBS)
+
+# the container and document parsers, one harness each (detector/fuzz/fuzz_det.h),
+# with seeds in detector/fuzz/seeds/fuzz-NAME made by real producers
+DETECT_FUZZ = archive office ole rtf
+FUZZ_TARGETS += $(DETECT_FUZZ:%=detector/fuzz/fuzz-%)
+FUZZ_ARGS_fuzz-archive = -max_len=262144
+FUZZ_ARGS_fuzz-office = -max_len=65536
+FUZZ_ARGS_fuzz-ole = -max_len=262144
+FUZZ_ARGS_fuzz-rtf = -max_len=65536
+$(DETECT_FUZZ:%=detector/fuzz/fuzz-%): FUZZ_CFLAGS += -Idetector -I/usr/include/hs
+$(foreach f,$(DETECT_FUZZ),$(eval FUZZ_SRC_fuzz-$(f) = $$(DETECT_LIB_SRC) $$(COMMON_SRC)))
+$(foreach f,$(DETECT_FUZZ),$(eval FUZZ_LIBS_fuzz-$(f) = $$(DETECT_LIBS)))
 
 # make fuzz - the data identifiers: digit runs, validators, anchors, labels,
 # table headers, and a planted card that must always be found

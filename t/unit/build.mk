@@ -12,6 +12,11 @@ UNIT_TARGETS += t/unit/unit-ident
 UNIT_SRC_unit-ident = $(DETECT_LIB_SRC) $(COMMON_SRC)
 UNIT_LIBS_unit-ident = $(DETECT_LIBS)
 
+# the validators of the data identifiers: examples, check-digit properties
+UNIT_TARGETS += t/unit/unit-valid
+UNIT_SRC_unit-valid = $(DETECT_LIB_SRC) $(COMMON_SRC)
+UNIT_LIBS_unit-valid = $(DETECT_LIBS)
+
 # the parameter table, the text forms of values, the checks
 UNIT_TARGETS += t/unit/unit-conf
 UNIT_SRC_unit-conf = $(COMMON_SRC)
