@@ -63,11 +63,11 @@ void proxy_hop_close(struct proxy_session *s)
 void    proxy_hop_failed(struct proxy_session *s, int status, const char *doing)
 {
 	if (status == HOP_GARBLED)
-		evt_warn(HOP_PROTO, s->cid, "hop=%s during=%s", s->hop_name, doing);
+		evt_warn(HOP_PROTO, s->cid, "hop=%s during=\"%s\"", s->hop_name, doing);
 	else if (status == HOP_TIMEOUT)
-		evt_warn(HOP_TIMEOUT, s->cid, "hop=%s during=%s", s->hop_name, doing);
+		evt_warn(HOP_TIMEOUT, s->cid, "hop=%s during=\"%s\"", s->hop_name, doing);
 	else
-		evt_warn(HOP_LOST, s->cid, "hop=%s during=%s", s->hop_name, doing);
+		evt_warn(HOP_LOST, s->cid, "hop=%s during=\"%s\"", s->hop_name, doing);
 	proxy_hop_close(s);
 }
 
@@ -481,7 +481,7 @@ static int proxy_hop_starttls(struct proxy_session *s, struct smtp_reply *r)
 	if (level == HOP_TLS_NONE || s->tls_hop || s->tls_hop_plain || s->hop == NULL)
 		return HOP_OK;
 	/* the SSL session reads the socket itself: nothing may wait in plain text */
-	if (stream_pending(s->hop) > 0)
+	if (proxy_hop_quiet(s) != HOP_OK)
 		return proxy_hop_tls_fail(s, level, r, "next hop sent data after its EHLO reply");
 	if (!(s->hop_caps & CAP_STARTTLS)) {
 		if (level == HOP_TLS_MAY) {
@@ -493,7 +493,7 @@ static int proxy_hop_starttls(struct proxy_session *s, struct smtp_reply *r)
 	}
 	stream_puts(s->hop, "STARTTLS\r\n");
 	smtp_reply_init(&st);
-	if ((rc = proxy_read_reply(s, &st, var_next_hop_timeout)) != HOP_OK) {
+	if ((rc = proxy_hop_reply(s, &st, var_next_hop_timeout, "220")) != HOP_OK) {
 		smtp_reply_free(&st);
 		return rc;
 	}
@@ -509,7 +509,7 @@ static int proxy_hop_starttls(struct proxy_session *s, struct smtp_reply *r)
 		return proxy_hop_tls_fail(s, level, r, why);
 	}
 	smtp_reply_free(&st);
-	if (stream_pending(s->hop) > 0)
+	if (proxy_hop_quiet(s) != HOP_OK)
 		return proxy_hop_tls_fail(s, level, r,
 					  "next hop sent data after its 220 to STARTTLS");
 	if (proxy_tls_hop_handshake(s, level, why, sizeof(why)) < 0) {
@@ -525,8 +525,10 @@ int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r)
 {
 	int     rc;
 
+	if ((rc = proxy_hop_quiet(s)) != HOP_OK)
+		return rc;			/* it spoke before we did */
 	stream_printf(s->hop, "EHLO %s\r\n", s->helo_name);
-	if ((rc = proxy_read_reply(s, r, var_next_hop_timeout)) != HOP_OK)
+	if ((rc = proxy_hop_reply(s, r, var_next_hop_timeout, "250")) != HOP_OK)
 		return rc;
 	if (r->code / 100 == 2) {
 		proxy_parse_caps(s, r);
@@ -536,7 +538,8 @@ int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r)
 		return HOP_OK;			/* 4xx: relayed as it is */
 	s->hop_caps = 0;
 	stream_printf(s->hop, "HELO %s\r\n", s->helo_name);
-	if ((rc = proxy_read_reply(s, r, var_next_hop_timeout)) != HOP_OK || r->code / 100 != 2)
+	if ((rc = proxy_hop_reply(s, r, var_next_hop_timeout, "250")) != HOP_OK
+	    || r->code / 100 != 2)
 		return rc;
 	return proxy_hop_starttls(s, r);	/* no STARTTLS: fails if required */
 }
