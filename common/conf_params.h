@@ -188,6 +188,14 @@
 	X(SIZE, detector_decoded_size_limit, "100m", 1048576, 4294967296LL, "detector", \
 	  "Most bytes of decoded content (base64, quoted-printable, " \
 	  "archives) scanned per message.") \
+	X(SIZE, detector_reader_memory_limit, "512m", 67108864, 17179869184LL, "detector", \
+	  "Memory a confined document reader (PDF) may take beyond the " \
+	  "detector's own: a document that needs more is not scanned " \
+	  "completely (unscannable_action).") \
+	X(TIME, detector_reader_time_limit, "20s", 1, 3600, "detector", \
+	  "Wall-clock and CPU time a confined document reader (PDF) may " \
+	  "take for one document, within the message's scan time; past it " \
+	  "the reader is killed and the document is not scanned completely.") \
 	X(ENUM, unscannable_action, "pass", "detector", \
 	  "What happens to a message that could not be scanned completely " \
 	  "(a limit, an encrypted or broken archive): it is scanned as far " \

@@ -4,9 +4,12 @@
 # every policy) and libarchive (zip, docx/xlsx/pptx, 7z, tar...) come from
 # Debian; ripgrep is the reference tool of the scan benchmark.
 DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
-	detector/detector_ident.c detector/detector_mime.c detector/detector_text.c \
+	detector/detector_ident.c detector/detector_valid.c detector/detector_secret.c \
+	detector/detector_mime.c detector/detector_text.c \
 	detector/detector_archive.c detector/detector_office.c detector/detector_ole.c \
 	detector/detector_legacy.c detector/detector_msg.c detector/detector_rtf.c \
+	detector/detector_pdf.c detector/detector_pdfread.c detector/detector_pdfcs.c \
+	detector/detector_pdfenc.c \
 	detector/detector_verdict.c \
 	detector/detector_incident.c detector/detector_notify.c
 DETECT_SRC  = detector/detector.c $(DETECT_LIB_SRC)
@@ -17,10 +20,10 @@ DAEMONS  += detector/detector
 COMMANDS += detector/dlpscan
 SRCS     += detector/detector.c detector/dlpscan.c $(DETECT_LIB_SRC)
 
-DEB_BUILD += libhyperscan-dev libarchive-dev zlib1g-dev
+DEB_BUILD += libhyperscan-dev libarchive-dev zlib1g-dev libqpdf-dev
 DEB_TEST  += ripgrep zip p7zip-full
 
-DETECT_LIBS = -lhs -larchive -lz -lm
+DETECT_LIBS = -lhs -larchive -lz -lqpdf -lm
 LIBS_detector/detector = $(DETECT_LIBS)
 LIBS_detector/dlpscan  = $(DETECT_LIBS)
 
@@ -44,6 +47,16 @@ detector/fuzz/fuzz-mime: detector/fuzz/fuzz_mime.c $(DETECT_LIB_SRC:.c=.fuzz.o) 
 		$(COMMON_FUZZ_OBJ)
 	$(FUZZ_LINK)
 
+# make fuzz - the data identifiers: digit runs, validators, anchors, labels,
+# table headers, and a planted card that must always be found
+FUZZ_TARGETS += detector/fuzz/fuzz-ident
+FUZZ_ARGS_fuzz-ident = -max_len=16384
+detector/fuzz/fuzz-ident: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
+LIBS_detector/fuzz/fuzz-ident = $(DETECT_LIBS)
+detector/fuzz/fuzz-ident: detector/fuzz/fuzz_ident.c $(DETECT_LIB_SRC:.c=.fuzz.o) \
+		$(COMMON_FUZZ_OBJ)
+	$(FUZZ_LINK)
+
 # make demo - dlpgate with the shipped policies in front of smtp-sink: a clean
 # message, a card number in a docx, a confidential keyword (detector/demo.pl)
 .PHONY: demo
@@ -59,3 +72,14 @@ install-policies:
 	install -d $(DESTDIR)$(SYSCONFDIR)
 	[ -e $(DESTDIR)$(SYSCONFDIR)/policies.conf ] || \
 	  install -m 644 etc/policies.conf $(DESTDIR)$(SYSCONFDIR)/
+
+# make fuzz - the PDF reader: whole documents through qpdf and our text
+# code, and CMap + content stream pairs straight into the interpreter
+FUZZ_TARGETS += detector/fuzz/fuzz-pdf
+FUZZ_ARGS_fuzz-pdf = -max_len=200000
+FUZZ_CORPUS_fuzz-pdf = detector/fuzz/corpus-pdf
+FUZZ_SEEDS_fuzz-pdf = detector/fuzz/seeds-pdf
+LIBS_detector/fuzz/fuzz-pdf = $(DETECT_LIBS)
+detector/fuzz/fuzz-pdf: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
+detector/fuzz/fuzz-pdf: detector/fuzz/fuzz_pdf.c $(DETECT_LIB_SRC:.c=.fuzz.o) $(COMMON_FUZZ_OBJ)
+	$(FUZZ_LINK)

@@ -4,7 +4,10 @@
  * detector.c		the daemon: requests from the workers, its own loop
  * detector_policy.c	policies.conf: loading, checking, the last good copy
  * detector_match.c	the Hyperscan database and the scan of one text unit
- * detector_ident.c	data identifiers: cards, SSNs, IBANs, masking
+ * detector_ident.c	data identifiers: the library, number candidates,
+ *			look-alike labels, table headers, masking
+ * detector_valid.c	the identifiers' validators (check digits, issuers)
+ * detector_secret.c	identifiers found from anchors: secrets, SWIFT/BIC
  * detector_mime.c	the single-pass MIME parser
  * detector_text.c	decoders: base64, QP, RFC 2047/2231, charsets, HTML, XML
  * detector_archive.c	archives and Office documents through libarchive
@@ -13,6 +16,7 @@
  * detector_legacy.c	Word, Excel, PowerPoint 97-2003 text
  * detector_msg.c	Outlook messages; documents in the dispatch
  * detector_rtf.c	RTF, and Outlook's compressed RTF
+ * detector_pdf.c	PDF text, read by a confined reader (detector_pdf.h)
  * detector_verdict.c	policies -> verdict: precedence, subject, headers
  * detector_incident.c	the incident log (JSON lines, fsync'd)
  * detector_notify.c	incident notifications: spool, SMTP, retries
@@ -78,13 +82,52 @@ enum det_ident {
 	IDENT_CARD,
 	IDENT_SSN,
 	IDENT_IBAN,
+	IDENT_UK_NINO,
+	IDENT_CA_SIN,
+	IDENT_FR_NIR,
+	IDENT_ES_DNI,
+	IDENT_ES_NIE,
+	IDENT_IT_CF,
+	IDENT_NL_BSN,
+	IDENT_DE_STEUER,
+	IDENT_SE_PNR,
+	IDENT_DK_CPR,
+	IDENT_PL_PESEL,
+	IDENT_IN_AADHAAR,
+	IDENT_CN_RIC,
+	IDENT_BR_CPF,
+	IDENT_BR_CNPJ,
+	IDENT_AU_TFN,
+	IDENT_US_ITIN,
+	IDENT_UK_NHS,
+	IDENT_ABA,
+	IDENT_BIC,
+	IDENT_UK_SORT,
+	IDENT_US_PASSPORT,
+	IDENT_US_DEA,
+	IDENT_PEM_KEY,
+	IDENT_AWS_KEY,
+	IDENT_AWS_SECRET,
+	IDENT_GITHUB,
+	IDENT_GITLAB,
+	IDENT_SLACK,
+	IDENT_JWT,
+	IDENT_DB_URL,
 	IDENT_COUNT,
+};
+
+/* When an identifier rule wants context words near a value. */
+enum det_context {
+	CTX_AUTO,			/* for weak validators only (the default) */
+	CTX_ALWAYS,			/* context = true, or near = [...] */
+	CTX_NEVER,			/* context = false */
 };
 
 enum det_pat_kind {
 	PAT_KEYWORD,			/* a keyword or phrase of a keyword rule */
 	PAT_REGEX,			/* a regular expression rule */
 	PAT_PROX,			/* a proximity keyword of an identifier rule */
+	PAT_ANCHOR,			/* a literal that starts an identifier candidate */
 };
 
 /* Order is precedence: block beats redirect beats modify beats pass. */
@@ -115,7 +158,9 @@ struct det_rule {
 	struct det_list headers;	/* header names for DET_W_HEADER; empty: any */
 	unsigned min_count;		/* matches needed */
 	enum det_ident ident;
-	unsigned prox_distance;		/* 0: no proximity condition */
+	enum det_context context;	/* identifier: when context words are needed */
+	int     labels;			/* identifier: look-alike labels apply */
+	unsigned prox_distance;		/* distance of context words */
 	struct det_list patterns;	/* sender / recipient address patterns */
 	int     external;		/* recipient: outside internal_domains */
 	long long min_size, max_size;	/* size: bytes; max 0 = none */
@@ -140,6 +185,7 @@ struct det_pattern {
 	size_t  len;			/* its length */
 	char   *sample;			/* keyword: masked once, at load */
 	int     whole;			/* keyword: whole words only */
+	enum det_ident ident;		/* PAT_ANCHOR: whose anchor */
 	struct det_phrase *phrase;	/* keyword with several words, or NULL */
 };
 
@@ -174,6 +220,7 @@ struct det_policyset {
 	uint32_t *id_rules[IDENT_COUNT];	/* enabled identifier rules by kind */
 	size_t  nid_rules[IDENT_COUNT];
 	unsigned id_where;		/* union of identifier rules' where */
+	unsigned id_where_of[IDENT_COUNT];	/* the same, per identifier */
 	char   *source;			/* the file the policies came from */
 	time_t  loaded;
 	double  compile_ms;
@@ -191,6 +238,26 @@ struct det_cand {
 	uint32_t rule;
 	size_t  start, end;
 	char    sample[DET_SAMPLE_MAX + 8];
+};
+
+/* A validated identifier, as detector_ident.c reports it. */
+struct det_found {
+	enum det_ident id;
+	size_t  start, end;		/* bytes of the unit */
+	int     weak;			/* needs context to count (context = auto) */
+	char    sample[DET_SAMPLE_MAX + 8];	/* masked */
+};
+typedef void (*det_found_fn) (void *ctx, const struct det_found *f);
+
+/* The table a unit holds, as far as detector_table_cell() has read it. */
+struct det_table {
+	const char *unit;
+	size_t  len;
+	size_t  block;			/* start of the header line */
+	size_t  checked;		/* start of the last row known to belong */
+	unsigned nfields;		/* 0: nothing cached */
+	char    delim;
+	size_t  walked;			/* bytes read, against a budget */
 };
 
 struct det_offsets {
@@ -216,6 +283,8 @@ struct det_scan {
 	struct det_offsets *prox;	/* per rule: proximity keyword offsets */
 	struct det_cand *cands;
 	size_t  ncands, capcands;
+	struct det_table table;		/* the unit's table, for header context */
+	size_t  anchor_done[IDENT_COUNT];	/* anchored identifiers: read up to */
 	struct det_offsets masks;	/* subject: start,end pairs to mask */
 	/* what the message says about itself */
 	char   *subject;		/* decoded UTF-8, top level; NULL: none */
@@ -285,15 +354,56 @@ void detector_hit(struct det_scan *sc, uint32_t rule, const char *sample);
 
 /* detector_ident.c */
 void detector_ident_scan(const char *d, size_t len, const int *want,
-			 void (*found) (void *ctx, enum det_ident id, size_t s, size_t e,
-					const char *sample), void *ctx);
+			 det_found_fn found, void *ctx);
 int detector_ident_parse(const char *name, enum det_ident *id);
 const char *detector_ident_name(enum det_ident id);
+const char *const *detector_ident_context(enum det_ident id);
+const char *const *detector_ident_anchors(enum det_ident id, int *caseless);
+int detector_ident_from_digits(enum det_ident id);
+int detector_ident_is_number(enum det_ident id);
+int detector_ident_may_be_weak(enum det_ident id);
+int detector_ident_labelled(const char *d, size_t len, size_t s);
+int detector_label_in(const char *d, size_t s, size_t e);
+int detector_table_cell(struct det_table *t, const char *d, size_t len, size_t pos,
+			size_t *hs, size_t *he);
 void detector_mask(const char *in, size_t len, char *out, size_t outlen);
+
+/* detector_secret.c */
+void detector_ident_anchor(enum det_ident id, const char *d, size_t len, size_t at,
+			   size_t end, size_t *done, det_found_fn found, void *ctx);
+int detector_github_ok(const char *tok, size_t n);
+
+/* detector_valid.c */
 int detector_luhn(const char *digits, size_t n);
 int detector_card_ok(const char *digits, size_t n);
 int detector_ssn_ok(const char *d);
+int detector_iban_length(const char *cc);
 int detector_iban_ok(const char *s, size_t n);
+int detector_valid_nino(const char *s, size_t n);
+int detector_valid_sin(const char *d);
+int detector_valid_nir(const char *s, size_t n);
+int detector_valid_dni(const char *s, size_t n);
+int detector_valid_nie(const char *s, size_t n);
+int detector_valid_it_cf(const char *s, size_t n);
+int detector_valid_bsn(const char *d);
+int detector_valid_steuer_id(const char *d);
+int detector_valid_personnummer(const char *d, size_t n);
+int detector_valid_cpr(const char *d);
+int detector_valid_pesel(const char *d);
+int detector_verhoeff(const char *d, size_t n);
+int detector_valid_aadhaar(const char *d);
+int detector_valid_cn_ric(const char *s);
+int detector_valid_cpf(const char *d);
+int detector_valid_cnpj(const char *d);
+int detector_valid_tfn(const char *d, size_t n);
+int detector_valid_itin(const char *d);
+int detector_valid_nhs(const char *d);
+int detector_valid_aba(const char *d);
+int detector_country_ok(const char *cc);
+int detector_valid_bic(const char *s, size_t n);
+int detector_valid_dea(const char *s);
+int detector_valid_passport_us(const char *s);
+int detector_valid_sortcode(const char *sort, const char *acct);
 
 /* detector_mime.c */
 void detector_mime_scan(struct det_scan *sc, const char *msg, size_t len);
@@ -351,6 +461,10 @@ void detector_rtf_scan(struct det_scan *sc, const char *in, size_t len, unsigned
 void detector_rtf_text(struct det_scan *sc, const char *in, size_t len, int depth,
 		       const char *name, struct buf *out);
 int detector_rtf_decompress(const char *in, size_t len, struct buf *out, size_t limit);
+
+/* detector_pdf.c */
+void detector_pdf_scan(struct det_scan *sc, const char *data, size_t len,
+		       unsigned where, int depth);
 
 /* detector_verdict.c */
 void detector_decide(struct det_scan *sc, const struct envelope *env,

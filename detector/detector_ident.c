@@ -1,31 +1,55 @@
 /*
- * detector_ident - data identifiers: validators, not bare regexes
+ * detector_ident - data identifiers: the library, the candidates, and what
+ * surrounds them
  *
- * detector_ident_scan() finds candidates: every run of digits (the text is
- * searched 16 bytes at a time with SSE2, so text without digits costs
- * almost nothing). Every card number, SSN and IBAN has digits: each run is
- * looked at once, by the validators of the identifiers in use, which
- * decide on the bytes around it:
+ * The library: every identifier has a name (policies.conf), the way its
+ * candidates are found, built-in context keywords, and for secrets the
+ * literal anchors Hyperscan looks for. detector_ident_parse(),
+ * detector_ident_name(), detector_ident_context(), detector_ident_anchors()
+ * and detector_ident_from_digits() read that table.
  *
- *	credit_card	the whole run of digits and single separators (space
- *			or hyphen) around the candidate, not glued to letters
- *			or decimals; one kind of separator, in card groupings
- *			(4-4-4-4[-3], 4-6-5, 4-6-4); an issuer prefix with a
- *			length that issuer uses; the Luhn check.
- *	us_ssn		AAA-GG-SSSS or AAA GG SSSS, one kind of separator; area
- *			not 000, 666 or 9xx; group not 00; serial not 0000;
- *			known advertising and test numbers and one-digit
- *			repeats refused.
- *	iban		country code with that country's length, mod 97 = 1;
- *			spaces allowed between characters.
+ * detector_ident_scan() finds the candidates of numbers: every run of
+ * digits (the text is searched 32 or 16 bytes at a time with AVX2 or SSE2,
+ * so text without digits costs almost nothing). A run is read once into a
+ * token: groups of digits and the single separators between them, as
+ * people and programs write them:
  *
- * (Class-only patterns such as [2-6][0-9](?:[ -]?[0-9]){10,17} in the
- * Hyperscan database cost more than all the keywords together: measured,
- * one combined database ran at a third of the speed of the keywords alone.)
+ *	space		space, no-break, thin, narrow, figure, ideographic and
+ *			the other Unicode spaces, and '_' (file names)
+ *	dash		'-', hyphen, non-breaking hyphen, figure, en and em
+ *			dashes, minus sign, small and fullwidth hyphen-minus
+ *	dot		'.', middle dot, one-dot leader, fullwidth full stop
+ *	slash		'/', fraction and division slash, fullwidth solidus
+ *	invisible	soft hyphen, zero-width space and joiners, word
+ *			joiner, direction marks, BOM: ignored between digits
+ *
+ * A tab, a comma, a semicolon, a line break or two spaces end a number: a
+ * column of a table, never a decimal comma. The validators of the
+ * identifiers then look at the groups: a number is consecutive groups
+ * joined by one kind of separator, in a grouping its issuer prints (or
+ * none), standing alone: not glued to letters, to a '+' (phone numbers)
+ * or to more groups of the same number. Between space-joined groups, a
+ * group of 9 digits or more stands alone (a list of compact numbers);
+ * shorter ones form one number (4111 1111 1111 1111 2222 is no card). A
+ * dot between digits binds them (3.4111111111111111 is a decimal).
+ * Identifiers with letters (IBAN, NINO, DNI, NIE, codice fiscale, DEA,
+ * passport) look at the letters around the digits. Secrets and SWIFT/BIC
+ * codes are found from anchors by detector_ident_anchor()
+ * (detector_secret.c).
+ *
+ * Each value found goes to the caller with its masked sample and whether
+ * it is weak: a validator that a random number passes often (one in ten
+ * or more) needs context to count (detector_match.c decides).
+ *
+ * detector_ident_labelled() tells whether the words right before a number
+ * name another kind of number (IMEI, ISBN, order, tracking, phone...);
+ * detector_label_in() looks for them in a table header cell, and
+ * detector_table_cell() finds that cell: the header line of the CSV, TSV
+ * or spreadsheet table a number stands in, and the column it is in.
  *
  * Masking keeps what a reader needs to tell incidents apart and nothing
- * more: a card's or SSN's last four digits, an IBAN's country, check
- * digits and last four, a keyword's first and last letter.
+ * more: the last four characters of a number, an IBAN's country and check
+ * digits, a keyword's first and last letter.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -33,361 +57,958 @@
 
 #include "detector.h"
 
-static const char *const ident_names[IDENT_COUNT] = {
-	"credit_card", "us_ssn", "iban",
+/* How an identifier's candidates are found. */
+#define ID_DIGITS	1u		/* from runs of digits */
+#define ID_ANCHOR	2u		/* from literal anchors (Hyperscan) */
+#define ID_NUMBER	4u		/* a number: look-alike labels apply */
+#define ID_ANCHOR_CI	8u		/* the anchors ignore case */
+#define ID_WEAK		16u		/* some values need context (context = auto) */
+#define ID_WNUM		(ID_DIGITS | ID_NUMBER | ID_WEAK)
+
+static const char *const kw_card[] = {"card", "credit", "visa", "mastercard",
+	"master card", "amex", "american express", "discover", "diners", "JCB",
+	"maestro", "unionpay", "CVV", "CVC", "expiry", "expiration", "exp date",
+	"kreditkarte", "karte", "carte", "tarjeta", "carta", "creditcard", NULL};
+static const char *const kw_ssn[] = {"SSN", "ssns", "social security", "soc sec", "SS#",
+	"SSA", NULL};
+static const char *const kw_iban[] = {"iban", "bank account", "account number",
+	"kontonummer", "bankverbindung", "RIB", "compte", "cuenta", NULL};
+static const char *const kw_nino[] = {"national insurance", "nino", "ni number", "ni no",
+	"nat ins", NULL};
+static const char *const kw_sin[] = {"SIN", "social insurance", "assurance sociale",
+	"NAS", NULL};
+static const char *const kw_nir[] = {"NIR", "insee", "sécurité sociale",
+	"securite sociale", "sécu", "secu", "carte vitale", "social security", NULL};
+static const char *const kw_dni[] = {"DNI", "NIF", "documento nacional", "d.n.i",
+	NULL};
+static const char *const kw_nie[] = {"NIE", "NIF", "extranjero", "n.i.e", NULL};
+static const char *const kw_cf[] = {"codice fiscale", "cod. fisc", "cod fisc",
+	"c.f.", "tessera sanitaria", "fiscal code", NULL};
+static const char *const kw_bsn[] = {"BSN", "burgerservicenummer", "sofinummer",
+	"sofi-nummer", "citizen service number", NULL};
+static const char *const kw_steuer[] = {"steuer-id", "steuerid", "steuer-idnr",
+	"steueridentifikationsnummer", "steuerliche identifikationsnummer",
+	"identifikationsnummer", "idnr", "tax id", "TIN", NULL};
+static const char *const kw_pnr[] = {"personnummer", "personnr", "pers.nr",
+	"samordningsnummer", "personal identity number", NULL};
+static const char *const kw_cpr[] = {"CPR", "cpr-nr", "cpr-nummer", "personnummer",
+	"personal id", NULL};
+static const char *const kw_pesel[] = {"pesel", NULL};
+static const char *const kw_aadhaar[] = {"aadhaar", "aadhar", "uidai",
+	"\xe0\xa4\x86\xe0\xa4\xa7\xe0\xa4\xbe\xe0\xa4\xb0", NULL};	/* आधार */
+static const char *const kw_cn[] = {"\xe8\xba\xab\xe4\xbb\xbd\xe8\xaf\x81",	/* 身份证 */
+	"\xe8\xba\xab\xe4\xbb\xbd\xe5\x8f\xb7",	/* 身份号 */
+	"resident identity", "id card", "identity card", NULL};
+static const char *const kw_cpf[] = {"CPF", "cadastro de pessoas", NULL};
+static const char *const kw_cnpj[] = {"cnpj", "cadastro nacional", NULL};
+static const char *const kw_tfn[] = {"TFN", "tax file", NULL};
+static const char *const kw_itin[] = {"itin", "individual taxpayer",
+	"taxpayer identification", NULL};
+static const char *const kw_nhs[] = {"NHS", "national health", NULL};
+static const char *const kw_aba[] = {"routing", "ABA", "RTN", "transit number", NULL};
+static const char *const kw_bic[] = {"swift", "BIC", NULL};
+static const char *const kw_sort[] = {"sort code", "sortcode", "sort-code", NULL};
+static const char *const kw_passport[] = {"passport", "pasaporte", "passeport",
+	"reisepass", NULL};
+static const char *const kw_dea[] = {"DEA", "drug enforcement", NULL};
+static const char *const kw_aws[] = {"AWS", "access key", "amazon", NULL};
+static const char *const kw_secret[] = {"secret", "token", "password", "api key",
+	"credential", NULL};
+
+static const char *const an_pem[] = {"PRIVATE KEY-----", "PRIVATE KEY BLOCK-----",
+	"PuTTY-User-Key-File-", NULL};
+static const char *const an_aws[] = {"AKIA", "ASIA", NULL};
+static const char *const an_aws_secret[] = {"aws_secret_access_key",
+	"AWS_SECRET_ACCESS_KEY", "secret_access_key", "SecretAccessKey", "aws_secret_key",
+	"AWS_SECRET_KEY", "Secret access key", "secret access key", "AKIA", "ASIA", NULL};
+static const char *const an_bic[] = {"swift", "Swift", "SWIFT", "BIC", NULL};
+static const char *const an_github[] = {"ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+	"github_pat_", NULL};
+static const char *const an_gitlab[] = {"glpat-", "gldt-", "glrt-", "glptt-", "glsoat-",
+	"glcbt-", "glft-", "glimt-", "glagent-", "gloas-", NULL};
+static const char *const an_slack[] = {"xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-",
+	"xoxe.", "xapp-", "hooks.slack.com/services/", NULL};
+static const char *const an_jwt[] = {"eyJ", NULL};
+static const char *const an_db[] = {"postgres://", "postgresql://", "postgis://",
+	"mysql://", "mysql2://", "mariadb://", "mongodb://", "mongodb+srv://", "redis://",
+	"rediss://", "amqp://", "amqps://", "mssql://", "sqlserver://", "oracle://",
+	"db2://", "clickhouse://", "cockroachdb://", "couchdb://", "neo4j://",
+	"cassandra://", "jdbc:", NULL};
+
+static const struct ident_def {
+	const char *name;
+	unsigned flags;
+	const char *const *context;
+	const char *const *anchors;
+}       idents[IDENT_COUNT] = {
+	[IDENT_CARD] = {"credit_card", ID_DIGITS | ID_NUMBER, kw_card, NULL},
+	[IDENT_SSN] = {"us_ssn", ID_WNUM, kw_ssn, NULL},
+	[IDENT_IBAN] = {"iban", ID_DIGITS | ID_NUMBER, kw_iban, NULL},
+	[IDENT_UK_NINO] = {"uk_nino", ID_WNUM, kw_nino, NULL},
+	[IDENT_CA_SIN] = {"ca_sin", ID_WNUM, kw_sin, NULL},
+	[IDENT_FR_NIR] = {"fr_nir", ID_DIGITS | ID_NUMBER, kw_nir, NULL},
+	[IDENT_ES_DNI] = {"es_dni", ID_DIGITS | ID_NUMBER, kw_dni, NULL},
+	[IDENT_ES_NIE] = {"es_nie", ID_DIGITS | ID_NUMBER, kw_nie, NULL},
+	[IDENT_IT_CF] = {"it_codice_fiscale", ID_DIGITS | ID_NUMBER, kw_cf, NULL},
+	[IDENT_NL_BSN] = {"nl_bsn", ID_WNUM, kw_bsn, NULL},
+	[IDENT_DE_STEUER] = {"de_steuer_id", ID_WNUM, kw_steuer, NULL},
+	[IDENT_SE_PNR] = {"se_personnummer", ID_WNUM, kw_pnr, NULL},
+	[IDENT_DK_CPR] = {"dk_cpr", ID_WNUM, kw_cpr, NULL},
+	[IDENT_PL_PESEL] = {"pl_pesel", ID_WNUM, kw_pesel, NULL},
+	[IDENT_IN_AADHAAR] = {"in_aadhaar", ID_WNUM, kw_aadhaar, NULL},
+	[IDENT_CN_RIC] = {"cn_resident_id", ID_DIGITS | ID_NUMBER, kw_cn, NULL},
+	[IDENT_BR_CPF] = {"br_cpf", ID_WNUM, kw_cpf, NULL},
+	[IDENT_BR_CNPJ] = {"br_cnpj", ID_WNUM, kw_cnpj, NULL},
+	[IDENT_AU_TFN] = {"au_tfn", ID_WNUM, kw_tfn, NULL},
+	[IDENT_US_ITIN] = {"us_itin", ID_WNUM, kw_itin, NULL},
+	[IDENT_UK_NHS] = {"uk_nhs", ID_WNUM, kw_nhs, NULL},
+	[IDENT_ABA] = {"aba_routing", ID_WNUM, kw_aba, NULL},
+	[IDENT_BIC] = {"swift_bic", ID_ANCHOR, kw_bic, an_bic},
+	[IDENT_UK_SORT] = {"uk_sort_code_account", ID_WNUM, kw_sort, NULL},
+	[IDENT_US_PASSPORT] = {"us_passport", ID_WNUM, kw_passport, NULL},
+	[IDENT_US_DEA] = {"us_dea", ID_DIGITS | ID_NUMBER, kw_dea, NULL},
+	[IDENT_PEM_KEY] = {"pem_private_key", ID_ANCHOR, kw_secret, an_pem},
+	[IDENT_AWS_KEY] = {"aws_access_key", ID_ANCHOR, kw_aws, an_aws},
+	[IDENT_AWS_SECRET] = {"aws_secret_key", ID_ANCHOR, kw_aws, an_aws_secret},
+	[IDENT_GITHUB] = {"github_token", ID_ANCHOR, kw_secret, an_github},
+	[IDENT_GITLAB] = {"gitlab_token", ID_ANCHOR, kw_secret, an_gitlab},
+	[IDENT_SLACK] = {"slack_token", ID_ANCHOR, kw_secret, an_slack},
+	[IDENT_JWT] = {"jwt", ID_ANCHOR, kw_secret, an_jwt},
+	[IDENT_DB_URL] = {"db_url_password", ID_ANCHOR | ID_ANCHOR_CI, kw_secret, an_db},
 };
 
 /* detector_ident_name - an identifier's name in policies.conf */
 const char *detector_ident_name(enum det_ident id)
 {
-	return id < IDENT_COUNT ? ident_names[id] : "unknown";
+	return id < IDENT_COUNT ? idents[id].name : "unknown";
 }
 
 /* detector_ident_parse - an identifier by name; -1 if unknown */
-int detector_ident_parse(const char *name, enum det_ident *id)
+int     detector_ident_parse(const char *name, enum det_ident *id)
 {
 	for (int i = 0; i < IDENT_COUNT; i++)
-		if (strcmp(name, ident_names[i]) == 0) {
+		if (strcmp(name, idents[i].name) == 0) {
 			*id = (enum det_ident) i;
 			return 0;
 		}
 	return -1;
 }
 
-/* detector_luhn - the Luhn (mod 10) check over n digits */
-int detector_luhn(const char *d, size_t n)
+/* detector_ident_context - the built-in context keywords of an identifier */
+const char *const *detector_ident_context(enum det_ident id)
 {
-	unsigned sum = 0;
-	int     dbl = 0;
+	return idents[id].context;
+}
 
-	for (size_t i = n; i-- > 0;) {
-		unsigned v = (unsigned) (d[i] - '0');
+/* detector_ident_anchors - the literals that start a candidate, or NULL */
+const char *const *detector_ident_anchors(enum det_ident id, int *caseless)
+{
+	*caseless = (idents[id].flags & ID_ANCHOR_CI) != 0;
+	return idents[id].flags & ID_ANCHOR ? idents[id].anchors : NULL;
+}
 
-		if (dbl && (v *= 2) > 9)
-			v -= 9;
-		sum += v;
-		dbl = !dbl;
+/* detector_ident_from_digits - are its candidates found in digit runs? */
+int     detector_ident_from_digits(enum det_ident id)
+{
+	return (idents[id].flags & ID_DIGITS) != 0;
+}
+
+/* detector_ident_may_be_weak - may some of its values need context? */
+int     detector_ident_may_be_weak(enum det_ident id)
+{
+	return (idents[id].flags & ID_WEAK) != 0;
+}
+
+/* detector_ident_is_number - do look-alike labels apply? */
+int     detector_ident_is_number(enum det_ident id)
+{
+	return (idents[id].flags & ID_NUMBER) != 0;
+}
+
+/* ---- characters --------------------------------------------------------- */
+
+enum {
+	SEP_NONE,			/* invisible: no separator at all */
+	SEP_SPACE,
+	SEP_DASH,
+	SEP_DOT,
+	SEP_SLASH,
+	SEP_MIXED,			/* a grouping with fixed, different separators */
+};
+
+/* dig - an ASCII digit (no locale lookup) */
+static inline int dig(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* alnum - an ASCII letter or digit */
+static inline int alnum(char c)
+{
+	return dig(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* upper - an ASCII upper-case letter */
+static inline int upper(char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+/* sep_char - the kind of separator at p and its length; -1 if none */
+static int sep_char(const unsigned char *p, size_t left, size_t *n)
+{
+	*n = 1;
+	switch (p[0]) {
+	case ' ':
+	case '_':
+		return SEP_SPACE;
+	case '-':
+		return SEP_DASH;
+	case '.':
+		return SEP_DOT;
+	case '/':
+		return SEP_SLASH;
+	case 0xc2:
+		*n = 2;
+		if (left < 2)
+			return -1;
+		return p[1] == 0xa0 ? SEP_SPACE : p[1] == 0xad ? SEP_NONE
+			: p[1] == 0xb7 ? SEP_DOT : -1;
+	case 0xe1:
+		*n = 3;
+		return left >= 3 && p[1] == 0x9a && p[2] == 0x80 ? SEP_SPACE : -1;
+	case 0xe2:
+		*n = 3;
+		if (left < 3)
+			return -1;
+		if (p[1] == 0x80) {
+			if (p[2] >= 0x80 && p[2] <= 0x8a)
+				return SEP_SPACE;	/* en quad ... hair space */
+			if ((p[2] >= 0x8b && p[2] <= 0x8f) || (p[2] >= 0xaa && p[2] <= 0xae))
+				return SEP_NONE;	/* zero width, direction marks */
+			if (p[2] >= 0x90 && p[2] <= 0x95)
+				return SEP_DASH;	/* hyphen ... horizontal bar */
+			return p[2] == 0xa4 ? SEP_DOT : p[2] == 0xaf ? SEP_SPACE : -1;
+		}
+		if (p[1] == 0x81) {
+			if (p[2] == 0x83)
+				return SEP_DASH;
+			if (p[2] == 0x84)
+				return SEP_SLASH;
+			if (p[2] == 0x9f)
+				return SEP_SPACE;
+			return (p[2] >= 0xa0 && p[2] <= 0xa4) || (p[2] >= 0xa6 && p[2] <= 0xa9)
+				? SEP_NONE : -1;
+		}
+		if (p[1] == 0x88)
+			return p[2] == 0x92 ? SEP_DASH : p[2] == 0x95 ? SEP_SLASH : -1;
+		return -1;
+	case 0xe3:
+		*n = 3;
+		return left >= 3 && p[1] == 0x80 && p[2] == 0x80 ? SEP_SPACE : -1;
+	case 0xef:
+		*n = 3;
+		if (left < 3)
+			return -1;
+		if (p[1] == 0xbb && p[2] == 0xbf)
+			return SEP_NONE;
+		if (p[1] == 0xb9 && (p[2] == 0x98 || p[2] == 0xa3))
+			return SEP_DASH;
+		if (p[1] == 0xbc)
+			return p[2] == 0x8d ? SEP_DASH : p[2] == 0x8e ? SEP_DOT
+				: p[2] == 0x8f ? SEP_SLASH : -1;
+		return -1;
 	}
-	return sum % 10 == 0;
+	return -1;
 }
 
-/* prefix_in - is the number's first k digits in [lo, hi]? */
-static int prefix_in(const char *d, size_t n, int k, long lo, long hi)
+/* skip_invisible - past invisible characters at p */
+static size_t skip_invisible(const char *d, size_t len, size_t p)
 {
-	long    v = 0;
+	size_t  n;
 
-	if ((size_t) k > n)
-		return 0;
-	for (int i = 0; i < k; i++)
-		v = v * 10 + (d[i] - '0');
-	return v >= lo && v <= hi;
+	while (p < len && (unsigned char) d[p] >= 0xc2
+	       && sep_char((const unsigned char *) d + p, len - p, &n) == SEP_NONE)
+		p += n;
+	return p;
 }
 
-/* detector_card_ok - issuer prefix, length and Luhn of a card number */
-int detector_card_ok(const char *d, size_t n)
+/* cp_letter - is a code point a letter that glues to digits (Latin, Greek, Cyrillic)? */
+static int cp_letter(long c)
 {
-	int     ok = 0;
+	return (c >= 0xc0 && c <= 0x24f && c != 0xd7 && c != 0xf7)
+		|| (c >= 0x370 && c <= 0x52f) || (c >= 0x1e00 && c <= 0x1fff);
+}
 
-	if (n < 12 || n > 19)
-		return 0;
-	if (d[0] == '4')			/* Visa */
-		ok = n == 13 || n == 16 || n == 19;
-	else if (prefix_in(d, n, 2, 51, 55) || prefix_in(d, n, 4, 2221, 2720))
-		ok = n == 16;			/* Mastercard */
-	else if (prefix_in(d, n, 2, 34, 34) || prefix_in(d, n, 2, 37, 37))
-		ok = n == 15;			/* American Express */
-	else if (prefix_in(d, n, 4, 6011, 6011) || prefix_in(d, n, 3, 644, 649)
-		 || prefix_in(d, n, 2, 65, 65) || prefix_in(d, n, 6, 622126, 622925))
-		ok = n >= 16;			/* Discover */
-	else if (prefix_in(d, n, 4, 3528, 3589))
-		ok = n >= 16;			/* JCB */
-	else if (prefix_in(d, n, 3, 300, 305) || prefix_in(d, n, 4, 3095, 3095)
-		 || prefix_in(d, n, 2, 36, 36) || prefix_in(d, n, 2, 38, 39))
-		ok = n >= 14;			/* Diners Club */
-	else if (prefix_in(d, n, 2, 62, 62))
-		ok = n >= 16;			/* UnionPay */
-	else if (prefix_in(d, n, 4, 5018, 5018) || prefix_in(d, n, 4, 5020, 5020)
-		 || prefix_in(d, n, 4, 5038, 5038) || prefix_in(d, n, 4, 5893, 5893)
-		 || prefix_in(d, n, 4, 6304, 6304) || prefix_in(d, n, 4, 6759, 6759)
-		 || prefix_in(d, n, 4, 6761, 6763))
-		ok = n >= 12;			/* Maestro */
-	if (!ok)
-		return 0;
-	/* a number of one repeated digit is filler, not a card */
+/* cp_decode - the code point of the UTF-8 sequence at p..p+n, -1 if broken */
+static long cp_decode(const unsigned char *p, size_t n)
+{
+	long    c;
+
+	if (n == 2 && (p[0] & 0xe0) == 0xc0)
+		c = p[0] & 0x1f;
+	else if (n == 3 && (p[0] & 0xf0) == 0xe0)
+		c = p[0] & 0x0f;
+	else if (n == 4 && (p[0] & 0xf8) == 0xf0)
+		c = p[0] & 0x07;
+	else
+		return -1;
 	for (size_t i = 1; i < n; i++)
-		if (d[i] != d[0])
-			return detector_luhn(d, n);
-	return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	return c;
 }
 
-/* detector_ssn_ok - nine digits AAAGGSSSS by the SSA's rules */
-int detector_ssn_ok(const char *d)
+/* glued_before - is the byte before p part of a word, a sign or a letter? */
+static int glued_before(const char *d, size_t p)
 {
-	static const char *const known[] = {
-		"078051120", "219099999", "457555462", "123456789", "987654321", NULL,
-	};
-	int     area = (d[0] - '0') * 100 + (d[1] - '0') * 10 + (d[2] - '0');
-	int     group = (d[3] - '0') * 10 + (d[4] - '0');
-	int     serial = (d[5] - '0') * 1000 + (d[6] - '0') * 100 + (d[7] - '0') * 10
-	+ (d[8] - '0');
-	int     same = 1;
+	const unsigned char *u = (const unsigned char *) d;
+	size_t  k = p;
 
-	if (area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0)
+	if (p == 0)
 		return 0;
-	for (int i = 1; i < 9; i++)
-		if (d[i] != d[0])
-			same = 0;
-	if (same)
-		return 0;
-	for (int i = 0; known[i]; i++)
-		if (memcmp(d, known[i], 9) == 0)
-			return 0;
-	return 1;
+	if (u[p - 1] < 0x80)
+		return alnum(d[p - 1]) || d[p - 1] == '+';
+	while (k > 0 && p - k < 4 && (u[k - 1] & 0xc0) == 0x80)
+		k--;
+	return k > 0 && cp_letter(cp_decode(u + k - 1, p - k + 1));
 }
 
-/* iban_length - the length of a country's IBANs, 0 if unknown */
-static int iban_length(const char *cc)
+/* glued_after - is the byte at p part of a word or a letter? */
+static int glued_after(const char *d, size_t len, size_t p)
 {
-	static const struct {
-		char    cc[3];
-		int     len;
-	}       t[] = {
-		{"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20},
-		{"BE", 16}, {"BG", 22}, {"BH", 22}, {"BR", 29}, {"BY", 28}, {"CH", 21},
-		{"CR", 22}, {"CY", 28}, {"CZ", 24}, {"DE", 22}, {"DK", 18}, {"DO", 28},
-		{"EE", 20}, {"EG", 29}, {"ES", 24}, {"FI", 18}, {"FO", 18}, {"FR", 27},
-		{"GB", 22}, {"GE", 22}, {"GI", 23}, {"GL", 18}, {"GR", 27}, {"GT", 28},
-		{"HR", 21}, {"HU", 28}, {"IE", 22}, {"IL", 23}, {"IQ", 23}, {"IS", 26},
-		{"IT", 27}, {"JO", 30}, {"KW", 30}, {"KZ", 20}, {"LB", 28}, {"LC", 32},
-		{"LI", 21}, {"LT", 20}, {"LU", 20}, {"LV", 21}, {"MC", 27}, {"MD", 24},
-		{"ME", 22}, {"MK", 19}, {"MR", 27}, {"MT", 31}, {"MU", 30}, {"NL", 18},
-		{"NO", 15}, {"PK", 24}, {"PL", 28}, {"PS", 29}, {"PT", 25}, {"QA", 29},
-		{"RO", 24}, {"RS", 22}, {"SA", 24}, {"SC", 31}, {"SE", 24}, {"SI", 19},
-		{"SK", 24}, {"SM", 27}, {"ST", 25}, {"SV", 28}, {"TL", 23}, {"TN", 24},
-		{"TR", 26}, {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20},
-	};
+	const unsigned char *u = (const unsigned char *) d;
+	size_t  n = 1;
 
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (cc[0] == t[i].cc[0] && cc[1] == t[i].cc[1])
-			return t[i].len;
-	return 0;
+	if (p >= len)
+		return 0;
+	if (u[p] < 0x80)
+		return alnum(d[p]);
+	while (p + n < len && n < 4 && (u[p + n] & 0xc0) == 0x80)
+		n++;
+	return cp_letter(cp_decode(u + p, n));
 }
 
-/* detector_iban_ok - country length and mod 97 of n compact characters */
-int detector_iban_ok(const char *s, size_t n)
+/* ---- masking ------------------------------------------------------------ */
+
+/* mask_span - letters and digits starred but the last keep; separators kept */
+static void mask_span(const char *d, size_t s, size_t e, size_t keep, char *out, size_t outlen)
 {
-	unsigned rem = 0;
+	size_t  an = 0, seen = 0, j = 0;
 
-	if (n < 15 || n > 34 || iban_length(s) != (int) n)
-		return 0;
-	for (size_t k = 0; k < n; k++) {
-		char    c = s[(k + 4) % n];
+	for (size_t i = s; i < e; i++)
+		an += alnum(d[i]);
+	for (size_t i = s; i < e && j + 1 < outlen; i++) {
+		unsigned char c = (unsigned char) d[i];
 
-		if (isdigit((unsigned char) c))
-			rem = (rem * 10 + (unsigned) (c - '0')) % 97;
-		else if (c >= 'A' && c <= 'Z')
-			rem = (rem * 100 + (unsigned) (c - 'A' + 10)) % 97;
-		else
-			return 0;
-	}
-	return rem == 1;
-}
-
-/* is_sep - a separator inside a number */
-static int is_sep(int c)
-{
-	return c == ' ' || c == '-';
-}
-
-/* glued - is byte c part of a word or a decimal around a number? */
-static int glued(const char *d, size_t len, size_t pos, int before)
-{
-	unsigned char c = (unsigned char) d[pos];
-
-	if (isalnum(c) || c == '_' || c >= 0x80)
-		return 1;
-	/* 3.14159... or 4111.11: a decimal point next to a digit */
-	if (c == '.' || c == ',') {
-		if (before)
-			return pos > 0 && isdigit((unsigned char) d[pos - 1]);
-		return pos + 1 < len && isdigit((unsigned char) d[pos + 1]);
-	}
-	return 0;
-}
-
-/* groups_ok - card groupings: digits and the lengths of the groups */
-static int groups_ok(const char *run, size_t n, char *digits, size_t *nd)
-{
-	int     groups[20], ng = 0, cur = 0;
-	char    sep = 0;
-
-	*nd = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (isdigit((unsigned char) run[i])) {
-			if (*nd >= 19)
-				return 0;
-			digits[(*nd)++] = run[i];
-			cur++;
-		} else {
-			if (sep && run[i] != sep)
-				return 0;	/* mixed separators */
-			sep = run[i];
-			if (ng >= 19)
-				return 0;
-			groups[ng++] = cur;
-			cur = 0;
-		}
-	}
-	groups[ng++] = cur;
-	if (ng == 1)
-		return 1;
-	if (ng == 3 && groups[0] == 4 && groups[1] == 6 && (groups[2] == 5 || groups[2] == 4))
-		return 1;
-	for (int i = 0; i < ng - 1; i++)
-		if (groups[i] != 4)
-			return 0;
-	return groups[ng - 1] >= 1 && groups[ng - 1] <= 4;
-}
-
-/* mask_digits - keep separators and the last four digits */
-static void mask_digits(const char *run, size_t n, char *out, size_t outlen)
-{
-	size_t  digits = 0, seen = 0, j = 0;
-
-	for (size_t i = 0; i < n; i++)
-		digits += isdigit((unsigned char) run[i]) != 0;
-	for (size_t i = 0; i < n && j + 1 < outlen; i++) {
-		if (isdigit((unsigned char) run[i]))
-			out[j++] = ++seen + 4 > digits ? run[i] : '*';
-		else
-			out[j++] = run[i];
-	}
-	out[j] = 0;
-}
-
-/* card_check - one segment [s, e) of a run: a card number? */
-static int card_check(const char *d, size_t s, size_t e, char *sample, size_t samplelen)
-{
-	char    digits[20];
-	size_t  nd;
-
-	if (e - s > 40 || !groups_ok(d + s, e - s, digits, &nd) || !detector_card_ok(digits, nd))
-		return 0;
-	mask_digits(d + s, e - s, sample, samplelen);
-	return 1;
-}
-
-/*
- * card_scan - the card numbers of a run [s, e) of digits and separators
- *
- * A run of grouped digits (4111 1111 1111 1111) is one number. A run that
- * holds long groups (a list of compact numbers separated by spaces) is
- * several: each long group stands alone, and the short groups between
- * them form their own numbers. One pass over the groups.
- */
-static void card_scan(const char *d, size_t len, size_t s, size_t e,
-		      void (*found) (void *, enum det_ident, size_t, size_t, const char *),
-		      void *ctx)
-{
-	char    sample[DET_SAMPLE_MAX + 8];
-	size_t  gs = s, seg = s;
-	int     prev_long = -1;
-
-	/* glued to a word or a decimal: not a number of its own */
-	if ((s > 0 && glued(d, len, s - 1, 1)) || (e < len && glued(d, len, e, 0)))
-		return;
-	while (gs < e) {
-		size_t  ge = gs;
-		int     is_long;
-
-		while (ge < e && isdigit((unsigned char) d[ge]))
-			ge++;
-		is_long = ge - gs >= 12;
-		if (prev_long >= 0 && (is_long || prev_long)) {
-			if (card_check(d, seg, gs - 1, sample, sizeof(sample)))
-				found(ctx, IDENT_CARD, seg, gs - 1, sample);
-			seg = gs;
-		}
-		prev_long = is_long;
-		gs = ge + 1;
-	}
-	if (card_check(d, seg, e, sample, sizeof(sample)))
-		found(ctx, IDENT_CARD, seg, e, sample);
-}
-
-/* check_ssn - the SSN that ends at end: AAA-GG-SSSS, alone */
-static int check_ssn(const char *d, size_t len, size_t end, size_t *ms, size_t *me,
-		     size_t *run_end, char *sample, size_t samplelen)
-{
-	char    digits[10];
-	size_t  s, nd = 0;
-	char    sep;
-
-	*run_end = end;
-	if (end < 11 || end > len)
-		return 0;
-	s = end - 11;
-	sep = d[s + 3];
-	if (!is_sep(sep) || d[s + 6] != sep)
-		return 0;
-	for (size_t i = s; i < end; i++) {
-		if (i == s + 3 || i == s + 6)
-			continue;
-		if (!isdigit((unsigned char) d[i]))
-			return 0;
-		digits[nd++] = d[i];
-	}
-	/* not glued to a word or a decimal, not part of a longer number */
-	if (s > 0 && (glued(d, len, s - 1, 1) || (d[s - 1] == sep && s >= 2
-						   && isdigit((unsigned char) d[s - 2]))))
-		return 0;
-	if (end < len && (glued(d, len, end, 0) || (d[end] == sep && end + 1 < len
-						    && isdigit((unsigned char) d[end + 1]))))
-		return 0;
-	if (!detector_ssn_ok(digits))
-		return 0;
-	*ms = s;
-	*me = end;
-	mask_digits(d + s, end - s, sample, samplelen);
-	return 1;
-}
-
-/* check_iban - an IBAN starting at from */
-static int check_iban(const char *d, size_t len, size_t from, size_t *ms, size_t *me,
-		      size_t *run_end, char *sample, size_t samplelen)
-{
-	char    compact[40];
-	size_t  n = 0, i = from, want;
-	size_t  j = 0;
-
-	*run_end = from + 1;
-	if (from + 4 > len || (from > 0 && (isalnum((unsigned char) d[from - 1])
-					    || (unsigned char) d[from - 1] >= 0x80)))
-		return 0;
-	want = (size_t) iban_length(d + from);
-	if (want == 0)
-		return 0;
-	while (i < len && n < want) {
-		if (isupper((unsigned char) d[i]) || isdigit((unsigned char) d[i]))
-			compact[n++] = d[i++];
-		else if (d[i] == ' ' && n > 0 && i + 1 < len && isalnum((unsigned char) d[i + 1]))
-			i++;
+		if (alnum(d[i]))
+			out[j++] = ++seen + keep > an ? d[i] : '*';
+		else if (c < 0x20 || c == 0x7f)
+			out[j++] = ' ';
+		else if (c < 0x80 || j + 4 < outlen)
+			out[j++] = d[i];
 		else
 			break;
 	}
-	if (n != want || (i < len && (isalnum((unsigned char) d[i]) || (unsigned char) d[i] >= 0x80)))
+	while (j > 0 && ((unsigned char) out[j - 1] & 0xc0) == 0xc0)
+		j--;				/* no lead byte without its tail */
+	out[j] = 0;
+}
+
+/* report - hand one value to the caller */
+static void report(det_found_fn found, void *ctx, enum det_ident id, size_t s, size_t e,
+		   int weak, const char *d, size_t keep)
+{
+	struct det_found f;
+
+	f.id = id;
+	f.start = s;
+	f.end = e;
+	f.weak = weak;
+	mask_span(d, s, e, keep, f.sample, DET_SAMPLE_MAX + 1);
+	found(ctx, &f);
+}
+
+/* ---- tokens: the groups of a run of digits ---------------------------- */
+
+#define TOK_GROUPS	24		/* groups kept per token */
+#define TOK_DIGITS	72		/* digits kept per token */
+#define LONG_GROUP	9		/* digits that make a group stand alone */
+
+enum {
+	EDGE_FREE,			/* the text around decides */
+	EDGE_SPLIT,			/* split at a space next to a long group */
+	EDGE_GLUED,			/* more groups of the same run */
+};
+
+struct tok {
+	const char *d;
+	size_t  len;
+	unsigned ng, nd;
+	int     overflow;		/* more digits than kept: no identifier */
+	int     left, right;		/* EDGE_* */
+	size_t  next;			/* where the scan goes on */
+	size_t  gs[TOK_GROUPS], ge[TOK_GROUPS];	/* bytes of each group */
+	unsigned char gd[TOK_GROUPS];	/* digits per group */
+	unsigned char go[TOK_GROUPS];	/* its first digit in digits[] */
+	unsigned char sep[TOK_GROUPS];	/* the separator after each group */
+	char    digits[TOK_DIGITS + 1];
+};
+
+/* group_digits - how many digits start at p (a quick look ahead) */
+static size_t group_digits(const char *d, size_t len, size_t p)
+{
+	size_t  n = 0;
+
+	while (p + n < len && dig(d[p + n]) && n < LONG_GROUP)
+		n++;
+	return n;
+}
+
+/* tokenize - the token of groups that starts at pos (a digit) */
+static void tokenize(struct tok *t, const char *d, size_t len, size_t pos, int left)
+{
+	t->d = d;
+	t->len = len;
+	t->ng = t->nd = 0;
+	t->overflow = 0;
+	t->left = left;
+	t->right = EDGE_FREE;
+	for (;;) {
+		unsigned g = t->ng, count = 0;
+		size_t  q, n;
+		int     k;
+
+		t->gs[g] = pos;
+		t->go[g] = (unsigned char) t->nd;
+		for (;;) {
+			if (pos < len && dig(d[pos])) {
+				if (t->nd < TOK_DIGITS)
+					t->digits[t->nd++] = d[pos];
+				else
+					t->overflow = 1;
+				count++;
+				pos++;
+				continue;
+			}
+			q = skip_invisible(d, len, pos);
+			if (q > pos && q < len && dig(d[q])) {
+				pos = q;
+				continue;
+			}
+			break;
+		}
+		t->ge[g] = pos;
+		t->gd[g] = (unsigned char) (count > 255 ? 255 : count);
+		t->sep[g] = SEP_NONE;
+		t->ng++;
+		/* a separator: one character, invisible ones around it, then a digit */
+		q = skip_invisible(d, len, pos);
+		if (q >= len || (k = sep_char((const unsigned char *) d + q, len - q, &n)) <= SEP_NONE)
+			break;
+		q = skip_invisible(d, len, q + n);
+		if (q >= len || !dig(d[q]))
+			break;
+		if (k == SEP_SPACE && (count >= LONG_GROUP || group_digits(d, len, q) >= LONG_GROUP)) {
+			t->right = EDGE_SPLIT;
+			t->next = q;
+			t->digits[t->nd] = 0;
+			return;
+		}
+		if (t->ng == TOK_GROUPS) {
+			t->right = EDGE_GLUED;
+			t->next = q;
+			t->digits[t->nd] = 0;
+			return;
+		}
+		t->sep[g] = (unsigned char) k;
+		pos = q;
+	}
+	t->next = pos;
+	t->digits[t->nd] = 0;
+}
+
+/* left_ok - does a number of groups i.. joined by kind K start on its own? */
+static int left_ok(const struct tok *t, unsigned i, int K)
+{
+	if (i == 0)
+		return t->left == EDGE_SPLIT || (t->left == EDGE_FREE && !glued_before(t->d, t->gs[0]));
+	if (t->sep[i - 1] != SEP_SPACE)
+		return 0;			/* 12.4111..., 2024-4111...: one number */
+	if (K != SEP_SPACE && K != SEP_NONE)
+		return 1;			/* 030 4111-1111-...: its own separators */
+	/* a space-joined neighbour belongs to this number, unless bound elsewhere */
+	return i >= 2 && t->sep[i - 2] != SEP_SPACE;
+}
+
+/* right_ok - does a number of groups ..j joined by kind K end on its own? */
+static int right_ok(const struct tok *t, unsigned j, int K)
+{
+	if (j + 1 == t->ng)
+		return t->right == EDGE_SPLIT
+			|| (t->right == EDGE_FREE && !glued_after(t->d, t->len, t->ge[j]));
+	if (t->sep[j] != SEP_SPACE)
+		return 0;
+	if (K != SEP_SPACE && K != SEP_NONE)
+		return 1;
+	return j + 2 < t->ng && t->sep[j + 1] != SEP_SPACE;
+}
+
+/* shape - are the groups i.. of these lengths? */
+static int shape(const struct tok *t, unsigned i, unsigned ng, const char *lens)
+{
+	if (strlen(lens) != ng || i + ng > t->ng)
+		return 0;
+	for (unsigned k = 0; k < ng; k++)
+		if (t->gd[i + k] != lens[k] - '0')
+			return 0;
+	return 1;
+}
+
+/* card_groups - card groupings: 4-4-4-4[-1..4], 4-6-5, 4-6-4, or compact */
+static int card_groups(const struct tok *t, unsigned i, unsigned ng)
+{
+	if (ng == 1)
+		return 1;
+	if (shape(t, i, 3, "465") || shape(t, i, 3, "464"))
+		return ng == 3;
+	for (unsigned k = 0; k + 1 < ng; k++)
+		if (t->gd[i + k] != 4)
+			return 0;
+	return t->gd[i + ng - 1] >= 1 && t->gd[i + ng - 1] <= 4;
+}
+
+/* ---- numbers ------------------------------------------------------------ */
+
+struct idscan {
+	const int *want;
+	det_found_fn found;
+	void   *ctx;
+};
+
+/* account_near - an 8-digit account number within a few bytes of a sort code */
+static int account_near(const char *d, size_t len, size_t s, size_t e, size_t *as, size_t *ae)
+{
+	size_t  lo = s > 48 ? s - 48 : 0, hi = e + 48 < len ? e + 48 : len;
+
+	/* after the sort code first, as people write them; then before */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t  p = pass == 0 ? e : lo, end = pass == 0 ? hi : s;
+
+		while (p < end) {
+			size_t  q = p;
+
+			if (!dig(d[p]) || (p > 0 && (dig(d[p - 1]) || glued_before(d, p)))) {
+				if (d[p] == '\n' && pass == 0)
+					break;
+				p++;
+				continue;
+			}
+			while (q < len && dig(d[q]))
+				q++;
+			if (q - p == 8 && !glued_after(d, len, q) && !(q < len && (d[q] == '-' || d[q] == '.')
+								 && q + 1 < len && dig(d[q + 1]))) {
+				*as = p;
+				*ae = q;
+				return 1;
+			}
+			p = q;
+		}
+	}
+	return 0;
+}
+
+/* sort_code - a UK sort code 12-34-56 and the account number next to it */
+static void sort_code(const struct tok *t, unsigned i, const struct idscan *is)
+{
+	char    sc[7], acct[9], sample[DET_SAMPLE_MAX + 8], a[24], b[24];
+	size_t  as, ae, s = t->gs[i], e = t->ge[i + 2];
+	struct det_found f;
+
+	if (!account_near(t->d, t->len, s, e, &as, &ae))
+		return;
+	memcpy(sc, t->digits + t->go[i], 6);
+	sc[6] = 0;
+	memcpy(acct, t->d + as, 8);
+	acct[8] = 0;
+	if (!detector_valid_sortcode(sc, acct))
+		return;
+	mask_span(t->d, s, e, 2, a, sizeof(a));
+	mask_span(t->d, as, ae, 4, b, sizeof(b));
+	snprintf(sample, sizeof(sample), "%s %s", a, b);
+	f.id = IDENT_UK_SORT;
+	f.start = as < s ? as : s;
+	f.end = ae > e ? ae : e;
+	f.weak = 1;
+	snprintf(f.sample, sizeof(f.sample), "%s", sample);
+	is->found(is->ctx, &f);
+}
+
+/* nir_with_key - 13 digits and the key after a space: 1850578006084 36 */
+static void nir_with_key(const struct tok *t, const char *dg, size_t s, size_t e,
+			 const struct idscan *is)
+{
+	const char *d = t->d;
+	char    v[16];
+
+	if (e + 3 > t->len || d[e] != ' ' || !dig(d[e + 1]) || !dig(d[e + 2])
+	    || glued_after(d, t->len, e + 3) || (e + 3 < t->len && dig(d[e + 3])))
+		return;
+	memcpy(v, dg, 13);
+	v[13] = d[e + 1];
+	v[14] = d[e + 2];
+	if (detector_valid_nir(v, 15))
+		report(is->found, is->ctx, IDENT_FR_NIR, s, e + 3, 0, d, 4);
+}
+
+/* number - groups i..j joined by kind K, nd digits, standing alone */
+static void number(const struct tok *t, unsigned i, unsigned j, int K, unsigned nd,
+		   const struct idscan *is)
+{
+	const int *want = is->want;
+	const char *dg = t->digits + t->go[i], *d = t->d;
+	unsigned ng = j - i + 1;
+	size_t  s = t->gs[i], e = t->ge[j];
+	int     one = ng == 1, ssn_shape, three3;
+
+#define REPORT(id, weak) report(is->found, is->ctx, (id), s, e, (weak), d, 4)
+	if (nd >= 12 && want[IDENT_CARD] && card_groups(t, i, ng) && detector_card_ok(dg, nd))
+		REPORT(IDENT_CARD, 0);
+	switch (nd) {
+	case 6:
+		if (want[IDENT_UK_SORT] && shape(t, i, ng, "222") && (K == SEP_DASH || K == SEP_SPACE))
+			sort_code(t, i, is);
+		break;
+	case 8:
+		if (want[IDENT_AU_TFN] && (one || shape(t, i, ng, "332"))
+		    && detector_valid_tfn(dg, 8))
+			REPORT(IDENT_AU_TFN, 1);
+		break;
+	case 9:
+		ssn_shape = shape(t, i, ng, "324") && (K == SEP_DASH || K == SEP_SPACE || K == SEP_DOT);
+		three3 = shape(t, i, ng, "333");
+		if (want[IDENT_SSN] && (ssn_shape || one) && detector_ssn_ok(dg))
+			REPORT(IDENT_SSN, !ssn_shape);
+		if (want[IDENT_US_ITIN] && (ssn_shape || one) && detector_valid_itin(dg))
+			REPORT(IDENT_US_ITIN, !ssn_shape);
+		if (want[IDENT_CA_SIN] && (one || three3) && detector_valid_sin(dg))
+			REPORT(IDENT_CA_SIN, 1);
+		if (want[IDENT_NL_BSN] && (one || three3 || shape(t, i, ng, "423"))
+		    && detector_valid_bsn(dg))
+			REPORT(IDENT_NL_BSN, 1);
+		if (want[IDENT_AU_TFN] && (one || three3) && detector_valid_tfn(dg, 9))
+			REPORT(IDENT_AU_TFN, 1);
+		if (want[IDENT_ABA] && one && detector_valid_aba(dg))
+			REPORT(IDENT_ABA, 1);
+		if (want[IDENT_US_PASSPORT] && one && detector_valid_passport_us(dg))
+			REPORT(IDENT_US_PASSPORT, 1);
+		break;
+	case 10:
+		if (want[IDENT_SE_PNR] && (one || (shape(t, i, ng, "64") && K == SEP_DASH))
+		    && detector_valid_personnummer(dg, 10))
+			REPORT(IDENT_SE_PNR, 1);
+		if (want[IDENT_DK_CPR] && (one || (shape(t, i, ng, "64")
+						   && (K == SEP_DASH || K == SEP_SPACE)))
+		    && detector_valid_cpr(dg))
+			REPORT(IDENT_DK_CPR, 1);
+		if (want[IDENT_UK_NHS] && (one || shape(t, i, ng, "334")) && detector_valid_nhs(dg))
+			REPORT(IDENT_UK_NHS, 1);
+		break;
+	case 11:
+		if (want[IDENT_DE_STEUER] && (one || shape(t, i, ng, "2333"))
+		    && detector_valid_steuer_id(dg))
+			REPORT(IDENT_DE_STEUER, 1);
+		if (want[IDENT_PL_PESEL] && one && detector_valid_pesel(dg))
+			REPORT(IDENT_PL_PESEL, 1);
+		if (want[IDENT_BR_CPF] && (one || shape(t, i, ng, "3332")) && detector_valid_cpf(dg))
+			REPORT(IDENT_BR_CPF, 1);
+		break;
+	case 12:
+		if (want[IDENT_IN_AADHAAR] && (one || (shape(t, i, ng, "444")
+						       && (K == SEP_SPACE || K == SEP_DASH)))
+		    && detector_valid_aadhaar(dg))
+			REPORT(IDENT_IN_AADHAAR, 1);
+		if (want[IDENT_SE_PNR] && (one || (shape(t, i, ng, "84") && K == SEP_DASH))
+		    && detector_valid_personnummer(dg, 12))
+			REPORT(IDENT_SE_PNR, 1);
+		break;
+	case 13:
+		if (want[IDENT_FR_NIR] && one && t->right == EDGE_SPLIT)
+			nir_with_key(t, dg, s, e, is);
+		break;
+	case 14:
+		if (want[IDENT_BR_CNPJ] && one && detector_valid_cnpj(dg))
+			REPORT(IDENT_BR_CNPJ, 1);
+		break;
+	case 15:
+		if (want[IDENT_FR_NIR] && (one || shape(t, i, ng, "1222332")) && detector_valid_nir(dg, 15))
+			REPORT(IDENT_FR_NIR, 0);
+		break;
+	case 18:
+		if (want[IDENT_CN_RIC] && (one || (shape(t, i, ng, "684") && K == SEP_SPACE))
+		    && detector_valid_cn_ric(dg))
+			REPORT(IDENT_CN_RIC, 0);
+		break;
+	}
+#undef REPORT
+}
+
+/* fixed_seps - groups i.. with these lengths and exactly these separators */
+static int fixed_seps(const struct tok *t, unsigned i, const char *lens, const char *seps)
+{
+	unsigned ng = (unsigned) strlen(lens);
+
+	if (!shape(t, i, ng, lens))
+		return 0;
+	for (unsigned k = 0; k + 1 < ng; k++)
+		if (t->sep[i + k] != (unsigned char) seps[k])
+			return 0;
+	return left_ok(t, i, SEP_MIXED) && right_ok(t, i + ng - 1, SEP_MIXED);
+}
+
+/* mixed - the Brazilian layouts: 123.456.789-09, 12.345.678/0001-95 */
+static void mixed(const struct tok *t, unsigned i, const struct idscan *is)
+{
+	static const char cpf[] = {SEP_DOT, SEP_DOT, SEP_DASH, 0};
+	static const char cnpj[] = {SEP_DOT, SEP_DOT, SEP_SLASH, SEP_DASH, 0};
+	char    v[15];
+
+	if (is->want[IDENT_BR_CPF] && fixed_seps(t, i, "3332", cpf)) {
+		memcpy(v, t->digits + t->go[i], 11);
+		if (detector_valid_cpf(v))
+			report(is->found, is->ctx, IDENT_BR_CPF, t->gs[i], t->ge[i + 3], 0, t->d, 4);
+	}
+	if (is->want[IDENT_BR_CNPJ] && fixed_seps(t, i, "23342", cnpj)) {
+		memcpy(v, t->digits + t->go[i], 14);
+		if (detector_valid_cnpj(v))
+			report(is->found, is->ctx, IDENT_BR_CNPJ, t->gs[i], t->ge[i + 4], 0, t->d, 4);
+	}
+}
+
+/* numbers - every way the groups of a token stand for a number */
+static void numbers(const struct tok *t, const struct idscan *is)
+{
+	for (unsigned i = 0; i < t->ng; i++) {
+		unsigned nd = 0;
+		int     K = SEP_NONE;
+
+		for (unsigned j = i; j < t->ng; j++) {
+			if (j == i + 1)
+				K = t->sep[i];
+			else if (j > i + 1 && t->sep[j - 1] != K)
+				break;
+			nd += t->gd[j];
+			if (nd > 19)
+				break;
+			if (nd >= 6 && left_ok(t, i, K) && right_ok(t, j, K))
+				number(t, i, j, K, nd, is);
+		}
+		if (t->ng - i >= 4)
+			mixed(t, i, is);
+	}
+}
+
+/* ---- numbers with letters ----------------------------------------------- */
+
+/* letters_before - ASCII letters right before p (up to max+1), and the start */
+static size_t letters_before(const char *d, size_t p, size_t max, size_t *start)
+{
+	size_t  n = 0;
+
+	while (n <= max && p > n && ((d[p - n - 1] >= 'A' && d[p - n - 1] <= 'Z')
+				     || (d[p - n - 1] >= 'a' && d[p - n - 1] <= 'z')))
+		n++;
+	*start = p - n;
+	return n;
+}
+
+/* letter_after - one letter after p (optionally after ' ' or '-'), alone */
+static int letter_after(const char *d, size_t len, size_t p, size_t *end)
+{
+	size_t  q = p;
+
+	if (q < len && (d[q] == ' ' || d[q] == '-'))
+		q++;
+	if (q >= len || !((d[q] >= 'A' && d[q] <= 'Z') || (d[q] >= 'a' && d[q] <= 'z'))
+	    || glued_after(d, len, q + 1))
+		return 0;
+	*end = q + 1;
+	return (unsigned char) toupper((unsigned char) d[q]);
+}
+
+/* word_start - no letter, digit or sign glued right before p */
+static int word_start(const char *d, size_t p)
+{
+	return !glued_before(d, p);
+}
+
+/* prefix_letters - n letters before the token, directly or after one ' ' or '-' */
+static int prefix_letters(const struct tok *t, size_t n, char *out, size_t *start)
+{
+	const char *d = t->d;
+	size_t  p = t->gs[0], s;
+
+	if (t->left != EDGE_FREE)
+		return 0;
+	if (letters_before(d, p, n, &s) != n) {
+		/* AB 123456 C: printed in capitals */
+		if (p < 2 || (d[p - 1] != ' ' && d[p - 1] != '-')
+		    || letters_before(d, p - 1, n, &s) != n || !upper(d[s]) || !upper(d[p - 2]))
+			return 0;
+	}
+	if (!word_start(d, s))
+		return 0;
+	for (size_t k = 0; k < n; k++)
+		out[k] = (char) toupper((unsigned char) d[s + k]);
+	*start = s;
+	return 1;
+}
+
+/* cf_at - a codice fiscale whose first digits start the token */
+static void cf_at(const struct tok *t, const struct idscan *is)
+{
+	const char *d = t->d;
+	size_t  s, p = t->gs[0];
+	char    v[17];
+	int     lower = 0, up = 0;
+
+	if (t->left != EDGE_FREE || t->gd[0] != 2 || letters_before(d, p, 6, &s) != 6
+	    || !word_start(d, s) || s + 16 > t->len || glued_after(d, t->len, s + 16))
+		return;
+	for (size_t k = 0; k < 16; k++) {
+		char    c = d[s + k];
+
+		if (c >= 'a' && c <= 'z')
+			lower = 1;
+		else if (upper(c))
+			up = 1;
+		else if (!dig(c))
+			return;
+		v[k] = (char) toupper((unsigned char) c);
+	}
+	v[16] = 0;
+	if (!(lower && up) && detector_valid_it_cf(v, 16))
+		report(is->found, is->ctx, IDENT_IT_CF, s, s + 16, 0, d, 4);
+}
+
+/* lettered - the identifiers made of letters and the token's digits */
+static void lettered(const struct tok *t, const struct idscan *is)
+{
+	const int *want = is->want;
+	const char *d = t->d;
+	const char *dg = t->digits;
+	char    v[24], L[4];
+	size_t  s, e, last = t->ge[t->ng - 1];
+	int     c, one = t->ng == 1, free_right = t->right == EDGE_FREE;
+
+	if (want[IDENT_IT_CF])
+		cf_at(t, is);
+	/* DEA: AB1234563 */
+	if (want[IDENT_US_DEA] && one && t->gd[0] == 7 && free_right && t->left == EDGE_FREE
+	    && letters_before(d, t->gs[0], 2, &s) == 2 && word_start(d, s)
+	    && upper(d[s]) && upper(d[s + 1]) && !glued_after(d, t->len, last)) {
+		v[0] = d[s];
+		v[1] = d[s + 1];
+		memcpy(v + 2, dg, 7);
+		if (detector_valid_dea(v))
+			report(is->found, is->ctx, IDENT_US_DEA, s, last, 0, d, 4);
+	}
+	/* US passport, next generation: A12345678 */
+	if (want[IDENT_US_PASSPORT] && one && t->gd[0] == 8 && free_right && t->left == EDGE_FREE
+	    && letters_before(d, t->gs[0], 1, &s) == 1 && word_start(d, s) && upper(d[s])
+	    && !glued_after(d, t->len, last)) {
+		v[0] = d[s];
+		memcpy(v + 1, dg, 8);
+		if (detector_valid_passport_us(v))
+			report(is->found, is->ctx, IDENT_US_PASSPORT, s, last, 1, d, 4);
+	}
+	/* NIE: X1234567L, X-1234567-L */
+	if (want[IDENT_ES_NIE] && one && t->gd[0] == 7 && free_right && prefix_letters(t, 1, L, &s)
+	    && (c = letter_after(d, t->len, last, &e)) != 0) {
+		v[0] = L[0];
+		memcpy(v + 1, dg, 7);
+		v[8] = (char) c;
+		if (detector_valid_nie(v, 9))
+			report(is->found, is->ctx, IDENT_ES_NIE, s, e, 0, d, 4);
+	}
+	/* DNI: 12345678Z, 12.345.678-Z */
+	if (want[IDENT_ES_DNI] && free_right && t->nd == 8
+	    && ((one && t->gd[0] == 8) || (shape(t, 0, t->ng, "233") && t->sep[0] == SEP_DOT
+					   && t->sep[1] == SEP_DOT))
+	    && left_ok(t, 0, SEP_MIXED) && (c = letter_after(d, t->len, last, &e)) != 0) {
+		memcpy(v, dg, 8);
+		v[8] = (char) c;
+		if (detector_valid_dni(v, 9))
+			report(is->found, is->ctx, IDENT_ES_DNI, t->gs[0], e, 0, d, 4);
+	}
+	/* NINO: AB123456C, AB 12 34 56 C, without the suffix letter */
+	if (want[IDENT_UK_NINO] && free_right && t->nd == 6
+	    && ((one && t->gd[0] == 6) || (shape(t, 0, t->ng, "222") && t->sep[0] == SEP_SPACE
+					   && t->sep[1] == SEP_SPACE))
+	    && prefix_letters(t, 2, L, &s)) {
+		memcpy(v, L, 2);
+		memcpy(v + 2, dg, 6);
+		if ((c = letter_after(d, t->len, last, &e)) != 0) {
+			v[8] = (char) c;
+			if (detector_valid_nino(v, 9))
+				report(is->found, is->ctx, IDENT_UK_NINO, s, e, 0, d, 4);
+		} else if (!glued_after(d, t->len, last) && detector_valid_nino(v, 8))
+			report(is->found, is->ctx, IDENT_UK_NINO, s, last, 1, d, 4);
+	}
+	/* Chinese resident id ending in X */
+	if (want[IDENT_CN_RIC] && one && t->gd[0] == 17 && free_right && left_ok(t, 0, SEP_NONE)
+	    && last < t->len && (d[last] == 'X' || d[last] == 'x')
+	    && !glued_after(d, t->len, last + 1)) {
+		memcpy(v, dg, 17);
+		v[17] = 'X';
+		if (detector_valid_cn_ric(v))
+			report(is->found, is->ctx, IDENT_CN_RIC, t->gs[0], last + 1, 0, d, 4);
+	}
+}
+
+/* ---- IBAN --------------------------------------------------------------- */
+
+/* check_iban - an IBAN starting at from (its country code); its end, or 0 */
+static size_t check_iban(const char *d, size_t len, size_t from, char *sample, size_t samplelen)
+{
+	char    compact[40];
+	size_t  n = 0, i = from, want, j = 0, sl;
+	int     kind = -1, k;
+
+	if (from + 4 > len || glued_before(d, from))
+		return 0;
+	want = (size_t) detector_iban_length(d + from);
+	if (want == 0)
+		return 0;
+	while (i < len && n < want) {
+		if (upper(d[i]) || dig(d[i])) {
+			compact[n++] = d[i++];
+			continue;
+		}
+		/* one separator, the same kind throughout, between characters */
+		i = skip_invisible(d, len, i);
+		if (i < len && (upper(d[i]) || dig(d[i])))
+			continue;
+		if (n < 2 || i >= len
+		    || (k = sep_char((const unsigned char *) d + i, len - i, &sl)) <= SEP_NONE
+		    || (kind >= 0 && k != kind))
+			break;
+		kind = k;
+		i = skip_invisible(d, len, i + sl);
+		if (i >= len || !(upper(d[i]) || dig(d[i])))
+			break;
+	}
+	if (n != want || glued_after(d, len, i) || (i < len && (d[i] >= 'a' && d[i] <= 'z')))
 		return 0;
 	if (!detector_iban_ok(compact, n))
 		return 0;
-	*ms = from;
-	*me = i;
-	*run_end = i;
 	/* country and check digits, stars, the last four */
-	for (size_t k = 0; k < n && j + 1 < samplelen; k++)
-		sample[j++] = k < 4 || k + 4 >= n ? compact[k] : '*';
+	for (size_t q = 0; q < n && j + 1 < samplelen; q++)
+		sample[j++] = q < 4 || q + 4 >= n ? compact[q] : '*';
 	sample[j] = 0;
-	return 1;
+	return i;
 }
+
+/* ---- the scan ----------------------------------------------------------- */
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -454,50 +1075,370 @@ static size_t next_digit(const char *d, size_t len, size_t pos)
 	return next_digit_sse2(d, len, pos);
 }
 
-/* dig - an ASCII digit (no locale lookup) */
-static inline int dig(char c)
+/*
+ * The fewest digits of a number each identifier reads: one group on its
+ * own, several groups, right after letters (AB1234563), after letters and
+ * a space or hyphen (AB 12 34 56 C). Runs with fewer digits are passed
+ * over without a closer look; 0: never in that form.
+ */
+static const struct {
+	unsigned char alone, grouped, glued, spaced;
+}       least[IDENT_COUNT] = {
+	[IDENT_CARD] = {12, 12, 0, 0}, [IDENT_SSN] = {9, 9, 0, 0}, [IDENT_IBAN] = {0, 0, 2, 0},
+	[IDENT_UK_NINO] = {0, 0, 6, 6}, [IDENT_CA_SIN] = {9, 9, 0, 0},
+	[IDENT_FR_NIR] = {13, 15, 0, 0}, [IDENT_ES_DNI] = {8, 8, 0, 0},
+	[IDENT_ES_NIE] = {0, 0, 7, 7}, [IDENT_IT_CF] = {0, 0, 2, 0},
+	[IDENT_NL_BSN] = {9, 9, 0, 0}, [IDENT_DE_STEUER] = {11, 11, 0, 0},
+	[IDENT_SE_PNR] = {10, 10, 0, 0}, [IDENT_DK_CPR] = {10, 10, 0, 0},
+	[IDENT_PL_PESEL] = {11, 0, 0, 0}, [IDENT_IN_AADHAAR] = {12, 12, 0, 0},
+	[IDENT_CN_RIC] = {17, 18, 0, 0}, [IDENT_BR_CPF] = {11, 11, 0, 0},
+	[IDENT_BR_CNPJ] = {14, 14, 0, 0}, [IDENT_AU_TFN] = {8, 8, 0, 0},
+	[IDENT_US_ITIN] = {9, 9, 0, 0}, [IDENT_UK_NHS] = {10, 10, 0, 0},
+	[IDENT_ABA] = {9, 0, 0, 0}, [IDENT_UK_SORT] = {0, 6, 0, 0},
+	[IDENT_US_PASSPORT] = {9, 0, 8, 0}, [IDENT_US_DEA] = {0, 0, 7, 0},
+};
+
+/* ascii_sep - an ASCII separator inside a number */
+static inline int ascii_sep(char c)
 {
-	return c >= '0' && c <= '9';
+	return c == ' ' || c == '-' || c == '.' || c == '/' || c == '_';
 }
 
-/* detector_ident_scan - find, validate and report identifiers in a text */
-void    detector_ident_scan(const char *d, size_t len, const int *want,
-			    void (*found) (void *ctx, enum det_ident id, size_t s,
-					   size_t e, const char *sample), void *ctx)
+/* glued_letters - one, two or six letters right before p (passport, IBAN, DEA, CF)? */
+static int glued_letters(const char *d, size_t p)
 {
-	char    sample[DET_SAMPLE_MAX + 8];
+	size_t  s, n = letters_before(d, p, 6, &s);
+
+	return n == 1 || n == 2 || n == 6;
+}
+
+/* spaced_letters - one or two capitals right before p (NIE, NINO)? */
+static int spaced_letters(const char *d, size_t p)
+{
+	size_t  s, n = letters_before(d, p, 2, &s);
+
+	return (n == 1 || n == 2) && upper(d[p - 1]) && upper(d[s]);
+}
+
+/* detector_ident_scan - find, validate and report the numbers of a text */
+void    detector_ident_scan(const char *d, size_t len, const int *want,
+			    det_found_fn found, void *ctx)
+{
+	struct idscan is = {want, found, ctx};
+	struct tok t;
 	size_t  pos = 0, iban_end = 0;
+	unsigned min_alone = 255, min_grouped = 255, min_glued = 255, min_spaced = 255;
+	int     left = EDGE_FREE;
 
+	for (int i = 0; i < IDENT_COUNT; i++) {
+		if (!want[i])
+			continue;
+		if (least[i].alone && least[i].alone < min_alone)
+			min_alone = least[i].alone;
+		if (least[i].grouped && least[i].grouped < min_grouped)
+			min_grouped = least[i].grouped;
+		if (least[i].glued && least[i].glued < min_glued)
+			min_glued = least[i].glued;
+		if (least[i].spaced && least[i].spaced < min_spaced)
+			min_spaced = least[i].spaced;
+	}
 	while ((pos = next_digit(d, len, pos)) < len) {
-		size_t  s, e, ms, me, next;
+		char    sample[DET_SAMPLE_MAX + 8];
+		size_t  me, p = pos, n;
+		unsigned least_here, groups;
 
-		/* the run of digits and single separators that starts here */
-		s = pos;
-		e = pos;
-		while (e < len && (dig(d[e]) || (is_sep(d[e]) && e + 1 < len && dig(d[e + 1]))))
-			e++;
-		if (want[IDENT_IBAN] && s >= 2 && s >= iban_end + 2 && e - s >= 2
-		    && d[s - 1] >= 'A' && d[s - 1] <= 'Z' && d[s - 2] >= 'A' && d[s - 2] <= 'Z'
-		    && check_iban(d, len, s - 2, &ms, &me, &next, sample, sizeof(sample))) {
-			found(ctx, IDENT_IBAN, ms, me, sample);
-			iban_end = me;
-			pos = me > e ? me : e;
+		/* the common case first: too few digits for any identifier */
+		n = 0;
+		groups = 0;
+		for (;;) {
+			while (p < len && dig(d[p]))
+				p++, n++;
+			groups++;
+			if (p + 1 < len && ascii_sep(d[p]) && dig(d[p + 1]))
+				p++;
+			else
+				break;
+		}
+		/* the least digits a number needs here, with the letters before it */
+		least_here = groups == 1 ? min_alone : min_grouped;
+		if (min_glued < least_here && glued_letters(d, pos))
+			least_here = min_glued;
+		else if (min_spaced < least_here && pos > 1 && (d[pos - 1] == ' ' || d[pos - 1] == '-')
+			 && spaced_letters(d, pos - 1))
+			least_here = min_spaced;
+		if (left == EDGE_FREE && n < least_here && !(p < len && (unsigned char) d[p] >= 0xc2)) {
+			pos = p;
 			continue;
 		}
-		if (want[IDENT_CARD] && e - s >= 12)
-			card_scan(d, len, s, e, found, ctx);
-		if (want[IDENT_SSN] && e - s >= 11) {
-			for (size_t end = s + 11; end <= e; end++)
-				if (isdigit((unsigned char) d[end - 1])
-				    && check_ssn(d, len, end, &ms, &me, &next, sample, sizeof(sample)))
-					found(ctx, IDENT_SSN, ms, me, sample);
+		tokenize(&t, d, len, pos, left);
+		/* an IBAN: two capitals, then digits (the check digits) */
+		if (want[IDENT_IBAN] && left == EDGE_FREE && pos >= 2 && pos >= iban_end + 2
+		    && upper(d[pos - 1]) && upper(d[pos - 2])
+		    && (me = check_iban(d, len, pos - 2, sample, sizeof(sample))) > 0) {
+			struct det_found f = {.id = IDENT_IBAN,.start = pos - 2,.end = me};
+
+			snprintf(f.sample, sizeof(f.sample), "%s", sample);
+			found(ctx, &f);
+			iban_end = me;
+			pos = me > t.next ? me : t.next;
+			left = EDGE_FREE;
+			continue;
 		}
-		pos = e;
+		if (!t.overflow && t.nd >= least_here) {
+			numbers(&t, &is);
+			lettered(&t, &is);
+		}
+		pos = t.next;
+		left = t.right;
 	}
 }
 
+/* ---- look-alike labels ---------------------------------------------------- */
+
+/* Words that say a number is of another kind. Up to 4 bytes: the whole
+ * word; longer: a prefix ("order" also covers "orders", "ordernummer"). */
+static const char *const labels[] = {
+	"imei", "imeisv", "meid", "iccid", "imsi", "isbn", "issn", "ean", "upc", "gtin",
+	"sku", "asin", "order", "bestell", "auftrag", "commande", "pedido", "ordine",
+	"tracking", "track", "sendung", "awb", "shipment", "parcel", "colis", "invoice",
+	"rechnung", "facture", "factura", "fattura", "po", "tel", "tél", "telephone",
+	"téléphone", "telefon", "telefono", "teléfono", "phone", "fax", "mobile", "mobil",
+	"handy", "cell", "serial", "serien", "sn", "ticket", "case", "booking", "buchung",
+	"reservation", "confirmation", "transaction", "txn", "timestamp", "epoch", "qty",
+	"quantity", "menge", "version", "build", "batch", "lot", "article", "artikel",
+	"item", "items", "product", "produkt", "part", NULL,
+};
+
+/* Words between a label and its number: "Order no. 12", "IMEI number: 35". */
+static const char *const fillers[] = {
+	"no", "nr", "num", "number", "nummer", "numéro", "numero", "número", "id", "code",
+	"n\xc2\xb0", "n\xc2\xba", "ref", "of", NULL,
+};
+
+/* word_is - is the word w[0..n) (lower case) one of the list? */
+static int word_is(const char *w, size_t n, const char *const *list, int prefixes)
+{
+	for (size_t i = 0; list[i]; i++) {
+		size_t  k = strlen(list[i]);
+
+		if (k == n ? memcmp(w, list[i], n) == 0
+		    : prefixes && k > 4 && k < n && memcmp(w, list[i], k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* word_back - the word that ends at or before p on the same line: [ws, we) */
+static int word_back(const char *d, size_t p, size_t stop, size_t *ws, size_t *we)
+{
+	while (p > stop && !(alnum(d[p - 1]) || (unsigned char) d[p - 1] >= 0x80)) {
+		if (d[p - 1] == '\n' || d[p - 1] == '\r' || d[p - 1] == '\t')
+			return 0;
+		p--;
+	}
+	*we = p;
+	while (p > stop && (alnum(d[p - 1]) || (unsigned char) d[p - 1] >= 0x80))
+		p--;
+	*ws = p;
+	return *we > *ws;
+}
+
+/* lower_word - a word in lower case (ASCII), at most 31 bytes; its length */
+static size_t lower_word(const char *d, size_t ws, size_t we, char *w)
+{
+	size_t  n = we - ws < 31 ? we - ws : 31;
+
+	for (size_t i = 0; i < n; i++)
+		w[i] = (char) tolower((unsigned char) d[ws + i]);
+	w[n] = 0;
+	return n;
+}
+
+/* detector_ident_labelled - is the number at s labelled as another kind? */
+int     detector_ident_labelled(const char *d, size_t len, size_t s)
+{
+	size_t  stop = s > 48 ? s - 48 : 0, p = s, ws, we;
+	char    w[32];
+
+	(void) len;
+	for (int words = 0; words < 3 && word_back(d, p, stop, &ws, &we); words++) {
+		size_t  n = lower_word(d, ws, we, w);
+
+		if (word_is(w, n, labels, 1))
+			return 1;
+		if (!word_is(w, n, fillers, 0))
+			return 0;
+		p = ws;
+	}
+	return 0;
+}
+
+/* detector_label_in - does the text [s, e) (a header cell) hold a label? */
+int     detector_label_in(const char *d, size_t s, size_t e)
+{
+	size_t  p = e, ws, we;
+	char    w[32];
+
+	for (int words = 0; words < 16 && word_back(d, p, s, &ws, &we); words++) {
+		if (word_is(w, lower_word(d, ws, we, w), labels, 1))
+			return 1;
+		p = ws;
+	}
+	return 0;
+}
+
+/* ---- tables: the header cell of a number's column ------------------------ */
+
+#define TABLE_LINE_MAX	65536
+#define TABLE_BUDGET(len)	(8 * (len) + 16 * TABLE_LINE_MAX)	/* bytes walked per unit */
+
+/* line_bounds - the line around pos, [ls, le); 0 if longer than the limit */
+static int line_bounds(const char *d, size_t len, size_t pos, size_t *ls, size_t *le)
+{
+	size_t  lo = pos > TABLE_LINE_MAX ? pos - TABLE_LINE_MAX : 0;
+	size_t  n = len - pos < TABLE_LINE_MAX ? len - pos : TABLE_LINE_MAX;
+	const char *nl;
+
+	for (*ls = pos; *ls > lo && d[*ls - 1] != '\n'; (*ls)--)
+		 /* void */ ;
+	if (*ls > 0 && d[*ls - 1] != '\n')
+		return 0;
+	nl = memchr(d + pos, '\n', n);
+	if (nl == NULL && n < len - pos)
+		return 0;
+	*le = nl ? (size_t) (nl - d) : len;
+	if (*le > *ls && d[*le - 1] == '\r')
+		(*le)--;
+	return 1;
+}
+
+/* count_delim - delimiters outside double quotes in [s, e); field of pos */
+static unsigned count_delim(const char *d, size_t s, size_t e, char delim, size_t pos,
+			    unsigned *field)
+{
+	unsigned n = 0;
+	int     quoted = 0;
+
+	for (size_t i = s; i < e; i++) {
+		if (i == pos && field)
+			*field = n;
+		if (d[i] == '"')
+			quoted = !quoted;
+		else if (d[i] == delim && !quoted)
+			n++;
+	}
+	return n;
+}
+
+/* line_delim - the column delimiter of a line: tab, ';', ',' or '|'; 0 if none */
+static char line_delim(const char *d, size_t s, size_t e)
+{
+	static const char order[] = "\t;,|";
+
+	for (const char *o = order; *o; o++)
+		if (memchr(d + s, *o, e - s) && count_delim(d, s, e, *o, e, NULL) > 0)
+			return *o;
+	return 0;
+}
+
+/* prev_line - the line before the one starting at ls: [ps, pe) */
+static int prev_line(const char *d, size_t ls, size_t *ps, size_t *pe)
+{
+	if (ls == 0)
+		return 0;
+	*pe = ls - 1;
+	if (*pe > 0 && d[*pe - 1] == '\r')
+		(*pe)--;
+	for (*ps = *pe; *ps > 0 && d[*ps - 1] != '\n' && *pe - *ps < TABLE_LINE_MAX; (*ps)--)
+		 /* void */ ;
+	return *ps == 0 || d[*ps - 1] == '\n';
+}
+
+/* next_line - the line after the one starting at ls: [ns, ne); 0 at the end */
+static int next_line(const char *d, size_t len, size_t ls, size_t *ns, size_t *ne)
+{
+	const char *nl = memchr(d + ls, '\n', len - ls);
+
+	if (nl == NULL)
+		return 0;
+	*ns = (size_t) (nl - d) + 1;
+	nl = memchr(d + *ns, '\n', len - *ns);
+	*ne = nl ? (size_t) (nl - d) : len;
+	if (*ne > *ns && d[*ne - 1] == '\r')
+		(*ne)--;
+	return 1;
+}
+
+/* detector_table_cell - the header cell of the column pos stands in */
+int     detector_table_cell(struct det_table *t, const char *d, size_t len, size_t pos,
+			    size_t *hs, size_t *he)
+{
+	size_t  ls, le, ps, pe, cs;
+	unsigned nf, col = 0, k = 0;
+	char    delim;
+	int     quoted = 0;
+
+	if (t->unit != d || t->len != len) {
+		memset(t, 0, sizeof(*t));
+		t->unit = d;
+		t->len = len;
+	}
+	if (t->walked > TABLE_BUDGET(len))
+		return 0;
+	if (!line_bounds(d, len, pos, &ls, &le) || (delim = line_delim(d, ls, le)) == 0)
+		return 0;
+	nf = count_delim(d, ls, le, delim, pos, &col) + 1;
+	/* the rows between the cached table and this line must belong to it */
+	if (t->nfields == nf && t->delim == delim && t->checked <= ls) {
+		size_t  p = t->checked, ns, ne;
+
+		while (p < ls) {
+			if (!next_line(d, len, p, &ns, &ne)
+			    || (ns < ls && count_delim(d, ns, ne, delim, ne, NULL) + 1 != nf)) {
+				t->nfields = 0;
+				break;
+			}
+			t->walked += ns - p;
+			p = ns;
+		}
+	} else
+		t->nfields = 0;
+	if (t->nfields == 0) {
+		size_t  b = ls;
+
+		while (prev_line(d, b, &ps, &pe) && count_delim(d, ps, pe, delim, pe, NULL) + 1 == nf) {
+			t->walked += b - ps;
+			if (t->walked > TABLE_BUDGET(len))
+				return 0;
+			b = ps;
+		}
+		t->block = b;
+		t->nfields = nf;
+		t->delim = delim;
+	}
+	t->checked = ls;
+	if (t->block == ls)
+		return 0;			/* the header line itself */
+	/* the cell: fields of the header line up to col */
+	line_bounds(d, len, t->block, &ps, &pe);
+	for (cs = ps; cs < pe && k < col; cs++) {
+		if (d[cs] == '"')
+			quoted = !quoted;
+		else if (d[cs] == delim && !quoted)
+			k++;
+	}
+	*hs = cs;
+	for (*he = cs, quoted = 0; *he < pe; (*he)++) {
+		if (d[*he] == '"')
+			quoted = !quoted;
+		else if (d[*he] == delim && !quoted)
+			break;
+	}
+	return k == col && *he > *hs;
+}
+
 /* detector_mask - a keyword's or pattern's match, first and last letter shown */
-void detector_mask(const char *in, size_t len, char *out, size_t outlen)
+void    detector_mask(const char *in, size_t len, char *out, size_t outlen)
 {
 	size_t  chars = 0, seen = 0, j = 0;
 

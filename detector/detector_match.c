@@ -11,17 +11,25 @@
  *			kind of unit (and at this header, for header rules)
  *	keyword		whole-word keywords: the bytes around the match
  *			must not be part of a word
- *	proximity	note where a proximity keyword is
+ *	proximity	note where a context keyword of an identifier rule is;
+ *			it starts a word (a keyword of four characters or
+ *			fewer is the whole word, or its plural)
+ *	anchor		an identifier found from a literal (secrets, BIC):
+ *			detector_ident_anchor() reads the text around it
  *
- * Then the identifiers' own scan (detector_ident.c) runs over the unit: a
- * valid value is a hit for every rule of that identifier that looks at
- * the unit, or, for rules with a proximity condition, a candidate kept
- * until the unit is done.
+ * Then the identifiers' own scan of numbers (detector_ident.c) runs over
+ * the unit. A valid value labelled as another kind of number (an IMEI, an
+ * order number: the words right before it or its column's header) does
+ * not count for rules with lookalike_labels; otherwise it is a hit for
+ * every rule of that identifier that looks at the unit, or, when the rule
+ * wants context for it (context = true, near = [...], or a weak value
+ * under context = auto), a candidate kept until the unit is done.
  *
- * When the unit is done, candidates with a proximity keyword within the
- * rule's distance (in bytes of UTF-8 text) become hits. In the subject,
- * the places of regex and identifier matches are kept so the subject can
- * be logged masked.
+ * When the unit is done, candidates with a context keyword within the
+ * rule's distance (in bytes of UTF-8 text), or in the header cell of the
+ * table column they stand in, become hits. In the subject, the places of
+ * regex and identifier matches are kept so the subject can be logged
+ * masked.
  *
  * Every 4096 callbacks the deadline is checked; past it, the scan stops
  * and the message counts as not completely scanned.
@@ -137,21 +145,39 @@ static void mask_subject_range(struct det_scan *sc, size_t s, size_t e)
 		offsets_add(&sc->masks, s, e);
 }
 
-/* on_ident - a validated identifier: hits, or candidates for proximity */
-static void on_ident(void *ctx, enum det_ident id, size_t s, size_t e, const char *sample)
+/* lookalike - is the number at s labelled as another kind of number? */
+static int lookalike(struct det_scan *sc, size_t s)
+{
+	size_t  hs, he;
+
+	if (detector_ident_labelled(sc->unit, sc->unit_len, s))
+		return 1;
+	return detector_table_cell(&sc->table, sc->unit, sc->unit_len, s, &hs, &he)
+		&& detector_label_in(sc->unit, hs, he);
+}
+
+/* on_ident - a validated identifier: hits, or candidates for context */
+static void on_ident(void *ctx, const struct det_found *f)
 {
 	struct det_scan *sc = ctx;
 	const struct det_policyset *ps = sc->ps;
+	int     labelled = -1;
 
-	mask_subject_range(sc, s, e);
-	for (size_t i = 0; i < ps->nid_rules[id]; i++) {
-		uint32_t ri = ps->id_rules[id][i];
+	mask_subject_range(sc, f->start, f->end);
+	for (size_t i = 0; i < ps->nid_rules[f->id]; i++) {
+		uint32_t ri = ps->id_rules[f->id][i];
 		const struct det_rule *r = &ps->rules[ri];
 
 		if (!rule_applies(sc, r))
 			continue;
-		if (r->prox_distance == 0) {
-			detector_hit(sc, ri, sample);
+		if (r->labels && detector_ident_is_number(f->id)) {
+			if (labelled < 0)
+				labelled = lookalike(sc, f->start);
+			if (labelled)
+				continue;
+		}
+		if (r->context == CTX_NEVER || (r->context == CTX_AUTO && !f->weak)) {
+			detector_hit(sc, ri, f->sample);
 			continue;
 		}
 		if (sc->ncands >= DET_MAX_CANDS)
@@ -161,9 +187,9 @@ static void on_ident(void *ctx, enum det_ident id, size_t s, size_t e, const cha
 			sc->cands = xrealloc(sc->cands, sc->capcands * sizeof(*sc->cands));
 		}
 		sc->cands[sc->ncands].rule = ri;
-		sc->cands[sc->ncands].start = s;
-		sc->cands[sc->ncands].end = e;
-		snprintf(sc->cands[sc->ncands].sample, sizeof(sc->cands[0].sample), "%s", sample);
+		sc->cands[sc->ncands].start = f->start;
+		sc->cands[sc->ncands].end = f->end;
+		snprintf(sc->cands[sc->ncands].sample, sizeof(sc->cands[0].sample), "%s", f->sample);
 		sc->ncands++;
 	}
 }
@@ -269,6 +295,25 @@ static int keyword_ok(const struct det_scan *sc, const struct det_pattern *pat, 
 	return 1;
 }
 
+/* context_word - a context keyword where words start (and end, when short) */
+static int context_word(const struct det_scan *sc, const struct det_pattern *pat,
+			size_t start, size_t to)
+{
+	const unsigned char *d = (const unsigned char *) sc->unit;
+	unsigned char first = (unsigned char) pat->text[0], last = (unsigned char) pat->text[pat->len - 1];
+	size_t  chars = 0;
+
+	if (first < 0x80 && word_byte(first) && start > 0 && word_byte(d[start - 1]))
+		return 0;
+	for (size_t i = 0; i < pat->len; i++)
+		chars += ((unsigned char) pat->text[i] & 0xc0) != 0x80;
+	if (chars > 4 || last >= 0x80 || !word_byte(last) || to >= sc->unit_len
+	    || !word_byte(d[to]))
+		return 1;
+	/* a short word: whole, or its plural */
+	return (d[to] == 's' || d[to] == 'S') && (to + 1 >= sc->unit_len || !word_byte(d[to + 1]));
+}
+
 /* on_match - Hyperscan's callback */
 static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 		    unsigned flags, void *ctx)
@@ -305,11 +350,20 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 		if (!rule_applies(sc, r))
 			return 0;
 		{
-			size_t  klen = pat->len;
+			size_t  start, end = (size_t) to;
 
-			offsets_add(&sc->prox[pat->rule], to > klen ? (size_t) to - klen : 0,
-				    (size_t) to);
+			if (pat->phrase ? !phrase_match(sc, pat, (size_t) to, &start, &end)
+			    : (start = keyword_start(pat->text, pat->len, sc->unit, end), 0))
+				return 0;
+			if (context_word(sc, pat, start, end))
+				offsets_add(&sc->prox[pat->rule], start, end);
 		}
+		return 0;
+	case PAT_ANCHOR:
+		if (sc->ps->id_where_of[pat->ident] & sc->where)
+			detector_ident_anchor(pat->ident, sc->unit, sc->unit_len,
+					      (size_t) to - pat->len, (size_t) to, sc->anchor_done,
+					      on_ident, sc);
 		return 0;
 	}
 	return 0;
@@ -341,14 +395,25 @@ static int near_keyword(const struct det_offsets *o, size_t s, size_t e, size_t 
 	return 0;
 }
 
-/* resolve_candidates - proximity: candidates with a keyword nearby are hits */
+/* header_keyword - a context keyword in the header cell of the candidate's column */
+static int header_keyword(struct det_scan *sc, const struct det_cand *c)
+{
+	size_t  hs, he;
+
+	return sc->prox[c->rule].n > 0
+		&& detector_table_cell(&sc->table, sc->unit, sc->unit_len, c->start, &hs, &he)
+		&& near_keyword(&sc->prox[c->rule], hs, he, 0);
+}
+
+/* resolve_candidates - context: candidates with a keyword nearby are hits */
 static void resolve_candidates(struct det_scan *sc)
 {
 	for (size_t i = 0; i < sc->ncands; i++) {
 		const struct det_cand *c = &sc->cands[i];
 		const struct det_rule *r = &sc->ps->rules[c->rule];
 
-		if (near_keyword(&sc->prox[c->rule], c->start, c->end, r->prox_distance))
+		if (near_keyword(&sc->prox[c->rule], c->start, c->end, r->prox_distance)
+		    || header_keyword(sc, c))
 			detector_hit(sc, c->rule, c->sample);
 	}
 	sc->ncands = 0;
@@ -391,6 +456,8 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 	for (size_t i = 0; i < ps->nrules; i++)
 		sc->prox[i].n = 0;
 	sc->ncands = 0;
+	memset(&sc->table, 0, sizeof(sc->table));
+	memset(sc->anchor_done, 0, sizeof(sc->anchor_done));
 	if (ps->db && hs_scan(ps->db, data, (unsigned) len, 0, sc->scratch, on_match, sc)
 	    != HS_SUCCESS && !sc->timed_out)
 		detector_scan_limit(sc, "match error");
@@ -398,7 +465,7 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 		int     want[IDENT_COUNT];
 
 		for (int i = 0; i < IDENT_COUNT; i++)
-			want[i] = ps->nid_rules[i] > 0;
+			want[i] = ps->nid_rules[i] > 0 && detector_ident_from_digits((enum det_ident) i);
 		detector_ident_scan(data, len, want, on_ident, sc);
 	}
 	resolve_candidates(sc);

@@ -478,6 +478,8 @@ void    detector_content_scan(struct det_scan *sc, const char *data, size_t len,
 
 	if (len == 0 || detector_scan_expired(sc))
 		return;
+	if (strcmp(sniffed, "pdf") == 0)
+		return detector_pdf_scan(sc, data, len, where, depth);
 	if (detector_archive_scan(sc, data, len, depth + 1, sniffed, ctype)
 	    || detector_document_scan(sc, data, len, where, depth + 1, sniffed, ctype))
 		return;

@@ -24,6 +24,7 @@
 #include <fnmatch.h>
 #include <limits.h>
 #include <locale.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,7 @@ static void pattern_add(struct load *ld, uint32_t rule, enum det_pat_kind kind,
 	ps->pats[ps->npats].kind = kind;
 	ps->pats[ps->npats].text = text ? xstrdup(text) : NULL;
 	ps->pats[ps->npats].whole = 0;
+	ps->pats[ps->npats].ident = IDENT_CARD;
 	ps->pats[ps->npats].len = text ? strlen(text) : 0;
 	ps->pats[ps->npats].sample = NULL;
 	ps->pats[ps->npats].phrase = NULL;
@@ -583,8 +585,9 @@ static void inline_keywords(config_setting_t *rule, const struct det_list *words
 	config_setting_remove(rule, "keyword_file");
 }
 
-/* parse_where - look_in = ["subject", "body", ...] */
-static int parse_where(struct load *ld, config_setting_t *r, struct det_rule *rule)
+/* parse_where - look_in = ["subject", "body", ...]; def without one */
+static int parse_where(struct load *ld, config_setting_t *r, struct det_rule *rule,
+		       unsigned def)
 {
 	static const struct {
 		const char *name;
@@ -598,7 +601,7 @@ static int parse_where(struct load *ld, config_setting_t *r, struct det_rule *ru
 	config_setting_t *s = config_setting_get_member(r, "look_in");
 	struct det_list l = {0};
 
-	rule->where = DET_W_CONTENT;
+	rule->where = def;
 	if (s == NULL)
 		goto headers;
 	if (list_strings(ld, s, "look_in", 32, 16, &l) < 0)
@@ -758,38 +761,78 @@ bad:
 	return -1;
 }
 
-/* parse_ident_rule - identifier, near, distance */
+/*
+ * context_patterns - context words of an identifier rule into the database
+ *
+ * Like keywords: a phrase's longest word is the literal Hyperscan looks
+ * for, the others are checked around it. A built-in acronym of up to
+ * three capitals (SIN, TIN, ABA) matches in capitals only: in lower case
+ * it is inside too many words (business, meeting, database).
+ */
+static void context_patterns(struct load *ld, uint32_t ri, const char *const *words,
+			     size_t n, int line, int builtin)
+{
+	struct buf expr;
+
+	buf_init(&expr, 128);
+	for (size_t i = 0; i < n && words[i]; i++) {
+		struct det_phrase *ph = make_phrase(ld, words[i], 1);
+		size_t  len = strlen(words[i]), caps = 0;
+		unsigned flags = HS_FLAG_CASELESS;
+
+		for (size_t k = 0; k < len; k++)
+			caps += isupper((unsigned char) words[i][k]) != 0;
+		if (builtin && ph == NULL && len <= 3 && caps >= 2)
+			flags = 0;
+		keyword_expr(ld, ph ? ph->lo[ph->anchor] : words[i], flags != 0, &expr);
+		pattern_add(ld, ri, PAT_PROX, expr.data, flags, words[i], line);
+		ld->ps->pats[ld->ps->npats - 1].phrase = ph;
+	}
+	buf_free(&expr);
+}
+
+/* parse_ident_rule - identifier, near, distance, context, lookalike_labels */
 static int parse_ident_rule(struct load *ld, config_setting_t *r, struct det_rule *rule,
 			    uint32_t ri, int compile)
 {
 	const char *name;
-	config_setting_t *s;
+	config_setting_t *s, *ctx;
 	struct det_list near = {0};
-	struct buf expr;
+	int     want;
 
 	if (get_str(ld, r, "identifier", 64, &name) < 0)
 		return -1;
 	if (name == NULL || detector_ident_parse(name, &rule->ident) < 0)
-		return load_error(ld, r, "identifier: expected credit_card, us_ssn or iban");
-	if (get_uint(ld, r, "distance", 50, 1, 10000, &rule->prox_distance) < 0)
+		return load_error(ld, r, "identifier: unknown \"%s\" (policies.conf(5) lists "
+				  "them: credit_card, us_ssn, iban, uk_nino, ...)", name ? name : "");
+	if (get_uint(ld, r, "distance", 80, 1, 10000, &rule->prox_distance) < 0
+	    || get_bool(ld, r, "lookalike_labels", 1, &rule->labels) < 0
+	    || get_bool(ld, r, "context", 0, &want) < 0)
 		return -1;
-	if ((s = config_setting_get_member(r, "near")) == NULL) {
-		if (config_setting_get_member(r, "distance"))
-			return load_error(ld, r, "distance without near keywords");
-		rule->prox_distance = 0;
+	ctx = config_setting_get_member(r, "context");
+	rule->context = ctx == NULL ? CTX_AUTO : want ? CTX_ALWAYS : CTX_NEVER;
+	s = config_setting_get_member(r, "near");
+	if (rule->context == CTX_NEVER && s)
+		return load_error(ld, ctx, "context = false with near keywords");
+	if (rule->context == CTX_NEVER && config_setting_get_member(r, "distance"))
+		return load_error(ld, ctx, "context = false with a distance");
+	if (s == NULL) {
+		const char *const *kw = detector_ident_context(rule->ident);
+
+		/* the identifier's own context words, when they may be needed */
+		if (compile && (rule->context == CTX_ALWAYS
+				|| (rule->context == CTX_AUTO && detector_ident_may_be_weak(rule->ident))))
+			context_patterns(ld, ri, kw, SIZE_MAX, config_setting_source_line(r), 1);
 		return 0;
 	}
+	rule->context = CTX_ALWAYS;
 	if (list_strings(ld, s, "near", DET_MAX_KEYWORD, 10000, &near) < 0) {
 		detector_list_free(&near);
 		return -1;
 	}
-	buf_init(&expr, 128);
-	for (size_t i = 0; compile && i < near.count; i++) {
-		keyword_expr(ld, near.items[i], 1, &expr);
-		pattern_add(ld, ri, PAT_PROX, expr.data, HS_FLAG_CASELESS, near.items[i],
-			    config_setting_source_line(s));
-	}
-	buf_free(&expr);
+	if (compile)
+		context_patterns(ld, ri, (const char *const *) near.items, near.count,
+				 config_setting_source_line(s), 0);
 	detector_list_free(&near);
 	return 0;
 }
@@ -799,7 +842,8 @@ static int parse_rule(struct load *ld, config_setting_t *r, uint32_t pi, int com
 {
 	static const char *const keys[] = {"type", "keywords", "keyword_file",
 		"case_sensitive", "whole_word", "patterns", "identifier", "near",
-		"distance", "look_in", "headers", "min_count", "external", "min_size",
+		"distance", "context", "lookalike_labels", "look_in", "headers", "min_count",
+		"external", "min_size",
 		"max_size", "types", "names", "min", "max", NULL};
 	static const char *const types[] = {"keyword", "regex", "identifier", "sender",
 		"recipient", "size", "attachment", "recipient_count", NULL};
@@ -829,7 +873,10 @@ static int parse_rule(struct load *ld, config_setting_t *r, uint32_t pi, int com
 	rule->policy = pi;
 	if (get_uint(ld, r, "min_count", 1, 1, 1000000, &rule->min_count) < 0)
 		return -1;
-	if (rule->type <= RULE_IDENTIFIER && parse_where(ld, r, rule) < 0)
+	/* identifiers look at attachment names too: scan_2024_4111111111111111.pdf */
+	if (rule->type <= RULE_IDENTIFIER
+	    && parse_where(ld, r, rule, rule->type == RULE_IDENTIFIER
+			   ? DET_W_CONTENT | DET_W_ATTNAME : DET_W_CONTENT) < 0)
 		return -1;
 	switch (rule->type) {
 	case RULE_KEYWORD:
@@ -1119,7 +1166,24 @@ static int compile_all(struct load *ld)
 						    * sizeof(uint32_t));
 			ps->id_rules[id][ps->nid_rules[id]++] = (uint32_t) i;
 			ps->id_where |= ps->rules[i].where;
+			ps->id_where_of[id] |= ps->rules[i].where;
 		}
+	/* the anchors of the identifiers in use, once each */
+	for (int id = 0; id < IDENT_COUNT; id++) {
+		int     ci;
+		const char *const *an = detector_ident_anchors((enum det_ident) id, &ci);
+		struct buf expr;
+
+		if (ps->nid_rules[id] == 0 || an == NULL)
+			continue;
+		buf_init(&expr, 64);
+		for (size_t k = 0; an[k]; k++) {
+			keyword_expr(ld, an[k], 0, &expr);
+			pattern_add(ld, 0, PAT_ANCHOR, expr.data, ci ? HS_FLAG_CASELESS : 0, an[k], 0);
+			ps->pats[ps->npats - 1].ident = (enum det_ident) id;
+		}
+		buf_free(&expr);
+	}
 	if (ps->npats == 0)
 		return 0;
 	exprs = xcalloc(ps->npats, sizeof(char *));

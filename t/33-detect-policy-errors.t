@@ -47,7 +47,11 @@ my @bad = (
     ['bad redirect address', $head . "    rules = ( { type = \"keyword\"; keywords = [\"a\"]; } );\n"
         . "    action = \"redirect\";\n    redirect_to = [\"not an address\"]; }\n);\n", 5, qr/not a mail address/],
     ['unknown identifier', $head . "    rules = (\n      { type = \"identifier\"; identifier = \"passport\"; } ); }\n);\n",
-        4, qr/identifier: expected credit_card, us_ssn or iban/],
+        4, qr/identifier: unknown "passport" \(policies\.conf\(5\) lists them/],
+    ['context words refused by context = false', $head . "    rules = (\n      { type = \"identifier\"; identifier = \"nl_bsn\";\n"
+        . "        context = false; near = [\"bsn\"]; } ); }\n);\n", 5, qr/context = false with near keywords/],
+    ['lookalike_labels not a boolean', $head . "    rules = (\n      { type = \"identifier\"; identifier = \"ca_sin\";\n"
+        . "        lookalike_labels = \"no\"; } ); }\n);\n", 5, qr/lookalike_labels: expected true or false/],
     ['duplicate policy', "policies = (\n  { name = \"p\"; rules = ( { type = \"size\"; min_size = 10; } ); },\n"
         . "  { name = \"p\"; rules = ( { type = \"size\"; min_size = 10; } ); }\n);\n", 3, qr/defined twice \(line 2\)/],
     ['bad header to add', $head . "    rules = ( { type = \"keyword\"; keywords = [\"a\"]; } );\n"
