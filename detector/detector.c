@@ -309,8 +309,8 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 		evt_warn(DET_TIMEOUT, env->cid, "limit=%dms action=%s", timeout_ms,
 			 scan_action_name(d.action));
 	else if (sc.incomplete)
-		evt_warn(DET_INCOMPLETE, env->cid, "reason=\"%s\" unscannable_action=%s "
-			 "action=%s", sc.incomplete_why, CONF_NAME(unscannable_action),
+		evt_warn(DET_INCOMPLETE, env->cid, "reason=%s unscannable_action=%s "
+			 "action=%s", evt_quote(sc.incomplete_why), CONF_NAME(unscannable_action),
 			 scan_action_name(d.action));
 	if (d.nfired)
 		evt_info(INCIDENT, env->cid, "incident=%s policies=%s severity=%s action=%s%s",

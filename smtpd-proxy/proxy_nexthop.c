@@ -63,11 +63,11 @@ void proxy_hop_close(struct proxy_session *s)
 void    proxy_hop_failed(struct proxy_session *s, int status, const char *doing)
 {
 	if (status == HOP_GARBLED)
-		evt_warn(HOP_PROTO, s->cid, "hop=%s during=\"%s\"", s->hop_name, doing);
+		evt_warn(HOP_PROTO, s->cid, "hop=%s during=%s", s->hop_name, evt_quote(doing));
 	else if (status == HOP_TIMEOUT)
-		evt_warn(HOP_TIMEOUT, s->cid, "hop=%s during=\"%s\"", s->hop_name, doing);
+		evt_warn(HOP_TIMEOUT, s->cid, "hop=%s during=%s", s->hop_name, evt_quote(doing));
 	else
-		evt_warn(HOP_LOST, s->cid, "hop=%s during=\"%s\"", s->hop_name, doing);
+		evt_warn(HOP_LOST, s->cid, "hop=%s during=%s", s->hop_name, evt_quote(doing));
 	proxy_hop_close(s);
 }
 
@@ -240,14 +240,14 @@ static void proxy_hop_resolve(struct proxy_session *s, const char *spec,
 	}
 	/* every session that meets a DNS failure logs it with the answer */
 	if (res->status == DNS_TEMPFAIL)
-		evt_warn(DNS_TEMPFAIL, s->cid, "domain=%s lookup=%s answer=\"%s\"%s",
-			 host, t->lookup, res->answer, res->cached ? " cached=yes" : "");
+		evt_warn(DNS_TEMPFAIL, s->cid, "domain=%s lookup=%s answer=%s%s",
+			 host, t->lookup, evt_quote(res->answer), res->cached ? " cached=yes" : "");
 	else if (res->status == DNS_NOTFOUND)
-		evt_warn(DNS_NOTFOUND, s->cid, "domain=%s lookup=%s answer=\"%s\"%s",
-			 host, t->lookup, res->answer, res->cached ? " cached=yes" : "");
+		evt_warn(DNS_NOTFOUND, s->cid, "domain=%s lookup=%s answer=%s%s",
+			 host, t->lookup, evt_quote(res->answer), res->cached ? " cached=yes" : "");
 	else if (!res->cached && strcmp(t->lookup, "native") != 0)
-		evt_info(DNS_RESOLVED, s->cid, "domain=%s lookup=%s answer=\"%s\" "
-			 "addresses=%zu ttl=%u", host, t->lookup, res->answer,
+		evt_info(DNS_RESOLVED, s->cid, "domain=%s lookup=%s answer=%s "
+			 "addresses=%zu ttl=%u", host, t->lookup, evt_quote(res->answer),
 			 res->ntarget, res->ttl);
 	if (res->status != DNS_OK) {
 		proxy_hop_why(t, "%s: %s", spec, res->answer);
@@ -363,17 +363,18 @@ int     proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner)
 	if (rc == 0) {
 		if (*t.entry)
 			evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s next_hop=%s "
-				 "lookup=%s%s%s%s", s->hop_name, CONF_NAME(operating_mode),
-				 t.entry, t.lookup, t.why.len ? " skipped=\"" : "",
-				 t.why.len ? t.why.data : "", t.why.len ? "\"" : "");
+				 "lookup=%s%s%s", s->hop_name, CONF_NAME(operating_mode),
+				 t.entry, t.lookup, t.why.len ? " skipped=" : "",
+				 t.why.len ? evt_quote(t.why.data) : "");
 		else
-			evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s%s%s%s", s->hop_name,
-				 CONF_NAME(operating_mode), t.why.len ? " skipped=\"" : "",
-				 t.why.len ? t.why.data : "", t.why.len ? "\"" : "");
+			evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s%s%s", s->hop_name,
+				 CONF_NAME(operating_mode), t.why.len ? " skipped=" : "",
+				 t.why.len ? evt_quote(t.why.data) : "");
 	} else {
 		proxy_hop_refusal(s, &t);
-		evt_warn(HOP_NONE, s->cid, "client=%s mode=%s tried=\"%s\" reply=\"%.3s\"",
-			 s->client_addr, CONF_NAME(operating_mode), t.why.data, s->hop_refusal);
+		evt_warn(HOP_NONE, s->cid, "client=%s mode=%s tried=%s reply=\"%.3s\"",
+			 s->client_addr, CONF_NAME(operating_mode), evt_quote(t.why.data),
+			 s->hop_refusal);
 	}
 	buf_free(&t.why);
 	return rc;
@@ -440,8 +441,9 @@ static int proxy_hop_tls_fail(struct proxy_session *s, enum hop_level level,
 {
 	char    text[512];
 
-	evt_warn(HOP_TLS_FAILED, s->cid, "hop=%s outbound_tls=%s level=%s reason=\"%s\"",
-		 s->hop_name, CONF_NAME(outbound_tls), proxy_tls_level_name(level), why);
+	evt_warn(HOP_TLS_FAILED, s->cid, "hop=%s outbound_tls=%s level=%s reason=%s",
+		 s->hop_name, CONF_NAME(outbound_tls), proxy_tls_level_name(level),
+		 evt_quote(why));
 	proxy_hop_close(s);
 	snprintf(text, sizeof(text), "451 4.7.5 %s Error: TLS to the next hop %s failed: %s",
 		 s->helo_name, s->hop_name, why);
@@ -461,8 +463,8 @@ static int proxy_hop_tls_fail(struct proxy_session *s, enum hop_level level,
 static int proxy_hop_tls_plain(struct proxy_session *s, struct smtp_reply *r,
 			       const char *why)
 {
-	evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=\"%s\" action=reconnect",
-		 s->hop_name, why);
+	evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=%s action=reconnect",
+		 s->hop_name, evt_quote(why));
 	proxy_hop_close(s);
 	s->tls_hop_plain = 1;
 	if (proxy_hop_connect(s, r) < 0)
@@ -502,7 +504,8 @@ static int proxy_hop_starttls(struct proxy_session *s, struct smtp_reply *r)
 		smtp_reply_free(&st);
 		if (level == HOP_TLS_MAY && s->hop) {
 			/* a refused STARTTLS leaves the session as it was (RFC 3207) */
-			evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=\"%s\"", s->hop_name, why);
+			evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=%s", s->hop_name,
+				 evt_quote(why));
 			s->tls_hop_plain = 1;
 			return HOP_OK;
 		}

@@ -221,8 +221,8 @@ static void proxy_reject_content(struct proxy_session *s, int status, size_t siz
 					     : status == DATA_LONGLINE ? PROXY_STAT_LONGLINE
 					     : PROXY_STAT_BARE);
 
-	evt_warn(MSG_REJECTED, s->cid, "client=%s from=%s size=%zu reply=\"%s\"",
-		 s->client_addr, s->env.mail_from, size, reply);
+	evt_warn(MSG_REJECTED, s->cid, "client=%s from=%s size=%zu reply=%s",
+		 s->client_addr, evt_quote(s->env.mail_from), size, evt_quote(reply));
 	snprintf(outcome, len, "%s", reply);
 	(void) proxy_hop_rset(s, outcome, len);
 }
@@ -334,12 +334,14 @@ int     proxy_transaction(struct proxy_session *s)
 	close(fd);
 	s->messages++;
 	evt_info(MSG_COMPLETE, s->cid, "client=%s from=%s rcpts=%zu size=%zu "
-		 "tls_in=%s tls_out=%s verdict=%s%s policies=%s hop=%s reply=\"%s\" "
-		 "rtime=%.3f dtime=%.3f stime=%.3f", s->client_addr, s->env.mail_from,
+		 "tls_in=%s tls_out=%s verdict=%s%s policies=%s hop=%s reply=%s "
+		 "rtime=%.3f dtime=%.3f stime=%.3f", s->client_addr,
+		 evt_quote(s->env.mail_from),
 		 s->env.nrcpt, size, s->client->ssl ? SSL_get_version(s->client->ssl) : "none",
 		 s->hop && s->hop->ssl ? SSL_get_version(s->hop->ssl) : "none",
 		 scan_action_name(v.action), scanned ? "" : " (detector failure)",
-		 *v.policies ? v.policies : "-", s->hop_name, outcome, rtime, dtime,
+		 evt_quote(*v.policies ? v.policies : "-"), s->hop_name,
+		 evt_quote(outcome), rtime, dtime,
 		 proxy_elapsed(&t2));
 	proxy_count_message(&v, size, scanned);
 	verdict_free(&v);

@@ -187,8 +187,8 @@ int     proxy_xforward_replay(struct proxy_session *s)
 		stream_write(s->hop, line, (size_t) (end - line) + 2);
 		rc = proxy_hop_reply(s, &r, var_next_hop_timeout, "250");
 		if (rc == HOP_OK && r.code / 100 != 2)
-			evt_warn(XFWD_REFUSED, s->cid, "hop=%s during=replay reply=\"%s\"",
-				 s->hop_name, r.first);
+			evt_warn(XFWD_REFUSED, s->cid, "hop=%s during=replay reply=%s",
+				 s->hop_name, evt_quote(r.first));
 		line = end + 2;
 	}
 	smtp_reply_free(&r);
