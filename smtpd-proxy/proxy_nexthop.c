@@ -483,7 +483,7 @@ static int proxy_hop_starttls(struct proxy_session *s, struct smtp_reply *r)
 	if (level == HOP_TLS_NONE || s->tls_hop || s->tls_hop_plain || s->hop == NULL)
 		return HOP_OK;
 	/* the SSL session reads the socket itself: nothing may wait in plain text */
-	if (proxy_hop_quiet(s) != HOP_OK)
+	if (proxy_hop_quiet(s) == HOP_GARBLED)
 		return proxy_hop_tls_fail(s, level, r, "next hop sent data after its EHLO reply");
 	if (!(s->hop_caps & CAP_STARTTLS)) {
 		if (level == HOP_TLS_MAY) {
@@ -512,7 +512,7 @@ static int proxy_hop_starttls(struct proxy_session *s, struct smtp_reply *r)
 		return proxy_hop_tls_fail(s, level, r, why);
 	}
 	smtp_reply_free(&st);
-	if (proxy_hop_quiet(s) != HOP_OK)
+	if (proxy_hop_quiet(s) == HOP_GARBLED)
 		return proxy_hop_tls_fail(s, level, r,
 					  "next hop sent data after its 220 to STARTTLS");
 	if (proxy_tls_hop_handshake(s, level, why, sizeof(why)) < 0) {
