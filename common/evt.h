@@ -67,6 +67,7 @@
 	X(TLS_DISCARDED,	4011, "plaintext after STARTTLS discarded") \
 	X(TLSMGR_READY,		4012, "tlsmgr ready") \
 	X(HOP_TLS_PLAIN,	4013, "next hop without TLS") \
+	X(TLS_NOT_OFFERED,	4014, "STARTTLS not offered: the next hop cannot mirror it") \
 	X(MASTER_START,		5001, "master started") \
 	X(MASTER_STOP,		5002, "master stopping") \
 	X(MASTER_RELOAD,	5003, "master reloaded configuration") \

@@ -69,6 +69,7 @@ enum proxy_stat {
 	PROXY_STAT_HOP_LOST,		/* 421 4.4.2 lost connection to next hop */
 	PROXY_STAT_HOP_GONE,		/* 421 4.4.2 it failed earlier */
 	PROXY_STAT_HOP_SEND,		/* 451 4.4.2 the content did not all go */
+	PROXY_STAT_HOP_TLS,		/* 421 4.7.5 gone after its TLS failed */
 	PROXY_STAT_TIMEOUT,		/* 421 4.4.2 client timeout */
 	PROXY_STAT_ERRORS,		/* 421 4.7.0 too many errors */
 	PROXY_STAT_RESOURCE,		/* 451 4.3.0 no memfd */
@@ -142,6 +143,7 @@ struct proxy_session {
 	int     tls_client;		/* client side is inside TLS */
 	int     tls_hop;		/* next-hop side is inside TLS */
 	int     tls_hop_plain;		/* outbound_tls = may gave up on TLS */
+	int     tls_hop_failed;		/* TLS to the next hop failed: it is gone */
 };
 
 /* A client command relayed to the next hop, waiting for its reply. */
@@ -228,6 +230,7 @@ enum hop_level proxy_tls_level(const struct proxy_session *s);
 const char *proxy_tls_level_name(enum hop_level level);
 int proxy_tls_hop_handshake(struct proxy_session *s, enum hop_level level,
 			    char *why, size_t len);
+void proxy_tls_mirror_failed(struct proxy_session *s, const char *why);
 
 /* proxy_reply.c */
 void smtp_reply_init(struct smtp_reply *r);

@@ -49,6 +49,7 @@ static const struct proxy_stat_detail {
 	{PROXY_STAT_HOP_GONE, 1, "421 4.4.2", "next hop connection lost"},
 	{PROXY_STAT_HOP_SEND, 1, "451 4.4.2", "message transfer to next hop failed, "
 	"try again later"},
+	{PROXY_STAT_HOP_TLS, 1, "421 4.7.5", "TLS to the next hop failed, try again later"},
 	{PROXY_STAT_TIMEOUT, 1, "421 4.4.2", "timeout exceeded"},
 	{PROXY_STAT_ERRORS, 1, "421 4.7.0", "too many errors"},
 	{PROXY_STAT_RESOURCE, 0, "451 4.3.0", "insufficient system resources"},

@@ -445,6 +445,9 @@ static int proxy_hop_tls_fail(struct proxy_session *s, enum hop_level level,
 		 s->hop_name, CONF_NAME(outbound_tls), proxy_tls_level_name(level),
 		 evt_quote(why));
 	proxy_hop_close(s);
+	s->tls_hop_failed = 1;
+	if (var_outbound_tls == OUTBOUND_TLS_MIRROR)
+		proxy_tls_mirror_failed(s, why);	/* not offered again for a while */
 	snprintf(text, sizeof(text), "451 4.7.5 %s Error: TLS to the next hop %s failed: %s",
 		 s->helo_name, s->hop_name, why);
 	for (char *cp = text; *cp; cp++)

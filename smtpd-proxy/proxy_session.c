@@ -587,7 +587,7 @@ static void proxy_dispatch(struct proxy_session *s, char *line)
 	/* a next hop gone before, or while reading that group's replies */
 	if (s->hop_dead && !(cmd->flags & CMD_NO_HOP)) {
 		proxy_chat_collect(s);
-		proxy_chat_stat(s, PROXY_STAT_HOP_GONE);
+		proxy_chat_stat(s, s->tls_hop_failed ? PROXY_STAT_HOP_TLS : PROXY_STAT_HOP_GONE);
 		return;
 	}
 	if (proxy_cmd_refused(s, cmd))
