@@ -12,13 +12,14 @@ DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 	detector/detector_pdfenc.c \
 	detector/detector_verdict.c \
 	detector/detector_incident.c detector/detector_notify.c
-DETECT_SRC  = detector/detector.c $(DETECT_LIB_SRC)
+DETECT_SRC  = detector/detector.c detector/detector_loop.c $(DETECT_LIB_SRC)
 DLPSCAN_SRC = detector/dlpscan.c $(DETECT_LIB_SRC)
 
 PROGS    += detector/detector detector/dlpscan
 DAEMONS  += detector/detector
 COMMANDS += detector/dlpscan
-SRCS     += detector/detector.c detector/dlpscan.c $(DETECT_LIB_SRC)
+SRCS     += detector/detector.c detector/detector_loop.c detector/dlpscan.c \
+	$(DETECT_LIB_SRC)
 
 DEB_BUILD += libhyperscan-dev libarchive-dev zlib1g-dev libqpdf-dev
 DEB_TEST  += ripgrep zip p7zip-full
