@@ -5,6 +5,8 @@
 #   make bench    benchmarks under t/bench (figures, not pass/fail)
 #   make fuzz     every parser under libFuzzer, ASan and UBSan (clang), one
 #                 after the other, FUZZ_TIME seconds each (FUZZ=name: one)
+#   make unit     the C unit tests and the fuzz seed replays (gcc, ASan and
+#                 UBSan), which make check runs (t/02, t/03)
 #   make install  PREFIX=/usr/local DESTDIR= (see INSTALL)
 #
 # Each role lists its own sources, programs and Debian packages in its
@@ -60,15 +62,26 @@ MANPAGES  = $(sort $(wildcard man/*.[158]) $(GENERATED_MAN))
 GENERATED_MAN =
 CONFFILES = $(wildcard etc/*.conf)
 
-.PHONY: all deps run check test bench install clean fuzz fuzz-build FORCE
+.PHONY: all deps run check test bench install clean fuzz fuzz-build unit \
+	replay-list FORCE
 .DEFAULT_GOAL := all
 
-# Fuzz harnesses: each role's fuzz/ directory holds fuzz_NAME.c, built into
-# fuzz-NAME from the role's sources compiled again with clang's sanitizers
-# (*.fuzz.o), with seeds in fuzz/seeds/fuzz-NAME/; the corpus grows in
-# fuzz/corpus/fuzz-NAME/ and findings land in fuzz/ as crash-*, leak-*,
-# timeout-*. Roles add their harnesses to FUZZ_TARGETS and say how to run
-# them in FUZZ_ARGS_fuzz-NAME (-max_len, -dict...).
+# Fuzz harnesses: each role's fuzz/ directory holds fuzz_NAME.c, a libFuzzer
+# harness (LLVMFuzzerTestOneInput, and LLVMFuzzerInitialize when it needs
+# one). The role adds dir/fuzz/fuzz-NAME to FUZZ_TARGETS and says in its
+# build.mk:
+#   FUZZ_SRC_fuzz-NAME   the sources it links besides fuzz_NAME.c (leave out
+#                        a .c the harness #includes for its static parsers)
+#   FUZZ_WRAP_fuzz-NAME  functions it replaces with __wrap_NAME (ld --wrap)
+#   FUZZ_LIBS_fuzz-NAME  libraries beyond OpenSSL, libbsd, libconfig, ldns
+#   FUZZ_ARGS_fuzz-NAME  libFuzzer options (-max_len, -dict...)
+#   FUZZ_SEEDS_fuzz-NAME its seeds, when not in dir/fuzz/seeds/fuzz-NAME/
+# make fuzz builds fuzz-NAME with clang (the sources compiled again as
+# *.fuzz.o) and runs it; the corpus grows in dir/fuzz/corpus/fuzz-NAME/ and
+# findings land in dir/fuzz/ as crash-*, leak-*, timeout-*: commit one that
+# found a bug to its seeds as regress-WHAT. make unit builds replay-NAME
+# from the same sources with gcc (*.san.o) and t/unit/replay.c, and t/03
+# runs every seed through it once, so each keeps guarding its bug.
 FUZZ_TIME ?= 60
 FUZZ_CC   ?= clang
 FUZZ_DEB   = clang libclang-rt-14-dev
@@ -79,14 +92,26 @@ FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 	-DDLP_SYSCONFDIR='"$(SYSCONFDIR)"' -DDLP_LIBEXECDIR='"$(LIBEXECDIR)"' \
 	-DDLP_SRCDIR='"$(CURDIR)"'
 FUZZ_TARGETS =
-COMMON_FUZZ_OBJ = $(COMMON_SRC:.c=.fuzz.o)
-# a harness: its own .c (which may #include a role's .c for static parsers)
-# and the objects it lists
+comma := ,
+empty :=
+space := $(empty) $(empty)
+ld-wrap = $(if $(1),-Wl$(subst $(space),,$(foreach f,$(1),$(comma)--wrap=$(f))))
 FUZZ_LINK = $(Q)$(if $(V),,echo "  FUZZ    $@";) $(FUZZ_CC) $(FUZZ_CFLAGS) \
-	-fsanitize=fuzzer -o $@ $< $(filter %.o,$^) $(PKG_LIBS) $(LIBS_$@)
+	-fsanitize=fuzzer -o $@ $< $(filter %.o,$^) $(PKG_LIBS) \
+	$(FUZZ_LIBS_$(notdir $@)) $(call ld-wrap,$(FUZZ_WRAP_$(notdir $@)))
+
+# Unit tests and replays: programs built by gcc with ASan and UBSan from
+# *.san.o (every role's headers are on the include path). A unit test is
+# t/unit/unit_NAME.c, printing TAP with t/unit/tap.h; t/unit/build.mk
+# lists them and what they link.
+SAN_CFLAGS = $(FUZZ_CFLAGS) -Wno-format-truncation -It/unit -Idetector -Ismtpd-proxy -Itlsmgr -Imaster \
+	-I/usr/include/hs
+SAN_LINK = $(Q)$(if $(V),,echo "  LD      $@";) $(CC) $(SAN_CFLAGS) -o $@ \
+	$(filter %.o,$^) $(PKG_LIBS)
+UNIT_TARGETS =
 
 include common/build.mk master/build.mk smtpd-proxy/build.mk \
-	detector/build.mk tlsmgr/build.mk
+	detector/build.mk tlsmgr/build.mk t/unit/build.mk
 
 all: $(PROGS) $(GENERATED_MAN)
 
@@ -133,7 +158,7 @@ run: deps
 
 # check - every test under t/, against real peers
 check: deps
-	$(MAKE) all
+	$(MAKE) all unit
 	@if [ "$$(id -u)" = 0 ]; then ./master/dlpgate setup >/dev/null; fi
 	prove t/
 
@@ -168,10 +193,43 @@ install: all
 	  $(SBINDIR)/dlpgate -c $(SYSCONFDIR) setup; \
 	else echo "not root or DESTDIR set: run 'dlpgate setup' as root on the target"; fi
 
-.PRECIOUS: %.fuzz.o
+.PRECIOUS: %.fuzz.o %.san.o
 %.fuzz.o: %.c
 	@$(if $(V),,echo "  FUZZCC  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+%.san.o: %.c
+	@$(if $(V),,echo "  SANCC   $@")
+	$(Q)$(CC) $(SAN_CFLAGS) -c -o $@ $<
+
+# Each harness: fuzz-NAME (clang, libFuzzer) and replay-NAME (gcc).
+fuzz-name   = $(patsubst fuzz-%,%,$(notdir $(1)))
+fuzz-replay = $(dir $(1))replay-$(call fuzz-name,$(1))
+define fuzz-rules
+$(1): $(dir $(1))fuzz_$(call fuzz-name,$(1)).c \
+		$$(patsubst %.c,%.fuzz.o,$$(FUZZ_SRC_$(notdir $(1))))
+	$$(FUZZ_LINK)
+$(call fuzz-replay,$(1)): $(dir $(1))fuzz_$(call fuzz-name,$(1)).san.o t/unit/replay.san.o \
+		$$(patsubst %.c,%.san.o,$$(FUZZ_SRC_$(notdir $(1))))
+	$$(SAN_LINK) $$(FUZZ_LIBS_$(notdir $(1))) $$(call ld-wrap,$$(FUZZ_WRAP_$(notdir $(1))))
+endef
+$(foreach t,$(FUZZ_TARGETS),$(if $(FUZZ_SRC_$(notdir $(t))),,$(error $(t): its build.mk \
+	must say FUZZ_SRC_$(notdir $(t)), the sources it links (see the Makefile))))
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz-rules,$(t))))
+REPLAY_TARGETS = $(foreach t,$(FUZZ_TARGETS),$(call fuzz-replay,$(t)))
+
+# Each unit test: t/unit/unit-NAME from unit_NAME.c and UNIT_SRC_unit-NAME.
+define unit-rules
+$(1): $(dir $(1))unit_$(patsubst unit-%,%,$(notdir $(1))).san.o \
+		$$(patsubst %.c,%.san.o,$$(UNIT_SRC_$(notdir $(1))))
+	$$(SAN_LINK) $$(UNIT_LIBS_$(notdir $(1))) $$(call ld-wrap,$$(UNIT_WRAP_$(notdir $(1))))
+endef
+$(foreach t,$(UNIT_TARGETS),$(eval $(call unit-rules,$(t))))
+
+# unit - build the unit tests and the replays (t/02 and t/03 run them)
+unit: $(UNIT_TARGETS) $(REPLAY_TARGETS)
+# replay-list - "replay-NAME seeds-directory", a line each (for t/03)
+replay-list:
+	@$(foreach t,$(FUZZ_TARGETS),echo "$(call fuzz-replay,$(t)) $(call fuzz-seeds,$(t))";)
 
 # fuzz - is clang's libFuzzer there? then build every harness and run each;
 # one that finds something fails make fuzz after the others have run
@@ -196,5 +254,6 @@ fuzz-build: $(FUZZ_TARGETS)
 clean:
 	rm -f $(PROGS) $(GENERATED_MAN) $(LIBDLP) */*.o $(SRCS:.c=.d) $(PATHS_STAMP)
 	rm -f $(FUZZ_TARGETS) */*.fuzz.d */fuzz/*.d
+	rm -f $(REPLAY_TARGETS) $(UNIT_TARGETS) */*.san.[od] */fuzz/*.san.o t/unit/*.san.[od]
 
--include $(SRCS:.c=.d) $(wildcard */*.fuzz.d */fuzz/*.d)
+-include $(SRCS:.c=.d) $(wildcard */*.fuzz.d */*.san.d */fuzz/*.d t/unit/*.d)

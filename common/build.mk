@@ -15,9 +15,6 @@ FUZZ_TARGETS += common/fuzz/fuzz-ipc common/fuzz/fuzz-envelope common/fuzz/fuzz-
 FUZZ_ARGS_fuzz-ipc = -max_len=66000
 FUZZ_ARGS_fuzz-envelope = -max_len=16384
 FUZZ_ARGS_fuzz-conf = -max_len=4096
-common/fuzz/fuzz-ipc: common/fuzz/fuzz_ipc.c $(COMMON_FUZZ_OBJ)
-	$(FUZZ_LINK)
-common/fuzz/fuzz-envelope: common/fuzz/fuzz_envelope.c $(COMMON_FUZZ_OBJ)
-	$(FUZZ_LINK)
-common/fuzz/fuzz-conf: common/fuzz/fuzz_conf.c $(COMMON_FUZZ_OBJ)
-	$(FUZZ_LINK)
+FUZZ_SRC_fuzz-ipc = $(COMMON_SRC)
+FUZZ_SRC_fuzz-envelope = $(COMMON_SRC)
+FUZZ_SRC_fuzz-conf = $(COMMON_SRC)

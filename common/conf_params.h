@@ -101,7 +101,7 @@
 	  "resubmit_port. forward: send it to the next_hop list.") \
 	X(INT, resubmit_port, "10026", 1, 65535, "smtpd-proxy", \
 	  "Port of the reinjection listener of the MTA in reflecting mode " \
-	  "(the seed product's RequestProcessor.MTAResubmitPort).") \
+	  "(Symantec Network Prevent's RequestProcessor.MTAResubmitPort).") \
 	X(LIST, next_hop, "", conf_check_hostport, "smtpd-proxy", \
 	  "Forwarding mode: next hops as host, host:port or [address]:port " \
 	  "(port 25 by default), tried in order until one answers 220.") \
@@ -146,8 +146,8 @@
 	X(TIME, detector_timeout, "60s", 1, 3600, "smtpd-proxy", \
 	  "How long a message may take to scan.") \
 	X(BOOL, add_default_header, "yes", "smtpd-proxy", \
-	  "Add default_pass_header to every message that passes (the seed " \
-	  "product's RequestProcessor.AddDefaultHeader).") \
+	  "Add default_pass_header to every message that passes (Network " \
+	  "Prevent's RequestProcessor.AddDefaultHeader).") \
 	X(STR, default_pass_header, "X-Filter-Loop: Reflected", conf_check_header, \
 	  "smtpd-proxy", \
 	  "The header added to passed messages, Name: value.") \
@@ -161,10 +161,13 @@
 	  "last good policies keep running.") \
 	X(LIST, internal_domains, "", conf_check_domain, "detector", \
 	  "Domains that count as internal: a recipient in none of them (or " \
-	  "their subdomains) is external for rules with external = true.") \
+	  "their subdomains) is external for rules with external = true. " \
+	  "So is an address that routes itself, as Postfix reads it: a " \
+	  "local part with %, ! or a quoted @, or a source route " \
+	  "(policies.conf(5)).") \
 	X(BOOL, trial_mode, "no", "detector", \
 	  "Every policy acts as monitor: incidents, notifications and logs, " \
-	  "but no block, redirect or modify (the seed product's Trial Mode).") \
+	  "but no block, redirect or modify (Network Prevent's Trial Mode).") \
 	X(STR, violation_count_header, "X-DLP-Violations", conf_check_header_name, \
 	  "detector", \
 	  "Header added to a passed message when monitor-mode policies " \
@@ -193,13 +196,15 @@
 	  "Most bytes of decoded content (base64, quoted-printable, " \
 	  "archives) scanned per message.") \
 	X(SIZE, detector_reader_memory_limit, "512m", 67108864, 17179869184LL, "detector", \
-	  "Memory a confined document reader (PDF) may take beyond the " \
-	  "detector's own: a document that needs more is not scanned " \
-	  "completely (unscannable_action).") \
+	  "Memory a confined document reader (PDF; archives, Office, " \
+	  "Outlook and RTF documents, each attachment in a child process " \
+	  "of its own) may take beyond the detector's own: a document that " \
+	  "needs more is not scanned completely (unscannable_action).") \
 	X(TIME, detector_reader_time_limit, "20s", 1, 3600, "detector", \
-	  "Wall-clock and CPU time a confined document reader (PDF) may " \
-	  "take for one document, within the message's scan time; past it " \
-	  "the reader is killed and the document is not scanned completely.") \
+	  "Wall-clock and CPU time a confined document reader (PDF; " \
+	  "archives and documents) may take for one attachment, within the " \
+	  "message's scan time; past it the reader is killed and the " \
+	  "attachment is not scanned completely.") \
 	X(ENUM, unscannable_action, "pass", "detector", \
 	  "What happens to a message that could not be scanned completely " \
 	  "(a limit, an encrypted or broken archive): it is scanned as far " \
@@ -275,7 +280,7 @@
 	  "verify, and the certificate must name the next hop.") \
 	X(BOOL, mirror_verify, "yes", "smtpd-proxy", \
 	  "In mirror mode, the next hop must authenticate itself against " \
-	  "the keystore's trusted certificates (the seed product's rule). " \
+	  "the keystore's trusted certificates (Network Prevent's rule). " \
 	  "no: encrypt without verifying, for labs.") \
 	X(BOOL, tls_use_system_ca, "no", "smtpd-proxy", \
 	  "Also trust the system's CA bundle when verifying next hops.") \

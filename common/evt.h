@@ -43,7 +43,7 @@
 	X(DET_FAILURE,		3002, "detector failure") \
 	X(DET_BADREQ,		3003, "detector request refused") \
 	X(DET_STARTED,		3004, "detector ready") \
-	/* 3005-3999: detector and policies (issue 3) */ \
+	/* 3005-3999: detector and policies */ \
 	X(POLICY_LOADED,	3005, "policies loaded") \
 	X(POLICY_REFUSED,	3006, "policy file refused") \
 	X(POLICY_KEPT,		3007, "keeping the last good policies") \
@@ -55,7 +55,7 @@
 	X(DET_STALE,		3013, "request skipped, its worker stopped waiting") \
 	X(TLS_DONE,		4001, "TLS handshake completed") \
 	X(TLS_FAILED,		4002, "TLS handshake failed") \
-	/* 4003-4999: TLS, tlsmgr, keystore (issue 4) */ \
+	/* 4003-4999: TLS, tlsmgr, keystore */ \
 	X(KS_CREATED,		4003, "keystore created") \
 	X(KS_LOADED,		4004, "keystore loaded") \
 	X(KS_ERROR,		4005, "keystore error") \
@@ -78,7 +78,7 @@
 	X(MASTER_DONE,		5008, "master stopped") \
 	X(CHILD_KILLED,		5009, "child killed at shutdown") \
 	X(PEER_BAD,		5010, "peer process misbehaved") \
-	/* 5011-5999: master and operations (issue 5) */ \
+	/* 5011-5999: master and operations */ \
 	X(MASTER_DRAIN,		5011, "master draining") \
 	X(CTL_DENIED,		5012, "control connection refused") \
 	X(METRICS_ON,		5013, "metrics listener started") \
@@ -86,7 +86,7 @@
 	X(CONF_ERROR,		6001, "configuration error") \
 	X(CONF_DEFAULTS,	6002, "configuration file missing, using defaults") \
 	X(CONF_RELOAD_BAD,	6003, "new configuration refused, keeping the old") \
-	/* 7000-7999: incidents and notifications (issue 3) */ \
+	/* 7000-7999: incidents and notifications */ \
 	X(INCIDENT,		7001, "incident recorded") \
 	X(INCIDENT_FAIL,	7002, "incident log write failed") \
 	X(NOTIFY_QUEUED,	7003, "notification queued") \
@@ -94,7 +94,7 @@
 	X(NOTIFY_DEFER,		7005, "notification deferred") \
 	X(NOTIFY_EXPIRED,	7006, "notification given up") \
 	X(NOTIFY_FAIL,		7007, "notification could not be queued") \
-	/* 8000-8999: DNS, PROXY protocol, clusters (issue 6) */ \
+	/* 8000-8999: DNS, PROXY protocol, clusters */ \
 	X(DNS_RESOLVED,		8001, "next hop domain resolved") \
 	X(DNS_TEMPFAIL,		8002, "next hop DNS lookup failed") \
 	X(DNS_NOTFOUND,		8003, "next hop domain has no address") \

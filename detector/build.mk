@@ -5,8 +5,10 @@
 # Debian; ripgrep is the reference tool of the scan benchmark.
 DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 	detector/detector_ident.c detector/detector_valid.c detector/detector_secret.c \
+	detector/detector_context.c \
 	detector/detector_mime.c detector/detector_text.c \
-	detector/detector_archive.c detector/detector_office.c detector/detector_ole.c \
+	detector/detector_archive.c detector/detector_confine.c detector/detector_office.c \
+	detector/detector_ole.c \
 	detector/detector_legacy.c detector/detector_msg.c detector/detector_rtf.c \
 	detector/detector_pdf.c detector/detector_pdfread.c detector/detector_pdfcs.c \
 	detector/detector_pdfenc.c \
@@ -22,7 +24,7 @@ SRCS     += detector/detector.c detector/detector_loop.c detector/dlpscan.c \
 	$(DETECT_LIB_SRC)
 
 DEB_BUILD += libhyperscan-dev libarchive-dev zlib1g-dev libqpdf-dev
-DEB_TEST  += ripgrep zip p7zip-full
+DEB_TEST  += ripgrep zip p7zip-full python3
 
 DETECT_LIBS = -lhs -larchive -lz -lqpdf -lm
 LIBS_detector/detector = $(DETECT_LIBS)
@@ -43,20 +45,28 @@ FUZZ_ARGS_fuzz-mime = -max_len=65536
 FUZZ_CORPUS_fuzz-mime = detector/fuzz/corpus
 FUZZ_SEEDS_fuzz-mime = detector/fuzz/seeds
 $(DETECT_LIB_SRC:.c=.fuzz.o) detector/fuzz/fuzz-mime: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
-LIBS_detector/fuzz/fuzz-mime = $(DETECT_LIBS)
-detector/fuzz/fuzz-mime: detector/fuzz/fuzz_mime.c $(DETECT_LIB_SRC:.c=.fuzz.o) \
-		$(COMMON_FUZZ_OBJ)
-	$(FUZZ_LINK)
+FUZZ_SRC_fuzz-mime = $(DETECT_LIB_SRC) $(COMMON_SRC)
+FUZZ_LIBS_fuzz-mime = $(DETECT_LIBS)
+
+# the container and document parsers, one harness each (detector/fuzz/fuzz_det.h),
+# with seeds in detector/fuzz/seeds/fuzz-NAME made by real producers
+DETECT_FUZZ = archive office ole rtf
+FUZZ_TARGETS += $(DETECT_FUZZ:%=detector/fuzz/fuzz-%)
+FUZZ_ARGS_fuzz-archive = -max_len=262144
+FUZZ_ARGS_fuzz-office = -max_len=65536
+FUZZ_ARGS_fuzz-ole = -max_len=262144
+FUZZ_ARGS_fuzz-rtf = -max_len=65536
+$(DETECT_FUZZ:%=detector/fuzz/fuzz-%): FUZZ_CFLAGS += -Idetector -I/usr/include/hs
+$(foreach f,$(DETECT_FUZZ),$(eval FUZZ_SRC_fuzz-$(f) = $$(DETECT_LIB_SRC) $$(COMMON_SRC)))
+$(foreach f,$(DETECT_FUZZ),$(eval FUZZ_LIBS_fuzz-$(f) = $$(DETECT_LIBS)))
 
 # make fuzz - the data identifiers: digit runs, validators, anchors, labels,
 # table headers, and a planted card that must always be found
 FUZZ_TARGETS += detector/fuzz/fuzz-ident
 FUZZ_ARGS_fuzz-ident = -max_len=16384
 detector/fuzz/fuzz-ident: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
-LIBS_detector/fuzz/fuzz-ident = $(DETECT_LIBS)
-detector/fuzz/fuzz-ident: detector/fuzz/fuzz_ident.c $(DETECT_LIB_SRC:.c=.fuzz.o) \
-		$(COMMON_FUZZ_OBJ)
-	$(FUZZ_LINK)
+FUZZ_SRC_fuzz-ident = $(DETECT_LIB_SRC) $(COMMON_SRC)
+FUZZ_LIBS_fuzz-ident = $(DETECT_LIBS)
 
 # make demo - dlpgate with the shipped policies in front of smtp-sink: a clean
 # message, a card number in a docx, a confidential keyword (detector/demo.pl)
@@ -80,7 +90,6 @@ FUZZ_TARGETS += detector/fuzz/fuzz-pdf
 FUZZ_ARGS_fuzz-pdf = -max_len=200000
 FUZZ_CORPUS_fuzz-pdf = detector/fuzz/corpus-pdf
 FUZZ_SEEDS_fuzz-pdf = detector/fuzz/seeds-pdf
-LIBS_detector/fuzz/fuzz-pdf = $(DETECT_LIBS)
 detector/fuzz/fuzz-pdf: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
-detector/fuzz/fuzz-pdf: detector/fuzz/fuzz_pdf.c $(DETECT_LIB_SRC:.c=.fuzz.o) $(COMMON_FUZZ_OBJ)
-	$(FUZZ_LINK)
+FUZZ_SRC_fuzz-pdf = $(DETECT_LIB_SRC) $(COMMON_SRC)
+FUZZ_LIBS_fuzz-pdf = $(DETECT_LIBS)

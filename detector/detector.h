@@ -8,9 +8,11 @@
  *			look-alike labels, table headers, masking
  * detector_valid.c	the identifiers' validators (check digits, issuers)
  * detector_secret.c	identifiers found from anchors: secrets, SWIFT/BIC
+ * detector_context.c	what surrounds a value: look-alike labels, tables
  * detector_mime.c	the single-pass MIME parser
  * detector_text.c	decoders: base64, QP, RFC 2047/2231, charsets, HTML, XML
  * detector_archive.c	archives and Office documents through libarchive
+ * detector_confine.c	archives and documents read in a child process
  * detector_office.c	the text of Office Open XML and OpenDocument parts
  * detector_ole.c	compound files (OLE2): the reader, objects, strings
  * detector_legacy.c	Word, Excel, PowerPoint 97-2003 text
@@ -303,8 +305,10 @@ struct det_scan {
 	int     timed_out;
 	int     incomplete;		/* a limit was hit or a part unreadable */
 	char    incomplete_why[512];	/* "; "-separated reasons */
+	const char *label;		/* the part or member being read, for reasons */
 	/* the file name of the content in the dispatch (archives, documents) */
 	const char *content_name;
+	int     confined;		/* in a parser's child process (detector_confine.c) */
 	/* multipart/alternative: count the best alternative, not the sum */
 	uint32_t *alt_save;
 };
@@ -336,6 +340,7 @@ void detector_list_free(struct det_list *l);
 void detector_list_add(struct det_list *l, const char *item);
 int detector_addr_match(const char *pattern, const char *addr);
 int detector_addr_internal(const char *addr);
+int detector_addr_routed(const char *addr);
 char *detector_addr_bare(const char *addr, char *buf, size_t len);
 
 /* detector_match.c */
@@ -362,11 +367,13 @@ const char *const *detector_ident_anchors(enum det_ident id, int *caseless);
 int detector_ident_from_digits(enum det_ident id);
 int detector_ident_is_number(enum det_ident id);
 int detector_ident_may_be_weak(enum det_ident id);
+void detector_mask(const char *in, size_t len, char *out, size_t outlen);
+
+/* detector_context.c */
 int detector_ident_labelled(const char *d, size_t len, size_t s);
 int detector_label_in(const char *d, size_t s, size_t e);
 int detector_table_cell(struct det_table *t, const char *d, size_t len, size_t pos,
 			size_t *hs, size_t *he);
-void detector_mask(const char *in, size_t len, char *out, size_t outlen);
 
 /* detector_secret.c */
 void detector_ident_anchor(enum det_ident id, const char *d, size_t len, size_t at,
@@ -418,12 +425,18 @@ int detector_is_archive(const char *type);
 size_t detector_b64_decode(const char *in, size_t len, struct buf *out,
 			   unsigned *state, size_t limit);
 size_t detector_qp_decode(const char *in, size_t len, struct buf *out, size_t limit);
+size_t detector_uu_decode(const char *in, size_t len, struct buf *out, size_t limit);
 void detector_rfc2047_decode(const char *in, size_t len, struct buf *out);
-void detector_charset_to_utf8(const char *charset, const char *in, size_t len,
+long detector_charset_to_utf8(const char *charset, const char *in, size_t len,
 			      struct buf *out, size_t limit);
 int detector_charset_is_utf8(const char *charset);
-void detector_html_to_text(const char *in, size_t len, struct buf *out, size_t limit);
-void detector_xml_to_text(const char *in, size_t len, struct buf *out, size_t limit);
+int detector_charset_known(const char *charset);
+const char *detector_text_guess(const char *data, size_t len, size_t *skip);
+int detector_utf8_valid(const char *in, size_t len);
+void detector_utf16_strings(const char *in, size_t len, struct buf *out, size_t limit);
+int detector_html_to_text(const char *in, size_t len, struct buf *out,
+			  struct buf *hidden, size_t limit);
+int detector_xml_to_text(const char *in, size_t len, struct buf *out, size_t limit);
 const char *detector_sniff(const char *data, size_t len);
 void detector_utf8_clean(const char *in, size_t len, struct buf *out);
 void detector_subject_encode(const char *utf8, struct buf *out);
@@ -432,6 +445,14 @@ int detector_is_ascii(const char *s, size_t len);
 /* detector_archive.c */
 int detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
 			  int depth, const char *sniffed, const char *ctype);
+
+int detector_container_probe(struct det_scan *sc, const char *data, size_t len,
+			     const char *sniffed, const char *ctype);
+
+/* detector_confine.c */
+int detector_container_scan(struct det_scan *sc, const char *data, size_t len, unsigned where,
+			    int depth, const char *sniffed, const char *ctype);
+void detector_confine_buffer(const struct det_scan *sc, struct buf *b);
 
 /* detector_office.c */
 void detector_office_xml(const char *in, size_t len, struct buf *out, size_t limit);

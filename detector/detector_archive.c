@@ -302,9 +302,11 @@ static int read_member(struct det_scan *sc, struct archive *a, struct archive_en
 
 	buf_reset(out);
 	/* the announced size, as far as the budget goes: no growing copies */
-	if (archive_entry_size_is_set(ent) && archive_entry_size(ent) > 0)
+	if (archive_entry_size_is_set(ent) && archive_entry_size(ent) > 0) {
 		buf_reserve(out, ((size_t) archive_entry_size(ent) < left
 				  ? (size_t) archive_entry_size(ent) : left) + 1);
+		detector_confine_buffer(sc, out);
+	}
 	for (;;) {
 		ssize_t n;
 		size_t  want = left - out->len < ARCHIVE_CHUNK ? left - out->len : ARCHIVE_CHUNK;
@@ -406,6 +408,8 @@ static int scan_members(struct det_scan *sc, struct archive *a, int depth, const
 		if (office && is_xml_member(name)) {
 			/* Office XML: the document's text, not its markup */
 			buf_reset(&text);
+			buf_reserve(&text, member.len / 2 + 16);
+			detector_confine_buffer(sc, &text);
 			detector_office_xml(member.data, member.len, &text, member.len + 16);
 			detector_scan_unit(sc, DET_W_ATTACH, NULL, text.data, text.len);
 			continue;
@@ -513,6 +517,22 @@ static void mark_office(struct det_scan *sc, size_t att_at, const char *office)
 	if (office && strcmp(office, "ooxml") != 0 && att_at > 0
 	    && strcmp(sc->att[att_at - 1].type, "zip") == 0)
 		snprintf(sc->att[att_at - 1].type, sizeof(sc->att[0].type), "%s", office);
+}
+
+/* detector_container_probe - might this be an archive or a document? (cheap) */
+int     detector_container_probe(struct det_scan *sc, const char *data, size_t len,
+				 const char *sniffed, const char *ctype)
+{
+	size_t  at;
+
+	if (detector_is_archive(sniffed) || !strcmp(sniffed, "ole") || !strcmp(sniffed, "rtf"))
+		return 1;
+	if (!strcmp(sniffed, "html") || !strcmp(sniffed, "empty") || !strcmp(sniffed, "pdf"))
+		return 0;
+	if (zip_eocd(data, len) != SIZE_MAX)
+		return 1;
+	return strcmp(sniffed, "text") != 0 && (find_signature(data, len, &at) != NULL
+						|| named_archive(sc->content_name, ctype));
 }
 
 /* detector_archive_scan - scan data as an archive if it is one; 0 if not */

@@ -41,11 +41,8 @@
  * it is weak: a validator that a random number passes often (one in ten
  * or more) needs context to count (detector_match.c decides).
  *
- * detector_ident_labelled() tells whether the words right before a number
- * name another kind of number (IMEI, ISBN, order, tracking, phone...);
- * detector_label_in() looks for them in a table header cell, and
- * detector_table_cell() finds that cell: the header line of the CSV, TSV
- * or spreadsheet table a number stands in, and the column it is in.
+ * What surrounds a value (labels, table headers) is read by
+ * detector_context.c.
  *
  * Masking keeps what a reader needs to tell incidents apart and nothing
  * more: the last four characters of a number, an IBAN's country and check
@@ -60,7 +57,7 @@
 /* How an identifier's candidates are found. */
 #define ID_DIGITS	1u		/* from runs of digits */
 #define ID_ANCHOR	2u		/* from literal anchors (Hyperscan) */
-#define ID_NUMBER	4u		/* a number: look-alike labels apply */
+#define ID_NUMBER	4u		/* digits only: look-alike labels apply */
 #define ID_ANCHOR_CI	8u		/* the anchors ignore case */
 #define ID_WEAK		16u		/* some values need context (context = auto) */
 #define ID_WNUM		(ID_DIGITS | ID_NUMBER | ID_WEAK)
@@ -143,13 +140,13 @@ static const struct ident_def {
 }       idents[IDENT_COUNT] = {
 	[IDENT_CARD] = {"credit_card", ID_DIGITS | ID_NUMBER, kw_card, NULL},
 	[IDENT_SSN] = {"us_ssn", ID_WNUM, kw_ssn, NULL},
-	[IDENT_IBAN] = {"iban", ID_DIGITS | ID_NUMBER, kw_iban, NULL},
-	[IDENT_UK_NINO] = {"uk_nino", ID_WNUM, kw_nino, NULL},
+	[IDENT_IBAN] = {"iban", ID_DIGITS, kw_iban, NULL},
+	[IDENT_UK_NINO] = {"uk_nino", ID_DIGITS | ID_WEAK, kw_nino, NULL},
 	[IDENT_CA_SIN] = {"ca_sin", ID_WNUM, kw_sin, NULL},
 	[IDENT_FR_NIR] = {"fr_nir", ID_DIGITS | ID_NUMBER, kw_nir, NULL},
-	[IDENT_ES_DNI] = {"es_dni", ID_DIGITS | ID_NUMBER, kw_dni, NULL},
-	[IDENT_ES_NIE] = {"es_nie", ID_DIGITS | ID_NUMBER, kw_nie, NULL},
-	[IDENT_IT_CF] = {"it_codice_fiscale", ID_DIGITS | ID_NUMBER, kw_cf, NULL},
+	[IDENT_ES_DNI] = {"es_dni", ID_DIGITS, kw_dni, NULL},
+	[IDENT_ES_NIE] = {"es_nie", ID_DIGITS, kw_nie, NULL},
+	[IDENT_IT_CF] = {"it_codice_fiscale", ID_DIGITS, kw_cf, NULL},
 	[IDENT_NL_BSN] = {"nl_bsn", ID_WNUM, kw_bsn, NULL},
 	[IDENT_DE_STEUER] = {"de_steuer_id", ID_WNUM, kw_steuer, NULL},
 	[IDENT_SE_PNR] = {"se_personnummer", ID_WNUM, kw_pnr, NULL},
@@ -166,7 +163,7 @@ static const struct ident_def {
 	[IDENT_BIC] = {"swift_bic", ID_ANCHOR, kw_bic, an_bic},
 	[IDENT_UK_SORT] = {"uk_sort_code_account", ID_WNUM, kw_sort, NULL},
 	[IDENT_US_PASSPORT] = {"us_passport", ID_WNUM, kw_passport, NULL},
-	[IDENT_US_DEA] = {"us_dea", ID_DIGITS | ID_NUMBER, kw_dea, NULL},
+	[IDENT_US_DEA] = {"us_dea", ID_DIGITS, kw_dea, NULL},
 	[IDENT_PEM_KEY] = {"pem_private_key", ID_ANCHOR, kw_secret, an_pem},
 	[IDENT_AWS_KEY] = {"aws_access_key", ID_ANCHOR, kw_aws, an_aws},
 	[IDENT_AWS_SECRET] = {"aws_secret_key", ID_ANCHOR, kw_aws, an_aws_secret},
@@ -1145,7 +1142,7 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 	while ((pos = next_digit(d, len, pos)) < len) {
 		char    sample[DET_SAMPLE_MAX + 8];
 		size_t  me, p = pos, n;
-		unsigned least_here, groups;
+		unsigned least_here, lettered_least, groups;
 
 		/* the common case first: too few digits for any identifier */
 		n = 0;
@@ -1160,12 +1157,14 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 				break;
 		}
 		/* the least digits a number needs here, with the letters before it */
-		least_here = groups == 1 ? min_alone : min_grouped;
-		if (min_glued < least_here && glued_letters(d, pos))
-			least_here = min_glued;
-		else if (min_spaced < least_here && pos > 1 && (d[pos - 1] == ' ' || d[pos - 1] == '-')
-			 && spaced_letters(d, pos - 1))
-			least_here = min_spaced;
+		lettered_least = 255;
+		if (glued_letters(d, pos))
+			lettered_least = min_glued;
+		else if (pos > 1 && (d[pos - 1] == ' ' || d[pos - 1] == '-') && spaced_letters(d, pos - 1))
+			lettered_least = min_spaced;
+		least_here = groups == 1 ? min_alone : min_alone < min_grouped ? min_alone : min_grouped;
+		if (lettered_least < least_here)
+			least_here = lettered_least;
 		if (left == EDGE_FREE && n < least_here && !(p < len && (unsigned char) d[p] >= 0xc2)) {
 			pos = p;
 			continue;
@@ -1184,257 +1183,14 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 			left = EDGE_FREE;
 			continue;
 		}
-		if (!t.overflow && t.nd >= least_here) {
+		/* a token of one group (a long group split off) reads as one */
+		if (!t.overflow && t.nd >= (t.ng == 1 && min_alone < least_here ? min_alone : least_here)) {
 			numbers(&t, &is);
 			lettered(&t, &is);
 		}
 		pos = t.next;
 		left = t.right;
 	}
-}
-
-/* ---- look-alike labels ---------------------------------------------------- */
-
-/* Words that say a number is of another kind. Up to 4 bytes: the whole
- * word; longer: a prefix ("order" also covers "orders", "ordernummer"). */
-static const char *const labels[] = {
-	"imei", "imeisv", "meid", "iccid", "imsi", "isbn", "issn", "ean", "upc", "gtin",
-	"sku", "asin", "order", "bestell", "auftrag", "commande", "pedido", "ordine",
-	"tracking", "track", "sendung", "awb", "shipment", "parcel", "colis", "invoice",
-	"rechnung", "facture", "factura", "fattura", "po", "tel", "tél", "telephone",
-	"téléphone", "telefon", "telefono", "teléfono", "phone", "fax", "mobile", "mobil",
-	"handy", "cell", "serial", "serien", "sn", "ticket", "case", "booking", "buchung",
-	"reservation", "confirmation", "transaction", "txn", "timestamp", "epoch", "qty",
-	"quantity", "menge", "version", "build", "batch", "lot", "article", "artikel",
-	"item", "items", "product", "produkt", "part", NULL,
-};
-
-/* Words between a label and its number: "Order no. 12", "IMEI number: 35". */
-static const char *const fillers[] = {
-	"no", "nr", "num", "number", "nummer", "numéro", "numero", "número", "id", "code",
-	"n\xc2\xb0", "n\xc2\xba", "ref", "of", NULL,
-};
-
-/* word_is - is the word w[0..n) (lower case) one of the list? */
-static int word_is(const char *w, size_t n, const char *const *list, int prefixes)
-{
-	for (size_t i = 0; list[i]; i++) {
-		size_t  k = strlen(list[i]);
-
-		if (k == n ? memcmp(w, list[i], n) == 0
-		    : prefixes && k > 4 && k < n && memcmp(w, list[i], k) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* word_back - the word that ends at or before p on the same line: [ws, we) */
-static int word_back(const char *d, size_t p, size_t stop, size_t *ws, size_t *we)
-{
-	while (p > stop && !(alnum(d[p - 1]) || (unsigned char) d[p - 1] >= 0x80)) {
-		if (d[p - 1] == '\n' || d[p - 1] == '\r' || d[p - 1] == '\t')
-			return 0;
-		p--;
-	}
-	*we = p;
-	while (p > stop && (alnum(d[p - 1]) || (unsigned char) d[p - 1] >= 0x80))
-		p--;
-	*ws = p;
-	return *we > *ws;
-}
-
-/* lower_word - a word in lower case (ASCII), at most 31 bytes; its length */
-static size_t lower_word(const char *d, size_t ws, size_t we, char *w)
-{
-	size_t  n = we - ws < 31 ? we - ws : 31;
-
-	for (size_t i = 0; i < n; i++)
-		w[i] = (char) tolower((unsigned char) d[ws + i]);
-	w[n] = 0;
-	return n;
-}
-
-/* detector_ident_labelled - is the number at s labelled as another kind? */
-int     detector_ident_labelled(const char *d, size_t len, size_t s)
-{
-	size_t  stop = s > 48 ? s - 48 : 0, p = s, ws, we;
-	char    w[32];
-
-	(void) len;
-	for (int words = 0; words < 3 && word_back(d, p, stop, &ws, &we); words++) {
-		size_t  n = lower_word(d, ws, we, w);
-
-		if (word_is(w, n, labels, 1))
-			return 1;
-		if (!word_is(w, n, fillers, 0))
-			return 0;
-		p = ws;
-	}
-	return 0;
-}
-
-/* detector_label_in - does the text [s, e) (a header cell) hold a label? */
-int     detector_label_in(const char *d, size_t s, size_t e)
-{
-	size_t  p = e, ws, we;
-	char    w[32];
-
-	for (int words = 0; words < 16 && word_back(d, p, s, &ws, &we); words++) {
-		if (word_is(w, lower_word(d, ws, we, w), labels, 1))
-			return 1;
-		p = ws;
-	}
-	return 0;
-}
-
-/* ---- tables: the header cell of a number's column ------------------------ */
-
-#define TABLE_LINE_MAX	65536
-#define TABLE_BUDGET(len)	(8 * (len) + 16 * TABLE_LINE_MAX)	/* bytes walked per unit */
-
-/* line_bounds - the line around pos, [ls, le); 0 if longer than the limit */
-static int line_bounds(const char *d, size_t len, size_t pos, size_t *ls, size_t *le)
-{
-	size_t  lo = pos > TABLE_LINE_MAX ? pos - TABLE_LINE_MAX : 0;
-	size_t  n = len - pos < TABLE_LINE_MAX ? len - pos : TABLE_LINE_MAX;
-	const char *nl;
-
-	for (*ls = pos; *ls > lo && d[*ls - 1] != '\n'; (*ls)--)
-		 /* void */ ;
-	if (*ls > 0 && d[*ls - 1] != '\n')
-		return 0;
-	nl = memchr(d + pos, '\n', n);
-	if (nl == NULL && n < len - pos)
-		return 0;
-	*le = nl ? (size_t) (nl - d) : len;
-	if (*le > *ls && d[*le - 1] == '\r')
-		(*le)--;
-	return 1;
-}
-
-/* count_delim - delimiters outside double quotes in [s, e); field of pos */
-static unsigned count_delim(const char *d, size_t s, size_t e, char delim, size_t pos,
-			    unsigned *field)
-{
-	unsigned n = 0;
-	int     quoted = 0;
-
-	for (size_t i = s; i < e; i++) {
-		if (i == pos && field)
-			*field = n;
-		if (d[i] == '"')
-			quoted = !quoted;
-		else if (d[i] == delim && !quoted)
-			n++;
-	}
-	return n;
-}
-
-/* line_delim - the column delimiter of a line: tab, ';', ',' or '|'; 0 if none */
-static char line_delim(const char *d, size_t s, size_t e)
-{
-	static const char order[] = "\t;,|";
-
-	for (const char *o = order; *o; o++)
-		if (memchr(d + s, *o, e - s) && count_delim(d, s, e, *o, e, NULL) > 0)
-			return *o;
-	return 0;
-}
-
-/* prev_line - the line before the one starting at ls: [ps, pe) */
-static int prev_line(const char *d, size_t ls, size_t *ps, size_t *pe)
-{
-	if (ls == 0)
-		return 0;
-	*pe = ls - 1;
-	if (*pe > 0 && d[*pe - 1] == '\r')
-		(*pe)--;
-	for (*ps = *pe; *ps > 0 && d[*ps - 1] != '\n' && *pe - *ps < TABLE_LINE_MAX; (*ps)--)
-		 /* void */ ;
-	return *ps == 0 || d[*ps - 1] == '\n';
-}
-
-/* next_line - the line after the one starting at ls: [ns, ne); 0 at the end */
-static int next_line(const char *d, size_t len, size_t ls, size_t *ns, size_t *ne)
-{
-	const char *nl = memchr(d + ls, '\n', len - ls);
-
-	if (nl == NULL)
-		return 0;
-	*ns = (size_t) (nl - d) + 1;
-	nl = memchr(d + *ns, '\n', len - *ns);
-	*ne = nl ? (size_t) (nl - d) : len;
-	if (*ne > *ns && d[*ne - 1] == '\r')
-		(*ne)--;
-	return 1;
-}
-
-/* detector_table_cell - the header cell of the column pos stands in */
-int     detector_table_cell(struct det_table *t, const char *d, size_t len, size_t pos,
-			    size_t *hs, size_t *he)
-{
-	size_t  ls, le, ps, pe, cs;
-	unsigned nf, col = 0, k = 0;
-	char    delim;
-	int     quoted = 0;
-
-	if (t->unit != d || t->len != len) {
-		memset(t, 0, sizeof(*t));
-		t->unit = d;
-		t->len = len;
-	}
-	if (t->walked > TABLE_BUDGET(len))
-		return 0;
-	if (!line_bounds(d, len, pos, &ls, &le) || (delim = line_delim(d, ls, le)) == 0)
-		return 0;
-	nf = count_delim(d, ls, le, delim, pos, &col) + 1;
-	/* the rows between the cached table and this line must belong to it */
-	if (t->nfields == nf && t->delim == delim && t->checked <= ls) {
-		size_t  p = t->checked, ns, ne;
-
-		while (p < ls) {
-			if (!next_line(d, len, p, &ns, &ne)
-			    || (ns < ls && count_delim(d, ns, ne, delim, ne, NULL) + 1 != nf)) {
-				t->nfields = 0;
-				break;
-			}
-			t->walked += ns - p;
-			p = ns;
-		}
-	} else
-		t->nfields = 0;
-	if (t->nfields == 0) {
-		size_t  b = ls;
-
-		while (prev_line(d, b, &ps, &pe) && count_delim(d, ps, pe, delim, pe, NULL) + 1 == nf) {
-			t->walked += b - ps;
-			if (t->walked > TABLE_BUDGET(len))
-				return 0;
-			b = ps;
-		}
-		t->block = b;
-		t->nfields = nf;
-		t->delim = delim;
-	}
-	t->checked = ls;
-	if (t->block == ls)
-		return 0;			/* the header line itself */
-	/* the cell: fields of the header line up to col */
-	line_bounds(d, len, t->block, &ps, &pe);
-	for (cs = ps; cs < pe && k < col; cs++) {
-		if (d[cs] == '"')
-			quoted = !quoted;
-		else if (d[cs] == delim && !quoted)
-			k++;
-	}
-	*hs = cs;
-	for (*he = cs, quoted = 0; *he < pe; (*he)++) {
-		if (d[*he] == '"')
-			quoted = !quoted;
-		else if (d[*he] == delim && !quoted)
-			break;
-	}
-	return k == col && *he > *hs;
 }
 
 /* detector_mask - a keyword's or pattern's match, first and last letter shown */

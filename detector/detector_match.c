@@ -41,6 +41,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "conf_params.h"
 #include "mem.h"
 #include "msg.h"
 #include "detector.h"
@@ -51,17 +52,18 @@
 static hs_scratch_t *match_scratch;
 static const hs_database_t *match_scratch_db;
 
-/* offsets_add - remember a position pair */
-static void offsets_add(struct det_offsets *o, size_t a, size_t b)
+/* offsets_add - remember a position pair; -1 when the list is full */
+static int offsets_add(struct det_offsets *o, size_t a, size_t b)
 {
 	if (o->n + 2 > DET_MAX_OFFSETS * 2)
-		return;
+		return -1;
 	if (o->n + 2 > o->cap) {
 		o->cap = o->cap ? o->cap * 2 : 64;
 		o->off = xrealloc(o->off, o->cap * sizeof(size_t));
 	}
 	o->off[o->n++] = a;
 	o->off[o->n++] = b;
+	return 0;
 }
 
 /* detector_scan_expired - is the deadline past? (sticky) */
@@ -103,10 +105,30 @@ void detector_unscannable(struct det_scan *sc, const char *fmt, ...)
 		snprintf(sc->incomplete_why + n, sizeof(sc->incomplete_why) - n, "; ...");
 }
 
-/* detector_scan_limit - note that a limit stopped part of the scan */
+/* detector_scan_limit - note that a limit stopped part of the scan: "parts",
+ * "depth", "decoded size", "time", or any other short reason; the
+ * setting that was reached is named, and the part being read */
 void detector_scan_limit(struct det_scan *sc, const char *why)
 {
-	detector_unscannable(sc, "%s", why);
+	char    what[96];
+
+	if (strcmp(why, "parts") == 0)
+		snprintf(what, sizeof(what), "detector_part_limit (%d) reached",
+			 var_detector_part_limit);
+	else if (strcmp(why, "depth") == 0)
+		snprintf(what, sizeof(what), "detector_depth_limit (%d) reached",
+			 var_detector_depth_limit);
+	else if (strcmp(why, "decoded size") == 0)
+		snprintf(what, sizeof(what), "detector_decoded_size_limit (%lld bytes) reached",
+			 var_detector_decoded_size_limit);
+	else if (strcmp(why, "time") == 0)
+		snprintf(what, sizeof(what), "scan time limit (detector_timeout) reached");
+	else
+		snprintf(what, sizeof(what), "%s", why);
+	if (sc->label)
+		detector_unscannable(sc, "%s in %s", what, sc->label);
+	else
+		detector_unscannable(sc, "%s", what);
 }
 
 /* detector_hit - one more match for a rule, with its masked sample */
@@ -142,7 +164,7 @@ static int rule_applies(const struct det_scan *sc, const struct det_rule *r)
 static void mask_subject_range(struct det_scan *sc, size_t s, size_t e)
 {
 	if (sc->where == DET_W_SUBJECT && sc->unit == sc->subject)
-		offsets_add(&sc->masks, s, e);
+		(void) offsets_add(&sc->masks, s, e);
 }
 
 /* lookalike - is the number at s labelled as another kind of number? */
@@ -180,8 +202,11 @@ static void on_ident(void *ctx, const struct det_found *f)
 			detector_hit(sc, ri, f->sample);
 			continue;
 		}
-		if (sc->ncands >= DET_MAX_CANDS)
+		if (sc->ncands >= DET_MAX_CANDS) {
+			detector_unscannable(sc, "over %d identifier candidates in one text of %s",
+					     DET_MAX_CANDS, sc->label ? sc->label : "the message");
 			continue;
+		}
 		if (sc->ncands == sc->capcands) {
 			sc->capcands = sc->capcands ? sc->capcands * 2 : 16;
 			sc->cands = xrealloc(sc->cands, sc->capcands * sizeof(*sc->cands));
@@ -355,8 +380,10 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 			if (pat->phrase ? !phrase_match(sc, pat, (size_t) to, &start, &end)
 			    : (start = keyword_start(pat->text, pat->len, sc->unit, end), 0))
 				return 0;
-			if (context_word(sc, pat, start, end))
-				offsets_add(&sc->prox[pat->rule], start, end);
+			if (context_word(sc, pat, start, end)
+			    && offsets_add(&sc->prox[pat->rule], start, end) < 0)
+				detector_unscannable(sc, "over %d proximity keywords in one text of %s",
+						     DET_MAX_OFFSETS, sc->label ? sc->label : "the message");
 		}
 		return 0;
 	case PAT_ANCHOR:
@@ -447,8 +474,11 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 		goto out;
 	if (!(ps->where_used & where) && !subject)
 		return;
-	if (len > UINT_MAX)
+	if (len > UINT_MAX) {
 		len = UINT_MAX;
+		detector_unscannable(sc, "a text over %u bytes in %s", UINT_MAX,
+				     sc->label ? sc->label : "the message");
+	}
 	sc->where = where;
 	sc->header_name = header;
 	sc->unit = data;

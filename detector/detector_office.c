@@ -42,42 +42,49 @@ enum office_act {
 	OFF_OTHER,			/* a line break after it if it held text */
 };
 
+#define E(n, a)	{n, sizeof(n) - 1, a}
 static const struct office_elem {
 	const char *name;		/* local name, without its prefix */
+	size_t  len;
 	enum office_act act;
 } office_elems[] = {
-	{"t", OFF_INLINE}, {"r", OFF_INLINE}, {"span", OFF_INLINE},
-	{"a", OFF_INLINE}, {"delText", OFF_INLINE}, {"instrText", OFF_INLINE},
-	{"hyperlink", OFF_INLINE}, {"ins", OFF_INLINE}, {"del", OFF_INLINE},
-	{"smartTag", OFF_INLINE}, {"fldSimple", OFF_INLINE}, {"sdtContent", OFF_INLINE},
-	{"customXml", OFF_INLINE}, {"v", OFF_INLINE}, {"is", OFF_INLINE},
-	{"rPr", OFF_INLINE}, {"pPr", OFF_INLINE}, {"bookmark", OFF_INLINE},
-	{"p", OFF_LINE}, {"h", OFF_LINE}, {"si", OFF_LINE}, {"row", OFF_LINE},
-	{"tr", OFF_LINE}, {"table-row", OFF_LINE}, {"list-item", OFF_LINE},
-	{"c", OFF_CELL}, {"tc", OFF_CELL}, {"table-cell", OFF_CELL},
-	{"covered-table-cell", OFF_CELL}, {"f", OFF_CELL},
-	{"br", OFF_BREAK}, {"cr", OFF_BREAK}, {"line-break", OFF_BREAK},
-	{"tab", OFF_TAB}, {"s", OFF_SPACE},
+	E("t", OFF_INLINE), E("r", OFF_INLINE), E("span", OFF_INLINE),
+	E("a", OFF_INLINE), E("delText", OFF_INLINE), E("instrText", OFF_INLINE),
+	E("hyperlink", OFF_INLINE), E("ins", OFF_INLINE), E("del", OFF_INLINE),
+	E("smartTag", OFF_INLINE), E("fldSimple", OFF_INLINE), E("sdtContent", OFF_INLINE),
+	E("customXml", OFF_INLINE), E("v", OFF_INLINE), E("is", OFF_INLINE),
+	E("rPr", OFF_INLINE), E("pPr", OFF_INLINE), E("bookmark", OFF_INLINE),
+	E("p", OFF_LINE), E("h", OFF_LINE), E("si", OFF_LINE), E("row", OFF_LINE),
+	E("tr", OFF_LINE), E("table-row", OFF_LINE), E("list-item", OFF_LINE),
+	E("c", OFF_CELL), E("tc", OFF_CELL), E("table-cell", OFF_CELL),
+	E("covered-table-cell", OFF_CELL), E("f", OFF_CELL),
+	E("br", OFF_BREAK), E("cr", OFF_BREAK), E("line-break", OFF_BREAK),
+	E("tab", OFF_TAB), E("s", OFF_SPACE),
 };
+#undef E
 
 /* Attributes whose values are content, by local name. */
-static const char *const office_attrs[] = {
-	"value", "string-value", "date-value", "time-value", "v", "descr", "title",
-	"tooltip", "Target", "href", "formula", "prompt", "promptTitle", "error",
-	"errorTitle", "author", NULL,
+#define A(n)	{n, sizeof(n) - 1}
+static const struct office_attr {
+	const char *name;
+	size_t  len;
+} office_attrs[] = {
+	A("value"), A("string-value"), A("date-value"), A("time-value"), A("v"), A("descr"),
+	A("title"), A("tooltip"), A("Target"), A("href"), A("formula"), A("prompt"),
+	A("promptTitle"), A("error"), A("errorTitle"), A("author"),
 };
+#undef A
 
 /* local_name - the part of a qualified name after its prefix */
-static const char *local_name(const char *name, size_t len, size_t *llen)
+static inline const char *local_name(const char *name, size_t len, size_t *llen)
 {
-	const char *colon = memchr(name, ':', len);
-
-	if (colon == NULL) {
-		*llen = len;
-		return name;
-	}
-	*llen = len - (size_t) (colon + 1 - name);
-	return colon + 1;
+	for (size_t i = 0; i < len; i++)
+		if (name[i] == ':') {
+			*llen = len - i - 1;
+			return name + i + 1;
+		}
+	*llen = len;
+	return name;
 }
 
 /* elem_act - what an element means for the text */
@@ -86,8 +93,25 @@ static enum office_act elem_act(const char *name, size_t len)
 	size_t  llen;
 	const char *l = local_name(name, len, &llen);
 
+	/* the one-letter names of spreadsheets and paragraphs first: most tags */
+	if (llen == 1) {
+		switch (l[0]) {
+		case 't': case 'r': case 'a': case 'v':
+			return OFF_INLINE;
+		case 'p': case 'h':
+			return OFF_LINE;
+		case 'c': case 'f':
+			return OFF_CELL;
+		case 's':
+			return OFF_SPACE;
+		default:
+			return OFF_OTHER;
+		}
+	}
+	if (llen == 0 || llen > 18)
+		return OFF_OTHER;
 	for (size_t i = 0; i < sizeof(office_elems) / sizeof(office_elems[0]); i++)
-		if (office_elems[i].name[0] == l[0] && strlen(office_elems[i].name) == llen
+		if (office_elems[i].len == llen && office_elems[i].name[0] == l[0]
 		    && memcmp(office_elems[i].name, l, llen) == 0)
 			return office_elems[i].act;
 	return OFF_OTHER;
@@ -97,15 +121,21 @@ static enum office_act elem_act(const char *name, size_t len)
 static int attr_wanted(const char *ename, size_t elen, const char *name, size_t len)
 {
 	size_t  llen, el;
-	const char *l = local_name(name, len, &llen), *e = local_name(ename, elen, &el);
+	const char *l = local_name(name, len, &llen), *e;
 
-	if (llen == 4 && memcmp(l, "name", 4) == 0)	/* names of sheets, tables, pages */
+	if (llen == 1)
+		return l[0] == 'v';
+	if (llen == 0 || llen > 12)
+		return 0;
+	if (llen == 4 && memcmp(l, "name", 4) == 0) {	/* names of sheets, tables, pages */
+		e = local_name(ename, elen, &el);
 		return (el == 5 && memcmp(e, "sheet", 5) == 0)
 			|| (el == 5 && memcmp(e, "table", 5) == 0)
 			|| (el == 4 && memcmp(e, "page", 4) == 0);
-	for (size_t i = 0; office_attrs[i]; i++)
-		if (office_attrs[i][0] == l[0] && strlen(office_attrs[i]) == llen
-		    && memcmp(office_attrs[i], l, llen) == 0)
+	}
+	for (size_t i = 0; i < sizeof(office_attrs) / sizeof(office_attrs[0]); i++)
+		if (office_attrs[i].len == llen && office_attrs[i].name[0] == l[0]
+		    && memcmp(office_attrs[i].name, l, llen) == 0)
 			return 1;
 	return 0;
 }
@@ -179,6 +209,15 @@ static size_t xml_entity(const char *p, size_t len, struct buf *out)
 	return 0;
 }
 
+/* put_run - bytes onto the text: room was reserved for most of them */
+static inline void put_run(struct buf *out, const char *p, size_t n)
+{
+	if (out->len + n + 1 > out->cap)
+		buf_reserve(out, n + 1);
+	memcpy(out->data + out->len, p, n);
+	out->len += n;
+}
+
 /* put_text - character data, entities decoded */
 static void put_text(struct buf *out, const char *p, size_t len)
 {
@@ -186,13 +225,13 @@ static void put_text(struct buf *out, const char *p, size_t len)
 		const char *amp = memchr(p, '&', len);
 		size_t  run = amp ? (size_t) (amp - p) : len, n;
 
-		buf_append(out, p, run);
+		put_run(out, p, run);
 		p += run;
 		len -= run;
 		if (len == 0)
 			break;
 		if ((n = xml_entity(p, len, out)) == 0) {
-			buf_append(out, p, 1);
+			put_run(out, p, 1);
 			n = 1;
 		}
 		p += n;
@@ -209,7 +248,7 @@ static void put_sep(struct buf *out, char c)
 		if (last == '\n' || (last == c && c != '\t'))
 			return;
 	}
-	buf_append(out, &c, 1);
+	put_run(out, &c, 1);
 }
 
 /* skip_to - past the first occurrence of a terminator, or the end */
@@ -287,10 +326,10 @@ static size_t tag(const char *in, size_t len, size_t i, struct buf *out,
 		put_sep(out, '\n');
 		break;
 	case OFF_TAB:
-		buf_append(out, "\t", 1);
+		put_run(out, "\t", 1);
 		break;
 	case OFF_SPACE:
-		buf_append(out, " ", 1);
+		put_run(out, " ", 1);
 		break;
 	default:
 		if (!closing && !empty) {
@@ -321,6 +360,7 @@ void    detector_office_xml(const char *in, size_t len, struct buf *out, size_t 
 	int     depth = 0;
 
 	buf_reserve(out, (len < limit ? len : limit) / 2 + 16);
+	out->data[out->len] = 0;
 	while (i < len && out->len < limit) {
 		const char *lt = memchr(in + i, '<', len - i);
 		size_t  run = lt ? (size_t) (lt - (in + i)) : len - i;

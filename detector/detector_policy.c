@@ -145,10 +145,101 @@ static int domain_match(const char *pattern, const char *domain)
 		&& strcasecmp(domain + dl - pl, pattern) == 0;
 }
 
-/* detector_addr_match - does a bare address match a pattern? */
-int detector_addr_match(const char *pattern, const char *addr)
+/* addr_at - the '@' before the domain: the last one outside quotes, or NULL */
+static const char *addr_at(const char *addr)
 {
-	const char *at = strrchr(addr, '@');
+	const char *at = NULL;
+	int     quoted = 0;
+
+	for (const char *p = addr; *p; p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		else if (*p == '"')
+			quoted = !quoted;
+		else if (*p == '@' && !quoted)
+			at = p;
+	}
+	return at;
+}
+
+/* addr_dequote - a local part as Postfix reads it: quotes and escapes gone */
+static void addr_dequote(const char *local, size_t n, char *out, size_t len)
+{
+	size_t  j = 0;
+
+	for (size_t i = 0; i < n && j + 1 < len; i++) {
+		if (local[i] == '"')
+			continue;
+		if (local[i] == '\\' && i + 1 < n)
+			i++;
+		out[j++] = local[i];
+	}
+	out[j] = 0;
+}
+
+/* detector_addr_routed - does an address say how to route it: a source
+ * route (@a,@b:user@c), or a local part holding %, ! or an @ (quoted or
+ * escaped)? Postfix's defaults (allow_percent_hack, swap_bangpath,
+ * resolve_dequoted_address) send such mail on to the domain inside. */
+int detector_addr_routed(const char *addr)
+{
+	const char *at = addr_at(addr);
+	char    local[SCAN_ADDR_MAX + 1];
+
+	if (*addr == '@')
+		return 1;
+	addr_dequote(addr, at ? (size_t) (at - addr) : strlen(addr), local, sizeof(local));
+	return strpbrk(local, "%!@") != NULL;
+}
+
+/* addr_routes - the addresses a bare address may be delivered to: itself,
+ * and what source routes, the percent hack, bang paths and quoted @ make of
+ * it, each step as Postfix would take it; how many */
+static size_t addr_routes(const char *addr, char (*out)[SCAN_ADDR_MAX + 1], size_t max)
+{
+	size_t  n = 1;
+
+	snprintf(out[0], sizeof(out[0]), "%s", addr);
+	for (size_t i = 0; i < n && n < max; i++) {
+		const char *a = out[i], *at, *colon;
+		char    local[SCAN_ADDR_MAX + 1], *p;
+
+		if (*a == '@' && (colon = strchr(a, ':')) != NULL) {
+			/* @a,@b:user@c: to c, or by way of a and b */
+			const char *rest = colon + 1, *rat = addr_at(rest);
+
+			snprintf(out[n++], sizeof(out[0]), "%s", rest);
+			for (const char *d = a; d && d < colon && n < max; d = strchr(d + 1, '@'))
+				snprintf(out[n++], sizeof(out[0]), "%.*s@%.*s",
+					 (int) (rat ? rat - rest : 0), rest,
+					 (int) strcspn(d + 1, ",:"), d + 1);
+			continue;
+		}
+		at = addr_at(a);
+		addr_dequote(a, at ? (size_t) (at - a) : strlen(a), local, sizeof(local));
+		if (strchr(local, '@')) {
+			snprintf(out[n++], sizeof(out[0]), "%s", local);	/* "v@gmail.com"@x */
+			continue;
+		}
+		if ((p = strrchr(local, '%')) != NULL) {
+			*p = '@';			/* user%domain@x */
+			snprintf(out[n++], sizeof(out[0]), "%s", local);
+			*p = '%';
+		}
+		if (n < max && (p = strchr(local, '!')) != NULL) {
+			*p = 0;				/* site!user@x */
+			snprintf(out[n++], sizeof(out[0]), "%s@%s", p + 1, local);
+		}
+	}
+	return n;
+}
+
+#define ADDR_ROUTES	8
+
+/* addr_match_one - does one bare address (no routing) match a pattern? */
+static int addr_match_one(const char *pattern, const char *addr)
+{
+	const char *at = addr_at(addr);
 
 	if (*pattern == '@')
 		return at && domain_match(pattern + 1, at + 1);
@@ -157,15 +248,35 @@ int detector_addr_match(const char *pattern, const char *addr)
 	return at && domain_match(pattern, at + 1);
 }
 
-/* detector_addr_internal - is a bare address in internal_domains? */
+/* detector_addr_match - does a bare address match a pattern, as written
+ * or wherever its own routing may take it? */
+int detector_addr_match(const char *pattern, const char *addr)
+{
+	char    routes[ADDR_ROUTES][SCAN_ADDR_MAX + 1];
+	size_t  n = addr_routes(addr, routes, ADDR_ROUTES);
+
+	for (size_t i = 0; i < n; i++)
+		if (addr_match_one(pattern, routes[i]))
+			return 1;
+	return 0;
+}
+
+/* detector_addr_internal - is a bare address in internal_domains? One that
+ * routes itself (detector_addr_routed) never is. */
 int detector_addr_internal(const char *addr)
 {
-	const char *at = strrchr(addr, '@');
+	const char *at = addr_at(addr);
+	char    dom[SCAN_ADDR_MAX + 1];
+	size_t  n;
 
-	if (at == NULL)
+	if (at == NULL || detector_addr_routed(addr))
 		return 0;
+	/* "example.com." is example.com */
+	snprintf(dom, sizeof(dom), "%s", at + 1);
+	if ((n = strlen(dom)) > 1 && dom[n - 1] == '.')
+		dom[n - 1] = 0;
 	for (size_t i = 0; i < var_internal_domains.count; i++)
-		if (domain_match(var_internal_domains.items[i], at + 1))
+		if (domain_match(var_internal_domains.items[i], dom))
 			return 1;
 	return 0;
 }

@@ -494,19 +494,19 @@ static size_t db_url(const char *d, size_t len, size_t at, size_t end,
 			    || placeholder(sl + 1, (size_t) (as - sl) - 1))
 				return e;
 		}
-		/* jdbc:subprotocol, and no more */
+		/* jdbc:subprotocol:, and no more */
 		{
 			size_t  k = end;
 
-			while (k < e && k - at < 24 && (alnum(d[k]) || d[k] == ':'))
+			while (k < e && k - end < 16 && alnum(d[k]))
 				k++;
-			snprintf(sample, sizeof(sample), "%.*s ... password ****", (int) (k - at), d + at);
+			snprintf(sample, sizeof(sample), "%.*s: ... password ****", (int) (k - at), d + at);
 		}
 		put(found, ctx, IDENT_DB_URL, at, e, sample);
 		return e;
 	}
-	/* the last '@' before the path: passwords may hold an unencoded '@' */
-	for (size_t i = end; i < e && d[i] != '/' && d[i] != '?' && d[i] != '#'; i++)
+	/* the last '@' before the path: passwords hold unencoded '@', '#', '?' */
+	for (size_t i = end; i < e && d[i] != '/'; i++)
 		if (d[i] == '@')
 			at_sign = i;
 	if (at_sign == 0 || at_sign + 1 >= e)

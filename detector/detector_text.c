@@ -1,18 +1,28 @@
 /*
  * detector_text - decoders: how a person would read the bytes
  *
- * detector_b64_decode(), detector_qp_decode()
- *	content transfer encodings; garbage is skipped, never fatal.
+ * detector_b64_decode(), detector_qp_decode(), detector_uu_decode()
+ *	content transfer encodings; garbage is skipped, never fatal. The
+ *	limit bounds the bytes written: a caller that asks for one byte more
+ *	than it will scan learns whether the input was cut.
  * detector_rfc2047_decode()
  *	encoded words of header values (subjects, file names) to UTF-8;
  *	whitespace between adjacent encoded words is dropped (RFC 2047 6.2).
  * detector_charset_to_utf8()
- *	any charset iconv knows, to UTF-8; invalid sequences become U+FFFD.
- *	Descriptors are cached (a small fixed table).
+ *	any charset iconv knows (and the labels mail programs write for
+ *	them), to UTF-8; invalid sequences become U+FFFD and are counted;
+ *	an unknown charset says so. Descriptors are cached.
+ * detector_text_guess(), detector_utf8_valid(), detector_utf16_strings()
+ *	what text says about its own encoding: a byte-order mark, the zero
+ *	bytes of UTF-16 and UTF-32; UTF-16 strings inside binary data.
  * detector_html_to_text(), detector_xml_to_text()
- *	markup to the text a reader sees: tags dropped (block elements become
- *	line breaks, inline ones nothing, so "<b>4111</b>1111" stays one
- *	number), entities decoded, <script> and <style> skipped.
+ *	markup to the text a reader sees: tags dropped (HTML block elements
+ *	become line breaks, every other element flows inline, as browsers
+ *	show unknown elements; a '<' that opens no tag is text), character
+ *	references decoded (the whole HTML5 list), soft hyphens and
+ *	zero-width characters dropped. For HTML, what the markup holds
+ *	unseen - attribute names and values, comments, scripts, styles,
+ *	declarations - goes to a second output, to be scanned as well.
  * detector_sniff()
  *	the type of content by its first bytes, not by its name.
  * detector_subject_encode()
@@ -52,25 +62,28 @@ static void b64_init(void)
 	b64_ready = 1;
 }
 
-/* detector_b64_decode - base64 to bytes, appended to out; bytes added */
+/* detector_b64_decode - base64 to at most limit bytes, appended to out; bytes added */
 size_t detector_b64_decode(const char *in, size_t len, struct buf *out,
 			   unsigned *state, size_t limit)
 {
 	const unsigned char *p = (const unsigned char *) in;
-	unsigned char *o;
-	size_t  i = 0, start = out->len;
+	unsigned char *o, *end;
+	size_t  i = 0, start = out->len, room = len / 4 * 3 + 3;
 	uint32_t acc = 0;
 	int     n = 0;
 
 	(void) state;
 	if (!b64_ready)
 		b64_init();
-	if (len / 4 * 3 + 3 > limit)
-		len = limit / 3 * 4;
-	buf_reserve(out, len / 4 * 3 + 4);
+	if (room > limit)
+		room = limit;
+	buf_reserve(out, room + 1);
 	o = (unsigned char *) out->data + out->len;
+	end = o + room;
+	/* a caller that wants to know whether all was decoded asks for one more */
+#define B64_PUT(c)	do { if (o == end) goto full; *o++ = (unsigned char) (c); } while (0)
 	while (i < len) {
-		if (n == 0 && i + 4 <= len) {
+		if (n == 0 && i + 4 <= len && end - o >= 3) {
 			unsigned a = b64_table[p[i]], b = b64_table[p[i + 1]],
 			        c = b64_table[p[i + 2]], d = b64_table[p[i + 3]];
 
@@ -89,29 +102,31 @@ size_t detector_b64_decode(const char *in, size_t len, struct buf *out,
 		if (v < 64) {
 			acc = acc << 6 | v;
 			if (++n == 4) {
-				*o++ = (unsigned char) (acc >> 16);
-				*o++ = (unsigned char) (acc >> 8);
-				*o++ = (unsigned char) acc;
+				B64_PUT(acc >> 16);
+				B64_PUT(acc >> 8);
+				B64_PUT(acc);
 				n = 0;
 				acc = 0;
 			}
 		} else if (v == B64_PAD) {
 			if (n == 2)
-				*o++ = (unsigned char) (acc >> 4);
+				B64_PUT(acc >> 4);
 			else if (n == 3) {
-				*o++ = (unsigned char) (acc >> 10);
-				*o++ = (unsigned char) (acc >> 2);
+				B64_PUT(acc >> 10);
+				B64_PUT(acc >> 2);
 			}
 			n = 0;
 			acc = 0;
 		}
 	}
 	if (n == 2)
-		*o++ = (unsigned char) (acc >> 4);
+		B64_PUT(acc >> 4);
 	else if (n == 3) {
-		*o++ = (unsigned char) (acc >> 10);
-		*o++ = (unsigned char) (acc >> 2);
+		B64_PUT(acc >> 10);
+		B64_PUT(acc >> 2);
 	}
+#undef B64_PUT
+full:
 	out->len = (size_t) ((char *) o - out->data);
 	out->data[out->len] = 0;
 	return out->len - start;
@@ -129,24 +144,25 @@ static int hexval(int c)
 	return -1;
 }
 
-/* detector_qp_decode - quoted-printable to bytes; bytes added */
+/* detector_qp_decode - quoted-printable to at most limit bytes; bytes added */
 size_t detector_qp_decode(const char *in, size_t len, struct buf *out, size_t limit)
 {
-	size_t  i = 0, start = out->len;
-	char   *o;
+	size_t  i = 0, start = out->len, room = len < limit ? len : limit;
+	char   *o, *end;
 
-	if (len > limit)
-		len = limit;
-	buf_reserve(out, len + 1);
+	buf_reserve(out, room + 1);
 	o = out->data + out->len;
-	while (i < len) {
+	end = o + room;
+	while (i < len && o < end) {
 		const char *eq = memchr(in + i, '=', len - i);
 		size_t  run = eq ? (size_t) (eq - (in + i)) : len - i;
 
+		if (run > (size_t) (end - o))
+			run = (size_t) (end - o);
 		memcpy(o, in + i, run);
 		o += run;
 		i += run;
-		if (i >= len)
+		if (i >= len || o == end)
 			break;
 		/* at '=' */
 		if (i + 1 < len && in[i + 1] == '\n') {
@@ -171,6 +187,55 @@ size_t detector_qp_decode(const char *in, size_t len, struct buf *out, size_t li
 		}
 	}
 	out->len = (size_t) (o - out->data);
+	out->data[out->len] = 0;
+	return out->len - start;
+}
+
+/* uu_line - decode one uuencoded line into at most room bytes; bytes written */
+static size_t uu_line(const unsigned char *p, size_t n, unsigned char *o, size_t room)
+{
+	size_t  want = (size_t) ((p[0] - 0x20) & 0x3f), got = 0;
+
+	for (size_t i = 1; got < want && got < room; i += 4) {
+		unsigned v[4];
+
+		for (int k = 0; k < 4; k++)
+			v[k] = i + (size_t) k < n ? (unsigned) ((p[i + (size_t) k] - 0x20) & 0x3f) : 0;
+		unsigned char b[3] = {(unsigned char) (v[0] << 2 | v[1] >> 4),
+			(unsigned char) (v[1] << 4 | v[2] >> 2), (unsigned char) (v[2] << 6 | v[3])};
+
+		for (int k = 0; k < 3 && got < want && got < room; k++)
+			o[got++] = b[k];
+	}
+	return got;
+}
+
+/* detector_uu_decode - uuencoded text to at most limit bytes; bytes added */
+size_t detector_uu_decode(const char *in, size_t len, struct buf *out, size_t limit)
+{
+	size_t  i = 0, start = out->len;
+
+	buf_reserve(out, (len / 4 * 3 < limit ? len / 4 * 3 : limit) + 1);
+	while (i < len && out->len - start < limit) {
+		const char *lf = memchr(in + i, '\n', len - i);
+		size_t  e = lf ? (size_t) (lf - in) : len, n = e - i;
+		const unsigned char *p = (const unsigned char *) in + i;
+
+		while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' '))
+			n--;
+		if (n >= 6 && memcmp(p, "begin", 5) == 0 && (p[5] == ' ' || p[5] == '-')) {
+			/* the header line: "begin 644 name" */
+		} else if (n == 3 && memcmp(p, "end", 3) == 0) {
+			break;
+		} else if (n > 1) {
+			size_t  room = limit - (out->len - start);
+
+			buf_reserve(out, 64);
+			out->len += uu_line(p, n, (unsigned char *) out->data + out->len,
+					    room < 64 ? room : 64);
+		}
+		i = e + 1;
+	}
 	out->data[out->len] = 0;
 	return out->len - start;
 }
@@ -252,27 +317,56 @@ static struct {
 }       iconv_cache[ICONV_CACHE];
 static unsigned iconv_next;
 
+/* charset_alias - the name iconv knows for a label mail programs write */
+static void charset_alias(char *name, size_t size)
+{
+	static const char *const alias[][2] = {
+		{"KS_C_5601-1987", "CP949"}, {"KS_C_5601", "CP949"}, {"KSC5601", "CP949"},
+		{"X-MAC-ROMAN", "MACINTOSH"}, {"MAC", "MACINTOSH"}, {"X-SJIS", "SHIFT_JIS"},
+		{"SJIS", "SHIFT_JIS"}, {"UNICODE-1-1-UTF-7", "UTF-7"}, {"UNICODE", "UTF-16"},
+		{"UCS-2", "UTF-16"}, {"UTF16", "UTF-16"}, {"UTF32", "UTF-32"},
+		{"ISO-8859-8-I", "ISO-8859-8"}, {"ISO-8859-6-I", "ISO-8859-6"},
+		{"ISO-8859-8-E", "ISO-8859-8"}, {"ISO-8859-6-E", "ISO-8859-6"},
+		{"X-GBK", "GBK"}, {"X-EUC-JP", "EUC-JP"}, {"X-EUC-TW", "EUC-TW"},
+		{"ANSI", "WINDOWS-1252"}, {"X-USER-DEFINED", "WINDOWS-1252"},
+		/* mail habit: ISO-8859-1 text is often really windows-1252 */
+		{"ISO-8859-1", "WINDOWS-1252"}, {"LATIN1", "WINDOWS-1252"},
+		{"ISO8859-1", "WINDOWS-1252"}, {"ISO_8859-1", "WINDOWS-1252"},
+	};
+
+	for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
+		if (strcmp(name, alias[i][0]) == 0) {
+			snprintf(name, size, "%s", alias[i][1]);
+			return;
+		}
+	if (strncmp(name, "CP-", 3) == 0 || strncmp(name, "MS-", 3) == 0)
+		memmove(name + 2, name + 3, strlen(name + 3) + 1);	/* CP-850 */
+}
+
 /* charset_open - a cached descriptor to UTF-8, or (iconv_t) -1 */
 static iconv_t charset_open(const char *cs)
 {
 	char    name[40];
 	iconv_t cd;
-	size_t  slot;
+	size_t  slot, n = 0;
 
-	if (strlen(cs) >= sizeof(name))
-		return (iconv_t) - 1;
-	for (size_t i = 0; cs[i]; i++)
+	while (*cs == ' ' || *cs == '\t' || *cs == '"')
+		cs++;
+	for (; cs[n] && cs[n] != ' ' && cs[n] != '\t' && cs[n] != '"'; n++)
+		if (n + 1 >= sizeof(name))
+			return (iconv_t) - 1;
+	for (size_t i = 0; i < n; i++)
 		name[i] = (char) toupper((unsigned char) cs[i]);
-	name[strlen(cs)] = 0;
-	/* mail habit: ISO-8859-1 and US-ASCII text is often really windows-1252 */
-	if (strcmp(name, "ISO-8859-1") == 0 || strcmp(name, "LATIN1") == 0)
-		strcpy(name, "WINDOWS-1252");
+	name[n] = 0;
+	charset_alias(name, sizeof(name));
 	for (size_t i = 0; i < ICONV_CACHE; i++)
 		if (iconv_cache[i].name[0] && strcmp(iconv_cache[i].name, name) == 0) {
 			iconv(iconv_cache[i].cd, NULL, NULL, NULL, NULL);
 			return iconv_cache[i].cd;
 		}
-	if ((cd = iconv_open("UTF-8", name)) == (iconv_t) - 1)
+	if ((cd = iconv_open("UTF-8", name)) == (iconv_t) - 1 && strncmp(name, "X-", 2) == 0)
+		cd = iconv_open("UTF-8", name + 2);	/* x-koi8-r */
+	if (cd == (iconv_t) - 1)
 		return cd;
 	slot = iconv_next++ % ICONV_CACHE;
 	if (iconv_cache[slot].name[0])
@@ -282,19 +376,31 @@ static iconv_t charset_open(const char *cs)
 	return cd;
 }
 
-/* detector_charset_to_utf8 - convert text to UTF-8, appended to out */
-void detector_charset_to_utf8(const char *cs, const char *in, size_t len,
+/* detector_charset_known - can text in this charset be converted? */
+int detector_charset_known(const char *cs)
+{
+	return detector_charset_is_utf8(cs) || charset_open(cs) != (iconv_t) - 1;
+}
+
+/* detector_charset_to_utf8 - convert text to UTF-8, appended to out; bytes
+ * that were not valid in the charset, or -1: unknown charset, copied as is */
+long detector_charset_to_utf8(const char *cs, const char *in, size_t len,
 			      struct buf *out, size_t limit)
 {
 	iconv_t cd;
 	char   *ip = (char *) in;
 	size_t  il = len;
+	long    bad = 0;
 
 	if (len > limit)
 		il = len = limit;
-	if (detector_charset_is_utf8(cs) || (cd = charset_open(cs)) == (iconv_t) - 1) {
+	if (detector_charset_is_utf8(cs)) {
 		buf_append(out, in, len);
-		return;
+		return 0;
+	}
+	if ((cd = charset_open(cs)) == (iconv_t) - 1) {
+		buf_append(out, in, len);
+		return -1;
 	}
 	while (il > 0) {
 		size_t  room, before;
@@ -315,9 +421,119 @@ void detector_charset_to_utf8(const char *cs, const char *in, size_t len,
 		buf_append(out, "\xef\xbf\xbd", 3);
 		ip++;
 		il--;
-		if (out->len > limit * 4)
-			break;
+		bad++;
+		iconv(cd, NULL, NULL, NULL, NULL);
 	}
+	/* the shift state of stateful charsets (ISO-2022-JP) ends here */
+	{
+		char   *op;
+		size_t  room;
+
+		buf_reserve(out, 16);
+		op = out->data + out->len;
+		room = out->cap - out->len - 1;
+		if (iconv(cd, NULL, NULL, &op, &room) != (size_t) - 1)
+			out->len = (size_t) (op - out->data);
+	}
+	out->data[out->len] = 0;
+	return bad;
+}
+
+/* detector_text_guess - the encoding text announces by itself (a byte-order
+ * mark, or the zero bytes of UTF-16 and UTF-32 text), or NULL */
+const char *detector_text_guess(const char *d, size_t len, size_t *skip)
+{
+	const unsigned char *p = (const unsigned char *) d;
+	size_t  n = len < 4096 ? len : 4096, z[4] = {0, 0, 0, 0};
+
+	*skip = 0;
+	if (len >= 4 && memcmp(p, "\xff\xfe\0\0", 4) == 0)
+		return *skip = 4, "UTF-32LE";
+	if (len >= 4 && memcmp(p, "\0\0\xfe\xff", 4) == 0)
+		return *skip = 4, "UTF-32BE";
+	if (len >= 2 && memcmp(p, "\xff\xfe", 2) == 0)
+		return *skip = 2, "UTF-16LE";
+	if (len >= 2 && memcmp(p, "\xfe\xff", 2) == 0)
+		return *skip = 2, "UTF-16BE";
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		return *skip = 3, "UTF-8";
+	if (n < 8)
+		return NULL;
+	n &= ~(size_t) 3;
+	for (size_t i = 0; i < n; i++)
+		z[i & 3] += p[i] == 0;
+	/* Latin text: every other byte (UTF-16) or three of four (UTF-32) zero */
+	if (z[1] + z[3] > n * 4 / 10 && z[0] + z[2] <= n / 40)
+		return "UTF-16LE";
+	if (z[0] + z[2] > n * 4 / 10 && z[1] + z[3] <= n / 40)
+		return "UTF-16BE";
+	if (z[1] + z[2] + z[3] > n * 7 / 10 && z[0] <= n / 80)
+		return "UTF-32LE";
+	if (z[0] + z[1] + z[2] > n * 7 / 10 && z[3] <= n / 80)
+		return "UTF-32BE";
+	return NULL;
+}
+
+/* detector_utf8_valid - is this valid UTF-8 (ASCII included)? */
+int detector_utf8_valid(const char *in, size_t len)
+{
+	const unsigned char *p = (const unsigned char *) in;
+	size_t  i = 0;
+
+	while (i < len) {
+		size_t  n;
+		uint64_t w;
+
+		/* ASCII eight bytes at a time */
+		if (i + 8 <= len && (memcpy(&w, p + i, 8), (w & 0x8080808080808080ULL) == 0)) {
+			i += 8;
+			continue;
+		}
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((n = utf8_seq_len(p + i, len - i)) == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+/* utf16_runs - printable runs of UTF-16LE code units from offset off */
+static void utf16_runs(const unsigned char *p, size_t len, size_t off, struct buf *out,
+		       size_t start, size_t limit)
+{
+	size_t  run = 0, i;
+
+	for (i = off; i + 1 < len && out->len - start < limit; i += 2) {
+		if (p[i + 1] == 0 && ((p[i] >= 0x20 && p[i] < 0x7f) || p[i] == '\t')) {
+			run++;
+			continue;
+		}
+		if (run >= 6) {
+			for (size_t k = i - run * 2; k < i; k += 2)
+				buf_putc(out, p[k]);
+			buf_putc(out, '\n');
+		}
+		run = 0;
+	}
+	if (run >= 6) {
+		for (size_t k = i - run * 2; k < i; k += 2)
+			buf_putc(out, p[k]);
+		buf_putc(out, '\n');
+	}
+}
+
+/* detector_utf16_strings - runs of 6 or more printable UTF-16LE characters
+ * in binary data, one per line, as `strings -e l` finds them */
+void detector_utf16_strings(const char *in, size_t len, struct buf *out, size_t limit)
+{
+	size_t  start = out->len;
+
+	buf_reserve(out, 1);
+	utf16_runs((const unsigned char *) in, len, 0, out, start, limit);
+	utf16_runs((const unsigned char *) in, len, 1, out, start, limit);
 	out->data[out->len] = 0;
 }
 
@@ -481,11 +697,21 @@ void detector_subject_encode(const char *utf8, struct buf *out)
 	buf_free(&clean);
 }
 
-/* put_codepoint - UTF-8 for a code point (invalid ones as U+FFFD) */
+/* invisible - a format character that a reader does not see */
+static int invisible(unsigned long cp)
+{
+	return cp == 0xad || (cp >= 0x200b && cp <= 0x200d) || cp == 0x2060 || cp == 0xfeff;
+}
+
+/* put_codepoint - UTF-8 for a code point (invalid ones as U+FFFD, invisible ones dropped) */
 static void put_codepoint(struct buf *out, unsigned long cp)
 {
 	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		cp = 0xfffd;
+	if (invisible(cp))
+		return;
+	if (cp == 0xa0)
+		cp = ' ';			/* a no-break space reads as a space */
 	if (cp < 0x80)
 		buf_putc(out, (int) cp);
 	else if (cp < 0x800) {
@@ -503,33 +729,31 @@ static void put_codepoint(struct buf *out, unsigned long cp)
 	}
 }
 
-static const struct {
-	const char *name;
-	unsigned short cp;
-}       entities[] = {
-	{"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''},
-	{"nbsp", ' '}, {"copy", 0xa9}, {"reg", 0xae}, {"euro", 0x20ac},
-	{"auml", 0xe4}, {"ouml", 0xf6}, {"uuml", 0xfc}, {"Auml", 0xc4},
-	{"Ouml", 0xd6}, {"Uuml", 0xdc}, {"szlig", 0xdf}, {"eacute", 0xe9},
-	{"egrave", 0xe8}, {"agrave", 0xe0}, {"ccedil", 0xe7}, {"ntilde", 0xf1},
-	{"shy", 0}, {"zwnj", 0}, {"zwj", 0}, {"ndash", 0x2013}, {"mdash", 0x2014},
-	{"hellip", 0x2026}, {"laquo", 0xab}, {"raquo", 0xbb}, {"middot", 0xb7},
-};
+#include "detector_entities.h"
+
+/* entity_cmp - bsearch order of entity names */
+static int entity_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct html_entity *) elem)->name);
+}
 
 /* entity - decode "&...;" at p; its length, or 0 if not an entity */
 static size_t entity(const char *p, size_t len, struct buf *out)
 {
 	size_t  n = 1;
 	unsigned long cp = 0;
+	char    name[40];
+	const struct html_entity *e = NULL;
 
 	if (len < 3)
 		return 0;
 	if (p[1] == '#') {
-		int     hex = len > 2 && (p[2] == 'x' || p[2] == 'X');
+		int     hex = p[2] == 'x' || p[2] == 'X';
 
 		n = hex ? 3 : 2;
-		while (n < len && n < 12 && (hex ? hexval(p[n]) >= 0 : isdigit((unsigned char) p[n]))) {
-			cp = cp * (hex ? 16 : 10) + (unsigned long) (hex ? hexval(p[n]) : p[n] - '0');
+		while (n < len && (hex ? hexval(p[n]) >= 0 : isdigit((unsigned char) p[n]))) {
+			if (cp <= 0x10ffff)
+				cp = cp * (hex ? 16 : 10) + (unsigned long) (hex ? hexval(p[n]) : p[n] - '0');
 			n++;
 		}
 		if (n == (hex ? 3u : 2u))
@@ -537,127 +761,321 @@ static size_t entity(const char *p, size_t len, struct buf *out)
 		put_codepoint(out, cp);
 		return n < len && p[n] == ';' ? n + 1 : n;
 	}
-	while (n < len && n < 10 && isalnum((unsigned char) p[n]))
+	while (n < len && n < sizeof(name) && isalnum((unsigned char) p[n]))
 		n++;
-	for (size_t i = 0; i < sizeof(entities) / sizeof(entities[0]); i++)
-		if (strlen(entities[i].name) == n - 1 && strncmp(p + 1, entities[i].name, n - 1) == 0) {
-			if (entities[i].cp)
-				put_codepoint(out, entities[i].cp);
-			return n < len && p[n] == ';' ? n + 1 : n;
-		}
-	return 0;
+	if (n == 1 || n >= sizeof(name))
+		return 0;
+	/* the longest name that is an entity: "&notit;" is "&not" "it;" */
+	for (size_t k = n; k > 1 && e == NULL; k--) {
+		memcpy(name, p + 1, k - 1);
+		name[k - 1] = 0;
+		e = bsearch(name, html_entities, sizeof(html_entities) / sizeof(html_entities[0]),
+			    sizeof(html_entities[0]), entity_cmp);
+		if (e && !(k < len && p[k] == ';') && !e->legacy)
+			e = NULL;
+		if (e)
+			n = k;
+	}
+	if (e == NULL)
+		return 0;
+	put_codepoint(out, e->cp1);
+	if (e->cp2)
+		put_codepoint(out, e->cp2);
+	return n < len && p[n] == ';' ? n + 1 : n;
 }
 
-/* tag_name - the lower-case name of the tag at p ("<name" or "</name") */
-static void tag_name(const char *p, size_t len, char *name, size_t size)
+/* text_run - text with entities decoded and invisible characters dropped */
+static void text_run(const char *in, size_t len, struct buf *out)
+{
+	size_t  j = 0;
+
+	buf_reserve(out, len + 1);
+	while (j < len) {
+		size_t  r = 0, n;
+
+		/* the bytes that need no attention, at once: ASCII but '&' */
+		while (j + r + 8 <= len) {
+			uint64_t w, x;
+
+			memcpy(&w, in + j + r, 8);
+			x = w ^ 0x2626262626262626ULL;
+			if (((w | ((x - 0x0101010101010101ULL) & ~x)) & 0x8080808080808080ULL) != 0)
+				break;
+			r += 8;
+		}
+		while (j + r < len && in[j + r] != '&' && (unsigned char) in[j + r] != 0xc2
+		       && (unsigned char) in[j + r] != 0xe2 && (unsigned char) in[j + r] != 0xef)
+			r++;
+		buf_append(out, in + j, r);
+		j += r;
+		if (j >= len)
+			break;
+		if (in[j] == '&') {
+			if ((n = entity(in + j, len - j, out)) > 0)
+				j += n;
+			else
+				buf_putc(out, in[j++]);
+			continue;
+		}
+		/* U+00AD, U+200B..U+200D, U+2060, U+FEFF written as UTF-8 */
+		if (j + 1 < len && (unsigned char) in[j] == 0xc2 && (unsigned char) in[j + 1] == 0xad) {
+			j += 2;
+		} else if (j + 2 < len && (((unsigned char) in[j] == 0xe2 && (unsigned char) in[j + 1] == 0x80
+					    && (unsigned char) in[j + 2] >= 0x8b
+					    && (unsigned char) in[j + 2] <= 0x8d)
+					   || ((unsigned char) in[j] == 0xe2 && (unsigned char) in[j + 1] == 0x81
+					       && (unsigned char) in[j + 2] == 0xa0)
+					   || ((unsigned char) in[j] == 0xef && (unsigned char) in[j + 1] == 0xbb
+					       && (unsigned char) in[j + 2] == 0xbf))) {
+			j += 3;
+		} else
+			buf_putc(out, in[j++]);
+	}
+}
+
+/* tag_name - the lower-case name of the tag at p ("<name" or "</name"); past it */
+static size_t tag_name(const char *p, size_t len, char *name, size_t size)
 {
 	size_t  i = 1, j = 0;
 
 	if (i < len && p[i] == '/')
 		i++;
-	while (i < len && j + 1 < size && (isalnum((unsigned char) p[i]) || p[i] == ':'))
-		name[j++] = (char) tolower((unsigned char) p[i++]);
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char) p[i];
+
+		if (c == ' ' || c == '>' || c == '/' || (c >= '\t' && c <= '\r'))
+			break;
+		if (j + 1 < size)
+			name[j++] = (char) (c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
 	name[j] = 0;
+	return i;
 }
 
-/* is_inline - an HTML element that does not break the text */
-static int is_inline(const char *name)
+/* is_block - an HTML element that a browser shows on a line of its own;
+ * any other element (unknown ones too) flows with the text around it */
+static int is_block(const char *name)
 {
-	static const char *const inl[] = {"b", "i", "u", "s", "em", "strong", "span",
-		"font", "a", "small", "big", "sub", "sup", "mark", "code", "abbr",
-		"tt", "q", "cite", "del", "ins", "wbr", "o:p", NULL};
+	static const char *const blk[] = {"address", "article", "aside", "blockquote",
+		"body", "br", "button", "caption", "center", "dd", "details", "dialog", "dir",
+		"div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form",
+		"frame", "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header",
+		"hgroup", "hr", "html", "iframe", "input", "legend", "li", "listing", "main",
+		"menu", "nav", "ol", "optgroup", "option", "p", "pre", "section", "select",
+		"summary", "table", "tbody", "td", "textarea", "tfoot", "th", "thead", "title",
+		"tr", "ul", "xmp", NULL};
 
+	for (size_t i = 0; blk[i]; i++)
+		if (strcmp(name, blk[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* xml_break - what an Office or OpenDocument XML element stands for */
+static void xml_break(const char *name, int closing, struct buf *out)
+{
+	static const struct {
+		const char *name;
+		size_t  len;
+		char    what;			/* 'p': line at its end, 'n': line, ' ': space */
+	}       el[] = {
+		{"w:p", 3, 'p'}, {"a:p", 3, 'p'}, {"text:p", 6, 'p'}, {"si", 2, 'p'},
+		{"row", 3, 'p'}, {"text:h", 6, 'p'}, {"w:br", 4, 'n'}, {"w:cr", 4, 'n'},
+		{"a:br", 4, 'n'}, {"text:line-break", 15, 'n'}, {"c", 1, ' '},
+		{"w:tab", 5, ' '}, {"text:s", 6, ' '}, {"text:tab", 8, ' '}, {"w:tc", 4, ' '},
+		{"table:table-cell", 16, ' '},
+	};
+	size_t  n = strlen(name);
+
+	for (size_t i = 0; i < sizeof(el) / sizeof(el[0]); i++) {
+		if (el[i].len != n || memcmp(el[i].name, name, n) != 0)
+			continue;
+		if (el[i].what == ' ')
+			buf_putc(out, ' ');
+		else if (el[i].what == 'n' || closing)
+			buf_putc(out, '\n');
+		return;
+	}
+}
+
+/* find_ci - the first place of a lower-case needle in data, ignoring case */
+static const char *find_ci(const char *d, size_t len, const char *needle)
+{
+	size_t  n = strlen(needle);
+
+	for (const char *p = d; (p = memchr(p, '<', len - (size_t) (p - d))) != NULL; p++)
+		if ((size_t) (d + len - p) >= n && strncasecmp(p, needle, n) == 0)
+			return p;
+	return NULL;
+}
+
+/* is_element - an element name of HTML (the markup of everyday mail) */
+static int is_element(const char *name)
+{
+	static const char *const inl[] = {"a", "abbr", "b", "base", "bdi", "bdo", "big",
+		"cite", "code", "col", "colgroup", "data", "del", "dfn", "em", "font", "i",
+		"img", "ins", "kbd", "label", "link", "map", "mark", "meta", "nobr", "o:p",
+		"q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "time",
+		"tt", "u", "var", "wbr", "script", "style", "noscript", "template", "area",
+		"audio", "video", "source", "track", "picture", "canvas", "object", "embed",
+		"param", "ruby", "rt", "rp", "output", "progress", "meter", "datalist", NULL};
+
+	if (is_block(name))
+		return 1;
 	for (size_t i = 0; inl[i]; i++)
 		if (strcmp(name, inl[i]) == 0)
 			return 1;
 	return 0;
 }
 
-/* markup_to_text - tags out, entities decoded; html or Office XML rules */
-static void markup_to_text(const char *in, size_t len, struct buf *out,
-			   size_t limit, int html)
+/* tag_end - past a tag's attributes (quoted values may hold '>') to its '>';
+ * attrs: is there anything but the name? */
+static size_t tag_end(const char *in, size_t len, size_t i, int *attrs)
+{
+	const char *gt = memchr(in + i, '>', len - i);
+	size_t  stop = gt ? (size_t) (gt - in) : len;
+
+	*attrs = 0;
+	for (size_t k = i; k < stop; k++)
+		if (in[k] != ' ' && in[k] != '/' && (in[k] < '\t' || in[k] > '\r')) {
+			*attrs = 1;
+			break;
+		}
+	if (*attrs && (memchr(in + i, '"', stop - i) || memchr(in + i, '\'', stop - i))) {
+		/* quoted values: a '>' in one does not end the tag */
+		while (i < len && in[i] != '>') {
+			if (in[i] == '"' || in[i] == '\'') {
+				const char *q = memchr(in + i + 1, in[i], len - i - 1);
+
+				i = q ? (size_t) (q - in) + 1 : len;
+			} else
+				i++;
+		}
+		return i < len ? i + 1 : len;
+	}
+	return gt ? stop + 1 : len;
+}
+
+static int markup_to_text(const char *in, size_t len, struct buf *out,
+			  struct buf *hidden, size_t limit, int html, int depth);
+
+/* markup_at - one tag, comment or declaration at in[i] ('<'); past it */
+static size_t markup_at(const char *in, size_t len, size_t i, struct buf *out,
+			struct buf *hidden, size_t limit, int html, int depth)
+{
+	char    name[24];
+	size_t  e;
+	int     closing = i + 1 < len && in[i + 1] == '/', attrs;
+
+	if (len - i >= 4 && memcmp(in + i, "<!--", 4) == 0) {
+		/* a comment: not shown, but read (Outlook shows <!--[if mso]> ones) */
+		const char *end = memmem(in + i + 4, len - i - 4, "-->", 3);
+
+		e = end ? (size_t) (end - in) : len;
+		if (hidden && depth == 0) {
+			(void) markup_to_text(in + i + 4, e - i - 4, hidden, hidden, limit, html, 1);
+			buf_putc(hidden, '\n');
+		}
+		return end ? e + 3 : len;
+	}
+	if (len - i >= 9 && memcmp(in + i, "<![CDATA[", 9) == 0) {
+		/* XML: text as it stands; HTML: a comment */
+		const char *end = memmem(in + i + 9, len - i - 9, "]]>", 3);
+
+		e = end ? (size_t) (end - in) : len;
+		if (!html)
+			buf_append(out, in + i + 9, e - i - 9);
+		else if (hidden) {
+			buf_append(hidden, in + i + 9, e - i - 9);
+			buf_putc(hidden, '\n');
+		}
+		return end ? e + 3 : len;
+	}
+	if (i + 1 < len && (in[i + 1] == '!' || in[i + 1] == '?')) {
+		/* a declaration or processing instruction */
+		const char *gt = memchr(in + i, '>', len - i);
+
+		e = gt ? (size_t) (gt - in) : len;
+		if (hidden) {
+			buf_append(hidden, in + i + 2, e - i - 2);
+			buf_putc(hidden, '\n');
+		}
+		return gt ? e + 1 : len;
+	}
+	e = tag_end(in, len, tag_name(in + i, len - i, name, sizeof(name)) + i, &attrs);
+	if (html && hidden && !closing && (attrs || !is_element(name))) {
+		/* the tag as written: attribute names and values, unknown elements */
+		text_run(in + i + 1, (in[e - 1] == '>' ? e - 1 : e) - i - 1, hidden);
+		buf_putc(hidden, '\n');
+	}
+	if (!html) {
+		xml_break(name, closing, out);
+		return e;
+	}
+	if (name[0] && is_block(name))
+		buf_putc(out, '\n');
+	if (!closing && (strcmp(name, "script") == 0 || strcmp(name, "style") == 0)) {
+		/* not shown, but read */
+		const char *end = find_ci(in + e, len - e, strcmp(name, "script") == 0
+					  ? "</script" : "</style");
+		size_t  stop = end ? (size_t) (end - in) : len;
+
+		if (hidden) {
+			buf_append(hidden, in + e, stop - e);
+			buf_putc(hidden, '\n');
+		}
+		e = stop;
+	}
+	return e;
+}
+
+/* markup_to_text - tags out, entities decoded; html or Office XML rules;
+ * -1 if the output reached its limit */
+static int markup_to_text(const char *in, size_t len, struct buf *out,
+			  struct buf *hidden, size_t limit, int html, int depth)
 {
 	size_t  i = 0;
-	const char *skip_until = NULL;
 
 	buf_reserve(out, (len < limit ? len : limit) + 1);
-	while (i < len && out->len < limit) {
+	while (i < len) {
 		const char *lt = memchr(in + i, '<', len - i);
 		size_t  run = lt ? (size_t) (lt - (in + i)) : len - i;
 
-		if (skip_until == NULL) {
-			/* text, with entities */
-			size_t  j = i;
-
-			while (j < i + run) {
-				const char *amp = memchr(in + j, '&', i + run - j);
-				size_t  r = amp ? (size_t) (amp - (in + j)) : i + run - j, n;
-
-				buf_append(out, in + j, r);
-				j += r;
-				if (j >= i + run)
-					break;
-				if ((n = entity(in + j, i + run - j, out)) > 0)
-					j += n;
-				else
-					buf_putc(out, in[j++]);
-			}
-		}
+		if (out->len > limit || (hidden && hidden->len > limit))
+			return -1;
+		text_run(in + i, run, out);
 		i += run;
 		if (i >= len)
 			break;
-		/* a tag, comment or declaration */
-		if (len - i >= 4 && memcmp(in + i, "<!--", 4) == 0) {
-			const char *end = memmem(in + i + 4, len - i - 4, "-->", 3);
-
-			i = end ? (size_t) (end - in) + 3 : len;
+		/* HTML: '<' starts markup only before a letter, '/', '!' or '?' */
+		if (html && (i + 1 >= len || !(isalpha((unsigned char) in[i + 1]) || in[i + 1] == '/'
+					       || in[i + 1] == '!' || in[i + 1] == '?'))) {
+			buf_putc(out, '<');
+			i++;
 			continue;
-		} else {
-			char    name[24];
-			const char *gt = memchr(in + i, '>', len - i);
-			int     closing = i + 1 < len && in[i + 1] == '/';
-
-			tag_name(in + i, len - i, name, sizeof(name));
-			if (skip_until) {
-				if (closing && strcmp(name, skip_until) == 0)
-					skip_until = NULL;
-			} else if (html && !closing && (strcmp(name, "script") == 0
-							|| strcmp(name, "style") == 0)) {
-				skip_until = strcmp(name, "script") == 0 ? "script" : "style";
-			} else if (html) {
-				if (name[0] && !is_inline(name))
-					buf_putc(out, '\n');
-			} else if (strcmp(name, "w:p") == 0 || strcmp(name, "a:p") == 0
-				   || strcmp(name, "text:p") == 0 || strcmp(name, "si") == 0
-				   || strcmp(name, "row") == 0 || strcmp(name, "w:br") == 0
-				   || strcmp(name, "w:cr") == 0 || strcmp(name, "a:br") == 0
-				   || strcmp(name, "text:line-break") == 0) {
-				if (closing || strcmp(name + strlen(name) - 2, "br") == 0
-				    || strcmp(name, "w:cr") == 0)
-					buf_putc(out, '\n');
-			} else if (strcmp(name, "c") == 0 || strcmp(name, "w:tab") == 0
-				   || strcmp(name, "text:s") == 0 || strcmp(name, "text:tab") == 0
-				   || strcmp(name, "w:tc") == 0 || strcmp(name, "table:table-cell") == 0) {
-				buf_putc(out, ' ');
-			}
-			i = gt ? (size_t) (gt - in) + 1 : len;
 		}
+		i = markup_at(in, len, i, out, hidden, limit, html, depth);
 	}
-	if (out->len > limit)
-		out->len = limit;
-	out->data[out->len] = 0;
+	if (out->data)
+		out->data[out->len] = 0;
+	return out->len > limit || (hidden && hidden->len > limit) ? -1 : 0;
 }
 
-/* detector_html_to_text - what a mail reader shows of an HTML part */
-void detector_html_to_text(const char *in, size_t len, struct buf *out, size_t limit)
+/* detector_html_to_text - what a mail reader shows of an HTML part (out),
+ * and what it holds unseen (hidden, may be NULL): attribute values,
+ * comments, scripts and styles; -1 if an output passed the limit */
+int detector_html_to_text(const char *in, size_t len, struct buf *out,
+			  struct buf *hidden, size_t limit)
 {
-	markup_to_text(in, len, out, limit, 1);
+	if (hidden)
+		buf_reserve(hidden, 1);
+	return markup_to_text(in, len, out, hidden, limit, 1, 0);
 }
 
-/* detector_xml_to_text - the text of an Office XML member */
-void detector_xml_to_text(const char *in, size_t len, struct buf *out, size_t limit)
+/* detector_xml_to_text - the text of an Office XML member; -1 past the limit */
+int detector_xml_to_text(const char *in, size_t len, struct buf *out, size_t limit)
 {
-	markup_to_text(in, len, out, limit, 0);
+	return markup_to_text(in, len, out, NULL, limit, 0, 0);
 }
 
 /* starts_ci - does data start with the prefix, ignoring case? */

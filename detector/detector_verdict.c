@@ -41,6 +41,8 @@ static int excepted_addr(const struct det_list *list, const struct det_list *dom
 {
 	const char *at = strrchr(addr, '@');
 
+	if (detector_addr_routed(addr))
+		return 0;			/* it may go anywhere: no exception */
 	for (size_t i = 0; i < list->count; i++)
 		if (detector_addr_match(list->items[i], addr))
 			return 1;

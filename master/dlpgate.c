@@ -30,7 +30,7 @@
  *	stop.
  *
  * HOOKS
- *	check runs "dlpscan -t -c confdir" (detector/, issue 3) to validate
+ *	check runs "dlpscan -t -c confdir" (detector/) to validate
  *	the policies when that program exists, and otherwise checks that
  *	the policy file parses. The keystore's privacy is master_check.c's.
  */
@@ -209,7 +209,7 @@ static int dlp_check_programs(const struct master_conf *mc)
 	return 0;
 }
 
-/* dlp_check_policies - the detector's policies (hook for issue 3) */
+/* dlp_check_policies - the detector's policies, as dlpscan -t sees them */
 static int dlp_check_policies(void)
 {
 	char    path[PATH_MAX], prog[PATH_MAX];

@@ -10,7 +10,7 @@
  * another role could read.
  *
  * master_secret_path() names those files: the keystore and
- * keystore_password_file settings (issue 4, TLS) when the parameter
+ * keystore_password_file settings (TLS) when the parameter
  * table has them and they are set, else CONFDIR/keystore.p12 and
  * CONFDIR/keystore.pass (the defaults tlsmgr uses too).
  * master_tls_user() is the user of the service whose command is tlsmgr,

@@ -9,7 +9,7 @@ PROXY_SRC = smtpd-proxy/smtpd-proxy.c smtpd-proxy/proxy_session.c \
 PROGS   += smtpd-proxy/smtpd-proxy
 DAEMONS += smtpd-proxy/smtpd-proxy
 SRCS    += $(PROXY_SRC)
-# issue 6: an authoritative DNS server and a load balancer for the tests
+# forwarding: an authoritative DNS server and a load balancer for the tests
 DEB_TEST += nsd haproxy libnet-dns-perl
 
 smtpd-proxy/smtpd-proxy: $(PROXY_SRC:.c=.o) $(LIBDLP)
@@ -21,10 +21,10 @@ smtpd-proxy/smtpd-proxy: $(PROXY_SRC:.c=.o) $(LIBDLP)
 # static and wrap read/recv/send to play the peers (fuzz/fuzz_proxy.h).
 PROXY_FUZZ_INC = smtpd-proxy/proxy_session.c smtpd-proxy/proxy_nexthop.c \
 	smtpd-proxy/proxy_detect.c
-PROXY_FUZZ_OBJ = $(patsubst %.c,%.fuzz.o,$(filter-out smtpd-proxy/smtpd-proxy.c \
-	$(PROXY_FUZZ_INC),$(PROXY_SRC))) $(COMMON_FUZZ_OBJ)
+PROXY_FUZZ_SRC = $(filter-out smtpd-proxy/smtpd-proxy.c $(PROXY_FUZZ_INC),$(PROXY_SRC)) \
+	$(COMMON_SRC)
+PROXY_FUZZ_WRAP = read recv send close
 PROXY_FUZZ = reply data command session haproxy dns
-PROXY_FUZZ_WRAP = -Wl,--wrap=read,--wrap=recv,--wrap=send,--wrap=close
 FUZZ_TARGETS += $(PROXY_FUZZ:%=smtpd-proxy/fuzz/fuzz-%)
 FUZZ_ARGS_fuzz-reply = -max_len=16384
 FUZZ_ARGS_fuzz-data = -max_len=65536
@@ -32,20 +32,18 @@ FUZZ_ARGS_fuzz-command = -max_len=4096
 FUZZ_ARGS_fuzz-session = -max_len=16384
 FUZZ_ARGS_fuzz-haproxy = -max_len=4096
 FUZZ_ARGS_fuzz-dns = -max_len=16384
-# (the files it includes are in its .d, written as it is built)
-smtpd-proxy/fuzz/fuzz-%: smtpd-proxy/fuzz/fuzz_%.c $(PROXY_FUZZ_OBJ)
-	$(FUZZ_LINK) $(PROXY_FUZZ_WRAP)
+FUZZ_SRC_fuzz-reply = $(PROXY_FUZZ_SRC)
+FUZZ_WRAP_fuzz-reply = $(PROXY_FUZZ_WRAP)
+FUZZ_SRC_fuzz-command = $(PROXY_FUZZ_SRC)
+FUZZ_WRAP_fuzz-command = $(PROXY_FUZZ_WRAP)
 # fuzz-data includes proxy_data.c, to read the spool back in small chunks
-smtpd-proxy/fuzz/fuzz-data: smtpd-proxy/fuzz/fuzz_data.c \
-		$(filter-out smtpd-proxy/proxy_data.fuzz.o,$(PROXY_FUZZ_OBJ))
-	$(FUZZ_LINK) $(PROXY_FUZZ_WRAP)
+FUZZ_SRC_fuzz-data = $(filter-out smtpd-proxy/proxy_data.c,$(PROXY_FUZZ_SRC))
+FUZZ_WRAP_fuzz-data = $(PROXY_FUZZ_WRAP)
 # fuzz-haproxy plays the load balancer before the client
-smtpd-proxy/fuzz/fuzz-haproxy: smtpd-proxy/fuzz/fuzz_haproxy.c \
-		smtpd-proxy/proxy_haproxy.fuzz.o $(COMMON_FUZZ_OBJ)
-	$(FUZZ_LINK) $(PROXY_FUZZ_WRAP)
+FUZZ_SRC_fuzz-haproxy = smtpd-proxy/proxy_haproxy.c $(COMMON_SRC)
+FUZZ_WRAP_fuzz-haproxy = $(PROXY_FUZZ_WRAP)
 # fuzz-dns includes proxy_dns.c, for its static parsers, and plays no peer
-smtpd-proxy/fuzz/fuzz-dns: smtpd-proxy/fuzz/fuzz_dns.c $(COMMON_FUZZ_OBJ)
-	$(FUZZ_LINK)
+FUZZ_SRC_fuzz-dns = $(COMMON_SRC)
 # fuzz-session plays the next hop and the detector too
-smtpd-proxy/fuzz/fuzz-session: smtpd-proxy/fuzz/fuzz_session.c $(PROXY_FUZZ_OBJ)
-	$(FUZZ_LINK) $(PROXY_FUZZ_WRAP),--wrap=inet_connect,--wrap=unix_connect,--wrap=ipc_recv
+FUZZ_SRC_fuzz-session = $(PROXY_FUZZ_SRC)
+FUZZ_WRAP_fuzz-session = $(PROXY_FUZZ_WRAP) inet_connect unix_connect ipc_recv

@@ -130,7 +130,7 @@ struct proxy_session {
 	const char *helo_name;		/* ours */
 	struct timespec t_start;
 
-	/* forwarding and clusters (issue 6) */
+	/* forwarding and clusters */
 	struct sockaddr_storage local_sa;	/* our end of the client's TCP */
 	socklen_t local_salen;		/* 0: unknown */
 	char    via[INET_ADDRSTR];	/* load balancer of a PROXY header, or "" */
@@ -139,7 +139,7 @@ struct proxy_session {
 	int     nxforward;		/* ... how many */
 	char    hop_refusal[512];	/* greeting when no next hop answered */
 
-	/* TLS (issue 4, proxy_tls.c) */
+	/* TLS (proxy_tls.c) */
 	int     tls_client;		/* client side is inside TLS */
 	int     tls_hop;		/* next-hop side is inside TLS */
 	int     tls_hop_plain;		/* outbound_tls = may gave up on TLS */

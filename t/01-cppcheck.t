@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# The project's C code has no cppcheck warnings (STYLE.md).
+# The project's C code has no cppcheck warnings (STYLE.md, in the top directory).
 
 use strict;
 use warnings;

@@ -28,7 +28,7 @@ my $pf = DlpPostfix->start(relay => $sink->{port}, content_filter => $dport, mai
     smtp_tls_loglevel => 1, smtpd_tls_loglevel => 1, smtpd_tls_received_header => 'yes',
 });
 
-# the keystore trusts Postfix's certificate (as the seed's guide says to)
+# the keystore trusts Postfix's certificate (as Network Prevent's TLS setup says to)
 my $dir = test_dir('dlp');
 mkdir "$dir/etc";
 my ($rc, $out) = dlpkey("$dir/etc", 'genkeypair', '-alias', 'dlpgate', '-dname', 'CN=dlpgate.test',

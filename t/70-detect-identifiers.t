@@ -289,6 +289,8 @@ no_('tracking number', "Tracking #: $visa", 'v_credit_card');
 no_('invoice number', "Invoice number: $visa", 'v_credit_card');
 no_('Bestellnummer', "Bestellnummer $visa", 'v_credit_card');
 yes('a label further back does not count', "Order 12, paid by card $visa", 'v_credit_card');
+yes('the previous column is no label', "kind,card\nOrder,$visa\n", 'v_credit_card');
+yes('labels are for numbers: an IBAN after Rechnung', 'Rechnung DE89 3704 0044 0532 0130 00', 'v_iban');
 my $orders = "order_id,sku,qty,price\n" . join('', map { card(16, '4') . ",SKU-$_,3,19.99\n" } 1 .. 5);
 no_('a CSV column headed order_id', $orders, 'v_credit_card', 'a_credit_card');
 my $cards = "name,card_number,exp\n" . join('', map { "n$_," . card(16, '4') . ",12/27\n" } 1 .. 5);
