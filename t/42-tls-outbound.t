@@ -168,7 +168,7 @@ $dlp = start_tls_dlpgate(keystore => $ks, storepass => 'changeit', conf => {
     is($code, 250, 'and the mail flows');
     my @m = $sinks{self}->wait_messages(1);
     is($m[0]{tls}, 0, 'in plain text, as the client sent it');
-    like($dlp->wait_log(qr/4014 STARTTLS not offered/, 10, $from) // '',
+    like($dlp->wait_log(qr/4015 STARTTLS not offered/, 10, $from) // '',
         qr/reason="TLS to the next hop failed lately: certificate not verified/,
         'the log says why STARTTLS was not offered');
     $c->cmd('QUIT');
@@ -189,7 +189,7 @@ $dlp = start_tls_dlpgate(keystore => $ks, storepass => 'changeit', conf => {
     my (undef, $ehlo) = $c->cmd('EHLO client.test');
     unlike($ehlo, qr/STARTTLS/, 'mirror, next hop without STARTTLS: STARTTLS not offered');
     $c->cmd('QUIT');
-    like($dlp->wait_log(qr/4014 STARTTLS not offered/, 10, $from) // '',
+    like($dlp->wait_log(qr/4015 STARTTLS not offered/, 10, $from) // '',
         qr/hop=\S+ outbound_tls=mirror reason="next hop offers no STARTTLS"/, 'and the log says why');
 }
 check($dlp, $sinks{nostarttls}, 'plain', 'mirror, next hop without STARTTLS');
