@@ -313,7 +313,8 @@
 	  "through tlsmgr as on the server side) to a next hop that asks for " \
 	  "a client certificate, for next hops that authenticate their " \
 	  "clients. TLS 1.3 only: over TLS 1.2 no certificate is sent, and " \
-	  "the log says so (4014).") \
+	  "the log says so (4014). Set it in dlpgate.conf: tlsmgr reads it " \
+	  "too, and signs a client CertificateVerify only then.") \
 	X(BOOL, tls_use_system_ca, "no", "smtpd-proxy", \
 	  "Also trust the system's CA bundle when verifying next hops.") \
 	X(STR, outbound_tls_match_name, "", conf_check_hostname, "smtpd-proxy", \
