@@ -1,6 +1,7 @@
 # dlpgate - build, run, test, install
 #
-#   make run      install what is missing, build, run in the foreground
+#   make run      install what is missing, build, run in the foreground with
+#                 the shipped policies, and print what to try
 #   make check    install what is missing, build, run every test (prove)
 #   make bench    benchmarks under t/bench (figures, not pass/fail)
 #   make fuzz     every parser under libFuzzer, ASan and UBSan (clang), one
@@ -150,11 +151,15 @@ deps:
 	    [ -n "$$keep" ] || rm -f /usr/sbin/policy-rc.d; exit $$rc' || exit 1; \
 	fi
 
-# run - dlpgate in the foreground on its built-in default configuration
+# run - dlpgate in the foreground with the shipped etc/ copied to RUN_DIR,
+# on 127.0.0.1:RUN_PORT, reflecting to RUN_RESUBMIT (master/run-here.sh)
+RUN_DIR      ?= $(CURDIR)/run
+RUN_PORT     ?= 10025
+RUN_RESUBMIT ?= 10026
 run: deps
 	$(MAKE) all
-	@if [ "$$(id -u)" = 0 ]; then ./master/dlpgate setup; fi
-	exec ./master/master -f
+	@RUN_DIR='$(RUN_DIR)' RUN_PORT='$(RUN_PORT)' RUN_RESUBMIT='$(RUN_RESUBMIT)' \
+	  exec ./master/run-here.sh
 
 # check - every test under t/, against real peers
 check: deps

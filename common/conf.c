@@ -33,6 +33,14 @@ union conf_value {
 char   *conf_dir;
 static enum conf_source *conf_sources;
 
+/* A staged configuration, as the checks across settings see it. */
+struct conf_view {
+	const union conf_value *stage;
+	const enum conf_source *src;
+	const int *line;		/* line in the file, for CONF_SRC_FILE */
+	const char *file;		/* the file, as errors name it */
+};
+
 /* conf_find - a parameter by name, or NULL */
 const struct conf_param *conf_find(const char *name)
 {
@@ -341,7 +349,7 @@ int conf_file_exists(const char *dir)
 
 /* conf_read_path - stage the settings of a file; errors name it "shown" */
 static int conf_read_path(const char *path, const char *shown,
-			  union conf_value *stage, enum conf_source *src,
+			  union conf_value *stage, enum conf_source *src, int *line,
 			  char *err, size_t errlen)
 {
 	config_t cfg;
@@ -388,21 +396,158 @@ static int conf_read_path(const char *path, const char *shown,
 		conf_value_free(p, &stage[p - conf_params]);
 		stage[p - conf_params] = v;
 		src[p - conf_params] = CONF_SRC_FILE;
+		line[p - conf_params] = config_setting_source_line(s);
 	}
 	config_destroy(&cfg);
 	return rc;
 }
 
-/* conf_read_file - stage the settings of DIR/dlpgate.conf */
-static int conf_read_file(const char *dir, union conf_value *stage,
-			  enum conf_source *src, char *err, size_t errlen)
-{
-	char    path[PATH_MAX];
+static conf_contexts_fn conf_contexts;
+static int conf_rules_on;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, CONF_MAIN_FILE);
-	if (!conf_file_exists(dir))
+/* conf_rules_enable - check across settings; fn names the services, if any */
+void    conf_rules_enable(conf_contexts_fn fn)
+{
+	conf_rules_on = 1;
+	conf_contexts = fn;
+}
+
+/* conf_rules_contexts - the rules over dlpgate.conf, or over each service's view */
+static int conf_rules_contexts(struct conf_view *view, const char *dir, char *err,
+			       size_t errlen)
+{
+	struct conf_context *ctx = NULL;
+	size_t  n;
+	int     rc = 0;
+
+	if (!conf_rules_on)
 		return 0;
-	return conf_read_path(path, path, stage, src, err, errlen);
+	n = conf_contexts ? conf_contexts(dir, &ctx) : 0;
+	if (n == 0)
+		return conf_rules_check(view, err, errlen);
+	for (size_t c = 0; c < n && rc == 0; c++) {
+		union conf_value *own = xcalloc(conf_param_count, sizeof(*own));
+		enum conf_source *src = xcalloc(conf_param_count, sizeof(*src));
+		char   *mine = xcalloc(conf_param_count, 1);
+		struct conf_view v = {own, src, view->line, view->file};
+		char    why[CONF_ERR_MAX];
+
+		memcpy(own, view->stage, conf_param_count * sizeof(*own));
+		memcpy(src, view->src, conf_param_count * sizeof(*src));
+		for (size_t i = 0; i < ctx[c].n; i++) {
+			char    name[128];
+			const char *value;
+			const struct conf_param *p;
+			union conf_value val;
+
+			memset(&val, 0, sizeof(val));
+			if (conf_split_override(ctx[c].opts[i], name, sizeof(name), &value) < 0
+			    || (p = conf_find(name)) == NULL
+			    || conf_parse_text(p, value, &val, why, sizeof(why)) < 0)
+				continue;	/* master.conf's own check reports these */
+			if (mine[p - conf_params])
+				conf_value_free(p, &own[p - conf_params]);
+			own[p - conf_params] = val;
+			src[p - conf_params] = CONF_SRC_OVERRIDE;
+			mine[p - conf_params] = 1;
+		}
+		if (conf_rules_check(&v, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "service %s: %s", ctx[c].name, why);
+			rc = -1;
+		}
+		for (size_t i = 0; i < conf_param_count; i++)
+			if (mine[i])
+				conf_value_free(&conf_params[i], &own[i]);
+		free(own);
+		free(src);
+		free(mine);
+	}
+	for (size_t c = 0; c < n; c++) {
+		for (size_t i = 0; i < ctx[c].n; i++)
+			free(ctx[c].opts[i]);
+		free(ctx[c].opts);
+		free(ctx[c].name);
+	}
+	free(ctx);
+	return rc;
+}
+
+/* conf_read_file - stage the settings of DIR/dlpgate.conf */
+static int conf_read_file(const char *path, union conf_value *stage,
+			  enum conf_source *src, int *line, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return 0;
+	return conf_read_path(path, path, stage, src, line, err, errlen);
+}
+
+/* conf_staged - a staged value by name (the table has it) */
+static const union conf_value *conf_staged(const struct conf_view *v, const char *name,
+					   enum conf_type want)
+{
+	const struct conf_param *p = conf_find(name);
+
+	if (p == NULL || p->type != want)
+		msg_panic("conf_view: no %s setting %s", conf_type_name(want), name);
+	return &v->stage[p - conf_params];
+}
+
+/* conf_view_str - a staged string or choice */
+const char *conf_view_str(const struct conf_view *v, const char *name)
+{
+	const struct conf_param *p = conf_find(name);
+
+	if (p && p->type == CONF_ENUM)
+		return conf_code_name(p->choices, conf_staged(v, name, CONF_ENUM)->i);
+	return conf_staged(v, name, CONF_STR)->s;
+}
+
+/* conf_view_num - a staged yes/no, number, time or size */
+long long conf_view_num(const struct conf_view *v, const char *name)
+{
+	const struct conf_param *p = conf_find(name);
+
+	if (p && p->type == CONF_SIZE)
+		return conf_staged(v, name, CONF_SIZE)->ll;
+	return conf_staged(v, name, p ? p->type : CONF_INT)->i;
+}
+
+/* conf_view_list - a staged list */
+const struct conf_list *conf_view_list(const struct conf_view *v, const char *name)
+{
+	return &conf_staged(v, name, CONF_LIST)->l;
+}
+
+/* conf_view_where - "file:line: name" where a setting came from */
+const char *conf_view_where(const struct conf_view *v, const char *name, char *buf,
+			    size_t len)
+{
+	const struct conf_param *p = conf_find(name);
+	size_t  i = p ? (size_t) (p - conf_params) : 0;
+
+	if (p && v->src[i] == CONF_SRC_FILE)
+		snprintf(buf, len, "%s:%d: %s", v->file, v->line[i], name);
+	else if (p && v->src[i] == CONF_SRC_OVERRIDE)
+		snprintf(buf, len, "-o %s", name);
+	else
+		snprintf(buf, len, "%s: %s (default)", v->file, name);
+	return buf;
+}
+
+/* conf_view_file - the dlpgate.conf the view was read from */
+const char *conf_view_file(const struct conf_view *v)
+{
+	return v->file;
+}
+
+/* conf_view_set - was a setting given (file or -o), not left at its default? */
+int     conf_view_set(const struct conf_view *v, const char *name)
+{
+	const struct conf_param *p = conf_find(name);
+
+	return p && v->src[p - conf_params] != CONF_SRC_DEFAULT;
 }
 
 /* conf_check_file - would this file load? (dlpconf -e checks its result) */
@@ -411,13 +556,31 @@ int     conf_check_file(const char *path, const char *shown, char *err,
 {
 	union conf_value *stage = xcalloc(conf_param_count, sizeof(*stage));
 	enum conf_source *src = xcalloc(conf_param_count, sizeof(*src));
+	int    *line = xcalloc(conf_param_count, sizeof(*line));
+	struct conf_view view = {stage, src, line, shown};
+	char    why[CONF_ERR_MAX];
 	int     rc;
 
-	rc = conf_read_path(path, shown, stage, src, err, errlen);
+	for (size_t i = 0; i < conf_param_count; i++)
+		if (conf_parse_text(&conf_params[i], conf_params[i].def, &stage[i],
+				    why, sizeof(why)) < 0)
+			msg_panic("default of %s: %s", conf_params[i].name, why);
+	rc = conf_read_path(path, shown, stage, src, line, err, errlen);
+	if (rc == 0) {
+		char    dir[PATH_MAX], *slash;
+
+		strlcpy(dir, shown, sizeof(dir));
+		if ((slash = strrchr(dir, '/')) != NULL)
+			*slash = 0;
+		else
+			strlcpy(dir, ".", sizeof(dir));
+		rc = conf_rules_contexts(&view, dir, err, errlen);
+	}
 	for (size_t i = 0; i < conf_param_count; i++)
 		conf_value_free(&conf_params[i], &stage[i]);
 	free(stage);
 	free(src);
+	free(line);
 	return rc;
 }
 
@@ -481,14 +644,18 @@ int conf_load(const char *dir, char *const *overrides, size_t noverride,
 {
 	union conf_value *stage = xcalloc(conf_param_count, sizeof(*stage));
 	enum conf_source *src = xcalloc(conf_param_count, sizeof(*src));
-	char    why[CONF_ERR_MAX];
+	int    *line = xcalloc(conf_param_count, sizeof(*line));
+	char    why[CONF_ERR_MAX], path[PATH_MAX];
+	struct conf_view view = {stage, src, line, path};
+	const char *dirp = dir;
 	int     rc = 0;
 
+	snprintf(path, sizeof(path), "%s/%s", dir, CONF_MAIN_FILE);
 	for (size_t i = 0; i < conf_param_count; i++)
 		if (conf_parse_text(&conf_params[i], conf_params[i].def, &stage[i],
 				    why, sizeof(why)) < 0)
 			msg_panic("default of %s: %s", conf_params[i].name, why);
-	if (conf_read_file(dir, stage, src, err, errlen) < 0)
+	if (conf_read_file(path, stage, src, line, err, errlen) < 0)
 		rc = -1;
 	for (size_t i = 0; rc == 0 && i < noverride; i++) {
 		char    name[128];
@@ -516,6 +683,9 @@ int conf_load(const char *dir, char *const *overrides, size_t noverride,
 			src[p - conf_params] = CONF_SRC_OVERRIDE;
 		}
 	}
+	if (rc == 0)
+		rc = conf_rules_contexts(&view, dirp, err, errlen);
+	free(line);
 	if (rc < 0) {
 		for (size_t i = 0; i < conf_param_count; i++)
 			conf_value_free(&conf_params[i], &stage[i]);

@@ -105,6 +105,40 @@ const struct conf_choice *conf_name_code(const struct conf_choice *table,
 					 const char *name);
 const char *conf_code_name(const struct conf_choice *table, int code);
 
+/*
+ * Checks across settings (conf_rules.c): conf_load() and conf_check_file()
+ * refuse a configuration whose values each parse but cannot work together.
+ * A rule reads the staged values through a view; err names where the
+ * setting came from (conf_view_where) and the fix.
+ */
+struct conf_view;
+const char *conf_view_str(const struct conf_view *v, const char *name);
+long long conf_view_num(const struct conf_view *v, const char *name);
+const struct conf_list *conf_view_list(const struct conf_view *v, const char *name);
+const char *conf_view_where(const struct conf_view *v, const char *name, char *buf,
+			    size_t len);
+int conf_view_set(const struct conf_view *v, const char *name);
+const char *conf_view_file(const struct conf_view *v);
+int conf_rules_check(const struct conf_view *v, char *err, size_t errlen);
+
+/*
+ * The rules are about the SMTP service: master, dlpgate, dlpconf and
+ * smtpd-proxy enable them; the other roles do not refuse a configuration
+ * for what only the proxy reads. Services may refine dlpgate.conf with
+ * their own options (master.conf): a program that reads master.conf
+ * passes a function that lists, for a configuration directory, each SMTP
+ * service's name and "name=value" options (malloc'd; conf frees them);
+ * the rules then run once per service over dlpgate.conf plus its
+ * options. smtpd-proxy, which gets its options as overrides, passes NULL.
+ */
+struct conf_context {
+	char   *name;
+	char  **opts;
+	size_t  n;
+};
+typedef size_t (*conf_contexts_fn) (const char *dir, struct conf_context **out);
+void conf_rules_enable(conf_contexts_fn fn);
+
 /* Validators shared by the table and by other loaders. */
 int conf_check_cidr(const char *value, char *err, size_t errlen);
 int conf_check_hostport(const char *value, char *err, size_t errlen);

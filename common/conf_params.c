@@ -13,10 +13,14 @@
  * reads in the man page. A rebase conflict in CONF_PARAMS is resolved by
  * keeping both sides' rows.
  */
+#include <errno.h>
+#include <netdb.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
 
 #include "conf.h"
 #include "conf_params.h"
@@ -25,6 +29,60 @@
 #ifndef DLP_LIBEXECDIR
 #define DLP_LIBEXECDIR "/usr/local/libexec/dlpgate"
 #endif
+
+/* conf_helo_name - helo_name, or the host name: how dlpgate names itself */
+void    conf_helo_name(char *buf, size_t len)
+{
+	if (*var_helo_name) {
+		snprintf(buf, len, "%s", var_helo_name);
+		return;
+	}
+	if (gethostname(buf, len) < 0 || *buf == 0)
+		snprintf(buf, len, "localhost");
+	buf[len - 1] = 0;
+}
+
+/* conf_check_bind_address - a numeric address this host has */
+static int conf_check_bind_address(const char *value, char *err, size_t errlen)
+{
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST,.ai_socktype = SOCK_STREAM};
+	struct addrinfo *res;
+	int     fd, rc = -1;
+
+	if (getaddrinfo(value, NULL, &hints, &res) != 0) {
+		snprintf(err, errlen, "\"%s\" is not a numeric IPv4 or IPv6 address", value);
+		return -1;
+	}
+	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+		if (bind(fd, res->ai_addr, res->ai_addrlen) == 0)
+			rc = 0;
+		else
+			snprintf(err, errlen, "%s is not an address of this host (%s): "
+				 "connections could not start from it", value, strerror(errno));
+		close(fd);
+	} else {
+		snprintf(err, errlen, "%s: %s", value, strerror(errno));
+	}
+	freeaddrinfo(res);
+	return rc;
+}
+
+/* conf_check_syslog_server - /path, udp:host:port or tcp:host:port */
+int     conf_check_syslog_server(const char *value, char *err, size_t errlen)
+{
+	char    host[256], port[32];
+
+	if (*value == '/')
+		return strlen(value) < 108 ? 0 : (snprintf(err, errlen, "socket path "
+							    "too long"), -1);
+	if ((strncmp(value, "udp:", 4) == 0 || strncmp(value, "tcp:", 4) == 0)
+	    && inet_split_hostport(value + 4, host, sizeof(host), port, sizeof(port),
+				   "") == 0 && *host && atoi(port) > 0 && atoi(port) < 65536)
+		return 0;
+	snprintf(err, errlen, "\"%s\": use a socket path (/dev/log), udp:host:port or "
+		 "tcp:host:port", value);
+	return -1;
+}
 
 /* conf_check_reply5xx - "5XX 5.X.X text": printable, no CR, LF or controls */
 int conf_check_reply5xx(const char *value, char *err, size_t errlen)

@@ -51,6 +51,10 @@
 #define CONF_CHOICES_unscannable_action(C) \
 	C(UNSCANNABLE_PASS, "pass") C(UNSCANNABLE_BLOCK, "block") \
 	C(UNSCANNABLE_TEMPFAIL, "tempfail")
+#define CONF_CHOICES_incident_syslog(C) \
+	C(INCIDENT_SYSLOG_NONE, "none") C(INCIDENT_SYSLOG_RFC5424, "rfc5424") \
+	C(INCIDENT_SYSLOG_JSON, "json")
+#define CONF_CHOICES_incident_syslog_facility(C) CONF_CHOICES_syslog_facility(C)
 #define CONF_CHOICES_inbound_tls(C) \
 	C(INBOUND_TLS_NONE, "none") C(INBOUND_TLS_MAY, "may") \
 	C(INBOUND_TLS_ENCRYPT, "encrypt")
@@ -81,9 +85,12 @@
 	X(CODE, log_level, enum msg_level, "info", "all", \
 	  "Lowest level that is logged. Set it for one role with " \
 	  "options = { log_level = \"debug\"; } in master.conf.") \
-	X(STR, helo_name, "", conf_check_hostname, "smtpd-proxy", \
+	X(STR, helo_name, "", conf_check_hostname, "all", \
 	  "Name dlpgate gives in its EHLO to the next hop, so the " \
-	  "reinjecting MTA can route by HELO string. Empty: the host name.") \
+	  "reinjecting MTA can route by HELO string; also the EHLO, " \
+	  "Message-ID domain and default sender domain of incident " \
+	  "notifications, and the name in the self-signed certificate made " \
+	  "at the first start. Empty: the host name.") \
 	\
 	/* ---- master ---- */ \
 	\
@@ -100,11 +107,16 @@
 	  "reflect: send each message back to the client's own address on " \
 	  "resubmit_port. forward: send it to the next_hop list.") \
 	X(INT, resubmit_port, "10026", 1, 65535, "smtpd-proxy", \
-	  "Port of the reinjection listener of the MTA in reflecting mode " \
-	  "(Symantec Network Prevent's RequestProcessor.MTAResubmitPort).") \
+	  "Reflecting mode: the port of the MTA's reinjection listener; each " \
+	  "message goes back to the connecting MTA's own address on this " \
+	  "port (Network Prevent's RequestProcessor.MTAResubmitPort). Not " \
+	  "used in forwarding mode, where each next_hop entry carries its " \
+	  "own port. It may not be a port dlpgate listens on.") \
 	X(LIST, next_hop, "", conf_check_hostport, "smtpd-proxy", \
-	  "Forwarding mode: next hops as host, host:port or [address]:port " \
-	  "(port 25 by default), tried in order until one answers 220.") \
+	  "Forwarding mode: next hops as host, host:port or [address]:port, " \
+	  "tried in order until one answers 220. An entry without a port " \
+	  "uses port 25 (resubmit_port is for reflecting mode only). " \
+	  "Required in forwarding mode.") \
 	X(LIST, allow_hosts, "127.0.0.0/8, ::1/128", conf_check_cidr, "smtpd-proxy", \
 	  "Networks allowed to connect; others get 554 5.7.1.") \
 	\
@@ -216,6 +228,20 @@
 	  "detector", \
 	  "The incident log: one JSON line per message that matched a policy " \
 	  "(masked samples only), fsync'd. Empty: no incident log.") \
+	X(ENUM, incident_syslog, "none", "detector", \
+	  "Also send each incident to a syslog stream, for a SIEM: rfc5424 " \
+	  "(RFC 5424, the incident's fields as structured data " \
+	  "[dlpgate@32473 ...]) or json (the incident log's JSON line as the " \
+	  "message); none: only the incident log. Matches are masked as in " \
+	  "the incident log. See dlpgate.log(5).") \
+	X(STR, incident_syslog_server, "/dev/log", conf_check_syslog_server, \
+	  "detector", \
+	  "Where incident_syslog sends: a local socket path (/dev/log: the " \
+	  "system's syslog daemon), udp:host:port (one datagram per incident) " \
+	  "or tcp:host:port (RFC 6587 octet counting), e.g. udp:127.0.0.1:514.") \
+	X(CODE, incident_syslog_facility, int, "mail", "detector", \
+	  "Syslog facility of the incident stream (severity: the incident's, " \
+	  "high as crit, medium as err, low as warning, info as info).") \
 	X(STR, notify_relay, "127.0.0.1:10026", conf_check_hostport, "detector", \
 	  "SMTP server that takes incident notifications: the MTA's " \
 	  "reinjection listener, so notifications are not filtered again.") \
@@ -278,6 +304,13 @@
 	  "In mirror mode, the next hop must authenticate itself against " \
 	  "the keystore's trusted certificates (Network Prevent's rule). " \
 	  "no: encrypt without verifying, for labs.") \
+	X(BOOL, outbound_tls_client_cert, "no", "smtpd-proxy", \
+	  "Present dlpgate's certificate (the keystore's key entry, signed " \
+	  "through tlsmgr as on the server side) to a next hop that asks for " \
+	  "a client certificate, for next hops that authenticate their " \
+	  "clients. TLS 1.3 only: over TLS 1.2 no certificate is sent, and " \
+	  "the log says so (4014). Set it in dlpgate.conf: tlsmgr reads it " \
+	  "too, and signs a client CertificateVerify only then.") \
 	X(BOOL, tls_use_system_ca, "no", "smtpd-proxy", \
 	  "Also trust the system's CA bundle when verifying next hops.") \
 	X(STR, outbound_tls_match_name, "", conf_check_hostname, "smtpd-proxy", \
@@ -365,6 +398,12 @@
 	X(TIME, proxy_protocol_timeout, "5s", 1, 300, "smtpd-proxy", \
 	  "How long a load balancer may take to send the whole PROXY " \
 	  "header (Postfix's smtpd_upstream_proxy_timeout).") \
+	X(LIST, next_hop_bind_address, "", conf_check_bind_address, "smtpd-proxy", \
+	  "Source address of connections to the next hop (Postfix's " \
+	  "smtp_bind_address and smtp_bind_address6): one IPv4 and/or one " \
+	  "IPv6 address of this host, used for next hops of the same " \
+	  "family, so the receiving MTA can route or trust by client IP. " \
+	  "Empty: the system chooses.") \
 	X(LIST, xforward_hosts, "", conf_check_cidr, "smtpd-proxy", \
 	  "Clients that may send XFORWARD (the sending MTA's " \
 	  "smtp_send_xforward_command), relayed to a next hop that offers " \
@@ -394,6 +433,8 @@ CONF_PARAMS(CONF_EXTERN)
 /* CONF_NAME - the text of an ENUM or CODE setting's live value */
 #define CONF_NAME(name)	conf_code_name(conf_choices_##name, (int) var_##name)
 
+void conf_helo_name(char *buf, size_t len);
+int conf_check_syslog_server(const char *value, char *err, size_t errlen);
 int conf_check_reply5xx(const char *value, char *err, size_t errlen);
 
 #endif

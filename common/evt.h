@@ -57,6 +57,7 @@
 	X(TLS_DISCARDED,	4011, "plaintext after STARTTLS discarded") \
 	X(TLSMGR_READY,		4012, "tlsmgr ready") \
 	X(HOP_TLS_PLAIN,	4013, "next hop without TLS") \
+	X(HOP_TLS_NO_CCERT,	4014, "next hop asked for a client certificate, none sent") \
 	X(MASTER_START,		5001, "master started") \
 	X(MASTER_STOP,		5002, "master stopping") \
 	X(MASTER_RELOAD,	5003, "master reloaded configuration") \
@@ -83,6 +84,7 @@
 	X(NOTIFY_DEFER,		7005, "notification deferred") \
 	X(NOTIFY_EXPIRED,	7006, "notification given up") \
 	X(NOTIFY_FAIL,		7007, "notification could not be queued") \
+	X(INCIDENT_SYSLOG_FAIL,	7008, "incident not sent to syslog") \
 	/* 8000-8999: DNS, PROXY protocol, clusters */ \
 	X(DNS_RESOLVED,		8001, "next hop domain resolved") \
 	X(DNS_TEMPFAIL,		8002, "next hop DNS lookup failed") \

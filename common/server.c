@@ -192,6 +192,9 @@ void server_init(int argc, char **argv, const char *role)
 	if (server.service == NULL || server.type == NULL
 	    || server.nlisten > SERVER_MAX_LISTEN)
 		server_usage(role);
+	/* the checks across settings are the SMTP service's (conf.h) */
+	if (strcmp(role, "smtpd-proxy") == 0)
+		conf_rules_enable(NULL);
 	if (conf_load(confdir, overrides, noverride, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	free(overrides);

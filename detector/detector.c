@@ -303,6 +303,9 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 		(void) detector_incident_write(&sc, env, &d);
 	}
 	rc = detector_answer(fd, &d);
+	/* the SIEM copy after the answer: a slow syslog server never holds mail */
+	if (d.nfired)
+		detector_incident_syslog(&sc, env, &d);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	detector_policy_list(&d, policies, sizeof(policies));
 	if (sc.timed_out)

@@ -358,7 +358,8 @@ void detector_unscannable(struct det_scan *sc, const char *fmt, ...)
 void detector_hit(struct det_scan *sc, uint32_t rule, const char *sample);
 
 /* detector_ident.c */
-void detector_ident_scan(const char *d, size_t len, const int *want,
+#define DET_ID_HEADER	1u		/* a header value: a tab is folding white space */
+void detector_ident_scan(const char *d, size_t len, const int *want, unsigned flags,
 			 det_found_fn found, void *ctx);
 int detector_ident_parse(const char *name, enum det_ident *id);
 const char *detector_ident_name(enum det_ident id);
@@ -497,6 +498,8 @@ int detector_policy_fired(const struct det_policyset *ps, const struct det_scan 
 
 /* detector_incident.c */
 void detector_incident_id(char *buf, size_t len);
+void detector_incident_syslog(const struct det_scan *sc, const struct envelope *env,
+			      const struct det_decision *d);
 int detector_incident_write(const struct det_scan *sc, const struct envelope *env,
 			    const struct det_decision *d);
 void detector_json_str(struct buf *b, const char *s);

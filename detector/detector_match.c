@@ -496,7 +496,9 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 
 		for (int i = 0; i < IDENT_COUNT; i++)
 			want[i] = ps->nid_rules[i] > 0 && detector_ident_from_digits((enum det_ident) i);
-		detector_ident_scan(data, len, want, on_ident, sc);
+		detector_ident_scan(data, len, want, where & (DET_W_SUBJECT | DET_W_HEADER
+							      | DET_W_ATTNAME) ? DET_ID_HEADER : 0,
+				    on_ident, sc);
 	}
 	resolve_candidates(sc);
 	sc->unit = NULL;

@@ -74,9 +74,7 @@ static void notify_from(char *buf, size_t len)
 		snprintf(buf, len, "%s", var_notify_from);
 		return;
 	}
-	if (gethostname(host, sizeof(host)) < 0)
-		strcpy(host, "localhost");
-	host[sizeof(host) - 1] = 0;
+	conf_helo_name(host, sizeof(host));
 	snprintf(buf, len, "postmaster@%s", host);
 }
 
@@ -232,9 +230,7 @@ static void notify_message(const struct det_scan *sc, const struct envelope *env
 	vals[11] = sc->message_id ? sc->message_id : "";
 	vals[12] = NULL;
 	expand(tpl, keys, vals, &body);
-	if (gethostname(host, sizeof(host)) < 0)
-		strcpy(host, "localhost");
-	host[sizeof(host) - 1] = 0;
+	conf_helo_name(host, sizeof(host));
 	buf_printf(msg, "%s\r\n", var_default_pass_header);
 	buf_printf(msg, "From: dlpgate <%s>\r\nTo: ", from);
 	for (size_t i = 0; i < to->count; i++)
@@ -386,9 +382,7 @@ static int smtp_send(const char *from, const struct det_list *to, const char *da
 	if ((fd = relay_connect(why, wlen)) < 0)
 		return 4;
 	s = stream_open(fd, var_notify_timeout);
-	if (gethostname(host, sizeof(host)) < 0)
-		strcpy(host, "localhost");
-	host[sizeof(host) - 1] = 0;
+	conf_helo_name(host, sizeof(host));
 	if ((code = smtp_reply(s, text, sizeof(text))) != 220)
 		goto fail;
 	if ((code = smtp_cmd(s, text, sizeof(text), "EHLO %s", host)) != 250

@@ -25,3 +25,12 @@ man/dlpgate.conf.5: man/dlpgate.conf.5.in master/dlpconf
 	$(Q)master/dlpconf --man > $@.params
 	$(Q)awk -v params=$@.params '/^@PARAMETERS@$$/ { while ((getline l < params) > 0) print l; next } { print }' $< > $@.tmp
 	$(Q)rm -f $@.params && mv $@.tmp $@
+
+# dlpgate.log(5): log lines, incidents and the SIEM stream, around the event
+# list that dlpconf --events writes from EVT_TABLE.
+GENERATED_MAN += man/dlpgate.log.5
+man/dlpgate.log.5: man/dlpgate.log.5.in master/dlpconf
+	@$(if $(V),,echo "  MAN     $@")
+	$(Q)master/dlpconf --events > $@.events
+	$(Q)awk -v ev=$@.events '/^@EVENTS@$$/ { while ((getline l < ev) > 0) print l; next } { print }' $< > $@.tmp
+	$(Q)rm -f $@.events && mv $@.tmp $@

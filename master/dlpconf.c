@@ -5,6 +5,7 @@
  *	dlpconf [-c confdir] [-d | -n] [-h] [name...]
  *	dlpconf [-c confdir] -e name=value...
  *	dlpconf [-c confdir] -X name...
+ *	dlpconf -H name...
  *	dlpconf [-c confdir] -M [-h] [service[.field]...]
  *	dlpconf [-c confdir] -M service.field=value...
  *	dlpconf [-c confdir] -MX service.field...
@@ -14,6 +15,8 @@
  *	Without -e, -X or -M: every effective setting of dlpgate.conf as
  *	"name = value", or only the named ones. -d shows the built-in
  *	defaults, -n only what the file sets, -h values without names.
+ *	-H explains settings: type, default, bounds or choices, who reads
+ *	it, and the description of the man page.
  *
  *	-e edits dlpgate.conf in place: each value is checked against the
  *	parameter table (type, bounds, choices), the text of the setting is
@@ -27,7 +30,8 @@
  *	per-service setting), with -X it removes one.
  *
  *	--man writes the parameter list of dlpgate.conf(5), in roff, from
- *	the parameter table (the build makes the man page with it).
+ *	the parameter table, and --events the event list of dlpgate.log(5)
+ *	from the event table (the build makes the man pages with them).
  *
  * DIAGNOSTICS
  *	An unknown name (with the closest known one), a bad value or an
@@ -46,6 +50,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "conf_params.h"
+#include "evt.h"
 #include "mem.h"
 #include "msg.h"
 #include "conf_text.h"
@@ -62,6 +67,7 @@ enum dlpconf_mode {
 	DLPCONF_SHOW,
 	DLPCONF_EDIT,
 	DLPCONF_REMOVE,
+	DLPCONF_EXPLAIN,
 };
 
 static const char *dlpconf_dir = DLP_SYSCONFDIR;
@@ -149,6 +155,44 @@ static int dlpconf_show(int defaults, int nondefault, char **names, int nnames)
 		value = defaults ? xstrdup(p->def) : conf_value_text(p);
 		dlpconf_print(p->name, value);
 		free(value);
+	}
+	return 0;
+}
+
+static void dlpconf_usage(void) __attribute__((noreturn));
+
+/* dlpconf_explain - what a setting is: type, default, bounds, description */
+static int dlpconf_explain(char **names, int nnames)
+{
+	if (nnames == 0)
+		dlpconf_usage();
+	for (int i = 0; i < nnames; i++) {
+		const struct conf_param *p = dlpconf_param(names[i]);
+		const char *cp = p->desc;
+
+		printf("%s (%s, default \"%s\"", p->name, conf_type_name(p->type), p->def);
+		if (p->type == CONF_ENUM)
+			for (const struct conf_choice *c = p->choices; c->name; c++)
+				printf("%s%s", c == p->choices ? ", one of " : "|", c->name);
+		else if (p->type == CONF_INT || p->type == CONF_TIME || p->type == CONF_SIZE)
+			printf(", %lld to %lld%s", p->min, p->max, p->type == CONF_TIME ? " seconds"
+			       : p->type == CONF_SIZE ? " bytes" : "");
+		printf("; read by %s)\n", p->role);
+		/* the description, folded at 76 columns */
+		while (*cp) {
+			size_t  n = strlen(cp), cut = n;
+
+			if (n > 74) {
+				for (cut = 74; cut > 0 && cp[cut] != ' '; cut--)
+					 /* void */ ;
+				if (cut == 0)
+					cut = 74;
+			}
+			printf("    %.*s\n", (int) cut, cp);
+			cp += cut;
+			while (*cp == ' ')
+				cp++;
+		}
 	}
 	return 0;
 }
@@ -531,6 +575,28 @@ static void dlpconf_roff(const char *text, int breakable)
 		fputs("\\fR", stdout);
 }
 
+/* dlpconf_roff_text - text for a roff line: '-' as \-, no leading '.' */
+static void dlpconf_roff_text(const char *text)
+{
+	if (*text == '.' || *text == '\'')
+		fputs("\\&", stdout);
+	for (; *text; text++)
+		if (*text == '-' || *text == '\\')
+			printf("\\%c", *text == '-' ? '-' : 'e');
+		else
+			putchar(*text);
+}
+
+/* dlpconf_events - the event list of dlpgate.log(5), from EVT_TABLE */
+static int dlpconf_events(void)
+{
+#define DLPCONF_EVENT(name, code, text) \
+	printf(".TP\n.B %d\n", code); dlpconf_roff_text(text); putchar('\n');
+	EVT_TABLE(DLPCONF_EVENT)
+#undef DLPCONF_EVENT
+	return 0;
+}
+
 /* dlpconf_man - the parameter list of dlpgate.conf(5), from the table */
 static int dlpconf_man(void)
 {
@@ -567,6 +633,7 @@ static int dlpconf_man(void)
 static void __attribute__((noreturn)) dlpconf_usage(void)
 {
 	fprintf(stderr, "usage: dlpconf [-c confdir] [-d | -n] [-h] [name...]\n"
+		"       dlpconf -H name...\n"
 		"       dlpconf [-c confdir] -e name=value...\n"
 		"       dlpconf [-c confdir] -X name...\n"
 		"       dlpconf [-c confdir] -M [-h] [service[.field]...]\n"
@@ -582,9 +649,12 @@ int     main(int argc, char **argv)
 	enum dlpconf_mode mode = DLPCONF_SHOW;
 
 	msg_open("dlpconf", MSG_TO_STDERR, LOG_MAIL);
+	conf_rules_enable(master_conf_contexts);
 	if (argc == 2 && strcmp(argv[1], "--man") == 0)
 		return dlpconf_man();
-	while ((ch = getopt(argc, argv, "c:dehMnX")) != -1) {
+	if (argc == 2 && strcmp(argv[1], "--events") == 0)
+		return dlpconf_events();
+	while ((ch = getopt(argc, argv, "c:deHhMnX")) != -1) {
 		switch (ch) {
 		case 'c':
 			dlpconf_dir = optarg;
@@ -597,6 +667,9 @@ int     main(int argc, char **argv)
 			break;
 		case 'h':
 			dlpconf_values_only = 1;
+			break;
+		case 'H':
+			mode = DLPCONF_EXPLAIN;
 			break;
 		case 'M':
 			services = 1;
@@ -630,6 +703,8 @@ int     main(int argc, char **argv)
 		return dlpconf_edit_services(mode == DLPCONF_REMOVE ? DLPCONF_REMOVE :
 					     DLPCONF_EDIT, argv, argc);
 	}
+	if (mode == DLPCONF_EXPLAIN)
+		return dlpconf_explain(argv, argc);
 	if (mode != DLPCONF_SHOW) {
 		if (argc == 0 || defaults || nondefault || dlpconf_values_only)
 			dlpconf_usage();

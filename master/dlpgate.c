@@ -289,7 +289,8 @@ static int dlp_check(int verbose)
 		master_conf_free(&mc);
 		return EXIT_LSB_ERROR;
 	}
-	if (master_check_secrets(dlp_confdir, &mc, privsep, err, sizeof(err)) < 0) {
+	if (master_check_secrets(dlp_confdir, &mc, privsep, err, sizeof(err)) < 0
+	    || master_check_loop(&mc, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dlpgate: %s\n", err);
 		master_conf_free(&mc);
 		return EXIT_LSB_ERROR;
@@ -647,6 +648,7 @@ int     main(int argc, char **argv)
 	int     ch, rc, prometheus = 0;
 
 	msg_open("dlpgate", MSG_TO_STDERR, LOG_MAIL);
+	conf_rules_enable(master_conf_contexts);
 	dlp_overrides = xcalloc((size_t) argc + 1, sizeof(char *));
 	while ((ch = getopt(argc, argv, "+c:o:")) != -1) {
 		switch (ch) {

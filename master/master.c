@@ -58,6 +58,7 @@
 #include "msg.h"
 #include "master.h"
 #include "master_check.h"
+#include "master_conf.h"
 
 #ifndef DLP_SYSCONFDIR
 #define DLP_SYSCONFDIR "/etc/dlpgate"
@@ -301,7 +302,8 @@ static void master_reload(void)
 	if (master_conf_load(master_confdir, &nt, err, sizeof(err)) < 0
 	    || (master_privsep && master_check_users(&nt, err, sizeof(err)) < 0)
 	    || master_check_secrets(master_confdir, &nt, master_privsep, err,
-				    sizeof(err)) < 0) {
+				    sizeof(err)) < 0
+	    || master_check_loop(&nt, err, sizeof(err)) < 0) {
 		evt_error(CONF_RELOAD_BAD, NULL, "reason=\"%s\"", err);
 		free(old_run);
 		return;
@@ -637,6 +639,7 @@ int     main(int argc, char **argv)
 	int     ch;
 
 	msg_open("dlpgate/master", MSG_TO_STDERR, LOG_MAIL);
+	conf_rules_enable(master_conf_contexts);
 	master_overrides = xcalloc((size_t) argc + 1, sizeof(char *));
 	while ((ch = getopt(argc, argv, "c:fo:")) != -1) {
 		switch (ch) {
@@ -667,7 +670,8 @@ int     main(int argc, char **argv)
 	if (master_privsep && master_check_users(&master_table, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	if (master_check_secrets(master_confdir, &master_table, master_privsep,
-				 err, sizeof(err)) < 0) {
+				 err, sizeof(err)) < 0
+	    || master_check_loop(&master_table, err, sizeof(err)) < 0) {
 		evt_error(SECRET_UNSAFE, NULL, "reason=\"%s\"", err);
 		exit(1);
 	}

@@ -28,6 +28,7 @@
 #include <bsd/string.h>
 
 #include "conf.h"
+#include "conf_params.h"
 #include "master_check.h"
 
 #define MASTER_TLS_USER		"dlpgate-tls"
@@ -157,6 +158,55 @@ static int master_check_secret(const char *path, const char *owner_name,
 	return master_check_dir(path, owner, err, errlen);
 }
 
+/* master_check_named_secrets - keystore files set in dlpgate.conf must exist */
+static int master_check_named_secrets(const char *confdir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (var_keystore && *var_keystore && stat(var_keystore, &st) < 0 && errno == ENOENT) {
+		snprintf(err, errlen, "keystore %s (set in dlpgate.conf) does not exist; make "
+			 "it with: dlpkey -c %s genkeypair -alias dlpgate -dname \"CN=%s\" (or "
+			 "dlpkey importkey, importkeystore), or dlpconf -X keystore for a "
+			 "self-signed one made at the first start", var_keystore, confdir,
+			 var_helo_name && *var_helo_name ? var_helo_name : "mail.example.com");
+		return -1;
+	}
+	if (var_keystore_password_file && *var_keystore_password_file
+	    && stat(var_keystore_password_file, &st) < 0 && errno == ENOENT) {
+		snprintf(err, errlen, "keystore_password_file %s (set in dlpgate.conf) does "
+			 "not exist; write the keystore password in it (one line, mode 600), "
+			 "or dlpconf -X keystore_password_file", var_keystore_password_file);
+		return -1;
+	}
+	return 0;
+}
+
+/* master_check_loop - reflecting mode must not send mail back to dlpgate */
+int     master_check_loop(const struct master_conf *mc, char *err, size_t errlen)
+{
+	if (var_operating_mode != OPERATING_MODE_REFLECT)
+		return 0;
+	for (size_t i = 0; i < mc->nsvc; i++) {
+		const struct master_svc_conf *sc = &mc->svc[i];
+
+		if (strcmp(sc->type, "inet") != 0 || strcmp(sc->command, "smtpd-proxy") != 0)
+			continue;
+		for (size_t j = 0; j < sc->nlisten; j++) {
+			const char *colon = strrchr(sc->listen[j], ':');
+
+			if (colon && atoi(colon + 1) == var_resubmit_port) {
+				snprintf(err, errlen, "resubmit_port %d is the port dlpgate itself "
+					 "listens on (service %s, %s): reflected mail would come "
+					 "back to dlpgate; fix: dlpconf -e resubmit_port=10026 (the "
+					 "MTA's reinjection listener)", var_resubmit_port, sc->name,
+					 sc->listen[j]);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 /* master_check_secrets - the keystore and its password file */
 int     master_check_secrets(const char *confdir, const struct master_conf *mc,
 			     int privsep, char *err, size_t errlen)
@@ -165,9 +215,13 @@ int     master_check_secrets(const char *confdir, const struct master_conf *mc,
 	const char *user = master_tls_user(mc);
 
 	/*
-	 * Missing files are fine: dlpgate setup creates the password file,
-	 * tlsmgr a keystore (and a password) at its first start.
+	 * Missing files are fine at their built-in paths: dlpgate setup
+	 * creates the password file, tlsmgr a keystore (and a password) at its
+	 * first start. A keystore named in dlpgate.conf is the administrator's:
+	 * missing, it is a mistake to say, not to paper over.
 	 */
+	if (master_has_tlsmgr(mc) && master_check_named_secrets(confdir, err, errlen) < 0)
+		return -1;
 	if (master_check_secret(master_secret_path(MASTER_SECRET_KEYSTORE, confdir,
 						   path, sizeof(path)),
 				user, privsep, 0, err, errlen) < 0)

@@ -400,3 +400,34 @@ int master_svc_same_listen(const struct master_svc_conf *a,
 			return 0;
 	return 1;
 }
+
+/* master_conf_contexts - each SMTP service's options, for the rules in conf */
+size_t  master_conf_contexts(const char *dir, struct conf_context **out)
+{
+	struct master_conf mc;
+	char    err[CONF_ERR_MAX];
+	size_t  n = 0;
+
+	*out = NULL;
+	if (master_conf_load(dir, &mc, err, sizeof(err)) < 0)
+		return 0;
+	*out = xcalloc(mc.nsvc + 1, sizeof(**out));
+	for (size_t i = 0; i < mc.nsvc; i++) {
+		const struct master_svc_conf *sc = &mc.svc[i];
+		struct conf_context *c = &(*out)[n];
+
+		if (strcmp(sc->command, "smtpd-proxy") != 0)
+			continue;
+		c->name = xstrdup(sc->name);
+		c->opts = xcalloc(sc->noptions + 1, sizeof(char *));
+		for (size_t j = 0; j < sc->noptions; j++)
+			c->opts[c->n++] = xstrdup(sc->options[j]);
+		n++;
+	}
+	master_conf_free(&mc);
+	if (n == 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return n;
+}

@@ -23,6 +23,8 @@
 
 #include <stddef.h>
 
+#include "conf.h"
+
 #define MASTER_CONF_FILE	"master.conf"
 
 struct master_svc_conf {
@@ -54,6 +56,7 @@ int master_conf_load(const char *dir, struct master_conf *mc, char *err,
 int master_conf_load_path(const char *path, const char *shown,
 			  struct master_conf *mc, char *err, size_t errlen);
 void master_conf_free(struct master_conf *mc);
+size_t master_conf_contexts(const char *dir, struct conf_context **out);
 int master_svc_same_listen(const struct master_svc_conf *a,
 			   const struct master_svc_conf *b);
 

@@ -115,6 +115,18 @@ static int proxy_same_addr(const struct sockaddr *a, const struct sockaddr *b)
 	return cidr_match(&c, b);
 }
 
+/* proxy_bind_address - next_hop_bind_address for a family, or NULL */
+static const char *proxy_bind_address(int family)
+{
+	for (size_t i = 0; i < var_next_hop_bind_address.count; i++) {
+		const char *a = var_next_hop_bind_address.items[i];
+
+		if ((strchr(a, ':') != NULL) == (family == AF_INET6))
+			return a;
+	}
+	return NULL;
+}
+
 /* proxy_hop_try - connect to one address and read a 220 banner */
 static int proxy_hop_try(struct proxy_session *s, const struct sockaddr *sa,
 			 socklen_t salen, const char *name,
@@ -141,8 +153,8 @@ static int proxy_hop_try(struct proxy_session *s, const struct sockaddr *sa,
 		return -1;
 	t->budget--;
 	t->connects++;
-	fd = inet_connect(sa, salen, var_next_hop_connect_timeout, NULL,
-			  err, sizeof(err));
+	fd = inet_connect(sa, salen, var_next_hop_connect_timeout,
+			  proxy_bind_address(sa->sa_family), err, sizeof(err));
 	if (fd < 0) {
 		proxy_hop_why(t, "%s: %s", s->hop_name, err);
 		return -1;

@@ -466,6 +466,42 @@ static void proxy_tls_free_key(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
 	free(ptr);
 }
 
+/* proxy_tls_client_cert_cb - our certificate, when a next hop asks (TLS 1.3) */
+static int proxy_tls_client_cert_cb(SSL *ssl, void *arg)
+{
+	struct proxy_session *s = SSL_get_app_data(ssl);
+	char    why[256];
+	EVP_PKEY *key;
+	X509   *leaf;
+
+	if (!proxy_tls_have_chain)
+		return 1;
+	if (SSL_version(ssl) != TLS1_3_VERSION) {
+		evt_warn(HOP_TLS_NO_CCERT, s ? s->cid : NULL, "hop=%s protocol=%s reason=\"dlpgate "
+			 "signs client certificates in TLS 1.3 only\"", s ? s->hop_name : "-",
+			 SSL_get_version(ssl));
+		return 1;
+	}
+	leaf = sk_X509_value(proxy_tls_chain.certs, 0);
+	if ((key = tls_prov_key(proxy_tls_chain.key_id, X509_get0_pubkey(leaf), why,
+				sizeof(why))) == NULL) {
+		evt_warn(HOP_TLS_NO_CCERT, s ? s->cid : NULL, "hop=%s reason=\"%s\"",
+			 s ? s->hop_name : "-", why);
+		return 1;
+	}
+	if (!tls_prov_is_remote(key))
+		msg_panic("proxy_tls_client_cert_cb: a private key in a network-facing process");
+	if (!SSL_use_certificate(ssl, leaf) || !SSL_use_PrivateKey(ssl, key)) {
+		EVP_PKEY_free(key);
+		ERR_clear_error();
+		return 1;
+	}
+	EVP_PKEY_free(key);
+	for (int i = 1; i < sk_X509_num(proxy_tls_chain.certs); i++)
+		SSL_add1_chain_cert(ssl, sk_X509_value(proxy_tls_chain.certs, i));
+	return 1;
+}
+
 /* proxy_tls_client_ctx - the context for next hops, with the trust store */
 static SSL_CTX *proxy_tls_client_ctx(enum hop_level level, char *why, size_t len)
 {
@@ -497,6 +533,8 @@ static SSL_CTX *proxy_tls_client_ctx(enum hop_level level, char *why, size_t len
 		X509_STORE_set_default_paths(store);
 	ERR_clear_error();
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);	/* checked per level below */
+	if (var_outbound_tls_client_cert)
+		SSL_CTX_set_cert_cb(ctx, proxy_tls_client_cert_cb, NULL);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT
 				       | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(ctx, proxy_tls_new_session);
@@ -546,6 +584,7 @@ int     proxy_tls_hop_handshake(struct proxy_session *s, enum hop_level level,
 	if (ctx != proxy_tls_client)
 		SSL_CTX_free(ctx);		/* the SSL keeps its reference */
 	SSL_set_fd(ssl, s->hop->fd);
+	SSL_set_app_data(ssl, s);		/* for the client certificate callback */
 	if (!is_addr)
 		SSL_set_tlsext_host_name(ssl, host);
 	if (level == HOP_TLS_SECURE) {

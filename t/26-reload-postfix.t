@@ -33,11 +33,12 @@ my $src = spawn("$dlp->{dir}/smtp-source.out", 'timeout', '120', 'smtp-source',
     '-s', 10, '-m', $N, '-N', '-f', 'sender@example.com', '-t', 'b@example.net',
     '-S', 'reload', "127.0.0.1:$pf->{smtp_port}");
 
-my @at;
+my (@at, $queued_at_first_reload);
 for my $gen (2 .. 4) {
     my $at = 30 * ($gen - 1) - 10;
     ok(wait_until(sub { $sink->messages >= $at }, 120), "$at messages delivered");
     push @at, scalar(my @x = $sink->messages);
+    $queued_at_first_reload //= $pf->queue_count;
     my $mark = $dlp->log_size;
     spit("$dlp->{etc}/dlpgate.conf", conf_text({ %conf, run_directory => $dlp->{run},
         default_pass_header => "X-Gen: $gen" }));
@@ -46,6 +47,7 @@ for my $gen (2 .. 4) {
         "reloaded: generation $gen");
 }
 ok($at[0] < $N, "the first reload came with $at[0] of $N delivered: mid-burst");
+cmp_ok($queued_at_first_reload, '>', 0, 'while Postfix still had mail queued for dlpgate');
 
 ok(wait_until(sub { waitpid($src, POSIX::WNOHANG()) == $src }, 150), 'smtp-source is done');
 is($? >> 8, 0, 'and succeeded') or diag slurp("$dlp->{dir}/smtp-source.out");
@@ -65,6 +67,8 @@ is_deeply([sort keys %rcpt], [sort map { "<${_}b\@example.net>" } 1 .. $N],
 is_deeply([grep { $rcpt{$_} > 1 } keys %rcpt], [], 'none twice');
 is_deeply(\@bad, [], 'each message has exactly one X-Gen header');
 note('messages by generation: ' . join(', ', map { "$_: $gen{$_}" } sort keys %gen));
+cmp_ok(scalar(grep { $_ ne 'none' } keys %gen), '>=', 2,
+    'each reload took effect for the sessions after it: several generations delivered');
 unlike($pf->log, qr/status=(deferred|bounced)/, 'Postfix deferred nothing');
 unlike($dlp->log, qr/ 5004 | 5009 | 3002 /, 'no child died or was killed, no detector failure');
 

@@ -80,7 +80,9 @@ like($n[0]{body}, qr/\*\*\*\* \*\*\*\* \*\*\*\* 1111/, 'notification shows the m
 my ($nb) = $n[0]{body} =~ /\n\n(.*)\z/s;
 like(decode_qp($nb), qr/^Policy=cards Sev=high From=alice\@example\.com To=bob\@partner\.net Subj=order$/m,
     'notification follows notify_template');
-like($dlp->wait_log(qr/7004 notification sent/), qr/7004/, 'notification sent is logged');
+like($dlp->wait_log(qr/7004 notification sent/) // '',
+    qr/7004 notification sent \(id=\S+ relay=127\.0\.0\.1:$nsink->{port} rcpts=2 attempts=1\)/,
+    'notification sent is logged: its id, the relay, both recipients (notify, notify_sender), one attempt');
 is($sink->messages, 0, 'the blocked message never reached the next hop');
 for my $where (['master log', $dlp->log], ['incident log', DlpTest::slurp($dlp->{incident_log})],
     ['notification', $n[0]{body}]) {

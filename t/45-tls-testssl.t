@@ -42,7 +42,7 @@ my %by = map { $_->{id} => $_->{finding} } @findings;
 like($by{SSLv3} // '', qr/not offered/, 'SSLv3 not offered');
 like($by{TLS1} // '', qr/not offered/, 'TLS 1.0 not offered');
 like($by{TLS1_1} // '', qr/not offered/, 'TLS 1.1 not offered');
-like($by{TLS1_3} // '', qr/offered/, 'TLS 1.3 offered');
+like($by{TLS1_3} // '', qr/^offered/, 'TLS 1.3 offered');
 like($by{cipherlist_aNULL} // '', qr/not offered/, 'no anonymous ciphers');
 like($by{cipherlist_EXPORT} // '', qr/not offered/, 'no export ciphers');
 like($by{cipher_order} // '', qr/server/, 'the server chooses the cipher');

@@ -12,7 +12,6 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use Time::HiRes qw(time sleep);
 use DlpTest;
 use DlpTLS;
 
@@ -34,25 +33,31 @@ sub session {
     return ($out, $name);
 }
 
-my $t0 = time;
 my ($out, $first) = session("$dir/a");
 like($out, qr/New, TLSv1\.3/, 'a full handshake');
 like($first // '', qr/^[0-9a-f]{32}$/, 'its ticket has a key name');
 ($out) = session("$dir/a2", "$dir/a");
 like($out, qr/Reused, TLSv1\.3/, 'the ticket resumes');
 
-# late in the key's period: a ticket still under it
-sleep($t0 + 45 - time);
-my $late;
-($out, $late) = session("$dir/b");
-is($late, $first, '45 s on, new tickets are still under the first key');
+# watch for the rotation: a full handshake a second until its ticket is
+# under another key (within two periods); the last ticket before that is
+# the late one, issued in the last second of the first key's period
+my ($late, $new, $n) = ("$dir/a", undef, 0);
+ok(wait_until(sub {
+    my $file = "$dir/w" . $n++;
+    (undef, my $name) = session($file);
+    return 0 unless defined $name;
+    $late = $file if $name eq $first;
+    $new = $name if $name ne $first;
+    return defined $new;
+}, 150, 1), 'the ticket key rotates within two periods');
+ok($n >= 2 && $late ne "$dir/a", 'tickets were issued under the first key until then');
 
 # past the period: the first key only decrypts now
-sleep($t0 + 66 - time);
-my $new;
-($out, $new) = session("$dir/c", "$dir/b");
+my $swapped;
+($out, $swapped) = session("$dir/c", $late);
 like($out, qr/Reused, TLSv1\.3/, 'after the rotation, the late ticket still resumes');
-ok(defined $new && $new ne $first, 'and the ticket that session gets is under a new key');
+is($swapped, $new, 'and the ticket that session gets is under the new key');
 ($out) = session("$dir/d", "$dir/c");
 like($out, qr/Reused, TLSv1\.3/, 'a ticket under the new key resumes');
 my $fresh;

@@ -59,16 +59,22 @@ SKIP: {
 }
 spit("$etc/master.conf", $good_master);
 
-# policies.conf: until the detector checks policies itself, it must parse
-# the shipped policies.conf, once the detector has one, must pass
+# policies.conf: the shipped one passes; one that does not parse, or whose
+# policies the detector would refuse (dlpscan -t), does not
 my $shipped = slurp(top_dir() . '/etc/policies.conf');
-spit("$etc/policies.conf", $shipped // "policies = ( { name = \"cards\"; } );\n");
+ok(defined $shipped && $shipped =~ /policies\s*=/, 'etc/policies.conf is shipped');
+spit("$etc/policies.conf", $shipped // '');
 ($rc, $out) = dlpgate($etc, 'check');
-is($rc, 0, 'a valid policies.conf passes') or diag $out;
+is($rc, 0, 'the shipped policies.conf passes') or diag $out;
 spit("$etc/policies.conf", "policies = ( { name = \"cards\" );\n");
 ($rc, $out) = dlpgate($etc, 'check');
 is($rc, 1, 'a policies.conf that does not parse: 1');
 like($out, qr/policies\.conf:1: syntax error/, '... with file and line');
+spit("$etc/policies.conf", "policies = ( { name = \"ids\"; rules = ( { type = \"identifier\";\n"
+    . "  identifier = \"no_such_identifier\"; } ); } );\n");
+($rc, $out) = dlpgate($etc, 'check');
+is($rc, 1, 'a policy the detector refuses: 1');
+like($out, qr/policies\.conf:\d+: identifier: unknown "no_such_identifier"/, '... naming the file, the line and the value');
 unlink "$etc/policies.conf";
 
 # LSB exit codes of the command

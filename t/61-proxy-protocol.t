@@ -154,7 +154,8 @@ refused(proxy_v2('127.0.0.9', '127.0.0.1', 1, 25, tlvs => [map { [0x04, ''] } 1 
 refused("\r\n\r\n\0\r\nQUIX\n" . "\x21\x11\x00\x0c" . "\0" x 12, 'bad v2 signature', 'v2 bad signature');
 my $t0 = time;
 refused(substr(proxy_v2('127.0.0.9', '127.0.0.1', 1, 25), 0, 20), 'timeout', 'v2 cut short');
-cmp_ok(time - $t0, '<', 2 + 3, 'a stalled header costs at most proxy_protocol_timeout');
+cmp_ok(time - $t0, '>=', 1.9, 'a stalled header is waited for proxy_protocol_timeout (2s)');
+cmp_ok(time - $t0, '<', 2 + 20, 'and not much longer');
 
 # ---- only proxy_protocol_hosts may send a header --------------------------------
 $c = pp(proxy_v1('127.0.0.9', '127.0.0.1', 4711, 25), svc => 'strict', no_banner => 1);

@@ -83,7 +83,9 @@ like($dlp{b}->log, qr/1001 connection accepted \(cid=\w+ client=127\.0\.0\.9:\d+
     'so does instance b');
 unlike($dlp{a}->log . $dlp{b}->log, qr/8101|8102|2003/,
     'no PROXY header refused, no next hop missed (health checks included)');
-like($m[0]{raw}, qr/^X-Client-Addr: /m, 'the sink saw a client');
+is_deeply([sort { $a <=> $b } map { $_->{body} =~ /^Subject: lb (\d+)$/m ? $1 : () }
+    grep { $_->{raw} =~ /^X-Filter-Loop: Reflected$/m } @m], [1 .. 20],
+    'the sink got each of the 20 messages once, each through dlpgate');
 
 # one instance down: everything goes through the other
 ok($dlp{a}->stop, 'instance a stopped');

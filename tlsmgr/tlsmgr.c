@@ -159,6 +159,15 @@ static void tlsmgr_pre_init(void)
 	unsigned len = 0;
 
 	ks_paths(tlsmgr_path, sizeof(tlsmgr_path), tlsmgr_pass_path, sizeof(tlsmgr_pass_path));
+	if (stat(tlsmgr_path, &st) < 0 && errno == ENOENT && *var_keystore) {
+		/* the administrator's keystore: never replaced by a self-signed one */
+		evt_error(KS_ERROR, NULL, "keystore=%s reason=\"missing; make it with "
+			  "dlpkey genkeypair, importkey or importkeystore\"", tlsmgr_path);
+		msg_fatal("keystore %s (set in dlpgate.conf) does not exist; make it with: "
+			  "dlpkey genkeypair -alias dlpgate -dname \"CN=%s\" -keystore %s",
+			  tlsmgr_path, *var_helo_name ? var_helo_name : "mail.example.com",
+			  tlsmgr_path);
+	}
 	if (stat(tlsmgr_path, &st) < 0 && errno == ENOENT)
 		tlsmgr_create(uid, gid);
 	else if (stat(tlsmgr_path, &st) == 0 && (st.st_mode & 077))

@@ -1,10 +1,13 @@
 /*
  * tlsmgr_sign - what tlsmgr signs: TLS-shaped input only
  *
- * A worker may have tlsmgr sign exactly two things:
+ * A worker may have tlsmgr sign exactly these things:
  *	TLS 1.3 server CertificateVerify content (RFC 8446 4.4.3):
  *		64 spaces, "TLS 1.3, server CertificateVerify", 0x00, and a
  *		transcript hash of 32 or 48 bytes
+ *	with outbound_tls_client_cert = yes, the same with "client
+ *		CertificateVerify": the client certificate toward a next hop
+ *		(TLS 1.3 only: a TLS 1.2 client signs the whole transcript)
  *	TLS 1.2 ECDHE ServerKeyExchange parameters (RFC 8422 5.4):
  *		client_random[32], server_random[32], curve_type 3
  *		(named_curve), a curve we offer, and a public point of
@@ -23,10 +26,12 @@
 #include <openssl/params.h>
 #include <openssl/rsa.h>
 
+#include "conf_params.h"
 #include "tlsmgr.h"
 
 #define TLS13_PAD_LEN	64
 #define TLS13_CONTEXT	"TLS 1.3, server CertificateVerify"
+#define TLS13_CLIENT	"TLS 1.3, client CertificateVerify"
 
 enum tbs_shape {
 	TBS_NONE,
@@ -75,6 +80,13 @@ static enum tbs_shape tlsmgr_tbs_shape(const unsigned char *tbs, size_t len,
 				goto not13;
 		if (memcmp(tbs + TLS13_PAD_LEN, TLS13_CONTEXT, clen) == 0)
 			return TBS_TLS13;
+		if (memcmp(tbs + TLS13_PAD_LEN, TLS13_CLIENT, clen) == 0) {
+			if (var_outbound_tls_client_cert)
+				return TBS_TLS13;
+			snprintf(why, whylen, "a client CertificateVerify, but "
+				 "outbound_tls_client_cert = no");
+			return TBS_NONE;
+		}
 	}
 not13:
 	if (len >= 68 && tbs[64] == 3) {

@@ -259,6 +259,9 @@ package DlpTLS;
 #   starttls_reply => "454 ..." answer STARTTLS with this instead of 220
 #   inject => "250 junk\r\n"    sent right behind the 220 to STARTTLS
 #   break_tls => 1              close the connection instead of a handshake
+#   client_ca => file           ask for a client certificate from this CA
+#                               (required; client_cert_optional => 1: asked only)
+#   ssl_version => 'TLSv1_2'    IO::Socket::SSL's SSL_version
 sub start_tls_sink {
     my (%opt) = @_;
     my $dir = test_dir('tlssink');
@@ -322,9 +325,14 @@ sub sink_session {
             $buf = '';
             IO::Socket::SSL->start_SSL($c, SSL_server => 1,
                 SSL_cert_file => $opt->{cert}{chain}, SSL_key_file => $opt->{cert}{key},
+                ($opt->{client_ca} ? (SSL_ca_file => $opt->{client_ca},
+                    SSL_verify_mode => $opt->{client_cert_optional} ? 0x01 : 0x03) : ()),
+                ($opt->{ssl_version} ? (SSL_version => $opt->{ssl_version}) : ()),
                 Timeout => 30) or do { print "handshake failed: $IO::Socket::SSL::SSL_ERROR\n"; return };
             $tls = 1;
             print "TLS " . $c->get_sslversion . " " . $c->get_cipher . "\n";
+            print "client certificate: " . ($c->peer_certificate('subject') // 'none') . "\n"
+                if $opt->{client_ca};
         } elsif ($l =~ /^(MAIL|RCPT|RSET|NOOP|XFORWARD)/i) {
             $out->("250 2.0.0 Ok\r\n");
         } elsif ($l =~ /^DATA/i) {
