@@ -390,10 +390,13 @@ static int special_member(struct det_scan *sc, struct archive_entry *ent, const 
 
 /* member_content - a member's bytes: Office XML as text, the rest to the dispatch */
 static void member_content(struct det_scan *sc, const char *name, const char *data, size_t len,
-			   int depth, const char *office, struct buf *text)
+			   int depth, const char *office, const char *aname, struct buf *text)
 {
 	const char *sniffed;
 
+	if (office && strcmp(office, "odf") == 0 && strcmp(name, "META-INF/manifest.xml") == 0
+	    && memmem(data, len, "encryption-data", 15) != NULL)
+		detector_unscannable(sc, "encrypted OpenDocument %s", aname);
 	if (office && is_xml_member(name)) {
 		/* Office XML: the document's text, not its markup */
 		buf_reset(text);
@@ -582,7 +585,7 @@ static void zip_members(struct det_scan *sc, const char *d, size_t len, const st
 			detector_unscannable(sc, "symlink %s member %s", fmt, name);
 			continue;
 		}
-		member_content(sc, name, data, dlen, depth, z->office, &text);
+		member_content(sc, name, data, dlen, depth, z->office, aname, &text);
 	}
 	buf_free(&member);
 	buf_free(&text);
@@ -629,7 +632,7 @@ static int scan_members(struct det_scan *sc, struct archive *a, int depth, const
 				detector_unscannable(sc, "broken %s member %s", fmt, name);
 			break;
 		}
-		member_content(sc, name, member.data, member.len, depth, office, &text);
+		member_content(sc, name, member.data, member.len, depth, office, aname, &text);
 	}
 	if (rc != ARCHIVE_EOF && rc != ARCHIVE_OK && rc != ARCHIVE_WARN && !sc->timed_out) {
 		if (archive_read_has_encrypted_entries(a) > 0)
