@@ -17,14 +17,15 @@ DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 # fingerprints: Exact Data Matching, Indexed Document Matching
 DETECT_LIB_SRC += detector/detector_fp.c detector/detector_fpfile.c \
 	detector/detector_fpscan.c detector/detector_edm.c detector/detector_idm.c
-DETECT_SRC  = detector/detector.c $(DETECT_LIB_SRC)
+DETECT_SRC  = detector/detector.c detector/detector_loop.c $(DETECT_LIB_SRC)
 DLPSCAN_SRC = detector/dlpscan.c $(DETECT_LIB_SRC)
 DLPINDEX_SRC = detector/dlpindex.c $(DETECT_LIB_SRC)
 
 PROGS    += detector/detector detector/dlpscan detector/dlpindex
 DAEMONS  += detector/detector
 COMMANDS += detector/dlpscan detector/dlpindex
-SRCS     += detector/detector.c detector/dlpscan.c detector/dlpindex.c $(DETECT_LIB_SRC)
+SRCS     += detector/detector.c detector/detector_loop.c detector/dlpscan.c \
+	detector/dlpindex.c $(DETECT_LIB_SRC)
 
 DEB_BUILD += libhyperscan-dev libarchive-dev zlib1g-dev libdeflate-dev libqpdf-dev
 DEB_TEST  += ripgrep zip p7zip-full python3
