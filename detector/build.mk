@@ -55,6 +55,15 @@ $(DETECT_LIB_SRC:.c=.fuzz.o) detector/fuzz/fuzz-mime: FUZZ_CFLAGS += -Idetector 
 FUZZ_SRC_fuzz-mime = $(DETECT_LIB_SRC) $(COMMON_SRC)
 FUZZ_LIBS_fuzz-mime = $(DETECT_LIBS)
 
+# make fuzz - the scan invariant as a property: a marker word at a random
+# spot of a random container tree (marker_gen.c) is found, or the message
+# is marked unscannable (t/unit/unit-marker runs the same, bounded)
+FUZZ_TARGETS += detector/fuzz/fuzz-marker
+FUZZ_ARGS_fuzz-marker = -max_len=512
+detector/fuzz/fuzz-marker: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
+FUZZ_SRC_fuzz-marker = $(DETECT_LIB_SRC) $(COMMON_SRC) detector/fuzz/marker_gen.c
+FUZZ_LIBS_fuzz-marker = $(DETECT_LIBS)
+
 # the container and document parsers, one harness each (detector/fuzz/fuzz_det.h),
 # with seeds in detector/fuzz/seeds/fuzz-NAME made by real producers
 DETECT_FUZZ = archive office ole rtf
