@@ -275,6 +275,13 @@ int stream_skipline(struct stream *s)
 	}
 }
 
+/* stream_write_fail - a write failed or timed out: nothing more is written */
+static int stream_write_fail(struct stream *s, int status)
+{
+	s->write_failed = 1;
+	return stream_fail(s, status);
+}
+
 /* stream_write_all - write everything in buf; 0 or a stream_status */
 static int stream_write_all(struct stream *s, const char *buf, size_t len)
 {
@@ -297,9 +304,9 @@ static int stream_write_all(struct stream *s, const char *buf, size_t len)
 				case SSL_ERROR_WANT_WRITE:
 					break;
 				case SSL_ERROR_ZERO_RETURN:
-					return stream_fail(s, STREAM_EOF);
+					return stream_write_fail(s, STREAM_EOF);
 				default:
-					return stream_fail(s, STREAM_IOERR);
+					return stream_write_fail(s, STREAM_IOERR);
 				}
 				n = 0;
 			}
@@ -310,10 +317,10 @@ static int stream_write_all(struct stream *s, const char *buf, size_t len)
 				if (errno == EINTR)
 					continue;
 				if (errno == EPIPE || errno == ECONNRESET)
-					return stream_fail(s, STREAM_EOF);
+					return stream_write_fail(s, STREAM_EOF);
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
-					return stream_fail(s, STREAM_TIMEOUT);
-				return stream_fail(s, STREAM_IOERR);
+					return stream_write_fail(s, STREAM_TIMEOUT);
+				return stream_write_fail(s, STREAM_IOERR);
 			}
 		}
 		if (n > 0) {
@@ -324,18 +331,19 @@ static int stream_write_all(struct stream *s, const char *buf, size_t len)
 		}
 		switch (stream_poll(s->fd, want, s->timeout * 1000)) {
 		case 0:
-			return stream_fail(s, STREAM_TIMEOUT);
+			return stream_write_fail(s, STREAM_TIMEOUT);
 		case -1:
-			return stream_fail(s, STREAM_IOERR);
+			return stream_write_fail(s, STREAM_IOERR);
 		}
 	}
 	return STREAM_OK;
 }
 
-/* stream_write_ok - may we still write? (a read timeout does not stop us) */
+/* stream_write_ok - may we still write? (a read timeout does not stop us; a
+ * write that timed out does: each further flush would wait as long again) */
 static int stream_write_ok(const struct stream *s)
 {
-	return s->err == STREAM_OK || s->err == STREAM_TIMEOUT;
+	return !s->write_failed && (s->err == STREAM_OK || s->err == STREAM_TIMEOUT);
 }
 
 /* stream_flush - send everything collected; 0 or a stream_status */

@@ -52,6 +52,7 @@ struct stream {
 	int     rcv_timeout;		/* what SO_RCVTIMEO is set to, or -1 */
 	int     snd_timeout;		/* what SO_SNDTIMEO is set to, or -1 */
 	int     err;			/* sticky enum stream_status */
+	int     write_failed;		/* a write failed or timed out */
 	int     ssl_err;		/* last SSL_get_error() when err is IOERR */
 	uint64_t rbytes;		/* bytes read */
 	uint64_t wbytes;		/* bytes written */
