@@ -24,6 +24,8 @@ SRCS     += detector/detector.c detector/dlpscan.c $(DETECT_LIB_SRC)
 
 DEB_BUILD += libhyperscan-dev libarchive-dev zlib1g-dev libqpdf-dev
 DEB_TEST  += ripgrep zip p7zip-full python3
+# t/38 makes tar.bz2 and tar.xz archives with tar, which runs these
+DEB_TEST  += bzip2 xz-utils
 
 DETECT_LIBS = -lhs -larchive -lz -lqpdf -lm
 LIBS_detector/detector = $(DETECT_LIBS)
