@@ -3,7 +3,8 @@
 #   make run      install what is missing, build, run in the foreground with
 #                 the shipped policies, and print what to try
 #   make check    install what is missing, build, run every test (prove)
-#   make bench    benchmarks under t/bench (figures, not pass/fail)
+#   make bench    benchmarks under t/bench (figures, not pass/fail;
+#                 BENCH=name: one, e.g. BENCH=proxy-throughput)
 #   make fuzz     every parser under libFuzzer, ASan and UBSan (clang), one
 #                 after the other, FUZZ_TIME seconds each (FUZZ=name: one)
 #   make unit     the C unit tests and the fuzz seed replays (gcc, ASan and
@@ -171,7 +172,8 @@ test: check
 
 bench: deps
 	$(MAKE) all
-	@for b in t/bench/*; do [ -x "$$b" ] && { echo "== $$b"; "$$b" || exit 1; }; done; true
+	@for b in $(if $(BENCH),$(BENCH:%=t/bench/%),t/bench/*); do \
+	  [ -x "$$b" ] && { echo "== $$b"; "$$b" || exit 1; }; done; true
 
 # install - programs, configuration (never overwritten), man pages, the
 # init script and the systemd unit; as root without DESTDIR, dlpgate setup.

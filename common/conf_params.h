@@ -309,7 +309,8 @@
 	  "through tlsmgr as on the server side) to a next hop that asks for " \
 	  "a client certificate, for next hops that authenticate their " \
 	  "clients. TLS 1.3 only: over TLS 1.2 no certificate is sent, and " \
-	  "the log says so (4014).") \
+	  "the log says so (4014). Set it in dlpgate.conf: tlsmgr reads it " \
+	  "too, and signs a client CertificateVerify only then.") \
 	X(BOOL, tls_use_system_ca, "no", "smtpd-proxy", \
 	  "Also trust the system's CA bundle when verifying next hops.") \
 	X(STR, outbound_tls_match_name, "", conf_check_hostname, "smtpd-proxy", \
@@ -409,6 +410,22 @@
 	  "it so the reinjecting MTA logs the original client. Empty: every " \
 	  "client in allow_hosts. Others are not offered XFORWARD and get " \
 	  "550 5.7.0. XCLIENT is never accepted.") \
+	\
+	/* ---- fingerprints: Exact Data Matching, Indexed Document Matching ---- */ \
+	\
+	X(STR, fingerprint_directory, "/var/lib/dlpgate/fingerprints", NULL, "detector", \
+	  "Directory of the fingerprint indexes that dlpindex writes " \
+	  "(NAME.edm for Exact Data Matching, NAME.idm for Indexed Document " \
+	  "Matching) and edm and document rules name. Relative to the " \
+	  "configuration directory, or absolute. Read like the policies: " \
+	  "at start and at each `dlpgate reload`; a broken index is refused " \
+	  "and the last good copy keeps running.") \
+	X(STR, fingerprint_key, "", NULL, "detector", \
+	  "File with the secret of the fingerprint indexes' keyed hashes " \
+	  "(relative to the configuration directory, or absolute). Empty: " \
+	  "fingerprint.key beside the keystore. dlpindex makes it with the " \
+	  "first index, readable by the detector's user only; an index made " \
+	  "under another secret is refused.") \
 
 /* The externs: a variable per setting, an enum and a choice table per ENUM. */
 #define CONF_ENUM_CONSTANT(constant, text) constant,

@@ -43,6 +43,10 @@
 	X(DET_TIMEOUT,		3011, "scan time limit reached") \
 	X(DET_STATE,		3012, "detector state directory problem") \
 	X(DET_STALE,		3013, "request skipped, its worker stopped waiting") \
+	/* 3101-3199: fingerprint indexes (EDM, IDM) */ \
+	X(FP_LOADED,		3101, "fingerprint index loaded") \
+	X(FP_REFUSED,		3102, "fingerprint index refused") \
+	X(FP_KEPT,		3103, "keeping the last good fingerprint index") \
 	X(TLS_DONE,		4001, "TLS handshake completed") \
 	X(TLS_FAILED,		4002, "TLS handshake failed") \
 	/* 4003-4999: TLS, tlsmgr, keystore */ \

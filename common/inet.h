@@ -5,7 +5,8 @@
  * "[2001:db8::1]:25" and "[2001:db8::1]"; a bare IPv6 address without
  * brackets is taken whole as the host. inet_listen() binds every address a
  * listen specification resolves to, with a large backlog. inet_connect()
- * connects with a deadline. cidr_parse() and cidr_list_match() implement
+ * connects with a deadline and returns a blocking socket (with that
+ * deadline as its SO_SNDTIMEO). cidr_parse() and cidr_list_match() implement
  * allow lists such as "127.0.0.0/8, ::1/128".
  */
 #ifndef DLP_INET_H

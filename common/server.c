@@ -211,7 +211,10 @@ void server_init(int argc, char **argv, const char *role)
 	server_title("%s", server.service);
 }
 
-/* server_report - tell master our state; a dead master ends us */
+static pid_t server_pid;		/* ours: getpid() once */
+static void server_stats_put(struct ipc_out *out, uint16_t base);
+
+/* server_report - tell master our state (and new counters); a dead master ends us */
 void server_report(enum server_state state)
 {
 	struct ipc_out out;
@@ -219,11 +222,14 @@ void server_report(enum server_state state)
 
 	if (server.master_gone)
 		return;
+	if (server_pid == 0)
+		server_pid = getpid();
 	ipc_out_init(&out, SERVER_REC_STATUS);
-	ipc_put_u32(&out, SERVER_TAG_PID, (uint32_t) getpid());
+	ipc_put_u32(&out, SERVER_TAG_PID, (uint32_t) server_pid);
 	ipc_put_u32(&out, SERVER_TAG_GENERATION, server.generation);
 	ipc_put_u32(&out, SERVER_TAG_STATE, (uint32_t) state);
 	ipc_put_u32(&out, SERVER_TAG_USE_COUNT, server.use_count);
+	server_stats_put(&out, SERVER_TAG_STATS);
 	rc = ipc_send(SERVER_STATUS_FD, &out, NULL, 0, 10);
 	ipc_out_free(&out);
 	if (rc != IPC_OK)
@@ -310,13 +316,13 @@ void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
 		server.use_count++;
 		server_report(SERVER_BUSY);
 		serve(fd, (struct sockaddr *) &ss, sslen, idx);
-		server_stats_flush();
 		if (server_master_gone())
 			break;
 		if (server.max_use > 0 && server.use_count >= (unsigned) server.max_use)
 			break;
-		server_report(SERVER_IDLE);
+		server_report(SERVER_IDLE);	/* the session's counters ride along */
 	}
+	server_stats_flush();
 	close(ep);
 }
 
@@ -439,6 +445,18 @@ void server_stats_add(enum server_stat stat, uint64_t n)
 	}
 }
 
+/* server_stats_put - the counters added since the last time, into a record */
+static void server_stats_put(struct ipc_out *out, uint16_t base)
+{
+	if (!server_stats_dirty)
+		return;
+	for (int i = 0; i < SERVER_STAT_COUNT; i++)
+		if (server_stats[i])
+			ipc_put_u64(out, (uint16_t) (base + i + 1), server_stats[i]);
+	memset(server_stats, 0, sizeof(server_stats));
+	server_stats_dirty = 0;
+}
+
 /* server_stats_flush - send the counters added since the last flush */
 void server_stats_flush(void)
 {
@@ -448,14 +466,10 @@ void server_stats_flush(void)
 	if (!server_stats_dirty)
 		return;
 	ipc_out_init(&out, SERVER_REC_STATS);
-	for (int i = 0; i < SERVER_STAT_COUNT; i++)
-		if (server_stats[i])
-			ipc_put_u64(&out, (uint16_t) (i + 1), server_stats[i]);
+	server_stats_put(&out, 0);
 	if (ipc_send(SERVER_STATUS_FD, &out, NULL, 0, 10) != IPC_OK)
 		server.master_gone = 1;
 	ipc_out_free(&out);
-	memset(server_stats, 0, sizeof(server_stats));
-	server_stats_dirty = 0;
 }
 
 /* server_stat_name - a counter as a word (dlpgate status, metrics) */

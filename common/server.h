@@ -40,8 +40,10 @@
  * Counters (dlpgate status, Prometheus metrics): a role adds to them with
  * server_stats_add(); server_stats_flush() sends what was added since the
  * last flush to master as one SERVER_REC_STATS record (tag = counter + 1,
- * u64 delta). server_single_loop() flushes after every session; a role
- * flushes itself at other moments worth seeing (after each message). The
+ * u64 delta). A status record carries what was added too (tag =
+ * SERVER_TAG_STATS + counter + 1): server_single_loop() reports a session's
+ * counters with the IDLE that ends it, one record and one wakeup of master
+ * instead of two. A long session sends its counters once a second. The
  * counters are cheap: nothing is sent when nothing changed.
  *
  * With a chroot (master.conf chroot field), a run_directory inside the
@@ -70,6 +72,7 @@
 #define SERVER_TAG_GENERATION	2
 #define SERVER_TAG_STATE	3
 #define SERVER_TAG_USE_COUNT	4
+#define SERVER_TAG_STATS	16	/* + counter + 1: counters riding along */
 
 /* Counters of SERVER_REC_STATS; the record's tag is the counter + 1. */
 #define SERVER_STATS_TABLE(X) \

@@ -23,20 +23,39 @@
 #include "msg.h"
 #include "stream.h"
 
-/* stream_open - wrap a connected socket */
+/*
+ * A worker opens two streams per session and closes them at its end:
+ * keep their memory for the next ones instead of giving back the read
+ * buffers (and the heap top with them) every time.
+ */
+#define STREAM_SPARES	2
+static struct stream *stream_spare[STREAM_SPARES];
+
+static int stream_fail(struct stream *s, int status);
+
+/* stream_open - wrap a connected, blocking socket */
 struct stream *stream_open(int fd, int timeout)
 {
-	struct stream *s = xcalloc(1, sizeof(*s));
-	int     fl = fcntl(fd, F_GETFL);
+	struct stream *s = NULL;
 
-	/* plain text blocks, with kernel timeouts: see stream_kernel_timeout() */
-	if (fl >= 0 && (fl & O_NONBLOCK))
-		(void) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	for (int i = 0; i < STREAM_SPARES && s == NULL; i++) {
+		s = stream_spare[i];
+		stream_spare[i] = NULL;
+	}
+	if (s == NULL) {
+		s = xcalloc(1, sizeof(*s));
+		s->rbuf = xmalloc(STREAM_RBUF_SIZE + 1);
+		buf_init(&s->wbuf, 8192);
+	}
 	s->fd = fd;
-	s->rcv_timeout = s->snd_timeout = -1;
-	s->rbuf = xmalloc(STREAM_RBUF_SIZE + 1);
-	buf_init(&s->wbuf, 8192);
+	s->ssl = NULL;
+	s->rpos = s->rlen = 0;
+	buf_reset(&s->wbuf);
+	s->rcv_timeout = -1;
 	s->timeout = timeout;
+	s->err = STREAM_OK;
+	s->ssl_err = 0;
+	s->rbytes = s->wbytes = 0;
 	return s;
 }
 
@@ -49,6 +68,13 @@ void stream_close(struct stream *s)
 		SSL_free(s->ssl);
 	if (s->fd >= 0)
 		close(s->fd);
+	/* a write buffer that grew for a big reply is not worth keeping */
+	for (int i = 0; i < STREAM_SPARES && s->wbuf.cap <= STREAM_WBUF_FLUSH; i++) {
+		if (stream_spare[i] == NULL) {
+			stream_spare[i] = s;
+			return;
+		}
+	}
 	free(s->rbuf);
 	buf_free(&s->wbuf);
 	free(s);
@@ -65,15 +91,58 @@ void stream_set_ssl(struct stream *s, SSL *ssl)
 	s->ssl = ssl;
 }
 
-/* stream_kernel_timeout - make a socket timeout s->timeout, when it differs */
-static void stream_kernel_timeout(struct stream *s, int which, int *current)
+/* stream_ms - monotonic milliseconds (the vDSO's clock: no system call) */
+static long long stream_ms(void)
 {
-	struct timeval tv = {.tv_sec = s->timeout > 0 ? s->timeout : 1};
+	struct timespec ts;
 
-	if (*current == s->timeout)
-		return;
-	(void) setsockopt(s->fd, SOL_SOCKET, which, &tv, sizeof(tv));
-	*current = s->timeout;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* stream_rcv_timeout - set the socket's receive timeout, in milliseconds */
+static void stream_rcv_timeout(struct stream *s, long long ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000,.tv_usec = (ms % 1000) * 1000};
+
+	if (ms < 1)
+		tv.tv_usec = 1000;
+	(void) setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	s->rcv_timeout = ms < 1 ? 1 : ms;
+}
+
+/* stream_read_plain - one read() within s->timeout; >0 bytes, or a stream_status */
+static int stream_read_plain(struct stream *s, char *buf, size_t len)
+{
+	long long limit = (long long) (s->timeout > 0 ? s->timeout : 1) * 1000;
+	long long deadline = 0;
+
+	/*
+	 * The socket's receive timeout only ever goes down: while it is no
+	 * longer than ours, a read is one system call. A read that outlasts a
+	 * shorter one looks at our own deadline and waits again.
+	 */
+	if (s->rcv_timeout < 0 || s->rcv_timeout > limit)
+		stream_rcv_timeout(s, limit);
+	if (s->rcv_timeout < limit)
+		deadline = stream_ms() + limit;
+	for (;;) {
+		ssize_t n = read(s->fd, buf, len);
+		long long left;
+
+		if (n > 0)
+			return (int) n;
+		if (n == 0)
+			return stream_fail(s, STREAM_EOF);
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return stream_fail(s, errno == ECONNRESET ? STREAM_EOF : STREAM_IOERR);
+		if (deadline == 0 || (left = deadline - stream_ms()) <= 0)
+			return stream_fail(s, STREAM_TIMEOUT);
+		if (left < s->rcv_timeout)
+			stream_rcv_timeout(s, left);
+	}
 }
 
 /* stream_strerror - a word for a status, for logs */
@@ -129,44 +198,30 @@ static int stream_read_some(struct stream *s, char *buf, size_t len)
 {
 	short   want = POLLIN;
 
+	if (s->ssl == NULL)
+		return stream_read_plain(s, buf, len);
 	for (;;) {
-		ssize_t n;
+		int     r;
 
-		if (s->ssl) {
-			int     r;
-
-			ERR_clear_error();
-			r = SSL_read(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int) len);
-			if (r > 0)
-				return r;
-			switch (s->ssl_err = SSL_get_error(s->ssl, r)) {
-			case SSL_ERROR_WANT_READ:
-				want = POLLIN;
-				break;
-			case SSL_ERROR_WANT_WRITE:
-				want = POLLOUT;
-				break;
-			case SSL_ERROR_ZERO_RETURN:
+		ERR_clear_error();
+		r = SSL_read(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int) len);
+		if (r > 0)
+			return r;
+		switch (s->ssl_err = SSL_get_error(s->ssl, r)) {
+		case SSL_ERROR_WANT_READ:
+			want = POLLIN;
+			break;
+		case SSL_ERROR_WANT_WRITE:
+			want = POLLOUT;
+			break;
+		case SSL_ERROR_ZERO_RETURN:
+			return stream_fail(s, STREAM_EOF);
+		case SSL_ERROR_SYSCALL:
+			if (ERR_peek_error() == 0)
 				return stream_fail(s, STREAM_EOF);
-			case SSL_ERROR_SYSCALL:
-				if (ERR_peek_error() == 0)
-					return stream_fail(s, STREAM_EOF);
-				return stream_fail(s, STREAM_IOERR);
-			default:
-				return stream_fail(s, STREAM_IOERR);
-			}
-		} else {
-			stream_kernel_timeout(s, SO_RCVTIMEO, &s->rcv_timeout);
-			n = read(s->fd, buf, len);
-			if (n > 0)
-				return (int) n;
-			if (n == 0)
-				return stream_fail(s, STREAM_EOF);
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return stream_fail(s, STREAM_TIMEOUT);
-			return stream_fail(s, errno == ECONNRESET ? STREAM_EOF : STREAM_IOERR);
+			return stream_fail(s, STREAM_IOERR);
+		default:
+			return stream_fail(s, STREAM_IOERR);
 		}
 		switch (stream_poll(s->fd, want, s->timeout * 1000)) {
 		case 0:
@@ -311,8 +366,10 @@ static int stream_write_all(struct stream *s, const char *buf, size_t len)
 				n = 0;
 			}
 		} else {
-			stream_kernel_timeout(s, SO_SNDTIMEO, &s->snd_timeout);
-			n = send(s->fd, buf, len, MSG_NOSIGNAL);
+			/* no kernel timeout: a full socket buffer is waited for below */
+			n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				n = 0;
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;

@@ -8,9 +8,14 @@
  * the caller flushes at a protocol boundary (no line-per-write stalls).
  *
  * Every blocking step waits at most s->timeout seconds. A plain-text
- * stream uses a blocking socket with kernel timeouts (SO_RCVTIMEO and
- * SO_SNDTIMEO): one system call per read or write. Under TLS the socket is
- * non-blocking and each step polls, as OpenSSL needs. Errors are sticky
+ * stream uses a blocking socket (stream_open() wants one): a read is one
+ * system call with the socket's receive timeout, which is set only when
+ * it must go down (a longer wait reads again until our own deadline), so
+ * changing s->timeout from state to state costs nothing; a write never
+ * blocks in the kernel (MSG_DONTWAIT) and polls only when the socket
+ * buffer is full. Under TLS the socket is non-blocking and each step
+ * polls, as OpenSSL needs. A closed stream's memory is kept for the next
+ * one (two of them: a session's client and next hop). Errors are sticky
  * in s->err: once a stream failed, every later call fails the same way
  * (but a read timeout still lets us write the 421 that says so).
  */
@@ -49,8 +54,7 @@ struct stream {
 	size_t  rlen;			/* end of buffered bytes */
 	struct buf wbuf;
 	int     timeout;		/* seconds, per blocking step */
-	int     rcv_timeout;		/* what SO_RCVTIMEO is set to, or -1 */
-	int     snd_timeout;		/* what SO_SNDTIMEO is set to, or -1 */
+	long long rcv_timeout;		/* SO_RCVTIMEO in milliseconds, or -1 */
 	int     err;			/* sticky enum stream_status */
 	int     write_failed;		/* a write failed or timed out */
 	int     ssl_err;		/* last SSL_get_error() when err is IOERR */

@@ -24,17 +24,20 @@
  *			joiner, direction marks, BOM: ignored between digits
  *
  * A tab, a comma, a semicolon, a line break or two spaces end a number: a
- * column of a table, never a decimal comma. The validators of the
- * identifiers then look at the groups: a number is consecutive groups
- * joined by one kind of separator, in a grouping its issuer prints (or
- * none), standing alone: not glued to letters, to a '+' (phone numbers)
- * or to more groups of the same number. Between space-joined groups, a
+ * column of a table, never a decimal comma. In a header value (a subject,
+ * a header field, an attachment name: DET_ID_HEADER) a tab is a space,
+ * what folding a long line leaves. The validators of the identifiers then
+ * look at the groups: a number is consecutive groups joined by one kind
+ * of separator, in a grouping its issuer prints (or none), standing alone:
+ * not glued to letters, to a '+' (phone numbers) or to more groups of the
+ * same number. Between space-joined groups, a
  * group of 9 digits or more stands alone (a list of compact numbers);
  * shorter ones form one number (4111 1111 1111 1111 2222 is no card). A
  * dot between digits binds them (3.4111111111111111 is a decimal).
- * Identifiers with letters (IBAN, NINO, DNI, NIE, codice fiscale, DEA,
- * passport) look at the letters around the digits. Secrets and SWIFT/BIC
- * codes are found from anchors by detector_ident_anchor()
+ * Fullwidth digits (U+FF10..U+FF19, as CJK input methods type them) are
+ * read as digits. Identifiers with letters (IBAN, NINO, DNI, NIE, codice
+ * fiscale, DEA, passport) look at the letters around the digits. Secrets
+ * and SWIFT/BIC codes are found from anchors by detector_ident_anchor()
  * (detector_secret.c).
  *
  * Each value found goes to the caller with its masked sample and whether
@@ -50,8 +53,10 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
 #include "detector.h"
 
 /* How an identifier's candidates are found. */
@@ -70,8 +75,8 @@ static const char *const kw_ssn[] = {"SSN", "ssns", "social security", "soc sec"
 	"SSA", NULL};
 static const char *const kw_iban[] = {"iban", "bank account", "account number",
 	"kontonummer", "bankverbindung", "RIB", "compte", "cuenta", NULL};
-static const char *const kw_nino[] = {"national insurance", "nino", "ni number", "ni no",
-	"nat ins", NULL};
+static const char *const kw_nino[] = {"national insurance", "NINO", "NI number", "NI no",
+	NULL};
 static const char *const kw_sin[] = {"SIN", "social insurance", "assurance sociale",
 	"NAS", NULL};
 static const char *const kw_nir[] = {"NIR", "insee", "sécurité sociale",
@@ -399,6 +404,8 @@ static void mask_span(const char *d, size_t s, size_t e, size_t keep, char *out,
 
 		if (alnum(d[i]))
 			out[j++] = ++seen + keep > an ? d[i] : '*';
+		else if (c == 0xc2 && i + 1 < e && (unsigned char) d[i + 1] == 0xad)
+			i++;			/* a soft hyphen shows nothing */
 		else if (c < 0x20 || c == 0x7f)
 			out[j++] = ' ';
 		else if (c < 0x80 || j + 4 < outlen)
@@ -440,6 +447,7 @@ enum {
 struct tok {
 	const char *d;
 	size_t  len;
+	int     tab_space;		/* a header: a tab is a space (folding) */
 	unsigned ng, nd;
 	int     overflow;		/* more digits than kept: no identifier */
 	int     left, right;		/* EDGE_* */
@@ -500,7 +508,9 @@ static void tokenize(struct tok *t, const char *d, size_t len, size_t pos, int l
 		t->ng++;
 		/* a separator: one character, invisible ones around it, then a digit */
 		q = skip_invisible(d, len, pos);
-		if (q >= len || (k = sep_char((const unsigned char *) d + q, len - q, &n)) <= SEP_NONE)
+		if (q < len && d[q] == '\t' && t->tab_space)
+			k = SEP_SPACE, n = 1;
+		else if (q >= len || (k = sep_char((const unsigned char *) d + q, len - q, &n)) <= SEP_NONE)
 			break;
 		q = skip_invisible(d, len, q + n);
 		if (q >= len || !dig(d[q]))
@@ -1010,24 +1020,26 @@ static size_t check_iban(const char *d, size_t len, size_t from, char *sample, s
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/* next_digit_avx2 - the first ASCII digit at or after pos: 32 bytes a step */
+/* next_digit_avx2 - the first digit or 0xEF (fullwidth) at or after pos: 32 bytes a step */
 __attribute__((target("avx2")))
 static size_t next_digit_avx2(const char *d, size_t len, size_t pos)
 {
 	const __m256i lo = _mm256_set1_epi8((char) ('0' - 1 - 128));
 	const __m256i hi = _mm256_set1_epi8((char) ('9' + 1 - 128));
 	const __m256i flip = _mm256_set1_epi8((char) 0x80);
+	const __m256i ef = _mm256_set1_epi8((char) 0xef);
 
 	while (pos + 32 <= len) {
-		__m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *) (d + pos)), flip);
-		unsigned m = (unsigned) _mm256_movemask_epi8(_mm256_and_si256(
-					 _mm256_cmpgt_epi8(v, lo), _mm256_cmpgt_epi8(hi, v)));
+		__m256i raw = _mm256_loadu_si256((const __m256i *) (d + pos));
+		__m256i v = _mm256_xor_si256(raw, flip);
+		unsigned m = (unsigned) _mm256_movemask_epi8(_mm256_or_si256(_mm256_and_si256(
+			_mm256_cmpgt_epi8(v, lo), _mm256_cmpgt_epi8(hi, v)), _mm256_cmpeq_epi8(raw, ef)));
 
 		if (m)
 			return pos + (size_t) __builtin_ctz(m);
 		pos += 32;
 	}
-	while (pos < len && (d[pos] < '0' || d[pos] > '9'))
+	while (pos < len && (d[pos] < '0' || d[pos] > '9') && (unsigned char) d[pos] != 0xef)
 		pos++;
 	return pos;
 }
@@ -1035,30 +1047,32 @@ static size_t next_digit_avx2(const char *d, size_t len, size_t pos)
 #include <emmintrin.h>
 #endif
 
-/* next_digit_sse2 - the first ASCII digit at or after pos: 16 bytes a step */
+/* next_digit_sse2 - the first digit or 0xEF (fullwidth) at or after pos: 16 bytes a step */
 static size_t next_digit_sse2(const char *d, size_t len, size_t pos)
 {
 #if defined(__SSE2__)
 	const __m128i lo = _mm_set1_epi8((char) ('0' - 1 - 128));
 	const __m128i hi = _mm_set1_epi8((char) ('9' + 1 - 128));
 	const __m128i flip = _mm_set1_epi8((char) 0x80);
+	const __m128i ef = _mm_set1_epi8((char) 0xef);
 
 	while (pos + 16 <= len) {
-		__m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *) (d + pos)), flip);
-		int     m = _mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(v, lo),
-							 _mm_cmplt_epi8(v, hi)));
+		__m128i raw = _mm_loadu_si128((const __m128i *) (d + pos));
+		__m128i v = _mm_xor_si128(raw, flip);
+		int     m = _mm_movemask_epi8(_mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(v, lo),
+					_mm_cmplt_epi8(v, hi)), _mm_cmpeq_epi8(raw, ef)));
 
 		if (m)
 			return pos + (size_t) __builtin_ctz((unsigned) m);
 		pos += 16;
 	}
 #endif
-	while (pos < len && (d[pos] < '0' || d[pos] > '9'))
+	while (pos < len && (d[pos] < '0' || d[pos] > '9') && (unsigned char) d[pos] != 0xef)
 		pos++;
 	return pos;
 }
 
-/* next_digit - the first ASCII digit at or after pos, or len */
+/* next_digit - the first ASCII digit or 0xEF byte at or after pos, or len */
 static size_t next_digit(const char *d, size_t len, size_t pos)
 {
 #if defined(__x86_64__)
@@ -1117,8 +1131,39 @@ static int spaced_letters(const char *d, size_t p)
 	return (n == 1 || n == 2) && upper(d[p - 1]) && upper(d[s]);
 }
 
+/* fullwidth_at - a fullwidth digit (U+FF10..U+FF19) at p? */
+static int fullwidth_at(const char *d, size_t len, size_t p)
+{
+	return p + 2 < len && (unsigned char) d[p] == 0xef && (unsigned char) d[p + 1] == 0xbc
+		&& (unsigned char) d[p + 2] >= 0x90 && (unsigned char) d[p + 2] <= 0x99;
+}
+
+/*
+ * fullwidth_copy - the text with fullwidth digits from p on made ASCII
+ *
+ * Japanese and Chinese input methods type digits as U+FF10..U+FF19, three
+ * bytes each. Each becomes its ASCII digit and a soft hyphen (invisible
+ * between digits), three bytes too: every offset stays where it was, for
+ * context words and the subject's masking.
+ */
+static char *fullwidth_copy(const char *d, size_t len, size_t p)
+{
+	char   *c = xmalloc(len + 1);
+
+	memcpy(c, d, len);
+	c[len] = 0;
+	for (size_t i = p; i + 2 < len; i++)
+		if (fullwidth_at(c, len, i)) {
+			c[i] = (char) ('0' + ((unsigned char) c[i + 2] - 0x90));
+			c[i + 1] = (char) 0xc2;
+			c[i + 2] = (char) 0xad;
+			i += 2;
+		}
+	return c;
+}
+
 /* detector_ident_scan - find, validate and report the numbers of a text */
-void    detector_ident_scan(const char *d, size_t len, const int *want,
+void    detector_ident_scan(const char *text, size_t len, const int *want, unsigned flags,
 			    det_found_fn found, void *ctx)
 {
 	struct idscan is = {want, found, ctx};
@@ -1126,7 +1171,10 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 	size_t  pos = 0, iban_end = 0;
 	unsigned min_alone = 255, min_grouped = 255, min_glued = 255, min_spaced = 255;
 	int     left = EDGE_FREE;
+	char   *fw = NULL;
+	const char *d = text;
 
+	t.tab_space = (flags & DET_ID_HEADER) != 0;
 	for (int i = 0; i < IDENT_COUNT; i++) {
 		if (!want[i])
 			continue;
@@ -1143,15 +1191,29 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 		char    sample[DET_SAMPLE_MAX + 8];
 		size_t  me, p = pos, n;
 		unsigned least_here, lettered_least, groups;
+		size_t  glen[3] = {0, 0, 0};
 
+		/* the first fullwidth digit: the rest is read through a copy */
+		if ((unsigned char) d[pos] == 0xef) {
+			if (fw == NULL && fullwidth_at(d, len, pos))
+				d = fw = fullwidth_copy(text, len, pos);
+			else
+				pos++;
+			continue;
+		}
 		/* the common case first: too few digits for any identifier */
 		n = 0;
 		groups = 0;
 		for (;;) {
+			size_t  g = p;
+
 			while (p < len && dig(d[p]))
 				p++, n++;
+			if (groups < 3)
+				glen[groups] = p - g;
 			groups++;
-			if (p + 1 < len && ascii_sep(d[p]) && dig(d[p + 1]))
+			if (p + 1 < len && (ascii_sep(d[p]) || (d[p] == '\t' && t.tab_space))
+			    && dig(d[p + 1]))
 				p++;
 			else
 				break;
@@ -1165,6 +1227,9 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 		least_here = groups == 1 ? min_alone : min_alone < min_grouped ? min_alone : min_grouped;
 		if (lettered_least < least_here)
 			least_here = lettered_least;
+		/* a date, 2024-03-15 or 15.03.2024, is no identifier nor part of one */
+		if (groups == 3 && n == 8 && glen[1] == 2 && (glen[0] == 4 || glen[2] == 4))
+			least_here = 9;
 		if (left == EDGE_FREE && n < least_here && !(p < len && (unsigned char) d[p] >= 0xc2)) {
 			pos = p;
 			continue;
@@ -1191,6 +1256,7 @@ void    detector_ident_scan(const char *d, size_t len, const int *want,
 		pos = t.next;
 		left = t.right;
 	}
+	free(fw);
 }
 
 /* detector_mask - a keyword's or pattern's match, first and last letter shown */

@@ -542,7 +542,7 @@ static int is_container(const char *t)
 static int vba_source(const char *d, size_t len, struct buf *out)
 {
 	/* a module's source starts "Attribut" right after its container's header */
-	for (size_t i = 4; i + 9 <= len; i++) {
+	for (size_t i = 3; i + 9 <= len; i++) {
 		const char *hit = memmem(d + i, len - i, "\0Attribut", 9);
 
 		if (hit == NULL)
@@ -619,7 +619,8 @@ void    detector_ole_scan(struct det_scan *sc, const char *data, size_t len, int
 	else
 		detector_legacy_scan(sc, &o, depth, name, done);
 	for (uint32_t i = 1; i < o.ndir && !detector_scan_expired(sc); i++) {
-		if (!o.dir[i].used || o.dir[i].type != OLE_STREAM || done[i])
+		/* streams the directory tree does not reach are bytes of the file too */
+		if (o.dir[i].type != OLE_STREAM || done[i])
 			continue;
 		if (++sc->parts > (unsigned) var_detector_part_limit) {
 			detector_scan_limit(sc, "parts");

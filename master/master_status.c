@@ -13,9 +13,10 @@
  * lines instead of a fork storm. A reload lifts the throttle at once (it
  * is how a fix is applied); the next death doubles the delay again.
  *
- * Counter records (SERVER_REC_STATS) add to the counters of the child's
- * service name, which live as long as master does (across reloads): they
- * are what `dlpgate status` and the metrics show "since start".
+ * Counters (SERVER_REC_STATS records, or riding in a status record) add
+ * to the counters of the child's service name, which live as long as
+ * master does (across reloads): they are what `dlpgate status` and the
+ * metrics show "since start".
  */
 #include <errno.h>
 #include <signal.h>
@@ -50,29 +51,30 @@ struct master_counters *master_counters_of(const char *svc_name)
 	return &master_counters[master_ncounters++];
 }
 
-/* master_stats_event - add a child's counter record; -1 if it lies */
-static int master_stats_event(struct master_child *child,
-			      const struct ipc_msg *msg, char *why, size_t len)
+/* master_stats_event - add a child's counters (tags base+1...); -1 if it lies */
+static int master_stats_event(struct master_child *child, const struct ipc_msg *msg,
+			      unsigned base, char *why, size_t len)
 {
 	uint64_t delta[SERVER_STAT_COUNT] = {0};
 	struct master_counters *c;
 
 	for (size_t i = 0; i < msg->nattr; i++) {
 		const struct ipc_attr *a = &msg->attr[i];
+		unsigned k = a->tag > base ? a->tag - base : 0;
 		uint64_t v;
 
-		if (a->tag == 0 || a->tag > SERVER_STAT_COUNT)
-			continue;		/* a newer worker's counter */
+		if (k == 0 || k > SERVER_STAT_COUNT)
+			continue;		/* not a counter, or a newer worker's */
 		if (a->len != sizeof(v)) {
-			snprintf(why, len, "counter %u has length %u", a->tag, a->len);
+			snprintf(why, len, "counter %u has length %u", k, a->len);
 			return -1;
 		}
 		memcpy(&v, a->val, sizeof(v));
-		if (v > SERVER_STAT_DELTA_MAX || delta[a->tag - 1]) {
-			snprintf(why, len, "counter %u: implausible or repeated", a->tag);
+		if (v > SERVER_STAT_DELTA_MAX || delta[k - 1]) {
+			snprintf(why, len, "counter %u: implausible or repeated", k);
 			return -1;
 		}
-		delta[a->tag - 1] = v;
+		delta[k - 1] = v;
 	}
 	if ((c = master_counters_of(child->svc_name)) == NULL)
 		return 0;
@@ -146,7 +148,7 @@ int master_status_event(struct master_child *child)
 		return 0;
 	}
 	if (msg.type == SERVER_REC_STATS) {
-		if (master_stats_event(child, &msg, err, sizeof(err)) < 0)
+		if (master_stats_event(child, &msg, 0, err, sizeof(err)) < 0)
 			master_bad_peer(child, err);
 		return 1;
 	}
@@ -163,6 +165,11 @@ int master_status_event(struct master_child *child)
 	    || uses < child->use_count) {
 		snprintf(err, sizeof(err), "status record does not match the child "
 			 "(pid %u generation %u state %u uses %u)", pid, gen, state, uses);
+		master_bad_peer(child, err);
+		return 0;
+	}
+	/* the counters of a session ride with the IDLE that ends it */
+	if (master_stats_event(child, &msg, SERVER_TAG_STATS, err, sizeof(err)) < 0) {
 		master_bad_peer(child, err);
 		return 0;
 	}

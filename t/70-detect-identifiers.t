@@ -74,6 +74,15 @@ for my $inv (["zero-width space", "\xe2\x80\x8b"], ['soft hyphen', "\xc2\xad"],
     yes("Visa, $inv->[0] between groups", "n " . join($inv->[1], qw(4111 1111 1111 1111)), 'v_credit_card');
     yes("Visa, $inv->[0] inside a group", "n 41$inv->[1]11 1111 1111 1111", 'v_credit_card');
 }
+my $fwcard = join("\x{3000}", map { join '', map { chr(0xff10 + $_) } split // } qw(4111 1111 1111 1111));
+utf8::encode($fwcard);
+yes('Visa in fullwidth digits, ideographic spaces', "\xe3\x82\xab\xe3\x83\xbc\xe3\x83\x89: $fwcard",
+    'v_credit_card');
+my $fwssn = join("\x{ff0d}", map { join '', map { chr(0xff10 + $_) } split // } qw(234 56 7890));
+utf8::encode($fwssn);
+yes('SSN in fullwidth digits and hyphens', "SSN $fwssn", 'v_us_ssn', 'a_us_ssn');
+no_('fullwidth Luhn-invalid', 'n ' . join('', map { "\xef\xbc" . chr(0x90 + $_) } split //, '4111111111111112'),
+    'v_credit_card');
 yes('Mastercard', 'n 5555 5555 5555 4444', 'v_credit_card');
 yes('Amex 4-6-5', 'n 3782 822463 10005', 'v_credit_card');
 yes('Discover', 'n ' . card(16, '6011'), 'v_credit_card');

@@ -99,6 +99,9 @@ my @cases = (
         ['en dashes', "\xe2\x80\x93"], ['minus signs', "\xe2\x88\x92"],
         ['fullwidth hyphens', "\xef\xbc\x8d"], ['dots', '.'], ['slashes', '/'],
         ['zero-width spaces', "\xe2\x80\x8b"], ['soft hyphens', "\xc2\xad"]),
+    ['card in fullwidth digits', "${H}Subject: x\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n"
+        . "\xe3\x82\xab\xe3\x83\xbc\xe3\x83\x89\xef\xbc\x9a" . join("\xe3\x80\x80", map { join '', map { "\xef\xbc" . chr(0x90 + $_) } split // }
+        qw(4111 1111 1111 1111)) . "\n", 'found card'],
     ['SSN with en dashes', "${H}Subject: x\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n"
         . "ssn 234\xe2\x80\x9356\xe2\x80\x937890\n", 'found ssn'],
     ['HTML &nbsp; between the groups', mime_message(from => 'a@example.com', subject => 'x',
@@ -112,6 +115,8 @@ my @cases = (
     ['attachment file name, grouped', attached('Visa 4111-1111-1111-1111.pdf', 'application/pdf',
         "%PDF-1.4\n%%EOF\n"), 'found card'],
     ['subject with no-break spaces', "${H}Subject: =?UTF-8?Q?Visa_4111=C2=A01111=C2=A01111=C2=A01111?=\n\nhi\n",
+        'found card'],
+    ['subject folded with a tab inside the number', "${H}Subject: Visa 4111 1111\n\t1111 1111\n\nhi\n",
         'found card'],
     ['subject, SSN with a thin space', "${H}Subject: =?UTF-8?Q?SSN_234=E2=80=8956=E2=80=897890?=\n\nhi\n",
         'found ssn'],

@@ -131,9 +131,9 @@ static void dlpkey_ask(const char *prompt, char *pass, size_t len)
 /* dlpkey_secret - a PASS, PASS:file or PASS:env option value */
 static const char *dlpkey_secret(const char *opt, const char *how, const char *v)
 {
-	static char buf[4][KS_PASS_MAX];
+	static char buf[8][KS_PASS_MAX];
 	static int next;
-	char   *out = buf[next++ % 4], err[512];
+	char   *out = buf[next++ % 8], err[512];
 
 	if (how == NULL) {
 		if (strlen(v) >= KS_PASS_MAX)

@@ -101,7 +101,7 @@ static void planted(const uint8_t *data, size_t size)
 	buf_puts(&t, "\n");
 	buf_append(&t, data + 1 + half, size - 1 - half);
 	want[IDENT_CARD] = 1;
-	detector_ident_scan(t.data, t.len, want, found_card, span);
+	detector_ident_scan(t.data, t.len, want, data[0] & 1 ? DET_ID_HEADER : 0, found_card, span);
 	if (!span[2]) {
 		fprintf(stderr, "planted card with separator \"%s\" not found\n", sep);
 		abort();

@@ -9,6 +9,8 @@ package DlpPostfix;
 #   );
 #   readme_recipe => 1      the content_filter transport exactly as README.md
 #                           gives it (XFORWARD on, no TLS on the loopback leg)
+#   smtpd_opts => [...]     -o options of the smtp_port listener alone, e.g.
+#                           'smtpd_proxy_filter=127.0.0.1:N' (a before-queue proxy)
 #   $pf->{smtp_port}       where tests submit mail (smtp-source, swaks)
 #   $pf->{reinject_port}   the 10026-style listener dlpgate reflects to
 #   $pf->queue_count       messages still in Postfix's queue
@@ -92,8 +94,9 @@ sub start {
         'mynetworks=127.0.0.0/8',
         'smtpd_authorized_xforward_hosts=127.0.0.0/8',
         @{$opt{reinject_opts} // []}));
+    my $smtpd = join('', map { "\n  -o $_" } @{$opt{smtpd_opts} // []});
     spit("$self->{etc}/master.cf", <<"MASTER");
-127.0.0.1:$self->{smtp_port} inet n - n - - smtpd
+127.0.0.1:$self->{smtp_port} inet n - n - - smtpd$smtpd
 127.0.0.1:$self->{reinject_port} inet n - n - - smtpd
 $reinject
 pickup    unix  n       -       n       60      1       pickup

@@ -372,6 +372,8 @@ package DlpTest;
 #   port => N                      the smtpd listen port
 #   dir => D, log => F             reuse a directory (a new master on the same
 #                                  run_directory), log to another file
+#   master => PATH                 another build's master (it runs that tree's
+#                                  daemons), e.g. a benchmark's baseline
 sub start_dlpgate {
     my (%opt) = @_;
     my $dir = $opt{dir} // test_dir();
@@ -385,7 +387,7 @@ sub start_dlpgate {
         $opt{detector} // {});
     spit("$etc/master.conf", $mc);
     my $log = $opt{log} // "$dir/master.log";
-    my $pid = spawn($log, "$TOP/master/master", '-f', '-c', $etc, @{$opt{args} // []});
+    my $pid = spawn($log, $opt{master} // "$TOP/master/master", '-f', '-c', $etc, @{$opt{args} // []});
     my $self = bless { pid => $pid, port => $port, dir => $dir, etc => $etc,
         run => $run, log => $log }, 'DlpTest::Instance';
     return $self if $opt{no_wait};

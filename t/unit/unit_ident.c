@@ -97,7 +97,7 @@ static void unit_example(enum det_ident id, const char *file, int lineno, char *
 	if (detector_ident_anchors(id, &(int) {0}))
 		unit_anchored(id, text.data, text.len, &got);
 	else
-		detector_ident_scan(text.data, text.len, want, unit_found, &got);
+		detector_ident_scan(text.data, text.len, want, 0, unit_found, &got);
 	/* named as written in the file: \n stays two characters, TAP one line */
 	tap_is_str(got.data, expect, "%s %s: \"%s\"", detector_ident_name(id),
 		   *expect ? "finds" : "finds nothing in", line + (*expect ? 7 : 6));
