@@ -192,9 +192,13 @@
 	  "With detector_failure = pass, a header (Name: value) added to a " \
 	  "message that passed without being scanned. Empty: none.") \
 	X(LIST, loop_guard_hosts, "", conf_check_cidr, "detector", \
-	  "Clients whose messages that already carry default_pass_header " \
-	  "are passed without a second scan (loop guard). Empty: every " \
-	  "message is scanned.") \
+	  "Loop guard: a message that passes gets an X-DLP-Loop-Guard " \
+	  "mark (an HMAC, with a key only the detectors hold, over its " \
+	  "envelope and content); when it comes back from one of these " \
+	  "clients with the same envelope, what the mark covers is not " \
+	  "scanned again (the lines the MTA added above it are). A mark " \
+	  "written or copied by a sender, or over changed content, proves " \
+	  "nothing. Empty: no marks, every message is scanned.") \
 	X(INT, detector_depth_limit, "20", 1, 100, "detector", \
 	  "Deepest nesting of MIME parts, attached messages and archives " \
 	  "that is opened; deeper content is not scanned (unscannable_action).") \

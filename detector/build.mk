@@ -17,14 +17,15 @@ DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 # fingerprints: Exact Data Matching, Indexed Document Matching
 DETECT_LIB_SRC += detector/detector_fp.c detector/detector_fpfile.c \
 	detector/detector_fpscan.c detector/detector_edm.c detector/detector_idm.c
-DETECT_SRC  = detector/detector.c $(DETECT_LIB_SRC)
+DETECT_SRC  = detector/detector.c detector/detector_loop.c $(DETECT_LIB_SRC)
 DLPSCAN_SRC = detector/dlpscan.c $(DETECT_LIB_SRC)
 DLPINDEX_SRC = detector/dlpindex.c $(DETECT_LIB_SRC)
 
 PROGS    += detector/detector detector/dlpscan detector/dlpindex
 DAEMONS  += detector/detector
 COMMANDS += detector/dlpscan detector/dlpindex
-SRCS     += detector/detector.c detector/dlpscan.c detector/dlpindex.c $(DETECT_LIB_SRC)
+SRCS     += detector/detector.c detector/detector_loop.c detector/dlpscan.c \
+	detector/dlpindex.c $(DETECT_LIB_SRC)
 
 DEB_BUILD += libhyperscan-dev libarchive-dev zlib1g-dev libdeflate-dev libqpdf-dev
 DEB_TEST  += ripgrep zip p7zip-full python3
@@ -55,6 +56,15 @@ FUZZ_SEEDS_fuzz-mime = detector/fuzz/seeds
 $(DETECT_LIB_SRC:.c=.fuzz.o) detector/fuzz/fuzz-mime: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
 FUZZ_SRC_fuzz-mime = $(DETECT_LIB_SRC) $(COMMON_SRC)
 FUZZ_LIBS_fuzz-mime = $(DETECT_LIBS)
+
+# make fuzz - the scan invariant as a property: a marker word at a random
+# spot of a random container tree (marker_gen.c) is found, or the message
+# is marked unscannable (t/unit/unit-marker runs the same, bounded)
+FUZZ_TARGETS += detector/fuzz/fuzz-marker
+FUZZ_ARGS_fuzz-marker = -max_len=512
+detector/fuzz/fuzz-marker: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
+FUZZ_SRC_fuzz-marker = $(DETECT_LIB_SRC) $(COMMON_SRC) detector/fuzz/marker_gen.c
+FUZZ_LIBS_fuzz-marker = $(DETECT_LIBS)
 
 # the container and document parsers, one harness each (detector/fuzz/fuzz_det.h),
 # with seeds in detector/fuzz/seeds/fuzz-NAME made by real producers

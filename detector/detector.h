@@ -535,6 +535,14 @@ void detector_decision_unscanned(struct det_decision *d, const char *header);
 int detector_policy_fired(const struct det_policyset *ps, const struct det_scan *sc,
 			  const struct envelope *env, size_t p);
 
+/* detector_loop.c */
+void detector_loop_init(void);
+int detector_loop_guarded(const struct envelope *env, const char *m, size_t len,
+			  size_t *above);
+void detector_loop_mark(const struct envelope *env, const char *m, size_t len,
+			struct det_decision *d);
+void detector_loop_scan_above(struct det_scan *sc, const char *m, size_t above);
+
 /* detector_incident.c */
 void detector_incident_id(char *buf, size_t len);
 void detector_incident_syslog(const struct det_scan *sc, const struct envelope *env,
