@@ -29,6 +29,8 @@ SRCS     += detector/detector.c detector/detector_loop.c detector/dlpscan.c \
 
 DEB_BUILD += libhyperscan-dev libarchive-dev zlib1g-dev libdeflate-dev libqpdf-dev
 DEB_TEST  += ripgrep zip p7zip-full python3
+# t/38 makes tar.bz2 and tar.xz archives with tar, which runs these
+DEB_TEST  += bzip2 xz-utils
 
 DETECT_LIBS = -lhs -larchive -ldeflate -lz -lqpdf -lm
 LIBS_detector/detector = $(DETECT_LIBS)
