@@ -39,6 +39,11 @@ like($out, qr/every shared run of 10 words is found/, '... with the winnowing gu
 like($out, qr/([1-9]\d*) template fingerprints left out/, '... and the template\'s own clauses left out');
 ok(-f "$fpdir/contracts.idm", 'the index is in fingerprint_directory');
 
+# the PDF Writer saved of the same contract, in an index of its own
+($rc, $out) = dlpindex($etc, 'idm', @o, '-n', 'pdfs', '-x', "$fix/template.docx", "$fix/contract-a.pdf");
+is($rc, 0, 'dlpindex idm: a PDF indexed') or diag $out;
+like($out, qr/contract-a\.pdf: 19\d\d words, \d+ fingerprints/, '... its text read by the detector\'s PDF reader');
+
 # the same documents without the template's exclusion, for a comparison
 ($rc, $out) = dlpindex($etc, 'idm', @o, '-n', 'contracts-all', "$dir/docs");
 is($rc, 0, 'the same documents indexed with their template clauses');
@@ -47,7 +52,10 @@ my $policies = <<'EOF';
 policies = (
   { name = "contracts"; severity = "high";
     rules = ( { type = "document"; index = "contracts"; min_overlap = 30; min_shared_words = 50; } );
-    action = "block"; reply = "550 5.7.1 Contract text may not leave (policy contracts)"; }
+    action = "block"; reply = "550 5.7.1 Contract text may not leave (policy contracts)"; },
+  { name = "pdf-contracts"; severity = "high";
+    rules = ( { type = "document"; index = "pdfs"; min_overlap = 30; } );
+    action = "block"; }
 );
 EOF
 my $sink = start_sink();
@@ -103,6 +111,10 @@ my $d = $inc[1]{policies}[0]{rules}[0]{documents}[0];
 is($d->{name}, 'contract-a.docx', '... the incident names the document');
 cmp_ok($d->{overlap}, '>=', 40, "... with its overlap ($d->{overlap}%)");
 ok(!$d->{identical}, '... not as the same file');
+is($inc[1]{policies}[1]{name}, 'pdf-contracts', 'the same quote matches the indexed PDF');
+$d = $inc[1]{policies}[1]{rules}[0]{documents}[0];
+is($d->{name}, 'contract-a.pdf', '... named in the incident');
+cmp_ok($d->{overlap}, '>=', 35, "... with its overlap ($d->{overlap}%: page breaks cut a few k-grams)");
 
 # one paragraph pasted: under 30%, over min_shared_words
 my ($long) = sort { length($b) <=> length($a) } grep { !/^Clause|^\d+\./ } @para[4 .. $#para];
