@@ -854,6 +854,26 @@ static void decode_as(struct det_scan *sc, const char *cs, const char *d, size_t
 	}
 }
 
+/* other_way - the text read a second way: in charset cs, or as 8-bit text (NULL) */
+static void other_way(struct det_scan *sc, const char *cs, const char *d, size_t n, int html,
+		      unsigned where)
+{
+	struct buf b;
+
+	buf_init(&b, n * 2 + 16);
+	if (cs)
+		decode_as(sc, cs, d, n, &b, where);
+	else if (detector_utf8_valid(d, n))
+		buf_append(&b, d, n);
+	else
+		(void) detector_charset_to_utf8("windows-1252", d, n, &b, n);
+	if (html)
+		scan_markup(sc, b.data, b.len, where);
+	else
+		detector_scan_unit(sc, where, NULL, b.data, b.len);
+	buf_free(&b);
+}
+
 /* text_scan - text of any charset (declared or evident), markup or bytes */
 static void text_scan(struct det_scan *sc, const char *data, size_t len, const char *ctype,
 		      const char *charset, unsigned where, const char *sniffed)
@@ -868,25 +888,24 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 	struct buf u;
 
 	buf_init(&u, 0);
-	if (declared && !detector_charset_is_utf8(charset) && detector_charset_known(charset)) {
-		buf_reserve(&u, len * 2 + 16);
-		decode_as(sc, charset, data, len, &u, where);
-		/* a byte-order mark that contradicts the charset: read both ways */
-		if (guess && skip && strncasecmp(charset, guess, 6) != 0) {
-			struct buf b;
-
-			buf_init(&b, len * 2 + 16);
-			decode_as(sc, guess, data + skip, len - skip, &b, where);
-			if (html)
-				scan_markup(sc, b.data, b.len, where);
-			else
-				detector_scan_unit(sc, where, NULL, b.data, b.len);
-			buf_free(&b);
+	if (declared && detector_charset_known(charset)) {
+		if (detector_charset_is_utf8(charset))
+			conv = 0;
+		else {
+			buf_reserve(&u, len * 2 + 16);
+			decode_as(sc, charset, data, len, &u, where);
 		}
+		/* a byte-order mark that contradicts the charset: read both ways */
+		if (guess && skip && strncasecmp(charset, guess, 6) != 0)
+			other_way(sc, guess, data + skip, len - skip, html, where);
 	} else if (guess && strcmp(guess, "UTF-8") != 0) {
 		/* UTF-16 or UTF-32 that says so only by itself */
 		buf_reserve(&u, len * 2 + 16);
 		decode_as(sc, guess, data + skip, len - skip, &u, where);
+		/* two bytes of a byte-order mark make no text UTF-16: what
+		 * follows them is read as 8-bit text as well */
+		if (skip)
+			other_way(sc, NULL, data + skip, len - skip, html, where);
 	} else if ((textual || html) && !(declared && detector_charset_is_utf8(charset))
 		   && !detector_utf8_valid(data, len)) {
 		/* 8-bit text without a charset iconv knows: what a mail reader
