@@ -107,11 +107,49 @@ push @cases,
     ['a card in the subject in Arabic-Indic digits', "From: a\@example.com\nTo: b\@example.net\nSubject: =?UTF-8?B?"
         . encode_base64(encode('UTF-8', digits($CARD, 0x660)), '') . "?=\n\nhello\n", 'card found'];
 
+# other text formats, as their readers show them
+my $ics = "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:20240101T090000Z-4111\nDTSTART:20240101T090000Z\n"
+    . "SUMMARY:Budget\nDESCRIPTION:the fal\n con and the card 4111 1111\n  1111 1111\nEND:VEVENT\nEND:VCALENDAR\n";
+my $vcf = "BEGIN:VCARD\nVERSION:2.1\nN:Doe;Jane\nNOTE;ENCODING=QUOTED-PRINTABLE:=66=61=6C=63=6F=6E card =34=31=31=31 =31=31=\n=31=31 1111 1111\nEND:VCARD\n";
+my $vcf3 = "BEGIN:VCARD\nVERSION:3.0\nFN:Jane Doe\nNOTE;ENCODING=b:" . encode_base64("$SSN\n", '') . "\nEND:VCARD\n";
+my $svg = '<svg xmlns="http://www.w3.org/2000/svg"><text x="0" y="15">card <tspan>4111</tspan><tspan dx="4">1111</tspan>'
+    . '<tspan dx="4">1111</tspan><tspan dx="4">1111</tspan></text></svg>';
+push @cases,
+    ['an invitation (text/calendar) with folded lines', "${H}Content-Type: text/calendar; method=REQUEST\n"
+        . "Content-Transfer-Encoding: base64\n\n" . encode_base64($ics), 'falcon found'],
+    ['an .ics attachment with folded lines', file('invite.ics', $ics), 'falcon found'],
+    ['a vCard 2.1 note in quoted-printable', file('jane.vcf', $vcf, 'text/x-vcard'), 'falcon found'],
+    ['a vCard 3.0 note in base64', file('jane.vcf', $vcf3, 'text/vcard'), 'ssn found'],
+    ['an SVG picture with the digits in tspans', file('chart.svg', $svg, 'image/svg+xml'), 'card found'],
+    ['a keyword split by an SVG tspan', file('chart.svg', '<svg><text>fal<tspan>con</tspan></text></svg>',
+        'image/svg+xml'), 'falcon found'],
+    ['an XML file with the digits as character references', file('data.xml',
+        '<?xml version="1.0"?><a>card &#52;&#49;&#49;&#49; 1111 1111 1111</a>', 'application/xml'), 'card found'],
+    ['a flat OpenDocument text (.fodt)', file('a.fodt', '<?xml version="1.0"?><office:document><office:body>'
+        . '<text:p>fal<text:span>con</text:span></text:p></office:body></office:document>'), 'falcon found'],
+    ['a Word 2003 XML document', file('a.xml', '<?xml version="1.0"?><?mso-application progid="Word.Document"?>'
+        . '<w:wordDocument><w:body><w:p><w:r><w:t>card 4111 11</w:t></w:r><w:r><w:t>11 1111 1111</w:t></w:r></w:p>'
+        . '</w:body></w:wordDocument>'), 'card found'],
+    ['an SVG image in an HTML data: URI', "${H}Content-Type: text/html\n\n<p><img src=\"data:image/svg+xml;base64,"
+        . encode_base64("<svg><text>the falcon</text></svg>", '') . "\"></p>\n", 'falcon found'],
+    ['a text link in an HTML data: URI', "${H}Content-Type: text/html\n\n<a href=\"data:text/plain;base64,"
+        . encode_base64("$CARD\n", '') . "\">notes</a>\n", 'card found'],
+    ['HTML in UTF-7 named by its <meta> only', "${H}Content-Type: text/html\n\n<html><head><meta charset=\"utf-7\"></head>"
+        . "<body>+AGYAYQBsAGMAbwBu-</body></html>\n", 'falcon found'],
+    ['an attached message in base64 (read, not a depth limit)', "${H}Content-Type: message/rfc822\n"
+        . "Content-Transfer-Encoding: base64\n\n" . encode_base64("From: x\@example.com\nSubject: in\n\nthe falcon\n"),
+        'falcon found'];
+
 # the same marks where no data is: words of one script, accents, numbers that are none
 my @clean = (
     ['Russian text (look-alike letters in words of one script)', text("\x{441}\x{43e}\x{43a}\x{43e}\x{43b} \x{430}\x{440}\x{43e}\x{43c}\x{430}\x{442} report")],
     ['Arabic-Indic digits that are no card', text(digits("phone 4111 1111 1111 1112", 0x660))],
     ['a word with accents in decomposed form', text("the cafe\x{301} and the falco\x{301}ner's book")],
+    ['an invitation with dates, a UID and a phone number', "${H}Content-Type: text/calendar\n\nBEGIN:VCALENDAR\n"
+        . "BEGIN:VEVENT\nUID:4111111111111112\@example.com\nDTSTART:20240101T090000Z\nDTEND:20240101T100000Z\n"
+        . "LOCATION:Room 4\\, dial 4111 1111\nDESCRIPTION:call 555 0100 or\n  555 0199\nEND:VEVENT\nEND:VCALENDAR\n"],
+    ['an XML export of order numbers in adjacent elements', "${H}Content-Type: application/xml\n\n<?xml version=\"1.0\"?>"
+        . "<orders><o><id>4111</id><qty>1111</qty><ref>1111</ref><zip>1111</zip></o></orders>\n"],
 );
 
 # other compressors: the member of a zstd, lz4 or lzma stream
@@ -138,5 +176,6 @@ for my $c (@cases) {
 for my $c (@clean) {
     is(verdict($c->[1]), 'code 250', "$c->[0]: passes");
 }
+unlike($dlp->log, qr/detector_depth_limit/, 'no message here is deep enough to reach detector_depth_limit');
 ok($dlp->stop, 'dlpgate stops');
 done_testing;
