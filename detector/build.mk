@@ -6,7 +6,7 @@
 DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 	detector/detector_ident.c detector/detector_valid.c detector/detector_secret.c \
 	detector/detector_context.c \
-	detector/detector_mime.c detector/detector_text.c \
+	detector/detector_mime.c detector/detector_text.c detector/detector_fold.c \
 	detector/detector_archive.c detector/detector_confine.c detector/detector_office.c \
 	detector/detector_ole.c \
 	detector/detector_legacy.c detector/detector_msg.c detector/detector_rtf.c \
@@ -29,6 +29,10 @@ SRCS     += detector/detector.c detector/detector_loop.c detector/dlpscan.c \
 
 DEB_BUILD += libhyperscan-dev libarchive-dev zlib1g-dev libdeflate-dev libqpdf-dev
 DEB_TEST  += ripgrep zip p7zip-full python3
+# t/77 compresses with each of these
+DEB_TEST  += zstd lz4 lzip
+# t/38 makes tar.bz2 and tar.xz archives with tar, which runs these
+DEB_TEST  += bzip2 xz-utils
 
 DETECT_LIBS = -lhs -larchive -ldeflate -lz -lqpdf -lm
 LIBS_detector/detector = $(DETECT_LIBS)
@@ -54,6 +58,15 @@ FUZZ_SEEDS_fuzz-mime = detector/fuzz/seeds
 $(DETECT_LIB_SRC:.c=.fuzz.o) detector/fuzz/fuzz-mime: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
 FUZZ_SRC_fuzz-mime = $(DETECT_LIB_SRC) $(COMMON_SRC)
 FUZZ_LIBS_fuzz-mime = $(DETECT_LIBS)
+
+# make fuzz - the scan invariant as a property: a marker word at a random
+# spot of a random container tree (marker_gen.c) is found, or the message
+# is marked unscannable (t/unit/unit-marker runs the same, bounded)
+FUZZ_TARGETS += detector/fuzz/fuzz-marker
+FUZZ_ARGS_fuzz-marker = -max_len=512
+detector/fuzz/fuzz-marker: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
+FUZZ_SRC_fuzz-marker = $(DETECT_LIB_SRC) $(COMMON_SRC) detector/fuzz/marker_gen.c
+FUZZ_LIBS_fuzz-marker = $(DETECT_LIBS)
 
 # the container and document parsers, one harness each (detector/fuzz/fuzz_det.h),
 # with seeds in detector/fuzz/seeds/fuzz-NAME made by real producers

@@ -518,7 +518,7 @@ int     main(int argc, char **argv)
 	/* notifications left from before: a runner for them */
 	if ((dir = opendir(var_notify_queue_directory)) != NULL) {
 		while ((de = readdir(dir)) != NULL)
-			if (de->d_name[0] != '.' && strncmp(de->d_name, "tmp.", 4) != 0) {
+			if (de->d_name[0] != '.') {	/* not a temporary .NAME.XXXXXX */
 				detector_notify_kick();
 				break;
 			}

@@ -278,6 +278,7 @@ static void add_filters(struct archive *a)
 	archive_read_support_filter_lzma(a);
 	archive_read_support_filter_lzip(a);
 	archive_read_support_filter_zstd(a);
+	archive_read_support_filter_lz4(a);
 	archive_read_support_filter_compress(a);
 }
 
@@ -289,19 +290,24 @@ static struct archive *archive_open(const char *data, size_t len, int raw)
 	if (a == NULL)
 		return NULL;
 	add_filters(a);
-	archive_read_support_format_zip(a);
-	archive_read_support_format_7zip(a);
-	archive_read_support_format_rar(a);
-	archive_read_support_format_rar5(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_cpio(a);
-	archive_read_support_format_iso9660(a);
-	archive_read_support_format_cab(a);
-	archive_read_support_format_lha(a);
 	archive_read_support_format_ar(a);
-	archive_read_support_format_xar(a);
-	if (raw)
+	if (raw) {
+		/* a compressed stream: tar and its kin read through it; any
+		 * other file in it (a zip, a docx) comes out whole, and is
+		 * scanned as what it is, with a zip's central directory */
 		archive_read_support_format_raw(a);
+	} else {
+		archive_read_support_format_zip(a);
+		archive_read_support_format_7zip(a);
+		archive_read_support_format_rar(a);
+		archive_read_support_format_rar5(a);
+		archive_read_support_format_iso9660(a);
+		archive_read_support_format_cab(a);
+		archive_read_support_format_lha(a);
+		archive_read_support_format_xar(a);
+	}
 	if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
 		archive_read_free(a);
 		return NULL;
@@ -692,7 +698,9 @@ static int open_scan(struct det_scan *sc, const char *data, size_t len, int dept
 		     const char *fmt, const char *office, const char *aname, int sure)
 {
 	struct archive *a;
-	int     raw = !strcmp(fmt, "gzip") || !strcmp(fmt, "bzip2") || !strcmp(fmt, "xz");
+	int     raw = !strcmp(fmt, "gzip") || !strcmp(fmt, "bzip2") || !strcmp(fmt, "xz")
+		|| !strcmp(fmt, "zstd") || !strcmp(fmt, "lz4") || !strcmp(fmt, "lzip")
+		|| !strcmp(fmt, "lzma") || !strcmp(fmt, "compress");
 
 	if ((a = archive_open(data, len, raw)) == NULL) {
 		if (sure)

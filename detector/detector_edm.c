@@ -39,10 +39,15 @@
 #define EDM_WORK_MAX	(4u << 20)	/* rows visited per message */
 #define EDM_TOKENS_MAX	(1u << 20)	/* tokens per unit */
 
+/* Bytes that may stand between the digit groups of one number. */
+static const unsigned char num_sep[256] = {
+	[' '] = 1, ['-'] = 1, ['.'] = 1, ['/'] = 1, ['('] = 1, [')'] = 1,
+};
+
 #if defined(__x86_64__)
 /* digit_mask_avx2 - a bit per ASCII digit of p[0, 64) */
-__attribute__((target("avx2")))
-static uint64_t digit_mask_avx2(const unsigned char *p)
+__attribute__((target("avx2"), always_inline))
+static inline uint64_t digit_mask_avx2(const unsigned char *p)
 {
 	const __m256i bias = _mm256_set1_epi8((char) (0x80 - '0'));
 	const __m256i lim = _mm256_set1_epi8((char) (-128 + 10));
@@ -56,6 +61,66 @@ static uint64_t digit_mask_avx2(const unsigned char *p)
 							    _mm256_add_epi8(b, bias))) << 32;
 }
 #endif
+
+#if defined(__x86_64__)
+/* sep_mask_avx512 - a bit per byte of p[0, 64) that may join digit groups */
+__attribute__((target("avx512bw"), always_inline))
+static inline uint64_t sep_mask_avx512(const unsigned char *p)
+{
+	__m512i v = _mm512_loadu_si512((const void *) p);
+
+	return _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' '))
+		| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('-'))
+		| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('.'))
+		| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('/'))
+		| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('('))
+		| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(')'));
+}
+
+/* digit_mask_avx512 - a bit per ASCII digit of p[0, 64), in one compare */
+__attribute__((target("avx512bw"), always_inline))
+static inline uint64_t digit_mask_avx512(const unsigned char *p)
+{
+	__m512i v = _mm512_loadu_si512((const void *) p);
+
+	return _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8('0')),
+				      _mm512_set1_epi8(10));
+}
+#endif
+
+#if defined(__x86_64__)
+/* sep_mask_avx2 - a bit per byte of p[0, 64) that may join digit groups */
+__attribute__((target("avx2"), always_inline))
+static inline uint64_t sep_mask_avx2(const unsigned char *p)
+{
+	uint64_t m = 0;
+
+	for (int k = 0; k < 2; k++) {
+		__m256i v = _mm256_loadu_si256((const __m256i *) (const void *) (p + 32 * k));
+		__m256i r = _mm256_or_si256(
+			_mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(' ')),
+					_mm256_cmpeq_epi8(v, _mm256_set1_epi8('-'))),
+			_mm256_or_si256(
+				_mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('.')),
+						_mm256_cmpeq_epi8(v, _mm256_set1_epi8('/'))),
+				_mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('(')),
+						_mm256_cmpeq_epi8(v, _mm256_set1_epi8(')')))));
+
+		m |= (uint64_t) (unsigned) _mm256_movemask_epi8(r) << (32 * k);
+	}
+	return m;
+}
+#endif
+
+/* sep_mask_sse2 - a bit per byte of p[0, 64) that may join digit groups */
+static uint64_t sep_mask_sse2(const unsigned char *p)
+{
+	uint64_t m = 0;
+
+	for (int k = 0; k < 64; k++)
+		m |= (uint64_t) (num_sep[p[k]] != 0) << k;
+	return m;
+}
 
 /* digit_mask_sse2 - a bit per ASCII digit of p[0, 64) */
 static uint64_t digit_mask_sse2(const unsigned char *p)
@@ -76,11 +141,6 @@ static uint64_t digit_mask_sse2(const unsigned char *p)
 #endif
 	return m;
 }
-
-/* Bytes that may stand between the digit groups of one number. */
-static const unsigned char num_sep[256] = {
-	[' '] = 1, ['-'] = 1, ['.'] = 1, ['/'] = 1, ['('] = 1, [')'] = 1,
-};
 
 /* tok_add - one token of a unit */
 static void tok_add(struct det_fpscan *fs, enum fp_type t, size_t s, size_t e,
@@ -201,22 +261,24 @@ static size_t run_at(struct det_fpscan *fs, const unsigned char *d, size_t i, si
  * The text is looked at 64 bytes at a time: a number with at least `need`
  * digits that starts in a block has them all within 128 bytes of the
  * block's start (two separators at most between groups), so a block whose
- * 128 bytes hold fewer digits than that is passed over whole.
+ * 128 bytes hold fewer digits than that is passed over whole; in the
+ * others, a stretch of digits and separators with fewer digits than that
+ * is passed over too.
  */
 static inline __attribute__((always_inline))
 void    numbers_body(struct det_fpscan *fs, const unsigned char *d, size_t len,
 		     unsigned types, unsigned mind, unsigned maxd,
-		     uint64_t (*mask) (const unsigned char *))
+		     uint64_t (*mask) (const unsigned char *),
+		     uint64_t (*smask) (const unsigned char *))
 {
 	unsigned need = types & 1u << FP_DIGITS ? mind : 4;
 	size_t  i = 0, done = 0;
-	uint64_t cur, nxt, span;
+	uint64_t cur, nxt;
 
 	if (types & 1u << FP_DATE && need > 4)
 		need = 4;			/* a year */
 	if (need > 21)
 		need = 21;
-	span = need * 3 >= 64 ? ~0ULL : (1ULL << (need * 3)) - 1;
 	if (len >= 128) {
 		unsigned pc, pn;
 
@@ -227,16 +289,21 @@ void    numbers_body(struct det_fpscan *fs, const unsigned char *d, size_t len,
 		for (;;) {
 			if (__builtin_expect(pc + pn >= need, 0)) {
 				uint64_t m = done <= i ? cur : done - i >= 64 ? 0 : cur & ~0ULL << (done - i);
+				uint64_t rc = cur | smask(d + i), rn = nxt | smask(d + i + 64);
 
 				while (m) {
-					unsigned o = (unsigned) __builtin_ctzll(m);
+					unsigned o = (unsigned) __builtin_ctzll(m), seg;
 					uint64_t w = o ? cur >> o | nxt << (64 - o) : cur;
+					uint64_t r = o ? rc >> o | rn << (64 - o) : rc;
 
-					/* fewer than need digits in reach: only this group goes */
-					if ((unsigned) __builtin_popcountll(w & span) < need) {
-						unsigned glen = (unsigned) __builtin_ctzll(~w);
-
-						m = o + glen >= 64 ? 0 : m & ~0ULL << (o + glen);
+					/*
+					 * A number lies within a stretch of digits and
+					 * separators: one with fewer than need digits
+					 * from here is passed over whole.
+					 */
+					seg = ~r ? (unsigned) __builtin_ctzll(~r) : 64;
+					if (seg < 64 && (unsigned) __builtin_popcountll(w & ((1ULL << seg) - 1)) < need) {
+						m = o + seg >= 64 ? 0 : m & ~0ULL << (o + seg);
 						continue;
 					}
 					done = run_at(fs, d, i + o, len, types, mind, maxd);
@@ -265,7 +332,15 @@ __attribute__((target("avx2,popcnt,bmi")))
 static void numbers_avx2(struct det_fpscan *fs, const unsigned char *d, size_t len,
 			 unsigned types, unsigned mind, unsigned maxd)
 {
-	numbers_body(fs, d, len, types, mind, maxd, digit_mask_avx2);
+	numbers_body(fs, d, len, types, mind, maxd, digit_mask_avx2, sep_mask_avx2);
+}
+
+/* numbers_avx512 - numbers_body with AVX-512 masks */
+__attribute__((target("avx512bw,avx2,popcnt,bmi")))
+static void numbers_avx512(struct det_fpscan *fs, const unsigned char *d, size_t len,
+			   unsigned types, unsigned mind, unsigned maxd)
+{
+	numbers_body(fs, d, len, types, mind, maxd, digit_mask_avx512, sep_mask_avx512);
 }
 #endif
 
@@ -274,16 +349,21 @@ static void numbers(struct det_fpscan *fs, const unsigned char *d, size_t len,
 		    unsigned types, unsigned mind, unsigned maxd)
 {
 #if defined(__x86_64__)
-	static int avx2 = -1;
+	static int level = -1;
 
-	if (avx2 < 0)
-		avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
-	if (avx2) {
+	if (level < 0)
+		level = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("popcnt") ? 2
+			: __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") ? 1 : 0;
+	if (level == 2) {
+		numbers_avx512(fs, d, len, types, mind, maxd);
+		return;
+	}
+	if (level == 1) {
 		numbers_avx2(fs, d, len, types, mind, maxd);
 		return;
 	}
 #endif
-	numbers_body(fs, d, len, types, mind, maxd, digit_mask_sse2);
+	numbers_body(fs, d, len, types, mind, maxd, digit_mask_sse2, sep_mask_sse2);
 }
 
 /* email_byte - may this byte be in an address's local part? */

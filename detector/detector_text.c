@@ -398,6 +398,22 @@ long detector_charset_to_utf8(const char *cs, const char *in, size_t len,
 		buf_append(out, in, len);
 		return 0;
 	}
+	if (strcasecmp(cs, "utf-16") == 0 || strcasecmp(cs, "utf-32") == 0
+	    || strcasecmp(cs, "ucs-2") == 0 || strcasecmp(cs, "unicode") == 0) {
+		/* no byte order in the name: the text's own, or big-endian
+		 * (RFC 2781); iconv would keep the first document's byte-order
+		 * mark in a descriptor that is reused */
+		int     wide = strcasecmp(cs, "utf-32") == 0;
+		size_t  skip;
+		const char *g = detector_text_guess(in, len, &skip);
+
+		if (g && strncmp(g, wide ? "UTF-32" : "UTF-16", 6) == 0) {
+			cs = g;
+			ip += skip;
+			il -= skip;
+		} else
+			cs = wide ? "UTF-32BE" : "UTF-16BE";
+	}
 	if ((cd = charset_open(cs)) == (iconv_t) - 1) {
 		buf_append(out, in, len);
 		return -1;
@@ -1105,6 +1121,11 @@ const char *detector_sniff(const char *d, size_t len)
 		{"\x1f\x8b", 2, "gzip"},
 		{"BZh", 3, "bzip2"},
 		{"\xfd" "7zXZ", 5, "xz"},
+		{"\x28\xb5\x2f\xfd", 4, "zstd"},
+		{"\x04\x22\x4d\x18", 4, "lz4"},
+		{"LZIP", 4, "lzip"},
+		{"\x1f\x9d", 2, "compress"},
+		{"\x5d\0\0", 3, "lzma"},	/* LZMA alone: lc=3 lp=0 pb=2, a round dictionary */
 		{"\x89PNG", 4, "png"},
 		{"\xff\xd8\xff", 3, "jpeg"},
 		{"GIF8", 4, "gif"},

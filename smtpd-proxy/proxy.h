@@ -248,6 +248,7 @@ enum data_status {
 	DATA_LONGLINE,			/* a line over line_length_limit */
 	DATA_BARE,			/* bare CR or LF */
 	DATA_LOST,			/* client gone: no reply possible */
+	DATA_TIMEOUT,			/* client silent for smtpd_data_timeout */
 };
 int proxy_data_receive(struct proxy_session *s, int fd, size_t *size);
 int proxy_data_send(struct proxy_session *s, int fd, size_t size,

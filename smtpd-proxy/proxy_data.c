@@ -119,7 +119,7 @@ int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
 	struct stream *c = s->client;
 	struct data_in d = {.fd = fd,.after_crlf = 1};
 	size_t  room = (size_t) var_line_length_limit + 2;
-	int     rc = 0;
+	int     rc = 0, timed_out = 0;
 
 	c->timeout = var_smtpd_data_timeout;
 	buf_init(&d.stage, 16384);
@@ -138,9 +138,13 @@ int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
 				c->rpos = c->rlen;
 			}
 			if (stream_fill(c) < 0) {
-				evt_warn(CLIENT_LOST, s->cid, "client=%s during=DATA "
-					 "reason=\"%s\" received=%zu", s->client_addr,
-					 stream_strerror(c->err), d.size);
+				if ((timed_out = c->err == STREAM_TIMEOUT) != 0)
+					evt_warn(CLIENT_TIMEOUT, s->cid, "client=%s during=DATA "
+						 "received=%zu", s->client_addr, d.size);
+				else
+					evt_warn(CLIENT_LOST, s->cid, "client=%s during=DATA "
+						 "reason=\"%s\" received=%zu", s->client_addr,
+						 stream_strerror(c->err), d.size);
 				rc = -1;
 				break;
 			}
@@ -160,7 +164,7 @@ int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
 		rc = -1;
 	buf_free(&d.stage);
 	*size = d.size;
-	return rc < 0 ? DATA_LOST : d.status;
+	return rc < 0 ? (timed_out ? DATA_TIMEOUT : DATA_LOST) : d.status;
 }
 
 /* data_is_subject - does the header line at p start a Subject field? */

@@ -19,6 +19,7 @@
  * given is not a tlsmgr key.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -100,7 +101,17 @@ static void proxy_tls_reason(char *why, size_t len, int ssl_err, const char *dfl
 static int proxy_tls_handshake(SSL *ssl, int fd, int server_side, char *why, size_t len)
 {
 	struct timespec start, now;
+	int     fl = fcntl(fd, F_GETFL);
 
+	/*
+	 * A plain stream's socket blocks, with the kernel timeout of its last
+	 * step (smtpd_timeout): SSL_accept() would wait that long for a silent
+	 * client. Non-blocking, the poll() below keeps tls_handshake_timeout;
+	 * after a failure the flags are put back, for a next hop that goes on
+	 * in plain text.
+	 */
+	if (fl >= 0)
+		(void) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	*tls_mgr_error = 0;
 	for (;;) {
@@ -110,7 +121,7 @@ static int proxy_tls_handshake(SSL *ssl, int fd, int server_side, char *why, siz
 		ERR_clear_error();
 		r = server_side ? SSL_accept(ssl) : SSL_connect(ssl);
 		if (r == 1)
-			return 0;
+			return 0;			/* stream_set_ssl(): non-blocking from now on */
 		err = SSL_get_error(ssl, r);
 		if (err == SSL_ERROR_WANT_READ)
 			pfd.events = POLLIN;
@@ -118,7 +129,7 @@ static int proxy_tls_handshake(SSL *ssl, int fd, int server_side, char *why, siz
 			pfd.events = POLLOUT;
 		else {
 			proxy_tls_reason(why, len, err, "handshake failure");
-			return -1;
+			break;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		left = var_tls_handshake_timeout * 1000
@@ -126,9 +137,12 @@ static int proxy_tls_handshake(SSL *ssl, int fd, int server_side, char *why, siz
 				 + (now.tv_nsec - start.tv_nsec) / 1000000);
 		if (left <= 0 || poll(&pfd, 1, left) == 0) {
 			snprintf(why, len, "timeout after %ds", var_tls_handshake_timeout);
-			return -1;
+			break;
 		}
 	}
+	if (fl >= 0)
+		(void) fcntl(fd, F_SETFL, fl);
+	return -1;
 }
 
 /* proxy_tls_peer - "CN" of the peer certificate, or "none" */

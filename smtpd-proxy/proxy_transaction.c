@@ -293,8 +293,13 @@ int     proxy_transaction(struct proxy_session *s)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	status = proxy_data_receive(s, fd, &size);
 	rtime = proxy_elapsed(&t0);
-	if (status == DATA_LOST) {
+	if (status == DATA_LOST || status == DATA_TIMEOUT) {
 		close(fd);
+		if (status == DATA_TIMEOUT) {
+			/* a silent client may still listen: say why, as Postfix does */
+			(void) proxy_chat_stat(s, PROXY_STAT_TIMEOUT);
+			(void) stream_flush(s->client);
+		}
 		proxy_enter_state(s, PS_QUIT);
 		return 0;
 	}

@@ -46,8 +46,19 @@ ok($dlp->wait_log(qr/dlptest\/detector\[\d+\]: debug: /),
     'the detector logs at debug level');
 ok($dlp->wait_log(qr/dlptest\/master\[\d+\]: 5001 master started/), 'master logs at info level');
 ok(wait_until(sub { $sink->messages >= 1 }, 10), 'the message went through');
+# a bare LF in the content: a warning (1008) the quiet workers still log
+my $w = smtp_connect($port);
+$w->cmd('EHLO log.test');
+$w->cmd('MAIL FROM:<sender@example.com>');
+$w->cmd('RCPT TO:<one@example.net>');
+$w->cmd('DATA');
+$w->send_raw("Subject: bare\r\n\r\nbare\nline\r\n.\r\n");
+is(($w->read_reply(30))[0], 554, 'content with a bare LF: 554');
+$w->cmd('QUIT');
+ok($dlp->wait_log(qr/dlptest\/smtpd-proxy\[\d+\]: warning: 1008 message rejected/),
+    'the workers log at warn level, under syslog_name');
 unlike($dlp->log, qr/dlptest\/smtpd-proxy\[\d+\]: 100[137] /,
-    'the workers log nothing below warn (no 1001, 1003, 1007)');
+    'but nothing below it (no 1001, 1003, 1007)');
 unlike($dlp->log, qr/dlptest\/master\[\d+\]: debug:/, 'master is not at debug level');
 unlike($dlp->log, qr/^\S+ dlpgate\//m, 'every line carries syslog_name');
 

@@ -4,11 +4,13 @@
  * Every default loads, every value's text form reads back as the same
  * value, every choice of every ENUM setting maps to its own code and
  * back; numbers with units, bounds, lists, booleans; the checks of
- * replies, headers, addresses and networks; name=value overrides.
+ * replies, headers, addresses and networks; name=value overrides; a
+ * configuration saved and put back, and where each setting came from.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "conf_params.h"
@@ -134,17 +136,13 @@ static void unit_choices(void)
 	tap_is_int(unit_number("log_level", "warn"), MSG_WARN, "log_level = warn is MSG_WARN");
 	tap_is_int(unit_number("syslog_facility", "local3"), LOG_LOCAL3,
 		   "syslog_facility = local3 is LOG_LOCAL3");
-	tap_is_str(unit_refused("operating_mode", "Forward"),
-		   "\"Forward\" is not one of reflect|forward", "choices are exact");
-	tap_is_str(unit_refused("inbound_tls", ""), "\"\" is not one of none|may|encrypt",
-		   "an empty choice is refused");
 	tap_is_str(conf_code_name(conf_choices_unscannable_action, 99), "?",
 		   "a code without a name reads ?");
 	tap_ok(conf_name_code(conf_choices_unscannable_action, "tempfail")->code
 	       == UNSCANNABLE_TEMPFAIL, "conf_name_code finds tempfail");
 }
 
-/* unit_numbers - units, bounds, booleans */
+/* unit_numbers - units, booleans */
 static void unit_numbers(void)
 {
 	tap_is_int(unit_number("smtpd_timeout", "300"), 300, "a time in seconds");
@@ -156,27 +154,12 @@ static void unit_numbers(void)
 	tap_is_int(unit_number("message_size_limit", "10m"), 10485760, "10m is 10485760 bytes");
 	tap_is_int(unit_number("detector_decoded_size_limit", "4G"), 4294967296LL,
 		   "4G is 2^32 bytes, beyond an int");
-	tap_is_str(unit_refused("smtpd_timeout", "0"), "value 0 out of range 1..3600",
-		   "below the bound");
-	tap_is_str(unit_refused("smtpd_timeout", "2h"), "value 2h out of range 1..3600",
-		   "above the bound, with a unit");
-	tap_is_str(unit_refused("smtpd_timeout", "5x"),
-		   "\"5x\" is not a time (e.g. 300s, 5m, 1h)", "an unknown unit");
-	tap_is_str(unit_refused("smtpd_timeout", "-5"),
-		   "\"-5\" is not a time (e.g. 300s, 5m, 1h)", "a negative time");
-	tap_is_str(unit_refused("message_size_limit", "99999999999999999999"),
-		   "\"99999999999999999999\" is not a size (e.g. 10240000, 10m)",
-		   "a number beyond 64 bits");
-	tap_is_str(unit_refused("resubmit_port", "10026 "),
-		   "\"10026 \" is not an integer", "trailing text after a number");
 	tap_is_int(unit_number("trial_mode", "yes"), 1, "yes is true");
 	tap_is_int(unit_number("trial_mode", "On"), 1, "On is true");
 	tap_is_int(unit_number("trial_mode", "false"), 0, "false is false");
-	tap_is_str(unit_refused("trial_mode", "maybe"), "\"maybe\" is not yes or no",
-		   "a boolean is yes or no");
 }
 
-/* unit_texts - strings and lists, and the checks of their shapes */
+/* unit_texts - lists, split and empty */
 static void unit_texts(void)
 {
 	union unit_value v;
@@ -190,41 +173,88 @@ static void unit_texts(void)
 	tap_ok(unit_parse("allow_hosts", "", &v, err, sizeof(err)) == 0 && v.l.count == 0,
 	       "an empty list has no items");
 	unit_free("allow_hosts", &v);
-	tap_is_str(unit_refused("allow_hosts", "127.0.0.1/8"),
-		   "bad network \"127.0.0.1/8\" (expected address/prefix with zero host bits, "
-		   "e.g. 192.0.2.0/24)", "a network with host bits");
-	tap_is_str(unit_refused("next_hop", "mx.example:0"), "bad port in \"mx.example:0\"",
-		   "port 0");
-	tap_is_str(unit_refused("helo_name", "a b"), "bad host name \"a b\"",
-		   "a host name with a space");
-	tap_is_str(unit_refused("syslog_name", "dlp\tgate"), "control character in value",
-		   "a control character in any value");
-	tap_is_str(unit_refused("default_pass_header", "X-Filter-Loop Reflected"),
-		   "bad header \"X-Filter-Loop Reflected\" (expected Name: value)",
-		   "a header without a colon");
-	tap_is_str(unit_refused("unscannable_reply", "450 4.7.1 later"),
-		   "bad reply \"450 4.7.1 later\" (expected 5XX 5.X.X text)",
-		   "a reply that is not a 5xx");
-	tap_is_str(unit_refused("unscannable_reply", "550 5.7.1 caf\xc3\xa9"),
-		   "reply holds a control or non-ASCII character (no CR, LF, tabs or 8-bit text)",
-		   "a reply with 8-bit text");
-	tap_is_str(unit_refused("unscannable_reply", "550 5.7.1 Not today"), "accepted",
-		   "a 5xx reply");
-	tap_is_str(unit_refused("violation_count_header", "X-DLP: Count"),
-		   "bad header name \"X-DLP: Count\"", "a header name with a colon");
-	tap_is_str(unit_refused("dns_servers", "ns.example"),
-		   "bad DNS server \"ns.example\" (expected a numeric address, address:port "
-		   "or [address]:port)", "a DNS server by name");
-	tap_is_str(unit_refused("dns_servers", "[::1]:5353"), "accepted",
-		   "a DNS server [address]:port");
-	tap_is_str(unit_refused("metrics_listen", "192.0.2.1:9125"),
-		   "\"192.0.2.1\" is not a loopback address: metrics are served on "
-		   "127.0.0.0/8 or ::1 only", "metrics off the loopback");
-	tap_is_str(unit_refused("tls_protocols", "TLSv1.1"),
-		   "\"TLSv1.1\": use TLSv1.2 and/or TLSv1.3 (older versions need signatures "
-		   "tlsmgr does not make)", "TLS 1.1");
-	tap_is_str(unit_refused("incident_log", "incidents.log"),
-		   "\"incidents.log\" is not an absolute path", "a relative path");
+}
+
+/* unit_refusals - values each setting's check refuses, and what it says */
+static void unit_refusals(void)
+{
+	static const struct {
+		const char *name, *text, *why, *what;
+	}       t[] = {
+		{"operating_mode", "Forward",
+		 "\"Forward\" is not one of reflect|forward",
+		 "choices are exact"},
+		{"inbound_tls", "",
+		 "\"\" is not one of none|may|encrypt",
+		 "an empty choice is refused"},
+		{"smtpd_timeout", "0",
+		 "value 0 out of range 1..3600",
+		 "below the bound"},
+		{"smtpd_timeout", "2h",
+		 "value 2h out of range 1..3600",
+		 "above the bound, with a unit"},
+		{"smtpd_timeout", "5x",
+		 "\"5x\" is not a time (e.g. 300s, 5m, 1h)",
+		 "an unknown unit"},
+		{"smtpd_timeout", "-5",
+		 "\"-5\" is not a time (e.g. 300s, 5m, 1h)",
+		 "a negative time"},
+		{"message_size_limit", "99999999999999999999",
+		 "\"99999999999999999999\" is not a size (e.g. 10240000, 10m)",
+		 "a number beyond 64 bits"},
+		{"resubmit_port", "10026 ",
+		 "\"10026 \" is not an integer",
+		 "trailing text after a number"},
+		{"trial_mode", "maybe",
+		 "\"maybe\" is not yes or no",
+		 "a boolean is yes or no"},
+		{"allow_hosts", "127.0.0.1/8",
+		 "bad network \"127.0.0.1/8\" (expected address/prefix with zero host bits, e.g. 192.0.2.0/24)",
+		 "a network with host bits"},
+		{"next_hop", "mx.example:0",
+		 "bad port in \"mx.example:0\"",
+		 "port 0"},
+		{"helo_name", "a b",
+		 "bad host name \"a b\"",
+		 "a host name with a space"},
+		{"syslog_name", "dlp\tgate",
+		 "control character in value",
+		 "a control character in any value"},
+		{"default_pass_header", "X-Filter-Loop Reflected",
+		 "bad header \"X-Filter-Loop Reflected\" (expected Name: value)",
+		 "a header without a colon"},
+		{"unscannable_reply", "450 4.7.1 later",
+		 "bad reply \"450 4.7.1 later\" (expected 5XX 5.X.X text)",
+		 "a reply that is not a 5xx"},
+		{"unscannable_reply", "550 5.7.1 caf\xc3\xa9",
+		 "reply holds a control or non-ASCII character (no CR, LF, tabs or 8-bit text)",
+		 "a reply with 8-bit text"},
+		{"unscannable_reply", "550 5.7.1 Not today",
+		 "accepted",
+		 "a 5xx reply"},
+		{"violation_count_header", "X-DLP: Count",
+		 "bad header name \"X-DLP: Count\"",
+		 "a header name with a colon"},
+		{"dns_servers", "ns.example",
+		 "bad DNS server \"ns.example\" (expected a numeric address, address:port or [address]:port)",
+		 "a DNS server by name"},
+		{"dns_servers", "[::1]:5353",
+		 "accepted",
+		 "a DNS server [address]:port"},
+		{"metrics_listen", "192.0.2.1:9125",
+		 "\"192.0.2.1\" is not a loopback address: metrics are served on 127.0.0.0/8 or ::1 only",
+		 "metrics off the loopback"},
+		{"tls_protocols", "TLSv1.1",
+		 "\"TLSv1.1\": use TLSv1.2 and/or TLSv1.3 (older versions need signatures tlsmgr does not make)",
+		 "TLS 1.1"},
+		{"incident_log", "incidents.log",
+		 "\"incidents.log\" is not an absolute path",
+		 "a relative path"},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		tap_is_str(unit_refused(t[i].name, t[i].text), t[i].why, "%s = \"%s\": %s",
+			   t[i].name, t[i].text, t[i].what);
 }
 
 /* unit_overrides - name=value, as master's and the children's -o */
@@ -250,6 +280,45 @@ static void unit_overrides(void)
 		   "and says what was meant");
 }
 
+/* unit_save_restore - a loaded configuration put back, and where a setting came from */
+static void unit_save_restore(void)
+{
+	char    dir[] = "/tmp/unit-conf-XXXXXX", path[64], where[256], err[CONF_ERR_MAX];
+	char   *ov[] = {"smtpd_timeout=9s"};
+	struct conf_saved *sv;
+	FILE   *fp;
+
+	if (mkdtemp(dir) == NULL)
+		msg_fatal("mkdtemp: %m");
+	snprintf(path, sizeof(path), "%s/dlpgate.conf", dir);
+	if ((fp = fopen(path, "w")) == NULL)
+		msg_fatal("%s: %m", path);
+	fprintf(fp, "# a comment\nresubmit_port = 2526;\nallow_hosts = [\"10.0.0.0/8\"];\n");
+	fclose(fp);
+	tap_ok(conf_load(dir, ov, 1, err, sizeof(err)) == 0 && var_resubmit_port == 2526,
+	       "a file loads: %s", err);
+	snprintf(path, sizeof(path), "%s/dlpgate.conf:2: resubmit_port", dir);
+	tap_is_str(conf_where("resubmit_port", where, sizeof(where)), path, "a setting of the file: its line");
+	tap_is_str(conf_where("smtpd_timeout", where, sizeof(where)), "-o smtpd_timeout",
+		   "an override");
+	snprintf(path, sizeof(path), "%s/dlpgate.conf: next_hop (default)", dir);
+	tap_is_str(conf_where("next_hop", where, sizeof(where)), path, "a default");
+	sv = conf_save();
+	tap_ok(conf_load("/nonexistent", NULL, 0, err, sizeof(err)) == 0
+	       && var_resubmit_port == 10026 && var_allow_hosts.count != 1, "other values load");
+	conf_restore(sv);
+	tap_ok(var_resubmit_port == 2526 && var_smtpd_timeout == 9 && var_allow_hosts.count == 1
+	       && strcmp(var_allow_hosts.items[0], "10.0.0.0/8") == 0,
+	       "conf_restore puts the saved values back");
+	snprintf(path, sizeof(path), "%s/dlpgate.conf:2: resubmit_port", dir);
+	tap_is_str(conf_where("resubmit_port", where, sizeof(where)), path,
+		   "and where they came from");
+	conf_saved_free(conf_save());
+	snprintf(path, sizeof(path), "%s/dlpgate.conf", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 int     main(void)
 {
 	msg_open("unit-conf", MSG_TO_STDERR, LOG_MAIL);
@@ -257,6 +326,8 @@ int     main(void)
 	unit_choices();
 	unit_numbers();
 	unit_texts();
+	unit_refusals();
 	unit_overrides();
+	unit_save_restore();
 	return tap_done();
 }
