@@ -950,8 +950,14 @@ static int meta_charset(const char *d, size_t len, char *cs, size_t cslen)
 /* scan_markup - HTML (or text/enriched): what a reader sees, and what it holds unseen */
 static void scan_markup(struct det_scan *sc, const char *d, size_t n, unsigned where, int depth)
 {
-	struct buf t, h;
+	struct buf t, h, v;
+	struct readings r;
+	int     hiding;
 
+	/* text salted with elements a browser hides: read without them too */
+	buf_init(&v, 16);
+	if ((hiding = detector_html_visible(d, n, &v)) != 0)
+		readings_begin(sc, &r);
 	buf_init(&t, n + 16);
 	buf_init(&h, n / 4 + 16);
 	if (detector_html_to_text(d, n, &t, &h, 2 * n + 64) < 0)
@@ -959,8 +965,16 @@ static void scan_markup(struct det_scan *sc, const char *d, size_t n, unsigned w
 				     sc->label ? sc->label : "the message");
 	detector_scan_unit(sc, where, NULL, t.data, t.len);
 	detector_scan_unit(sc, where, NULL, h.data, h.len);
+	if (hiding) {
+		readings_next(&r);
+		buf_reset(&t);
+		(void) detector_html_to_text(v.data, v.len, &t, NULL, 2 * v.len + 64);
+		detector_scan_unit(sc, where, NULL, t.data, t.len);
+		readings_end(&r);
+	}
 	buf_free(&t);
 	buf_free(&h);
+	buf_free(&v);
 	data_uris(sc, d, n, where, depth);
 }
 
