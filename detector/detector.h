@@ -488,6 +488,9 @@ int detector_is_ascii(const char *s, size_t len);
 int detector_vobject_is(const char *ctype, const char *name, const char *data, size_t len);
 void detector_vobject_to_text(const char *in, size_t len, struct buf *out);
 
+/* detector_htmlvis.c */
+int detector_html_visible(const char *in, size_t len, struct buf *out);
+
 /* detector_fold.c */
 int detector_fold(const char *in, size_t len, struct buf *out, size_t **map);
 

@@ -950,8 +950,14 @@ static int meta_charset(const char *d, size_t len, char *cs, size_t cslen)
 /* scan_markup - HTML (or text/enriched): what a reader sees, and what it holds unseen */
 static void scan_markup(struct det_scan *sc, const char *d, size_t n, unsigned where, int depth)
 {
-	struct buf t, h;
+	struct buf t, h, v;
+	struct readings r;
+	int     hiding;
 
+	/* text salted with elements a browser hides: read without them too */
+	buf_init(&v, 16);
+	if ((hiding = detector_html_visible(d, n, &v)) != 0)
+		readings_begin(sc, &r);
 	buf_init(&t, n + 16);
 	buf_init(&h, n / 4 + 16);
 	if (detector_html_to_text(d, n, &t, &h, 2 * n + 64) < 0)
@@ -959,8 +965,16 @@ static void scan_markup(struct det_scan *sc, const char *d, size_t n, unsigned w
 				     sc->label ? sc->label : "the message");
 	detector_scan_unit(sc, where, NULL, t.data, t.len);
 	detector_scan_unit(sc, where, NULL, h.data, h.len);
+	if (hiding) {
+		readings_next(&r);
+		buf_reset(&t);
+		(void) detector_html_to_text(v.data, v.len, &t, NULL, 2 * v.len + 64);
+		detector_scan_unit(sc, where, NULL, t.data, t.len);
+		readings_end(&r);
+	}
 	buf_free(&t);
 	buf_free(&h);
+	buf_free(&v);
 	data_uris(sc, d, n, where, depth);
 }
 
@@ -978,17 +992,102 @@ static int is_xml(const char *ctype, const char *d, size_t len)
 	return len - i >= 5 && (memcmp(d + i, "<?xml", 5) == 0 || memcmp(d + i, "<svg", 4) == 0);
 }
 
-/* scan_text - plain text, or the text of a calendar, a contact or an XML
- * document as its reader shows it; the bytes as they stand are read too,
+/* is_json - JSON with escaped characters (what a JSON viewer decodes)? */
+static int is_json(const char *ctype, const char *name, const char *d, size_t len)
+{
+	size_t  n = strlen(ctype), i = 0;
+	int     typed = strcmp(ctype, "application/json") == 0 || (n >= 5 && strcmp(ctype + n - 5, "+json") == 0)
+		|| (name && strlen(name) >= 5 && strcasecmp(name + strlen(name) - 5, ".json") == 0);
+
+	while (!typed && i < len && i < 512 && isspace((unsigned char) d[i]))
+		i++;
+	return (typed || (i < len && (d[i] == '{' || d[i] == '['))) && memmem(d, len, "\\u", 2) != NULL;
+}
+
+/* hex4 - the value of four hex digits at p (checked by the caller) */
+static unsigned long hex4(const char *p)
+{
+	unsigned long v = 0;
+
+	for (int k = 0; k < 4; k++) {
+		int     c = tolower((unsigned char) p[k]);
+
+		v = v << 4 | (unsigned long) (c <= '9' ? c - '0' : c - 'a' + 10);
+	}
+	return v;
+}
+
+/* json_unescape - JSON string escapes undone: \uXXXX (and surrogate pairs) as UTF-8 */
+static void json_unescape(const char *d, size_t n, struct buf *out)
+{
+	buf_reserve(out, n + 16);
+	for (size_t i = 0; i < n; i++) {
+		unsigned long cp = 0, lo = 0;
+		int     ok = 1;
+
+		if (d[i] != '\\' || i + 1 >= n) {
+			buf_putc(out, d[i]);
+			continue;
+		}
+		switch (d[++i]) {
+		case 'n': case 'r': case 't': case 'b': case 'f':
+			buf_putc(out, d[i] == 't' ? '\t' : '\n');
+			continue;
+		case 'u':
+			break;
+		default:
+			buf_putc(out, d[i]);
+			continue;
+		}
+		for (int k = 1; k <= 4; k++)
+			ok &= i + (size_t) k < n && isxdigit((unsigned char) d[i + (size_t) k]);
+		if (!ok) {
+			buf_putc(out, 'u');
+			continue;
+		}
+		cp = hex4(d + i + 1);
+		i += 4;
+		if (cp >= 0xd800 && cp <= 0xdbff && i + 6 < n && d[i + 1] == '\\' && d[i + 2] == 'u') {
+			for (int k = 3; k <= 6; k++)
+				ok &= isxdigit((unsigned char) d[i + (size_t) k]);
+			if (ok && (lo = hex4(d + i + 3)) >= 0xdc00 && lo <= 0xdfff) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				i += 6;
+			}
+		}
+		if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
+			cp = 0xfffd;
+		if (cp < 0x80)
+			buf_putc(out, (int) cp);
+		else if (cp < 0x800) {
+			buf_putc(out, (int) (0xc0 | cp >> 6));
+			buf_putc(out, (int) (0x80 | (cp & 0x3f)));
+		} else if (cp < 0x10000) {
+			buf_putc(out, (int) (0xe0 | cp >> 12));
+			buf_putc(out, (int) (0x80 | (cp >> 6 & 0x3f)));
+			buf_putc(out, (int) (0x80 | (cp & 0x3f)));
+		} else {
+			buf_putc(out, (int) (0xf0 | cp >> 18));
+			buf_putc(out, (int) (0x80 | (cp >> 12 & 0x3f)));
+			buf_putc(out, (int) (0x80 | (cp >> 6 & 0x3f)));
+			buf_putc(out, (int) (0x80 | (cp & 0x3f)));
+		}
+	}
+	out->data[out->len] = 0;
+}
+
+/* scan_text - plain text, or the text of a calendar, a contact, an XML
+ * document or JSON as its reader shows it; the bytes as they stand are read too,
  * and the better reading counts */
 static void scan_text(struct det_scan *sc, const char *d, size_t n, const char *ctype,
 		      unsigned where)
 {
 	int     vobj = detector_vobject_is(ctype, sc->content_name, d, n), xml = !vobj && is_xml(ctype, d, n);
+	int     json = !vobj && !xml && is_json(ctype, sc->content_name, d, n);
 	struct readings r;
 	struct buf t;
 
-	if (!vobj && !xml) {
+	if (!vobj && !xml && !json) {
 		detector_scan_unit(sc, where, NULL, d, n);
 		return;
 	}
@@ -998,6 +1097,8 @@ static void scan_text(struct det_scan *sc, const char *d, size_t n, const char *
 	buf_init(&t, n + 16);
 	if (vobj)
 		detector_vobject_to_text(d, n, &t);
+	else if (json)
+		json_unescape(d, n, &t);
 	else
 		detector_office_xml(d, n, &t, n + 16);
 	detector_scan_unit(sc, where, NULL, t.data, t.len);
