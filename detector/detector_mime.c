@@ -992,17 +992,102 @@ static int is_xml(const char *ctype, const char *d, size_t len)
 	return len - i >= 5 && (memcmp(d + i, "<?xml", 5) == 0 || memcmp(d + i, "<svg", 4) == 0);
 }
 
-/* scan_text - plain text, or the text of a calendar, a contact or an XML
- * document as its reader shows it; the bytes as they stand are read too,
+/* is_json - JSON with escaped characters (what a JSON viewer decodes)? */
+static int is_json(const char *ctype, const char *name, const char *d, size_t len)
+{
+	size_t  n = strlen(ctype), i = 0;
+	int     typed = strcmp(ctype, "application/json") == 0 || (n >= 5 && strcmp(ctype + n - 5, "+json") == 0)
+		|| (name && strlen(name) >= 5 && strcasecmp(name + strlen(name) - 5, ".json") == 0);
+
+	while (!typed && i < len && i < 512 && isspace((unsigned char) d[i]))
+		i++;
+	return (typed || (i < len && (d[i] == '{' || d[i] == '['))) && memmem(d, len, "\\u", 2) != NULL;
+}
+
+/* hex4 - the value of four hex digits at p (checked by the caller) */
+static unsigned long hex4(const char *p)
+{
+	unsigned long v = 0;
+
+	for (int k = 0; k < 4; k++) {
+		int     c = tolower((unsigned char) p[k]);
+
+		v = v << 4 | (unsigned long) (c <= '9' ? c - '0' : c - 'a' + 10);
+	}
+	return v;
+}
+
+/* json_unescape - JSON string escapes undone: \uXXXX (and surrogate pairs) as UTF-8 */
+static void json_unescape(const char *d, size_t n, struct buf *out)
+{
+	buf_reserve(out, n + 16);
+	for (size_t i = 0; i < n; i++) {
+		unsigned long cp = 0, lo = 0;
+		int     ok = 1;
+
+		if (d[i] != '\\' || i + 1 >= n) {
+			buf_putc(out, d[i]);
+			continue;
+		}
+		switch (d[++i]) {
+		case 'n': case 'r': case 't': case 'b': case 'f':
+			buf_putc(out, d[i] == 't' ? '\t' : '\n');
+			continue;
+		case 'u':
+			break;
+		default:
+			buf_putc(out, d[i]);
+			continue;
+		}
+		for (int k = 1; k <= 4; k++)
+			ok &= i + (size_t) k < n && isxdigit((unsigned char) d[i + (size_t) k]);
+		if (!ok) {
+			buf_putc(out, 'u');
+			continue;
+		}
+		cp = hex4(d + i + 1);
+		i += 4;
+		if (cp >= 0xd800 && cp <= 0xdbff && i + 6 < n && d[i + 1] == '\\' && d[i + 2] == 'u') {
+			for (int k = 3; k <= 6; k++)
+				ok &= isxdigit((unsigned char) d[i + (size_t) k]);
+			if (ok && (lo = hex4(d + i + 3)) >= 0xdc00 && lo <= 0xdfff) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				i += 6;
+			}
+		}
+		if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
+			cp = 0xfffd;
+		if (cp < 0x80)
+			buf_putc(out, (int) cp);
+		else if (cp < 0x800) {
+			buf_putc(out, (int) (0xc0 | cp >> 6));
+			buf_putc(out, (int) (0x80 | (cp & 0x3f)));
+		} else if (cp < 0x10000) {
+			buf_putc(out, (int) (0xe0 | cp >> 12));
+			buf_putc(out, (int) (0x80 | (cp >> 6 & 0x3f)));
+			buf_putc(out, (int) (0x80 | (cp & 0x3f)));
+		} else {
+			buf_putc(out, (int) (0xf0 | cp >> 18));
+			buf_putc(out, (int) (0x80 | (cp >> 12 & 0x3f)));
+			buf_putc(out, (int) (0x80 | (cp >> 6 & 0x3f)));
+			buf_putc(out, (int) (0x80 | (cp & 0x3f)));
+		}
+	}
+	out->data[out->len] = 0;
+}
+
+/* scan_text - plain text, or the text of a calendar, a contact, an XML
+ * document or JSON as its reader shows it; the bytes as they stand are read too,
  * and the better reading counts */
 static void scan_text(struct det_scan *sc, const char *d, size_t n, const char *ctype,
 		      unsigned where)
 {
 	int     vobj = detector_vobject_is(ctype, sc->content_name, d, n), xml = !vobj && is_xml(ctype, d, n);
+	int     json = !vobj && !xml && is_json(ctype, sc->content_name, d, n);
 	struct readings r;
 	struct buf t;
 
-	if (!vobj && !xml) {
+	if (!vobj && !xml && !json) {
 		detector_scan_unit(sc, where, NULL, d, n);
 		return;
 	}
@@ -1012,6 +1097,8 @@ static void scan_text(struct det_scan *sc, const char *d, size_t n, const char *
 	buf_init(&t, n + 16);
 	if (vobj)
 		detector_vobject_to_text(d, n, &t);
+	else if (json)
+		json_unescape(d, n, &t);
 	else
 		detector_office_xml(d, n, &t, n + 16);
 	detector_scan_unit(sc, where, NULL, t.data, t.len);
@@ -1042,6 +1129,26 @@ static void decode_as(struct det_scan *sc, const char *cs, const char *d, size_t
 	}
 }
 
+/* other_way - the text read a second way: in charset cs, or as 8-bit text (NULL) */
+static void other_way(struct det_scan *sc, const char *cs, const char *d, size_t n, int html,
+		      unsigned where, int depth)
+{
+	struct buf b;
+
+	buf_init(&b, n * 2 + 16);
+	if (cs)
+		decode_as(sc, cs, d, n, &b, where);
+	else if (detector_utf8_valid(d, n))
+		buf_append(&b, d, n);
+	else
+		(void) detector_charset_to_utf8("windows-1252", d, n, &b, n);
+	if (html)
+		scan_markup(sc, b.data, b.len, where, depth);
+	else
+		detector_scan_unit(sc, where, NULL, b.data, b.len);
+	buf_free(&b);
+}
+
 /* text_scan - text of any charset (declared or evident), markup or bytes */
 static void text_scan(struct det_scan *sc, const char *data, size_t len, const char *ctype,
 		      const char *charset, unsigned where, const char *sniffed, int depth)
@@ -1053,7 +1160,9 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 	size_t  skip;
 	const char *guess = detector_text_guess(data, len, &skip);
 	const char *label = sc->label ? sc->label : "the message";
+	const char *other = NULL;		/* a second reading: this charset, "" 8-bit */
 	char    meta[48];
+	struct readings r;
 	struct buf u;
 
 	buf_init(&u, 0);
@@ -1062,25 +1171,24 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 		charset = meta;			/* <meta charset=...>, when the part names none */
 		declared = 1;
 	}
-	if (declared && !detector_charset_is_utf8(charset) && detector_charset_known(charset)) {
-		buf_reserve(&u, len * 2 + 16);
-		decode_as(sc, charset, data, len, &u, where);
-		/* a byte-order mark that contradicts the charset: read both ways */
-		if (guess && skip && strncasecmp(charset, guess, 6) != 0) {
-			struct buf b;
-
-			buf_init(&b, len * 2 + 16);
-			decode_as(sc, guess, data + skip, len - skip, &b, where);
-			if (html)
-				scan_markup(sc, b.data, b.len, where, depth);
-			else
-				detector_scan_unit(sc, where, NULL, b.data, b.len);
-			buf_free(&b);
+	if (declared && detector_charset_known(charset)) {
+		if (detector_charset_is_utf8(charset))
+			conv = 0;
+		else {
+			buf_reserve(&u, len * 2 + 16);
+			decode_as(sc, charset, data, len, &u, where);
 		}
+		/* a byte-order mark that contradicts the charset: read both ways */
+		if (guess && skip && strncasecmp(charset, guess, 6) != 0)
+			other = guess;
 	} else if (guess && strcmp(guess, "UTF-8") != 0) {
 		/* UTF-16 or UTF-32 that says so only by itself */
 		buf_reserve(&u, len * 2 + 16);
 		decode_as(sc, guess, data + skip, len - skip, &u, where);
+		/* two bytes of a byte-order mark make no text UTF-16: what
+		 * follows them is read as 8-bit text as well */
+		if (skip)
+			other = "";
 	} else if ((textual || html) && !(declared && detector_charset_is_utf8(charset))
 		   && !detector_utf8_valid(data, len)) {
 		/* 8-bit text without a charset iconv knows: what a mail reader
@@ -1091,6 +1199,8 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 			detector_unscannable(sc, "unknown charset %.40s in %s", charset, label);
 	} else
 		conv = 0;
+	if (other)
+		readings_begin(sc, &r);
 	if (html) {
 		scan_markup(sc, conv ? u.data : data, conv ? u.len : len, where, depth);
 		if (strcmp(sniffed, "html") == 0 && strcmp(ctype, "text/html") != 0)
@@ -1098,6 +1208,11 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 					   conv ? u.len : len);	/* shown as it is */
 	} else
 		scan_text(sc, conv ? u.data : data, conv ? u.len : len, ctype, where);
+	if (other) {
+		readings_next(&r);
+		other_way(sc, *other ? other : NULL, data + skip, len - skip, html, where, depth);
+		readings_end(&r);
+	}
 	if (!textual && !html && !conv && strcmp(sniffed, "binary") == 0) {
 		/* Windows programs write their strings in UTF-16 */
 		buf_reset(&u);

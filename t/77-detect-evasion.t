@@ -145,6 +145,9 @@ push @cases,
     ['a Word 2003 XML document', file('a.xml', '<?xml version="1.0"?><?mso-application progid="Word.Document"?>'
         . '<w:wordDocument><w:body><w:p><w:r><w:t>card 4111 11</w:t></w:r><w:r><w:t>11 1111 1111</w:t></w:r></w:p>'
         . '</w:body></w:wordDocument>'), 'card found'],
+    ['a JSON export with the digits and letters as \u escapes', file('export.json',
+        '{"note": "\u0063ard \u0034111 1111 1111 1111"}', 'application/json'), 'card found'],
+    ['a JSON array with an escaped letter in a keyword', file('x.json', '["fal\u0063on"]'), 'falcon found'],
     ['an SVG image in an HTML data: URI', "${H}Content-Type: text/html\n\n<p><img src=\"data:image/svg+xml;base64,"
         . encode_base64("<svg><text>the falcon</text></svg>", '') . "\"></p>\n", 'falcon found'],
     ['a text link in an HTML data: URI', "${H}Content-Type: text/html\n\n<a href=\"data:text/plain;base64,"
