@@ -22,10 +22,10 @@ DAEMONS  += detector/detector
 COMMANDS += detector/dlpscan
 SRCS     += detector/detector.c detector/dlpscan.c $(DETECT_LIB_SRC)
 
-DEB_BUILD += libhyperscan-dev libarchive-dev zlib1g-dev libqpdf-dev
+DEB_BUILD += libhyperscan-dev libarchive-dev zlib1g-dev libdeflate-dev libqpdf-dev
 DEB_TEST  += ripgrep zip p7zip-full python3
 
-DETECT_LIBS = -lhs -larchive -lz -lqpdf -lm
+DETECT_LIBS = -lhs -larchive -ldeflate -lz -lqpdf -lm
 LIBS_detector/detector = $(DETECT_LIBS)
 LIBS_detector/dlpscan  = $(DETECT_LIBS)
 

@@ -47,6 +47,8 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <libdeflate.h>
+#include <zlib.h>
 
 #include "conf_params.h"
 #include "mem.h"
@@ -63,6 +65,9 @@ struct zipdir {
 	size_t  start;			/* where the zip begins (bytes in front: a stub) */
 	size_t  end;			/* past its end record and comment */
 	const char *office;		/* "docx", "xlsx", "pptx", "odf" or NULL */
+	size_t  cd, eocd;		/* the central directory, the end record */
+	unsigned entries;
+	int     simple;			/* stored and deflated members only: ours to read */
 };
 
 /* le16, le32 - little-endian fields */
@@ -161,9 +166,14 @@ static int zip_directory(struct det_scan *sc, const char *d, size_t len, struct 
 		return 0;			/* zip64: no more from us */
 	cd = eocd - cd_size;
 	z->start = cd - cd_off;
+	z->cd = cd;
+	z->eocd = eocd;
+	z->entries = entries;
+	z->simple = 1;
 	for (pos = cd, n = 0; n < entries && pos + 46 <= eocd; n++) {
 		const char *e = d + pos;
 		size_t  nl, xl, cl;
+		unsigned method = le16(e + 10);
 
 		if (memcmp(e, "PK\001\002", 4) != 0)
 			break;
@@ -172,6 +182,10 @@ static int zip_directory(struct det_scan *sc, const char *d, size_t len, struct 
 		cl = le16(e + 32);
 		if (pos + 46 + nl + xl + cl > eocd)
 			break;
+		if ((method != 0 && method != 8) || (le16(e + 8) & 1) || le32(e + 20) == 0xffffffffu
+		    || le32(e + 24) == 0xffffffffu || le32(e + 42) == 0xffffffffu || nl == 0
+		    || memchr(e + 46, 0, nl) != NULL)
+			z->simple = 0;		/* encrypted, zip64, other methods: libarchive's */
 		if (cl)
 			detector_scan_unit(sc, DET_W_ATTACH, NULL, e + 46 + nl + xl, cl);
 		if (nl == 19 && memcmp(e + 46, "[Content_Types].xml", 19) == 0)
@@ -184,6 +198,8 @@ static int zip_directory(struct det_scan *sc, const char *d, size_t len, struct 
 			kind = office_kind(e + 46, nl);
 		pos += 46 + nl + xl + cl;
 	}
+	if (n != entries)
+		z->simple = 0;
 	if (ooxml)
 		z->office = kind ? kind : "ooxml";
 	else if (odf_mime && odf_content)
@@ -367,6 +383,209 @@ static int special_member(struct det_scan *sc, struct archive_entry *ent, const 
 	}
 }
 
+/* member_content - a member's bytes: Office XML as text, the rest to the dispatch */
+static void member_content(struct det_scan *sc, const char *name, const char *data, size_t len,
+			   int depth, const char *office, struct buf *text)
+{
+	const char *sniffed;
+
+	if (office && is_xml_member(name)) {
+		/* Office XML: the document's text, not its markup */
+		buf_reset(text);
+		buf_reserve(text, len / 2 + 16);
+		detector_confine_buffer(sc, text);
+		detector_office_xml(data, len, text, len + 16);
+		detector_scan_unit(sc, DET_W_ATTACH, NULL, text->data, text->len);
+		return;
+	}
+	sniffed = len ? detector_sniff(data, len) : "empty";
+	detector_note_attachment(sc, name, sniffed);
+	sc->content_name = name;
+	detector_content_scan(sc, data, len, "application/octet-stream", NULL, DET_W_ATTACH,
+			      depth, sniffed);
+	sc->content_name = NULL;
+}
+
+/* inflate_member - a deflated member, up to limit bytes; -1 if broken */
+static int inflate_member(const char *in, size_t inlen, size_t usize, size_t limit,
+			  struct det_scan *sc, struct buf *out)
+{
+	static struct libdeflate_decompressor *dc;
+	z_stream zs;
+	size_t  got;
+	int     rc;
+
+	buf_reset(out);
+	if (limit == 0)
+		return inlen > 0 ? 1 : 0;
+	if (usize <= limit) {
+		/* the announced size fits: all at once */
+		if (dc == NULL && (dc = libdeflate_alloc_decompressor()) == NULL)
+			return -1;
+		buf_reserve(out, usize + 1);
+		detector_confine_buffer(sc, out);
+		rc = libdeflate_deflate_decompress_ex(dc, in, inlen, out->data, usize, NULL, &got);
+		if (rc == LIBDEFLATE_SUCCESS) {
+			out->len = got;
+			out->data[got] = 0;
+			return 0;
+		}
+		if (rc != LIBDEFLATE_INSUFFICIENT_SPACE)
+			return -1;
+		/* the directory understates the size: read on within the budget */
+	}
+	memset(&zs, 0, sizeof(zs));
+	if (inflateInit2(&zs, -15) != Z_OK)
+		return -1;
+	buf_reset(out);
+	buf_reserve(out, (usize < limit ? usize : limit) + 1);
+	zs.next_in = (Bytef *) in;
+	zs.avail_in = (uInt) (inlen < UINT32_MAX ? inlen : UINT32_MAX);
+	do {
+		size_t  room = limit - out->len < ARCHIVE_CHUNK ? limit - out->len : ARCHIVE_CHUNK;
+
+		buf_reserve(out, room + 1);
+		zs.next_out = (Bytef *) out->data + out->len;
+		zs.avail_out = (uInt) room;
+		rc = inflate(&zs, Z_NO_FLUSH);
+		out->len += room - zs.avail_out;
+	} while (rc == Z_OK && out->len < limit);
+	inflateEnd(&zs);
+	out->data[out->len] = 0;
+	if (rc == Z_OK && out->len >= limit)
+		return 1;			/* more than the budget */
+	return rc == Z_STREAM_END ? 0 : -1;
+}
+
+static int open_scan(struct det_scan *sc, const char *data, size_t len, int depth,
+		     const char *fmt, const char *office, const char *aname, int sure);
+
+/* A member's bytes in the zip: its local header to the end of its data. */
+struct zip_span {
+	size_t  from, to;
+};
+
+/* span_cmp - by where they start */
+static int span_cmp(const void *a, const void *b)
+{
+	const struct zip_span *x = a, *y = b;
+
+	return x->from < y->from ? -1 : x->from > y->from;
+}
+
+/*
+ * zip_hidden - local entries the central directory does not list: unzip
+ * does not show them, a streaming reader (libarchive's, Java's) does, so
+ * they are read as a zip of their own
+ */
+static void zip_hidden(struct det_scan *sc, const char *d, const struct zipdir *z,
+		       struct zip_span *sp, size_t n, int depth, const char *aname)
+{
+	size_t  at = z->start;
+
+	qsort(sp, n, sizeof(*sp), span_cmp);
+	for (size_t i = 0; i <= n && !sc->timed_out; i++) {
+		size_t  to = i < n ? sp[i].from : z->cd;
+		const char *pk;
+
+		if (to > at && (pk = memmem(d + at, to - at, "PK\003\004", 4)) != NULL
+		    && is_local_header(pk, (size_t) (d + to - pk))) {
+			struct buf gap;
+
+			/* a streaming reader reads a descriptor's look-ahead past the
+			 * data, and ends at the central directory: give it one */
+			buf_init(&gap, (size_t) (d + to - pk) + 32);
+			buf_append(&gap, pk, (size_t) (d + to - pk));
+			buf_append(&gap, "PK\001\002", 4);
+			buf_reserve(&gap, 28);
+			memset(gap.data + gap.len, 0, 28);
+			gap.len += 28;
+			(void) open_scan(sc, gap.data, gap.len, depth, "zip", z->office, aname, 0);
+			buf_free(&gap);
+		}
+		if (i < n && sp[i].to > at)
+			at = sp[i].to;
+	}
+}
+
+/*
+ * zip_members - a zip of stored and deflated members, read from its central
+ * directory: the members libarchive's zip reader would give, without a copy
+ * of stored ones, inflated at once by libdeflate
+ */
+static void zip_members(struct det_scan *sc, const char *d, size_t len, const struct zipdir *z,
+			int depth, const char *fmt, const char *aname)
+{
+	size_t  pos = z->cd, lim = (size_t) var_detector_decoded_size_limit, nspan = 0;
+	struct zip_span *span = xmalloc((z->entries + 1) * sizeof(*span));
+	struct buf member, text;
+	char    name[1024];
+
+	buf_init(&member, ARCHIVE_CHUNK);
+	buf_init(&text, 1024);
+	for (unsigned n = 0; n < z->entries && pos + 46 <= z->eocd; n++) {
+		const char *e = d + pos, *data;
+		size_t  nl = le16(e + 28), xl = le16(e + 30), cl = le16(e + 32);
+		size_t  csize = le32(e + 20), usize = le32(e + 24), lho = z->start + le32(e + 42);
+		size_t  left = sc->decoded >= lim ? 0 : lim - sc->decoded, dlen;
+		unsigned mode = (unsigned) (le32(e + 38) >> 16);
+		int     rc = 0;
+
+		pos += 46 + nl + xl + cl;
+		snprintf(name, sizeof(name), "%.*s", (int) nl, e + 46);
+		if (detector_scan_expired(sc))
+			break;
+		if (++sc->parts > (unsigned) var_detector_part_limit) {
+			detector_scan_limit(sc, "parts");
+			break;
+		}
+		if (name[strlen(name) - 1] == '/') {
+			detector_note_attachment(sc, name, "directory");
+			continue;
+		}
+		/* the local header says where the data starts */
+		if (lho + 30 > z->cd || memcmp(d + lho, "PK\003\004", 4) != 0
+		    || lho + 30 + le16(d + lho + 26) + le16(d + lho + 28) > z->cd
+		    || csize > z->cd - (lho + 30 + le16(d + lho + 26) + le16(d + lho + 28))) {
+			detector_note_attachment(sc, name, "broken");
+			detector_unscannable(sc, "broken %s member %s", fmt, name);
+			continue;
+		}
+		data = d + lho + 30 + le16(d + lho + 26) + le16(d + lho + 28);
+		span[nspan].from = lho;
+		span[nspan++].to = (size_t) (data - d) + csize;
+		if (le16(e + 10) == 0) {		/* stored: scanned in place */
+			dlen = csize < left ? csize : left;
+			if (csize > left)
+				detector_scan_limit(sc, "decoded size");
+		} else {
+			rc = inflate_member(data, csize, usize, left, sc, &member);
+			if (rc < 0) {
+				detector_note_attachment(sc, name, "broken");
+				detector_unscannable(sc, "broken %s member %s", fmt, name);
+				continue;
+			}
+			if (rc > 0)
+				detector_scan_limit(sc, "decoded size");
+			data = member.data;
+			dlen = member.len;
+		}
+		sc->decoded += dlen;
+		if ((le16(e + 4) >> 8) == 3 && (mode & 0170000) == 0120000) {
+			detector_note_attachment(sc, name, "symlink");
+			detector_scan_unit(sc, DET_W_ATTACH, NULL, data, dlen);
+			detector_unscannable(sc, "symlink %s member %s", fmt, name);
+			continue;
+		}
+		member_content(sc, name, data, dlen, depth, z->office, &text);
+	}
+	buf_free(&member);
+	buf_free(&text);
+	if (!sc->timed_out && sc->parts <= (unsigned) var_detector_part_limit)
+		zip_hidden(sc, d, z, span, nspan, depth, aname);
+	free(span);
+}
+
 /* scan_members - every member of an open archive; the last status */
 static int scan_members(struct det_scan *sc, struct archive *a, int depth, const char *fmt,
 			 const char *office, const char *aname)
@@ -378,7 +597,7 @@ static int scan_members(struct det_scan *sc, struct archive *a, int depth, const
 	buf_init(&member, ARCHIVE_CHUNK);
 	buf_init(&text, 1024);
 	while ((rc = archive_read_next_header(a, &ent)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
-		const char *name = archive_entry_pathname_utf8(ent), *sniffed;
+		const char *name = archive_entry_pathname_utf8(ent);
 
 		if (name == NULL)
 			name = archive_entry_pathname(ent);
@@ -405,21 +624,7 @@ static int scan_members(struct det_scan *sc, struct archive *a, int depth, const
 				detector_unscannable(sc, "broken %s member %s", fmt, name);
 			break;
 		}
-		if (office && is_xml_member(name)) {
-			/* Office XML: the document's text, not its markup */
-			buf_reset(&text);
-			buf_reserve(&text, member.len / 2 + 16);
-			detector_confine_buffer(sc, &text);
-			detector_office_xml(member.data, member.len, &text, member.len + 16);
-			detector_scan_unit(sc, DET_W_ATTACH, NULL, text.data, text.len);
-			continue;
-		}
-		sniffed = member.len ? detector_sniff(member.data, member.len) : "empty";
-		detector_note_attachment(sc, name, sniffed);
-		sc->content_name = name;
-		detector_content_scan(sc, member.data, member.len, "application/octet-stream",
-				      NULL, DET_W_ATTACH, depth, sniffed);
-		sc->content_name = NULL;
+		member_content(sc, name, member.data, member.len, depth, office, &text);
 	}
 	if (rc != ARCHIVE_EOF && rc != ARCHIVE_OK && rc != ARCHIVE_WARN && !sc->timed_out) {
 		if (archive_read_has_encrypted_entries(a) > 0)
@@ -572,7 +777,11 @@ int     detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
 		detector_scan_limit(sc, "depth");
 		return 1;
 	}
-	done = open_scan(sc, data + at, len - at, depth, fmt, z.office, name, sure);
+	if (z.simple && z.end <= full) {
+		zip_members(sc, data, z.end, &z, depth, fmt, name);
+		done = 1;
+	} else
+		done = open_scan(sc, data + at, len - at, depth, fmt, z.office, name, sure);
 	if (!done)
 		return 0;
 	sc->content_name = NULL;

@@ -26,11 +26,11 @@
  * A tab, a comma, a semicolon, a line break or two spaces end a number: a
  * column of a table, never a decimal comma. In a header value (a subject,
  * a header field, an attachment name: DET_ID_HEADER) a tab is a space,
- * what folding a long line leaves. The validators of the
- * identifiers then look at the groups: a number is consecutive groups
- * joined by one kind of separator, in a grouping its issuer prints (or
- * none), standing alone: not glued to letters, to a '+' (phone numbers)
- * or to more groups of the same number. Between space-joined groups, a
+ * what folding a long line leaves. The validators of the identifiers then
+ * look at the groups: a number is consecutive groups joined by one kind
+ * of separator, in a grouping its issuer prints (or none), standing alone:
+ * not glued to letters, to a '+' (phone numbers) or to more groups of the
+ * same number. Between space-joined groups, a
  * group of 9 digits or more stands alone (a list of compact numbers);
  * shorter ones form one number (4111 1111 1111 1111 2222 is no card). A
  * dot between digits binds them (3.4111111111111111 is a decimal).
@@ -75,8 +75,8 @@ static const char *const kw_ssn[] = {"SSN", "ssns", "social security", "soc sec"
 	"SSA", NULL};
 static const char *const kw_iban[] = {"iban", "bank account", "account number",
 	"kontonummer", "bankverbindung", "RIB", "compte", "cuenta", NULL};
-static const char *const kw_nino[] = {"national insurance", "nino", "ni number", "ni no",
-	"nat ins", NULL};
+static const char *const kw_nino[] = {"national insurance", "NINO", "NI number", "NI no",
+	NULL};
 static const char *const kw_sin[] = {"SIN", "social insurance", "assurance sociale",
 	"NAS", NULL};
 static const char *const kw_nir[] = {"NIR", "insee", "sécurité sociale",

@@ -542,7 +542,7 @@ static int is_container(const char *t)
 static int vba_source(const char *d, size_t len, struct buf *out)
 {
 	/* a module's source starts "Attribut" right after its container's header */
-	for (size_t i = 4; i + 9 <= len; i++) {
+	for (size_t i = 3; i + 9 <= len; i++) {
 		const char *hit = memmem(d + i, len - i, "\0Attribut", 9);
 
 		if (hit == NULL)

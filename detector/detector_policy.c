@@ -878,7 +878,8 @@ bad:
  * Like keywords: a phrase's longest word is the literal Hyperscan looks
  * for, the others are checked around it. A built-in acronym of up to
  * three capitals (SIN, TIN, ABA) matches in capitals only: in lower case
- * it is inside too many words (business, meeting, database).
+ * it is inside too many words (business, meeting, database); so is a
+ * phrase's anchor of up to three letters (NI in "NI no").
  */
 static void context_patterns(struct load *ld, uint32_t ri, const char *const *words,
 			     size_t n, int line, int builtin)
@@ -895,7 +896,10 @@ static void context_patterns(struct load *ld, uint32_t ri, const char *const *wo
 			caps += isupper((unsigned char) words[i][k]) != 0;
 		if (builtin && ph == NULL && len <= 3 && caps >= 2)
 			flags = 0;
-		keyword_expr(ld, ph ? ph->lo[ph->anchor] : words[i], flags != 0, &expr);
+		if (builtin && ph && ph->len[ph->anchor] <= 3)
+			flags = 0;		/* "NI no": the anchor NI as written */
+		keyword_expr(ld, ph == NULL ? words[i] : flags ? ph->lo[ph->anchor]
+			     : ph->up[ph->anchor], flags != 0, &expr);
 		pattern_add(ld, ri, PAT_PROX, expr.data, flags, words[i], line);
 		ld->ps->pats[ld->ps->npats - 1].phrase = ph;
 	}

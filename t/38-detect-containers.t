@@ -106,6 +106,16 @@ my $said;
 zip(\"nothing here\n" => \$said, Name => 'n.txt', ZipComment => 'the falcon lands', Minimal => 1)
     or die $ZipError;
 check('the zip comment is content', message('n.zip', $said), 'falcon');
+{
+    # a local entry between the listed ones and the directory: unzip lists
+    # a.txt only, a streaming reader finds secret.txt too
+    my ($z1, $z2) = (zip_bytes('a.txt' => "hello\n"), zip_bytes('secret.txt' => "card $CARD\n"));
+    my ($cd1) = unpack('V', substr($z1, -6, 4));
+    my ($cd2) = unpack('V', substr($z2, -6, 4));
+    my $hidden = substr($z1, 0, $cd1) . substr($z2, 0, $cd2) . substr($z1, $cd1);
+    substr($hidden, -6, 4) = pack('V', $cd1 + $cd2);
+    check('a local entry the central directory does not list', message('h.zip', $hidden), 'card');
+}
 check('a text file with a zip behind it',
     message('notes.txt', "plain notes\n" x 50 . $zip, 'text/plain'), 'card');
 

@@ -65,6 +65,14 @@ check('RTF with an embedded Excel sheet and a packaged file', message('object.rt
 check('password-protected docx: named in the reason', message('secret.docx', slurp("$fix/encrypted.docx")),
     'unscannable: encrypted Office document secret.docx');
 
+check('docm whose word is only in its VBA module, compressed as VBA stores it',
+    message('macro.docm', slurp("$fix/macro.docm")), 'falcon');
+check('xlsx with inline strings and a number',
+    message('inline.xlsx', zip_bytes('[Content_Types].xml' => '<Types/>',
+        'xl/worksheets/sheet1.xml' => '<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>fal</t>'
+            . '</is></c></row><row r="2"><c r="A2" t="inlineStr"><is><r><t>fal</t></r><r><t>con</t></r></is></c>'
+            . '<c r="B2"><v>378282246310005</v></c></row></sheetData></worksheet>')), 'card,falcon');
+
 # ---- messages saved as files ---------------------------------------------
 my $inner = mime_message(from => 'c@example.org', to => 'd@example.org', subject => 'old',
     parts => [{ body => "hello\n", disposition => 'inline' },

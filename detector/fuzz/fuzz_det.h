@@ -66,6 +66,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	envelope_add_rcpt(&env, "<b@example.net>", "");
 	if (detector_scan_init(&sc, fuzz_ps, size, 10000) < 0)
 		abort();
+	sc.confined = 1;		/* containers in this process: no fork per input */
 	fuzz_one(&sc, (const char *) data, size);
 	detector_decide(&sc, &env, &d);
 	detector_decision_free(&d);

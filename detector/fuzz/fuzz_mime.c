@@ -122,6 +122,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	envelope_add_rcpt(&env, "<b@example.net>", "");
 	if (detector_scan_init(&sc, fuzz_ps, size, 10000) < 0)
 		abort();
+	sc.confined = 1;		/* containers in this process: no fork per input */
 	detector_mime_scan(&sc, (const char *) data, size);
 	if (sc.incomplete != (sc.incomplete_why[0] != 0))
 		abort();			/* unscannable, and no reason said */
