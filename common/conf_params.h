@@ -192,9 +192,13 @@
 	  "With detector_failure = pass, a header (Name: value) added to a " \
 	  "message that passed without being scanned. Empty: none.") \
 	X(LIST, loop_guard_hosts, "", conf_check_cidr, "detector", \
-	  "Clients whose messages that already carry default_pass_header " \
-	  "are passed without a second scan (loop guard). Empty: every " \
-	  "message is scanned.") \
+	  "Loop guard: a message that passes gets an X-DLP-Loop-Guard " \
+	  "mark (an HMAC, with a key only the detectors hold, over its " \
+	  "envelope and content); when it comes back from one of these " \
+	  "clients with the same envelope, what the mark covers is not " \
+	  "scanned again (the lines the MTA added above it are). A mark " \
+	  "written or copied by a sender, or over changed content, proves " \
+	  "nothing. Empty: no marks, every message is scanned.") \
 	X(INT, detector_depth_limit, "20", 1, 100, "detector", \
 	  "Deepest nesting of MIME parts, attached messages and archives " \
 	  "that is opened; deeper content is not scanned (unscannable_action).") \
@@ -410,6 +414,22 @@
 	  "it so the reinjecting MTA logs the original client. Empty: every " \
 	  "client in allow_hosts. Others are not offered XFORWARD and get " \
 	  "550 5.7.0. XCLIENT is never accepted.") \
+	\
+	/* ---- fingerprints: Exact Data Matching, Indexed Document Matching ---- */ \
+	\
+	X(STR, fingerprint_directory, "/var/lib/dlpgate/fingerprints", NULL, "detector", \
+	  "Directory of the fingerprint indexes that dlpindex writes " \
+	  "(NAME.edm for Exact Data Matching, NAME.idm for Indexed Document " \
+	  "Matching) and edm and document rules name. Relative to the " \
+	  "configuration directory, or absolute. Read like the policies: " \
+	  "at start and at each `dlpgate reload`; a broken index is refused " \
+	  "and the last good copy keeps running.") \
+	X(STR, fingerprint_key, "", NULL, "detector", \
+	  "File with the secret of the fingerprint indexes' keyed hashes " \
+	  "(relative to the configuration directory, or absolute). Empty: " \
+	  "fingerprint.key beside the keystore. dlpindex makes it with the " \
+	  "first index, readable by the detector's user only; an index made " \
+	  "under another secret is refused.") \
 
 /* The externs: a variable per setting, an enum and a choice table per ENUM. */
 #define CONF_ENUM_CONSTANT(constant, text) constant,

@@ -7,6 +7,16 @@
  *	1001 connection accepted (cid=3F9A0C21B7E4 client=127.0.0.1:40312)
  * so that grep '^.*: 2003 ' finds every time no next hop was reachable.
  *
+ * The details are key=value pairs. A value that came from a peer (an
+ * address from MAIL FROM, a next hop's reply, a DNS answer, a file name
+ * in a message) goes through evt_quote(): a token of printable ASCII
+ * without space, quote, backslash, '=' or parentheses stays as it is;
+ * anything else is put in double quotes, with \" for a quote, \\ for a
+ * backslash and \xHH for any other byte outside printable ASCII. So a log
+ * parser can always split a line into its pairs, and no peer can add a
+ * pair of its own (dlpgate(8), LOGS). evt_quote() returns one of a few
+ * static buffers in turn: enough for the values of one line.
+ *
  * Ranges: 1xxx client session, 2xxx next hop, 3xxx detector and policies,
  * 4xxx TLS and keystore, 5xxx master and services, 6xxx configuration,
  * 7xxx incidents and notifications, 8xxx DNS and clusters.
@@ -43,6 +53,10 @@
 	X(DET_TIMEOUT,		3011, "scan time limit reached") \
 	X(DET_STATE,		3012, "detector state directory problem") \
 	X(DET_STALE,		3013, "request skipped, its worker stopped waiting") \
+	/* 3101-3199: fingerprint indexes (EDM, IDM) */ \
+	X(FP_LOADED,		3101, "fingerprint index loaded") \
+	X(FP_REFUSED,		3102, "fingerprint index refused") \
+	X(FP_KEPT,		3103, "keeping the last good fingerprint index") \
 	X(TLS_DONE,		4001, "TLS handshake completed") \
 	X(TLS_FAILED,		4002, "TLS handshake failed") \
 	/* 4003-4999: TLS, tlsmgr, keystore */ \
@@ -58,6 +72,7 @@
 	X(TLSMGR_READY,		4012, "tlsmgr ready") \
 	X(HOP_TLS_PLAIN,	4013, "next hop without TLS") \
 	X(HOP_TLS_NO_CCERT,	4014, "next hop asked for a client certificate, none sent") \
+	X(TLS_NOT_OFFERED,	4015, "STARTTLS not offered: the next hop cannot mirror it") \
 	X(MASTER_START,		5001, "master started") \
 	X(MASTER_STOP,		5002, "master stopping") \
 	X(MASTER_RELOAD,	5003, "master reloaded configuration") \
@@ -107,6 +122,8 @@ enum evt_code {
 #include "msg.h"
 
 const char *evt_text(enum evt_code code);
+const char *evt_quote(const char *value);
+const char *evt_quote_len(const char *value, size_t len);
 void evt_log(enum msg_level level, enum evt_code code, const char *cid,
 	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

@@ -193,6 +193,59 @@ static int stream_fail(struct stream *s, int status)
 	return s->err;
 }
 
+/* stream_wfail - a write failed: no byte will ever follow the lost ones */
+static int stream_wfail(struct stream *s, int status)
+{
+	(void) stream_fail(s, status);
+	if (s->werr == STREAM_OK)
+		s->werr = status;
+	return s->werr;
+}
+
+/* stream_peek_ready - 1 if the peer sent something, 0 if not (no wait) */
+int     stream_peek_ready(struct stream *s)
+{
+	char    c;
+
+	if (s->rpos < s->rlen)
+		return 1;
+	if (s->err)
+		return s->err;
+	if (s->ssl) {
+		int     r;
+
+		/* the socket may hold records that carry no data (TLS 1.3 tickets) */
+		if (SSL_pending(s->ssl) > 0)
+			return 1;
+		if (stream_poll(s->fd, POLLIN, 0) <= 0)
+			return 0;
+		ERR_clear_error();
+		r = SSL_peek(s->ssl, &c, 1);
+		if (r > 0)
+			return 1;
+		switch (SSL_get_error(s->ssl, r)) {
+		case SSL_ERROR_WANT_READ:
+		case SSL_ERROR_WANT_WRITE:
+			return 0;
+		case SSL_ERROR_ZERO_RETURN:
+			return STREAM_EOF;
+		default:
+			return STREAM_IOERR;
+		}
+	}
+	for (;;) {
+		ssize_t n = recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		if (n > 0)
+			return 1;
+		if (n == 0)
+			return STREAM_EOF;
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : STREAM_IOERR;
+	}
+}
+
 /* stream_read_some - one read into buf; >0 bytes, or a stream_status */
 static int stream_read_some(struct stream *s, char *buf, size_t len)
 {
@@ -352,9 +405,9 @@ static int stream_write_all(struct stream *s, const char *buf, size_t len)
 				case SSL_ERROR_WANT_WRITE:
 					break;
 				case SSL_ERROR_ZERO_RETURN:
-					return stream_fail(s, STREAM_EOF);
+					return stream_wfail(s, STREAM_EOF);
 				default:
-					return stream_fail(s, STREAM_IOERR);
+					return stream_wfail(s, STREAM_IOERR);
 				}
 				n = 0;
 			}
@@ -367,10 +420,10 @@ static int stream_write_all(struct stream *s, const char *buf, size_t len)
 				if (errno == EINTR)
 					continue;
 				if (errno == EPIPE || errno == ECONNRESET)
-					return stream_fail(s, STREAM_EOF);
+					return stream_wfail(s, STREAM_EOF);
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
-					return stream_fail(s, STREAM_TIMEOUT);
-				return stream_fail(s, STREAM_IOERR);
+					return stream_wfail(s, STREAM_TIMEOUT);
+				return stream_wfail(s, STREAM_IOERR);
 			}
 		}
 		if (n > 0) {
@@ -381,9 +434,9 @@ static int stream_write_all(struct stream *s, const char *buf, size_t len)
 		}
 		switch (stream_poll(s->fd, want, s->timeout * 1000)) {
 		case 0:
-			return stream_fail(s, STREAM_TIMEOUT);
+			return stream_wfail(s, STREAM_TIMEOUT);
 		case -1:
-			return stream_fail(s, STREAM_IOERR);
+			return stream_wfail(s, STREAM_IOERR);
 		}
 	}
 	return STREAM_OK;
@@ -392,7 +445,7 @@ static int stream_write_all(struct stream *s, const char *buf, size_t len)
 /* stream_write_ok - may we still write? (a read timeout does not stop us) */
 static int stream_write_ok(const struct stream *s)
 {
-	return s->err == STREAM_OK || s->err == STREAM_TIMEOUT;
+	return s->werr == STREAM_OK && (s->err == STREAM_OK || s->err == STREAM_TIMEOUT);
 }
 
 /* stream_flush - send everything collected; 0 or a stream_status */
@@ -401,12 +454,12 @@ int stream_flush(struct stream *s)
 	int     r;
 
 	if (!stream_write_ok(s))
-		return s->err;
+		return s->werr ? s->werr : s->err;
 	if (s->wbuf.len == 0)
 		return STREAM_OK;
 	r = stream_write_all(s, s->wbuf.data, s->wbuf.len);
 	buf_reset(&s->wbuf);
-	return r == STREAM_OK ? STREAM_OK : s->err;
+	return r;
 }
 
 /* stream_write - collect bytes; big writes go out directly */

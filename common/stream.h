@@ -17,7 +17,13 @@
  * polls, as OpenSSL needs. A closed stream's memory is kept for the next
  * one (two of them: a session's client and next hop). Errors are sticky
  * in s->err: once a stream failed, every later call fails the same way
- * (but a read timeout still lets us write the 421 that says so).
+ * (but a read timeout still lets us write the 421 that says so). A write
+ * that failed or timed out is final: s->werr is set, bytes may have been
+ * lost, and nothing more is ever written (a later write could make what
+ * was cut short look whole).
+ *
+ * stream_peek_ready() says, without waiting, whether the peer has sent
+ * anything: for a peer that may speak only when asked.
  */
 #ifndef DLP_STREAM_H
 #define DLP_STREAM_H
@@ -56,6 +62,7 @@ struct stream {
 	int     timeout;		/* seconds, per blocking step */
 	long long rcv_timeout;		/* SO_RCVTIMEO in milliseconds, or -1 */
 	int     err;			/* sticky enum stream_status */
+	int     werr;			/* a write failed: nothing more goes out */
 	int     ssl_err;		/* last SSL_get_error() when err is IOERR */
 	uint64_t rbytes;		/* bytes read */
 	uint64_t wbytes;		/* bytes written */
@@ -77,6 +84,7 @@ void stream_printf(struct stream *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int stream_flush(struct stream *s);
 int stream_wait_readable(struct stream *s, int timeout_ms);
+int stream_peek_ready(struct stream *s);
 const char *stream_strerror(int status);
 
 #endif

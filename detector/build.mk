@@ -14,27 +14,37 @@ DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 	detector/detector_pdfenc.c \
 	detector/detector_verdict.c \
 	detector/detector_incident.c detector/detector_notify.c
-DETECT_SRC  = detector/detector.c $(DETECT_LIB_SRC)
+# fingerprints: Exact Data Matching, Indexed Document Matching
+DETECT_LIB_SRC += detector/detector_fp.c detector/detector_fpfile.c \
+	detector/detector_fpscan.c detector/detector_edm.c detector/detector_idm.c
+DETECT_SRC  = detector/detector.c detector/detector_loop.c $(DETECT_LIB_SRC)
 DLPSCAN_SRC = detector/dlpscan.c $(DETECT_LIB_SRC)
+DLPINDEX_SRC = detector/dlpindex.c $(DETECT_LIB_SRC)
 
-PROGS    += detector/detector detector/dlpscan
+PROGS    += detector/detector detector/dlpscan detector/dlpindex
 DAEMONS  += detector/detector
-COMMANDS += detector/dlpscan
-SRCS     += detector/detector.c detector/dlpscan.c $(DETECT_LIB_SRC)
+COMMANDS += detector/dlpscan detector/dlpindex
+SRCS     += detector/detector.c detector/detector_loop.c detector/dlpscan.c \
+	detector/dlpindex.c $(DETECT_LIB_SRC)
 
 DEB_BUILD += libhyperscan-dev libarchive-dev zlib1g-dev libdeflate-dev libqpdf-dev
 DEB_TEST  += ripgrep zip p7zip-full python3
+# t/38 makes tar.bz2 and tar.xz archives with tar, which runs these
+DEB_TEST  += bzip2 xz-utils
 
 DETECT_LIBS = -lhs -larchive -ldeflate -lz -lqpdf -lm
 LIBS_detector/detector = $(DETECT_LIBS)
 LIBS_detector/dlpscan  = $(DETECT_LIBS)
+LIBS_detector/dlpindex = $(DETECT_LIBS)
 
 # Hyperscan's headers live in /usr/include/hs
-$(DETECT_SRC:.c=.o) detector/dlpscan.o: ALL_CFLAGS += -I/usr/include/hs
+$(DETECT_SRC:.c=.o) detector/dlpscan.o detector/dlpindex.o: ALL_CFLAGS += -I/usr/include/hs
 
 detector/detector: $(DETECT_SRC:.c=.o) $(LIBDLP)
 	$(LINK)
 detector/dlpscan: $(DLPSCAN_SRC:.c=.o) $(LIBDLP)
+	$(LINK)
+detector/dlpindex: $(DLPINDEX_SRC:.c=.o) $(LIBDLP)
 	$(LINK)
 
 # make fuzz - the MIME parser and decoders under libFuzzer, ASan and UBSan
@@ -46,6 +56,15 @@ FUZZ_SEEDS_fuzz-mime = detector/fuzz/seeds
 $(DETECT_LIB_SRC:.c=.fuzz.o) detector/fuzz/fuzz-mime: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
 FUZZ_SRC_fuzz-mime = $(DETECT_LIB_SRC) $(COMMON_SRC)
 FUZZ_LIBS_fuzz-mime = $(DETECT_LIBS)
+
+# make fuzz - the scan invariant as a property: a marker word at a random
+# spot of a random container tree (marker_gen.c) is found, or the message
+# is marked unscannable (t/unit/unit-marker runs the same, bounded)
+FUZZ_TARGETS += detector/fuzz/fuzz-marker
+FUZZ_ARGS_fuzz-marker = -max_len=512
+detector/fuzz/fuzz-marker: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
+FUZZ_SRC_fuzz-marker = $(DETECT_LIB_SRC) $(COMMON_SRC) detector/fuzz/marker_gen.c
+FUZZ_LIBS_fuzz-marker = $(DETECT_LIBS)
 
 # the container and document parsers, one harness each (detector/fuzz/fuzz_det.h),
 # with seeds in detector/fuzz/seeds/fuzz-NAME made by real producers
@@ -66,6 +85,14 @@ FUZZ_ARGS_fuzz-ident = -max_len=16384
 detector/fuzz/fuzz-ident: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
 FUZZ_SRC_fuzz-ident = $(DETECT_LIB_SRC) $(COMMON_SRC)
 FUZZ_LIBS_fuzz-ident = $(DETECT_LIBS)
+
+# make fuzz - fingerprints: a message through EDM and IDM, index files as a
+# detector checks and reads them, CSV exports as dlpindex reads them
+FUZZ_TARGETS += detector/fuzz/fuzz-fp
+FUZZ_ARGS_fuzz-fp = -max_len=65536
+detector/fuzz/fuzz-fp: FUZZ_CFLAGS += -Idetector -I/usr/include/hs
+FUZZ_SRC_fuzz-fp = $(DETECT_LIB_SRC) $(COMMON_SRC)
+FUZZ_LIBS_fuzz-fp = $(DETECT_LIBS)
 
 # make demo - dlpgate with the shipped policies in front of smtp-sink: a clean
 # message, a card number in a docx, a confidential keyword (detector/demo.pl)

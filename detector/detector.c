@@ -77,7 +77,6 @@
 
 static uid_t detector_worker_uid = (uid_t) -1;
 static struct det_policyset *detector_ps;
-static struct cidr_list detector_loop_hosts;
 static const char *detector_confdir;
 
 /* detector_peer_ok - may this peer ask for verdicts? */
@@ -143,41 +142,6 @@ static int detector_read_envelope(const struct ipc_msg *msg, uint64_t size,
 	if (rc < 0)
 		snprintf(why, len, "bad envelope: %s", err);
 	return rc;
-}
-
-/* detector_loop_guarded - our pass header, from a client we trust? */
-static int detector_loop_guarded(const struct envelope *env, const char *m, size_t len)
-{
-	struct sockaddr_storage ss;
-	const char *ph = var_default_pass_header;
-	size_t  plen = strlen(ph), pos = 0;
-
-	if (detector_loop_hosts.count == 0 || plen == 0)
-		return 0;
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, env->client_addr, &((struct sockaddr_in *) &ss)->sin_addr) == 1)
-		ss.ss_family = AF_INET;
-	else if (inet_pton(AF_INET6, env->client_addr,
-			   &((struct sockaddr_in6 *) &ss)->sin6_addr) == 1)
-		ss.ss_family = AF_INET6;
-	else
-		return 0;
-	if (!cidr_list_match(&detector_loop_hosts, (struct sockaddr *) &ss))
-		return 0;
-	/* only the top-level header section counts */
-	while (pos < len) {
-		const char *lf = memchr(m + pos, '\n', len - pos);
-		size_t  end = lf ? (size_t) (lf - m) : len, n = end - pos;
-
-		if (n > 0 && m[end - 1] == '\r')
-			n--;
-		if (n == 0)
-			break;
-		if (n == plen && strncasecmp(m + pos, ph, plen) == 0)
-			return 1;
-		pos = end + 1;
-	}
-	return 0;
 }
 
 /* detector_answer - send the verdict */
@@ -274,6 +238,7 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 	struct timespec t0, t1;
 	char    policies[512];
 	const char *m = NULL;
+	size_t  above = 0;
 	int     rc, timeout_ms, mapped = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -290,13 +255,21 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 		rc = -1;
 		goto unmap;
 	}
-	if (m && detector_loop_guarded(env, m, (size_t) msg_size)) {
-		evt_info(DET_LOOP, env->cid, "client=%s", env->client_addr);
-		detector_decision_unscanned(&d, NULL);
+	if (m && detector_loop_guarded(env, m, (size_t) msg_size, &above)) {
+		/* what the mark covers was scanned; what came on top of it was not */
+		evt_info(DET_LOOP, env->cid, "client=%s covered=%llu", env->client_addr,
+			 (unsigned long long) (msg_size - above));
+		detector_loop_scan_above(&sc, m, above);
+		detector_decide(&sc, env, &d);
+		if (d.action == SCAN_PASS && !d.nfired) {
+			detector_decision_free(&d);
+			detector_decision_unscanned(&d, NULL);	/* its headers are there */
+		}
 	} else {
 		if (m)
 			detector_mime_scan(&sc, m, (size_t) msg_size);
 		detector_decide(&sc, env, &d);
+		detector_loop_mark(env, m ? m : "", (size_t) msg_size, &d);
 	}
 	if (d.nfired) {
 		detector_incident_id(d.incident, sizeof(d.incident));
@@ -312,8 +285,8 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 		evt_warn(DET_TIMEOUT, env->cid, "limit=%dms action=%s", timeout_ms,
 			 scan_action_name(d.action));
 	else if (sc.incomplete)
-		evt_warn(DET_INCOMPLETE, env->cid, "reason=\"%s\" unscannable_action=%s "
-			 "action=%s", sc.incomplete_why, CONF_NAME(unscannable_action),
+		evt_warn(DET_INCOMPLETE, env->cid, "reason=%s unscannable_action=%s "
+			 "action=%s", evt_quote(sc.incomplete_why), CONF_NAME(unscannable_action),
 			 scan_action_name(d.action));
 	if (d.nfired)
 		evt_info(INCIDENT, env->cid, "incident=%s policies=%s severity=%s action=%s%s",
@@ -524,7 +497,6 @@ static void detector_prepare(void)
 int     main(int argc, char **argv)
 {
 	struct passwd *pw;
-	char    err[512];
 	int     fallback;
 	DIR    *dir;
 	struct dirent *de;
@@ -537,9 +509,7 @@ int     main(int argc, char **argv)
 	detector_confdir = conf_dir ? conf_dir : ".";
 	if ((pw = getpwnam(DETECTOR_WORKER_USER)) != NULL)
 		detector_worker_uid = pw->pw_uid;
-	if (cidr_list_parse(&detector_loop_hosts, var_loop_guard_hosts.items,
-			    var_loop_guard_hosts.count, err, sizeof(err)) < 0)
-		msg_fatal("loop_guard_hosts: %s", err);
+	detector_loop_init();
 	if ((detector_ps = detector_policy_startup(detector_confdir, &fallback)) == NULL)
 		msg_fatal("no usable policies: refusing to start (workers apply "
 			  "detector_failure = %s)", CONF_NAME(detector_failure));
@@ -548,7 +518,7 @@ int     main(int argc, char **argv)
 	/* notifications left from before: a runner for them */
 	if ((dir = opendir(var_notify_queue_directory)) != NULL) {
 		while ((de = readdir(dir)) != NULL)
-			if (de->d_name[0] != '.' && strncmp(de->d_name, "tmp.", 4) != 0) {
+			if (de->d_name[0] != '.') {	/* not a temporary .NAME.XXXXXX */
 				detector_notify_kick();
 				break;
 			}

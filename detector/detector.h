@@ -19,6 +19,8 @@
  * detector_msg.c	Outlook messages; documents in the dispatch
  * detector_rtf.c	RTF, and Outlook's compressed RTF
  * detector_pdf.c	PDF text, read by a confined reader (detector_pdf.h)
+ * detector_fp*.c	fingerprints: Exact Data and Indexed Document
+ *			Matching (detector_fp.h)
  * detector_verdict.c	policies -> verdict: precedence, subject, headers
  * detector_incident.c	the incident log (JSON lines, fsync'd)
  * detector_notify.c	incident notifications: spool, SMTP, retries
@@ -73,12 +75,20 @@ enum det_rule_type {
 	RULE_KEYWORD,
 	RULE_REGEX,
 	RULE_IDENTIFIER,
+	RULE_EDM,
+	RULE_DOCUMENT,
 	RULE_SENDER,
 	RULE_RECIPIENT,
 	RULE_SIZE,
 	RULE_ATTACHMENT,
 	RULE_RCPT_COUNT,
 };
+
+/* Rules that look at text (where, hits); the others look at the envelope. */
+#define RULE_LAST_CONTENT	RULE_DOCUMENT
+
+struct det_fpindex;
+struct det_fpscan;
 
 enum det_ident {
 	IDENT_CARD,
@@ -169,6 +179,12 @@ struct det_rule {
 	unsigned min_rcpt, max_rcpt;	/* recipient count; max 0 = none */
 	struct det_list types;		/* attachment: sniffed or named types */
 	struct det_list names;		/* attachment: file name globs */
+	struct det_fpindex *fpi;	/* edm, document: the index */
+	uint32_t columns;		/* edm: a bit per column of the index */
+	unsigned min_columns;		/* edm: cells of one row */
+	unsigned distance;		/* edm: characters between them */
+	unsigned min_overlap;		/* document: percent; 0 none */
+	unsigned min_shared_words;	/* document: 0 none */
 };
 
 /* A phrase: words separated by any white space; Hyperscan finds its
@@ -223,6 +239,9 @@ struct det_policyset {
 	size_t  nid_rules[IDENT_COUNT];
 	unsigned id_where;		/* union of identifier rules' where */
 	unsigned id_where_of[IDENT_COUNT];	/* the same, per identifier */
+	struct det_fpindex **fpi;	/* the indexes edm and document rules use */
+	size_t  nfpi;
+	unsigned fp_where;		/* union of their where */
 	char   *source;			/* the file the policies came from */
 	time_t  loaded;
 	double  compile_ms;
@@ -311,6 +330,11 @@ struct det_scan {
 	int     confined;		/* in a parser's child process (detector_confine.c) */
 	/* multipart/alternative: count the best alternative, not the sum */
 	uint32_t *alt_save;
+	/* fingerprints: EDM and IDM (NULL when no rule uses them) */
+	struct det_fpscan *fp;
+	/* a sink takes every text unit instead of the matcher (dlpindex) */
+	void    (*sink) (void *ctx, unsigned where, const char *data, size_t len);
+	void   *sink_ctx;
 };
 
 /* The decision for one message. */
@@ -422,6 +446,21 @@ void detector_note_attachment(struct det_scan *sc, const char *name, const char 
 void detector_message_scan(struct det_scan *sc, const char *msg, size_t len, int depth);
 int detector_is_archive(const char *type);
 
+/* detector_fpscan.c */
+void detector_fp_scan_init(struct det_scan *sc);
+void detector_fp_scan_free(struct det_scan *sc);
+void detector_fp_unit(struct det_scan *sc, unsigned where, const char *header,
+		      const char *data, size_t len);
+void detector_fp_part(struct det_scan *sc, int begin);
+void detector_fp_file(struct det_scan *sc, unsigned where, const char *data, size_t len);
+void detector_fp_finish(struct det_scan *sc);
+void detector_fp_incident(struct buf *b, const struct det_scan *sc, uint32_t rule);
+void detector_fp_text(struct buf *out, const struct det_scan *sc, uint32_t rule);
+const char *detector_fp_index_name(const struct det_fpindex *x);
+size_t detector_fp_report_size(const struct det_scan *sc);
+void detector_fp_report(struct det_scan *sc, void *area);
+void detector_fp_take(struct det_scan *sc, const void *area);
+
 /* detector_text.c */
 size_t detector_b64_decode(const char *in, size_t len, struct buf *out,
 			   unsigned *state, size_t limit);
@@ -495,6 +534,14 @@ void detector_decision_free(struct det_decision *d);
 void detector_decision_unscanned(struct det_decision *d, const char *header);
 int detector_policy_fired(const struct det_policyset *ps, const struct det_scan *sc,
 			  const struct envelope *env, size_t p);
+
+/* detector_loop.c */
+void detector_loop_init(void);
+int detector_loop_guarded(const struct envelope *env, const char *m, size_t len,
+			  size_t *above);
+void detector_loop_mark(const struct envelope *env, const char *m, size_t len,
+			struct det_decision *d);
+void detector_loop_scan_above(struct det_scan *sc, const char *m, size_t above);
 
 /* detector_incident.c */
 void detector_incident_id(char *buf, size_t len);

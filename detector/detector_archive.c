@@ -289,19 +289,24 @@ static struct archive *archive_open(const char *data, size_t len, int raw)
 	if (a == NULL)
 		return NULL;
 	add_filters(a);
-	archive_read_support_format_zip(a);
-	archive_read_support_format_7zip(a);
-	archive_read_support_format_rar(a);
-	archive_read_support_format_rar5(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_cpio(a);
-	archive_read_support_format_iso9660(a);
-	archive_read_support_format_cab(a);
-	archive_read_support_format_lha(a);
 	archive_read_support_format_ar(a);
-	archive_read_support_format_xar(a);
-	if (raw)
+	if (raw) {
+		/* a compressed stream: tar and its kin read through it; any
+		 * other file in it (a zip, a docx) comes out whole, and is
+		 * scanned as what it is, with a zip's central directory */
 		archive_read_support_format_raw(a);
+	} else {
+		archive_read_support_format_zip(a);
+		archive_read_support_format_7zip(a);
+		archive_read_support_format_rar(a);
+		archive_read_support_format_rar5(a);
+		archive_read_support_format_iso9660(a);
+		archive_read_support_format_cab(a);
+		archive_read_support_format_lha(a);
+		archive_read_support_format_xar(a);
+	}
 	if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
 		archive_read_free(a);
 		return NULL;
@@ -385,10 +390,13 @@ static int special_member(struct det_scan *sc, struct archive_entry *ent, const 
 
 /* member_content - a member's bytes: Office XML as text, the rest to the dispatch */
 static void member_content(struct det_scan *sc, const char *name, const char *data, size_t len,
-			   int depth, const char *office, struct buf *text)
+			   int depth, const char *office, const char *aname, struct buf *text)
 {
 	const char *sniffed;
 
+	if (office && strcmp(office, "odf") == 0 && strcmp(name, "META-INF/manifest.xml") == 0
+	    && memmem(data, len, "encryption-data", 15) != NULL)
+		detector_unscannable(sc, "encrypted OpenDocument %s", aname);
 	if (office && is_xml_member(name)) {
 		/* Office XML: the document's text, not its markup */
 		buf_reset(text);
@@ -577,7 +585,7 @@ static void zip_members(struct det_scan *sc, const char *d, size_t len, const st
 			detector_unscannable(sc, "symlink %s member %s", fmt, name);
 			continue;
 		}
-		member_content(sc, name, data, dlen, depth, z->office, &text);
+		member_content(sc, name, data, dlen, depth, z->office, aname, &text);
 	}
 	buf_free(&member);
 	buf_free(&text);
@@ -624,7 +632,7 @@ static int scan_members(struct det_scan *sc, struct archive *a, int depth, const
 				detector_unscannable(sc, "broken %s member %s", fmt, name);
 			break;
 		}
-		member_content(sc, name, member.data, member.len, depth, office, &text);
+		member_content(sc, name, member.data, member.len, depth, office, aname, &text);
 	}
 	if (rc != ARCHIVE_EOF && rc != ARCHIVE_OK && rc != ARCHIVE_WARN && !sc->timed_out) {
 		if (archive_read_has_encrypted_entries(a) > 0)

@@ -27,7 +27,8 @@
  *
  * and writes what the scan found (hits per rule with their masked
  * samples, attachment names and types, what could not be read, the
- * counters of parts and decoded bytes) into a shared anonymous mapping,
+ * counters of parts and decoded bytes, and what the fingerprint rules
+ * found: detector_fp_report) into a shared anonymous mapping,
  * which the detector takes over when the child has exited normally.
  * Containers inside that container are read in the same child.
  *
@@ -76,10 +77,10 @@ static void *confine_map;
 static size_t confine_size;
 
 /* confine_region - the shared mapping, large enough for this policy set */
-static struct confine_result *confine_region(size_t nrules)
+static struct confine_result *confine_region(size_t nrules, size_t fp)
 {
 	size_t  need = sizeof(struct confine_result) + nrules * sizeof(struct det_rule_hits)
-		+ DET_MAX_ATTACH * sizeof(struct det_attach);
+		+ DET_MAX_ATTACH * sizeof(struct det_attach) + fp;
 
 	if (confine_map != NULL && confine_size >= need)
 		return confine_map;
@@ -146,11 +147,13 @@ static void child_limits(const struct det_scan *sc)
 }
 
 /* child_report - the scan's outcome into the shared mapping */
-static void child_report(const struct det_scan *sc, struct confine_result *res, int taken)
+static void child_report(struct det_scan *sc, struct confine_result *res, int taken)
 {
 	struct det_rule_hits *hits = (struct det_rule_hits *) (res + 1);
 	struct det_attach *att = (struct det_attach *) (hits + sc->ps->nrules);
 
+	/* first: the fingerprint rules judge what they read, which makes hits */
+	detector_fp_report(sc, att + DET_MAX_ATTACH);
 	res->taken = taken;
 	res->incomplete = sc->incomplete;
 	res->timed_out = sc->timed_out;
@@ -185,6 +188,7 @@ static int take_report(struct det_scan *sc, const struct confine_result *res)
 		memcpy(sc->att, att, res->natt * sizeof(*att));
 		sc->natt = res->natt;
 	}
+	detector_fp_take(sc, att + DET_MAX_ATTACH);
 	return res->taken;
 }
 
@@ -261,7 +265,8 @@ int     detector_container_scan(struct det_scan *sc, const char *data, size_t le
 		return run_here(sc, data, len, where, depth, sniffed, ctype);
 	if (!detector_container_probe(sc, data, len, sniffed, ctype))	/* saved messages */
 		return detector_document_scan(sc, data, len, where, depth, sniffed, ctype);
-	if ((res = confine_region(sc->ps->nrules)) == NULL || (pid = fork()) < 0) {
+	if ((res = confine_region(sc->ps->nrules, detector_fp_report_size(sc))) == NULL
+	    || (pid = fork()) < 0) {
 		msg_warn("cannot start a parser process (%m): reading in the detector");
 		return run_here(sc, data, len, where, depth, sniffed, ctype);
 	}

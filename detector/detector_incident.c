@@ -119,11 +119,13 @@ char   *detector_safe_text(const char *in, size_t max)
 /* rule_label - how a rule is named in incidents and notifications */
 void    detector_rule_label(const struct det_rule *r, char *buf, size_t len)
 {
-	static const char *const t[] = {"keyword", "regex", "identifier", "sender",
-		"recipient", "size", "attachment", "recipient_count"};
+	static const char *const t[] = {"keyword", "regex", "identifier", "edm", "document",
+		"sender", "recipient", "size", "attachment", "recipient_count"};
 
 	if (r->type == RULE_IDENTIFIER)
 		snprintf(buf, len, "identifier %s", detector_ident_name(r->ident));
+	else if (r->type == RULE_EDM || r->type == RULE_DOCUMENT)
+		snprintf(buf, len, "%s %s", t[r->type], detector_fp_index_name(r->fpi));
 	else
 		snprintf(buf, len, "%s", t[r->type]);
 }
@@ -150,12 +152,12 @@ static void incident_policies(struct buf *b, const struct det_scan *sc,
 			const struct det_rule_hits *h = &sc->hits[p->first_rule + k];
 			char    label[64];
 
-			if (r->type <= RULE_IDENTIFIER && h->count == 0)
+			if (r->type <= RULE_LAST_CONTENT && h->count == 0)
 				continue;
 			detector_rule_label(r, label, sizeof(label));
 			buf_printf(b, "%s{\"rule\":\"%s\",\"line\":%d", first ? "" : ",", label, r->line);
 			first = 0;
-			if (r->type <= RULE_IDENTIFIER) {
+			if (r->type <= RULE_LAST_CONTENT) {
 				buf_printf(b, ",\"count\":%u,\"samples\":[", h->count);
 				for (unsigned s = 0; s < h->nsamples; s++) {
 					if (s)
@@ -164,6 +166,8 @@ static void incident_policies(struct buf *b, const struct det_scan *sc,
 				}
 				buf_putc(b, ']');
 			}
+			if (r->type == RULE_EDM || r->type == RULE_DOCUMENT)
+				detector_fp_incident(b, sc, p->first_rule + k);
 			buf_putc(b, '}');
 		}
 		buf_puts(b, "]}");

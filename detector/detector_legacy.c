@@ -271,11 +271,23 @@ out:
 
 /* A record's payload and the CONTINUE records after it, read as one. */
 struct xls_seq {
-	const char *seg[64];
-	size_t  len[64];
-	int     nseg, cur;
+	const char **seg;
+	size_t *len;
+	int     nseg, cap, cur;
 	size_t  pos;
 };
+
+/* seq_add - one more payload */
+static void seq_add(struct xls_seq *q, const char *p, size_t n)
+{
+	if (q->nseg == q->cap) {
+		q->cap = q->cap ? q->cap * 2 : 8;
+		q->seg = xrealloc(q->seg, (size_t) q->cap * sizeof(*q->seg));
+		q->len = xrealloc(q->len, (size_t) q->cap * sizeof(*q->len));
+	}
+	q->seg[q->nseg] = p;
+	q->len[q->nseg++] = n;
+}
 
 /* seq_left - bytes left in the current segment, moving on at its end */
 static size_t seq_left(struct xls_seq *q)
@@ -445,6 +457,7 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, uns
 	struct buf b, text;
 	struct xls_sst sst = {0};
 	struct xls_pos at = {-1};
+	struct xls_seq q = {0};
 	uint32_t id;
 	size_t  pos = 0;
 	int     txo = 0;
@@ -458,23 +471,23 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, uns
 	while (pos + 4 <= b.len) {
 		unsigned type = le16(b.data + pos), rl = le16(b.data + pos + 2);
 		const char *r = b.data + pos + 4;
-		struct xls_seq q = {0};
 
-		if (pos + 4 + rl > b.len)
+		if (pos + 4 + rl > b.len) {
+			detector_unscannable(sc, "broken Excel workbook %s", name);
 			break;
-		q.seg[0] = r;
-		q.len[0] = rl;
-		q.nseg = 1;
+		}
+		q.nseg = q.cur = 0;
+		q.pos = 0;
+		seq_add(&q, r, rl);
 		pos += 4 + rl;
-		if (type == 0x00fc || (type == 0x003c && txo)) {
+		if (type == 0x00fc) {
 			/* gather the CONTINUE records that follow */
-			while (pos + 4 <= b.len && le16(b.data + pos) == 0x003c && q.nseg < 64) {
+			while (pos + 4 <= b.len && le16(b.data + pos) == 0x003c) {
 				unsigned cl = le16(b.data + pos + 2);
 
 				if (pos + 4 + cl > b.len)
 					break;
-				q.seg[q.nseg] = b.data + pos + 4;
-				q.len[q.nseg++] = cl;
+				seq_add(&q, b.data + pos + 4, cl);
 				pos += 4 + cl;
 			}
 		}
@@ -594,6 +607,8 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, uns
 		}
 	detector_scan_unit(sc, DET_W_ATTACH, NULL, text.data, text.len);
 out:
+	free(q.seg);
+	free(q.len);
 	free(sst.off);
 	free(sst.used);
 	buf_free(&sst.text);

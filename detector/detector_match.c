@@ -470,6 +470,11 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 	const struct det_policyset *ps = sc->ps;
 	int     subject = where == DET_W_SUBJECT && data == sc->subject;
 
+	if (sc->sink) {				/* text for an index, not a scan */
+		if (len > 0)
+			sc->sink(sc->sink_ctx, where, data, len);
+		return;
+	}
 	if (len == 0 || sc->timed_out)
 		goto out;
 	if (!(ps->where_used & where) && !subject)
@@ -501,6 +506,8 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 				    on_ident, sc);
 	}
 	resolve_candidates(sc);
+	if (sc->fp && (ps->fp_where & where))
+		detector_fp_unit(sc, where, header, data, len);
 	sc->unit = NULL;
 	sc->unit_len = 0;
 out:
@@ -534,6 +541,8 @@ int     detector_scan_init(struct det_scan *sc, const struct det_policyset *ps,
 		}
 		sc->scratch = match_scratch;
 	}
+	if (ps->nfpi)
+		detector_fp_scan_init(sc);
 	return 0;
 }
 
@@ -553,5 +562,6 @@ void detector_scan_free(struct det_scan *sc)
 	free(sc->message_id);
 	free(sc->att);
 	free(sc->alt_save);
+	detector_fp_scan_free(sc);
 	memset(sc, 0, sizeof(*sc));
 }

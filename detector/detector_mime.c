@@ -920,6 +920,8 @@ void    detector_content_scan(struct det_scan *sc, const char *data, size_t len,
 {
 	if (len == 0 || detector_scan_expired(sc))
 		return;
+	if (sc->fp)
+		detector_fp_file(sc, where, data, len);	/* an indexed file, byte for byte */
 	if (strcmp(sniffed, "pdf") == 0)
 		return detector_pdf_scan(sc, data, len, where, depth);
 	if (detector_container_scan(sc, data, len, where, depth + 1, sniffed, ctype))
@@ -1071,6 +1073,7 @@ static void leaf(struct mime *m, const struct mime_entity *e, const char *data,
 	where = (scope == DET_W_ATTACH || e->attachment || e->nname
 		 || !(textual || is_message(c0))) ? DET_W_ATTACH : DET_W_BODY;
 	sc->label = part_label(e, lbl, sizeof(lbl));
+	detector_fp_part(sc, 1);		/* documents: a part counts on its own */
 	for (int x = 0; x < (e->nenc ? e->nenc : 1); x++) {
 		enum mime_enc enc = e->nenc ? e->enc[x] : ENC_IDENTITY;
 		struct buf dec = {0};
@@ -1098,6 +1101,7 @@ static void leaf(struct mime *m, const struct mime_entity *e, const char *data,
 		if (dec.data)
 			buf_free(&dec);
 	}
+	detector_fp_part(sc, 0);
 	sc->label = saved;
 }
 

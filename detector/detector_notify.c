@@ -113,7 +113,7 @@ void    detector_matches_text(const struct det_scan *sc, const struct det_policy
 		char    label[64];
 
 		detector_rule_label(r, label, sizeof(label));
-		if (r->type > RULE_IDENTIFIER) {
+		if (r->type > RULE_LAST_CONTENT) {
 			buf_printf(out, "  - %s condition (line %d)\n", label, r->line);
 			continue;
 		}
@@ -124,6 +124,8 @@ void    detector_matches_text(const struct det_scan *sc, const struct det_policy
 		for (unsigned s = 0; s < h->nsamples; s++)
 			buf_printf(out, "%s%s", s ? ", " : ", e.g. ", h->samples[s]);
 		buf_putc(out, '\n');
+		if (r->type == RULE_EDM || r->type == RULE_DOCUMENT)
+			detector_fp_text(out, sc, p->first_rule + k);
 	}
 }
 

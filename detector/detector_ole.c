@@ -619,7 +619,8 @@ void    detector_ole_scan(struct det_scan *sc, const char *data, size_t len, int
 	else
 		detector_legacy_scan(sc, &o, depth, name, done);
 	for (uint32_t i = 1; i < o.ndir && !detector_scan_expired(sc); i++) {
-		if (!o.dir[i].used || o.dir[i].type != OLE_STREAM || done[i])
+		/* streams the directory tree does not reach are bytes of the file too */
+		if (o.dir[i].type != OLE_STREAM || done[i])
 			continue;
 		if (++sc->parts > (unsigned) var_detector_part_limit) {
 			detector_scan_limit(sc, "parts");

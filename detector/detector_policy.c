@@ -45,6 +45,7 @@
 #include "msg.h"
 #include "server.h"
 #include "detector.h"
+#include "detector_fp.h"
 
 #define POLICY_STATE_DIR	"detector"
 #define POLICY_GOOD		"policies.good"
@@ -65,6 +66,8 @@ struct load {
 	int    *pat_line;		/* the line of each pattern, for errors */
 	locale_t utf8;
 	int     external_line;		/* first external rule, for a warning */
+	const char *confdir;		/* fingerprint_directory and key are relative to it */
+	enum fp_open_mode fpmode;	/* how fingerprint indexes are opened */
 };
 
 /* load_error - "file:line: ..." */
@@ -952,6 +955,154 @@ static int parse_ident_rule(struct load *ld, config_setting_t *r, struct det_rul
 	return 0;
 }
 
+/* fp_keys_misplaced - settings of edm and document rules in other rules */
+static int fp_keys_misplaced(struct load *ld, config_setting_t *r, enum det_rule_type t)
+{
+	static const struct {
+		const char *key;
+		unsigned types;
+	}       k[] = {
+		{"index", 1u << RULE_EDM | 1u << RULE_DOCUMENT},
+		{"columns", 1u << RULE_EDM}, {"min_columns", 1u << RULE_EDM},
+		{"min_overlap", 1u << RULE_DOCUMENT}, {"min_shared_words", 1u << RULE_DOCUMENT},
+	};
+
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+		if (!(k[i].types & 1u << t) && config_setting_get_member(r, k[i].key))
+			return load_error(ld, config_setting_get_member(r, k[i].key),
+					  "%s applies to %s rules", k[i].key,
+					  k[i].types & 1u << RULE_DOCUMENT ?
+					  (k[i].types & 1u << RULE_EDM ? "edm and document" : "document")
+					  : "edm");
+	if (t == RULE_EDM && config_setting_get_member(r, "near"))
+		return load_error(ld, config_setting_get_member(r, "near"),
+				  "near applies to identifier rules");
+	return 0;
+}
+
+/* fp_index - the index a rule names, opened once per policy set */
+static struct det_fpindex *fp_index(struct load *ld, config_setting_t *r, const char *name,
+				    enum fp_kind kind)
+{
+	struct det_policyset *ps = ld->ps;
+	struct det_fpindex *x;
+	char    err[CONF_ERR_MAX], path[PATH_MAX];
+
+	for (size_t i = 0; i < ps->nfpi; i++)
+		if (ps->fpi[i]->kind == kind && strcmp(ps->fpi[i]->name, name) == 0)
+			return ps->fpi[i];
+	if (!detector_fp_key_ready()) {
+		detector_fp_key_path(ld->confdir, path, sizeof(path));
+		if (detector_fp_key_load(path, err, sizeof(err)) < 0) {
+			load_error(ld, r, "%s", err);
+			return NULL;
+		}
+	}
+	if ((x = detector_fpindex_open(ld->confdir, name, kind, ld->fpmode, err,
+				       sizeof(err))) == NULL) {
+		load_error(ld, r, "%s index \"%s\": %s%s", kind == FP_EDM ? "edm" : "document",
+			   name, err, errno == ENOENT ? kind == FP_EDM
+			   ? " (make it with dlpindex edm -n NAME FILE.csv)"
+			   : " (make it with dlpindex idm -n NAME DIR)" : "");
+		return NULL;
+	}
+	ps->fpi = xrealloc(ps->fpi, (ps->nfpi + 1) * sizeof(*ps->fpi));
+	ps->fpi[ps->nfpi++] = x;
+	return x;
+}
+
+/* get_index_name - index = "NAME"; of an edm or document rule */
+static int get_index_name(struct load *ld, config_setting_t *r, const char *type,
+			  const char **name)
+{
+	if (get_str(ld, r, "index", FP_NAME_MAX, name) < 0)
+		return -1;
+	if (*name == NULL || !detector_fp_name_ok(*name))
+		return load_error(ld, r, "%s rule: index = \"NAME\"; is required (letters, "
+				  "digits, '_', '.' and '-')", type);
+	return 0;
+}
+
+/* parse_edm_rule - index, columns, min_columns, distance */
+static int parse_edm_rule(struct load *ld, config_setting_t *r, struct det_rule *rule,
+			  int compile)
+{
+	struct det_list cols = {0};
+	config_setting_t *s;
+	const char *name;
+	int     rc = -1;
+
+	if (get_index_name(ld, r, "edm", &name) < 0
+	    || get_uint(ld, r, "min_columns", 2, 1, FP_MAX_COLUMNS, &rule->min_columns) < 0
+	    || get_uint(ld, r, "distance", 200, 1, 100000, &rule->distance) < 0)
+		return -1;
+	if ((s = config_setting_get_member(r, "columns")) != NULL
+	    && list_strings(ld, s, "columns", 47, FP_MAX_COLUMNS, &cols) < 0)
+		goto out;
+	if (cols.count && rule->min_columns > cols.count) {
+		load_error(ld, r, "min_columns (%u) is more than the %zu columns listed",
+			   rule->min_columns, cols.count);
+		goto out;
+	}
+	if (!compile) {
+		rc = 0;
+		goto out;
+	}
+	if ((rule->fpi = fp_index(ld, r, name, FP_EDM)) == NULL)
+		goto out;
+	for (size_t i = 0; i < cols.count; i++) {
+		uint32_t c;
+
+		for (c = 0; c < rule->fpi->edm->cols; c++)
+			if (strcmp(rule->fpi->cols[c].name, cols.items[i]) == 0)
+				break;
+		if (c == rule->fpi->edm->cols) {
+			struct buf have;
+
+			buf_init(&have, 256);
+			for (c = 0; c < rule->fpi->edm->cols; c++)
+				buf_printf(&have, "%s%s", c ? ", " : "", rule->fpi->cols[c].name);
+			load_error(ld, s, "edm index \"%s\" has no column \"%s\" (it has %s)",
+				   name, cols.items[i], have.data);
+			buf_free(&have);
+			goto out;
+		}
+		rule->columns |= 1u << c;
+	}
+	if (cols.count == 0)
+		rule->columns = rule->fpi->edm->cols == 32 ? UINT32_MAX
+			: (1u << rule->fpi->edm->cols) - 1;
+	if ((unsigned) __builtin_popcount(rule->columns) < rule->min_columns) {
+		load_error(ld, r, "min_columns (%u) is more than the %d columns of index \"%s\"",
+			   rule->min_columns, __builtin_popcount(rule->columns), name);
+		goto out;
+	}
+	rc = 0;
+out:
+	detector_list_free(&cols);
+	return rc;
+}
+
+/* parse_doc_rule - index, min_overlap, min_shared_words */
+static int parse_doc_rule(struct load *ld, config_setting_t *r, struct det_rule *rule,
+			  int compile)
+{
+	const char *name;
+	int     any = config_setting_get_member(r, "min_overlap")
+	|| config_setting_get_member(r, "min_shared_words");
+
+	if (get_index_name(ld, r, "document", &name) < 0
+	    || get_uint(ld, r, "min_overlap", any ? 0 : 30, 0, 100, &rule->min_overlap) < 0
+	    || get_uint(ld, r, "min_shared_words", 0, 0, 10000000, &rule->min_shared_words) < 0)
+		return -1;
+	if (rule->min_overlap == 0 && rule->min_shared_words == 0)
+		return load_error(ld, r, "document rule: min_overlap or min_shared_words must "
+				  "be more than 0");
+	if (compile && (rule->fpi = fp_index(ld, r, name, FP_IDM)) == NULL)
+		return -1;
+	return 0;
+}
+
 /* parse_rule - one member of a policy's rules list */
 static int parse_rule(struct load *ld, config_setting_t *r, uint32_t pi, int compile)
 {
@@ -959,9 +1110,11 @@ static int parse_rule(struct load *ld, config_setting_t *r, uint32_t pi, int com
 		"case_sensitive", "whole_word", "patterns", "identifier", "near",
 		"distance", "context", "lookalike_labels", "look_in", "headers", "min_count",
 		"external", "min_size",
-		"max_size", "types", "names", "min", "max", NULL};
-	static const char *const types[] = {"keyword", "regex", "identifier", "sender",
-		"recipient", "size", "attachment", "recipient_count", NULL};
+		"max_size", "types", "names", "min", "max", "index", "columns",
+		"min_columns", "min_overlap", "min_shared_words", NULL};
+	static const char *const types[] = {"keyword", "regex", "identifier", "edm",
+		"document", "sender", "recipient", "size", "attachment", "recipient_count",
+		NULL};
 	struct det_policyset *ps = ld->ps;
 	struct det_rule *rule;
 	const char *type;
@@ -979,7 +1132,8 @@ static int parse_rule(struct load *ld, config_setting_t *r, uint32_t pi, int com
 			break;
 	if (type == NULL || types[t] == NULL)
 		return load_error(ld, r, "rule type: expected keyword, regex, identifier, "
-				  "sender, recipient, size, attachment or recipient_count");
+				  "edm, document, sender, recipient, size, attachment or "
+				  "recipient_count");
 	ps->rules = xrealloc(ps->rules, (ps->nrules + 1) * sizeof(*ps->rules));
 	rule = &ps->rules[ps->nrules++];
 	memset(rule, 0, sizeof(*rule));
@@ -989,9 +1143,11 @@ static int parse_rule(struct load *ld, config_setting_t *r, uint32_t pi, int com
 	if (get_uint(ld, r, "min_count", 1, 1, 1000000, &rule->min_count) < 0)
 		return -1;
 	/* identifiers look at attachment names too: scan_2024_4111111111111111.pdf */
-	if (rule->type <= RULE_IDENTIFIER
+	if (rule->type <= RULE_LAST_CONTENT
 	    && parse_where(ld, r, rule, rule->type == RULE_IDENTIFIER
 			   ? DET_W_CONTENT | DET_W_ATTNAME : DET_W_CONTENT) < 0)
+		return -1;
+	if (fp_keys_misplaced(ld, r, rule->type) < 0)
 		return -1;
 	switch (rule->type) {
 	case RULE_KEYWORD:
@@ -1000,6 +1156,10 @@ static int parse_rule(struct load *ld, config_setting_t *r, uint32_t pi, int com
 		return parse_regex_rule(ld, r, ri, compile);
 	case RULE_IDENTIFIER:
 		return parse_ident_rule(ld, r, rule, ri, compile);
+	case RULE_EDM:
+		return parse_edm_rule(ld, r, rule, compile);
+	case RULE_DOCUMENT:
+		return parse_doc_rule(ld, r, rule, compile);
 	case RULE_SENDER:
 	case RULE_RECIPIENT:
 		if ((s = config_setting_get_member(r, "patterns")) != NULL
@@ -1255,9 +1415,12 @@ static int parse_policy(struct load *ld, config_setting_t *p, uint32_t pi)
 			       pol->enabled) < 0)
 			return -1;
 	pol->nrules = (uint32_t) ps->nrules - pol->first_rule;
-	for (uint32_t i = pol->first_rule; pol->enabled && i < ps->nrules; i++)
-		if (ps->rules[i].type <= RULE_IDENTIFIER)
+	for (uint32_t i = pol->first_rule; pol->enabled && i < ps->nrules; i++) {
+		if (ps->rules[i].type <= RULE_LAST_CONTENT)
 			ps->where_used |= ps->rules[i].where;
+		if (ps->rules[i].type == RULE_EDM || ps->rules[i].type == RULE_DOCUMENT)
+			ps->fp_where |= ps->rules[i].where;
+	}
 	if (parse_exceptions(ld, p, pol) < 0 || parse_response(ld, p, pol) < 0)
 		return -1;
 	return 0;
@@ -1373,6 +1536,9 @@ void detector_policy_free(struct det_policyset *ps)
 	}
 	for (int i = 0; i < IDENT_COUNT; i++)
 		free(ps->id_rules[i]);
+	for (size_t i = 0; i < ps->nfpi; i++)
+		detector_fpindex_close(ps->fpi[i]);
+	free(ps->fpi);
 	if (ps->db)
 		hs_free_database(ps->db);
 	free(ps->policies);
@@ -1410,7 +1576,8 @@ static void save_good(config_t *cfg, const char *save_to)
 }
 
 /* load_file - parse and compile one file; the good copy goes to save_to */
-static struct det_policyset *load_file(const char *path, const char *save_to,
+static struct det_policyset *load_file(const char *confdir, const char *path,
+				       const char *save_to, enum fp_open_mode fpmode,
 				       char *err, size_t errlen)
 {
 	static const char *const top[] = {"policies", NULL};
@@ -1421,6 +1588,8 @@ static struct det_policyset *load_file(const char *path, const char *save_to,
 	int     rc = -1, n;
 
 	memset(&ld, 0, sizeof(ld));
+	ld.confdir = confdir;
+	ld.fpmode = fpmode;
 	strlcpy(dir, path, sizeof(dir));
 	if ((slash = strrchr(dir, '/')) != NULL)
 		*slash = 0;
@@ -1511,7 +1680,7 @@ struct det_policyset *detector_policy_load(const char *confdir, const char *file
 		policy_path(confdir, path, sizeof(path));
 	else
 		strlcpy(path, file, sizeof(path));
-	return load_file(path, NULL, err, errlen);
+	return load_file(confdir, path, NULL, FP_OPEN_SOURCE, err, errlen);
 }
 
 /* detector_policy_check - `dlpscan -t`: 0, or -1 with file:line in err */
@@ -1530,6 +1699,12 @@ int     detector_policy_check(const char *confdir, char *err, size_t errlen)
 		return -1;
 	snprintf(err, errlen, "%s: %zu policies, %zu rules, %zu patterns",
 		 ps->source, ps->npolicies, ps->nrules, ps->npats);
+	for (size_t i = 0; i < ps->nfpi; i++) {
+		size_t  n = strlen(err);
+
+		snprintf(err + n, errlen - n, "%s%s %s", i ? ", " : "; indexes ", ps->fpi[i]->name,
+			 ps->fpi[i]->kind == FP_EDM ? "(edm)" : "(idm)");
+	}
 	detector_policy_free(ps);
 	return 0;
 }
@@ -1560,6 +1735,19 @@ static void write_small(const char *path, const char *text)
 			    err, sizeof(err));
 }
 
+/* fp_prune_good - last good copies of indexes the new policies do not use go */
+static void fp_prune_good(const struct det_policyset *ps)
+{
+	char  **keep = xcalloc(ps->nfpi + 1, sizeof(char *));
+
+	for (size_t i = 0; i < ps->nfpi; i++)
+		keep[i] = xasprintf("%s%s", ps->fpi[i]->name, detector_fp_ext(ps->fpi[i]->kind));
+	detector_fp_good_prune((const char *const *) keep, ps->nfpi);
+	for (size_t i = 0; i < ps->nfpi; i++)
+		free(keep[i]);
+	free(keep);
+}
+
 /* detector_policy_startup - the policies this detector runs, or NULL */
 struct det_policyset *detector_policy_startup(const char *confdir, int *fallback)
 {
@@ -1575,21 +1763,23 @@ struct det_policyset *detector_policy_startup(const char *confdir, int *fallback
 	gen_tag(tag, sizeof(tag));
 	read_small(gen, have, sizeof(have));
 	/* a sibling of this generation already read the file: run the same */
-	if (strcmp(tag, have) == 0 && (ps = load_file(good, NULL, err, sizeof(err))) != NULL) {
+	if (strcmp(tag, have) == 0
+	    && (ps = load_file(confdir, good, NULL, FP_OPEN_GOOD, err, sizeof(err))) != NULL) {
 		msg_debug("policies of generation %u from %s", server.generation, good);
 		free(ps->source);
 		ps->source = xstrdup(path);
 		return ps;
 	}
-	if ((ps = load_file(path, good, err, sizeof(err))) != NULL) {
+	if ((ps = load_file(confdir, path, good, FP_OPEN_SAVE, err, sizeof(err))) != NULL) {
 		write_small(gen, tag);
+		fp_prune_good(ps);
 		evt_info(POLICY_LOADED, NULL, "file=%s policies=%zu rules=%zu patterns=%zu "
 			 "compile=%.1fms", path, ps->npolicies, ps->nrules, ps->npats,
 			 ps->compile_ms);
 		return ps;
 	}
 	evt_error(POLICY_REFUSED, NULL, "reason=\"%s\"", err);
-	if ((ps = load_file(good, NULL, err2, sizeof(err2))) == NULL) {
+	if ((ps = load_file(confdir, good, NULL, FP_OPEN_GOOD, err2, sizeof(err2))) == NULL) {
 		evt_error(POLICY_NONE, NULL, "reason=\"no last good copy (%s)\"", err2);
 		return NULL;
 	}

@@ -68,6 +68,7 @@ struct rtf {
 	struct rtf_group st[RTF_DEPTH];
 	int     level;
 	size_t  limit;
+	int     cut;			/* the limit left part of the document unread */
 };
 
 /* Windows-1252's 0x80-0x9f */
@@ -145,6 +146,8 @@ static void put_byte(struct rtf *r, unsigned char c)
 		if (r->hexhalf >= 0) {
 			if (r->hex.len < r->limit)
 				buf_putc(&r->hex, r->hexhalf << 4 | v);
+			else
+				r->cut = 1;
 			r->hexhalf = -1;
 		} else
 			r->hexhalf = v;
@@ -440,6 +443,8 @@ static void rtf_parse(struct rtf *r, const char *in, size_t len)
 				if (cur(r)->dest == RTF_HEX) {
 					if (r->hexhalf < 0 && r->hex.len + n <= r->limit)
 						buf_append(&r->hex, in + i, n);
+					else if (r->hexhalf < 0)
+						r->cut = 1;
 				} else if (n > 0) {
 					r->sc->content_name = r->name;
 					detector_content_scan(r->sc, in + i, n, "application/octet-stream",
@@ -460,9 +465,13 @@ static void rtf_parse(struct rtf *r, const char *in, size_t len)
 			starred = 0;
 		}
 	}
+	if (i < len)
+		r->cut = 1;
 	flush_bytes(r);
 	while (r->level > 0)
 		group_end(r);
+	if (r->cut)
+		detector_scan_limit(r->sc, "decoded size");
 }
 
 /* detector_rtf_text - an RTF document's text into out, objects to the dispatch */

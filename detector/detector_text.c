@@ -398,6 +398,22 @@ long detector_charset_to_utf8(const char *cs, const char *in, size_t len,
 		buf_append(out, in, len);
 		return 0;
 	}
+	if (strcasecmp(cs, "utf-16") == 0 || strcasecmp(cs, "utf-32") == 0
+	    || strcasecmp(cs, "ucs-2") == 0 || strcasecmp(cs, "unicode") == 0) {
+		/* no byte order in the name: the text's own, or big-endian
+		 * (RFC 2781); iconv would keep the first document's byte-order
+		 * mark in a descriptor that is reused */
+		int     wide = strcasecmp(cs, "utf-32") == 0;
+		size_t  skip;
+		const char *g = detector_text_guess(in, len, &skip);
+
+		if (g && strncmp(g, wide ? "UTF-32" : "UTF-16", 6) == 0) {
+			cs = g;
+			ip += skip;
+			il -= skip;
+		} else
+			cs = wide ? "UTF-32BE" : "UTF-16BE";
+	}
 	if ((cd = charset_open(cs)) == (iconv_t) - 1) {
 		buf_append(out, in, len);
 		return -1;

@@ -111,6 +111,8 @@ static int rule_matches(const struct det_rule *r, const struct det_scan *sc,
 	case RULE_KEYWORD:
 	case RULE_REGEX:
 	case RULE_IDENTIFIER:
+	case RULE_EDM:
+	case RULE_DOCUMENT:
 		return sc->hits[r - sc->ps->rules].count >= r->min_count;
 	case RULE_SENDER:
 		for (size_t i = 0; i < r->patterns.count; i++)
@@ -273,6 +275,7 @@ void    detector_decide(struct det_scan *sc, const struct envelope *env,
 	enum det_severity msev = SEV_INFO;
 	char    h[1024];
 
+	detector_fp_finish(sc);			/* documents: the message as a whole */
 	memset(d, 0, sizeof(*d));
 	d->scanned = 1;
 	d->fired = xcalloc(ps->npolicies + 1, sizeof(uint32_t));

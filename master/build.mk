@@ -6,6 +6,8 @@ DLPGATE_SRC = master/dlpgate.c master/master_conf.c master/master_check.c
 DLPCONF_SRC = master/dlpconf.c master/conf_text.c master/master_conf.c
 
 PROGS    += master/master master/dlpgate master/dlpconf
+# t/52 checks the systemd unit with systemd-analyze verify
+DEB_TEST += systemd
 DAEMONS  += master/master
 COMMANDS += master/dlpgate master/dlpconf
 SRCS     += $(MASTER_SRC) $(DLPGATE_SRC) $(DLPCONF_SRC)

@@ -36,8 +36,8 @@
 #include "scan.h"
 #include "stream.h"
 
-/* Protocol bounds of next-hop replies (RFC 5321 allows 512 per line). */
-#define PROXY_REPLY_LINE_MAX	2048
+/* Protocol bounds of next-hop replies: RFC 5321 4.5.3.1.5, 512 with CRLF. */
+#define PROXY_REPLY_LINE_MAX	510
 #define PROXY_REPLY_LINES_MAX	200
 
 #define PROXY_XFWD_CMDS_MAX	8	/* XFORWARD commands per transaction */
@@ -68,6 +68,8 @@ enum proxy_stat {
 	PROXY_STAT_HOP_PROTO,		/* 451 4.3.0 next hop protocol error */
 	PROXY_STAT_HOP_LOST,		/* 421 4.4.2 lost connection to next hop */
 	PROXY_STAT_HOP_GONE,		/* 421 4.4.2 it failed earlier */
+	PROXY_STAT_HOP_SEND,		/* 451 4.4.2 the content did not all go */
+	PROXY_STAT_HOP_TLS,		/* 421 4.7.5 gone after its TLS failed */
 	PROXY_STAT_TIMEOUT,		/* 421 4.4.2 client timeout */
 	PROXY_STAT_ERRORS,		/* 421 4.7.0 too many errors */
 	PROXY_STAT_RESOURCE,		/* 451 4.3.0 no memfd */
@@ -141,6 +143,7 @@ struct proxy_session {
 	int     tls_client;		/* client side is inside TLS */
 	int     tls_hop;		/* next-hop side is inside TLS */
 	int     tls_hop_plain;		/* outbound_tls = may gave up on TLS */
+	int     tls_hop_failed;		/* TLS to the next hop failed: it is gone */
 };
 
 /* A client command relayed to the next hop, waiting for its reply. */
@@ -160,6 +163,7 @@ struct proxy_cmd {
 	void    (*replied) (struct proxy_session *, const struct pending *,
 			            const struct smtp_reply *);
 	unsigned flags;
+	const char *positive;		/* relayed: the 2xx it may get, "250 251" */
 };
 
 #define CMD_BATCH	(1u << 0)	/* may wait in a pipelined group */
@@ -226,11 +230,15 @@ enum hop_level proxy_tls_level(const struct proxy_session *s);
 const char *proxy_tls_level_name(enum hop_level level);
 int proxy_tls_hop_handshake(struct proxy_session *s, enum hop_level level,
 			    char *why, size_t len);
+void proxy_tls_mirror_failed(struct proxy_session *s, const char *why);
 
 /* proxy_reply.c */
 void smtp_reply_init(struct smtp_reply *r);
 void smtp_reply_free(struct smtp_reply *r);
 int proxy_read_reply(struct proxy_session *s, struct smtp_reply *r, int timeout);
+int proxy_hop_reply(struct proxy_session *s, struct smtp_reply *r, int timeout,
+		    const char *positive);
+int proxy_hop_quiet(struct proxy_session *s);
 const char *hop_strerror(int status);
 
 /* proxy_data.c */
@@ -240,6 +248,7 @@ enum data_status {
 	DATA_LONGLINE,			/* a line over line_length_limit */
 	DATA_BARE,			/* bare CR or LF */
 	DATA_LOST,			/* client gone: no reply possible */
+	DATA_TIMEOUT,			/* client silent for smtpd_data_timeout */
 };
 int proxy_data_receive(struct proxy_session *s, int fd, size_t *size);
 int proxy_data_send(struct proxy_session *s, int fd, size_t size,

@@ -47,6 +47,9 @@ static const struct proxy_stat_detail {
 	{PROXY_STAT_HOP_PROTO, 1, "451 4.3.0", "next hop protocol error"},
 	{PROXY_STAT_HOP_LOST, 1, "421 4.4.2", "lost connection to next hop"},
 	{PROXY_STAT_HOP_GONE, 1, "421 4.4.2", "next hop connection lost"},
+	{PROXY_STAT_HOP_SEND, 1, "451 4.4.2", "message transfer to next hop failed, "
+	"try again later"},
+	{PROXY_STAT_HOP_TLS, 1, "421 4.7.5", "TLS to the next hop failed, try again later"},
 	{PROXY_STAT_TIMEOUT, 1, "421 4.4.2", "timeout exceeded"},
 	{PROXY_STAT_ERRORS, 1, "421 4.7.0", "too many errors"},
 	{PROXY_STAT_RESOURCE, 0, "451 4.3.0", "insufficient system resources"},
@@ -217,12 +220,28 @@ const char *proxy_chat_hop_failed(struct proxy_session *s, int status, const cha
 			       : PROXY_STAT_HOP_LOST);
 }
 
+/* proxy_chat_awaited - is a next-hop reply owed? */
+static int proxy_chat_awaited(void)
+{
+	for (size_t i = 0; i < pq_len; i++)
+		if (pq[i].cmd)
+			return 1;
+	return 0;
+}
+
 /* proxy_chat_send - relay a rebuilt command; its reply takes its turn */
 void    proxy_chat_send(struct proxy_session *s, const struct proxy_cmd *cmd,
 			        const char *addr, const char *params, const char *fmt,...)
 {
 	va_list ap;
+	int     rc;
 
+	/* with no reply owed, anything the next hop said was said out of turn */
+	if (!proxy_chat_awaited() && (rc = proxy_hop_quiet(s)) != HOP_OK) {
+		(void) proxy_chat_hop_failed(s, rc, rc == HOP_GARBLED ?
+					     "reply (unsolicited data)" : cmd->name);
+		return;
+	}
 	va_start(ap, fmt);
 	buf_vprintf(&s->hop->wbuf, fmt, ap);
 	va_end(ap);
@@ -245,10 +264,7 @@ static void proxy_chat_answer(struct proxy_session *s, const struct pending *p,
 		proxy_chat_stat(s, PROXY_STAT_HOP_GONE);
 		return;
 	}
-	rc = proxy_read_reply(s, r, var_next_hop_timeout);
-	/* no command of these may get 3xx: only DATA does, and DATA is ours */
-	if (rc == HOP_OK && r->code / 100 == 3)
-		rc = HOP_GARBLED;
+	rc = proxy_hop_reply(s, r, var_next_hop_timeout, p->cmd->positive);
 	if (rc == HOP_OK && p->cmd->replied)
 		p->cmd->replied(s, p, r);
 	if (rc != HOP_OK) {

@@ -14,7 +14,11 @@
  * re-stuffed (the Subject replaced when the verdict says so), then the
  * end of data. The content is read back from the sealed memfd in chunks
  * (nobody can change it under us); a line split between two chunks is
- * still stuffed right.
+ * still stuffed right. The end of data goes out only after every byte
+ * before it did: a write that failed or timed out is final (the stream
+ * writes nothing more), and so is a next hop that speaks before the end
+ * of data (nothing asked it to: its words are no reply to anything). The
+ * result is a hop_status; the next hop is then the caller's to drop.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -115,7 +119,7 @@ int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
 	struct stream *c = s->client;
 	struct data_in d = {.fd = fd,.after_crlf = 1};
 	size_t  room = (size_t) var_line_length_limit + 2;
-	int     rc = 0;
+	int     rc = 0, timed_out = 0;
 
 	c->timeout = var_smtpd_data_timeout;
 	buf_init(&d.stage, 16384);
@@ -134,9 +138,13 @@ int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
 				c->rpos = c->rlen;
 			}
 			if (stream_fill(c) < 0) {
-				evt_warn(CLIENT_LOST, s->cid, "client=%s during=DATA "
-					 "reason=\"%s\" received=%zu", s->client_addr,
-					 stream_strerror(c->err), d.size);
+				if ((timed_out = c->err == STREAM_TIMEOUT) != 0)
+					evt_warn(CLIENT_TIMEOUT, s->cid, "client=%s during=DATA "
+						 "received=%zu", s->client_addr, d.size);
+				else
+					evt_warn(CLIENT_LOST, s->cid, "client=%s during=DATA "
+						 "reason=\"%s\" received=%zu", s->client_addr,
+						 stream_strerror(c->err), d.size);
 				rc = -1;
 				break;
 			}
@@ -156,7 +164,7 @@ int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
 		rc = -1;
 	buf_free(&d.stage);
 	*size = d.size;
-	return rc < 0 ? DATA_LOST : d.status;
+	return rc < 0 ? (timed_out ? DATA_TIMEOUT : DATA_LOST) : d.status;
 }
 
 /* data_is_subject - does the header line at p start a Subject field? */
@@ -256,14 +264,22 @@ static int data_pread(int fd, char *buf, size_t len, size_t off)
 	return 0;
 }
 
-/* proxy_data_send - headers, content and end of data to the next hop */
+/* data_hop_ok - HOP_OK while every byte went out and the hop kept quiet */
+static int data_hop_ok(struct proxy_session *s)
+{
+	if (s->hop->werr)
+		return s->hop->werr == STREAM_TIMEOUT ? HOP_TIMEOUT : HOP_LOST;
+	return proxy_hop_quiet(s);
+}
+
+/* proxy_data_send - headers, content and end of data; a hop_status */
 int proxy_data_send(struct proxy_session *s, int fd, size_t size,
 		    const struct verdict *v)
 {
 	struct stream *h = s->hop;
 	struct buf chunk;
 	size_t  off = 0;
-	int     bol = 1, rc = -1;
+	int     bol = 1, rc = HOP_LOST;
 
 	h->timeout = var_next_hop_data_timeout;
 	for (size_t i = 0; i < v->nheaders; i++) {
@@ -280,6 +296,9 @@ int proxy_data_send(struct proxy_session *s, int fd, size_t size,
 			size_t  n = size - off < DATA_CHUNK ? size - off : DATA_CHUNK;
 
 			buf_reserve(&chunk, n);
+			if ((rc = data_hop_ok(s)) != HOP_OK)
+				goto out;
+			rc = HOP_LOST;
 			if (data_pread(fd, chunk.data + chunk.len, n, off) < 0)
 				goto out;
 			chunk.len += n;
@@ -292,15 +311,22 @@ int proxy_data_send(struct proxy_session *s, int fd, size_t size,
 	while (off < size) {
 		size_t  n = size - off < DATA_CHUNK ? size - off : DATA_CHUNK;
 
+		if ((rc = data_hop_ok(s)) != HOP_OK)
+			goto out;
+		rc = HOP_LOST;
 		if (data_pread(fd, chunk.data, n, off) < 0)
 			goto out;
 		bol = data_write_stuffed(h, chunk.data, n, bol);
 		off += n;
 	}
+	/* never an end of data after a lost byte, or after an unasked reply */
+	if ((rc = data_hop_ok(s)) != HOP_OK)
+		goto out;
 	stream_write(h, ".\r\n", 3);
-	rc = stream_flush(h) == STREAM_OK ? 0 : -1;
+	if (stream_flush(h) != STREAM_OK)
+		rc = h->werr == STREAM_TIMEOUT ? HOP_TIMEOUT : HOP_LOST;
 out:
-	if (off < size)
+	if (off < size && rc == HOP_LOST && !h->werr && !h->err)
 		msg_warn("cid=%s read spool at %zu of %zu: %m", s->cid, off, size);
 	buf_free(&chunk);
 	return rc;

@@ -239,7 +239,7 @@ int proxy_detect(struct proxy_session *s, int msg_fd, size_t size,
 	}
 	return 0;
 fail:
-	evt_warn(DET_FAILURE, s->cid, "reason=\"%s\" action=%s", why,
+	evt_warn(DET_FAILURE, s->cid, "reason=%s action=%s", evt_quote(why),
 		 CONF_NAME(detector_failure));
 	return -1;
 }

@@ -63,11 +63,11 @@ void proxy_hop_close(struct proxy_session *s)
 void    proxy_hop_failed(struct proxy_session *s, int status, const char *doing)
 {
 	if (status == HOP_GARBLED)
-		evt_warn(HOP_PROTO, s->cid, "hop=%s during=%s", s->hop_name, doing);
+		evt_warn(HOP_PROTO, s->cid, "hop=%s during=%s", s->hop_name, evt_quote(doing));
 	else if (status == HOP_TIMEOUT)
-		evt_warn(HOP_TIMEOUT, s->cid, "hop=%s during=%s", s->hop_name, doing);
+		evt_warn(HOP_TIMEOUT, s->cid, "hop=%s during=%s", s->hop_name, evt_quote(doing));
 	else
-		evt_warn(HOP_LOST, s->cid, "hop=%s during=%s", s->hop_name, doing);
+		evt_warn(HOP_LOST, s->cid, "hop=%s during=%s", s->hop_name, evt_quote(doing));
 	proxy_hop_close(s);
 }
 
@@ -252,14 +252,14 @@ static void proxy_hop_resolve(struct proxy_session *s, const char *spec,
 	}
 	/* every session that meets a DNS failure logs it with the answer */
 	if (res->status == DNS_TEMPFAIL)
-		evt_warn(DNS_TEMPFAIL, s->cid, "domain=%s lookup=%s answer=\"%s\"%s",
-			 host, t->lookup, res->answer, res->cached ? " cached=yes" : "");
+		evt_warn(DNS_TEMPFAIL, s->cid, "domain=%s lookup=%s answer=%s%s",
+			 host, t->lookup, evt_quote(res->answer), res->cached ? " cached=yes" : "");
 	else if (res->status == DNS_NOTFOUND)
-		evt_warn(DNS_NOTFOUND, s->cid, "domain=%s lookup=%s answer=\"%s\"%s",
-			 host, t->lookup, res->answer, res->cached ? " cached=yes" : "");
+		evt_warn(DNS_NOTFOUND, s->cid, "domain=%s lookup=%s answer=%s%s",
+			 host, t->lookup, evt_quote(res->answer), res->cached ? " cached=yes" : "");
 	else if (!res->cached && strcmp(t->lookup, "native") != 0)
-		evt_info(DNS_RESOLVED, s->cid, "domain=%s lookup=%s answer=\"%s\" "
-			 "addresses=%zu ttl=%u", host, t->lookup, res->answer,
+		evt_info(DNS_RESOLVED, s->cid, "domain=%s lookup=%s answer=%s "
+			 "addresses=%zu ttl=%u", host, t->lookup, evt_quote(res->answer),
 			 res->ntarget, res->ttl);
 	if (res->status != DNS_OK) {
 		proxy_hop_why(t, "%s: %s", spec, res->answer);
@@ -375,17 +375,18 @@ int     proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner)
 	if (rc == 0) {
 		if (*t.entry)
 			evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s next_hop=%s "
-				 "lookup=%s%s%s%s", s->hop_name, CONF_NAME(operating_mode),
-				 t.entry, t.lookup, t.why.len ? " skipped=\"" : "",
-				 t.why.len ? t.why.data : "", t.why.len ? "\"" : "");
+				 "lookup=%s%s%s", s->hop_name, CONF_NAME(operating_mode),
+				 t.entry, t.lookup, t.why.len ? " skipped=" : "",
+				 t.why.len ? evt_quote(t.why.data) : "");
 		else
-			evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s%s%s%s", s->hop_name,
-				 CONF_NAME(operating_mode), t.why.len ? " skipped=\"" : "",
-				 t.why.len ? t.why.data : "", t.why.len ? "\"" : "");
+			evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s%s%s", s->hop_name,
+				 CONF_NAME(operating_mode), t.why.len ? " skipped=" : "",
+				 t.why.len ? evt_quote(t.why.data) : "");
 	} else {
 		proxy_hop_refusal(s, &t);
-		evt_warn(HOP_NONE, s->cid, "client=%s mode=%s tried=\"%s\" reply=\"%.3s\"",
-			 s->client_addr, CONF_NAME(operating_mode), t.why.data, s->hop_refusal);
+		evt_warn(HOP_NONE, s->cid, "client=%s mode=%s tried=%s reply=\"%.3s\"",
+			 s->client_addr, CONF_NAME(operating_mode), evt_quote(t.why.data),
+			 s->hop_refusal);
 	}
 	buf_free(&t.why);
 	return rc;
@@ -452,9 +453,13 @@ static int proxy_hop_tls_fail(struct proxy_session *s, enum hop_level level,
 {
 	char    text[512];
 
-	evt_warn(HOP_TLS_FAILED, s->cid, "hop=%s outbound_tls=%s level=%s reason=\"%s\"",
-		 s->hop_name, CONF_NAME(outbound_tls), proxy_tls_level_name(level), why);
+	evt_warn(HOP_TLS_FAILED, s->cid, "hop=%s outbound_tls=%s level=%s reason=%s",
+		 s->hop_name, CONF_NAME(outbound_tls), proxy_tls_level_name(level),
+		 evt_quote(why));
 	proxy_hop_close(s);
+	s->tls_hop_failed = 1;
+	if (var_outbound_tls == OUTBOUND_TLS_MIRROR)
+		proxy_tls_mirror_failed(s, why);	/* not offered again for a while */
 	snprintf(text, sizeof(text), "451 4.7.5 %s Error: TLS to the next hop %s failed: %s",
 		 s->helo_name, s->hop_name, why);
 	for (char *cp = text; *cp; cp++)
@@ -473,8 +478,8 @@ static int proxy_hop_tls_fail(struct proxy_session *s, enum hop_level level,
 static int proxy_hop_tls_plain(struct proxy_session *s, struct smtp_reply *r,
 			       const char *why)
 {
-	evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=\"%s\" action=reconnect",
-		 s->hop_name, why);
+	evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=%s action=reconnect",
+		 s->hop_name, evt_quote(why));
 	proxy_hop_close(s);
 	s->tls_hop_plain = 1;
 	if (proxy_hop_connect(s, r) < 0)
@@ -493,7 +498,7 @@ static int proxy_hop_starttls(struct proxy_session *s, struct smtp_reply *r)
 	if (level == HOP_TLS_NONE || s->tls_hop || s->tls_hop_plain || s->hop == NULL)
 		return HOP_OK;
 	/* the SSL session reads the socket itself: nothing may wait in plain text */
-	if (stream_pending(s->hop) > 0)
+	if (proxy_hop_quiet(s) == HOP_GARBLED)
 		return proxy_hop_tls_fail(s, level, r, "next hop sent data after its EHLO reply");
 	if (!(s->hop_caps & CAP_STARTTLS)) {
 		if (level == HOP_TLS_MAY) {
@@ -505,7 +510,7 @@ static int proxy_hop_starttls(struct proxy_session *s, struct smtp_reply *r)
 	}
 	stream_puts(s->hop, "STARTTLS\r\n");
 	smtp_reply_init(&st);
-	if ((rc = proxy_read_reply(s, &st, var_next_hop_timeout)) != HOP_OK) {
+	if ((rc = proxy_hop_reply(s, &st, var_next_hop_timeout, "220")) != HOP_OK) {
 		smtp_reply_free(&st);
 		return rc;
 	}
@@ -514,14 +519,15 @@ static int proxy_hop_starttls(struct proxy_session *s, struct smtp_reply *r)
 		smtp_reply_free(&st);
 		if (level == HOP_TLS_MAY && s->hop) {
 			/* a refused STARTTLS leaves the session as it was (RFC 3207) */
-			evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=\"%s\"", s->hop_name, why);
+			evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=%s", s->hop_name,
+				 evt_quote(why));
 			s->tls_hop_plain = 1;
 			return HOP_OK;
 		}
 		return proxy_hop_tls_fail(s, level, r, why);
 	}
 	smtp_reply_free(&st);
-	if (stream_pending(s->hop) > 0)
+	if (proxy_hop_quiet(s) == HOP_GARBLED)
 		return proxy_hop_tls_fail(s, level, r,
 					  "next hop sent data after its 220 to STARTTLS");
 	if (proxy_tls_hop_handshake(s, level, why, sizeof(why)) < 0) {
@@ -537,8 +543,10 @@ int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r)
 {
 	int     rc;
 
+	if ((rc = proxy_hop_quiet(s)) != HOP_OK)
+		return rc;			/* it spoke before we did */
 	stream_printf(s->hop, "EHLO %s\r\n", s->helo_name);
-	if ((rc = proxy_read_reply(s, r, var_next_hop_timeout)) != HOP_OK)
+	if ((rc = proxy_hop_reply(s, r, var_next_hop_timeout, "250")) != HOP_OK)
 		return rc;
 	if (r->code / 100 == 2) {
 		proxy_parse_caps(s, r);
@@ -548,7 +556,8 @@ int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r)
 		return HOP_OK;			/* 4xx: relayed as it is */
 	s->hop_caps = 0;
 	stream_printf(s->hop, "HELO %s\r\n", s->helo_name);
-	if ((rc = proxy_read_reply(s, r, var_next_hop_timeout)) != HOP_OK || r->code / 100 != 2)
+	if ((rc = proxy_hop_reply(s, r, var_next_hop_timeout, "250")) != HOP_OK
+	    || r->code / 100 != 2)
 		return rc;
 	return proxy_hop_starttls(s, r);	/* no STARTTLS: fails if required */
 }

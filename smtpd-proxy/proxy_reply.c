@@ -2,12 +2,19 @@
  * proxy_reply - reading and checking next-hop replies
  *
  * A reply is accepted only if every line is "DDD-text" or "DDD text" (or
- * a bare "DDD", as smtp-sink ends its EHLO reply), all lines carry the
- * same code, the code is 2xx..5xx, the text is printable (UTF-8 allowed),
- * and the reply fits PROXY_REPLY_LINES_MAX lines. Anything else is
+ * a bare "DDD", as smtp-sink ends its EHLO reply), no line is longer than
+ * RFC 5321 allows (512 octets with its CRLF), all lines carry the same
+ * code, the code is 2xx..5xx, the text is printable (UTF-8 allowed), and
+ * the reply fits PROXY_REPLY_LINES_MAX lines. proxy_hop_reply() also
+ * checks that a positive reply is one the command may get (a 221 or 220
+ * to RCPT could only belong to something else). Anything else is
  * HOP_GARBLED: the caller answers 451 4.3.0 and drops the next hop, so a
- * confused or hostile next hop can never make us say 2xx. Relaying a
- * reply to the client is proxy_chat.c's.
+ * confused or hostile next hop can never make us say 2xx.
+ *
+ * The next hop speaks only when asked: proxy_hop_quiet() says whether it
+ * said anything while no command was outstanding (HOP_GARBLED) or went
+ * away (HOP_LOST); it is asked before each command and between the
+ * chunks of a message. Relaying a reply to the client is proxy_chat.c's.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,6 +56,40 @@ const char *hop_strerror(int status)
 		return "timeout";
 	}
 	return "error";
+}
+
+/* proxy_hop_quiet - HOP_OK if the next hop said nothing out of turn */
+int     proxy_hop_quiet(struct proxy_session *s)
+{
+	int     rc = stream_peek_ready(s->hop);
+
+	if (rc == 0)
+		return HOP_OK;
+	return rc > 0 ? HOP_GARBLED : HOP_LOST;
+}
+
+/* proxy_code_listed - is code one of "250 251 ..."? */
+static int proxy_code_listed(const char *list, int code)
+{
+	char    word[4];
+
+	snprintf(word, sizeof(word), "%03d", code);
+	for (const char *cp = list; (cp = strstr(cp, word)) != NULL; cp += 3)
+		if ((cp == list || cp[-1] == ' ') && (cp[3] == 0 || cp[3] == ' '))
+			return 1;
+	return 0;
+}
+
+/* proxy_hop_reply - a reply to a command whose positive replies are listed */
+int     proxy_hop_reply(struct proxy_session *s, struct smtp_reply *r, int timeout,
+			        const char *positive)
+{
+	int     rc = proxy_read_reply(s, r, timeout);
+
+	/* a 2xx or 3xx the command cannot get belongs to another one, or none */
+	if (rc == HOP_OK && r->code < 400 && !proxy_code_listed(positive, r->code))
+		return HOP_GARBLED;
+	return rc;
 }
 
 /* proxy_reply_line_ok - is this one well-formed reply line? */

@@ -338,7 +338,10 @@ static void proxy_do_quit(struct proxy_session *s, const struct proxy_cmd *cmd,
 	smtp_reply_init(&r);
 	if (s->hop) {
 		stream_puts(s->hop, "QUIT\r\n");
-		rc = proxy_read_reply(s, &r, 10);
+		rc = proxy_hop_reply(s, &r, 10, "221");
+		/* after 221 the next hop has nothing more to say */
+		if (rc == HOP_OK && proxy_hop_quiet(s) == HOP_GARBLED)
+			proxy_hop_failed(s, HOP_GARBLED, "QUIT (data after 221)");
 		proxy_hop_close(s);
 		if (rc == HOP_OK && r.code == 221) {
 			proxy_chat_relay(s, &r);
@@ -507,7 +510,8 @@ static void proxy_do_unknown(struct proxy_session *s, const struct proxy_cmd *cm
 
 /*
  * The commands, one row each (Postfix's smtpd_cmd_table, OpenSMTPD's
- * commands[]): the handler, what its next-hop reply means, and flags.
+ * commands[]): the handler, what its next-hop reply means, flags, and
+ * for a relayed command the positive replies it may get (RFC 5321 4.3.2).
  * RFC 2920 lets RSET, MAIL and RCPT wait in a pipelined group (BATCH);
  * with inbound_tls = encrypt only PRE_TLS commands may come before
  * STARTTLS; NEED_HELO and NEED_MAIL commands are refused with 503 out of
@@ -515,29 +519,29 @@ static void proxy_do_unknown(struct proxy_session *s, const struct proxy_cmd *cm
  * The last row, without a name, is every command not in the table.
  */
 static const struct proxy_cmd proxy_cmds[] = {
-	{"HELO", proxy_do_helo, NULL, CMD_PRE_TLS | CMD_JUNK},
-	{"EHLO", proxy_do_ehlo, NULL, CMD_PRE_TLS | CMD_JUNK},
-	{"MAIL", proxy_do_mail, proxy_mail_replied, CMD_BATCH | CMD_NEED_HELO},
-	{"RCPT", proxy_do_rcpt, proxy_rcpt_replied, CMD_BATCH | CMD_NEED_MAIL},
-	{"DATA", proxy_do_data, NULL, CMD_NEED_MAIL},
-	{"RSET", proxy_do_rset, NULL, CMD_BATCH | CMD_PRE_TLS | CMD_JUNK},
-	{"NOOP", proxy_do_noop, NULL, CMD_PRE_TLS | CMD_JUNK},
-	{"QUIT", proxy_do_quit, NULL, CMD_PRE_TLS | CMD_NO_HOP},
-	{"VRFY", proxy_do_vrfy, NULL, CMD_JUNK},
-	{"HELP", proxy_do_help, NULL, CMD_PRE_TLS | CMD_JUNK},
-	{"XFORWARD", proxy_do_xforward, proxy_xforward_replied, 0},
-	{"STARTTLS", proxy_do_starttls, NULL, CMD_PRE_TLS},
-	{"XCLIENT", proxy_do_xclient, NULL, CMD_PRE_TLS},
-	{"AUTH", proxy_do_unimpl, NULL, CMD_PRE_TLS},
-	{"BDAT", proxy_do_unimpl, NULL, CMD_PRE_TLS},
-	{"ETRN", proxy_do_unimpl, NULL, CMD_PRE_TLS},
-	{"EXPN", proxy_do_unimpl, NULL, CMD_PRE_TLS},
-	{"TURN", proxy_do_unimpl, NULL, CMD_PRE_TLS},
-	{"ATRN", proxy_do_unimpl, NULL, CMD_PRE_TLS},
-	{"SEND", proxy_do_unimpl, NULL, CMD_PRE_TLS},
-	{"SAML", proxy_do_unimpl, NULL, CMD_PRE_TLS},
-	{"SOML", proxy_do_unimpl, NULL, CMD_PRE_TLS},
-	{NULL, proxy_do_unknown, NULL, CMD_PRE_TLS | CMD_JUNK},
+	{"HELO", proxy_do_helo, NULL, CMD_PRE_TLS | CMD_JUNK, NULL},
+	{"EHLO", proxy_do_ehlo, NULL, CMD_PRE_TLS | CMD_JUNK, NULL},
+	{"MAIL", proxy_do_mail, proxy_mail_replied, CMD_BATCH | CMD_NEED_HELO, "250"},
+	{"RCPT", proxy_do_rcpt, proxy_rcpt_replied, CMD_BATCH | CMD_NEED_MAIL, "250 251"},
+	{"DATA", proxy_do_data, NULL, CMD_NEED_MAIL, NULL},
+	{"RSET", proxy_do_rset, NULL, CMD_BATCH | CMD_PRE_TLS | CMD_JUNK, "250"},
+	{"NOOP", proxy_do_noop, NULL, CMD_PRE_TLS | CMD_JUNK, "250"},
+	{"QUIT", proxy_do_quit, NULL, CMD_PRE_TLS | CMD_NO_HOP, NULL},
+	{"VRFY", proxy_do_vrfy, NULL, CMD_JUNK, "250 251 252"},
+	{"HELP", proxy_do_help, NULL, CMD_PRE_TLS | CMD_JUNK, "211 214"},
+	{"XFORWARD", proxy_do_xforward, proxy_xforward_replied, 0, "250"},
+	{"STARTTLS", proxy_do_starttls, NULL, CMD_PRE_TLS, NULL},
+	{"XCLIENT", proxy_do_xclient, NULL, CMD_PRE_TLS, NULL},
+	{"AUTH", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
+	{"BDAT", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
+	{"ETRN", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
+	{"EXPN", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
+	{"TURN", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
+	{"ATRN", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
+	{"SEND", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
+	{"SAML", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
+	{"SOML", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
+	{NULL, proxy_do_unknown, NULL, CMD_PRE_TLS | CMD_JUNK, NULL},
 };
 
 /* proxy_cmd_find - the row of a command word (the last row: unknown) */
@@ -583,7 +587,7 @@ static void proxy_dispatch(struct proxy_session *s, char *line)
 	/* a next hop gone before, or while reading that group's replies */
 	if (s->hop_dead && !(cmd->flags & CMD_NO_HOP)) {
 		proxy_chat_collect(s);
-		proxy_chat_stat(s, PROXY_STAT_HOP_GONE);
+		proxy_chat_stat(s, s->tls_hop_failed ? PROXY_STAT_HOP_TLS : PROXY_STAT_HOP_GONE);
 		return;
 	}
 	if (proxy_cmd_refused(s, cmd))

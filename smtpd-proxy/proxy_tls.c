@@ -19,6 +19,7 @@
  * given is not a tlsmgr key.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -100,7 +101,17 @@ static void proxy_tls_reason(char *why, size_t len, int ssl_err, const char *dfl
 static int proxy_tls_handshake(SSL *ssl, int fd, int server_side, char *why, size_t len)
 {
 	struct timespec start, now;
+	int     fl = fcntl(fd, F_GETFL);
 
+	/*
+	 * A plain stream's socket blocks, with the kernel timeout of its last
+	 * step (smtpd_timeout): SSL_accept() would wait that long for a silent
+	 * client. Non-blocking, the poll() below keeps tls_handshake_timeout;
+	 * after a failure the flags are put back, for a next hop that goes on
+	 * in plain text.
+	 */
+	if (fl >= 0)
+		(void) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	*tls_mgr_error = 0;
 	for (;;) {
@@ -110,7 +121,7 @@ static int proxy_tls_handshake(SSL *ssl, int fd, int server_side, char *why, siz
 		ERR_clear_error();
 		r = server_side ? SSL_accept(ssl) : SSL_connect(ssl);
 		if (r == 1)
-			return 0;
+			return 0;			/* stream_set_ssl(): non-blocking from now on */
 		err = SSL_get_error(ssl, r);
 		if (err == SSL_ERROR_WANT_READ)
 			pfd.events = POLLIN;
@@ -118,7 +129,7 @@ static int proxy_tls_handshake(SSL *ssl, int fd, int server_side, char *why, siz
 			pfd.events = POLLOUT;
 		else {
 			proxy_tls_reason(why, len, err, "handshake failure");
-			return -1;
+			break;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		left = var_tls_handshake_timeout * 1000
@@ -126,9 +137,12 @@ static int proxy_tls_handshake(SSL *ssl, int fd, int server_side, char *why, siz
 				 + (now.tv_nsec - start.tv_nsec) / 1000000);
 		if (left <= 0 || poll(&pfd, 1, left) == 0) {
 			snprintf(why, len, "timeout after %ds", var_tls_handshake_timeout);
-			return -1;
+			break;
 		}
 	}
+	if (fl >= 0)
+		(void) fcntl(fd, F_SETFL, fl);
+	return -1;
 }
 
 /* proxy_tls_peer - "CN" of the peer certificate, or "none" */
@@ -309,6 +323,58 @@ static SSL_CTX *proxy_tls_server_ctx(char *why, size_t len)
 
 /* ---- the client side ---------------------------------------------------------- */
 
+static void proxy_tls_hop_host(const struct proxy_session *s, char *buf, size_t len,
+			       int *is_addr);
+
+/* proxy_tls_mirror_key - tlsmgr's key for "this hop failed mirrored TLS" */
+static int proxy_tls_mirror_key(const struct proxy_session *s, char *key, size_t len)
+{
+	char    host[256];
+	int     is_addr;
+
+	if (!proxy_tls_have_chain)
+		return -1;
+	proxy_tls_hop_host(s, host, sizeof(host), &is_addr);
+	snprintf(key, len, "mirror-failed|%s|%s|%s", s->hop_name, host,
+		 proxy_tls_chain.trust_digest);
+	return 0;
+}
+
+/* proxy_tls_mirror_failed - remember, for every worker, that this hop failed */
+void    proxy_tls_mirror_failed(struct proxy_session *s, const char *why)
+{
+	char    key[TLSMGR_SESS_KEY_MAX];
+	size_t  len = strlen(why);
+
+	if (len == 0 || proxy_tls_mirror_key(s, key, sizeof(key)) < 0)
+		return;
+	if (len > TLSMGR_SESS_DATA_MAX)
+		len = TLSMGR_SESS_DATA_MAX;
+	(void) tls_mgr_sess_put(key, (const unsigned char *) why, len,
+				(unsigned) var_tls_session_timeout);
+}
+
+/* proxy_tls_mirror_ok - can the next hop carry the client's TLS? */
+static int proxy_tls_mirror_ok(struct proxy_session *s, char *why, size_t len)
+{
+	char    key[TLSMGR_SESS_KEY_MAX];
+	unsigned char data[TLSMGR_SESS_DATA_MAX];
+	size_t  dlen;
+
+	if (!(s->hop_caps & CAP_STARTTLS)) {
+		snprintf(why, len, "next hop offers no STARTTLS");
+		return 0;
+	}
+	/* a hop whose TLS failed lately (its certificate, say) fails again */
+	if (proxy_tls_mirror_key(s, key, sizeof(key)) == 0
+	    && tls_mgr_sess_get(key, data, &dlen, sizeof(data)) == 0 && dlen > 0) {
+		snprintf(why, len, "TLS to the next hop failed lately: %.*s",
+			 (int) (dlen < 200 ? dlen : 200), (const char *) data);
+		return 0;
+	}
+	return 1;
+}
+
 /* proxy_tls_offer - may our EHLO reply offer STARTTLS? */
 int     proxy_tls_offer(struct proxy_session *s)
 {
@@ -316,10 +382,25 @@ int     proxy_tls_offer(struct proxy_session *s)
 
 	if (s->tls_client || var_inbound_tls == INBOUND_TLS_NONE)
 		return 0;
-	static time_t logged;
+	static time_t logged, unmirrored;
 
-	if (proxy_tls_server_ctx(why, sizeof(why)) != NULL)
-		return 1;
+	if (proxy_tls_server_ctx(why, sizeof(why)) != NULL) {
+		/*
+		 * mirror: a client that takes STARTTLS needs TLS to the next hop
+		 * too; offer it only when the hop can carry it, or the client
+		 * hears 451 4.7.5 and a may-TLS client (Postfix) defers forever.
+		 * With encrypt the client must use TLS anyway: the 451 says why.
+		 */
+		if (var_outbound_tls != OUTBOUND_TLS_MIRROR || var_inbound_tls != INBOUND_TLS_MAY
+		    || proxy_tls_mirror_ok(s, why, sizeof(why)))
+			return 1;
+		if (time(NULL) - unmirrored >= 60) {
+			unmirrored = time(NULL);
+			evt_info(TLS_NOT_OFFERED, s->cid, "client=%s hop=%s outbound_tls=mirror "
+				 "reason=%s", s->client_addr, s->hop_name, evt_quote(why));
+		}
+		return 0;
+	}
 	/* once a minute per worker is enough to say tlsmgr is missing */
 	if (time(NULL) - logged >= 60) {
 		logged = time(NULL);

@@ -65,26 +65,48 @@ static void proxy_hop_lost(struct proxy_session *s, int rc, const char *doing,
 	snprintf(outcome, len, "%.9s next hop %s during %s", reply, hop_strerror(rc), doing);
 }
 
+/* proxy_send_failed - the content did not all go: no end of data was sent */
+static void proxy_send_failed(struct proxy_session *s, int rc, size_t size,
+			      char *outcome, size_t len)
+{
+	char    doing[128];
+
+	snprintf(doing, sizeof(doing), "message content, %llu bytes sent of %zu",
+		 (unsigned long long) s->hop->wbytes, size);
+	if (rc == HOP_GARBLED) {
+		proxy_hop_lost(s, rc, doing, outcome, len);
+		return;
+	}
+	/* 4.4.2, not 421: the client may go on; only this transfer failed */
+	proxy_hop_failed(s, rc, doing);
+	snprintf(outcome, len, "%.9s next hop %s during %s",
+		 proxy_chat_stat(s, PROXY_STAT_HOP_SEND), hop_strerror(rc), doing);
+}
+
 /* proxy_hop_cmd - one command to the next hop and its reply */
 static int proxy_hop_cmd(struct proxy_session *s, struct smtp_reply *r,
-			 char *outcome, size_t len, const char *fmt, ...)
+			 const char *positive, char *outcome, size_t len,
+			 const char *fmt,...)
 {
+	char    verb[16];
 	va_list ap;
 	int     rc;
 
 	if (s->hop == NULL)
 		return -1;			/* it said 421 and is gone: that was the reply */
-	va_start(ap, fmt);
-	buf_vprintf(&s->hop->wbuf, fmt, ap);
-	va_end(ap);
-	buf_append(&s->hop->wbuf, "\r\n", 2);
-	rc = proxy_read_reply(s, r, var_next_hop_timeout);
-	if (rc == HOP_OK && r->code / 100 == 3 && strncmp(fmt, "DATA", 4) != 0)
-		rc = HOP_GARBLED;
+	snprintf(verb, sizeof(verb), "%.*s", (int) strcspn(fmt, " :"), fmt);
+	/* nothing is owed: anything it said now was said out of turn */
+	if ((rc = proxy_hop_quiet(s)) == HOP_OK) {
+		va_start(ap, fmt);
+		buf_vprintf(&s->hop->wbuf, fmt, ap);
+		va_end(ap);
+		buf_append(&s->hop->wbuf, "\r\n", 2);
+		rc = proxy_hop_reply(s, r, var_next_hop_timeout, positive);
+	}
 	if (rc == HOP_OK && stream_pending(s->hop) > 0)
 		rc = HOP_GARBLED;		/* more than one reply */
 	if (rc != HOP_OK) {
-		proxy_hop_lost(s, rc, fmt, outcome, len);
+		proxy_hop_lost(s, rc, verb, outcome, len);
 		return -1;
 	}
 	return 0;
@@ -97,7 +119,7 @@ static int proxy_hop_rset(struct proxy_session *s, char *outcome, size_t len)
 	int     rc;
 
 	smtp_reply_init(&r);
-	rc = proxy_hop_cmd(s, &r, outcome, len, "RSET");
+	rc = proxy_hop_cmd(s, &r, "250", outcome, len, "RSET");
 	smtp_reply_free(&r);
 	return rc;
 }
@@ -119,7 +141,7 @@ static int proxy_redirect(struct proxy_session *s, const struct verdict *v,
 	}
 	smtp_reply_init(&r);
 	smtp_reply_init(&refused);
-	if (proxy_hop_cmd(s, &r, outcome, len, "MAIL FROM:%s%s%s", s->env.mail_from,
+	if (proxy_hop_cmd(s, &r, "250", outcome, len, "MAIL FROM:%s%s%s", s->env.mail_from,
 			  *s->env.mail_params ? " " : "", s->env.mail_params) < 0)
 		goto out;
 	if (r.code / 100 != 2) {
@@ -128,7 +150,7 @@ static int proxy_redirect(struct proxy_session *s, const struct verdict *v,
 		goto out;
 	}
 	for (size_t i = 0; i < v->nrcpt; i++) {
-		if (proxy_hop_cmd(s, &r, outcome, len, "RCPT TO:%s", v->rcpt[i]) < 0)
+		if (proxy_hop_cmd(s, &r, "250 251", outcome, len, "RCPT TO:%s", v->rcpt[i]) < 0)
 			goto out;
 		if (r.code / 100 == 2)
 			accepted++;
@@ -160,7 +182,7 @@ static void proxy_deliver(struct proxy_session *s, int fd, size_t size,
 	int     rc;
 
 	smtp_reply_init(&r);
-	if (proxy_hop_cmd(s, &r, outcome, len, "DATA") < 0)
+	if (proxy_hop_cmd(s, &r, "354", outcome, len, "DATA") < 0)
 		goto out;
 	if (r.code != 354) {
 		if (r.code / 100 == 2) {
@@ -172,14 +194,11 @@ static void proxy_deliver(struct proxy_session *s, int fd, size_t size,
 		}
 		goto out;
 	}
-	if (proxy_data_send(s, fd, size, v) < 0) {
-		proxy_hop_lost(s, s->hop->err == STREAM_TIMEOUT ? HOP_TIMEOUT : HOP_LOST,
-			       "message content", outcome, len);
+	if ((rc = proxy_data_send(s, fd, size, v)) != HOP_OK) {
+		proxy_send_failed(s, rc, size, outcome, len);
 		goto out;
 	}
-	rc = proxy_read_reply(s, &r, var_next_hop_data_done_timeout);
-	if (rc == HOP_OK && r.code / 100 == 3)
-		rc = HOP_GARBLED;
+	rc = proxy_hop_reply(s, &r, var_next_hop_data_done_timeout, "250");
 	if (rc != HOP_OK) {
 		proxy_hop_lost(s, rc, "end of data", outcome, len);
 		goto out;
@@ -202,8 +221,8 @@ static void proxy_reject_content(struct proxy_session *s, int status, size_t siz
 					     : status == DATA_LONGLINE ? PROXY_STAT_LONGLINE
 					     : PROXY_STAT_BARE);
 
-	evt_warn(MSG_REJECTED, s->cid, "client=%s from=%s size=%zu reply=\"%s\"",
-		 s->client_addr, s->env.mail_from, size, reply);
+	evt_warn(MSG_REJECTED, s->cid, "client=%s from=%s size=%zu reply=%s",
+		 s->client_addr, evt_quote(s->env.mail_from), size, evt_quote(reply));
 	snprintf(outcome, len, "%s", reply);
 	(void) proxy_hop_rset(s, outcome, len);
 }
@@ -274,8 +293,13 @@ int     proxy_transaction(struct proxy_session *s)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	status = proxy_data_receive(s, fd, &size);
 	rtime = proxy_elapsed(&t0);
-	if (status == DATA_LOST) {
+	if (status == DATA_LOST || status == DATA_TIMEOUT) {
 		close(fd);
+		if (status == DATA_TIMEOUT) {
+			/* a silent client may still listen: say why, as Postfix does */
+			(void) proxy_chat_stat(s, PROXY_STAT_TIMEOUT);
+			(void) stream_flush(s->client);
+		}
 		proxy_enter_state(s, PS_QUIT);
 		return 0;
 	}
@@ -315,12 +339,14 @@ int     proxy_transaction(struct proxy_session *s)
 	close(fd);
 	s->messages++;
 	evt_info(MSG_COMPLETE, s->cid, "client=%s from=%s rcpts=%zu size=%zu "
-		 "tls_in=%s tls_out=%s verdict=%s%s policies=%s hop=%s reply=\"%s\" "
-		 "rtime=%.3f dtime=%.3f stime=%.3f", s->client_addr, s->env.mail_from,
+		 "tls_in=%s tls_out=%s verdict=%s%s policies=%s hop=%s reply=%s "
+		 "rtime=%.3f dtime=%.3f stime=%.3f", s->client_addr,
+		 evt_quote(s->env.mail_from),
 		 s->env.nrcpt, size, s->client->ssl ? SSL_get_version(s->client->ssl) : "none",
 		 s->hop && s->hop->ssl ? SSL_get_version(s->hop->ssl) : "none",
 		 scan_action_name(v.action), scanned ? "" : " (detector failure)",
-		 *v.policies ? v.policies : "-", s->hop_name, outcome, rtime, dtime,
+		 evt_quote(*v.policies ? v.policies : "-"), s->hop_name,
+		 evt_quote(outcome), rtime, dtime,
 		 proxy_elapsed(&t2));
 	proxy_count_message(&v, size, scanned);
 	verdict_free(&v);

@@ -182,15 +182,13 @@ int     proxy_xforward_replay(struct proxy_session *s)
 	for (int i = 0; i < s->nxforward && rc == HOP_OK; i++) {
 		const char *end = strstr(line, "\r\n");
 
-		if (end == NULL)
+		if (end == NULL || (rc = proxy_hop_quiet(s)) != HOP_OK)
 			break;
 		stream_write(s->hop, line, (size_t) (end - line) + 2);
-		rc = proxy_read_reply(s, &r, var_next_hop_timeout);
-		if (rc == HOP_OK && r.code / 100 == 3)
-			rc = HOP_GARBLED;
+		rc = proxy_hop_reply(s, &r, var_next_hop_timeout, "250");
 		if (rc == HOP_OK && r.code / 100 != 2)
-			evt_warn(XFWD_REFUSED, s->cid, "hop=%s during=replay reply=\"%s\"",
-				 s->hop_name, r.first);
+			evt_warn(XFWD_REFUSED, s->cid, "hop=%s during=replay reply=%s",
+				 s->hop_name, evt_quote(r.first));
 		line = end + 2;
 	}
 	smtp_reply_free(&r);

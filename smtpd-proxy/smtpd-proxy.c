@@ -100,7 +100,7 @@ static int proxy_upstream(struct proxy_session *s, int fd, const struct sockaddr
 	}
 	server_title("%s: %s (PROXY header)", server.service, addr);
 	if (proxy_haproxy_read(fd, var_proxy_protocol_timeout, hp, why, sizeof(why)) < 0) {
-		evt_warn(PROXY_REFUSED, s->cid, "peer=%s reason=\"%s\"", addr, why);
+		evt_warn(PROXY_REFUSED, s->cid, "peer=%s reason=%s", addr, evt_quote(why));
 		return -1;
 	}
 	snprintf(s->via, sizeof(s->via), "%s proxy=v%d%s", addr, hp->version,

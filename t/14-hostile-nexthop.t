@@ -4,54 +4,21 @@
 # accept: the client gets 451 4.3.0 or 421 4.4.2 and the log says why.
 #
 # No real MTA misbehaves on demand, so the next hop here is a small
-# scripted server: it answers each command with the reply of its script.
+# scripted server (t/lib/DlpHop.pm): it answers each command with the
+# reply of its script.
 
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use IO::Socket::INET;
-use POSIX ();
 use DlpTest;
+use DlpHop;
 
-# fake_hop - a one-connection-at-a-time server playing a script
+# fake_hop - the scripted next hop (DlpHop), as (port, hop)
 sub fake_hop {
-    my (%script) = @_;
-    my $port = free_port();
-    my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port,
-        Listen => 16, ReuseAddr => 1) or die "listen: $!";
-    my $pid = fork // die;
-    if ($pid == 0) {
-        while (my $c = $srv->accept) {
-            $c->autoflush(1);
-            print $c $script{CONNECT} // "220 fake.test ESMTP\r\n";
-            while (my $line = <$c>) {
-                my ($verb) = $line =~ /^(\w+)/;
-                $verb = uc($verb // '');
-                my $reply = $script{$verb} // "250 2.0.0 Ok\r\n";
-                $reply = "250-fake.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n"
-                    if $verb eq 'EHLO' && !exists $script{EHLO};
-                $reply = "354 go\r\n" if $verb eq 'DATA' && !exists $script{DATA};
-                last if $reply eq 'CLOSE';
-                next if $reply eq 'SILENT';
-                print $c $reply;
-                if ($verb eq 'DATA' && $reply =~ /^354/) {
-                    while (my $l = <$c>) { last if $l eq ".\r\n" }
-                    my $end = $script{'.'} // "250 2.0.0 Ok: queued\r\n";
-                    last if $end eq 'CLOSE';
-                    next if $end eq 'SILENT';
-                    print $c $end;
-                }
-                last if $verb eq 'QUIT';
-            }
-            close $c;
-        }
-        POSIX::_exit(0);
-    }
-    close $srv;
-    reap_at_exit($pid);
-    return ($port, $pid);
+    my $hop = start_hop(@_);
+    return ($hop->{port}, $hop);
 }
 
 my @cases = (
@@ -67,29 +34,44 @@ my @cases = (
     ['closed at RCPT', { RCPT => 'CLOSE' }, 'RCPT', qr/^421 4\.4\.2 /],
     ['silent after the content', { '.' => 'SILENT' }, '.', qr/^421 4\.4\.2 /],
     ['two replies to MAIL', { MAIL => "250 ok\r\n250 ok\r\n" }, 'RCPT', qr/^421 4\.4\.2 /],
+    # reply hygiene: what no command asked for is never relayed
+    ['a reply line over 512 octets', { RCPT => "250 " . ("x" x 600) . "\r\n" },
+        'RCPT', qr/^451 4\.3\.0 /],
+    ['221 to MAIL', { MAIL => "221 2.0.0 Bye\r\n" }, 'MAIL', qr/^451 4\.3\.0 /],
+    ['220 to RCPT', { RCPT => "220 2.0.0 hello again\r\n" }, 'RCPT', qr/^451 4\.3\.0 /],
+    ['214 to RCPT', { RCPT => "214 2.0.0 help text\r\n" }, 'RCPT', qr/^451 4\.3\.0 /],
+    ['a late second reply to MAIL', { MAIL => ["250 ok\r\n", 0.3, "250 ok\r\n"],
+        RCPT => "550 5.1.1 no such user\r\n" }, 'RCPT', qr/^451 4\.3\.0 /,
+        qr/^late MAIL/],
+    ['a late second reply to the end of data', { '.' => ["250 queued\r\n", 0.3,
+        "250 queued twice\r\n"] }, 'NEXT', qr/^451 4\.3\.0 .*protocol/, qr/^late \./],
 );
 
+my @steps = ('MAIL', 'RCPT', 'DATA', '.', 'NEXT');
 for my $case (@cases) {
-    my ($name, $script, $where, $want) = @$case;
-    my ($port) = fake_hop(%$script);
+    my ($name, $script, $where, $want, $late) = @$case;
+    my ($port, $hop) = fake_hop(%$script);
     my $dlp = start_dlpgate(conf => { operating_mode => 'forward',
         next_hop => ["127.0.0.1:$port"], next_hop_data_done_timeout => 3 });
     my $c = smtp_connect($dlp->{port});
     $c->cmd('EHLO client.test');
     my %got;
-    ($got{MAIL}) = [$c->cmd('MAIL FROM:<a@example.com>')];
-    ($got{RCPT}) = [$c->cmd('RCPT TO:<b@example.net>')] if $got{MAIL}[0] && $got{MAIL}[0] == 250;
-    ($got{DATA}) = [$c->cmd('DATA')] if $got{RCPT} && $got{RCPT}[0] == 250;
-    if ($got{DATA} && $got{DATA}[0] == 354) {
+    # a late reply must have arrived before the next command goes out
+    my $step = sub { my ($line) = @_; $hop->wait_event($late) if $late; return [$c->cmd($line, 20)] };
+    $got{MAIL} = [$c->cmd('MAIL FROM:<a@example.com>')];
+    $got{RCPT} = $step->('RCPT TO:<b@example.net>') if ($got{MAIL}[0] // 0) == 250;
+    $got{DATA} = [$c->cmd('DATA')] if $got{RCPT} && ($got{RCPT}[0] // 0) == 250;
+    if ($got{DATA} && ($got{DATA}[0] // 0) == 354) {
         $c->send_raw("Subject: x\r\n\r\nx\r\n.\r\n");
         $got{'.'} = [$c->read_reply(20)];
+        $got{NEXT} = $step->('MAIL FROM:<c@example.com>') if ($got{'.'}[0] // 0) == 250;
     }
     like($got{$where}[1] // '', $want, "$name: $where answered " . ($want =~ /451/ ? '451 4.3.0' : '421 4.4.2'));
-    my @steps = ('MAIL', 'RCPT', 'DATA', '.');
-    my ($from) = grep { $steps[$_] eq $where } 0 .. $#steps;
-    is_deeply([grep { $got{$_} && ($got{$_}[0] // 0) =~ /^2/ } @steps[$from .. $#steps]], [],
-        "$name: never a 2xx for the message from $where on");
-    ok(!($got{'.'} && ($got{'.'}[0] // 0) == 250), "$name: no 250 for the content");
+    # from where it went wrong on, no reply is a 2xx
+    my @after = grep { $got{$_} } @steps[(grep { $steps[$_] eq $where } 0 .. $#steps)[0] .. $#steps];
+    ok(!grep({ ($got{$_}[0] // 0) =~ /^2/ } @after), "$name: never a 2xx from $where on")
+        or diag explain \%got;
+    ok(!($got{'.'} && ($got{'.'}[0] // 0) == 250) || $where eq 'NEXT', "$name: no 250 for the content");
     like($dlp->wait_log(qr/200[456] next hop/), qr/cid=/, "$name: logged as a next-hop failure");
     $c->close;
     $dlp->stop;
@@ -128,6 +110,60 @@ my (undef, $ehlo) = $c->cmd('EHLO client.test');
 like($ehlo, qr/^250[- ]SIZE 10240000\r?$/m, 'EHLO: a SIZE without a number leaves message_size_limit') or diag $ehlo;
 is(($c->cmd('MAIL FROM:<a@example.com> SIZE=1000'))[0], 250, 'and MAIL SIZE=1000 is relayed');
 $c->close;
+$dlp->stop;
+
+# big_message - a client in DATA sends lines of 1000 octets to size bytes;
+# the final reply, the client and the hop
+sub big_message {
+    my ($size, %script) = @_;
+    my ($port, $hop) = fake_hop(RCVBUF => 16384, %script);
+    my $dlp = start_dlpgate(conf => { operating_mode => 'forward',
+        next_hop => ["127.0.0.1:$port"], next_hop_data_timeout => 2 });
+    my $c = smtp_connect($dlp->{port});
+    $c->cmd('EHLO client.test');
+    $c->cmd('MAIL FROM:<a@example.com>');
+    $c->cmd('RCPT TO:<b@example.net>');
+    $c->cmd('DATA');
+    my $line = ("x" x 998) . "\r\n";
+    $c->send_raw("Subject: big\r\n\r\n" . ($line x int($size / 1000)) . ".\r\n");
+    return ([$c->read_reply(60)], $dlp, $hop, $c);
+}
+
+# a next hop that stops reading in the middle of the content: the write
+# times out, and what was not written is never made up for by an end of
+# data (a well-formed, shorter message the hop would accept): the client
+# hears 451 4.4.2, the hop is dropped, the log says so
+$dlp->stop;
+my ($r, $hop);
+($r, $dlp, $hop, $c) = big_message(9_000_000, DATA_STALL => 8);
+like($r->[1] // '', qr/^451 4\.4\.2 /, 'a next hop that stalls mid-content: 451 4.4.2');
+ok($hop->wait_event(qr/^(?:eof|dot)$/m, 30), 'the hop read what it got');
+unlike($hop->events, qr/^dot$/m, 'and no end of data came after the lost bytes');
+like($dlp->wait_log(qr/2005 next hop timeout/) // '', qr/during="?message content/,
+    'logged as a timeout during the content');
+like(($c->cmd('MAIL FROM:<a@example.com>'))[1] // '', qr/^421 4\.4\.2 /,
+    'the next command: 421, the hop is gone');
+$dlp->stop;
+
+# a next hop that speaks while the content is still being sent: nothing
+# asked it to, so its words are no reply to anything; we stop sending (no
+# end of data), 451 4.3.0, the hop is dropped
+($r, $dlp, $hop, $c) = big_message(8_000_000, DURING_DATA => "554 5.0.0 go away\r\n");
+like($r->[1] // '', qr/^451 4\.3\.0 /, 'a reply during the content: 451 4.3.0');
+ok($hop->wait_event(qr/^(?:eof|dot)$/m, 30), 'the hop read what it got');
+unlike($hop->events, qr/^dot$/m, 'and no end of data after its unasked reply');
+like($dlp->wait_log(qr/2004 next hop protocol error/) // '', qr/during="?message content/,
+    'logged as a protocol error during the content');
+$dlp->stop;
+
+# anything after 221 is a protocol error: the client still hears goodbye
+($port, $hop) = fake_hop(QUIT => "221 2.0.0 Bye\r\n250 2.0.0 one more thing\r\n");
+$dlp = start_dlpgate(conf => { operating_mode => 'forward', next_hop => ["127.0.0.1:$port"] });
+$c = smtp_connect($dlp->{port});
+$c->cmd('EHLO client.test');
+like(($c->cmd('QUIT'))[1] // '', qr/^221 /, 'QUIT: 221');
+like($dlp->wait_log(qr/2004 next hop protocol error/) // '', qr/during="?QUIT/,
+    'what the hop said after its 221 is logged as a protocol error');
 $dlp->stop;
 
 done_testing;

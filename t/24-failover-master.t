@@ -80,7 +80,8 @@ like($text, qr/^451 4\.3\.0 /, 'A: 451 4.3.0');
 # a new master on the same directories, A still in flight
 my $new = start_dlpgate(dir => $dlp->{dir}, port => $port, conf => \%conf,
     log => "$dlp->{dir}/master2.log");
-like($new->log, qr/5001 master started/, 'a new master starts on the same run_directory and port');
+ok($new->wait_log(qr/5001 master started/, 30),
+    'a new master starts on the same run_directory and port');
 my %st = status_counters((dlpgate($new->{etc}, 'status'))[1]);
 is($st{pid}, $new->{pid}, 'dlpgate status shows the new master');
 ok(alive($wa), 'A\'s old worker still serves A');

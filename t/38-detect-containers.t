@@ -167,6 +167,12 @@ SKIP: {
     check('encrypted zip member: the reason names it', message('enc.zip', slurp("$tmp/enc.zip")),
         'unscannable: encrypted zip member secret.xlsx');
 }
+check('password-protected OpenDocument: named in the reason',
+    message('secret.odt', zip_bytes('mimetype' => 'application/vnd.oasis.opendocument.text',
+        'META-INF/manifest.xml' => '<manifest:manifest><manifest:file-entry manifest:full-path="content.xml">'
+            . '<manifest:encryption-data manifest:checksum-type="SHA1"/></manifest:file-entry></manifest:manifest>',
+        'content.xml' => "\x8f\x12\xa0 not xml at all \x01\x02")),
+    'unscannable: encrypted OpenDocument secret.odt');
 check('corrupt zip: the reason names the attachment', message('bad.zip', "PK\x03\x04" . ("\xff" x 300)),
     qr/^unscannable: (broken|encrypted) zip (archive|member) bad.zip/);
 

@@ -139,18 +139,68 @@ like($dlp->wait_log(qr/1007 message complete .*tls_in=TLSv1\.3 tls_out=TLSv1\.3 
         'status counts the TLS sessions in and out') or diag $status;
 }
 $dlp->stop;
+# mirror, a next hop that cannot be verified: the first client that takes
+# STARTTLS hears 451 4.7.5, and then 421 4.7.5 (the real cause, not "next
+# hop connection lost"); every worker remembers the hop through tlsmgr, and
+# the next clients are not offered STARTTLS: their mail flows in plain text
+# instead of being deferred forever by a may-TLS client
 $dlp = start_tls_dlpgate(keystore => $ks, storepass => 'changeit', conf => {
     operating_mode => 'forward', next_hop => ["localhost:$sinks{self}{port}"] });
-check($dlp, $sinks{self}, 'fail', 'mirror, untrusted next hop', starttls => 1);
+{
+    my $from = $dlp->log_size;
+    my $c = tls_connect($dlp->{port});
+    like(($c->cmd('EHLO client.test'))[1], qr/^250[- ]STARTTLS/m,
+        'mirror, untrusted next hop: STARTTLS offered while nothing is known');
+    $c->starttls;
+    like(($c->cmd('EHLO client.test'))[1], qr/^451 4\.7\.5 .*TLS to the next hop .*failed: /,
+        'its EHLO inside TLS: 451 4.7.5 with the reason');
+    like($dlp->wait_log(qr/4010 next hop TLS required but not established/, 10, $from) // '',
+        qr/reason="certificate not verified/, '4010 names the reason');
+    like(($c->cmd('EHLO client.test'))[1], qr/^421 4\.7\.5 .*TLS to the next hop failed/,
+        'the next command: 421 4.7.5 naming TLS as the cause');
+    ok($c->closed, 'then the session ends');
+    $from = $dlp->log_size;
+    $c = tls_connect($dlp->{port});
+    my (undef, $ehlo) = $c->cmd('EHLO client.test');
+    unlike($ehlo, qr/STARTTLS/, 'the hop failed: STARTTLS is no longer offered');
+    $sinks{self}->clear;
+    my ($code) = $c->send_message(data => "Subject: unmirrored\r\n\r\nbody\r\n");
+    is($code, 250, 'and the mail flows');
+    my @m = $sinks{self}->wait_messages(1);
+    is($m[0]{tls}, 0, 'in plain text, as the client sent it');
+    like($dlp->wait_log(qr/4015 STARTTLS not offered/, 10, $from) // '',
+        qr/reason="TLS to the next hop failed lately: certificate not verified/,
+        'the log says why STARTTLS was not offered');
+    $c->cmd('QUIT');
+}
 $dlp->stop;
 $dlp = start_tls_dlpgate(keystore => $ks, storepass => 'changeit', conf => {
     operating_mode => 'forward', next_hop => ["localhost:$sinks{self}{port}"],
     mirror_verify => 'false' });
 check($dlp, $sinks{self}, 'tls', 'mirror_verify=no, untrusted next hop', starttls => 1);
 $dlp->stop;
+# mirror, a next hop without STARTTLS: a client's TLS could not be carried
+# on, so it is not offered; the mail flows in plain text on both sides
 $dlp = start_tls_dlpgate(keystore => $ks, storepass => 'changeit', conf => {
     operating_mode => 'forward', next_hop => ["localhost:$sinks{nostarttls}{port}"] });
-check($dlp, $sinks{nostarttls}, 'fail', 'mirror, next hop without STARTTLS', starttls => 1);
+{
+    my $from = $dlp->log_size;
+    my $c = tls_connect($dlp->{port});
+    my (undef, $ehlo) = $c->cmd('EHLO client.test');
+    unlike($ehlo, qr/STARTTLS/, 'mirror, next hop without STARTTLS: STARTTLS not offered');
+    $c->cmd('QUIT');
+    like($dlp->wait_log(qr/4015 STARTTLS not offered/, 10, $from) // '',
+        qr/hop=\S+ outbound_tls=mirror reason="next hop offers no STARTTLS"/, 'and the log says why');
+}
+check($dlp, $sinks{nostarttls}, 'plain', 'mirror, next hop without STARTTLS');
+$dlp->stop;
+# with inbound_tls = encrypt the client must use TLS: offered anyway, and
+# the 451 says why the mail cannot go
+$dlp = start_tls_dlpgate(keystore => $ks, storepass => 'changeit', conf => {
+    operating_mode => 'forward', next_hop => ["localhost:$sinks{nostarttls}{port}"],
+    inbound_tls => 'encrypt' });
+check($dlp, $sinks{nostarttls}, 'fail', 'mirror, inbound encrypt, next hop without STARTTLS',
+    starttls => 1);
 $dlp->stop;
 
 # every inbound_tls x outbound_tls combination against a verifying next hop:

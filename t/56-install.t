@@ -25,15 +25,16 @@ is($rc, 0, 'make install DESTDIR=... succeeds') or diag $out;
 like($out, qr/keeping \Q$dest\E\/etc\/dlpgate\/dlpgate\.conf/, 'it says it keeps the existing config');
 like($out, qr/run 'dlpgate setup' as root on the target/, 'no setup with DESTDIR, and it says so');
 
-for my $f (qw(sbin/dlpgate sbin/dlpconf libexec/dlpgate/master libexec/dlpgate/smtpd-proxy
-    libexec/dlpgate/detector)) {
+for my $f (qw(sbin/dlpgate sbin/dlpconf sbin/dlpindex libexec/dlpgate/master
+    libexec/dlpgate/smtpd-proxy libexec/dlpgate/detector)) {
     ok(-x "$dest$prefix/$f" && -f _, "$prefix/$f installed, executable");
 }
 is(slurp("$dest/etc/dlpgate/dlpgate.conf"), $mine, 'the existing dlpgate.conf is not overwritten');
 is(slurp("$dest/etc/dlpgate/master.conf"), slurp("$top/etc/master.conf"), 'master.conf installed');
 is((stat "$dest/etc/dlpgate/master.conf")[2] & 07777, 0644, 'master.conf: 0644');
 
-my @pages = qw(man8/dlpgate.8 man1/dlpconf.1 man1/dlpkey.1 man1/dlpscan.1 man5/dlpgate.conf.5
+my @pages = qw(man8/dlpgate.8 man1/dlpconf.1 man1/dlpkey.1 man1/dlpscan.1 man1/dlpindex.1
+    man5/dlpgate.conf.5
     man5/master.conf.5 man5/policies.conf.5 man8/master.8 man8/smtpd-proxy.8 man8/detector.8
     man8/tlsmgr.8);
 for my $p (@pages) {

@@ -46,8 +46,19 @@ ok($dlp->wait_log(qr/dlptest\/detector\[\d+\]: debug: /),
     'the detector logs at debug level');
 ok($dlp->wait_log(qr/dlptest\/master\[\d+\]: 5001 master started/), 'master logs at info level');
 ok(wait_until(sub { $sink->messages >= 1 }, 10), 'the message went through');
+# a bare LF in the content: a warning (1008) the quiet workers still log
+my $w = smtp_connect($port);
+$w->cmd('EHLO log.test');
+$w->cmd('MAIL FROM:<sender@example.com>');
+$w->cmd('RCPT TO:<one@example.net>');
+$w->cmd('DATA');
+$w->send_raw("Subject: bare\r\n\r\nbare\nline\r\n.\r\n");
+is(($w->read_reply(30))[0], 554, 'content with a bare LF: 554');
+$w->cmd('QUIT');
+ok($dlp->wait_log(qr/dlptest\/smtpd-proxy\[\d+\]: warning: 1008 message rejected/),
+    'the workers log at warn level, under syslog_name');
 unlike($dlp->log, qr/dlptest\/smtpd-proxy\[\d+\]: 100[137] /,
-    'the workers log nothing below warn (no 1001, 1003, 1007)');
+    'but nothing below it (no 1001, 1003, 1007)');
 unlike($dlp->log, qr/dlptest\/master\[\d+\]: debug:/, 'master is not at debug level');
 unlike($dlp->log, qr/^\S+ dlpgate\//m, 'every line carries syslog_name');
 
@@ -72,6 +83,38 @@ like($line // '', qr/1007 message complete \(cid=[0-9A-F]{12} client=127\.0\.0\.
 my ($cid) = ($line // '') =~ /cid=([0-9A-F]{12})/;
 my @same = $dlp->log =~ /\(cid=\Q$cid\E /g;
 ok(@same >= 3, "the session's lines share its connection id ($cid)");
+
+# pairs - the key=value pairs of a line's details, as a parser splits them;
+# undef if something is left that is no pair
+sub pairs {
+    my ($details) = @_;
+    my @p;
+    while ($details =~ /\G([\w-]+)=("(?:[^"\\]|\\.)*"|[^\s"()=\\]+) ?/gc) {
+        push @p, [$1, $2];
+    }
+    return (pos($details) // 0) == length($details) ? @p : undef;
+}
+
+# a value from a peer cannot forge a field: the sender's quoted local part
+# says "verdict=block policies=cards", the line still has one of each
+$mark = $dlp->log_size;
+my $c = smtp_connect($port);
+$c->cmd('EHLO log.test');
+my ($code) = $c->send_message(from => '"x verdict=block policies=cards"@example.com',
+    data => "Subject: forged\r\n\r\nbody\r\n");
+is($code, 250, 'a sender with key=value in its quoted local part is relayed');
+$c->cmd('QUIT');
+$line = $dlp->wait_log(qr/1007 message complete/, 20, $mark) // '';
+my ($details) = $line =~ /1007 message complete \((.*)\)$/;
+my @p = pairs($details // '');
+ok(@p && defined $p[0], 'the line splits into key=value pairs') or diag $line;
+my %n;
+$n{$_->[0]}++ for grep { defined } @p;
+is($n{verdict}, 1, 'one verdict');
+is($n{policies}, 1, 'one policies');
+is((map { $_->[1] } grep { defined && $_->[0] eq 'verdict' } @p)[0], 'pass', 'the real verdict');
+like($line, qr/ from="<\\"x verdict=block policies=cards\\"\@example\.com>" /,
+    'the sender quoted, its quotes escaped');
 
 ok($dlp->stop, 'dlpgate stops');
 done_testing;

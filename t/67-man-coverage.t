@@ -78,7 +78,7 @@ my $log5 = page('dlpgate.log.5');
 is_deeply(\@missing, [], 'dlpgate.log(5) gives each code with its text');
 
 # every command and daemon has its page, and make install installs it
-for my $prog (qw(dlpgate dlpconf dlpkey dlpscan master smtpd-proxy detector tlsmgr)) {
+for my $prog (qw(dlpgate dlpconf dlpkey dlpscan dlpindex master smtpd-proxy detector tlsmgr)) {
     my @pages = glob("$top/man/$prog.[18]");
     ok(@pages, "$prog has a man page");
 }

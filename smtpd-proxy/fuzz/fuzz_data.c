@@ -21,6 +21,10 @@
  * by CR, the only "." line is the last, and un-stuffed again it is our
  * headers followed by the spooled content (with a new Subject: the body
  * after the header section is unchanged, and our Subject is there once).
+ * The chunk byte may also make the next hop speak before the end (the
+ * result must be HOP_GARBLED) or stop taking bytes after a point (a
+ * failed write, HOP_LOST): then no end of data was written, and after the
+ * first failed write no other was tried.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -154,6 +158,13 @@ static void fuzz_unstuff(const struct buf *out, struct buf *text)
 	}
 }
 
+/* fuzz_has_end - is there an end-of-data line in what was sent? */
+static int fuzz_has_end(const struct buf *out)
+{
+	return (out->len >= 3 && memcmp(out->data, ".\r\n", 3) == 0)
+		|| memmem(out->data, out->len, "\r\n.\r\n", 5) != NULL;
+}
+
 /* fuzz_check_send - what proxy_data_send wrote */
 static void fuzz_check_send(const struct verdict *v, const struct buf *out,
 			    const struct buf *spool)
@@ -242,8 +253,9 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	status = proxy_data_receive(&s, fd, &spooled);
 	fuzz_model_run(body, blen, &m);
 
-	/* stopped where the data ends, and said what the model says */
-	if (m.ended != (status != DATA_LOST)
+	/* stopped where the data ends, and said what the model says (a client
+	 * that hangs up or falls silent before the end: no data to judge) */
+	if (m.ended != (status != DATA_LOST && status != DATA_TIMEOUT)
 	    || (m.ended && s.client->rbytes - (s.client->rlen - s.client->rpos) != m.end)
 	    || (m.ended && m.ok != (status == DATA_OK))) {
 		fprintf(stderr, "status %d, model ended %d at %zu ok %d; read %llu, "
@@ -259,11 +271,20 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(copy);
 		if (fuzz_verdict(subject, slen, hdr, hlen, nhdr, &v) == 0) {
-			hop = fuzz_peer_new("", 0, NULL, 0);
+			int     speaks = chunk & 4, rc;
+
+			hop = fuzz_peer_new(speaks ? "554 5.0.0 not now\r\n" : "",
+					    speaks ? 19 : 0, NULL, 0);
+			hop->silent = 1;		/* a hop that waits for the end */
+			hop->send_limit = (size_t) (chunk >> 3) * 97;
 			s.hop = stream_open(hop->fd, 1);
-			if (proxy_data_send(&s, fd, spooled, &v) != 0)
+			rc = proxy_data_send(&s, fd, spooled, &v);
+			if (speaks ? rc != HOP_GARBLED : hop->send_failed ? rc != HOP_LOST : rc != HOP_OK)
 				abort();
-			fuzz_check_send(&v, &hop->out, &m.spool);
+			if (rc == HOP_OK)
+				fuzz_check_send(&v, &hop->out, &m.spool);
+			else if (hop->sends_after || fuzz_has_end(&hop->out))
+				abort();		/* a write after a lost byte, or an end */
 			stream_close(s.hop);
 			fuzz_peer_free(hop);
 			verdict_free(&v);

@@ -9,8 +9,10 @@
  * the proxy sends to it is collected in "output". When a peer has said
  * all it has, its more() callback may answer what the proxy sent so far
  * (a next hop, a detector); otherwise the peer hangs up (EOF) or stays
- * silent (EAGAIN: the proxy's timeout, at once). Other descriptors go to
- * the real calls.
+ * silent (EAGAIN: the proxy's timeout, at once). A peer with a send_limit
+ * takes that many bytes and then fails every send (EPIPE), counting the
+ * sends tried after the first failure. Other descriptors go to the real
+ * calls.
  *
  * The registered descriptor is a real eventfd with a count, so poll()
  * finds it readable and fcntl() and setsockopt() do no harm.
@@ -46,6 +48,9 @@ struct fuzz_peer {
 	struct buf out;			/* what the proxy sent to it */
 	int     (*more) (struct fuzz_peer *p);	/* add to in; 0: nothing */
 	void   *ctx;
+	size_t  send_limit;		/* 0: none; else sends fail beyond it */
+	int     send_failed;		/* a send failed */
+	int     sends_after;		/* sends tried after that */
 };
 
 static struct fuzz_peer fuzz_peers[FUZZ_PEERS];
@@ -168,6 +173,17 @@ ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags)
 
 	if (p == NULL)
 		return __real_send(fd, buf, len, flags);
+	if (p->send_limit && p->out.len + len > p->send_limit) {
+		size_t  room = p->send_limit - p->out.len;
+
+		if (room == 0) {
+			p->sends_after += p->send_failed;
+			p->send_failed = 1;
+			errno = EPIPE;
+			return -1;
+		}
+		len = room;			/* a short write, then the end */
+	}
 	buf_append(&p->out, buf, len);
 	return (ssize_t) len;
 }

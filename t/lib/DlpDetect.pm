@@ -4,6 +4,7 @@ package DlpDetect;
 #
 #   my $sink = start_sink();
 #   my $dlp  = start_detect(policies => $text, conf => { ... }, sink => $sink);
+#                                   # (dir => D: in a directory made before)
 #   my ($code, $text) = send_mail($dlp, from => ..., rcpt => [...], data => $msg);
 #   my @inc = incidents($dlp);                   # decoded JSON lines
 #   my $msg = mime_message(headers => [...], parts => [...]);
@@ -49,7 +50,7 @@ sub write_policies {
 # start_detect - dlpgate with policies, reflecting to the sink
 sub start_detect {
     my (%opt) = @_;
-    my $dir = DlpTest::test_dir();
+    my $dir = $opt{dir} // DlpTest::test_dir();
     make_path("$dir/etc");
     write_policies("$dir/etc", $opt{policies}, $opt{files}) if defined $opt{policies};
     my %conf = (

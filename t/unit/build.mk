@@ -42,3 +42,9 @@ UNIT_SRC_unit-dns = $(COMMON_SRC)
 # (includes the proxy's files with static parsers, as the fuzz harnesses do)
 UNIT_TARGETS += t/unit/unit-smtp
 UNIT_SRC_unit-smtp = $(filter-out smtpd-proxy/proxy_xforward.c,$(PROXY_FUZZ_SRC))
+
+# the scan invariant as a property: a marker in random container trees
+# (detector/fuzz/marker_gen.c, shared with the fuzz-marker harness)
+UNIT_TARGETS += t/unit/unit-marker
+UNIT_SRC_unit-marker = $(DETECT_LIB_SRC) $(COMMON_SRC) detector/fuzz/marker_gen.c
+UNIT_LIBS_unit-marker = $(DETECT_LIBS)

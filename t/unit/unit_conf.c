@@ -134,17 +134,13 @@ static void unit_choices(void)
 	tap_is_int(unit_number("log_level", "warn"), MSG_WARN, "log_level = warn is MSG_WARN");
 	tap_is_int(unit_number("syslog_facility", "local3"), LOG_LOCAL3,
 		   "syslog_facility = local3 is LOG_LOCAL3");
-	tap_is_str(unit_refused("operating_mode", "Forward"),
-		   "\"Forward\" is not one of reflect|forward", "choices are exact");
-	tap_is_str(unit_refused("inbound_tls", ""), "\"\" is not one of none|may|encrypt",
-		   "an empty choice is refused");
 	tap_is_str(conf_code_name(conf_choices_unscannable_action, 99), "?",
 		   "a code without a name reads ?");
 	tap_ok(conf_name_code(conf_choices_unscannable_action, "tempfail")->code
 	       == UNSCANNABLE_TEMPFAIL, "conf_name_code finds tempfail");
 }
 
-/* unit_numbers - units, bounds, booleans */
+/* unit_numbers - units, booleans */
 static void unit_numbers(void)
 {
 	tap_is_int(unit_number("smtpd_timeout", "300"), 300, "a time in seconds");
@@ -156,27 +152,12 @@ static void unit_numbers(void)
 	tap_is_int(unit_number("message_size_limit", "10m"), 10485760, "10m is 10485760 bytes");
 	tap_is_int(unit_number("detector_decoded_size_limit", "4G"), 4294967296LL,
 		   "4G is 2^32 bytes, beyond an int");
-	tap_is_str(unit_refused("smtpd_timeout", "0"), "value 0 out of range 1..3600",
-		   "below the bound");
-	tap_is_str(unit_refused("smtpd_timeout", "2h"), "value 2h out of range 1..3600",
-		   "above the bound, with a unit");
-	tap_is_str(unit_refused("smtpd_timeout", "5x"),
-		   "\"5x\" is not a time (e.g. 300s, 5m, 1h)", "an unknown unit");
-	tap_is_str(unit_refused("smtpd_timeout", "-5"),
-		   "\"-5\" is not a time (e.g. 300s, 5m, 1h)", "a negative time");
-	tap_is_str(unit_refused("message_size_limit", "99999999999999999999"),
-		   "\"99999999999999999999\" is not a size (e.g. 10240000, 10m)",
-		   "a number beyond 64 bits");
-	tap_is_str(unit_refused("resubmit_port", "10026 "),
-		   "\"10026 \" is not an integer", "trailing text after a number");
 	tap_is_int(unit_number("trial_mode", "yes"), 1, "yes is true");
 	tap_is_int(unit_number("trial_mode", "On"), 1, "On is true");
 	tap_is_int(unit_number("trial_mode", "false"), 0, "false is false");
-	tap_is_str(unit_refused("trial_mode", "maybe"), "\"maybe\" is not yes or no",
-		   "a boolean is yes or no");
 }
 
-/* unit_texts - strings and lists, and the checks of their shapes */
+/* unit_texts - lists, split and empty */
 static void unit_texts(void)
 {
 	union unit_value v;
@@ -190,41 +171,88 @@ static void unit_texts(void)
 	tap_ok(unit_parse("allow_hosts", "", &v, err, sizeof(err)) == 0 && v.l.count == 0,
 	       "an empty list has no items");
 	unit_free("allow_hosts", &v);
-	tap_is_str(unit_refused("allow_hosts", "127.0.0.1/8"),
-		   "bad network \"127.0.0.1/8\" (expected address/prefix with zero host bits, "
-		   "e.g. 192.0.2.0/24)", "a network with host bits");
-	tap_is_str(unit_refused("next_hop", "mx.example:0"), "bad port in \"mx.example:0\"",
-		   "port 0");
-	tap_is_str(unit_refused("helo_name", "a b"), "bad host name \"a b\"",
-		   "a host name with a space");
-	tap_is_str(unit_refused("syslog_name", "dlp\tgate"), "control character in value",
-		   "a control character in any value");
-	tap_is_str(unit_refused("default_pass_header", "X-Filter-Loop Reflected"),
-		   "bad header \"X-Filter-Loop Reflected\" (expected Name: value)",
-		   "a header without a colon");
-	tap_is_str(unit_refused("unscannable_reply", "450 4.7.1 later"),
-		   "bad reply \"450 4.7.1 later\" (expected 5XX 5.X.X text)",
-		   "a reply that is not a 5xx");
-	tap_is_str(unit_refused("unscannable_reply", "550 5.7.1 caf\xc3\xa9"),
-		   "reply holds a control or non-ASCII character (no CR, LF, tabs or 8-bit text)",
-		   "a reply with 8-bit text");
-	tap_is_str(unit_refused("unscannable_reply", "550 5.7.1 Not today"), "accepted",
-		   "a 5xx reply");
-	tap_is_str(unit_refused("violation_count_header", "X-DLP: Count"),
-		   "bad header name \"X-DLP: Count\"", "a header name with a colon");
-	tap_is_str(unit_refused("dns_servers", "ns.example"),
-		   "bad DNS server \"ns.example\" (expected a numeric address, address:port "
-		   "or [address]:port)", "a DNS server by name");
-	tap_is_str(unit_refused("dns_servers", "[::1]:5353"), "accepted",
-		   "a DNS server [address]:port");
-	tap_is_str(unit_refused("metrics_listen", "192.0.2.1:9125"),
-		   "\"192.0.2.1\" is not a loopback address: metrics are served on "
-		   "127.0.0.0/8 or ::1 only", "metrics off the loopback");
-	tap_is_str(unit_refused("tls_protocols", "TLSv1.1"),
-		   "\"TLSv1.1\": use TLSv1.2 and/or TLSv1.3 (older versions need signatures "
-		   "tlsmgr does not make)", "TLS 1.1");
-	tap_is_str(unit_refused("incident_log", "incidents.log"),
-		   "\"incidents.log\" is not an absolute path", "a relative path");
+}
+
+/* unit_refusals - values each setting's check refuses, and what it says */
+static void unit_refusals(void)
+{
+	static const struct {
+		const char *name, *text, *why, *what;
+	}       t[] = {
+		{"operating_mode", "Forward",
+		 "\"Forward\" is not one of reflect|forward",
+		 "choices are exact"},
+		{"inbound_tls", "",
+		 "\"\" is not one of none|may|encrypt",
+		 "an empty choice is refused"},
+		{"smtpd_timeout", "0",
+		 "value 0 out of range 1..3600",
+		 "below the bound"},
+		{"smtpd_timeout", "2h",
+		 "value 2h out of range 1..3600",
+		 "above the bound, with a unit"},
+		{"smtpd_timeout", "5x",
+		 "\"5x\" is not a time (e.g. 300s, 5m, 1h)",
+		 "an unknown unit"},
+		{"smtpd_timeout", "-5",
+		 "\"-5\" is not a time (e.g. 300s, 5m, 1h)",
+		 "a negative time"},
+		{"message_size_limit", "99999999999999999999",
+		 "\"99999999999999999999\" is not a size (e.g. 10240000, 10m)",
+		 "a number beyond 64 bits"},
+		{"resubmit_port", "10026 ",
+		 "\"10026 \" is not an integer",
+		 "trailing text after a number"},
+		{"trial_mode", "maybe",
+		 "\"maybe\" is not yes or no",
+		 "a boolean is yes or no"},
+		{"allow_hosts", "127.0.0.1/8",
+		 "bad network \"127.0.0.1/8\" (expected address/prefix with zero host bits, e.g. 192.0.2.0/24)",
+		 "a network with host bits"},
+		{"next_hop", "mx.example:0",
+		 "bad port in \"mx.example:0\"",
+		 "port 0"},
+		{"helo_name", "a b",
+		 "bad host name \"a b\"",
+		 "a host name with a space"},
+		{"syslog_name", "dlp\tgate",
+		 "control character in value",
+		 "a control character in any value"},
+		{"default_pass_header", "X-Filter-Loop Reflected",
+		 "bad header \"X-Filter-Loop Reflected\" (expected Name: value)",
+		 "a header without a colon"},
+		{"unscannable_reply", "450 4.7.1 later",
+		 "bad reply \"450 4.7.1 later\" (expected 5XX 5.X.X text)",
+		 "a reply that is not a 5xx"},
+		{"unscannable_reply", "550 5.7.1 caf\xc3\xa9",
+		 "reply holds a control or non-ASCII character (no CR, LF, tabs or 8-bit text)",
+		 "a reply with 8-bit text"},
+		{"unscannable_reply", "550 5.7.1 Not today",
+		 "accepted",
+		 "a 5xx reply"},
+		{"violation_count_header", "X-DLP: Count",
+		 "bad header name \"X-DLP: Count\"",
+		 "a header name with a colon"},
+		{"dns_servers", "ns.example",
+		 "bad DNS server \"ns.example\" (expected a numeric address, address:port or [address]:port)",
+		 "a DNS server by name"},
+		{"dns_servers", "[::1]:5353",
+		 "accepted",
+		 "a DNS server [address]:port"},
+		{"metrics_listen", "192.0.2.1:9125",
+		 "\"192.0.2.1\" is not a loopback address: metrics are served on 127.0.0.0/8 or ::1 only",
+		 "metrics off the loopback"},
+		{"tls_protocols", "TLSv1.1",
+		 "\"TLSv1.1\": use TLSv1.2 and/or TLSv1.3 (older versions need signatures tlsmgr does not make)",
+		 "TLS 1.1"},
+		{"incident_log", "incidents.log",
+		 "\"incidents.log\" is not an absolute path",
+		 "a relative path"},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		tap_is_str(unit_refused(t[i].name, t[i].text), t[i].why, "%s = \"%s\": %s",
+			   t[i].name, t[i].text, t[i].what);
 }
 
 /* unit_overrides - name=value, as master's and the children's -o */
@@ -257,6 +285,7 @@ int     main(void)
 	unit_choices();
 	unit_numbers();
 	unit_texts();
+	unit_refusals();
 	unit_overrides();
 	return tap_done();
 }

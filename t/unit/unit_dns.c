@@ -90,35 +90,54 @@ static void unit_collect(ldns_pkt *pkt, const char *qname, ldns_rr_type type,
 	ldns_pkt_free(pkt);
 }
 
+/* The records of an answer, as unit_collect() shows them. */
+struct unit_got {
+	struct dns_rrset set;
+	char    text[512];
+	char    next[256];
+};
+
+/* unit_answer - the records of a NOERROR answer to "example.com. type" */
+static void unit_answer(ldns_rr_type type, const char *const *answer, struct unit_got *g)
+{
+	unit_collect(unit_parse(unit_reply("example.com.", type, LDNS_RCODE_NOERROR, answer, NULL),
+				0, UNIT_ID, "example.com.", type), "example.com.", type, &g->set,
+		     g->text, sizeof(g->text), g->next, sizeof(g->next));
+}
+
 /* unit_matching - which replies answer our question */
 static void unit_matching(void)
 {
 	static const char *const mx[] = {"example.com. 300 IN MX 10 mx.example.com.", NULL};
+	/* replies to "example.com. MX", id UNIT_ID, that are not one */
+	static const struct {
+		const char *name;
+		ldns_rr_type type;
+		uint16_t id;
+		size_t  cut;			/* bytes of the reply sent; 0: all */
+		const char *what;
+	}       t[] = {
+		{"example.com.", LDNS_RR_TYPE_MX, UNIT_ID + 1, 0, "another query id"},
+		{"example.net.", LDNS_RR_TYPE_MX, UNIT_ID, 0, "another name"},
+		{"example.com.", LDNS_RR_TYPE_A, UNIT_ID, 0, "another type"},
+		{"example.com.", LDNS_RR_TYPE_MX, UNIT_ID, 40, "a reply cut short"},
+		{"example.com.", LDNS_RR_TYPE_MX, UNIT_ID, 11, "less than a header"},
+	};
 	ldns_pkt *p;
 
 	p = unit_parse(unit_reply("example.com.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, mx, NULL),
 		       0, UNIT_ID, "example.com.", LDNS_RR_TYPE_MX);
 	tap_ok(p != NULL, "a reply to our question is taken");
 	ldns_pkt_free(p);
-	tap_ok(unit_parse(unit_reply("example.com.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, mx,
-				     NULL), 0, UNIT_ID + 1, "example.com.", LDNS_RR_TYPE_MX) == NULL,
-	       "another query id: dropped");
-	tap_ok(unit_parse(unit_reply("example.net.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, mx,
-				     NULL), 0, UNIT_ID, "example.com.", LDNS_RR_TYPE_MX) == NULL,
-	       "another name: dropped");
-	tap_ok(unit_parse(unit_reply("example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, NULL,
-				     NULL), 0, UNIT_ID, "example.com.", LDNS_RR_TYPE_MX) == NULL,
-	       "another type: dropped");
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		tap_ok(unit_parse(unit_reply(t[i].name, t[i].type, LDNS_RCODE_NOERROR,
+					     t[i].type == LDNS_RR_TYPE_MX ? mx : NULL, NULL),
+				  t[i].cut, t[i].id, "example.com.", LDNS_RR_TYPE_MX) == NULL,
+		       "%s: dropped", t[i].what);
 	p = unit_reply("example.com.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, mx, NULL);
 	ldns_pkt_set_qr(p, 0);
 	tap_ok(unit_parse(p, 0, UNIT_ID, "example.com.", LDNS_RR_TYPE_MX) == NULL,
 	       "a query, not a reply: dropped");
-	tap_ok(unit_parse(unit_reply("example.com.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, mx,
-				     NULL), 40, UNIT_ID, "example.com.", LDNS_RR_TYPE_MX) == NULL,
-	       "a reply cut short: dropped");
-	tap_ok(unit_parse(unit_reply("example.com.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, mx,
-				     NULL), 11, UNIT_ID, "example.com.", LDNS_RR_TYPE_MX) == NULL,
-	       "less than a header: dropped");
 }
 
 /* unit_records - what is taken from an answer */
@@ -149,55 +168,33 @@ static void unit_records(void)
 		"example.com. 300 IN CNAME a.example.", "a.example. 300 IN CNAME b.example.",
 		"b.example. 300 IN CNAME a.example.", NULL,
 	};
-	struct dns_rrset set;
-	char    text[512], next[256];
+	struct unit_got g;
 
-	unit_collect(unit_parse(unit_reply("example.com.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR,
-					   mx, NULL), 0, UNIT_ID, "example.com.",
-				LDNS_RR_TYPE_MX), "example.com.", LDNS_RR_TYPE_MX, &set,
-		     text, sizeof(text), next, sizeof(next));
-	tap_is_str(text, "20 mx2.example.com, 10 mx1.example.com",
+	unit_answer(LDNS_RR_TYPE_MX, mx, &g);
+	tap_is_str(g.text, "20 mx2.example.com, 10 mx1.example.com",
 		   "MX: names lower case without the dot; an unusable name and another "
 		   "owner left out");
-	tap_is_int(set.seen, 3, "three MX records of the name were seen");
-	tap_is_int(set.ttl, 60, "the smallest TTL holds");
-	tap_is_int(dns_sort_mx(&set), 2, "dns_sort_mx keeps both");
-	tap_ok(set.rr[0].pref == 10 && set.rr[1].pref == 20, "lowest preference first");
+	tap_is_int(g.set.seen, 3, "three MX records of the name were seen");
+	tap_is_int(g.set.ttl, 60, "the smallest TTL holds");
+	tap_is_int(dns_sort_mx(&g.set), 2, "dns_sort_mx keeps both");
+	tap_ok(g.set.rr[0].pref == 10 && g.set.rr[1].pref == 20, "lowest preference first");
 
-	unit_collect(unit_parse(unit_reply("example.com.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR,
-					   nullmx, NULL), 0, UNIT_ID, "example.com.",
-				LDNS_RR_TYPE_MX), "example.com.", LDNS_RR_TYPE_MX, &set,
-		     text, sizeof(text), next, sizeof(next));
-	tap_is_str(text, "0 ", "a null MX is the root, an empty name");
-	tap_is_int(dns_sort_mx(&set), 0, "which dns_sort_mx drops");
+	unit_answer(LDNS_RR_TYPE_MX, nullmx, &g);
+	tap_is_str(g.text, "0 ", "a null MX is the root, an empty name");
+	tap_is_int(dns_sort_mx(&g.set), 0, "which dns_sort_mx drops");
 
-	unit_collect(unit_parse(unit_reply("example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
-					   a, NULL), 0, UNIT_ID, "example.com.",
-				LDNS_RR_TYPE_A), "example.com.", LDNS_RR_TYPE_A, &set,
-		     text, sizeof(text), next, sizeof(next));
-	tap_is_str(text, "192.0.2.1, 198.51.100.7", "A: 0.0.0.0 and multicast left out");
-	unit_collect(unit_parse(unit_reply("example.com.", LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR,
-					   aaaa, NULL), 0, UNIT_ID, "example.com.",
-				LDNS_RR_TYPE_AAAA), "example.com.", LDNS_RR_TYPE_AAAA, &set,
-		     text, sizeof(text), next, sizeof(next));
-	tap_is_str(text, "2001:db8::25", "AAAA: :: and multicast left out");
+	unit_answer(LDNS_RR_TYPE_A, a, &g);
+	tap_is_str(g.text, "192.0.2.1, 198.51.100.7", "A: 0.0.0.0 and multicast left out");
+	unit_answer(LDNS_RR_TYPE_AAAA, aaaa, &g);
+	tap_is_str(g.text, "2001:db8::25", "AAAA: :: and multicast left out");
 
-	unit_collect(unit_parse(unit_reply("example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
-					   chain, NULL), 0, UNIT_ID, "example.com.",
-				LDNS_RR_TYPE_A), "example.com.", LDNS_RR_TYPE_A, &set,
-		     text, sizeof(text), next, sizeof(next));
-	tap_is_str(text, "192.0.2.9", "a CNAME chain in the answer is followed");
-	tap_is_int(set.ttl, 100, "with the smallest TTL along it");
-	unit_collect(unit_parse(unit_reply("example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
-					   dangling, NULL), 0, UNIT_ID, "example.com.",
-				LDNS_RR_TYPE_A), "example.com.", LDNS_RR_TYPE_A, &set,
-		     text, sizeof(text), next, sizeof(next));
-	tap_is_str(next, "elsewhere.example.", "a CNAME whose target is not answered: ask it");
-	unit_collect(unit_parse(unit_reply("example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
-					   loop, NULL), 0, UNIT_ID, "example.com.",
-				LDNS_RR_TYPE_A), "example.com.", LDNS_RR_TYPE_A, &set,
-		     text, sizeof(text), next, sizeof(next));
-	tap_ok(*text == 0 && *next == 0, "a CNAME loop ends after %d links", DNS_CNAME_MAX);
+	unit_answer(LDNS_RR_TYPE_A, chain, &g);
+	tap_is_str(g.text, "192.0.2.9", "a CNAME chain in the answer is followed");
+	tap_is_int(g.set.ttl, 100, "with the smallest TTL along it");
+	unit_answer(LDNS_RR_TYPE_A, dangling, &g);
+	tap_is_str(g.next, "elsewhere.example.", "a CNAME whose target is not answered: ask it");
+	unit_answer(LDNS_RR_TYPE_A, loop, &g);
+	tap_ok(*g.text == 0 && *g.next == 0, "a CNAME loop ends after %d links", DNS_CNAME_MAX);
 }
 
 /* unit_failures - replies that say the server cannot answer, negative TTLs */

@@ -120,6 +120,23 @@ int     main(void)
 	/* ... with a CRC32C TLV (0x50fe19e8, over the header with the value zeroed) */
 	static const unsigned char v4crc[19] = {192, 0, 2, 1, 198, 51, 100, 2, 0x9d, 0x78, 0, 25,
 	3, 0, 4, 0x50, 0xfe, 0x19, 0xe8};
+	/* v1 lines that must be refused, and why */
+	static const struct {
+		const char *line, *why, *name;
+	}       v1bad[] = {
+		{"PROXY TCP4 192.0.2.1  198.51.100.2 40312 25\r\n",
+		 "v1 header needs exactly 6 fields separated by single spaces", "two spaces"},
+		{"PROXY TCP4 192.0.2.1 198.51.100.2 040312 25\r\n",
+		 "bad TCP4 address or port in v1 header", "a port with a leading zero"},
+		{"PROXY TCP4 192.0.2.1 198.51.100.2 65536 25\r\n",
+		 "bad TCP4 address or port in v1 header", "port 65536"},
+		{"PROXY TCP4 2001:db8::1 198.51.100.2 1 25\r\n",
+		 "bad TCP4 address or port in v1 header", "an IPv6 address in TCP4"},
+		{"PROXY UDP4 192.0.2.1 198.51.100.2 1 25\r\n",
+		 "bad v1 protocol 'UDP4'", "UDP"},
+		{"PROXY TCP4 192.0.2.1 198.51.100.2 1 25\n",
+		 "v1 header does not end in CRLF", "a bare LF"},
+	};
 	unsigned char hdr[2100], block[2100] = {0};
 	struct unit_result r;
 	size_t  n;
@@ -128,18 +145,8 @@ int     main(void)
 	unit_v1("PROXY TCP4 192.0.2.1 198.51.100.2 40312 25\r\n", "192.0.2.1 40312");
 	unit_v1("PROXY TCP6 2001:db8::1 2001:db8::2 65535 25\r\n", "2001:db8::1 65535");
 	unit_v1("PROXY UNKNOWN ffff:f::1 ffff:f::2 1 2\r\n", "local");
-	unit_bad("PROXY TCP4 192.0.2.1  198.51.100.2 40312 25\r\n", 45, 0,
-		 "v1 header needs exactly 6 fields separated by single spaces", "two spaces");
-	unit_bad("PROXY TCP4 192.0.2.1 198.51.100.2 040312 25\r\n", 45, 0,
-		 "bad TCP4 address or port in v1 header", "a port with a leading zero");
-	unit_bad("PROXY TCP4 192.0.2.1 198.51.100.2 65536 25\r\n", 44, 0,
-		 "bad TCP4 address or port in v1 header", "port 65536");
-	unit_bad("PROXY TCP4 2001:db8::1 198.51.100.2 1 25\r\n", 42, 0,
-		 "bad TCP4 address or port in v1 header", "an IPv6 address in TCP4");
-	unit_bad("PROXY UDP4 192.0.2.1 198.51.100.2 1 25\r\n", 40, 0,
-		 "bad v1 protocol 'UDP4'", "UDP");
-	unit_bad("PROXY TCP4 192.0.2.1 198.51.100.2 1 25\n", 39, 0,
-		 "v1 header does not end in CRLF", "a bare LF");
+	for (size_t i = 0; i < sizeof(v1bad) / sizeof(v1bad[0]); i++)
+		unit_bad(v1bad[i].line, strlen(v1bad[i].line), 0, v1bad[i].why, v1bad[i].name);
 	memset(v1long, '1', sizeof(v1long));
 	memcpy(v1long, "PROXY TCP4 ", 11);
 	unit_bad(v1long, sizeof(v1long), 0, "v1 header longer than 107 bytes", "a long line");
