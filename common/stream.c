@@ -46,16 +46,19 @@ struct stream *stream_open(int fd, int timeout)
 		s = xcalloc(1, sizeof(*s));
 		s->rbuf = xmalloc(STREAM_RBUF_SIZE + 1);
 		buf_init(&s->wbuf, 8192);
+	} else {
+		/* a spare: its buffers, nothing of its state */
+		char   *rbuf = s->rbuf;
+		struct buf wbuf = s->wbuf;
+
+		memset(s, 0, sizeof(*s));
+		s->rbuf = rbuf;
+		s->wbuf = wbuf;
+		buf_reset(&s->wbuf);
 	}
 	s->fd = fd;
-	s->ssl = NULL;
-	s->rpos = s->rlen = 0;
-	buf_reset(&s->wbuf);
 	s->rcv_timeout = -1;
 	s->timeout = timeout;
-	s->err = STREAM_OK;
-	s->ssl_err = 0;
-	s->rbytes = s->wbytes = 0;
 	return s;
 }
 
