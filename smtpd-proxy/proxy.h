@@ -121,6 +121,7 @@ struct proxy_session {
 	int     esmtp;			/* client said EHLO */
 	int     errors;			/* hard errors so far */
 	int     hop_dead;		/* next hop unusable: 421 and close */
+	int     ehlo_sent;		/* our EHLO went out after the greeting, unanswered */
 	unsigned hop_caps;
 	long long hop_size;		/* next hop's SIZE; 0: none given */
 	struct envelope env;		/* sender and accepted recipients */
@@ -210,6 +211,8 @@ int proxy_xforward_replay(struct proxy_session *s);
 /* proxy_nexthop.c */
 int proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner);
 int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r);
+void proxy_hop_ehlo_early(struct proxy_session *s);
+void proxy_hop_ehlo_drop(struct proxy_session *s);
 void proxy_hop_close(struct proxy_session *s);
 void proxy_hop_failed(struct proxy_session *s, int status, const char *doing);
 
