@@ -121,23 +121,30 @@ size_t  detector_idm_winnow_batch(struct fp_winnow *wn, const uint64_t *sealed, 
 				if (nh < w)
 					continue;
 			} else if (min == (int) slot) {
-				/* the chosen one left the window: the rightmost smallest now */
+				/* the chosen one left the window: the rightmost smallest
+				 * now (without branches: which one wins is random) */
+				uint64_t pmin = pa[0];
+
 				min = 0;
 				hmin = h[0];
-				for (unsigned j = 1; j < w; j++)
-					if (h[j] < hmin || (h[j] == hmin && pa[j] > pa[min])) {
-						min = (int) j;
-						hmin = h[j];
-					}
-			} else if (hv <= hmin) {
-				min = (int) slot;
-				hmin = hv;
+				for (unsigned j = 1; j < w; j++) {
+					int     better = (h[j] < hmin) | ((h[j] == hmin) & (pa[j] > pmin));
+
+					min = better ? (int) j : min;
+					hmin = better ? h[j] : hmin;
+					pmin = better ? pa[j] : pmin;
+				}
+			} else {
+				int     better = hv <= hmin;
+
+				min = better ? (int) slot : min;
+				hmin = better ? hv : hmin;
 			}
-			if (pa[min] + 1 != last) {
-				last = pa[min] + 1;
-				fp[out] = hmin;
-				at[out++] = pa[min];
-			}
+			/* a fingerprint each time the window's choice changes */
+			fp[out] = hmin;
+			at[out] = pa[min];
+			out += pa[min] + 1 != last;
+			last = pa[min] + 1;
 		}
 	}
 	wn->ri = ri;

@@ -994,6 +994,9 @@ static const char *unreadable_type(const struct mime_ctype *c)
 		return "OpenPGP encrypted";
 	if (strcmp(c->type, "application/mac-binhex40") == 0)
 		return "BinHex";
+	if (strcmp(c->type, "application/ms-tnef") == 0
+	    || strcmp(c->type, "application/vnd.ms-tnef") == 0)
+		return "TNEF (winmail.dat)";
 	return NULL;
 }
 
@@ -1015,7 +1018,9 @@ static void leaf_content(struct mime *m, const struct mime_entity *e,
 			mime_walk(sc, d, n, depth + 1, DET_W_ATTACH, 0);
 		return;
 	}
-	if ((why = unreadable_type(c)) != NULL)
+	if ((why = unreadable_type(c)) != NULL
+	    || (e->nname && strcasecmp(e->name[0], "winmail.dat") == 0
+		&& (why = "TNEF (winmail.dat)") != NULL))
 		detector_unscannable(sc, "%s content in %s", why, sc->label);
 	else if (n >= 27 && memmem(d, n < 65536 ? n : 65536, "-----BEGIN PGP MESSAGE-----", 27))
 		detector_unscannable(sc, "OpenPGP encrypted text in %s", sc->label);

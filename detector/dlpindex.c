@@ -1083,6 +1083,7 @@ static void text_child(struct idm_build *b, const char *path, const char *data, 
 	struct rlimit r;
 	const char *sniffed = len ? detector_sniff(data, len) : "empty";
 	uint64_t *fp;
+	char    key[24];
 
 	(void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 	r.rlim_cur = r.rlim_max = 0;
@@ -1094,7 +1095,10 @@ static void text_child(struct idm_build *b, const char *path, const char *data, 
 	sc.confined = 1;			/* this process is the confinement */
 	sc.sink = idm_sink;
 	sc.sink_ctx = it;
-	detector_content_scan(&sc, data, len, content_type(path), "", DET_W_ATTACH, 0, sniffed);
+	/* pictures and programs have no text: their bytes are not words */
+	snprintf(key, sizeof(key), " %s ", sniffed);
+	if (strstr(" png jpeg gif exe elf ", key) == NULL)
+		detector_content_scan(&sc, data, len, content_type(path), "", DET_W_ATTACH, 0, sniffed);
 	memset(&th, 0, sizeof(th));
 	th.words = it->words;
 	th.n = it->n;

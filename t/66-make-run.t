@@ -46,7 +46,8 @@ ok(wait_until(sub { -s $incidents }, 20), 'an incident is logged where the block
 my $inc = slurp($incidents) // '';
 like($inc, qr/"name":"payment-cards"/, 'naming the policy');
 unlike($inc, qr/4111 1111 1111 1111|4111111111111111/, 'with the card number masked');
-like($text, qr/config=\Q$tree\E\/run\/etc /, 'master read its configuration from the run directory');
+ok(wait_until(sub { (slurp($log) // '') =~ /config=\Q$tree\E\/run\/etc / }, 20),
+    'master read its configuration from the run directory') or diag slurp($log);
 like(slurp("$tree/run/etc/policies.conf") // '', qr/payment-cards/, 'the run directory holds the shipped policies');
 
 kill 'INT', -$pid;

@@ -27,6 +27,9 @@ my $fpdir = "$dir/fp";
 make_path($etc, "$dir/docs");
 my @o = ('-o', "fingerprint_directory=$fpdir");
 copy("$fix/contract-a.docx", "$dir/docs/contract-a.docx") or die "copy: $!";
+my $blob = join('', map { chr(int(rand(256))) } 1 .. 5000);
+$blob = "\x89PNG\r\n\x1a\n" . $blob;
+spit("$dir/docs/drawing.png", $blob);
 spit("$dir/docs/memo.txt", "Lunch menu for the week: soup, bread, salad and fruit. "
     . "The canteen opens at noon and closes at two, every working day of the week.\n");
 
@@ -34,10 +37,17 @@ spit("$dir/docs/memo.txt", "Lunch menu for the week: soup, bread, salad and frui
 my ($rc, $out) = dlpindex($etc, 'idm', @o, '-n', 'contracts', '-x', "$fix/template.docx", "$dir/docs");
 is($rc, 0, 'dlpindex idm: the contracts are indexed') or diag $out;
 like($out, qr/contract-a\.docx: \d+ words, \d+ fingerprints/, '... the docx read with the detector\'s extractors');
-like($out, qr/index contracts: 2 documents \(0 without readable text\)/, '... both documents');
+like($out, qr/index contracts: 3 documents \(1 without readable text\)/, '... every document');
+like($out, qr/drawing\.png: 0 words, 0 fingerprints \(no text read: the same file only\)/,
+    '... a picture by its SHA-256 alone');
 like($out, qr/every shared run of 10 words is found/, '... with the winnowing guarantee');
 like($out, qr/([1-9]\d*) template fingerprints left out/, '... and the template\'s own clauses left out');
 ok(-f "$fpdir/contracts.idm", 'the index is in fingerprint_directory');
+
+# the PDF Writer saved of the same contract, in an index of its own
+($rc, $out) = dlpindex($etc, 'idm', @o, '-n', 'pdfs', '-x', "$fix/template.docx", "$fix/contract-a.pdf");
+is($rc, 0, 'dlpindex idm: a PDF indexed') or diag $out;
+like($out, qr/contract-a\.pdf: 19\d\d words, \d+ fingerprints/, '... its text read by the detector\'s PDF reader');
 
 # the same documents without the template's exclusion, for a comparison
 ($rc, $out) = dlpindex($etc, 'idm', @o, '-n', 'contracts-all', "$dir/docs");
@@ -47,7 +57,10 @@ my $policies = <<'EOF';
 policies = (
   { name = "contracts"; severity = "high";
     rules = ( { type = "document"; index = "contracts"; min_overlap = 30; min_shared_words = 50; } );
-    action = "block"; reply = "550 5.7.1 Contract text may not leave (policy contracts)"; }
+    action = "block"; reply = "550 5.7.1 Contract text may not leave (policy contracts)"; },
+  { name = "pdf-contracts"; severity = "high";
+    rules = ( { type = "document"; index = "pdfs"; min_overlap = 30; } );
+    action = "block"; }
 );
 EOF
 my $sink = start_sink();
@@ -87,6 +100,14 @@ is($rule->{documents}[0]{name}, 'contract-a.docx', '... the document');
 is($rule->{documents}[0]{overlap}, 100, '... the overlap');
 ok($rule->{documents}[0]{identical}, '... and that it is the same file');
 
+# a file no text can be read from: found as the same bytes
+($code) = mail(with_attachment('p.png', 'image/png', $blob));
+is($code, 550, 'the indexed picture attached: blocked');
+@inc = wait_incidents($dlp, 2);
+is($inc[1]{policies}[0]{rules}[0]{documents}[0]{name}, 'drawing.png', '... named');
+($code) = mail(with_attachment('p.png', 'image/png', substr($blob, 0, -1) . 'x'));
+is($code, 250, 'the same picture with one byte changed passes');
+
 # a reply quoting 40% of it, re-wrapped, each line behind "> "
 my ($from, $n) = (int(@words * 0.3), int(@words * 0.4));
 my $quote = '';
@@ -98,18 +119,22 @@ for my $w (@words[$from .. $from + $n - 1]) {
 $quote .= "$line\n";
 ($code) = mail(body_mail("See my remarks below, I do not agree with all of it.\n\nOn Monday you wrote:\n$quote"));
 is($code, 550, 'a reply quoting 40% of the contract: blocked');
-@inc = wait_incidents($dlp, 2);
-my $d = $inc[1]{policies}[0]{rules}[0]{documents}[0];
+@inc = wait_incidents($dlp, 3);
+my $d = $inc[2]{policies}[0]{rules}[0]{documents}[0];
 is($d->{name}, 'contract-a.docx', '... the incident names the document');
 cmp_ok($d->{overlap}, '>=', 40, "... with its overlap ($d->{overlap}%)");
 ok(!$d->{identical}, '... not as the same file');
+is($inc[2]{policies}[1]{name}, 'pdf-contracts', 'the same quote matches the indexed PDF');
+$d = $inc[2]{policies}[1]{rules}[0]{documents}[0];
+is($d->{name}, 'contract-a.pdf', '... named in the incident');
+cmp_ok($d->{overlap}, '>=', 35, "... with its overlap ($d->{overlap}%: page breaks cut a few k-grams)");
 
 # one paragraph pasted: under 30%, over min_shared_words
 my ($long) = sort { length($b) <=> length($a) } grep { !/^Clause|^\d+\./ } @para[4 .. $#para];
 ($code) = mail(body_mail("Hi, can you check this paragraph?\n\n$long\n\nThanks\n"));
 is($code, 550, 'one paragraph of it pasted into a mail: blocked (min_shared_words)');
-@inc = wait_incidents($dlp, 3);
-$d = $inc[2]{policies}[0]{rules}[0]{documents}[0];
+@inc = wait_incidents($dlp, 4);
+$d = $inc[3]{policies}[0]{rules}[0]{documents}[0];
 cmp_ok($d->{overlap}, '<', 30, "... although its overlap is small ($d->{overlap}%)");
 cmp_ok($d->{shared_words}, '>=', 50, "... by the words it shares ($d->{shared_words})");
 

@@ -130,6 +130,29 @@ for my $c (@enc) {
     is(verdict($c->[1]), $c->[2], "$c->[0]: dlpgate finds it");
 }
 
+# content no reader here can open: refused, not passed as read
+my @closed = (
+    ['an S/MIME enveloped part', mime_message(subject => 'x', parts => [
+        { type => 'application/pkcs7-mime; smime-type=enveloped-data', filename => 'smime.p7m',
+          body => "\x30\x80\x06\x09\x2a\x86\x48" x 20, encoding => 'base64' }])],
+    ['an OpenPGP message', "${H}Content-Type: text/plain\n\n-----BEGIN PGP MESSAGE-----\n\nhQEMA8x\n"
+        . "-----END PGP MESSAGE-----\n"],
+    ['a TNEF winmail.dat', mime_message(subject => 'x', parts => [
+        { type => 'application/octet-stream', filename => 'winmail.dat',
+          body => "\x78\x9f\x3e\x22\x01\x00" . ("\x00" x 40), encoding => 'base64' }])],
+    ['a message/partial fragment', "${H}Content-Type: message/partial; id=\"a\@b\"; number=1; total=2\n\n"
+        . "Subject: part one\n\nthe first half\n"],
+    ['an unknown transfer encoding', "${H}Content-Type: text/plain\nContent-Transfer-Encoding: x-gzip64\n\n"
+        . "H4sIAAAAAAAAA0vLz0nVTcrPz0lVyEgtSgUAGPA0vBAAAAA=\n"],
+);
+for my $c (@closed) {
+    is(verdict($c->[1]), 'unscannable', "$c->[0]: dlpgate refuses it as unscannable");
+}
+like($dlp->log, qr/reason="message\/partial fragment content in the message"/,
+    'and says which: a message/partial fragment');
+like($dlp->log, qr/reason="TNEF \(winmail\.dat\) content in attachment winmail\.dat"/,
+    'and says which: a TNEF attachment');
+
 # the reasons name what could not be read, in the log and the incident
 like($dlp->log, qr/3009 message not scanned completely \(cid=\w+ reason="Content-Type field over 65536 bytes in the message"/,
     '3009 names the field that was cut');
