@@ -252,14 +252,28 @@ enum data_status {
 	DATA_BARE,			/* bare CR or LF */
 	DATA_LOST,			/* client gone: no reply possible */
 	DATA_TIMEOUT,			/* client silent for smtpd_data_timeout */
+	DATA_RESOURCE,			/* no memfd for a large message */
 };
-int proxy_data_receive(struct proxy_session *s, int fd, size_t *size);
-int proxy_data_send(struct proxy_session *s, int fd, size_t size,
+
+/*
+ * A message's content: a small one stays in memory (and rides to the
+ * detector inside its request), a larger one goes to a memfd, sealed
+ * before the scan.
+ */
+struct proxy_spool {
+	int     fd;			/* the memfd, or -1: the content is in mem */
+	struct buf mem;
+	size_t  size;			/* bytes of content */
+};
+void proxy_spool_init(struct proxy_spool *sp);
+void proxy_spool_free(struct proxy_spool *sp);
+int proxy_spool_seal(struct proxy_spool *sp);
+int proxy_data_receive(struct proxy_session *s, struct proxy_spool *sp);
+int proxy_data_send(struct proxy_session *s, const struct proxy_spool *sp,
 		    const struct verdict *v);
 
 /* proxy_detect.c */
-int proxy_detect(struct proxy_session *s, int msg_fd, size_t size,
-		 struct verdict *v);
+int proxy_detect(struct proxy_session *s, const struct proxy_spool *sp, struct verdict *v);
 void verdict_free(struct verdict *v);
 
 #endif
