@@ -819,7 +819,8 @@ int     detector_is_archive(const char *t)
 {
 	return !strcmp(t, "zip") || !strcmp(t, "7z") || !strcmp(t, "rar")
 		|| !strcmp(t, "tar") || !strcmp(t, "gzip") || !strcmp(t, "bzip2")
-		|| !strcmp(t, "xz");
+		|| !strcmp(t, "xz") || !strcmp(t, "zstd") || !strcmp(t, "lz4")
+		|| !strcmp(t, "lzip") || !strcmp(t, "lzma") || !strcmp(t, "compress");
 }
 
 /* scan_markup - HTML (or text/enriched): what a reader sees, and what it holds unseen */
