@@ -484,6 +484,13 @@ void detector_utf8_clean(const char *in, size_t len, struct buf *out);
 void detector_subject_encode(const char *utf8, struct buf *out);
 int detector_is_ascii(const char *s, size_t len);
 
+/* detector_vobject.c */
+int detector_vobject_is(const char *ctype, const char *name, const char *data, size_t len);
+void detector_vobject_to_text(const char *in, size_t len, struct buf *out);
+
+/* detector_htmlvis.c */
+int detector_html_visible(const char *in, size_t len, struct buf *out);
+
 /* detector_fold.c */
 int detector_fold(const char *in, size_t len, struct buf *out, size_t **map);
 

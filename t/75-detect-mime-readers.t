@@ -119,6 +119,26 @@ my @enc = (
     ['UTF-16BE with a byte-order mark in an unknown charset', mime_message(subject => 'x', parts => [
         { type => 'text/plain; charset=x-unheard-of', body => "\xfe\xff" . encode('UTF-16BE', "a falcon\n"),
           encoding => 'base64', disposition => 'inline' }]), 'falcon found'],
+    # two bytes of a byte-order mark do not make 8-bit text UTF-16: a
+    # reader shows the card after two odd characters (an even number of
+    # bytes follows them, all of which would convert)
+    ['a UTF-16 byte-order mark before 8-bit text, no charset', mime_message(subject => 'x', parts => [
+        { type => 'text/plain', body => "\xff\xfe4111111111111111 ok\n", encoding => 'base64',
+          disposition => 'inline' }]), 'card found'],
+    ['a UTF-16 byte-order mark before text that says it is UTF-8', mime_message(subject => 'x', parts => [
+        { type => 'text/plain; charset=utf-8', body => "\xfe\xff4111 1111 1111 1111\n", encoding => 'base64',
+          disposition => 'inline' }]), 'card found'],
+    ['a UTF-16 byte-order mark before the bytes of a file', mime_message(subject => 'x', parts => [
+        { type => 'application/octet-stream', filename => 'data.bin', body => "\xff\xfe4111111111111111.\n",
+          encoding => 'base64' }]), 'card found'],
+    # bytes that are no UTF-8 are letters in Windows-1252 (0xFF is a y
+    # with diaeresis): no letter but ASCII hides a number glued to it
+    ['0xFF bytes before a card in 8-bit text without a charset', mime_message(subject => 'x', parts => [
+        { type => 'text/plain', body => "ref \xff\xff4111111111111111\xff\n", encoding => 'base64',
+          disposition => 'inline' }]), 'card found'],
+    ['an accented letter glued to a card', mime_message(subject => 'x', parts => [
+        { type => 'text/plain; charset=utf-8', body => "caf\xc3\xa94111111111111111\n", encoding => 'base64',
+          disposition => 'inline' }]), 'card found'],
 );
 
 for my $c (@mime, @html) {
