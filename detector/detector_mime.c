@@ -1176,6 +1176,26 @@ static void decode_as(struct det_scan *sc, const char *cs, const char *d, size_t
 	}
 }
 
+/* other_way - the text read a second way: in charset cs, or as 8-bit text (NULL) */
+static void other_way(struct det_scan *sc, const char *cs, const char *d, size_t n, int html,
+		      unsigned where, int depth)
+{
+	struct buf b;
+
+	buf_init(&b, n * 2 + 16);
+	if (cs)
+		decode_as(sc, cs, d, n, &b, where);
+	else if (detector_utf8_valid(d, n))
+		buf_append(&b, d, n);
+	else
+		(void) detector_charset_to_utf8("windows-1252", d, n, &b, n);
+	if (html)
+		scan_markup(sc, b.data, b.len, where, depth);
+	else
+		detector_scan_unit(sc, where, NULL, b.data, b.len);
+	buf_free(&b);
+}
+
 /* text_scan - text of any charset (declared or evident), markup or bytes */
 static void text_scan(struct det_scan *sc, const char *data, size_t len, const char *ctype,
 		      const char *charset, unsigned where, const char *sniffed, int depth)
@@ -1187,7 +1207,9 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 	size_t  skip;
 	const char *guess = detector_text_guess(data, len, &skip);
 	const char *label = sc->label ? sc->label : "the message";
+	const char *other = NULL;		/* a second reading: this charset, "" 8-bit */
 	char    meta[48];
+	struct readings r;
 	struct buf u;
 
 	buf_init(&u, 0);
@@ -1196,25 +1218,24 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 		charset = meta;			/* <meta charset=...>, when the part names none */
 		declared = 1;
 	}
-	if (declared && !detector_charset_is_utf8(charset) && detector_charset_known(charset)) {
-		buf_reserve(&u, len * 2 + 16);
-		decode_as(sc, charset, data, len, &u, where);
-		/* a byte-order mark that contradicts the charset: read both ways */
-		if (guess && skip && strncasecmp(charset, guess, 6) != 0) {
-			struct buf b;
-
-			buf_init(&b, len * 2 + 16);
-			decode_as(sc, guess, data + skip, len - skip, &b, where);
-			if (html)
-				scan_markup(sc, b.data, b.len, where, depth);
-			else
-				detector_scan_unit(sc, where, NULL, b.data, b.len);
-			buf_free(&b);
+	if (declared && detector_charset_known(charset)) {
+		if (detector_charset_is_utf8(charset))
+			conv = 0;
+		else {
+			buf_reserve(&u, len * 2 + 16);
+			decode_as(sc, charset, data, len, &u, where);
 		}
+		/* a byte-order mark that contradicts the charset: read both ways */
+		if (guess && skip && strncasecmp(charset, guess, 6) != 0)
+			other = guess;
 	} else if (guess && strcmp(guess, "UTF-8") != 0) {
 		/* UTF-16 or UTF-32 that says so only by itself */
 		buf_reserve(&u, len * 2 + 16);
 		decode_as(sc, guess, data + skip, len - skip, &u, where);
+		/* two bytes of a byte-order mark make no text UTF-16: what
+		 * follows them is read as 8-bit text as well */
+		if (skip)
+			other = "";
 	} else if ((textual || html) && !(declared && detector_charset_is_utf8(charset))
 		   && !detector_utf8_valid(data, len)) {
 		/* 8-bit text without a charset iconv knows: what a mail reader
@@ -1225,6 +1246,8 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 			detector_unscannable(sc, "unknown charset %.40s in %s", charset, label);
 	} else
 		conv = 0;
+	if (other)
+		readings_begin(sc, &r);
 	if (html) {
 		scan_markup(sc, conv ? u.data : data, conv ? u.len : len, where, depth);
 		if (strcmp(sniffed, "html") == 0 && strcmp(ctype, "text/html") != 0)
@@ -1232,6 +1255,11 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 					   conv ? u.len : len);	/* shown as it is */
 	} else
 		scan_text(sc, conv ? u.data : data, conv ? u.len : len, ctype, where);
+	if (other) {
+		readings_next(&r);
+		other_way(sc, *other ? other : NULL, data + skip, len - skip, html, where, depth);
+		readings_end(&r);
+	}
 	if (!textual && !html && !conv && strcmp(sniffed, "binary") == 0) {
 		/* Windows programs write their strings in UTF-16 */
 		buf_reset(&u);
@@ -1322,9 +1350,6 @@ static const char *unreadable_type(const struct mime_ctype *c)
 		return "OpenPGP encrypted";
 	if (strcmp(c->type, "application/mac-binhex40") == 0)
 		return "BinHex";
-	if (strcmp(c->type, "application/ms-tnef") == 0
-	    || strcmp(c->type, "application/vnd.ms-tnef") == 0)
-		return "TNEF (winmail.dat)";
 	return NULL;
 }
 
@@ -1346,9 +1371,7 @@ static void leaf_content(struct mime *m, const struct mime_entity *e,
 			mime_walk(sc, d, n, depth + 1, DET_W_ATTACH, 0);
 		return;
 	}
-	if ((why = unreadable_type(c)) != NULL
-	    || (e->nname && strcasecmp(e->name[0], "winmail.dat") == 0
-		&& (why = "TNEF (winmail.dat)") != NULL))
+	if ((why = unreadable_type(c)) != NULL)
 		detector_unscannable(sc, "%s content in %s", why, sc->label);
 	else if (n >= 27 && memmem(d, n < 65536 ? n : 65536, "-----BEGIN PGP MESSAGE-----", 27))
 		detector_unscannable(sc, "OpenPGP encrypted text in %s", sc->label);
