@@ -19,7 +19,9 @@
  *			and handed to the matcher
  *
  * Text units and where they count:
- *	the top-level Subject		subject (every Subject field)
+ *	the top-level Subject		subject (every Subject field, and the
+ *					From, To, Cc, Reply-To and Sender
+ *					fields a reader sees beside it)
  *	top-level and part header values header (RFC 2047 decoded)
  *	inline text parts, preamble,	body
  *	epilogue
@@ -520,6 +522,46 @@ static void scan_header(struct det_scan *sc, unsigned where, const char *name, c
 	buf_free(&d);
 }
 
+/* scan_display_names - the names of an address field (not the addresses:
+ * recipient and sender rules judge those) as a subject unit */
+static void scan_display_names(struct det_scan *sc, const char *value)
+{
+	struct buf names, d;
+	int     quoted = 0;
+
+	if (!(sc->ps->where_used & DET_W_SUBJECT))
+		return;
+	buf_init(&names, strlen(value) + 16);
+	for (const char *p = value; *p; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		if (!quoted && *p == '<') {	/* an angle address */
+			const char *gt = strchr(p, '>');
+
+			if (gt == NULL)
+				break;
+			p = gt;
+			buf_putc(&names, ' ');
+			continue;
+		}
+		if (!quoted && *p == '@') {	/* a bare address: drop its word */
+			while (names.len > 0 && names.data[names.len - 1] != ' '
+			       && names.data[names.len - 1] != ',' && names.data[names.len - 1] != '\t')
+				names.len--;
+			while (p[1] && p[1] != ',' && p[1] != ' ' && p[1] != '\t' && p[1] != '>')
+				p++;
+			continue;
+		}
+		buf_putc(&names, *p == '"' ? ' ' : *p);
+	}
+	names.data[names.len] = 0;
+	buf_init(&d, names.len + 16);
+	detector_rfc2047_decode(names.data, names.len, &d);
+	detector_scan_unit(sc, DET_W_SUBJECT, NULL, d.data, d.len);
+	buf_free(&d);
+	buf_free(&names);
+}
+
 /* header_field - act on one unfolded field of an entity; scan: its value
  * may be scanned (within the field limit) */
 static void header_field(struct mime *m, struct mime_entity *e, char *name,
@@ -563,6 +605,11 @@ static void header_field(struct mime *m, struct mime_entity *e, char *name,
 		} else if (strcasecmp(name, "Message-ID") == 0 && sc->message_id == NULL) {
 			sc->message_id = xstrndup(skip_ws(value), 250);
 		}
+		/* the names a reader sees beside the subject */
+		if (strcasecmp(name, "From") == 0 || strcasecmp(name, "To") == 0
+		    || strcasecmp(name, "Cc") == 0 || strcasecmp(name, "Reply-To") == 0
+		    || strcasecmp(name, "Sender") == 0)
+			scan_display_names(sc, value);
 	}
 	if (!scan)
 		return;
@@ -1303,9 +1350,6 @@ static const char *unreadable_type(const struct mime_ctype *c)
 		return "OpenPGP encrypted";
 	if (strcmp(c->type, "application/mac-binhex40") == 0)
 		return "BinHex";
-	if (strcmp(c->type, "application/ms-tnef") == 0
-	    || strcmp(c->type, "application/vnd.ms-tnef") == 0)
-		return "TNEF (winmail.dat)";
 	return NULL;
 }
 
@@ -1327,9 +1371,7 @@ static void leaf_content(struct mime *m, const struct mime_entity *e,
 			mime_walk(sc, d, n, depth + 1, DET_W_ATTACH, 0);
 		return;
 	}
-	if ((why = unreadable_type(c)) != NULL
-	    || (e->nname && strcasecmp(e->name[0], "winmail.dat") == 0
-		&& (why = "TNEF (winmail.dat)") != NULL))
+	if ((why = unreadable_type(c)) != NULL)
 		detector_unscannable(sc, "%s content in %s", why, sc->label);
 	else if (n >= 27 && memmem(d, n < 65536 ? n : 65536, "-----BEGIN PGP MESSAGE-----", 27))
 		detector_unscannable(sc, "OpenPGP encrypted text in %s", sc->label);

@@ -157,7 +157,7 @@ my @closed = (
           body => "\x30\x80\x06\x09\x2a\x86\x48" x 20, encoding => 'base64' }])],
     ['an OpenPGP message', "${H}Content-Type: text/plain\n\n-----BEGIN PGP MESSAGE-----\n\nhQEMA8x\n"
         . "-----END PGP MESSAGE-----\n"],
-    ['a TNEF winmail.dat', mime_message(subject => 'x', parts => [
+    ['a TNEF winmail.dat that breaks off after its signature', mime_message(subject => 'x', parts => [
         { type => 'application/octet-stream', filename => 'winmail.dat',
           body => "\x78\x9f\x3e\x22\x01\x00" . ("\x00" x 40), encoding => 'base64' }])],
     ['a message/partial fragment', "${H}Content-Type: message/partial; id=\"a\@b\"; number=1; total=2\n\n"
@@ -170,8 +170,8 @@ for my $c (@closed) {
 }
 like($dlp->log, qr/reason="message\/partial fragment content in the message"/,
     'and says which: a message/partial fragment');
-like($dlp->log, qr/reason="TNEF \(winmail\.dat\) content in attachment winmail\.dat"/,
-    'and says which: a TNEF attachment');
+like($dlp->log, qr/reason="broken TNEF winmail\.dat \(attribute level 0 at byte 6\)"/,
+    'and says which: a broken TNEF attachment (whole ones are read)');
 
 # the reasons name what could not be read, in the log and the incident
 like($dlp->log, qr/3009 message not scanned completely \(cid=\w+ reason="Content-Type field over 65536 bytes in the message"/,

@@ -170,6 +170,15 @@ push @cases,
         . '.pre { color: red } .h{display:none}</style></head><body><p>card 4111 1<b class="x h">7</b>111 1111 1111</p>'
         . "</body></html>\n", 'card found'];
 
+# the names a reader sees at the top of the message
+push @cases,
+    ['a card as the display name of From', "From: \"card 4111 1111 1111 1111\" <a\@example.com>\nTo: b\@example.net\n"
+        . "Subject: x\n\nhello\n", 'card found'],
+    ['a keyword as an encoded display name in To', "From: a\@example.com\nTo: =?utf-8?q?the_falcon?= <b\@example.net>\n"
+        . "Subject: x\n\nhello\n", 'falcon found'],
+    ['an SSN as a display name in Cc', "From: a\@example.com\nTo: b\@example.net\nCc: \"SSN 536-22-8741\" <c\@example.net>\n"
+        . "Subject: x\n\nhello\n", 'ssn found'];
+
 # the same marks where no data is: words of one script, accents, numbers that are none
 my @clean = (
     ['Russian text (look-alike letters in words of one script)', text("\x{441}\x{43e}\x{43a}\x{43e}\x{43b} \x{430}\x{440}\x{43e}\x{43c}\x{430}\x{442} report")],
@@ -180,6 +189,8 @@ my @clean = (
         . "LOCATION:Room 4\\, dial 4111 1111\nDESCRIPTION:call 555 0100 or\n  555 0199\nEND:VEVENT\nEND:VCALENDAR\n"],
     ['a newsletter with a hidden preheader beside order numbers', $html->('<div style="display:none">order 4111 1111 ships</div>'
         . '<p>1111 1112 thanks</p><p class="h">4111</p><p>1111 1111 1112</p>')],
+    ['the keyword as the local part of the addresses (recipient rules judge those)', "From: a\@example.com\n"
+        . "To: falcon\@example.net, \"Team\" <falcon\@example.org>\nCc: 4111111111111111\@example.com\nSubject: x\n\nhello\n"],
     ['an XML export of order numbers in adjacent elements', "${H}Content-Type: application/xml\n\n<?xml version=\"1.0\"?>"
         . "<orders><o><id>4111</id><qty>1111</qty><ref>1111</ref><zip>1111</zip></o></orders>\n"],
 );
