@@ -21,7 +21,7 @@ use DlpPostfix;
 
 my $policies = <<'EOF';
 policies = (
-  { name = "falcon"; rules = ( { type = "keyword"; keywords = ["falcon"]; } );
+  { name = "falcon"; rules = ( { type = "keyword"; keywords = ["falcon", "confidential"]; } );
     action = "block"; reply = "550 5.7.1 falcon found"; },
   { name = "card"; rules = ( { type = "identifier"; identifier = "credit_card"; } );
     action = "block"; reply = "550 5.7.1 card found"; },
@@ -111,6 +111,7 @@ push @cases,
     ['a keyword with a soft hyphen', text("the fal\x{ad}con"), 'falcon found'],
     ['a keyword with a combining grapheme joiner', text("the fal\x{34f}con"), 'falcon found'],
     ['a keyword with a left-to-right override', text("the fal\x{202d}con\x{202c}"), 'falcon found'],
+    ['a keyword with a typeset ligature (fi)', text("strictly con\x{fb01}dential"), 'falcon found'],
     ['a keyword with a Cyrillic a', text("the f\x{430}lcon"), 'falcon found'],
     ['a keyword with a Cyrillic o', text("the falc\x{43e}n"), 'falcon found'],
     ['a keyword with a Greek omicron', text("the falc\x{3bf}n"), 'falcon found'],
