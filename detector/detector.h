@@ -72,6 +72,10 @@
 #define DET_NAME_MAX		64		/* policy names */
 #define DET_MAX_ATTACH		256		/* attachment names kept */
 
+/* The policy an incident names when unscannable_action (block, tempfail)
+ * decided: no policy name can hold parentheses. */
+#define DET_UNSCANNABLE_POLICY	"(unscannable)"
+
 enum det_rule_type {
 	RULE_KEYWORD,
 	RULE_REGEX,
@@ -351,6 +355,7 @@ struct det_decision {
 	size_t  nfired;
 	enum det_severity severity;	/* highest among fired */
 	int     monitor_only;		/* nothing enforced */
+	int     unscannable;		/* unscannable_action blocked or tempfailed it */
 	char    incident[40];
 	int     scanned;		/* 0: not scanned (loop guard, timeout) */
 };
