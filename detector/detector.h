@@ -276,6 +276,16 @@ struct det_found {
 };
 typedef void (*det_found_fn) (void *ctx, const struct det_found *f);
 
+/* A number as it is written: its digits and its groups (detector_ident_value). */
+#define DET_VALUE_DIGITS	24
+#define DET_VALUE_GROUPS	12
+struct det_value {
+	char    digits[DET_VALUE_DIGITS + 1];
+	unsigned nd, ng;
+	unsigned char group[DET_VALUE_GROUPS];	/* digits of each group */
+	int     one_sep;		/* one kind of separator between the groups */
+};
+
 /* The table a unit holds, as far as detector_table_cell() has read it. */
 struct det_table {
 	const char *unit;
@@ -397,15 +407,18 @@ void detector_ident_scan(const char *d, size_t len, const int *want, unsigned fl
 int detector_ident_parse(const char *name, enum det_ident *id);
 const char *detector_ident_name(enum det_ident id);
 const char *const *detector_ident_context(enum det_ident id);
+int detector_ident_context_cased(const char *word);
 const char *const *detector_ident_anchors(enum det_ident id, int *caseless);
 int detector_ident_from_digits(enum det_ident id);
 int detector_ident_is_number(enum det_ident id);
 int detector_ident_may_be_weak(enum det_ident id);
+void detector_ident_value(const char *d, size_t s, size_t e, struct det_value *v);
 void detector_mask(const char *in, size_t len, char *out, size_t outlen);
 
 /* detector_context.c */
 int detector_ident_labelled(const char *d, size_t len, size_t s);
 int detector_label_in(const char *d, size_t s, size_t e);
+int detector_label_admits(int kind, const struct det_value *v, int weak);
 int detector_table_cell(struct det_table *t, const char *d, size_t len, size_t pos,
 			size_t *hs, size_t *he);
 

@@ -122,6 +122,14 @@ static const char *const kw_aws[] = {"AWS", "access key", "amazon", NULL};
 static const char *const kw_secret[] = {"secret", "token", "password", "api key",
 	"credential", NULL};
 
+/*
+ * Built-in acronyms that are words in small letters (sin, nas, nie, tin,
+ * aba, dea, bic, rib, cpr): they count in capitals only. The others (SSN,
+ * BSN, NHS, ...) count in any case, as a whole word: "ssn 234567890".
+ */
+static const char *const kw_cased[] = {"SIN", "NAS", "NIE", "TIN", "ABA", "DEA", "BIC",
+	"RIB", "CPR", NULL};
+
 static const char *const an_pem[] = {"PRIVATE KEY-----", "PRIVATE KEY BLOCK-----",
 	"PuTTY-User-Key-File-", NULL};
 static const char *const an_aws[] = {"AKIA", "ASIA", NULL};
@@ -205,6 +213,15 @@ int     detector_ident_parse(const char *name, enum det_ident *id)
 const char *const *detector_ident_context(enum det_ident id)
 {
 	return idents[id].context;
+}
+
+/* detector_ident_context_cased - must a built-in context word match in capitals? */
+int     detector_ident_context_cased(const char *word)
+{
+	for (int i = 0; kw_cased[i]; i++)
+		if (strcmp(word, kw_cased[i]) == 0)
+			return 1;
+	return 0;
 }
 
 /* detector_ident_anchors - the literals that start a candidate, or NULL */
@@ -1428,6 +1445,54 @@ void    detector_ident_scan(const char *text, size_t len, const int *want, unsig
 		left = t.right;
 	}
 	free(fw);
+}
+
+/*
+ * detector_ident_value - the digits and groups of a number found in d[s, e)
+ *
+ * Fullwidth digits are digits, invisible characters nothing; any other
+ * character between digits (a separator, a letter as in 2A) ends a group.
+ */
+void    detector_ident_value(const char *d, size_t s, size_t e, struct det_value *v)
+{
+	const unsigned char *u = (const unsigned char *) d;
+	int     kind = -1;
+	size_t  n;
+
+	memset(v, 0, sizeof(*v));
+	v->one_sep = 1;
+	for (size_t p = s; p < e;) {
+		int     k, digit = -1;
+
+		if (dig(d[p]))
+			digit = d[p] - '0', n = 1;
+		else if (fullwidth_at(d, e, p))
+			digit = u[p + 2] - 0x90, n = 3;
+		else if ((k = sep_char(u + p, e - p, &n)) == SEP_NONE) {
+			p += n;
+			continue;
+		} else {
+			if (k < 0)
+				k = SEP_MIXED;	/* a letter, a tab... */
+			if (kind >= 0 && k != kind)
+				v->one_sep = 0;
+			kind = k;
+			if (v->ng > 0 && v->group[v->ng - 1] > 0 && v->ng < DET_VALUE_GROUPS)
+				v->ng++;
+			p += n ? n : 1;
+			continue;
+		}
+		if (v->ng == 0)
+			v->ng = 1;
+		if (v->nd < DET_VALUE_DIGITS)
+			v->digits[v->nd++] = (char) ('0' + digit);
+		if (v->group[v->ng - 1] < 255)
+			v->group[v->ng - 1]++;
+		p += n;
+	}
+	if (v->ng > 0 && v->group[v->ng - 1] == 0)
+		v->ng--;
+	v->digits[v->nd] = 0;
 }
 
 /* detector_mask - a keyword's or pattern's match, first and last letter shown */
