@@ -183,6 +183,9 @@ static void detector_policy_list(const struct det_decision *d, char *buf, size_t
 	for (size_t i = 0; i < d->nfired && used + 2 < len; i++)
 		used += (size_t) snprintf(buf + used, len - used, "%s%s", i ? "," : "",
 					  detector_ps->policies[d->fired[i]].name);
+	if (d->unscannable && used + 2 < len)
+		used += (size_t) snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+					  DET_UNSCANNABLE_POLICY);
 	if (used == 0)
 		snprintf(buf, len, "-");
 }
@@ -273,13 +276,15 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 		detector_decide(&sc, env, &d);
 		detector_loop_mark(env, m ? m : "", (size_t) msg_size, &d);
 	}
-	if (d.nfired) {
+	/* an incident for every policy that fired, and for every message
+	 * stopped because it could not be scanned completely */
+	if (d.nfired || d.unscannable) {
 		detector_incident_id(d.incident, sizeof(d.incident));
 		(void) detector_incident_write(&sc, env, &d);
 	}
 	rc = detector_answer(fd, &d);
 	/* the SIEM copy after the answer: a slow syslog server never holds mail */
-	if (d.nfired)
+	if (d.nfired || d.unscannable)
 		detector_incident_syslog(&sc, env, &d);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	detector_policy_list(&d, policies, sizeof(policies));
@@ -290,7 +295,7 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 		evt_warn(DET_INCOMPLETE, env->cid, "reason=%s unscannable_action=%s "
 			 "action=%s", evt_quote(sc.incomplete_why), CONF_NAME(unscannable_action),
 			 scan_action_name(d.action));
-	if (d.nfired)
+	if (d.nfired || d.unscannable)
 		evt_info(INCIDENT, env->cid, "incident=%s policies=%s severity=%s action=%s%s",
 			 d.incident, policies, detector_severity_name(d.severity),
 			 scan_action_name(d.action), d.monitor_only ? " (monitor)" : "");
