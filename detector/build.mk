@@ -8,6 +8,7 @@ DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 	detector/detector_context.c \
 	detector/detector_mime.c detector/detector_text.c \
 	detector/detector_archive.c detector/detector_confine.c detector/detector_office.c \
+	detector/detector_sheet.c \
 	detector/detector_ole.c \
 	detector/detector_legacy.c detector/detector_msg.c detector/detector_rtf.c \
 	detector/detector_pdf.c detector/detector_pdfread.c detector/detector_pdfcs.c \

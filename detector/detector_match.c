@@ -470,6 +470,8 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 	const struct det_policyset *ps = sc->ps;
 	int     subject = where == DET_W_SUBJECT && data == sc->subject;
 
+	if (sc->tap && len > 0)
+		sc->tap(sc->tap_ctx, where, header, data, len);
 	if (sc->sink) {				/* text for an index, not a scan */
 		if (len > 0)
 			sc->sink(sc->sink_ctx, where, data, len);

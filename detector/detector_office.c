@@ -239,6 +239,14 @@ static void put_text(struct buf *out, const char *p, size_t len)
 	}
 }
 
+/* detector_office_text - XML character data, entities decoded */
+void    detector_office_text(struct buf *out, const char *p, size_t len)
+{
+	buf_reserve(out, len + 1);
+	put_text(out, p, len);
+	out->data[out->len] = 0;
+}
+
 /* put_sep - a separator, unless the text ends in white space already */
 static void put_sep(struct buf *out, char c)
 {
