@@ -44,6 +44,19 @@ static const char *unused(const struct det_sst *sst)
 	return out;
 }
 
+/* xml - detector_office_xml() over a part */
+static const char *xml(const char *part)
+{
+	static char out[2048];
+	struct buf b;
+
+	buf_init(&b, 64);
+	detector_office_xml(part, strlen(part), &b, strlen(part) * 4 + 64);
+	snprintf(out, sizeof(out), "%s", b.data);
+	buf_free(&b);
+	return out;
+}
+
 /* finish - detector_grid_finish() over a text */
 static const char *finish(const char *text, size_t from)
 {
@@ -123,6 +136,46 @@ int     main(void)
 	tap_is_int((long) big.n, 3, "three strings");
 	detector_sst_free(&big);
 	buf_free(&b);
+	/* tables of OpenDocument and Word documents */
+	tap_is_str(xml("<table:table table:name=\"S\"><table:table-row>"
+		       "<table:table-cell office:value-type=\"string\"><text:p>Name</text:p></table:table-cell>"
+		       "<table:table-cell><text:p>BSN</text:p></table:table-cell>"
+		       "<table:table-cell table:number-columns-repeated=\"1020\"/></table:table-row>"
+		       "<table:table-row><table:table-cell><text:p>a</text:p><text:p>b</text:p></table:table-cell>"
+		       "<table:table-cell office:value-type=\"float\" office:value=\"123456782\">"
+		       "<text:p>123456782</text:p></table:table-cell></table:table-row>"
+		       "<table:table-row table:number-rows-repeated=\"1000\"><table:table-cell "
+		       "table:number-columns-repeated=\"3\"/></table:table-row>"
+		       "<table:table-row><table:table-cell table:number-columns-repeated=\"2\">"
+		       "<text:p>x</text:p></table:table-cell><table:table-cell/>"
+		       "<table:table-cell office:value=\"7\" table:formula=\"of:=[.A1]\"/>"
+		       "</table:table-row></table:table>"),
+		   " S \nName\tBSN\t\t\na b\t123456782\t\t\nx\tx\t\t7\nof:=[.A1]\n",
+		   "ODS: a row a line, paragraphs in a cell a space, the value only when not shown, "
+		   "repeats, trailing empties left out, formulas after");
+	tap_is_str(xml("<w:body><w:p><w:r><w:t>Before</w:t></w:r></w:p><w:tbl><w:tr>"
+		       "<w:tc><w:p><w:r><w:t>SSN</w:t></w:r></w:p></w:tc>"
+		       "<w:tc><w:tcPr><w:gridSpan w:val=\"2\"/></w:tcPr><w:p><w:r><w:t>Name</w:t></w:r></w:p>"
+		       "<w:p><w:r><w:t>of person</w:t></w:r></w:p></w:tc><w:tc><w:p/></w:tc></w:tr>"
+		       "<w:tr><w:tc><w:p><w:r><w:t>123</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r>"
+		       "<w:t>Ann</w:t><w:tab/><w:t>B</w:t></w:r></w:p></w:tc><w:tc/><w:tc><w:p><w:r><w:t>z</w:t>"
+		       "</w:r></w:p></w:tc></w:tr></w:tbl><w:p><w:r><w:t>After</w:t></w:r></w:p></w:body>"),
+		   "Before\nSSN\tName of person\t\t\n123\tAnn B\t\tz\nAfter\n",
+		   "docx: cells of a row on a line, merged cells leave their columns empty");
+	tap_is_str(xml("<table:table><table:table-row><table:table-cell><table:table>"
+		       "<table:table-row><table:table-cell><text:p>in</text:p></table:table-cell>"
+		       "<table:table-cell><text:p>ner</text:p></table:table-cell></table:table-row>"
+		       "</table:table></table:table-cell><table:table-cell><text:p>out</text:p>"
+		       "</table:table-cell></table:table-row></table:table>"),
+		   "in ner\tout\n", "a table in a cell is that cell's text");
+	{
+		const char *part = "<table:table><table:table-row><table:table-cell "
+			"table:number-columns-repeated=\"99999999\"><text:p>x</text:p>";
+		const char *t = xml(part);
+
+		tap_ok(strncmp(t, "x\tx\tx\t", 6) == 0 && strlen(t) <= strlen(part) * 4 + 64,
+		       "a cell repeated 99,999,999 times, cut short: repeats within the limit");
+	}
 	/* the generic finish, for the other readers */
 	tap_is_str(finish("Title\na\tb\n\"q\tc\td\n", 0), "Title\na\tb\t\n\"\"\"q\"\tc\td\n",
 		   "title kept, rows padded, a field with a quote quoted");
