@@ -487,7 +487,12 @@ static int inflate_member(const char *in, size_t inlen, size_t usize, size_t lim
 		/* the announced size fits: all at once */
 		if (dc == NULL && (dc = libdeflate_alloc_decompressor()) == NULL)
 			return -1;
-		buf_reserve(out, usize + 1);
+		if (out->cap < usize) {
+			/* a fresh buffer: what it held is not copied */
+			free(out->data);
+			out->data = xmalloc(usize + 1);
+			out->cap = usize;
+		}
 		detector_confine_buffer(sc, out);
 		rc = libdeflate_deflate_decompress_ex(dc, in, inlen, out->data, usize, NULL, &got);
 		if (rc == LIBDEFLATE_SUCCESS) {
@@ -617,10 +622,9 @@ static int zip_data(struct det_scan *sc, const char *e, const char *raw, struct 
 
 /* zip_sst - an xlsx's shared strings, read first wherever they are; its entry or NULL */
 static const char *zip_sst(struct det_scan *sc, const char *d, const struct zipdir *z,
-			   struct det_sst *sst, struct buf *text)
+			   struct det_sst *sst, struct buf *member, struct buf *text)
 {
 	size_t  pos = z->cd;
-	struct buf member;
 	struct zip_span sp;
 
 	for (unsigned n = 0; n < z->entries && pos + 46 <= z->eocd; n++) {
@@ -630,15 +634,10 @@ static const char *zip_sst(struct det_scan *sc, const char *d, const struct zipd
 		pos += 46 + nl + le16(e + 30) + le16(e + 32);
 		if (!is_sst("xlsx", e + 46, nl))
 			continue;
-		if (zip_locate(d, z, e, &raw, &sp) < 0)
+		if (zip_locate(d, z, e, &raw, &sp) < 0
+		    || zip_data(sc, e, raw, member, &data, &dlen) < 0)
 			return NULL;		/* the loop finds it broken */
-		buf_init(&member, 1024);
-		if (zip_data(sc, e, raw, &member, &data, &dlen) < 0) {
-			buf_free(&member);
-			return NULL;
-		}
 		sst_take(sc, sst, data, dlen, text);
-		buf_free(&member);
 		return e;
 	}
 	return NULL;
@@ -664,7 +663,7 @@ static void zip_members(struct det_scan *sc, const char *d, size_t len, const st
 	buf_init(&member, ARCHIVE_CHUNK);
 	buf_init(&text, 1024);
 	if (z->office && strcmp(z->office, "xlsx") == 0)
-		sst_entry = zip_sst(sc, d, z, &sst, &text);
+		sst_entry = zip_sst(sc, d, z, &sst, &member, &text);
 	for (unsigned n = 0; n < z->entries && pos + 46 <= z->eocd; n++) {
 		const char *e = d + pos, *data, *raw;
 		size_t  nl = le16(e + 28), xl = le16(e + 30), cl = le16(e + 32), dlen;
