@@ -32,6 +32,15 @@ union conf_value {
 
 char   *conf_dir;
 static enum conf_source *conf_sources;
+static int *conf_lines;			/* line of each live value read from the file */
+
+/* A copy of the live configuration, to put back (conf_save, conf_restore). */
+struct conf_saved {
+	union conf_value *val;
+	enum conf_source *src;
+	int    *line;
+	char   *dir;
+};
 
 /* A staged configuration, as the checks across settings see it. */
 struct conf_view {
@@ -685,15 +694,17 @@ int conf_load(const char *dir, char *const *overrides, size_t noverride,
 	}
 	if (rc == 0)
 		rc = conf_rules_contexts(&view, dirp, err, errlen);
-	free(line);
 	if (rc < 0) {
 		for (size_t i = 0; i < conf_param_count; i++)
 			conf_value_free(&conf_params[i], &stage[i]);
 		free(src);
+		free(line);
 	} else {
 		conf_commit(stage);
 		free(conf_sources);
 		conf_sources = src;
+		free(conf_lines);
+		conf_lines = line;
 		if (conf_dir != dir) {
 			free(conf_dir);
 			conf_dir = xstrdup(dir);
@@ -701,6 +712,103 @@ int conf_load(const char *dir, char *const *overrides, size_t noverride,
 	}
 	free(stage);
 	return rc;
+}
+
+/* conf_where - "file:line: name" where a live setting came from */
+const char *conf_where(const char *name, char *buf, size_t len)
+{
+	const struct conf_param *p = conf_find(name);
+	size_t  i = p ? (size_t) (p - conf_params) : 0;
+	const char *dir = conf_dir ? conf_dir : ".";
+
+	if (p && conf_source_of(p) == CONF_SRC_FILE && conf_lines)
+		snprintf(buf, len, "%s/%s:%d: %s", dir, CONF_MAIN_FILE, conf_lines[i], name);
+	else if (p && conf_source_of(p) == CONF_SRC_OVERRIDE)
+		snprintf(buf, len, "-o %s", name);
+	else
+		snprintf(buf, len, "%s/%s: %s (default)", dir, CONF_MAIN_FILE, name);
+	return buf;
+}
+
+/* conf_live_copy - a copy of a parameter's live value */
+static union conf_value conf_live_copy(const struct conf_param *p)
+{
+	union conf_value v;
+
+	memset(&v, 0, sizeof(v));
+	switch (p->type) {
+	case CONF_BOOL:
+	case CONF_INT:
+	case CONF_TIME:
+	case CONF_ENUM:
+		v.i = *(int *) p->var;
+		break;
+	case CONF_SIZE:
+		v.ll = *(long long *) p->var;
+		break;
+	case CONF_STR:
+		v.s = *(char **) p->var ? xstrdup(*(char **) p->var) : NULL;
+		break;
+	case CONF_LIST:
+		{
+			const struct conf_list *l = p->var;
+
+			v.l.count = l->count;
+			v.l.items = l->count ? xcalloc(l->count, sizeof(char *)) : NULL;
+			for (size_t k = 0; k < l->count; k++)
+				v.l.items[k] = xstrdup(l->items[k]);
+			break;
+		}
+	}
+	return v;
+}
+
+/* conf_save - a copy of the live configuration (conf_restore puts it back) */
+struct conf_saved *conf_save(void)
+{
+	struct conf_saved *sv = xcalloc(1, sizeof(*sv));
+
+	sv->val = xcalloc(conf_param_count, sizeof(*sv->val));
+	for (size_t i = 0; i < conf_param_count; i++)
+		sv->val[i] = conf_live_copy(&conf_params[i]);
+	if (conf_sources) {
+		sv->src = xcalloc(conf_param_count, sizeof(*sv->src));
+		memcpy(sv->src, conf_sources, conf_param_count * sizeof(*sv->src));
+	}
+	if (conf_lines) {
+		sv->line = xcalloc(conf_param_count, sizeof(*sv->line));
+		memcpy(sv->line, conf_lines, conf_param_count * sizeof(*sv->line));
+	}
+	sv->dir = conf_dir ? xstrdup(conf_dir) : NULL;
+	return sv;
+}
+
+/* conf_restore - make a saved configuration live again; frees it */
+void    conf_restore(struct conf_saved *sv)
+{
+	conf_commit(sv->val);
+	free(sv->val);
+	free(conf_sources);
+	conf_sources = sv->src;
+	free(conf_lines);
+	conf_lines = sv->line;
+	free(conf_dir);
+	conf_dir = sv->dir;
+	free(sv);
+}
+
+/* conf_saved_free - forget a saved configuration */
+void    conf_saved_free(struct conf_saved *sv)
+{
+	if (sv == NULL)
+		return;
+	for (size_t i = 0; i < conf_param_count; i++)
+		conf_value_free(&conf_params[i], &sv->val[i]);
+	free(sv->val);
+	free(sv->src);
+	free(sv->line);
+	free(sv->dir);
+	free(sv);
 }
 
 /* conf_value_text - the live value in text form (caller frees) */

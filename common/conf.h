@@ -19,6 +19,13 @@
  * (conf_name_code(), as Postfix's name_code(); conf_code_name() is the
  * way back).
  *
+ * conf_where() says where a live setting came from ("file:line: name",
+ * "-o name" or "file: name (default)"), for errors that name the setting
+ * to fix. conf_save() copies the live values and conf_restore() makes such
+ * a copy live again: master loads a new configuration, checks what only
+ * it can check (files, its service table), and puts the old one back
+ * when the new one is refused.
+ *
  * For dlpconf: conf_check_file() says whether a file would load, without
  * touching the live values (errors name it "shown"); conf_format_value()
  * turns a valid text value into libconfig source text (true, 300, "5m",
@@ -84,6 +91,11 @@ extern char *conf_dir;			/* the directory that was loaded */
 int conf_load(const char *dir, char *const *overrides, size_t noverride,
 	      char *err, size_t errlen);
 int conf_file_exists(const char *dir);
+const char *conf_where(const char *name, char *buf, size_t len);
+struct conf_saved;
+struct conf_saved *conf_save(void);
+void conf_restore(struct conf_saved *saved);
+void conf_saved_free(struct conf_saved *saved);
 const struct conf_param *conf_find(const char *name);
 const char *conf_suggest(const char *name);
 enum conf_source conf_source_of(const struct conf_param *p);

@@ -53,7 +53,7 @@ struct stream *stream_open(int fd, int timeout)
 	buf_reset(&s->wbuf);
 	s->rcv_timeout = -1;
 	s->timeout = timeout;
-	s->err = STREAM_OK;
+	s->err = s->werr = STREAM_OK;	/* a spare's last failure is not ours */
 	s->ssl_err = 0;
 	s->rbytes = s->wbytes = 0;
 	return s;

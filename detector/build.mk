@@ -6,7 +6,8 @@
 DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 	detector/detector_ident.c detector/detector_valid.c detector/detector_secret.c \
 	detector/detector_context.c \
-	detector/detector_mime.c detector/detector_text.c \
+	detector/detector_mime.c detector/detector_text.c detector/detector_fold.c \
+	detector/detector_vobject.c detector/detector_htmlvis.c \
 	detector/detector_archive.c detector/detector_confine.c detector/detector_office.c \
 	detector/detector_sheet.c \
 	detector/detector_ole.c \
@@ -30,6 +31,8 @@ SRCS     += detector/detector.c detector/detector_loop.c detector/dlpscan.c \
 
 DEB_BUILD += libhyperscan-dev libarchive-dev zlib1g-dev libdeflate-dev libqpdf-dev
 DEB_TEST  += ripgrep zip p7zip-full python3
+# t/77 compresses with each of these
+DEB_TEST  += zstd lz4 lzip
 # t/38 makes tar.bz2 and tar.xz archives with tar, which runs these
 DEB_TEST  += bzip2 xz-utils
 

@@ -302,6 +302,8 @@ struct det_scan {
 	const char *header_name;
 	const char *unit;
 	size_t  unit_len;
+	int     unit_subject;		/* the unit is the top-level subject */
+	size_t *unit_map;		/* folded subject: offsets in sc->subject */
 	struct det_offsets *prox;	/* per rule: proximity keyword offsets */
 	struct det_cand *cands;
 	size_t  ncands, capcands;
@@ -486,6 +488,16 @@ const char *detector_sniff(const char *data, size_t len);
 void detector_utf8_clean(const char *in, size_t len, struct buf *out);
 void detector_subject_encode(const char *utf8, struct buf *out);
 int detector_is_ascii(const char *s, size_t len);
+
+/* detector_vobject.c */
+int detector_vobject_is(const char *ctype, const char *name, const char *data, size_t len);
+void detector_vobject_to_text(const char *in, size_t len, struct buf *out);
+
+/* detector_htmlvis.c */
+int detector_html_visible(const char *in, size_t len, struct buf *out);
+
+/* detector_fold.c */
+int detector_fold(const char *in, size_t len, struct buf *out, size_t **map);
 
 /* detector_archive.c */
 int detector_archive_scan(struct det_scan *sc, const char *data, size_t len,

@@ -278,6 +278,7 @@ static void add_filters(struct archive *a)
 	archive_read_support_filter_lzma(a);
 	archive_read_support_filter_lzip(a);
 	archive_read_support_filter_zstd(a);
+	archive_read_support_filter_lz4(a);
 	archive_read_support_filter_compress(a);
 }
 
@@ -851,7 +852,9 @@ static int open_scan(struct det_scan *sc, const char *data, size_t len, int dept
 {
 	struct archive *a;
 	struct det_sst sst = {0};
-	int     raw = !strcmp(fmt, "gzip") || !strcmp(fmt, "bzip2") || !strcmp(fmt, "xz");
+	int     raw = !strcmp(fmt, "gzip") || !strcmp(fmt, "bzip2") || !strcmp(fmt, "xz")
+		|| !strcmp(fmt, "zstd") || !strcmp(fmt, "lz4") || !strcmp(fmt, "lzip")
+		|| !strcmp(fmt, "lzma") || !strcmp(fmt, "compress");
 
 	if ((a = archive_open(data, len, raw)) == NULL) {
 		if (sure)

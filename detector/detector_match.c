@@ -160,11 +160,26 @@ static int rule_applies(const struct det_scan *sc, const struct det_rule *r)
 	return 1;
 }
 
-/* mask_subject_range - remember a sensitive range of the subject */
+/* mask_subject_range - remember a sensitive range of the subject (in the
+ * subject as written when it was scanned folded) */
 static void mask_subject_range(struct det_scan *sc, size_t s, size_t e)
 {
-	if (sc->where == DET_W_SUBJECT && sc->unit == sc->subject)
-		(void) offsets_add(&sc->masks, s, e);
+	if (sc->where != DET_W_SUBJECT || !sc->unit_subject)
+		return;
+	if (sc->unit_map && e > s) {
+		size_t  lo = sc->unit_map[s], hi = sc->unit_map[s];
+
+		for (size_t k = s; k < e; k++) {
+			lo = sc->unit_map[k] < lo ? sc->unit_map[k] : lo;
+			hi = sc->unit_map[k] > hi ? sc->unit_map[k] : hi;
+		}
+		/* past the whole character that starts at hi */
+		for (hi++; sc->subject[hi] && ((unsigned char) sc->subject[hi] & 0xc0) == 0x80; hi++)
+			 /* void */ ;
+		s = lo;
+		e = hi;
+	}
+	(void) offsets_add(&sc->masks, s, e);
 }
 
 /* lookalike - is the number at s labelled as another kind of number? */
@@ -469,6 +484,10 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 {
 	const struct det_policyset *ps = sc->ps;
 	int     subject = where == DET_W_SUBJECT && data == sc->subject;
+	const char *orig = data;
+	size_t  orig_len = len, *map = NULL;
+	struct buf folded;
+	int     fold = 0;
 
 	if (sc->tap && len > 0)
 		sc->tap(sc->tap_ctx, where, header, data, len);
@@ -486,10 +505,17 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 		detector_unscannable(sc, "a text over %u bytes in %s", UINT_MAX,
 				     sc->label ? sc->label : "the message");
 	}
+	/* what a reader sees: other scripts' digits, look-alike letters... */
+	if ((fold = detector_fold(data, len, &folded, subject ? &map : NULL)) != 0) {
+		data = folded.data;
+		len = folded.len;
+	}
 	sc->where = where;
 	sc->header_name = header;
 	sc->unit = data;
 	sc->unit_len = len;
+	sc->unit_subject = subject;
+	sc->unit_map = map;
 	for (size_t i = 0; i < ps->nrules; i++)
 		sc->prox[i].n = 0;
 	sc->ncands = 0;
@@ -509,9 +535,14 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 	}
 	resolve_candidates(sc);
 	if (sc->fp && (ps->fp_where & where))
-		detector_fp_unit(sc, where, header, data, len);
+		detector_fp_unit(sc, where, header, orig, orig_len);
 	sc->unit = NULL;
 	sc->unit_len = 0;
+	sc->unit_subject = 0;
+	sc->unit_map = NULL;
+	if (fold)
+		buf_free(&folded);
+	free(map);
 out:
 	if (subject)
 		build_masked_subject(sc);

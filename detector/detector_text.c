@@ -1121,6 +1121,11 @@ const char *detector_sniff(const char *d, size_t len)
 		{"\x1f\x8b", 2, "gzip"},
 		{"BZh", 3, "bzip2"},
 		{"\xfd" "7zXZ", 5, "xz"},
+		{"\x28\xb5\x2f\xfd", 4, "zstd"},
+		{"\x04\x22\x4d\x18", 4, "lz4"},
+		{"LZIP", 4, "lzip"},
+		{"\x1f\x9d", 2, "compress"},
+		{"\x5d\0\0", 3, "lzma"},	/* LZMA alone: lc=3 lp=0 pb=2, a round dictionary */
 		{"\x89PNG", 4, "png"},
 		{"\xff\xd8\xff", 3, "jpeg"},
 		{"GIF8", 4, "gif"},

@@ -64,7 +64,7 @@ static int type_in_group(const char *want, const char *type)
 		const char *group;
 		const char *members;
 	}       groups[] = {
-		{"archive", " zip rar 7z tar gzip bzip2 xz "},
+		{"archive", " zip rar 7z tar gzip bzip2 xz zstd lz4 lzip lzma compress "},
 		{"executable", " exe elf script "},
 		{"office", " docx xlsx pptx ole odf rtf "},
 		{"image", " png jpeg gif "},

@@ -297,33 +297,50 @@ static void master_reload(void)
 	struct master_conf nt;
 	struct master_service *svcs;
 	struct master_child *child;
+	struct conf_saved *running;
 	char    err[CONF_ERR_MAX], *old_run = xstrdup(var_run_directory);
 
-	if (master_conf_load(master_confdir, &nt, err, sizeof(err)) < 0
-	    || (master_privsep && master_check_users(&nt, err, sizeof(err)) < 0)
+	/*
+	 * The checks of files and of the service table read the new values,
+	 * as at start and in dlpgate check: load them first, and put the
+	 * running ones back when the new configuration is refused.
+	 */
+	running = conf_save();
+	if (conf_load(master_confdir, master_overrides, master_noverride,
+		      err, sizeof(err)) < 0) {
+		evt_error(CONF_RELOAD_BAD, NULL, "reason=\"%s\"", err);
+		conf_saved_free(running);
+		free(old_run);
+		return;
+	}
+	if (master_conf_load(master_confdir, &nt, err, sizeof(err)) < 0) {
+		evt_error(CONF_RELOAD_BAD, NULL, "reason=\"%s\"", err);
+		conf_restore(running);
+		free(old_run);
+		return;
+	}
+	if ((master_privsep && master_check_users(&nt, err, sizeof(err)) < 0)
 	    || master_check_secrets(master_confdir, &nt, master_privsep, err,
 				    sizeof(err)) < 0
 	    || master_check_loop(&nt, err, sizeof(err)) < 0) {
 		evt_error(CONF_RELOAD_BAD, NULL, "reason=\"%s\"", err);
+		master_conf_free(&nt);
+		conf_restore(running);
 		free(old_run);
 		return;
 	}
-	if (conf_load(master_confdir, master_overrides, master_noverride,
-		      err, sizeof(err)) < 0) {
+	if ((svcs = master_build_services(&nt, err, sizeof(err))) == NULL) {
 		evt_error(CONF_RELOAD_BAD, NULL, "reason=\"%s\"", err);
 		master_conf_free(&nt);
+		conf_restore(running);
 		free(old_run);
 		return;
 	}
+	conf_saved_free(running);
 	if (strcmp(old_run, var_run_directory) != 0)
 		msg_warn("run_directory changed to %s: takes effect at the next "
 			 "start; still using %s", var_run_directory, old_run);
 	free(old_run);
-	if ((svcs = master_build_services(&nt, err, sizeof(err))) == NULL) {
-		evt_error(CONF_RELOAD_BAD, NULL, "reason=\"%s\"", err);
-		master_conf_free(&nt);
-		return;
-	}
 	TAILQ_FOREACH(child, &master_children, link)
 		master_retire(child);
 	for (size_t i = 0; i < master_nservices; i++) {

@@ -9,6 +9,12 @@
  * that neither `dlpgate check` nor a start goes on with a key that
  * another role could read.
  *
+ * master_check_loop() refuses reflecting mode whose resubmit_port is
+ * a port an smtpd-proxy service of master.conf listens on. Both name the
+ * setting where it was set (conf_where: file and line) and the fix; they
+ * read the live values, so master's reload loads the new configuration
+ * before it runs them (and puts the running one back when they refuse).
+ *
  * master_secret_path() names those files: the keystore and
  * keystore_password_file settings (TLS) when the parameter
  * table has them and they are set, else CONFDIR/keystore.p12 and
@@ -162,20 +168,24 @@ static int master_check_secret(const char *path, const char *owner_name,
 static int master_check_named_secrets(const char *confdir, char *err, size_t errlen)
 {
 	struct stat st;
+	char    where[PATH_MAX + 64];
 
 	if (var_keystore && *var_keystore && stat(var_keystore, &st) < 0 && errno == ENOENT) {
-		snprintf(err, errlen, "keystore %s (set in dlpgate.conf) does not exist; make "
-			 "it with: dlpkey -c %s genkeypair -alias dlpgate -dname \"CN=%s\" (or "
-			 "dlpkey importkey, importkeystore), or dlpconf -X keystore for a "
-			 "self-signed one made at the first start", var_keystore, confdir,
+		snprintf(err, errlen, "%s: %s does not exist; fix: make it with "
+			 "dlpkey -c %s genkeypair -alias dlpgate -dname \"CN=%s\" (or dlpkey "
+			 "importkey, importkeystore), or dlpconf -X keystore for a self-signed "
+			 "one made at the first start",
+			 conf_where("keystore", where, sizeof(where)), var_keystore, confdir,
 			 var_helo_name && *var_helo_name ? var_helo_name : "mail.example.com");
 		return -1;
 	}
 	if (var_keystore_password_file && *var_keystore_password_file
 	    && stat(var_keystore_password_file, &st) < 0 && errno == ENOENT) {
-		snprintf(err, errlen, "keystore_password_file %s (set in dlpgate.conf) does "
-			 "not exist; write the keystore password in it (one line, mode 600), "
-			 "or dlpconf -X keystore_password_file", var_keystore_password_file);
+		snprintf(err, errlen, "%s: %s does not exist; fix: "
+			 "write the keystore password in it (one line, mode 600), or dlpconf "
+			 "-X keystore_password_file",
+			 conf_where("keystore_password_file", where, sizeof(where)),
+			 var_keystore_password_file);
 		return -1;
 	}
 	return 0;
@@ -195,11 +205,14 @@ int     master_check_loop(const struct master_conf *mc, char *err, size_t errlen
 			const char *colon = strrchr(sc->listen[j], ':');
 
 			if (colon && atoi(colon + 1) == var_resubmit_port) {
-				snprintf(err, errlen, "resubmit_port %d is the port dlpgate itself "
-					 "listens on (service %s, %s): reflected mail would come "
-					 "back to dlpgate; fix: dlpconf -e resubmit_port=10026 (the "
-					 "MTA's reinjection listener)", var_resubmit_port, sc->name,
-					 sc->listen[j]);
+				char    where[PATH_MAX + 64];
+
+				snprintf(err, errlen, "%s: %d is the port dlpgate itself "
+					 "listens on (service %s, %s in master.conf): reflected "
+					 "mail would come back to dlpgate; fix: dlpconf -e "
+					 "resubmit_port=10026 (the MTA's reinjection listener)",
+					 conf_where("resubmit_port", where, sizeof(where)),
+					 var_resubmit_port, sc->name, sc->listen[j]);
 				return -1;
 			}
 		}

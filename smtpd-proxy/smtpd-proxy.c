@@ -17,15 +17,20 @@
  *	and applies the verdict before the client's transaction is answered.
  *	See proxy.h for the parts.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
 
+#include "conf.h"
 #include "conf_params.h"
 #include "evt.h"
 #include "inet.h"
@@ -176,11 +181,41 @@ static void proxy_serve(int fd, const struct sockaddr *sa, socklen_t salen,
 	server_title("%s", server.service);
 }
 
+/* proxy_check_loop - reflecting to a port we listen on would bring mail back to us */
+static void proxy_check_loop(void)
+{
+	char    where[PATH_MAX + 64];
+
+	if (var_operating_mode != OPERATING_MODE_REFLECT)
+		return;
+	for (int i = 0; i < server.nlisten; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int     port;
+
+		if (getsockname(SERVER_LISTEN_FD + i, (struct sockaddr *) &ss, &len) < 0)
+			continue;
+		if (ss.ss_family == AF_INET)
+			port = ntohs(((struct sockaddr_in *) &ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			port = ntohs(((struct sockaddr_in6 *) &ss)->sin6_port);
+		else
+			continue;
+		/* master refuses this too; a child started after a refused reload reads the file */
+		if (port == var_resubmit_port)
+			msg_fatal("%s: %d is the port this service listens on: reflected mail "
+				  "would come back to dlpgate; fix: dlpconf -e resubmit_port=10026 "
+				  "(the MTA's reinjection listener)",
+				  conf_where("resubmit_port", where, sizeof(where)), port);
+	}
+}
+
 int     main(int argc, char **argv)
 {
 	char    err[256];
 
 	server_init(argc, argv, "smtpd-proxy");
+	proxy_check_loop();
 	if (cidr_list_parse(&proxy_allow, var_allow_hosts.items, var_allow_hosts.count,
 			    err, sizeof(err)) < 0)
 		msg_fatal("allow_hosts: %s", err);

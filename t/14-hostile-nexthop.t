@@ -117,8 +117,10 @@ $dlp->stop;
 sub big_message {
     my ($size, %script) = @_;
     my ($port, $hop) = fake_hop(RCVBUF => 16384, %script);
+    # one worker: the next session reuses its streams (t/14 checks that)
     my $dlp = start_dlpgate(conf => { operating_mode => 'forward',
-        next_hop => ["127.0.0.1:$port"], next_hop_data_timeout => 2 });
+        next_hop => ["127.0.0.1:$port"], next_hop_data_timeout => 2 },
+        smtpd => { process_limit => 1 });
     my $c = smtp_connect($dlp->{port});
     $c->cmd('EHLO client.test');
     $c->cmd('MAIL FROM:<a@example.com>');
@@ -143,6 +145,11 @@ like($dlp->wait_log(qr/2005 next hop timeout/) // '', qr/during="?message conten
     'logged as a timeout during the content');
 like(($c->cmd('MAIL FROM:<a@example.com>'))[1] // '', qr/^421 4\.4\.2 /,
     'the next command: 421, the hop is gone');
+# the same worker's next session: a failed write stays with its stream
+$c = smtp_connect($dlp->{port});
+is($c->{banner_code}, 220, 'the next session of that worker is greeted');
+is(($c->cmd('EHLO client.test'))[0], 250, 'and answered');
+$c->cmd('QUIT');
 $dlp->stop;
 
 # a next hop that speaks while the content is still being sent: nothing

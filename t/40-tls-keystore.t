@@ -46,9 +46,15 @@ like($out, qr/Issuer: /, 'list -v: issuer');
 like($out, qr/until: \w+ +\d+ [\d:]+ \d{4} GMT/, 'list -v: expiry');
 
 # export, import, and the errors that leave the keystore untouched
-($rc, $out) = kt('exportcert', '-alias', 'smtp_prevent', '-file', "$dir/dlp.pem");
+($rc, $out) = kt('exportcert', '-alias', 'smtp_prevent', '-file', "$dir/dlp.cer");
 is($rc, 0, 'exportcert');
-like(slurp("$dir/dlp.pem"), qr/^-----BEGIN CERTIFICATE-----/, 'exportcert writes PEM');
+($rc, $out) = kt('exportcert', '-alias', 'smtp_prevent', '-file', "$dir/dlp.pem", '-rfc');
+is($rc, 0, 'exportcert -rfc');
+like(slurp("$dir/dlp.pem"), qr/\A-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+\/=\n]+-----END CERTIFICATE-----\n\z/,
+    'exportcert -rfc writes PEM');
+run_cmd('openssl', 'x509', '-in', "$dir/dlp.pem", '-outform', 'DER', '-out', "$dir/dlp.der");
+ok(-s "$dir/dlp.der" && slurp("$dir/dlp.cer") eq slurp("$dir/dlp.der"),
+    'exportcert without -rfc writes the same certificate in DER, as keytool does');
 ($rc, $out) = kt('importcert', '-alias', 'mx1', '-file', $hop->{cert});
 is($rc, 0, 'importcert PEM: a trusted next-hop certificate') or diag $out;
 run_cmd('openssl', 'x509', '-in', $pki->ca, '-outform', 'DER', '-out', "$dir/ca.der");

@@ -47,6 +47,7 @@ like($out, qr/subject=C\s*=\s*US, ST\s*=\s*California, L\s*=\s*SanFrancisco, O\s
 ($rc, $out) = key(qw(-exportcert -alias smtp_prevent -file smtp_prevent.cer -keystore prevent.ks -storepass), $pw);
 is($rc, 0, 'the guide\'s exportcert succeeds') or diag $out;
 is((stat 'smtp_prevent.cer')[2] & 0777, 0644, 'the exported certificate is public: mode 0644');
+like(slurp('smtp_prevent.cer'), qr/\A\x30\x82/, '... in DER, as keytool writes it without -rfc');
 ($rc, $out) = key(qw(-importcert -alias new_mta_alias -file smtp_prevent.cer -keystore prevent.ks -storepass), $pw);
 is($rc, 0, 'the guide\'s importcert succeeds') or diag $out;
 # the guide's second form gives no -storepass: keytool asks, and so does dlpkey
@@ -169,7 +170,11 @@ like($out, qr/chain of 2 imported as <mta>/, 'the chain is put in order, leaf fi
 like($out, qr/does not belong to the key of <mta2>/, 'a key and a certificate that do not match are refused');
 
 SKIP: {
-    skip 'keytool not installed (default-jre-headless)', 8 unless $kt;
+    skip 'keytool not installed (default-jre-headless)', 10 unless $kt;
+    ($rc, $out) = run_cmd($kt, '-exportcert', '-alias', 'smtp_prevent', '-file', 'kt.cer',
+        '-keystore', 'prevent.ks', '-storepass', $pw);
+    is($rc, 0, 'keytool exports the guide\'s certificate') or diag $out;
+    ok(slurp('kt.cer') eq slurp('smtp_prevent.cer'), '... byte for byte what dlpkey exported');
     ($rc, $out) = run_cmd($kt, '-list', '-keystore', 'imported.p12', '-storepass', '123456');
     is($rc, 0, 'keytool reads the keystore importkeystore/importkey wrote') or diag $out;
     like($out, qr/^mta, .*PrivateKeyEntry/m, 'keytool sees the imported key');

@@ -15,6 +15,7 @@ use Test::More;
 use DlpTest;
 use DlpOps;
 use DlpDetect;
+use DlpTLS;
 
 plan skip_all => 'needs root (port 25, users)' unless $> == 0;
 my $TOP = top_dir();
@@ -109,6 +110,46 @@ is($code, 250, 'and the running configuration goes on reflecting');
 $c->close;
 $dlp->stop;
 
+# ---- a reload is checked with its own values: a keystore, a loop ----
+# (files and master.conf's ports are checked by master, not by the loader:
+# the new values must be loaded before those checks run, and the running
+# ones put back when they refuse)
+my $tsink = start_sink();
+my $tls = start_tls_dlpgate(dir => test_dir('reload-tls'), conf => { resubmit_port => $tsink->{port} });
+my $tetc = $tls->{etc};
+my %tconf = (run_directory => $tls->{run}, resubmit_port => $tsink->{port});
+my $mark = $tls->log_size;
+spit("$tetc/dlpgate.conf", conf_text({ %tconf, keystore => "$dir/nosuch.p12" }));
+$tls->reload;
+my $line = $tls->wait_log(qr/6003 /, 20, $mark) // '';
+like($line, qr{\Q$tetc\E/dlpgate\.conf:\d+: keystore: \Q$dir\E/nosuch\.p12 does not exist; fix: make it with dlpkey -c \Q$tetc\E genkeypair},
+    'a reload that names a missing keystore is refused: file, line, setting and fix');
+unlike(substr($tls->log, $mark), qr/5003 /, '... and no new generation starts');
+($code) = send_mail($tls, from => 'a@example.com', rcpt => ['b@example.net'], data => "Subject: k\n\nkept\n");
+is($code, 250, '... the running configuration goes on');
+is(scalar($tsink->wait_messages(1, 20)), 1, '... reflecting to its resubmit_port');
+$mark = $tls->log_size;
+spit("$tetc/dlpgate.conf", conf_text({ %tconf, resubmit_port => $tls->{port} }));
+$tls->reload;
+$line = $tls->wait_log(qr/6003 /, 20, $mark) // '';
+like($line, qr{\Q$tetc\E/dlpgate\.conf:\d+: resubmit_port: $tls->{port} is the port dlpgate itself listens on \(service smtpd, 127\.0\.0\.1:$tls->{port} in master\.conf\): reflected mail would come back to dlpgate; fix: dlpconf -e resubmit_port=10026},
+    'a reload whose resubmit_port is its own listener is refused: file, line, setting and fix');
+unlike(substr($tls->log, $mark), qr/5003 /, '... and no new generation starts');
+# a worker started now reads the file master refused: it refuses it too
+my $c1 = smtp_connect($tls->{port});    # the idle worker of the running generation
+my $c2 = smtp_connect($tls->{port}, no_banner => 1);    # a new one
+like($tls->wait_log(qr/resubmit_port: $tls->{port} is the port this service listens on/, 20, $mark) // '',
+    qr{\Q$tetc\E/dlpgate\.conf:\d+: resubmit_port:}, 'a worker started after the refused reload refuses to loop too');
+$_->close for grep { $_ } $c1, $c2;
+spit("$tetc/dlpgate.conf", conf_text(\%tconf));
+$mark = $tls->log_size;
+$tls->reload;
+ok($tls->wait_log(qr/5003 /, 20, $mark), 'the configuration fixed, a reload is taken');
+($code) = send_mail($tls, from => 'a@example.com', rcpt => ['b@example.net'], data => "Subject: k\n\nagain\n");
+is($code, 250, '... and mail flows');
+is(scalar($tsink->wait_messages(2, 20)), 2, '... to the resubmit_port');
+$tls->stop;
+
 # ---- the port rule: an entry without a port uses 25 ----
 ($rc, $out) = dlpconf($etc, '-H', 'next_hop', 'resubmit_port');
 like($out, qr/An entry without a\s+port uses port 25/, 'dlpconf -H next_hop states the rule');
@@ -142,15 +183,15 @@ SKIP: {
 spit($conf, "resubmit_port = $port;\n");
 ($rc, $out) = dlpgate($etc, 'check');
 is($rc, 1, 'resubmit_port = the port dlpgate listens on is refused');
-like($out, qr/resubmit_port $port is the port dlpgate itself listens on \(service smtpd, 127\.0\.0\.1:$port\): reflected mail would come back to dlpgate/, '... with why');
+like($out, qr/\Q$etc\E\/dlpgate\.conf:1: resubmit_port: $port is the port dlpgate itself listens on \(service smtpd, 127\.0\.0\.1:$port in master\.conf\): reflected mail would come back to dlpgate; fix: dlpconf -e resubmit_port=10026/, '... with file, line, setting, why and the fix');
 
 # ---- a keystore named in dlpgate.conf must exist ----
 spit($conf, "keystore = \"$dir/nosuch.p12\";\n");
 spit("$etc/master.conf", $mc =~ s/\);\n\z/  , { name = "tlsmgr"; type = "unix"; listen = ["tlsmgr"]; command = "tlsmgr"; process_limit = 1; process_min_avail = 1; user = "dlpgate-tls"; }\n);\n/r);
 ($rc, $out) = dlpgate($etc, 'check');
 is($rc, 1, 'a missing keystore named in dlpgate.conf is refused');
-like($out, qr/keystore \Q$dir\E\/nosuch\.p12 \(set in dlpgate\.conf\) does not exist; make it with: dlpkey -c \Q$etc\E genkeypair -alias dlpgate -dname "CN=/,
-    '... with the path and the dlpkey command');
+like($out, qr/\Q$etc\E\/dlpgate\.conf:1: keystore: \Q$dir\E\/nosuch\.p12 does not exist; fix: make it with dlpkey -c \Q$etc\E genkeypair -alias dlpgate -dname "CN=/,
+    '... with file, line, setting, the path and the dlpkey command');
 ok(!-e "$dir/nosuch.p12", 'and nothing was made in its place');
 
 # ---- notifications are named by helo_name ----

@@ -5,7 +5,7 @@
  *	dlpkey [-c confdir] COMMAND [options]	(options before or after it)
  *	    genkeypair -alias A -dname DN [-keyalg RSA|EC] [-keysize N] [-validity DAYS]
  *	    list [-v] [-rfc] [-alias A]
- *	    exportcert -alias A [-file F] [-rfc]
+ *	    exportcert -alias A [-file F] [-rfc]	(DER; -rfc: PEM)
  *	    importcert -alias A -file F [-trustcacerts]
  *	    certreq -alias A [-file F] [-dname DN]
  *	    importkeystore -srckeystore F [-srcstorepass P] [-srcalias A [-destalias B]]
@@ -393,13 +393,15 @@ static int dlpkey_genkeypair(const struct dlpkey_opts *o)
 	return 0;
 }
 
-/* dlpkey_exportcert - the certificate of an alias, PEM */
+/* dlpkey_exportcert - the certificate of an alias: DER as keytool writes it, PEM with -rfc */
 static int dlpkey_exportcert(const struct dlpkey_opts *o)
 {
 	struct keystore ks;
 	struct ks_entry *e;
 	char    pass[KS_PASS_MAX], alias[KS_ALIAS_MAX];
 	FILE   *fp = stdout;
+	X509   *cert;
+	int     ok;
 
 	dlpkey_need_alias(o, alias, sizeof(alias));
 	dlpkey_load(o, &ks, pass, sizeof(pass));
@@ -407,9 +409,15 @@ static int dlpkey_exportcert(const struct dlpkey_opts *o)
 		dlpkey_die("alias <%s> does not exist", alias);
 	if (o->file)
 		fp = dlpkey_public_file(o->file);
-	PEM_write_X509(fp, sk_X509_value(e->chain, 0));
+	cert = sk_X509_value(e->chain, 0);
+	ok = o->rfc ? PEM_write_X509(fp, cert) : i2d_X509_fp(fp, cert);
+	if (!ok)
+		dlpkey_die("cannot write the certificate to %s", o->file ? o->file
+			   : "standard output");
 	if (o->file)
 		dlpkey_close_public(fp, o->file);
+	else if (fflush(stdout) != 0)
+		dlpkey_die("cannot write to standard output: %s", strerror(errno));
 	if (o->file)
 		fprintf(stderr, "Certificate stored in file <%s>\n", o->file);
 	ks_free(&ks);

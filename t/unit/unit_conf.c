@@ -4,11 +4,13 @@
  * Every default loads, every value's text form reads back as the same
  * value, every choice of every ENUM setting maps to its own code and
  * back; numbers with units, bounds, lists, booleans; the checks of
- * replies, headers, addresses and networks; name=value overrides.
+ * replies, headers, addresses and networks; name=value overrides; a
+ * configuration saved and put back, and where each setting came from.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "conf_params.h"
@@ -278,6 +280,45 @@ static void unit_overrides(void)
 		   "and says what was meant");
 }
 
+/* unit_save_restore - a loaded configuration put back, and where a setting came from */
+static void unit_save_restore(void)
+{
+	char    dir[] = "/tmp/unit-conf-XXXXXX", path[64], where[256], err[CONF_ERR_MAX];
+	char   *ov[] = {"smtpd_timeout=9s"};
+	struct conf_saved *sv;
+	FILE   *fp;
+
+	if (mkdtemp(dir) == NULL)
+		msg_fatal("mkdtemp: %m");
+	snprintf(path, sizeof(path), "%s/dlpgate.conf", dir);
+	if ((fp = fopen(path, "w")) == NULL)
+		msg_fatal("%s: %m", path);
+	fprintf(fp, "# a comment\nresubmit_port = 2526;\nallow_hosts = [\"10.0.0.0/8\"];\n");
+	fclose(fp);
+	tap_ok(conf_load(dir, ov, 1, err, sizeof(err)) == 0 && var_resubmit_port == 2526,
+	       "a file loads: %s", err);
+	snprintf(path, sizeof(path), "%s/dlpgate.conf:2: resubmit_port", dir);
+	tap_is_str(conf_where("resubmit_port", where, sizeof(where)), path, "a setting of the file: its line");
+	tap_is_str(conf_where("smtpd_timeout", where, sizeof(where)), "-o smtpd_timeout",
+		   "an override");
+	snprintf(path, sizeof(path), "%s/dlpgate.conf: next_hop (default)", dir);
+	tap_is_str(conf_where("next_hop", where, sizeof(where)), path, "a default");
+	sv = conf_save();
+	tap_ok(conf_load("/nonexistent", NULL, 0, err, sizeof(err)) == 0
+	       && var_resubmit_port == 10026 && var_allow_hosts.count != 1, "other values load");
+	conf_restore(sv);
+	tap_ok(var_resubmit_port == 2526 && var_smtpd_timeout == 9 && var_allow_hosts.count == 1
+	       && strcmp(var_allow_hosts.items[0], "10.0.0.0/8") == 0,
+	       "conf_restore puts the saved values back");
+	snprintf(path, sizeof(path), "%s/dlpgate.conf:2: resubmit_port", dir);
+	tap_is_str(conf_where("resubmit_port", where, sizeof(where)), path,
+		   "and where they came from");
+	conf_saved_free(conf_save());
+	snprintf(path, sizeof(path), "%s/dlpgate.conf", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 int     main(void)
 {
 	msg_open("unit-conf", MSG_TO_STDERR, LOG_MAIL);
@@ -287,5 +328,6 @@ int     main(void)
 	unit_texts();
 	unit_refusals();
 	unit_overrides();
+	unit_save_restore();
 	return tap_done();
 }
