@@ -388,9 +388,11 @@ static void cell_close(struct office_st *st, struct buf *out)
 			*c = ' ';
 	while (out->len > at && out->data[out->len - 1] == ' ')
 		out->len--;
-	while (at < out->len && out->data[at] == ' ') {
-		memmove(out->data + at, out->data + at + 1, out->len - at - 1);
-		out->len--;
+	for (n = 0; at + n < out->len && out->data[at + n] == ' '; n++)
+		 /* void */ ;
+	if (n > 0) {
+		memmove(out->data + at, out->data + at + n, out->len - at - n);
+		out->len -= n;
 	}
 	if (out->len == at && st->value && st->vlen > 0) {
 		put_text(out, st->value, st->vlen);	/* a value it does not show as text */

@@ -720,8 +720,10 @@ static unsigned dimension(const char *in, size_t len)
 	d += 5;
 	if ((q = memchr(d, '"', (size_t) (end - d))) == NULL)
 		return 0;
-	for (const char *c = memchr(d, ':', (size_t) (q - d)); c && ++c < q && *c >= 'A' && *c <= 'Z';)
-		if ((col = col * 26 + (unsigned) (*c - 'A' + 1)) > 1024)
+	if ((d = memchr(d, ':', (size_t) (q - d))) == NULL)
+		return 0;
+	for (d++; d < q && *d >= 'A' && *d <= 'Z'; d++)
+		if ((col = col * 26 + (unsigned) (*d - 'A' + 1)) > 1024)
 			return 0;		/* wider than a table to square up */
 	return col;
 }
