@@ -19,6 +19,7 @@
  * detector_legacy.c	Word, Excel, PowerPoint 97-2003 text
  * detector_msg.c	Outlook messages; documents in the dispatch
  * detector_rtf.c	RTF, and Outlook's compressed RTF
+ * detector_tnef.c	TNEF (winmail.dat): text, properties, attachments
  * detector_pdf.c	PDF text, read by a confined reader (detector_pdf.h)
  * detector_fp*.c	fingerprints: Exact Data and Indexed Document
  *			Matching (detector_fp.h)
@@ -71,6 +72,10 @@
 #define DET_SAMPLE_MAX		64
 #define DET_NAME_MAX		64		/* policy names */
 #define DET_MAX_ATTACH		256		/* attachment names kept */
+
+/* The policy an incident names when unscannable_action (block, tempfail)
+ * decided: no policy name can hold parentheses. */
+#define DET_UNSCANNABLE_POLICY	"(unscannable)"
 
 enum det_rule_type {
 	RULE_KEYWORD,
@@ -271,6 +276,16 @@ struct det_found {
 };
 typedef void (*det_found_fn) (void *ctx, const struct det_found *f);
 
+/* A number as it is written: its digits and its groups (detector_ident_value). */
+#define DET_VALUE_DIGITS	24
+#define DET_VALUE_GROUPS	12
+struct det_value {
+	char    digits[DET_VALUE_DIGITS + 1];
+	unsigned nd, ng;
+	unsigned char group[DET_VALUE_GROUPS];	/* digits of each group */
+	int     one_sep;		/* one kind of separator between the groups */
+};
+
 /* The table a unit holds, as far as detector_table_cell() has read it. */
 struct det_table {
 	const char *unit;
@@ -355,6 +370,7 @@ struct det_decision {
 	size_t  nfired;
 	enum det_severity severity;	/* highest among fired */
 	int     monitor_only;		/* nothing enforced */
+	int     unscannable;		/* unscannable_action blocked or tempfailed it */
 	char    incident[40];
 	int     scanned;		/* 0: not scanned (loop guard, timeout) */
 };
@@ -395,15 +411,18 @@ void detector_ident_scan(const char *d, size_t len, const int *want, unsigned fl
 int detector_ident_parse(const char *name, enum det_ident *id);
 const char *detector_ident_name(enum det_ident id);
 const char *const *detector_ident_context(enum det_ident id);
+int detector_ident_context_cased(const char *word);
 const char *const *detector_ident_anchors(enum det_ident id, int *caseless);
 int detector_ident_from_digits(enum det_ident id);
 int detector_ident_is_number(enum det_ident id);
 int detector_ident_may_be_weak(enum det_ident id);
+void detector_ident_value(const char *d, size_t s, size_t e, struct det_value *v);
 void detector_mask(const char *in, size_t len, char *out, size_t outlen);
 
 /* detector_context.c */
 int detector_ident_labelled(const char *d, size_t len, size_t s);
 int detector_label_in(const char *d, size_t s, size_t e);
+int detector_label_admits(int kind, const struct det_value *v, int weak);
 int detector_table_cell(struct det_table *t, const char *d, size_t len, size_t pos,
 			size_t *hs, size_t *he);
 
@@ -556,6 +575,10 @@ void detector_rtf_scan(struct det_scan *sc, const char *in, size_t len, unsigned
 void detector_rtf_text(struct det_scan *sc, const char *in, size_t len, int depth,
 		       const char *name, struct buf *out);
 int detector_rtf_decompress(const char *in, size_t len, struct buf *out, size_t limit);
+
+/* detector_tnef.c */
+void detector_tnef_scan(struct det_scan *sc, const char *data, size_t len, unsigned where,
+			int depth, const char *name);
 
 /* detector_pdf.c */
 void detector_pdf_scan(struct det_scan *sc, const char *data, size_t len,

@@ -11,6 +11,8 @@
  *				the identifier scan, which reads them itself
  *	mathematical alphanumerics,	(U+1D400.., U+FF21..) become ASCII
  *	fullwidth letters		letters
+ *	Latin ligatures		(U+FB00..U+FB06, what PDFs typeset "fi" and
+ *				"ffl" with) become their letters
  *	invisible format characters	(zero-width space and joiners, soft
  *				hyphen, word joiner, direction marks and
  *				embeddings, variation selectors, tags,
@@ -126,6 +128,14 @@ static int fold_letter(uint32_t cp)
 	return 0;
 }
 
+/* fold_ligature - the letters of a Latin ligature, or NULL */
+static const char *fold_ligature(uint32_t cp)
+{
+	static const char *const lig[] = {"ff", "fi", "fl", "ffi", "ffl", "st", "st"};
+
+	return cp >= 0xfb00 && cp <= 0xfb06 ? lig[cp - 0xfb00] : NULL;
+}
+
 /* fold_lookalike - the Latin letter a Cyrillic or Greek one imitates, or 0 */
 static int fold_lookalike(uint32_t cp)
 {
@@ -169,14 +179,15 @@ static int is_letter(uint32_t cp)
 	return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')
 		|| (cp >= 0xc0 && cp <= 0x24f && cp != 0xd7 && cp != 0xf7)
 		|| (cp >= 0x370 && cp <= 0x52f) || is_mark(cp) || is_invisible(cp)
-		|| fold_letter(cp);
+		|| fold_letter(cp) || fold_ligature(cp);
 }
 
 /* is_latin - a Latin letter, as a word holding look-alikes would also have */
 static int is_latin(uint32_t cp)
 {
 	return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')
-		|| (cp >= 0xc0 && cp <= 0x24f && cp != 0xd7 && cp != 0xf7) || fold_letter(cp);
+		|| (cp >= 0xc0 && cp <= 0x24f && cp != 0xd7 && cp != 0xf7) || fold_letter(cp)
+		|| fold_ligature(cp);
 }
 
 /* struct fold - the copy being made */
@@ -194,7 +205,16 @@ struct fold {
 static void fold_cp(struct fold *f, uint32_t cp, size_t at, size_t n, int mixed)
 {
 	int     a = 0, d;
+	const char *lig;
 
+	if ((lig = fold_ligature(cp)) != NULL) {
+		f->changed = 1;
+		f->after_digit = 0;
+		buf_puts(f->out, lig);
+		for (size_t i = 0; f->map && lig[i]; i++)
+			f->map[f->nmap++] = at;
+		return;
+	}
 	if (cp >= 0x80) {
 		if (is_invisible(cp) || is_decoration(cp) || (is_mark(cp) && f->after_digit)) {
 			f->changed = 1;
@@ -308,7 +328,7 @@ static int needs_fold(const char *in, size_t len)
 		if (fold_lookalike(cp))
 			lookalikes = 1;
 		else if (is_invisible(cp) || is_decoration(cp) || is_mark(cp)
-			 || fold_digit(cp) >= 0 || fold_letter(cp))
+			 || fold_digit(cp) >= 0 || fold_letter(cp) || fold_ligature(cp))
 			return 1;
 		i += n;
 	}

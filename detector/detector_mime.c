@@ -19,7 +19,9 @@
  *			and handed to the matcher
  *
  * Text units and where they count:
- *	the top-level Subject		subject (every Subject field)
+ *	the top-level Subject		subject (every Subject field, and the
+ *					From, To, Cc, Reply-To and Sender
+ *					fields a reader sees beside it)
  *	top-level and part header values header (RFC 2047 decoded)
  *	inline text parts, preamble,	body
  *	epilogue
@@ -520,6 +522,46 @@ static void scan_header(struct det_scan *sc, unsigned where, const char *name, c
 	buf_free(&d);
 }
 
+/* scan_display_names - the names of an address field (not the addresses:
+ * recipient and sender rules judge those) as a subject unit */
+static void scan_display_names(struct det_scan *sc, const char *value)
+{
+	struct buf names, d;
+	int     quoted = 0;
+
+	if (!(sc->ps->where_used & DET_W_SUBJECT))
+		return;
+	buf_init(&names, strlen(value) + 16);
+	for (const char *p = value; *p; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		if (!quoted && *p == '<') {	/* an angle address */
+			const char *gt = strchr(p, '>');
+
+			if (gt == NULL)
+				break;
+			p = gt;
+			buf_putc(&names, ' ');
+			continue;
+		}
+		if (!quoted && *p == '@') {	/* a bare address: drop its word */
+			while (names.len > 0 && names.data[names.len - 1] != ' '
+			       && names.data[names.len - 1] != ',' && names.data[names.len - 1] != '\t')
+				names.len--;
+			while (p[1] && p[1] != ',' && p[1] != ' ' && p[1] != '\t' && p[1] != '>')
+				p++;
+			continue;
+		}
+		buf_putc(&names, *p == '"' ? ' ' : *p);
+	}
+	names.data[names.len] = 0;
+	buf_init(&d, names.len + 16);
+	detector_rfc2047_decode(names.data, names.len, &d);
+	detector_scan_unit(sc, DET_W_SUBJECT, NULL, d.data, d.len);
+	buf_free(&d);
+	buf_free(&names);
+}
+
 /* header_field - act on one unfolded field of an entity; scan: its value
  * may be scanned (within the field limit) */
 static void header_field(struct mime *m, struct mime_entity *e, char *name,
@@ -563,6 +605,11 @@ static void header_field(struct mime *m, struct mime_entity *e, char *name,
 		} else if (strcasecmp(name, "Message-ID") == 0 && sc->message_id == NULL) {
 			sc->message_id = xstrndup(skip_ws(value), 250);
 		}
+		/* the names a reader sees beside the subject */
+		if (strcasecmp(name, "From") == 0 || strcasecmp(name, "To") == 0
+		    || strcasecmp(name, "Cc") == 0 || strcasecmp(name, "Reply-To") == 0
+		    || strcasecmp(name, "Sender") == 0)
+			scan_display_names(sc, value);
 	}
 	if (!scan)
 		return;
@@ -992,17 +1039,102 @@ static int is_xml(const char *ctype, const char *d, size_t len)
 	return len - i >= 5 && (memcmp(d + i, "<?xml", 5) == 0 || memcmp(d + i, "<svg", 4) == 0);
 }
 
-/* scan_text - plain text, or the text of a calendar, a contact or an XML
- * document as its reader shows it; the bytes as they stand are read too,
+/* is_json - JSON with escaped characters (what a JSON viewer decodes)? */
+static int is_json(const char *ctype, const char *name, const char *d, size_t len)
+{
+	size_t  n = strlen(ctype), i = 0;
+	int     typed = strcmp(ctype, "application/json") == 0 || (n >= 5 && strcmp(ctype + n - 5, "+json") == 0)
+		|| (name && strlen(name) >= 5 && strcasecmp(name + strlen(name) - 5, ".json") == 0);
+
+	while (!typed && i < len && i < 512 && isspace((unsigned char) d[i]))
+		i++;
+	return (typed || (i < len && (d[i] == '{' || d[i] == '['))) && memmem(d, len, "\\u", 2) != NULL;
+}
+
+/* hex4 - the value of four hex digits at p (checked by the caller) */
+static unsigned long hex4(const char *p)
+{
+	unsigned long v = 0;
+
+	for (int k = 0; k < 4; k++) {
+		int     c = tolower((unsigned char) p[k]);
+
+		v = v << 4 | (unsigned long) (c <= '9' ? c - '0' : c - 'a' + 10);
+	}
+	return v;
+}
+
+/* json_unescape - JSON string escapes undone: \uXXXX (and surrogate pairs) as UTF-8 */
+static void json_unescape(const char *d, size_t n, struct buf *out)
+{
+	buf_reserve(out, n + 16);
+	for (size_t i = 0; i < n; i++) {
+		unsigned long cp = 0, lo = 0;
+		int     ok = 1;
+
+		if (d[i] != '\\' || i + 1 >= n) {
+			buf_putc(out, d[i]);
+			continue;
+		}
+		switch (d[++i]) {
+		case 'n': case 'r': case 't': case 'b': case 'f':
+			buf_putc(out, d[i] == 't' ? '\t' : '\n');
+			continue;
+		case 'u':
+			break;
+		default:
+			buf_putc(out, d[i]);
+			continue;
+		}
+		for (int k = 1; k <= 4; k++)
+			ok &= i + (size_t) k < n && isxdigit((unsigned char) d[i + (size_t) k]);
+		if (!ok) {
+			buf_putc(out, 'u');
+			continue;
+		}
+		cp = hex4(d + i + 1);
+		i += 4;
+		if (cp >= 0xd800 && cp <= 0xdbff && i + 6 < n && d[i + 1] == '\\' && d[i + 2] == 'u') {
+			for (int k = 3; k <= 6; k++)
+				ok &= isxdigit((unsigned char) d[i + (size_t) k]);
+			if (ok && (lo = hex4(d + i + 3)) >= 0xdc00 && lo <= 0xdfff) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				i += 6;
+			}
+		}
+		if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
+			cp = 0xfffd;
+		if (cp < 0x80)
+			buf_putc(out, (int) cp);
+		else if (cp < 0x800) {
+			buf_putc(out, (int) (0xc0 | cp >> 6));
+			buf_putc(out, (int) (0x80 | (cp & 0x3f)));
+		} else if (cp < 0x10000) {
+			buf_putc(out, (int) (0xe0 | cp >> 12));
+			buf_putc(out, (int) (0x80 | (cp >> 6 & 0x3f)));
+			buf_putc(out, (int) (0x80 | (cp & 0x3f)));
+		} else {
+			buf_putc(out, (int) (0xf0 | cp >> 18));
+			buf_putc(out, (int) (0x80 | (cp >> 12 & 0x3f)));
+			buf_putc(out, (int) (0x80 | (cp >> 6 & 0x3f)));
+			buf_putc(out, (int) (0x80 | (cp & 0x3f)));
+		}
+	}
+	out->data[out->len] = 0;
+}
+
+/* scan_text - plain text, or the text of a calendar, a contact, an XML
+ * document or JSON as its reader shows it; the bytes as they stand are read too,
  * and the better reading counts */
 static void scan_text(struct det_scan *sc, const char *d, size_t n, const char *ctype,
 		      unsigned where)
 {
 	int     vobj = detector_vobject_is(ctype, sc->content_name, d, n), xml = !vobj && is_xml(ctype, d, n);
+	int     json = !vobj && !xml && is_json(ctype, sc->content_name, d, n);
 	struct readings r;
 	struct buf t;
 
-	if (!vobj && !xml) {
+	if (!vobj && !xml && !json) {
 		detector_scan_unit(sc, where, NULL, d, n);
 		return;
 	}
@@ -1012,6 +1144,8 @@ static void scan_text(struct det_scan *sc, const char *d, size_t n, const char *
 	buf_init(&t, n + 16);
 	if (vobj)
 		detector_vobject_to_text(d, n, &t);
+	else if (json)
+		json_unescape(d, n, &t);
 	else
 		detector_office_xml(d, n, &t, n + 16);
 	detector_scan_unit(sc, where, NULL, t.data, t.len);
@@ -1042,6 +1176,26 @@ static void decode_as(struct det_scan *sc, const char *cs, const char *d, size_t
 	}
 }
 
+/* other_way - the text read a second way: in charset cs, or as 8-bit text (NULL) */
+static void other_way(struct det_scan *sc, const char *cs, const char *d, size_t n, int html,
+		      unsigned where, int depth)
+{
+	struct buf b;
+
+	buf_init(&b, n * 2 + 16);
+	if (cs)
+		decode_as(sc, cs, d, n, &b, where);
+	else if (detector_utf8_valid(d, n))
+		buf_append(&b, d, n);
+	else
+		(void) detector_charset_to_utf8("windows-1252", d, n, &b, n);
+	if (html)
+		scan_markup(sc, b.data, b.len, where, depth);
+	else
+		detector_scan_unit(sc, where, NULL, b.data, b.len);
+	buf_free(&b);
+}
+
 /* text_scan - text of any charset (declared or evident), markup or bytes */
 static void text_scan(struct det_scan *sc, const char *data, size_t len, const char *ctype,
 		      const char *charset, unsigned where, const char *sniffed, int depth)
@@ -1053,7 +1207,9 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 	size_t  skip;
 	const char *guess = detector_text_guess(data, len, &skip);
 	const char *label = sc->label ? sc->label : "the message";
+	const char *other = NULL;		/* a second reading: this charset, "" 8-bit */
 	char    meta[48];
+	struct readings r;
 	struct buf u;
 
 	buf_init(&u, 0);
@@ -1062,25 +1218,24 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 		charset = meta;			/* <meta charset=...>, when the part names none */
 		declared = 1;
 	}
-	if (declared && !detector_charset_is_utf8(charset) && detector_charset_known(charset)) {
-		buf_reserve(&u, len * 2 + 16);
-		decode_as(sc, charset, data, len, &u, where);
-		/* a byte-order mark that contradicts the charset: read both ways */
-		if (guess && skip && strncasecmp(charset, guess, 6) != 0) {
-			struct buf b;
-
-			buf_init(&b, len * 2 + 16);
-			decode_as(sc, guess, data + skip, len - skip, &b, where);
-			if (html)
-				scan_markup(sc, b.data, b.len, where, depth);
-			else
-				detector_scan_unit(sc, where, NULL, b.data, b.len);
-			buf_free(&b);
+	if (declared && detector_charset_known(charset)) {
+		if (detector_charset_is_utf8(charset))
+			conv = 0;
+		else {
+			buf_reserve(&u, len * 2 + 16);
+			decode_as(sc, charset, data, len, &u, where);
 		}
+		/* a byte-order mark that contradicts the charset: read both ways */
+		if (guess && skip && strncasecmp(charset, guess, 6) != 0)
+			other = guess;
 	} else if (guess && strcmp(guess, "UTF-8") != 0) {
 		/* UTF-16 or UTF-32 that says so only by itself */
 		buf_reserve(&u, len * 2 + 16);
 		decode_as(sc, guess, data + skip, len - skip, &u, where);
+		/* two bytes of a byte-order mark make no text UTF-16: what
+		 * follows them is read as 8-bit text as well */
+		if (skip)
+			other = "";
 	} else if ((textual || html) && !(declared && detector_charset_is_utf8(charset))
 		   && !detector_utf8_valid(data, len)) {
 		/* 8-bit text without a charset iconv knows: what a mail reader
@@ -1091,6 +1246,8 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 			detector_unscannable(sc, "unknown charset %.40s in %s", charset, label);
 	} else
 		conv = 0;
+	if (other)
+		readings_begin(sc, &r);
 	if (html) {
 		scan_markup(sc, conv ? u.data : data, conv ? u.len : len, where, depth);
 		if (strcmp(sniffed, "html") == 0 && strcmp(ctype, "text/html") != 0)
@@ -1098,6 +1255,11 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 					   conv ? u.len : len);	/* shown as it is */
 	} else
 		scan_text(sc, conv ? u.data : data, conv ? u.len : len, ctype, where);
+	if (other) {
+		readings_next(&r);
+		other_way(sc, *other ? other : NULL, data + skip, len - skip, html, where, depth);
+		readings_end(&r);
+	}
 	if (!textual && !html && !conv && strcmp(sniffed, "binary") == 0) {
 		/* Windows programs write their strings in UTF-16 */
 		buf_reset(&u);
@@ -1188,9 +1350,6 @@ static const char *unreadable_type(const struct mime_ctype *c)
 		return "OpenPGP encrypted";
 	if (strcmp(c->type, "application/mac-binhex40") == 0)
 		return "BinHex";
-	if (strcmp(c->type, "application/ms-tnef") == 0
-	    || strcmp(c->type, "application/vnd.ms-tnef") == 0)
-		return "TNEF (winmail.dat)";
 	return NULL;
 }
 
@@ -1212,9 +1371,7 @@ static void leaf_content(struct mime *m, const struct mime_entity *e,
 			mime_walk(sc, d, n, depth + 1, DET_W_ATTACH, 0);
 		return;
 	}
-	if ((why = unreadable_type(c)) != NULL
-	    || (e->nname && strcasecmp(e->name[0], "winmail.dat") == 0
-		&& (why = "TNEF (winmail.dat)") != NULL))
+	if ((why = unreadable_type(c)) != NULL)
 		detector_unscannable(sc, "%s content in %s", why, sc->label);
 	else if (n >= 27 && memmem(d, n < 65536 ? n : 65536, "-----BEGIN PGP MESSAGE-----", 27))
 		detector_unscannable(sc, "OpenPGP encrypted text in %s", sc->label);

@@ -21,7 +21,7 @@ use DlpPostfix;
 
 my $policies = <<'EOF';
 policies = (
-  { name = "falcon"; rules = ( { type = "keyword"; keywords = ["falcon"]; } );
+  { name = "falcon"; rules = ( { type = "keyword"; keywords = ["falcon", "confidential"]; } );
     action = "block"; reply = "550 5.7.1 falcon found"; },
   { name = "card"; rules = ( { type = "identifier"; identifier = "credit_card"; } );
     action = "block"; reply = "550 5.7.1 card found"; },
@@ -111,6 +111,7 @@ push @cases,
     ['a keyword with a soft hyphen', text("the fal\x{ad}con"), 'falcon found'],
     ['a keyword with a combining grapheme joiner', text("the fal\x{34f}con"), 'falcon found'],
     ['a keyword with a left-to-right override', text("the fal\x{202d}con\x{202c}"), 'falcon found'],
+    ['a keyword with a typeset ligature (fi)', text("strictly con\x{fb01}dential"), 'falcon found'],
     ['a keyword with a Cyrillic a', text("the f\x{430}lcon"), 'falcon found'],
     ['a keyword with a Cyrillic o', text("the falc\x{43e}n"), 'falcon found'],
     ['a keyword with a Greek omicron', text("the falc\x{3bf}n"), 'falcon found'],
@@ -145,6 +146,9 @@ push @cases,
     ['a Word 2003 XML document', file('a.xml', '<?xml version="1.0"?><?mso-application progid="Word.Document"?>'
         . '<w:wordDocument><w:body><w:p><w:r><w:t>card 4111 11</w:t></w:r><w:r><w:t>11 1111 1111</w:t></w:r></w:p>'
         . '</w:body></w:wordDocument>'), 'card found'],
+    ['a JSON export with the digits and letters as \u escapes', file('export.json',
+        '{"note": "\u0063ard \u0034111 1111 1111 1111"}', 'application/json'), 'card found'],
+    ['a JSON array with an escaped letter in a keyword', file('x.json', '["fal\u0063on"]'), 'falcon found'],
     ['an SVG image in an HTML data: URI', "${H}Content-Type: text/html\n\n<p><img src=\"data:image/svg+xml;base64,"
         . encode_base64("<svg><text>the falcon</text></svg>", '') . "\"></p>\n", 'falcon found'],
     ['a text link in an HTML data: URI', "${H}Content-Type: text/html\n\n<a href=\"data:text/plain;base64,"
@@ -167,6 +171,15 @@ push @cases,
         . '.pre { color: red } .h{display:none}</style></head><body><p>card 4111 1<b class="x h">7</b>111 1111 1111</p>'
         . "</body></html>\n", 'card found'];
 
+# the names a reader sees at the top of the message
+push @cases,
+    ['a card as the display name of From', "From: \"card 4111 1111 1111 1111\" <a\@example.com>\nTo: b\@example.net\n"
+        . "Subject: x\n\nhello\n", 'card found'],
+    ['a keyword as an encoded display name in To', "From: a\@example.com\nTo: =?utf-8?q?the_falcon?= <b\@example.net>\n"
+        . "Subject: x\n\nhello\n", 'falcon found'],
+    ['an SSN as a display name in Cc', "From: a\@example.com\nTo: b\@example.net\nCc: \"SSN 536-22-8741\" <c\@example.net>\n"
+        . "Subject: x\n\nhello\n", 'ssn found'];
+
 # the same marks where no data is: words of one script, accents, numbers that are none
 my @clean = (
     ['Russian text (look-alike letters in words of one script)', text("\x{441}\x{43e}\x{43a}\x{43e}\x{43b} \x{430}\x{440}\x{43e}\x{43c}\x{430}\x{442} report")],
@@ -177,6 +190,8 @@ my @clean = (
         . "LOCATION:Room 4\\, dial 4111 1111\nDESCRIPTION:call 555 0100 or\n  555 0199\nEND:VEVENT\nEND:VCALENDAR\n"],
     ['a newsletter with a hidden preheader beside order numbers', $html->('<div style="display:none">order 4111 1111 ships</div>'
         . '<p>1111 1112 thanks</p><p class="h">4111</p><p>1111 1111 1112</p>')],
+    ['the keyword as the local part of the addresses (recipient rules judge those)', "From: a\@example.com\n"
+        . "To: falcon\@example.net, \"Team\" <falcon\@example.org>\nCc: 4111111111111111\@example.com\nSubject: x\n\nhello\n"],
     ['an XML export of order numbers in adjacent elements', "${H}Content-Type: application/xml\n\n<?xml version=\"1.0\"?>"
         . "<orders><o><id>4111</id><qty>1111</qty><ref>1111</ref><zip>1111</zip></o></orders>\n"],
 );

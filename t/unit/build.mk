@@ -53,3 +53,7 @@ UNIT_LIBS_unit-marker = $(DETECT_LIBS)
 UNIT_TARGETS += t/unit/unit-sheet
 UNIT_SRC_unit-sheet = $(DETECT_LIB_SRC) $(COMMON_SRC)
 UNIT_LIBS_unit-sheet = $(DETECT_LIBS)
+
+# buffered line I/O over socketpairs: spare streams start clean, timeouts
+UNIT_TARGETS += t/unit/unit-stream
+UNIT_SRC_unit-stream = $(COMMON_SRC)
