@@ -20,6 +20,7 @@
  * detector_msg.c	Outlook messages; documents in the dispatch
  * detector_rtf.c	RTF, and Outlook's compressed RTF
  * detector_tnef.c	TNEF (winmail.dat): text, properties, attachments
+ * detector_mac.c	BinHex 4.0, AppleSingle and AppleDouble
  * detector_pdf.c	PDF text, read by a confined reader (detector_pdf.h)
  * detector_fp*.c	fingerprints: Exact Data and Indexed Document
  *			Matching (detector_fp.h)
@@ -579,6 +580,11 @@ int detector_rtf_decompress(const char *in, size_t len, struct buf *out, size_t 
 /* detector_tnef.c */
 void detector_tnef_scan(struct det_scan *sc, const char *data, size_t len, unsigned where,
 			int depth, const char *name);
+
+/* detector_mac.c */
+void detector_binhex_scan(struct det_scan *sc, const char *d, size_t n, int depth, int whole);
+void detector_applefile_scan(struct det_scan *sc, const char *data, size_t len, int depth,
+			     const char *name);
 
 /* detector_pdf.c */
 void detector_pdf_scan(struct det_scan *sc, const char *data, size_t len,

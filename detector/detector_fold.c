@@ -6,7 +6,8 @@
  * change (the common case: ASCII text and ordinary accented text):
  *
  *	decimal digits of every script	(Arabic-Indic, Devanagari, Thai,
- *				mathematical bold/sans/monospace...) become
+ *				mathematical bold/sans/monospace...) and
+ *				superscript and subscript digits become
  *				ASCII digits; fullwidth digits are left to
  *				the identifier scan, which reads them itself
  *	mathematical alphanumerics,	(U+1D400.., U+FF21..) become ASCII
@@ -105,6 +106,14 @@ static size_t utf8_next(const unsigned char *p, size_t left, uint32_t *cp)
 /* fold_digit - the ASCII digit a code point stands for, or -1 */
 static int fold_digit(uint32_t cp)
 {
+	if (cp == 0xb9)
+		return '1';
+	if (cp == 0xb2 || cp == 0xb3)
+		return '0' + (int) (cp - 0xb0);
+	if (cp == 0x2070 || (cp >= 0x2074 && cp <= 0x2079))
+		return '0' + (int) (cp - 0x2070);	/* superscripts */
+	if (cp >= 0x2080 && cp <= 0x2089)
+		return '0' + (int) (cp - 0x2080);	/* subscripts */
 	if (cp < 0x660)
 		return -1;
 	for (size_t i = 0; i < sizeof(digit_zero) / sizeof(digit_zero[0]); i++)

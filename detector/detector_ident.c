@@ -857,6 +857,41 @@ static void mixed(const struct tok *t, unsigned i, const struct idscan *is)
 }
 
 /*
+ * card_beside - a card in 4-4-4-4 with a short group beside it
+ *
+ * Short groups joined to a number are part of it, so 4111 1111 1111 1111 7
+ * would be a 17-digit number, no card; but a card followed by its
+ * security code (4111 1111 1111 1111 123) or one digit a sender adds to
+ * hide it still shows the card to a reader. One group of 1-3 digits just
+ * after or just before four groups of four, joined by the same separator,
+ * leaves the card standing when the whole is no card (four more digits
+ * make an account number of 20: 4081 7810 0999 1000 4312 is none).
+ */
+static void card_beside(const struct tok *t, const struct idscan *is)
+{
+	unsigned i;
+	int     K;
+	char    v[20];
+
+	if (t->ng != 5)
+		return;
+	if (t->gd[4] >= 1 && t->gd[4] <= 3 && shape(t, 0, 4, "4444"))
+		i = 0;				/* the short group after */
+	else if (t->gd[0] >= 1 && t->gd[0] <= 3 && shape(t, 1, 4, "4444") && !t->plus)
+		i = 1;				/* the short group before */
+	else
+		return;
+	K = t->sep[0];
+	if (K == SEP_NONE || t->sep[1] != K || t->sep[2] != K || t->sep[3] != K
+	    || !left_ok(t, 0, K) || !right_ok(t, 4, K)
+	    || detector_card_ok(t->digits, t->nd))
+		return;
+	memcpy(v, t->digits + t->go[i], 16);
+	if (detector_card_ok(v, 16))
+		report(is->found, is->ctx, IDENT_CARD, t->gs[i], t->ge[i + 3], 0, t->d, 4);
+}
+
+/*
  * numbers - every way the groups of a token stand for a number
  *
  * After a '+' a number of up to 15 digits may be a phone number in its
@@ -885,6 +920,8 @@ static void numbers(const struct tok *t, const struct idscan *is)
 		if (t->ng - i >= 4 && !(i == 0 && t->plus))
 			mixed(t, i, is);
 	}
+	if (is->want[IDENT_CARD])
+		card_beside(t, is);
 }
 
 /* ---- numbers with letters ----------------------------------------------- */

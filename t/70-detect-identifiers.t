@@ -104,6 +104,8 @@ no_('ISBN-13', 'ISBN 978-3-16-148410-0 and 9783161484100', 'v_credit_card');
 no_('a decimal', 'pi 3.4111111111111111', 'v_credit_card');
 no_('card followed by decimals', 'total 4111111111111111.50', 'v_credit_card');
 no_('part of a longer number', 'n 4111 1111 1111 1111 2222', 'v_credit_card');
+yes('a card and its security code', 'card 4111 1111 1111 1111 123', 'v_credit_card', 'a_credit_card');
+yes('a card with one digit added to hide it', 'n 4111 1111 1111 1111 7', 'v_credit_card');
 no_('glued to a letter', "ref X$visa", 'v_credit_card');
 no_('mixed separators', 'n 4111-1111 1111.1111', 'v_credit_card');
 yes('after a plus sign (no phone number has 16 digits)', "+$visa", 'v_credit_card', 'a_credit_card');
