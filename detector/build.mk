@@ -9,6 +9,7 @@ DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 	detector/detector_mime.c detector/detector_text.c detector/detector_fold.c \
 	detector/detector_vobject.c detector/detector_htmlvis.c \
 	detector/detector_archive.c detector/detector_confine.c detector/detector_office.c \
+	detector/detector_sheet.c \
 	detector/detector_ole.c \
 	detector/detector_legacy.c detector/detector_msg.c detector/detector_rtf.c \
 	detector/detector_tnef.c detector/detector_mac.c \

@@ -14,6 +14,7 @@
  * detector_archive.c	archives and Office documents through libarchive
  * detector_confine.c	archives and documents read in a child process
  * detector_office.c	the text of Office Open XML and OpenDocument parts
+ * detector_sheet.c	spreadsheets as rows of cells (xlsx grids, shared strings)
  * detector_ole.c	compound files (OLE2): the reader, objects, strings
  * detector_legacy.c	Word, Excel, PowerPoint 97-2003 text
  * detector_msg.c	Outlook messages; documents in the dispatch
@@ -353,6 +354,10 @@ struct det_scan {
 	/* a sink takes every text unit instead of the matcher (dlpindex) */
 	void    (*sink) (void *ctx, unsigned where, const char *data, size_t len);
 	void   *sink_ctx;
+	/* a tap sees every text unit before the matcher does (dlpscan -x) */
+	void    (*tap) (void *ctx, unsigned where, const char *header, const char *data,
+			    size_t len);
+	void   *tap_ctx;
 };
 
 /* The decision for one message. */
@@ -528,6 +533,23 @@ void detector_confine_buffer(const struct det_scan *sc, struct buf *b);
 
 /* detector_office.c */
 void detector_office_xml(const char *in, size_t len, struct buf *out, size_t limit);
+void detector_office_text(struct buf *out, const char *p, size_t len);
+
+/* detector_sheet.c: an xlsx workbook's shared strings */
+#define DET_SST_MAX	(16 * 1024 * 1024)
+struct det_sst {
+	struct buf text;		/* every string, one after the other */
+	uint32_t *off;			/* n + 1 offsets into text; the top bit:
+					 * a cell showed it */
+	size_t  n;
+	int     quotes;			/* a string holds a double quote */
+};
+size_t detector_sst_load(struct det_sst *s, const char *in, size_t len);
+void detector_sst_unused(const struct det_sst *s, struct buf *out);
+void detector_sst_free(struct det_sst *s);
+int detector_xlsx_sheet(const char *in, size_t len, struct det_sst *sst, struct buf *out,
+			size_t limit);
+void detector_grid_finish(struct buf *out, size_t from, size_t limit);
 
 /* detector_ole.c, detector_legacy.c, detector_msg.c (struct ole: detector_ole.h) */
 struct ole;

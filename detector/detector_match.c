@@ -602,6 +602,8 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 	struct buf folded;
 	int     fold = 0;
 
+	if (sc->tap && len > 0)
+		sc->tap(sc->tap_ctx, where, header, data, len);
 	if (sc->sink) {				/* text for an index, not a scan */
 		if (len > 0)
 			sc->sink(sc->sink_ctx, where, data, len);

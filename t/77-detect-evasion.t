@@ -211,7 +211,8 @@ for my $c (['zstd', 'zstd -q -c', 'secret.txt.zst'], ['lz4', 'lz4 -q -c', 'secre
     push @cases, ["a text file compressed with $c->[0]", file($c->[2], $bytes), 'card found']
         if length $bytes;
     my $tar = `tar -C $dir -cf - secret.txt | $c->[1]`;
-    push @cases, ["a tar compressed with $c->[0]", file("$c->[2].tar", $tar), 'card found']
+    (my $tname = $c->[2]) =~ s/^secret\.txt/backup.tar/;
+    push @cases, ["a tar compressed with $c->[0]", file($tname, $tar), 'card found']
         if length $tar;
 }
 
