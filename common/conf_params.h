@@ -242,7 +242,8 @@
 	  "What happens to a message that could not be scanned completely " \
 	  "(a limit, an encrypted or broken archive): it is scanned as far " \
 	  "as possible, then pass (the policies' verdict), block " \
-	  "(unscannable_reply) or tempfail (451).") \
+	  "(unscannable_reply) or tempfail (451). A message blocked or " \
+	  "tempfailed so gets an incident, policy (unscannable), with the reason.") \
 	X(STR, unscannable_reply, "550 5.7.1 Message could not be scanned completely", \
 	  conf_check_reply5xx, "detector", \
 	  "The reply when unscannable_action = block.") \

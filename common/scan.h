@@ -2,11 +2,14 @@
  * scan - the smtpd-proxy <-> detector contract
  *
  * A worker asks the detector for a verdict with one SCAN_REQ record on a
- * SOCK_SEQPACKET connection to run_directory/private/detector. A sealed
- * memfd travels with it (SCM_RIGHTS): the message, exactly as the client
- * sent it after un-stuffing (CRLF line ends). The envelope, in the text
- * form below, is the SCAN_TAG_ENVELOPE attribute when it fits in
- * SCAN_ENV_INLINE_MAX bytes, else a second sealed memfd. The detector
+ * SOCK_SEQPACKET connection to run_directory/private/detector. The
+ * message, exactly as the client sent it after un-stuffing (CRLF line
+ * ends), is the SCAN_TAG_MESSAGE attribute when it is at most
+ * SCAN_MSG_INLINE_MAX bytes and the record has room (most mail: no
+ * descriptor to create, pass and map), else a sealed memfd that travels
+ * with the record (SCM_RIGHTS). The envelope, in the text form below, is
+ * the SCAN_TAG_ENVELOPE attribute when it fits in SCAN_ENV_INLINE_MAX
+ * bytes, else a sealed memfd after the message's (if any). The detector
  * answers one SCAN_VERDICT or SCAN_ERROR record.
  *
  * Envelope form: one "key<TAB>value" per line, values without control
@@ -41,14 +44,17 @@
 #define SCAN_VERDICT		2
 #define SCAN_ERROR		3
 
-/* SCAN_REQ attributes (fds: message [, envelope when not inline]). */
+/* SCAN_REQ attributes (fds: [message when not inline,] [envelope when not inline]). */
 #define SCAN_TAG_CID		1	/* str */
 #define SCAN_TAG_MSG_SIZE	2	/* u64 */
 #define SCAN_TAG_ENV_SIZE	3	/* u64 */
 #define SCAN_TAG_DEADLINE	4	/* u32 seconds the worker will wait */
 #define SCAN_TAG_ENVELOPE	5	/* the envelope text, when it fits */
+#define SCAN_TAG_MESSAGE	6	/* the message, when it fits */
 
 #define SCAN_ENV_INLINE_MAX	(48 * 1024)
+#define SCAN_MSG_INLINE_MAX	(32 * 1024)
+#define SCAN_REQ_ROOM		1024	/* a record's other attributes, at most */
 
 /* SCAN_VERDICT attributes. */
 #define SCAN_TAG_ACTION		10	/* u32 enum scan_action */

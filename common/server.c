@@ -344,7 +344,8 @@ void server_multi_loop(int (*on_accept)(int fd), int (*on_readable)(int fd))
 	for (;;) {
 		int     n, fd;
 
-		if (accepting && (server_master_gone() || (server.max_use > 0
+		/* master's EOF comes as an event on the status socket (below) */
+		if (accepting && (server.master_gone || (server.max_use > 0
 			    && server.use_count >= (unsigned) server.max_use))) {
 			/* finish with the clients we have, take no new ones */
 			server_multi_stop_accepting(ep);

@@ -46,16 +46,19 @@ struct stream *stream_open(int fd, int timeout)
 		s = xcalloc(1, sizeof(*s));
 		s->rbuf = xmalloc(STREAM_RBUF_SIZE + 1);
 		buf_init(&s->wbuf, 8192);
+	} else {
+		/* a spare: its buffers, nothing of its state */
+		char   *rbuf = s->rbuf;
+		struct buf wbuf = s->wbuf;
+
+		memset(s, 0, sizeof(*s));
+		s->rbuf = rbuf;
+		s->wbuf = wbuf;
+		buf_reset(&s->wbuf);
 	}
 	s->fd = fd;
-	s->ssl = NULL;
-	s->rpos = s->rlen = 0;
-	buf_reset(&s->wbuf);
 	s->rcv_timeout = -1;
 	s->timeout = timeout;
-	s->err = s->werr = STREAM_OK;	/* a spare's last failure is not ours */
-	s->ssl_err = 0;
-	s->rbytes = s->wbytes = 0;
 	return s;
 }
 
@@ -100,6 +103,8 @@ static long long stream_ms(void)
 	return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+#define STREAM_TIMER_SLACK	50	/* ms: clock granularity, early wakeups */
+
 /* stream_rcv_timeout - set the socket's receive timeout, in milliseconds */
 static void stream_rcv_timeout(struct stream *s, long long ms)
 {
@@ -127,8 +132,8 @@ static int stream_read_plain(struct stream *s, char *buf, size_t len)
 	if (s->rcv_timeout < limit)
 		deadline = stream_ms() + limit;
 	for (;;) {
+		long long start = deadline ? stream_ms() : 0, left;
 		ssize_t n = read(s->fd, buf, len);
-		long long left;
 
 		if (n > 0)
 			return (int) n;
@@ -139,6 +144,9 @@ static int stream_read_plain(struct stream *s, char *buf, size_t len)
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return stream_fail(s, errno == ECONNRESET ? STREAM_EOF : STREAM_IOERR);
 		if (deadline == 0 || (left = deadline - stream_ms()) <= 0)
+			return stream_fail(s, STREAM_TIMEOUT);
+		/* sooner than the kernel's wait (a non-blocking socket): never spin */
+		if (stream_ms() - start + STREAM_TIMER_SLACK < s->rcv_timeout)
 			return stream_fail(s, STREAM_TIMEOUT);
 		if (left < s->rcv_timeout)
 			stream_rcv_timeout(s, left);

@@ -9,15 +9,15 @@
  *	the workers on run_directory/private/detector (SOCK_SEQPACKET). Each
  *	worker keeps one connection for its life; a detector serves many such
  *	connections, one request at a time (server_multi_loop). Each request
- *	is one SCAN_REQ record with two sealed memfds, the message and its
- *	envelope (common/scan.h). The detector answers each with one
- *	SCAN_VERDICT: the policies' decision (detector_verdict.c), after the
- *	incident, if any, is on disk.
+ *	is one SCAN_REQ record with the message and its envelope, each inside
+ *	the record when small, else in a sealed memfd (common/scan.h). The
+ *	detector answers each with one SCAN_VERDICT: the policies' decision
+ *	(detector_verdict.c), after the incident, if any, is on disk.
  *
  *	Every request is checked before it is used: the peer's uid
- *	(SO_PEERCRED), the record (common/ipc.c), two descriptors present,
- *	each a memfd sealed against change with the announced size, and an
- *	envelope that parses. A bad request gets a SCAN_ERROR and the
+ *	(SO_PEERCRED), the record (common/ipc.c), one descriptor for each part
+ *	not inside it, each a memfd sealed against change, every part of the
+ *	announced size, and an envelope that parses. A bad request gets a SCAN_ERROR and the
  *	connection is dropped; the detector itself never stops for a peer.
  *
  *	Policies are loaded once, when the process starts
@@ -107,7 +107,7 @@ static void detector_reply_error(int fd, const char *reason)
 }
 
 /* detector_read_envelope - the envelope, inline or in its memfd */
-static int detector_read_envelope(const struct ipc_msg *msg, uint64_t size,
+static int detector_read_envelope(const struct ipc_msg *msg, uint64_t size, int first,
 				  struct envelope *env, char *why, size_t len)
 {
 	const struct ipc_attr *inline_env = ipc_get(msg, SCAN_TAG_ENVELOPE);
@@ -121,7 +121,7 @@ static int detector_read_envelope(const struct ipc_msg *msg, uint64_t size,
 		return -1;
 	}
 	if (inline_env) {
-		if (msg->nfds != 1 || inline_env->len != size) {
+		if (msg->nfds != first || inline_env->len != size) {
 			snprintf(why, len, "inline envelope of %u bytes, announced %llu",
 				 inline_env->len, (unsigned long long) size);
 			return -1;
@@ -129,9 +129,9 @@ static int detector_read_envelope(const struct ipc_msg *msg, uint64_t size,
 		rc = envelope_parse(env, (const char *) inline_env->val, size, err,
 				    sizeof(err));
 	} else {
-		if (msg->nfds != 2 || scan_memfd_check(msg->fds[1], size, why, len) < 0)
+		if (msg->nfds != first + 1 || scan_memfd_check(msg->fds[first], size, why, len) < 0)
 			return -1;
-		map = mmap(NULL, (size_t) size, PROT_READ, MAP_PRIVATE, msg->fds[1], 0);
+		map = mmap(NULL, (size_t) size, PROT_READ, MAP_PRIVATE, msg->fds[first], 0);
 		if (map == MAP_FAILED) {
 			snprintf(why, len, "mmap envelope: %s", strerror(errno));
 			return -1;
@@ -183,6 +183,9 @@ static void detector_policy_list(const struct det_decision *d, char *buf, size_t
 	for (size_t i = 0; i < d->nfired && used + 2 < len; i++)
 		used += (size_t) snprintf(buf + used, len - used, "%s%s", i ? "," : "",
 					  detector_ps->policies[d->fired[i]].name);
+	if (d->unscannable && used + 2 < len)
+		used += (size_t) snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+					  DET_UNSCANNABLE_POLICY);
 	if (used == 0)
 		snprintf(buf, len, "-");
 }
@@ -231,7 +234,7 @@ static void detector_unload(const char *m, size_t size, int mapped)
 
 /* detector_verdict - scan, decide, record, answer, notify */
 static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
-			    uint64_t msg_size, uint32_t deadline)
+			    const char *inline_msg, uint64_t msg_size, uint32_t deadline)
 {
 	struct det_scan sc;
 	struct det_decision d;
@@ -242,7 +245,9 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 	int     rc, timeout_ms, mapped = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (msg_size > 0 && (m = detector_load(msg_fd, (size_t) msg_size, &mapped)) == NULL) {
+	if (inline_msg)
+		m = msg_size > 0 ? inline_msg : NULL;
+	else if (msg_size > 0 && (m = detector_load(msg_fd, (size_t) msg_size, &mapped)) == NULL) {
 		detector_reply_error(fd, "cannot read the message");
 		return -1;
 	}
@@ -271,13 +276,15 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 		detector_decide(&sc, env, &d);
 		detector_loop_mark(env, m ? m : "", (size_t) msg_size, &d);
 	}
-	if (d.nfired) {
+	/* an incident for every policy that fired, and for every message
+	 * stopped because it could not be scanned completely */
+	if (d.nfired || d.unscannable) {
 		detector_incident_id(d.incident, sizeof(d.incident));
 		(void) detector_incident_write(&sc, env, &d);
 	}
 	rc = detector_answer(fd, &d);
 	/* the SIEM copy after the answer: a slow syslog server never holds mail */
-	if (d.nfired)
+	if (d.nfired || d.unscannable)
 		detector_incident_syslog(&sc, env, &d);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	detector_policy_list(&d, policies, sizeof(policies));
@@ -288,7 +295,7 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 		evt_warn(DET_INCOMPLETE, env->cid, "reason=%s unscannable_action=%s "
 			 "action=%s", evt_quote(sc.incomplete_why), CONF_NAME(unscannable_action),
 			 scan_action_name(d.action));
-	if (d.nfired)
+	if (d.nfired || d.unscannable)
 		evt_info(INCIDENT, env->cid, "incident=%s policies=%s severity=%s action=%s%s",
 			 d.incident, policies, detector_severity_name(d.severity),
 			 scan_action_name(d.action), d.monitor_only ? " (monitor)" : "");
@@ -305,7 +312,7 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 	detector_decision_free(&d);
 	detector_scan_free(&sc);
 unmap:
-	if (m)
+	if (m && !inline_msg)
 		detector_unload(m, (size_t) msg_size, mapped);
 	return rc;
 }
@@ -313,13 +320,15 @@ unmap:
 /* detector_request - check one request and answer it; -1 ends the connection */
 static int detector_request(int fd, struct ipc_msg *msg)
 {
+	const struct ipc_attr *body = ipc_get(msg, SCAN_TAG_MESSAGE);
+	int     nbody = body ? 0 : 1;		/* descriptors the message takes */
 	char    why[512], cid[32];
 	uint64_t msg_size, env_size;
 	uint32_t deadline = 0;
 	struct envelope env;
 	int     rc;
 
-	if (msg->type != SCAN_REQ || msg->nfds < 1 || msg->nfds > 2
+	if (msg->type != SCAN_REQ || msg->nfds < nbody || msg->nfds > nbody + 1
 	    || ipc_get_u64(msg, SCAN_TAG_MSG_SIZE, &msg_size) < 0
 	    || ipc_get_u64(msg, SCAN_TAG_ENV_SIZE, &env_size) < 0
 	    || ipc_get_str(msg, SCAN_TAG_CID, 31, cid, sizeof(cid)) == NULL) {
@@ -333,10 +342,16 @@ static int detector_request(int fd, struct ipc_msg *msg)
 			 (unsigned long long) msg_size);
 		goto bad;
 	}
-	if (scan_memfd_check(msg->fds[0], msg_size, why, sizeof(why)) < 0
-	    || detector_read_envelope(msg, env_size, &env, why, sizeof(why)) < 0)
+	if (body && body->len != msg_size) {
+		snprintf(why, sizeof(why), "inline message of %u bytes, announced %llu",
+			 body->len, (unsigned long long) msg_size);
 		goto bad;
-	rc = detector_verdict(fd, &env, msg->fds[0], msg_size, deadline);
+	}
+	if ((!body && scan_memfd_check(msg->fds[0], msg_size, why, sizeof(why)) < 0)
+	    || detector_read_envelope(msg, env_size, nbody, &env, why, sizeof(why)) < 0)
+		goto bad;
+	rc = detector_verdict(fd, &env, body ? -1 : msg->fds[0],
+			      body ? (const char *) body->val : NULL, msg_size, deadline);
 	envelope_free(&env);
 	ipc_close_fds(msg);
 	return rc == IPC_OK ? 0 : -1;

@@ -18,6 +18,7 @@
  * detector_legacy.c	Word, Excel, PowerPoint 97-2003 text
  * detector_msg.c	Outlook messages; documents in the dispatch
  * detector_rtf.c	RTF, and Outlook's compressed RTF
+ * detector_tnef.c	TNEF (winmail.dat): text, properties, attachments
  * detector_pdf.c	PDF text, read by a confined reader (detector_pdf.h)
  * detector_fp*.c	fingerprints: Exact Data and Indexed Document
  *			Matching (detector_fp.h)
@@ -70,6 +71,10 @@
 #define DET_SAMPLE_MAX		64
 #define DET_NAME_MAX		64		/* policy names */
 #define DET_MAX_ATTACH		256		/* attachment names kept */
+
+/* The policy an incident names when unscannable_action (block, tempfail)
+ * decided: no policy name can hold parentheses. */
+#define DET_UNSCANNABLE_POLICY	"(unscannable)"
 
 enum det_rule_type {
 	RULE_KEYWORD,
@@ -350,6 +355,7 @@ struct det_decision {
 	size_t  nfired;
 	enum det_severity severity;	/* highest among fired */
 	int     monitor_only;		/* nothing enforced */
+	int     unscannable;		/* unscannable_action blocked or tempfailed it */
 	char    incident[40];
 	int     scanned;		/* 0: not scanned (loop guard, timeout) */
 };
@@ -484,6 +490,13 @@ void detector_utf8_clean(const char *in, size_t len, struct buf *out);
 void detector_subject_encode(const char *utf8, struct buf *out);
 int detector_is_ascii(const char *s, size_t len);
 
+/* detector_vobject.c */
+int detector_vobject_is(const char *ctype, const char *name, const char *data, size_t len);
+void detector_vobject_to_text(const char *in, size_t len, struct buf *out);
+
+/* detector_htmlvis.c */
+int detector_html_visible(const char *in, size_t len, struct buf *out);
+
 /* detector_fold.c */
 int detector_fold(const char *in, size_t len, struct buf *out, size_t **map);
 
@@ -527,6 +540,10 @@ void detector_rtf_scan(struct det_scan *sc, const char *in, size_t len, unsigned
 void detector_rtf_text(struct det_scan *sc, const char *in, size_t len, int depth,
 		       const char *name, struct buf *out);
 int detector_rtf_decompress(const char *in, size_t len, struct buf *out, size_t limit);
+
+/* detector_tnef.c */
+void detector_tnef_scan(struct det_scan *sc, const char *data, size_t len, unsigned where,
+			int depth, const char *name);
 
 /* detector_pdf.c */
 void detector_pdf_scan(struct det_scan *sc, const char *data, size_t len,

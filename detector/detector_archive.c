@@ -741,7 +741,8 @@ int     detector_container_probe(struct det_scan *sc, const char *data, size_t l
 {
 	size_t  at;
 
-	if (detector_is_archive(sniffed) || !strcmp(sniffed, "ole") || !strcmp(sniffed, "rtf"))
+	if (detector_is_archive(sniffed) || !strcmp(sniffed, "ole") || !strcmp(sniffed, "rtf")
+	    || !strcmp(sniffed, "tnef"))
 		return 1;
 	if (!strcmp(sniffed, "html") || !strcmp(sniffed, "empty") || !strcmp(sniffed, "pdf"))
 		return 0;
@@ -766,7 +767,7 @@ int     detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
 	if (detector_is_archive(sniffed))
 		fmt = sniffed;
 	else if (!strcmp(sniffed, "html") || !strcmp(sniffed, "empty") || !strcmp(sniffed, "ole")
-		 || !strcmp(sniffed, "pdf") || !strcmp(sniffed, "rtf"))
+		 || !strcmp(sniffed, "pdf") || !strcmp(sniffed, "rtf") || !strcmp(sniffed, "tnef"))
 		return 0;		/* documents: their readers find what they embed */
 	if ((fmt == NULL || !strcmp(fmt, "zip")) && zip_directory(sc, data, len, &z) == 0) {
 		/* a zip, wherever it starts: what is in front and behind is content */

@@ -29,14 +29,18 @@
  * what folding a long line leaves. The validators of the identifiers then
  * look at the groups: a number is consecutive groups joined by one kind
  * of separator, in a grouping its issuer prints (or none), standing alone:
- * not glued to letters, to a '+' (phone numbers) or to more groups of the
- * same number. Between space-joined groups, a
+ * not glued to ASCII letters or digits, nor to more groups of the same
+ * number; after a '+', a number of up to 15 digits is a phone number and
+ * only a card counts there. Between space-joined groups, a
  * group of 9 digits or more stands alone (a list of compact numbers);
  * shorter ones form one number (4111 1111 1111 1111 2222 is no card). A
  * dot between digits binds them (3.4111111111111111 is a decimal).
  * Fullwidth digits (U+FF10..U+FF19, as CJK input methods type them) are
- * read as digits. Identifiers with letters (IBAN, NINO, DNI, NIE, codice
- * fiscale, DEA, passport) look at the letters around the digits. Secrets
+ * read as digits, alone or mixed with ASCII ones in one number.
+ * Identifiers with letters (IBAN, NINO, DNI, NIE, DEA, passport, a NIR
+ * born in Corsica) look at the letters around the digits; a codice
+ * fiscale, whose digits may all be letters, is found among the runs of
+ * 16 letters and digits (cf_scan). Secrets
  * and SWIFT/BIC codes are found from anchors by detector_ident_anchor()
  * (detector_secret.c).
  *
@@ -52,6 +56,7 @@
  * digits, a keyword's first and last letter.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +65,7 @@
 #include "detector.h"
 
 /* How an identifier's candidates are found. */
-#define ID_DIGITS	1u		/* from runs of digits */
+#define ID_DIGITS	1u		/* found by detector_ident_scan() */
 #define ID_ANCHOR	2u		/* from literal anchors (Hyperscan) */
 #define ID_NUMBER	4u		/* digits only: look-alike labels apply */
 #define ID_ANCHOR_CI	8u		/* the anchors ignore case */
@@ -250,6 +255,12 @@ static inline int alnum(char c)
 	return dig(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+/* letter - an ASCII letter */
+static inline int letter(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 /* upper - an ASCII upper-case letter */
 static inline int upper(char c)
 {
@@ -335,59 +346,32 @@ static size_t skip_invisible(const char *d, size_t len, size_t p)
 	return p;
 }
 
-/* cp_letter - is a code point a letter that glues to digits (Latin, Greek, Cyrillic)? */
-static int cp_letter(long c)
+/*
+ * What glues to a number: ASCII letters and digits (a word, a part number:
+ * X4111..., 4111...y), and before it a '+' (phone numbers, see numbers()).
+ * Nothing else does: not other bytes, nor letters of other scripts. A
+ * byte that is not UTF-8 becomes a letter when text without a charset is
+ * read as Windows-1252 (0xFF is y with diaeresis), and a letter is what a
+ * sender would put before a number to hide it; people do not write words
+ * glued to long numbers in any script.
+ */
+
+/* word_before - is the byte before p an ASCII letter or digit? */
+static int word_before(const char *d, size_t p)
 {
-	return (c >= 0xc0 && c <= 0x24f && c != 0xd7 && c != 0xf7)
-		|| (c >= 0x370 && c <= 0x52f) || (c >= 0x1e00 && c <= 0x1fff);
+	return p > 0 && alnum(d[p - 1]);
 }
 
-/* cp_decode - the code point of the UTF-8 sequence at p..p+n, -1 if broken */
-static long cp_decode(const unsigned char *p, size_t n)
-{
-	long    c;
-
-	if (n == 2 && (p[0] & 0xe0) == 0xc0)
-		c = p[0] & 0x1f;
-	else if (n == 3 && (p[0] & 0xf0) == 0xe0)
-		c = p[0] & 0x0f;
-	else if (n == 4 && (p[0] & 0xf8) == 0xf0)
-		c = p[0] & 0x07;
-	else
-		return -1;
-	for (size_t i = 1; i < n; i++)
-		c = c << 6 | (p[i] & 0x3f);
-	return c;
-}
-
-/* glued_before - is the byte before p part of a word, a sign or a letter? */
+/* glued_before - is the byte before p an ASCII letter or digit, or a '+'? */
 static int glued_before(const char *d, size_t p)
 {
-	const unsigned char *u = (const unsigned char *) d;
-	size_t  k = p;
-
-	if (p == 0)
-		return 0;
-	if (u[p - 1] < 0x80)
-		return alnum(d[p - 1]) || d[p - 1] == '+';
-	while (k > 0 && p - k < 4 && (u[k - 1] & 0xc0) == 0x80)
-		k--;
-	return k > 0 && cp_letter(cp_decode(u + k - 1, p - k + 1));
+	return p > 0 && (alnum(d[p - 1]) || d[p - 1] == '+');
 }
 
-/* glued_after - is the byte at p part of a word or a letter? */
+/* glued_after - is the byte at p an ASCII letter or digit? */
 static int glued_after(const char *d, size_t len, size_t p)
 {
-	const unsigned char *u = (const unsigned char *) d;
-	size_t  n = 1;
-
-	if (p >= len)
-		return 0;
-	if (u[p] < 0x80)
-		return alnum(d[p]);
-	while (p + n < len && n < 4 && (u[p + n] & 0xc0) == 0x80)
-		n++;
-	return cp_letter(cp_decode(u + p, n));
+	return p < len && alnum(d[p]);
 }
 
 /* ---- masking ------------------------------------------------------------ */
@@ -437,6 +421,7 @@ static void report(det_found_fn found, void *ctx, enum det_ident id, size_t s, s
 #define TOK_GROUPS	24		/* groups kept per token */
 #define TOK_DIGITS	72		/* digits kept per token */
 #define LONG_GROUP	9		/* digits that make a group stand alone */
+#define PHONE_DIGITS	15		/* the most an E.164 phone number has */
 
 enum {
 	EDGE_FREE,			/* the text around decides */
@@ -451,6 +436,7 @@ struct tok {
 	unsigned ng, nd;
 	int     overflow;		/* more digits than kept: no identifier */
 	int     left, right;		/* EDGE_* */
+	int     plus;			/* right after a '+': a phone number? */
 	size_t  next;			/* where the scan goes on */
 	size_t  gs[TOK_GROUPS], ge[TOK_GROUPS];	/* bytes of each group */
 	unsigned char gd[TOK_GROUPS];	/* digits per group */
@@ -478,6 +464,7 @@ static void tokenize(struct tok *t, const char *d, size_t len, size_t pos, int l
 	t->overflow = 0;
 	t->left = left;
 	t->right = EDGE_FREE;
+	t->plus = left == EDGE_FREE && pos > 0 && d[pos - 1] == '+';
 	for (;;) {
 		unsigned g = t->ng, count = 0;
 		size_t  q, n;
@@ -538,7 +525,7 @@ static void tokenize(struct tok *t, const char *d, size_t len, size_t pos, int l
 static int left_ok(const struct tok *t, unsigned i, int K)
 {
 	if (i == 0)
-		return t->left == EDGE_SPLIT || (t->left == EDGE_FREE && !glued_before(t->d, t->gs[0]));
+		return t->left == EDGE_SPLIT || (t->left == EDGE_FREE && !word_before(t->d, t->gs[0]));
 	if (t->sep[i - 1] != SEP_SPACE)
 		return 0;			/* 12.4111..., 2024-4111...: one number */
 	if (K != SEP_SPACE && K != SEP_NONE)
@@ -667,9 +654,68 @@ static void nir_with_key(const struct tok *t, const char *dg, size_t s, size_t e
 		report(is->found, is->ctx, IDENT_FR_NIR, s, e + 3, 0, d, 4);
 }
 
-/* number - groups i..j joined by kind K, nd digits, standing alone */
+/* digits_at - the digits of up to three groups from p joined by single spaces */
+static size_t digits_at(const char *d, size_t len, size_t p, char *out, size_t max,
+			unsigned char *glen, unsigned *ng)
+{
+	size_t  n = 0;
+
+	*ng = 0;
+	while (*ng < 3) {
+		size_t  g = p;
+
+		while (p < len && dig(d[p]) && n < max)
+			out[n++] = d[p++];
+		if (p == g || (p < len && dig(d[p])))
+			return 0;
+		glen[(*ng)++] = (unsigned char) (p - g);
+		if (!(p + 1 < len && d[p] == ' ' && dig(d[p + 1])) || *ng == 3)
+			break;
+		p++;
+	}
+	return p;
+}
+
+/*
+ * nir_corsica - a NIR of someone born in Corsica, department 2A or 2B
+ *
+ * The letter ends the run of digits: 1 85 05 2A 006 084 35 (spaced: sex,
+ * year, month and the 2; then commune, order and key), 185052A00608435
+ * or 185052A006084 35.
+ */
+static void nir_corsica(const struct tok *t, const struct idscan *is)
+{
+	const char *d = t->d;
+	size_t  last = t->ge[t->ng - 1], e;
+	unsigned char glen[3];
+	unsigned ng;
+	char    v[16];
+	int     spaced;
+
+	if (t->left != EDGE_FREE || t->right != EDGE_FREE || glued_before(d, t->gs[0])
+	    || last + 1 >= t->len || (toupper((unsigned char) d[last]) != 'A'
+				      && toupper((unsigned char) d[last]) != 'B'))
+		return;
+	spaced = t->ng == 4 && shape(t, 0, 4, "1221") && t->sep[0] == SEP_SPACE
+		&& t->sep[1] == SEP_SPACE && t->sep[2] == SEP_SPACE;
+	if (!spaced && !(t->ng == 1 && t->gd[0] == 6))
+		return;
+	memcpy(v, t->digits, 6);
+	v[6] = (char) toupper((unsigned char) d[last]);
+	if (spaced && d[last + 1] != ' ')
+		return;
+	e = digits_at(d, t->len, last + 1 + (size_t) spaced, v + 7, 8, glen, &ng);
+	if (e == 0 || glued_after(d, t->len, e)
+	    || !(spaced ? ng == 3 && glen[0] == 3 && glen[1] == 3 && glen[2] == 2
+		 : (ng == 1 && glen[0] == 8) || (ng == 2 && glen[0] == 6 && glen[1] == 2)))
+		return;
+	if (detector_valid_nir(v, 15))
+		report(is->found, is->ctx, IDENT_FR_NIR, t->gs[0], e, 0, d, 4);
+}
+
+/* number - groups i..j joined by kind K, nd digits, standing alone; phone: may be one */
 static void number(const struct tok *t, unsigned i, unsigned j, int K, unsigned nd,
-		   const struct idscan *is)
+		   int phone, const struct idscan *is)
 {
 	const int *want = is->want;
 	const char *dg = t->digits + t->go[i], *d = t->d;
@@ -679,7 +725,9 @@ static void number(const struct tok *t, unsigned i, unsigned j, int K, unsigned 
 
 #define REPORT(id, weak) report(is->found, is->ctx, (id), s, e, (weak), d, 4)
 	if (nd >= 12 && want[IDENT_CARD] && card_groups(t, i, ng) && detector_card_ok(dg, nd))
-		REPORT(IDENT_CARD, 0);
+		REPORT(IDENT_CARD, 0);		/* no phone number is a card */
+	if (phone)
+		return;
 	switch (nd) {
 	case 6:
 		if (want[IDENT_UK_SORT] && shape(t, i, ng, "222") && (K == SEP_DASH || K == SEP_SPACE))
@@ -791,7 +839,15 @@ static void mixed(const struct tok *t, unsigned i, const struct idscan *is)
 	}
 }
 
-/* numbers - every way the groups of a token stand for a number */
+/*
+ * numbers - every way the groups of a token stand for a number
+ *
+ * After a '+' a number of up to 15 digits may be a phone number in its
+ * international form (ITU-T E.164 numbers have at most 15 digits): no
+ * identifier but a card counts there. A card number never is a phone
+ * number (no country's numbers are that long in the card networks'
+ * prefixes), nor is a longer number.
+ */
 static void numbers(const struct tok *t, const struct idscan *is)
 {
 	for (unsigned i = 0; i < t->ng; i++) {
@@ -807,9 +863,9 @@ static void numbers(const struct tok *t, const struct idscan *is)
 			if (nd > 19)
 				break;
 			if (nd >= 6 && left_ok(t, i, K) && right_ok(t, j, K))
-				number(t, i, j, K, nd, is);
+				number(t, i, j, K, nd, i == 0 && t->plus && nd <= PHONE_DIGITS, is);
 		}
-		if (t->ng - i >= 4)
+		if (t->ng - i >= 4 && !(i == 0 && t->plus))
 			mixed(t, i, is);
 	}
 }
@@ -870,33 +926,6 @@ static int prefix_letters(const struct tok *t, size_t n, char *out, size_t *star
 	return 1;
 }
 
-/* cf_at - a codice fiscale whose first digits start the token */
-static void cf_at(const struct tok *t, const struct idscan *is)
-{
-	const char *d = t->d;
-	size_t  s, p = t->gs[0];
-	char    v[17];
-	int     lower = 0, up = 0;
-
-	if (t->left != EDGE_FREE || t->gd[0] != 2 || letters_before(d, p, 6, &s) != 6
-	    || !word_start(d, s) || s + 16 > t->len || glued_after(d, t->len, s + 16))
-		return;
-	for (size_t k = 0; k < 16; k++) {
-		char    c = d[s + k];
-
-		if (c >= 'a' && c <= 'z')
-			lower = 1;
-		else if (upper(c))
-			up = 1;
-		else if (!dig(c))
-			return;
-		v[k] = (char) toupper((unsigned char) c);
-	}
-	v[16] = 0;
-	if (!(lower && up) && detector_valid_it_cf(v, 16))
-		report(is->found, is->ctx, IDENT_IT_CF, s, s + 16, 0, d, 4);
-}
-
 /* lettered - the identifiers made of letters and the token's digits */
 static void lettered(const struct tok *t, const struct idscan *is)
 {
@@ -907,8 +936,6 @@ static void lettered(const struct tok *t, const struct idscan *is)
 	size_t  s, e, last = t->ge[t->ng - 1];
 	int     c, one = t->ng == 1, free_right = t->right == EDGE_FREE;
 
-	if (want[IDENT_IT_CF])
-		cf_at(t, is);
 	/* DEA: AB1234563 */
 	if (want[IDENT_US_DEA] && one && t->gd[0] == 7 && free_right && t->left == EDGE_FREE
 	    && letters_before(d, t->gs[0], 2, &s) == 2 && word_start(d, s)
@@ -974,26 +1001,34 @@ static void lettered(const struct tok *t, const struct idscan *is)
 
 /* ---- IBAN --------------------------------------------------------------- */
 
-/* check_iban - an IBAN starting at from (its country code); its end, or 0 */
+/*
+ * check_iban - an IBAN starting at from (its country code); its end, or 0
+ *
+ * ISO 13616 prints IBANs in capitals, but they are read the same in small
+ * letters (banks' forms and validators take them, and so would whoever a
+ * sender writes to): either case, the check is over the capitals.
+ */
 static size_t check_iban(const char *d, size_t len, size_t from, char *sample, size_t samplelen)
 {
-	char    compact[40];
+	char    compact[40], cc[2];
 	size_t  n = 0, i = from, want, j = 0, sl;
 	int     kind = -1, k;
 
 	if (from + 4 > len || glued_before(d, from))
 		return 0;
-	want = (size_t) detector_iban_length(d + from);
+	cc[0] = (char) toupper((unsigned char) d[from]);
+	cc[1] = (char) toupper((unsigned char) d[from + 1]);
+	want = (size_t) detector_iban_length(cc);
 	if (want == 0)
 		return 0;
 	while (i < len && n < want) {
-		if (upper(d[i]) || dig(d[i])) {
-			compact[n++] = d[i++];
+		if (alnum(d[i])) {
+			compact[n++] = (char) toupper((unsigned char) d[i++]);
 			continue;
 		}
 		/* one separator, the same kind throughout, between characters */
 		i = skip_invisible(d, len, i);
-		if (i < len && (upper(d[i]) || dig(d[i])))
+		if (i < len && alnum(d[i]))
 			continue;
 		if (n < 2 || i >= len
 		    || (k = sep_char((const unsigned char *) d + i, len - i, &sl)) <= SEP_NONE
@@ -1001,10 +1036,10 @@ static size_t check_iban(const char *d, size_t len, size_t from, char *sample, s
 			break;
 		kind = k;
 		i = skip_invisible(d, len, i + sl);
-		if (i >= len || !(upper(d[i]) || dig(d[i])))
+		if (i >= len || !alnum(d[i]))
 			break;
 	}
-	if (n != want || glued_after(d, len, i) || (i < len && (d[i] >= 'a' && d[i] <= 'z')))
+	if (n != want || glued_after(d, len, i))
 		return 0;
 	if (!detector_iban_ok(compact, n))
 		return 0;
@@ -1015,31 +1050,147 @@ static size_t check_iban(const char *d, size_t len, size_t from, char *sample, s
 	return i;
 }
 
+/* ---- codice fiscale --------------------------------------------------- */
+
+/*
+ * A codice fiscale is 16 letters and digits, and with omocodia (a letter
+ * for each digit, L for 0 ... V for 9, as the Agenzia delle Entrate gives
+ * when two people would share one) it may have no digit at all: it is
+ * found among the runs of exactly 16 ASCII letters and digits, not among
+ * the runs of digits. The runs are found 64 bytes at a time from a mask
+ * of letters and digits (AVX2 where the CPU has it): bit i set for a
+ * letter or digit at i; a run of exactly 16 starts where a run starts,
+ * the 16 bits from there are set and the 17th is not.
+ */
+
+/* alnum_mask_c - the letters and digits of up to 64 bytes from p, as bits */
+static uint64_t alnum_mask_c(const char *p, size_t n)
+{
+	uint64_t m = 0;
+
+	for (size_t i = 0; i < n && i < 64; i++)
+		m |= (uint64_t) alnum(p[i]) << i;
+	return m;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* alnum_mask_avx2 - the letters and digits of 64 bytes from p, as bits */
+__attribute__((target("avx2")))
+static uint64_t alnum_mask_avx2(const char *p)
+{
+	const __m256i flip = _mm256_set1_epi8((char) 0x80);
+	const __m256i d_lo = _mm256_set1_epi8((char) ('0' - 1 - 128));
+	const __m256i d_hi = _mm256_set1_epi8((char) ('9' + 1 - 128));
+	const __m256i a_lo = _mm256_set1_epi8((char) ('a' - 1 - 128));
+	const __m256i a_hi = _mm256_set1_epi8((char) ('z' + 1 - 128));
+	const __m256i lower = _mm256_set1_epi8(0x20);
+	uint64_t m = 0;
+
+	for (int h = 0; h < 2; h++) {
+		__m256i raw = _mm256_loadu_si256((const __m256i *) (p + 32 * h));
+		__m256i v = _mm256_xor_si256(raw, flip);
+		__m256i l = _mm256_xor_si256(_mm256_or_si256(raw, lower), flip);
+		__m256i dg = _mm256_and_si256(_mm256_cmpgt_epi8(v, d_lo), _mm256_cmpgt_epi8(d_hi, v));
+		__m256i lt = _mm256_and_si256(_mm256_cmpgt_epi8(l, a_lo), _mm256_cmpgt_epi8(a_hi, l));
+
+		m |= (uint64_t) (uint32_t) _mm256_movemask_epi8(_mm256_or_si256(dg, lt)) << (32 * h);
+	}
+	return m;
+}
+#endif
+
+/* alnum_mask - the letters and digits of the 64 bytes from pos (none past len) */
+static uint64_t alnum_mask(const char *d, size_t len, size_t pos)
+{
+#if defined(__x86_64__)
+	static int avx2 = -1;
+
+	if (avx2 < 0)
+		avx2 = __builtin_cpu_supports("avx2") != 0;
+	if (avx2 && pos + 64 <= len)
+		return alnum_mask_avx2(d + pos);
+#endif
+	return pos < len ? alnum_mask_c(d + pos, len - pos) : 0;
+}
+
+/* cf_check - a codice fiscale in the 16 characters from s? */
+static void cf_check(const char *d, size_t s, const struct idscan *is)
+{
+	char    v[17];
+	int     lower = 0, up = 0;
+
+	for (size_t k = 0; k < 16; k++) {
+		char    c = d[s + k];
+
+		lower |= c >= 'a' && c <= 'z';
+		up |= upper(c);
+		v[k] = (char) toupper((unsigned char) c);
+	}
+	v[16] = 0;
+	/* upper or lower case, not mixed (a mixed one is a word or a token) */
+	if (!(lower && up) && detector_valid_it_cf(v, 16))
+		report(is->found, is->ctx, IDENT_IT_CF, s, s + 16, 0, d, 4);
+}
+
+/* cf_scan - every codice fiscale of a text: runs of exactly 16 letters and digits */
+static void cf_scan(const char *d, size_t len, const struct idscan *is)
+{
+	uint64_t prev = 0, cur = alnum_mask(d, len, 0), next;
+
+	for (size_t base = 0; base < len; base += 64) {
+		uint64_t x, exact;
+		unsigned h, l;
+
+		next = alnum_mask(d, len, base + 64);
+		/* runs of 16 inside the word: bit i, bits i..i+15 set (i <= 48) */
+		x = cur & cur >> 1;
+		x &= x >> 2;
+		x &= x >> 4;
+		x &= x >> 8;
+		/* ...that start there and end at the 16th */
+		exact = x & cur & ~(cur << 1 | prev >> 63) & ~(cur >> 16 | next << 48);
+		/* a run that crosses into the next word: h bits here, l there */
+		h = ~cur ? (unsigned) __builtin_clzll(~cur) : 64;
+		l = ~next ? (unsigned) __builtin_ctzll(~next) : 64;
+		if (h > 0 && h < 16 && h + l == 16)
+			exact |= 1ULL << (64 - h);
+		while (exact) {
+			size_t  s = base + (size_t) __builtin_ctzll(exact);
+
+			if (!glued_before(d, s))
+				cf_check(d, s, is);
+			exact &= exact - 1;
+		}
+		prev = cur;
+		cur = next;
+	}
+}
+
 /* ---- the scan ----------------------------------------------------------- */
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/* next_digit_avx2 - the first digit or 0xEF (fullwidth) at or after pos: 32 bytes a step */
+/* next_digit_avx2 - the first digit at or after pos: 32 bytes a step */
 __attribute__((target("avx2")))
 static size_t next_digit_avx2(const char *d, size_t len, size_t pos)
 {
 	const __m256i lo = _mm256_set1_epi8((char) ('0' - 1 - 128));
 	const __m256i hi = _mm256_set1_epi8((char) ('9' + 1 - 128));
 	const __m256i flip = _mm256_set1_epi8((char) 0x80);
-	const __m256i ef = _mm256_set1_epi8((char) 0xef);
 
 	while (pos + 32 <= len) {
-		__m256i raw = _mm256_loadu_si256((const __m256i *) (d + pos));
-		__m256i v = _mm256_xor_si256(raw, flip);
-		unsigned m = (unsigned) _mm256_movemask_epi8(_mm256_or_si256(_mm256_and_si256(
-			_mm256_cmpgt_epi8(v, lo), _mm256_cmpgt_epi8(hi, v)), _mm256_cmpeq_epi8(raw, ef)));
+		__m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *) (d + pos)), flip);
+		unsigned m = (unsigned) _mm256_movemask_epi8(_mm256_and_si256(
+			_mm256_cmpgt_epi8(v, lo), _mm256_cmpgt_epi8(hi, v)));
 
 		if (m)
 			return pos + (size_t) __builtin_ctz(m);
 		pos += 32;
 	}
-	while (pos < len && (d[pos] < '0' || d[pos] > '9') && (unsigned char) d[pos] != 0xef)
+	while (pos < len && (d[pos] < '0' || d[pos] > '9'))
 		pos++;
 	return pos;
 }
@@ -1047,32 +1198,30 @@ static size_t next_digit_avx2(const char *d, size_t len, size_t pos)
 #include <emmintrin.h>
 #endif
 
-/* next_digit_sse2 - the first digit or 0xEF (fullwidth) at or after pos: 16 bytes a step */
+/* next_digit_sse2 - the first digit at or after pos: 16 bytes a step */
 static size_t next_digit_sse2(const char *d, size_t len, size_t pos)
 {
 #if defined(__SSE2__)
 	const __m128i lo = _mm_set1_epi8((char) ('0' - 1 - 128));
 	const __m128i hi = _mm_set1_epi8((char) ('9' + 1 - 128));
 	const __m128i flip = _mm_set1_epi8((char) 0x80);
-	const __m128i ef = _mm_set1_epi8((char) 0xef);
 
 	while (pos + 16 <= len) {
-		__m128i raw = _mm_loadu_si128((const __m128i *) (d + pos));
-		__m128i v = _mm_xor_si128(raw, flip);
-		int     m = _mm_movemask_epi8(_mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(v, lo),
-					_mm_cmplt_epi8(v, hi)), _mm_cmpeq_epi8(raw, ef)));
+		__m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *) (d + pos)), flip);
+		int     m = _mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(v, lo),
+							_mm_cmplt_epi8(v, hi)));
 
 		if (m)
 			return pos + (size_t) __builtin_ctz((unsigned) m);
 		pos += 16;
 	}
 #endif
-	while (pos < len && (d[pos] < '0' || d[pos] > '9') && (unsigned char) d[pos] != 0xef)
+	while (pos < len && (d[pos] < '0' || d[pos] > '9'))
 		pos++;
 	return pos;
 }
 
-/* next_digit - the first ASCII digit or 0xEF byte at or after pos, or len */
+/* next_digit - the first ASCII digit at or after pos, or len */
 static size_t next_digit(const char *d, size_t len, size_t pos)
 {
 #if defined(__x86_64__)
@@ -1098,7 +1247,7 @@ static const struct {
 	[IDENT_CARD] = {12, 12, 0, 0}, [IDENT_SSN] = {9, 9, 0, 0}, [IDENT_IBAN] = {0, 0, 2, 0},
 	[IDENT_UK_NINO] = {0, 0, 6, 6}, [IDENT_CA_SIN] = {9, 9, 0, 0},
 	[IDENT_FR_NIR] = {13, 15, 0, 0}, [IDENT_ES_DNI] = {8, 8, 0, 0},
-	[IDENT_ES_NIE] = {0, 0, 7, 7}, [IDENT_IT_CF] = {0, 0, 2, 0},
+	[IDENT_ES_NIE] = {0, 0, 7, 7}, [IDENT_IT_CF] = {0, 0, 0, 0},
 	[IDENT_NL_BSN] = {9, 9, 0, 0}, [IDENT_DE_STEUER] = {11, 11, 0, 0},
 	[IDENT_SE_PNR] = {10, 10, 0, 0}, [IDENT_DK_CPR] = {10, 10, 0, 0},
 	[IDENT_PL_PESEL] = {11, 0, 0, 0}, [IDENT_IN_AADHAAR] = {12, 12, 0, 0},
@@ -1109,18 +1258,25 @@ static const struct {
 	[IDENT_US_PASSPORT] = {9, 0, 8, 0}, [IDENT_US_DEA] = {0, 0, 7, 0},
 };
 
+/* corsica_at - does 2A or 2B (a department of Corsica) end at p + 1? */
+static int corsica_at(const char *d, size_t len, size_t p)
+{
+	return p > 0 && p < len && d[p - 1] == '2'
+		&& (d[p] == 'A' || d[p] == 'B' || d[p] == 'a' || d[p] == 'b');
+}
+
 /* ascii_sep - an ASCII separator inside a number */
 static inline int ascii_sep(char c)
 {
 	return c == ' ' || c == '-' || c == '.' || c == '/' || c == '_';
 }
 
-/* glued_letters - one, two or six letters right before p (passport, IBAN, DEA, CF)? */
+/* glued_letters - one or two letters right before p (passport, IBAN, DEA)? */
 static int glued_letters(const char *d, size_t p)
 {
-	size_t  s, n = letters_before(d, p, 6, &s);
+	size_t  s, n = letters_before(d, p, 2, &s);
 
-	return n == 1 || n == 2 || n == 6;
+	return n == 1 || n == 2;
 }
 
 /* spaced_letters - one or two capitals right before p (NIE, NINO)? */
@@ -1136,6 +1292,20 @@ static int fullwidth_at(const char *d, size_t len, size_t p)
 {
 	return p + 2 < len && (unsigned char) d[p] == 0xef && (unsigned char) d[p + 1] == 0xbc
 		&& (unsigned char) d[p + 2] >= 0x90 && (unsigned char) d[p + 2] <= 0x99;
+}
+
+/* first_fullwidth - where the first fullwidth digit is, or len */
+static size_t first_fullwidth(const char *d, size_t len)
+{
+	const char *p = d, *end = d + len;
+
+	/* memchr is the fast search here (glibc's memmem is not, for two bytes) */
+	while ((p = memchr(p, 0xef, (size_t) (end - p))) != NULL) {
+		if (fullwidth_at(d, len, (size_t) (p - d)))
+			return (size_t) (p - d);
+		p++;
+	}
+	return len;
 }
 
 /*
@@ -1173,6 +1343,7 @@ void    detector_ident_scan(const char *text, size_t len, const int *want, unsig
 	int     left = EDGE_FREE;
 	char   *fw = NULL;
 	const char *d = text;
+	size_t  fwp;
 
 	t.tab_space = (flags & DET_ID_HEADER) != 0;
 	for (int i = 0; i < IDENT_COUNT; i++) {
@@ -1187,20 +1358,17 @@ void    detector_ident_scan(const char *text, size_t len, const int *want, unsig
 		if (least[i].spaced && least[i].spaced < min_spaced)
 			min_spaced = least[i].spaced;
 	}
+	if (want[IDENT_IT_CF])
+		cf_scan(text, len, &is);
+	/* digits typed fullwidth, alone or among ASCII ones: read through a copy */
+	if ((fwp = first_fullwidth(text, len)) < len)
+		d = fw = fullwidth_copy(text, len, fwp);
 	while ((pos = next_digit(d, len, pos)) < len) {
 		char    sample[DET_SAMPLE_MAX + 8];
 		size_t  me, p = pos, n;
 		unsigned least_here, lettered_least, groups;
 		size_t  glen[3] = {0, 0, 0};
 
-		/* the first fullwidth digit: the rest is read through a copy */
-		if ((unsigned char) d[pos] == 0xef) {
-			if (fw == NULL && fullwidth_at(d, len, pos))
-				d = fw = fullwidth_copy(text, len, pos);
-			else
-				pos++;
-			continue;
-		}
 		/* the common case first: too few digits for any identifier */
 		n = 0;
 		groups = 0;
@@ -1230,14 +1398,17 @@ void    detector_ident_scan(const char *text, size_t len, const int *want, unsig
 		/* a date, 2024-03-15 or 15.03.2024, is no identifier nor part of one */
 		if (groups == 3 && n == 8 && glen[1] == 2 && (glen[0] == 4 || glen[2] == 4))
 			least_here = 9;
-		if (left == EDGE_FREE && n < least_here && !(p < len && (unsigned char) d[p] >= 0xc2)) {
+		if (left == EDGE_FREE && n < least_here && !(p < len && (unsigned char) d[p] >= 0xc2)
+		    && !(n == 6 && want[IDENT_FR_NIR] && corsica_at(d, len, p))) {
 			pos = p;
 			continue;
 		}
 		tokenize(&t, d, len, pos, left);
-		/* an IBAN: two capitals, then digits (the check digits) */
+		if (want[IDENT_FR_NIR] && t.nd == 6 && corsica_at(d, len, t.ge[t.ng - 1]))
+			nir_corsica(&t, &is);
+		/* an IBAN: two letters (either case), then digits (the check digits) */
 		if (want[IDENT_IBAN] && left == EDGE_FREE && pos >= 2 && pos >= iban_end + 2
-		    && upper(d[pos - 1]) && upper(d[pos - 2])
+		    && letter(d[pos - 1]) && letter(d[pos - 2])
 		    && (me = check_iban(d, len, pos - 2, sample, sizeof(sample))) > 0) {
 			struct det_found f = {.id = IDENT_IBAN,.start = pos - 2,.end = me};
 

@@ -2,7 +2,10 @@
  * detector_incident - the incident log: one JSON line per matching message
  *
  * detector_incident_write() appends one line to incident_log for every
- * message that made a policy fire: time, incident id, connection id,
+ * message that made a policy fire, and for every message that
+ * unscannable_action blocked or tempfailed (its policy is then named
+ * DET_UNSCANNABLE_POLICY, "(unscannable)", with the reason): time,
+ * incident id, connection id,
  * Message-ID, client, sender, recipients, the subject (masked), size, the
  * final action, trial mode, whether the scan was complete, and per policy
  * its mode, severity, action, and per rule the match count with up to
@@ -172,6 +175,14 @@ static void incident_policies(struct buf *b, const struct det_scan *sc,
 		}
 		buf_puts(b, "]}");
 	}
+	if (d->unscannable) {			/* unscannable_action decided */
+		buf_printf(b, "%s{\"name\":\"%s\",\"mode\":\"prevent\",\"severity\":\"%s\","
+			   "\"action\":\"%s\",\"enforced\":true,\"reason\":", d->nfired ? "," : "",
+			   DET_UNSCANNABLE_POLICY, detector_severity_name(SEV_MEDIUM),
+			   CONF_NAME(unscannable_action));
+		detector_json_str(b, sc->incomplete_why);
+		buf_puts(b, ",\"rules\":[]}");
+	}
 	buf_putc(b, ']');
 }
 
@@ -281,6 +292,8 @@ static void incident_sd(struct buf *b, const struct det_scan *sc,
 	incident_sd_value(b, "severity", detector_severity_name(d->severity));
 	for (size_t i = 0; i < d->nfired; i++)
 		buf_printf(&list, "%s%s", i ? "," : "", ps->policies[d->fired[i]].name);
+	if (d->unscannable)
+		buf_printf(&list, "%s%s", d->nfired ? "," : "", DET_UNSCANNABLE_POLICY);
 	incident_sd_value(b, "policies", list.data ? list.data : "");
 	incident_sd_value(b, "client", env->client_addr);
 	incident_sd_value(b, "sender", detector_addr_bare(env->mail_from ? env->mail_from
@@ -298,6 +311,8 @@ static void incident_sd(struct buf *b, const struct det_scan *sc,
 	incident_sd_value(b, "size", num);
 	incident_sd_value(b, "trial", var_trial_mode ? "true" : "false");
 	incident_sd_value(b, "complete", sc->incomplete ? "false" : "true");
+	if (sc->incomplete)
+		incident_sd_value(b, "not_scanned", sc->incomplete_why);
 	/* the masked samples, "policy/rule: sample" joined with "; " */
 	buf_reset(&list);
 	for (size_t i = 0; i < d->nfired; i++) {
@@ -415,6 +430,9 @@ void    detector_incident_syslog(const struct det_scan *sc, const struct envelop
 		incident_sd(&b, sc, env, d);
 		buf_printf(&b, " incident %s: %s, policies fired: %zu", d->incident,
 			   scan_action_name(d->action), d->nfired);
+		if (d->unscannable)
+			buf_printf(&b, ", not scanned completely (unscannable_action = %s)",
+				   CONF_NAME(unscannable_action));
 	} else {
 		buf_puts(&b, "- ");
 		detector_incident_line(&b, sc, env, d);

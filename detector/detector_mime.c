@@ -11,11 +11,17 @@
  *	message/rfc822	the attached message's headers follow at once
  *	anything else	a leaf: its body runs to the next delimiter; it is
  *			decoded (base64, quoted-printable, uuencode), converted
- *			to UTF-8 (text), turned into text (HTML), opened
- *			(archives, Office documents) and handed to the matcher
+ *			to UTF-8 (text; HTML without a charset by its <meta>),
+ *			turned into text (HTML and the files in its data:
+ *			URIs; calendars, contacts and XML as their readers show
+ *			them, as well as the bytes as they stand: the better
+ *			reading counts), opened (archives, Office documents)
+ *			and handed to the matcher
  *
  * Text units and where they count:
- *	the top-level Subject		subject (every Subject field)
+ *	the top-level Subject		subject (every Subject field, and the
+ *					From, To, Cc, Reply-To and Sender
+ *					fields a reader sees beside it)
  *	top-level and part header values header (RFC 2047 decoded)
  *	inline text parts, preamble,	body
  *	epilogue
@@ -74,6 +80,7 @@
 #define MIME_NAMES		4	/* different file names kept per part */
 #define MIME_2231_SECTIONS	100	/* RFC 2231 continuations of one parameter */
 #define MIME_UU_BLOCKS		100	/* uuencoded blocks read in one text part */
+#define MIME_DATA_URIS		100	/* data: URIs decoded in one HTML part */
 
 enum mime_enc {
 	ENC_IDENTITY,
@@ -515,6 +522,46 @@ static void scan_header(struct det_scan *sc, unsigned where, const char *name, c
 	buf_free(&d);
 }
 
+/* scan_display_names - the names of an address field (not the addresses:
+ * recipient and sender rules judge those) as a subject unit */
+static void scan_display_names(struct det_scan *sc, const char *value)
+{
+	struct buf names, d;
+	int     quoted = 0;
+
+	if (!(sc->ps->where_used & DET_W_SUBJECT))
+		return;
+	buf_init(&names, strlen(value) + 16);
+	for (const char *p = value; *p; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		if (!quoted && *p == '<') {	/* an angle address */
+			const char *gt = strchr(p, '>');
+
+			if (gt == NULL)
+				break;
+			p = gt;
+			buf_putc(&names, ' ');
+			continue;
+		}
+		if (!quoted && *p == '@') {	/* a bare address: drop its word */
+			while (names.len > 0 && names.data[names.len - 1] != ' '
+			       && names.data[names.len - 1] != ',' && names.data[names.len - 1] != '\t')
+				names.len--;
+			while (p[1] && p[1] != ',' && p[1] != ' ' && p[1] != '\t' && p[1] != '>')
+				p++;
+			continue;
+		}
+		buf_putc(&names, *p == '"' ? ' ' : *p);
+	}
+	names.data[names.len] = 0;
+	buf_init(&d, names.len + 16);
+	detector_rfc2047_decode(names.data, names.len, &d);
+	detector_scan_unit(sc, DET_W_SUBJECT, NULL, d.data, d.len);
+	buf_free(&d);
+	buf_free(&names);
+}
+
 /* header_field - act on one unfolded field of an entity; scan: its value
  * may be scanned (within the field limit) */
 static void header_field(struct mime *m, struct mime_entity *e, char *name,
@@ -558,6 +605,11 @@ static void header_field(struct mime *m, struct mime_entity *e, char *name,
 		} else if (strcasecmp(name, "Message-ID") == 0 && sc->message_id == NULL) {
 			sc->message_id = xstrndup(skip_ws(value), 250);
 		}
+		/* the names a reader sees beside the subject */
+		if (strcasecmp(name, "From") == 0 || strcasecmp(name, "To") == 0
+		    || strcasecmp(name, "Cc") == 0 || strcasecmp(name, "Reply-To") == 0
+		    || strcasecmp(name, "Sender") == 0)
+			scan_display_names(sc, value);
 	}
 	if (!scan)
 		return;
@@ -823,11 +875,136 @@ int     detector_is_archive(const char *t)
 		|| !strcmp(t, "lzip") || !strcmp(t, "lzma") || !strcmp(t, "compress");
 }
 
-/* scan_markup - HTML (or text/enriched): what a reader sees, and what it holds unseen */
-static void scan_markup(struct det_scan *sc, const char *d, size_t n, unsigned where)
-{
-	struct buf t, h;
+/* struct readings - several readings of the same bytes count as the best one */
+struct readings {
+	struct det_scan *sc;
+	uint32_t *base, *best;
+};
 
+/* readings_begin - remember the counts before the first reading */
+static void readings_begin(struct det_scan *sc, struct readings *r)
+{
+	size_t  n = sc->ps->nrules;
+
+	r->sc = sc;
+	r->base = xcalloc(2 * (n + 1), sizeof(uint32_t));
+	r->best = r->base + n + 1;
+	for (size_t i = 0; i < n; i++)
+		r->base[i] = sc->hits[i].count;
+}
+
+/* readings_next - one reading done: keep its counts if best, start again */
+static void readings_next(struct readings *r)
+{
+	for (size_t i = 0; i < r->sc->ps->nrules; i++) {
+		uint32_t d = r->sc->hits[i].count - r->base[i];
+
+		if (d > r->best[i])
+			r->best[i] = d;
+		r->sc->hits[i].count = r->base[i];
+	}
+}
+
+/* readings_end - the best reading's counts */
+static void readings_end(struct readings *r)
+{
+	readings_next(r);
+	for (size_t i = 0; i < r->sc->ps->nrules; i++)
+		r->sc->hits[i].count = r->base[i] + r->best[i];
+	free(r->base);
+}
+
+/* data_uris - files written into HTML as data: URIs (inline images a
+ * reader shows, links it opens): decoded and scanned as what they are */
+static void data_uris(struct det_scan *sc, const char *d, size_t n, unsigned where, int depth)
+{
+	size_t  pos = 0;
+	int     count = 0;
+
+	while (pos < n) {
+		const char *p = memmem(d + pos, n - pos, "data:", 5), *comma;
+		char    type[96];
+		size_t  s, e, t = 0, left;
+		int     b64;
+		struct buf dec;
+
+		if (p == NULL)
+			return;
+		pos = (size_t) (p - d) + 5;
+		if ((comma = memchr(d + pos, ',', n - pos < 256 ? n - pos : 256)) == NULL)
+			continue;
+		if (++count > MIME_DATA_URIS) {
+			detector_unscannable(sc, "over %d data: URIs in %s", MIME_DATA_URIS,
+					     sc->label ? sc->label : "the message");
+			return;
+		}
+		for (const char *c = d + pos; c < comma && *c != ';' && t + 1 < sizeof(type); c++)
+			type[t++] = (char) tolower((unsigned char) *c);
+		type[t] = 0;
+		b64 = memmem(d + pos, (size_t) (comma - (d + pos)), ";base64", 7) != NULL;
+		s = (size_t) (comma - d) + 1;
+		for (e = s; e < n && d[e] != '"' && d[e] != '\'' && d[e] != '<' && d[e] != '>'
+		     && d[e] != ')' && (b64 || (d[e] != ' ' && d[e] != '\n')); e++)
+			 /* void */ ;
+		left = budget(sc);
+		buf_init(&dec, 256);
+		if (b64)
+			detector_b64_decode(d + s, e - s, &dec, NULL, left + 1);
+		else {
+			struct buf pct;
+
+			buf_init(&pct, e - s + 16);
+			buf_append(&pct, d + s, e - s);
+			pct_decode(pct.data, &dec);
+			buf_free(&pct);
+		}
+		if (dec.len > left) {
+			dec.len = left;
+			detector_scan_limit(sc, "decoded size");
+		}
+		sc->decoded += dec.len;
+		if (dec.len)
+			detector_content_scan(sc, dec.data, dec.len, *type ? type : "text/plain", NULL,
+					      where, depth + 1, detector_sniff(dec.data, dec.len));
+		buf_free(&dec);
+		pos = e;
+	}
+}
+
+/* meta_charset - the charset an HTML document names in a <meta> element
+ * (read when the part names none, as browsers and mail readers do) */
+static int meta_charset(const char *d, size_t len, char *cs, size_t cslen)
+{
+	size_t  n = len < 4096 ? len : 4096;
+	const char *p = d;
+
+	while ((p = memmem(p, n - (size_t) (p - d), "charset", 7)) != NULL) {
+		size_t  k = 0;
+
+		p += 7;
+		while (p < d + n && (*p == ' ' || *p == '=' || *p == '"' || *p == '\''))
+			p++;
+		while (p < d + n && k + 1 < cslen && (isalnum((unsigned char) *p) || *p == '-'
+						      || *p == '_' || *p == '.' || *p == ':'))
+			cs[k++] = *p++;
+		cs[k] = 0;
+		if (k > 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* scan_markup - HTML (or text/enriched): what a reader sees, and what it holds unseen */
+static void scan_markup(struct det_scan *sc, const char *d, size_t n, unsigned where, int depth)
+{
+	struct buf t, h, v;
+	struct readings r;
+	int     hiding;
+
+	/* text salted with elements a browser hides: read without them too */
+	buf_init(&v, 16);
+	if ((hiding = detector_html_visible(d, n, &v)) != 0)
+		readings_begin(sc, &r);
 	buf_init(&t, n + 16);
 	buf_init(&h, n / 4 + 16);
 	if (detector_html_to_text(d, n, &t, &h, 2 * n + 64) < 0)
@@ -835,8 +1012,152 @@ static void scan_markup(struct det_scan *sc, const char *d, size_t n, unsigned w
 				     sc->label ? sc->label : "the message");
 	detector_scan_unit(sc, where, NULL, t.data, t.len);
 	detector_scan_unit(sc, where, NULL, h.data, h.len);
+	if (hiding) {
+		readings_next(&r);
+		buf_reset(&t);
+		(void) detector_html_to_text(v.data, v.len, &t, NULL, 2 * v.len + 64);
+		detector_scan_unit(sc, where, NULL, t.data, t.len);
+		readings_end(&r);
+	}
 	buf_free(&t);
 	buf_free(&h);
+	buf_free(&v);
+	data_uris(sc, d, n, where, depth);
+}
+
+/* is_xml - XML that is no HTML (SVG pictures, flat OpenDocument, Word 2003 XML, data)? */
+static int is_xml(const char *ctype, const char *d, size_t len)
+{
+	size_t  n = strlen(ctype), i = 0;
+
+	if ((n >= 4 && strcmp(ctype + n - 4, "/xml") == 0) || (n >= 4 && strcmp(ctype + n - 4, "+xml") == 0))
+		return 1;
+	if (len >= 3 && memcmp(d, "\xef\xbb\xbf", 3) == 0)
+		i = 3;
+	while (i < len && i < 512 && isspace((unsigned char) d[i]))
+		i++;
+	return len - i >= 5 && (memcmp(d + i, "<?xml", 5) == 0 || memcmp(d + i, "<svg", 4) == 0);
+}
+
+/* is_json - JSON with escaped characters (what a JSON viewer decodes)? */
+static int is_json(const char *ctype, const char *name, const char *d, size_t len)
+{
+	size_t  n = strlen(ctype), i = 0;
+	int     typed = strcmp(ctype, "application/json") == 0 || (n >= 5 && strcmp(ctype + n - 5, "+json") == 0)
+		|| (name && strlen(name) >= 5 && strcasecmp(name + strlen(name) - 5, ".json") == 0);
+
+	while (!typed && i < len && i < 512 && isspace((unsigned char) d[i]))
+		i++;
+	return (typed || (i < len && (d[i] == '{' || d[i] == '['))) && memmem(d, len, "\\u", 2) != NULL;
+}
+
+/* hex4 - the value of four hex digits at p (checked by the caller) */
+static unsigned long hex4(const char *p)
+{
+	unsigned long v = 0;
+
+	for (int k = 0; k < 4; k++) {
+		int     c = tolower((unsigned char) p[k]);
+
+		v = v << 4 | (unsigned long) (c <= '9' ? c - '0' : c - 'a' + 10);
+	}
+	return v;
+}
+
+/* json_unescape - JSON string escapes undone: \uXXXX (and surrogate pairs) as UTF-8 */
+static void json_unescape(const char *d, size_t n, struct buf *out)
+{
+	buf_reserve(out, n + 16);
+	for (size_t i = 0; i < n; i++) {
+		unsigned long cp = 0, lo = 0;
+		int     ok = 1;
+
+		if (d[i] != '\\' || i + 1 >= n) {
+			buf_putc(out, d[i]);
+			continue;
+		}
+		switch (d[++i]) {
+		case 'n': case 'r': case 't': case 'b': case 'f':
+			buf_putc(out, d[i] == 't' ? '\t' : '\n');
+			continue;
+		case 'u':
+			break;
+		default:
+			buf_putc(out, d[i]);
+			continue;
+		}
+		for (int k = 1; k <= 4; k++)
+			ok &= i + (size_t) k < n && isxdigit((unsigned char) d[i + (size_t) k]);
+		if (!ok) {
+			buf_putc(out, 'u');
+			continue;
+		}
+		cp = hex4(d + i + 1);
+		i += 4;
+		if (cp >= 0xd800 && cp <= 0xdbff && i + 6 < n && d[i + 1] == '\\' && d[i + 2] == 'u') {
+			for (int k = 3; k <= 6; k++)
+				ok &= isxdigit((unsigned char) d[i + (size_t) k]);
+			if (ok && (lo = hex4(d + i + 3)) >= 0xdc00 && lo <= 0xdfff) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				i += 6;
+			}
+		}
+		if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
+			cp = 0xfffd;
+		if (cp < 0x80)
+			buf_putc(out, (int) cp);
+		else if (cp < 0x800) {
+			buf_putc(out, (int) (0xc0 | cp >> 6));
+			buf_putc(out, (int) (0x80 | (cp & 0x3f)));
+		} else if (cp < 0x10000) {
+			buf_putc(out, (int) (0xe0 | cp >> 12));
+			buf_putc(out, (int) (0x80 | (cp >> 6 & 0x3f)));
+			buf_putc(out, (int) (0x80 | (cp & 0x3f)));
+		} else {
+			buf_putc(out, (int) (0xf0 | cp >> 18));
+			buf_putc(out, (int) (0x80 | (cp >> 12 & 0x3f)));
+			buf_putc(out, (int) (0x80 | (cp >> 6 & 0x3f)));
+			buf_putc(out, (int) (0x80 | (cp & 0x3f)));
+		}
+	}
+	out->data[out->len] = 0;
+}
+
+/* scan_text - plain text, or the text of a calendar, a contact, an XML
+ * document or JSON as its reader shows it; the bytes as they stand are read too,
+ * and the better reading counts */
+static void scan_text(struct det_scan *sc, const char *d, size_t n, const char *ctype,
+		      unsigned where)
+{
+	int     vobj = detector_vobject_is(ctype, sc->content_name, d, n), xml = !vobj && is_xml(ctype, d, n);
+	int     json = !vobj && !xml && is_json(ctype, sc->content_name, d, n);
+	struct readings r;
+	struct buf t;
+
+	if (!vobj && !xml && !json) {
+		detector_scan_unit(sc, where, NULL, d, n);
+		return;
+	}
+	readings_begin(sc, &r);
+	detector_scan_unit(sc, where, NULL, d, n);
+	readings_next(&r);
+	buf_init(&t, n + 16);
+	if (vobj)
+		detector_vobject_to_text(d, n, &t);
+	else if (json)
+		json_unescape(d, n, &t);
+	else
+		detector_office_xml(d, n, &t, n + 16);
+	detector_scan_unit(sc, where, NULL, t.data, t.len);
+	if (xml && memmem(d, n < 4096 ? n : 4096, "<svg", 4)) {
+		/* SVG: text in <tspan>s flows on one line */
+		readings_next(&r);
+		buf_reset(&t);
+		(void) detector_xml_to_text(d, n, &t, n + 16);
+		detector_scan_unit(sc, where, NULL, t.data, t.len);
+	}
+	readings_end(&r);
+	buf_free(&t);
 }
 
 /* decode_as - text in a charset to UTF-8, with a second look at what
@@ -855,9 +1176,29 @@ static void decode_as(struct det_scan *sc, const char *cs, const char *d, size_t
 	}
 }
 
+/* other_way - the text read a second way: in charset cs, or as 8-bit text (NULL) */
+static void other_way(struct det_scan *sc, const char *cs, const char *d, size_t n, int html,
+		      unsigned where, int depth)
+{
+	struct buf b;
+
+	buf_init(&b, n * 2 + 16);
+	if (cs)
+		decode_as(sc, cs, d, n, &b, where);
+	else if (detector_utf8_valid(d, n))
+		buf_append(&b, d, n);
+	else
+		(void) detector_charset_to_utf8("windows-1252", d, n, &b, n);
+	if (html)
+		scan_markup(sc, b.data, b.len, where, depth);
+	else
+		detector_scan_unit(sc, where, NULL, b.data, b.len);
+	buf_free(&b);
+}
+
 /* text_scan - text of any charset (declared or evident), markup or bytes */
 static void text_scan(struct det_scan *sc, const char *data, size_t len, const char *ctype,
-		      const char *charset, unsigned where, const char *sniffed)
+		      const char *charset, unsigned where, const char *sniffed, int depth)
 {
 	int     textual = strncmp(ctype, "text/", 5) == 0, conv = 1;
 	int     html = strcmp(ctype, "text/html") == 0 || strcmp(ctype, "text/enriched") == 0
@@ -866,28 +1207,35 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 	size_t  skip;
 	const char *guess = detector_text_guess(data, len, &skip);
 	const char *label = sc->label ? sc->label : "the message";
+	const char *other = NULL;		/* a second reading: this charset, "" 8-bit */
+	char    meta[48];
+	struct readings r;
 	struct buf u;
 
 	buf_init(&u, 0);
-	if (declared && !detector_charset_is_utf8(charset) && detector_charset_known(charset)) {
-		buf_reserve(&u, len * 2 + 16);
-		decode_as(sc, charset, data, len, &u, where);
-		/* a byte-order mark that contradicts the charset: read both ways */
-		if (guess && skip && strncasecmp(charset, guess, 6) != 0) {
-			struct buf b;
-
-			buf_init(&b, len * 2 + 16);
-			decode_as(sc, guess, data + skip, len - skip, &b, where);
-			if (html)
-				scan_markup(sc, b.data, b.len, where);
-			else
-				detector_scan_unit(sc, where, NULL, b.data, b.len);
-			buf_free(&b);
+	if (html && !declared && guess == NULL && meta_charset(data, len, meta, sizeof(meta))
+	    && !detector_charset_is_utf8(meta) && detector_charset_known(meta)) {
+		charset = meta;			/* <meta charset=...>, when the part names none */
+		declared = 1;
+	}
+	if (declared && detector_charset_known(charset)) {
+		if (detector_charset_is_utf8(charset))
+			conv = 0;
+		else {
+			buf_reserve(&u, len * 2 + 16);
+			decode_as(sc, charset, data, len, &u, where);
 		}
+		/* a byte-order mark that contradicts the charset: read both ways */
+		if (guess && skip && strncasecmp(charset, guess, 6) != 0)
+			other = guess;
 	} else if (guess && strcmp(guess, "UTF-8") != 0) {
 		/* UTF-16 or UTF-32 that says so only by itself */
 		buf_reserve(&u, len * 2 + 16);
 		decode_as(sc, guess, data + skip, len - skip, &u, where);
+		/* two bytes of a byte-order mark make no text UTF-16: what
+		 * follows them is read as 8-bit text as well */
+		if (skip)
+			other = "";
 	} else if ((textual || html) && !(declared && detector_charset_is_utf8(charset))
 		   && !detector_utf8_valid(data, len)) {
 		/* 8-bit text without a charset iconv knows: what a mail reader
@@ -898,13 +1246,20 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 			detector_unscannable(sc, "unknown charset %.40s in %s", charset, label);
 	} else
 		conv = 0;
+	if (other)
+		readings_begin(sc, &r);
 	if (html) {
-		scan_markup(sc, conv ? u.data : data, conv ? u.len : len, where);
+		scan_markup(sc, conv ? u.data : data, conv ? u.len : len, where, depth);
 		if (strcmp(sniffed, "html") == 0 && strcmp(ctype, "text/html") != 0)
 			detector_scan_unit(sc, where, NULL, conv ? u.data : data,
 					   conv ? u.len : len);	/* shown as it is */
 	} else
-		detector_scan_unit(sc, where, NULL, conv ? u.data : data, conv ? u.len : len);
+		scan_text(sc, conv ? u.data : data, conv ? u.len : len, ctype, where);
+	if (other) {
+		readings_next(&r);
+		other_way(sc, *other ? other : NULL, data + skip, len - skip, html, where, depth);
+		readings_end(&r);
+	}
 	if (!textual && !html && !conv && strcmp(sniffed, "binary") == 0) {
 		/* Windows programs write their strings in UTF-16 */
 		buf_reset(&u);
@@ -928,7 +1283,7 @@ void    detector_content_scan(struct det_scan *sc, const char *data, size_t len,
 	if (detector_container_scan(sc, data, len, where, depth + 1, sniffed, ctype))
 		return;
 	/* text, markup, UTF-16, or raw bytes (strings in binaries, PDFs) */
-	text_scan(sc, data, len, ctype, charset, where, sniffed);
+	text_scan(sc, data, len, ctype, charset, where, sniffed, depth);
 }
 
 static void mime_walk(struct det_scan *sc, const char *buf, size_t len, int depth,
@@ -995,9 +1350,6 @@ static const char *unreadable_type(const struct mime_ctype *c)
 		return "OpenPGP encrypted";
 	if (strcmp(c->type, "application/mac-binhex40") == 0)
 		return "BinHex";
-	if (strcmp(c->type, "application/ms-tnef") == 0
-	    || strcmp(c->type, "application/vnd.ms-tnef") == 0)
-		return "TNEF (winmail.dat)";
 	return NULL;
 }
 
@@ -1019,9 +1371,7 @@ static void leaf_content(struct mime *m, const struct mime_entity *e,
 			mime_walk(sc, d, n, depth + 1, DET_W_ATTACH, 0);
 		return;
 	}
-	if ((why = unreadable_type(c)) != NULL
-	    || (e->nname && strcasecmp(e->name[0], "winmail.dat") == 0
-		&& (why = "TNEF (winmail.dat)") != NULL))
+	if ((why = unreadable_type(c)) != NULL)
 		detector_unscannable(sc, "%s content in %s", why, sc->label);
 	else if (n >= 27 && memmem(d, n < 65536 ? n : 65536, "-----BEGIN PGP MESSAGE-----", 27))
 		detector_unscannable(sc, "OpenPGP encrypted text in %s", sc->label);
@@ -1295,7 +1645,9 @@ static void mime_walk(struct det_scan *sc, const char *buf, size_t len, int dept
 		} else {
 			size_t  start = m.pos;
 
-			if (e.nct && (is_multipart(&e.ct[0]) || is_message(&e.ct[0]))) {
+			/* (an encoded message is no limit: its leaf is decoded and walked) */
+			if (e.nct && (is_multipart(&e.ct[0]) || is_message(&e.ct[0]))
+			    && cur_depth + 1 > var_detector_depth_limit) {
 				char    lbl[160];
 
 				detector_unscannable(sc, "detector_depth_limit (%d) reached in %s",

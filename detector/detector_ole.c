@@ -535,7 +535,8 @@ int     detector_ole_stream(struct det_scan *sc, struct ole *o, uint32_t id, str
 static int is_container(const char *t)
 {
 	return detector_is_archive(t) || !strcmp(t, "ole") || !strcmp(t, "pdf")
-		|| !strcmp(t, "rtf") || !strcmp(t, "html") || !strcmp(t, "text");
+		|| !strcmp(t, "rtf") || !strcmp(t, "html") || !strcmp(t, "text")
+		|| !strcmp(t, "tnef");
 }
 
 /* vba_source - the compressed source of a VBA module, if the stream holds one */

@@ -1131,6 +1131,7 @@ const char *detector_sniff(const char *d, size_t len)
 		{"GIF8", 4, "gif"},
 		{"#!", 2, "script"},
 		{"{\\rtf", 5, "rtf"},
+		{"\x78\x9f\x3e\x22", 4, "tnef"},
 	};
 	size_t  i = 0, probe;
 

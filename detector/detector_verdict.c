@@ -14,7 +14,10 @@
  *	  redirecting policy are merged; the subject changes and headers of
  *	  every enforcing modify or redirect policy are applied, in file order;
  *	- a message not scanned completely follows unscannable_action, one
- *	  whose scan ran out of time follows detector_failure;
+ *	  whose scan ran out of time follows detector_failure; when
+ *	  unscannable_action blocks or tempfails a message that no blocking
+ *	  policy stopped, the decision says so (unscannable), and the
+ *	  incident names the policy DET_UNSCANNABLE_POLICY, severity medium;
  *	- every message that goes on gets default_pass_header (when
  *	  add_default_header is on).
  *
@@ -306,14 +309,18 @@ void    detector_decide(struct det_scan *sc, const struct envelope *env,
 		d->action = SCAN_TEMPFAIL;
 		return;
 	}
-	if (sc->incomplete && !sc->timed_out && act != ACT_BLOCK) {
-		if (var_unscannable_action == UNSCANNABLE_BLOCK) {
-			act = ACT_BLOCK;
-			snprintf(d->reply, sizeof(d->reply), "%s", var_unscannable_reply);
-		} else if (var_unscannable_action == UNSCANNABLE_TEMPFAIL) {
+	if (sc->incomplete && !sc->timed_out && act != ACT_BLOCK
+	    && var_unscannable_action != UNSCANNABLE_PASS) {
+		/* an incident of its own: the administrator sees what was stopped */
+		d->unscannable = 1;
+		if (d->nfired == 0 || d->severity < SEV_MEDIUM)
+			d->severity = SEV_MEDIUM;
+		if (var_unscannable_action == UNSCANNABLE_TEMPFAIL) {
 			d->action = SCAN_TEMPFAIL;
 			return;
 		}
+		act = ACT_BLOCK;
+		snprintf(d->reply, sizeof(d->reply), "%s", var_unscannable_reply);
 	}
 	switch (act) {
 	case ACT_BLOCK:

@@ -167,7 +167,7 @@ static void print_decision(const char *path, const struct det_scan *sc,
 	if (sc->incomplete)
 		printf("  not scanned completely: %s (unscannable_action = %s)\n",
 		       sc->incomplete_why, CONF_NAME(unscannable_action));
-	if (json && d->nfired) {
+	if (json && (d->nfired || d->unscannable)) {
 		struct buf b;
 
 		buf_init(&b, 1024);

@@ -124,6 +124,7 @@ struct proxy_session {
 	int     junk;			/* junk commands so far */
 	int     out_of_turn;		/* times the client did not wait */
 	int     hop_dead;		/* next hop unusable: 421 and close */
+	int     ehlo_sent;		/* our EHLO went out after the greeting, unanswered */
 	unsigned hop_caps;
 	long long hop_size;		/* next hop's SIZE; 0: none given */
 	struct envelope env;		/* sender and accepted recipients */
@@ -215,6 +216,8 @@ int proxy_xforward_replay(struct proxy_session *s);
 /* proxy_nexthop.c */
 int proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner);
 int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r);
+void proxy_hop_ehlo_early(struct proxy_session *s);
+void proxy_hop_ehlo_drop(struct proxy_session *s);
 void proxy_hop_close(struct proxy_session *s);
 void proxy_hop_failed(struct proxy_session *s, int status, const char *doing);
 
@@ -255,14 +258,28 @@ enum data_status {
 	DATA_HEADER,			/* a line that is no header field (reject) */
 	DATA_LOST,			/* client gone: no reply possible */
 	DATA_TIMEOUT,			/* client silent for smtpd_data_timeout */
+	DATA_RESOURCE,			/* no memfd for a large message */
 };
-int proxy_data_receive(struct proxy_session *s, int fd, size_t *size);
-int proxy_data_send(struct proxy_session *s, int fd, size_t size,
+
+/*
+ * A message's content: a small one stays in memory (and rides to the
+ * detector inside its request), a larger one goes to a memfd, sealed
+ * before the scan.
+ */
+struct proxy_spool {
+	int     fd;			/* the memfd, or -1: the content is in mem */
+	struct buf mem;
+	size_t  size;			/* bytes of content */
+};
+void proxy_spool_init(struct proxy_spool *sp);
+void proxy_spool_free(struct proxy_spool *sp);
+int proxy_spool_seal(struct proxy_spool *sp);
+int proxy_data_receive(struct proxy_session *s, struct proxy_spool *sp);
+int proxy_data_send(struct proxy_session *s, const struct proxy_spool *sp,
 		    const struct verdict *v);
 
 /* proxy_detect.c */
-int proxy_detect(struct proxy_session *s, int msg_fd, size_t size,
-		 struct verdict *v);
+int proxy_detect(struct proxy_session *s, const struct proxy_spool *sp, struct verdict *v);
 void verdict_free(struct verdict *v);
 
 #endif

@@ -5,7 +5,10 @@
  * that follows a <CR><LF> — nothing else ends the message, so "\n.\n",
  * "\n.\r\n", "\r.\r" and friends are content, not an end (SMTP
  * smuggling). Lines are
- * un-stuffed and written to a memfd. A bare CR or LF, a line over
+ * un-stuffed into the spool: a message of up to SCAN_MSG_INLINE_MAX bytes
+ * stays in memory (no memfd to create, seal, read back and close: most
+ * mail), a larger one goes to a memfd, made when it is needed (none to be
+ * had: 451 4.3.0 after the data). A bare CR or LF, a line over
  * line_length_limit or content over message_size_limit is noted, the rest
  * is read and discarded up to the end, and the message is refused as a
  * whole: so no bare CR or LF ever reaches the next hop.
@@ -20,9 +23,9 @@
  *
  * proxy_data_send() writes our headers, then the content with dots
  * re-stuffed (the Subject replaced when the verdict says so), then the
- * end of data. The content is read back from the sealed memfd in chunks
- * (nobody can change it under us); a line split between two chunks is
- * still stuffed right. The end of data goes out only after every byte
+ * end of data. The content comes from memory, or is read back from the
+ * sealed memfd in chunks (nobody can change it under us); a line split
+ * between two chunks is still stuffed right. The end of data goes out only after every byte
  * before it did: a write that failed or timed out is final (the stream
  * writes nothing more), and so is a next hop that speaks before the end
  * of data (nothing asked it to: its words are no reply to anything). The
@@ -38,6 +41,7 @@
 #include "conf_params.h"
 #include "evt.h"
 #include "msg.h"
+#include "scan.h"
 #include "proxy.h"
 
 /* (a fuzz harness that includes this file sets its own, to test the splits) */
@@ -47,9 +51,12 @@
 #ifndef DATA_CHUNK
 #define DATA_CHUNK	(256 * 1024)	/* and comes back from it in chunks */
 #endif
+#ifndef DATA_MEM
+#define DATA_MEM	SCAN_MSG_INLINE_MAX	/* content up to this stays in memory */
+#endif
 
 struct data_in {
-	int     fd;
+	struct proxy_spool *sp;
 	struct buf stage;		/* content not yet written */
 	size_t  size;			/* bytes stored (or that would be) */
 	int     status;			/* first problem seen */
@@ -67,14 +74,44 @@ static void data_note(struct data_in *d, int status)
 		d->status = status;
 }
 
+/* proxy_spool_init - an empty spool: no memfd, no memory yet */
+void    proxy_spool_init(struct proxy_spool *sp)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->fd = -1;
+}
+
+/* proxy_spool_free - let go of the content */
+void    proxy_spool_free(struct proxy_spool *sp)
+{
+	if (sp->fd >= 0)
+		close(sp->fd);
+	if (sp->mem.data)
+		buf_free(&sp->mem);
+	proxy_spool_init(sp);
+}
+
+/* proxy_spool_seal - no change from now on (content in memory is ours alone) */
+int     proxy_spool_seal(struct proxy_spool *sp)
+{
+	return sp->fd >= 0 ? scan_memfd_seal(sp->fd) : 0;
+}
+
 /* data_flush - write the staged content to the memfd; -1 on error */
 static int data_flush(struct data_in *d)
 {
 	const char *p = d->stage.data;
 	size_t  len = d->stage.len;
 
+	if (d->sp->fd < 0 && len > 0
+	    && (d->sp->fd = scan_memfd_create("dlpgate-message")) < 0) {
+		msg_warn("memfd_create: %m");
+		data_note(d, DATA_RESOURCE);	/* read on, refuse it at the end */
+		buf_reset(&d->stage);
+		return 0;
+	}
 	while (len > 0) {
-		ssize_t n = write(d->fd, p, len);
+		ssize_t n = write(d->sp->fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -162,10 +199,10 @@ static int data_line(struct data_in *d, const char *p, size_t n)
 }
 
 /* proxy_data_receive - spool content to fd; a data_status */
-int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
+int proxy_data_receive(struct proxy_session *s, struct proxy_spool *sp)
 {
 	struct stream *c = s->client;
-	struct data_in d = {.fd = fd,.after_crlf = 1,.in_header = 1,.first = 1};
+	struct data_in d = {.sp = sp,.after_crlf = 1,.in_header = 1,.first = 1};
 	size_t  room = (size_t) var_line_length_limit + 2;
 	int     rc = 0, timed_out = 0;
 
@@ -208,10 +245,18 @@ int proxy_data_receive(struct proxy_session *s, int fd, size_t *size)
 		if ((rc = data_line(&d, p, (size_t) (lf - p) + 1)) != 0)
 			break;
 	}
-	if (rc >= 0 && d.status == DATA_OK && data_flush(&d) < 0)
+	if (rc >= 0 && d.status == DATA_OK && sp->fd < 0 && d.size <= DATA_MEM) {
+		/* small: it stays where it is */
+		if (sp->mem.data)
+			buf_free(&sp->mem);
+		sp->mem = d.stage;
+		memset(&d.stage, 0, sizeof(d.stage));
+	} else if (rc >= 0 && d.status == DATA_OK && data_flush(&d) < 0) {
 		rc = -1;
-	buf_free(&d.stage);
-	*size = d.size;
+	}
+	if (d.stage.data)
+		buf_free(&d.stage);
+	sp->size = d.size;
 	return rc < 0 ? (timed_out ? DATA_TIMEOUT : DATA_LOST) : d.status;
 }
 
@@ -320,14 +365,25 @@ static int data_hop_ok(struct proxy_session *s)
 	return proxy_hop_quiet(s);
 }
 
+/* data_get - n bytes of the content at off: in memory, or read into chunk */
+static const char *data_get(const struct proxy_spool *sp, struct buf *chunk, size_t off,
+			    size_t n)
+{
+	if (sp->fd < 0)
+		return sp->mem.data + off;
+	buf_reserve(chunk, n);
+	return data_pread(sp->fd, chunk->data, n, off) < 0 ? NULL : chunk->data;
+}
+
 /* proxy_data_send - headers, content and end of data; a hop_status */
-int proxy_data_send(struct proxy_session *s, int fd, size_t size,
+int proxy_data_send(struct proxy_session *s, const struct proxy_spool *sp,
 		    const struct verdict *v)
 {
 	struct stream *h = s->hop;
 	struct buf chunk;
-	size_t  off = 0;
+	size_t  off = 0, size = sp->size;
 	int     bol = 1, rc = HOP_LOST;
+	const char *p;
 
 	h->timeout = var_next_hop_data_timeout;
 	for (size_t i = 0; i < v->nheaders; i++) {
@@ -335,26 +391,36 @@ int proxy_data_send(struct proxy_session *s, int fd, size_t size,
 		(void) data_write_stuffed(h, v->headers[i], strlen(v->headers[i]), 1);
 		stream_write(h, "\r\n", 2);
 	}
-	buf_init(&chunk, DATA_CHUNK);
+	buf_init(&chunk, sp->fd < 0 ? 16 : size < DATA_CHUNK ? size : DATA_CHUNK);
 	if (v->subject) {
-		size_t  hend;
+		size_t  hend, mlen;
 
 		/* the header section, however long, then the rest in chunks */
-		do {
-			size_t  n = size - off < DATA_CHUNK ? size - off : DATA_CHUNK;
-
-			buf_reserve(&chunk, n);
+		if (sp->fd < 0) {
 			if ((rc = data_hop_ok(s)) != HOP_OK)
 				goto out;
-			rc = HOP_LOST;
-			if (data_pread(fd, chunk.data + chunk.len, n, off) < 0)
-				goto out;
-			chunk.len += n;
-			off += n;
-			hend = data_header_end(chunk.data, chunk.len);
-		} while (hend == chunk.len && off < size);
-		data_rewrite_headers(h, chunk.data, hend, v->subject);
-		bol = data_write_stuffed(h, chunk.data + hend, chunk.len - hend, 1);
+			p = sp->mem.data;
+			mlen = off = size;
+		} else {
+			do {
+				size_t  n = size - off < DATA_CHUNK ? size - off : DATA_CHUNK;
+
+				buf_reserve(&chunk, n);
+				if ((rc = data_hop_ok(s)) != HOP_OK)
+					goto out;
+				rc = HOP_LOST;
+				if (data_pread(sp->fd, chunk.data + chunk.len, n, off) < 0)
+					goto out;
+				chunk.len += n;
+				off += n;
+				hend = data_header_end(chunk.data, chunk.len);
+			} while (hend == chunk.len && off < size);
+			p = chunk.data;
+			mlen = chunk.len;
+		}
+		hend = data_header_end(p, mlen);
+		data_rewrite_headers(h, p, hend, v->subject);
+		bol = data_write_stuffed(h, p + hend, mlen - hend, 1);
 	}
 	while (off < size) {
 		size_t  n = size - off < DATA_CHUNK ? size - off : DATA_CHUNK;
@@ -362,9 +428,9 @@ int proxy_data_send(struct proxy_session *s, int fd, size_t size,
 		if ((rc = data_hop_ok(s)) != HOP_OK)
 			goto out;
 		rc = HOP_LOST;
-		if (data_pread(fd, chunk.data, n, off) < 0)
+		if ((p = data_get(sp, &chunk, off, n)) == NULL)
 			goto out;
-		bol = data_write_stuffed(h, chunk.data, n, bol);
+		bol = data_write_stuffed(h, p, n, bol);
 		off += n;
 	}
 	/* never an end of data after a lost byte, or after an unasked reply */

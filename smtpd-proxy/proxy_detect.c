@@ -1,8 +1,9 @@
 /*
  * proxy_detect - asking the detector for a verdict
  *
- * The message memfd (sealed by the caller) and an envelope memfd go to
- * the detector with one SCAN_REQ record; one SCAN_VERDICT comes back
+ * The message and its envelope go to the detector with one SCAN_REQ
+ * record: inside it when they fit (common/scan.h), else as sealed memfds
+ * (a large message's own, sealed by the caller); one SCAN_VERDICT comes back
  * within detector_timeout. The detector's word is checked like any
  * peer's: a known action, a block reply that is a well-formed 5xx with an
  * enhanced code and printable text, header lines of the form "Name:
@@ -192,14 +193,14 @@ static int proxy_detect_exchange(struct ipc_out *out, const int *fds, int nfds,
 }
 
 /* proxy_detect - a verdict for the spooled message; -1 on failure */
-int proxy_detect(struct proxy_session *s, int msg_fd, size_t size,
-		 struct verdict *v)
+int proxy_detect(struct proxy_session *s, const struct proxy_spool *sp, struct verdict *v)
 {
 	static struct ipc_msg msg;
 	char    why[256] = "";
 	struct ipc_out out;
 	struct buf env;
-	int     fds[2] = {msg_fd, -1}, rc;
+	int     fds[2], nfds = 0, rc;
+	size_t  size = sp->size;
 
 	memset(v, 0, sizeof(*v));
 	buf_init(&env, 1024);
@@ -209,17 +210,29 @@ int proxy_detect(struct proxy_session *s, int msg_fd, size_t size,
 	ipc_put_u64(&out, SCAN_TAG_MSG_SIZE, size);
 	ipc_put_u64(&out, SCAN_TAG_ENV_SIZE, env.len);
 	ipc_put_u32(&out, SCAN_TAG_DEADLINE, (uint32_t) var_detector_timeout);
+	/* a usual message rides in the record; a large one in its memfd */
+	if (sp->fd >= 0) {
+		fds[nfds++] = sp->fd;
+	} else if (size <= SCAN_MSG_INLINE_MAX && env.len <= SCAN_ENV_INLINE_MAX
+		   && out.b.len + size + env.len + SCAN_REQ_ROOM <= IPC_MAX_MSG) {
+		ipc_put_bytes(&out, SCAN_TAG_MESSAGE, sp->mem.data, size);
+	} else if ((fds[nfds] = scan_memfd_from("dlpgate-message", sp->mem.data, size)) >= 0) {
+		nfds++;				/* in memory, but no room in the record */
+	} else {
+		snprintf(why, sizeof(why), "cannot create the message memfd");
+	}
 	/* a usual envelope rides in the record; a huge one in a memfd */
-	if (env.len <= SCAN_ENV_INLINE_MAX)
+	if (*why == 0 && env.len <= SCAN_ENV_INLINE_MAX)
 		ipc_put_bytes(&out, SCAN_TAG_ENVELOPE, env.data, env.len);
-	else if ((fds[1] = scan_memfd_from("dlpgate-envelope", env.data, env.len)) < 0)
+	else if (*why == 0 && (fds[nfds++] = scan_memfd_from("dlpgate-envelope", env.data,
+							      env.len)) < 0)
 		snprintf(why, sizeof(why), "cannot create the envelope memfd");
-	rc = *why ? IPC_ERROR : proxy_detect_exchange(&out, fds, fds[1] < 0 ? 1 : 2,
-						      &msg, why, sizeof(why));
+	rc = *why ? IPC_ERROR : proxy_detect_exchange(&out, fds, nfds, &msg, why, sizeof(why));
 	ipc_out_free(&out);
 	buf_free(&env);
-	if (fds[1] >= 0)
-		close(fds[1]);
+	for (int i = 0; i < nfds; i++)
+		if (fds[i] >= 0 && fds[i] != sp->fd)
+			close(fds[i]);
 	if (rc != IPC_OK)
 		goto fail;
 	if (msg.type == SCAN_ERROR) {

@@ -749,6 +749,9 @@ static void proxy_dispatch(struct proxy_session *s, char *line)
 
 	while (*arg == ' ')
 		arg++;
+	/* the early EHLO's reply is for the client's HELO or EHLO alone */
+	if (s->ehlo_sent && cmd->action != proxy_do_helo && cmd->action != proxy_do_ehlo)
+		proxy_hop_ehlo_drop(s);
 	/* a command that may not wait in a group ends the group before it */
 	if (!(cmd->flags & CMD_BATCH))
 		proxy_chat_collect(s);
@@ -843,8 +846,12 @@ void proxy_session_run(struct proxy_session *s)
 	    || !proxy_out_of_turn(s, "CONNECT"))
 		proxy_chat_relay(s, &banner);
 	smtp_reply_free(&banner);
-	if (s->state != PS_QUIT)
+	if (s->state != PS_QUIT) {
 		proxy_enter_state(s, PS_GREETED);
+		/* the greeting first, then our EHLO: answered while the client reads it */
+		if (proxy_chat_flush(s) == STREAM_OK)
+			proxy_hop_ehlo_early(s);
+	}
 	while (s->state != PS_QUIT) {
 		int     rc = proxy_read_command(s, &line);
 

@@ -1,8 +1,9 @@
 /*
  * proxy_transaction - DATA: spool, ask the detector, apply the verdict
  *
- * The client's DATA is answered with our 354; its content is spooled into
- * a memfd, sealed, and scanned. Only then does the next hop see DATA:
+ * The client's DATA is answered with our 354; its content is spooled (in
+ * memory when small, else into a memfd, sealed) and scanned. Only then
+ * does the next hop see DATA:
  *
  *	pass, modify	DATA to the next hop, our headers first, the content;
  *			the next hop's final reply goes to the client verbatim
@@ -175,7 +176,7 @@ out:
 }
 
 /* proxy_deliver - DATA, content, and the next hop's final reply */
-static void proxy_deliver(struct proxy_session *s, int fd, size_t size,
+static void proxy_deliver(struct proxy_session *s, const struct proxy_spool *sp,
 			  const struct verdict *v, char *outcome, size_t len)
 {
 	struct smtp_reply r;
@@ -194,8 +195,8 @@ static void proxy_deliver(struct proxy_session *s, int fd, size_t size,
 		}
 		goto out;
 	}
-	if ((rc = proxy_data_send(s, fd, size, v)) != HOP_OK) {
-		proxy_send_failed(s, rc, size, outcome, len);
+	if ((rc = proxy_data_send(s, sp, v)) != HOP_OK) {
+		proxy_send_failed(s, rc, sp->size, outcome, len);
 		goto out;
 	}
 	rc = proxy_hop_reply(s, &r, var_next_hop_data_done_timeout, "250");
@@ -222,6 +223,7 @@ static void proxy_reject_content(struct proxy_session *s, int status, size_t siz
 	const char *reply = proxy_chat_stat(s, status == DATA_TOOBIG ? PROXY_STAT_TOOBIG
 					     : status == DATA_LONGLINE ? PROXY_STAT_LONGLINE
 					     : status == DATA_HEADER ? PROXY_STAT_HEADER
+					     : status == DATA_RESOURCE ? PROXY_STAT_RESOURCE
 					     : PROXY_STAT_BARE);
 
 	evt_warn(MSG_REJECTED, s->cid, "client=%s from=%s size=%zu reply=%s",
@@ -271,8 +273,9 @@ int     proxy_transaction(struct proxy_session *s)
 	struct timespec t0, t1, t2;
 	struct verdict v;
 	char    outcome[PROXY_REPLY_LINE_MAX + 64] = "";
+	struct proxy_spool sp;
 	size_t  size = 0;
-	int     fd, status, scanned;
+	int     status, scanned;
 	double  rtime, dtime;
 
 	if (s->state != PS_MAIL || !s->mail_ok) {
@@ -283,21 +286,18 @@ int     proxy_transaction(struct proxy_session *s)
 		proxy_chat_reply(s, "554 5.5.1 Error: no valid recipients");
 		return -1;
 	}
-	if ((fd = scan_memfd_create("dlpgate-message")) < 0) {
-		proxy_chat_stat(s, PROXY_STAT_RESOURCE);
-		return -1;
-	}
 	proxy_chat_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 	if (proxy_chat_flush(s) != STREAM_OK) {
-		close(fd);
 		proxy_enter_state(s, PS_QUIT);
 		return 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	status = proxy_data_receive(s, fd, &size);
+	proxy_spool_init(&sp);
+	status = proxy_data_receive(s, &sp);
+	size = sp.size;
 	rtime = proxy_elapsed(&t0);
 	if (status == DATA_LOST || status == DATA_TIMEOUT) {
-		close(fd);
+		proxy_spool_free(&sp);
 		if (status == DATA_TIMEOUT) {
 			/* a silent client may still listen: say why, as Postfix does */
 			(void) proxy_chat_stat(s, PROXY_STAT_TIMEOUT);
@@ -309,11 +309,11 @@ int     proxy_transaction(struct proxy_session *s)
 	if (status != DATA_OK) {
 		proxy_reject_content(s, status, size, outcome, sizeof(outcome));
 		server_stats_add(SERVER_STAT_REJECTED, 1);
-		close(fd);
+		proxy_spool_free(&sp);
 		return 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	scanned = scan_memfd_seal(fd) == 0 && proxy_detect(s, fd, size, &v) == 0;
+	scanned = proxy_spool_seal(&sp) == 0 && proxy_detect(s, &sp, &v) == 0;
 	if (!scanned)
 		proxy_detect_failed(&v);
 	dtime = proxy_elapsed(&t1);
@@ -336,10 +336,10 @@ int     proxy_transaction(struct proxy_session *s)
 		/* FALLTHROUGH */
 	case SCAN_PASS:
 	case SCAN_MODIFY:
-		proxy_deliver(s, fd, size, &v, outcome, sizeof(outcome));
+		proxy_deliver(s, &sp, &v, outcome, sizeof(outcome));
 		break;
 	}
-	close(fd);
+	proxy_spool_free(&sp);
 	s->messages++;
 	evt_info(MSG_COMPLETE, s->cid, "client=%s from=%s rcpts=%zu size=%zu "
 		 "tls_in=%s tls_out=%s verdict=%s%s policies=%s hop=%s reply=%s "

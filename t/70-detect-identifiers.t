@@ -104,7 +104,13 @@ no_('card followed by decimals', 'total 4111111111111111.50', 'v_credit_card');
 no_('part of a longer number', 'n 4111 1111 1111 1111 2222', 'v_credit_card');
 no_('glued to a letter', "ref X$visa", 'v_credit_card');
 no_('mixed separators', 'n 4111-1111 1111.1111', 'v_credit_card');
-no_('after a plus sign', "+$visa", 'v_credit_card');
+yes('after a plus sign (no phone number has 16 digits)', "+$visa", 'v_credit_card', 'a_credit_card');
+yes('IBAN in small letters', 'iban de89 3704 0044 0532 0130 00', 'v_iban', 'a_iban');
+yes('NIR born in Corsica (2A)', 'NIR 1 85 05 2A 006 084 35', 'v_fr_nir', 'a_fr_nir');
+yes('codice fiscale, every digit by its omocodia letter', 'CF RSSMRAURTMLARSNL', 'v_it_codice_fiscale',
+    'a_it_codice_fiscale');
+yes('card in ASCII and fullwidth digits', "n 4111 \xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91 1111 1111",
+    'v_credit_card');
 
 # ---- US SSN, ITIN ---------------------------------------------------------
 yes('SSN hyphens', 'ssn 234-56-7890', 'v_us_ssn', 'a_us_ssn');

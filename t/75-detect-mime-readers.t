@@ -119,6 +119,26 @@ my @enc = (
     ['UTF-16BE with a byte-order mark in an unknown charset', mime_message(subject => 'x', parts => [
         { type => 'text/plain; charset=x-unheard-of', body => "\xfe\xff" . encode('UTF-16BE', "a falcon\n"),
           encoding => 'base64', disposition => 'inline' }]), 'falcon found'],
+    # two bytes of a byte-order mark do not make 8-bit text UTF-16: a
+    # reader shows the card after two odd characters (an even number of
+    # bytes follows them, all of which would convert)
+    ['a UTF-16 byte-order mark before 8-bit text, no charset', mime_message(subject => 'x', parts => [
+        { type => 'text/plain', body => "\xff\xfe4111111111111111 ok\n", encoding => 'base64',
+          disposition => 'inline' }]), 'card found'],
+    ['a UTF-16 byte-order mark before text that says it is UTF-8', mime_message(subject => 'x', parts => [
+        { type => 'text/plain; charset=utf-8', body => "\xfe\xff4111 1111 1111 1111\n", encoding => 'base64',
+          disposition => 'inline' }]), 'card found'],
+    ['a UTF-16 byte-order mark before the bytes of a file', mime_message(subject => 'x', parts => [
+        { type => 'application/octet-stream', filename => 'data.bin', body => "\xff\xfe4111111111111111.\n",
+          encoding => 'base64' }]), 'card found'],
+    # bytes that are no UTF-8 are letters in Windows-1252 (0xFF is a y
+    # with diaeresis): no letter but ASCII hides a number glued to it
+    ['0xFF bytes before a card in 8-bit text without a charset', mime_message(subject => 'x', parts => [
+        { type => 'text/plain', body => "ref \xff\xff4111111111111111\xff\n", encoding => 'base64',
+          disposition => 'inline' }]), 'card found'],
+    ['an accented letter glued to a card', mime_message(subject => 'x', parts => [
+        { type => 'text/plain; charset=utf-8', body => "caf\xc3\xa94111111111111111\n", encoding => 'base64',
+          disposition => 'inline' }]), 'card found'],
 );
 
 for my $c (@mime, @html) {
@@ -137,7 +157,7 @@ my @closed = (
           body => "\x30\x80\x06\x09\x2a\x86\x48" x 20, encoding => 'base64' }])],
     ['an OpenPGP message', "${H}Content-Type: text/plain\n\n-----BEGIN PGP MESSAGE-----\n\nhQEMA8x\n"
         . "-----END PGP MESSAGE-----\n"],
-    ['a TNEF winmail.dat', mime_message(subject => 'x', parts => [
+    ['a TNEF winmail.dat that breaks off after its signature', mime_message(subject => 'x', parts => [
         { type => 'application/octet-stream', filename => 'winmail.dat',
           body => "\x78\x9f\x3e\x22\x01\x00" . ("\x00" x 40), encoding => 'base64' }])],
     ['a message/partial fragment', "${H}Content-Type: message/partial; id=\"a\@b\"; number=1; total=2\n\n"
@@ -150,8 +170,8 @@ for my $c (@closed) {
 }
 like($dlp->log, qr/reason="message\/partial fragment content in the message"/,
     'and says which: a message/partial fragment');
-like($dlp->log, qr/reason="TNEF \(winmail\.dat\) content in attachment winmail\.dat"/,
-    'and says which: a TNEF attachment');
+like($dlp->log, qr/reason="broken TNEF winmail\.dat \(attribute level 0 at byte 6\)"/,
+    'and says which: a broken TNEF attachment (whole ones are read)');
 
 # the reasons name what could not be read, in the log and the incident
 like($dlp->log, qr/3009 message not scanned completely \(cid=\w+ reason="Content-Type field over 65536 bytes in the message"/,

@@ -17,6 +17,7 @@ use MIME::Base64;
 use Encode qw(encode);
 use DlpTest;
 use DlpDetect;
+use DlpPostfix;
 
 my $policies = <<'EOF';
 policies = (
@@ -69,6 +70,20 @@ sub file {
                     body => $bytes, encoding => 'base64' }]);
 }
 
+# pdf_page - a one-page PDF drawing a content stream in Helvetica
+sub pdf_page {
+    my ($content) = @_;
+    my @obj = ('<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+        '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>',
+        '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+        "<< /Length " . length($content) . " >>\nstream\n$content\nendstream");
+    my ($out, @off) = ("%PDF-1.4\n");
+    for my $i (0 .. $#obj) { push @off, length $out; $out .= ($i + 1) . " 0 obj\n$obj[$i]\nendobj\n" }
+    my $x = length $out;
+    $out .= "xref\n0 " . (@obj + 1) . "\n0000000000 65535 f \n" . join('', map { sprintf("%010d 00000 n \n", $_) } @off);
+    return $out . "trailer\n<< /Size " . (@obj + 1) . " /Root 1 0 R >>\nstartxref\n$x\n%%EOF\n";
+}
+
 my $CARD = "card 4111 1111 1111 1111";
 my $SSN = "SSN 536-22-8741";
 my @cases;
@@ -107,11 +122,77 @@ push @cases,
     ['a card in the subject in Arabic-Indic digits', "From: a\@example.com\nTo: b\@example.net\nSubject: =?UTF-8?B?"
         . encode_base64(encode('UTF-8', digits($CARD, 0x660)), '') . "?=\n\nhello\n", 'card found'];
 
+# other text formats, as their readers show them
+my $ics = "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:20240101T090000Z-4111\nDTSTART:20240101T090000Z\n"
+    . "SUMMARY:Budget\nDESCRIPTION:the fal\n con and the card 4111 1111\n  1111 1111\nEND:VEVENT\nEND:VCALENDAR\n";
+my $vcf = "BEGIN:VCARD\nVERSION:2.1\nN:Doe;Jane\nNOTE;ENCODING=QUOTED-PRINTABLE:=66=61=6C=63=6F=6E card =34=31=31=31 =31=31=\n=31=31 1111 1111\nEND:VCARD\n";
+my $vcf3 = "BEGIN:VCARD\nVERSION:3.0\nFN:Jane Doe\nNOTE;ENCODING=b:" . encode_base64("$SSN\n", '') . "\nEND:VCARD\n";
+my $svg = '<svg xmlns="http://www.w3.org/2000/svg"><text x="0" y="15">card <tspan>4111</tspan><tspan dx="4">1111</tspan>'
+    . '<tspan dx="4">1111</tspan><tspan dx="4">1111</tspan></text></svg>';
+push @cases,
+    ['an invitation (text/calendar) with folded lines', "${H}Content-Type: text/calendar; method=REQUEST\n"
+        . "Content-Transfer-Encoding: base64\n\n" . encode_base64($ics), 'falcon found'],
+    ['an .ics attachment with folded lines', file('invite.ics', $ics), 'falcon found'],
+    ['a vCard 2.1 note in quoted-printable', file('jane.vcf', $vcf, 'text/x-vcard'), 'falcon found'],
+    ['a vCard 3.0 note in base64', file('jane.vcf', $vcf3, 'text/vcard'), 'ssn found'],
+    ['an SVG picture with the digits in tspans', file('chart.svg', $svg, 'image/svg+xml'), 'card found'],
+    ['a keyword split by an SVG tspan', file('chart.svg', '<svg><text>fal<tspan>con</tspan></text></svg>',
+        'image/svg+xml'), 'falcon found'],
+    ['an XML file with the digits as character references', file('data.xml',
+        '<?xml version="1.0"?><a>card &#52;&#49;&#49;&#49; 1111 1111 1111</a>', 'application/xml'), 'card found'],
+    ['a flat OpenDocument text (.fodt)', file('a.fodt', '<?xml version="1.0"?><office:document><office:body>'
+        . '<text:p>fal<text:span>con</text:span></text:p></office:body></office:document>'), 'falcon found'],
+    ['a Word 2003 XML document', file('a.xml', '<?xml version="1.0"?><?mso-application progid="Word.Document"?>'
+        . '<w:wordDocument><w:body><w:p><w:r><w:t>card 4111 11</w:t></w:r><w:r><w:t>11 1111 1111</w:t></w:r></w:p>'
+        . '</w:body></w:wordDocument>'), 'card found'],
+    ['a JSON export with the digits and letters as \u escapes', file('export.json',
+        '{"note": "\u0063ard \u0034111 1111 1111 1111"}', 'application/json'), 'card found'],
+    ['a JSON array with an escaped letter in a keyword', file('x.json', '["fal\u0063on"]'), 'falcon found'],
+    ['an SVG image in an HTML data: URI', "${H}Content-Type: text/html\n\n<p><img src=\"data:image/svg+xml;base64,"
+        . encode_base64("<svg><text>the falcon</text></svg>", '') . "\"></p>\n", 'falcon found'],
+    ['a text link in an HTML data: URI', "${H}Content-Type: text/html\n\n<a href=\"data:text/plain;base64,"
+        . encode_base64("$CARD\n", '') . "\">notes</a>\n", 'card found'],
+    ['HTML in UTF-7 named by its <meta> only', "${H}Content-Type: text/html\n\n<html><head><meta charset=\"utf-7\"></head>"
+        . "<body>+AGYAYQBsAGMAbwBu-</body></html>\n", 'falcon found'],
+    ['an attached message in base64 (read, not a depth limit)', "${H}Content-Type: message/rfc822\n"
+        . "Content-Transfer-Encoding: base64\n\n" . encode_base64("From: x\@example.com\nSubject: in\n\nthe falcon\n"),
+        'falcon found'];
+
+# HTML salted with elements a browser does not show
+my $html = sub { "${H}Content-Type: text/html; charset=utf-8\n\n<html><body>$_[0]</body></html>\n" };
+push @cases,
+    ['a card salted with a display:none digit', $html->('<p>card 4111 1<span style="display:none">9</span>111 1111 1111</p>'),
+        'card found'],
+    ['a keyword salted with a display:none letter', $html->('<p>fal<span style="display: none">x</span>con</p>'), 'falcon found'],
+    ['a keyword salted with a font-size:0 letter', $html->('<p>fal<font style="font-size:0px">x</font>con</p>'), 'falcon found'],
+    ['a keyword salted with a hidden element', $html->('<p>fal<span hidden>x</span>con</p>'), 'falcon found'],
+    ['a card salted through a class its <style> hides', "${H}Content-Type: text/html\n\n<html><head><style>"
+        . '.pre { color: red } .h{display:none}</style></head><body><p>card 4111 1<b class="x h">7</b>111 1111 1111</p>'
+        . "</body></html>\n", 'card found'];
+
+# the names a reader sees at the top of the message
+push @cases,
+    ['a card as the display name of From', "From: \"card 4111 1111 1111 1111\" <a\@example.com>\nTo: b\@example.net\n"
+        . "Subject: x\n\nhello\n", 'card found'],
+    ['a keyword as an encoded display name in To', "From: a\@example.com\nTo: =?utf-8?q?the_falcon?= <b\@example.net>\n"
+        . "Subject: x\n\nhello\n", 'falcon found'],
+    ['an SSN as a display name in Cc', "From: a\@example.com\nTo: b\@example.net\nCc: \"SSN 536-22-8741\" <c\@example.net>\n"
+        . "Subject: x\n\nhello\n", 'ssn found'];
+
 # the same marks where no data is: words of one script, accents, numbers that are none
 my @clean = (
     ['Russian text (look-alike letters in words of one script)', text("\x{441}\x{43e}\x{43a}\x{43e}\x{43b} \x{430}\x{440}\x{43e}\x{43c}\x{430}\x{442} report")],
     ['Arabic-Indic digits that are no card', text(digits("phone 4111 1111 1111 1112", 0x660))],
     ['a word with accents in decomposed form', text("the cafe\x{301} and the falco\x{301}ner's book")],
+    ['an invitation with dates, a UID and a phone number', "${H}Content-Type: text/calendar\n\nBEGIN:VCALENDAR\n"
+        . "BEGIN:VEVENT\nUID:4111111111111112\@example.com\nDTSTART:20240101T090000Z\nDTEND:20240101T100000Z\n"
+        . "LOCATION:Room 4\\, dial 4111 1111\nDESCRIPTION:call 555 0100 or\n  555 0199\nEND:VEVENT\nEND:VCALENDAR\n"],
+    ['a newsletter with a hidden preheader beside order numbers', $html->('<div style="display:none">order 4111 1111 ships</div>'
+        . '<p>1111 1112 thanks</p><p class="h">4111</p><p>1111 1111 1112</p>')],
+    ['the keyword as the local part of the addresses (recipient rules judge those)', "From: a\@example.com\n"
+        . "To: falcon\@example.net, \"Team\" <falcon\@example.org>\nCc: 4111111111111111\@example.com\nSubject: x\n\nhello\n"],
+    ['an XML export of order numbers in adjacent elements', "${H}Content-Type: application/xml\n\n<?xml version=\"1.0\"?>"
+        . "<orders><o><id>4111</id><qty>1111</qty><ref>1111</ref><zip>1111</zip></o></orders>\n"],
 );
 
 # other compressors: the member of a zstd, lz4 or lzma stream
@@ -138,5 +219,61 @@ for my $c (@cases) {
 for my $c (@clean) {
     is(verdict($c->[1]), 'code 250', "$c->[0]: passes");
 }
+# not read yet: each of these shows the data to a reader and passes
+TODO: {
+    local $TODO = 'readers of these layouts are not written yet';
+    my $ct = '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>';
+    my $S = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
+    my $sheet = sub { zip_bytes('[Content_Types].xml' => $ct, 'xl/worksheets/sheet1.xml' =>
+        "<worksheet $S><sheetData><row r=\"1\">$_[0]</row></sheetData></worksheet>") };
+    my $W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"';
+    my @todo = (
+        ['an xlsx number cell written as 4.111111111111111E+15', file('a.xlsx', $sheet->(
+            '<c r="A1" t="inlineStr"><is><t>card</t></is></c><c r="B1"><v>4.111111111111111E+15</v></c>'))],
+        ['an xlsx formula that joins the digits, no cached value', file('a.xlsx', $sheet->(
+            '<c r="A1" t="str"><f>"card "&amp;"4111"&amp;" 1111"&amp;" 1111"&amp;" 1111"</f></c>'))],
+        ['a card in four xlsx cells of one row', file('a.xlsx', $sheet->(
+            '<c r="A1" t="inlineStr"><is><t>card</t></is></c><c r="B1"><v>4111</v></c><c r="C1"><v>1111</v></c>'
+            . '<c r="D1"><v>1111</v></c><c r="E1"><v>1111</v></c>'))],
+        ['a docx whose document part is UTF-16 XML', file('a.docx', zip_bytes('[Content_Types].xml' => $ct,
+            'word/document.xml' => encode('UTF-16', "<?xml version=\"1.0\" encoding=\"UTF-16\"?><w:document $W><w:body>"
+                . "<w:p><w:r><w:t>$CARD</w:t></w:r></w:p></w:body></w:document>")))],
+        ['a PDF that draws the digits right to left', file('a.pdf', pdf_page(join(' ', 'BT /F1 12 Tf',
+            (map { sprintf('1 0 0 1 %d 700 Tm (%s) Tj', 72 + 7 * $_, substr($CARD, $_, 1)) } reverse 0 .. length($CARD) - 1),
+            'ET')), 'application/pdf')],
+        ['a card with bullets between the groups', text("card 4111\x{2022}1111\x{2022}1111\x{2022}1111")],
+        ['a card with small full stops between the groups', text("card 4111\x{fe52}1111\x{fe52}1111\x{fe52}1111")],
+        ['a card split over two inline text parts', "${H}Content-Type: multipart/mixed; boundary=\"B\"\n\n--B\n"
+            . "Content-Type: text/plain\n\ncard 4111 1111\n--B\nContent-Type: text/plain\n\n1111 1111\n--B--\n"],
+        ['a card in the four cells of an HTML table row', $html->('<table><tr><td>card</td><td>4111</td><td>1111</td>'
+            . '<td>1111</td><td>1111</td></tr></table>')],
+        ['a keyword reversed by <bdo dir="rtl">', $html->('<p>the <bdo dir="rtl">noclaf</bdo></p>')],
+    );
+    for my $c (@todo) {
+        isnt(scan_pass($c->[1]), 'pass', "$c->[0]: found");
+    }
+}
+
+# the way mail really comes: swaks to a real Postfix, which hands each
+# message to dlpgate as its before-queue proxy filter and relays the verdict
+my $pf = DlpPostfix->start(relay => $sink->{port}, smtpd_opts => ["smtpd_proxy_filter=127.0.0.1:$dlp->{port}"]);
+my %via = map { $_->[0] => $_ } @cases;
+for my $name ('a card in Arabic-Indic digits', 'a keyword with a Cyrillic a', 'a keyword with a zero-width space',
+              'an invitation (text/calendar) with folded lines', 'a text file compressed with zstd') {
+    next unless $via{$name};
+    my $f = "$dir/pf" . $n++ . ".eml";
+    spit($f, crlf($via{$name}[1]));
+    my ($rc, $out) = run_cmd('swaks', '--server', "127.0.0.1:$pf->{smtp_port}", '--from', 'a@example.com',
+        '--to', 'b@example.net', '--data', "\@$f");
+    like($out, qr/<\*\* +550 5\.7\.1 \Q$via{$name}[2]\E/, "$name: through Postfix, swaks is refused");
+}
+my $f = "$dir/pf-clean.eml";
+spit($f, crlf($clean[0][1]));
+my ($rc, $out) = run_cmd('swaks', '--server', "127.0.0.1:$pf->{smtp_port}", '--from', 'a@example.com',
+    '--to', 'b@example.net', '--data', "\@$f");
+like($out, qr/DATA.*<- +250 2\.0\.0 /s, 'through Postfix, Russian text passes') or diag $out;
+$pf->stop;
+
+unlike($dlp->log, qr/detector_depth_limit/, 'no message here is deep enough to reach detector_depth_limit');
 ok($dlp->stop, 'dlpgate stops');
 done_testing;

@@ -4,7 +4,7 @@
  *
  * Input: a flags byte (Subject in the verdict, how many headers, which
  * line and size limits), a byte for the chunk size proxy_data_send reads
- * the spool with, chunk sizes (fuzz_proxy.h), the verdict's Subject and headers
+ * the spool with (and whether small content stays in memory), chunk sizes (fuzz_proxy.h), the verdict's Subject and headers
  * (each a 2-byte length and bytes), then what the client sends after 354.
  *
  * proxy_data_receive() is checked against a model of RFC 5321 DATA as
@@ -38,8 +38,10 @@
 #include <sys/socket.h>
 
 static size_t fuzz_data_chunk = 256 * 1024;
+static size_t fuzz_data_mem = 32 * 1024;
 
 #define DATA_CHUNK	fuzz_data_chunk
+#define DATA_MEM	fuzz_data_mem
 #include "../proxy_data.c"
 #include "../proxy_detect.c"
 #include "../proxy_session.c"
@@ -247,7 +249,8 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *cs, *body;
 	size_t  ncs, blen, got, slen = 0, hlen[8], spooled = 0;
 	char   *subject = NULL, *hdr[8];
-	int     nhdr = (flags >> 1) & 7, fd, status;
+	int     nhdr = (flags >> 1) & 7, status;
+	struct proxy_spool sp;
 	struct proxy_session s;
 	struct fuzz_peer *client, *hop;
 	struct fuzz_model m;
@@ -258,6 +261,8 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		: NON_HEADER_LINE_NORMALISE;
 	var_message_size_limit = sizes[(flags >> 6) & 3];
 	fuzz_data_chunk = chunks[chunk & 3];
+	/* small content stays in memory, or (odd chunk choices) goes to a memfd */
+	fuzz_data_mem = (chunk & 1) ? 0 : SCAN_MSG_INLINE_MAX;
 	fuzz_split(in.p, in.left, &cs, &ncs, &in.p, &in.left);
 	if (flags & 1) {
 		size_t  want = fuzz_byte(&in) | fuzz_byte(&in) << 8;
@@ -282,9 +287,9 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	strcpy(s.cid, "FUZZ");
 	client = fuzz_peer_new(body, blen, cs, ncs);
 	s.client = stream_open(client->fd, 1);
-	if ((fd = scan_memfd_create("fuzz-spool")) < 0)
-		abort();
-	status = proxy_data_receive(&s, fd, &spooled);
+	proxy_spool_init(&sp);
+	status = proxy_data_receive(&s, &sp);
+	spooled = sp.size;
 	fuzz_model_run(body, blen, &m);
 
 	/* stopped where the data ends, and said what the model says (a client
@@ -300,8 +305,11 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (status == DATA_OK) {
 		char   *copy = xmalloc(spooled + 1);
 
-		if (spooled != m.spool.len || pread(fd, copy, spooled, 0) != (ssize_t) spooled
-		    || memcmp(copy, m.spool.data, spooled) != 0)
+		if (sp.fd >= 0 ? pread(sp.fd, copy, spooled, 0) != (ssize_t) spooled
+		    : (memcpy(copy, sp.mem.data, spooled), 0))
+			abort();
+		if (spooled != m.spool.len || memcmp(copy, m.spool.data, spooled) != 0
+		    || (sp.fd < 0) != (spooled <= fuzz_data_mem))
 			abort();
 		free(copy);
 		if (fuzz_verdict(subject, slen, hdr, hlen, nhdr, &v) == 0) {
@@ -312,7 +320,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			hop->silent = 1;		/* a hop that waits for the end */
 			hop->send_limit = (size_t) ((chunk >> 3) & 15) * 97;
 			s.hop = stream_open(hop->fd, 1);
-			rc = proxy_data_send(&s, fd, spooled, &v);
+			rc = proxy_data_send(&s, &sp, &v);
 			if (speaks ? rc != HOP_GARBLED : hop->send_failed ? rc != HOP_LOST : rc != HOP_OK) {
 				fprintf(stderr, "proxy_data_send %d; the hop %s, its sends %s\n", rc,
 					speaks ? "spoke" : "kept quiet", hop->send_failed ?
@@ -328,7 +336,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			verdict_free(&v);
 		}
 	}
-	close(fd);
+	proxy_spool_free(&sp);
 	stream_close(s.client);
 	fuzz_peer_free(client);
 	buf_free(&m.spool);

@@ -258,14 +258,16 @@ static void fuzz_det_check(const struct ipc_msg *m)
 {
 	uint64_t msize, esize;
 	const struct ipc_attr *env = ipc_get(m, SCAN_TAG_ENVELOPE);
+	const struct ipc_attr *body = ipc_get(m, SCAN_TAG_MESSAGE);
 	struct envelope e;
 	char    err[256], cid[32];
 
-	if (m->type != SCAN_REQ || m->nfds != (env ? 1 : 2)
+	if (m->type != SCAN_REQ || m->nfds != (env ? 0 : 1) + (body ? 0 : 1)
 	    || ipc_get_u64(m, SCAN_TAG_MSG_SIZE, &msize) < 0
 	    || ipc_get_u64(m, SCAN_TAG_ENV_SIZE, &esize) < 0
 	    || ipc_get_str(m, SCAN_TAG_CID, 31, cid, sizeof(cid)) == NULL
-	    || scan_memfd_check(m->fds[0], msize, err, sizeof(err)) < 0)
+	    || (body ? body->len != msize
+		: scan_memfd_check(m->fds[0], msize, err, sizeof(err)) < 0))
 		abort();
 	if (env == NULL || env->len != esize
 	    || envelope_parse(&e, (const char *) env->val, env->len, err, sizeof(err)) < 0) {

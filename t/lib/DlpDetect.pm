@@ -172,9 +172,10 @@ sub dlpscan {
 }
 
 # outcome - what dlpgate did with a message, end to end: the policies that
-# fired ("card,falcon"), "unscannable: REASON" (unscannable_action = block)
-# or "pass", or both ("card; unscannable: REASON") when a policy fired in a
-# message not scanned completely; and the same for dlpscan
+# fired ("card,falcon"), "unscannable: REASON" (unscannable_action = block:
+# its incident names the policy "(unscannable)") or "pass", or both
+# ("card; unscannable: REASON") when a policy fired in a message not
+# scanned completely; and the same for dlpscan
 my $outcome_n = 0;
 sub outcome {
     my ($dlp, $msg) = @_;
@@ -186,8 +187,9 @@ sub outcome {
     if (!defined $code) {
         $e2e = 'no answer';
     } elsif ((my @inc = incidents($dlp)) > $ninc) {
-        $e2e = join(',', sort map { $_->{name} } @{$inc[-1]{policies}});
-        $e2e .= "; unscannable: $inc[-1]{not_scanned}" unless $inc[-1]{complete};
+        $e2e = join(',', sort grep { $_ ne '(unscannable)' } map { $_->{name} } @{$inc[-1]{policies}});
+        $e2e = join('; ', grep { length } $e2e, "unscannable: $inc[-1]{not_scanned}")
+            unless $inc[-1]{complete};
     } elsif ($code == 550 && $text =~ /could not be scanned/) {
         my $re = qr/3009 message not scanned completely \(cid=\S+ reason="([^"]*)"/;
         DlpTest::wait_until(sub { substr($dlp->log, $before) =~ $re }, 10);

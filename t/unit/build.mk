@@ -48,3 +48,7 @@ UNIT_SRC_unit-smtp = $(filter-out smtpd-proxy/proxy_xforward.c,$(PROXY_FUZZ_SRC)
 UNIT_TARGETS += t/unit/unit-marker
 UNIT_SRC_unit-marker = $(DETECT_LIB_SRC) $(COMMON_SRC) detector/fuzz/marker_gen.c
 UNIT_LIBS_unit-marker = $(DETECT_LIBS)
+
+# buffered line I/O over socketpairs: spare streams start clean, timeouts
+UNIT_TARGETS += t/unit/unit-stream
+UNIT_SRC_unit-stream = $(COMMON_SRC)
