@@ -17,7 +17,8 @@
  * a line in it that is neither a header field ("Name:", RFC 5322) nor a
  * continuation (white space first, but not on the first line) ends it. With
  * non_header_line_action = normalise an empty line is spooled before it,
- * as Postfix's cleanup does, so the spool, which both read, has the
+ * as Postfix's cleanup does (and a Unix "From " line first becomes the
+ * field "X-Mailbox-Line: From ...", as Postfix's smtpd makes it), so the spool, which both read, has the
  * structure every reader agrees on; with reject the message is refused
  * (554 5.6.0).
  *
@@ -158,6 +159,9 @@ static int data_header_line(struct data_in *d, const char *p, size_t content)
 	int     first = d->first;
 
 	d->first = 0;
+	/* a Unix "From " line first becomes a field, as Postfix's smtpd makes it */
+	if (first && content >= 5 + strspn(p, ">") && strncmp(p + strspn(p, ">"), "From ", 5) == 0)
+		return data_store(d, "X-Mailbox-Line: ", 16);
 	if (content == 0) {
 		d->in_header = 0;		/* the empty line: the body follows */
 		return 0;

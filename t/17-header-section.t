@@ -7,7 +7,8 @@
 # and what the next hop receives have the same structure; with reject the
 # message gets 554 5.6.0. A "bad name: value" line (a space in the name)
 # is a header to a lax reader and body to Postfix: after dlpgate it is body
-# to everyone.
+# to everyone. A Unix "From " line first becomes "X-Mailbox-Line: From ...",
+# as Postfix's smtpd makes it.
 
 use strict;
 use warnings;
@@ -56,6 +57,16 @@ is($code, 250, 'a message whose first line starts with white space passes');
 @m = $sink->wait_messages(1);
 like($m[0]{body} // '', qr/^X-Filter-Loop: Reflected\n\n folded first\nSubject: x\n/,
     'with an empty header section');
+$sink->clear;
+
+# a Unix "From " line first becomes a field, as Postfix's smtpd makes it,
+# and the header section goes on: a multipart below it stays multipart
+($code) = send_mail($dlp, %env, data => "From a\@example.com Thu Jan 1 00:00:00 2026\n"
+    . "Subject: hi\n\nbody\n");
+is($code, 250, 'a message with a Unix From line first passes');
+@m = $sink->wait_messages(1);
+like($m[0]{body} // '', qr/^X-Filter-Loop: Reflected\nX-Mailbox-Line: From a\@example\.com Thu Jan 1 00:00:00 2026\nSubject: hi\n\nbody\n\z/,
+    'as X-Mailbox-Line:, in the header section');
 $sink->clear;
 
 # continuations and obsolete "Name :" fields are left alone

@@ -16,7 +16,7 @@
  * lines, with an empty line before the first line of the header section
  * that is neither a field nor a continuation (non_header_line_action =
  * normalise; with reject, the chunk byte's top bit, such a message is
- * refused).
+ * refused), and "X-Mailbox-Line: " before a Unix "From " line first.
  *
  * The verdict is a SCAN_VERDICT record through verdict_parse(); for one it
  * accepts, proxy_data_send() must write our headers, the content and the
@@ -114,7 +114,14 @@ static void fuzz_model_run(const uint8_t *d, size_t n, struct fuzz_model *m)
 			const uint8_t *t = d + pos + (d[pos] == '.');
 			size_t  tc = content - (d[pos] == '.');
 
-			if (tc == 0) {
+			size_t  gt = 0;
+
+			while (gt < tc && t[gt] == '>')
+				gt++;
+			if (first && tc >= gt + 5 && memcmp(t + gt, "From ", 5) == 0) {
+				size += 16;		/* Postfix's X-Mailbox-Line: */
+				buf_append(&m->spool, "X-Mailbox-Line: ", 16);
+			} else if (tc == 0) {
 				in_header = 0;
 			} else if (!fuzz_field(t, tc) && (first || (t[0] != ' ' && t[0] != '\t'))) {
 				in_header = 0;
