@@ -9,9 +9,10 @@ DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 	detector/detector_mime.c detector/detector_text.c detector/detector_fold.c \
 	detector/detector_vobject.c detector/detector_htmlvis.c \
 	detector/detector_archive.c detector/detector_confine.c detector/detector_office.c \
+	detector/detector_sheet.c \
 	detector/detector_ole.c \
 	detector/detector_legacy.c detector/detector_msg.c detector/detector_rtf.c \
-	detector/detector_tnef.c \
+	detector/detector_tnef.c detector/detector_mac.c \
 	detector/detector_pdf.c detector/detector_pdfread.c detector/detector_pdfcs.c \
 	detector/detector_pdfenc.c \
 	detector/detector_verdict.c \
@@ -37,6 +38,8 @@ DEB_TEST  += zstd lz4 lzip
 DEB_TEST  += bzip2 xz-utils
 # t/76 compares what the TNEF readers extract with what the detector finds
 DEB_TEST  += tnef ytnef-tools
+# t/69 writes BinHex files with macutils' binhex
+DEB_TEST  += macutils
 
 DETECT_LIBS = -lhs -larchive -ldeflate -lz -lqpdf -lm
 LIBS_detector/detector = $(DETECT_LIBS)
@@ -74,13 +77,14 @@ FUZZ_LIBS_fuzz-marker = $(DETECT_LIBS)
 
 # the container and document parsers, one harness each (detector/fuzz/fuzz_det.h),
 # with seeds in detector/fuzz/seeds/fuzz-NAME made by real producers
-DETECT_FUZZ = archive office ole rtf tnef
+DETECT_FUZZ = archive office ole rtf tnef mac
 FUZZ_TARGETS += $(DETECT_FUZZ:%=detector/fuzz/fuzz-%)
 FUZZ_ARGS_fuzz-archive = -max_len=262144
 FUZZ_ARGS_fuzz-office = -max_len=65536
 FUZZ_ARGS_fuzz-ole = -max_len=262144
 FUZZ_ARGS_fuzz-rtf = -max_len=65536
 FUZZ_ARGS_fuzz-tnef = -max_len=65536
+FUZZ_ARGS_fuzz-mac = -max_len=65536
 $(DETECT_FUZZ:%=detector/fuzz/fuzz-%): FUZZ_CFLAGS += -Idetector -I/usr/include/hs
 $(foreach f,$(DETECT_FUZZ),$(eval FUZZ_SRC_fuzz-$(f) = $$(DETECT_LIB_SRC) $$(COMMON_SRC)))
 $(foreach f,$(DETECT_FUZZ),$(eval FUZZ_LIBS_fuzz-$(f) = $$(DETECT_LIBS)))

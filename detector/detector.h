@@ -14,11 +14,13 @@
  * detector_archive.c	archives and Office documents through libarchive
  * detector_confine.c	archives and documents read in a child process
  * detector_office.c	the text of Office Open XML and OpenDocument parts
+ * detector_sheet.c	spreadsheets as rows of cells (xlsx grids, shared strings)
  * detector_ole.c	compound files (OLE2): the reader, objects, strings
  * detector_legacy.c	Word, Excel, PowerPoint 97-2003 text
  * detector_msg.c	Outlook messages; documents in the dispatch
  * detector_rtf.c	RTF, and Outlook's compressed RTF
  * detector_tnef.c	TNEF (winmail.dat): text, properties, attachments
+ * detector_mac.c	BinHex 4.0, AppleSingle and AppleDouble
  * detector_pdf.c	PDF text, read by a confined reader (detector_pdf.h)
  * detector_fp*.c	fingerprints: Exact Data and Indexed Document
  *			Matching (detector_fp.h)
@@ -275,6 +277,16 @@ struct det_found {
 };
 typedef void (*det_found_fn) (void *ctx, const struct det_found *f);
 
+/* A number as it is written: its digits and its groups (detector_ident_value). */
+#define DET_VALUE_DIGITS	24
+#define DET_VALUE_GROUPS	12
+struct det_value {
+	char    digits[DET_VALUE_DIGITS + 1];
+	unsigned nd, ng;
+	unsigned char group[DET_VALUE_GROUPS];	/* digits of each group */
+	int     one_sep;		/* one kind of separator between the groups */
+};
+
 /* The table a unit holds, as far as detector_table_cell() has read it. */
 struct det_table {
 	const char *unit;
@@ -342,6 +354,10 @@ struct det_scan {
 	/* a sink takes every text unit instead of the matcher (dlpindex) */
 	void    (*sink) (void *ctx, unsigned where, const char *data, size_t len);
 	void   *sink_ctx;
+	/* a tap sees every text unit before the matcher does (dlpscan -x) */
+	void    (*tap) (void *ctx, unsigned where, const char *header, const char *data,
+			    size_t len);
+	void   *tap_ctx;
 };
 
 /* The decision for one message. */
@@ -396,15 +412,18 @@ void detector_ident_scan(const char *d, size_t len, const int *want, unsigned fl
 int detector_ident_parse(const char *name, enum det_ident *id);
 const char *detector_ident_name(enum det_ident id);
 const char *const *detector_ident_context(enum det_ident id);
+int detector_ident_context_cased(const char *word);
 const char *const *detector_ident_anchors(enum det_ident id, int *caseless);
 int detector_ident_from_digits(enum det_ident id);
 int detector_ident_is_number(enum det_ident id);
 int detector_ident_may_be_weak(enum det_ident id);
+void detector_ident_value(const char *d, size_t s, size_t e, struct det_value *v);
 void detector_mask(const char *in, size_t len, char *out, size_t outlen);
 
 /* detector_context.c */
 int detector_ident_labelled(const char *d, size_t len, size_t s);
 int detector_label_in(const char *d, size_t s, size_t e);
+int detector_label_admits(int kind, const struct det_value *v, int weak);
 int detector_table_cell(struct det_table *t, const char *d, size_t len, size_t pos,
 			size_t *hs, size_t *he);
 
@@ -514,6 +533,23 @@ void detector_confine_buffer(const struct det_scan *sc, struct buf *b);
 
 /* detector_office.c */
 void detector_office_xml(const char *in, size_t len, struct buf *out, size_t limit);
+void detector_office_text(struct buf *out, const char *p, size_t len);
+
+/* detector_sheet.c: an xlsx workbook's shared strings */
+#define DET_SST_MAX	(16 * 1024 * 1024)
+struct det_sst {
+	struct buf text;		/* every string, one after the other */
+	uint32_t *off;			/* n + 1 offsets into text; the top bit:
+					 * a cell showed it */
+	size_t  n;
+	int     quotes;			/* a string holds a double quote */
+};
+size_t detector_sst_load(struct det_sst *s, const char *in, size_t len);
+void detector_sst_unused(const struct det_sst *s, struct buf *out);
+void detector_sst_free(struct det_sst *s);
+int detector_xlsx_sheet(const char *in, size_t len, struct det_sst *sst, struct buf *out,
+			size_t limit);
+void detector_grid_finish(struct buf *out, size_t from, size_t limit);
 
 /* detector_ole.c, detector_legacy.c, detector_msg.c (struct ole: detector_ole.h) */
 struct ole;
@@ -544,6 +580,11 @@ int detector_rtf_decompress(const char *in, size_t len, struct buf *out, size_t 
 /* detector_tnef.c */
 void detector_tnef_scan(struct det_scan *sc, const char *data, size_t len, unsigned where,
 			int depth, const char *name);
+
+/* detector_mac.c */
+void detector_binhex_scan(struct det_scan *sc, const char *d, size_t n, int depth, int whole);
+void detector_applefile_scan(struct det_scan *sc, const char *data, size_t len, int depth,
+			     const char *name);
 
 /* detector_pdf.c */
 void detector_pdf_scan(struct det_scan *sc, const char *data, size_t len,

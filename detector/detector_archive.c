@@ -389,9 +389,39 @@ static int special_member(struct det_scan *sc, struct archive_entry *ent, const 
 	}
 }
 
+/* is_sheet - an xlsx member that is a worksheet (a grid of cells) */
+static int is_sheet(const char *office, const char *name)
+{
+	return office && strcmp(office, "xlsx") == 0 && ends_with(name, ".xml")
+		&& (strncmp(name, "xl/worksheets/", 14) == 0
+		    || strncmp(name, "xl/dialogsheets/", 16) == 0
+		    || strncmp(name, "xl/macrosheets/", 15) == 0);
+}
+
+/* is_sst - the shared strings of an xlsx workbook */
+static int is_sst(const char *office, const char *name, size_t len)
+{
+	return office && strcmp(office, "xlsx") == 0 && len == 20
+		&& strncasecmp(name, "xl/sharedStrings.xml", 20) == 0;
+}
+
+/* sheet_text - a worksheet as rows of cells; text beyond its size costs budget */
+static void sheet_text(struct det_scan *sc, const char *data, size_t len, struct det_sst *sst,
+		       struct buf *text)
+{
+	size_t  lim = (size_t) var_detector_decoded_size_limit;
+	size_t  left = sc->decoded >= lim ? 0 : lim - sc->decoded;
+
+	if (detector_xlsx_sheet(data, len, sst, text, len + left + 16) < 0)
+		detector_scan_limit(sc, "decoded size");
+	if (text->len > len)
+		sc->decoded += text->len - len;
+}
+
 /* member_content - a member's bytes: Office XML as text, the rest to the dispatch */
 static void member_content(struct det_scan *sc, const char *name, const char *data, size_t len,
-			   int depth, const char *office, const char *aname, struct buf *text)
+			   int depth, const char *office, const char *aname, struct buf *text,
+			   struct det_sst *sst)
 {
 	const char *sniffed;
 
@@ -403,7 +433,10 @@ static void member_content(struct det_scan *sc, const char *name, const char *da
 		buf_reset(text);
 		buf_reserve(text, len / 2 + 16);
 		detector_confine_buffer(sc, text);
-		detector_office_xml(data, len, text, len + 16);
+		if (is_sheet(office, name))
+			sheet_text(sc, data, len, sst, text);
+		else
+			detector_office_xml(data, len, text, len + 16);
 		detector_scan_unit(sc, DET_W_ATTACH, NULL, text->data, text->len);
 		return;
 	}
@@ -413,6 +446,30 @@ static void member_content(struct det_scan *sc, const char *name, const char *da
 	detector_content_scan(sc, data, len, "application/octet-stream", NULL, DET_W_ATTACH,
 			      depth, sniffed);
 	sc->content_name = NULL;
+}
+
+/* sst_take - shared strings read before the sheets; the part's unread rest is text */
+static void sst_take(struct det_scan *sc, struct det_sst *sst, const char *data, size_t len,
+		     struct buf *text)
+{
+	size_t  done = detector_sst_load(sst, data, len);
+
+	if (done < len) {
+		buf_reset(text);
+		detector_office_xml(data + done, len - done, text, len - done + 16);
+		detector_scan_unit(sc, DET_W_ATTACH, NULL, text->data, text->len);
+	}
+}
+
+/* sst_finish - the shared strings no cell showed, then the table goes */
+static void sst_finish(struct det_scan *sc, struct det_sst *sst, struct buf *text)
+{
+	if (sst->off == NULL)
+		return;
+	buf_reset(text);
+	detector_sst_unused(sst, text);
+	detector_scan_unit(sc, DET_W_ATTACH, NULL, text->data, text->len);
+	detector_sst_free(sst);
 }
 
 /* inflate_member - a deflated member, up to limit bytes; -1 if broken */
@@ -431,7 +488,12 @@ static int inflate_member(const char *in, size_t inlen, size_t usize, size_t lim
 		/* the announced size fits: all at once */
 		if (dc == NULL && (dc = libdeflate_alloc_decompressor()) == NULL)
 			return -1;
-		buf_reserve(out, usize + 1);
+		if (out->cap < usize) {
+			/* a fresh buffer: what it held is not copied */
+			free(out->data);
+			out->data = xmalloc(usize + 1);
+			out->cap = usize;
+		}
 		detector_confine_buffer(sc, out);
 		rc = libdeflate_deflate_decompress_ex(dc, in, inlen, out->data, usize, NULL, &got);
 		if (rc == LIBDEFLATE_SUCCESS) {
@@ -517,28 +579,96 @@ static void zip_hidden(struct det_scan *sc, const char *d, const struct zipdir *
 	}
 }
 
+/* zip_locate - where a member's data is, from its local header; -1 if broken */
+static int zip_locate(const char *d, const struct zipdir *z, const char *e, const char **data,
+		      struct zip_span *sp)
+{
+	size_t  csize = le32(e + 20), lho = z->start + le32(e + 42), hl;
+
+	if (lho + 30 > z->cd || memcmp(d + lho, "PK\003\004", 4) != 0)
+		return -1;
+	hl = 30 + le16(d + lho + 26) + le16(d + lho + 28);
+	if (lho + hl > z->cd || csize > z->cd - (lho + hl))
+		return -1;
+	*data = d + lho + hl;
+	sp->from = lho;
+	sp->to = lho + hl + csize;
+	return 0;
+}
+
+/* zip_data - a located member's bytes within the budget; -1 if broken */
+static int zip_data(struct det_scan *sc, const char *e, const char *raw, struct buf *member,
+		    const char **data, size_t *dlen)
+{
+	size_t  lim = (size_t) var_detector_decoded_size_limit, csize = le32(e + 20);
+	size_t  left = sc->decoded >= lim ? 0 : lim - sc->decoded;
+	int     rc;
+
+	if (le16(e + 10) == 0) {		/* stored: scanned in place */
+		*data = raw;
+		*dlen = csize < left ? csize : left;
+		if (csize > left)
+			detector_scan_limit(sc, "decoded size");
+	} else {
+		if ((rc = inflate_member(raw, csize, le32(e + 24), left, sc, member)) < 0)
+			return -1;
+		if (rc > 0)
+			detector_scan_limit(sc, "decoded size");
+		*data = member->data;
+		*dlen = member->len;
+	}
+	sc->decoded += *dlen;
+	return 0;
+}
+
+/* zip_sst - an xlsx's shared strings, read first wherever they are; its entry or NULL */
+static const char *zip_sst(struct det_scan *sc, const char *d, const struct zipdir *z,
+			   struct det_sst *sst, struct buf *member, struct buf *text)
+{
+	size_t  pos = z->cd;
+	struct zip_span sp;
+
+	for (unsigned n = 0; n < z->entries && pos + 46 <= z->eocd; n++) {
+		const char *e = d + pos, *raw, *data;
+		size_t  nl = le16(e + 28), dlen;
+
+		pos += 46 + nl + le16(e + 30) + le16(e + 32);
+		if (!is_sst("xlsx", e + 46, nl))
+			continue;
+		if (zip_locate(d, z, e, &raw, &sp) < 0
+		    || zip_data(sc, e, raw, member, &data, &dlen) < 0)
+			return NULL;		/* the loop finds it broken */
+		sst_take(sc, sst, data, dlen, text);
+		return e;
+	}
+	return NULL;
+}
+
 /*
  * zip_members - a zip of stored and deflated members, read from its central
  * directory: the members libarchive's zip reader would give, without a copy
- * of stored ones, inflated at once by libdeflate
+ * of stored ones, inflated at once by libdeflate. An xlsx's shared strings
+ * are read before its sheets, wherever they are in the zip.
  */
 static void zip_members(struct det_scan *sc, const char *d, size_t len, const struct zipdir *z,
 			int depth, const char *fmt, const char *aname)
 {
-	size_t  pos = z->cd, lim = (size_t) var_detector_decoded_size_limit, nspan = 0;
+	size_t  pos = z->cd, nspan = 0;
 	struct zip_span *span = xmalloc((z->entries + 1) * sizeof(*span));
 	struct buf member, text;
+	struct det_sst sst = {0};
+	const char *sst_entry = NULL;
 	char    name[1024];
 
+	(void) len;
 	buf_init(&member, ARCHIVE_CHUNK);
 	buf_init(&text, 1024);
+	if (z->office && strcmp(z->office, "xlsx") == 0)
+		sst_entry = zip_sst(sc, d, z, &sst, &member, &text);
 	for (unsigned n = 0; n < z->entries && pos + 46 <= z->eocd; n++) {
-		const char *e = d + pos, *data;
-		size_t  nl = le16(e + 28), xl = le16(e + 30), cl = le16(e + 32);
-		size_t  csize = le32(e + 20), usize = le32(e + 24), lho = z->start + le32(e + 42);
-		size_t  left = sc->decoded >= lim ? 0 : lim - sc->decoded, dlen;
+		const char *e = d + pos, *data, *raw;
+		size_t  nl = le16(e + 28), xl = le16(e + 30), cl = le16(e + 32), dlen;
 		unsigned mode = (unsigned) (le32(e + 38) >> 16);
-		int     rc = 0;
 
 		pos += 46 + nl + xl + cl;
 		snprintf(name, sizeof(name), "%.*s", (int) nl, e + 46);
@@ -553,41 +683,29 @@ static void zip_members(struct det_scan *sc, const char *d, size_t len, const st
 			continue;
 		}
 		/* the local header says where the data starts */
-		if (lho + 30 > z->cd || memcmp(d + lho, "PK\003\004", 4) != 0
-		    || lho + 30 + le16(d + lho + 26) + le16(d + lho + 28) > z->cd
-		    || csize > z->cd - (lho + 30 + le16(d + lho + 26) + le16(d + lho + 28))) {
+		if (zip_locate(d, z, e, &raw, &span[nspan]) < 0) {
 			detector_note_attachment(sc, name, "broken");
 			detector_unscannable(sc, "broken %s member %s", fmt, name);
 			continue;
 		}
-		data = d + lho + 30 + le16(d + lho + 26) + le16(d + lho + 28);
-		span[nspan].from = lho;
-		span[nspan++].to = (size_t) (data - d) + csize;
-		if (le16(e + 10) == 0) {		/* stored: scanned in place */
-			dlen = csize < left ? csize : left;
-			if (csize > left)
-				detector_scan_limit(sc, "decoded size");
-		} else {
-			rc = inflate_member(data, csize, usize, left, sc, &member);
-			if (rc < 0) {
-				detector_note_attachment(sc, name, "broken");
-				detector_unscannable(sc, "broken %s member %s", fmt, name);
-				continue;
-			}
-			if (rc > 0)
-				detector_scan_limit(sc, "decoded size");
-			data = member.data;
-			dlen = member.len;
+		nspan++;
+		if (e == sst_entry)
+			continue;			/* read first, shown in the cells */
+		if (zip_data(sc, e, raw, &member, &data, &dlen) < 0) {
+			detector_note_attachment(sc, name, "broken");
+			detector_unscannable(sc, "broken %s member %s", fmt, name);
+			continue;
 		}
-		sc->decoded += dlen;
 		if ((le16(e + 4) >> 8) == 3 && (mode & 0170000) == 0120000) {
 			detector_note_attachment(sc, name, "symlink");
 			detector_scan_unit(sc, DET_W_ATTACH, NULL, data, dlen);
 			detector_unscannable(sc, "symlink %s member %s", fmt, name);
 			continue;
 		}
-		member_content(sc, name, data, dlen, depth, z->office, aname, &text);
+		member_content(sc, name, data, dlen, depth, z->office, aname, &text,
+			       sst_entry ? &sst : NULL);
 	}
+	sst_finish(sc, &sst, &text);
 	buf_free(&member);
 	buf_free(&text);
 	if (!sc->timed_out && sc->parts <= (unsigned) var_detector_part_limit)
@@ -595,9 +713,39 @@ static void zip_members(struct det_scan *sc, const char *d, size_t len, const st
 	free(span);
 }
 
+/* archive_sst - an xlsx's shared strings through libarchive, before its sheets */
+static int archive_sst(struct det_scan *sc, const char *data, size_t len, struct det_sst *sst)
+{
+	struct archive *a = archive_open(data, len, 0);
+	struct archive_entry *ent;
+	struct buf member, text;
+	int     found = 0;
+
+	if (a == NULL)
+		return 0;
+	while (!found && archive_read_next_header(a, &ent) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname(ent);
+
+		if (name == NULL || !is_sst("xlsx", name, strlen(name))
+		    || archive_entry_is_encrypted(ent))
+			continue;
+		buf_init(&member, ARCHIVE_CHUNK);
+		buf_init(&text, 1024);
+		if (read_member(sc, a, ent, &member) == 0) {
+			sst_take(sc, sst, member.data, member.len, &text);
+			found = 1;
+		}
+		buf_free(&member);
+		buf_free(&text);
+		break;
+	}
+	archive_read_free(a);
+	return found;
+}
+
 /* scan_members - every member of an open archive; the last status */
 static int scan_members(struct det_scan *sc, struct archive *a, int depth, const char *fmt,
-			 const char *office, const char *aname)
+			 const char *office, const char *aname, struct det_sst *sst)
 {
 	struct archive_entry *ent;
 	struct buf member, text;
@@ -620,6 +768,8 @@ static int scan_members(struct det_scan *sc, struct archive *a, int depth, const
 		}
 		if (special_member(sc, ent, name, fmt))
 			continue;
+		if (sst && sst->off && is_sst(office, name, strlen(name)))
+			continue;			/* read first, shown in the cells */
 		if (archive_entry_is_encrypted(ent)) {
 			detector_note_attachment(sc, name, "encrypted");
 			detector_unscannable(sc, "encrypted %s member %s", fmt, name);
@@ -633,8 +783,11 @@ static int scan_members(struct det_scan *sc, struct archive *a, int depth, const
 				detector_unscannable(sc, "broken %s member %s", fmt, name);
 			break;
 		}
-		member_content(sc, name, member.data, member.len, depth, office, aname, &text);
+		member_content(sc, name, member.data, member.len, depth, office, aname, &text,
+			       sst && sst->off ? sst : NULL);
 	}
+	if (sst)
+		sst_finish(sc, sst, &text);
 	if (rc != ARCHIVE_EOF && rc != ARCHIVE_OK && rc != ARCHIVE_WARN && !sc->timed_out) {
 		if (archive_read_has_encrypted_entries(a) > 0)
 			detector_unscannable(sc, "encrypted %s archive %s", fmt, aname);
@@ -698,6 +851,7 @@ static int open_scan(struct det_scan *sc, const char *data, size_t len, int dept
 		     const char *fmt, const char *office, const char *aname, int sure)
 {
 	struct archive *a;
+	struct det_sst sst = {0};
 	int     raw = !strcmp(fmt, "gzip") || !strcmp(fmt, "bzip2") || !strcmp(fmt, "xz")
 		|| !strcmp(fmt, "zstd") || !strcmp(fmt, "lz4") || !strcmp(fmt, "lzip")
 		|| !strcmp(fmt, "lzma") || !strcmp(fmt, "compress");
@@ -719,7 +873,9 @@ static int open_scan(struct det_scan *sc, const char *data, size_t len, int dept
 		if ((a = archive_open(data, len, raw)) == NULL)
 			return 0;
 	}
-	if (scan_members(sc, a, depth, fmt, office, aname) == ARCHIVE_EOF
+	if (office && strcmp(office, "xlsx") == 0 && !raw)
+		(void) archive_sst(sc, data, len, &sst);
+	if (scan_members(sc, a, depth, fmt, office, aname, &sst) == ARCHIVE_EOF
 	    && (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_ZIP
 	    && (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_RAW)
 		scan_trailer(sc, a, data, len, depth);
@@ -742,7 +898,7 @@ int     detector_container_probe(struct det_scan *sc, const char *data, size_t l
 	size_t  at;
 
 	if (detector_is_archive(sniffed) || !strcmp(sniffed, "ole") || !strcmp(sniffed, "rtf")
-	    || !strcmp(sniffed, "tnef"))
+	    || !strcmp(sniffed, "tnef") || !strcmp(sniffed, "applefile"))
 		return 1;
 	if (!strcmp(sniffed, "html") || !strcmp(sniffed, "empty") || !strcmp(sniffed, "pdf"))
 		return 0;
@@ -767,7 +923,8 @@ int     detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
 	if (detector_is_archive(sniffed))
 		fmt = sniffed;
 	else if (!strcmp(sniffed, "html") || !strcmp(sniffed, "empty") || !strcmp(sniffed, "ole")
-		 || !strcmp(sniffed, "pdf") || !strcmp(sniffed, "rtf") || !strcmp(sniffed, "tnef"))
+		 || !strcmp(sniffed, "pdf") || !strcmp(sniffed, "rtf") || !strcmp(sniffed, "tnef")
+		 || !strcmp(sniffed, "applefile"))
 		return 0;		/* documents: their readers find what they embed */
 	if ((fmt == NULL || !strcmp(fmt, "zip")) && zip_directory(sc, data, len, &z) == 0) {
 		/* a zip, wherever it starts: what is in front and behind is content */

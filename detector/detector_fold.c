@@ -6,11 +6,14 @@
  * change (the common case: ASCII text and ordinary accented text):
  *
  *	decimal digits of every script	(Arabic-Indic, Devanagari, Thai,
- *				mathematical bold/sans/monospace...) become
+ *				mathematical bold/sans/monospace...) and
+ *				superscript and subscript digits become
  *				ASCII digits; fullwidth digits are left to
  *				the identifier scan, which reads them itself
  *	mathematical alphanumerics,	(U+1D400.., U+FF21..) become ASCII
  *	fullwidth letters		letters
+ *	Latin ligatures		(U+FB00..U+FB06, what PDFs typeset "fi" and
+ *				"ffl" with) become their letters
  *	invisible format characters	(zero-width space and joiners, soft
  *				hyphen, word joiner, direction marks and
  *				embeddings, variation selectors, tags,
@@ -103,6 +106,14 @@ static size_t utf8_next(const unsigned char *p, size_t left, uint32_t *cp)
 /* fold_digit - the ASCII digit a code point stands for, or -1 */
 static int fold_digit(uint32_t cp)
 {
+	if (cp == 0xb9)
+		return '1';
+	if (cp == 0xb2 || cp == 0xb3)
+		return '0' + (int) (cp - 0xb0);
+	if (cp == 0x2070 || (cp >= 0x2074 && cp <= 0x2079))
+		return '0' + (int) (cp - 0x2070);	/* superscripts */
+	if (cp >= 0x2080 && cp <= 0x2089)
+		return '0' + (int) (cp - 0x2080);	/* subscripts */
 	if (cp < 0x660)
 		return -1;
 	for (size_t i = 0; i < sizeof(digit_zero) / sizeof(digit_zero[0]); i++)
@@ -124,6 +135,14 @@ static int fold_letter(uint32_t cp)
 		return k < 26 ? 'A' + (int) k : 'a' + (int) (k - 26);
 	}
 	return 0;
+}
+
+/* fold_ligature - the letters of a Latin ligature, or NULL */
+static const char *fold_ligature(uint32_t cp)
+{
+	static const char *const lig[] = {"ff", "fi", "fl", "ffi", "ffl", "st", "st"};
+
+	return cp >= 0xfb00 && cp <= 0xfb06 ? lig[cp - 0xfb00] : NULL;
 }
 
 /* fold_lookalike - the Latin letter a Cyrillic or Greek one imitates, or 0 */
@@ -169,14 +188,15 @@ static int is_letter(uint32_t cp)
 	return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')
 		|| (cp >= 0xc0 && cp <= 0x24f && cp != 0xd7 && cp != 0xf7)
 		|| (cp >= 0x370 && cp <= 0x52f) || is_mark(cp) || is_invisible(cp)
-		|| fold_letter(cp);
+		|| fold_letter(cp) || fold_ligature(cp);
 }
 
 /* is_latin - a Latin letter, as a word holding look-alikes would also have */
 static int is_latin(uint32_t cp)
 {
 	return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')
-		|| (cp >= 0xc0 && cp <= 0x24f && cp != 0xd7 && cp != 0xf7) || fold_letter(cp);
+		|| (cp >= 0xc0 && cp <= 0x24f && cp != 0xd7 && cp != 0xf7) || fold_letter(cp)
+		|| fold_ligature(cp);
 }
 
 /* struct fold - the copy being made */
@@ -194,7 +214,16 @@ struct fold {
 static void fold_cp(struct fold *f, uint32_t cp, size_t at, size_t n, int mixed)
 {
 	int     a = 0, d;
+	const char *lig;
 
+	if ((lig = fold_ligature(cp)) != NULL) {
+		f->changed = 1;
+		f->after_digit = 0;
+		buf_puts(f->out, lig);
+		for (size_t i = 0; f->map && lig[i]; i++)
+			f->map[f->nmap++] = at;
+		return;
+	}
 	if (cp >= 0x80) {
 		if (is_invisible(cp) || is_decoration(cp) || (is_mark(cp) && f->after_digit)) {
 			f->changed = 1;
@@ -308,7 +337,7 @@ static int needs_fold(const char *in, size_t len)
 		if (fold_lookalike(cp))
 			lookalikes = 1;
 		else if (is_invisible(cp) || is_decoration(cp) || is_mark(cp)
-			 || fold_digit(cp) >= 0 || fold_letter(cp))
+			 || fold_digit(cp) >= 0 || fold_letter(cp) || fold_ligature(cp))
 			return 1;
 		i += n;
 	}

@@ -122,6 +122,14 @@ static const char *const kw_aws[] = {"AWS", "access key", "amazon", NULL};
 static const char *const kw_secret[] = {"secret", "token", "password", "api key",
 	"credential", NULL};
 
+/*
+ * Built-in acronyms that are words in small letters (sin, nas, nie, tin,
+ * aba, dea, bic, rib, cpr): they count in capitals only. The others (SSN,
+ * BSN, NHS, ...) count in any case, as a whole word: "ssn 234567890".
+ */
+static const char *const kw_cased[] = {"SIN", "NAS", "NIE", "TIN", "ABA", "DEA", "BIC",
+	"RIB", "CPR", NULL};
+
 static const char *const an_pem[] = {"PRIVATE KEY-----", "PRIVATE KEY BLOCK-----",
 	"PuTTY-User-Key-File-", NULL};
 static const char *const an_aws[] = {"AKIA", "ASIA", NULL};
@@ -205,6 +213,15 @@ int     detector_ident_parse(const char *name, enum det_ident *id)
 const char *const *detector_ident_context(enum det_ident id)
 {
 	return idents[id].context;
+}
+
+/* detector_ident_context_cased - must a built-in context word match in capitals? */
+int     detector_ident_context_cased(const char *word)
+{
+	for (int i = 0; kw_cased[i]; i++)
+		if (strcmp(word, kw_cased[i]) == 0)
+			return 1;
+	return 0;
 }
 
 /* detector_ident_anchors - the literals that start a candidate, or NULL */
@@ -840,6 +857,41 @@ static void mixed(const struct tok *t, unsigned i, const struct idscan *is)
 }
 
 /*
+ * card_beside - a card in 4-4-4-4 with a short group beside it
+ *
+ * Short groups joined to a number are part of it, so 4111 1111 1111 1111 7
+ * would be a 17-digit number, no card; but a card followed by its
+ * security code (4111 1111 1111 1111 123) or one digit a sender adds to
+ * hide it still shows the card to a reader. One group of 1-3 digits just
+ * after or just before four groups of four, joined by the same separator,
+ * leaves the card standing when the whole is no card (four more digits
+ * make an account number of 20: 4081 7810 0999 1000 4312 is none).
+ */
+static void card_beside(const struct tok *t, const struct idscan *is)
+{
+	unsigned i;
+	int     K;
+	char    v[20];
+
+	if (t->ng != 5)
+		return;
+	if (t->gd[4] >= 1 && t->gd[4] <= 3 && shape(t, 0, 4, "4444"))
+		i = 0;				/* the short group after */
+	else if (t->gd[0] >= 1 && t->gd[0] <= 3 && shape(t, 1, 4, "4444") && !t->plus)
+		i = 1;				/* the short group before */
+	else
+		return;
+	K = t->sep[0];
+	if (K == SEP_NONE || t->sep[1] != K || t->sep[2] != K || t->sep[3] != K
+	    || !left_ok(t, 0, K) || !right_ok(t, 4, K)
+	    || detector_card_ok(t->digits, t->nd))
+		return;
+	memcpy(v, t->digits + t->go[i], 16);
+	if (detector_card_ok(v, 16))
+		report(is->found, is->ctx, IDENT_CARD, t->gs[i], t->ge[i + 3], 0, t->d, 4);
+}
+
+/*
  * numbers - every way the groups of a token stand for a number
  *
  * After a '+' a number of up to 15 digits may be a phone number in its
@@ -868,6 +920,8 @@ static void numbers(const struct tok *t, const struct idscan *is)
 		if (t->ng - i >= 4 && !(i == 0 && t->plus))
 			mixed(t, i, is);
 	}
+	if (is->want[IDENT_CARD])
+		card_beside(t, is);
 }
 
 /* ---- numbers with letters ----------------------------------------------- */
@@ -1428,6 +1482,54 @@ void    detector_ident_scan(const char *text, size_t len, const int *want, unsig
 		left = t.right;
 	}
 	free(fw);
+}
+
+/*
+ * detector_ident_value - the digits and groups of a number found in d[s, e)
+ *
+ * Fullwidth digits are digits, invisible characters nothing; any other
+ * character between digits (a separator, a letter as in 2A) ends a group.
+ */
+void    detector_ident_value(const char *d, size_t s, size_t e, struct det_value *v)
+{
+	const unsigned char *u = (const unsigned char *) d;
+	int     kind = -1;
+	size_t  n;
+
+	memset(v, 0, sizeof(*v));
+	v->one_sep = 1;
+	for (size_t p = s; p < e;) {
+		int     k, digit = -1;
+
+		if (dig(d[p]))
+			digit = d[p] - '0', n = 1;
+		else if (fullwidth_at(d, e, p))
+			digit = u[p + 2] - 0x90, n = 3;
+		else if ((k = sep_char(u + p, e - p, &n)) == SEP_NONE) {
+			p += n;
+			continue;
+		} else {
+			if (k < 0)
+				k = SEP_MIXED;	/* a letter, a tab... */
+			if (kind >= 0 && k != kind)
+				v->one_sep = 0;
+			kind = k;
+			if (v->ng > 0 && v->group[v->ng - 1] > 0 && v->ng < DET_VALUE_GROUPS)
+				v->ng++;
+			p += n ? n : 1;
+			continue;
+		}
+		if (v->ng == 0)
+			v->ng = 1;
+		if (v->nd < DET_VALUE_DIGITS)
+			v->digits[v->nd++] = (char) ('0' + digit);
+		if (v->group[v->ng - 1] < 255)
+			v->group[v->ng - 1]++;
+		p += n;
+	}
+	if (v->ng > 0 && v->group[v->ng - 1] == 0)
+		v->ng--;
+	v->digits[v->nd] = 0;
 }
 
 /* detector_mask - a keyword's or pattern's match, first and last letter shown */

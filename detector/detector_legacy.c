@@ -439,16 +439,54 @@ static void xls_read_sst(struct xls_sst *s, struct xls_seq *q)
 /* Where the next cell goes: tabs between cells, a line per row. */
 struct xls_pos {
 	long    row;
+	unsigned fields;		/* fields of the row so far */
+	size_t  cell;			/* where the cell's text begins */
+	size_t  pad, pad_max;		/* empty fields put in gaps, and the budget */
+	size_t  grid;			/* where the sheet's grid begins */
 };
 
-/* cell_at - separate a cell from the one before */
+/* cell_at - a cell in its row and column: a new line, tabs for the columns before it */
 static void cell_at(struct buf *out, struct xls_pos *p, const char *rec)
 {
 	long    row = (long) le16(rec);
+	unsigned col = le16(rec + 2), gap;
 
-	if (out->len > 0 && out->data[out->len - 1] != '\n')
-		buf_putc(out, row == p->row ? '\t' : '\n');
+	if (row != p->row || out->len == 0 || out->data[out->len - 1] == '\n') {
+		if (out->len > 0 && out->data[out->len - 1] != '\n')
+			buf_putc(out, '\n');
+		p->fields = 0;
+	}
 	p->row = row;
+	if (col < p->fields)
+		col = p->fields;		/* out of order: the next column */
+	gap = col - p->fields + (p->fields > 0);
+	if (gap > 1 && p->pad + gap > p->pad_max)
+		gap = 1;
+	p->pad += gap;
+	for (unsigned k = 0; k < gap; k++)
+		buf_putc(out, '\t');
+	p->fields = col + 1;
+	p->cell = out->len;
+}
+
+/* cell_done - a cell's text is one field: its tabs and breaks are spaces */
+static void cell_done(struct buf *out, const struct xls_pos *p)
+{
+	for (size_t i = p->cell; i < out->len; i++)
+		if (out->data[i] == '\t' || out->data[i] == '\n' || out->data[i] == '\r')
+			out->data[i] = ' ';
+}
+
+/* sheet_done - a sheet's cells are one table */
+static void sheet_done(struct buf *out, struct xls_pos *p)
+{
+	if (p->grid < out->len)
+		detector_grid_finish(out, p->grid, out->len + p->pad_max);
+	if (out->len > 0 && out->data[out->len - 1] != '\n')
+		buf_putc(out, '\n');
+	p->grid = out->len;
+	p->row = -1;
+	p->fields = 0;
 }
 
 /* legacy_xls - a BIFF8 workbook's text */
@@ -456,7 +494,7 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, uns
 {
 	struct buf b, text;
 	struct xls_sst sst = {0};
-	struct xls_pos at = {-1};
+	struct xls_pos at = {-1, 0, 0, 0, 0, 0};
 	struct xls_seq q = {0};
 	uint32_t id;
 	size_t  pos = 0;
@@ -468,6 +506,7 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, uns
 	if ((id = stream(sc, o, "Workbook", &b, name)) == OLE_NONE)
 		goto out;
 	done[id] = 1;
+	at.pad_max = b.len;
 	while (pos + 4 <= b.len) {
 		unsigned type = le16(b.data + pos), rl = le16(b.data + pos + 2);
 		const char *r = b.data + pos + 4;
@@ -492,6 +531,10 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, uns
 			}
 		}
 		switch (type) {
+		case 0x0809:			/* BOF: a sheet (or the globals) begins */
+		case 0x000a:			/* EOF: it ends */
+			sheet_done(&text, &at);
+			break;
 		case 0x002f:			/* FILEPASS */
 			detector_unscannable(sc, "encrypted Excel workbook %s", name);
 			goto out;
@@ -527,6 +570,7 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, uns
 						   sst.off[isst + 1] - sst.off[isst]);
 					sst.used[isst] = 1;
 				}
+				cell_done(&text, &at);
 			}
 			break;
 		case 0x0204:			/* LABEL */
@@ -536,14 +580,20 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, uns
 				break;
 			if (type == 0x0204)
 				cell_at(&text, &at, r);
+			else if (text.len > 0 && text.data[text.len - 1] != '\n')
+				buf_putc(&text, '\n');
 			q.pos = type == 0x0204 ? 6 : 0;
 			if (rl > 0)
 				(void) seq_string(&q, &text, 0);
 			if (type != 0x0204)
 				buf_putc(&text, '\n');
+			else
+				cell_done(&text, &at);
 			break;
-		case 0x0207:			/* STRING: a formula's text result */
+		case 0x0207:			/* STRING: a formula's text result, in its cell */
+			at.cell = text.len;
 			(void) seq_string(&q, &text, 0);
+			cell_done(&text, &at);
 			break;
 		case 0x0203:			/* NUMBER */
 			if (rl >= 14) {
@@ -564,8 +614,10 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, uns
 			if (rl >= 6) {
 				cell_at(&text, &at, r);
 				for (unsigned k = 4; k + 6 <= rl - 2u; k += 6) {
-					if (k > 4)
+					if (k > 4) {
 						buf_putc(&text, '\t');
+						at.fields++;
+					}
 					put_number(&text, rk_value(le32(r + k + 2)));
 				}
 			}
@@ -581,11 +633,16 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, uns
 				}
 			}
 			break;
+		case 0x0201:			/* BLANK */
+		case 0x00be:			/* MULBLANK */
+			break;
 		case 0x01b6:			/* TXO: a comment's or text box's text follows */
 			txo = 1;
 			continue;
 		case 0x003c:			/* CONTINUE of a TXO: flags, then characters */
 			if (txo && rl > 1) {
+				if (text.len > 0 && text.data[text.len - 1] != '\n')
+					buf_putc(&text, '\n');
 				if (r[0] & 1)
 					put_utf16(&text, r + 1, (rl - 1u) / 2, put_plain);
 				else
@@ -599,6 +656,7 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, uns
 		}
 		txo = 0;
 	}
+	sheet_done(&text, &at);
 	/* shared strings no cell showed are content too */
 	for (size_t i = 0; i < sst.n; i++)
 		if (!sst.used[i]) {

@@ -18,9 +18,10 @@
  *			detector_ident_anchor() reads the text around it
  *
  * Then the identifiers' own scan of numbers (detector_ident.c) runs over
- * the unit. A valid value labelled as another kind of number (an IMEI, an
- * order number: the words right before it or its column's header) does
- * not count for rules with lookalike_labels; otherwise it is a hit for
+ * the unit. A valid value labelled as another kind of number that it can
+ * be (an IMEI, an order number: the words right before it or its column's
+ * header; detector_context.c says what each kind can be) does not count
+ * for rules with lookalike_labels; otherwise it is a hit for
  * every rule of that identifier that looks at the unit, or, when the rule
  * wants context for it (context = true, near = [...], or a weak value
  * under context = auto), a candidate kept until the unit is done.
@@ -182,15 +183,20 @@ static void mask_subject_range(struct det_scan *sc, size_t s, size_t e)
 	(void) offsets_add(&sc->masks, s, e);
 }
 
-/* lookalike - is the number at s labelled as another kind of number? */
-static int lookalike(struct det_scan *sc, size_t s)
+/* lookalike - is the number labelled as another kind of number it can be? */
+static int lookalike(struct det_scan *sc, const struct det_found *f)
 {
+	struct det_value v;
 	size_t  hs, he;
+	int     kind = detector_ident_labelled(sc->unit, sc->unit_len, f->start);
 
-	if (detector_ident_labelled(sc->unit, sc->unit_len, s))
-		return 1;
-	return detector_table_cell(&sc->table, sc->unit, sc->unit_len, s, &hs, &he)
-		&& detector_label_in(sc->unit, hs, he);
+	if (kind == 0 && detector_table_cell(&sc->table, sc->unit, sc->unit_len, f->start,
+					     &hs, &he))
+		kind = detector_label_in(sc->unit, hs, he);
+	if (kind == 0)
+		return 0;
+	detector_ident_value(sc->unit, f->start, f->end, &v);
+	return detector_label_admits(kind, &v, f->weak);
 }
 
 /* on_ident - a validated identifier: hits, or candidates for context */
@@ -209,7 +215,7 @@ static void on_ident(void *ctx, const struct det_found *f)
 			continue;
 		if (r->labels && detector_ident_is_number(f->id)) {
 			if (labelled < 0)
-				labelled = lookalike(sc, f->start);
+				labelled = lookalike(sc, f);
 			if (labelled)
 				continue;
 		}
@@ -234,11 +240,84 @@ static void on_ident(void *ctx, const struct det_found *f)
 	}
 }
 
-/* word_byte - part of a word (letters, digits, '_', any UTF-8 byte)? */
+/* word_byte - a byte of a keyword that may be part of a word (letters,
+ * digits, '_', any UTF-8 byte)? */
 static int word_byte(unsigned char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 		|| c == '_' || c >= 0x80;
+}
+
+/*
+ * In the text, whether a character is part of a word is read from the
+ * character: letters, digits and marks of every script are; white space
+ * (the no-break and other Unicode spaces), punctuation, symbols and bytes
+ * that are not UTF-8 are not. "SSN" before a no-break space (HTML's
+ * &nbsp;) or a stray 0xFF byte is the whole word SSN.
+ */
+
+/* cp_word - is a code point part of words? (-1: no UTF-8 character) */
+static int cp_word(long c)
+{
+	if (c < 0x80)
+		return c >= 0 && word_byte((unsigned char) c);
+	if (c <= 0xbf)
+		return c == 0xaa || c == 0xb5 || c == 0xba;	/* ordinals, micro */
+	return c != 0xd7 && c != 0xf7 && c != 0x1680 && !(c >= 0x2000 && c <= 0x2bff)
+		&& !(c >= 0x3000 && c <= 0x303f) && !(c >= 0xfe10 && c <= 0xfe1f)
+		&& !(c >= 0xfe30 && c <= 0xfe6f) && !(c >= 0xff00 && c <= 0xff0f)
+		&& !(c >= 0xff1a && c <= 0xff20) && !(c >= 0xff3b && c <= 0xff40)
+		&& !(c >= 0xff5b && c <= 0xff65) && !(c >= 0xfff0 && c <= 0xffff);
+}
+
+/* cp_decode - the code point of the UTF-8 character in p[0, n), -1 if broken */
+static long cp_decode(const unsigned char *p, size_t n)
+{
+	long    c;
+	size_t  want;
+
+	if (p[0] < 0x80)
+		return n == 1 ? p[0] : -1;
+	want = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+	if (want == 0 || n != want || p[0] > 0xf4)
+		return -1;
+	c = p[0] & (0x3f >> (want - 1));
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return -1;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	return c;
+}
+
+/* text_word_at - is the character at p of the text part of a word? */
+static int text_word_at(const char *d, size_t len, size_t p)
+{
+	const unsigned char *u = (const unsigned char *) d;
+	size_t  n = 1;
+
+	if (p >= len)
+		return 0;
+	if (u[p] < 0x80)
+		return word_byte(u[p]);
+	while (p + n < len && n < 4 && (u[p + n] & 0xc0) == 0x80)
+		n++;
+	return cp_word(cp_decode(u + p, n));
+}
+
+/* text_word_before - is the character that ends at p part of a word? */
+static int text_word_before(const char *d, size_t p)
+{
+	const unsigned char *u = (const unsigned char *) d;
+	size_t  k = p;
+
+	if (p == 0)
+		return 0;
+	if (u[p - 1] < 0x80)
+		return word_byte(u[p - 1]);
+	while (k > 0 && p - k < 3 && (u[k - 1] & 0xc0) == 0x80)
+		k--;
+	return k > 0 && cp_word(cp_decode(u + k - 1, p - k + 1));
 }
 
 /* keyword_start - where a keyword match that ends at `to` begins */
@@ -261,10 +340,48 @@ static size_t keyword_start(const char *kw, size_t i, const char *d, size_t to)
 	return j;
 }
 
-/* is_space - white space between the words of a phrase (\s) */
-static int is_space(unsigned char c)
+/* gap_at - the bytes of one character that may stand between the words of a
+ * phrase at p (white space, a Unicode space, '-', '_'), or 0 */
+static size_t gap_at(const unsigned char *d, size_t len, size_t p)
 {
-	return c == ' ' || (c >= '\t' && c <= '\r');
+	if (p >= len)
+		return 0;
+	if (d[p] == ' ' || (d[p] >= '\t' && d[p] <= '\r') || d[p] == '-' || d[p] == '_')
+		return 1;
+	if (p + 1 < len && d[p] == 0xc2 && d[p + 1] == 0xa0)
+		return 2;			/* no-break space */
+	if (p + 2 < len && ((d[p] == 0xe2 && d[p + 1] == 0x80 && (d[p + 2] <= 0x8a || d[p + 2] == 0xaf))
+			    || (d[p] == 0xe2 && d[p + 1] == 0x81 && d[p + 2] == 0x9f)
+			    || (d[p] == 0xe3 && d[p + 1] == 0x80 && d[p + 2] == 0x80)))
+		return 3;			/* the Unicode spaces */
+	return 0;
+}
+
+/* gap_after - how many bytes of gap characters start at p */
+static size_t gap_after(const char *d, size_t len, size_t p)
+{
+	size_t  n = 0, k;
+
+	while ((k = gap_at((const unsigned char *) d, len, p + n)) > 0)
+		n += k;
+	return n;
+}
+
+/* gap_before - how many bytes of gap characters end at p */
+static size_t gap_before(const char *d, size_t p)
+{
+	size_t  n = 0;
+
+	for (;;) {
+		size_t  k = 0;
+
+		for (size_t w = 1; w <= 3 && w <= p - n && k == 0; w++)
+			if (gap_at((const unsigned char *) d, p - n, p - n - w) == w)
+				k = w;
+		if (k == 0)
+			return n;
+		n += k;
+	}
 }
 
 /* word_at - does word w of a phrase stand at d[pos] (either case)? */
@@ -290,8 +407,7 @@ static int phrase_match(const struct det_scan *sc, const struct det_pattern *pat
 
 	/* the words after the anchor */
 	for (size_t w = ph->anchor + 1; w < ph->nwords; w++) {
-		for (n = 0; pos + n < len && is_space((unsigned char) d[pos + n]); n++)
-			 /* void */ ;
+		n = gap_after(d, len, pos);
 		if (n == 0 || !word_at(ph, w, d, len, pos + n))
 			return 0;
 		pos += n + ph->len[w];
@@ -302,8 +418,7 @@ static int phrase_match(const struct det_scan *sc, const struct det_pattern *pat
 		return 0;
 	pos = to - ph->len[ph->anchor];
 	for (size_t w = ph->anchor; w-- > 0;) {
-		for (n = 0; pos > n && is_space((unsigned char) d[pos - n - 1]); n++)
-			 /* void */ ;
+		n = gap_before(d, pos);
 		if (n == 0 || pos - n < ph->len[w] || !word_at(ph, w, d, len, pos - n - ph->len[w]))
 			return 0;
 		pos -= n + ph->len[w];
@@ -315,7 +430,6 @@ static int phrase_match(const struct det_scan *sc, const struct det_pattern *pat
 /* keyword_ok - a phrase complete around its anchor, a word on its own */
 static int keyword_ok(const struct det_scan *sc, const struct det_pattern *pat, size_t to)
 {
-	const unsigned char *d = (const unsigned char *) sc->unit;
 	size_t  start, end = to;
 
 	if (pat->phrase) {
@@ -327,10 +441,10 @@ static int keyword_ok(const struct det_scan *sc, const struct det_pattern *pat, 
 		return 1;
 	if (!pat->whole)
 		return 1;
-	if (word_byte((unsigned char) pat->text[0]) && start > 0 && word_byte(d[start - 1]))
+	if (word_byte((unsigned char) pat->text[0]) && text_word_before(sc->unit, start))
 		return 0;
-	if (word_byte((unsigned char) pat->text[pat->len - 1]) && end < sc->unit_len
-	    && word_byte(d[end]))
+	if (word_byte((unsigned char) pat->text[pat->len - 1])
+	    && text_word_at(sc->unit, sc->unit_len, end))
 		return 0;
 	return 1;
 }
@@ -343,15 +457,14 @@ static int context_word(const struct det_scan *sc, const struct det_pattern *pat
 	unsigned char first = (unsigned char) pat->text[0], last = (unsigned char) pat->text[pat->len - 1];
 	size_t  chars = 0;
 
-	if (first < 0x80 && word_byte(first) && start > 0 && word_byte(d[start - 1]))
+	if (first < 0x80 && word_byte(first) && text_word_before(sc->unit, start))
 		return 0;
 	for (size_t i = 0; i < pat->len; i++)
 		chars += ((unsigned char) pat->text[i] & 0xc0) != 0x80;
-	if (chars > 4 || last >= 0x80 || !word_byte(last) || to >= sc->unit_len
-	    || !word_byte(d[to]))
+	if (chars > 4 || last >= 0x80 || !word_byte(last) || !text_word_at(sc->unit, sc->unit_len, to))
 		return 1;
 	/* a short word: whole, or its plural */
-	return (d[to] == 's' || d[to] == 'S') && (to + 1 >= sc->unit_len || !word_byte(d[to + 1]));
+	return (d[to] == 's' || d[to] == 'S') && !text_word_at(sc->unit, sc->unit_len, to + 1);
 }
 
 /* on_match - Hyperscan's callback */
@@ -489,6 +602,8 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 	struct buf folded;
 	int     fold = 0;
 
+	if (sc->tap && len > 0)
+		sc->tap(sc->tap_ctx, where, header, data, len);
 	if (sc->sink) {				/* text for an index, not a scan */
 		if (len > 0)
 			sc->sink(sc->sink_ctx, where, data, len);

@@ -10,7 +10,8 @@
  *			the inner multiparts too, as mail readers do)
  *	message/rfc822	the attached message's headers follow at once
  *	anything else	a leaf: its body runs to the next delimiter; it is
- *			decoded (base64, quoted-printable, uuencode), converted
+ *			decoded (base64, quoted-printable, uuencode; BinHex
+ *			and uuencoded files in untyped text), converted
  *			to UTF-8 (text; HTML without a charset by its <meta>),
  *			turned into text (HTML and the files in its data:
  *			URIs; calendars, contacts and XML as their readers show
@@ -1348,8 +1349,6 @@ static const char *unreadable_type(const struct mime_ctype *c)
 	if (strcmp(c->type, "application/pgp-encrypted") == 0
 	    || strcmp(c->type, "multipart/encrypted") == 0)
 		return "OpenPGP encrypted";
-	if (strcmp(c->type, "application/mac-binhex40") == 0)
-		return "BinHex";
 	return NULL;
 }
 
@@ -1378,10 +1377,14 @@ static void leaf_content(struct mime *m, const struct mime_entity *e,
 	sc->content_name = e->nname ? e->name[0] : NULL;
 	detector_content_scan(sc, d, n, c->type, c->charset, where, depth, sniffed);
 	sc->content_name = NULL;
-	/* untyped text (no Content-Type) may hold uuencoded files, which
-	 * mail readers (Thunderbird, Outlook) show as attachments */
-	if (e->nct == 0 && n >= 10)
+	/* untyped text (no Content-Type) may hold uuencoded and BinHex
+	 * files, which mail readers (Thunderbird, Outlook) show as
+	 * attachments; an application/mac-binhex40 part is one */
+	if (e->nct == 0 && n >= 10) {
 		uu_blocks(sc, d, n, depth);
+		detector_binhex_scan(sc, d, n, depth, 0);
+	} else if (strcmp(c->type, "application/mac-binhex40") == 0)
+		detector_binhex_scan(sc, d, n, depth, 1);
 }
 
 /* decode - a leaf's body in one transfer encoding, within the budget */

@@ -228,6 +228,10 @@ int     detector_document_scan(struct det_scan *sc, const char *data, size_t len
 		detector_tnef_scan(sc, data, len, where, depth, name);
 		return 1;
 	}
+	if (strcmp(sniffed, "applefile") == 0) {
+		detector_applefile_scan(sc, data, len, depth, name);
+		return 1;
+	}
 	hinted = ends_with(name, ".eml") || (ctype && strcasecmp(ctype, "message/rfc822") == 0);
 	if (strcmp(sniffed, "text") == 0 && (hinted || where == DET_W_ATTACH)
 	    && looks_like_message(data, len, hinted)) {

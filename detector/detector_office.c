@@ -7,10 +7,22 @@
  *	character data		as is, entities decoded, CDATA kept; runs
  *				of one word split over elements (<w:r>,
  *				<text:span>...) stay one word
- *	paragraphs, rows	a line break after each (w:p, a:p, text:p,
- *				text:h, si, row, w:tr, table-row, w:br...)
- *	cells, tabs		a tab (c, w:tc, table-cell, w:tab, text:tab),
- *				so a sheet reads like a TSV export
+ *	paragraphs		a line break after each (w:p, a:p, text:p,
+ *				text:h, si, w:br...)
+ *	tables			a line per row (w:tr, a:tr, table-row, row),
+ *				its cells (w:tc, a:tc, table-cell, c) in order
+ *				separated by tabs, as a TSV export has them:
+ *				a cell's paragraphs, breaks and tabs are spaces
+ *				in it, a repeated cell (number-columns-repeated)
+ *				is there as often as it shows, a merged one
+ *				(gridSpan) leaves empty fields for the columns
+ *				it spans, empty cells at a row's end and empty
+ *				rows are left out, rows are padded to the
+ *				table's width (detector_grid_finish), and a
+ *				cell's value attribute (office:value) counts
+ *				only when the cell shows no text; formulas
+ *				follow the table on lines of their own
+ *	tabs			a tab (w:tab, text:tab)
  *	other elements		a line break after one that held text, so
  *				two property values do not run together
  *	attribute values	those a reader sees or a program computes
@@ -27,7 +39,10 @@
  */
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "buf.h"
+#include "mem.h"
 #include "detector.h"
 
 #define OFFICE_STACK	128
@@ -35,7 +50,9 @@
 enum office_act {
 	OFF_INLINE,			/* nothing: part of the running text */
 	OFF_LINE,			/* a line break after the element */
-	OFF_CELL,			/* a tab after the element */
+	OFF_CELL,			/* a table cell */
+	OFF_ROW,			/* a table row */
+	OFF_TABLE,			/* a table */
 	OFF_BREAK,			/* a line break where it stands (w:br) */
 	OFF_TAB,			/* a tab where it stands (w:tab) */
 	OFF_SPACE,			/* a space where it stands (text:s) */
@@ -54,10 +71,10 @@ static const struct office_elem {
 	E("smartTag", OFF_INLINE), E("fldSimple", OFF_INLINE), E("sdtContent", OFF_INLINE),
 	E("customXml", OFF_INLINE), E("v", OFF_INLINE), E("is", OFF_INLINE),
 	E("rPr", OFF_INLINE), E("pPr", OFF_INLINE), E("bookmark", OFF_INLINE),
-	E("p", OFF_LINE), E("h", OFF_LINE), E("si", OFF_LINE), E("row", OFF_LINE),
-	E("tr", OFF_LINE), E("table-row", OFF_LINE), E("list-item", OFF_LINE),
+	E("p", OFF_LINE), E("h", OFF_LINE), E("si", OFF_LINE), E("row", OFF_ROW),
+	E("tr", OFF_ROW), E("table-row", OFF_ROW), E("list-item", OFF_LINE),
 	E("c", OFF_CELL), E("tc", OFF_CELL), E("table-cell", OFF_CELL),
-	E("covered-table-cell", OFF_CELL), E("f", OFF_CELL),
+	E("covered-table-cell", OFF_CELL), E("tbl", OFF_TABLE), E("table", OFF_TABLE),
 	E("br", OFF_BREAK), E("cr", OFF_BREAK), E("line-break", OFF_BREAK),
 	E("tab", OFF_TAB), E("s", OFF_SPACE),
 };
@@ -100,7 +117,7 @@ static enum office_act elem_act(const char *name, size_t len)
 			return OFF_INLINE;
 		case 'p': case 'h':
 			return OFF_LINE;
-		case 'c': case 'f':
+		case 'c':
 			return OFF_CELL;
 		case 's':
 			return OFF_SPACE;
@@ -239,6 +256,14 @@ static void put_text(struct buf *out, const char *p, size_t len)
 	}
 }
 
+/* detector_office_text - XML character data, entities decoded */
+void    detector_office_text(struct buf *out, const char *p, size_t len)
+{
+	buf_reserve(out, len + 1);
+	put_text(out, p, len);
+	out->data[out->len] = 0;
+}
+
 /* put_sep - a separator, unless the text ends in white space already */
 static void put_sep(struct buf *out, char c)
 {
@@ -269,9 +294,200 @@ static int is_ws(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* What the reader keeps between tags: open elements, the table it is in. */
+struct office_st {
+	size_t  stack[OFFICE_STACK];	/* where each open element's text began */
+	int     depth;
+	int     cells;			/* table cells open (nested tables: > 1) */
+	int     tables;			/* tables open */
+	size_t  table_at, row_at, cell_at;	/* where the outermost ones began */
+	unsigned pending;		/* tabs owed before the next cell's text */
+	unsigned repeat, span;		/* of the outermost cell */
+	const char *value;		/* its value attribute (office:value) */
+	size_t  vlen;
+	struct buf rest;		/* formulas, after the table */
+	size_t  limit;
+};
+
+#define OFFICE_REPEAT	1024		/* columns a repeated cell fills at most */
+
+/* is_cell_value - an attribute of a cell that holds its value, not shown text */
+static int is_cell_value(const char *l, size_t n)
+{
+	return (n == 5 && memcmp(l, "value", 5) == 0)
+		|| (n == 10 && (memcmp(l, "date-value", 10) == 0 || memcmp(l, "time-value", 10) == 0))
+		|| (n == 12 && memcmp(l, "string-value", 12) == 0)
+		|| (n == 13 && memcmp(l, "boolean-value", 13) == 0);
+}
+
+/* small_number - a decimal attribute value, at most max */
+static unsigned small_number(const char *p, size_t n, unsigned max)
+{
+	unsigned v = 0;
+
+	for (size_t i = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+		if ((v = v * 10 + (unsigned) (p[i] - '0')) >= max)
+			return max;
+	return v;
+}
+
+/* cell_attr - an attribute of a table cell (or inside one); 1 if taken */
+static int cell_attr(struct office_st *st, const char *ename, size_t elen, const char *an,
+		     size_t alen, const char *v, size_t vlen)
+{
+	size_t  ll, el;
+	const char *l = local_name(an, alen, &ll), *e = local_name(ename, elen, &el);
+
+	if (st->cells == 0) {			/* the cell's own, before it opens */
+		if (is_cell_value(l, ll)) {
+			st->value = v;
+			st->vlen = vlen;
+			return 1;
+		}
+		if (ll == 23 && memcmp(l, "number-columns-repeated", 23) == 0) {
+			st->repeat = small_number(v, vlen, OFFICE_REPEAT);
+			return 1;
+		}
+		if (ll == 8 && memcmp(l, "gridSpan", 8) == 0) {
+			st->span = small_number(v, vlen, OFFICE_REPEAT);
+			return 1;
+		}
+		if (ll == 7 && memcmp(l, "formula", 7) == 0) {
+			put_text(&st->rest, v, vlen);
+			buf_putc(&st->rest, '\n');
+			return 1;
+		}
+		return 0;
+	}
+	/* w:gridSpan w:val="2" in the cell's properties */
+	if (st->cells == 1 && el == 8 && memcmp(e, "gridSpan", 8) == 0 && ll == 3
+	    && memcmp(l, "val", 3) == 0) {
+		st->span = small_number(v, vlen, OFFICE_REPEAT);
+		return 1;
+	}
+	return 0;
+}
+
+/* cell_open - an outermost table cell begins */
+static void cell_open(struct office_st *st, struct buf *out)
+{
+	st->cell_at = out->len;
+}
+
+/* cell_close - an outermost table cell ends: its text in its columns */
+static void cell_close(struct office_st *st, struct buf *out)
+{
+	size_t  at = st->cell_at, n;
+	unsigned repeat = st->repeat ? st->repeat : 1, span = st->span > 1 ? st->span : 1;
+
+	if (at > out->len)
+		at = out->len;
+	/* one line, one field: breaks and tabs in it are spaces */
+	for (char *c = out->data + at; c < out->data + out->len; c++)
+		if (*c == '\t' || *c == '\n' || *c == '\r')
+			*c = ' ';
+	while (out->len > at && out->data[out->len - 1] == ' ')
+		out->len--;
+	for (n = 0; at + n < out->len && out->data[at + n] == ' '; n++)
+		 /* void */ ;
+	if (n > 0) {
+		memmove(out->data + at, out->data + at + n, out->len - at - n);
+		out->len -= n;
+	}
+	if (out->len == at && st->value && st->vlen > 0) {
+		put_text(out, st->value, st->vlen);	/* a value it does not show as text */
+		for (char *c = out->data + at; c < out->data + out->len; c++)
+			if (*c == '\t' || *c == '\n' || *c == '\r')
+				*c = ' ';
+	}
+	n = out->len - at;
+	if (n == 0) {
+		st->pending += repeat * span;
+	} else {
+		/* the tabs owed go in front of it, then its repeats */
+		buf_reserve(out, st->pending + (repeat - 1) * (n + 1) + 1);
+		memmove(out->data + at + st->pending, out->data + at, n);
+		memset(out->data + at, '\t', st->pending);
+		out->len += st->pending;
+		at += st->pending;
+		for (unsigned r = 1; r < repeat && out->len + n + 1 < st->limit; r++) {
+			out->data[out->len++] = '\t';
+			memcpy(out->data + out->len, out->data + at, n);
+			out->len += n;
+		}
+		st->pending = span;
+	}
+	out->data[out->len] = 0;
+	st->value = NULL;
+	st->repeat = st->span = 0;
+}
+
+/* row_close - an outermost table row ends: a line if it showed anything */
+static void row_close(struct office_st *st, struct buf *out)
+{
+	if (out->len > st->row_at && out->data[out->len - 1] != '\n')
+		put_run(out, "\n", 1);
+	st->pending = 0;
+}
+
+/* table_close - the outermost table ends: one width, then its formulas */
+static void table_close(struct office_st *st, struct buf *out)
+{
+	if (out->len > st->table_at && out->data[out->len - 1] != '\n')
+		put_run(out, "\n", 1);
+	detector_grid_finish(out, st->table_at, st->limit);
+	if (st->rest.len > 0) {
+		buf_append(out, st->rest.data, st->rest.len);
+		buf_reset(&st->rest);
+	}
+}
+
+/* table_act - what a table's element does to the text */
+static void table_act(struct office_st *st, struct buf *out, enum office_act act, int closing,
+		      int empty)
+{
+	switch (act) {
+	case OFF_TABLE:
+		if (st->cells > 0)
+			break;			/* a table in a cell: its text is the cell's */
+		if (!closing && !empty && st->tables++ == 0) {
+			if (out->len > 0)
+				put_sep(out, '\n');
+			st->table_at = out->len;
+			st->pending = 0;
+		} else if (closing && st->tables > 0 && --st->tables == 0)
+			table_close(st, out);
+		break;
+	case OFF_ROW:
+		if (st->cells > 0)
+			put_sep(out, ' ');
+		else if (!closing) {
+			if (st->tables == 0 && out->len > 0)
+				put_sep(out, '\n');
+			st->row_at = out->len;
+			st->pending = 0;
+			if (empty)
+				row_close(st, out);
+		} else
+			row_close(st, out);
+		break;
+	case OFF_CELL:
+		if (!closing && (st->cells++ == 0))
+			cell_open(st, out);
+		if (closing || empty) {
+			if (st->cells > 0 && --st->cells == 0)
+				cell_close(st, out);
+			else
+				put_sep(out, ' ');
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 /* tag - one start or end tag at in[i] ('<'); the index past it */
-static size_t tag(const char *in, size_t len, size_t i, struct buf *out,
-		  size_t *stack, int *depth)
+static size_t tag(const char *in, size_t len, size_t i, struct buf *out, struct office_st *st)
 {
 	int     closing = i + 1 < len && in[i + 1] == '/';
 	size_t  j = i + 1 + (size_t) closing, name = j, nlen;
@@ -281,6 +497,7 @@ static size_t tag(const char *in, size_t len, size_t i, struct buf *out,
 	while (j < len && !is_ws(in[j]) && in[j] != '>' && in[j] != '/')
 		j++;
 	nlen = j - name;
+	act = elem_act(in + name, nlen);
 	/* attributes: name = "value" */
 	while (j < len && in[j] != '>') {
 		size_t  an, alen;
@@ -313,14 +530,16 @@ static size_t tag(const char *in, size_t len, size_t i, struct buf *out,
 		q = memchr(in + j, quote, len - j);
 		if (q == NULL)
 			return len;
-		if (!closing && q > in + j && attr_wanted(in + name, nlen, in + an, alen)) {
+		if (!closing && q > in + j && (act == OFF_CELL || st->cells == 1)
+		    && cell_attr(st, in + name, nlen, in + an, alen, in + j, (size_t) (q - (in + j))))
+			;			/* the cell's, kept for its end */
+		else if (!closing && q > in + j && attr_wanted(in + name, nlen, in + an, alen)) {
 			put_sep(out, ' ');
 			put_text(out, in + j, (size_t) (q - (in + j)));
 			put_sep(out, ' ');
 		}
 		j = (size_t) (q - in) + 1;
 	}
-	act = elem_act(in + name, nlen);
 	switch (act) {
 	case OFF_BREAK:
 		put_sep(out, '\n');
@@ -331,20 +550,23 @@ static size_t tag(const char *in, size_t len, size_t i, struct buf *out,
 	case OFF_SPACE:
 		put_run(out, " ", 1);
 		break;
+	case OFF_TABLE:
+	case OFF_ROW:
+	case OFF_CELL:
+		table_act(st, out, act, closing, empty);
+		break;
 	default:
 		if (!closing && !empty) {
-			if (*depth < OFFICE_STACK)
-				stack[*depth] = out->len;
-			(*depth)++;
+			if (st->depth < OFFICE_STACK)
+				st->stack[st->depth] = out->len;
+			st->depth++;
 		} else if (closing) {
 			size_t  start = 0;
 
-			if (*depth > 0 && --(*depth) < OFFICE_STACK)
-				start = stack[*depth];
+			if (st->depth > 0 && --st->depth < OFFICE_STACK)
+				start = st->stack[st->depth];
 			if (act == OFF_LINE)
 				put_sep(out, '\n');
-			else if (act == OFF_CELL)
-				put_sep(out, '\t');
 			else if (act == OFF_OTHER && out->len > start)
 				put_sep(out, '\n');
 		}
@@ -356,9 +578,11 @@ static size_t tag(const char *in, size_t len, size_t i, struct buf *out,
 /* detector_office_xml - the text a reader sees in an XML part */
 void    detector_office_xml(const char *in, size_t len, struct buf *out, size_t limit)
 {
-	size_t  i = 0, stack[OFFICE_STACK];
-	int     depth = 0;
+	size_t  i = 0;
+	struct office_st *st = xcalloc(1, sizeof(*st));
 
+	st->limit = limit;
+	buf_init(&st->rest, 64);
 	buf_reserve(out, (len < limit ? len : limit) / 2 + 16);
 	out->data[out->len] = 0;
 	while (i < len && out->len < limit) {
@@ -388,10 +612,19 @@ void    detector_office_xml(const char *in, size_t len, struct buf *out, size_t 
 		} else if (len - i >= 2 && in[i + 1] == '!') {
 			i = skip_to(in, len, i + 2, ">", 1, NULL);
 		} else {
-			i = tag(in, len, i, out, stack, &depth);
+			i = tag(in, len, i, out, st);
 		}
 	}
+	/* cut short: what was open still counts */
+	if (st->cells > 0)
+		cell_close(st, out);
+	if (st->tables > 0)
+		table_close(st, out);
+	else if (st->rest.len > 0)
+		buf_append(out, st->rest.data, st->rest.len);
 	if (out->len > limit)
 		out->len = limit;
 	out->data[out->len] = 0;
+	buf_free(&st->rest);
+	free(st);
 }

@@ -880,9 +880,10 @@ bad:
  *
  * Like keywords: a phrase's longest word is the literal Hyperscan looks
  * for, the others are checked around it. A built-in acronym of up to
- * three capitals (SIN, TIN, ABA) matches in capitals only: in lower case
- * it is inside too many words (business, meeting, database); so is a
- * phrase's anchor of up to three letters (NI in "NI no").
+ * three capitals that is also a word in small letters (SIN, TIN, ABA:
+ * detector_ident_context_cased) matches in capitals only, and so does a
+ * phrase's anchor of up to three letters (NI in "NI no"); the others (SSN,
+ * BSN) match in any case, as whole words (detector_match.c).
  */
 static void context_patterns(struct load *ld, uint32_t ri, const char *const *words,
 			     size_t n, int line, int builtin)
@@ -897,7 +898,8 @@ static void context_patterns(struct load *ld, uint32_t ri, const char *const *wo
 
 		for (size_t k = 0; k < len; k++)
 			caps += isupper((unsigned char) words[i][k]) != 0;
-		if (builtin && ph == NULL && len <= 3 && caps >= 2)
+		if (builtin && ph == NULL && len <= 3 && caps >= 2
+		    && detector_ident_context_cased(words[i]))
 			flags = 0;
 		if (builtin && ph && ph->len[ph->anchor] <= 3)
 			flags = 0;		/* "NI no": the anchor NI as written */

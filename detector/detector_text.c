@@ -1132,6 +1132,8 @@ const char *detector_sniff(const char *d, size_t len)
 		{"#!", 2, "script"},
 		{"{\\rtf", 5, "rtf"},
 		{"\x78\x9f\x3e\x22", 4, "tnef"},
+		{"\x00\x05\x16\x00", 4, "applefile"},	/* AppleSingle */
+		{"\x00\x05\x16\x07", 4, "applefile"},	/* AppleDouble */
 	};
 	size_t  i = 0, probe;
 

@@ -6,8 +6,10 @@
 # a wrong check digit, a number of another kind (IMEI, ISBN, order,
 # tracking and phone numbers, timestamps), a value glued to other text.
 # Weak validators need context words (built in, or near = [...]), which
-# count near the value or in its column's header; labels of other kinds of
-# numbers keep a value from counting.
+# count near the value or in its column's header; a label of another kind
+# of number keeps a value from counting when the value can be of that kind
+# (an IMEI, a phone number), and a free-form one (an order number) only a
+# weak value: a card number is a card whatever its label says.
 #
 # Everything runs through dlpscan: one run over many message files.
 
@@ -102,6 +104,8 @@ no_('ISBN-13', 'ISBN 978-3-16-148410-0 and 9783161484100', 'v_credit_card');
 no_('a decimal', 'pi 3.4111111111111111', 'v_credit_card');
 no_('card followed by decimals', 'total 4111111111111111.50', 'v_credit_card');
 no_('part of a longer number', 'n 4111 1111 1111 1111 2222', 'v_credit_card');
+yes('a card and its security code', 'card 4111 1111 1111 1111 123', 'v_credit_card', 'a_credit_card');
+yes('a card with one digit added to hide it', 'n 4111 1111 1111 1111 7', 'v_credit_card');
 no_('glued to a letter', "ref X$visa", 'v_credit_card');
 no_('mixed separators', 'n 4111-1111 1111.1111', 'v_credit_card');
 yes('after a plus sign (no phone number has 16 digits)', "+$visa", 'v_credit_card', 'a_credit_card');
@@ -294,20 +298,41 @@ no_('database URL with a placeholder', 'postgres://app:${DB_PASSWORD}@db/prod an
     'v_db_url_password');
 no_('web URL with a password', 'https://user:pass1234@example.com/', 'v_db_url_password');
 
-# ---- look-alikes: labels of other kinds of numbers --------------------------------
+# ---- look-alikes: a label excuses only a number that can be what it says ----------
 my $jcb = card(16, '3569');
 yes('a JCB-shaped number alone', "n $jcb", 'v_credit_card');
-no_('the same number labelled IMEISV', "IMEISV: $jcb", 'v_credit_card', 'a_credit_card');
-yes('labels can be turned off', "IMEISV: $jcb", 'nolabels_card');
-no_('order number', "Order no. $visa", 'v_credit_card');
-no_('tracking number', "Tracking #: $visa", 'v_credit_card');
-no_('invoice number', "Invoice number: $visa", 'v_credit_card');
-no_('Bestellnummer', "Bestellnummer $visa", 'v_credit_card');
+yes('labelled IMEISV, 16 Luhn-valid digits with an issuer prefix are a card', "IMEISV: $jcb",
+    'v_credit_card', 'a_credit_card');
+yes('labelled IMEI, 16 digits are no IMEI', 'IMEI: 4111 1111 1111 1111', 'v_credit_card', 'a_credit_card');
+yes('labelled IMEI, no reporting body starts 37', 'IMEI 378282246310005', 'v_credit_card');
+yes('labelled ISBN, a card is no ISBN', 'ISBN 4111111111111111', 'v_credit_card');
+yes('labelled phone, 16 digits are no phone number', 'phone 4111 1111 1111 1111', 'v_credit_card');
+yes('labelled phone, a card of 15 digits is no phone number', 'Tel. 378282246310005', 'v_credit_card');
+yes('order number: any digits, but a card is a card', "Order no. $visa", 'v_credit_card', 'a_credit_card');
+yes('tracking number', "Tracking #: $visa", 'v_credit_card');
+yes('invoice number', "Invoice number: $visa", 'v_credit_card');
+yes('Bestellnummer', "Bestellnummer $visa", 'v_credit_card');
+my $maestro = card(15, '5018');
+yes('a 15-digit Maestro number', "n $maestro", 'v_credit_card');
+no_('... that is also a valid IMEI, labelled IMEI', "IMEI: $maestro", 'v_credit_card', 'a_credit_card');
+yes('labels can be turned off', "IMEI: $maestro", 'nolabels_card');
+yes('a value that counts alone, labelled as an order number', 'Order no. 234-56-7890', 'v_us_ssn', 'a_us_ssn');
+yes('labelled phone, a number written as an SSN is none', 'Tel. 234-56-7890', 'v_us_ssn', 'a_us_ssn');
+no_('a weak value near its context word, labelled as an order number', 'SSN on file; order no. 234567890',
+    'a_us_ssn');
+yes('... the same without the label', 'SSN on file; number 234567890', 'a_us_ssn');
+no_('a weak value near its context word, labelled phone, of a phone number\'s length',
+    'NHS phone 943 476 5919', 'a_uk_nhs');
+yes('... the same without the label', 'NHS number 943 476 5919', 'a_uk_nhs');
 yes('a label further back does not count', "Order 12, paid by card $visa", 'v_credit_card');
 yes('the previous column is no label', "kind,card\nOrder,$visa\n", 'v_credit_card');
 yes('labels are for numbers: an IBAN after Rechnung', 'Rechnung DE89 3704 0044 0532 0130 00', 'v_iban');
 my $orders = "order_id,sku,qty,price\n" . join('', map { card(16, '4') . ",SKU-$_,3,19.99\n" } 1 .. 5);
-no_('a CSV column headed order_id', $orders, 'v_credit_card', 'a_credit_card');
+yes('card numbers in a CSV column headed order_id are cards', $orders, 'v_credit_card', 'a_credit_card');
+my $ssnorders = "order_id,note\n" . join('', map { (200 + $_) . "123456,SSN check pending\n" } 1 .. 4);
+no_('weak values in a column headed order_id, the word SSN beside them', $ssnorders, 'a_us_ssn');
+(my $ssnnumbers = $ssnorders) =~ s/^order_id/number/;
+yes('... the same column headed number', $ssnnumbers, 'a_us_ssn');
 my $cards = "name,card_number,exp\n" . join('', map { "n$_," . card(16, '4') . ",12/27\n" } 1 .. 5);
 yes('a CSV column headed card_number', $cards, 'v_credit_card');
 my @bsns = map { bsn() } 1 .. 5;
@@ -315,6 +340,17 @@ my $bsncsv = "naam;geboortedatum;BSN;plaats\n" . join('', map { "P$_;01-02-1980;
 yes('weak values under a context word in their column header', $bsncsv, 'a_nl_bsn');
 my $bsnfar = "naam;geboortedatum;nummer;plaats\n" . join('', map { "P$_;01-02-1980;$bsns[$_];Utrecht\n" } 0 .. 4);
 no_('the same column without the word', $bsnfar, 'a_nl_bsn');
+# context words as people type them: an acronym in small letters, a no-break
+# space after it or inside a phrase, a phrase as a column name
+yes('a context acronym in small letters', 'ssn 234567890', 'a_us_ssn');
+yes('a context acronym before a no-break space', "SSN\xc2\xa0234567890", 'a_us_ssn');
+yes('a context acronym before a byte that is no UTF-8', "SSN\xff 234567890", 'a_us_ssn');
+yes('a context phrase with a no-break space', "social\xc2\xa0security: 234567890", 'a_us_ssn');
+yes('a context phrase written as a field name', 'social_security_number=234567890', 'a_us_ssn');
+no_('a context acronym inside a word', 'xssn 234567890, ssnx 234567890', 'a_us_ssn');
+my $sin = ca_sin();
+yes('an acronym that is a word in small letters counts in capitals', "SIN $sin", 'a_ca_sin');
+no_('... and only in capitals', "sin $sin", 'a_ca_sin');
 my $tsv = "Name\tSSN\tDept\n" . join('', map { "E$_\t" . (200 + $_) . "123456\tSales\n" } 1 .. 4);
 yes('TSV: compact SSNs under an SSN header', $tsv, 'a_us_ssn');
 

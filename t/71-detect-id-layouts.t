@@ -6,7 +6,8 @@
 # and other Unicode spaces, dashes, dots, slashes, invisible characters,
 # HTML &nbsp;), in attachment file names and in the subject; weak
 # identifiers counted through their column header. And the look-alikes of
-# an order export or a quantity table pass.
+# an order export or a quantity table pass, while a card under an order_id
+# header is still a card.
 
 use strict;
 use warnings;
@@ -124,8 +125,11 @@ my @cases = (
     ['CSV: BSNs under a BSN header', attached('klanten.csv', 'text/csv',
         "naam;BSN;plaats\r\n" . join('', map { "Klant $_;" . bsn() . ";Utrecht\r\n" } 1 .. 3)), 'found bsn'],
     # precision: look-alikes pass
-    ['order export: Luhn-valid order ids under order_id', attached('orders.csv', 'text/csv',
-        "order_id,sku,qty,price\r\n" . join('', map { card(16, '4') . ",SKU-$_,2,19.99\r\n" } 1 .. 6)),
+    ['an export with card numbers under order_id: a label does not make a card an order', attached('orders.csv',
+        'text/csv', "order_id,sku,qty,price\r\n" . join('', map { card(16, '4') . ",SKU-$_,2,19.99\r\n" } 1 .. 6)),
+        'found card'],
+    ['order export: SSN-valid order ids under order_id, SSN in a note', attached('orders.csv', 'text/csv',
+        "order_id,note\r\n" . join('', map { (200 + $_) . "123456,SSN check pending\r\n" } 1 .. 4)),
         'code 250'],
     ['BSN-valid numbers without the word', attached('klanten.csv', 'text/csv',
         "naam;nummer;plaats\r\n" . join('', map { "Klant $_;" . bsn() . ";Utrecht\r\n" } 1 .. 3)),

@@ -3,8 +3,8 @@
 # identifier, as an administrator writes them (context as shipped),
 # reflecting to smtp-sink. For each identifier a message holding one
 # value is refused with that policy's reply, and its look-alikes (a wrong
-# check digit, a value of the same shape labelled as another kind of
-# number or without the context a weak value needs) reach the sink. Some
+# check digit, a value labelled as another kind of number that it can be,
+# a value without the context a weak value needs) reach the sink. Some
 # values travel in the body, some in CSV attachments, some in the subject.
 
 use strict;
@@ -28,7 +28,7 @@ my $pem = pem_key('EC PRIVATE KEY');
 # [identifier, the value in context, look-alikes that must pass]
 my @ids = (
     ['credit_card', 'Card: 4111 1111 1111 1111 exp 12/27',
-        ['Card: 4111 1111 1111 1112 exp 12/27', 'Order no. 4111111111111111 shipped']],
+        ['Card: 4111 1111 1111 1112 exp 12/27', 'IMEI ' . card(15, '5018') . ' registered']],
     ['us_ssn', 'Employee SSN 234-56-7890', ['Employee SSN 666-56-7890', 'call 234-567-8901 today']],
     ['iban', 'Pay to DE89 3704 0044 0532 0130 00', ['Pay to DE89 3704 0044 0532 0130 01']],
     ['uk_nino', 'NI number JG103759A', ['NI number QQ123456A', 'part no. AB123456']],

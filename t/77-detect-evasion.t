@@ -21,7 +21,7 @@ use DlpPostfix;
 
 my $policies = <<'EOF';
 policies = (
-  { name = "falcon"; rules = ( { type = "keyword"; keywords = ["falcon"]; } );
+  { name = "falcon"; rules = ( { type = "keyword"; keywords = ["falcon", "confidential"]; } );
     action = "block"; reply = "550 5.7.1 falcon found"; },
   { name = "card"; rules = ( { type = "identifier"; identifier = "credit_card"; } );
     action = "block"; reply = "550 5.7.1 card found"; },
@@ -96,6 +96,8 @@ for my $s (['Arabic-Indic', 0x660], ['Extended Arabic-Indic (Persian)', 0x6f0], 
     push @cases, ["an SSN in $s->[0] digits", text(digits($SSN, $s->[1])), 'ssn found'];
 }
 push @cases,
+    ['a card in superscript digits', text("card \x{2074}\x{b9}\x{b9}\x{b9} \x{b9}\x{b9}\x{b9}\x{b9} "
+        . "\x{b9}\x{b9}\x{b9}\x{b9} \x{b9}\x{b9}\x{b9}\x{b9}"), 'card found'],
     ['a card with a combining underline on each digit', text("card " . join('', map { /\d/ ? "$_\x{332}" : $_ }
         split //, "4111 1111 1111 1111")), 'card found'],
     ['a card of keycap digits (variation selector, enclosing keycap)', text("card " . join('',
@@ -111,6 +113,7 @@ push @cases,
     ['a keyword with a soft hyphen', text("the fal\x{ad}con"), 'falcon found'],
     ['a keyword with a combining grapheme joiner', text("the fal\x{34f}con"), 'falcon found'],
     ['a keyword with a left-to-right override', text("the fal\x{202d}con\x{202c}"), 'falcon found'],
+    ['a keyword with a typeset ligature (fi)', text("strictly con\x{fb01}dential"), 'falcon found'],
     ['a keyword with a Cyrillic a', text("the f\x{430}lcon"), 'falcon found'],
     ['a keyword with a Cyrillic o', text("the falc\x{43e}n"), 'falcon found'],
     ['a keyword with a Greek omicron', text("the falc\x{3bf}n"), 'falcon found'],
@@ -183,6 +186,7 @@ push @cases,
 my @clean = (
     ['Russian text (look-alike letters in words of one script)', text("\x{441}\x{43e}\x{43a}\x{43e}\x{43b} \x{430}\x{440}\x{43e}\x{43c}\x{430}\x{442} report")],
     ['Arabic-Indic digits that are no card', text(digits("phone 4111 1111 1111 1112", 0x660))],
+    ['footnote marks and units beside numbers', text("area 4111 m\x{b2}, note\x{b9} 1111 1111 1112, H\x{2082}O 4111")],
     ['a word with accents in decomposed form', text("the cafe\x{301} and the falco\x{301}ner's book")],
     ['an invitation with dates, a UID and a phone number', "${H}Content-Type: text/calendar\n\nBEGIN:VCALENDAR\n"
         . "BEGIN:VEVENT\nUID:4111111111111112\@example.com\nDTSTART:20240101T090000Z\nDTEND:20240101T100000Z\n"
@@ -207,7 +211,8 @@ for my $c (['zstd', 'zstd -q -c', 'secret.txt.zst'], ['lz4', 'lz4 -q -c', 'secre
     push @cases, ["a text file compressed with $c->[0]", file($c->[2], $bytes), 'card found']
         if length $bytes;
     my $tar = `tar -C $dir -cf - secret.txt | $c->[1]`;
-    push @cases, ["a tar compressed with $c->[0]", file("$c->[2].tar", $tar), 'card found']
+    (my $tname = $c->[2]) =~ s/^secret\.txt/backup.tar/;
+    push @cases, ["a tar compressed with $c->[0]", file($tname, $tar), 'card found']
         if length $tar;
 }
 
@@ -243,10 +248,6 @@ TODO: {
             'ET')), 'application/pdf')],
         ['a card with bullets between the groups', text("card 4111\x{2022}1111\x{2022}1111\x{2022}1111")],
         ['a card with small full stops between the groups', text("card 4111\x{fe52}1111\x{fe52}1111\x{fe52}1111")],
-        ['a card split over two inline text parts', "${H}Content-Type: multipart/mixed; boundary=\"B\"\n\n--B\n"
-            . "Content-Type: text/plain\n\ncard 4111 1111\n--B\nContent-Type: text/plain\n\n1111 1111\n--B--\n"],
-        ['a card in the four cells of an HTML table row', $html->('<table><tr><td>card</td><td>4111</td><td>1111</td>'
-            . '<td>1111</td><td>1111</td></tr></table>')],
         ['a keyword reversed by <bdo dir="rtl">', $html->('<p>the <bdo dir="rtl">noclaf</bdo></p>')],
     );
     for my $c (@todo) {

@@ -49,6 +49,11 @@ UNIT_TARGETS += t/unit/unit-marker
 UNIT_SRC_unit-marker = $(DETECT_LIB_SRC) $(COMMON_SRC) detector/fuzz/marker_gen.c
 UNIT_LIBS_unit-marker = $(DETECT_LIBS)
 
+# spreadsheets as rows of cells: shared strings, gaps, padding, quotes
+UNIT_TARGETS += t/unit/unit-sheet
+UNIT_SRC_unit-sheet = $(DETECT_LIB_SRC) $(COMMON_SRC)
+UNIT_LIBS_unit-sheet = $(DETECT_LIBS)
+
 # buffered line I/O over socketpairs: spare streams start clean, timeouts
 UNIT_TARGETS += t/unit/unit-stream
 UNIT_SRC_unit-stream = $(COMMON_SRC)
