@@ -151,6 +151,17 @@ struct conf_context {
 typedef size_t (*conf_contexts_fn) (const char *dir, struct conf_context **out);
 void conf_rules_enable(conf_contexts_fn fn);
 
+/*
+ * A rule that must start a library to judge a value (OpenSSL's cipher
+ * tables: milliseconds of CPU and megabytes of memory in a process that
+ * may never use TLS) runs where the configuration is checked before it is
+ * used: master at start and reload, dlpgate check, dlpconf -e. A worker
+ * calls conf_rules_no_library() before conf_load(): it starts a hundred
+ * times an hour, and meets such a value where it uses it (a TLS context
+ * that cannot be built is logged, and STARTTLS answered 454).
+ */
+void conf_rules_no_library(void);
+
 /* Validators shared by the table and by other loaders. */
 int conf_check_cidr(const char *value, char *err, size_t errlen);
 int conf_check_hostport(const char *value, char *err, size_t errlen);

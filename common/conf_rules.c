@@ -203,22 +203,34 @@ static int conf_rule_template(const struct conf_view *v, char *err, size_t errle
 	return -1;
 }
 
-static const conf_rule_fn conf_rules[] = {
-	conf_rule_template,
-	conf_rule_bind,
-	conf_rule_forward,
-	conf_rule_lists,
-	conf_rule_loop_guard,
-	conf_rule_pass_header,
-	conf_rule_failure_header,
-	conf_rule_ciphers,
+static const struct {
+	conf_rule_fn fn;
+	int     library;		/* starts a library to judge (conf.h) */
+}       conf_rules[] = {
+	{conf_rule_template, 0},
+	{conf_rule_bind, 0},
+	{conf_rule_forward, 0},
+	{conf_rule_lists, 0},
+	{conf_rule_loop_guard, 0},
+	{conf_rule_pass_header, 0},
+	{conf_rule_failure_header, 0},
+	{conf_rule_ciphers, 1},
 };
+
+static int conf_rules_library = 1;
+
+/* conf_rules_no_library - leave the rules that start a library to master (conf.h) */
+void    conf_rules_no_library(void)
+{
+	conf_rules_library = 0;
+}
 
 /* conf_rules_check - every rule; the first that fails says why */
 int     conf_rules_check(const struct conf_view *v, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < sizeof(conf_rules) / sizeof(conf_rules[0]); i++)
-		if (conf_rules[i] (v, err, errlen) < 0)
+		if ((conf_rules_library || !conf_rules[i].library)
+		    && conf_rules[i].fn(v, err, errlen) < 0)
 			return -1;
 	return 0;
 }

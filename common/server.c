@@ -193,8 +193,10 @@ void server_init(int argc, char **argv, const char *role)
 	    || server.nlisten > SERVER_MAX_LISTEN)
 		server_usage(role);
 	/* the checks across settings are the SMTP service's (conf.h) */
-	if (strcmp(role, "smtpd-proxy") == 0)
+	if (strcmp(role, "smtpd-proxy") == 0) {
 		conf_rules_enable(NULL);
+		conf_rules_no_library();	/* no OpenSSL tables in each worker's start */
+	}
 	if (conf_load(confdir, overrides, noverride, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	free(overrides);

@@ -1290,24 +1290,36 @@ void    detector_content_scan(struct det_scan *sc, const char *data, size_t len,
 static void mime_walk(struct det_scan *sc, const char *buf, size_t len, int depth,
 		      unsigned scope, int top);
 
+/* uu_begin - the next line from pos on that starts with "begin ", or n */
+static size_t uu_begin(const char *d, size_t n, size_t pos)
+{
+	const char *b;
+
+	/* memchr is fast where memmem is not: every 'b', then a look around */
+	while (pos + 6 <= n && (b = memchr(d + pos, 'b', n - pos - 5)) != NULL) {
+		pos = (size_t) (b - d);
+		if ((pos == 0 || d[pos - 1] == '\n' || d[pos - 1] == '\r')
+		    && memcmp(b, "begin ", 6) == 0)
+			return pos;
+		pos++;
+	}
+	return n;
+}
+
 /* uu_blocks - uuencoded files in a text part ("begin 644 name" ... "end"),
  * as mail readers show them: attachments */
 static void uu_blocks(struct det_scan *sc, const char *d, size_t n, int depth)
 {
 	size_t  pos = 0;
+	int     blocks = 0;
 
-	for (int blocks = 0; blocks < MIME_UU_BLOCKS && pos < n; blocks++) {
-		const char *b = memmem(d + pos, n - pos, "begin ", 6), *sp, *end;
-		size_t  at, eol, left;
+	while ((pos = uu_begin(d, n, pos)) < n) {
+		const char *b = d + pos, *sp, *end;
+		size_t  eol, left;
 		char    name[256];
 		struct buf dec;
 
-		if (b == NULL)
-			return;
-		at = (size_t) (b - d);
-		pos = at + 6;
-		if (at > 0 && d[at - 1] != '\n' && d[at - 1] != '\r')
-			continue;
+		pos += 6;
 		/* "begin", a mode of octal digits, a name */
 		for (sp = b + 6; sp < d + n && *sp >= '0' && *sp <= '7'; sp++)
 			 /* void */ ;
@@ -1315,6 +1327,11 @@ static void uu_blocks(struct det_scan *sc, const char *d, size_t n, int depth)
 			continue;
 		for (eol = (size_t) (sp - d); eol < n && d[eol] != '\n' && d[eol] != '\r'; eol++)
 			 /* void */ ;
+		if (++blocks > MIME_UU_BLOCKS) {
+			detector_unscannable(sc, "over %d uuencoded files in %s", MIME_UU_BLOCKS,
+					     sc->label ? sc->label : "the message");
+			return;
+		}
 		snprintf(name, sizeof(name), "%.*s", (int) (d + eol - sp - 1), sp + 1);
 		end = memmem(d + eol, n - eol, "\nend", 4);
 		left = budget(sc);

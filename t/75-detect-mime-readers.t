@@ -136,6 +136,13 @@ my @enc = (
     ['0xFF bytes before a card in 8-bit text without a charset', mime_message(subject => 'x', parts => [
         { type => 'text/plain', body => "ref \xff\xff4111111111111111\xff\n", encoding => 'base64',
           disposition => 'inline' }]), 'card found'],
+    # uuencoded files in untyped text, as mail readers show them: a line that
+    # starts with begin; the word elsewhere does not use up the count
+    ['a uuencoded file in untyped text', "${H}\nsee the file\n\nbegin 644 data.txt\n"
+        . pack('u', "card 4111 1111 1111 1111\n") . "`\nend\n", 'card found'],
+    ['a uuencoded file after a line that says begin 150 times', "${H}\n"
+        . ('begin ' x 150) . "\nbegin 644 data.txt\n" . pack('u', "card 4111 1111 1111 1111\n") . "`\nend\n",
+        'card found'],
     ['an accented letter glued to a card', mime_message(subject => 'x', parts => [
         { type => 'text/plain; charset=utf-8', body => "caf\xc3\xa94111111111111111\n", encoding => 'base64',
           disposition => 'inline' }]), 'card found'],
