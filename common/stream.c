@@ -210,6 +210,29 @@ static int stream_wfail(struct stream *s, int status)
 	return s->werr;
 }
 
+/* stream_peek - up to len bytes the peer sent, not taken, without a wait */
+size_t  stream_peek(struct stream *s, char *buf, size_t len)
+{
+	size_t  n = s->rlen - s->rpos;
+	ssize_t r;
+
+	if (n > 0) {
+		n = n < len ? n : len;
+		memcpy(buf, s->rbuf + s->rpos, n);
+		return n;
+	}
+	if (s->err || len == 0)
+		return 0;
+	if (s->ssl) {
+		ERR_clear_error();
+		r = SSL_peek(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int) len);
+		ERR_clear_error();
+		return r > 0 ? (size_t) r : 0;
+	}
+	r = recv(s->fd, buf, len, MSG_PEEK | MSG_DONTWAIT);
+	return r > 0 ? (size_t) r : 0;
+}
+
 /* stream_peek_ready - 1 if the peer sent something, 0 if not (no wait) */
 int     stream_peek_ready(struct stream *s)
 {

@@ -23,7 +23,9 @@
  * was cut short look whole).
  *
  * stream_peek_ready() says, without waiting, whether the peer has sent
- * anything: for a peer that may speak only when asked.
+ * anything: for a peer that may speak only when asked; stream_peek()
+ * copies what it sent without taking it (a line returned before stays
+ * valid: the read buffer does not move).
  */
 #ifndef DLP_STREAM_H
 #define DLP_STREAM_H
@@ -85,6 +87,7 @@ void stream_printf(struct stream *s, const char *fmt, ...)
 int stream_flush(struct stream *s);
 int stream_wait_readable(struct stream *s, int timeout_ms);
 int stream_peek_ready(struct stream *s);
+size_t stream_peek(struct stream *s, char *buf, size_t len);
 const char *stream_strerror(int status);
 
 #endif

@@ -20,7 +20,10 @@
  *	become line breaks, every other element flows inline, as browsers
  *	show unknown elements; a '<' that opens no tag is text), character
  *	references decoded (the whole HTML5 list), soft hyphens and
- *	zero-width characters dropped. For HTML, what the markup holds
+ *	zero-width characters dropped; text an HTML element shows right to
+ *	left in reverse (<bdo dir="rtl">, unicode-bidi: bidi-override with
+ *	direction rtl) between U+202E and U+202C, which detector_fold()
+ *	reverses as a browser shows it. For HTML, what the markup holds
  *	unseen - attribute names and values, comments, scripts, styles,
  *	declarations - goes to a second output, to be scanned as well.
  * detector_sniff()
@@ -972,12 +975,122 @@ static size_t tag_end(const char *in, size_t len, size_t i, int *attrs)
 	return gt ? stop + 1 : len;
 }
 
+/* struct bidi - the right-to-left overrides open in an HTML text */
+#define BIDI_MAX	16
+struct bidi {
+	char    name[BIDI_MAX][24];	/* the element that opened each */
+	unsigned same[BIDI_MAX];	/* elements of that name open inside it */
+	int     n;
+};
+
+/* attr_value - the lower-cased value of attribute want in a tag's text; 1 if present */
+static int attr_value(const char *t, size_t len, const char *want, char *val, size_t size)
+{
+	size_t  i = 0, wl = strlen(want);
+
+	while (i < len && t[i] != ' ' && t[i] != '/' && (t[i] < '\t' || t[i] > '\r'))
+		i++;				/* past the element's name */
+	while (i < len) {
+		size_t  ns, ne, k = 0;
+		char    q = 0;
+
+		while (i < len && (t[i] == ' ' || t[i] == '/' || (t[i] >= '\t' && t[i] <= '\r')))
+			i++;
+		for (ns = i; i < len && t[i] != '=' && t[i] != ' ' && t[i] != '/'
+		     && (t[i] < '\t' || t[i] > '\r'); i++)
+			 /* void */ ;
+		ne = i;
+		while (i < len && (t[i] == ' ' || (t[i] >= '\t' && t[i] <= '\r')))
+			i++;
+		if (ne == ns && i < len && t[i] != '=') {
+			i++;			/* a stray character */
+			continue;
+		}
+		if (i < len && t[i] == '=') {
+			for (i++; i < len && (t[i] == ' ' || (t[i] >= '\t' && t[i] <= '\r')); i++)
+				 /* void */ ;
+			if (i < len && (t[i] == '"' || t[i] == '\''))
+				q = t[i++];
+			for (; i < len && (q ? t[i] != q : t[i] != ' ' && (t[i] < '\t' || t[i] > '\r')); i++)
+				if (k + 1 < size)
+					val[k++] = (char) tolower((unsigned char) t[i]);
+			if (q && i < len)
+				i++;
+		}
+		val[k] = 0;
+		if (ne - ns == wl && strncasecmp(t + ns, want, wl) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* css_has - does a lower-cased style declare property: a value holding word? */
+static int css_has(const char *style, const char *prop, const char *word)
+{
+	const char *p = style, *e;
+	size_t  pl = strlen(prop);
+
+	while ((p = strstr(p, prop)) != NULL) {
+		p += pl;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != ':')
+			continue;
+		e = strchr(p, ';');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (memmem(p, (size_t) (e - p), word, strlen(word)))
+			return 1;
+	}
+	return 0;
+}
+
+/* rtl_override - does this start tag show its text right to left, reversed?
+ * (<bdo dir="rtl">, or unicode-bidi: bidi-override with direction rtl) */
+static int rtl_override(const char *name, const char *t, size_t len)
+{
+	char    dir[16], style[512];
+	int     rtl, styled = attr_value(t, len, "style", style, sizeof(style));
+
+	rtl = attr_value(t, len, "dir", dir, sizeof(dir)) && strcmp(dir, "rtl") == 0;
+	if (styled && css_has(style, "direction", "rtl"))
+		rtl = 1;
+	if (!rtl)
+		return 0;
+	return strcmp(name, "bdo") == 0 || (styled && css_has(style, "unicode-bidi", "override"));
+}
+
+/* bidi_tag - a start or end tag: U+202E where an override starts, U+202C
+ * where it ends, as detector_fold() reads them */
+static void bidi_tag(struct bidi *bd, const char *name, int closing, const char *t,
+		     size_t len, struct buf *out)
+{
+	if (!closing && bd->n < BIDI_MAX && rtl_override(name, t, len)) {
+		snprintf(bd->name[bd->n], sizeof(bd->name[0]), "%s", name);
+		bd->same[bd->n++] = 0;
+		put_codepoint(out, 0x202e);
+		return;
+	}
+	if (bd->n == 0 || strcmp(name, bd->name[bd->n - 1]) != 0)
+		return;
+	if (!closing)
+		bd->same[bd->n - 1]++;
+	else if (bd->same[bd->n - 1] > 0)
+		bd->same[bd->n - 1]--;
+	else {
+		bd->n--;
+		put_codepoint(out, 0x202c);
+	}
+}
+
 static int markup_to_text(const char *in, size_t len, struct buf *out,
-			  struct buf *hidden, size_t limit, int html, int depth);
+			  struct buf *hidden, size_t limit, int html, int depth,
+			  struct bidi *bd);
 
 /* markup_at - one tag, comment or declaration at in[i] ('<'); past it */
 static size_t markup_at(const char *in, size_t len, size_t i, struct buf *out,
-			struct buf *hidden, size_t limit, int html, int depth)
+			struct buf *hidden, size_t limit, int html, int depth,
+			struct bidi *bd)
 {
 	char    name[24];
 	size_t  e;
@@ -989,7 +1102,8 @@ static size_t markup_at(const char *in, size_t len, size_t i, struct buf *out,
 
 		e = end ? (size_t) (end - in) : len;
 		if (hidden && depth == 0) {
-			(void) markup_to_text(in + i + 4, e - i - 4, hidden, hidden, limit, html, 1);
+			(void) markup_to_text(in + i + 4, e - i - 4, hidden, hidden, limit, html, 1,
+					      NULL);
 			buf_putc(hidden, '\n');
 		}
 		return end ? e + 3 : len;
@@ -1028,8 +1142,13 @@ static size_t markup_at(const char *in, size_t len, size_t i, struct buf *out,
 		xml_break(name, closing, out);
 		return e;
 	}
-	if (name[0] && is_block(name))
+	if (bd && name[0])
+		bidi_tag(bd, name, closing, in + i + 1, (in[e - 1] == '>' ? e - 1 : e) - i - 1, out);
+	if (name[0] && is_block(name)) {
 		buf_putc(out, '\n');
+		if (bd && bd->n)
+			put_codepoint(out, 0x202e);	/* the override goes on past the break */
+	}
 	if (!closing && (strcmp(name, "script") == 0 || strcmp(name, "style") == 0)) {
 		/* not shown, but read */
 		const char *end = find_ci(in + e, len - e, strcmp(name, "script") == 0
@@ -1048,7 +1167,8 @@ static size_t markup_at(const char *in, size_t len, size_t i, struct buf *out,
 /* markup_to_text - tags out, entities decoded; html or Office XML rules;
  * -1 if the output reached its limit */
 static int markup_to_text(const char *in, size_t len, struct buf *out,
-			  struct buf *hidden, size_t limit, int html, int depth)
+			  struct buf *hidden, size_t limit, int html, int depth,
+			  struct bidi *bd)
 {
 	size_t  i = 0;
 
@@ -1070,7 +1190,7 @@ static int markup_to_text(const char *in, size_t len, struct buf *out,
 			i++;
 			continue;
 		}
-		i = markup_at(in, len, i, out, hidden, limit, html, depth);
+		i = markup_at(in, len, i, out, hidden, limit, html, depth, bd);
 	}
 	if (out->data)
 		out->data[out->len] = 0;
@@ -1083,15 +1203,17 @@ static int markup_to_text(const char *in, size_t len, struct buf *out,
 int detector_html_to_text(const char *in, size_t len, struct buf *out,
 			  struct buf *hidden, size_t limit)
 {
+	struct bidi bd = {.n = 0};
+
 	if (hidden)
 		buf_reserve(hidden, 1);
-	return markup_to_text(in, len, out, hidden, limit, 1, 0);
+	return markup_to_text(in, len, out, hidden, limit, 1, 0, &bd);
 }
 
 /* detector_xml_to_text - the text of an Office XML member; -1 past the limit */
 int detector_xml_to_text(const char *in, size_t len, struct buf *out, size_t limit)
 {
-	return markup_to_text(in, len, out, NULL, limit, 0, 0);
+	return markup_to_text(in, len, out, NULL, limit, 0, 0, NULL);
 }
 
 /* starts_ci - does data start with the prefix, ignoring case? */

@@ -13,6 +13,15 @@
  * is read and discarded up to the end, and the message is refused as a
  * whole: so no bare CR or LF ever reaches the next hop.
  *
+ * The header section is read one way for the detector and the next hop:
+ * a line in it that is neither a header field ("Name:", RFC 5322) nor a
+ * continuation (white space first, but not on the first line) ends it. With
+ * non_header_line_action = normalise an empty line is spooled before it,
+ * as Postfix's cleanup does (and a Unix "From " line first becomes the
+ * field "X-Mailbox-Line: From ...", as Postfix's smtpd makes it), so the spool, which both read, has the
+ * structure every reader agrees on; with reject the message is refused
+ * (554 5.6.0).
+ *
  * proxy_data_send() writes our headers, then the content with dots
  * re-stuffed (the Subject replaced when the verdict says so), then the
  * end of data. The content comes from memory, or is read back from the
@@ -55,6 +64,8 @@ struct data_in {
 	int     skipping;		/* inside an over-long line */
 	int     skipped_cr;		/* ... whose last byte dropped was a CR */
 	int     after_crlf;		/* the previous line ended in CRLF */
+	int     in_header;		/* still in the header section */
+	int     first;			/* the next line is the message's first */
 };
 
 /* data_note - remember the first problem with the content */
@@ -128,6 +139,44 @@ static int data_store(struct data_in *d, const char *p, size_t len)
 	return d->stage.len >= DATA_STAGE ? data_flush(d) : 0;
 }
 
+/* data_is_field - "Name:" (obsolete white space before the colon allowed) */
+static int data_is_field(const char *p, size_t len)
+{
+	size_t  i = 0;
+
+	while (i < len && p[i] > ' ' && p[i] < 0x7f && p[i] != ':')
+		i++;
+	if (i == 0)
+		return 0;
+	while (i < len && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	return i < len && p[i] == ':';
+}
+
+/* data_header_line - a line of the header section; -1 on a spool error */
+static int data_header_line(struct data_in *d, const char *p, size_t content)
+{
+	int     first = d->first;
+
+	d->first = 0;
+	/* a Unix "From " line first becomes a field, as Postfix's smtpd makes it */
+	if (first && content >= 5 + strspn(p, ">") && strncmp(p + strspn(p, ">"), "From ", 5) == 0)
+		return data_store(d, "X-Mailbox-Line: ", 16);
+	if (content == 0) {
+		d->in_header = 0;		/* the empty line: the body follows */
+		return 0;
+	}
+	if (data_is_field(p, content) || (!first && (p[0] == ' ' || p[0] == '\t')))
+		return 0;
+	/* neither a field nor a continuation: the header section ends here */
+	d->in_header = 0;
+	if (var_non_header_line_action == NON_HEADER_LINE_REJECT) {
+		data_note(d, DATA_HEADER);
+		return 0;
+	}
+	return data_store(d, "\r\n", 2);
+}
+
 /* data_line - one complete line (ending in LF); 1 at the end of data */
 static int data_line(struct data_in *d, const char *p, size_t n)
 {
@@ -146,7 +195,10 @@ static int data_line(struct data_in *d, const char *p, size_t n)
 	if (p[0] == '.') {			/* un-stuff */
 		p++;
 		n--;
+		content--;
 	}
+	if (d->in_header && data_header_line(d, p, content) < 0)
+		return -1;
 	return data_store(d, p, n) < 0 ? -1 : 0;
 }
 
@@ -154,7 +206,7 @@ static int data_line(struct data_in *d, const char *p, size_t n)
 int proxy_data_receive(struct proxy_session *s, struct proxy_spool *sp)
 {
 	struct stream *c = s->client;
-	struct data_in d = {.sp = sp,.after_crlf = 1};
+	struct data_in d = {.sp = sp,.after_crlf = 1,.in_header = 1,.first = 1};
 	size_t  room = (size_t) var_line_length_limit + 2;
 	int     rc = 0, timed_out = 0;
 

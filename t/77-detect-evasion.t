@@ -171,7 +171,10 @@ push @cases,
     ['a keyword salted with a hidden element', $html->('<p>fal<span hidden>x</span>con</p>'), 'falcon found'],
     ['a card salted through a class its <style> hides', "${H}Content-Type: text/html\n\n<html><head><style>"
         . '.pre { color: red } .h{display:none}</style></head><body><p>card 4111 1<b class="x h">7</b>111 1111 1111</p>'
-        . "</body></html>\n", 'card found'];
+        . "</body></html>\n", 'card found'],
+    ['a keyword reversed by <bdo dir="rtl">', $html->('<p>the <bdo dir="rtl">noc<b>laf</b></bdo></p>'), 'falcon found'],
+    ['a keyword reversed by unicode-bidi: bidi-override', $html->('<p>the <span dir="rtl" '
+        . 'style="unicode-bidi: bidi-override">noclaf</span> flies</p>'), 'falcon found'];
 
 # the names a reader sees at the top of the message
 push @cases,
@@ -187,6 +190,8 @@ my @clean = (
     ['Russian text (look-alike letters in words of one script)', text("\x{441}\x{43e}\x{43a}\x{43e}\x{43b} \x{430}\x{440}\x{43e}\x{43c}\x{430}\x{442} report")],
     ['Arabic-Indic digits that are no card', text(digits("phone 4111 1111 1111 1112", 0x660))],
     ['footnote marks and units beside numbers', text("area 4111 m\x{b2}, note\x{b9} 1111 1111 1112, H\x{2082}O 4111")],
+    ['a right-to-left paragraph with no override (its Latin letters show as written)',
+        $html->('<p dir="rtl">the noclaf flies</p>')],
     ['a word with accents in decomposed form', text("the cafe\x{301} and the falco\x{301}ner's book")],
     ['an invitation with dates, a UID and a phone number', "${H}Content-Type: text/calendar\n\nBEGIN:VCALENDAR\n"
         . "BEGIN:VEVENT\nUID:4111111111111112\@example.com\nDTSTART:20240101T090000Z\nDTEND:20240101T100000Z\n"
@@ -248,7 +253,6 @@ TODO: {
             'ET')), 'application/pdf')],
         ['a card with bullets between the groups', text("card 4111\x{2022}1111\x{2022}1111\x{2022}1111")],
         ['a card with small full stops between the groups', text("card 4111\x{fe52}1111\x{fe52}1111\x{fe52}1111")],
-        ['a keyword reversed by <bdo dir="rtl">', $html->('<p>the <bdo dir="rtl">noclaf</bdo></p>')],
     );
     for my $c (@todo) {
         isnt(scan_pass($c->[1]), 'pass', "$c->[0]: found");
