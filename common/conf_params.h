@@ -55,6 +55,8 @@
 	C(INCIDENT_SYSLOG_NONE, "none") C(INCIDENT_SYSLOG_RFC5424, "rfc5424") \
 	C(INCIDENT_SYSLOG_JSON, "json")
 #define CONF_CHOICES_incident_syslog_facility(C) CONF_CHOICES_syslog_facility(C)
+#define CONF_CHOICES_non_header_line_action(C) \
+	C(NON_HEADER_LINE_NORMALISE, "normalise") C(NON_HEADER_LINE_REJECT, "reject")
 #define CONF_CHOICES_inbound_tls(C) \
 	C(INBOUND_TLS_NONE, "none") C(INBOUND_TLS_MAY, "may") \
 	C(INBOUND_TLS_ENCRYPT, "encrypt")
@@ -148,7 +150,26 @@
 	X(INT, smtpd_recipient_limit, "1000", 1, 100000, "smtpd-proxy", \
 	  "Most recipients per message (452 4.5.3 beyond).") \
 	X(INT, smtpd_hard_error_limit, "20", 1, 1000, "smtpd-proxy", \
-	  "Errors a client may make before it is disconnected (421 4.7.0).") \
+	  "Errors a client may make before it is disconnected (421 4.7.0). " \
+	  "A delivered message forgives the errors before it.") \
+	X(INT, smtpd_junk_command_limit, "100", 1, 100000, "smtpd-proxy", \
+	  "Commands that cost the client nothing (HELO, EHLO, NOOP, RSET, " \
+	  "VRFY, HELP, unknown ones) it may send; each one beyond counts as " \
+	  "an error toward smtpd_hard_error_limit. A delivered message " \
+	  "starts the count again (Postfix's smtpd_junk_command_limit).") \
+	X(BOOL, smtpd_forbid_unauth_pipelining, "yes", "smtpd-proxy", \
+	  "Disconnect, with 554 5.5.0, a client that talks before the " \
+	  "greeting or pipelines where RFC 2920 does not allow it: anything " \
+	  "behind EHLO, HELO, DATA, VRFY, NOOP, QUIT or STARTTLS in the same " \
+	  "packet, or any pipelining before EHLO offered PIPELINING. no: " \
+	  "log it only (Postfix's smtpd_forbid_unauth_pipelining).") \
+	X(ENUM, non_header_line_action, "normalise", "smtpd-proxy", \
+	  "A line in a message's header section that is neither a header " \
+	  "field nor its continuation (no colon; a first line that starts " \
+	  "with white space). normalise: the header section ends there, an " \
+	  "empty line is put before it, as Postfix's cleanup does, so that " \
+	  "the detector and the next hop see the same structure. reject: " \
+	  "554 5.6.0.") \
 	\
 	/* ---- verdicts ---- */ \
 	\
@@ -412,9 +433,9 @@
 	X(LIST, xforward_hosts, "", conf_check_cidr, "smtpd-proxy", \
 	  "Clients that may send XFORWARD (the sending MTA's " \
 	  "smtp_send_xforward_command), relayed to a next hop that offers " \
-	  "it so the reinjecting MTA logs the original client. Empty: every " \
-	  "client in allow_hosts. Others are not offered XFORWARD and get " \
-	  "550 5.7.0. XCLIENT is never accepted.") \
+	  "it so the reinjecting MTA logs the original client (Postfix's " \
+	  "smtpd_authorized_xforward_hosts). Empty: nobody. Others are not " \
+	  "offered XFORWARD and get 550 5.7.0. XCLIENT is never accepted.") \
 	\
 	/* ---- fingerprints: Exact Data Matching, Indexed Document Matching ---- */ \
 	\

@@ -69,7 +69,7 @@ void inet_tune(int fd)
 	(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
-/* inet_listen - bind every address of spec; returns the count, or -1 */
+/* inet_listen - bind every address of spec; the count, or -1 with errno */
 int inet_listen(const char *spec, const char *defport, int backlog,
 		int *fds, int maxfds, char *err, size_t errlen)
 {
@@ -103,13 +103,15 @@ int inet_listen(const char *spec, const char *defport, int backlog,
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0
 		    || listen(fd, backlog) < 0) {
 			char    addr[INET_ADDRSTR];
+			int     why = errno;
 
 			inet_addr_str(ai->ai_addr, addr, sizeof(addr));
-			snprintf(err, errlen, "bind %s: %s", addr, strerror(errno));
+			snprintf(err, errlen, "bind %s: %s", addr, strerror(why));
 			close(fd);
 			while (count > 0)
 				close(fds[--count]);
 			freeaddrinfo(res);
+			errno = why;		/* the caller may wait out EADDRINUSE */
 			return -1;
 		}
 		(void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);

@@ -14,7 +14,13 @@
  * attachments' storages, and attached messages' storages below those:
  *
  *	strings (001F UTF-16, 001E 8-bit)	subject, body, names, addresses,
- *						headers: all scanned as text
+ *						headers: all scanned as text; 8-bit
+ *						ones in the message's code page
+ *						(PR_MESSAGE_CODEPAGE, else
+ *						PR_INTERNET_CPID, in the fixed-size
+ *						properties of the message or of the
+ *						attached message they belong to),
+ *						Windows-1252 without one
  *	PR_RTF_COMPRESSED (1009)		decompressed, read as RTF
  *	PR_HTML (1013)				read as HTML
  *	PR_ATTACH_DATA_BIN (3701)		an attachment: its name (3707,
@@ -23,6 +29,7 @@
  *	other binary properties			to the caller's generic pass
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +42,11 @@
 #include "detector_ole.h"
 
 #define MSG_PREFIX	"__substg1.0_"
+#define MSG_PROPS	"__properties_version1.0"
+#define MSG_EMBEDDED	"__substg1.0_3701000D"	/* an attached message's storage */
+#define MSG_PROPS_MAX	(1024 * 1024)		/* fixed-size properties read at most */
+#define PR_MESSAGE_CODEPAGE	0x3ffd0003u
+#define PR_INTERNET_CPID	0x3fde0003u
 
 /* prop_of - property id and type of a __substg1.0_ stream name; -1 if not one */
 static int prop_of(const char *name, unsigned *prop, unsigned *type)
@@ -62,12 +74,98 @@ static void utf16_text(const char *d, size_t len, struct buf *out)
 	detector_charset_to_utf8("UTF-16LE", d, len & ~(size_t) 1, out, len * 2 + 16);
 }
 
+/* le32 - a little-endian field */
+static uint32_t le32(const char *p)
+{
+	const unsigned char *u = (const unsigned char *) p;
+
+	return (uint32_t) u[0] | (uint32_t) u[1] << 8 | (uint32_t) u[2] << 16
+		| (uint32_t) u[3] << 24;
+}
+
+/* props_codepage - PR_MESSAGE_CODEPAGE, else PR_INTERNET_CPID, of a message storage; 0 */
+static unsigned props_codepage(struct ole *o, uint32_t storage, unsigned *cpid)
+{
+	uint32_t id = ole_child(o, storage, MSG_PROPS);
+	size_t  head = storage == 0 ? 32 : 24;	/* the top message's header is longer */
+	unsigned cp = 0;
+	struct buf b;
+
+	*cpid = 0;
+	if (id == OLE_NONE || o->dir[id].type != OLE_STREAM)
+		return 0;
+	buf_init(&b, 1024);
+	if (ole_read(o, id, &b, MSG_PROPS_MAX) == 0 || b.len > 0)
+		for (size_t at = head; at + 16 <= b.len; at += 16) {
+			uint32_t tag = le32(b.data + at), v = le32(b.data + at + 8);
+
+			if (tag == PR_MESSAGE_CODEPAGE && v > 0 && v < 65536)
+				cp = v;
+			else if (tag == PR_INTERNET_CPID && v > 0 && v < 65536)
+				*cpid = v;
+		}
+	buf_free(&b);
+	return cp;
+}
+
+/* msg_codepage - the code page of a storage's 8-bit strings: its message's; 0 if none */
+static unsigned msg_codepage(struct ole *o, uint32_t storage, int internet)
+{
+	/* up to the message (or attached message) the storage belongs to */
+	for (size_t hops = 0; storage != OLE_NONE && storage < o->ndir && hops < o->ndir; hops++) {
+		if (storage == 0 || strcasecmp(o->dir[storage].name, MSG_EMBEDDED) == 0) {
+			unsigned cpid, cp = props_codepage(o, storage, &cpid);
+
+			return internet ? (cpid ? cpid : cp) : (cp ? cp : cpid);
+		}
+		storage = o->dir[storage].parent;
+	}
+	return 0;
+}
+
+/* codepage_charset - a Windows code page's name for iconv; NULL if unknown */
+static const char *codepage_charset(unsigned cp, char *buf, size_t len)
+{
+	static const struct {
+		unsigned cp;
+		const char *name;
+	}       names[] = {
+		{1200, "UTF-16LE"}, {1201, "UTF-16BE"}, {65001, "UTF-8"}, {65000, "UTF-7"},
+		{20127, "US-ASCII"}, {20866, "KOI8-R"}, {21866, "KOI8-U"}, {10000, "MACINTOSH"},
+		{50220, "ISO-2022-JP"}, {50221, "ISO-2022-JP"}, {50222, "ISO-2022-JP"},
+		{50225, "ISO-2022-KR"}, {51932, "EUC-JP"}, {51936, "GB2312"}, {51949, "EUC-KR"},
+		{52936, "HZ-GB-2312"}, {54936, "GB18030"}, {20932, "EUC-JP"},
+	};
+
+	if (cp == 0)
+		return NULL;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].cp == cp)
+			return names[i].name;
+	if (cp >= 28591 && cp <= 28605)
+		snprintf(buf, len, "ISO-8859-%u", cp - 28590);
+	else
+		snprintf(buf, len, "CP%u", cp);	/* 874, 932, 936, 949, 950, 125x, 866... */
+	return detector_charset_known(buf) ? buf : NULL;
+}
+
+/* string8_text - an 8-bit string property in its message's code page */
+static void string8_text(struct ole *o, uint32_t storage, const char *d, size_t len,
+			 struct buf *out)
+{
+	char    cs[32];
+	const char *charset = codepage_charset(msg_codepage(o, storage, 0), cs, sizeof(cs));
+
+	detector_charset_to_utf8(charset ? charset : "windows-1252", d, len, out, len * 4 + 16);
+}
+
 /* attach_name - an attachment's file name from its storage, or "" */
 static void attach_name(struct det_scan *sc, struct ole *o, uint32_t storage, char *name,
 			size_t len, const char *msgname)
 {
 	static const char *const props[] = {"__substg1.0_3707001F", "__substg1.0_3704001F",
-		"__substg1.0_3001001F", NULL};
+		"__substg1.0_3001001F", "__substg1.0_3707001E", "__substg1.0_3704001E",
+		"__substg1.0_3001001E", NULL};
 	struct buf raw, utf;
 
 	name[0] = 0;
@@ -79,7 +177,10 @@ static void attach_name(struct det_scan *sc, struct ole *o, uint32_t storage, ch
 		if (id == OLE_NONE || ole_read(o, id, &raw, 1024) < 0)
 			continue;
 		buf_reset(&utf);
-		utf16_text(raw.data, raw.len, &utf);
+		if (props[i][strlen(props[i]) - 1] == 'E')
+			string8_text(o, storage, raw.data, raw.len, &utf);
+		else
+			utf16_text(raw.data, raw.len, &utf);
 		snprintf(name, len, "%s", utf.data);
 	}
 	(void) sc;
@@ -112,7 +213,7 @@ static int msg_property(struct det_scan *sc, struct ole *o, uint32_t id, int dep
 		utf16_text(data.data, data.len, &text);
 		detector_scan_unit(sc, DET_W_ATTACH, NULL, text.data, text.len);
 	} else if (type == 0x001e) {
-		detector_charset_to_utf8("windows-1252", data.data, data.len, &text, data.len * 3);
+		string8_text(o, o->dir[id].parent, data.data, data.len, &text);
 		detector_scan_unit(sc, DET_W_ATTACH, NULL, text.data, text.len);
 	} else if (prop == 0x1009) {		/* PR_RTF_COMPRESSED */
 		struct buf rtf;
@@ -126,9 +227,12 @@ static int msg_property(struct det_scan *sc, struct ole *o, uint32_t id, int dep
 		detector_rtf_text(sc, rtf.data, rtf.len, depth, name, &text);
 		detector_scan_unit(sc, DET_W_ATTACH, NULL, text.data, text.len);
 		buf_free(&rtf);
-	} else if (prop == 0x1013) {		/* PR_HTML */
-		detector_content_scan(sc, data.data, data.len, "text/html", NULL, DET_W_ATTACH,
-				      depth, "html");
+	} else if (prop == 0x1013) {		/* PR_HTML, in the body's code page */
+		char    cs[32];
+
+		detector_content_scan(sc, data.data, data.len, "text/html",
+				      codepage_charset(msg_codepage(o, o->dir[id].parent, 1), cs,
+						       sizeof(cs)), DET_W_ATTACH, depth, "html");
 	} else {				/* PR_ATTACH_DATA_BIN */
 		const char *sniffed = data.len ? detector_sniff(data.data, data.len) : "empty";
 

@@ -40,6 +40,9 @@
 #include <string.h>
 
 #include <stdlib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
 #include "mem.h"
@@ -288,10 +291,20 @@ static size_t skip_to(const char *in, size_t len, size_t i, const char *term, si
 	return end ? stop + tlen : len;
 }
 
+/* Classes of bytes in markup, looked up rather than compared. */
+#define C_WS	1			/* XML white space */
+#define C_NAME	2			/* ends a name: white space, '>', '/' */
+#define C_ATTR	4			/* ends an attribute's name: those and '=' */
+static const unsigned char office_cls[256] = {
+	[' '] = C_WS | C_NAME | C_ATTR, ['\t'] = C_WS | C_NAME | C_ATTR,
+	['\n'] = C_WS | C_NAME | C_ATTR, ['\r'] = C_WS | C_NAME | C_ATTR,
+	['>'] = C_NAME | C_ATTR, ['/'] = C_NAME | C_ATTR, ['='] = C_ATTR,
+};
+
 /* is_ws - XML white space */
-static int is_ws(char c)
+static inline int is_ws(char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+	return office_cls[(unsigned char) c] & C_WS;
 }
 
 /* What the reader keeps between tags: open elements, the table it is in. */
@@ -443,8 +456,8 @@ static void table_close(struct office_st *st, struct buf *out)
 }
 
 /* table_act - what a table's element does to the text */
-static void table_act(struct office_st *st, struct buf *out, enum office_act act, int closing,
-		      int empty)
+static inline void table_act(struct office_st *st, struct buf *out, enum office_act act,
+				    int closing, int empty)
 {
 	switch (act) {
 	case OFF_TABLE:
@@ -486,60 +499,10 @@ static void table_act(struct office_st *st, struct buf *out, enum office_act act
 	}
 }
 
-/* tag - one start or end tag at in[i] ('<'); the index past it */
-static size_t tag(const char *in, size_t len, size_t i, struct buf *out, struct office_st *st)
+/* tag_apply - what a tag does to the text, its attributes aside */
+static inline void tag_apply(struct office_st *st, struct buf *out, enum office_act act,
+				    int closing, int empty)
 {
-	int     closing = i + 1 < len && in[i + 1] == '/';
-	size_t  j = i + 1 + (size_t) closing, name = j, nlen;
-	int     empty = 0;
-	enum office_act act;
-
-	while (j < len && !is_ws(in[j]) && in[j] != '>' && in[j] != '/')
-		j++;
-	nlen = j - name;
-	act = elem_act(in + name, nlen);
-	/* attributes: name = "value" */
-	while (j < len && in[j] != '>') {
-		size_t  an, alen;
-		const char *q;
-		char    quote;
-
-		if (in[j] == '/') {
-			empty = 1;
-			j++;
-			continue;
-		}
-		if (is_ws(in[j])) {
-			j++;
-			continue;
-		}
-		empty = 0;
-		an = j;
-		while (j < len && !is_ws(in[j]) && in[j] != '=' && in[j] != '>' && in[j] != '/')
-			j++;
-		alen = j - an;
-		while (j < len && is_ws(in[j]))
-			j++;
-		if (j >= len || in[j] != '=')
-			continue;
-		for (j++; j < len && is_ws(in[j]); j++)
-			 /* void */ ;
-		if (j >= len || (in[j] != '"' && in[j] != '\''))
-			continue;
-		quote = in[j++];
-		q = memchr(in + j, quote, len - j);
-		if (q == NULL)
-			return len;
-		if (!closing && q > in + j && (act == OFF_CELL || st->cells == 1)
-		    && cell_attr(st, in + name, nlen, in + an, alen, in + j, (size_t) (q - (in + j))))
-			;			/* the cell's, kept for its end */
-		else if (!closing && q > in + j && attr_wanted(in + name, nlen, in + an, alen)) {
-			put_sep(out, ' ');
-			put_text(out, in + j, (size_t) (q - (in + j)));
-			put_sep(out, ' ');
-		}
-		j = (size_t) (q - in) + 1;
-	}
 	switch (act) {
 	case OFF_BREAK:
 		put_sep(out, '\n');
@@ -572,7 +535,159 @@ static size_t tag(const char *in, size_t len, size_t i, struct buf *out, struct 
 		}
 		break;
 	}
+}
+
+/*
+ * short_tag - the paragraphs, runs and text elements of Word and
+ * PowerPoint (<w:p>, </w:r>, <a:t>, <w:t xml:space="preserve">...), most
+ * of the tags of a document, known by their bytes; the index past it, or
+ * 0 for any other tag
+ */
+static inline size_t short_tag(const char *in, size_t len, size_t i, struct buf *out,
+			       struct office_st *st)
+{
+	static const char preserve[] = "<w:t xml:space=\"preserve\">";
+	const char *p = in + i;
+	int     closing;
+	char    e;
+
+	if (len - i < 6)
+		return 0;
+	closing = p[1] == '/';
+	p += closing;
+	if ((p[1] != 'w' && p[1] != 'a') || p[2] != ':')
+		return 0;
+	e = p[3];
+	if (e != 'p' && e != 'r' && e != 't')
+		return 0;
+	if (p[4] == '>') {
+		tag_apply(st, out, e == 'p' ? OFF_LINE : OFF_INLINE, closing, 0);
+		return i + 5 + (size_t) closing;
+	}
+	if (!closing && e == 't' && len - i >= sizeof(preserve) - 1
+	    && memcmp(in + i, preserve, sizeof(preserve) - 1) == 0) {
+		tag_apply(st, out, OFF_INLINE, 0, 0);
+		return i + sizeof(preserve) - 1;
+	}
+	return 0;
+}
+
+/* tag - one start or end tag at in[i] ('<'); the index past it */
+static size_t tag(const char *in, size_t len, size_t i, struct buf *out, struct office_st *st)
+{
+	int     closing = i + 1 < len && in[i + 1] == '/';
+	size_t  j = i + 1 + (size_t) closing, name = j, nlen;
+	int     empty = 0;
+	enum office_act act;
+
+	while (j < len && !(office_cls[(unsigned char) in[j]] & C_NAME))
+		j++;
+	nlen = j - name;
+	act = elem_act(in + name, nlen);
+	/* attributes: name = "value" */
+	while (j < len && in[j] != '>') {
+		size_t  an, alen;
+		const char *q;
+		char    quote;
+
+		if (in[j] == '/') {
+			empty = 1;
+			j++;
+			continue;
+		}
+		if (is_ws(in[j])) {
+			j++;
+			continue;
+		}
+		empty = 0;
+		an = j;
+		while (j < len && !(office_cls[(unsigned char) in[j]] & C_ATTR))
+			j++;
+		alen = j - an;
+		while (j < len && is_ws(in[j]))
+			j++;
+		if (j >= len || in[j] != '=')
+			continue;
+		for (j++; j < len && is_ws(in[j]); j++)
+			 /* void */ ;
+		if (j >= len || (in[j] != '"' && in[j] != '\''))
+			continue;
+		quote = in[j++];
+		q = memchr(in + j, quote, len - j);
+		if (q == NULL)
+			return len;
+		if (!closing && q > in + j && (act == OFF_CELL || st->cells == 1)
+		    && cell_attr(st, in + name, nlen, in + an, alen, in + j, (size_t) (q - (in + j))))
+			;			/* the cell's, kept for its end */
+		else if (!closing && q > in + j && attr_wanted(in + name, nlen, in + an, alen)) {
+			put_sep(out, ' ');
+			put_text(out, in + j, (size_t) (q - (in + j)));
+			put_sep(out, ' ');
+		}
+		j = (size_t) (q - in) + 1;
+	}
+	tag_apply(st, out, act, closing, empty);
 	return j < len ? j + 1 : len;
+}
+
+/*
+ * text_run - character data at in[i], up to the next '<', copied into out as
+ * it is read (entities decoded, 16 bytes a step where there are 16); the
+ * index of that '<' (or len). White space alone is layout: not kept.
+ */
+static size_t text_run(const char *in, size_t len, size_t i, struct buf *out)
+{
+	size_t  j = i, from = out->len, n;
+
+	for (;;) {
+#ifdef __SSE2__
+		while (len - j >= 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *) (in + j));
+			unsigned m = (unsigned) _mm_movemask_epi8(_mm_or_si128(
+					_mm_cmpeq_epi8(x, _mm_set1_epi8('<')),
+					_mm_cmpeq_epi8(x, _mm_set1_epi8('&'))));
+
+			if (out->len + 17 > out->cap)
+				buf_reserve(out, 64);
+			_mm_storeu_si128((__m128i *) (out->data + out->len), x);
+			if (m == 0) {
+				out->len += 16;
+				j += 16;
+				continue;
+			}
+			out->len += (size_t) __builtin_ctz(m);
+			j += (size_t) __builtin_ctz(m);
+			break;
+		}
+#endif
+		while (j < len && in[j] != '<' && in[j] != '&') {
+			if (out->len + 2 > out->cap)
+				buf_reserve(out, 64);
+			out->data[out->len++] = in[j++];
+			if (len - j >= 16)
+				break;		/* back to the 16-byte steps */
+		}
+		if (j >= len || in[j] == '<')
+			break;
+		if (in[j] != '&')
+			continue;
+		if ((n = xml_entity(in + j, len - j, out)) == 0) {
+			put_run(out, "&", 1);
+			n = 1;
+		}
+		j += n;
+	}
+	/* white space alone between tags is layout */
+	if (is_ws(in[i])) {
+		size_t  k = i;
+
+		while (k < j && is_ws(in[k]))
+			k++;
+		if (k == j)
+			out->len = from;
+	}
+	out->data[out->len] = 0;
+	return j;
 }
 
 /* detector_office_xml - the text a reader sees in an XML part */
@@ -586,19 +701,8 @@ void    detector_office_xml(const char *in, size_t len, struct buf *out, size_t 
 	buf_reserve(out, (len < limit ? len : limit) / 2 + 16);
 	out->data[out->len] = 0;
 	while (i < len && out->len < limit) {
-		const char *lt = memchr(in + i, '<', len - i);
-		size_t  run = lt ? (size_t) (lt - (in + i)) : len - i;
-
-		/* character data; white space alone between tags is layout */
-		if (run > 0) {
-			size_t  k = 0;
-
-			while (k < run && is_ws(in[i + k]))
-				k++;
-			if (k < run)
-				put_text(out, in + i, run);
-		}
-		i += run;
+		if (in[i] != '<')
+			i = text_run(in, len, i, out);	/* character data */
 		if (i >= len)
 			break;
 		if (len - i >= 4 && memcmp(in + i, "<!--", 4) == 0) {
@@ -612,7 +716,9 @@ void    detector_office_xml(const char *in, size_t len, struct buf *out, size_t 
 		} else if (len - i >= 2 && in[i + 1] == '!') {
 			i = skip_to(in, len, i + 2, ">", 1, NULL);
 		} else {
-			i = tag(in, len, i, out, st);
+			size_t  k = short_tag(in, len, i, out, st);
+
+			i = k ? k : tag(in, len, i, out, st);
 		}
 	}
 	/* cut short: what was open still counts */

@@ -546,8 +546,9 @@ static void drain(struct sheet_rd *rd)
 	}
 }
 
-/* enqueue - a cell (or a row's end) into the queue, its string fetched ahead */
-static void enqueue(struct sheet_rd *rd, const struct sheet_cell *c)
+/* enqueue_cell - a cell (or a row's end) into the queue, its string fetched ahead */
+static void enqueue_cell(struct sheet_rd *rd, enum sheet_kind kind, uint32_t col, const char *v,
+			 size_t vlen)
 {
 	struct sheet_cell *slot, *mid;
 
@@ -557,18 +558,28 @@ static void enqueue(struct sheet_rd *rd, const struct sheet_cell *c)
 		rd->n--;
 	}
 	slot = &rd->q[(rd->head + rd->n++) % SHEET_QUEUE];
-	*slot = *c;
-	if (slot->kind == CELL_SST && slot->v) {
-		slot->idx = sst_index(rd->sst, slot->v, slot->vlen);
+	slot->kind = kind;
+	slot->col = col;
+	slot->v = v;
+	slot->vlen = vlen;
+	slot->idx = SIZE_MAX;
+	if (kind == CELL_SST && v) {
+		slot->idx = sst_index(rd->sst, v, vlen);
 		if (slot->idx != SIZE_MAX)
 			__builtin_prefetch(rd->sst->off + slot->idx, 1);
 	}
 	/* the one half-way through: its offset is in, fetch its text */
 	if (rd->n > SHEET_AHEAD) {
 		mid = &rd->q[(rd->head + rd->n - 1 - SHEET_AHEAD) % SHEET_QUEUE];
-		if (mid->kind == CELL_SST && mid->v && mid->idx != SIZE_MAX)
+		if (mid->kind == CELL_SST && mid->idx != SIZE_MAX)
 			__builtin_prefetch(rd->sst->text.data + (rd->sst->off[mid->idx] & ~SST_USED));
 	}
+}
+
+/* enqueue - a cell (or a row's end) into the queue */
+static void enqueue(struct sheet_rd *rd, const struct sheet_cell *c)
+{
+	enqueue_cell(rd, c->kind, c->col, c->v, c->vlen);
 }
 
 /* cell_done - the cell being read is complete */
@@ -632,6 +643,61 @@ static const char *text_to(const char *p, const char *end, struct buf *b)
 	return lt;
 }
 
+/*
+ * cell_fast - a cell in the form nearly every cell has, <c r="B7" s="3"
+ * t="s"><v>12</v></c>, read in one go; past it, or NULL for any other form
+ * (the general reader takes it then)
+ */
+static const char *cell_fast(struct sheet_rd *rd, const char *p, const char *end)
+{
+	const char *a = p + 2, *v, *k;
+	uint32_t col = SHEET_NEXT;
+	enum sheet_kind kind = CELL_NUM;
+
+	for (;;) {
+		const char *n;
+
+		while (a < end && *a == ' ')
+			a++;
+		if (a >= end || *a == '/')
+			return NULL;
+		if (*a == '>')
+			break;
+		n = a;
+		while (a < end && *a != '=' && *a != ' ' && *a != '>')
+			a++;
+		if (end - a < 3 || a[0] != '=' || a[1] != '"')
+			return NULL;
+		v = a + 2;
+		for (k = v; k < end && *k != '"' && *k != '<' && *k != '>'; k++)
+			 /* void */ ;
+		if (k >= end || *k != '"')
+			return NULL;
+		if (a - n == 1 && n[0] == 'r') {
+			uint32_t c = 0;
+
+			for (const char *x = v; x < k && *x >= 'A' && *x <= 'Z'; x++)
+				c = c < SHEET_MAX_COL ? c * 26 + (uint32_t) (*x - 'A' + 1) : c;
+			if (c > 0)
+				col = c > SHEET_MAX_COL ? SHEET_MAX_COL - 1 : c - 1;
+		} else if (a - n == 1 && n[0] == 't') {
+			kind = k - v == 1 && v[0] == 's' ? CELL_SST : k - v == 1 && v[0] == 'b'
+				? CELL_BOOL : k - v == 1 && v[0] == 'n' ? CELL_NUM : CELL_TEXT;
+		}
+		a = k + 1;
+	}
+	/* >, then <v>value</v></c> */
+	if (end - a < 4 || memcmp(a, "><v>", 4) != 0)
+		return NULL;
+	v = a + 4;
+	for (k = v; k < end && *k != '<'; k++)
+		 /* void */ ;
+	if (end - k < 8 || memcmp(k, "</v></c>", 8) != 0)
+		return NULL;
+	enqueue_cell(rd, kind, col, v, (size_t) (k - v));
+	return k + 8;
+}
+
 /* grid - the rows of <sheetData> from p; past </sheetData> */
 static const char *grid(struct sheet_rd *rd, const char *p, const char *end, size_t limit)
 {
@@ -648,6 +714,14 @@ static const char *grid(struct sheet_rd *rd, const char *p, const char *end, siz
 			(void) text_to(p, lt, rd->rest);	/* text out of place */
 			p = lt;
 			continue;
+		}
+		if (!in_c && end - p > 2 && p[1] == 'c' && p[2] == ' ') {
+			const char *q = cell_fast(rd, p, end);
+
+			if (q != NULL) {
+				p = q;
+				continue;
+			}
 		}
 		if (!read_tag(p, end, &t)) {
 			p = after(p, end, &t, 0);

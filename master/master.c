@@ -65,6 +65,7 @@
 #endif
 
 #define MASTER_BACKLOG		4096
+#define MASTER_BIND_WAIT	10	/* seconds: a dead master's children let go */
 #define MASTER_GROUP		"dlpgate"	/* may connect to private sockets */
 
 struct master_child_list master_children = TAILQ_HEAD_INITIALIZER(master_children);
@@ -163,6 +164,33 @@ static void master_dirs(void)
 	}
 }
 
+/*
+ * master_inet_listen - bind a TCP service; the count, or -1 with err.
+ *	At the first start the port may still be held by the children of
+ *	a master that was killed: they close it when they notice, within
+ *	moments. That is waited out, a bounded time, rather than failing a
+ *	start that follows a crash.
+ */
+static int master_inet_listen(const char *spec, struct master_service *svc,
+			      char *err, size_t errlen)
+{
+	time_t  deadline = time(NULL) + MASTER_BIND_WAIT;
+	int     n, said = 0;
+
+	while ((n = inet_listen(spec, "25", MASTER_BACKLOG, svc->fds + svc->nfds,
+				SERVER_MAX_LISTEN - svc->nfds, err, errlen)) < 0
+	       && errno == EADDRINUSE && master_nservices == 0
+	       && time(NULL) < deadline) {
+		if (!said++)
+			msg_info("%s; waiting up to %d s for the processes of an "
+				 "earlier instance to let it go", err, MASTER_BIND_WAIT);
+		usleep(100000);
+	}
+	if (n > 0)
+		svc->nfds += n;
+	return n;
+}
+
 /* master_open_listen - bind a service's sockets; -1 with err */
 static int master_open_listen(struct master_service *svc, char *err, size_t errlen)
 {
@@ -187,11 +215,7 @@ static int master_open_listen(struct master_service *svc, char *err, size_t errl
 			if (n >= 0)
 				svc->fds[svc->nfds++] = n;
 		} else {
-			n = inet_listen(c->listen[i], "25", MASTER_BACKLOG,
-					svc->fds + svc->nfds,
-					SERVER_MAX_LISTEN - svc->nfds, err, errlen);
-			if (n > 0)
-				svc->nfds += n;
+			n = master_inet_listen(c->listen[i], svc, err, errlen);
 		}
 		if (n < 0) {
 			char    why[CONF_ERR_MAX];

@@ -78,6 +78,7 @@ enum proxy_stat {
 	PROXY_STAT_TOOBIG,		/* 552 5.3.4 message_size_limit */
 	PROXY_STAT_LONGLINE,		/* 554 5.6.0 line_length_limit */
 	PROXY_STAT_BARE,		/* 554 5.6.0 bare CR or LF */
+	PROXY_STAT_HEADER,		/* 554 5.6.0 a header section not ended right */
 };
 
 /* A parsed next-hop reply, kept verbatim for relaying. */
@@ -120,6 +121,8 @@ struct proxy_session {
 	int     hangup;			/* said 421 or 521: nothing more */
 	int     esmtp;			/* client said EHLO */
 	int     errors;			/* hard errors so far */
+	int     junk;			/* junk commands so far */
+	int     out_of_turn;		/* times the client did not wait */
 	int     hop_dead;		/* next hop unusable: 421 and close */
 	int     ehlo_sent;		/* our EHLO went out after the greeting, unanswered */
 	unsigned hop_caps;
@@ -173,6 +176,8 @@ struct proxy_cmd {
 #define CMD_NEED_MAIL	(1u << 3)	/* 503 outside a MAIL transaction */
 #define CMD_JUNK	(1u << 4)	/* free to send, may be repeated forever */
 #define CMD_NO_HOP	(1u << 5)	/* answered even when the next hop is gone */
+#define CMD_LAST	(1u << 6)	/* must end a pipelined group (RFC 2920) */
+#define CMD_FORBIDDEN	(1u << 7)	/* no SMTP at all: close at once */
 
 /* proxy_session.c */
 void proxy_session_run(struct proxy_session *s);
@@ -250,6 +255,7 @@ enum data_status {
 	DATA_TOOBIG,			/* over message_size_limit */
 	DATA_LONGLINE,			/* a line over line_length_limit */
 	DATA_BARE,			/* bare CR or LF */
+	DATA_HEADER,			/* a line that is no header field (reject) */
 	DATA_LOST,			/* client gone: no reply possible */
 	DATA_TIMEOUT,			/* client silent for smtpd_data_timeout */
 	DATA_RESOURCE,			/* no memfd for a large message */

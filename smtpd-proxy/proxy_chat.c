@@ -58,6 +58,8 @@ static const struct proxy_stat_detail {
 	{PROXY_STAT_TOOBIG, 0, "552 5.3.4", "message file too big"},
 	{PROXY_STAT_LONGLINE, 0, "554 5.6.0", "message line too long (line_length_limit)"},
 	{PROXY_STAT_BARE, 0, "554 5.6.0", "bare CR or LF in message content"},
+	{PROXY_STAT_HEADER, 0, "554 5.6.0", "message header section not terminated by "
+	"an empty line"},
 };
 
 /* Commands waiting for their replies, and replies of ours waiting their turn. */

@@ -80,47 +80,109 @@ static void proxy_xforward_replied(struct proxy_session *s, const struct pending
 		proxy_xforward_keep(s, p->params);
 }
 
+/* Why proxy_path() refused a path (RFC 5321 4.5.3.1 for the sizes). */
+enum path_err {
+	PATH_SYNTAX = -1,
+	PATH_LONG = -2,			/* over 256 octets, <> included */
+	PATH_LOCAL = -3,		/* local part over 64 */
+	PATH_DOMAIN = -4,		/* domain over 255 */
+};
+
+/* proxy_path_parts - are the local part and the domain within RFC 5321's sizes? */
+static int proxy_path_parts(const char *addr, size_t len)
+{
+	const char *cp = addr + 1, *end = addr + len - 1, *at = NULL;
+	int     quoted = 0;
+
+	/* a source route "@a,@b:" comes first (RFC 5321 4.1.2, ignored by all) */
+	if (*cp == '@' && (cp = memchr(cp, ':', (size_t) (end - cp))) != NULL)
+		cp++;
+	else
+		cp = addr + 1;
+	for (const char *p = cp; p < end; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (*p == '\\' && quoted && p + 1 < end)
+			p++;
+		else if (*p == '@' && !quoted)
+			at = p;
+	}
+	if ((at ? at : end) - cp > 64)
+		return PATH_LOCAL;
+	if (at && end - at - 1 > 255)
+		return PATH_DOMAIN;
+	return 0;
+}
+
 /* proxy_path - "<address>" after FROM: or TO:, and what follows it */
 static int proxy_path(const char *arg, const char *prefix, char *addr,
 		      size_t addrlen, const char **rest)
 {
 	size_t  plen = strlen(prefix), n;
 	const char *cp;
-	int     quoted = 0;
+	int     quoted = 0, rc;
 
 	if (strncasecmp(arg, prefix, plen) != 0)
-		return -1;
+		return PATH_SYNTAX;
 	for (cp = arg + plen; *cp == ' '; cp++)
 		 /* void */ ;
 	if (*cp != '<')
-		return -1;
+		return PATH_SYNTAX;
 	for (n = 1; cp[n] && (quoted || cp[n] != '>'); n++) {
 		if (cp[n] == '"')
 			quoted = !quoted;
 		else if (cp[n] == '\\' && quoted && cp[n + 1])
 			n++;
 		else if (!quoted && (cp[n] == ' ' || cp[n] == '<'))
-			return -1;
+			return PATH_SYNTAX;
 	}
-	if (cp[n] != '>' || n + 2 > addrlen || n > 256 + 1)
-		return -1;
+	if (cp[n] != '>')
+		return PATH_SYNTAX;
+	if ((rc = proxy_path_parts(cp, n + 1)) < 0)
+		return rc;
+	if (n + 1 > 256 || n + 2 > addrlen)
+		return PATH_LONG;
 	memcpy(addr, cp, n + 1);
 	addr[n + 1] = 0;
 	cp += n + 1;
 	if (*cp && *cp != ' ')
-		return -1;
+		return PATH_SYNTAX;
 	while (*cp == ' ')
 		cp++;
 	*rest = cp;
 	return 0;
 }
 
+/* proxy_path_refused - the reply to a path proxy_path() refused */
+static void proxy_path_refused(struct proxy_session *s, int err, const char *dsn,
+			       const char *who)
+{
+	switch (err) {
+	case PATH_LONG:
+		proxy_chat_reply(s, "501 %s Error: path over 256 octets (RFC 5321)", dsn);
+		break;
+	case PATH_LOCAL:
+		proxy_chat_reply(s, "501 %s Error: local part over 64 octets (RFC 5321)", dsn);
+		break;
+	case PATH_DOMAIN:
+		proxy_chat_reply(s, "501 %s Error: domain over 255 octets (RFC 5321)", dsn);
+		break;
+	default:
+		proxy_chat_reply(s, "501 %s Bad %s address syntax", dsn, who);
+		break;
+	}
+}
+
 /* proxy_params - check ESMTP parameters; 0, or -1 with a reply in why */
 static int proxy_params(struct proxy_session *s, enum param_cmd verb, const char *text,
 			char *out, size_t outlen, char *why, size_t whylen)
 {
+	static const char *const once[] = {
+		"SIZE", "BODY", "RET", "ENVID", "SMTPUTF8", "NOTIFY", "ORCPT",
+	};
 	char    copy[1024], *cp = copy, *param;
 	size_t  used = 0;
+	unsigned seen = 0;
 
 	if (strlcpy(copy, text, sizeof(copy)) >= sizeof(copy)) {
 		snprintf(why, whylen, "501 5.5.4 Error: parameters too long");
@@ -137,6 +199,17 @@ static int proxy_params(struct proxy_session *s, enum param_cmd verb, const char
 			continue;
 		if (eq)
 			*eq = 0;
+		/* each at most once: which of two would the next hop believe? */
+		for (unsigned i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
+			if (strcasecmp(param, once[i]) != 0)
+				continue;
+			if (seen & (1u << i)) {
+				snprintf(why, whylen, "501 5.5.4 Error: duplicate %s parameter",
+					 once[i]);
+				return -1;
+			}
+			seen |= 1u << i;
+		}
 		if (verb == P_MAIL) {
 			if (!strcasecmp(param, "SIZE")) {
 				char   *end;
@@ -187,13 +260,14 @@ static void proxy_do_mail(struct proxy_session *s, const struct proxy_cmd *cmd,
 {
 	char    addr[SCAN_ADDR_MAX], params[SCAN_PARAMS_MAX], why[128];
 	const char *rest;
+	int     rc;
 
 	if (s->state == PS_MAIL) {
 		proxy_chat_reply(s, "503 5.5.1 Error: nested MAIL command");
 		return;
 	}
-	if (proxy_path(arg, "FROM:", addr, sizeof(addr), &rest) < 0) {
-		proxy_chat_reply(s, "501 5.1.7 Bad sender address syntax");
+	if ((rc = proxy_path(arg, "FROM:", addr, sizeof(addr), &rest)) < 0) {
+		proxy_path_refused(s, rc, "5.1.7", "sender");
 		return;
 	}
 	if (proxy_params(s, P_MAIL, rest, params, sizeof(params), why, sizeof(why)) < 0) {
@@ -213,10 +287,11 @@ static void proxy_do_rcpt(struct proxy_session *s, const struct proxy_cmd *cmd,
 {
 	char    addr[SCAN_ADDR_MAX], params[SCAN_PARAMS_MAX], why[128];
 	const char *rest;
+	int     rc;
 
-	if (proxy_path(arg, "TO:", addr, sizeof(addr), &rest) < 0
+	if ((rc = proxy_path(arg, "TO:", addr, sizeof(addr), &rest)) < 0
 	    || strcmp(addr, "<>") == 0) {
-		proxy_chat_reply(s, "501 5.1.3 Bad recipient address syntax");
+		proxy_path_refused(s, rc < 0 ? rc : PATH_SYNTAX, "5.1.3", "recipient");
 		return;
 	}
 	if (s->rcpt_tried >= (size_t) var_smtpd_recipient_limit) {
@@ -335,22 +410,25 @@ static void proxy_do_quit(struct proxy_session *s, const struct proxy_cmd *cmd,
 	int     rc;
 
 	proxy_enter_state(s, PS_QUIT);
-	smtp_reply_init(&r);
-	if (s->hop) {
-		stream_puts(s->hop, "QUIT\r\n");
-		rc = proxy_hop_reply(s, &r, 10, "221");
-		/* after 221 the next hop has nothing more to say */
-		if (rc == HOP_OK && proxy_hop_quiet(s) == HOP_GARBLED)
-			proxy_hop_failed(s, HOP_GARBLED, "QUIT (data after 221)");
-		proxy_hop_close(s);
-		if (rc == HOP_OK && r.code == 221) {
-			proxy_chat_relay(s, &r);
-			smtp_reply_free(&r);
-			return;
-		}
-	}
-	smtp_reply_free(&r);
 	proxy_chat_reply(s, "221 2.0.0 Bye");
+	if (s->hop == NULL)
+		return;
+	/*
+	 * Every transaction had its final reply: the next hop's 221 tells the
+	 * client nothing, which goes as soon as the next hop has our QUIT (as
+	 * Postfix's smtpd leaves its proxy filter). Its 221 is still read,
+	 * and anything after it is a protocol error.
+	 */
+	stream_puts(s->hop, "QUIT\r\n");
+	(void) stream_flush(s->hop);
+	(void) proxy_chat_flush(s);
+	smtp_reply_init(&r);
+	rc = proxy_hop_reply(s, &r, 10, "221");
+	/* after 221 the next hop has nothing more to say */
+	if (rc == HOP_OK && proxy_hop_quiet(s) == HOP_GARBLED)
+		proxy_hop_failed(s, HOP_GARBLED, "QUIT (data after 221)");
+	proxy_hop_close(s);
+	smtp_reply_free(&r);
 }
 
 /* proxy_do_starttls - STARTTLS: 220, then the handshake on a clean slate */
@@ -501,6 +579,16 @@ static void proxy_do_unimpl(struct proxy_session *s, const struct proxy_cmd *cmd
 	proxy_chat_reply(s, "502 5.5.1 Error: command not implemented");
 }
 
+/* proxy_do_bdat - BDAT: never offered; its chunk cannot be told from commands */
+static void proxy_do_bdat(struct proxy_session *s, const struct proxy_cmd *cmd,
+			  const char *arg)
+{
+	evt_warn(CLIENT_PROTO, s->cid, "client=%s reason=\"BDAT, never offered\"",
+		 s->client_addr);
+	/* 521: the session ends, the chunk's bytes are never read as commands */
+	proxy_chat_reply(s, "521 5.5.1 Error: command not implemented");
+}
+
 /* proxy_do_unknown - anything else */
 static void proxy_do_unknown(struct proxy_session *s, const struct proxy_cmd *cmd,
 			 const char *arg)
@@ -513,36 +601,62 @@ static void proxy_do_unknown(struct proxy_session *s, const struct proxy_cmd *cm
  * commands[]): the handler, what its next-hop reply means, flags, and
  * for a relayed command the positive replies it may get (RFC 5321 4.3.2).
  * RFC 2920 lets RSET, MAIL and RCPT wait in a pipelined group (BATCH);
- * with inbound_tls = encrypt only PRE_TLS commands may come before
- * STARTTLS; NEED_HELO and NEED_MAIL commands are refused with 503 out of
- * order; JUNK commands cost nothing to send and may be repeated forever.
- * The last row, without a name, is every command not in the table.
+ * a LAST command must end its group: anything behind it is a client that
+ * did not wait for our reply (smtpd_forbid_unauth_pipelining: 554 5.5.0,
+ * close); with inbound_tls = encrypt only PRE_TLS commands may come
+ * before STARTTLS; NEED_HELO and NEED_MAIL commands are refused with 503
+ * out of order; JUNK commands cost nothing to send and are counted
+ * against smtpd_junk_command_limit; FORBIDDEN lines are no SMTP at all
+ * (a web request, or a message header in command state: content a broken
+ * client sent after a refused DATA) and close the session at once; a
+ * NO_HOP command is answered when the next hop is gone. The last row,
+ * without a name, is every command not in the table.
  */
 static const struct proxy_cmd proxy_cmds[] = {
-	{"HELO", proxy_do_helo, NULL, CMD_PRE_TLS | CMD_JUNK, NULL},
-	{"EHLO", proxy_do_ehlo, NULL, CMD_PRE_TLS | CMD_JUNK, NULL},
+	{"HELO", proxy_do_helo, NULL, CMD_PRE_TLS | CMD_JUNK | CMD_LAST, NULL},
+	{"EHLO", proxy_do_ehlo, NULL, CMD_PRE_TLS | CMD_JUNK | CMD_LAST, NULL},
 	{"MAIL", proxy_do_mail, proxy_mail_replied, CMD_BATCH | CMD_NEED_HELO, "250"},
 	{"RCPT", proxy_do_rcpt, proxy_rcpt_replied, CMD_BATCH | CMD_NEED_MAIL, "250 251"},
-	{"DATA", proxy_do_data, NULL, CMD_NEED_MAIL, NULL},
+	{"DATA", proxy_do_data, NULL, CMD_NEED_MAIL | CMD_LAST, NULL},
 	{"RSET", proxy_do_rset, NULL, CMD_BATCH | CMD_PRE_TLS | CMD_JUNK, "250"},
-	{"NOOP", proxy_do_noop, NULL, CMD_PRE_TLS | CMD_JUNK, "250"},
-	{"QUIT", proxy_do_quit, NULL, CMD_PRE_TLS | CMD_NO_HOP, NULL},
-	{"VRFY", proxy_do_vrfy, NULL, CMD_JUNK, "250 251 252"},
+	{"NOOP", proxy_do_noop, NULL, CMD_PRE_TLS | CMD_JUNK | CMD_LAST, "250"},
+	{"QUIT", proxy_do_quit, NULL, CMD_PRE_TLS | CMD_NO_HOP | CMD_LAST, NULL},
+	{"VRFY", proxy_do_vrfy, NULL, CMD_JUNK | CMD_LAST, "250 251 252"},
 	{"HELP", proxy_do_help, NULL, CMD_PRE_TLS | CMD_JUNK, "211 214"},
 	{"XFORWARD", proxy_do_xforward, proxy_xforward_replied, 0, "250"},
-	{"STARTTLS", proxy_do_starttls, NULL, CMD_PRE_TLS, NULL},
+	{"STARTTLS", proxy_do_starttls, NULL, CMD_PRE_TLS | CMD_LAST, NULL},
 	{"XCLIENT", proxy_do_xclient, NULL, CMD_PRE_TLS, NULL},
+	{"BDAT", proxy_do_bdat, NULL, CMD_PRE_TLS | CMD_NO_HOP, NULL},
 	{"AUTH", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
-	{"BDAT", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
-	{"ETRN", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
-	{"EXPN", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
-	{"TURN", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
-	{"ATRN", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
+	{"ETRN", proxy_do_unimpl, NULL, CMD_PRE_TLS | CMD_JUNK, NULL},
+	{"EXPN", proxy_do_unimpl, NULL, CMD_PRE_TLS | CMD_JUNK | CMD_LAST, NULL},
+	{"TURN", proxy_do_unimpl, NULL, CMD_PRE_TLS | CMD_LAST, NULL},
+	{"ATRN", proxy_do_unimpl, NULL, CMD_PRE_TLS | CMD_LAST, NULL},
 	{"SEND", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
 	{"SAML", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
 	{"SOML", proxy_do_unimpl, NULL, CMD_PRE_TLS, NULL},
+	/* web requests: a browser or a proxy abused to talk to us */
+	{"GET", NULL, NULL, CMD_FORBIDDEN, NULL},
+	{"POST", NULL, NULL, CMD_FORBIDDEN, NULL},
+	{"HEAD", NULL, NULL, CMD_FORBIDDEN, NULL},
+	{"PUT", NULL, NULL, CMD_FORBIDDEN, NULL},
+	{"CONNECT", NULL, NULL, CMD_FORBIDDEN, NULL},
 	{NULL, proxy_do_unknown, NULL, CMD_PRE_TLS | CMD_JUNK, NULL},
 };
+
+/* A line that looks like a message header ("Subject: ..."): content, not SMTP. */
+static const struct proxy_cmd proxy_cmd_header = {NULL, NULL, NULL, CMD_FORBIDDEN, NULL};
+
+/* proxy_is_header - "Name:" at the start of the line, as in a message header */
+static int proxy_is_header(const char *word, size_t len)
+{
+	size_t  i = 0;
+
+	/* RFC 5322 field name: printable ASCII but ':' (Postfix's is_header) */
+	while (i < len && word[i] > ' ' && word[i] < 0x7f && word[i] != ':')
+		i++;
+	return i > 0 && i < len && word[i] == ':';
+}
 
 /* proxy_cmd_find - the row of a command word (the last row: unknown) */
 static const struct proxy_cmd *proxy_cmd_find(const char *word, size_t len)
@@ -551,8 +665,8 @@ static const struct proxy_cmd *proxy_cmd_find(const char *word, size_t len)
 
 	for (cmd = proxy_cmds; cmd->name; cmd++)
 		if (strlen(cmd->name) == len && strncasecmp(cmd->name, word, len) == 0)
-			break;
-	return cmd;
+			return cmd;
+	return proxy_is_header(word, len) ? &proxy_cmd_header : cmd;
 }
 
 /* proxy_cmd_refused - is the command out of place? then say why */
@@ -568,6 +682,65 @@ static int proxy_cmd_refused(struct proxy_session *s, const struct proxy_cmd *cm
 	else
 		return 0;
 	return 1;
+}
+
+/* proxy_out_of_turn - the client spoke before our reply: log it once; 1: close */
+static int proxy_out_of_turn(struct proxy_session *s, const char *after)
+{
+	char    said[100];
+
+	/* (a peek: the command line being run lives in the read buffer) */
+	if (!s->out_of_turn++)
+		evt_warn(CLIENT_PROTO, s->cid, "client=%s reason=\"improper pipelining\" "
+			 "after=%s data=%s", s->client_addr, after,
+			 evt_quote_len(said, stream_peek(s->client, said, sizeof(said))));
+	if (!var_smtpd_forbid_unauth_pipelining)
+		return 0;
+	proxy_chat_reply(s, "554 5.5.0 Error: SMTP protocol synchronization");
+	proxy_enter_state(s, PS_QUIT);
+	return 1;
+}
+
+/* proxy_cmd_pipelined - did the client say more than RFC 2920 lets it? 1: close */
+static int proxy_cmd_pipelined(struct proxy_session *s, const struct proxy_cmd *cmd)
+{
+	int     announced = s->esmtp && (s->hop_caps & CAP_PIPELINING);
+
+	/* a group ends with a LAST command; without PIPELINING every command does */
+	if (announced && !(cmd->flags & CMD_LAST))
+		return 0;
+	if (stream_peek_ready(s->client) <= 0)
+		return 0;
+	return proxy_out_of_turn(s, cmd->name ? cmd->name : "unknown command");
+}
+
+/* proxy_cmd_too_long - over RFC 5321's 512 octets and what our extensions add? */
+static int proxy_cmd_too_long(struct proxy_session *s, const struct proxy_cmd *cmd,
+			      size_t len)
+{
+	size_t  max = 512;		/* the command, its arguments and CRLF */
+
+	/* RFC 1870 SIZE, RFC 6152 BODY, RFC 3461 DSN, RFC 6531 SMTPUTF8 */
+	if (s->esmtp && cmd->action == proxy_do_mail)
+		max += 26 + (s->hop_caps & CAP_8BITMIME ? 16 : 0)
+			+ (s->hop_caps & CAP_DSN ? 100 : 0)
+			+ (s->hop_caps & CAP_SMTPUTF8 ? 10 : 0);
+	else if (s->esmtp && cmd->action == proxy_do_rcpt && (s->hop_caps & CAP_DSN))
+		max += 500;
+	if (len + 2 <= max)
+		return 0;
+	proxy_chat_reply(s, "500 5.5.2 Error: command line over %zu octets (RFC 5321)", max);
+	return 1;
+}
+
+/* proxy_cmd_forbidden - not SMTP at all (a web request, a message header) */
+static void proxy_cmd_forbidden(struct proxy_session *s, const char *line)
+{
+	evt_warn(CLIENT_PROTO, s->cid, "client=%s reason=\"not an SMTP command\" line=%s",
+		 s->client_addr, evt_quote_len(line, strlen(line) < 100 ? strlen(line) : 100));
+	/* Postfix's answer: what follows is no SMTP either, never run it */
+	proxy_chat_reply(s, "221 2.7.0 Error: not an SMTP command, closing");
+	proxy_enter_state(s, PS_QUIT);
 }
 
 /* proxy_dispatch - one command line */
@@ -587,15 +760,24 @@ static void proxy_dispatch(struct proxy_session *s, char *line)
 		proxy_chat_collect(s);
 	if (s->state == PS_QUIT)
 		return;				/* that group's replies ended the session */
+	if (cmd->flags & CMD_FORBIDDEN) {
+		proxy_cmd_forbidden(s, line);
+		return;
+	}
+	if (proxy_cmd_pipelined(s, cmd))
+		return;
 	/* a next hop gone before, or while reading that group's replies */
 	if (s->hop_dead && !(cmd->flags & CMD_NO_HOP)) {
 		proxy_chat_collect(s);
 		proxy_chat_stat(s, s->tls_hop_failed ? PROXY_STAT_HOP_TLS : PROXY_STAT_HOP_GONE);
 		return;
 	}
-	if (proxy_cmd_refused(s, cmd))
+	if (proxy_cmd_too_long(s, cmd, strlen(line)) || proxy_cmd_refused(s, cmd))
 		return;
 	cmd->action(s, cmd, arg);
+	/* free to send, and sent without end: each beyond the limit is an error */
+	if ((cmd->flags & CMD_JUNK) && ++s->junk > var_smtpd_junk_command_limit)
+		s->errors++;
 	if ((cmd->flags & CMD_BATCH) && !(s->hop_caps & CAP_PIPELINING))
 		proxy_chat_collect(s);
 }
@@ -662,12 +844,17 @@ void proxy_session_run(struct proxy_session *s)
 		smtp_reply_free(&banner);
 		return;
 	}
-	proxy_chat_relay(s, &banner);
+	/* a client that talks before the greeting does not wait for replies */
+	if (var_tls_wrapper_mode || stream_peek_ready(s->client) <= 0
+	    || !proxy_out_of_turn(s, "CONNECT"))
+		proxy_chat_relay(s, &banner);
 	smtp_reply_free(&banner);
-	proxy_enter_state(s, PS_GREETED);
-	/* the greeting first, then our EHLO: answered while the client reads it */
-	if (proxy_chat_flush(s) == STREAM_OK)
-		proxy_hop_ehlo_early(s);
+	if (s->state != PS_QUIT) {
+		proxy_enter_state(s, PS_GREETED);
+		/* the greeting first, then our EHLO: answered while the client reads it */
+		if (proxy_chat_flush(s) == STREAM_OK)
+			proxy_hop_ehlo_early(s);
+	}
 	while (s->state != PS_QUIT) {
 		int     rc = proxy_read_command(s, &line);
 

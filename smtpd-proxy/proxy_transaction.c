@@ -206,6 +206,8 @@ static void proxy_deliver(struct proxy_session *s, const struct proxy_spool *sp,
 	}
 	proxy_chat_relay(s, &r);		/* a 421 closes the hop */
 	snprintf(outcome, len, "%s", r.first);
+	if (r.code / 100 == 2)
+		s->errors = s->junk = 0;	/* delivered: what went before is forgiven */
 	if (s->hop && stream_pending(s->hop) > 0) {
 		/* its verdict on the message stands; the connection does not */
 		proxy_hop_failed(s, HOP_GARBLED, "end of data (unsolicited data)");
@@ -220,6 +222,7 @@ static void proxy_reject_content(struct proxy_session *s, int status, size_t siz
 {
 	const char *reply = proxy_chat_stat(s, status == DATA_TOOBIG ? PROXY_STAT_TOOBIG
 					     : status == DATA_LONGLINE ? PROXY_STAT_LONGLINE
+					     : status == DATA_HEADER ? PROXY_STAT_HEADER
 					     : status == DATA_RESOURCE ? PROXY_STAT_RESOURCE
 					     : PROXY_STAT_BARE);
 

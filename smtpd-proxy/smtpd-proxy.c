@@ -152,8 +152,8 @@ static void proxy_serve(int fd, const struct sockaddr *sa, socklen_t salen,
 	strlcpy(s.env.client_addr, s.client_addr, sizeof(s.env.client_addr));
 	s.env.client_port = s.client_port;
 	strlcpy(s.env.client_name, "unknown", sizeof(s.env.client_name));
-	s.xforward_ok = var_xforward_hosts.count == 0
-		|| cidr_list_match(&proxy_xfwd_hosts, sa);
+	/* like Postfix's smtpd_authorized_xforward_hosts: nobody unless named */
+	s.xforward_ok = cidr_list_match(&proxy_xfwd_hosts, sa);
 	buf_init(&s.xforward, 256);
 	inet_addr_str(sa, peer, sizeof(peer));
 	server_title("%s: %s", server.service, s.client_addr);

@@ -36,7 +36,7 @@ is($code, 500, 'NUL in a command: 500');
 ($code, $text) = $c->cmd('MAIL FROM:a@example.com');
 is($code, 501, 'MAIL without angle brackets: 501');
 like($text, qr/^501 5\.1\.7 /, '... 5.1.7');
-for my $cmd ('XCLIENT ADDR=1.2.3.4', 'AUTH PLAIN AAAA', 'BDAT 10 LAST', 'ETRN example.com') {
+for my $cmd ('XCLIENT ADDR=1.2.3.4', 'AUTH PLAIN AAAA', 'ETRN example.com') {
     my ($w) = split / /, $cmd;
     ($code, $text) = $c->cmd($cmd);
     is($code, 502, "$w refused: 502");

@@ -22,7 +22,7 @@ is($src, 0, 'a self-signed certificate for Postfix, like its snakeoil one') or d
 
 my $sink = start_sink();
 my $reinject = free_port();
-my $dlp = start_dlpgate(conf => { resubmit_port => $reinject });
+my $dlp = start_dlpgate(conf => { resubmit_port => $reinject, xforward_hosts => ['127.0.0.1'] });
 my $pf = DlpPostfix->start(relay => $sink->{port}, content_filter => $dlp->{port},
     reinject_port => $reinject, readme_recipe => 1, main => {
         smtpd_tls_cert_file => $cert, smtpd_tls_key_file => $key,

@@ -68,13 +68,15 @@ is(try('a@example.com', \@five, $big), 'mass', 'big and many: two of three, bloc
 is(try('a@example.com', \@five, "Subject: our newsletter\n\nhi\n"), 'mass', 'many and a subject word: blocked');
 is(try('a@example.com', ['b@example.com'], "Subject: x\n\nhello\n"), 250, 'a disabled policy never fires');
 
-# the longest parameters a worker relays still make an envelope the
-# detector reads (its lines were limited to 1000 bytes; found by
-# smtpd-proxy/fuzz/fuzz-command): the message is scanned, not tempfailed
-my $orcpt = 'ORCPT=rfc822;' . ('o' x 950) . '@example.com';
-my $long = ('b' x 200) . '@example.com';
+# the longest address and parameters a worker relays still make an
+# envelope the detector reads (its lines were limited to 1000 bytes; found
+# by smtpd-proxy/fuzz/fuzz-command): the message is scanned, not
+# tempfailed. RFC 5321 and 3461 bound them: a path of 256 octets (local
+# part 64) and a RCPT line of 512 + 500 with DSN.
+my $orcpt = 'ORCPT=rfc822;' . ('o' x 720) . '@example.com';
+my $long = ('b' x 64) . '@' . join('.', 'd' x 63, 'd' x 63, 'd' x 49, 'example', 'com');
 is(try('a@example.com', ["$long $orcpt"], $falcon), 250,
-    'RCPT of a long address with a 975-byte ORCPT: scanned and passed');
+    'RCPT of a 256-byte path with a 745-byte ORCPT: scanned and passed');
 is(try('a@example.com', ["$long $orcpt", 'x@outside.org'], $falcon), 'plans-out',
     'and its content is still what decides');
 ok($dlp->stop, 'dlpgate stops');

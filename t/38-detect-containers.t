@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # Containers, opened all the way down: every member of every archive
-# libarchive reads (zip, 7z, tar, gzip, bzip2, xz), Office documents'
+# libarchive reads (zip, 7z, tar, gzip, bzip2, xz, rar), Office documents'
 # members that are not XML, archives with bytes in front or found by name,
 # and members that cannot be read named in the reason. Each message goes
 # end to end (client -> dlpgate -> smtp-sink) with blocking policies and
@@ -13,6 +13,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use IO::Compress::Zip qw(zip $ZipError);
 use IO::Compress::Gzip qw(gzip);
+use Compress::Zlib qw(crc32);
 use DlpTest;
 use DlpDetect;
 
@@ -76,6 +77,28 @@ sub tar_entry {
 }
 sub tar_bytes { return join('', @_) . ("\0" x 1024) }
 
+# rar_block - one RAR 4 block: its CRC (low 16 bits of CRC-32), type, flags, size
+sub rar_block {
+    my ($type, $flags, $rest) = @_;
+    my $body = pack('C v v', $type, $flags, 7 + length $rest) . $rest;
+    return pack('v', crc32($body) & 0xffff) . $body;
+}
+
+# rar4_bytes - a RAR 4 archive of stored members, made by hand: Debian has
+# no program that writes RAR, and libarchive reads it
+sub rar4_bytes {
+    my (@m) = @_;
+    my $out = "Rar!\x1a\x07\x00" . rar_block(0x73, 0, pack('v V', 0, 0));
+    for (my $i = 0; $i < @m; $i += 2) {
+        my ($name, $data) = @m[$i, $i + 1];
+        # packed and unpacked size, Unix, CRC, DOS time, version 2.0, stored
+        my $h = pack('V V C V V C C v V', length $data, length $data, 3, crc32($data),
+            0x5a210000, 20, 0x30, length $name, 0x81a4) . $name;
+        $out .= rar_block(0x74, 0x8000, $h) . $data;
+    }
+    return $out . rar_block(0x7b, 0x4000, '');
+}
+
 # ---- the Office members that were skipped ---------------------------------
 check('zip whose first member is named mimetype: later members are scanned',
     message('a.zip', zip_bytes('mimetype' => 'application/vnd.oasis.opendocument.text',
@@ -135,6 +158,14 @@ check('gzip of a file that starts with zero blocks (an empty tar to a tar reader
     message('z.gz', $zgz), 'card');
 spit("$tmp/plain.tar", tar_bytes(tar_entry(name => 'a.txt', data => "hello\n")) . "card $CARD\n");
 check('data behind a tar\'s end', message('t.tar', slurp("$tmp/plain.tar")), 'card');
+# the members are gzip files: only a reader that opened the RAR sees text
+my ($gz_card, $gz_falcon);
+gzip(\"card $CARD\n" => \$gz_card) or die;
+gzip(\"falcon\n" => \$gz_falcon) or die;
+check('rar: its second member read', message('s.rar', rar4_bytes('notes.txt' => "hello\n",
+    'secret.txt.gz' => $gz_card)), 'card');
+check('rar under another name, known by its magic', message('report.dat',
+    rar4_bytes('a/b.txt.gz' => $gz_falcon)), 'falcon');
 SKIP: {
     skip '7z (p7zip-full) not installed', 4 unless -x '/usr/bin/7z';
     run("7z a -bd -y s.7z secret.txt >/dev/null");

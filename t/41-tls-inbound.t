@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 # The client side of TLS: inbound_tls none|may|encrypt, STARTTLS with
 # openssl s_client and a Perl client, the message byte-exact inside TLS,
-# STARTTLS injection (pipelined plaintext is discarded, never answered
-# inside TLS), state reset after STARTTLS, implicit TLS, and handshake
+# STARTTLS injection (a client that pipelines behind STARTTLS is dropped,
+# or with smtpd_forbid_unauth_pipelining = no its pipelined plaintext is
+# discarded, never answered inside TLS), state reset after STARTTLS, implicit TLS, and handshake
 # failures logged with their real reason.
 
 use strict;
@@ -85,11 +86,25 @@ like($dlp->wait_log(qr/4001 TLS handshake completed .*side=client/),
     qr/peer=none unverified protocol=TLSv1\.3 cipher=TLS_AES_256_GCM_SHA384/,
     'handshake logged: peer, protocol, cipher');
 
-# STARTTLS injection: a command pipelined behind STARTTLS never gets a reply
+# STARTTLS injection: a command pipelined behind STARTTLS never gets a
+# reply. By default the client that did not wait is told so and dropped
+# (smtpd_forbid_unauth_pipelining); with it off, what it pipelined is
+# discarded before the handshake.
 $c = tls_connect($dlp->{port});
 $c->cmd('EHLO client.test');
 $c->send_raw("STARTTLS\r\nMAIL FROM:<evil\@example.com>\r\nEHLO evil.test\r\n");
-($code) = $c->read_reply;
+($code, my $sync) = $c->read_reply;
+like($sync // '', qr/^554 5\.5\.0 /, 'injection: 554 5.5.0 instead of 220');
+ok($c->closed, 'injection: and the session ends');
+{
+    my $lax = start_tls_dlpgate(conf => { resubmit_port => $sink->{port},
+        smtpd_forbid_unauth_pipelining => 'false' });
+    $c = tls_connect($lax->{port});
+    $c->cmd('EHLO client.test');
+    $c->send_raw("STARTTLS\r\nMAIL FROM:<evil\@example.com>\r\nEHLO evil.test\r\n");
+    ($code) = $c->read_reply;
+    $dlp->{lax} = $lax;
+}
 is($code, 220, 'injection: 220 to STARTTLS');
 ok($c->handshake, 'injection: handshake completes');
 # the first reply inside TLS must be to our NOOP, not to the injected lines
@@ -98,8 +113,9 @@ is($code, 250, 'first reply inside TLS is to the command sent inside TLS');
 is(($c->cmd('MAIL FROM:<a@example.com>'))[0], 503,
     'the injected EHLO was not executed: state is fresh, EHLO needed');
 is(($c->cmd('QUIT'))[0], 221, 'no reply to an injected line was queued: QUIT gets 221');
-like($dlp->wait_log(qr/4011 plaintext after STARTTLS discarded/),
+like($dlp->{lax}->wait_log(qr/4011 plaintext after STARTTLS discarded/),
     qr/bytes=\d+/, 'discarded plaintext logged with its size');
+ok($dlp->{lax}->stop, 'that dlpgate stops');
 
 # the same with openssl s_client and an injected EHLO in one write
 my ($rc, $out) = openssl_starttls($dlp->{port}, "NOOP\r\nQUIT\r\n");

@@ -22,7 +22,8 @@ my $dlp_port = free_port();
 my $pf = DlpPostfix->start(relay => $final->{port}, content_filter => $dlp_port,
     main => { smtp_send_xforward_command => 'yes', inet_protocols => 'all' });
 my $dlp = start_dlpgate(port => $dlp_port, conf => {
-    resubmit_port => $pf->{reinject_port}, helo_name => 'dlpgate.test' });
+    resubmit_port => $pf->{reinject_port}, helo_name => 'dlpgate.test',
+    xforward_hosts => ['127.0.0.1'] });
 
 # ---- the recipe: original client in the final Received header and the log -------------
 my $c = smtp_connect($pf->{smtp_port}, from => $ORIG);
@@ -72,7 +73,8 @@ my $mc = "services = (\n"
     . "    command = \"detector\"; process_limit = 2; process_min_avail = 1;\n"
     . "    max_use = 1000; max_idle = 300; user = \"dlpgate-detect\"; }\n);\n";
 my $fwd = start_dlpgate(master_conf => $mc, conf => { operating_mode => 'forward',
-    next_hop => ["[127.0.0.1]:$pf->{reinject_port}"], helo_name => 'dlpgate.test' });
+    next_hop => ["[127.0.0.1]:$pf->{reinject_port}"], helo_name => 'dlpgate.test',
+    xforward_hosts => ['127.0.0.1'] });
 
 $c = smtp_connect($fwd_port);
 my ($ecode, $ehlo) = $c->cmd('EHLO hand.test');

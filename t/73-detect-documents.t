@@ -19,7 +19,10 @@ use DlpDetect;
 my @birds = qw(falcon osprey harrier merlin kestrel buzzard);
 my $policies = "policies = (\n" . join(",\n", (map {
     sprintf('  { name = "%s"; rules = ( { type = "keyword"; keywords = ["%s"]; look_in = ["all"]; } ); action = "block"; }', $_, $_)
-} @birds), '  { name = "card"; rules = ( { type = "identifier"; identifier = "credit_card"; look_in = ["all"]; } ); action = "block"; }')
+} @birds), '  { name = "card"; rules = ( { type = "identifier"; identifier = "credit_card"; look_in = ["all"]; } ); action = "block"; }',
+    # the same birds in Russian and Greek, for 8-bit text in its code page
+    '  { name = "sokol"; rules = ( { type = "keyword"; keywords = ["\xd1\x81\xd0\xbe\xd0\xba\xd0\xbe\xd0\xbb"]; look_in = ["all"]; } ); action = "block"; }',
+    '  { name = "geraki"; rules = ( { type = "keyword"; keywords = ["\xce\xb3\xce\xb5\xcf\x81\xce\xac\xce\xba\xce\xb9"]; look_in = ["all"]; } ); action = "block"; }')
     . "\n);\n";
 
 my $sink = start_sink();
@@ -60,6 +63,10 @@ for my $f (qw(text.doc sheet.xls slides.ppt text.rtf text.odt sheet.ods slides.o
 check('Outlook message: subject, body, HTML, compressed RTF, attachment, attached message',
     message('mail.msg', slurp("$fix/mail.msg"), 'application/vnd.ms-outlook'),
     'buzzard,card,falcon,harrier,kestrel,merlin,osprey');
+check('Outlook message with 8-bit strings: each message read in its own code page '
+    . '(PR_MESSAGE_CODEPAGE 1251; an attached one with PR_INTERNET_CPID 1253)',
+    message('mail-codepage.msg', slurp("$fix/mail-codepage.msg"), 'application/vnd.ms-outlook'),
+    'geraki,sokol');
 check('RTF with an embedded Excel sheet and a packaged file', message('object.rtf', slurp("$fix/object.rtf")),
     'card,falcon');
 check('password-protected docx: named in the reason', message('secret.docx', slurp("$fix/encrypted.docx")),

@@ -6,9 +6,11 @@
  * as proxy_read_command() would hand it over (a line without control
  * characters, tabs made spaces). Checked:
  *	MAIL/RCPT  proxy_path() and proxy_params(): an accepted address is
- *		   "<...>" of at most 258 bytes; the parameters relayed are
- *		   only those we know, each allowed by an extension the next
- *		   hop offered, SIZE within both limits; and the envelope the
+ *		   "<...>" of at most 256 bytes with a local part of at most
+ *		   64 and a domain of at most 255 (RFC 5321); the parameters
+ *		   relayed are only those we know, each once, each allowed by
+ *		   an extension the next hop offered, SIZE within both limits;
+ *		   and the envelope the
  *		   worker then sends the detector (envelope_format) is one
  *		   envelope_parse() accepts, with the same sender, recipient
  *		   and parameters.
@@ -41,7 +43,8 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 static void fuzz_check_params(const struct proxy_session *s, enum param_cmd verb,
 			      const char *params)
 {
-	char   *copy = xstrdup(params), *cp = copy, *p;
+	char   *copy = xstrdup(params), *cp = copy, *p, *seen[16];
+	int     nseen = 0;
 
 	while ((p = strsep(&cp, " ")) != NULL) {
 		char   *eq = strchr(p, '=');
@@ -51,6 +54,11 @@ static void fuzz_check_params(const struct proxy_session *s, enum param_cmd verb
 			abort();			/* one space between parameters */
 		if (eq)
 			*eq++ = 0;
+		for (int i = 0; i < nseen; i++)
+			if (strcasecmp(seen[i], p) == 0)
+				abort();		/* a parameter twice */
+		if (nseen < 16)
+			seen[nseen++] = p;
 		if (verb == P_MAIL && !strcasecmp(p, "SIZE")) {
 			long long n = eq ? strtoll(eq, NULL, 10) : -1;
 
@@ -111,6 +119,26 @@ static void fuzz_check_envelope(const char *addr, const char *params, enum param
 	buf_free(&text);
 }
 
+/* fuzz_parts_too_long - local part over 64 or domain over 255 octets? */
+static int fuzz_parts_too_long(const char *addr)
+{
+	const char *start = addr + 1, *end = addr + strlen(addr) - 1, *at = NULL;
+	int     q = 0;
+
+	/* after a source route "@a,@b:", if any */
+	if (*start == '@' && memchr(start, ':', (size_t) (end - start)))
+		start = (const char *) memchr(start, ':', (size_t) (end - start)) + 1;
+	for (const char *p = start; p < end; p++) {
+		if (*p == '\\' && q && p + 1 < end)
+			p++;
+		else if (*p == '"')
+			q = !q;
+		else if (*p == '@' && !q)
+			at = p;
+	}
+	return (at ? at : end) - start > 64 || (at && end - at - 1 > 255);
+}
+
 /* fuzz_mail_rcpt - MAIL FROM: or RCPT TO: */
 static void fuzz_mail_rcpt(struct proxy_session *s, enum param_cmd verb, const char *arg)
 {
@@ -119,7 +147,8 @@ static void fuzz_mail_rcpt(struct proxy_session *s, enum param_cmd verb, const c
 
 	if (proxy_path(arg, verb == P_MAIL ? "FROM:" : "TO:", addr, sizeof(addr), &rest) < 0)
 		return;
-	if (addr[0] != '<' || addr[strlen(addr) - 1] != '>' || strlen(addr) > 258
+	if (addr[0] != '<' || addr[strlen(addr) - 1] != '>' || strlen(addr) > 256
+	    || fuzz_parts_too_long(addr)
 	    || rest < arg || rest > arg + strlen(arg) || (*rest && rest[-1] != ' ' && rest[-1] != '>'))
 		abort();
 	if (proxy_params(s, verb, rest, params, sizeof(params), why, sizeof(why)) < 0) {

@@ -13,7 +13,10 @@
  * message is accepted iff no line before it has a bare CR or LF, no line
  * is longer than line_length_limit, the un-stuffed size is within
  * message_size_limit; and what is spooled is exactly the un-stuffed
- * lines.
+ * lines, with an empty line before the first line of the header section
+ * that is neither a field nor a continuation (non_header_line_action =
+ * normalise; with reject, the chunk byte's top bit, such a message is
+ * refused), and "X-Mailbox-Line: " before a Unix "From " line first.
  *
  * The verdict is a SCAN_VERDICT record through verdict_parse(); for one it
  * accepts, proxy_data_send() must write our headers, the content and the
@@ -66,11 +69,25 @@ struct fuzz_model {
 	struct buf spool;		/* the un-stuffed lines (when ok) */
 };
 
+/* fuzz_field - RFC 5322: a name of printable ASCII but ':', maybe blanks, ':' */
+static int fuzz_field(const uint8_t *t, size_t len)
+{
+	size_t  i;
+
+	for (i = 0; i < len && t[i] >= 33 && t[i] <= 126 && t[i] != ':'; i++)
+		 /* void */ ;
+	if (i == 0)
+		return 0;
+	while (i < len && (t[i] == ' ' || t[i] == '\t'))
+		i++;
+	return i < len && t[i] == ':';
+}
+
 /* fuzz_model_run - DATA as proxy_data.c says it works */
 static void fuzz_model_run(const uint8_t *d, size_t n, struct fuzz_model *m)
 {
 	size_t  pos = 0, size = 0;
-	int     after_crlf = 1;
+	int     after_crlf = 1, in_header = 1, first = 1;
 
 	m->ended = 0;
 	m->ok = 1;
@@ -93,6 +110,28 @@ static void fuzz_model_run(const uint8_t *d, size_t n, struct fuzz_model *m)
 		after_crlf = crlf;
 		if (!crlf || memchr(d + pos, '\r', content) || content > (size_t) var_line_length_limit)
 			m->ok = 0;
+		if (in_header) {
+			const uint8_t *t = d + pos + (d[pos] == '.');
+			size_t  tc = content - (d[pos] == '.');
+
+			size_t  gt = 0;
+
+			while (gt < tc && t[gt] == '>')
+				gt++;
+			if (first && tc >= gt + 5 && memcmp(t + gt, "From ", 5) == 0) {
+				size += 16;		/* Postfix's X-Mailbox-Line: */
+				buf_append(&m->spool, "X-Mailbox-Line: ", 16);
+			} else if (tc == 0) {
+				in_header = 0;
+			} else if (!fuzz_field(t, tc) && (first || (t[0] != ' ' && t[0] != '\t'))) {
+				in_header = 0;
+				if (var_non_header_line_action == NON_HEADER_LINE_REJECT)
+					m->ok = 0;
+				size += 2;
+				buf_append(&m->spool, "\r\n", 2);
+			}
+			first = 0;
+		}
 		if (d[pos] == '.') {
 			size += len - 1;
 			buf_append(&m->spool, d + pos + 1, len - 1);
@@ -225,6 +264,8 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct verdict v;
 
 	var_line_length_limit = lines[(flags >> 4) & 3];
+	var_non_header_line_action = chunk & 0x80 ? NON_HEADER_LINE_REJECT
+		: NON_HEADER_LINE_NORMALISE;
 	var_message_size_limit = sizes[(flags >> 6) & 3];
 	fuzz_data_chunk = chunks[chunk & 3];
 	/* small content stays in memory, or (odd chunk choices) goes to a memfd */
@@ -284,11 +325,15 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			hop = fuzz_peer_new(speaks ? "554 5.0.0 not now\r\n" : "",
 					    speaks ? 19 : 0, NULL, 0);
 			hop->silent = 1;		/* a hop that waits for the end */
-			hop->send_limit = (size_t) (chunk >> 3) * 97;
+			hop->send_limit = (size_t) ((chunk >> 3) & 15) * 97;
 			s.hop = stream_open(hop->fd, 1);
 			rc = proxy_data_send(&s, &sp, &v);
-			if (speaks ? rc != HOP_GARBLED : hop->send_failed ? rc != HOP_LOST : rc != HOP_OK)
+			if (speaks ? rc != HOP_GARBLED : hop->send_failed ? rc != HOP_LOST : rc != HOP_OK) {
+				fprintf(stderr, "proxy_data_send %d; the hop %s, its sends %s\n", rc,
+					speaks ? "spoke" : "kept quiet", hop->send_failed ?
+					"failed" : "went");
 				abort();
+			}
 			if (rc == HOP_OK)
 				fuzz_check_send(&v, &hop->out, &m.spool);
 			else if (hop->sends_after || fuzz_has_end(&hop->out))

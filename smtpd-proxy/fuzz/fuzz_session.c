@@ -21,7 +21,11 @@
  * Checked, besides what ASan and UBSan see: every byte to the next hop is
  * a command we know or content, never a bare CR or LF, never a "." line
  * but at the end of the content; every byte to the client is a well-formed
- * reply line; no pending entry, descriptor or memory outlives a session.
+ * reply line of at most 512 octets, and nothing follows a reply that ends
+ * the session (421, 521, 221, 554 5.5.0); no pending entry, descriptor or
+ * memory outlives a session. The flags byte also turns
+ * smtpd_forbid_unauth_pipelining off (bit 2; most fuzzed clients do not
+ * wait for replies) and non_header_line_action to reject (bit 6).
  */
 #include <ctype.h>
 #include <fcntl.h>
@@ -178,7 +182,8 @@ static int fuzz_hop_more(struct fuzz_peer *p)
 		for (k = 0; verbs[k] && strcmp(verbs[k], verb); k++)
 			 /* void */ ;
 		if (verbs[k] == NULL) {
-			fprintf(stderr, "to the next hop: %.*s", (int) len, line);
+			fprintf(stderr, "to the next hop: '%.*s' after:\n%.*s", (int) len, line,
+				(int) (h->parsed - len), p->out.data);
 			abort();
 		}
 		if (fuzz_hop_say(p, h, fuzz_hop_usual(verb, h->flags)) && !strcmp(verb, "DATA"))
@@ -346,7 +351,8 @@ static void fuzz_client_ok(const struct buf *out)
 		if (lf == NULL)
 			abort();
 		len = (size_t) (lf - line) + 1;
-		if (len < 5 || line[len - 2] != '\r' || !isdigit((unsigned char) line[0])
+		if (len < 5 || len > 512 || line[len - 2] != '\r'
+		    || !isdigit((unsigned char) line[0])
 		    || !isdigit((unsigned char) line[1]) || !isdigit((unsigned char) line[2])
 		    || line[0] < '2' || line[0] > '5'
 		    || (len > 5 && line[3] != ' ' && line[3] != '-'))
@@ -355,6 +361,15 @@ static void fuzz_client_ok(const struct buf *out)
 			if (line[i] == '\r' || line[i] == '\n' || line[i] == 0)
 				abort();
 		pos += len;
+		/* after a last word (421, 521, 554 5.5.0, 221) nothing more is said */
+		if ((len < 4 || line[3] != '-') && pos < out->len
+		    && (!strncmp(line, "421", 3) || !strncmp(line, "521", 3)
+			|| !strncmp(line, "221", 3)
+			|| !strncmp(line, "554 5.5.0 Error: SMTP protocol synchronization", 46))) {
+			fprintf(stderr, "to the client after '%.*s': %.*s", (int) len - 2, line,
+				(int) (out->len - pos), out->data + pos);
+			abort();
+		}
 	}
 }
 
@@ -364,6 +379,13 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 		"inbound_tls=none", "outbound_tls=none", "operating_mode=forward",
 		"next_hop=192.0.2.1:25, [192.0.2.2]:2525", "smtpd_recipient_limit=5",
 		"smtpd_hard_error_limit=10", "message_size_limit=100000",
+		/*
+		 * A silent peer's read fails at once here (EAGAIN); a stream that
+		 * waited less before waits again until its own deadline, in real
+		 * time: one timeout per side, the shortest the proxy uses (QUIT's).
+		 */
+		"next_hop_timeout=10s", "next_hop_data_done_timeout=10s",
+		"smtpd_timeout=30s", "smtpd_data_timeout=30s",
 	};
 	int     sp[2];
 
@@ -412,6 +434,9 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_det_script.left = hlen - fuzz_hop_script.left - 1;
 		}
 	}
+	var_smtpd_forbid_unauth_pipelining = !(fuzz_flags & 4);
+	var_non_header_line_action = fuzz_flags & 64 ? NON_HEADER_LINE_REJECT
+		: NON_HEADER_LINE_NORMALISE;
 	var_detector_failure = fuzz_flags & 8 ? DETECTOR_FAILURE_PASS :
 		DETECTOR_FAILURE_TEMPFAIL;
 	fuzz_nhops = 0;

@@ -20,9 +20,11 @@ our @EXPORT = qw(tap_program make_unit);
 
 use DlpTest qw(top_dir run_cmd);
 
-# make_unit - build the unit tests and the replays (make unit); 1 if it did
+# make_unit - build the unit tests and the replays (make unit); 1 if it did.
+# Tests that prove runs side by side (prove -j) build one at a time: two
+# makes writing the same objects leave broken ones.
 sub make_unit {
-    my ($rc, $out) = run_cmd('make', '-s', '-C', top_dir(), 'unit');
+    my ($rc, $out) = run_cmd('flock', top_dir() . '/t/unit', 'make', '-s', '-C', top_dir(), 'unit');
     is($rc, 0, 'make unit builds the unit tests and the fuzz replays') or diag $out;
     return $rc == 0;
 }

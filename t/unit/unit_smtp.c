@@ -105,7 +105,18 @@ static void unit_commands(void)
 	tap_ok(!(proxy_cmd_find("MAIL", 4)->flags & CMD_PRE_TLS)
 	       && (proxy_cmd_find("EHLO", 4)->flags & CMD_PRE_TLS),
 	       "with inbound_tls = encrypt, EHLO may come before STARTTLS, MAIL may not");
-	tap_ok(proxy_cmd_find("BDAT", 4)->action == proxy_do_unimpl, "BDAT is not implemented");
+	tap_ok(proxy_cmd_find("BDAT", 4)->action == proxy_do_bdat, "BDAT has a row of its own");
+	tap_ok((proxy_cmd_find("EHLO", 4)->flags & CMD_LAST)
+	       && (proxy_cmd_find("DATA", 4)->flags & CMD_LAST)
+	       && !(proxy_cmd_find("RCPT", 4)->flags & CMD_LAST),
+	       "EHLO and DATA end a pipelined group, RCPT does not (RFC 2920)");
+	tap_ok((proxy_cmd_find("GET", 3)->flags & CMD_FORBIDDEN)
+	       && (proxy_cmd_find("CONNECT", 7)->flags & CMD_FORBIDDEN),
+	       "web requests are no SMTP");
+	tap_ok(proxy_cmd_find("Subject:", 8)->flags & CMD_FORBIDDEN,
+	       "nor is a line that looks like a message header");
+	tap_ok(!(proxy_cmd_find("FOO:", 3)->flags & CMD_FORBIDDEN),
+	       "a word without its colon is just unknown");
 }
 
 /* unit_path - "FROM:<addr> rest" as proxy_path() splits it */
@@ -141,13 +152,19 @@ static void unit_paths(void)
 	tap_is_str(rest, "SIZE=10", "its parameters follow");
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		tap_is_str(unit_path(t[i].arg, t[i].prefix, &rest), t[i].want, "%s", t[i].name);
-	memset(big, 'a', sizeof(big));
+	/* RFC 5321 4.5.3.1: local part 64, domain 255, path 256 with the brackets */
+	memset(big, 'd', sizeof(big));
+	memset(big, 'l', 65);
 	big[0] = '<';
-	snprintf(big + 256, sizeof(big) - 256, "a>");
+	big[65] = '@';
+	snprintf(big + 255, sizeof(big) - 255, ">");
 	tap_is_str(unit_path(big, "", &rest), big,
-		   "a path of 258 bytes (256 between the brackets) is taken");
-	snprintf(big + 256, sizeof(big) - 256, "aa>");
-	tap_is_str(unit_path(big, "", &rest), "(refused)", "one of 259 is not");
+		   "a path of 256 bytes, a local part of 64: taken");
+	snprintf(big + 255, sizeof(big) - 255, "d>");
+	tap_is_str(unit_path(big, "", &rest), "(refused)", "one of 257 is not");
+	tap_ok(proxy_path("<" "lllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll"
+			  "@x>", "", big, sizeof(big), &rest) == PATH_LOCAL,
+	       "a local part of 65 is refused as such");
 }
 
 /* unit_param - proxy_params() as "relayed" text or the reply */
