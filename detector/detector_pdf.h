@@ -154,6 +154,7 @@ struct pdf_cs {
 	struct pdf_runs *runs;
 	uint32_t dkey;			/* the baseline direction of the text matrix */
 	double  dcos, dsin, dsign;	/* its unit vector; -1 when mirrored */
+	double  dux, duy;		/* the baseline unit they were made for */
 };
 
 /* detector_pdfcs.c */

@@ -508,8 +508,12 @@ static double cid_width(const struct pdf_font *f, uint32_t cid)
 static void run_direction(struct pdf_cs *cs, const double trm[6])
 {
 	long    k = 0;
-	double  a;
+	double  a, sign = trm[0] * trm[3] - trm[1] * trm[2] < 0 ? -1 : 1;
 
+	if (cs->dux == cs->ux && cs->duy == cs->uy && cs->dsign == sign)
+		return;				/* as before: most text runs one way */
+	cs->dux = cs->ux;
+	cs->duy = cs->uy;
 	if (isfinite(cs->ux) && isfinite(cs->uy))
 		k = lround(atan2(cs->uy, cs->ux) * 18000.0 / M_PI);
 	if (k < 0)
@@ -519,7 +523,7 @@ static void run_direction(struct pdf_cs *cs, const double trm[6])
 	a = (double) k * M_PI / 18000.0;
 	cs->dcos = cos(a);
 	cs->dsin = sin(a);
-	cs->dsign = trm[0] * trm[3] - trm[1] * trm[2] < 0 ? -1 : 1;
+	cs->dsign = sign;
 	cs->dkey = (uint32_t) k | (cs->dsign < 0 ? PDF_DIR_MIRRORED : 0);
 }
 

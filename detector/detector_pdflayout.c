@@ -27,11 +27,13 @@
  * Text of the unit that no run holds (annotation contents, field values
  * written between the runs) follows the lines, in stream order.
  *
- * Costs: two sorts of the runs (n log n), one copy of the text. A run is
- * noted only when it holds text; the caller bounds how many a page may
- * have (runs->max) and learns when that was reached (runs->over).
+ * Costs: radix sorts of 16-byte keys, linear in the number of runs (a
+ * page of thousands of glyphs each placed by its own matrix is sorted as
+ * fast as it is drawn), one copy of the text. A run is noted only when it
+ * holds text; the caller bounds how many a page may have (runs->max) and
+ * learns when that was reached (runs->over).
  */
-#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,36 +80,45 @@ struct pdf_run *pdf_run_new(struct pdf_runs *rs)
 	return r;
 }
 
-/* by_place - runs by direction, then top to bottom, then along the baseline */
-static int by_place(const void *a, const void *b)
-{
-	const struct pdf_run *x = a, *y = b;
+/* struct key - a run's index and where it sorts */
+struct key {
+	uint64_t k;
+	uint32_t i;
+};
 
-	if (x->dir != y->dir)
-		return x->dir < y->dir ? -1 : 1;
-	if (x->perp != y->perp)
-		return x->perp > y->perp ? -1 : 1;
-	if (x->along != y->along)
-		return x->along < y->along ? -1 : 1;
-	return x->off < y->off ? -1 : x->off > y->off;
+/* fkey - a float as an unsigned number in the same order */
+static uint32_t fkey(float f)
+{
+	uint32_t u;
+
+	memcpy(&u, &f, sizeof(u));
+	return u & 0x80000000u ? ~u : u | 0x80000000u;
 }
 
-/* by_along - the runs of one line, along the baseline */
-static int by_along(const void *a, const void *b)
+/* radix - a stable sort of keys by their low "bytes" bytes (tmp: as many) */
+static void radix(struct key *a, struct key *tmp, size_t n, int bytes)
 {
-	const struct pdf_run *x = a, *y = b;
+	size_t  count[256];
 
-	if (x->along != y->along)
-		return x->along < y->along ? -1 : 1;
-	return x->off < y->off ? -1 : x->off > y->off;
-}
+	for (int b = 0; b < bytes; b++) {
+		int     sh = 8 * b;
+		size_t  sum = 0;
 
-/* by_off - runs in stream order */
-static int by_off(const void *a, const void *b)
-{
-	const struct pdf_run *x = a, *y = b;
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[(a[i].k >> sh) & 0xff]++;
+		if (count[(a[0].k >> sh) & 0xff] == n)
+			continue;			/* the same byte everywhere */
+		for (int d = 0; d < 256; d++) {
+			size_t  c = count[d];
 
-	return x->off < y->off ? -1 : x->off > y->off;
+			count[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[(a[i].k >> sh) & 0xff]++] = a[i];
+		memcpy(a, tmp, n * sizeof(*a));
+	}
 }
 
 /* put - bytes of the reading, within its limit; 0 when it is reached */
@@ -126,83 +137,116 @@ static int ends_space(const struct buf *out)
 		|| out->data[out->len - 1] == '\t';
 }
 
-/* line_out - one line's runs, sorted along it, with the spaces between them */
-static int line_out(struct pdf_run *r, size_t n, const char *text, struct buf *out,
-		    size_t limit)
+/* line_out - one line's runs (keys), sorted along it, with the spaces between them */
+static int line_out(const struct pdf_run *r, struct key *k, struct key *tmp, size_t n,
+		    const char *text, struct buf *out, size_t limit)
 {
-	if (n > 1)
-		qsort(r, n, sizeof(*r), by_along);
+	for (size_t i = 0; i < n; i++)
+		k[i].k = (uint64_t) fkey(r[k[i].i].along) << 32 | r[k[i].i].off;
+	if (n > 32)
+		radix(k, tmp, n, 8);
+	else
+		for (size_t i = 1; i < n; i++) {	/* a few: insertion is quicker */
+			struct key x = k[i];
+			size_t  j = i;
+
+			for (; j > 0 && k[j - 1].k > x.k; j--)
+				k[j] = k[j - 1];
+			k[j] = x;
+		}
+	const struct pdf_run *b = NULL;
+
 	for (size_t i = 0; i < n; i++) {
-		if (i > 0) {
-			double  gap = r[i].along - r[i - 1].end;
-			double  s = r[i].size > r[i - 1].size ? r[i].size : r[i - 1].size;
+		const struct pdf_run *a = &r[k[i].i];
+
+		if (a->len == 0)
+			continue;
+		if (b != NULL) {
+			double  gap = a->along - b->end;
+			double  s = a->size > b->size ? a->size : b->size;
 
 			if (s <= 0)
 				s = 1;
-			if ((gap > (r[i].widths && r[i - 1].widths ? 0.15 : 0.6) * s || gap < -0.5 * s)
-			    && !ends_space(out) && text[r[i].off] != ' ' && !put(out, " ", 1, limit))
+			if ((gap > (a->widths && b->widths ? 0.15 : 0.6) * s || gap < -0.5 * s)
+			    && !ends_space(out) && text[a->off] != ' ' && !put(out, " ", 1, limit))
 				return 0;
 		}
-		if (!put(out, text + r[i].off, r[i].len, limit))
+		if (!put(out, text + a->off, a->len, limit))
 			return 0;
+		b = a;
 	}
 	return 1;
 }
 
 /* pdf_layout - the runs of a unit's text (text, len) in the order a viewer
- * shows them, into out (at most limit bytes); 0 if the limit was reached.
- * The runs are reordered. */
+ * shows them, into out (at most limit bytes); 0 if the limit was reached */
 int     pdf_layout(struct pdf_runs *rs, const char *text, size_t len, struct buf *out,
 		   size_t limit)
 {
 	struct pdf_run *r = rs->r;
+	struct key *k, *tmp;
 	size_t  n = rs->n, i = 0, at = 0;
+	int     dirs = 0, ok = 1;
 
 	while (n > 0 && r[n - 1].len == 0)
 		n--;
-	for (size_t k = 0; k < n; k++)		/* a hostile caller's slices stay inside */
-		if (r[k].off > len || r[k].len > len - r[k].off)
-			r[k].len = 0, r[k].off = 0;
-	if (n > 1)
-		qsort(r, n, sizeof(*r), by_place);
-	while (i < n) {
+	for (size_t j = 0; j < n; j++)		/* a hostile caller's slices stay inside */
+		if (r[j].off > len || r[j].len > len - r[j].off)
+			r[j].len = 0, r[j].off = 0;
+	k = xmalloc((2 * n + 1) * sizeof(*k));
+	tmp = k + n;
+	/* top to bottom, then along the baseline; stable, so ties stay in
+	 * stream order; then by direction, when there are several */
+	for (size_t j = 0; j < n; j++) {
+		k[j].k = (uint64_t) ~fkey(r[j].perp) << 32 | fkey(r[j].along);
+		k[j].i = (uint32_t) j;
+		dirs |= r[j].dir != r[0].dir;
+	}
+	if (n > 0)
+		radix(k, tmp, n, 8);
+	if (dirs) {
+		for (size_t j = 0; j < n; j++)
+			k[j].k = r[k[j].i].dir;
+		radix(k, tmp, n, 3);
+	}
+	while (ok && i < n) {
+		const struct pdf_run *first = &r[k[i].i];
 		size_t  j = i + 1;
-		double  top = r[i].perp, size = r[i].size;
+		double  size = first->size;
 
 		/* a line: the runs whose baselines lie close below the first */
-		while (j < n && r[j].dir == r[i].dir) {
-			double  s = r[j].size > size ? r[j].size : size;
+		while (j < n && r[k[j].i].dir == first->dir) {
+			const struct pdf_run *c = &r[k[j].i];
+			double  s = c->size > size ? c->size : size;
 
-			if (top - r[j].perp > 0.6 * (s > 0 ? s : 1))
+			if (first->perp - c->perp > 0.6 * (s > 0 ? s : 1))
 				break;
-			if (r[j].size > size)
-				size = r[j].size;
+			if (c->size > size)
+				size = c->size;
 			j++;
 		}
 		if (out->len && out->data[out->len - 1] == ' ')
 			out->data[out->len - 1] = '\n';
 		else if (!ends_space(out) && !put(out, "\n", 1, limit))
-			return 0;
-		if (!line_out(r + i, j - i, text, out, limit))
-			return 0;
+			ok = 0;
+		if (ok)
+			ok = line_out(r, k + i, tmp, j - i, text, out, limit);
 		i = j;
 	}
-	/* the text between the runs: what no glyph wrote */
-	if (n > 1)
-		qsort(r, n, sizeof(*r), by_off);
-	for (i = 0; i <= n; i++) {
-		size_t  end = i < n ? r[i].off : len, k = at;
+	free(k);
+	/* the text between the runs (in stream order): what no glyph wrote */
+	for (i = 0; ok && i <= n; i++) {
+		size_t  end = i < n ? r[i].off : len, c = at;
 
-		while (k < end && (text[k] == ' ' || text[k] == '\n' || text[k] == '\t'))
-			k++;
-		if (k < end) {
-			if (!ends_space(out) && !put(out, "\n", 1, limit))
-				return 0;
-			if (!put(out, text + at, end - at, limit))
-				return 0;
-		}
+		if (i < n && r[i].len == 0)
+			continue;
+		while (c < end && (text[c] == ' ' || text[c] == '\n' || text[c] == '\t'))
+			c++;
+		if (c < end && ((!ends_space(out) && !put(out, "\n", 1, limit))
+				|| !put(out, text + at, end - at, limit)))
+			ok = 0;
 		if (i < n && r[i].off + r[i].len > at)
 			at = r[i].off + r[i].len;
 	}
-	return 1;
+	return ok;
 }

@@ -53,7 +53,7 @@
 #define PDF_UNMAPPED_MAX 8		/* glyphs without Unicode before it counts */
 #define PDF_WHY_MAX	200
 #define PDF_FONTS_MAX	10000		/* fonts kept for the document */
-#define PDF_RUNS_MAX	(1u << 21)	/* runs of glyphs put in reading order per page */
+#define PDF_RUNS_MAX	(1u << 18)	/* runs of glyphs put in reading order per page */
 
 /* ---- the reader (the confined child) ----------------------------------- */
 
