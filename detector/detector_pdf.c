@@ -5,7 +5,8 @@
  * (common/confine.c: address-space and CPU limits, a deadline, a cap on
  * its output, a seccomp filter) and scans what the reader sends back:
  *
- *	page text	each page is one text unit
+ *	page text	each page is one text unit, read in stream order and
+ *			in the order a viewer shows it (the better counts)
  *	annotations	/Contents, rich text, appearance streams of
  *			annotations other than form widgets
  *	forms		AcroForm field values (/V), XFA data
