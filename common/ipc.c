@@ -22,6 +22,8 @@ void ipc_out_init(struct ipc_out *out, uint16_t type)
 	uint16_t version = IPC_VERSION;
 
 	buf_init(&out->b, 256);
+	out->tail = NULL;
+	out->tail_len = 0;
 	buf_append(&out->b, &magic, 4);
 	buf_append(&out->b, &version, 2);
 	buf_append(&out->b, &type, 2);
@@ -41,9 +43,26 @@ void ipc_put_bytes(struct ipc_out *out, uint16_t tag, const void *val, size_t le
 
 	if (len > IPC_MAX_MSG)
 		msg_panic("ipc_put_bytes: attribute %u too long (%zu)", tag, len);
+	if (out->tail)
+		msg_panic("ipc_put_bytes: attribute %u after the tail", tag);
 	buf_append(&out->b, &tag, 2);
 	buf_append(&out->b, &l, 4);
 	buf_append(&out->b, val, len);
+}
+
+/* ipc_put_tail - the last attribute, sent from val (kept until ipc_send) */
+void ipc_put_tail(struct ipc_out *out, uint16_t tag, const void *val, size_t len)
+{
+	uint32_t l = (uint32_t) len;
+
+	if (len > IPC_MAX_MSG)
+		msg_panic("ipc_put_tail: attribute %u too long (%zu)", tag, len);
+	if (out->tail)
+		msg_panic("ipc_put_tail: attribute %u after the tail", tag);
+	buf_append(&out->b, &tag, 2);
+	buf_append(&out->b, &l, 4);
+	out->tail = val;
+	out->tail_len = len;
 }
 
 /* ipc_put_str - add a string attribute (without its NUL) */
@@ -79,17 +98,19 @@ static int ipc_wait(int fd, short events, int timeout)
 /* ipc_send - send a record and descriptors within timeout seconds */
 int ipc_send(int fd, struct ipc_out *out, const int *fds, int nfds, int timeout)
 {
-	uint32_t len = (uint32_t) (out->b.len - IPC_HDR_LEN);
-	struct iovec iov = {.iov_base = out->b.data,.iov_len = out->b.len};
+	size_t  total = out->b.len + out->tail_len;
+	uint32_t len = (uint32_t) (total - IPC_HDR_LEN);
+	struct iovec iov[2] = {{.iov_base = out->b.data,.iov_len = out->b.len},
+	{.iov_base = (void *) out->tail,.iov_len = out->tail_len}};
 	union {
 		struct cmsghdr hdr;
 		char    space[CMSG_SPACE(sizeof(int) * IPC_MAX_FDS)];
 	}       ctl;
-	struct msghdr mh = {.msg_iov = &iov,.msg_iovlen = 1};
+	struct msghdr mh = {.msg_iov = iov,.msg_iovlen = out->tail_len ? 2 : 1};
 	ssize_t n;
 
-	if (out->b.len > IPC_MAX_MSG)
-		msg_panic("ipc_send: record of %zu bytes", out->b.len);
+	if (total > IPC_MAX_MSG)
+		msg_panic("ipc_send: record of %zu bytes", total);
 	if (nfds < 0 || nfds > IPC_MAX_FDS)
 		msg_panic("ipc_send: %d descriptors", nfds);
 	memcpy(out->b.data + 8, &len, 4);
@@ -107,7 +128,7 @@ int ipc_send(int fd, struct ipc_out *out, const int *fds, int nfds, int timeout)
 	}
 	for (;;) {
 		n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n == (ssize_t) out->b.len)
+		if (n == (ssize_t) total)
 			return IPC_OK;
 		if (n >= 0)
 			return IPC_ERROR;	/* SEQPACKET never sends part */
@@ -115,6 +136,8 @@ int ipc_send(int fd, struct ipc_out *out, const int *fds, int nfds, int timeout)
 			continue;
 		if (errno == EPIPE || errno == ECONNRESET)
 			return IPC_EOF;
+		if (errno == EMSGSIZE)
+			return IPC_TOOBIG;	/* the socket's send buffer is smaller */
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return IPC_ERROR;
 		if ((n = ipc_wait(fd, POLLOUT, timeout)) != IPC_OK)

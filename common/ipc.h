@@ -24,7 +24,7 @@
 
 #define IPC_MAGIC	0x444c5047	/* "DLPG" */
 #define IPC_VERSION	1
-#define IPC_MAX_MSG	65536
+#define IPC_MAX_MSG	(256 * 1024)
 #define IPC_MAX_ATTRS	512
 #define IPC_MAX_FDS	4
 #define IPC_HDR_LEN	12
@@ -46,6 +46,8 @@ struct ipc_msg {
 
 struct ipc_out {
 	struct buf b;
+	const void *tail;		/* the last attribute's value, not copied */
+	size_t  tail_len;
 };
 
 enum ipc_status {
@@ -54,6 +56,7 @@ enum ipc_status {
 	IPC_TIMEOUT = -2,
 	IPC_ERROR = -3,			/* socket error */
 	IPC_BAD = -4,			/* malformed record */
+	IPC_TOOBIG = -5,		/* longer than the socket takes: nothing sent */
 };
 
 void ipc_out_init(struct ipc_out *out, uint16_t type);
@@ -62,6 +65,7 @@ void ipc_put_bytes(struct ipc_out *out, uint16_t tag, const void *val, size_t le
 void ipc_put_str(struct ipc_out *out, uint16_t tag, const char *str);
 void ipc_put_u32(struct ipc_out *out, uint16_t tag, uint32_t val);
 void ipc_put_u64(struct ipc_out *out, uint16_t tag, uint64_t val);
+void ipc_put_tail(struct ipc_out *out, uint16_t tag, const void *val, size_t len);
 int ipc_send(int fd, struct ipc_out *out, const int *fds, int nfds, int timeout);
 int ipc_recv(int fd, struct ipc_msg *msg, int timeout, char *err, size_t errlen);
 void ipc_close_fds(struct ipc_msg *msg);

@@ -6,8 +6,9 @@
  * message, exactly as the client sent it after un-stuffing (CRLF line
  * ends), is the SCAN_TAG_MESSAGE attribute when it is at most
  * SCAN_MSG_INLINE_MAX bytes and the record has room (most mail: no
- * descriptor to create, pass and map), else a sealed memfd that travels
- * with the record (SCM_RIGHTS). The envelope, in the text form below, is
+ * descriptor to create, fill, pass, read and free), else a sealed memfd
+ * that travels with the record (SCM_RIGHTS); so is a message whose
+ * record the socket refused as too long (a send buffer below the record). The envelope, in the text form below, is
  * the SCAN_TAG_ENVELOPE attribute when it fits in SCAN_ENV_INLINE_MAX
  * bytes, else a sealed memfd after the message's (if any). The detector
  * answers one SCAN_VERDICT or SCAN_ERROR record.
@@ -53,7 +54,7 @@
 #define SCAN_TAG_MESSAGE	6	/* the message, when it fits */
 
 #define SCAN_ENV_INLINE_MAX	(48 * 1024)
-#define SCAN_MSG_INLINE_MAX	(32 * 1024)
+#define SCAN_MSG_INLINE_MAX	(192 * 1024)
 #define SCAN_REQ_ROOM		1024	/* a record's other attributes, at most */
 
 /* SCAN_VERDICT attributes. */

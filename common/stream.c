@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -508,6 +509,70 @@ void stream_write(struct stream *s, const void *data, size_t len)
 		else
 			(void) stream_write_all(s, data, len);
 	}
+}
+
+/* stream_writev_plain - wbuf, then every piece, in as few sends as the socket takes */
+static int stream_writev_plain(struct stream *s, const struct iovec *piece, int n)
+{
+	struct iovec iov[STREAM_IOV_MAX + 1];
+	struct msghdr mh = {.msg_iov = iov};
+	int     first = 0, count = 0;
+
+	if (s->wbuf.len > 0)
+		iov[count++] = (struct iovec) {.iov_base = s->wbuf.data,.iov_len = s->wbuf.len};
+	for (int i = 0; i < n; i++)
+		if (piece[i].iov_len > 0)
+			iov[count++] = piece[i];
+	while (first < count) {
+		ssize_t sent;
+
+		mh.msg_iov = iov + first;
+		mh.msg_iovlen = (size_t) (count - first);
+		/* no kernel timeout: a full socket buffer is waited for below */
+		sent = sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (sent < 0 && errno == EINTR)
+			continue;
+		if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return stream_wfail(s, errno == EPIPE || errno == ECONNRESET
+					    ? STREAM_EOF : STREAM_IOERR);
+		if (sent > 0) {
+			s->wbytes += (uint64_t) sent;
+			while (first < count && (size_t) sent >= iov[first].iov_len)
+				sent -= (ssize_t) iov[first++].iov_len;
+			if (first < count) {
+				iov[first].iov_base = (char *) iov[first].iov_base + sent;
+				iov[first].iov_len -= (size_t) sent;
+			}
+			continue;
+		}
+		switch (stream_poll(s->fd, POLLOUT, s->timeout * 1000)) {
+		case 0:
+			return stream_wfail(s, STREAM_TIMEOUT);
+		case -1:
+			return stream_wfail(s, STREAM_IOERR);
+		}
+	}
+	return STREAM_OK;
+}
+
+/* stream_writev - send what is collected, then the pieces; 0 or a stream_status */
+int stream_writev(struct stream *s, const struct iovec *piece, int n)
+{
+	int     r;
+
+	if (n < 0 || n > STREAM_IOV_MAX)
+		msg_panic("stream_writev: %d pieces", n);
+	if (!stream_write_ok(s))
+		return s->werr ? s->werr : s->err;
+	if (s->ssl) {
+		/* TLS records: through the write buffer, as any write */
+		for (int i = 0; i < n; i++)
+			stream_write(s, piece[i].iov_base, piece[i].iov_len);
+		return stream_flush(s);
+	}
+	r = stream_writev_plain(s, piece, n);
+	buf_reset(&s->wbuf);
+	return r;
 }
 
 /* stream_puts - collect a string */

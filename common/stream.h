@@ -5,7 +5,10 @@
  * object. Reads fill a fixed 64 KB buffer; lines are returned in place,
  * NUL-terminated where their CRLF (or bare LF) was, and never longer than
  * the caller's limit. Writes are collected and go out in large chunks when
- * the caller flushes at a protocol boundary (no line-per-write stalls).
+ * the caller flushes at a protocol boundary (no line-per-write stalls);
+ * stream_writev() sends what is collected and then the caller's pieces
+ * (a message's content where it lies) in as few system calls as the
+ * socket takes, and returns when all went or the write failed.
  *
  * Every blocking step waits at most s->timeout seconds. A plain-text
  * stream uses a blocking socket (stream_open() wants one): a read is one
@@ -33,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <openssl/ssl.h>
 
@@ -40,6 +44,7 @@
 
 #define STREAM_RBUF_SIZE	65536
 #define STREAM_WBUF_FLUSH	65536
+#define STREAM_IOV_MAX		64	/* pieces of one stream_writev() */
 
 enum stream_status {
 	STREAM_OK = 0,
@@ -85,6 +90,7 @@ void stream_puts(struct stream *s, const char *str);
 void stream_printf(struct stream *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int stream_flush(struct stream *s);
+int stream_writev(struct stream *s, const struct iovec *piece, int n);
 int stream_wait_readable(struct stream *s, int timeout_ms);
 int stream_peek_ready(struct stream *s);
 size_t stream_peek(struct stream *s, char *buf, size_t len);

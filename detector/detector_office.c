@@ -40,6 +40,9 @@
 #include <string.h>
 
 #include <stdlib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
 #include "mem.h"
@@ -453,8 +456,8 @@ static void table_close(struct office_st *st, struct buf *out)
 }
 
 /* table_act - what a table's element does to the text */
-static void table_act(struct office_st *st, struct buf *out, enum office_act act, int closing,
-		      int empty)
+static inline void table_act(struct office_st *st, struct buf *out, enum office_act act,
+				    int closing, int empty)
 {
 	switch (act) {
 	case OFF_TABLE:
@@ -497,8 +500,8 @@ static void table_act(struct office_st *st, struct buf *out, enum office_act act
 }
 
 /* tag_apply - what a tag does to the text, its attributes aside */
-static void tag_apply(struct office_st *st, struct buf *out, enum office_act act, int closing,
-		      int empty)
+static inline void tag_apply(struct office_st *st, struct buf *out, enum office_act act,
+				    int closing, int empty)
 {
 	switch (act) {
 	case OFF_BREAK:
@@ -627,6 +630,66 @@ static size_t tag(const char *in, size_t len, size_t i, struct buf *out, struct 
 	return j < len ? j + 1 : len;
 }
 
+/*
+ * text_run - character data at in[i], up to the next '<', copied into out as
+ * it is read (entities decoded, 16 bytes a step where there are 16); the
+ * index of that '<' (or len). White space alone is layout: not kept.
+ */
+static size_t text_run(const char *in, size_t len, size_t i, struct buf *out)
+{
+	size_t  j = i, from = out->len, n;
+
+	for (;;) {
+#ifdef __SSE2__
+		while (len - j >= 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *) (in + j));
+			unsigned m = (unsigned) _mm_movemask_epi8(_mm_or_si128(
+					_mm_cmpeq_epi8(x, _mm_set1_epi8('<')),
+					_mm_cmpeq_epi8(x, _mm_set1_epi8('&'))));
+
+			if (out->len + 17 > out->cap)
+				buf_reserve(out, 64);
+			_mm_storeu_si128((__m128i *) (out->data + out->len), x);
+			if (m == 0) {
+				out->len += 16;
+				j += 16;
+				continue;
+			}
+			out->len += (size_t) __builtin_ctz(m);
+			j += (size_t) __builtin_ctz(m);
+			break;
+		}
+#endif
+		while (j < len && in[j] != '<' && in[j] != '&') {
+			if (out->len + 2 > out->cap)
+				buf_reserve(out, 64);
+			out->data[out->len++] = in[j++];
+			if (len - j >= 16)
+				break;		/* back to the 16-byte steps */
+		}
+		if (j >= len || in[j] == '<')
+			break;
+		if (in[j] != '&')
+			continue;
+		if ((n = xml_entity(in + j, len - j, out)) == 0) {
+			put_run(out, "&", 1);
+			n = 1;
+		}
+		j += n;
+	}
+	/* white space alone between tags is layout */
+	if (is_ws(in[i])) {
+		size_t  k = i;
+
+		while (k < j && is_ws(in[k]))
+			k++;
+		if (k == j)
+			out->len = from;
+	}
+	out->data[out->len] = 0;
+	return j;
+}
+
 /* detector_office_xml - the text a reader sees in an XML part */
 void    detector_office_xml(const char *in, size_t len, struct buf *out, size_t limit)
 {
@@ -638,19 +701,8 @@ void    detector_office_xml(const char *in, size_t len, struct buf *out, size_t 
 	buf_reserve(out, (len < limit ? len : limit) / 2 + 16);
 	out->data[out->len] = 0;
 	while (i < len && out->len < limit) {
-		const char *lt = in[i] == '<' ? in + i : memchr(in + i, '<', len - i);
-		size_t  run = lt ? (size_t) (lt - (in + i)) : len - i;
-
-		/* character data; white space alone between tags is layout */
-		if (run > 0) {
-			size_t  k = 0;
-
-			while (k < run && is_ws(in[i + k]))
-				k++;
-			if (k < run)
-				put_text(out, in + i, run);
-		}
-		i += run;
+		if (in[i] != '<')
+			i = text_run(in, len, i, out);	/* character data */
 		if (i >= len)
 			break;
 		if (len - i >= 4 && memcmp(in + i, "<!--", 4) == 0) {

@@ -52,6 +52,7 @@
 
 static unsigned char b64_table[256];
 static int b64_ready;
+static int b64_avx2;			/* the CPU decodes 32 characters a step */
 
 /* b64_init - the decoding table */
 static void b64_init(void)
@@ -62,8 +63,61 @@ static void b64_init(void)
 	for (int i = 0; i < 64; i++)
 		b64_table[(unsigned char) alpha[i]] = (unsigned char) i;
 	b64_table['='] = B64_PAD;
+#if defined(__x86_64__)
+	b64_avx2 = __builtin_cpu_supports("avx2") != 0;
+#endif
 	b64_ready = 1;
 }
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/*
+ * b64_block_avx2 - 32 base64 characters at in to 24 bytes at out (which
+ * has room for 32); 32, or where the first of them that is not of the
+ * alphabet is (a line break, padding, garbage), having written nothing
+ */
+__attribute__((target("avx2")))
+static int b64_block_avx2(const unsigned char *in, unsigned char *out)
+{
+	__m256i c = _mm256_loadu_si256((const __m256i *) in);
+	/* bytes of 0x80 and above are negative: in no range below */
+	__m256i upper = _mm256_and_si256(_mm256_cmpgt_epi8(c, _mm256_set1_epi8('A' - 1)),
+					 _mm256_cmpgt_epi8(_mm256_set1_epi8('Z' + 1), c));
+	__m256i lower = _mm256_and_si256(_mm256_cmpgt_epi8(c, _mm256_set1_epi8('a' - 1)),
+					 _mm256_cmpgt_epi8(_mm256_set1_epi8('z' + 1), c));
+	__m256i digit = _mm256_and_si256(_mm256_cmpgt_epi8(c, _mm256_set1_epi8('0' - 1)),
+					 _mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), c));
+	__m256i plus = _mm256_cmpeq_epi8(c, _mm256_set1_epi8('+'));
+	__m256i slash = _mm256_cmpeq_epi8(c, _mm256_set1_epi8('/'));
+	__m256i valid = _mm256_or_si256(_mm256_or_si256(upper, lower),
+					_mm256_or_si256(digit, _mm256_or_si256(plus, slash)));
+	unsigned bad = ~(unsigned) _mm256_movemask_epi8(valid);
+	__m256i shift, v;
+
+	if (bad != 0)
+		return __builtin_ctz(bad);
+	/* each character's value: A-Z 0-25, a-z 26-51, 0-9 52-61, + 62, / 63 */
+	shift = _mm256_or_si256(
+		_mm256_or_si256(_mm256_and_si256(upper, _mm256_set1_epi8(-'A')),
+				_mm256_and_si256(lower, _mm256_set1_epi8(26 - 'a'))),
+		_mm256_or_si256(_mm256_and_si256(digit, _mm256_set1_epi8(52 - '0')),
+				_mm256_or_si256(_mm256_and_si256(plus, _mm256_set1_epi8(62 - '+')),
+						_mm256_and_si256(slash, _mm256_set1_epi8(63 - '/')))));
+	v = _mm256_add_epi8(c, shift);
+	/* four 6-bit values a b c d to the 24 bits a<<18 | b<<12 | c<<6 | d */
+	v = _mm256_maddubs_epi16(v, _mm256_set1_epi32(0x01400140));
+	v = _mm256_madd_epi16(v, _mm256_set1_epi32(0x00011000));
+	/* their three bytes, high first, 12 to a lane, then the lanes joined */
+	v = _mm256_shuffle_epi8(v, _mm256_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12,
+						    -1, -1, -1, -1,
+						    2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12,
+						    -1, -1, -1, -1));
+	v = _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 3, 7));
+	_mm256_storeu_si256((__m256i *) out, v);
+	return 32;
+}
+#endif
 
 /* detector_b64_decode - base64 to at most limit bytes, appended to out; bytes added */
 size_t detector_b64_decode(const char *in, size_t len, struct buf *out,
@@ -71,7 +125,7 @@ size_t detector_b64_decode(const char *in, size_t len, struct buf *out,
 {
 	const unsigned char *p = (const unsigned char *) in;
 	unsigned char *o, *end;
-	size_t  i = 0, start = out->len, room = len / 4 * 3 + 3;
+	size_t  i = 0, start = out->len, room = len / 4 * 3 + 3, simd_at = 0;
 	uint32_t acc = 0;
 	int     n = 0;
 
@@ -86,6 +140,23 @@ size_t detector_b64_decode(const char *in, size_t len, struct buf *out,
 	/* a caller that wants to know whether all was decoded asks for one more */
 #define B64_PUT(c)	do { if (o == end) goto full; *o++ = (unsigned char) (c); } while (0)
 	while (i < len) {
+#if defined(__x86_64__)
+		/* 32 characters a step while there is no line break among them */
+		if (b64_avx2 && n == 0 && i >= simd_at) {
+			while (len - i >= 32 && end - o >= 32) {
+				int     k = b64_block_avx2(p + i, o);
+
+				if (k < 32) {
+					simd_at = i + (size_t) k + 1;	/* past it first */
+					break;
+				}
+				i += 32;
+				o += 24;
+			}
+			if (i >= len)
+				break;
+		}
+#endif
 		if (n == 0 && i + 4 <= len && end - o >= 3) {
 			unsigned a = b64_table[p[i]], b = b64_table[p[i + 1]],
 			        c = b64_table[p[i + 2]], d = b64_table[p[i + 3]];

@@ -23,7 +23,7 @@ PROXY_FUZZ_INC = smtpd-proxy/proxy_session.c smtpd-proxy/proxy_nexthop.c \
 	smtpd-proxy/proxy_detect.c
 PROXY_FUZZ_SRC = $(filter-out smtpd-proxy/smtpd-proxy.c $(PROXY_FUZZ_INC),$(PROXY_SRC)) \
 	$(COMMON_SRC)
-PROXY_FUZZ_WRAP = read recv send close
+PROXY_FUZZ_WRAP = read recv send sendmsg close
 PROXY_FUZZ = reply data command session haproxy dns
 FUZZ_TARGETS += $(PROXY_FUZZ:%=smtpd-proxy/fuzz/fuzz-%)
 FUZZ_ARGS_fuzz-reply = -max_len=16384

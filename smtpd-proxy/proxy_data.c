@@ -26,7 +26,10 @@
  * re-stuffed (the Subject replaced when the verdict says so), then the
  * end of data. The content comes from memory, or is read back from the
  * sealed memfd in chunks (nobody can change it under us); a line split
- * between two chunks is still stuffed right. The end of data goes out only after every byte
+ * between two chunks is still stuffed right. The pieces are sent where
+ * they lie, together: a message in memory goes with our headers and the
+ * end of data in one system call (one segment for the next hop to wake
+ * up for, not three). The end of data goes out only after every byte
  * before it did: a write that failed or timed out is final (the stream
  * writes nothing more), and so is a next hop that speaks before the end
  * of data (nothing asked it to: its words are no reply to anything). The
@@ -289,8 +292,38 @@ static size_t data_header_end(const char *m, size_t size)
 	return size;
 }
 
+/*
+ * The pieces of what goes to the next hop, gathered where they lie (the
+ * spool, our headers, the stuffing dots) and sent together: headers,
+ * content and end of data of a usual message in one system call.
+ */
+struct data_out {
+	struct stream *h;
+	struct iovec iov[STREAM_IOV_MAX];
+	int     n;
+};
+
+/* data_out_flush - send the pieces gathered; a stream_status (sticky in h) */
+static int data_out_flush(struct data_out *o)
+{
+	int     n = o->n;
+
+	o->n = 0;
+	return stream_writev(o->h, o->iov, n);
+}
+
+/* data_out_add - one more piece, which must stay where it is until sent */
+static void data_out_add(struct data_out *o, const char *p, size_t len)
+{
+	if (len == 0)
+		return;
+	if (o->n == STREAM_IOV_MAX)
+		(void) data_out_flush(o);
+	o->iov[o->n++] = (struct iovec) {.iov_base = (void *) p,.iov_len = len};
+}
+
 /* data_write_stuffed - content with every leading dot doubled */
-static int data_write_stuffed(struct stream *h, const char *m, size_t len, int bol)
+static int data_write_stuffed(struct data_out *o, const char *m, size_t len, int bol)
 {
 	size_t  pos = 0;
 
@@ -299,7 +332,7 @@ static int data_write_stuffed(struct stream *h, const char *m, size_t len, int b
 		size_t  end;
 
 		if (bol && m[pos] == '.')
-			stream_write(h, ".", 1);
+			data_out_add(o, ".", 1);
 		lf = memchr(m + pos, '\n', len - pos);
 		end = lf ? (size_t) (lf - m) + 1 : len;
 		/* write up to the next line that starts with a dot */
@@ -307,7 +340,7 @@ static int data_write_stuffed(struct stream *h, const char *m, size_t len, int b
 			lf = memchr(m + end, '\n', len - end);
 			end = lf ? (size_t) (lf - m) + 1 : len;
 		}
-		stream_write(h, m + pos, end - pos);
+		data_out_add(o, m + pos, end - pos);
 		pos = end;
 		bol = 1;
 	}
@@ -316,7 +349,7 @@ static int data_write_stuffed(struct stream *h, const char *m, size_t len, int b
 }
 
 /* data_rewrite_headers - the header section with our Subject */
-static void data_rewrite_headers(struct stream *h, const char *m, size_t hend,
+static void data_rewrite_headers(struct data_out *o, const char *m, size_t hend,
 				 const char *subject)
 {
 	size_t  pos = 0;
@@ -328,20 +361,25 @@ static void data_rewrite_headers(struct stream *h, const char *m, size_t hend,
 		size_t  next = lf ? (size_t) (lf - m) + 1 : hend;
 
 		if (data_is_subject(m + pos, next - pos)) {
-			if (!replaced)
-				stream_printf(h, "Subject: %s\r\n", subject);
+			if (!replaced) {
+				/* ours is formatted into the stream: what came before goes first */
+				(void) data_out_flush(o);
+				stream_printf(o->h, "Subject: %s\r\n", subject);
+			}
 			replaced = 1;
 			while (next < hend && (m[next] == ' ' || m[next] == '\t')) {
 				lf = memchr(m + next, '\n', hend - next);
 				next = lf ? (size_t) (lf - m) + 1 : hend;
 			}
 		} else {
-			(void) data_write_stuffed(h, m + pos, next - pos, 1);
+			(void) data_write_stuffed(o, m + pos, next - pos, 1);
 		}
 		pos = next;
 	}
-	if (!replaced)
-		stream_printf(h, "Subject: %s\r\n", subject);
+	if (!replaced) {
+		(void) data_out_flush(o);
+		stream_printf(o->h, "Subject: %s\r\n", subject);
+	}
 }
 
 /* data_pread - exactly len bytes at off; -1 on error */
@@ -384,6 +422,7 @@ int proxy_data_send(struct proxy_session *s, const struct proxy_spool *sp,
 		    const struct verdict *v)
 {
 	struct stream *h = s->hop;
+	struct data_out o = {.h = h};
 	struct buf chunk;
 	size_t  off = 0, size = sp->size;
 	int     bol = 1, rc = HOP_LOST;
@@ -392,8 +431,8 @@ int proxy_data_send(struct proxy_session *s, const struct proxy_spool *sp,
 	h->timeout = var_next_hop_data_timeout;
 	for (size_t i = 0; i < v->nheaders; i++) {
 		/* ".X: y" is a valid field: stuffed like any line, or it loses its dot */
-		(void) data_write_stuffed(h, v->headers[i], strlen(v->headers[i]), 1);
-		stream_write(h, "\r\n", 2);
+		(void) data_write_stuffed(&o, v->headers[i], strlen(v->headers[i]), 1);
+		data_out_add(&o, "\r\n", 2);
 	}
 	buf_init(&chunk, sp->fd < 0 ? 16 : size < DATA_CHUNK ? size : DATA_CHUNK);
 	if (v->subject) {
@@ -423,25 +462,33 @@ int proxy_data_send(struct proxy_session *s, const struct proxy_spool *sp,
 			mlen = chunk.len;
 		}
 		hend = data_header_end(p, mlen);
-		data_rewrite_headers(h, p, hend, v->subject);
-		bol = data_write_stuffed(h, p + hend, mlen - hend, 1);
+		data_rewrite_headers(&o, p, hend, v->subject);
+		bol = data_write_stuffed(&o, p + hend, mlen - hend, 1);
 	}
 	while (off < size) {
 		size_t  n = size - off < DATA_CHUNK ? size - off : DATA_CHUNK;
 
+		/* the chunk buffer is read into again: what points into it goes first */
+		if (sp->fd >= 0)
+			(void) data_out_flush(&o);
 		if ((rc = data_hop_ok(s)) != HOP_OK)
 			goto out;
 		rc = HOP_LOST;
 		if ((p = data_get(sp, &chunk, off, n)) == NULL)
 			goto out;
-		bol = data_write_stuffed(h, p, n, bol);
+		bol = data_write_stuffed(&o, p, n, bol);
 		off += n;
 	}
-	/* never an end of data after a lost byte, or after an unasked reply */
+	/*
+	 * Never an end of data after a lost byte (a failed send is final), or
+	 * after an unasked reply. The end goes in the same send as the last
+	 * content: cut short anywhere, what went is no end of data (the
+	 * content, stuffed, has no "." line).
+	 */
 	if ((rc = data_hop_ok(s)) != HOP_OK)
 		goto out;
-	stream_write(h, ".\r\n", 3);
-	if (stream_flush(h) != STREAM_OK)
+	data_out_add(&o, ".\r\n", 3);
+	if (data_out_flush(&o) != STREAM_OK)
 		rc = h->werr == STREAM_TIMEOUT ? HOP_TIMEOUT : HOP_LOST;
 out:
 	if (off < size && rc == HOP_LOST && !h->werr && !h->err)

@@ -2,8 +2,10 @@
  * proxy_detect - asking the detector for a verdict
  *
  * The message and its envelope go to the detector with one SCAN_REQ
- * record: inside it when they fit (common/scan.h), else as sealed memfds
- * (a large message's own, sealed by the caller); one SCAN_VERDICT comes back
+ * record: inside it when they fit (common/scan.h; the message is sent
+ * from the spool's memory, not copied into the record), else as sealed
+ * memfds (a large message's own, sealed by the caller; also a message the
+ * socket would not take in a record that long); one SCAN_VERDICT comes back
  * within detector_timeout. The detector's word is checked like any
  * peer's: a known action, a block reply that is a well-formed 5xx with an
  * enhanced code and printable text, header lines of the form "Name:
@@ -170,10 +172,19 @@ static int proxy_detect_exchange(struct ipc_out *out, const int *fds, int nfds,
 	snprintf(path, sizeof(path), "%s/%s", var_run_directory, SCAN_SOCKET);
 	/* a kept connection may find its detector gone: then one fresh try */
 	for (int fresh = proxy_det_fd < 0; fresh < 2; fresh++) {
-		if (proxy_det_fd < 0 && (proxy_det_fd = unix_connect(path, SOCK_SEQPACKET,
+		if (proxy_det_fd < 0) {
+			int     sndbuf = IPC_MAX_MSG;
+
+			if ((proxy_det_fd = unix_connect(path, SOCK_SEQPACKET,
 						var_detector_timeout, why, len)) < 0)
-			return IPC_ERROR;
+				return IPC_ERROR;
+			/* room for a record with a message inside (the kernel caps it) */
+			(void) setsockopt(proxy_det_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+					  sizeof(sndbuf));
+		}
 		rc = ipc_send(proxy_det_fd, out, fds, nfds, var_detector_timeout);
+		if (rc == IPC_TOOBIG)
+			return rc;		/* nothing went: the connection is good */
 		if (rc == IPC_OK)
 			rc = ipc_recv(proxy_det_fd, msg, var_detector_timeout, why, len);
 		if (rc == IPC_OK)
@@ -192,47 +203,63 @@ static int proxy_detect_exchange(struct ipc_out *out, const int *fds, int nfds,
 	return rc;
 }
 
+/* proxy_detect_request - build the request, send it, get the answer; an ipc_status */
+static int proxy_detect_request(struct proxy_session *s, const struct proxy_spool *sp,
+				const struct buf *env, int inline_ok, struct ipc_msg *msg,
+				char *why, size_t len)
+{
+	struct ipc_out out;
+	int     fds[2], nfds = 0, rc, msg_inline;
+	int     env_inline = env->len <= SCAN_ENV_INLINE_MAX;
+	size_t  size = sp->size;
+
+	ipc_out_init(&out, SCAN_REQ);
+	ipc_put_str(&out, SCAN_TAG_CID, s->cid);
+	ipc_put_u64(&out, SCAN_TAG_MSG_SIZE, size);
+	ipc_put_u64(&out, SCAN_TAG_ENV_SIZE, env->len);
+	ipc_put_u32(&out, SCAN_TAG_DEADLINE, (uint32_t) var_detector_timeout);
+	/* a usual message rides in the record, sent from where it is; a large one in its memfd */
+	msg_inline = inline_ok && sp->fd < 0 && size <= SCAN_MSG_INLINE_MAX
+		&& out.b.len + size + (env_inline ? env->len : 0) + SCAN_REQ_ROOM <= IPC_MAX_MSG;
+	if (sp->fd >= 0)
+		fds[nfds++] = sp->fd;
+	else if (!msg_inline && (fds[nfds++] = scan_memfd_from("dlpgate-message", sp->mem.data,
+							       size)) < 0)
+		snprintf(why, len, "cannot create the message memfd");
+	/* a usual envelope rides in the record; a huge one in a memfd, after the message's */
+	if (*why == 0 && env_inline)
+		ipc_put_bytes(&out, SCAN_TAG_ENVELOPE, env->data, env->len);
+	else if (*why == 0 && (fds[nfds++] = scan_memfd_from("dlpgate-envelope", env->data,
+							      env->len)) < 0)
+		snprintf(why, len, "cannot create the envelope memfd");
+	if (*why == 0 && msg_inline)
+		ipc_put_tail(&out, SCAN_TAG_MESSAGE, sp->mem.data, size);
+	rc = *why ? IPC_ERROR : proxy_detect_exchange(&out, fds, nfds, msg, why, len);
+	ipc_out_free(&out);
+	for (int i = 0; i < nfds; i++)
+		if (fds[i] >= 0 && fds[i] != sp->fd)
+			close(fds[i]);
+	return rc;
+}
+
 /* proxy_detect - a verdict for the spooled message; -1 on failure */
 int proxy_detect(struct proxy_session *s, const struct proxy_spool *sp, struct verdict *v)
 {
 	static struct ipc_msg msg;
 	char    why[256] = "";
-	struct ipc_out out;
 	struct buf env;
-	int     fds[2], nfds = 0, rc;
-	size_t  size = sp->size;
+	int     rc;
 
 	memset(v, 0, sizeof(*v));
 	buf_init(&env, 1024);
 	envelope_format(&s->env, &env);
-	ipc_out_init(&out, SCAN_REQ);
-	ipc_put_str(&out, SCAN_TAG_CID, s->cid);
-	ipc_put_u64(&out, SCAN_TAG_MSG_SIZE, size);
-	ipc_put_u64(&out, SCAN_TAG_ENV_SIZE, env.len);
-	ipc_put_u32(&out, SCAN_TAG_DEADLINE, (uint32_t) var_detector_timeout);
-	/* a usual message rides in the record; a large one in its memfd */
-	if (sp->fd >= 0) {
-		fds[nfds++] = sp->fd;
-	} else if (size <= SCAN_MSG_INLINE_MAX && env.len <= SCAN_ENV_INLINE_MAX
-		   && out.b.len + size + env.len + SCAN_REQ_ROOM <= IPC_MAX_MSG) {
-		ipc_put_bytes(&out, SCAN_TAG_MESSAGE, sp->mem.data, size);
-	} else if ((fds[nfds] = scan_memfd_from("dlpgate-message", sp->mem.data, size)) >= 0) {
-		nfds++;				/* in memory, but no room in the record */
-	} else {
-		snprintf(why, sizeof(why), "cannot create the message memfd");
-	}
-	/* a usual envelope rides in the record; a huge one in a memfd */
-	if (*why == 0 && env.len <= SCAN_ENV_INLINE_MAX)
-		ipc_put_bytes(&out, SCAN_TAG_ENVELOPE, env.data, env.len);
-	else if (*why == 0 && (fds[nfds++] = scan_memfd_from("dlpgate-envelope", env.data,
-							      env.len)) < 0)
-		snprintf(why, sizeof(why), "cannot create the envelope memfd");
-	rc = *why ? IPC_ERROR : proxy_detect_exchange(&out, fds, nfds, &msg, why, sizeof(why));
-	ipc_out_free(&out);
+	rc = proxy_detect_request(s, sp, &env, 1, &msg, why, sizeof(why));
+	/* a socket that takes no record that long: the message goes in a memfd */
+	if (rc == IPC_TOOBIG)
+		rc = proxy_detect_request(s, sp, &env, 0, &msg, why, sizeof(why));
+	if (rc == IPC_TOOBIG)
+		snprintf(why, sizeof(why), "request too long for the detector socket");
 	buf_free(&env);
-	for (int i = 0; i < nfds; i++)
-		if (fds[i] >= 0 && fds[i] != sp->fd)
-			close(fds[i]);
 	if (rc != IPC_OK)
 		goto fail;
 	if (msg.type == SCAN_ERROR) {

@@ -410,22 +410,25 @@ static void proxy_do_quit(struct proxy_session *s, const struct proxy_cmd *cmd,
 	int     rc;
 
 	proxy_enter_state(s, PS_QUIT);
-	smtp_reply_init(&r);
-	if (s->hop) {
-		stream_puts(s->hop, "QUIT\r\n");
-		rc = proxy_hop_reply(s, &r, 10, "221");
-		/* after 221 the next hop has nothing more to say */
-		if (rc == HOP_OK && proxy_hop_quiet(s) == HOP_GARBLED)
-			proxy_hop_failed(s, HOP_GARBLED, "QUIT (data after 221)");
-		proxy_hop_close(s);
-		if (rc == HOP_OK && r.code == 221) {
-			proxy_chat_relay(s, &r);
-			smtp_reply_free(&r);
-			return;
-		}
-	}
-	smtp_reply_free(&r);
 	proxy_chat_reply(s, "221 2.0.0 Bye");
+	if (s->hop == NULL)
+		return;
+	/*
+	 * Every transaction had its final reply: the next hop's 221 tells the
+	 * client nothing, which goes as soon as the next hop has our QUIT (as
+	 * Postfix's smtpd leaves its proxy filter). Its 221 is still read,
+	 * and anything after it is a protocol error.
+	 */
+	stream_puts(s->hop, "QUIT\r\n");
+	(void) stream_flush(s->hop);
+	(void) proxy_chat_flush(s);
+	smtp_reply_init(&r);
+	rc = proxy_hop_reply(s, &r, 10, "221");
+	/* after 221 the next hop has nothing more to say */
+	if (rc == HOP_OK && proxy_hop_quiet(s) == HOP_GARBLED)
+		proxy_hop_failed(s, HOP_GARBLED, "QUIT (data after 221)");
+	proxy_hop_close(s);
+	smtp_reply_free(&r);
 }
 
 /* proxy_do_starttls - STARTTLS: 220, then the handshake on a clean slate */

@@ -117,7 +117,7 @@ is($code, 250, '5 MB message accepted');
 (my $bigwant = "X-Filter-Loop: Reflected\r\n$big") =~ s/\r\n/\n/g;
 ok($m[0]{body} eq $bigwant, '5 MB message arrives byte-exact');
 
-# RSET and NOOP are relayed; QUIT gets the next hop's 221
+# RSET and NOOP are relayed; QUIT is answered 221 (and said to the next hop)
 is(($c->cmd('RSET'))[0], 250, 'RSET');
 is(($c->cmd('NOOP'))[0], 250, 'NOOP');
 ($code, my $text) = $c->cmd('QUIT');

@@ -1,7 +1,7 @@
 #!/usr/bin/perl
-# How a message reaches the detector: a small one inside the request
-# record (no memfd at all), a larger one in a sealed memfd, made at the end
-# of DATA or, past the worker's staging buffer, while it arrives. Every
+# How a message reaches the detector: one of up to 192 KB inside the
+# request record (no memfd at all), a larger one in a sealed memfd, made at
+# the end of DATA or, past the worker's staging buffer, while it arrives. Every
 # size is scanned whole, delivered byte for byte, and modified where the
 # verdict says; the detector refuses a request whose inline message is not
 # the size it announces.
@@ -36,9 +36,9 @@ sub body {
         . ($line x int($kb * 1024 / length $line)) . "$last\n";
 }
 
-# 1 KB: inside the record; 100 KB: a memfd at the end; 400 KB: a memfd
-# made while the content still arrives (past the 256 KB staging buffer)
-for my $kb (1, 100, 400) {
+# 1 and 100 KB: inside the record; 200 KB: a memfd at the end; 400 KB: a
+# memfd made while the content still arrives (past the 256 KB staging buffer)
+for my $kb (1, 100, 200, 400) {
     $sink->clear;
     my $clean = body("clean $kb", $kb, "see you");
     my ($code) = send_mail($dlp, from => 'a@example.com', rcpt => ['b@example.net'], data => $clean);

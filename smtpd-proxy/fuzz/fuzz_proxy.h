@@ -63,6 +63,8 @@ ssize_t __real_send(int fd, const void *buf, size_t len, int flags);
 ssize_t __wrap_read(int fd, void *buf, size_t len);
 ssize_t __wrap_recv(int fd, void *buf, size_t len, int flags);
 ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags);
+ssize_t __real_sendmsg(int fd, const struct msghdr *mh, int flags);
+ssize_t __wrap_sendmsg(int fd, const struct msghdr *mh, int flags);
 
 /* fuzz_peer_new - a fake connection; its descriptor is the caller's to close */
 static inline struct fuzz_peer *fuzz_peer_new(const void *in, size_t inlen,
@@ -186,6 +188,30 @@ ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags)
 	}
 	buf_append(&p->out, buf, len);
 	return (ssize_t) len;
+}
+
+/* __wrap_sendmsg - a peer's: the pieces one after the other, as send() takes them */
+ssize_t __wrap_sendmsg(int fd, const struct msghdr *mh, int flags)
+{
+	struct fuzz_peer *p = fuzz_peer_of(fd);
+	ssize_t total = 0;
+
+	if (p == NULL)
+		return __real_sendmsg(fd, mh, flags);
+	for (size_t i = 0; i < mh->msg_iovlen; i++) {
+		const struct iovec *v = &mh->msg_iov[i];
+		ssize_t n;
+
+		if (v->iov_len == 0)
+			continue;
+		n = __wrap_send(fd, v->iov_base, v->iov_len, flags);
+		if (n < 0)
+			return total > 0 ? total : n;
+		total += n;
+		if ((size_t) n < v->iov_len)
+			break;			/* a short write */
+	}
+	return total;
 }
 
 /* fuzz_split - the input as chunk sizes (first byte: how many) and the rest */

@@ -130,6 +130,61 @@ static void unit_filenames(void)
 	tap_is_str(type, "text/html", "the type: first token, lower case");
 }
 
+/* unit_b64_encode - bytes as base64 in lines of 76, as mail writes it */
+static void unit_b64_encode(const unsigned char *d, size_t n, struct buf *out)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t  col = 0;
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned) d[i] << 16 | (i + 1 < n ? (unsigned) d[i + 1] << 8 : 0)
+			| (i + 2 < n ? d[i + 2] : 0);
+		char    q[4] = {al[v >> 18], al[v >> 12 & 63], i + 1 < n ? al[v >> 6 & 63] : '=',
+				    i + 2 < n ? al[v & 63] : '='};
+
+		buf_append(out, q, 4);
+		if ((col += 4) == 76) {
+			buf_append(out, "\r\n", 2);
+			col = 0;
+		}
+	}
+}
+
+/* unit_b64_long - long base64 (decoded 32 characters a step): as the short */
+static void unit_b64_long(struct buf *b)
+{
+	unsigned char d[3000];
+	struct buf enc;
+	int     same;
+
+	for (size_t i = 0; i < sizeof(d); i++)
+		d[i] = (unsigned char) (i * 7 + i / 256);
+	buf_init(&enc, 4096);
+	unit_b64_encode(d, sizeof(d) - 1, &enc);
+	buf_reset(b);
+	tap_is_int((long long) detector_b64_decode(enc.data, enc.len, b, NULL, 5000),
+		   (long long) sizeof(d) - 1, "long base64 lines: every byte");
+	tap_ok(b->len == sizeof(d) - 1 && memcmp(b->data, d, b->len) == 0, "and the bytes are right");
+	buf_reset(b);
+	tap_is_int((long long) detector_b64_decode(enc.data, enc.len, b, NULL, 100), 100,
+		   "the limit inside a long line");
+	tap_ok(memcmp(b->data, d, 100) == 0, "and what it wrote is the start");
+	/* junk and a line break inside what would be a 32-character step */
+	buf_reset(&enc);
+	unit_b64_encode(d, 48, &enc);		/* 64 characters, one line */
+	memmove(enc.data + 21, enc.data + 20, enc.len - 20);
+	enc.data[20] = '*';
+	memmove(enc.data + 41, enc.data + 40, enc.len - 39);
+	enc.data[40] = '\n';
+	enc.len += 2;
+	buf_reset(b);
+	detector_b64_decode(enc.data, enc.len, b, NULL, 100);
+	same = b->len == 48 && memcmp(b->data, d, 48) == 0;
+	tap_ok(same, "junk and a line break in a long run are skipped");
+	buf_free(&enc);
+	buf_reset(b);
+}
+
 /* unit_decoders - encoded words, base64, quoted-printable */
 static void unit_decoders(void)
 {
@@ -170,6 +225,7 @@ static void unit_decoders(void)
 	s = "a=3Db=\r\nc";
 	tap_is_int((long long) detector_qp_decode(s, strlen(s), &b, 2), 2, "quoted-printable too");
 	tap_is_str(unit_decoded(&b), "a=", "its first two bytes");
+	unit_b64_long(&b);
 	s = "begin 644 a.txt\n3=&AE(&9A;&-O;B!I<R!H97)E\"@``\n`\nend\n";
 	detector_uu_decode(s, strlen(s), &b, 1000);
 	tap_is_str(unit_decoded(&b), "the falcon is here\n", "uuencode");
