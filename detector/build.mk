@@ -14,6 +14,7 @@ DETECT_LIB_SRC = detector/detector_policy.c detector/detector_match.c \
 	detector/detector_legacy.c detector/detector_msg.c detector/detector_rtf.c \
 	detector/detector_tnef.c detector/detector_mac.c \
 	detector/detector_pdf.c detector/detector_pdfread.c detector/detector_pdfcs.c \
+	detector/detector_pdflayout.c \
 	detector/detector_pdfenc.c \
 	detector/detector_verdict.c \
 	detector/detector_incident.c detector/detector_notify.c

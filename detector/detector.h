@@ -404,6 +404,15 @@ void detector_scan_limit(struct det_scan *sc, const char *why);
 void detector_unscannable(struct det_scan *sc, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void detector_hit(struct det_scan *sc, uint32_t rule, const char *sample);
+/* several readings of the same bytes (HTML with and without what it hides,
+ * a PDF page in stream and in reading order): only the best one counts */
+struct det_readings {
+	struct det_scan *sc;
+	uint32_t *base, *best;
+};
+void detector_readings_begin(struct det_scan *sc, struct det_readings *r);
+void detector_readings_next(struct det_readings *r);
+void detector_readings_end(struct det_readings *r);
 
 /* detector_ident.c */
 #define DET_ID_HEADER	1u		/* a header value: a tab is folding white space */

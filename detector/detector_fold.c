@@ -39,6 +39,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
 #include "mem.h"
@@ -312,7 +315,7 @@ static size_t fold_rlo(struct fold *f, size_t i)
 static int needs_fold(const char *in, size_t len)
 {
 	const unsigned char *p = (const unsigned char *) in;
-	size_t  i = 0;
+	size_t  i = 0, simd_at = 0;
 	int     lookalikes = 0, latin = 0;
 
 	while (i < len) {
@@ -320,6 +323,22 @@ static int needs_fold(const char *in, size_t len)
 		uint32_t cp;
 		size_t  n;
 
+#ifdef __SSE2__
+		/* 64 bytes of ASCII a step; past a block that is not, 8 at a time */
+		if (i >= simd_at && len - i >= 64) {
+			const __m128i *q = (const __m128i *) (p + i);
+			__m128i x = _mm_or_si128(_mm_or_si128(_mm_loadu_si128(q), _mm_loadu_si128(q + 1)),
+						 _mm_or_si128(_mm_loadu_si128(q + 2),
+							      _mm_loadu_si128(q + 3)));
+
+			if (_mm_movemask_epi8(x) == 0) {
+				latin = 1;
+				i += 64;
+				continue;
+			}
+			simd_at = i + 64;
+		}
+#endif
 		if (i + 8 <= len && (memcpy(&w, p + i, 8), (w & 0x8080808080808080ULL) == 0)) {
 			latin = 1;
 			i += 8;

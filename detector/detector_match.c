@@ -34,6 +34,11 @@
  *
  * Every 4096 callbacks the deadline is checked; past it, the scan stops
  * and the message counts as not completely scanned.
+ *
+ * detector_readings_begin(), _next() and _end() bracket several readings
+ * of the same bytes (HTML with and without what it hides, a PDF page in
+ * stream order and in reading order): each rule keeps the hits of the
+ * reading that gave it the most, not their sum.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -710,4 +715,38 @@ void detector_scan_free(struct det_scan *sc)
 	free(sc->alt_save);
 	detector_fp_scan_free(sc);
 	memset(sc, 0, sizeof(*sc));
+}
+
+/* detector_readings_begin - several readings of the same bytes follow, of
+ * which only the best counts: remember the counts before the first */
+void    detector_readings_begin(struct det_scan *sc, struct det_readings *r)
+{
+	size_t  n = sc->ps->nrules;
+
+	r->sc = sc;
+	r->base = xcalloc(2 * (n + 1), sizeof(uint32_t));
+	r->best = r->base + n + 1;
+	for (size_t i = 0; i < n; i++)
+		r->base[i] = sc->hits[i].count;
+}
+
+/* detector_readings_next - one reading done: keep its counts if best, start again */
+void    detector_readings_next(struct det_readings *r)
+{
+	for (size_t i = 0; i < r->sc->ps->nrules; i++) {
+		uint32_t d = r->sc->hits[i].count - r->base[i];
+
+		if (d > r->best[i])
+			r->best[i] = d;
+		r->sc->hits[i].count = r->base[i];
+	}
+}
+
+/* detector_readings_end - the last reading done: the best reading's counts stay */
+void    detector_readings_end(struct det_readings *r)
+{
+	detector_readings_next(r);
+	for (size_t i = 0; i < r->sc->ps->nrules; i++)
+		r->sc->hits[i].count = r->base[i] + r->best[i];
+	free(r->base);
 }

@@ -876,45 +876,6 @@ int     detector_is_archive(const char *t)
 		|| !strcmp(t, "lzip") || !strcmp(t, "lzma") || !strcmp(t, "compress");
 }
 
-/* struct readings - several readings of the same bytes count as the best one */
-struct readings {
-	struct det_scan *sc;
-	uint32_t *base, *best;
-};
-
-/* readings_begin - remember the counts before the first reading */
-static void readings_begin(struct det_scan *sc, struct readings *r)
-{
-	size_t  n = sc->ps->nrules;
-
-	r->sc = sc;
-	r->base = xcalloc(2 * (n + 1), sizeof(uint32_t));
-	r->best = r->base + n + 1;
-	for (size_t i = 0; i < n; i++)
-		r->base[i] = sc->hits[i].count;
-}
-
-/* readings_next - one reading done: keep its counts if best, start again */
-static void readings_next(struct readings *r)
-{
-	for (size_t i = 0; i < r->sc->ps->nrules; i++) {
-		uint32_t d = r->sc->hits[i].count - r->base[i];
-
-		if (d > r->best[i])
-			r->best[i] = d;
-		r->sc->hits[i].count = r->base[i];
-	}
-}
-
-/* readings_end - the best reading's counts */
-static void readings_end(struct readings *r)
-{
-	readings_next(r);
-	for (size_t i = 0; i < r->sc->ps->nrules; i++)
-		r->sc->hits[i].count = r->base[i] + r->best[i];
-	free(r->base);
-}
-
 /* data_uris - files written into HTML as data: URIs (inline images a
  * reader shows, links it opens): decoded and scanned as what they are */
 static void data_uris(struct det_scan *sc, const char *d, size_t n, unsigned where, int depth)
@@ -999,13 +960,13 @@ static int meta_charset(const char *d, size_t len, char *cs, size_t cslen)
 static void scan_markup(struct det_scan *sc, const char *d, size_t n, unsigned where, int depth)
 {
 	struct buf t, h, v;
-	struct readings r;
+	struct det_readings r;
 	int     hiding;
 
 	/* text salted with elements a browser hides: read without them too */
 	buf_init(&v, 16);
 	if ((hiding = detector_html_visible(d, n, &v)) != 0)
-		readings_begin(sc, &r);
+		detector_readings_begin(sc, &r);
 	buf_init(&t, n + 16);
 	buf_init(&h, n / 4 + 16);
 	if (detector_html_to_text(d, n, &t, &h, 2 * n + 64) < 0)
@@ -1014,11 +975,11 @@ static void scan_markup(struct det_scan *sc, const char *d, size_t n, unsigned w
 	detector_scan_unit(sc, where, NULL, t.data, t.len);
 	detector_scan_unit(sc, where, NULL, h.data, h.len);
 	if (hiding) {
-		readings_next(&r);
+		detector_readings_next(&r);
 		buf_reset(&t);
 		(void) detector_html_to_text(v.data, v.len, &t, NULL, 2 * v.len + 64);
 		detector_scan_unit(sc, where, NULL, t.data, t.len);
-		readings_end(&r);
+		detector_readings_end(&r);
 	}
 	buf_free(&t);
 	buf_free(&h);
@@ -1132,16 +1093,16 @@ static void scan_text(struct det_scan *sc, const char *d, size_t n, const char *
 {
 	int     vobj = detector_vobject_is(ctype, sc->content_name, d, n), xml = !vobj && is_xml(ctype, d, n);
 	int     json = !vobj && !xml && is_json(ctype, sc->content_name, d, n);
-	struct readings r;
+	struct det_readings r;
 	struct buf t;
 
 	if (!vobj && !xml && !json) {
 		detector_scan_unit(sc, where, NULL, d, n);
 		return;
 	}
-	readings_begin(sc, &r);
+	detector_readings_begin(sc, &r);
 	detector_scan_unit(sc, where, NULL, d, n);
-	readings_next(&r);
+	detector_readings_next(&r);
 	buf_init(&t, n + 16);
 	if (vobj)
 		detector_vobject_to_text(d, n, &t);
@@ -1152,12 +1113,12 @@ static void scan_text(struct det_scan *sc, const char *d, size_t n, const char *
 	detector_scan_unit(sc, where, NULL, t.data, t.len);
 	if (xml && memmem(d, n < 4096 ? n : 4096, "<svg", 4)) {
 		/* SVG: text in <tspan>s flows on one line */
-		readings_next(&r);
+		detector_readings_next(&r);
 		buf_reset(&t);
 		(void) detector_xml_to_text(d, n, &t, n + 16);
 		detector_scan_unit(sc, where, NULL, t.data, t.len);
 	}
-	readings_end(&r);
+	detector_readings_end(&r);
 	buf_free(&t);
 }
 
@@ -1210,7 +1171,7 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 	const char *label = sc->label ? sc->label : "the message";
 	const char *other = NULL;		/* a second reading: this charset, "" 8-bit */
 	char    meta[48];
-	struct readings r;
+	struct det_readings r;
 	struct buf u;
 
 	buf_init(&u, 0);
@@ -1248,7 +1209,7 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 	} else
 		conv = 0;
 	if (other)
-		readings_begin(sc, &r);
+		detector_readings_begin(sc, &r);
 	if (html) {
 		scan_markup(sc, conv ? u.data : data, conv ? u.len : len, where, depth);
 		if (strcmp(sniffed, "html") == 0 && strcmp(ctype, "text/html") != 0)
@@ -1257,9 +1218,9 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 	} else
 		scan_text(sc, conv ? u.data : data, conv ? u.len : len, ctype, where);
 	if (other) {
-		readings_next(&r);
+		detector_readings_next(&r);
 		other_way(sc, *other ? other : NULL, data + skip, len - skip, html, where, depth);
-		readings_end(&r);
+		detector_readings_end(&r);
 	}
 	if (!textual && !html && !conv && strcmp(sniffed, "binary") == 0) {
 		/* Windows programs write their strings in UTF-16 */

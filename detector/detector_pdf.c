@@ -5,12 +5,16 @@
  * (common/confine.c: address-space and CPU limits, a deadline, a cap on
  * its output, a seccomp filter) and scans what the reader sends back:
  *
- *	page text	each page is one text unit
+ *	page text	each page is one text unit, read in stream order and
+ *			in the order a viewer shows it (the better counts)
  *	annotations	/Contents, rich text, appearance streams of
  *			annotations other than form widgets
  *	forms		AcroForm field values (/V), XFA data
  *	metadata	the Info dictionary's strings, XMP
  *	outlines	bookmark titles
+ *	JavaScript	the scripts of the document, its pages, annotations
+ *			and form fields (named, on opening, every trigger),
+ *			as written and with their strings decoded
  *	embedded files	EmbeddedFiles and file attachment annotations: each
  *			is scanned like an attachment of that type
  *			(detector_content_scan), one level deeper
@@ -112,7 +116,8 @@ static int pdf_records(struct det_scan *sc, const struct buf *out, unsigned wher
 	const unsigned char *p = (const unsigned char *) out->data;
 	size_t  left = out->len, text = 0;
 	struct buf unit, xml;
-	int     end = 0;
+	struct det_readings r;
+	int     end = 0, readings = 0;
 
 	buf_init(&unit, 4096);
 	buf_init(&xml, 1024);
@@ -132,8 +137,19 @@ static int pdf_records(struct det_scan *sc, const struct buf *out, unsigned wher
 			buf_append(&unit, d, n);
 			text += n;
 			break;
+		case PDF_REC_ALT:		/* one reading of the unit; another follows */
+			if (!readings)
+				detector_readings_begin(sc, &r);
+			readings = 1;
+			detector_scan_unit(sc, where, NULL, unit.data, unit.len);
+			detector_readings_next(&r);
+			buf_reset(&unit);
+			break;
 		case PDF_REC_UNIT:
 			detector_scan_unit(sc, where, NULL, unit.data, unit.len);
+			if (readings)
+				detector_readings_end(&r);
+			readings = 0;
 			buf_reset(&unit);
 			break;
 		case PDF_REC_XML:
@@ -168,6 +184,8 @@ static int pdf_records(struct det_scan *sc, const struct buf *out, unsigned wher
 	}
 	if (unit.len)
 		detector_scan_unit(sc, where, NULL, unit.data, unit.len);
+	if (readings)
+		detector_readings_end(&r);
 	sc->decoded += text;
 	buf_free(&unit);
 	buf_free(&xml);

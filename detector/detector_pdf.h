@@ -8,6 +8,8 @@
  *				metadata, embedded files
  * detector_pdfcs.c		content streams: the text operators and where
  *				the glyphs land; CMaps; glyph names
+ * detector_pdflayout.c		a page's runs of glyphs in the order a
+ *				viewer shows them
  * detector_pdfenc.c		generated tables: encodings, the glyph list
  *
  * The reader writes records to its pipe (pdf_rec_*); the parent checks
@@ -24,6 +26,8 @@
 /* Records from the reader: type, 4-byte length (little-endian), payload. */
 #define PDF_REC_TEXT	'T'		/* text of the current unit (UTF-8) */
 #define PDF_REC_UNIT	'U'		/* the current unit ends */
+#define PDF_REC_ALT	'A'		/* one reading of the current unit ends,
+					 * another follows (the best one counts) */
 #define PDF_REC_XML	'X'		/* XML whose text is to be read (XMP, XFA) */
 #define PDF_REC_FILE	'F'		/* 2-byte name length, name, the file's bytes */
 #define PDF_REC_WHY	'W'		/* something could not be read: why */
@@ -84,6 +88,27 @@ struct pdf_font {
 	int     widths_known;
 };
 
+/* A run: glyphs drawn one after another along one baseline, and the text
+ * they wrote (a slice of the unit). Device space, turned so that the
+ * baseline runs along "along" and lines stack down "perp". */
+struct pdf_run {
+	float   along, end;		/* where it starts and ends along the baseline */
+	float   perp;			/* its baseline, across */
+	float   size;			/* font size */
+	uint32_t dir;			/* the baseline's angle (1/100 degree), mirrored bit */
+	uint32_t off, len;		/* its text in the unit */
+	uint8_t widths;			/* the glyph widths are known */
+};
+
+#define PDF_DIR_MIRRORED	0x10000u
+
+struct pdf_runs {
+	struct pdf_run *r;
+	size_t  n, cap, max;		/* max: more are not noted (over) */
+	int     over;
+	int     open;			/* the last run takes the next glyph */
+};
+
 /* The resolver the content-stream interpreter asks for resources. */
 struct pdf_cs;
 struct pdf_cs_ops {
@@ -125,6 +150,11 @@ struct pdf_cs {
 	/* the marked-content stack: /ActualText replaces what is drawn */
 	int     actual_depth;		/* > 0: inside ActualText, depth of it */
 	int     mc_depth;
+	/* runs of glyphs for the reading order (NULL: not wanted) */
+	struct pdf_runs *runs;
+	uint32_t dkey;			/* the baseline direction of the text matrix */
+	double  dcos, dsin, dsign;	/* its unit vector; -1 when mirrored */
+	double  dux, duy;		/* the baseline unit they were made for */
 };
 
 /* detector_pdfcs.c */
@@ -146,6 +176,14 @@ void pdf_font_encoding(struct pdf_font *f, const char *base);
 void pdf_font_difference(struct pdf_font *f, int code, const char *glyph);
 uint32_t pdf_glyph_unicode(const char *name);
 void pdf_utf8_put(struct buf *b, uint32_t cp);
+void pdf_js_decode(const char *in, size_t len, struct buf *out, size_t limit);
+
+/* detector_pdflayout.c */
+void pdf_runs_reset(struct pdf_runs *rs);
+void pdf_runs_free(struct pdf_runs *rs);
+struct pdf_run *pdf_run_new(struct pdf_runs *rs);
+int pdf_layout(struct pdf_runs *rs, const char *text, size_t len, struct buf *out,
+	       size_t limit);
 
 /* detector_pdfenc.c */
 struct pdf_glyph_name {

@@ -502,6 +502,81 @@ static double cid_width(const struct pdf_font *f, uint32_t cid)
 	return f->dw;
 }
 
+/* run_direction - the key and unit vector of the baseline's direction,
+ * for the runs: its angle in 1/100 degree, and whether the glyphs are
+ * mirrored (then lines stack the other way) */
+static void run_direction(struct pdf_cs *cs, const double trm[6])
+{
+	long    k = 0;
+	double  a, sign = trm[0] * trm[3] - trm[1] * trm[2] < 0 ? -1 : 1;
+
+	if (cs->dux == cs->ux && cs->duy == cs->uy && cs->dsign == sign)
+		return;				/* as before: most text runs one way */
+	cs->dux = cs->ux;
+	cs->duy = cs->uy;
+	if (isfinite(cs->ux) && isfinite(cs->uy))
+		k = lround(atan2(cs->uy, cs->ux) * 18000.0 / M_PI);
+	if (k < 0)
+		k += 36000;
+	if (k >= 36000)
+		k -= 36000;
+	a = (double) k * M_PI / 18000.0;
+	cs->dcos = cos(a);
+	cs->dsin = sin(a);
+	cs->dsign = sign;
+	cs->dkey = (uint32_t) k | (cs->dsign < 0 ? PDF_DIR_MIRRORED : 0);
+}
+
+/* coord - a run's coordinate as a float the sorts can compare (no NaN) */
+static float coord(double v)
+{
+	return isfinite(v) && fabs(v) < 1e30 ? (float) v : 0;
+}
+
+/* run_glyph - a glyph at (x, y) continues the last run, or starts one */
+static void run_glyph(struct pdf_cs *cs, int jump, double x, double y, double size,
+		      int widths)
+{
+	struct pdf_runs *rs = cs->runs;
+	struct pdf_run *r = rs->open && rs->n ? &rs->r[rs->n - 1] : NULL;
+
+	/* text written between (not by glyphs) ends a run too */
+	if (!jump && r && cs->out->len - (r->off + r->len) <= 1) {
+		if (r->size < coord(size))
+			r->size = coord(size);
+		if (!widths)
+			r->widths = 0;
+		return;
+	}
+	if (cs->out->len >= UINT32_MAX / 2) {
+		rs->over = 1;			/* no unit is that long: none is noted */
+		rs->open = 0;
+		return;
+	}
+	if ((r = pdf_run_new(rs)) == NULL)
+		return;
+	r->along = coord(x * cs->dcos + y * cs->dsin);
+	r->end = r->along;
+	r->perp = coord(cs->dsign * (y * cs->dcos - x * cs->dsin));
+	r->size = coord(size);
+	r->dir = cs->dkey;
+	r->off = (uint32_t) cs->out->len;
+	r->widths = widths != 0;
+}
+
+/* run_end - the last run ends where this glyph's advance took the pen */
+static void run_end(struct pdf_cs *cs, double x, double y)
+{
+	struct pdf_runs *rs = cs->runs;
+	struct pdf_run *r;
+
+	if (!rs->open || rs->n == 0)
+		return;
+	r = &rs->r[rs->n - 1];
+	r->end = coord(x * cs->dcos + y * cs->dsin);
+	r->len = (uint32_t) (cs->out->len - r->off);
+}
+
 /* text_origin - the device-space origin, baseline unit and size for the next glyph */
 static void text_origin(struct pdf_cs *cs, double *x, double *y, double *ux, double *uy,
 			double *size)
@@ -525,6 +600,8 @@ static void text_origin(struct pdf_cs *cs, double *x, double *y, double *ux, dou
 		cs->adx = cs->tm[0] * cs->gs.ctm[0] + cs->tm[1] * cs->gs.ctm[2];
 		cs->ady = cs->tm[0] * cs->gs.ctm[1] + cs->tm[1] * cs->gs.ctm[3];
 		cs->trm_ok = 1;
+		if (cs->runs)
+			run_direction(cs, trm);
 	}
 	*x = cs->ox;
 	*y = cs->oy;
@@ -546,14 +623,15 @@ static void advance(struct pdf_cs *cs, double tx)
 	}
 }
 
-/* separate - a space or line break between the last glyph and this one */
-static void separate(struct pdf_cs *cs, double x, double y, double ux, double uy,
-		     double size, int widths_known)
+/* separate - a space or line break between the last glyph and this one;
+ * 1 when this glyph does not follow on the last one's line (a new run) */
+static int separate(struct pdf_cs *cs, double x, double y, double ux, double uy,
+		    double size, int widths_known)
 {
 	double  dx, dy, along, perp, s, dir;
 
 	if (!cs->have_prev)
-		return;
+		return 1;
 	dx = x - cs->px;
 	dy = y - cs->py;
 	along = dx * cs->pux + dy * cs->puy;
@@ -562,10 +640,15 @@ static void separate(struct pdf_cs *cs, double x, double y, double ux, double uy
 	s = size > cs->pfs ? size : cs->pfs;
 	if (s <= 0)
 		s = 1;
-	if (dir < 0.9 || fabs(perp) > 0.5 * s)
+	if (dir < 0.9 || fabs(perp) > 0.5 * s) {
 		pdf_cs_break(cs, "\n");
-	else if (along > (widths_known ? 0.15 : 0.6) * s || along < -0.5 * s)
+		return 1;
+	}
+	if (along > (widths_known ? 0.15 : 0.6) * s || along < -0.5 * s) {
 		pdf_cs_break(cs, " ");
+		return along < 0 || along > 2 * s;
+	}
+	return 0;
 }
 
 /* show_glyph - one code: its text, its place, the advance */
@@ -574,7 +657,7 @@ static void show_glyph(struct pdf_cs *cs, uint32_t code, int nb, uint32_t utf16_
 {
 	struct pdf_font *f = cs->gs.font;
 	uint32_t cps[PDF_UNI_PER];
-	int     k = 0;
+	int     k = 0, jump;
 	double  w, tx, x, y, ux, uy, size;
 
 	*consumed_pair = 0;
@@ -594,7 +677,9 @@ static void show_glyph(struct pdf_cs *cs, uint32_t code, int nb, uint32_t utf16_
 		}
 	}
 	text_origin(cs, &x, &y, &ux, &uy, &size);
-	separate(cs, x, y, ux, uy, size, f->widths_known);
+	jump = separate(cs, x, y, ux, uy, size, f->widths_known);
+	if (cs->runs)
+		run_glyph(cs, jump && cs->actual_depth == 0, x, y, size, f->widths_known);
 	cs->glyphs++;
 	if (cs->actual_depth == 0) {
 		if (k == 0 && !(f->kind == PDF_FONT_SIMPLE && code == 32)) {
@@ -614,6 +699,8 @@ static void show_glyph(struct pdf_cs *cs, uint32_t code, int nb, uint32_t utf16_
 	advance(cs, tx);
 	text_origin(cs, &cs->px, &cs->py, &cs->pux, &cs->puy, &cs->pfs);
 	cs->have_prev = 1;
+	if (cs->runs)
+		run_end(cs, cs->px, cs->py);
 }
 
 /* show_string - the glyphs of a string operand */
@@ -725,8 +812,18 @@ static void marked_content(struct interp *in)
 
 		if (k->t == TOK_NAME && k->len == 10 && v->t == TOK_STR
 		    && memcmp(tstr(in, k), "ActualText", 10) == 0 && cs->actual_depth == 0) {
+			if (cs->runs) {
+				double  x, y, ux, uy, size;
+				int     widths = cs->gs.font && cs->gs.font->widths_known;
+
+				text_origin(cs, &x, &y, &ux, &uy, &size);
+				run_glyph(cs, 1, x, y, size, widths);
+			}
 			text_string_put(cs, tstr(in, v), v->len);
 			cs->actual_depth = cs->mc_depth;
+			if (cs->runs && cs->runs->open && cs->runs->n)
+				cs->runs->r[cs->runs->n - 1].len
+					= (uint32_t) (cs->out->len - cs->runs->r[cs->runs->n - 1].off);
 			return;
 		}
 	}

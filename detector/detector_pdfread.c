@@ -17,6 +17,11 @@
  *	forms		AcroForm field values (/V), XFA data
  *	metadata	the Info dictionary's strings, XMP
  *	outlines	bookmark titles
+ *	JavaScript	named scripts, the open action, the triggers (/AA) of
+ *			the document, pages, annotations and fields, and
+ *			annotation actions (/A), with /Next chains: one
+ *			unit, as written and with its strings decoded
+ *			(pdf_js_decode) as another reading
  *	files		EmbeddedFiles and file attachment annotations
  *	why		what could not be read: a stream that does not
  *			decode, a loop (form XObjects, trees), text in fonts
@@ -48,6 +53,7 @@
 #define PDF_UNMAPPED_MAX 8		/* glyphs without Unicode before it counts */
 #define PDF_WHY_MAX	200
 #define PDF_FONTS_MAX	10000		/* fonts kept for the document */
+#define PDF_RUNS_MAX	(1u << 18)	/* runs of glyphs put in reading order per page */
 
 /* ---- the reader (the confined child) ----------------------------------- */
 
@@ -71,9 +77,12 @@ struct pdf_rd {
 	unsigned long draws;
 	unsigned long unmapped;
 	char    unmapped_font[64];
-	int     *seen;			/* object ids already read (fields, files) */
+	int     *seen;			/* object ids already read (fields, files, actions) */
 	size_t  nseen, capseen;
 	int     full;
+	struct buf js;			/* the document's JavaScript, a unit of its own */
+	struct pdf_runs runs;		/* the page's runs of glyphs */
+	unsigned long actions;		/* actions read */
 };
 
 static const struct pdf_cs_ops pdf_ops;
@@ -112,24 +121,51 @@ static void why(struct pdf_rd *rd, const char *fmt, ...)
 /* room - text bytes the unit may still take */
 static size_t room(const struct pdf_rd *rd)
 {
-	size_t  used = rd->used + rd->unit.len;
+	size_t  used = rd->used + rd->unit.len + rd->js.len;
 
 	return used >= rd->budget ? 0 : rd->budget - used;
+}
+
+/* text_out - text records, a megabyte each at most */
+static void text_out(struct pdf_rd *rd, const char *t, size_t len)
+{
+	for (size_t off = 0; off < len; off += 1 << 20)
+		rec(rd, PDF_REC_TEXT, t + off, len - off < 1 << 20 ? len - off : 1 << 20);
 }
 
 /* unit_end - send the unit's text, if any */
 static void unit_end(struct pdf_rd *rd)
 {
 	if (rd->unit.len) {
-		for (size_t off = 0; off < rd->unit.len; off += 1 << 20) {
-			size_t  n = rd->unit.len - off < 1 << 20 ? rd->unit.len - off : 1 << 20;
-
-			rec(rd, PDF_REC_TEXT, rd->unit.data + off, n);
-		}
+		text_out(rd, rd->unit.data, rd->unit.len);
 		rec(rd, PDF_REC_UNIT, NULL, 0);
 		rd->used += rd->unit.len;
 		buf_reset(&rd->unit);
 	}
+}
+
+/* unit_end_alt - send the unit, and another reading of it (when that
+ * differs and fits the budget): the parent counts the better one */
+static void unit_end_alt(struct pdf_rd *rd, const struct buf *alt)
+{
+	if (alt->len == 0 || (alt->len == rd->unit.len
+			      && memcmp(alt->data, rd->unit.data, alt->len) == 0)) {
+		unit_end(rd);
+		return;
+	}
+	if (alt->len > room(rd)) {
+		if (!rd->full)
+			why(rd, "decoded size");
+		rd->full = 1;
+		unit_end(rd);
+		return;
+	}
+	text_out(rd, rd->unit.data, rd->unit.len);
+	rec(rd, PDF_REC_ALT, NULL, 0);
+	text_out(rd, alt->data, alt->len);
+	rec(rd, PDF_REC_UNIT, NULL, 0);
+	rd->used += rd->unit.len + alt->len;
+	buf_reset(&rd->unit);
 }
 
 /* unit_put - text into the unit, within the budget */
@@ -383,7 +419,8 @@ static void font_widths_cid(struct pdf_rd *rd, qpdf_oh cid, struct pdf_font *f)
 		} else
 			break;
 	}
-	qsort(f->w, f->nw, sizeof(*f->w), wr_cmp);
+	if (f->nw > 1)
+		qsort(f->w, f->nw, sizeof(*f->w), wr_cmp);
 }
 
 /* cmap_stream - a CMap from a stream, or NULL */
@@ -612,9 +649,361 @@ static qpdf_oh inherited(struct pdf_rd *rd, qpdf_oh page, const char *k)
 	return qpdf_oh_new_null(rd->q);
 }
 
-/* ---- annotations, forms, metadata, files ------------------------------ */
-
 static void embedded_file(struct pdf_rd *rd, qpdf_oh fs, const char *tree_name);
+
+/* ---- trees of objects: name trees, field trees ------------------------ */
+
+struct walk {
+	qpdf_oh *oh;
+	int    *depth;
+	size_t  n, cap;
+	int     over;			/* more than PDF_ITEMS_MAX to visit */
+};
+
+/* walk_add - one object to visit */
+static void walk_add(struct walk *w, qpdf_oh oh, int depth)
+{
+	if (w->n >= PDF_ITEMS_MAX) {
+		w->over = 1;
+		return;
+	}
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 64;
+		w->oh = xrealloc(w->oh, w->cap * sizeof(*w->oh));
+		w->depth = xrealloc(w->depth, w->cap * sizeof(*w->depth));
+	}
+	w->oh[w->n] = oh;
+	w->depth[w->n++] = depth;
+}
+
+/* walk_push - the items of an array, to be visited in their order */
+static void walk_push(struct pdf_rd *rd, struct walk *w, qpdf_oh arr, int depth)
+{
+	int     m;
+
+	if (!qpdf_oh_is_array(rd->q, arr))
+		return;
+	m = qpdf_oh_get_array_n_items(rd->q, arr);
+	if (m > PDF_ITEMS_MAX) {
+		w->over = 1;
+		m = PDF_ITEMS_MAX;
+	}
+	for (int i = m; i > 0 && !w->over; i--)
+		walk_add(w, qpdf_oh_get_array_item(rd->q, arr, i - 1), depth);
+}
+
+/* walk_free - what a walk holds */
+static void walk_free(struct walk *w)
+{
+	free(w->oh);
+	free(w->depth);
+}
+
+/* name_tree - every value of a name tree, with its key */
+static void name_tree(struct pdf_rd *rd, qpdf_oh top, const char *what,
+		      void (*fn) (struct pdf_rd *, qpdf_oh key, qpdf_oh value))
+{
+	struct walk w = {0};
+	int     items = 0;
+
+	if (!qpdf_oh_is_dictionary(rd->q, top))
+		return;
+	walk_add(&w, top, 0);
+	while (w.n > 0 && !rd->full) {
+		qpdf_oh node = w.oh[--w.n], names;
+		int     d = w.depth[w.n];
+
+		if (++items > PDF_ITEMS_MAX) {
+			w.over = 1;
+			break;
+		}
+		names = key(rd, node, "/Names");
+		if (qpdf_oh_is_array(rd->q, names)) {
+			int     m = qpdf_oh_get_array_n_items(rd->q, names);
+
+			for (int i = 0; i + 1 < m && i < 2 * PDF_ITEMS_MAX && !rd->full; i += 2)
+				fn(rd, qpdf_oh_get_array_item(rd->q, names, i),
+				   qpdf_oh_get_array_item(rd->q, names, i + 1));
+		}
+		if (!qpdf_oh_is_array(rd->q, key(rd, node, "/Kids")))
+			continue;
+		if (d + 1 >= PDF_TREE_DEPTH)
+			why(rd, "%s tree nested too deep (a loop?)", what);
+		else
+			walk_push(rd, &w, key(rd, node, "/Kids"), d + 1);
+	}
+	if (w.over)
+		why(rd, "more than %d %s tree nodes", PDF_ITEMS_MAX, what);
+	walk_free(&w);
+}
+
+/* ---- JavaScript: what a viewer runs, read as text ---------------------- */
+
+/* js_hex - a hex digit's value, or -1 */
+static int js_hex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* js_hexes - n hex digits at s as a number, or -1 */
+static long js_hexes(const char *s, size_t n)
+{
+	long    v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (js_hex((unsigned char) s[i]) < 0)
+			return -1;
+		v = v * 16 + js_hex((unsigned char) s[i]);
+	}
+	return v;
+}
+
+/* js_escape - the escape after a backslash at s: its length, and *cp the
+ * code point (-1: a line continuation or a byte copied as it stands) */
+static size_t js_escape(const char *s, size_t n, long *cp)
+{
+	static const char from[] = "ntrbfv0", to[] = "\n\t\r\b\f\v";
+	const char *e;
+	size_t  k = 0;
+
+	*cp = -1;
+	if (n == 0 || (unsigned char) s[0] >= 0x80)
+		return 0;
+	if (s[0] && (e = strchr(from, s[0])) != NULL
+	    && (s[0] != '0' || n < 2 || s[1] < '0' || s[1] > '7')) {
+		*cp = s[0] == '0' ? 0 : to[e - from];
+		return 1;
+	}
+	if (s[0] == '\r' || s[0] == '\n')
+		return s[0] == '\r' && n > 1 && s[1] == '\n' ? 2 : 1;
+	if (s[0] == 'x' && n >= 3 && (*cp = js_hexes(s + 1, 2)) >= 0)
+		return 3;
+	if (s[0] == 'u' && n >= 5 && (*cp = js_hexes(s + 1, 4)) >= 0)
+		return 5;
+	if (s[0] == 'u' && n >= 3 && s[1] == '{') {
+		while (k < 6 && 2 + k < n && js_hex((unsigned char) s[2 + k]) >= 0)
+			k++;
+		if (k > 0 && 2 + k < n && s[2 + k] == '}' && (*cp = js_hexes(s + 2, k)) < 0x110000)
+			return 3 + k;
+	}
+	if (s[0] >= '0' && s[0] <= '7') {	/* legacy octal, up to \377 */
+		long    v = 0;
+
+		while (k < 3 && k < n && s[k] >= '0' && s[k] <= '7' && v * 8 + (s[k] - '0') <= 0377)
+			v = v * 8 + (s[k++] - '0');
+		*cp = v;
+		return k;
+	}
+	*cp = (unsigned char) s[0];		/* \q is q */
+	return 1;
+}
+
+/* js_literal - one string literal at in[i] (its quote): its text, decoded; past it */
+static size_t js_literal(const char *in, size_t len, size_t i, struct buf *out)
+{
+	char    q = in[i++];
+	long    cp, lo;
+
+	while (i < len && in[i] != q) {
+		size_t  k;
+
+		if (in[i] == '\n' && q != '`')
+			return i;			/* not closed on its line */
+		if (in[i] != '\\') {
+			buf_putc(out, in[i++]);
+			continue;
+		}
+		k = js_escape(in + i + 1, len - i - 1, &cp);
+		i += 1 + k;
+		/* a surrogate pair written as two escapes */
+		if (cp >= 0xd800 && cp <= 0xdbff && len - i >= 6 && in[i] == '\\' && in[i + 1] == 'u'
+		    && (lo = js_hexes(in + i + 2, 4)) >= 0xdc00 && lo <= 0xdfff) {
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			i += 6;
+		}
+		if (cp > 0)
+			pdf_utf8_put(out, (uint32_t) cp);
+	}
+	return i < len ? i + 1 : len;
+}
+
+/* js_codes - String.fromCharCode(n, ...) at in[i] as its text; past it, or i */
+static size_t js_codes(const char *in, size_t len, size_t i, struct buf *out)
+{
+	size_t  j = i + 12, start = out->len;
+
+	while (j < len && (in[j] == ' ' || in[j] == '\t'))
+		j++;
+	if (j >= len || in[j++] != '(')
+		return i;
+	buf_putc(out, '"');
+	for (;;) {
+		long    v = 0;
+		int     digits = 0, hex = 0;
+
+		while (j < len && (in[j] == ' ' || in[j] == '\t' || in[j] == '\n' || in[j] == '\r'))
+			j++;
+		if (len - j >= 2 && in[j] == '0' && (in[j + 1] | 0x20) == 'x') {
+			hex = 1;
+			j += 2;
+		}
+		for (; j < len && digits < 8 && (hex ? js_hex((unsigned char) in[j]) >= 0
+						: in[j] >= '0' && in[j] <= '9'); j++, digits++)
+			v = v * (hex ? 16 : 10) + (hex ? js_hex((unsigned char) in[j]) : in[j] - '0');
+		while (j < len && (in[j] == ' ' || in[j] == '\t' || in[j] == '\n' || in[j] == '\r'))
+			j++;
+		if (digits == 0 || j >= len || (in[j] != ',' && in[j] != ')')) {
+			out->len = start;		/* not a list of numbers: as written */
+			return i;
+		}
+		if (v > 0 && v < 0x110000)
+			pdf_utf8_put(out, (uint32_t) v);
+		if (in[j++] == ')')
+			break;
+	}
+	buf_putc(out, '"');
+	return j;
+}
+
+/* pdf_js_decode - JavaScript with its string literals decoded (escapes),
+ * joined where the script adds them ("41" + "11"), and String.fromCharCode
+ * calls as their text: what app.alert() shows. At most limit bytes. */
+void    pdf_js_decode(const char *in, size_t len, struct buf *out, size_t limit)
+{
+	size_t  i = 0, j;
+
+	while (i < len && out->len < limit) {
+		if (in[i] == '"' || in[i] == '\'' || in[i] == '`') {
+			buf_putc(out, '"');
+			for (;;) {
+				i = js_literal(in, len, i, out);
+				for (j = i; j < len && strchr(" \t\r\n", in[j]) && in[j]; j++)
+					 /* void */ ;
+				if (j >= len || in[j] != '+')
+					break;
+				for (j++; j < len && strchr(" \t\r\n", in[j]) && in[j]; j++)
+					 /* void */ ;
+				if (j >= len || (in[j] != '"' && in[j] != '\'' && in[j] != '`'))
+					break;
+				i = j;			/* "a" + "b": one string */
+			}
+			buf_putc(out, '"');
+		} else if (len - i >= 12 && memcmp(in + i, "fromCharCode", 12) == 0
+			   && (j = js_codes(in, len, i, out)) != i) {
+			i = j;
+		} else
+			buf_putc(out, in[i++]);
+	}
+	if (out->len > limit)
+		out->len = limit;
+}
+
+/* js_source - an action's /JS (a text string or a stream) into the JavaScript unit */
+static void js_source(struct pdf_rd *rd, qpdf_oh js)
+{
+	const char *v = NULL;
+	unsigned char *data = NULL;
+	size_t  n = 0;
+
+	if (qpdf_oh_is_stream(rd->q, js)) {
+		if ((data = stream_data(rd, js, &n, "JavaScript")) == NULL)
+			return;
+		v = (const char *) data;
+	} else if (!qpdf_oh_is_string(rd->q, js) || !qpdf_oh_get_value_as_utf8(rd->q, js, &v, &n))
+		return;
+	if (n + 1 > room(rd)) {
+		if (!rd->full)
+			why(rd, "decoded size");
+		rd->full = 1;
+	} else if (n >= 2 && (unsigned char) v[0] == 0xfe && (unsigned char) v[1] == 0xff) {
+		for (size_t i = 2; i + 1 < n; i += 2)	/* a stream in UTF-16BE */
+			pdf_utf8_put(&rd->js, (uint32_t) (unsigned char) v[i] << 8
+				     | (unsigned char) v[i + 1]);
+		buf_putc(&rd->js, '\n');
+	} else {
+		buf_append(&rd->js, v, n);
+		buf_putc(&rd->js, '\n');
+	}
+	free(data);
+}
+
+/* js_action - the JavaScript of an action and of the actions after it (/Next) */
+static void js_action(struct pdf_rd *rd, qpdf_oh a, int depth)
+{
+	qpdf_oh next;
+
+	if (!qpdf_oh_is_dictionary(rd->q, a) || rd->full || seen(rd, a))
+		return;
+	if (depth >= PDF_TREE_DEPTH || ++rd->actions > PDF_ITEMS_MAX) {
+		if (depth >= PDF_TREE_DEPTH || rd->actions == PDF_ITEMS_MAX + 1)
+			why(rd, "actions chained too long (%s)", depth >= PDF_TREE_DEPTH
+			    ? "nested" : "count");
+		return;
+	}
+	if (name_is(rd, key(rd, a, "/S"), "/JavaScript"))
+		js_source(rd, key(rd, a, "/JS"));
+	next = key(rd, a, "/Next");
+	if (qpdf_oh_is_array(rd->q, next)) {
+		int     n = qpdf_oh_get_array_n_items(rd->q, next);
+
+		for (int i = 0; i < n && rd->actions <= PDF_ITEMS_MAX; i++)
+			js_action(rd, qpdf_oh_get_array_item(rd->q, next, i), depth + 1);
+	} else
+		js_action(rd, next, depth + 1);
+}
+
+/* js_triggers - the actions of an additional-actions (/AA) dictionary */
+static void js_triggers(struct pdf_rd *rd, qpdf_oh aa)
+{
+	/* the triggers of documents, pages, annotations and form fields */
+	static const char *const trig[] = {"/O", "/C", "/K", "/F", "/V", "/E", "/X", "/D",
+		"/U", "/Fo", "/Bl", "/PO", "/PC", "/PV", "/PI", "/WC", "/WS", "/DS", "/WP",
+		"/DP"};
+
+	if (!qpdf_oh_is_dictionary(rd->q, aa))
+		return;
+	for (size_t i = 0; i < sizeof(trig) / sizeof(trig[0]); i++)
+		js_action(rd, key(rd, aa, trig[i]), 0);
+}
+
+/* js_named - a document-level script of the JavaScript name tree */
+static void js_named(struct pdf_rd *rd, qpdf_oh name, qpdf_oh action)
+{
+	(void) name;
+	js_action(rd, action, 0);
+}
+
+/* read_javascript - the document's own scripts: named, on opening, its triggers */
+static void read_javascript(struct pdf_rd *rd)
+{
+	qpdf_oh root = qpdf_get_root(rd->q);
+
+	name_tree(rd, key(rd, key(rd, root, "/Names"), "/JavaScript"), "JavaScript", js_named);
+	js_action(rd, key(rd, root, "/OpenAction"), 0);
+	js_triggers(rd, key(rd, root, "/AA"));
+}
+
+/* js_end - the document's JavaScript as a unit: the source as written, and
+ * with its strings decoded and joined (escapes, "a" + "b", fromCharCode) */
+static void js_end(struct pdf_rd *rd)
+{
+	struct buf dec;
+
+	if (rd->js.len == 0)
+		return;
+	unit_end(rd);
+	buf_init(&dec, rd->js.len + 16);
+	pdf_js_decode(rd->js.data, rd->js.len, &dec, rd->js.len);
+	buf_append(&rd->unit, rd->js.data, rd->js.len);
+	buf_reset(&rd->js);
+	unit_end_alt(rd, &dec);
+	buf_free(&dec);
+}
+
+/* ---- annotations, forms, metadata, files ------------------------------ */
 
 /* appearance - the normal appearance stream of an annotation */
 static qpdf_oh appearance(struct pdf_rd *rd, qpdf_oh annot)
@@ -673,6 +1062,8 @@ static void page_annots(struct pdf_rd *rd, qpdf_oh page, struct pdf_cs *cs)
 		if (!qpdf_oh_is_dictionary(rd->q, a))
 			continue;
 		sub = key(rd, a, "/Subtype");
+		js_action(rd, key(rd, a, "/A"), 0);
+		js_triggers(rd, key(rd, a, "/AA"));
 		text_value(rd, key(rd, a, "/Contents"));
 		rc = key(rd, a, "/RC");
 		if (qpdf_oh_is_string(rd->q, rc)) {
@@ -699,6 +1090,27 @@ static void page_annots(struct pdf_rd *rd, qpdf_oh page, struct pdf_cs *cs)
 	}
 }
 
+/* page_end - the page's unit, in stream order and in the order a viewer shows it */
+static void page_end(struct pdf_rd *rd, int i)
+{
+	struct buf alt;
+
+	if (rd->runs.over)
+		why(rd, "page %d: more than %u runs of text to put in reading order", i + 1,
+		    PDF_RUNS_MAX);
+	if (rd->runs.n < 2) {
+		unit_end(rd);
+		return;
+	}
+	buf_init(&alt, rd->unit.len + 64);
+	if (!pdf_layout(&rd->runs, rd->unit.data, rd->unit.len, &alt, room(rd)) && !rd->full) {
+		why(rd, "decoded size");
+		rd->full = 1;
+	}
+	unit_end_alt(rd, &alt);
+	buf_free(&alt);
+}
+
 /* read_page - one page's text (contents and annotations) as a unit */
 static void read_page(struct pdf_rd *rd, int i)
 {
@@ -714,7 +1126,10 @@ static void read_page(struct pdf_rd *rd, int i)
 		return;
 	}
 	res = inherited(rd, page, "/Resources");
+	js_triggers(rd, key(rd, page, "/AA"));
 	pdf_cs_init(&cs, &pdf_ops, rd, &rd->unit, rd->unit.len + room(rd));
+	pdf_runs_reset(&rd->runs);
+	cs.runs = &rd->runs;
 	if (!qpdf_oh_is_null(rd->q, key(rd, page, "/Contents"))) {
 		if ((qpdf_oh_get_page_content_data(rd->q, page, &data, &len) & QPDF_ERRORS)
 		    || qerr(rd, msg, sizeof(msg))) {
@@ -727,50 +1142,41 @@ static void read_page(struct pdf_rd *rd, int i)
 	}
 	page_annots(rd, page, &cs);
 	cs_done(rd, &cs);
-	unit_end(rd);
+	page_end(rd, i);
 }
 
 /* read_fields - AcroForm field values, and XFA form data */
 static void read_fields(struct pdf_rd *rd)
 {
 	qpdf_oh acro = key(rd, qpdf_get_root(rd->q), "/AcroForm"), xfa;
-	qpdf_oh stack[PDF_TREE_DEPTH * 4];
-	int     depth[PDF_TREE_DEPTH * 4], n = 0, items = 0;
-	qpdf_oh fields = key(rd, acro, "/Fields");
+	struct walk w = {0};
+	int     items = 0;
 
-	if (qpdf_oh_is_array(rd->q, fields)) {
-		int     m = qpdf_oh_get_array_n_items(rd->q, fields);
-
-		for (int i = m - 1; i >= 0 && n < (int) (sizeof(stack) / sizeof(stack[0])); i--) {
-			stack[n] = qpdf_oh_get_array_item(rd->q, fields, i);
-			depth[n++] = 0;
-		}
-	}
-	while (n > 0 && !rd->full) {
-		qpdf_oh f = stack[--n], kids;
-		int     d = depth[n];
+	walk_push(rd, &w, key(rd, acro, "/Fields"), 0);
+	while (w.n > 0 && !rd->full) {
+		qpdf_oh f = w.oh[--w.n];
+		int     d = w.depth[w.n];
 
 		if (++items > PDF_ITEMS_MAX) {
-			why(rd, "more than %d form fields", PDF_ITEMS_MAX);
+			w.over = 1;
 			break;
 		}
 		if (!qpdf_oh_is_dictionary(rd->q, f))
 			continue;
 		if (!qpdf_oh_is_null(rd->q, key(rd, f, "/V")))
 			field_value(rd, f);
-		kids = key(rd, f, "/Kids");
-		if (!qpdf_oh_is_array(rd->q, kids))
+		if (!name_is(rd, key(rd, f, "/Subtype"), "/Widget"))
+			js_triggers(rd, key(rd, f, "/AA"));	/* widgets: with their page */
+		if (!qpdf_oh_is_array(rd->q, key(rd, f, "/Kids")))
 			continue;
-		if (d + 1 >= PDF_TREE_DEPTH) {
+		if (d + 1 >= PDF_TREE_DEPTH)
 			why(rd, "form fields nested too deep (a loop?)");
-			continue;
-		}
-		for (int i = qpdf_oh_get_array_n_items(rd->q, kids) - 1;
-		     i >= 0 && n < (int) (sizeof(stack) / sizeof(stack[0])); i--) {
-			stack[n] = qpdf_oh_get_array_item(rd->q, kids, i);
-			depth[n++] = d + 1;
-		}
+		else
+			walk_push(rd, &w, key(rd, f, "/Kids"), d + 1);
 	}
+	if (w.over)
+		why(rd, "more than %d form fields", PDF_ITEMS_MAX);
+	walk_free(&w);
 	unit_end(rd);
 	xfa = key(rd, acro, "/XFA");
 	if (qpdf_oh_is_stream(rd->q, xfa)) {
@@ -912,51 +1318,21 @@ static void embedded_file(struct pdf_rd *rd, qpdf_oh fs, const char *tree_name)
 	free((char *) name);
 }
 
+/* file_named - an EmbeddedFiles entry: the file, by its key when it has no name */
+static void file_named(struct pdf_rd *rd, qpdf_oh name, qpdf_oh fs)
+{
+	char   *tn = qpdf_oh_is_string(rd->q, name)
+		? xstrdup(qpdf_oh_get_utf8_value(rd->q, name)) : NULL;
+
+	embedded_file(rd, fs, tn);
+	free(tn);
+}
+
 /* read_files - the EmbeddedFiles name tree */
 static void read_files(struct pdf_rd *rd)
 {
-	qpdf_oh stack[PDF_TREE_DEPTH * 4];
-	int     depth[PDF_TREE_DEPTH * 4], n = 0, items = 0;
-	qpdf_oh top = key(rd, key(rd, qpdf_get_root(rd->q), "/Names"), "/EmbeddedFiles");
-
-	if (qpdf_oh_is_dictionary(rd->q, top)) {
-		stack[n] = top;
-		depth[n++] = 0;
-	}
-	while (n > 0 && !rd->full) {
-		qpdf_oh node = stack[--n], names, kids;
-		int     d = depth[n];
-
-		if (++items > PDF_ITEMS_MAX) {
-			why(rd, "more than %d embedded file tree nodes", PDF_ITEMS_MAX);
-			break;
-		}
-		names = key(rd, node, "/Names");
-		if (qpdf_oh_is_array(rd->q, names)) {
-			int     m = qpdf_oh_get_array_n_items(rd->q, names);
-
-			for (int i = 0; i + 1 < m && i < 2 * PDF_ITEMS_MAX; i += 2) {
-				qpdf_oh k = qpdf_oh_get_array_item(rd->q, names, i);
-				char   *tn = qpdf_oh_is_string(rd->q, k)
-					? xstrdup(qpdf_oh_get_utf8_value(rd->q, k)) : NULL;
-
-				embedded_file(rd, qpdf_oh_get_array_item(rd->q, names, i + 1), tn);
-				free(tn);
-			}
-		}
-		kids = key(rd, node, "/Kids");
-		if (!qpdf_oh_is_array(rd->q, kids))
-			continue;
-		if (d + 1 >= PDF_TREE_DEPTH) {
-			why(rd, "embedded file tree nested too deep (a loop?)");
-			continue;
-		}
-		for (int i = qpdf_oh_get_array_n_items(rd->q, kids) - 1;
-		     i >= 0 && n < (int) (sizeof(stack) / sizeof(stack[0])); i--) {
-			stack[n] = qpdf_oh_get_array_item(rd->q, kids, i);
-			depth[n++] = d + 1;
-		}
-	}
+	name_tree(rd, key(rd, key(rd, qpdf_get_root(rd->q), "/Names"), "/EmbeddedFiles"),
+		  "embedded file", file_named);
 }
 
 /* rd_free - what a reader holds */
@@ -971,6 +1347,8 @@ static void rd_free(struct pdf_rd *rd)
 	free(rd->fonts);
 	free(rd->seen);
 	buf_free(&rd->unit);
+	buf_free(&rd->js);
+	pdf_runs_free(&rd->runs);
 	if (rd->q)
 		qpdf_cleanup(&rd->q);
 }
@@ -1063,6 +1441,8 @@ int     pdf_read(const char *data, size_t len, size_t budget, int fd)
 	char   *copy = NULL;
 
 	buf_init(&rd.unit, 4096);
+	buf_init(&rd.js, 256);
+	rd.runs.max = PDF_RUNS_MAX;
 	rd.q = qpdf_init();
 	qpdf_silence_errors(rd.q);
 	qpdf_set_suppress_warnings(rd.q, QPDF_TRUE);
@@ -1089,7 +1469,9 @@ int     pdf_read(const char *data, size_t len, size_t budget, int fd)
 	}
 	read_outlines(&rd);
 	read_files(&rd);
+	read_javascript(&rd);
 	unit_end(&rd);
+	js_end(&rd);
 	if (rd.unmapped >= PDF_UNMAPPED_MAX)
 		why(&rd, "text without a Unicode map (font %s)", rd.unmapped_font);
 	rec(&rd, PDF_REC_END, NULL, 0);

@@ -46,6 +46,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
 #include "mem.h"
@@ -70,6 +73,25 @@ struct sheet_tag {
 static inline int is_ws(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* find_lt - the first '<' in [p, end), or end: 16 bytes a step, for short values */
+static inline const char *find_lt(const char *p, const char *end)
+{
+#ifdef __SSE2__
+	const __m128i lt = _mm_set1_epi8('<');
+
+	for (; end - p >= 16; p += 16) {
+		unsigned m = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(
+				_mm_loadu_si128((const __m128i *) p), lt));
+
+		if (m)
+			return p + __builtin_ctz(m);
+	}
+#endif
+	while (p < end && *p != '<')
+		p++;
+	return p;
 }
 
 /* read_tag - the tag at p ('<'); 0 at a comment, PI or the input's end */
@@ -690,8 +712,7 @@ static const char *cell_fast(struct sheet_rd *rd, const char *p, const char *end
 	if (end - a < 4 || memcmp(a, "><v>", 4) != 0)
 		return NULL;
 	v = a + 4;
-	for (k = v; k < end && *k != '<'; k++)
-		 /* void */ ;
+	k = find_lt(v, end);
 	if (end - k < 8 || memcmp(k, "</v></c>", 8) != 0)
 		return NULL;
 	enqueue_cell(rd, kind, col, v, (size_t) (k - v));
@@ -723,6 +744,15 @@ static const char *grid(struct sheet_rd *rd, const char *p, const char *end, siz
 				continue;
 			}
 		}
+		if (end - p >= 6 && memcmp(p, "</row>", 6) == 0) {
+			/* a row's end, as nearly every one is written */
+			if (in_c)
+				cell_done(rd);
+			in_c = 0;
+			enqueue(rd, &row_end);
+			p += 6;
+			continue;
+		}
 		if (!read_tag(p, end, &t)) {
 			p = after(p, end, &t, 0);
 			continue;
@@ -738,10 +768,8 @@ static const char *grid(struct sheet_rd *rd, const char *p, const char *end, siz
 			}
 			/* <v>value</v></c>, as nearly every cell is */
 			if (in_c && end - p >= 3 && p[0] == '<' && p[1] == 'v' && p[2] == '>') {
-				const char *v = p + 3, *k = v;
+				const char *v = p + 3, *k = find_lt(v, end);
 
-				while (k < end && *k != '<')
-					k++;
 				if (end - k >= 8 && memcmp(k, "</v></c>", 8) == 0) {
 					rd->cur.v = v;
 					rd->cur.vlen = (size_t) (k - v);

@@ -348,7 +348,7 @@ yes('a context acronym before a byte that is no UTF-8', "SSN\xff 234567890", 'a_
 yes('a context phrase with a no-break space', "social\xc2\xa0security: 234567890", 'a_us_ssn');
 yes('a context phrase written as a field name', 'social_security_number=234567890', 'a_us_ssn');
 no_('a context acronym inside a word', 'xssn 234567890, ssnx 234567890', 'a_us_ssn');
-my $sin = ca_sin();
+$sin = ca_sin();
 yes('an acronym that is a word in small letters counts in capitals', "SIN $sin", 'a_ca_sin');
 no_('... and only in capitals', "sin $sin", 'a_ca_sin');
 my $tsv = "Name\tSSN\tDept\n" . join('', map { "E$_\t" . (200 + $_) . "123456\tSales\n" } 1 .. 4);

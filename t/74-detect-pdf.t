@@ -2,7 +2,7 @@
 # PDF attachments are read as a reader sees them: documents made by real
 # producers (LibreOffice, MuPDF, ghostscript, qpdf: compressed and object
 # streams, composite fonts, encryption with an empty user password,
-# embedded files), forms, annotations; every one carries a card number
+# embedded files), forms, annotations, JavaScript a viewer runs; every one carries a card number
 # that must block it. A PDF that cannot be read (a real password, damage,
 # a loop, a decompression bomb, a page tree of a billion pages) is marked
 # unscannable, with its name in the reason, within the reader's limits,
@@ -71,6 +71,11 @@ my @found = (
     ['kerning.pdf', '/Differences glyph names, TJ kerning and Td moves as spaces'],
     ['filters.pdf', 'LZW, ASCII85 over Flate with a PNG predictor, ASCIIHex over RunLength'],
     ['truncated-xref.pdf', 'a file cut before its cross-reference table, rebuilt'],
+    ['form-many.pdf', 'a form of 300 fields, the card in the first'],
+    ['js-names.pdf', 'a named document-level JavaScript (ghostscript pdfmark)'],
+    ['js-open.pdf', 'an open action\'s JavaScript stream, its strings escaped and joined'],
+    ['js-annot.pdf', 'a link\'s action chain building the number with String.fromCharCode'],
+    ['js-page.pdf', 'a page\'s open trigger (/AA) running JavaScript'],
 );
 for my $f (@found) {
     is(verdict(pdf_message($f->[0], slurp("$FIX/$f->[0]"))), $CARD, "$f->[1] ($f->[0])");

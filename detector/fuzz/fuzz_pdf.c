@@ -3,11 +3,13 @@
  *
  * An input that starts with "%PDF" is a whole document: it goes through
  * pdf_read() in this process (qpdf, fonts, pages, forms, annotations,
- * metadata, embedded files), with its records written to /dev/null. Any
+ * metadata, embedded files), with its records written to /dev/null. An
+ * input that starts with "JS:" is JavaScript for pdf_js_decode(). Any
  * other input is "CMap<NUL>content stream": the CMap is parsed and the
  * content stream is interpreted with a composite font that uses it and a
  * simple font with an encoding, so the text code is reached without
- * qpdf's parser in front of it. Build and run with `make fuzz` (clang,
+ * qpdf's parser in front of it; its runs of glyphs are then put in
+ * reading order (pdf_layout). Build and run with `make fuzz` (clang,
  * ASan, UBSan); seeds are in detector/fuzz/seeds-pdf.
  */
 #include <fcntl.h>
@@ -58,11 +60,21 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pdf_cmap *cm;
 	struct buf out, content;
 	struct pdf_cs cs;
+	struct pdf_runs runs = {.max = 4096};
+	struct buf shown;
 
 	if (fuzz_null < 0)
 		fuzz_null = open("/dev/null", O_WRONLY);
 	if (size >= 4 && memcmp(data, "%PDF", 4) == 0) {
 		(void) pdf_read((const char *) data, size, 1 << 20, fuzz_null);
+		return 0;
+	}
+	if (size >= 3 && memcmp(data, "JS:", 3) == 0) {
+		buf_init(&out, 1024);
+		pdf_js_decode((const char *) data + 3, size - 3, &out, size - 3);
+		if (out.len > size - 3)
+			abort();		/* the limit holds */
+		buf_free(&out);
 		return 0;
 	}
 	nul = memchr(data, 0, size);
@@ -80,7 +92,14 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	content.len = nul ? size - (size_t) (nul + 1 - data) : size;
 	buf_init(&out, 1024);
 	pdf_cs_init(&cs, &fuzz_ops, &content, &out, 1 << 20);
+	cs.runs = &runs;
 	pdf_cs_run(&cs, NULL, (const unsigned char *) content.data, content.len);
+	buf_init(&shown, out.len + 16);
+	(void) pdf_layout(&runs, out.data, out.len, &shown, 2 * out.len + 16);
+	if (shown.len > 2 * out.len + 16)
+		abort();			/* the limit holds */
+	buf_free(&shown);
+	pdf_runs_free(&runs);
 	buf_free(&out);
 	pdf_font_free(&fuzz_type0);
 	return 0;
