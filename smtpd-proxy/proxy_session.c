@@ -415,9 +415,9 @@ static void proxy_do_quit(struct proxy_session *s, const struct proxy_cmd *cmd,
 		return;
 	/*
 	 * Every transaction had its final reply: the next hop's 221 tells the
-	 * client nothing, which goes as soon as the next hop has our QUIT (as
-	 * Postfix's smtpd leaves its proxy filter). Its 221 is still read,
-	 * and anything after it is a protocol error.
+	 * client nothing, so ours goes as soon as the next hop has our QUIT
+	 * (Postfix's smtpd does not wait for its proxy filter's either). Its
+	 * 221 is still read, and anything after it is a protocol error.
 	 */
 	stream_puts(s->hop, "QUIT\r\n");
 	(void) stream_flush(s->hop);
