@@ -6,7 +6,10 @@
  * (proxy_chat_send queues the command, proxy_chat_collect reads and
  * relays its reply). While a pipelined group is being read, replies wait
  * in the pending queue; they go out in one write when the client has
- * nothing more to say (proxy_chat_flush).
+ * nothing more to say (proxy_chat_flush). A group's replies are all read
+ * before any is relayed: a next hop that said more than the group asked
+ * for (a doubled or late reply) leaves no way to tell whose each one is,
+ * so none is relayed, the first gets 451 4.3.0 and the hop is dropped.
  *
  * What each internal status tells the client is in one table,
  * proxy_chat_stats[]; "the next hop failed" is answered in one place,
@@ -251,41 +254,72 @@ void    proxy_chat_send(struct proxy_session *s, const struct proxy_cmd *cmd,
 	proxy_chat_push(cmd, NULL, addr, params);
 }
 
-/* proxy_chat_answer - one queued entry's reply */
-static void proxy_chat_answer(struct proxy_session *s, const struct pending *p,
-			      struct smtp_reply *r)
-{
-	int     rc;
+/* Each entry's next-hop reply, read before any is relayed (slots reused). */
+static struct smtp_reply *pq_reply;
+static size_t pq_reply_cap;
 
-	if (p->local) {
-		proxy_chat_line(s, p->local);
-		return;
+/* proxy_chat_read - read the group's replies; HOP_OK, or why entry *bad failed */
+static int proxy_chat_read(struct proxy_session *s, size_t *bad, const char **doing)
+{
+	size_t  i, first = pq_len;
+	int     rc = HOP_OK;
+
+	if (pq_reply_cap < pq_cap) {
+		pq_reply = xrealloc(pq_reply, pq_cap * sizeof(*pq_reply));
+		for (i = pq_reply_cap; i < pq_cap; i++)
+			smtp_reply_init(&pq_reply[i]);
+		pq_reply_cap = pq_cap;
 	}
-	if (s->hop == NULL) {
-		/* the next hop failed earlier in this group */
-		proxy_chat_stat(s, PROXY_STAT_HOP_GONE);
-		return;
+	*bad = pq_len;
+	*doing = "command";
+	for (i = 0; i < pq_len && s->hop; i++) {
+		if (pq[i].local)
+			continue;
+		if (first == pq_len)
+			first = i;
+		rc = proxy_hop_reply(s, &pq_reply[i], var_next_hop_timeout, pq[i].cmd->positive);
+		if (rc != HOP_OK) {
+			*bad = i;
+			return rc;
+		}
+		if (pq_reply[i].code == 421)
+			return HOP_OK;		/* it is closing: nothing more to read */
 	}
-	rc = proxy_hop_reply(s, r, var_next_hop_timeout, p->cmd->positive);
-	if (rc == HOP_OK && p->cmd->replied)
-		p->cmd->replied(s, p, r);
-	if (rc != HOP_OK) {
-		(void) proxy_chat_hop_failed(s, rc, "command");
-		return;
+	/*
+	 * One reply more than the group asked for: any of them may be another
+	 * command's (a doubled or late reply), so none of them is relayed.
+	 */
+	if (first < pq_len && s->hop && stream_pending(s->hop) > 0) {
+		*bad = first;
+		*doing = "reply (unsolicited data)";
+		return HOP_GARBLED;
 	}
-	proxy_chat_relay(s, r);
+	return HOP_OK;
 }
 
 /* proxy_chat_collect - answer every queued entry, in order */
 void    proxy_chat_collect(struct proxy_session *s)
 {
-	struct smtp_reply r;
-	size_t  i;
+	size_t  i, bad;
+	const char *doing;
+	int     rc;
 
-	smtp_reply_init(&r);
+	rc = proxy_chat_read(s, &bad, &doing);
 	pq_answering = 1;
-	for (i = 0; i < pq_len && !s->hangup; i++)
-		proxy_chat_answer(s, &pq[i], &r);
+	for (i = 0; i < pq_len && !s->hangup; i++) {
+		if (pq[i].local) {
+			proxy_chat_line(s, pq[i].local);
+		} else if (s->hop == NULL) {
+			/* the next hop failed earlier in this group */
+			proxy_chat_stat(s, PROXY_STAT_HOP_GONE);
+		} else if (i == bad) {
+			(void) proxy_chat_hop_failed(s, rc, doing);
+		} else {
+			if (pq[i].cmd->replied)
+				pq[i].cmd->replied(s, &pq[i], &pq_reply[i]);
+			proxy_chat_relay(s, &pq_reply[i]);
+		}
+	}
 	pq_answering = 0;
 	/* every reply was read: anything more is unsolicited, the hop is unsafe */
 	if (s->hop && stream_pending(s->hop) > 0)
@@ -296,7 +330,6 @@ void    proxy_chat_collect(struct proxy_session *s)
 		free(pq[i].params);
 	}
 	pq_len = 0;
-	smtp_reply_free(&r);
 }
 
 /* proxy_chat_flush - every reply owed, on the wire; a stream_status */

@@ -457,7 +457,7 @@ int     proxy_tls_accept(struct proxy_session *s, const char *how)
 	server_stats_add(SERVER_STAT_TLS_IN, 1);
 	proxy_tls_peer(ssl, peer, sizeof(peer));
 	evt_info(TLS_DONE, s->cid, "side=client client=%s peer=%s unverified "
-		 "protocol=%s cipher=%s resumed=%s via=%s", s->client_addr, peer,
+		 "protocol=%s cipher=%s resumed=%s via=%s", s->client_addr, evt_quote(peer),
 		 SSL_get_version(ssl), SSL_get_cipher_name(ssl),
 		 SSL_session_reused(ssl) ? "yes" : "no", how);
 	return 0;
@@ -702,7 +702,7 @@ int     proxy_tls_hop_handshake(struct proxy_session *s, enum hop_level level,
 	server_stats_add(SERVER_STAT_TLS_OUT, 1);
 	proxy_tls_peer(ssl, peer, sizeof(peer));
 	evt_info(TLS_DONE, s->cid, "side=next-hop hop=%s peer=%s %s protocol=%s cipher=%s "
-		 "resumed=%s level=%s", s->hop_name, peer,
+		 "resumed=%s level=%s", s->hop_name, evt_quote(peer),
 		 SSL_get_verify_result(ssl) == X509_V_OK && SSL_get0_peer_certificate(ssl)
 		 ? "verified" : "unverified", SSL_get_version(ssl),
 		 SSL_get_cipher_name(ssl), SSL_session_reused(ssl) ? "yes" : "no",

@@ -33,7 +33,8 @@ my @cases = (
     ['closed after the content', { '.' => 'CLOSE' }, '.', qr/^421 4\.4\.2 /],
     ['closed at RCPT', { RCPT => 'CLOSE' }, 'RCPT', qr/^421 4\.4\.2 /],
     ['silent after the content', { '.' => 'SILENT' }, '.', qr/^421 4\.4\.2 /],
-    ['two replies to MAIL', { MAIL => "250 ok\r\n250 ok\r\n" }, 'RCPT', qr/^421 4\.4\.2 /],
+    # two replies to one command: neither is relayed, either may be another's
+    ['two replies to MAIL', { MAIL => "250 ok\r\n250 ok\r\n" }, 'MAIL', qr/^451 4\.3\.0 /],
     # reply hygiene: what no command asked for is never relayed
     ['a reply line over 512 octets', { RCPT => "250 " . ("x" x 600) . "\r\n" },
         'RCPT', qr/^451 4\.3\.0 /],
@@ -98,6 +99,21 @@ like(($c->read_reply(10))[1] // '', qr/^451 4\.3\.0 /, 'pipelined MAIL, garbled 
 like(($c->read_reply(10))[1] // '', qr/^421 4\.4\.2 /, 'the NOOP behind it: 421 4.4.2');
 ok($c->closed, 'and the session ends');
 unlike($dlp->log, qr/5004 child exited abnormally/, 'no worker crashed');
+
+# a pipelined group whose replies come with one more: which is whose cannot
+# be known, so none of them is relayed (the 250 to MAIL may have been meant
+# for a command before it), the first gets 451 4.3.0, the hop is dropped
+$dlp->stop;
+($port) = fake_hop(RCPT => "250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n");
+$dlp = start_dlpgate(conf => { operating_mode => 'forward', next_hop => ["127.0.0.1:$port"] });
+$c = smtp_connect($dlp->{port});
+$c->cmd('EHLO client.test');
+$c->send_raw("MAIL FROM:<a\@example.com>\r\nRCPT TO:<b\@example.net>\r\n");
+like(($c->read_reply(10))[1] // '', qr/^451 4\.3\.0 /,
+    'pipelined MAIL and RCPT, three replies: MAIL 451 4.3.0, not 250');
+like(($c->read_reply(10))[1] // '', qr/^421 4\.4\.2 /, 'and RCPT 421 4.4.2, not 250');
+like($dlp->wait_log(qr/2004 next hop protocol error/) // '', qr/during="reply \(unsolicited data\)"/,
+    'logged as unsolicited data');
 
 # "SIZE " without a number: no limit from the next hop. (strtoll() skipped
 # the CRLF and took the next line's "250" for it: SIZE 250, and 552 for

@@ -9,7 +9,8 @@
  *			banner moves on to the second) answers every command
  *			the proxy sends with the next piece of the hop section,
  *			or with the usual reply when that piece is empty; a
- *			piece "\x01" hangs up, "\x02" stays silent;
+ *			piece "\x01" hangs up, "\x02" stays silent, "\x03"
+ *			gives the usual reply twice;
  *	the detector	(unix_connect and ipc_recv are wrapped) takes each
  *			request, checks it like the real one (sealed memfds of
  *			the announced sizes, an envelope it can parse) and
@@ -22,7 +23,11 @@
  * a command we know or content, never a bare CR or LF, never a "." line
  * but at the end of the content; every byte to the client is a well-formed
  * reply line of at most 512 octets, and nothing follows a reply that ends
- * the session (421, 521, 221, 554 5.5.0); no pending entry, descriptor or
+ * the session (421, 521, 221, 554 5.5.0); a reply of the next hop reaches
+ * the client only for the command it answered (the hop's usual replies
+ * say which: "[re MAIL]", and the client's commands and replies are paired
+ * in order up to its first DATA), so a doubled or late reply is never
+ * taken for the next command's; no pending entry, descriptor or
  * memory outlives a session. The flags byte also turns
  * smtpd_forbid_unauth_pipelining off (bit 2; most fuzzed clients do not
  * wait for replies) and non_header_line_action to reject (bit 6).
@@ -43,6 +48,7 @@
 #include "server.h"
 
 #define SEP_SECTION	0xFE
+#define FUZZ_TAG	"[re "		/* "[re MAIL]": the hop's usual reply to MAIL */
 #define SEP_PIECE	0xFF
 
 /* The pieces of one section, handed out in turn. */
@@ -85,28 +91,41 @@ struct fuzz_hop {
 static struct fuzz_script fuzz_hop_script, fuzz_det_script;
 static unsigned fuzz_flags;
 
-/* fuzz_hop_say - the scripted reply, or the usual one */
+/* fuzz_hop_say - the scripted reply, or the usual one ("\x03": that twice) */
 static int fuzz_hop_say(struct fuzz_peer *p, struct fuzz_hop *h, const char *usual)
 {
-	size_t  len;
+	size_t  len, at = p->in.len;
 	const uint8_t *piece = fuzz_script_next(h->script, &len);
+	char   *tag;
 
 	if (piece && len == 1 && (piece[0] == 1 || piece[0] == 2)) {
 		h->gone = 1;
 		p->silent = piece[0] == 2;
 		return 0;
 	}
+	if (piece && len == 1 && piece[0] == 3) {
+		buf_puts(&p->in, usual);	/* a doubled reply */
+		buf_puts(&p->in, usual);
+		return usual[0] == '3';
+	}
 	if (piece && len > 0) {
 		buf_append(&p->in, piece, len);
+		/* only a usual reply says what it answers (fuzz_client_answers) */
+		while ((tag = memmem(p->in.data + at, p->in.len - at, FUZZ_TAG,
+				     strlen(FUZZ_TAG))) != NULL)
+			*tag = '(';
 		return len >= 3 && memcmp(piece, "354", 3) == 0;
 	}
 	buf_puts(&p->in, usual);
 	return usual[0] == '3';
 }
 
-/* fuzz_hop_usual - the reply a well-behaved next hop gives to a command */
+/* fuzz_hop_usual - the reply a well-behaved next hop gives, tagged with its command */
 static const char *fuzz_hop_usual(const char *verb, unsigned flags)
 {
+	static char reply[64];
+	const char *text = "250 2.0.0 Ok";
+
 	if (!strcasecmp(verb, "EHLO"))
 		return flags & 1 ? "250-hop.example\r\n250-PIPELINING\r\n250-SIZE 50000\r\n"
 			"250-DSN\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-XFORWARD NAME ADDR "
@@ -115,14 +134,15 @@ static const char *fuzz_hop_usual(const char *verb, unsigned flags)
 	if (!strcasecmp(verb, "DATA"))
 		return "354 End data with <CR><LF>.<CR><LF>\r\n";
 	if (!strcasecmp(verb, "QUIT"))
-		return "221 2.0.0 Bye\r\n";
-	if (!strcasecmp(verb, "VRFY"))
-		return "252 2.0.0 Cannot VRFY\r\n";
-	if (!strcasecmp(verb, "HELP"))
-		return "214 2.0.0 see RFC 5321\r\n";
-	if (!strcasecmp(verb, "STARTTLS"))
-		return "454 4.7.0 TLS not available\r\n";
-	return "250 2.0.0 Ok\r\n";
+		text = "221 2.0.0 Bye";
+	else if (!strcasecmp(verb, "VRFY"))
+		text = "252 2.0.0 Cannot VRFY";
+	else if (!strcasecmp(verb, "HELP"))
+		text = "214 2.0.0 see RFC 5321";
+	else if (!strcasecmp(verb, "STARTTLS"))
+		text = "454 4.7.0 TLS not available";
+	snprintf(reply, sizeof(reply), "%s %s%s]\r\n", text, FUZZ_TAG, verb);
+	return reply;
 }
 
 /* fuzz_hop_line_ok - a line of ours to the next hop: CRLF, printable */
@@ -373,6 +393,58 @@ static void fuzz_client_ok(const struct buf *out)
 	}
 }
 
+/* fuzz_client_answers - a reply the next hop gave to command X answers X */
+static void fuzz_client_answers(const struct buf *out, const uint8_t *in, size_t inlen)
+{
+	size_t  pos = 0, ipos = 0;
+	int     greeting = 1;
+
+	/* one reply per command line, in order: until DATA, which the model leaves */
+	while (pos < out->len) {
+		const char *reply = out->data + pos, *line, *lf, *tag;
+		size_t  llen, rlen;
+		char    verb[16];
+		int     k;
+
+		/* the reply's lines (fuzz_client_ok: each ends in LF) */
+		do {
+			line = out->data + pos;
+			lf = memchr(line, '\n', out->len - pos);
+			pos += (size_t) (lf - line) + 1;
+		} while (lf - line > 3 && line[3] == '-' && pos < out->len);
+		rlen = (size_t) (out->data + pos - reply);
+		if (greeting) {
+			greeting = 0;
+			continue;
+		}
+		if (ipos >= inlen || (lf = memchr(in + ipos, '\n', inlen - ipos)) == NULL)
+			return;
+		line = (const char *) in + ipos;
+		llen = (size_t) (lf - line);
+		ipos += llen + 1;
+		/* lines the proxy may cut or read another way: the model stops */
+		if (llen > 500 || memchr(line, 0, llen)
+		    || (llen > 1 && memchr(line, '\r', llen - 1)))
+			return;
+		for (k = 0; k < (int) sizeof(verb) - 1 && isalpha((unsigned char) line[k]); k++)
+			verb[k] = (char) toupper((unsigned char) line[k]);
+		verb[k] = 0;
+		if (!strcmp(verb, "DATA") || !strcmp(verb, "BDAT") || !strcmp(verb, "STARTTLS"))
+			return;
+		/* the client's EHLO may become our HELO, and its HELO our EHLO */
+		if (!strcmp(verb, "EHLO"))
+			strcpy(verb, "HELO");
+		if ((tag = memmem(reply, rlen, FUZZ_TAG, strlen(FUZZ_TAG))) != NULL
+		    && !strncmp(tag += strlen(FUZZ_TAG), "EHLO]", 5))
+			tag = "HELO]";
+		if (tag && (strncmp(tag, verb, strlen(verb)) != 0 || tag[strlen(verb)] != ']')) {
+			fprintf(stderr, "to the client for '%.*s': %.*s", (int) llen, line,
+				(int) rlen, reply);
+			abort();
+		}
+	}
+}
+
 int     LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static char *ov[] = {
@@ -465,6 +537,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    && s.client->err != STREAM_EOF)
 		abort();
 	fuzz_client_ok(&client->out);
+	fuzz_client_answers(&client->out, rest, clen);
 	if (proxy_chat_pending() != 0 || s.hop != NULL)
 		abort();
 	envelope_free(&s.env);
