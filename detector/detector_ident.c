@@ -18,7 +18,9 @@
  *			the other Unicode spaces, and '_' (file names)
  *	dash		'-', hyphen, non-breaking hyphen, figure, en and em
  *			dashes, minus sign, small and fullwidth hyphen-minus
- *	dot		'.', middle dot, one-dot leader, fullwidth full stop
+ *	dot		'.', middle dot, bullet, one-dot leader, hyphenation
+ *			point, bullet and dot operators, katakana middle dot
+ *			(and its halfwidth form), small and fullwidth full stop
  *	slash		'/', fraction and division slash, fullwidth solidus
  *	invisible	soft hyphen, zero-width space and joiners, word
  *			joiner, direction marks, BOM: ignored between digits
@@ -318,7 +320,9 @@ static int sep_char(const unsigned char *p, size_t left, size_t *n)
 				return SEP_NONE;	/* zero width, direction marks */
 			if (p[2] >= 0x90 && p[2] <= 0x95)
 				return SEP_DASH;	/* hyphen ... horizontal bar */
-			return p[2] == 0xa4 ? SEP_DOT : p[2] == 0xaf ? SEP_SPACE : -1;
+			if (p[2] == 0xa2 || p[2] == 0xa4 || p[2] == 0xa7)
+				return SEP_DOT;	/* bullet, one-dot leader, hyphenation point */
+			return p[2] == 0xaf ? SEP_SPACE : -1;
 		}
 		if (p[1] == 0x81) {
 			if (p[2] == 0x83)
@@ -331,11 +335,16 @@ static int sep_char(const unsigned char *p, size_t left, size_t *n)
 				? SEP_NONE : -1;
 		}
 		if (p[1] == 0x88)
-			return p[2] == 0x92 ? SEP_DASH : p[2] == 0x95 ? SEP_SLASH : -1;
-		return -1;
+			return p[2] == 0x92 ? SEP_DASH : p[2] == 0x95 ? SEP_SLASH
+				: p[2] == 0x99 ? SEP_DOT : -1;	/* bullet operator */
+		return p[1] == 0x8b && p[2] == 0x85 ? SEP_DOT : -1;	/* dot operator */
 	case 0xe3:
 		*n = 3;
-		return left >= 3 && p[1] == 0x80 && p[2] == 0x80 ? SEP_SPACE : -1;
+		if (left < 3)
+			return -1;
+		if (p[1] == 0x83 && p[2] == 0xbb)
+			return SEP_DOT;			/* katakana middle dot */
+		return p[1] == 0x80 && p[2] == 0x80 ? SEP_SPACE : -1;
 	case 0xef:
 		*n = 3;
 		if (left < 3)
@@ -343,7 +352,11 @@ static int sep_char(const unsigned char *p, size_t left, size_t *n)
 		if (p[1] == 0xbb && p[2] == 0xbf)
 			return SEP_NONE;
 		if (p[1] == 0xb9 && (p[2] == 0x98 || p[2] == 0xa3))
-			return SEP_DASH;
+			return SEP_DASH;		/* small em dash, hyphen-minus */
+		if (p[1] == 0xb9 && p[2] == 0x92)
+			return SEP_DOT;			/* small full stop */
+		if (p[1] == 0xbd && p[2] == 0xa5)
+			return SEP_DOT;			/* halfwidth katakana middle dot */
 		if (p[1] == 0xbc)
 			return p[2] == 0x8d ? SEP_DASH : p[2] == 0x8e ? SEP_DOT
 				: p[2] == 0x8f ? SEP_SLASH : -1;
