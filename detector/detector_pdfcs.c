@@ -67,17 +67,29 @@ struct lex {
 	struct buf scratch;		/* decoded strings and names */
 };
 
+/* The byte classes, by table: the lexer asks for each byte. */
+#define CC_WS		1		/* PDF white space */
+#define CC_DELIM	2		/* PDF delimiters */
+#define CC_LIT		4		/* ends a plain stretch of a (literal) */
+
+static const unsigned char char_class[256] = {
+	[' '] = CC_WS,['\n'] = CC_WS | CC_LIT,['\r'] = CC_WS | CC_LIT,['\t'] = CC_WS,
+	['\f'] = CC_WS,[0] = CC_WS,
+	['('] = CC_DELIM | CC_LIT,[')'] = CC_DELIM | CC_LIT,['<'] = CC_DELIM,['>'] = CC_DELIM,
+	['['] = CC_DELIM,[']'] = CC_DELIM,['{'] = CC_DELIM,['}'] = CC_DELIM,['/'] = CC_DELIM,
+	['%'] = CC_DELIM,['\\'] = CC_LIT,
+};
+
 /* is_ws - PDF white space */
 static int is_ws(int c)
 {
-	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == 0;
+	return char_class[c & 0xff] & CC_WS;
 }
 
 /* is_delim - PDF delimiters */
 static int is_delim(int c)
 {
-	return c == '(' || c == ')' || c == '<' || c == '>' || c == '[' || c == ']'
-		|| c == '{' || c == '}' || c == '/' || c == '%';
+	return char_class[c & 0xff] & CC_DELIM;
 }
 
 /* hexval - a hex digit's value, or -1 */
@@ -101,8 +113,18 @@ static void lex_literal(struct lex *lx, struct tok *t)
 	t->off = lx->scratch.len;
 	lx->p++;
 	while (lx->p < lx->end) {
-		int     c = *lx->p++;
+		const unsigned char *q = lx->p;
+		int     c;
 
+		/* plain bytes up to the next one that means more, at once */
+		while (q < lx->end && !(char_class[*q] & CC_LIT))
+			q++;
+		if (q > lx->p) {
+			buf_append(&lx->scratch, lx->p, (size_t) (q - lx->p));
+			lx->p = q;
+			continue;
+		}
+		c = *lx->p++;
 		if (c == '(')
 			depth++;
 		else if (c == ')' && --depth == 0)
@@ -361,6 +383,13 @@ static void put_cp(struct pdf_cs *cs, uint32_t cp)
 		cp = ' ';
 	if (cp == ' ' && cs->last_space)
 		return;				/* one space where the geometry made one */
+	if (cp < 0x80 && cs->out->len < cs->out->cap && cs->out->len < cs->out_max) {
+		/* the common case: one byte, room for it (and the NUL) */
+		cs->out->data[cs->out->len++] = (char) cp;
+		cs->out->data[cs->out->len] = 0;
+		cs->last_space = cp == ' ' || cp == '\n' || cp == '\t';
+		return;
+	}
 	one.data = tmp;
 	one.len = 0;
 	one.cap = sizeof(tmp);
@@ -651,9 +680,12 @@ static int separate(struct pdf_cs *cs, double x, double y, double ux, double uy,
 	return 0;
 }
 
-/* show_glyph - one code: its text, its place, the advance */
+/* show_glyph - one code: its text, its place, the advance. A glyph after
+ * the first of a string starts where the last one's advance ended, on its
+ * line, in its run (follow): then nothing about its place needs working
+ * out, and show_string ends the run once for the whole string. */
 static void show_glyph(struct pdf_cs *cs, uint32_t code, int nb, uint32_t utf16_next,
-		       int *consumed_pair)
+		       int *consumed_pair, int follow)
 {
 	struct pdf_font *f = cs->gs.font;
 	uint32_t cps[PDF_UNI_PER];
@@ -676,10 +708,12 @@ static void show_glyph(struct pdf_cs *cs, uint32_t code, int nb, uint32_t utf16_
 				cps[k++] = code;
 		}
 	}
-	text_origin(cs, &x, &y, &ux, &uy, &size);
-	jump = separate(cs, x, y, ux, uy, size, f->widths_known);
-	if (cs->runs)
-		run_glyph(cs, jump && cs->actual_depth == 0, x, y, size, f->widths_known);
+	if (!follow) {
+		text_origin(cs, &x, &y, &ux, &uy, &size);
+		jump = separate(cs, x, y, ux, uy, size, f->widths_known);
+		if (cs->runs)
+			run_glyph(cs, jump && cs->actual_depth == 0, x, y, size, f->widths_known);
+	}
 	cs->glyphs++;
 	if (cs->actual_depth == 0) {
 		if (k == 0 && !(f->kind == PDF_FONT_SIMPLE && code == 32)) {
@@ -697,17 +731,17 @@ static void show_glyph(struct pdf_cs *cs, uint32_t code, int nb, uint32_t utf16_
 	tx = (w * f->scale * cs->gs.fs + cs->gs.tc
 	      + (nb == 1 && code == 32 ? cs->gs.tw : 0)) * cs->gs.th;
 	advance(cs, tx);
-	text_origin(cs, &cs->px, &cs->py, &cs->pux, &cs->puy, &cs->pfs);
-	cs->have_prev = 1;
-	if (cs->runs)
-		run_end(cs, cs->px, cs->py);
 }
 
-/* show_string - the glyphs of a string operand */
+/* show_string - the glyphs of a string operand. After its first glyph the
+ * text matrix only advances: each glyph's origin is where the last one's
+ * advance ended (separate would find no gap, run_glyph the same run), so
+ * only the first is placed, and the run ends once, after the last. */
 static void show_string(struct pdf_cs *cs, const unsigned char *s, size_t n)
 {
 	struct pdf_font *f = cs->gs.font;
 	size_t  i = 0;
+	int     follow = 0;
 
 	if (f == NULL) {
 		/* text without a font: nothing says what the codes are */
@@ -724,9 +758,17 @@ static void show_string(struct pdf_cs *cs, const unsigned char *s, size_t n)
 			code = code << 8 | s[i + (size_t) k];
 		if (f->kind == PDF_FONT_TYPE0 && f->unicode_codes && nb == 2 && i + 4 <= n)
 			next = (uint32_t) s[i + 2] << 8 | s[i + 3];
-		show_glyph(cs, code, nb, next, &pair);
+		show_glyph(cs, code, nb, next, &pair, follow);
 		i += (size_t) nb + (pair ? 2 : 0);
+		/* a run not open (none noted, or over) is tried for each glyph */
+		follow = cs->trm_ok && (!cs->runs || (cs->runs->open && cs->runs->n));
 	}
+	if (i == 0)
+		return;
+	text_origin(cs, &cs->px, &cs->py, &cs->pux, &cs->puy, &cs->pfs);
+	cs->have_prev = 1;
+	if (cs->runs)
+		run_end(cs, cs->px, cs->py);
 }
 
 /* ---- the interpreter --------------------------------------------------- */
