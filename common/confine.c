@@ -42,7 +42,7 @@
 #include "confine.h"
 
 #define CONFINE_FD	3
-#define CONFINE_CHUNK	65536
+#define CONFINE_CHUNK	(1 << 20)	/* read at once, and the pipe's size */
 
 #if defined(__SANITIZE_ADDRESS__)
 #define CONFINE_NO_AS	1
@@ -279,6 +279,9 @@ void    confine_run(const struct confine_limits *lim, confine_fn fn, void *arg,
 		res->code = errno;
 		return;
 	}
+	/* a pipe of a megabyte: a reader with much to say is not woken up
+	 * (nor the parent) for every 64 kB; the default when refused */
+	(void) fcntl(p[1], F_SETPIPE_SZ, CONFINE_CHUNK);
 	if ((pid = fork()) < 0) {
 		res->status = CONFINE_NOFORK;
 		res->code = errno;

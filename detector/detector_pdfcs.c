@@ -370,7 +370,7 @@ void    pdf_cs_put(struct pdf_cs *cs, const char *s, size_t n)
 }
 
 /* put_cp - one code point into the unit */
-static void put_cp(struct pdf_cs *cs, uint32_t cp)
+static inline void put_cp(struct pdf_cs *cs, uint32_t cp)
 {
 	struct buf one;
 	char    tmp[8];
@@ -640,7 +640,7 @@ static void text_origin(struct pdf_cs *cs, double *x, double *y, double *ux, dou
 }
 
 /* advance - move the text matrix along its baseline by tx (text space) */
-static void advance(struct pdf_cs *cs, double tx)
+static inline void advance(struct pdf_cs *cs, double tx)
 {
 	if (!isfinite(tx))
 		return;
@@ -948,6 +948,18 @@ static void next_line(struct pdf_cs *cs)
 	move_line(cs, 0, -cs->gs.tl);
 }
 
+/* OPK - an operator of up to three bytes as one number, for op's switch */
+#define OPK(a, b, c)	((uint32_t) (unsigned char) (a) | (uint32_t) (unsigned char) (b) << 8 \
+			 | (uint32_t) (unsigned char) (c) << 16)
+
+/* op_key - the operator's number; 0 for one longer than three bytes */
+static uint32_t op_key(const char *o, size_t len)
+{
+	if (len == 0 || len > 3)
+		return 0;
+	return OPK(o[0], len > 1 ? o[1] : 0, len > 2 ? o[2] : 0);
+}
+
 /* op - run one operator with the operands on the stack */
 static void op(struct interp *in, const char *o, size_t len)
 {
@@ -955,34 +967,42 @@ static void op(struct interp *in, const char *o, size_t len)
 	const struct tok *s;
 	double  v[6];
 	char    name[PDF_NAME_MAX + 1];
+	uint32_t k = op_key(o, len);
 
-#define OP(w) (len == sizeof(w) - 1 && memcmp(o, w, sizeof(w) - 1) == 0)
-	if (!OP("Tj") && !OP("TJ"))
+	if (k != OPK('T', 'j', 0) && k != OPK('T', 'J', 0))
 		cs->trm_ok = 0;		/* any other operator may move the text */
-	if (OP("Tj")) {
+	switch (k) {
+	case OPK('T', 'j', 0):
 		if ((s = last_str(in)) != NULL)
 			show_string(cs, tstr(in, s), s->len);
-	} else if (OP("TJ")) {
+		break;
+	case OPK('T', 'J', 0):
 		show_tj(in);
-	} else if (OP("Td") || OP("TD")) {
+		break;
+	case OPK('T', 'd', 0):
+	case OPK('T', 'D', 0):
 		if (nums(in, 2, v)) {
 			if (o[1] == 'D')
 				cs->gs.tl = -v[1];
 			move_line(cs, v[0], v[1]);
 		}
-	} else if (OP("Tm")) {
+		break;
+	case OPK('T', 'm', 0):
 		if (nums(in, 6, v)) {
 			memcpy(cs->tlm, v, sizeof(cs->tlm));
 			mat_sane(cs->tlm);
 			memcpy(cs->tm, cs->tlm, sizeof(cs->tm));
 		}
-	} else if (OP("T*")) {
+		break;
+	case OPK('T', '*', 0):
 		next_line(cs);
-	} else if (OP("'")) {
+		break;
+	case OPK('\'', 0, 0):
 		next_line(cs);
 		if ((s = last_str(in)) != NULL)
 			show_string(cs, tstr(in, s), s->len);
-	} else if (OP("\"")) {
+		break;
+	case OPK('"', 0, 0):
 		if (in->n >= 3) {
 			cs->gs.tw = num_at(in, in->n - 3);
 			cs->gs.tc = num_at(in, in->n - 2);
@@ -990,12 +1010,15 @@ static void op(struct interp *in, const char *o, size_t len)
 		next_line(cs);
 		if ((s = last_str(in)) != NULL)
 			show_string(cs, tstr(in, s), s->len);
-	} else if (OP("BT")) {
-		static const double id[6] = {1, 0, 0, 1, 0, 0};
+		break;
+	case OPK('B', 'T', 0):{
+			static const double id[6] = {1, 0, 0, 1, 0, 0};
 
-		memcpy(cs->tm, id, sizeof(id));
-		memcpy(cs->tlm, id, sizeof(id));
-	} else if (OP("Tf")) {
+			memcpy(cs->tm, id, sizeof(id));
+			memcpy(cs->tlm, id, sizeof(id));
+			break;
+		}
+	case OPK('T', 'f', 0):
 		if (in->n >= 2 && in->stk[in->n - 2].t == TOK_NAME) {
 			const struct tok *t = &in->stk[in->n - 2];
 
@@ -1006,29 +1029,38 @@ static void op(struct interp *in, const char *o, size_t len)
 			if (!isfinite(cs->gs.fs) || fabs(cs->gs.fs) > 1e6)
 				cs->gs.fs = 0;
 		}
-	} else if (OP("Tc")) {
+		break;
+	case OPK('T', 'c', 0):
 		if (nums(in, 1, v))
 			cs->gs.tc = v[0];
-	} else if (OP("Tw")) {
+		break;
+	case OPK('T', 'w', 0):
 		if (nums(in, 1, v))
 			cs->gs.tw = v[0];
-	} else if (OP("Tz")) {
+		break;
+	case OPK('T', 'z', 0):
 		if (nums(in, 1, v))
 			cs->gs.th = v[0] / 100.0;
-	} else if (OP("TL")) {
+		break;
+	case OPK('T', 'L', 0):
 		if (nums(in, 1, v))
 			cs->gs.tl = v[0];
-	} else if (OP("Ts")) {
+		break;
+	case OPK('T', 's', 0):
 		if (nums(in, 1, v))
 			cs->gs.ts = v[0];
-	} else if (OP("q")) {
+		break;
+	case OPK('q', 0, 0):
 		pdf_cs_save(cs);
-	} else if (OP("Q")) {
+		break;
+	case OPK('Q', 0, 0):
 		pdf_cs_restore(cs);
-	} else if (OP("cm")) {
+		break;
+	case OPK('c', 'm', 0):
 		if (nums(in, 6, v))
 			pdf_cs_concat(cs, v);
-	} else if (OP("Do")) {
+		break;
+	case OPK('D', 'o', 0):
 		if (in->n >= 1 && in->stk[in->n - 1].t == TOK_NAME && cs->ops->xobject) {
 			const struct tok *t = &in->stk[in->n - 1];
 
@@ -1036,20 +1068,23 @@ static void op(struct interp *in, const char *o, size_t len)
 			name[t->len] = 0;
 			cs->ops->xobject(cs->ctx, in->res, name, cs);
 		}
-	} else if (OP("BI")) {
+		break;
+	case OPK('B', 'I', 0):
 		inline_image(in);
-	} else if (OP("BDC") || OP("BMC")) {
-		if (o[2] == 'C' && o[1] == 'D')
-			marked_content(in);
-		else
-			cs->mc_depth++;
-	} else if (OP("EMC")) {
+		break;
+	case OPK('B', 'D', 'C'):
+		marked_content(in);
+		break;
+	case OPK('B', 'M', 'C'):
+		cs->mc_depth++;
+		break;
+	case OPK('E', 'M', 'C'):
 		if (cs->actual_depth && cs->mc_depth == cs->actual_depth)
 			cs->actual_depth = 0;
 		if (cs->mc_depth > 0)
 			cs->mc_depth--;
+		break;
 	}
-#undef OP
 }
 
 /* push - an operand */
@@ -1078,8 +1113,8 @@ void    pdf_cs_run(struct pdf_cs *cs, void *res, const unsigned char *data, size
 		lex_next(&in.lx, &t);
 		if (t.t == TOK_EOF)
 			break;
-		if (t.t != TOK_KW || kw_is(&in.lx, &t, "true") || kw_is(&in.lx, &t, "false")
-		    || kw_is(&in.lx, &t, "null")) {
+		if (t.t != TOK_KW || ((t.len == 4 || t.len == 5) && (kw_is(&in.lx, &t, "true")
+				|| kw_is(&in.lx, &t, "false") || kw_is(&in.lx, &t, "null")))) {
 			push(&in, &t);
 			continue;
 		}

@@ -54,6 +54,7 @@
 #define PDF_WHY_MAX	200
 #define PDF_FONTS_MAX	10000		/* fonts kept for the document */
 #define PDF_RUNS_MAX	(1u << 18)	/* runs of glyphs put in reading order per page */
+#define PDF_WBUF_MAX	(2u << 20)	/* bytes of records held before they are written */
 
 /* ---- the reader (the confined child) ----------------------------------- */
 
@@ -83,11 +84,24 @@ struct pdf_rd {
 	struct buf js;			/* the document's JavaScript, a unit of its own */
 	struct pdf_runs runs;		/* the page's runs of glyphs */
 	unsigned long actions;		/* actions read */
+	struct buf wbuf;		/* records not yet written (see rec) */
 };
 
 static const struct pdf_cs_ops pdf_ops;
 
-/* rec - one record to the parent */
+/* rec_flush - write the records held */
+static void rec_flush(struct pdf_rd *rd)
+{
+	if (rd->wbuf.len && !rd->broken && confine_write(rd->fd, rd->wbuf.data, rd->wbuf.len) < 0)
+		rd->broken = 1;
+	buf_reset(&rd->wbuf);
+}
+
+/* rec - one record to the parent. The text of a unit and its readings
+ * (TEXT, ALT) are held until the record that ends the unit, which is
+ * written with them at once: one write, and one wakeup of the parent, a
+ * unit rather than three or more. Nothing is read in between, so a reader
+ * that dies leaves the same records behind as before. */
 static void rec(struct pdf_rd *rd, int type, const void *data, size_t len)
 {
 	unsigned char h[PDF_REC_HDR];
@@ -99,9 +113,20 @@ static void rec(struct pdf_rd *rd, int type, const void *data, size_t len)
 	h[2] = (unsigned char) (len >> 8);
 	h[3] = (unsigned char) (len >> 16);
 	h[4] = (unsigned char) (len >> 24);
-	if (confine_write(rd->fd, h, sizeof(h)) < 0
-	    || (len && confine_write(rd->fd, data, len) < 0))
-		rd->broken = 1;
+	if (rd->wbuf.len + sizeof(h) + len > PDF_WBUF_MAX)
+		rec_flush(rd);
+	if (sizeof(h) + len > PDF_WBUF_MAX) {
+		/* too big to hold (a file): as it comes */
+		if (confine_write(rd->fd, h, sizeof(h)) < 0
+		    || (len && confine_write(rd->fd, data, len) < 0))
+			rd->broken = 1;
+		return;
+	}
+	buf_append(&rd->wbuf, h, sizeof(h));
+	if (len)
+		buf_append(&rd->wbuf, data, len);
+	if (type != PDF_REC_TEXT && type != PDF_REC_ALT)
+		rec_flush(rd);
 }
 
 /* why - a reason the document is not completely read */
@@ -1348,6 +1373,7 @@ static void rd_free(struct pdf_rd *rd)
 	free(rd->seen);
 	buf_free(&rd->unit);
 	buf_free(&rd->js);
+	buf_free(&rd->wbuf);
 	pdf_runs_free(&rd->runs);
 	if (rd->q)
 		qpdf_cleanup(&rd->q);
@@ -1442,6 +1468,7 @@ int     pdf_read(const char *data, size_t len, size_t budget, int fd)
 
 	buf_init(&rd.unit, 4096);
 	buf_init(&rd.js, 256);
+	buf_init(&rd.wbuf, 65536);
 	rd.runs.max = PDF_RUNS_MAX;
 	rd.q = qpdf_init();
 	qpdf_silence_errors(rd.q);
