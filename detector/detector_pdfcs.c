@@ -733,6 +733,65 @@ static void show_glyph(struct pdf_cs *cs, uint32_t code, int nb, uint32_t utf16_
 	advance(cs, tx);
 }
 
+/* show_simple - glyphs of a simple font without a ToUnicode map that
+ * follow the first of a string, from s[i] on, as show_glyph would show
+ * them, with the text matrix, the pen and the output kept in registers
+ * (the bytes written would make the compiler reload them for every
+ * glyph); the index of the first glyph it leaves to show_glyph: one not
+ * plain ASCII, without Unicode, or without room. */
+static size_t show_simple(struct pdf_cs *cs, const struct pdf_font *f, const unsigned char *s,
+			  size_t i, size_t n)
+{
+	struct buf *out = cs->out;
+	size_t  lim = out->cap < cs->out_max ? out->cap : cs->out_max;
+	size_t  len = out->len;
+	char   *data = out->data;
+	double  tm0 = cs->tm[0], tm1 = cs->tm[1], tm4 = cs->tm[4], tm5 = cs->tm[5];
+	double  adx = cs->adx, ady = cs->ady, ox = cs->ox, oy = cs->oy;
+	double  sc = f->scale, fs = cs->gs.fs, tc = cs->gs.tc, tw = cs->gs.tw, th = cs->gs.th;
+	int     last_space = cs->last_space;
+	unsigned long glyphs = 0;
+
+	for (; i < n; i++) {
+		unsigned code = s[i];
+		uint32_t cp = f->map[code];
+		double  w, tx;
+
+		if ((cp >= 0x80 && cp != 0xa0) || (cp == 0 && code != 32))
+			break;
+		if (cp != 0) {
+			if ((cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0xa0)
+				cp = ' ';
+			if (cp != ' ' || !last_space) {
+				if (len >= lim)
+					break;
+				data[len++] = (char) cp;
+				last_space = cp == ' ' || cp == '\n' || cp == '\t';
+			}
+		}
+		glyphs++;
+		w = f->widths[code] >= 0 ? f->widths[code] : 500;
+		tx = (w * sc * fs + tc + (code == 32 ? tw : 0)) * th;
+		if (isfinite(tx)) {
+			tm4 += tx * tm0;
+			tm5 += tx * tm1;
+			ox += tx * adx;
+			oy += tx * ady;
+		}
+	}
+	if (len != out->len) {
+		out->len = len;
+		data[len] = 0;
+	}
+	cs->last_space = last_space;
+	cs->tm[4] = tm4;
+	cs->tm[5] = tm5;
+	cs->ox = ox;
+	cs->oy = oy;
+	cs->glyphs += glyphs;
+	return i;
+}
+
 /* show_string - the glyphs of a string operand. After its first glyph the
  * text matrix only advances: each glyph's origin is where the last one's
  * advance ended (separate would find no gap, run_glyph the same run), so
@@ -762,6 +821,8 @@ static void show_string(struct pdf_cs *cs, const unsigned char *s, size_t n)
 		i += (size_t) nb + (pair ? 2 : 0);
 		/* a run not open (none noted, or over) is tried for each glyph */
 		follow = cs->trm_ok && (!cs->runs || (cs->runs->open && cs->runs->n));
+		if (follow && f->kind == PDF_FONT_SIMPLE && !f->tounicode && cs->actual_depth == 0)
+			i = show_simple(cs, f, s, i, n);
 	}
 	if (i == 0)
 		return;
