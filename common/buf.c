@@ -39,7 +39,7 @@ void buf_reset(struct buf *b)
 /* buf_reserve - make room for more bytes */
 void buf_reserve(struct buf *b, size_t more)
 {
-	size_t  need;
+	size_t need;
 
 	if (more > ((size_t) -1) / 4 - b->len)
 		msg_panic("buf_reserve: unreasonable size %zu", more);
@@ -69,7 +69,7 @@ void buf_puts(struct buf *b, const char *str)
 /* buf_putc - append one byte */
 void buf_putc(struct buf *b, int ch)
 {
-	char    c = (char) ch;
+	char c = (char) ch;
 
 	buf_append(b, &c, 1);
 }
@@ -78,7 +78,7 @@ void buf_putc(struct buf *b, int ch)
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
-	int     n;
+	int n;
 
 	va_copy(ap2, ap);
 	n = vsnprintf(b->data + b->len, b->cap - b->len + 1, fmt, ap2);

@@ -12,9 +12,9 @@
 #include <stddef.h>
 
 struct buf {
-	char   *data;
-	size_t  len;
-	size_t  cap;
+	char *data;
+	size_t len;
+	size_t cap;
 };
 
 void buf_init(struct buf *b, size_t cap);
@@ -24,8 +24,7 @@ void buf_reserve(struct buf *b, size_t more);
 void buf_append(struct buf *b, const void *data, size_t len);
 void buf_puts(struct buf *b, const char *str);
 void buf_putc(struct buf *b, int ch);
-void buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 void buf_consume(struct buf *b, size_t len);
 

@@ -24,30 +24,30 @@
 #include "msg.h"
 
 union conf_value {
-	int     i;
+	int i;
 	long long ll;
-	char   *s;
+	char *s;
 	struct conf_list l;
 };
 
-char   *conf_dir;
+char *conf_dir;
 static enum conf_source *conf_sources;
-static int *conf_lines;			/* line of each live value read from the file */
+static int *conf_lines; /* line of each live value read from the file */
 
 /* A copy of the live configuration, to put back (conf_save, conf_restore). */
 struct conf_saved {
 	union conf_value *val;
 	enum conf_source *src;
-	int    *line;
-	char   *dir;
+	int *line;
+	char *dir;
 };
 
 /* A staged configuration, as the checks across settings see it. */
 struct conf_view {
 	const union conf_value *stage;
 	const enum conf_source *src;
-	const int *line;		/* line in the file, for CONF_SRC_FILE */
-	const char *file;		/* the file, as errors name it */
+	const int *line;  /* line in the file, for CONF_SRC_FILE */
+	const char *file; /* the file, as errors name it */
 };
 
 /* conf_find - a parameter by name, or NULL */
@@ -62,19 +62,19 @@ const struct conf_param *conf_find(const char *name)
 /* conf_distance - edit distance, for "did you mean" */
 static size_t conf_distance(const char *a, const char *b)
 {
-	size_t  la = strlen(a), lb = strlen(b);
-	size_t  row[64];
+	size_t la = strlen(a), lb = strlen(b);
+	size_t row[64];
 
 	if (lb >= 63 || la >= 63)
 		return 99;
 	for (size_t j = 0; j <= lb; j++)
 		row[j] = j;
 	for (size_t i = 1; i <= la; i++) {
-		size_t  prev = row[0], tmp;
+		size_t prev = row[0], tmp;
 
 		row[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
-			size_t  best = prev + (a[i - 1] != b[j - 1]);
+			size_t best = prev + (a[i - 1] != b[j - 1]);
 
 			if (row[j] + 1 < best)
 				best = row[j] + 1;
@@ -92,10 +92,10 @@ static size_t conf_distance(const char *a, const char *b)
 const char *conf_suggest(const char *name)
 {
 	const char *best = NULL;
-	size_t  best_d = 99;
+	size_t best_d = 99;
 
 	for (size_t i = 0; i < conf_param_count; i++) {
-		size_t  d = conf_distance(name, conf_params[i].name);
+		size_t d = conf_distance(name, conf_params[i].name);
 
 		if (d < best_d) {
 			best_d = d;
@@ -134,10 +134,10 @@ static void conf_value_free(const struct conf_param *p, union conf_value *v)
 }
 
 /* conf_parse_number - a decimal number with an optional unit suffix */
-static int conf_parse_number(const char *text, const char *units,
-			     const long long *mult, long long *out)
+static int conf_parse_number(const char *text, const char *units, const long long *mult,
+			     long long *out)
 {
-	char   *end;
+	char *end;
 	long long n;
 
 	if (!isdigit((unsigned char) *text))
@@ -174,7 +174,7 @@ static int conf_check_text(const char *text, char *err, size_t errlen)
 /* conf_split_list - split "a, b c" into items */
 static void conf_split_list(const char *text, struct conf_list *l)
 {
-	char   *copy = xstrdup(text), *cp = copy, *item;
+	char *copy = xstrdup(text), *cp = copy, *item;
 
 	l->items = NULL;
 	l->count = 0;
@@ -188,8 +188,8 @@ static void conf_split_list(const char *text, struct conf_list *l)
 }
 
 /* conf_check_list - check every list item */
-static int conf_check_list(const struct conf_param *p, struct conf_list *l,
-			   char *err, size_t errlen)
+static int conf_check_list(const struct conf_param *p, struct conf_list *l, char *err,
+			   size_t errlen)
 {
 	for (size_t i = 0; i < l->count; i++) {
 		if (conf_check_text(l->items[i], err, errlen) < 0
@@ -200,12 +200,12 @@ static int conf_check_list(const struct conf_param *p, struct conf_list *l,
 }
 
 /* conf_parse_text - parse a value in text form; out is a conf_value */
-int conf_parse_text(const struct conf_param *p, const char *text, void *out,
-		    char *err, size_t errlen)
+int conf_parse_text(const struct conf_param *p, const char *text, void *out, char *err,
+		    size_t errlen)
 {
 	static const long long time_mult[] = {1, 60, 3600, 86400, 604800};
-	static const long long size_mult[] = {1024, 1024, 1048576, 1048576,
-	1073741824, 1073741824};
+	static const long long size_mult[] = {1024,    1024,       1048576,
+					      1048576, 1073741824, 1073741824};
 	union conf_value *v = out;
 	long long n;
 
@@ -228,19 +228,19 @@ int conf_parse_text(const struct conf_param *p, const char *text, void *out,
 	case CONF_TIME:
 	case CONF_SIZE:
 		if ((p->type == CONF_INT && conf_parse_number(text, "", NULL, &n) < 0)
-		    || (p->type == CONF_TIME && conf_parse_number(text, "smhdw",
-						    time_mult, &n) < 0)
-		    || (p->type == CONF_SIZE && conf_parse_number(text, "kKmMgG",
-						    size_mult, &n) < 0)) {
+		    || (p->type == CONF_TIME
+			&& conf_parse_number(text, "smhdw", time_mult, &n) < 0)
+		    || (p->type == CONF_SIZE
+			&& conf_parse_number(text, "kKmMgG", size_mult, &n) < 0)) {
 			snprintf(err, errlen, "\"%s\" is not a%s", text,
-				 p->type == CONF_INT ? "n integer" :
-				 p->type == CONF_TIME ? " time (e.g. 300s, 5m, 1h)" :
-				 " size (e.g. 10240000, 10m)");
+				 p->type == CONF_INT            ? "n integer"
+					 : p->type == CONF_TIME ? " time (e.g. 300s, 5m, 1h)"
+								: " size (e.g. 10240000, 10m)");
 			return -1;
 		}
 		if (n < p->min || n > p->max) {
-			snprintf(err, errlen, "value %s out of range %lld..%lld",
-				 text, p->min, p->max);
+			snprintf(err, errlen, "value %s out of range %lld..%lld", text, p->min,
+				 p->max);
 			return -1;
 		}
 		if (p->type == CONF_SIZE)
@@ -248,23 +248,22 @@ int conf_parse_text(const struct conf_param *p, const char *text, void *out,
 		else
 			v->i = (int) n;
 		return 0;
-	case CONF_ENUM:
-		{
-			const struct conf_choice *c = conf_name_code(p->choices, text);
+	case CONF_ENUM: {
+		const struct conf_choice *c = conf_name_code(p->choices, text);
 
-			if (c == NULL) {
-				struct buf all;
+		if (c == NULL) {
+			struct buf all;
 
-				buf_init(&all, 64);
-				for (c = p->choices; c->name; c++)
-					buf_printf(&all, "%s%s", c == p->choices ? "" : "|", c->name);
-				snprintf(err, errlen, "\"%s\" is not one of %s", text, all.data);
-				buf_free(&all);
-				return -1;
-			}
-			v->i = c->code;
-			return 0;
+			buf_init(&all, 64);
+			for (c = p->choices; c->name; c++)
+				buf_printf(&all, "%s%s", c == p->choices ? "" : "|", c->name);
+			snprintf(err, errlen, "\"%s\" is not one of %s", text, all.data);
+			buf_free(&all);
+			return -1;
 		}
+		v->i = c->code;
+		return 0;
+	}
 	case CONF_STR:
 		if (p->check && p->check(text, err, errlen) < 0)
 			return -1;
@@ -282,8 +281,7 @@ int conf_parse_text(const struct conf_param *p, const char *text, void *out,
 }
 
 /* conf_validate - would this text be a valid value? */
-int conf_validate(const struct conf_param *p, const char *text, char *err,
-		  size_t errlen)
+int conf_validate(const struct conf_param *p, const char *text, char *err, size_t errlen)
 {
 	union conf_value v;
 
@@ -298,7 +296,7 @@ int conf_validate(const struct conf_param *p, const char *text, char *err,
 static int conf_parse_setting(const struct conf_param *p, config_setting_t *s,
 			      union conf_value *v, char *err, size_t errlen)
 {
-	char    text[64];
+	char text[64];
 
 	switch (config_setting_type(s)) {
 	case CONFIG_TYPE_INT:
@@ -306,8 +304,8 @@ static int conf_parse_setting(const struct conf_param *p, config_setting_t *s,
 		snprintf(text, sizeof(text), "%lld", config_setting_get_int64(s));
 		return conf_parse_text(p, text, v, err, errlen);
 	case CONFIG_TYPE_BOOL:
-		return conf_parse_text(p, config_setting_get_bool(s) ? "yes" : "no",
-				       v, err, errlen);
+		return conf_parse_text(p, config_setting_get_bool(s) ? "yes" : "no", v, err,
+				       errlen);
 	case CONFIG_TYPE_STRING:
 		return conf_parse_text(p, config_setting_get_string(s), v, err, errlen);
 	case CONFIG_TYPE_ARRAY:
@@ -320,7 +318,8 @@ static int conf_parse_setting(const struct conf_param *p, config_setting_t *s,
 			config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
 
 			if (config_setting_type(e) == CONFIG_TYPE_STRING)
-				v->l.items[v->l.count++] = xstrdup(config_setting_get_string(e));
+				v->l.items[v->l.count++] =
+					xstrdup(config_setting_get_string(e));
 			else if (config_setting_type(e) == CONFIG_TYPE_INT) {
 				snprintf(text, sizeof(text), "%d", config_setting_get_int(e));
 				v->l.items[v->l.count++] = xstrdup(text);
@@ -339,17 +338,18 @@ static int conf_parse_setting(const struct conf_param *p, config_setting_t *s,
 		break;
 	}
 	snprintf(err, errlen, "wrong kind of value (expected %s)",
-		 p->type == CONF_LIST ? "a list or a string" :
-		 p->type == CONF_BOOL ? "yes or no" :
-		 p->type == CONF_STR || p->type == CONF_ENUM ? "a string" :
-		 "a number or a string");
+		 p->type == CONF_LIST           ? "a list or a string"
+			 : p->type == CONF_BOOL ? "yes or no"
+			 : p->type == CONF_STR || p->type == CONF_ENUM
+			 ? "a string"
+			 : "a number or a string");
 	return -1;
 }
 
 /* conf_file_exists - does DIR/dlpgate.conf exist? */
 int conf_file_exists(const char *dir)
 {
-	char    path[PATH_MAX];
+	char path[PATH_MAX];
 	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, CONF_MAIN_FILE);
@@ -357,22 +357,23 @@ int conf_file_exists(const char *dir)
 }
 
 /* conf_read_path - stage the settings of a file; errors name it "shown" */
-static int conf_read_path(const char *path, const char *shown,
-			  union conf_value *stage, enum conf_source *src, int *line,
-			  char *err, size_t errlen)
+static int conf_read_path(const char *path, const char *shown, union conf_value *stage,
+			  enum conf_source *src, int *line, char *err, size_t errlen)
 {
 	config_t cfg;
 	config_setting_t *root;
-	int     rc = 0;
+	int rc = 0;
 
 	config_init(&cfg);
 	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
 		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
 			snprintf(err, errlen, "%s: cannot read: %s", shown, strerror(errno));
 		else
-			snprintf(err, errlen, "%s:%d: %s", config_error_file(&cfg)
-				 && strcmp(config_error_file(&cfg), path) != 0 ?
-				 config_error_file(&cfg) : shown,
+			snprintf(err, errlen, "%s:%d: %s",
+				 config_error_file(&cfg)
+						 && strcmp(config_error_file(&cfg), path) != 0
+					 ? config_error_file(&cfg)
+					 : shown,
 				 config_error_line(&cfg), config_error_text(&cfg));
 		config_destroy(&cfg);
 		return -1;
@@ -382,7 +383,7 @@ static int conf_read_path(const char *path, const char *shown,
 		config_setting_t *s = config_setting_get_elem(root, (unsigned) i);
 		const char *name = config_setting_name(s);
 		const struct conf_param *p = conf_find(name);
-		char    why[CONF_ERR_MAX];
+		char why[CONF_ERR_MAX];
 		union conf_value v;
 
 		if (p == NULL) {
@@ -415,7 +416,7 @@ static conf_contexts_fn conf_contexts;
 static int conf_rules_on;
 
 /* conf_rules_enable - check across settings; fn names the services, if any */
-void    conf_rules_enable(conf_contexts_fn fn)
+void conf_rules_enable(conf_contexts_fn fn)
 {
 	conf_rules_on = 1;
 	conf_contexts = fn;
@@ -426,8 +427,8 @@ static int conf_rules_contexts(struct conf_view *view, const char *dir, char *er
 			       size_t errlen)
 {
 	struct conf_context *ctx = NULL;
-	size_t  n;
-	int     rc = 0;
+	size_t n;
+	int rc = 0;
 
 	if (!conf_rules_on)
 		return 0;
@@ -437,14 +438,14 @@ static int conf_rules_contexts(struct conf_view *view, const char *dir, char *er
 	for (size_t c = 0; c < n && rc == 0; c++) {
 		union conf_value *own = xcalloc(conf_param_count, sizeof(*own));
 		enum conf_source *src = xcalloc(conf_param_count, sizeof(*src));
-		char   *mine = xcalloc(conf_param_count, 1);
+		char *mine = xcalloc(conf_param_count, 1);
 		struct conf_view v = {own, src, view->line, view->file};
-		char    why[CONF_ERR_MAX];
+		char why[CONF_ERR_MAX];
 
 		memcpy(own, view->stage, conf_param_count * sizeof(*own));
 		memcpy(src, view->src, conf_param_count * sizeof(*src));
 		for (size_t i = 0; i < ctx[c].n; i++) {
-			char    name[128];
+			char name[128];
 			const char *value;
 			const struct conf_param *p;
 			union conf_value val;
@@ -453,7 +454,7 @@ static int conf_rules_contexts(struct conf_view *view, const char *dir, char *er
 			if (conf_split_override(ctx[c].opts[i], name, sizeof(name), &value) < 0
 			    || (p = conf_find(name)) == NULL
 			    || conf_parse_text(p, value, &val, why, sizeof(why)) < 0)
-				continue;	/* master.conf's own check reports these */
+				continue; /* master.conf's own check reports these */
 			if (mine[p - conf_params])
 				conf_value_free(p, &own[p - conf_params]);
 			own[p - conf_params] = val;
@@ -482,8 +483,8 @@ static int conf_rules_contexts(struct conf_view *view, const char *dir, char *er
 }
 
 /* conf_read_file - stage the settings of DIR/dlpgate.conf */
-static int conf_read_file(const char *path, union conf_value *stage,
-			  enum conf_source *src, int *line, char *err, size_t errlen)
+static int conf_read_file(const char *path, union conf_value *stage, enum conf_source *src,
+			  int *line, char *err, size_t errlen)
 {
 	struct stat st;
 
@@ -530,11 +531,10 @@ const struct conf_list *conf_view_list(const struct conf_view *v, const char *na
 }
 
 /* conf_view_where - "file:line: name" where a setting came from */
-const char *conf_view_where(const struct conf_view *v, const char *name, char *buf,
-			    size_t len)
+const char *conf_view_where(const struct conf_view *v, const char *name, char *buf, size_t len)
 {
 	const struct conf_param *p = conf_find(name);
-	size_t  i = p ? (size_t) (p - conf_params) : 0;
+	size_t i = p ? (size_t) (p - conf_params) : 0;
 
 	if (p && v->src[i] == CONF_SRC_FILE)
 		snprintf(buf, len, "%s:%d: %s", v->file, v->line[i], name);
@@ -552,7 +552,7 @@ const char *conf_view_file(const struct conf_view *v)
 }
 
 /* conf_view_set - was a setting given (file or -o), not left at its default? */
-int     conf_view_set(const struct conf_view *v, const char *name)
+int conf_view_set(const struct conf_view *v, const char *name)
 {
 	const struct conf_param *p = conf_find(name);
 
@@ -560,23 +560,23 @@ int     conf_view_set(const struct conf_view *v, const char *name)
 }
 
 /* conf_check_file - would this file load? (dlpconf -e checks its result) */
-int     conf_check_file(const char *path, const char *shown, char *err,
-			size_t errlen)
+int conf_check_file(const char *path, const char *shown, char *err, size_t errlen)
 {
 	union conf_value *stage = xcalloc(conf_param_count, sizeof(*stage));
 	enum conf_source *src = xcalloc(conf_param_count, sizeof(*src));
-	int    *line = xcalloc(conf_param_count, sizeof(*line));
+	int *line = xcalloc(conf_param_count, sizeof(*line));
 	struct conf_view view = {stage, src, line, shown};
-	char    why[CONF_ERR_MAX];
-	int     rc;
+	char why[CONF_ERR_MAX];
+	int rc;
 
 	for (size_t i = 0; i < conf_param_count; i++)
-		if (conf_parse_text(&conf_params[i], conf_params[i].def, &stage[i],
-				    why, sizeof(why)) < 0)
+		if (conf_parse_text(&conf_params[i], conf_params[i].def, &stage[i], why,
+				    sizeof(why))
+		    < 0)
 			msg_panic("default of %s: %s", conf_params[i].name, why);
 	rc = conf_read_path(path, shown, stage, src, line, err, errlen);
 	if (rc == 0) {
-		char    dir[PATH_MAX], *slash;
+		char dir[PATH_MAX], *slash;
 
 		strlcpy(dir, shown, sizeof(dir));
 		if ((slash = strrchr(dir, '/')) != NULL)
@@ -594,11 +594,10 @@ int     conf_check_file(const char *path, const char *shown, char *err,
 }
 
 /* conf_split_override - split "name=value"; -1 if malformed */
-int conf_split_override(const char *arg, char *name, size_t namelen,
-			const char **value)
+int conf_split_override(const char *arg, char *name, size_t namelen, const char **value)
 {
 	const char *eq = strchr(arg, '=');
-	size_t  len;
+	size_t len;
 
 	if (eq == NULL)
 		return -1;
@@ -610,7 +609,7 @@ int conf_split_override(const char *arg, char *name, size_t namelen,
 	memcpy(name, arg, len);
 	name[len] = 0;
 	for (*value = eq + 1; isspace((unsigned char) **value); (*value)++)
-		 /* void */ ;
+		/* void */;
 	return 0;
 }
 
@@ -634,40 +633,40 @@ static void conf_commit(union conf_value *stage)
 			free(*(char **) p->var);
 			*(char **) p->var = stage[i].s;
 			break;
-		case CONF_LIST:
-			{
-				struct conf_list *l = p->var;
-				union conf_value old = {.l = *l};
+		case CONF_LIST: {
+			struct conf_list *l = p->var;
+			union conf_value old = {.l = *l};
 
-				conf_value_free(p, &old);
-				*l = stage[i].l;
-				break;
-			}
+			conf_value_free(p, &old);
+			*l = stage[i].l;
+			break;
+		}
 		}
 	}
 }
 
 /* conf_load - defaults, then DIR/dlpgate.conf, then overrides */
-int conf_load(const char *dir, char *const *overrides, size_t noverride,
-	      char *err, size_t errlen)
+int conf_load(const char *dir, char *const *overrides, size_t noverride, char *err,
+	      size_t errlen)
 {
 	union conf_value *stage = xcalloc(conf_param_count, sizeof(*stage));
 	enum conf_source *src = xcalloc(conf_param_count, sizeof(*src));
-	int    *line = xcalloc(conf_param_count, sizeof(*line));
-	char    why[CONF_ERR_MAX], path[PATH_MAX];
+	int *line = xcalloc(conf_param_count, sizeof(*line));
+	char why[CONF_ERR_MAX], path[PATH_MAX];
 	struct conf_view view = {stage, src, line, path};
 	const char *dirp = dir;
-	int     rc = 0;
+	int rc = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, CONF_MAIN_FILE);
 	for (size_t i = 0; i < conf_param_count; i++)
-		if (conf_parse_text(&conf_params[i], conf_params[i].def, &stage[i],
-				    why, sizeof(why)) < 0)
+		if (conf_parse_text(&conf_params[i], conf_params[i].def, &stage[i], why,
+				    sizeof(why))
+		    < 0)
 			msg_panic("default of %s: %s", conf_params[i].name, why);
 	if (conf_read_file(path, stage, src, line, err, errlen) < 0)
 		rc = -1;
 	for (size_t i = 0; rc == 0 && i < noverride; i++) {
-		char    name[128];
+		char name[128];
 		const char *value;
 		const struct conf_param *p;
 		union conf_value v;
@@ -718,7 +717,7 @@ int conf_load(const char *dir, char *const *overrides, size_t noverride,
 const char *conf_where(const char *name, char *buf, size_t len)
 {
 	const struct conf_param *p = conf_find(name);
-	size_t  i = p ? (size_t) (p - conf_params) : 0;
+	size_t i = p ? (size_t) (p - conf_params) : 0;
 	const char *dir = conf_dir ? conf_dir : ".";
 
 	if (p && conf_source_of(p) == CONF_SRC_FILE && conf_lines)
@@ -749,16 +748,15 @@ static union conf_value conf_live_copy(const struct conf_param *p)
 	case CONF_STR:
 		v.s = *(char **) p->var ? xstrdup(*(char **) p->var) : NULL;
 		break;
-	case CONF_LIST:
-		{
-			const struct conf_list *l = p->var;
+	case CONF_LIST: {
+		const struct conf_list *l = p->var;
 
-			v.l.count = l->count;
-			v.l.items = l->count ? xcalloc(l->count, sizeof(char *)) : NULL;
-			for (size_t k = 0; k < l->count; k++)
-				v.l.items[k] = xstrdup(l->items[k]);
-			break;
-		}
+		v.l.count = l->count;
+		v.l.items = l->count ? xcalloc(l->count, sizeof(char *)) : NULL;
+		for (size_t k = 0; k < l->count; k++)
+			v.l.items[k] = xstrdup(l->items[k]);
+		break;
+	}
 	}
 	return v;
 }
@@ -784,7 +782,7 @@ struct conf_saved *conf_save(void)
 }
 
 /* conf_restore - make a saved configuration live again; frees it */
-void    conf_restore(struct conf_saved *sv)
+void conf_restore(struct conf_saved *sv)
 {
 	conf_commit(sv->val);
 	free(sv->val);
@@ -798,7 +796,7 @@ void    conf_restore(struct conf_saved *sv)
 }
 
 /* conf_saved_free - forget a saved configuration */
-void    conf_saved_free(struct conf_saved *sv)
+void conf_saved_free(struct conf_saved *sv)
 {
 	if (sv == NULL)
 		return;
@@ -812,7 +810,7 @@ void    conf_saved_free(struct conf_saved *sv)
 }
 
 /* conf_value_text - the live value in text form (caller frees) */
-char   *conf_value_text(const struct conf_param *p)
+char *conf_value_text(const struct conf_param *p)
 {
 	struct buf b;
 
@@ -840,8 +838,7 @@ char   *conf_value_text(const struct conf_param *p)
 }
 
 /* conf_name_code - the choice named name, or NULL (Postfix's name_code) */
-const struct conf_choice *conf_name_code(const struct conf_choice *table,
-					 const char *name)
+const struct conf_choice *conf_name_code(const struct conf_choice *table, const char *name)
 {
 	for (; table->name; table++)
 		if (strcmp(table->name, name) == 0)
@@ -873,8 +870,10 @@ int conf_check_cidr(const char *value, char *err, size_t errlen)
 	struct cidr c;
 
 	if (cidr_parse(value, &c) < 0) {
-		snprintf(err, errlen, "bad network \"%s\" (expected address/prefix "
-			 "with zero host bits, e.g. 192.0.2.0/24)", value);
+		snprintf(err, errlen,
+			 "bad network \"%s\" (expected address/prefix "
+			 "with zero host bits, e.g. 192.0.2.0/24)",
+			 value);
 		return -1;
 	}
 	return 0;
@@ -883,14 +882,15 @@ int conf_check_cidr(const char *value, char *err, size_t errlen)
 /* conf_check_hostport - host, host:port, [v6]:port */
 int conf_check_hostport(const char *value, char *err, size_t errlen)
 {
-	char    host[256], port[32];
-	char   *end;
-	long    n;
+	char host[256], port[32];
+	char *end;
+	long n;
 
-	if (inet_split_hostport(value, host, sizeof(host), port, sizeof(port),
-				"25") < 0) {
-		snprintf(err, errlen, "bad address \"%s\" (expected host, host:port "
-			 "or [address]:port)", value);
+	if (inet_split_hostport(value, host, sizeof(host), port, sizeof(port), "25") < 0) {
+		snprintf(err, errlen,
+			 "bad address \"%s\" (expected host, host:port "
+			 "or [address]:port)",
+			 value);
 		return -1;
 	}
 	n = strtol(port, &end, 10);
@@ -946,7 +946,7 @@ int conf_check_path(const char *value, char *err, size_t errlen)
 }
 
 /* conf_quote - a libconfig string literal */
-void    conf_quote(struct buf *out, const char *text)
+void conf_quote(struct buf *out, const char *text)
 {
 	buf_putc(out, '"');
 	for (const char *cp = text; *cp; cp++) {
@@ -958,8 +958,8 @@ void    conf_quote(struct buf *out, const char *text)
 }
 
 /* conf_format_value - a valid text value as libconfig source text */
-int     conf_format_value(const struct conf_param *p, const char *text,
-			  struct buf *out, char *err, size_t errlen)
+int conf_format_value(const struct conf_param *p, const char *text, struct buf *out, char *err,
+		      size_t errlen)
 {
 	union conf_value v;
 
@@ -1007,8 +1007,8 @@ int     conf_format_value(const struct conf_param *p, const char *text,
 const char *conf_type_name(enum conf_type type)
 {
 	static const char *const names[] = {
-		[CONF_BOOL] = "boolean",[CONF_INT] = "integer",[CONF_TIME] = "time",
-		[CONF_SIZE] = "size",[CONF_STR] = "string",[CONF_ENUM] = "choice",
+		[CONF_BOOL] = "boolean", [CONF_INT] = "integer", [CONF_TIME] = "time",
+		[CONF_SIZE] = "size",    [CONF_STR] = "string",  [CONF_ENUM] = "choice",
 		[CONF_LIST] = "list",
 	};
 
@@ -1016,27 +1016,30 @@ const char *conf_type_name(enum conf_type type)
 }
 
 /* conf_check_loopback - host:port on a loopback address, or empty */
-int     conf_check_loopback(const char *value, char *err, size_t errlen)
+int conf_check_loopback(const char *value, char *err, size_t errlen)
 {
-	char    host[256], port[32];
+	char host[256], port[32];
 	struct in6_addr a6;
 	struct in_addr a4;
 
 	if (*value == 0)
 		return 0;
-	if (inet_split_hostport(value, host, sizeof(host), port, sizeof(port),
-				"") < 0 || *port == 0 || strspn(port, "0123456789")
-	    != strlen(port) || atoi(port) < 1 || atoi(port) > 65535) {
-		snprintf(err, errlen, "bad address \"%s\" (expected 127.0.0.1:port "
-			 "or [::1]:port)", value);
+	if (inet_split_hostport(value, host, sizeof(host), port, sizeof(port), "") < 0
+	    || *port == 0 || strspn(port, "0123456789") != strlen(port) || atoi(port) < 1
+	    || atoi(port) > 65535) {
+		snprintf(err, errlen,
+			 "bad address \"%s\" (expected 127.0.0.1:port "
+			 "or [::1]:port)",
+			 value);
 		return -1;
 	}
 	if (strcmp(host, "localhost") == 0
-	    || (inet_pton(AF_INET, host, &a4) == 1
-		&& (ntohl(a4.s_addr) >> 24) == 127)
+	    || (inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127)
 	    || (inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6)))
 		return 0;
-	snprintf(err, errlen, "\"%s\" is not a loopback address: metrics are "
-		 "served on 127.0.0.0/8 or ::1 only", host);
+	snprintf(err, errlen,
+		 "\"%s\" is not a loopback address: metrics are "
+		 "served on 127.0.0.0/8 or ::1 only",
+		 host);
 	return -1;
 }

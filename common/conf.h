@@ -41,37 +41,37 @@
 enum conf_type {
 	CONF_BOOL,
 	CONF_INT,
-	CONF_TIME,			/* seconds */
-	CONF_SIZE,			/* bytes */
+	CONF_TIME, /* seconds */
+	CONF_SIZE, /* bytes */
 	CONF_STR,
 	CONF_ENUM,
 	CONF_LIST,
 };
 
 struct conf_list {
-	char  **items;
-	size_t  count;
+	char **items;
+	size_t count;
 };
 
 /* A choice of an ENUM setting: its text and the code the variable holds. */
 struct conf_choice {
 	const char *name;
-	int     code;
+	int code;
 };
 
 /* Extra validation of a string or of each list item: 0 or -1 with err. */
-typedef int (*conf_check_fn) (const char *value, char *err, size_t errlen);
+typedef int (*conf_check_fn)(const char *value, char *err, size_t errlen);
 
 struct conf_param {
 	const char *name;
 	enum conf_type type;
-	const char *def;		/* default, in text form */
-	long long min, max;		/* INT, TIME, SIZE bounds */
-	const struct conf_choice *choices;	/* ENUM: ends with a NULL name */
-	void   *var;			/* int * (BOOL, INT, TIME, ENUM), long long *,
+	const char *def;                   /* default, in text form */
+	long long min, max;                /* INT, TIME, SIZE bounds */
+	const struct conf_choice *choices; /* ENUM: ends with a NULL name */
+	void *var;                         /* int * (BOOL, INT, TIME, ENUM), long long *,
 					 * char **, struct conf_list * */
 	conf_check_fn check;
-	const char *role;		/* who reads it: "all", "smtpd-proxy", ... */
+	const char *role; /* who reads it: "all", "smtpd-proxy", ... */
 	const char *desc;
 };
 
@@ -81,15 +81,15 @@ enum conf_source {
 	CONF_SRC_OVERRIDE,
 };
 
-#define CONF_MAIN_FILE	"dlpgate.conf"
-#define CONF_ERR_MAX	512
+#define CONF_MAIN_FILE "dlpgate.conf"
+#define CONF_ERR_MAX   512
 
 extern const struct conf_param conf_params[];
 extern const size_t conf_param_count;
-extern char *conf_dir;			/* the directory that was loaded */
+extern char *conf_dir; /* the directory that was loaded */
 
-int conf_load(const char *dir, char *const *overrides, size_t noverride,
-	      char *err, size_t errlen);
+int conf_load(const char *dir, char *const *overrides, size_t noverride, char *err,
+	      size_t errlen);
 int conf_file_exists(const char *dir);
 const char *conf_where(const char *name, char *buf, size_t len);
 struct conf_saved;
@@ -99,22 +99,18 @@ void conf_saved_free(struct conf_saved *saved);
 const struct conf_param *conf_find(const char *name);
 const char *conf_suggest(const char *name);
 enum conf_source conf_source_of(const struct conf_param *p);
-int conf_parse_text(const struct conf_param *p, const char *text, void *out,
-		    char *err, size_t errlen);
-int conf_validate(const struct conf_param *p, const char *text, char *err,
-		  size_t errlen);
+int conf_parse_text(const struct conf_param *p, const char *text, void *out, char *err,
+		    size_t errlen);
+int conf_validate(const struct conf_param *p, const char *text, char *err, size_t errlen);
 char *conf_value_text(const struct conf_param *p);
 int conf_list_has(const struct conf_list *list, const char *item);
-int conf_split_override(const char *arg, char *name, size_t namelen,
-			const char **value);
-int conf_check_file(const char *path, const char *shown, char *err,
-		    size_t errlen);
-int conf_format_value(const struct conf_param *p, const char *text,
-		      struct buf *out, char *err, size_t errlen);
+int conf_split_override(const char *arg, char *name, size_t namelen, const char **value);
+int conf_check_file(const char *path, const char *shown, char *err, size_t errlen);
+int conf_format_value(const struct conf_param *p, const char *text, struct buf *out, char *err,
+		      size_t errlen);
 void conf_quote(struct buf *out, const char *text);
 const char *conf_type_name(enum conf_type type);
-const struct conf_choice *conf_name_code(const struct conf_choice *table,
-					 const char *name);
+const struct conf_choice *conf_name_code(const struct conf_choice *table, const char *name);
 const char *conf_code_name(const struct conf_choice *table, int code);
 
 /*
@@ -127,8 +123,7 @@ struct conf_view;
 const char *conf_view_str(const struct conf_view *v, const char *name);
 long long conf_view_num(const struct conf_view *v, const char *name);
 const struct conf_list *conf_view_list(const struct conf_view *v, const char *name);
-const char *conf_view_where(const struct conf_view *v, const char *name, char *buf,
-			    size_t len);
+const char *conf_view_where(const struct conf_view *v, const char *name, char *buf, size_t len);
 int conf_view_set(const struct conf_view *v, const char *name);
 const char *conf_view_file(const struct conf_view *v);
 int conf_rules_check(const struct conf_view *v, char *err, size_t errlen);
@@ -144,11 +139,11 @@ int conf_rules_check(const struct conf_view *v, char *err, size_t errlen);
  * options. smtpd-proxy, which gets its options as overrides, passes NULL.
  */
 struct conf_context {
-	char   *name;
-	char  **opts;
-	size_t  n;
+	char *name;
+	char **opts;
+	size_t n;
 };
-typedef size_t (*conf_contexts_fn) (const char *dir, struct conf_context **out);
+typedef size_t (*conf_contexts_fn)(const char *dir, struct conf_context **out);
 void conf_rules_enable(conf_contexts_fn fn);
 
 /*

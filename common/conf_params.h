@@ -36,6 +36,7 @@
 #include "msg.h"
 
 /* The choices of each ENUM and CODE setting, in the order the man page lists them. */
+/* clang-format off */
 #define CONF_CHOICES_syslog_facility(C) \
 	C(LOG_MAIL, "mail") C(LOG_DAEMON, "daemon") C(LOG_USER, "user") \
 	C(LOG_LOCAL0, "local0") C(LOG_LOCAL1, "local1") C(LOG_LOCAL2, "local2") \
@@ -451,19 +452,20 @@
 	  "(relative to the configuration directory, or absolute). Empty: " \
 	  "fingerprint.key beside the keystore. dlpindex makes it with the " \
 	  "first index, readable by the detector's user only; an index made " \
-	  "under another secret is refused.") \
+	  "under another secret is refused.")
 
+/* clang-format on */
 /* The externs: a variable per setting, an enum and a choice table per ENUM. */
 #define CONF_ENUM_CONSTANT(constant, text) constant,
-#define CONF_EXTERN(kind, name, ...)	CONF_EXTERN_##kind(name, __VA_ARGS__)
-#define CONF_EXTERN_STR(name, ...)	extern char *var_##name;
-#define CONF_EXTERN_LIST(name, ...)	extern struct conf_list var_##name;
-#define CONF_EXTERN_BOOL(name, ...)	extern int var_##name;
-#define CONF_EXTERN_INT(name, ...)	extern int var_##name;
-#define CONF_EXTERN_TIME(name, ...)	extern int var_##name;
-#define CONF_EXTERN_SIZE(name, ...)	extern long long var_##name;
+#define CONF_EXTERN(kind, name, ...)       CONF_EXTERN_##kind(name, __VA_ARGS__)
+#define CONF_EXTERN_STR(name, ...)         extern char *var_##name;
+#define CONF_EXTERN_LIST(name, ...)        extern struct conf_list var_##name;
+#define CONF_EXTERN_BOOL(name, ...)        extern int var_##name;
+#define CONF_EXTERN_INT(name, ...)         extern int var_##name;
+#define CONF_EXTERN_TIME(name, ...)        extern int var_##name;
+#define CONF_EXTERN_SIZE(name, ...)        extern long long var_##name;
 #define CONF_EXTERN_ENUM(name, ...) \
-	enum conf_##name { CONF_CHOICES_##name(CONF_ENUM_CONSTANT) }; \
+	enum conf_##name{CONF_CHOICES_##name(CONF_ENUM_CONSTANT)}; \
 	extern enum conf_##name var_##name; \
 	extern const struct conf_choice conf_choices_##name[];
 #define CONF_EXTERN_CODE(name, type, ...) \
@@ -473,7 +475,7 @@
 CONF_PARAMS(CONF_EXTERN)
 
 /* CONF_NAME - the text of an ENUM or CODE setting's live value */
-#define CONF_NAME(name)	conf_code_name(conf_choices_##name, (int) var_##name)
+#define CONF_NAME(name) conf_code_name(conf_choices_##name, (int) var_##name)
 
 void conf_helo_name(char *buf, size_t len);
 int conf_check_syslog_server(const char *value, char *err, size_t errlen);

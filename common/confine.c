@@ -41,21 +41,21 @@
 
 #include "confine.h"
 
-#define CONFINE_FD	3
-#define CONFINE_CHUNK	(1 << 20)	/* read at once, and the pipe's size */
+#define CONFINE_FD    3
+#define CONFINE_CHUNK (1 << 20) /* read at once, and the pipe's size */
 
 #if defined(__SANITIZE_ADDRESS__)
-#define CONFINE_NO_AS	1
+#define CONFINE_NO_AS 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define CONFINE_NO_AS	1
+#define CONFINE_NO_AS 1
 #endif
 #endif
 
 #if defined(__x86_64__)
-#define CONFINE_ARCH	AUDIT_ARCH_X86_64
+#define CONFINE_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
-#define CONFINE_ARCH	AUDIT_ARCH_AARCH64
+#define CONFINE_ARCH AUDIT_ARCH_AARCH64
 #endif
 
 /* now_ms - the monotonic clock in milliseconds */
@@ -70,7 +70,7 @@ static long long now_ms(void)
 #ifdef CONFINE_ARCH
 #define CONFINE_ALLOW(nr) \
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
-	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
 
 /* confine_seccomp - refuse every system call a parser has no use for */
 static int confine_seccomp(void)
@@ -96,7 +96,7 @@ static int confine_seccomp(void)
 		CONFINE_ALLOW(__NR_sched_yield),
 		CONFINE_ALLOW(__NR_clock_gettime),
 		CONFINE_ALLOW(__NR_gettimeofday),
-		CONFINE_ALLOW(__NR_getrandom),	/* crypto libraries seed themselves */
+		CONFINE_ALLOW(__NR_getrandom), /* crypto libraries seed themselves */
 		CONFINE_ALLOW(__NR_getpid),
 		CONFINE_ALLOW(__NR_gettid),
 		CONFINE_ALLOW(__NR_tgkill),
@@ -125,10 +125,10 @@ static int confine_seccomp(void)
 /* address_space - bytes of address space this process has mapped now */
 static size_t address_space(void)
 {
-	char    text[128];
+	char text[128];
 	unsigned long long pages = 0;
 	ssize_t n;
-	int     fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return 0;
@@ -146,16 +146,15 @@ static size_t address_space(void)
 /* set_limit - one rlimit, soft and hard */
 static void set_limit(int resource, rlim_t soft, rlim_t hard)
 {
-	struct rlimit rl = {.rlim_cur = soft,.rlim_max = hard};
+	struct rlimit rl = {.rlim_cur = soft, .rlim_max = hard};
 
 	(void) setrlimit(resource, &rl);
 }
 
 /* confine_child - the child's side: shed everything, then run fn */
-static void confine_child(int wfd, const struct confine_limits *lim, confine_fn fn,
-			  void *arg)
+static void confine_child(int wfd, const struct confine_limits *lim, confine_fn fn, void *arg)
 {
-	int     null = open("/dev/null", O_RDWR);
+	int null = open("/dev/null", O_RDWR);
 
 	if (null < 0 || (wfd != CONFINE_FD && dup2(wfd, CONFINE_FD) < 0))
 		_exit(120);
@@ -169,7 +168,7 @@ static void confine_child(int wfd, const struct confine_limits *lim, confine_fn 
 	signal(SIGPIPE, SIG_DFL);
 #ifndef CONFINE_NO_AS
 	if (lim->memory) {
-		size_t  have = address_space();
+		size_t have = address_space();
 
 		set_limit(RLIMIT_AS, have + lim->memory, have + lim->memory);
 	}
@@ -185,7 +184,7 @@ static void confine_child(int wfd, const struct confine_limits *lim, confine_fn 
 }
 
 /* confine_write - all of data to the pipe; -1 when the reader is gone */
-int     confine_write(int fd, const void *data, size_t len)
+int confine_write(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -206,12 +205,13 @@ int     confine_write(int fd, const void *data, size_t len)
 static enum confine_status confine_read(pid_t pid, int rfd, int pidfd, long long deadline,
 					size_t cap, struct buf *out, int *status)
 {
-	int     eof = 0;
+	int eof = 0;
 
 	for (;;) {
-		struct pollfd pfd[2] = {{.fd = rfd,.events = POLLIN}, {.fd = pidfd,.events = POLLIN}};
+		struct pollfd pfd[2] = {{.fd = rfd, .events = POLLIN},
+					{.fd = pidfd, .events = POLLIN}};
 		long long left = deadline - now_ms();
-		int     rc;
+		int rc;
 
 		if (left <= 0)
 			return CONFINE_TIMEOUT;
@@ -265,13 +265,13 @@ static void confine_status(int status, struct confine_result *res)
 }
 
 /* confine_run - fn(fd, arg) in a confined child; its output in out */
-void    confine_run(const struct confine_limits *lim, confine_fn fn, void *arg,
-		    struct buf *out, struct confine_result *res)
+void confine_run(const struct confine_limits *lim, confine_fn fn, void *arg, struct buf *out,
+		 struct confine_result *res)
 {
 	long long t0 = now_ms();
 	enum confine_status st;
-	int     p[2], pidfd, status = 0;
-	pid_t   pid;
+	int p[2], pidfd, status = 0;
+	pid_t pid;
 
 	memset(res, 0, sizeof(*res));
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -320,10 +320,13 @@ const char *confine_describe(const struct confine_result *res, char *buf, size_t
 		snprintf(buf, len, "exit status %d", res->code);
 		break;
 	case CONFINE_SIGNAL:
-		snprintf(buf, len, "%s", res->code == SIGXCPU || res->code == SIGKILL
-			 ? "CPU time limit" : res->code == SIGSEGV || res->code == SIGABRT
-			 || res->code == SIGBUS ? "crashed (memory limit or bad input)"
-			 : res->code == SIGSYS ? "forbidden system call" : "killed");
+		snprintf(buf, len, "%s",
+			 res->code == SIGXCPU || res->code == SIGKILL ? "CPU time limit"
+				 : res->code == SIGSEGV || res->code == SIGABRT
+					 || res->code == SIGBUS
+				 ? "crashed (memory limit or bad input)"
+				 : res->code == SIGSYS ? "forbidden system call"
+						       : "killed");
 		break;
 	case CONFINE_TIMEOUT:
 		snprintf(buf, len, "time limit");

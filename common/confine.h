@@ -22,32 +22,32 @@
 #include "buf.h"
 
 struct confine_limits {
-	size_t  memory;			/* bytes of address space beyond the parent's */
-	int     cpu;			/* seconds of CPU time; 0: none */
-	int     timeout_ms;		/* wall clock, from the fork */
-	size_t  output;			/* bytes of output kept */
+	size_t memory;  /* bytes of address space beyond the parent's */
+	int cpu;        /* seconds of CPU time; 0: none */
+	int timeout_ms; /* wall clock, from the fork */
+	size_t output;  /* bytes of output kept */
 };
 
 enum confine_status {
-	CONFINE_OK,			/* exit status 0 */
-	CONFINE_EXIT,			/* another exit status (code) */
-	CONFINE_SIGNAL,			/* killed by a signal (code): crash, CPU, memory */
-	CONFINE_TIMEOUT,		/* past the deadline: killed */
-	CONFINE_OUTPUT,			/* more output than allowed: killed */
-	CONFINE_NOFORK,			/* could not be started (errno in code) */
+	CONFINE_OK,      /* exit status 0 */
+	CONFINE_EXIT,    /* another exit status (code) */
+	CONFINE_SIGNAL,  /* killed by a signal (code): crash, CPU, memory */
+	CONFINE_TIMEOUT, /* past the deadline: killed */
+	CONFINE_OUTPUT,  /* more output than allowed: killed */
+	CONFINE_NOFORK,  /* could not be started (errno in code) */
 };
 
 struct confine_result {
 	enum confine_status status;
-	int     code;
-	double  seconds;		/* wall clock */
+	int code;
+	double seconds; /* wall clock */
 };
 
 /* The child's entry point: write to fd, return the exit status. */
-typedef int (*confine_fn) (int fd, void *arg);
+typedef int (*confine_fn)(int fd, void *arg);
 
-void confine_run(const struct confine_limits *lim, confine_fn fn, void *arg,
-		 struct buf *out, struct confine_result *res);
+void confine_run(const struct confine_limits *lim, confine_fn fn, void *arg, struct buf *out,
+		 struct confine_result *res);
 const char *confine_describe(const struct confine_result *res, char *buf, size_t len);
 int confine_write(int fd, const void *data, size_t len);
 

@@ -9,17 +9,17 @@
 
 #include "evt.h"
 
-#define EVT_QUOTE_MAX	1024		/* a value's quoted form, at most */
-#define EVT_QUOTE_RING	8		/* values quoted for one line */
+#define EVT_QUOTE_MAX  1024 /* a value's quoted form, at most */
+#define EVT_QUOTE_RING 8    /* values quoted for one line */
 
 /* evt_quote_len - a peer's value of len bytes, safe in a key=value pair */
 const char *evt_quote_len(const char *value, size_t len)
 {
 	static char ring[EVT_QUOTE_RING][EVT_QUOTE_MAX + 8];
 	static unsigned next;
-	char   *out = ring[next++ % EVT_QUOTE_RING];
-	size_t  n = 0, i;
-	int     plain = len > 0;
+	char *out = ring[next++ % EVT_QUOTE_RING];
+	size_t n = 0, i;
+	int plain = len > 0;
 
 	for (i = 0; i < len && plain; i++) {
 		unsigned char c = (unsigned char) value[i];
@@ -45,7 +45,7 @@ const char *evt_quote_len(const char *value, size_t len)
 		}
 	}
 	if (i < len) {
-		memcpy(out + n, "...", 3);	/* cut short: say so */
+		memcpy(out + n, "...", 3); /* cut short: say so */
 		n += 3;
 	}
 	out[n++] = '"';
@@ -63,7 +63,9 @@ const char *evt_quote(const char *value)
 const char *evt_text(enum evt_code code)
 {
 	switch (code) {
-#define EVT_CASE(name, num, text) case EVT_##name: return text;
+#define EVT_CASE(name, num, text) \
+	case EVT_##name: \
+		return text;
 		EVT_TABLE(EVT_CASE)
 #undef EVT_CASE
 	}
@@ -71,10 +73,9 @@ const char *evt_text(enum evt_code code)
 }
 
 /* evt_log - log "code text (cid=... details)" at the given level */
-void evt_log(enum msg_level level, enum evt_code code, const char *cid,
-	     const char *fmt, ...)
+void evt_log(enum msg_level level, enum evt_code code, const char *cid, const char *fmt, ...)
 {
-	char    details[3072];
+	char details[3072];
 	va_list ap;
 
 	if (level < msg_get_level())

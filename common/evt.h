@@ -23,6 +23,7 @@
  * Numbers are never reused; retire a code by leaving it in the table.
  */
 #ifndef DLP_EVT_H
+/* clang-format off */
 #define EVT_TABLE(X) \
 	X(CONN_ACCEPT,		1001, "connection accepted") \
 	X(CONN_DENIED,		1002, "connection denied by allow_hosts") \
@@ -111,6 +112,7 @@
 	X(PROXY_UNAUTH,		8102, "PROXY peer not in proxy_protocol_hosts") \
 	X(XFWD_REFUSED,		8201, "XFORWARD refused") \
 	X(XCLIENT_REFUSED,	8202, "XCLIENT refused")
+/* clang-format on */
 
 enum evt_code {
 #define EVT_ENUM(name, code, text) EVT_##name = code,
@@ -124,8 +126,8 @@ enum evt_code {
 const char *evt_text(enum evt_code code);
 const char *evt_quote(const char *value);
 const char *evt_quote_len(const char *value, size_t len);
-void evt_log(enum msg_level level, enum evt_code code, const char *cid,
-	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void evt_log(enum msg_level level, enum evt_code code, const char *cid, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #define evt_info(code, cid, ...)  evt_log(MSG_INFO, EVT_##code, cid, __VA_ARGS__)
 #define evt_warn(code, cid, ...)  evt_log(MSG_WARN, EVT_##code, cid, __VA_ARGS__)

@@ -18,8 +18,8 @@
 #include "file_replace.h"
 
 /* file_replace_fail - say why, remove the temporary file, -1 */
-static int file_replace_fail(struct file_replace *fr, const char *what,
-			     const char *name, char *err, size_t errlen)
+static int file_replace_fail(struct file_replace *fr, const char *what, const char *name,
+			     char *err, size_t errlen)
 {
 	snprintf(err, errlen, "%s %s: %s", what, name, strerror(errno));
 	file_replace_abort(fr);
@@ -30,7 +30,7 @@ static int file_replace_fail(struct file_replace *fr, const char *what,
 static int file_replace_target(struct file_replace *fr, char *err, size_t errlen)
 {
 	struct stat st;
-	int     fd = open(fr->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(fr->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -56,11 +56,11 @@ static int file_replace_target(struct file_replace *fr, char *err, size_t errlen
 }
 
 /* file_replace_open - a temporary file beside path, to become path */
-int     file_replace_open(struct file_replace *fr, const char *path, mode_t mode,
-			          uid_t uid, gid_t gid, char *err, size_t errlen)
+int file_replace_open(struct file_replace *fr, const char *path, mode_t mode, uid_t uid,
+		      gid_t gid, char *err, size_t errlen)
 {
 	const char *slash = strrchr(path, '/');
-	int     dirlen = slash ? (int) (slash - path + 1) : 0;
+	int dirlen = slash ? (int) (slash - path + 1) : 0;
 
 	fr->fd = -1;
 	fr->mode = mode;
@@ -68,25 +68,27 @@ int     file_replace_open(struct file_replace *fr, const char *path, mode_t mode
 	fr->gid = gid;
 	if (*path == 0 || (slash && slash[1] == 0)
 	    || snprintf(fr->path, sizeof(fr->path), "%s", path) >= (int) sizeof(fr->path)
-	    || snprintf(fr->tmp, sizeof(fr->tmp), "%.*s.%s.XXXXXX", dirlen, path,
-			path + dirlen) >= (int) sizeof(fr->tmp)) {
-		snprintf(err, errlen, "cannot replace \"%.200s\": not a file name of "
-			 "at most %d bytes", path, PATH_MAX - 16);
+	    || snprintf(fr->tmp, sizeof(fr->tmp), "%.*s.%s.XXXXXX", dirlen, path, path + dirlen)
+		    >= (int) sizeof(fr->tmp)) {
+		snprintf(err, errlen,
+			 "cannot replace \"%.200s\": not a file name of "
+			 "at most %d bytes",
+			 path, PATH_MAX - 16);
 		return -1;
 	}
 	if (file_replace_target(fr, err, errlen) < 0)
 		return -1;
 	if ((fr->fd = mkostemp(fr->tmp, O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "cannot create a temporary file beside %s: %s",
-			 path, strerror(errno));
+		snprintf(err, errlen, "cannot create a temporary file beside %s: %s", path,
+			 strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
 /* file_replace_write - append len bytes to the temporary file */
-int     file_replace_write(struct file_replace *fr, const void *data, size_t len,
-			           char *err, size_t errlen)
+int file_replace_write(struct file_replace *fr, const void *data, size_t len, char *err,
+		       size_t errlen)
 {
 	const char *cp = data;
 
@@ -110,8 +112,8 @@ int     file_replace_write(struct file_replace *fr, const void *data, size_t len
 static int file_replace_sync_dir(const char *path, char *err, size_t errlen)
 {
 	const char *slash = strrchr(path, '/');
-	char    dir[PATH_MAX];
-	int     fd, rc;
+	char dir[PATH_MAX];
+	int fd, rc;
 
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int) (slash - path) + (slash == path) : 1,
 		 slash ? path : ".");
@@ -128,7 +130,7 @@ static int file_replace_sync_dir(const char *path, char *err, size_t errlen)
 }
 
 /* file_replace_commit - mode, owner, fsync, rename over the target, fsync dir */
-int     file_replace_commit(struct file_replace *fr, char *err, size_t errlen)
+int file_replace_commit(struct file_replace *fr, char *err, size_t errlen)
 {
 	if (fchmod(fr->fd, fr->mode) < 0)
 		return file_replace_fail(fr, "chmod", fr->tmp, err, errlen);
@@ -152,7 +154,7 @@ int     file_replace_commit(struct file_replace *fr, char *err, size_t errlen)
 }
 
 /* file_replace_abort - remove the temporary file */
-void    file_replace_abort(struct file_replace *fr)
+void file_replace_abort(struct file_replace *fr)
 {
 	if (fr->fd >= 0)
 		close(fr->fd);
@@ -161,8 +163,8 @@ void    file_replace_abort(struct file_replace *fr)
 }
 
 /* file_replace - replace path with len bytes of data */
-int     file_replace(const char *path, const void *data, size_t len, mode_t mode,
-		             uid_t uid, gid_t gid, char *err, size_t errlen)
+int file_replace(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+		 gid_t gid, char *err, size_t errlen)
 {
 	struct file_replace fr;
 

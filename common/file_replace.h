@@ -33,21 +33,21 @@
 #include <sys/types.h>
 
 struct file_replace {
-	int     fd;			/* the temporary file, open for writing */
-	char    tmp[PATH_MAX];		/* its name */
-	char    path[PATH_MAX];		/* the target */
-	mode_t  mode;			/* the target's, or the one asked for */
-	uid_t   uid;			/* the target's, or the one asked for */
-	gid_t   gid;
+	int fd;              /* the temporary file, open for writing */
+	char tmp[PATH_MAX];  /* its name */
+	char path[PATH_MAX]; /* the target */
+	mode_t mode;         /* the target's, or the one asked for */
+	uid_t uid;           /* the target's, or the one asked for */
+	gid_t gid;
 };
 
-int file_replace_open(struct file_replace *fr, const char *path, mode_t mode,
-		      uid_t uid, gid_t gid, char *err, size_t errlen);
-int file_replace_write(struct file_replace *fr, const void *data, size_t len,
-		       char *err, size_t errlen);
+int file_replace_open(struct file_replace *fr, const char *path, mode_t mode, uid_t uid,
+		      gid_t gid, char *err, size_t errlen);
+int file_replace_write(struct file_replace *fr, const void *data, size_t len, char *err,
+		       size_t errlen);
 int file_replace_commit(struct file_replace *fr, char *err, size_t errlen);
 void file_replace_abort(struct file_replace *fr);
-int file_replace(const char *path, const void *data, size_t len, mode_t mode,
-		 uid_t uid, gid_t gid, char *err, size_t errlen);
+int file_replace(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+		 gid_t gid, char *err, size_t errlen);
 
 #endif

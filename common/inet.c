@@ -23,11 +23,11 @@
 #include "msg.h"
 
 /* inet_split_hostport - split "host:port" forms into host and port */
-int inet_split_hostport(const char *spec, char *host, size_t hostlen,
-			char *port, size_t portlen, const char *defport)
+int inet_split_hostport(const char *spec, char *host, size_t hostlen, char *port,
+			size_t portlen, const char *defport)
 {
 	const char *colon;
-	size_t  hlen;
+	size_t hlen;
 
 	if (*spec == '[') {
 		const char *end = strchr(spec, ']');
@@ -40,7 +40,8 @@ int inet_split_hostport(const char *spec, char *host, size_t hostlen,
 		memcpy(host, spec + 1, hlen);
 		host[hlen] = 0;
 		if (end[1] == 0)
-			return strlcpy(port, defport ? defport : "", portlen) < portlen ? 0 : -1;
+			return strlcpy(port, defport ? defport : "", portlen) < portlen ? 0
+											: -1;
 		if (end[1] != ':' || end[2] == 0)
 			return -1;
 		return strlcpy(port, end + 2, portlen) < portlen ? 0 : -1;
@@ -63,22 +64,22 @@ int inet_split_hostport(const char *spec, char *host, size_t hostlen,
 /* inet_tune - socket options for SMTP sessions */
 void inet_tune(int fd)
 {
-	int     on = 1;
+	int on = 1;
 
 	/* We batch our own writes, so Nagle can only add delay. */
 	(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
 /* inet_listen - bind every address of spec; the count, or -1 with errno */
-int inet_listen(const char *spec, const char *defport, int backlog,
-		int *fds, int maxfds, char *err, size_t errlen)
+int inet_listen(const char *spec, const char *defport, int backlog, int *fds, int maxfds,
+		char *err, size_t errlen)
 {
-	char    host[256], port[32];
+	char host[256], port[32];
 	struct addrinfo hints, *res, *ai;
-	int     count = 0, rc;
+	int count = 0, rc;
 
-	if (inet_split_hostport(spec, host, sizeof(host), port, sizeof(port),
-				defport) < 0 || *port == 0) {
+	if (inet_split_hostport(spec, host, sizeof(host), port, sizeof(port), defport) < 0
+	    || *port == 0) {
 		snprintf(err, errlen, "bad listen address \"%s\"", spec);
 		return -1;
 	}
@@ -86,24 +87,22 @@ int inet_listen(const char *spec, const char *defport, int backlog,
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port,
-			      &hints, &res)) != 0) {
+	if ((rc = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port, &hints, &res)) != 0) {
 		snprintf(err, errlen, "%s: %s", spec, gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai && count < maxfds; ai = ai->ai_next) {
-		int     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-		int     on = 1;
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+		int on = 1;
 
 		if (fd < 0)
 			continue;
 		(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 		if (ai->ai_family == AF_INET6)
 			(void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0
-		    || listen(fd, backlog) < 0) {
-			char    addr[INET_ADDRSTR];
-			int     why = errno;
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, backlog) < 0) {
+			char addr[INET_ADDRSTR];
+			int why = errno;
 
 			inet_addr_str(ai->ai_addr, addr, sizeof(addr));
 			snprintf(err, errlen, "bind %s: %s", addr, strerror(why));
@@ -111,7 +110,7 @@ int inet_listen(const char *spec, const char *defport, int backlog,
 			while (count > 0)
 				close(fds[--count]);
 			freeaddrinfo(res);
-			errno = why;		/* the caller may wait out EADDRINUSE */
+			errno = why; /* the caller may wait out EADDRINUSE */
 			return -1;
 		}
 		(void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -124,13 +123,13 @@ int inet_listen(const char *spec, const char *defport, int backlog,
 }
 
 /* inet_connect - connect within timeout seconds; a blocking fd, or -1 */
-int inet_connect(const struct sockaddr *sa, socklen_t salen, int timeout,
-		 const char *bind_addr, char *err, size_t errlen)
+int inet_connect(const struct sockaddr *sa, socklen_t salen, int timeout, const char *bind_addr,
+		 char *err, size_t errlen)
 {
-	int     fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct timeval tv = {.tv_sec = timeout > 0 ? timeout : 1};
 	struct pollfd pfd;
-	int     n, soerr = 0;
+	int n, soerr = 0;
 	socklen_t len = sizeof(soerr);
 
 	if (fd < 0) {
@@ -139,13 +138,15 @@ int inet_connect(const struct sockaddr *sa, socklen_t salen, int timeout,
 	}
 	if (bind_addr && *bind_addr) {
 		struct addrinfo hints = {.ai_family = sa->sa_family,
-		.ai_flags = AI_NUMERICHOST}, *res;
+					 .ai_flags = AI_NUMERICHOST},
+				*res;
 
 		if (getaddrinfo(bind_addr, NULL, &hints, &res) == 0) {
 			n = bind(fd, res->ai_addr, res->ai_addrlen);
 			freeaddrinfo(res);
 			if (n < 0) {
-				snprintf(err, errlen, "bind %s: %s", bind_addr, strerror(errno));
+				snprintf(err, errlen, "bind %s: %s", bind_addr,
+					 strerror(errno));
 				close(fd);
 				return -1;
 			}
@@ -180,8 +181,7 @@ int inet_connect(const struct sockaddr *sa, socklen_t salen, int timeout,
 		close(fd);
 		return -1;
 	}
-	if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0
-	    || soerr != 0) {
+	if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 || soerr != 0) {
 		snprintf(err, errlen, "%s", strerror(soerr ? soerr : errno));
 		close(fd);
 		return -1;
@@ -194,9 +194,9 @@ done:
 /* inet_host_str - the numeric host of an address */
 void inet_host_str(const struct sockaddr *sa, char *buf, size_t len)
 {
-	const void *a = sa->sa_family == AF_INET6 ?
-		(const void *) &((const struct sockaddr_in6 *) sa)->sin6_addr :
-		(const void *) &((const struct sockaddr_in *) sa)->sin_addr;
+	const void *a = sa->sa_family == AF_INET6
+		? (const void *) &((const struct sockaddr_in6 *) sa)->sin6_addr
+		: (const void *) &((const struct sockaddr_in *) sa)->sin_addr;
 
 	if (sa->sa_family == AF_UNIX) {
 		strlcpy(buf, "local", len);
@@ -219,7 +219,7 @@ int inet_port(const struct sockaddr *sa)
 /* inet_addr_str - "1.2.3.4:25" or "[2001:db8::1]:25" */
 void inet_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 {
-	char    host[INET6_ADDRSTRLEN];
+	char host[INET6_ADDRSTRLEN];
 
 	inet_host_str(sa, host, sizeof(host));
 	if (sa->sa_family == AF_INET6)
@@ -232,7 +232,7 @@ void inet_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 int unix_listen(const char *path, int type, int mode, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int     fd;
+	int fd;
 
 	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "socket path too long: %s", path);
@@ -257,7 +257,7 @@ int unix_listen(const char *path, int type, int mode, char *err, size_t errlen)
 int unix_connect(const char *path, int type, int timeout, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int     fd;
+	int fd;
 
 	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "socket path too long: %s", path);
@@ -284,10 +284,10 @@ int unix_connect(const char *path, int type, int timeout, char *err, size_t errl
 /* cidr_parse - "10.0.0.0/8", "::1/128", or a plain address */
 int cidr_parse(const char *text, struct cidr *c)
 {
-	char    addr[INET6_ADDRSTRLEN];
+	char addr[INET6_ADDRSTRLEN];
 	const char *slash = strchr(text, '/');
-	size_t  alen = slash ? (size_t) (slash - text) : strlen(text);
-	int     max;
+	size_t alen = slash ? (size_t) (slash - text) : strlen(text);
+	int max;
 
 	if (alen == 0 || alen >= sizeof(addr))
 		return -1;
@@ -304,8 +304,8 @@ int cidr_parse(const char *text, struct cidr *c)
 		return -1;
 	}
 	if (slash) {
-		char   *end;
-		long    bits = strtol(slash + 1, &end, 10);
+		char *end;
+		long bits = strtol(slash + 1, &end, 10);
 
 		if (slash[1] == 0 || *end != 0 || bits < 0 || bits > max)
 			return -1;
@@ -325,7 +325,7 @@ int cidr_match(const struct cidr *c, const struct sockaddr *sa)
 {
 	const uint8_t *a;
 	uint8_t mapped[4];
-	int     family = sa->sa_family;
+	int family = sa->sa_family;
 
 	if (family == AF_INET) {
 		a = (const uint8_t *) &((const struct sockaddr_in *) sa)->sin_addr;
@@ -351,15 +351,17 @@ int cidr_match(const struct cidr *c, const struct sockaddr *sa)
 }
 
 /* cidr_list_parse - parse count networks; -1 names the bad one in err */
-int cidr_list_parse(struct cidr_list *list, char *const *items, size_t count,
-		    char *err, size_t errlen)
+int cidr_list_parse(struct cidr_list *list, char *const *items, size_t count, char *err,
+		    size_t errlen)
 {
 	list->items = xcalloc(count ? count : 1, sizeof(struct cidr));
 	list->count = 0;
 	for (size_t i = 0; i < count; i++) {
 		if (cidr_parse(items[i], &list->items[list->count]) < 0) {
-			snprintf(err, errlen, "bad network \"%s\" (expected "
-				 "address/prefix with zero host bits)", items[i]);
+			snprintf(err, errlen,
+				 "bad network \"%s\" (expected "
+				 "address/prefix with zero host bits)",
+				 items[i]);
 			cidr_list_free(list);
 			return -1;
 		}

@@ -18,25 +18,25 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#define INET_ADDRSTR	64		/* "[v6 address]:port" fits */
+#define INET_ADDRSTR 64 /* "[v6 address]:port" fits */
 
 struct cidr {
-	int     family;			/* AF_INET or AF_INET6 */
+	int family; /* AF_INET or AF_INET6 */
 	uint8_t addr[16];
-	int     bits;
+	int bits;
 };
 
 struct cidr_list {
 	struct cidr *items;
-	size_t  count;
+	size_t count;
 };
 
-int inet_split_hostport(const char *spec, char *host, size_t hostlen,
-			char *port, size_t portlen, const char *defport);
-int inet_listen(const char *spec, const char *defport, int backlog,
-		int *fds, int maxfds, char *err, size_t errlen);
-int inet_connect(const struct sockaddr *sa, socklen_t salen, int timeout,
-		 const char *bind_addr, char *err, size_t errlen);
+int inet_split_hostport(const char *spec, char *host, size_t hostlen, char *port,
+			size_t portlen, const char *defport);
+int inet_listen(const char *spec, const char *defport, int backlog, int *fds, int maxfds,
+		char *err, size_t errlen);
+int inet_connect(const struct sockaddr *sa, socklen_t salen, int timeout, const char *bind_addr,
+		 char *err, size_t errlen);
 void inet_addr_str(const struct sockaddr *sa, char *buf, size_t len);
 void inet_host_str(const struct sockaddr *sa, char *buf, size_t len);
 int inet_port(const struct sockaddr *sa);
@@ -47,8 +47,8 @@ int unix_connect(const char *path, int type, int timeout, char *err, size_t errl
 
 int cidr_parse(const char *text, struct cidr *c);
 int cidr_match(const struct cidr *c, const struct sockaddr *sa);
-int cidr_list_parse(struct cidr_list *list, char *const *items, size_t count,
-		    char *err, size_t errlen);
+int cidr_list_parse(struct cidr_list *list, char *const *items, size_t count, char *err,
+		    size_t errlen);
 int cidr_list_match(const struct cidr_list *list, const struct sockaddr *sa);
 void cidr_list_free(struct cidr_list *list);
 

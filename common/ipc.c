@@ -86,8 +86,8 @@ void ipc_put_u64(struct ipc_out *out, uint16_t tag, uint64_t val)
 /* ipc_wait - poll one fd; IPC_OK, IPC_TIMEOUT or IPC_ERROR */
 static int ipc_wait(int fd, short events, int timeout)
 {
-	struct pollfd pfd = {.fd = fd,.events = events};
-	int     n;
+	struct pollfd pfd = {.fd = fd, .events = events};
+	int n;
 
 	do {
 		n = poll(&pfd, 1, timeout < 0 ? -1 : timeout * 1000);
@@ -98,15 +98,15 @@ static int ipc_wait(int fd, short events, int timeout)
 /* ipc_send - send a record and descriptors within timeout seconds */
 int ipc_send(int fd, struct ipc_out *out, const int *fds, int nfds, int timeout)
 {
-	size_t  total = out->b.len + out->tail_len;
+	size_t total = out->b.len + out->tail_len;
 	uint32_t len = (uint32_t) (total - IPC_HDR_LEN);
-	struct iovec iov[2] = {{.iov_base = out->b.data,.iov_len = out->b.len},
-	{.iov_base = (void *) out->tail,.iov_len = out->tail_len}};
+	struct iovec iov[2] = {{.iov_base = out->b.data, .iov_len = out->b.len},
+			       {.iov_base = (void *) out->tail, .iov_len = out->tail_len}};
 	union {
 		struct cmsghdr hdr;
-		char    space[CMSG_SPACE(sizeof(int) * IPC_MAX_FDS)];
-	}       ctl;
-	struct msghdr mh = {.msg_iov = iov,.msg_iovlen = out->tail_len ? 2 : 1};
+		char space[CMSG_SPACE(sizeof(int) * IPC_MAX_FDS)];
+	} ctl;
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = out->tail_len ? 2 : 1};
 	ssize_t n;
 
 	if (total > IPC_MAX_MSG)
@@ -131,13 +131,13 @@ int ipc_send(int fd, struct ipc_out *out, const int *fds, int nfds, int timeout)
 		if (n == (ssize_t) total)
 			return IPC_OK;
 		if (n >= 0)
-			return IPC_ERROR;	/* SEQPACKET never sends part */
+			return IPC_ERROR; /* SEQPACKET never sends part */
 		if (errno == EINTR)
 			continue;
 		if (errno == EPIPE || errno == ECONNRESET)
 			return IPC_EOF;
 		if (errno == EMSGSIZE)
-			return IPC_TOOBIG;	/* the socket's send buffer is smaller */
+			return IPC_TOOBIG; /* the socket's send buffer is smaller */
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return IPC_ERROR;
 		if ((n = ipc_wait(fd, POLLOUT, timeout)) != IPC_OK)
@@ -157,10 +157,10 @@ void ipc_close_fds(struct ipc_msg *msg)
 /* ipc_take_fds - collect SCM_RIGHTS descriptors; -1 if unexpected */
 static int ipc_take_fds(struct msghdr *mh, struct ipc_msg *msg)
 {
-	int     bad = 0;
+	int bad = 0;
 
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		size_t  n;
+		size_t n;
 
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) {
 			bad = 1;
@@ -168,7 +168,7 @@ static int ipc_take_fds(struct msghdr *mh, struct ipc_msg *msg)
 		}
 		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (size_t i = 0; i < n; i++) {
-			int     fd;
+			int fd;
 
 			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
 			if (msg->nfds < IPC_MAX_FDS)
@@ -187,7 +187,7 @@ static int ipc_parse(struct ipc_msg *msg, size_t n, char *err, size_t errlen)
 {
 	uint32_t magic, plen;
 	uint16_t version;
-	size_t  pos = IPC_HDR_LEN;
+	size_t pos = IPC_HDR_LEN;
 
 	if (n < IPC_HDR_LEN) {
 		snprintf(err, errlen, "short record (%zu bytes)", n);
@@ -202,8 +202,7 @@ static int ipc_parse(struct ipc_msg *msg, size_t n, char *err, size_t errlen)
 		return IPC_BAD;
 	}
 	if (plen != n - IPC_HDR_LEN) {
-		snprintf(err, errlen, "length %u does not match record size %zu",
-			 plen, n);
+		snprintf(err, errlen, "length %u does not match record size %zu", plen, n);
 		return IPC_BAD;
 	}
 	msg->nattr = 0;
@@ -233,14 +232,14 @@ static int ipc_parse(struct ipc_msg *msg, size_t n, char *err, size_t errlen)
 /* ipc_recv - receive and check one record within timeout seconds */
 int ipc_recv(int fd, struct ipc_msg *msg, int timeout, char *err, size_t errlen)
 {
-	struct iovec iov = {.iov_base = msg->raw,.iov_len = sizeof(msg->raw)};
+	struct iovec iov = {.iov_base = msg->raw, .iov_len = sizeof(msg->raw)};
 	union {
 		struct cmsghdr hdr;
-		char    space[CMSG_SPACE(sizeof(int) * IPC_MAX_FDS)];
-	}       ctl;
+		char space[CMSG_SPACE(sizeof(int) * IPC_MAX_FDS)];
+	} ctl;
 	struct msghdr mh;
 	ssize_t n;
-	int     rc;
+	int rc;
 
 	msg->nfds = 0;
 	msg->nattr = 0;
@@ -301,7 +300,7 @@ const struct ipc_attr *ipc_next(const struct ipc_msg *msg, uint16_t tag, size_t 
 /* ipc_get - the first attribute with tag, or NULL */
 const struct ipc_attr *ipc_get(const struct ipc_msg *msg, uint16_t tag)
 {
-	size_t  pos = 0;
+	size_t pos = 0;
 
 	return ipc_next(msg, tag, &pos);
 }
@@ -329,8 +328,8 @@ int ipc_get_u64(const struct ipc_msg *msg, uint16_t tag, uint64_t *val)
 }
 
 /* ipc_get_str - copy a text attribute; NULL if missing, long, or binary */
-const char *ipc_get_str(const struct ipc_msg *msg, uint16_t tag, size_t maxlen,
-			char *copy, size_t copylen)
+const char *ipc_get_str(const struct ipc_msg *msg, uint16_t tag, size_t maxlen, char *copy,
+			size_t copylen)
 {
 	const struct ipc_attr *a = ipc_get(msg, tag);
 

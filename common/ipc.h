@@ -22,12 +22,12 @@
 
 #include "buf.h"
 
-#define IPC_MAGIC	0x444c5047	/* "DLPG" */
-#define IPC_VERSION	1
-#define IPC_MAX_MSG	(256 * 1024)
-#define IPC_MAX_ATTRS	512
-#define IPC_MAX_FDS	4
-#define IPC_HDR_LEN	12
+#define IPC_MAGIC     0x444c5047 /* "DLPG" */
+#define IPC_VERSION   1
+#define IPC_MAX_MSG   (256 * 1024)
+#define IPC_MAX_ATTRS 512
+#define IPC_MAX_FDS   4
+#define IPC_HDR_LEN   12
 
 struct ipc_attr {
 	uint16_t tag;
@@ -37,26 +37,26 @@ struct ipc_attr {
 
 struct ipc_msg {
 	uint16_t type;
-	size_t  nattr;
+	size_t nattr;
 	struct ipc_attr attr[IPC_MAX_ATTRS];
-	int     fds[IPC_MAX_FDS];
-	int     nfds;
+	int fds[IPC_MAX_FDS];
+	int nfds;
 	unsigned char raw[IPC_MAX_MSG];
 };
 
 struct ipc_out {
 	struct buf b;
-	const void *tail;		/* the last attribute's value, not copied */
-	size_t  tail_len;
+	const void *tail; /* the last attribute's value, not copied */
+	size_t tail_len;
 };
 
 enum ipc_status {
 	IPC_OK = 0,
 	IPC_EOF = -1,
 	IPC_TIMEOUT = -2,
-	IPC_ERROR = -3,			/* socket error */
-	IPC_BAD = -4,			/* malformed record */
-	IPC_TOOBIG = -5,		/* longer than the socket takes: nothing sent */
+	IPC_ERROR = -3,  /* socket error */
+	IPC_BAD = -4,    /* malformed record */
+	IPC_TOOBIG = -5, /* longer than the socket takes: nothing sent */
 };
 
 void ipc_out_init(struct ipc_out *out, uint16_t type);
@@ -74,8 +74,8 @@ const struct ipc_attr *ipc_get(const struct ipc_msg *msg, uint16_t tag);
 const struct ipc_attr *ipc_next(const struct ipc_msg *msg, uint16_t tag, size_t *pos);
 int ipc_get_u32(const struct ipc_msg *msg, uint16_t tag, uint32_t *val);
 int ipc_get_u64(const struct ipc_msg *msg, uint16_t tag, uint64_t *val);
-const char *ipc_get_str(const struct ipc_msg *msg, uint16_t tag, size_t maxlen,
-			char *copy, size_t copylen);
+const char *ipc_get_str(const struct ipc_msg *msg, uint16_t tag, size_t maxlen, char *copy,
+			size_t copylen);
 int ipc_peer_cred(int fd, uid_t *uid, pid_t *pid);
 
 #endif

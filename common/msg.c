@@ -16,13 +16,13 @@
 
 #include "msg.h"
 
-#define MSG_LINE_MAX	4096
+#define MSG_LINE_MAX 4096
 
 static char msg_ident[64] = "dlpgate";
 static int msg_where = MSG_TO_STDERR;
 static enum msg_level msg_min = MSG_INFO;
 static void (*msg_cleanup)(void);
-static pid_t msg_pid;			/* getpid() once, again after fork */
+static pid_t msg_pid; /* getpid() once, again after fork */
 
 /* msg_forked - a child has a pid of its own */
 static void msg_forked(void)
@@ -74,9 +74,9 @@ void msg_vlog(enum msg_level level, const char *fmt, va_list ap)
 	static const int prio[] = {
 		LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR, LOG_CRIT, LOG_CRIT,
 	};
-	char    text[MSG_LINE_MAX];
-	char    line[MSG_LINE_MAX + 160];
-	int     n;
+	char text[MSG_LINE_MAX];
+	char line[MSG_LINE_MAX + 160];
+	int n;
 
 	if (level < msg_min)
 		return;
@@ -91,14 +91,14 @@ void msg_vlog(enum msg_level level, const char *fmt, va_list ap)
 	if (msg_where & MSG_TO_STDERR) {
 		struct timespec ts;
 		struct tm tm;
-		char    when[32];
+		char when[32];
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 		n = snprintf(line, sizeof(line), "%s.%03ld %s[%ld]: %s%s\n", when,
-			     ts.tv_nsec / 1000000, msg_ident, (long) (msg_pid ? msg_pid : getpid()),
-			     prefix[level], text);
+			     ts.tv_nsec / 1000000, msg_ident,
+			     (long) (msg_pid ? msg_pid : getpid()), prefix[level], text);
 		if (n > (int) sizeof(line) - 1) {
 			n = sizeof(line) - 1;
 			line[n - 1] = '\n';
@@ -110,13 +110,13 @@ void msg_vlog(enum msg_level level, const char *fmt, va_list ap)
 }
 
 #define MSG_FN(name, level) \
-void name(const char *fmt, ...) \
-{ \
-	va_list ap; \
-	va_start(ap, fmt); \
-	msg_vlog(level, fmt, ap); \
-	va_end(ap); \
-}
+	void name(const char *fmt, ...) \
+	{ \
+		va_list ap; \
+		va_start(ap, fmt); \
+		msg_vlog(level, fmt, ap); \
+		va_end(ap); \
+	}
 
 /* msg_log - log at a level chosen at run time */
 void msg_log(enum msg_level level, const char *fmt, ...)

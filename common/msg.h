@@ -25,23 +25,20 @@ enum msg_level {
 	MSG_PANIC,
 };
 
-#define MSG_TO_SYSLOG	(1 << 0)
-#define MSG_TO_STDERR	(1 << 1)
+#define MSG_TO_SYSLOG (1 << 0)
+#define MSG_TO_STDERR (1 << 1)
 
 void msg_open(const char *ident, int where, int facility);
 void msg_set_level(enum msg_level level);
 enum msg_level msg_get_level(void);
 void msg_vlog(enum msg_level level, const char *fmt, va_list ap);
-void msg_log(enum msg_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void msg_log(enum msg_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void msg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void msg_fatal(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
-void msg_panic(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
+void msg_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void msg_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* Called once before msg_fatal() exits (e.g. to remove a pid file). */
 void msg_set_cleanup(void (*fn)(void));

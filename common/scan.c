@@ -70,9 +70,9 @@ void envelope_free(struct envelope *env)
 /* envelope_add_rcpt - append a recipient */
 void envelope_add_rcpt(struct envelope *env, const char *addr, const char *params)
 {
-	if ((env->nrcpt & (env->nrcpt - 1)) == 0)	/* 0, 1, 2, 4, ... */
-		env->rcpt = xrealloc(env->rcpt, (env->nrcpt ? env->nrcpt * 2 : 1)
-				     * sizeof(*env->rcpt));
+	if ((env->nrcpt & (env->nrcpt - 1)) == 0) /* 0, 1, 2, 4, ... */
+		env->rcpt = xrealloc(env->rcpt,
+				     (env->nrcpt ? env->nrcpt * 2 : 1) * sizeof(*env->rcpt));
 	env->rcpt[env->nrcpt].addr = xstrdup(addr);
 	env->rcpt[env->nrcpt].params = xstrdup(params ? params : "");
 	env->nrcpt++;
@@ -81,10 +81,11 @@ void envelope_add_rcpt(struct envelope *env, const char *addr, const char *param
 /* envelope_format - the text form */
 void envelope_format(const struct envelope *env, struct buf *out)
 {
-	buf_printf(out, "cid\t%s\nclient_addr\t%s\nclient_port\t%d\n"
+	buf_printf(out,
+		   "cid\t%s\nclient_addr\t%s\nclient_port\t%d\n"
 		   "client_name\t%s\nhelo\t%s\ntls_in\t%s\n",
-		   env->cid, env->client_addr, env->client_port,
-		   env->client_name, env->helo, env->tls_in);
+		   env->cid, env->client_addr, env->client_port, env->client_name, env->helo,
+		   env->tls_in);
 	buf_printf(out, "mail_from\t%s\nmail_params\t%s\n",
 		   env->mail_from ? env->mail_from : "<>",
 		   env->mail_params ? env->mail_params : "");
@@ -101,8 +102,8 @@ static int envelope_copy(char *dst, size_t len, const char *val)
 /* envelope_port - a decimal port 0..65535 (atoi() would be undefined past INT_MAX) */
 static int envelope_port(const char *val, int *port)
 {
-	char   *end;
-	long    n;
+	char *end;
+	long n;
 
 	if (!isdigit((unsigned char) *val))
 		return -1;
@@ -117,9 +118,9 @@ static int envelope_port(const char *val, int *port)
 /* envelope_line - apply one "key<TAB>value" line */
 static int envelope_line(struct envelope *env, char *line, char *err, size_t errlen)
 {
-	char   *tab = strchr(line, '\t');
-	char   *key = line, *val;
-	int     rc = 0;
+	char *tab = strchr(line, '\t');
+	char *key = line, *val;
+	int rc = 0;
 
 	if (tab == NULL) {
 		snprintf(err, errlen, "line without a tab");
@@ -133,7 +134,7 @@ static int envelope_line(struct envelope *env, char *line, char *err, size_t err
 			return -1;
 		}
 	if (strcmp(key, "rcpt") == 0) {
-		char   *params = strchr(val, '\t');
+		char *params = strchr(val, '\t');
 
 		if (params)
 			*params++ = 0;
@@ -174,16 +175,15 @@ static int envelope_line(struct envelope *env, char *line, char *err, size_t err
 }
 
 /* envelope_parse - parse the text form; -1 with err if malformed */
-int envelope_parse(struct envelope *env, const char *text, size_t len,
-		   char *err, size_t errlen)
+int envelope_parse(struct envelope *env, const char *text, size_t len, char *err, size_t errlen)
 {
-	char    line[SCAN_LINE_MAX + 1];
-	size_t  pos = 0;
+	char line[SCAN_LINE_MAX + 1];
+	size_t pos = 0;
 
 	envelope_init(env);
 	while (pos < len) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
-		size_t  n;
+		size_t n;
 
 		if (nl == NULL) {
 			snprintf(err, errlen, "last line not terminated");
@@ -213,7 +213,7 @@ bad:
 /* scan_memfd_create - a new, sealable memory file */
 int scan_memfd_create(const char *name)
 {
-	int     fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	if (fd < 0)
 		msg_warn("memfd_create: %m");
@@ -233,7 +233,7 @@ int scan_memfd_seal(int fd)
 /* scan_memfd_from - a sealed memory file holding data */
 int scan_memfd_from(const char *name, const void *data, size_t len)
 {
-	int     fd = scan_memfd_create(name);
+	int fd = scan_memfd_create(name);
 	const char *p = data;
 
 	if (fd < 0)
@@ -262,7 +262,7 @@ int scan_memfd_from(const char *name, const void *data, size_t len)
 int scan_memfd_check(int fd, uint64_t size, char *err, size_t errlen)
 {
 	struct stat st;
-	int     seals = fcntl(fd, F_GET_SEALS);
+	int seals = fcntl(fd, F_GET_SEALS);
 
 	if (seals < 0) {
 		snprintf(err, errlen, "descriptor is not a memfd");
@@ -272,10 +272,9 @@ int scan_memfd_check(int fd, uint64_t size, char *err, size_t errlen)
 		snprintf(err, errlen, "memfd is not sealed");
 		return -1;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)
-	    || (uint64_t) st.st_size != size) {
-		snprintf(err, errlen, "memfd size %lld, announced %llu",
-			 (long long) st.st_size, (unsigned long long) size);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t) st.st_size != size) {
+		snprintf(err, errlen, "memfd size %lld, announced %llu", (long long) st.st_size,
+			 (unsigned long long) size);
 		return -1;
 	}
 	return 0;

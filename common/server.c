@@ -34,21 +34,22 @@ extern char **environ;
 #endif
 
 struct server server;
-void    (*server_pre_init)(void);
+void (*server_pre_init)(void);
 
 /* server_usage - complain about our own invocation */
 static void server_usage(const char *role)
 {
 	msg_fatal("usage: %s -n service -t inet|unix -g generation -l nlisten "
 		  "[-u max_use] [-i max_idle] [-c confdir] [-U user] [-R chroot] "
-		  "[-f] [-o name=value]... (%s is started by master)", role, role);
+		  "[-f] [-o name=value]... (%s is started by master)",
+		  role, role);
 }
 
 /* server_number - a non-negative decimal argument */
 static long server_number(const char *role, const char *text)
 {
-	char   *end;
-	long    n = strtol(text, &end, 10);
+	char *end;
+	long n = strtol(text, &end, 10);
 
 	if (*text == 0 || *end || n < 0 || n > 1000000000)
 		server_usage(role);
@@ -58,7 +59,7 @@ static long server_number(const char *role, const char *text)
 /* server_chroot_paths - see run_directory from inside the chroot */
 static void server_chroot_paths(void)
 {
-	size_t  len = strlen(server.chroot_dir);
+	size_t len = strlen(server.chroot_dir);
 	const char *rest;
 
 	while (len > 1 && server.chroot_dir[len - 1] == '/')
@@ -66,8 +67,8 @@ static void server_chroot_paths(void)
 	if (strncmp(var_run_directory, server.chroot_dir, len) != 0
 	    || (var_run_directory[len] != 0 && var_run_directory[len] != '/')) {
 		msg_warn("chroot %s does not contain run_directory %s: the private "
-			 "sockets will not be reachable", server.chroot_dir,
-			 var_run_directory);
+			 "sockets will not be reachable",
+			 server.chroot_dir, var_run_directory);
 		return;
 	}
 	rest = var_run_directory + len;
@@ -95,15 +96,14 @@ static void server_drop_privileges(void)
 	}
 	if (server.chroot_dir && *server.chroot_dir)
 		server_chroot_paths();
-	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0
-	    || setuid(pw->pw_uid) < 0)
+	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
 		msg_fatal("cannot become user %s: %m", server.user);
 	if (setuid(0) == 0)
 		msg_panic("privileges could be regained after dropping them");
 	(void) prctl(PR_SET_DUMPABLE, 1);
 }
 
-static int server_placeholder = -1;	/* takes the listen fds' numbers */
+static int server_placeholder = -1; /* takes the listen fds' numbers */
 
 /* server_master_died - master is gone: free its addresses for a new one */
 static void server_master_died(int sig)
@@ -135,18 +135,18 @@ static void server_watch_master(pid_t master)
 	if (prctl(PR_SET_PDEATHSIG, SERVER_MASTER_DIED_SIG) < 0)
 		msg_warn("prctl PR_SET_PDEATHSIG: %m");
 	else if (getppid() != master)
-		(void) raise(SERVER_MASTER_DIED_SIG);	/* it died before we asked */
+		(void) raise(SERVER_MASTER_DIED_SIG); /* it died before we asked */
 }
 
 /* server_init - arguments, log, configuration, privileges */
 void server_init(int argc, char **argv, const char *role)
 {
-	char  **overrides = xcalloc((size_t) argc + 1, sizeof(char *));
-	size_t  noverride = 0;
+	char **overrides = xcalloc((size_t) argc + 1, sizeof(char *));
+	size_t noverride = 0;
 	const char *confdir = DLP_SYSCONFDIR;
-	pid_t   master = getppid();
-	char    err[CONF_ERR_MAX], ident[128];
-	int     ch;
+	pid_t master = getppid();
+	char err[CONF_ERR_MAX], ident[128];
+	int ch;
 
 	server.role = role;
 	msg_open(role, MSG_TO_STDERR, LOG_MAIL);
@@ -189,21 +189,19 @@ void server_init(int argc, char **argv, const char *role)
 			server_usage(role);
 		}
 	}
-	if (server.service == NULL || server.type == NULL
-	    || server.nlisten > SERVER_MAX_LISTEN)
+	if (server.service == NULL || server.type == NULL || server.nlisten > SERVER_MAX_LISTEN)
 		server_usage(role);
 	/* the checks across settings are the SMTP service's (conf.h) */
 	if (strcmp(role, "smtpd-proxy") == 0) {
 		conf_rules_enable(NULL);
-		conf_rules_no_library();	/* no OpenSSL tables in each worker's start */
+		conf_rules_no_library(); /* no OpenSSL tables in each worker's start */
 	}
 	if (conf_load(confdir, overrides, noverride, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	free(overrides);
 	setproctitle_init(argc, argv, environ);
 	snprintf(ident, sizeof(ident), "%s/%s", var_syslog_name, role);
-	msg_open(ident, server.foreground ? MSG_TO_STDERR : MSG_TO_SYSLOG,
-		 var_syslog_facility);
+	msg_open(ident, server.foreground ? MSG_TO_STDERR : MSG_TO_SYSLOG, var_syslog_facility);
 	msg_set_level(var_log_level);
 	signal(SIGPIPE, SIG_IGN);
 	if (server_pre_init)
@@ -213,14 +211,14 @@ void server_init(int argc, char **argv, const char *role)
 	server_title("%s", server.service);
 }
 
-static pid_t server_pid;		/* ours: getpid() once */
+static pid_t server_pid; /* ours: getpid() once */
 static void server_stats_put(struct ipc_out *out, uint16_t base);
 
 /* server_report - tell master our state (and new counters); a dead master ends us */
 void server_report(enum server_state state)
 {
 	struct ipc_out out;
-	int     rc;
+	int rc;
 
 	if (server.master_gone)
 		return;
@@ -241,8 +239,8 @@ void server_report(enum server_state state)
 /* server_master_gone - has master closed our status socket? */
 int server_master_gone(void)
 {
-	struct pollfd pfd = {.fd = SERVER_STATUS_FD,.events = POLLIN};
-	char    byte[IPC_HDR_LEN];
+	struct pollfd pfd = {.fd = SERVER_STATUS_FD, .events = POLLIN};
+	char byte[IPC_HDR_LEN];
 
 	if (server.master_gone)
 		return 1;
@@ -258,7 +256,7 @@ int server_master_gone(void)
 /* server_watch - watch a descriptor for input */
 static void server_watch(int ep, int fd, uint32_t events, uint32_t tag)
 {
-	struct epoll_event ev = {.events = events,.data.u32 = tag};
+	struct epoll_event ev = {.events = events, .data.u32 = tag};
 
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 		msg_fatal("epoll_ctl add fd %d: %m", fd);
@@ -267,7 +265,7 @@ static void server_watch(int ep, int fd, uint32_t events, uint32_t tag)
 /* server_epoll - the listen sockets (tagged by index) and the status socket */
 static int server_epoll(void)
 {
-	int     ep = epoll_create1(EPOLL_CLOEXEC);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
 
 	if (ep < 0)
 		msg_fatal("epoll_create1: %m");
@@ -279,26 +277,25 @@ static int server_epoll(void)
 }
 
 /* server_single_loop - accept and serve one connection at a time */
-void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
-				      socklen_t salen, int listen_index))
+void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa, socklen_t salen,
+				      int listen_index))
 {
-	int     ep = server_epoll();
+	int ep = server_epoll();
 	struct epoll_event ev;
 
 	server_report(SERVER_IDLE);
 	while (!server.master_gone) {
 		struct sockaddr_storage ss;
 		socklen_t sslen = sizeof(ss);
-		int     n, fd, idx;
+		int n, fd, idx;
 
-		n = epoll_wait(ep, &ev, 1, server.max_idle > 0 ?
-			       server.max_idle * 1000 : -1);
+		n = epoll_wait(ep, &ev, 1, server.max_idle > 0 ? server.max_idle * 1000 : -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			msg_fatal("epoll_wait: %m");
 		if (n == 0)
-			break;			/* max_idle */
+			break; /* max_idle */
 		if (ev.data.u32 == UINT32_MAX) {
 			(void) server_master_gone();
 			continue;
@@ -308,7 +305,7 @@ void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
 			     SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINVAL || server.master_gone)
-				break;		/* master shut the listener down, or died */
+				break; /* master shut the listener down, or died */
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
 			    && errno != ECONNABORTED)
 				msg_warn("accept: %m");
@@ -322,7 +319,7 @@ void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
 			break;
 		if (server.max_use > 0 && server.use_count >= (unsigned) server.max_use)
 			break;
-		server_report(SERVER_IDLE);	/* the session's counters ride along */
+		server_report(SERVER_IDLE); /* the session's counters ride along */
 	}
 	server_stats_flush();
 	close(ep);
@@ -338,16 +335,18 @@ static void server_multi_stop_accepting(int ep)
 /* server_multi_loop - many long-lived connections, one request at a time */
 void server_multi_loop(int (*on_accept)(int fd), int (*on_readable)(int fd))
 {
-	int     ep = server_epoll();
-	int     nconn = 0, accepting = 1;
+	int ep = server_epoll();
+	int nconn = 0, accepting = 1;
 	struct epoll_event ev;
 
 	server_report(SERVER_IDLE);
 	for (;;) {
-		int     n, fd;
+		int n, fd;
 
 		/* master's EOF comes as an event on the status socket (below) */
-		if (accepting && (server.master_gone || (server.max_use > 0
+		if (accepting
+		    && (server.master_gone
+			|| (server.max_use > 0
 			    && server.use_count >= (unsigned) server.max_use))) {
 			/* finish with the clients we have, take no new ones */
 			server_multi_stop_accepting(ep);
@@ -358,14 +357,14 @@ void server_multi_loop(int (*on_accept)(int fd), int (*on_readable)(int fd))
 		}
 		if (!accepting && nconn == 0)
 			break;
-		n = epoll_wait(ep, &ev, 1, nconn == 0 && server.max_idle > 0 ?
-			       server.max_idle * 1000 : -1);
+		n = epoll_wait(ep, &ev, 1,
+			       nconn == 0 && server.max_idle > 0 ? server.max_idle * 1000 : -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			msg_fatal("epoll_wait: %m");
 		if (n == 0)
-			break;			/* max_idle, and nobody connected */
+			break; /* max_idle, and nobody connected */
 		if (ev.data.u32 == UINT32_MAX) {
 			(void) server_master_gone();
 		} else if (ev.data.u32 < (uint32_t) server.nlisten) {
@@ -373,7 +372,7 @@ void server_multi_loop(int (*on_accept)(int fd), int (*on_readable)(int fd))
 				     SOCK_CLOEXEC);
 			if (fd < 0 || fd >= SERVER_MAX_CONN_FD) {
 				if (fd >= 0)
-					close(fd);	/* bounded: see SERVER_MAX_CONN_FD */
+					close(fd); /* bounded: see SERVER_MAX_CONN_FD */
 				continue;
 			}
 			if (on_accept(fd) < 0) {
@@ -388,7 +387,8 @@ void server_multi_loop(int (*on_accept)(int fd), int (*on_readable)(int fd))
 				 */
 				server_report(SERVER_IDLE);
 			}
-			server_watch(ep, fd, EPOLLIN, (uint32_t) SERVER_MAX_LISTEN + (uint32_t) fd);
+			server_watch(ep, fd, EPOLLIN,
+				     (uint32_t) SERVER_MAX_LISTEN + (uint32_t) fd);
 			nconn++;
 			msg_debug("connection %u accepted, %d open", server.use_count, nconn);
 		} else {
@@ -408,7 +408,7 @@ void server_multi_loop(int (*on_accept)(int fd), int (*on_readable)(int fd))
 /* server_title - what ps shows for this process */
 void server_title(const char *fmt, ...)
 {
-	char    title[256];
+	char title[256];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -424,7 +424,7 @@ static int server_stats_dirty;
 static const struct {
 	const char *name;
 	const char *help;
-}       server_stat_info[] = {
+} server_stat_info[] = {
 #define SERVER_STAT_INFO(name, word, help) {word, help},
 	SERVER_STATS_TABLE(SERVER_STAT_INFO)
 #undef SERVER_STAT_INFO

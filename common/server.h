@@ -57,24 +57,25 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define SERVER_STATUS_FD	5
-#define SERVER_LISTEN_FD	6
-#define SERVER_MAX_LISTEN	32
-#define SERVER_MASTER_DIED_SIG	SIGUSR2	/* from the kernel: master is gone */
-#define SERVER_MAX_CONN_FD	4096	/* multi servers: connections per process */
+#define SERVER_STATUS_FD       5
+#define SERVER_LISTEN_FD       6
+#define SERVER_MAX_LISTEN      32
+#define SERVER_MASTER_DIED_SIG SIGUSR2 /* from the kernel: master is gone */
+#define SERVER_MAX_CONN_FD     4096    /* multi servers: connections per process */
 
 /* Record types on the status socket. */
-#define SERVER_REC_STATUS	1	/* child -> master */
-#define SERVER_REC_STATS	2	/* child -> master: counters (ops) */
+#define SERVER_REC_STATUS 1 /* child -> master */
+#define SERVER_REC_STATS  2 /* child -> master: counters (ops) */
 
 /* Attribute tags of SERVER_REC_STATUS. */
-#define SERVER_TAG_PID		1
-#define SERVER_TAG_GENERATION	2
-#define SERVER_TAG_STATE	3
-#define SERVER_TAG_USE_COUNT	4
-#define SERVER_TAG_STATS	16	/* + counter + 1: counters riding along */
+#define SERVER_TAG_PID        1
+#define SERVER_TAG_GENERATION 2
+#define SERVER_TAG_STATE      3
+#define SERVER_TAG_USE_COUNT  4
+#define SERVER_TAG_STATS      16 /* + counter + 1: counters riding along */
 
 /* Counters of SERVER_REC_STATS; the record's tag is the counter + 1. */
+/* clang-format off */
 #define SERVER_STATS_TABLE(X) \
 	X(SESSIONS,	"sessions",		"SMTP sessions accepted") \
 	X(MESSAGES,	"messages",		"messages whose content was received") \
@@ -88,36 +89,37 @@
 	X(TLS_IN,	"tls_in",		"TLS sessions with clients") \
 	X(TLS_OUT,	"tls_out",		"TLS sessions with next hops") \
 	X(DET_FAIL,	"detector_failures",	"detector unreachable or late")
+/* clang-format on */
 
 enum server_stat {
 #define SERVER_STAT_ENUM(name, word, help) SERVER_STAT_##name,
 	SERVER_STATS_TABLE(SERVER_STAT_ENUM)
 #undef SERVER_STAT_ENUM
-	SERVER_STAT_COUNT
+		SERVER_STAT_COUNT
 };
 
 /* Largest delta master believes in one record (a lie retires the child). */
-#define SERVER_STAT_DELTA_MAX	(1ULL << 48)
+#define SERVER_STAT_DELTA_MAX (1ULL << 48)
 
 enum server_state {
 	SERVER_IDLE = 1,
 	SERVER_BUSY = 2,
-	SERVER_DONE = 3,		/* takes no new connections: retire me */
+	SERVER_DONE = 3, /* takes no new connections: retire me */
 };
 
 struct server {
-	const char *role;		/* "smtpd-proxy" */
-	char   *service;		/* service name in master.conf */
-	char   *type;			/* "inet" or "unix" */
+	const char *role; /* "smtpd-proxy" */
+	char *service;    /* service name in master.conf */
+	char *type;       /* "inet" or "unix" */
 	uint32_t generation;
-	int     nlisten;
-	int     max_use;		/* 0: no limit */
-	int     max_idle;		/* seconds; 0: no limit */
-	int     foreground;
-	char   *user;			/* NULL: privilege separation off */
-	char   *chroot_dir;
+	int nlisten;
+	int max_use;  /* 0: no limit */
+	int max_idle; /* seconds; 0: no limit */
+	int foreground;
+	char *user; /* NULL: privilege separation off */
+	char *chroot_dir;
 	unsigned use_count;
-	volatile sig_atomic_t master_gone;	/* also set by a signal handler */
+	volatile sig_atomic_t master_gone; /* also set by a signal handler */
 };
 
 extern struct server server;
@@ -134,8 +136,8 @@ void server_init(int argc, char **argv, const char *role);
 void server_report(enum server_state state);
 int server_master_gone(void);
 void server_multi_loop(int (*on_accept)(int fd), int (*on_readable)(int fd));
-void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa,
-				      socklen_t salen, int listen_index));
+void server_single_loop(void (*serve)(int fd, const struct sockaddr *sa, socklen_t salen,
+				      int listen_index));
 void server_title(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void server_stats_add(enum server_stat stat, uint64_t n);
 void server_stats_flush(void);

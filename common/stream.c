@@ -29,7 +29,7 @@
  * keep their memory for the next ones instead of giving back the read
  * buffers (and the heap top with them) every time.
  */
-#define STREAM_SPARES	2
+#define STREAM_SPARES 2
 static struct stream *stream_spare[STREAM_SPARES];
 
 static int stream_fail(struct stream *s, int status);
@@ -49,7 +49,7 @@ struct stream *stream_open(int fd, int timeout)
 		buf_init(&s->wbuf, 8192);
 	} else {
 		/* a spare: its buffers, nothing of its state */
-		char   *rbuf = s->rbuf;
+		char *rbuf = s->rbuf;
 		struct buf wbuf = s->wbuf;
 
 		memset(s, 0, sizeof(*s));
@@ -87,7 +87,7 @@ void stream_close(struct stream *s)
 /* stream_set_ssl - from now on, read and write through TLS */
 void stream_set_ssl(struct stream *s, SSL *ssl)
 {
-	int     fl = fcntl(s->fd, F_GETFL);
+	int fl = fcntl(s->fd, F_GETFL);
 
 	/* OpenSSL wants to hear "would block", and we poll with a deadline */
 	if (fl >= 0 && !(fl & O_NONBLOCK))
@@ -104,12 +104,12 @@ static long long stream_ms(void)
 	return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-#define STREAM_TIMER_SLACK	50	/* ms: clock granularity, early wakeups */
+#define STREAM_TIMER_SLACK 50 /* ms: clock granularity, early wakeups */
 
 /* stream_rcv_timeout - set the socket's receive timeout, in milliseconds */
 static void stream_rcv_timeout(struct stream *s, long long ms)
 {
-	struct timeval tv = {.tv_sec = ms / 1000,.tv_usec = (ms % 1000) * 1000};
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 
 	if (ms < 1)
 		tv.tv_usec = 1000;
@@ -175,8 +175,8 @@ const char *stream_strerror(int status)
 /* stream_poll - wait for readiness; 1 ready, 0 timeout, -1 error */
 static int stream_poll(int fd, short events, int timeout_ms)
 {
-	struct pollfd pfd = {.fd = fd,.events = events};
-	int     n;
+	struct pollfd pfd = {.fd = fd, .events = events};
+	int n;
 
 	do {
 		n = poll(&pfd, 1, timeout_ms);
@@ -212,9 +212,9 @@ static int stream_wfail(struct stream *s, int status)
 }
 
 /* stream_peek - up to len bytes the peer sent, not taken, without a wait */
-size_t  stream_peek(struct stream *s, char *buf, size_t len)
+size_t stream_peek(struct stream *s, char *buf, size_t len)
 {
-	size_t  n = s->rlen - s->rpos;
+	size_t n = s->rlen - s->rpos;
 	ssize_t r;
 
 	if (n > 0) {
@@ -235,16 +235,16 @@ size_t  stream_peek(struct stream *s, char *buf, size_t len)
 }
 
 /* stream_peek_ready - 1 if the peer sent something, 0 if not (no wait) */
-int     stream_peek_ready(struct stream *s)
+int stream_peek_ready(struct stream *s)
 {
-	char    c;
+	char c;
 
 	if (s->rpos < s->rlen)
 		return 1;
 	if (s->err)
 		return s->err;
 	if (s->ssl) {
-		int     r;
+		int r;
 
 		/* the socket may hold records that carry no data (TLS 1.3 tickets) */
 		if (SSL_pending(s->ssl) > 0)
@@ -281,12 +281,12 @@ int     stream_peek_ready(struct stream *s)
 /* stream_read_some - one read into buf; >0 bytes, or a stream_status */
 static int stream_read_some(struct stream *s, char *buf, size_t len)
 {
-	short   want = POLLIN;
+	short want = POLLIN;
 
 	if (s->ssl == NULL)
 		return stream_read_plain(s, buf, len);
 	for (;;) {
-		int     r;
+		int r;
 
 		ERR_clear_error();
 		r = SSL_read(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int) len);
@@ -320,7 +320,7 @@ static int stream_read_some(struct stream *s, char *buf, size_t len)
 /* stream_fill - read more input; bytes added, or a stream_status */
 int stream_fill(struct stream *s)
 {
-	int     n;
+	int n;
 
 	if (s->err)
 		return s->err;
@@ -360,26 +360,25 @@ void stream_discard_input(struct stream *s)
 }
 
 /* stream_getline - the next line, NUL-terminated in place */
-int stream_getline(struct stream *s, char **line, size_t *len, size_t limit,
-		   int *flags)
+int stream_getline(struct stream *s, char **line, size_t *len, size_t limit, int *flags)
 {
-	size_t  room = limit + 2 > STREAM_RBUF_SIZE ? STREAM_RBUF_SIZE : limit + 2;
+	size_t room = limit + 2 > STREAM_RBUF_SIZE ? STREAM_RBUF_SIZE : limit + 2;
 
 	for (;;) {
-		char   *start = s->rbuf + s->rpos;
-		size_t  avail = s->rlen - s->rpos;
-		char   *lf = memchr(start, '\n', avail < room ? avail : room);
+		char *start = s->rbuf + s->rpos;
+		size_t avail = s->rlen - s->rpos;
+		char *lf = memchr(start, '\n', avail < room ? avail : room);
 
 		if (lf) {
-			size_t  n = (size_t) (lf - start);
-			int     f = 0;
+			size_t n = (size_t) (lf - start);
+			int f = 0;
 
 			if (n > 0 && lf[-1] == '\r')
 				n--;
 			else
 				f |= STREAM_LINE_BARE_LF;
 			if (n > limit)
-				return STREAM_TOOLONG;	/* not sticky */
+				return STREAM_TOOLONG; /* not sticky */
 			start[n] = 0;
 			if (memchr(start, 0, n))
 				f |= STREAM_LINE_NUL;
@@ -393,7 +392,7 @@ int stream_getline(struct stream *s, char **line, size_t *len, size_t limit,
 			return STREAM_OK;
 		}
 		if (avail >= room)
-			return STREAM_TOOLONG;	/* not sticky: see stream_skipline */
+			return STREAM_TOOLONG; /* not sticky: see stream_skipline */
 		if (stream_fill(s) < 0)
 			return s->err;
 	}
@@ -403,7 +402,7 @@ int stream_getline(struct stream *s, char **line, size_t *len, size_t limit,
 int stream_skipline(struct stream *s)
 {
 	for (;;) {
-		char   *lf = memchr(s->rbuf + s->rpos, '\n', s->rlen - s->rpos);
+		char *lf = memchr(s->rbuf + s->rpos, '\n', s->rlen - s->rpos);
 
 		if (lf) {
 			s->rpos = (size_t) (lf - s->rbuf) + 1;
@@ -419,11 +418,11 @@ int stream_skipline(struct stream *s)
 static int stream_write_all(struct stream *s, const char *buf, size_t len)
 {
 	while (len > 0) {
-		short   want = POLLOUT;
+		short want = POLLOUT;
 		ssize_t n;
 
 		if (s->ssl) {
-			int     r;
+			int r;
 
 			ERR_clear_error();
 			r = SSL_write(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int) len);
@@ -483,7 +482,7 @@ static int stream_write_ok(const struct stream *s)
 /* stream_flush - send everything collected; 0 or a stream_status */
 int stream_flush(struct stream *s)
 {
-	int     r;
+	int r;
 
 	if (!stream_write_ok(s))
 		return s->werr ? s->werr : s->err;
@@ -516,10 +515,10 @@ static int stream_writev_plain(struct stream *s, const struct iovec *piece, int 
 {
 	struct iovec iov[STREAM_IOV_MAX + 1];
 	struct msghdr mh = {.msg_iov = iov};
-	int     first = 0, count = 0;
+	int first = 0, count = 0;
 
 	if (s->wbuf.len > 0)
-		iov[count++] = (struct iovec) {.iov_base = s->wbuf.data,.iov_len = s->wbuf.len};
+		iov[count++] = (struct iovec){.iov_base = s->wbuf.data, .iov_len = s->wbuf.len};
 	for (int i = 0; i < n; i++)
 		if (piece[i].iov_len > 0)
 			iov[count++] = piece[i];
@@ -533,8 +532,10 @@ static int stream_writev_plain(struct stream *s, const struct iovec *piece, int 
 		if (sent < 0 && errno == EINTR)
 			continue;
 		if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return stream_wfail(s, errno == EPIPE || errno == ECONNRESET
-					    ? STREAM_EOF : STREAM_IOERR);
+			return stream_wfail(s,
+					    errno == EPIPE || errno == ECONNRESET
+						    ? STREAM_EOF
+						    : STREAM_IOERR);
 		if (sent > 0) {
 			s->wbytes += (uint64_t) sent;
 			while (first < count && (size_t) sent >= iov[first].iov_len)
@@ -558,7 +559,7 @@ static int stream_writev_plain(struct stream *s, const struct iovec *piece, int 
 /* stream_writev - send what is collected, then the pieces; 0 or a stream_status */
 int stream_writev(struct stream *s, const struct iovec *piece, int n)
 {
-	int     r;
+	int r;
 
 	if (n < 0 || n > STREAM_IOV_MAX)
 		msg_panic("stream_writev: %d pieces", n);

@@ -42,45 +42,44 @@
 
 #include "buf.h"
 
-#define STREAM_RBUF_SIZE	65536
-#define STREAM_WBUF_FLUSH	65536
-#define STREAM_IOV_MAX		64	/* pieces of one stream_writev() */
+#define STREAM_RBUF_SIZE  65536
+#define STREAM_WBUF_FLUSH 65536
+#define STREAM_IOV_MAX    64 /* pieces of one stream_writev() */
 
 enum stream_status {
 	STREAM_OK = 0,
-	STREAM_EOF = -1,		/* peer closed */
-	STREAM_TIMEOUT = -2,		/* deadline passed */
-	STREAM_IOERR = -3,		/* socket or TLS error */
-	STREAM_TOOLONG = -4,		/* line over the caller's limit */
+	STREAM_EOF = -1,     /* peer closed */
+	STREAM_TIMEOUT = -2, /* deadline passed */
+	STREAM_IOERR = -3,   /* socket or TLS error */
+	STREAM_TOOLONG = -4, /* line over the caller's limit */
 };
 
 /* Flags returned with a line. */
-#define STREAM_LINE_BARE_LF	(1 << 0)	/* ended in LF without CR */
-#define STREAM_LINE_NUL		(1 << 1)	/* holds a NUL byte */
-#define STREAM_LINE_BARE_CR	(1 << 2)	/* holds a CR before its end */
+#define STREAM_LINE_BARE_LF (1 << 0) /* ended in LF without CR */
+#define STREAM_LINE_NUL     (1 << 1) /* holds a NUL byte */
+#define STREAM_LINE_BARE_CR (1 << 2) /* holds a CR before its end */
 
 struct stream {
-	int     fd;
-	SSL    *ssl;
-	char   *rbuf;
-	size_t  rpos;			/* first unread byte */
-	size_t  rlen;			/* end of buffered bytes */
+	int fd;
+	SSL *ssl;
+	char *rbuf;
+	size_t rpos; /* first unread byte */
+	size_t rlen; /* end of buffered bytes */
 	struct buf wbuf;
-	int     timeout;		/* seconds, per blocking step */
-	long long rcv_timeout;		/* SO_RCVTIMEO in milliseconds, or -1 */
-	int     err;			/* sticky enum stream_status */
-	int     werr;			/* a write failed: nothing more goes out */
-	int     ssl_err;		/* last SSL_get_error() when err is IOERR */
-	uint64_t rbytes;		/* bytes read */
-	uint64_t wbytes;		/* bytes written */
+	int timeout;           /* seconds, per blocking step */
+	long long rcv_timeout; /* SO_RCVTIMEO in milliseconds, or -1 */
+	int err;               /* sticky enum stream_status */
+	int werr;              /* a write failed: nothing more goes out */
+	int ssl_err;           /* last SSL_get_error() when err is IOERR */
+	uint64_t rbytes;       /* bytes read */
+	uint64_t wbytes;       /* bytes written */
 };
 
 struct stream *stream_open(int fd, int timeout);
 void stream_close(struct stream *s);
 void stream_set_ssl(struct stream *s, SSL *ssl);
 int stream_fill(struct stream *s);
-int stream_getline(struct stream *s, char **line, size_t *len, size_t limit,
-		   int *flags);
+int stream_getline(struct stream *s, char **line, size_t *len, size_t limit, int *flags);
 int stream_skipline(struct stream *s);
 int stream_has_line(const struct stream *s);
 size_t stream_pending(const struct stream *s);

@@ -23,14 +23,14 @@
 #include "scan.h"
 #include "tls_mgr.h"
 
-char    tls_mgr_error[256];
-int     tls_mgr_timeout = 10;
+char tls_mgr_error[256];
+int tls_mgr_timeout = 10;
 
 static int tls_mgr_fd = -1;
 static struct ipc_msg *tls_mgr_msg;
 
 /* tls_mgr_disconnect - drop the connection (tlsmgr died or misbehaved) */
-void    tls_mgr_disconnect(void)
+void tls_mgr_disconnect(void)
 {
 	if (tls_mgr_fd >= 0)
 		close(tls_mgr_fd);
@@ -40,7 +40,7 @@ void    tls_mgr_disconnect(void)
 /* tls_mgr_connect - the connection, opened if needed; -1 on failure */
 static int tls_mgr_connect(void)
 {
-	char    path[512], err[256];
+	char path[512], err[256];
 
 	if (tls_mgr_fd >= 0)
 		return 0;
@@ -56,8 +56,8 @@ static int tls_mgr_connect(void)
 /* tls_mgr_call_once - one request, one answer on the current connection */
 static int tls_mgr_call_once(struct ipc_out *req, int *retry)
 {
-	char    err[200];
-	int     rc;
+	char err[200];
+	int rc;
 
 	*retry = 0;
 	if (tls_mgr_connect() < 0)
@@ -72,8 +72,9 @@ static int tls_mgr_call_once(struct ipc_out *req, int *retry)
 	/* a stale connection (tlsmgr restarted) is worth one more try */
 	*retry = rc == IPC_EOF || rc == IPC_ERROR;
 	snprintf(tls_mgr_error, sizeof(tls_mgr_error), "tlsmgr %s",
-		 rc == IPC_EOF ? "closed the connection" :
-		 rc == IPC_TIMEOUT ? "did not answer in time" : err);
+		 rc == IPC_EOF               ? "closed the connection"
+			 : rc == IPC_TIMEOUT ? "did not answer in time"
+					     : err);
 	tls_mgr_disconnect();
 	return -1;
 }
@@ -81,8 +82,8 @@ static int tls_mgr_call_once(struct ipc_out *req, int *retry)
 /* tls_mgr_call - a request and its checked answer of the expected type */
 static int tls_mgr_call(struct ipc_out *req, int want)
 {
-	char    reason[200];
-	int     retry;
+	char reason[200];
+	int retry;
 
 	if (tls_mgr_msg == NULL)
 		tls_mgr_msg = xmalloc(sizeof(*tls_mgr_msg));
@@ -96,15 +97,17 @@ static int tls_mgr_call(struct ipc_out *req, int want)
 		return -1;
 	}
 	if (tls_mgr_msg->type == TLSMGR_ERROR) {
-		snprintf(tls_mgr_error, sizeof(tls_mgr_error), "tlsmgr: %s",
-			 ipc_get_str(tls_mgr_msg, TLSMGR_TAG_REASON, 190, reason,
-				     sizeof(reason)) ? reason : "error");
+		snprintf(
+			tls_mgr_error, sizeof(tls_mgr_error), "tlsmgr: %s",
+			ipc_get_str(tls_mgr_msg, TLSMGR_TAG_REASON, 190, reason, sizeof(reason))
+				? reason
+				: "error");
 		ipc_close_fds(tls_mgr_msg);
 		return -1;
 	}
 	if (tls_mgr_msg->type != want) {
-		snprintf(tls_mgr_error, sizeof(tls_mgr_error),
-			 "tlsmgr answered record type %u", tls_mgr_msg->type);
+		snprintf(tls_mgr_error, sizeof(tls_mgr_error), "tlsmgr answered record type %u",
+			 tls_mgr_msg->type);
 		ipc_close_fds(tls_mgr_msg);
 		tls_mgr_disconnect();
 		return -1;
@@ -121,7 +124,7 @@ static int tls_mgr_bad(const char *what)
 }
 
 /* tls_mgr_chain_free - release a chain */
-void    tls_mgr_chain_free(struct tls_mgr_chain *c)
+void tls_mgr_chain_free(struct tls_mgr_chain *c)
 {
 	sk_X509_pop_free(c->certs, X509_free);
 	sk_X509_pop_free(c->trust, X509_free);
@@ -132,8 +135,8 @@ void    tls_mgr_chain_free(struct tls_mgr_chain *c)
 static int tls_mgr_read_trust(struct tls_mgr_chain *c, int fd, uint64_t size)
 {
 	unsigned char md[32], *map = NULL;
-	char    err[200];
-	size_t  pos = 0;
+	char err[200];
+	size_t pos = 0;
 
 	c->trust = sk_X509_new_null();
 	if (scan_memfd_check(fd, size, err, sizeof(err)) < 0 || size > TLSMGR_TRUST_MAX)
@@ -143,7 +146,7 @@ static int tls_mgr_read_trust(struct tls_mgr_chain *c, int fd, uint64_t size)
 	while (pos + 4 <= size) {
 		uint32_t len;
 		const unsigned char *p;
-		X509   *x;
+		X509 *x;
 
 		memcpy(&len, map + pos, 4);
 		pos += 4;
@@ -171,13 +174,13 @@ static int tls_mgr_read_trust(struct tls_mgr_chain *c, int fd, uint64_t size)
 }
 
 /* tls_mgr_chain - our certificate chain and the trusted next-hop certs */
-int     tls_mgr_chain(struct tls_mgr_chain *out)
+int tls_mgr_chain(struct tls_mgr_chain *out)
 {
 	const struct ipc_attr *a;
 	struct ipc_out req;
 	uint64_t tsize;
-	size_t  pos = 0;
-	int     rc;
+	size_t pos = 0;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	ipc_out_init(&req, TLSMGR_REQ_CHAIN);
@@ -185,10 +188,10 @@ int     tls_mgr_chain(struct tls_mgr_chain *out)
 	ipc_out_free(&req);
 	if (rc < 0)
 		return -1;
-	if ((a = ipc_get(tls_mgr_msg, TLSMGR_TAG_KEY_ID)) == NULL
-	    || a->len != TLSMGR_KEY_ID_LEN
+	if ((a = ipc_get(tls_mgr_msg, TLSMGR_TAG_KEY_ID)) == NULL || a->len != TLSMGR_KEY_ID_LEN
 	    || ipc_get_str(tls_mgr_msg, TLSMGR_TAG_KEY_TYPE, 7, out->key_type,
-			   sizeof(out->key_type)) == NULL
+			   sizeof(out->key_type))
+		    == NULL
 	    || (strcmp(out->key_type, "RSA") && strcmp(out->key_type, "EC"))
 	    || ipc_get_u64(tls_mgr_msg, TLSMGR_TAG_TRUST_SIZE, &tsize) < 0
 	    || tls_mgr_msg->nfds != 1) {
@@ -196,13 +199,13 @@ int     tls_mgr_chain(struct tls_mgr_chain *out)
 		return tls_mgr_bad("malformed chain record");
 	}
 	memcpy(out->key_id, a->val, TLSMGR_KEY_ID_LEN);
-	if (ipc_get_str(tls_mgr_msg, TLSMGR_TAG_ALIAS, 120, out->alias,
-			sizeof(out->alias)) == NULL)
+	if (ipc_get_str(tls_mgr_msg, TLSMGR_TAG_ALIAS, 120, out->alias, sizeof(out->alias))
+	    == NULL)
 		strcpy(out->alias, "?");
 	out->certs = sk_X509_new_null();
 	while ((a = ipc_next(tls_mgr_msg, TLSMGR_TAG_CERT, &pos)) != NULL) {
 		const unsigned char *p = a->val;
-		X509   *x = d2i_X509(NULL, &p, a->len);
+		X509 *x = d2i_X509(NULL, &p, a->len);
 
 		if (x == NULL || p != a->val + a->len
 		    || sk_X509_num(out->certs) >= TLSMGR_CHAIN_MAX) {
@@ -214,7 +217,7 @@ int     tls_mgr_chain(struct tls_mgr_chain *out)
 		sk_X509_push(out->certs, x);
 	}
 	rc = sk_X509_num(out->certs) > 0 ? tls_mgr_read_trust(out, tls_mgr_msg->fds[0], tsize)
-		: tls_mgr_bad("no certificate");
+					 : tls_mgr_bad("no certificate");
 	ipc_close_fds(tls_mgr_msg);
 	if (rc < 0)
 		tls_mgr_chain_free(out);
@@ -222,13 +225,12 @@ int     tls_mgr_chain(struct tls_mgr_chain *out)
 }
 
 /* tls_mgr_sign - have tlsmgr sign TLS handshake bytes with our key */
-int     tls_mgr_sign(const unsigned char *key_id, unsigned scheme,
-		             const unsigned char *tbs, size_t tbslen,
-		             unsigned char *sig, size_t *siglen, size_t sigmax)
+int tls_mgr_sign(const unsigned char *key_id, unsigned scheme, const unsigned char *tbs,
+		 size_t tbslen, unsigned char *sig, size_t *siglen, size_t sigmax)
 {
 	const struct ipc_attr *a;
 	struct ipc_out req;
-	int     rc;
+	int rc;
 
 	if (tbslen > TLSMGR_TBS_MAX) {
 		snprintf(tls_mgr_error, sizeof(tls_mgr_error),
@@ -243,8 +245,8 @@ int     tls_mgr_sign(const unsigned char *key_id, unsigned scheme,
 	ipc_out_free(&req);
 	if (rc < 0)
 		return -1;
-	if ((a = ipc_get(tls_mgr_msg, TLSMGR_TAG_SIG)) == NULL || a->len == 0
-	    || a->len > sigmax || a->len > TLSMGR_SIG_MAX)
+	if ((a = ipc_get(tls_mgr_msg, TLSMGR_TAG_SIG)) == NULL || a->len == 0 || a->len > sigmax
+	    || a->len > TLSMGR_SIG_MAX)
 		return tls_mgr_bad("malformed signature record");
 	memcpy(sig, a->val, a->len);
 	*siglen = a->len;
@@ -252,12 +254,12 @@ int     tls_mgr_sign(const unsigned char *key_id, unsigned scheme,
 }
 
 /* tls_mgr_tickets - the session-ticket keys, current first; count or -1 */
-int     tls_mgr_tickets(struct tls_ticket_key *keys, int max)
+int tls_mgr_tickets(struct tls_ticket_key *keys, int max)
 {
 	const struct ipc_attr *a;
 	struct ipc_out req;
-	size_t  pos = 0;
-	int     n = 0, rc;
+	size_t pos = 0;
+	int n = 0, rc;
 
 	ipc_out_init(&req, TLSMGR_REQ_TICKETS);
 	rc = tls_mgr_call(&req, TLSMGR_TICKETS_OK);
@@ -275,11 +277,11 @@ int     tls_mgr_tickets(struct tls_ticket_key *keys, int max)
 }
 
 /* tls_mgr_sess_get - a cached outbound session; 0 found, 1 none, -1 error */
-int     tls_mgr_sess_get(const char *key, unsigned char *data, size_t *len, size_t max)
+int tls_mgr_sess_get(const char *key, unsigned char *data, size_t *len, size_t max)
 {
 	const struct ipc_attr *a;
 	struct ipc_out req;
-	int     rc;
+	int rc;
 
 	ipc_out_init(&req, TLSMGR_REQ_SESS_GET);
 	ipc_put_str(&req, TLSMGR_TAG_SESS_KEY, key);
@@ -297,11 +299,10 @@ int     tls_mgr_sess_get(const char *key, unsigned char *data, size_t *len, size
 }
 
 /* tls_mgr_sess_put - offer an outbound session to the cache */
-int     tls_mgr_sess_put(const char *key, const unsigned char *data, size_t len,
-			         unsigned lifetime)
+int tls_mgr_sess_put(const char *key, const unsigned char *data, size_t len, unsigned lifetime)
 {
 	struct ipc_out req;
-	int     rc;
+	int rc;
 
 	if (len == 0 || len > TLSMGR_SESS_DATA_MAX || strlen(key) > TLSMGR_SESS_KEY_MAX)
 		return -1;

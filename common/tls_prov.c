@@ -32,28 +32,28 @@
 #include "tls_mgr.h"
 #include "tls_prov.h"
 
-#define TLS_PROV_NAME		"dlpgate-tlsmgr"
-#define TLS_PROV_PROPS		"provider=dlpgate-tlsmgr"
-#define TLS_PROV_PARAM_ID	"dlpgate-key-id"
-#define TLS_PROV_PARAM_SPKI	"dlpgate-spki"
+#define TLS_PROV_NAME       "dlpgate-tlsmgr"
+#define TLS_PROV_PROPS      "provider=dlpgate-tlsmgr"
+#define TLS_PROV_PARAM_ID   "dlpgate-key-id"
+#define TLS_PROV_PARAM_SPKI "dlpgate-spki"
 
 /* A key: an id tlsmgr knows, and the public half. */
 struct tls_prov_keydata {
-	int     is_ec;
-	int     remote;			/* has a key id: can sign via tlsmgr */
+	int is_ec;
+	int remote; /* has a key id: can sign via tlsmgr */
 	unsigned char key_id[TLSMGR_KEY_ID_LEN];
-	EVP_PKEY *pub;			/* default provider, public only */
+	EVP_PKEY *pub; /* default provider, public only */
 };
 
 /* A signature operation in progress. */
 struct tls_prov_sigctx {
 	struct tls_prov_keydata *key;
-	int     md_bits;		/* 256, 384, 512 */
-	int     pss;
-	int     bad;			/* a parameter we will not sign with */
+	int md_bits; /* 256, 384, 512 */
+	int pss;
+	int bad; /* a parameter we will not sign with */
 	unsigned char tbs[TLSMGR_TBS_MAX];
-	size_t  tbslen;
-	int     overflow;
+	size_t tbslen;
+	int overflow;
 };
 
 static OSSL_LIB_CTX *tls_prov_libctx;
@@ -152,7 +152,7 @@ static int tls_prov_export(void *vkey, int selection, OSSL_CALLBACK *cb, void *c
 {
 	struct tls_prov_keydata *k = vkey;
 	OSSL_PARAM *params = NULL;
-	int     ok;
+	int ok;
 
 	if (k == NULL || k->pub == NULL || (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY))
 		return 0;
@@ -163,19 +163,16 @@ static int tls_prov_export(void *vkey, int selection, OSSL_CALLBACK *cb, void *c
 	return ok;
 }
 
-static const OSSL_PARAM tls_prov_rsa_types[] = {
-	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0),
-	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
-	OSSL_PARAM_END
-};
+static const OSSL_PARAM tls_prov_rsa_types[] = {OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0),
+						OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
+						OSSL_PARAM_END};
 
 static const OSSL_PARAM tls_prov_ec_types[] = {
 	OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0),
 	OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0),
 	OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_ENCODING, NULL, 0),
 	OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, NULL, 0),
-	OSSL_PARAM_END
-};
+	OSSL_PARAM_END};
 
 /* tls_prov_rsa_types_fn - what an RSA key imports and exports */
 static const OSSL_PARAM *tls_prov_rsa_types_fn(int selection)
@@ -210,8 +207,7 @@ static const OSSL_PARAM tls_prov_gettable[] = {
 	OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, NULL, 0),
 	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0),
 	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
-	OSSL_PARAM_END
-};
+	OSSL_PARAM_END};
 
 /* tls_prov_gettable_params - what get_params answers */
 static const OSSL_PARAM *tls_prov_gettable_params(void *provctx)
@@ -241,19 +237,24 @@ static const char *tls_prov_ec_opname(int op)
 	return op == OSSL_OP_SIGNATURE ? "ECDSA" : NULL;
 }
 
-#define TLS_PROV_KEYMGMT(new_fn, types_fn, opname_fn) { \
-	{OSSL_FUNC_KEYMGMT_NEW, (void (*)(void)) new_fn}, \
-	{OSSL_FUNC_KEYMGMT_FREE, (void (*)(void)) tls_prov_free}, \
-	{OSSL_FUNC_KEYMGMT_HAS, (void (*)(void)) tls_prov_has}, \
-	{OSSL_FUNC_KEYMGMT_IMPORT, (void (*)(void)) tls_prov_import}, \
-	{OSSL_FUNC_KEYMGMT_IMPORT_TYPES, (void (*)(void)) types_fn}, \
-	{OSSL_FUNC_KEYMGMT_EXPORT, (void (*)(void)) tls_prov_export}, \
-	{OSSL_FUNC_KEYMGMT_EXPORT_TYPES, (void (*)(void)) types_fn}, \
-	{OSSL_FUNC_KEYMGMT_GET_PARAMS, (void (*)(void)) tls_prov_get_params}, \
-	{OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, (void (*)(void)) tls_prov_gettable_params}, \
-	{OSSL_FUNC_KEYMGMT_MATCH, (void (*)(void)) tls_prov_match}, \
-	{OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, (void (*)(void)) opname_fn}, \
-	{0, NULL} }
+#define TLS_PROV_KEYMGMT(new_fn, types_fn, opname_fn) \
+	{ \
+		{OSSL_FUNC_KEYMGMT_NEW, (void (*)(void)) new_fn}, \
+			{OSSL_FUNC_KEYMGMT_FREE, (void (*)(void)) tls_prov_free}, \
+			{OSSL_FUNC_KEYMGMT_HAS, (void (*)(void)) tls_prov_has}, \
+			{OSSL_FUNC_KEYMGMT_IMPORT, (void (*)(void)) tls_prov_import}, \
+			{OSSL_FUNC_KEYMGMT_IMPORT_TYPES, (void (*)(void)) types_fn}, \
+			{OSSL_FUNC_KEYMGMT_EXPORT, (void (*)(void)) tls_prov_export}, \
+			{OSSL_FUNC_KEYMGMT_EXPORT_TYPES, (void (*)(void)) types_fn}, \
+			{OSSL_FUNC_KEYMGMT_GET_PARAMS, (void (*)(void)) tls_prov_get_params}, \
+			{OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, \
+			 (void (*)(void)) tls_prov_gettable_params}, \
+			{OSSL_FUNC_KEYMGMT_MATCH, (void (*)(void)) tls_prov_match}, \
+			{OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, (void (*)(void)) opname_fn}, \
+		{ \
+			0, NULL \
+		} \
+	}
 
 static const OSSL_DISPATCH tls_prov_rsa_keymgmt[] =
 	TLS_PROV_KEYMGMT(tls_prov_new_rsa, tls_prov_rsa_types_fn, tls_prov_rsa_opname);
@@ -287,7 +288,7 @@ static void *tls_prov_sig_dup(void *vctx)
 static int tls_prov_md_bits(const char *name)
 {
 	EVP_MD *md;
-	int     bits = 0;
+	int bits = 0;
 
 	if (name == NULL || (md = EVP_MD_fetch(NULL, name, NULL)) == NULL)
 		return 0;
@@ -318,11 +319,15 @@ static int tls_prov_sig_set_params(void *vctx, const OSSL_PARAM params[])
 	}
 	if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != NULL) {
 		const char *s = NULL;
-		int     mode = 0;
+		int mode = 0;
 
-		if (p->data_type == OSSL_PARAM_UTF8_STRING && OSSL_PARAM_get_utf8_string_ptr(p, &s))
-			mode = strcmp(s, OSSL_PKEY_RSA_PAD_MODE_PSS) == 0 ? RSA_PKCS1_PSS_PADDING
-				: strcmp(s, OSSL_PKEY_RSA_PAD_MODE_PKCSV15) == 0 ? RSA_PKCS1_PADDING : 0;
+		if (p->data_type == OSSL_PARAM_UTF8_STRING
+		    && OSSL_PARAM_get_utf8_string_ptr(p, &s))
+			mode = strcmp(s, OSSL_PKEY_RSA_PAD_MODE_PSS) == 0
+				? RSA_PKCS1_PSS_PADDING
+				: strcmp(s, OSSL_PKEY_RSA_PAD_MODE_PKCSV15) == 0
+				? RSA_PKCS1_PADDING
+				: 0;
 		else if (!OSSL_PARAM_get_int(p, &mode))
 			return 0;
 		if (mode != RSA_PKCS1_PSS_PADDING && mode != RSA_PKCS1_PADDING)
@@ -331,10 +336,11 @@ static int tls_prov_sig_set_params(void *vctx, const OSSL_PARAM params[])
 	}
 	if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN)) != NULL) {
 		const char *s = NULL;
-		int     len = 0;
+		int len = 0;
 
 		/* libssl asks for the digest length; tlsmgr signs with nothing else */
-		if (p->data_type == OSSL_PARAM_UTF8_STRING && OSSL_PARAM_get_utf8_string_ptr(p, &s)) {
+		if (p->data_type == OSSL_PARAM_UTF8_STRING
+		    && OSSL_PARAM_get_utf8_string_ptr(p, &s)) {
 			if (strcmp(s, OSSL_PKEY_RSA_PSS_SALT_LEN_DIGEST) != 0
 			    && atoi(s) != c->md_bits / 8)
 				c->bad = 1;
@@ -357,9 +363,7 @@ static const OSSL_PARAM tls_prov_sig_settable[] = {
 	OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
 	OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL, 0),
 	OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, NULL, 0),
-	OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, NULL, 0),
-	OSSL_PARAM_END
-};
+	OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, NULL, 0), OSSL_PARAM_END};
 
 /* tls_prov_sig_settable_params - what set_ctx_params takes */
 static const OSSL_PARAM *tls_prov_sig_settable_params(void *vctx, void *provctx)
@@ -415,21 +419,20 @@ static int tls_prov_sign_update(void *vctx, const unsigned char *data, size_t le
 /* tls_prov_scheme - the TLS SignatureScheme for this key and context */
 static unsigned tls_prov_scheme(const struct tls_prov_sigctx *c)
 {
-	int     i = c->md_bits == 256 ? 0 : c->md_bits == 384 ? 1 : 2;
+	int i = c->md_bits == 256 ? 0 : c->md_bits == 384 ? 1 : 2;
 	static const unsigned ec[] = {TLS_SIG_ECDSA_SHA256, TLS_SIG_ECDSA_SHA384,
-	TLS_SIG_ECDSA_SHA512};
+				      TLS_SIG_ECDSA_SHA512};
 	static const unsigned pss[] = {TLS_SIG_RSA_PSS_SHA256, TLS_SIG_RSA_PSS_SHA384,
-	TLS_SIG_RSA_PSS_SHA512};
+				       TLS_SIG_RSA_PSS_SHA512};
 	static const unsigned v15[] = {TLS_SIG_RSA_PKCS1_SHA256, TLS_SIG_RSA_PKCS1_SHA384,
-	TLS_SIG_RSA_PKCS1_SHA512};
+				       TLS_SIG_RSA_PKCS1_SHA512};
 
 	return c->key->is_ec ? ec[i] : c->pss ? pss[i] : v15[i];
 }
 
 /* tls_prov_do_sign - ask tlsmgr; sig NULL asks for the largest size */
-static int tls_prov_do_sign(struct tls_prov_sigctx *c, unsigned char *sig,
-			    size_t *siglen, size_t sigsize,
-			    const unsigned char *tbs, size_t tbslen)
+static int tls_prov_do_sign(struct tls_prov_sigctx *c, unsigned char *sig, size_t *siglen,
+			    size_t sigsize, const unsigned char *tbs, size_t tbslen)
 {
 	if (c->key == NULL)
 		return 0;
@@ -442,8 +445,8 @@ static int tls_prov_do_sign(struct tls_prov_sigctx *c, unsigned char *sig,
 			 "signature parameters outside what tlsmgr signs");
 		return 0;
 	}
-	if (tls_mgr_sign(c->key->key_id, tls_prov_scheme(c), tbs, tbslen,
-			 sig, siglen, sigsize) < 0) {
+	if (tls_mgr_sign(c->key->key_id, tls_prov_scheme(c), tbs, tbslen, sig, siglen, sigsize)
+	    < 0) {
 		msg_warn("TLS signature by tlsmgr failed: %s", tls_mgr_error);
 		return 0;
 	}
@@ -451,8 +454,7 @@ static int tls_prov_do_sign(struct tls_prov_sigctx *c, unsigned char *sig,
 }
 
 /* tls_prov_sign_final - sign what update collected */
-static int tls_prov_sign_final(void *vctx, unsigned char *sig, size_t *siglen,
-			       size_t sigsize)
+static int tls_prov_sign_final(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize)
 {
 	struct tls_prov_sigctx *c = vctx;
 
@@ -460,8 +462,8 @@ static int tls_prov_sign_final(void *vctx, unsigned char *sig, size_t *siglen,
 }
 
 /* tls_prov_sign_oneshot - EVP_DigestSign(): libssl's path */
-static int tls_prov_sign_oneshot(void *vctx, unsigned char *sig, size_t *siglen,
-				 size_t sigsize, const unsigned char *tbs, size_t tbslen)
+static int tls_prov_sign_oneshot(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize,
+				 const unsigned char *tbs, size_t tbslen)
 {
 	struct tls_prov_sigctx *c = vctx;
 
@@ -479,28 +481,27 @@ static const OSSL_DISPATCH tls_prov_signature[] = {
 	{OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, (void (*)(void)) tls_prov_sign_final},
 	{OSSL_FUNC_SIGNATURE_DIGEST_SIGN, (void (*)(void)) tls_prov_sign_oneshot},
 	{OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, (void (*)(void)) tls_prov_sig_set_params},
-	{OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, (void (*)(void)) tls_prov_sig_settable_params},
+	{OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS,
+	 (void (*)(void)) tls_prov_sig_settable_params},
 	{OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, (void (*)(void)) tls_prov_sig_get_params},
-	{OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, (void (*)(void)) tls_prov_sig_gettable_params},
-	{0, NULL}
-};
+	{OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS,
+	 (void (*)(void)) tls_prov_sig_gettable_params},
+	{0, NULL}};
 
 /* ---- the provider ---------------------------------------------------------- */
 
 static const OSSL_ALGORITHM tls_prov_keymgmt_algs[] = {
 	{"RSA:rsaEncryption:1.2.840.113549.1.1.1", TLS_PROV_PROPS, tls_prov_rsa_keymgmt,
-	"RSA keys held by tlsmgr"},
+	 "RSA keys held by tlsmgr"},
 	{"EC:id-ecPublicKey:1.2.840.10045.2.1", TLS_PROV_PROPS, tls_prov_ec_keymgmt,
-	"EC keys held by tlsmgr"},
-	{NULL, NULL, NULL, NULL}
-};
+	 "EC keys held by tlsmgr"},
+	{NULL, NULL, NULL, NULL}};
 
 static const OSSL_ALGORITHM tls_prov_sig_algs[] = {
 	{"RSA:rsaEncryption:1.2.840.113549.1.1.1", TLS_PROV_PROPS, tls_prov_signature,
-	"RSA signatures by tlsmgr"},
+	 "RSA signatures by tlsmgr"},
 	{"ECDSA", TLS_PROV_PROPS, tls_prov_signature, "ECDSA signatures by tlsmgr"},
-	{NULL, NULL, NULL, NULL}
-};
+	{NULL, NULL, NULL, NULL}};
 
 /* tls_prov_query - the operations we implement: key management, signing */
 static const OSSL_ALGORITHM *tls_prov_query(void *provctx, int op, int *no_cache)
@@ -517,8 +518,7 @@ static const OSSL_ALGORITHM *tls_prov_query(void *provctx, int op, int *no_cache
 
 static const OSSL_DISPATCH tls_prov_dispatch[] = {
 	{OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void)) tls_prov_query},
-	{0, NULL}
-};
+	{0, NULL}};
 
 /* tls_prov_init - the provider's entry point (OSSL_provider_init) */
 static int tls_prov_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
@@ -544,13 +544,12 @@ static int tls_prov_setup(char *why, size_t whylen)
 }
 
 /* tls_prov_key - a key whose signatures tlsmgr makes, for the cert's pub */
-EVP_PKEY *tls_prov_key(const unsigned char *key_id, EVP_PKEY *pub,
-		       char *why, size_t whylen)
+EVP_PKEY *tls_prov_key(const unsigned char *key_id, EVP_PKEY *pub, char *why, size_t whylen)
 {
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pkey = NULL;
 	unsigned char *spki = NULL;
-	int     spki_len, is_ec;
+	int spki_len, is_ec;
 	OSSL_PARAM params[3];
 
 	if (tls_prov_setup(why, whylen) < 0)
@@ -564,10 +563,10 @@ EVP_PKEY *tls_prov_key(const unsigned char *key_id, EVP_PKEY *pub,
 		snprintf(why, whylen, "cannot encode the certificate's public key");
 		return NULL;
 	}
-	params[0] = OSSL_PARAM_construct_octet_string(TLS_PROV_PARAM_ID,
-					    (void *) key_id, TLSMGR_KEY_ID_LEN);
-	params[1] = OSSL_PARAM_construct_octet_string(TLS_PROV_PARAM_SPKI, spki,
-						      (size_t) spki_len);
+	params[0] = OSSL_PARAM_construct_octet_string(TLS_PROV_PARAM_ID, (void *) key_id,
+						      TLSMGR_KEY_ID_LEN);
+	params[1] =
+		OSSL_PARAM_construct_octet_string(TLS_PROV_PARAM_SPKI, spki, (size_t) spki_len);
 	params[2] = OSSL_PARAM_construct_end();
 	ctx = EVP_PKEY_CTX_new_from_name(tls_prov_libctx, is_ec ? "EC" : "RSA", TLS_PROV_PROPS);
 	if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0
@@ -581,7 +580,7 @@ EVP_PKEY *tls_prov_key(const unsigned char *key_id, EVP_PKEY *pub,
 }
 
 /* tls_prov_is_remote - is this key one of ours (no private key here)? */
-int     tls_prov_is_remote(const EVP_PKEY *pkey)
+int tls_prov_is_remote(const EVP_PKEY *pkey)
 {
 	return tls_prov_handle != NULL && pkey != NULL
 		&& EVP_PKEY_get0_provider(pkey) == tls_prov_handle;

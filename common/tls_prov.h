@@ -20,8 +20,7 @@
 
 #include <openssl/evp.h>
 
-EVP_PKEY *tls_prov_key(const unsigned char *key_id, EVP_PKEY *pub,
-		       char *why, size_t whylen);
+EVP_PKEY *tls_prov_key(const unsigned char *key_id, EVP_PKEY *pub, char *why, size_t whylen);
 int tls_prov_is_remote(const EVP_PKEY *pkey);
 
 #endif

@@ -69,11 +69,11 @@
 #include "server.h"
 #include "detector.h"
 
-#define DETECTOR_WORKER_USER	"dlpgate"
-#define DETECTOR_ENV_MAX	(64 * 1024 * 1024)
-#define DETECTOR_NOTIFY_TICK	30	/* seconds between idle spool looks */
-#define DETECTOR_NOTIFY_BATCH	20
-#define DETECTOR_READ_MAX	(1024 * 1024)	/* smaller messages are read, not mapped */
+#define DETECTOR_WORKER_USER  "dlpgate"
+#define DETECTOR_ENV_MAX      (64 * 1024 * 1024)
+#define DETECTOR_NOTIFY_TICK  30 /* seconds between idle spool looks */
+#define DETECTOR_NOTIFY_BATCH 20
+#define DETECTOR_READ_MAX     (1024 * 1024) /* smaller messages are read, not mapped */
 
 static uid_t detector_worker_uid = (uid_t) -1;
 static struct det_policyset *detector_ps;
@@ -82,8 +82,8 @@ static const char *detector_confdir;
 /* detector_peer_ok - may this peer ask for verdicts? */
 static int detector_peer_ok(int fd, char *why, size_t len)
 {
-	uid_t   uid;
-	pid_t   pid;
+	uid_t uid;
+	pid_t pid;
 
 	if (ipc_peer_cred(fd, &uid, &pid) < 0) {
 		snprintf(why, len, "no peer credentials: %s", strerror(errno));
@@ -111,9 +111,9 @@ static int detector_read_envelope(const struct ipc_msg *msg, uint64_t size, int 
 				  struct envelope *env, char *why, size_t len)
 {
 	const struct ipc_attr *inline_env = ipc_get(msg, SCAN_TAG_ENVELOPE);
-	char    err[256];
-	void   *map;
-	int     rc;
+	char err[256];
+	void *map;
+	int rc;
 
 	if (size == 0 || size > DETECTOR_ENV_MAX) {
 		snprintf(why, len, "envelope size %llu out of range",
@@ -129,7 +129,8 @@ static int detector_read_envelope(const struct ipc_msg *msg, uint64_t size, int 
 		rc = envelope_parse(env, (const char *) inline_env->val, size, err,
 				    sizeof(err));
 	} else {
-		if (msg->nfds != first + 1 || scan_memfd_check(msg->fds[first], size, why, len) < 0)
+		if (msg->nfds != first + 1
+		    || scan_memfd_check(msg->fds[first], size, why, len) < 0)
 			return -1;
 		map = mmap(NULL, (size_t) size, PROT_READ, MAP_PRIVATE, msg->fds[first], 0);
 		if (map == MAP_FAILED) {
@@ -148,7 +149,7 @@ static int detector_read_envelope(const struct ipc_msg *msg, uint64_t size, int 
 static int detector_answer(int fd, const struct det_decision *d)
 {
 	struct ipc_out out;
-	int     rc;
+	int rc;
 
 	ipc_out_init(&out, SCAN_VERDICT);
 	ipc_put_u32(&out, SCAN_TAG_ACTION, d->action);
@@ -177,7 +178,7 @@ static int detector_answer(int fd, const struct det_decision *d)
 /* detector_policy_list - "a,b,c" for logs */
 static void detector_policy_list(const struct det_decision *d, char *buf, size_t len)
 {
-	size_t  used = 0;
+	size_t used = 0;
 
 	buf[0] = 0;
 	for (size_t i = 0; i < d->nfired && used + 2 < len; i++)
@@ -200,8 +201,8 @@ static void detector_policy_list(const struct det_decision *d, char *buf, size_t
 static const char *detector_load(int fd, size_t size, int *mapped)
 {
 	static char *buf;
-	size_t  got = 0;
-	void   *map;
+	size_t got = 0;
+	void *map;
 
 	*mapped = size > DETECTOR_READ_MAX;
 	if (*mapped) {
@@ -217,7 +218,7 @@ static const char *detector_load(int fd, size_t size, int *mapped)
 			continue;
 		if (n <= 0) {
 			if (n == 0)
-				errno = EIO;		/* shorter than sealed and announced */
+				errno = EIO; /* shorter than sealed and announced */
 			return NULL;
 		}
 		got += (size_t) n;
@@ -239,15 +240,16 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 	struct det_scan sc;
 	struct det_decision d;
 	struct timespec t0, t1;
-	char    policies[512];
+	char policies[512];
 	const char *m = NULL;
-	size_t  above = 0;
-	int     rc, timeout_ms, mapped = 0;
+	size_t above = 0;
+	int rc, timeout_ms, mapped = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (inline_msg)
 		m = msg_size > 0 ? inline_msg : NULL;
-	else if (msg_size > 0 && (m = detector_load(msg_fd, (size_t) msg_size, &mapped)) == NULL) {
+	else if (msg_size > 0
+		 && (m = detector_load(msg_fd, (size_t) msg_size, &mapped)) == NULL) {
 		detector_reply_error(fd, "cannot read the message");
 		return -1;
 	}
@@ -268,7 +270,7 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 		detector_decide(&sc, env, &d);
 		if (d.action == SCAN_PASS && !d.nfired) {
 			detector_decision_free(&d);
-			detector_decision_unscanned(&d, NULL);	/* its headers are there */
+			detector_decision_unscanned(&d, NULL); /* its headers are there */
 		}
 	} else {
 		if (m)
@@ -292,18 +294,21 @@ static int detector_verdict(int fd, const struct envelope *env, int msg_fd,
 		evt_warn(DET_TIMEOUT, env->cid, "limit=%dms action=%s", timeout_ms,
 			 scan_action_name(d.action));
 	else if (sc.incomplete)
-		evt_warn(DET_INCOMPLETE, env->cid, "reason=%s unscannable_action=%s "
-			 "action=%s", evt_quote(sc.incomplete_why), CONF_NAME(unscannable_action),
+		evt_warn(DET_INCOMPLETE, env->cid,
+			 "reason=%s unscannable_action=%s "
+			 "action=%s",
+			 evt_quote(sc.incomplete_why), CONF_NAME(unscannable_action),
 			 scan_action_name(d.action));
 	if (d.nfired || d.unscannable)
 		evt_info(INCIDENT, env->cid, "incident=%s policies=%s severity=%s action=%s%s",
 			 d.incident, policies, detector_severity_name(d.severity),
 			 scan_action_name(d.action), d.monitor_only ? " (monitor)" : "");
-	evt_info(DET_VERDICT, env->cid, "action=%s policies=%s size=%llu rcpts=%zu "
-		 "parts=%u decoded=%zu complete=%s time=%.3f", scan_action_name(d.action),
-		 policies, (unsigned long long) msg_size, env->nrcpt, sc.parts, sc.decoded,
-		 sc.incomplete ? "no" : "yes", (double) (t1.tv_sec - t0.tv_sec)
-		 + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	evt_info(DET_VERDICT, env->cid,
+		 "action=%s policies=%s size=%llu rcpts=%zu "
+		 "parts=%u decoded=%zu complete=%s time=%.3f",
+		 scan_action_name(d.action), policies, (unsigned long long) msg_size,
+		 env->nrcpt, sc.parts, sc.decoded, sc.incomplete ? "no" : "yes",
+		 (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	/* after the answer: notifications never hold the message up */
 	if (d.nfired) {
 		detector_notify_queue(&sc, env, &d);
@@ -321,12 +326,12 @@ unmap:
 static int detector_request(int fd, struct ipc_msg *msg)
 {
 	const struct ipc_attr *body = ipc_get(msg, SCAN_TAG_MESSAGE);
-	int     nbody = body ? 0 : 1;		/* descriptors the message takes */
-	char    why[512], cid[32];
+	int nbody = body ? 0 : 1; /* descriptors the message takes */
+	char why[512], cid[32];
 	uint64_t msg_size, env_size;
 	uint32_t deadline = 0;
 	struct envelope env;
-	int     rc;
+	int rc;
 
 	if (msg->type != SCAN_REQ || msg->nfds < nbody || msg->nfds > nbody + 1
 	    || ipc_get_u64(msg, SCAN_TAG_MSG_SIZE, &msg_size) < 0
@@ -365,7 +370,7 @@ bad:
 /* detector_accept - a worker connects: is it one of ours? */
 static int detector_accept(int fd)
 {
-	char    why[256];
+	char why[256];
 
 	if (detector_peer_ok(fd, why, sizeof(why)))
 		return 0;
@@ -376,7 +381,7 @@ static int detector_accept(int fd)
 /* detector_worker_gone - has the worker closed its end already? */
 static int detector_worker_gone(int fd)
 {
-	struct pollfd pfd = {.fd = fd,.events = POLLRDHUP};
+	struct pollfd pfd = {.fd = fd, .events = POLLRDHUP};
 
 	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP));
 }
@@ -385,8 +390,8 @@ static int detector_worker_gone(int fd)
 static int detector_readable(int fd)
 {
 	static struct ipc_msg msg;
-	char    why[256];
-	int     rc = ipc_recv(fd, &msg, 0, why, sizeof(why));	/* epoll said so */
+	char why[256];
+	int rc = ipc_recv(fd, &msg, 0, why, sizeof(why)); /* epoll said so */
 
 	if (rc == IPC_EOF || rc == IPC_TIMEOUT)
 		return -1;
@@ -408,32 +413,34 @@ static int detector_readable(int fd)
 /* detector_runner_loop - the notification runner: deliver, wait, repeat */
 static void detector_runner_loop(pid_t detector)
 {
-	char    ident[128];
+	char ident[128];
 
-	closefrom(3);			/* nothing of the detector's: no sockets, no epoll */
+	closefrom(3); /* nothing of the detector's: no sockets, no epoll */
 	snprintf(ident, sizeof(ident), "%s/detector", var_syslog_name);
 	msg_open(ident, server.foreground ? MSG_TO_STDERR : MSG_TO_SYSLOG, var_syslog_facility);
 	server_title("%s notify", server.service ? server.service : "detector");
 	for (;;) {
-		time_t  next, now;
+		time_t next, now;
 
 		(void) detector_notify_run(DETECTOR_NOTIFY_BATCH, &next);
 		if (next == 0 || getppid() != detector)
-			_exit(0);		/* queue empty, or our detector is gone */
+			_exit(0); /* queue empty, or our detector is gone */
 		now = time(NULL);
-		sleep((unsigned) (next <= now ? 1 : next - now > DETECTOR_NOTIFY_TICK
-				  ? DETECTOR_NOTIFY_TICK : next - now));
+		sleep((unsigned) (next <= now ? 1
+					  : next - now > DETECTOR_NOTIFY_TICK
+					  ? DETECTOR_NOTIFY_TICK
+					  : next - now));
 	}
 }
 
 /* detector_notify_kick - make sure a notification runner is at work */
-void    detector_notify_kick(void)
+void detector_notify_kick(void)
 {
 	static pid_t runner;
-	pid_t   pid, me = getpid();
+	pid_t pid, me = getpid();
 
 	if (runner > 0 && waitpid(runner, NULL, WNOHANG) == 0)
-		return;				/* still running */
+		return; /* still running */
 	runner = 0;
 	if ((pid = fork()) < 0) {
 		msg_warn("fork notification runner: %m");
@@ -448,10 +455,11 @@ void    detector_notify_kick(void)
 static void detector_mkdir(const char *path, mode_t mode, const struct passwd *pw,
 			   int own_existing)
 {
-	int     created = mkdir(path, mode) == 0, fd;
+	int created = mkdir(path, mode) == 0, fd;
 
 	if (!created && errno != EEXIST) {
-		evt_error(DET_STATE, NULL, "path=%s reason=\"mkdir: %s\"", path, strerror(errno));
+		evt_error(DET_STATE, NULL, "path=%s reason=\"mkdir: %s\"", path,
+			  strerror(errno));
 		return;
 	}
 	if (pw == NULL || (!created && !own_existing))
@@ -466,7 +474,7 @@ static void detector_mkdir(const char *path, mode_t mode, const struct passwd *p
 /* detector_mkdirs - the directories above path (not path itself) */
 static void detector_mkdirs(const char *path, const struct passwd *pw)
 {
-	char    dir[PATH_MAX];
+	char dir[PATH_MAX];
 
 	strlcpy(dir, path, sizeof(dir));
 	for (char *cp = dir + 1; *cp; cp++) {
@@ -483,10 +491,10 @@ static void detector_mkdirs(const char *path, const struct passwd *pw)
 static void detector_prepare(void)
 {
 	struct passwd *pw = NULL;
-	char    path[PATH_MAX];
+	char path[PATH_MAX];
 
 	if (geteuid() == 0 && server.user && (pw = getpwnam(server.user)) == NULL)
-		return;				/* server_init will say so */
+		return; /* server_init will say so */
 	snprintf(path, sizeof(path), "%s/detector", var_run_directory);
 	detector_mkdir(path, 0700, pw, 1);
 	if (*var_notify_queue_directory) {
@@ -494,26 +502,27 @@ static void detector_prepare(void)
 		detector_mkdir(var_notify_queue_directory, 0700, pw, 0);
 	}
 	if (*var_incident_log) {
-		int     fd;
+		int fd;
 		struct stat st;
 
 		detector_mkdirs(var_incident_log, pw);
 		if (pw && lstat(var_incident_log, &st) < 0
-		    && (fd = open(var_incident_log, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC
-				  | O_NOFOLLOW, 0640)) >= 0) {
+		    && (fd = open(var_incident_log,
+				  O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640))
+			    >= 0) {
 			if (fchown(fd, pw->pw_uid, pw->pw_gid) < 0)
-				evt_error(DET_STATE, NULL, "path=%s reason=\"%s\"", var_incident_log,
-					  strerror(errno));
+				evt_error(DET_STATE, NULL, "path=%s reason=\"%s\"",
+					  var_incident_log, strerror(errno));
 			close(fd);
 		}
 	}
 }
 
-int     main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	struct passwd *pw;
-	int     fallback;
-	DIR    *dir;
+	int fallback;
+	DIR *dir;
 	struct dirent *de;
 
 	/* keep freed scan buffers in the heap: no page faults per message */
@@ -527,13 +536,14 @@ int     main(int argc, char **argv)
 	detector_loop_init();
 	if ((detector_ps = detector_policy_startup(detector_confdir, &fallback)) == NULL)
 		msg_fatal("no usable policies: refusing to start (workers apply "
-			  "detector_failure = %s)", CONF_NAME(detector_failure));
+			  "detector_failure = %s)",
+			  CONF_NAME(detector_failure));
 	evt_info(DET_STARTED, NULL, "policies=%zu source=%s%s", detector_ps->npolicies,
 		 detector_ps->source, fallback ? " (last good copy)" : "");
 	/* notifications left from before: a runner for them */
 	if ((dir = opendir(var_notify_queue_directory)) != NULL) {
 		while ((de = readdir(dir)) != NULL)
-			if (de->d_name[0] != '.') {	/* not a temporary .NAME.XXXXXX */
+			if (de->d_name[0] != '.') { /* not a temporary .NAME.XXXXXX */
 				detector_notify_kick();
 				break;
 			}

@@ -55,19 +55,19 @@
 #include "msg.h"
 #include "detector.h"
 
-#define ARCHIVE_CHUNK	65536
-#define ZIP_EOCD_LEN	22
-#define ZIP_TAIL	(65535 + ZIP_EOCD_LEN)	/* the longest comment, and the record */
-#define ARCHIVE_PROBE	(1024 * 1024)		/* signatures past offset 0 looked for here */
+#define ARCHIVE_CHUNK 65536
+#define ZIP_EOCD_LEN  22
+#define ZIP_TAIL      (65535 + ZIP_EOCD_LEN) /* the longest comment, and the record */
+#define ARCHIVE_PROBE (1024 * 1024)          /* signatures past offset 0 looked for here */
 
 /* What the zip's own directory says, read before libarchive reads it. */
 struct zipdir {
-	size_t  start;			/* where the zip begins (bytes in front: a stub) */
-	size_t  end;			/* past its end record and comment */
-	const char *office;		/* "docx", "xlsx", "pptx", "odf" or NULL */
-	size_t  cd, eocd;		/* the central directory, the end record */
+	size_t start;       /* where the zip begins (bytes in front: a stub) */
+	size_t end;         /* past its end record and comment */
+	const char *office; /* "docx", "xlsx", "pptx", "odf" or NULL */
+	size_t cd, eocd;    /* the central directory, the end record */
 	unsigned entries;
-	int     simple;			/* stored and deflated members only: ours to read */
+	int simple; /* stored and deflated members only: ours to read */
 };
 
 /* le16, le32 - little-endian fields */
@@ -89,7 +89,7 @@ static uint32_t le32(const char *p)
 /* ends_with - does s end with suffix (case-insensitive)? */
 static int ends_with(const char *s, const char *suffix)
 {
-	size_t  a = strlen(s), b = strlen(suffix);
+	size_t a = strlen(s), b = strlen(suffix);
 
 	return a >= b && strcasecmp(s + a - b, suffix) == 0;
 }
@@ -97,7 +97,7 @@ static int ends_with(const char *s, const char *suffix)
 /* zip_eocd - the end-of-central-directory record in the tail, or SIZE_MAX */
 static size_t zip_eocd(const char *d, size_t len)
 {
-	size_t  low = len > ZIP_TAIL ? len - ZIP_TAIL : 0;
+	size_t low = len > ZIP_TAIL ? len - ZIP_TAIL : 0;
 
 	if (len < ZIP_EOCD_LEN)
 		return SIZE_MAX;
@@ -115,7 +115,7 @@ static size_t zip_eocd(const char *d, size_t len)
 		if (i + ZIP_EOCD_LEN + le16(p + 20) > len)
 			continue;
 		if (cd_size == 0xffffffffu || cd_off == 0xffffffffu)
-			return i;		/* zip64: libarchive knows */
+			return i; /* zip64: libarchive knows */
 		if ((size_t) cd_size > i)
 			continue;
 		if (cd_size > 0 && memcmp(d + i - cd_size, "PK\001\002", 4) != 0)
@@ -146,10 +146,10 @@ static const char *office_kind(const char *name, size_t len)
  */
 static int zip_directory(struct det_scan *sc, const char *d, size_t len, struct zipdir *z)
 {
-	size_t  eocd = zip_eocd(d, len), cd, pos, clen;
+	size_t eocd = zip_eocd(d, len), cd, pos, clen;
 	uint32_t cd_size, cd_off;
 	unsigned n, entries;
-	int     ooxml = 0, odf_mime = 0, odf_content = 0;
+	int ooxml = 0, odf_mime = 0, odf_content = 0;
 	const char *kind = NULL;
 
 	memset(z, 0, sizeof(*z));
@@ -163,7 +163,7 @@ static int zip_directory(struct det_scan *sc, const char *d, size_t len, struct 
 	if (clen)
 		detector_scan_unit(sc, DET_W_ATTACH, NULL, d + eocd + ZIP_EOCD_LEN, clen);
 	if (cd_size == 0xffffffffu || cd_off == 0xffffffffu)
-		return 0;			/* zip64: no more from us */
+		return 0; /* zip64: no more from us */
 	cd = eocd - cd_size;
 	z->start = cd - cd_off;
 	z->cd = cd;
@@ -172,7 +172,7 @@ static int zip_directory(struct det_scan *sc, const char *d, size_t len, struct 
 	z->simple = 1;
 	for (pos = cd, n = 0; n < entries && pos + 46 <= eocd; n++) {
 		const char *e = d + pos;
-		size_t  nl, xl, cl;
+		size_t nl, xl, cl;
 		unsigned method = le16(e + 10);
 
 		if (memcmp(e, "PK\001\002", 4) != 0)
@@ -182,10 +182,10 @@ static int zip_directory(struct det_scan *sc, const char *d, size_t len, struct 
 		cl = le16(e + 32);
 		if (pos + 46 + nl + xl + cl > eocd)
 			break;
-		if ((method != 0 && method != 8) || (le16(e + 8) & 1) || le32(e + 20) == 0xffffffffu
-		    || le32(e + 24) == 0xffffffffu || le32(e + 42) == 0xffffffffu || nl == 0
-		    || memchr(e + 46, 0, nl) != NULL)
-			z->simple = 0;		/* encrypted, zip64, other methods: libarchive's */
+		if ((method != 0 && method != 8) || (le16(e + 8) & 1)
+		    || le32(e + 20) == 0xffffffffu || le32(e + 24) == 0xffffffffu
+		    || le32(e + 42) == 0xffffffffu || nl == 0 || memchr(e + 46, 0, nl) != NULL)
+			z->simple = 0; /* encrypted, zip64, other methods: libarchive's */
 		if (cl)
 			detector_scan_unit(sc, DET_W_ATTACH, NULL, e + 46 + nl + xl, cl);
 		if (nl == 19 && memcmp(e + 46, "[Content_Types].xml", 19) == 0)
@@ -215,15 +215,15 @@ static int is_local_header(const char *p, size_t left)
 	if (left < 30 || memcmp(p, "PK\003\004", 4) != 0)
 		return 0;
 	method = le16(p + 8);
-	return le16(p + 4) <= 63 && (method == 0 || method == 8 || method == 9
-				     || method == 12 || method == 14 || method == 93
-				     || method == 95 || method == 98 || method == 99);
+	return le16(p + 4) <= 63
+		&& (method == 0 || method == 8 || method == 9 || method == 12 || method == 14
+		    || method == 93 || method == 95 || method == 98 || method == 99);
 }
 
 /* find_signature - the first archive signature past offset 0, in the probe */
 static const char *find_signature(const char *d, size_t len, size_t *at)
 {
-	size_t  end = len < ARCHIVE_PROBE ? len : ARCHIVE_PROBE;
+	size_t end = len < ARCHIVE_PROBE ? len : ARCHIVE_PROBE;
 
 	/* the signatures start with 'P', '7' or 'R' */
 	for (size_t i = 1; i + 6 <= end; i++) {
@@ -248,17 +248,29 @@ static const char *find_signature(const char *d, size_t len, size_t *at)
 /* named_archive - do a file name or a Content-Type say "archive"? */
 static int named_archive(const char *name, const char *ctype)
 {
-	static const char *const ext[] = {".zip", ".jar", ".7z", ".rar", ".tar", ".tgz",
-		".tbz", ".tbz2", ".txz", ".gz", ".bz2", ".xz", ".cpio", ".iso", ".cab",
-		".lha", ".lzh", ".ar", ".deb", ".xar", ".docx", ".xlsx", ".pptx", ".odt",
-		".ods", ".odp", ".docm", ".xlsm", ".pptm", ".apk", ".epub", NULL};
-	static const char *const ct[] = {"application/zip", "application/x-zip",
-		"application/x-zip-compressed", "application/x-7z-compressed",
-		"application/x-rar", "application/vnd.rar", "application/x-rar-compressed",
-		"application/x-tar", "application/gzip", "application/x-gzip",
-		"application/x-bzip2", "application/x-xz", "application/x-cpio",
-		"application/x-iso9660-image", "application/vnd.ms-cab-compressed",
-		"application/x-lzh-compressed", "application/java-archive", NULL};
+	static const char *const ext[] = {
+		".zip", ".jar", ".7z",   ".rar",  ".tar",  ".tgz",  ".tbz",  ".tbz2",
+		".txz", ".gz",  ".bz2",  ".xz",   ".cpio", ".iso",  ".cab",  ".lha",
+		".lzh", ".ar",  ".deb",  ".xar",  ".docx", ".xlsx", ".pptx", ".odt",
+		".ods", ".odp", ".docm", ".xlsm", ".pptm", ".apk",  ".epub", NULL};
+	static const char *const ct[] = {"application/zip",
+					 "application/x-zip",
+					 "application/x-zip-compressed",
+					 "application/x-7z-compressed",
+					 "application/x-rar",
+					 "application/vnd.rar",
+					 "application/x-rar-compressed",
+					 "application/x-tar",
+					 "application/gzip",
+					 "application/x-gzip",
+					 "application/x-bzip2",
+					 "application/x-xz",
+					 "application/x-cpio",
+					 "application/x-iso9660-image",
+					 "application/vnd.ms-cab-compressed",
+					 "application/x-lzh-compressed",
+					 "application/java-archive",
+					 NULL};
 
 	for (size_t i = 0; name && ext[i]; i++)
 		if (ends_with(name, ext[i]))
@@ -266,7 +278,9 @@ static int named_archive(const char *name, const char *ctype)
 	for (size_t i = 0; ctype && ct[i]; i++)
 		if (strcasecmp(ctype, ct[i]) == 0)
 			return 1;
-	return ctype && strncasecmp(ctype, "application/vnd.openxmlformats-officedocument.", 46) == 0;
+	return ctype
+		&& strncasecmp(ctype, "application/vnd.openxmlformats-officedocument.", 46)
+		== 0;
 }
 
 /* add_filters - the decompressors that run in-process, no external programs */
@@ -319,22 +333,25 @@ static struct archive *archive_open(const char *data, size_t len, int raw)
 static int read_member(struct det_scan *sc, struct archive *a, struct archive_entry *ent,
 		       struct buf *out)
 {
-	size_t  lim = (size_t) var_detector_decoded_size_limit;
-	size_t  left = sc->decoded >= lim ? 0 : lim - sc->decoded;
+	size_t lim = (size_t) var_detector_decoded_size_limit;
+	size_t left = sc->decoded >= lim ? 0 : lim - sc->decoded;
 
 	buf_reset(out);
 	/* the announced size, as far as the budget goes: no growing copies */
 	if (archive_entry_size_is_set(ent) && archive_entry_size(ent) > 0) {
-		buf_reserve(out, ((size_t) archive_entry_size(ent) < left
-				  ? (size_t) archive_entry_size(ent) : left) + 1);
+		buf_reserve(out,
+			    ((size_t) archive_entry_size(ent) < left
+				     ? (size_t) archive_entry_size(ent)
+				     : left)
+				    + 1);
 		detector_confine_buffer(sc, out);
 	}
 	for (;;) {
 		ssize_t n;
-		size_t  want = left - out->len < ARCHIVE_CHUNK ? left - out->len : ARCHIVE_CHUNK;
+		size_t want = left - out->len < ARCHIVE_CHUNK ? left - out->len : ARCHIVE_CHUNK;
 
 		if (want == 0) {
-			char    probe;
+			char probe;
 
 			/* exactly at the budget is fine; one byte more is not */
 			if (archive_read_data(a, &probe, 1) > 0)
@@ -409,8 +426,8 @@ static int is_sst(const char *office, const char *name, size_t len)
 static void sheet_text(struct det_scan *sc, const char *data, size_t len, struct det_sst *sst,
 		       struct buf *text)
 {
-	size_t  lim = (size_t) var_detector_decoded_size_limit;
-	size_t  left = sc->decoded >= lim ? 0 : lim - sc->decoded;
+	size_t lim = (size_t) var_detector_decoded_size_limit;
+	size_t left = sc->decoded >= lim ? 0 : lim - sc->decoded;
 
 	if (detector_xlsx_sheet(data, len, sst, text, len + left + 16) < 0)
 		detector_scan_limit(sc, "decoded size");
@@ -452,7 +469,7 @@ static void member_content(struct det_scan *sc, const char *name, const char *da
 static void sst_take(struct det_scan *sc, struct det_sst *sst, const char *data, size_t len,
 		     struct buf *text)
 {
-	size_t  done = detector_sst_load(sst, data, len);
+	size_t done = detector_sst_load(sst, data, len);
 
 	if (done < len) {
 		buf_reset(text);
@@ -478,8 +495,8 @@ static int inflate_member(const char *in, size_t inlen, size_t usize, size_t lim
 {
 	static struct libdeflate_decompressor *dc;
 	z_stream zs;
-	size_t  got;
-	int     rc;
+	size_t got;
+	int rc;
 
 	buf_reset(out);
 	if (limit == 0)
@@ -495,7 +512,8 @@ static int inflate_member(const char *in, size_t inlen, size_t usize, size_t lim
 			out->cap = usize;
 		}
 		detector_confine_buffer(sc, out);
-		rc = libdeflate_deflate_decompress_ex(dc, in, inlen, out->data, usize, NULL, &got);
+		rc = libdeflate_deflate_decompress_ex(dc, in, inlen, out->data, usize, NULL,
+						      &got);
 		if (rc == LIBDEFLATE_SUCCESS) {
 			out->len = got;
 			out->data[got] = 0;
@@ -513,7 +531,8 @@ static int inflate_member(const char *in, size_t inlen, size_t usize, size_t lim
 	zs.next_in = (Bytef *) in;
 	zs.avail_in = (uInt) (inlen < UINT32_MAX ? inlen : UINT32_MAX);
 	do {
-		size_t  room = limit - out->len < ARCHIVE_CHUNK ? limit - out->len : ARCHIVE_CHUNK;
+		size_t room =
+			limit - out->len < ARCHIVE_CHUNK ? limit - out->len : ARCHIVE_CHUNK;
 
 		buf_reserve(out, room + 1);
 		zs.next_out = (Bytef *) out->data + out->len;
@@ -524,7 +543,7 @@ static int inflate_member(const char *in, size_t inlen, size_t usize, size_t lim
 	inflateEnd(&zs);
 	out->data[out->len] = 0;
 	if (rc == Z_OK && out->len >= limit)
-		return 1;			/* more than the budget */
+		return 1; /* more than the budget */
 	return rc == Z_STREAM_END ? 0 : -1;
 }
 
@@ -533,7 +552,7 @@ static int open_scan(struct det_scan *sc, const char *data, size_t len, int dept
 
 /* A member's bytes in the zip: its local header to the end of its data. */
 struct zip_span {
-	size_t  from, to;
+	size_t from, to;
 };
 
 /* span_cmp - by where they start */
@@ -552,11 +571,11 @@ static int span_cmp(const void *a, const void *b)
 static void zip_hidden(struct det_scan *sc, const char *d, const struct zipdir *z,
 		       struct zip_span *sp, size_t n, int depth, const char *aname)
 {
-	size_t  at = z->start;
+	size_t at = z->start;
 
 	qsort(sp, n, sizeof(*sp), span_cmp);
 	for (size_t i = 0; i <= n && !sc->timed_out; i++) {
-		size_t  to = i < n ? sp[i].from : z->cd;
+		size_t to = i < n ? sp[i].from : z->cd;
 		const char *pk;
 
 		if (to > at && (pk = memmem(d + at, to - at, "PK\003\004", 4)) != NULL
@@ -571,7 +590,8 @@ static void zip_hidden(struct det_scan *sc, const char *d, const struct zipdir *
 			buf_reserve(&gap, 28);
 			memset(gap.data + gap.len, 0, 28);
 			gap.len += 28;
-			(void) open_scan(sc, gap.data, gap.len, depth, "zip", z->office, aname, 0);
+			(void) open_scan(sc, gap.data, gap.len, depth, "zip", z->office, aname,
+					 0);
 			buf_free(&gap);
 		}
 		if (i < n && sp[i].to > at)
@@ -583,7 +603,7 @@ static void zip_hidden(struct det_scan *sc, const char *d, const struct zipdir *
 static int zip_locate(const char *d, const struct zipdir *z, const char *e, const char **data,
 		      struct zip_span *sp)
 {
-	size_t  csize = le32(e + 20), lho = z->start + le32(e + 42), hl;
+	size_t csize = le32(e + 20), lho = z->start + le32(e + 42), hl;
 
 	if (lho + 30 > z->cd || memcmp(d + lho, "PK\003\004", 4) != 0)
 		return -1;
@@ -600,11 +620,11 @@ static int zip_locate(const char *d, const struct zipdir *z, const char *e, cons
 static int zip_data(struct det_scan *sc, const char *e, const char *raw, struct buf *member,
 		    const char **data, size_t *dlen)
 {
-	size_t  lim = (size_t) var_detector_decoded_size_limit, csize = le32(e + 20);
-	size_t  left = sc->decoded >= lim ? 0 : lim - sc->decoded;
-	int     rc;
+	size_t lim = (size_t) var_detector_decoded_size_limit, csize = le32(e + 20);
+	size_t left = sc->decoded >= lim ? 0 : lim - sc->decoded;
+	int rc;
 
-	if (le16(e + 10) == 0) {		/* stored: scanned in place */
+	if (le16(e + 10) == 0) { /* stored: scanned in place */
 		*data = raw;
 		*dlen = csize < left ? csize : left;
 		if (csize > left)
@@ -625,19 +645,19 @@ static int zip_data(struct det_scan *sc, const char *e, const char *raw, struct 
 static const char *zip_sst(struct det_scan *sc, const char *d, const struct zipdir *z,
 			   struct det_sst *sst, struct buf *member, struct buf *text)
 {
-	size_t  pos = z->cd;
+	size_t pos = z->cd;
 	struct zip_span sp;
 
 	for (unsigned n = 0; n < z->entries && pos + 46 <= z->eocd; n++) {
 		const char *e = d + pos, *raw, *data;
-		size_t  nl = le16(e + 28), dlen;
+		size_t nl = le16(e + 28), dlen;
 
 		pos += 46 + nl + le16(e + 30) + le16(e + 32);
 		if (!is_sst("xlsx", e + 46, nl))
 			continue;
 		if (zip_locate(d, z, e, &raw, &sp) < 0
 		    || zip_data(sc, e, raw, member, &data, &dlen) < 0)
-			return NULL;		/* the loop finds it broken */
+			return NULL; /* the loop finds it broken */
 		sst_take(sc, sst, data, dlen, text);
 		return e;
 	}
@@ -653,12 +673,12 @@ static const char *zip_sst(struct det_scan *sc, const char *d, const struct zipd
 static void zip_members(struct det_scan *sc, const char *d, size_t len, const struct zipdir *z,
 			int depth, const char *fmt, const char *aname)
 {
-	size_t  pos = z->cd, nspan = 0;
+	size_t pos = z->cd, nspan = 0;
 	struct zip_span *span = xmalloc((z->entries + 1) * sizeof(*span));
 	struct buf member, text;
 	struct det_sst sst = {0};
 	const char *sst_entry = NULL;
-	char    name[1024];
+	char name[1024];
 
 	(void) len;
 	buf_init(&member, ARCHIVE_CHUNK);
@@ -667,7 +687,7 @@ static void zip_members(struct det_scan *sc, const char *d, size_t len, const st
 		sst_entry = zip_sst(sc, d, z, &sst, &member, &text);
 	for (unsigned n = 0; n < z->entries && pos + 46 <= z->eocd; n++) {
 		const char *e = d + pos, *data, *raw;
-		size_t  nl = le16(e + 28), xl = le16(e + 30), cl = le16(e + 32), dlen;
+		size_t nl = le16(e + 28), xl = le16(e + 30), cl = le16(e + 32), dlen;
 		unsigned mode = (unsigned) (le32(e + 38) >> 16);
 
 		pos += 46 + nl + xl + cl;
@@ -690,7 +710,7 @@ static void zip_members(struct det_scan *sc, const char *d, size_t len, const st
 		}
 		nspan++;
 		if (e == sst_entry)
-			continue;			/* read first, shown in the cells */
+			continue; /* read first, shown in the cells */
 		if (zip_data(sc, e, raw, &member, &data, &dlen) < 0) {
 			detector_note_attachment(sc, name, "broken");
 			detector_unscannable(sc, "broken %s member %s", fmt, name);
@@ -719,7 +739,7 @@ static int archive_sst(struct det_scan *sc, const char *data, size_t len, struct
 	struct archive *a = archive_open(data, len, 0);
 	struct archive_entry *ent;
 	struct buf member, text;
-	int     found = 0;
+	int found = 0;
 
 	if (a == NULL)
 		return 0;
@@ -745,11 +765,11 @@ static int archive_sst(struct det_scan *sc, const char *data, size_t len, struct
 
 /* scan_members - every member of an open archive; the last status */
 static int scan_members(struct det_scan *sc, struct archive *a, int depth, const char *fmt,
-			 const char *office, const char *aname, struct det_sst *sst)
+			const char *office, const char *aname, struct det_sst *sst)
 {
 	struct archive_entry *ent;
 	struct buf member, text;
-	int     rc;
+	int rc;
 
 	buf_init(&member, ARCHIVE_CHUNK);
 	buf_init(&text, 1024);
@@ -769,7 +789,7 @@ static int scan_members(struct det_scan *sc, struct archive *a, int depth, const
 		if (special_member(sc, ent, name, fmt))
 			continue;
 		if (sst && sst->off && is_sst(office, name, strlen(name)))
-			continue;			/* read first, shown in the cells */
+			continue; /* read first, shown in the cells */
 		if (archive_entry_is_encrypted(ent)) {
 			detector_note_attachment(sc, name, "encrypted");
 			detector_unscannable(sc, "encrypted %s member %s", fmt, name);
@@ -777,7 +797,8 @@ static int scan_members(struct det_scan *sc, struct archive *a, int depth, const
 		}
 		if (read_member(sc, a, ent, &member) < 0) {
 			detector_note_attachment(sc, name, "broken");
-			if (archive_entry_is_encrypted(ent) || archive_read_has_encrypted_entries(a) > 0)
+			if (archive_entry_is_encrypted(ent)
+			    || archive_read_has_encrypted_entries(a) > 0)
 				detector_unscannable(sc, "encrypted %s member %s", fmt, name);
 			else
 				detector_unscannable(sc, "broken %s member %s", fmt, name);
@@ -822,10 +843,12 @@ static void scan_trailer(struct det_scan *sc, struct archive *done, const char *
 	if (consumed < 0 || sc->timed_out)
 		return;
 	if (archive_filter_count(done) <= 1) {
-		if ((size_t) consumed < len && nonzero(data + consumed, len - (size_t) consumed))
-			detector_content_scan(sc, data + consumed, len - (size_t) consumed,
-					      "application/octet-stream", NULL, DET_W_ATTACH, depth,
-					      detector_sniff(data + consumed, len - (size_t) consumed));
+		if ((size_t) consumed < len
+		    && nonzero(data + consumed, len - (size_t) consumed))
+			detector_content_scan(
+				sc, data + consumed, len - (size_t) consumed,
+				"application/octet-stream", NULL, DET_W_ATTACH, depth,
+				detector_sniff(data + consumed, len - (size_t) consumed));
 		return;
 	}
 	if ((a = archive_read_new()) == NULL)
@@ -837,10 +860,11 @@ static void scan_trailer(struct det_scan *sc, struct archive *done, const char *
 		buf_init(&rest, ARCHIVE_CHUNK);
 		if (read_member(sc, a, ent, &rest) == 0 && rest.len > (size_t) consumed
 		    && nonzero(rest.data + consumed, rest.len - (size_t) consumed))
-			detector_content_scan(sc, rest.data + consumed, rest.len - (size_t) consumed,
-					      "application/octet-stream", NULL, DET_W_ATTACH, depth,
-					      detector_sniff(rest.data + consumed,
-							     rest.len - (size_t) consumed));
+			detector_content_scan(
+				sc, rest.data + consumed, rest.len - (size_t) consumed,
+				"application/octet-stream", NULL, DET_W_ATTACH, depth,
+				detector_sniff(rest.data + consumed,
+					       rest.len - (size_t) consumed));
 		buf_free(&rest);
 	}
 	archive_read_free(a);
@@ -852,7 +876,7 @@ static int open_scan(struct det_scan *sc, const char *data, size_t len, int dept
 {
 	struct archive *a;
 	struct det_sst sst = {0};
-	int     raw = !strcmp(fmt, "gzip") || !strcmp(fmt, "bzip2") || !strcmp(fmt, "xz")
+	int raw = !strcmp(fmt, "gzip") || !strcmp(fmt, "bzip2") || !strcmp(fmt, "xz")
 		|| !strcmp(fmt, "zstd") || !strcmp(fmt, "lz4") || !strcmp(fmt, "lzip")
 		|| !strcmp(fmt, "lzma") || !strcmp(fmt, "compress");
 
@@ -892,10 +916,10 @@ static void mark_office(struct det_scan *sc, size_t att_at, const char *office)
 }
 
 /* detector_container_probe - might this be an archive or a document? (cheap) */
-int     detector_container_probe(struct det_scan *sc, const char *data, size_t len,
-				 const char *sniffed, const char *ctype)
+int detector_container_probe(struct det_scan *sc, const char *data, size_t len,
+			     const char *sniffed, const char *ctype)
 {
-	size_t  at;
+	size_t at;
 
 	if (detector_is_archive(sniffed) || !strcmp(sniffed, "ole") || !strcmp(sniffed, "rtf")
 	    || !strcmp(sniffed, "tnef") || !strcmp(sniffed, "applefile"))
@@ -904,28 +928,30 @@ int     detector_container_probe(struct det_scan *sc, const char *data, size_t l
 		return 0;
 	if (zip_eocd(data, len) != SIZE_MAX)
 		return 1;
-	return strcmp(sniffed, "text") != 0 && (find_signature(data, len, &at) != NULL
-						|| named_archive(sc->content_name, ctype));
+	return strcmp(sniffed, "text") != 0
+		&& (find_signature(data, len, &at) != NULL
+		    || named_archive(sc->content_name, ctype));
 }
 
 /* detector_archive_scan - scan data as an archive if it is one; 0 if not */
-int     detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
-			      int depth, const char *sniffed, const char *ctype)
+int detector_archive_scan(struct det_scan *sc, const char *data, size_t len, int depth,
+			  const char *sniffed, const char *ctype)
 {
 	const char *fmt = NULL;
-	char    name[256];
+	char name[256];
 	struct zipdir z = {0};
-	size_t  att_at = sc->natt, at = 0, full = len;
-	int     sure = 1, done;
+	size_t att_at = sc->natt, at = 0, full = len;
+	int sure = 1, done;
 
-	snprintf(name, sizeof(name), "%s", sc->content_name && *sc->content_name
-		 ? sc->content_name : "-");
+	snprintf(name, sizeof(name), "%s",
+		 sc->content_name && *sc->content_name ? sc->content_name : "-");
 	if (detector_is_archive(sniffed))
 		fmt = sniffed;
-	else if (!strcmp(sniffed, "html") || !strcmp(sniffed, "empty") || !strcmp(sniffed, "ole")
-		 || !strcmp(sniffed, "pdf") || !strcmp(sniffed, "rtf") || !strcmp(sniffed, "tnef")
+	else if (!strcmp(sniffed, "html") || !strcmp(sniffed, "empty")
+		 || !strcmp(sniffed, "ole") || !strcmp(sniffed, "pdf")
+		 || !strcmp(sniffed, "rtf") || !strcmp(sniffed, "tnef")
 		 || !strcmp(sniffed, "applefile"))
-		return 0;		/* documents: their readers find what they embed */
+		return 0; /* documents: their readers find what they embed */
 	if ((fmt == NULL || !strcmp(fmt, "zip")) && zip_directory(sc, data, len, &z) == 0) {
 		/* a zip, wherever it starts: what is in front and behind is content */
 		fmt = "zip";
@@ -958,8 +984,9 @@ int     detector_archive_scan(struct det_scan *sc, const char *data, size_t len,
 		detector_content_scan(sc, data, at, "application/octet-stream", NULL,
 				      DET_W_ATTACH, depth, detector_sniff(data, at));
 	if (full > len && nonzero(data + len, full - len))
-		detector_content_scan(sc, data + len, full - len, "application/octet-stream", NULL,
-				      DET_W_ATTACH, depth, detector_sniff(data + len, full - len));
+		detector_content_scan(sc, data + len, full - len, "application/octet-stream",
+				      NULL, DET_W_ATTACH, depth,
+				      detector_sniff(data + len, full - len));
 	mark_office(sc, att_at, z.office);
 	return 1;
 }

@@ -58,18 +58,18 @@
 #include "msg.h"
 #include "detector.h"
 
-#define CONFINE_GRACE	250		/* ms past the deadline before the kill */
-#define CONFINE_HUGE	(2 * 1024 * 1024)	/* a huge page */
+#define CONFINE_GRACE 250               /* ms past the deadline before the kill */
+#define CONFINE_HUGE  (2 * 1024 * 1024) /* a huge page */
 
 /* What a child hands back. */
 struct confine_result {
-	int     done;			/* the child got to the end */
-	int     taken;			/* the content was a container */
-	int     incomplete, timed_out;
+	int done;  /* the child got to the end */
+	int taken; /* the content was a container */
+	int incomplete, timed_out;
 	unsigned parts, callbacks;
-	size_t  decoded;
-	size_t  natt;
-	char    incomplete_why[sizeof(((struct det_scan *) 0)->incomplete_why)];
+	size_t decoded;
+	size_t natt;
+	char incomplete_why[sizeof(((struct det_scan *) 0)->incomplete_why)];
 	/* then: nrules struct det_rule_hits, natt struct det_attach */
 };
 
@@ -79,14 +79,15 @@ static size_t confine_size;
 /* confine_region - the shared mapping, large enough for this policy set */
 static struct confine_result *confine_region(size_t nrules, size_t fp)
 {
-	size_t  need = sizeof(struct confine_result) + nrules * sizeof(struct det_rule_hits)
+	size_t need = sizeof(struct confine_result) + nrules * sizeof(struct det_rule_hits)
 		+ DET_MAX_ATTACH * sizeof(struct det_attach) + fp;
 
 	if (confine_map != NULL && confine_size >= need)
 		return confine_map;
 	if (confine_map != NULL)
 		munmap(confine_map, confine_size);
-	confine_map = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	confine_map =
+		mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (confine_map == MAP_FAILED) {
 		confine_map = NULL;
 		return NULL;
@@ -98,12 +99,13 @@ static struct confine_result *confine_region(size_t nrules, size_t fp)
 /* data_pages - the process's data segment now, in bytes (/proc/self/statm) */
 static size_t data_bytes(void)
 {
-	FILE   *fp = fopen("/proc/self/statm", "r");
+	FILE *fp = fopen("/proc/self/statm", "r");
 	unsigned long v[7] = {0};
 
 	if (fp == NULL)
 		return 0;
-	if (fscanf(fp, "%lu %lu %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+	if (fscanf(fp, "%lu %lu %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5])
+	    != 6)
 		v[5] = 0;
 	fclose(fp);
 	return (size_t) v[5] * (size_t) sysconf(_SC_PAGESIZE);
@@ -113,7 +115,7 @@ static size_t data_bytes(void)
 static long ms_left(const struct det_scan *sc)
 {
 	struct timespec now;
-	long    ms;
+	long ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (long) (sc->deadline.tv_sec - now.tv_sec) * 1000
@@ -124,7 +126,7 @@ static long ms_left(const struct det_scan *sc)
 /* time_left - ms this child may run: the scan's deadline or the reader's limit */
 static long time_left(const struct det_scan *sc)
 {
-	long    ms = ms_left(sc), lim = (long) var_detector_reader_time_limit * 1000;
+	long ms = ms_left(sc), lim = (long) var_detector_reader_time_limit * 1000;
 
 	return ms < lim ? ms : lim;
 }
@@ -133,7 +135,7 @@ static long time_left(const struct det_scan *sc)
 static void child_limits(const struct det_scan *sc)
 {
 	struct rlimit r;
-	size_t  data = data_bytes();
+	size_t data = data_bytes();
 
 	(void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 	r.rlim_cur = r.rlim_max = 0;
@@ -141,7 +143,8 @@ static void child_limits(const struct det_scan *sc)
 	r.rlim_cur = r.rlim_max = (rlim_t) (time_left(sc) / 1000 + 2);
 	(void) setrlimit(RLIMIT_CPU, &r);
 	if (data > 0) {
-		r.rlim_cur = r.rlim_max = (rlim_t) data + (rlim_t) var_detector_reader_memory_limit;
+		r.rlim_cur = r.rlim_max =
+			(rlim_t) data + (rlim_t) var_detector_reader_memory_limit;
 		(void) setrlimit(RLIMIT_DATA, &r);
 	}
 }
@@ -195,9 +198,9 @@ static int take_report(struct det_scan *sc, const struct confine_result *res)
 /* wait_child - until the child exits or its time (and a little more) is up */
 static int wait_child(struct det_scan *sc, pid_t pid, int *status)
 {
-	int     pfd = (int) syscall(SYS_pidfd_open, pid, 0);
+	int pfd = (int) syscall(SYS_pidfd_open, pid, 0);
 	struct timespec end;
-	long    ms = time_left(sc) + CONFINE_GRACE;
+	long ms = time_left(sc) + CONFINE_GRACE;
 
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += ms / 1000;
@@ -207,9 +210,9 @@ static int wait_child(struct det_scan *sc, pid_t pid, int *status)
 		end.tv_nsec -= 1000000000L;
 	}
 	if (pfd >= 0) {
-		struct pollfd p = {.fd = pfd,.events = POLLIN};
+		struct pollfd p = {.fd = pfd, .events = POLLIN};
 		struct timespec now;
-		int     rc;
+		int rc;
 
 		for (;;) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
@@ -232,7 +235,7 @@ static int wait_child(struct det_scan *sc, pid_t pid, int *status)
 }
 
 /* detector_confine_buffer - a large buffer of a parser: huge pages, fewer faults */
-void    detector_confine_buffer(const struct det_scan *sc, struct buf *b)
+void detector_confine_buffer(const struct det_scan *sc, struct buf *b)
 {
 	uintptr_t from, to;
 
@@ -253,17 +256,17 @@ static int run_here(struct det_scan *sc, const char *data, size_t len, unsigned 
 }
 
 /* detector_container_scan - an archive or a document, in a child; 0 if neither */
-int     detector_container_scan(struct det_scan *sc, const char *data, size_t len,
-				unsigned where, int depth, const char *sniffed, const char *ctype)
+int detector_container_scan(struct det_scan *sc, const char *data, size_t len, unsigned where,
+			    int depth, const char *sniffed, const char *ctype)
 {
 	struct confine_result *res;
-	char    name[64];
-	pid_t   pid;
-	int     status = 0, rc;
+	char name[64];
+	pid_t pid;
+	int status = 0, rc;
 
 	if (sc->confined)
 		return run_here(sc, data, len, where, depth, sniffed, ctype);
-	if (!detector_container_probe(sc, data, len, sniffed, ctype))	/* saved messages */
+	if (!detector_container_probe(sc, data, len, sniffed, ctype)) /* saved messages */
 		return detector_document_scan(sc, data, len, where, depth, sniffed, ctype);
 	/*
 	 * The detector's free heap goes back to the kernel first. After a large
@@ -280,7 +283,7 @@ int     detector_container_scan(struct det_scan *sc, const char *data, size_t le
 		return run_here(sc, data, len, where, depth, sniffed, ctype);
 	}
 	if (pid == 0) {
-		int     taken;
+		int taken;
 
 		child_limits(sc);
 		/* large buffers fresh from the kernel, not copies of the detector's heap */
@@ -291,24 +294,26 @@ int     detector_container_scan(struct det_scan *sc, const char *data, size_t le
 		child_report(sc, res, taken);
 		_exit(0);
 	}
-	snprintf(name, sizeof(name), "%s", sc->content_name && *sc->content_name
-		 ? sc->content_name : "-");
+	snprintf(name, sizeof(name), "%s",
+		 sc->content_name && *sc->content_name ? sc->content_name : "-");
 	rc = wait_child(sc, pid, &status);
 	if (rc == -1 && ms_left(sc) == 0) {
-		sc->timed_out = 1;		/* the message's time is up */
+		sc->timed_out = 1; /* the message's time is up */
 		detector_scan_limit(sc, "time");
 		return 1;
 	}
 	if (rc == -1) {
-		detector_unscannable(sc, "parser out of time (detector_reader_time_limit) in %s", name);
+		detector_unscannable(
+			sc, "parser out of time (detector_reader_time_limit) in %s", name);
 		return 1;
 	}
 	if (rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && res->done)
 		return take_report(sc, res);
 	if (rc == 0 && WIFSIGNALED(status))
 		detector_unscannable(sc, "parser %s (signal %d) in %s",
-				     WTERMSIG(status) == SIGXCPU ? "out of time"
-				     : WTERMSIG(status) == SIGKILL ? "killed" : "crashed",
+				     WTERMSIG(status) == SIGXCPU           ? "out of time"
+					     : WTERMSIG(status) == SIGKILL ? "killed"
+									   : "crashed",
 				     WTERMSIG(status), name);
 	else
 		detector_unscannable(sc, "parser failed (out of memory?) in %s", name);

@@ -44,64 +44,114 @@ static inline int alnum(char c)
 /* The kinds of numbers labels name. */
 enum {
 	LABEL_NONE,
-	LABEL_REF,			/* order, tracking, invoice...: any digits */
-	LABEL_DEVICE,			/* IMEI, IMEISV */
-	LABEL_MEID,			/* MEID, decimal */
-	LABEL_ICCID,			/* SIM card number */
-	LABEL_IMSI,			/* subscriber identity */
+	LABEL_REF,    /* order, tracking, invoice...: any digits */
+	LABEL_DEVICE, /* IMEI, IMEISV */
+	LABEL_MEID,   /* MEID, decimal */
+	LABEL_ICCID,  /* SIM card number */
+	LABEL_IMSI,   /* subscriber identity */
 	LABEL_ISBN,
 	LABEL_ISSN,
-	LABEL_GTIN,			/* EAN, UPC, GTIN bar codes */
+	LABEL_GTIN, /* EAN, UPC, GTIN bar codes */
 	LABEL_PHONE,
-	LABEL_TIME,			/* timestamps */
-	LABEL_QTY,			/* quantities */
+	LABEL_TIME, /* timestamps */
+	LABEL_QTY,  /* quantities */
 };
 
 /* Words that say a number is of another kind. Up to 4 bytes: the whole
  * word; longer: a prefix ("order" also covers "orders", "ordernummer"). */
 static const struct label {
 	const char *word;
-	int     kind;
-}       labels[] = {
-	{"imei", LABEL_DEVICE}, {"imeisv", LABEL_DEVICE}, {"meid", LABEL_MEID},
-	{"iccid", LABEL_ICCID}, {"imsi", LABEL_IMSI}, {"isbn", LABEL_ISBN},
-	{"issn", LABEL_ISSN}, {"ean", LABEL_GTIN}, {"upc", LABEL_GTIN}, {"gtin", LABEL_GTIN},
-	{"sku", LABEL_REF}, {"asin", LABEL_REF}, {"order", LABEL_REF}, {"bestell", LABEL_REF},
-	{"auftrag", LABEL_REF}, {"commande", LABEL_REF}, {"pedido", LABEL_REF},
-	{"ordine", LABEL_REF}, {"tracking", LABEL_REF}, {"track", LABEL_REF},
-	{"sendung", LABEL_REF}, {"awb", LABEL_REF}, {"shipment", LABEL_REF},
-	{"parcel", LABEL_REF}, {"colis", LABEL_REF}, {"invoice", LABEL_REF},
-	{"rechnung", LABEL_REF}, {"facture", LABEL_REF}, {"factura", LABEL_REF},
-	{"fattura", LABEL_REF}, {"po", LABEL_REF}, {"tel", LABEL_PHONE},
-	{"t\xc3\xa9l", LABEL_PHONE}, {"telephone", LABEL_PHONE},
-	{"t\xc3\xa9l\xc3\xa9phone", LABEL_PHONE}, {"telefon", LABEL_PHONE},
-	{"telefono", LABEL_PHONE}, {"tel\xc3\xa9" "fono", LABEL_PHONE}, {"phone", LABEL_PHONE},
-	{"fax", LABEL_PHONE}, {"mobile", LABEL_PHONE}, {"mobil", LABEL_PHONE},
-	{"handy", LABEL_PHONE}, {"cell", LABEL_PHONE}, {"serial", LABEL_REF},
-	{"serien", LABEL_REF}, {"sn", LABEL_REF}, {"ticket", LABEL_REF}, {"case", LABEL_REF},
-	{"booking", LABEL_REF}, {"buchung", LABEL_REF}, {"reservation", LABEL_REF},
-	{"confirmation", LABEL_REF}, {"transaction", LABEL_REF}, {"txn", LABEL_REF},
-	{"timestamp", LABEL_TIME}, {"epoch", LABEL_TIME}, {"qty", LABEL_QTY},
-	{"quantity", LABEL_QTY}, {"menge", LABEL_QTY}, {"version", LABEL_REF},
-	{"build", LABEL_REF}, {"batch", LABEL_REF}, {"lot", LABEL_REF},
-	{"article", LABEL_REF}, {"artikel", LABEL_REF}, {"item", LABEL_REF},
-	{"items", LABEL_REF}, {"product", LABEL_REF}, {"produkt", LABEL_REF},
-	{"part", LABEL_REF}, {NULL, LABEL_NONE},
+	int kind;
+} labels[] = {
+	{"imei", LABEL_DEVICE},
+	{"imeisv", LABEL_DEVICE},
+	{"meid", LABEL_MEID},
+	{"iccid", LABEL_ICCID},
+	{"imsi", LABEL_IMSI},
+	{"isbn", LABEL_ISBN},
+	{"issn", LABEL_ISSN},
+	{"ean", LABEL_GTIN},
+	{"upc", LABEL_GTIN},
+	{"gtin", LABEL_GTIN},
+	{"sku", LABEL_REF},
+	{"asin", LABEL_REF},
+	{"order", LABEL_REF},
+	{"bestell", LABEL_REF},
+	{"auftrag", LABEL_REF},
+	{"commande", LABEL_REF},
+	{"pedido", LABEL_REF},
+	{"ordine", LABEL_REF},
+	{"tracking", LABEL_REF},
+	{"track", LABEL_REF},
+	{"sendung", LABEL_REF},
+	{"awb", LABEL_REF},
+	{"shipment", LABEL_REF},
+	{"parcel", LABEL_REF},
+	{"colis", LABEL_REF},
+	{"invoice", LABEL_REF},
+	{"rechnung", LABEL_REF},
+	{"facture", LABEL_REF},
+	{"factura", LABEL_REF},
+	{"fattura", LABEL_REF},
+	{"po", LABEL_REF},
+	{"tel", LABEL_PHONE},
+	{"t\xc3\xa9l", LABEL_PHONE},
+	{"telephone", LABEL_PHONE},
+	{"t\xc3\xa9l\xc3\xa9phone", LABEL_PHONE},
+	{"telefon", LABEL_PHONE},
+	{"telefono", LABEL_PHONE},
+	{"tel\xc3\xa9"
+	 "fono",
+	 LABEL_PHONE},
+	{"phone", LABEL_PHONE},
+	{"fax", LABEL_PHONE},
+	{"mobile", LABEL_PHONE},
+	{"mobil", LABEL_PHONE},
+	{"handy", LABEL_PHONE},
+	{"cell", LABEL_PHONE},
+	{"serial", LABEL_REF},
+	{"serien", LABEL_REF},
+	{"sn", LABEL_REF},
+	{"ticket", LABEL_REF},
+	{"case", LABEL_REF},
+	{"booking", LABEL_REF},
+	{"buchung", LABEL_REF},
+	{"reservation", LABEL_REF},
+	{"confirmation", LABEL_REF},
+	{"transaction", LABEL_REF},
+	{"txn", LABEL_REF},
+	{"timestamp", LABEL_TIME},
+	{"epoch", LABEL_TIME},
+	{"qty", LABEL_QTY},
+	{"quantity", LABEL_QTY},
+	{"menge", LABEL_QTY},
+	{"version", LABEL_REF},
+	{"build", LABEL_REF},
+	{"batch", LABEL_REF},
+	{"lot", LABEL_REF},
+	{"article", LABEL_REF},
+	{"artikel", LABEL_REF},
+	{"item", LABEL_REF},
+	{"items", LABEL_REF},
+	{"product", LABEL_REF},
+	{"produkt", LABEL_REF},
+	{"part", LABEL_REF},
+	{NULL, LABEL_NONE},
 };
 
 /* Words between a label and its number: "Order no. 12", "IMEI number: 35". */
 static const char *const fillers[] = {
-	"no", "nr", "num", "number", "nummer", "numéro", "numero", "número", "id", "code",
-	"n\xc2\xb0", "n\xc2\xba", "ref", "of", NULL,
+	"no", "nr",   "num",       "number",    "nummer", "numéro", "numero", "número",
+	"id", "code", "n\xc2\xb0", "n\xc2\xba", "ref",    "of",     NULL,
 };
 
 /* word_match - is the word w[0..n) (lower case) this one (or, longer, its prefix)? */
 static int word_match(const char *w, size_t n, const char *word, int prefixes)
 {
-	size_t  k = strlen(word);
+	size_t k = strlen(word);
 
 	return k == n ? memcmp(w, word, n) == 0
-		: prefixes && k > 4 && k < n && memcmp(w, word, k) == 0;
+		      : prefixes && k > 4 && k < n && memcmp(w, word, k) == 0;
 }
 
 /* word_is - is the word w[0..n) (lower case) one of the list? */
@@ -128,7 +178,7 @@ static int word_back(const char *d, size_t p, size_t stop, size_t *ws, size_t *w
 	while (p > stop && !(alnum(d[p - 1]) || (unsigned char) d[p - 1] >= 0x80)) {
 		if (d[p - 1] == '\n' || d[p - 1] == '\r' || d[p - 1] == '\t' || d[p - 1] == ','
 		    || d[p - 1] == ';' || d[p - 1] == '|')
-			return 0;		/* another line or another column */
+			return 0; /* another line or another column */
 		p--;
 	}
 	*we = p;
@@ -141,7 +191,7 @@ static int word_back(const char *d, size_t p, size_t stop, size_t *ws, size_t *w
 /* lower_word - a word in lower case (ASCII), at most 31 bytes; its length */
 static size_t lower_word(const char *d, size_t ws, size_t we, char *w)
 {
-	size_t  n = we - ws < 31 ? we - ws : 31;
+	size_t n = we - ws < 31 ? we - ws : 31;
 
 	for (size_t i = 0; i < n; i++)
 		w[i] = (char) tolower((unsigned char) d[ws + i]);
@@ -150,15 +200,15 @@ static size_t lower_word(const char *d, size_t ws, size_t we, char *w)
 }
 
 /* detector_ident_labelled - the kind of number the words before s name, or 0 */
-int     detector_ident_labelled(const char *d, size_t len, size_t s)
+int detector_ident_labelled(const char *d, size_t len, size_t s)
 {
-	size_t  stop = s > 48 ? s - 48 : 0, p = s, ws, we;
-	char    w[32];
-	int     kind;
+	size_t stop = s > 48 ? s - 48 : 0, p = s, ws, we;
+	char w[32];
+	int kind;
 
 	(void) len;
 	for (int words = 0; words < 3 && word_back(d, p, stop, &ws, &we); words++) {
-		size_t  n = lower_word(d, ws, we, w);
+		size_t n = lower_word(d, ws, we, w);
 
 		if ((kind = label_kind(w, n)) != LABEL_NONE)
 			return kind;
@@ -170,11 +220,11 @@ int     detector_ident_labelled(const char *d, size_t len, size_t s)
 }
 
 /* detector_label_in - the kind of number a label in [s, e) (a header cell) names, or 0 */
-int     detector_label_in(const char *d, size_t s, size_t e)
+int detector_label_in(const char *d, size_t s, size_t e)
 {
-	size_t  p = e, ws, we;
-	char    w[32];
-	int     kind;
+	size_t p = e, ws, we;
+	char w[32];
+	int kind;
 
 	for (int words = 0; words < 16 && word_back(d, p, s, &ws, &we); words++) {
 		if ((kind = label_kind(w, lower_word(d, ws, we, w))) != LABEL_NONE)
@@ -189,7 +239,7 @@ int     detector_label_in(const char *d, size_t s, size_t e)
 /* num - the value of k digits */
 static long num(const char *d, int k)
 {
-	long    v = 0;
+	long v = 0;
 
 	for (int i = 0; i < k; i++)
 		v = v * 10 + (d[i] - '0');
@@ -219,9 +269,9 @@ static int mod11_ok(const char *d, size_t n)
 /* imei_body - a GSMA reporting body identifier (TS.06) starts an IMEI */
 static int imei_body(const char *d)
 {
-	static const int rbi[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 30, 33, 35, 44, 45, 49,
-		50, 51, 52, 53, 54, 86, 91, 98, 99};
-	long    v = num(d, 2);
+	static const int rbi[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 30, 33,
+				  35, 44, 45, 49, 50, 51, 52, 53, 54, 86, 91, 98, 99};
+	long v = num(d, 2);
 
 	for (size_t i = 0; i < sizeof(rbi) / sizeof(rbi[0]); i++)
 		if (rbi[i] == v)
@@ -232,7 +282,7 @@ static int imei_body(const char *d)
 /* date_like - YYYYMMDD[hhmm[ss]] of 1900-2099 */
 static int date_like(const char *d, size_t n)
 {
-	long    y = num(d, 4), m = num(d + 4, 2), day = num(d + 6, 2);
+	long y = num(d, 4), m = num(d + 4, 2), day = num(d + 6, 2);
 
 	return (n == 8 || n == 12 || n == 14) && y >= 1900 && y <= 2099 && m >= 1 && m <= 12
 		&& day >= 1 && day <= 31;
@@ -263,10 +313,10 @@ static int qty_like(const struct det_value *v)
 }
 
 /* detector_label_admits - can the number be of the kind its label names? */
-int     detector_label_admits(int kind, const struct det_value *v, int weak)
+int detector_label_admits(int kind, const struct det_value *v, int weak)
 {
 	const char *d = v->digits;
-	size_t  n = v->nd;
+	size_t n = v->nd;
 
 	if (n == 0 || n >= DET_VALUE_DIGITS)
 		return 0;
@@ -276,13 +326,14 @@ int     detector_label_admits(int kind, const struct det_value *v, int weak)
 	switch (kind) {
 	case LABEL_REF:
 		return weak;
-	case LABEL_DEVICE:			/* IMEI, IMEISV */
-		return (n == 15 && imei_body(d) && detector_luhn(d, 15)) || (n == 16 && imei_body(d));
-	case LABEL_MEID:			/* decimal MEID, or ESN */
+	case LABEL_DEVICE: /* IMEI, IMEISV */
+		return (n == 15 && imei_body(d) && detector_luhn(d, 15))
+			|| (n == 16 && imei_body(d));
+	case LABEL_MEID: /* decimal MEID, or ESN */
 		return n == 18 || n == 11;
-	case LABEL_ICCID:			/* 89, the telecom industry */
+	case LABEL_ICCID: /* 89, the telecom industry */
 		return (n == 19 || n == 20) && d[0] == '8' && d[1] == '9';
-	case LABEL_IMSI:			/* a mobile country code first */
+	case LABEL_IMSI: /* a mobile country code first */
 		return (n == 14 || n == 15) && d[0] >= '2' && d[0] <= '7';
 	case LABEL_ISBN:
 		return (n == 13 && (num(d, 3) == 978 || num(d, 3) == 979) && gs1_ok(d, 13))
@@ -293,7 +344,7 @@ int     detector_label_admits(int kind, const struct det_value *v, int weak)
 		return (n == 8 || n == 12 || n == 13 || n == 14) && gs1_ok(d, n);
 	case LABEL_PHONE:
 		return phone_like(v);
-	case LABEL_TIME:			/* Unix time in s (9, 10 digits), ms, us, ns */
+	case LABEL_TIME: /* Unix time in s (9, 10 digits), ms, us, ns */
 		return n == 9 || ((n == 10 || n == 13 || n == 16 || n == 19) && d[0] == '1')
 			|| date_like(d, n);
 	case LABEL_QTY:
@@ -304,18 +355,18 @@ int     detector_label_admits(int kind, const struct det_value *v, int weak)
 
 /* ---- tables: the header cell of a number's column ------------------------ */
 
-#define TABLE_LINE_MAX	65536
-#define TABLE_BUDGET(len)	(8 * (len) + 16 * TABLE_LINE_MAX)	/* bytes walked per unit */
+#define TABLE_LINE_MAX    65536
+#define TABLE_BUDGET(len) (8 * (len) + 16 * TABLE_LINE_MAX) /* bytes walked per unit */
 
 /* line_bounds - the line around pos, [ls, le); 0 if longer than the limit */
 static int line_bounds(const char *d, size_t len, size_t pos, size_t *ls, size_t *le)
 {
-	size_t  lo = pos > TABLE_LINE_MAX ? pos - TABLE_LINE_MAX : 0;
-	size_t  n = len - pos < TABLE_LINE_MAX ? len - pos : TABLE_LINE_MAX;
+	size_t lo = pos > TABLE_LINE_MAX ? pos - TABLE_LINE_MAX : 0;
+	size_t n = len - pos < TABLE_LINE_MAX ? len - pos : TABLE_LINE_MAX;
 	const char *nl;
 
 	for (*ls = pos; *ls > lo && d[*ls - 1] != '\n'; (*ls)--)
-		 /* void */ ;
+		/* void */;
 	if (*ls > 0 && d[*ls - 1] != '\n')
 		return 0;
 	nl = memchr(d + pos, '\n', n);
@@ -332,7 +383,7 @@ static unsigned count_delim(const char *d, size_t s, size_t e, char delim, size_
 			    unsigned *field)
 {
 	unsigned n = 0;
-	int     quoted = 0;
+	int quoted = 0;
 
 	for (size_t i = s; i < e; i++) {
 		if (i == pos && field)
@@ -365,7 +416,7 @@ static int prev_line(const char *d, size_t ls, size_t *ps, size_t *pe)
 	if (*pe > 0 && d[*pe - 1] == '\r')
 		(*pe)--;
 	for (*ps = *pe; *ps > 0 && d[*ps - 1] != '\n' && *pe - *ps < TABLE_LINE_MAX; (*ps)--)
-		 /* void */ ;
+		/* void */;
 	return *ps == 0 || d[*ps - 1] == '\n';
 }
 
@@ -385,13 +436,13 @@ static int next_line(const char *d, size_t len, size_t ls, size_t *ns, size_t *n
 }
 
 /* detector_table_cell - the header cell of the column pos stands in */
-int     detector_table_cell(struct det_table *t, const char *d, size_t len, size_t pos,
-			    size_t *hs, size_t *he)
+int detector_table_cell(struct det_table *t, const char *d, size_t len, size_t pos, size_t *hs,
+			size_t *he)
 {
-	size_t  ls, le, ps, pe, cs;
+	size_t ls, le, ps, pe, cs;
 	unsigned nf, col = 0, k = 0;
-	char    delim;
-	int     quoted = 0;
+	char delim;
+	int quoted = 0;
 
 	if (t->unit != d || t->len != len) {
 		memset(t, 0, sizeof(*t));
@@ -405,7 +456,7 @@ int     detector_table_cell(struct det_table *t, const char *d, size_t len, size
 	nf = count_delim(d, ls, le, delim, pos, &col) + 1;
 	/* the rows between the cached table and this line must belong to it */
 	if (t->nfields == nf && t->delim == delim && t->checked <= ls) {
-		size_t  p = t->checked, ns, ne;
+		size_t p = t->checked, ns, ne;
 
 		while (p < ls) {
 			if (!next_line(d, len, p, &ns, &ne)
@@ -419,9 +470,10 @@ int     detector_table_cell(struct det_table *t, const char *d, size_t len, size
 	} else
 		t->nfields = 0;
 	if (t->nfields == 0) {
-		size_t  b = ls;
+		size_t b = ls;
 
-		while (prev_line(d, b, &ps, &pe) && count_delim(d, ps, pe, delim, pe, NULL) + 1 == nf) {
+		while (prev_line(d, b, &ps, &pe)
+		       && count_delim(d, ps, pe, delim, pe, NULL) + 1 == nf) {
 			t->walked += b - ps;
 			if (t->walked > TABLE_BUDGET(len))
 				return 0;
@@ -433,7 +485,7 @@ int     detector_table_cell(struct det_table *t, const char *d, size_t len, size
 	}
 	t->checked = ls;
 	if (t->block == ls)
-		return 0;			/* the header line itself */
+		return 0; /* the header line itself */
 	/* the cell: fields of the header line up to col */
 	line_bounds(d, len, t->block, &ps, &pe);
 	for (cs = ps; cs < pe && k < col; cs++) {

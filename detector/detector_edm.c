@@ -35,9 +35,9 @@
 #include "detector.h"
 #include "detector_fp.h"
 
-#define EDM_GROUPS_MAX	48		/* digit groups in one run */
-#define EDM_WORK_MAX	(4u << 20)	/* rows visited per message */
-#define EDM_TOKENS_MAX	(1u << 20)	/* tokens per unit */
+#define EDM_GROUPS_MAX 48         /* digit groups in one run */
+#define EDM_WORK_MAX   (4u << 20) /* rows visited per message */
+#define EDM_TOKENS_MAX (1u << 20) /* tokens per unit */
 
 /* Bytes that may stand between the digit groups of one number. */
 static const unsigned char num_sep[256] = {
@@ -46,8 +46,8 @@ static const unsigned char num_sep[256] = {
 
 #if defined(__x86_64__)
 /* digit_mask_avx2 - a bit per ASCII digit of p[0, 64) */
-__attribute__((target("avx2"), always_inline))
-static inline uint64_t digit_mask_avx2(const unsigned char *p)
+__attribute__((target("avx2"), always_inline)) static inline uint64_t digit_mask_avx2(
+	const unsigned char *p)
 {
 	const __m256i bias = _mm256_set1_epi8((char) (0x80 - '0'));
 	const __m256i lim = _mm256_set1_epi8((char) (-128 + 10));
@@ -55,17 +55,18 @@ static inline uint64_t digit_mask_avx2(const unsigned char *p)
 	__m256i b = _mm256_loadu_si256((const __m256i *) (const void *) (p + 32));
 
 	/* bytes + 0x50: digits become -128..-119, as signed, and nothing else does */
-	return (uint64_t) (unsigned) _mm256_movemask_epi8(_mm256_cmpgt_epi8(lim,
-							    _mm256_add_epi8(a, bias)))
-		| (uint64_t) (unsigned) _mm256_movemask_epi8(_mm256_cmpgt_epi8(lim,
-							    _mm256_add_epi8(b, bias))) << 32;
+	return (uint64_t) (unsigned) _mm256_movemask_epi8(
+		       _mm256_cmpgt_epi8(lim, _mm256_add_epi8(a, bias)))
+		| (uint64_t) (unsigned) _mm256_movemask_epi8(
+			  _mm256_cmpgt_epi8(lim, _mm256_add_epi8(b, bias)))
+		<< 32;
 }
 #endif
 
 #if defined(__x86_64__)
 /* sep_mask_avx512 - a bit per byte of p[0, 64) that may join digit groups */
-__attribute__((target("avx512bw"), always_inline))
-static inline uint64_t sep_mask_avx512(const unsigned char *p)
+__attribute__((target("avx512bw"), always_inline)) static inline uint64_t sep_mask_avx512(
+	const unsigned char *p)
 {
 	__m512i v = _mm512_loadu_si512((const void *) p);
 
@@ -78,8 +79,8 @@ static inline uint64_t sep_mask_avx512(const unsigned char *p)
 }
 
 /* digit_mask_avx512 - a bit per ASCII digit of p[0, 64), in one compare */
-__attribute__((target("avx512bw"), always_inline))
-static inline uint64_t digit_mask_avx512(const unsigned char *p)
+__attribute__((target("avx512bw"), always_inline)) static inline uint64_t digit_mask_avx512(
+	const unsigned char *p)
 {
 	__m512i v = _mm512_loadu_si512((const void *) p);
 
@@ -90,8 +91,8 @@ static inline uint64_t digit_mask_avx512(const unsigned char *p)
 
 #if defined(__x86_64__)
 /* sep_mask_avx2 - a bit per byte of p[0, 64) that may join digit groups */
-__attribute__((target("avx2"), always_inline))
-static inline uint64_t sep_mask_avx2(const unsigned char *p)
+__attribute__((target("avx2"), always_inline)) static inline uint64_t sep_mask_avx2(
+	const unsigned char *p)
 {
 	uint64_t m = 0;
 
@@ -132,8 +133,11 @@ static uint64_t digit_mask_sse2(const unsigned char *p)
 	const __m128i lim = _mm_set1_epi8((char) (-128 + 10));
 
 	for (int k = 0; k < 4; k++)
-		m |= (uint64_t) (unsigned) _mm_movemask_epi8(_mm_cmplt_epi8(_mm_add_epi8(
-			_mm_loadu_si128((const __m128i *) (const void *) (p + 16 * k)), bias), lim))
+		m |= (uint64_t) (unsigned) _mm_movemask_epi8(_mm_cmplt_epi8(
+			     _mm_add_epi8(_mm_loadu_si128((
+						  const __m128i *) (const void *) (p + 16 * k)),
+					  bias),
+			     lim))
 			<< (16 * k);
 #else
 	for (int k = 0; k < 64; k++)
@@ -143,8 +147,8 @@ static uint64_t digit_mask_sse2(const unsigned char *p)
 }
 
 /* tok_add - one token of a unit */
-static void tok_add(struct det_fpscan *fs, enum fp_type t, size_t s, size_t e,
-		    const char *norm, size_t n, int dmy)
+static void tok_add(struct det_fpscan *fs, enum fp_type t, size_t s, size_t e, const char *norm,
+		    size_t n, int dmy)
 {
 	if (fs->ntok >= EDM_TOKENS_MAX)
 		return;
@@ -163,9 +167,9 @@ static void tok_add(struct det_fpscan *fs, enum fp_type t, size_t s, size_t e,
 /* date_token - a date written from s to e, as either day order reads it */
 static void date_token(struct det_fpscan *fs, const unsigned char *d, size_t s, size_t e)
 {
-	char    a[9], b[9];
-	int     ma = detector_fp_date((const char *) d + s, e - s, 0, a);
-	int     mb = detector_fp_date((const char *) d + s, e - s, 1, b);
+	char a[9], b[9];
+	int ma = detector_fp_date((const char *) d + s, e - s, 0, a);
+	int mb = detector_fp_date((const char *) d + s, e - s, 1, b);
 
 	if (ma)
 		tok_add(fs, FP_DATE, s, e, a, 8, 0);
@@ -176,8 +180,8 @@ static void date_token(struct det_fpscan *fs, const unsigned char *d, size_t s, 
 /* month_date - "March 14, 1985", "14 Mar 1985" ending with the year at [ys, ye) */
 static void month_date(struct det_fpscan *fs, const unsigned char *d, size_t ys, size_t ye)
 {
-	size_t  from = ys > 24 ? ys - 24 : 0;
-	char    out[9];
+	size_t from = ys > 24 ? ys - 24 : 0;
+	char out[9];
 
 	for (size_t p = from; p < ys; p++) {
 		if (!isalnum(d[p]) || (p > 0 && isalnum(d[p - 1])))
@@ -191,20 +195,19 @@ static void month_date(struct det_fpscan *fs, const unsigned char *d, size_t ys,
 
 /* number_run - the tokens of one run of digit groups */
 static void number_run(struct det_fpscan *fs, const unsigned char *d, size_t (*g)[2],
-		       const char *sep, size_t ng, unsigned types, unsigned mind,
-		       unsigned maxd)
+		       const char *sep, size_t ng, unsigned types, unsigned mind, unsigned maxd)
 {
-	char    digits[FP_DIGITS_MAX + 1];
-	size_t  total = 0;
+	char digits[FP_DIGITS_MAX + 1];
+	size_t total = 0;
 
 	for (size_t a = 0; a < ng; a++)
 		total += g[a][1] - g[a][0];
 	if (types & 1u << FP_DIGITS && total >= mind)
 		for (size_t a = 0; a < ng; a++) {
-			size_t  n = 0;
+			size_t n = 0;
 
 			for (size_t b = a; b < ng; b++) {
-				size_t  gl = g[b][1] - g[b][0];
+				size_t gl = g[b][1] - g[b][0];
 
 				if (n + gl > maxd || n + gl > FP_DIGITS_MAX)
 					break;
@@ -217,7 +220,7 @@ static void number_run(struct det_fpscan *fs, const unsigned char *d, size_t (*g
 	if (!(types & 1u << FP_DATE))
 		return;
 	for (size_t a = 0; a < ng; a++) {
-		size_t  gl = g[a][1] - g[a][0];
+		size_t gl = g[a][1] - g[a][0];
 
 		if (a + 2 < ng && sep[a] && sep[a] == sep[a + 1] && strchr("-/.", sep[a]))
 			date_token(fs, d, g[a][0], g[a + 2][1]);
@@ -232,12 +235,12 @@ static void number_run(struct det_fpscan *fs, const unsigned char *d, size_t (*g
 static size_t run_at(struct det_fpscan *fs, const unsigned char *d, size_t i, size_t len,
 		     unsigned types, unsigned mind, unsigned maxd)
 {
-	size_t  g[EDM_GROUPS_MAX][2];
-	char    sep[EDM_GROUPS_MAX];
-	size_t  ng = 0;
+	size_t g[EDM_GROUPS_MAX][2];
+	char sep[EDM_GROUPS_MAX];
+	size_t ng = 0;
 
 	while (ng < EDM_GROUPS_MAX) {
-		size_t  j, k = 0;
+		size_t j, k = 0;
 
 		g[ng][0] = i;
 		while (i < len && d[i] >= '0' && d[i] <= '9')
@@ -265,18 +268,17 @@ static size_t run_at(struct det_fpscan *fs, const unsigned char *d, size_t i, si
  * others, a stretch of digits and separators with fewer digits than that
  * is passed over too.
  */
-static inline __attribute__((always_inline))
-void    numbers_body(struct det_fpscan *fs, const unsigned char *d, size_t len,
-		     unsigned types, unsigned mind, unsigned maxd,
-		     uint64_t (*mask) (const unsigned char *),
-		     uint64_t (*smask) (const unsigned char *))
+static inline __attribute__((always_inline)) void numbers_body(
+	struct det_fpscan *fs, const unsigned char *d, size_t len, unsigned types,
+	unsigned mind, unsigned maxd, uint64_t (*mask)(const unsigned char *),
+	uint64_t (*smask)(const unsigned char *))
 {
 	unsigned need = types & 1u << FP_DIGITS ? mind : 4;
-	size_t  i = 0, done = 0;
+	size_t i = 0, done = 0;
 	uint64_t cur, nxt;
 
 	if (types & 1u << FP_DATE && need > 4)
-		need = 4;			/* a year */
+		need = 4; /* a year */
 	if (need > 21)
 		need = 21;
 	if (len >= 128) {
@@ -288,7 +290,9 @@ void    numbers_body(struct det_fpscan *fs, const unsigned char *d, size_t len,
 		pn = (unsigned) __builtin_popcountll(nxt);
 		for (;;) {
 			if (__builtin_expect(pc + pn >= need, 0)) {
-				uint64_t m = done <= i ? cur : done - i >= 64 ? 0 : cur & ~0ULL << (done - i);
+				uint64_t m = done <= i   ? cur
+					: done - i >= 64 ? 0
+							 : cur & ~0ULL << (done - i);
 				uint64_t rc = cur | smask(d + i), rn = nxt | smask(d + i + 64);
 
 				while (m) {
@@ -302,7 +306,10 @@ void    numbers_body(struct det_fpscan *fs, const unsigned char *d, size_t len,
 					 * from here is passed over whole.
 					 */
 					seg = ~r ? (unsigned) __builtin_ctzll(~r) : 64;
-					if (seg < 64 && (unsigned) __builtin_popcountll(w & ((1ULL << seg) - 1)) < need) {
+					if (seg < 64
+					    && (unsigned) __builtin_popcountll(
+						       w & ((1ULL << seg) - 1))
+						    < need) {
 						m = o + seg >= 64 ? 0 : m & ~0ULL << (o + seg);
 						continue;
 					}
@@ -328,32 +335,37 @@ void    numbers_body(struct det_fpscan *fs, const unsigned char *d, size_t len,
 
 #if defined(__x86_64__)
 /* numbers_avx2 - numbers_body with AVX2 masks and the POPCNT instruction */
-__attribute__((target("avx2,popcnt,bmi")))
-static void numbers_avx2(struct det_fpscan *fs, const unsigned char *d, size_t len,
-			 unsigned types, unsigned mind, unsigned maxd)
+__attribute__((target("avx2,popcnt,bmi"))) static void numbers_avx2(struct det_fpscan *fs,
+								    const unsigned char *d,
+								    size_t len, unsigned types,
+								    unsigned mind,
+								    unsigned maxd)
 {
 	numbers_body(fs, d, len, types, mind, maxd, digit_mask_avx2, sep_mask_avx2);
 }
 
 /* numbers_avx512 - numbers_body with AVX-512 masks */
-__attribute__((target("avx512bw,avx2,popcnt,bmi")))
-static void numbers_avx512(struct det_fpscan *fs, const unsigned char *d, size_t len,
-			   unsigned types, unsigned mind, unsigned maxd)
+__attribute__((target("avx512bw,avx2,popcnt,bmi"))) static void numbers_avx512(
+	struct det_fpscan *fs, const unsigned char *d, size_t len, unsigned types,
+	unsigned mind, unsigned maxd)
 {
 	numbers_body(fs, d, len, types, mind, maxd, digit_mask_avx512, sep_mask_avx512);
 }
 #endif
 
 /* numbers - numbers_body as fast as the CPU does it */
-static void numbers(struct det_fpscan *fs, const unsigned char *d, size_t len,
-		    unsigned types, unsigned mind, unsigned maxd)
+static void numbers(struct det_fpscan *fs, const unsigned char *d, size_t len, unsigned types,
+		    unsigned mind, unsigned maxd)
 {
 #if defined(__x86_64__)
 	static int level = -1;
 
 	if (level < 0)
-		level = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("popcnt") ? 2
-			: __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") ? 1 : 0;
+		level = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("popcnt")
+			? 2
+			: __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")
+			? 1
+			: 0;
 	if (level == 2) {
 		numbers_avx512(fs, d, len, types, mind, maxd);
 		return;
@@ -376,11 +388,11 @@ static int email_byte(int c)
 static void emails(struct det_fpscan *fs, const unsigned char *d, size_t len)
 {
 	const unsigned char *at, *p = d, *end = d + len;
-	char    norm[FP_CELL_MAX];
+	char norm[FP_CELL_MAX];
 
 	while (p < end && (at = memchr(p, '@', (size_t) (end - p))) != NULL) {
 		const unsigned char *s = at, *e = at + 1;
-		size_t  n;
+		size_t n;
 
 		while (s > d && at - s < 64 && email_byte(s[-1]))
 			s--;
@@ -391,15 +403,16 @@ static void emails(struct det_fpscan *fs, const unsigned char *d, size_t len)
 		while (e > at + 1 && (e[-1] == '.' || e[-1] == '-'))
 			e--;
 		if ((n = detector_fp_norm_email((const char *) s, (size_t) (e - s), norm,
-						sizeof(norm))) > 0)
+						sizeof(norm)))
+		    > 0)
 			tok_add(fs, FP_EMAIL, (size_t) (s - d), (size_t) (e - d), norm, n, 0);
 		p = at + 1;
 	}
 }
 
 /* detector_edm_tokens - the numbers, dates and addresses of a unit */
-void    detector_edm_tokens(struct det_scan *sc, const char *data, size_t len,
-			    unsigned types, unsigned mind, unsigned maxd)
+void detector_edm_tokens(struct det_scan *sc, const char *data, size_t len, unsigned types,
+			 unsigned mind, unsigned maxd)
 {
 	struct det_fpscan *fs = sc->fp;
 	const unsigned char *d = (const unsigned char *) data;
@@ -417,7 +430,7 @@ void    detector_edm_tokens(struct det_scan *sc, const char *data, size_t len,
 static size_t edm_norm(enum fp_type t, const char *p, size_t n, int dmy, char *out,
 		       size_t outlen)
 {
-	size_t  words;
+	size_t words;
 
 	switch (t) {
 	case FP_TEXT:
@@ -434,14 +447,14 @@ static size_t edm_norm(enum fp_type t, const char *p, size_t n, int dmy, char *o
 }
 
 /* detector_edm_find - a value in an index, confirmed by its HMAC; 1 with its ref */
-int     detector_edm_find(const struct det_fpindex *x, uint64_t fp, enum fp_type t,
-			  const char *d, size_t s, size_t e, int dmy, uint32_t *ref)
+int detector_edm_find(const struct det_fpindex *x, uint64_t fp, enum fp_type t, const char *d,
+		      size_t s, size_t e, int dmy, uint32_t *ref)
 {
 	const struct edm_head *h = x->edm;
 	const struct fp_slot3 *slot = x->slots;
 	uint32_t tag = detector_fp_tag(fp), b = detector_fp_bucket(fp, h->slots);
-	char    norm[FP_CELL_MAX];
-	size_t  nlen = SIZE_MAX;
+	char norm[FP_CELL_MAX];
+	size_t nlen = SIZE_MAX;
 
 	if (!detector_fp_bloom(x, fp))
 		return 0;
@@ -461,7 +474,7 @@ int     detector_edm_find(const struct det_fpindex *x, uint64_t fp, enum fp_type
 }
 
 /* detector_edm_hit - remember a value found in the unit */
-void    detector_edm_hit(struct det_fpscan *fs, uint32_t x, size_t s, size_t e, uint32_t ref)
+void detector_edm_hit(struct det_fpscan *fs, uint32_t x, size_t s, size_t e, uint32_t ref)
 {
 	if (fs->nhits >= EDM_TOKENS_MAX)
 		return;
@@ -477,19 +490,18 @@ void    detector_edm_hit(struct det_fpscan *fs, uint32_t x, size_t s, size_t e, 
 }
 
 /* detector_edm_lookup_tokens - seal the tokens and look them up */
-void    detector_edm_lookup_tokens(struct det_scan *sc, const char *d,
-				   const unsigned char *xon)
+void detector_edm_lookup_tokens(struct det_scan *sc, const char *d, const unsigned char *xon)
 {
 	struct det_fpscan *fs = sc->fp;
 	const struct det_policyset *ps = sc->ps;
 	uint64_t h[256], f[256];
-	size_t  at[256];
+	size_t at[256];
 
 	for (int t = FP_DIGITS; t < FP_NTYPES; t++) {
-		size_t  i = 0;
+		size_t i = 0;
 
 		while (i < fs->ntok) {
-			size_t  n = 0;
+			size_t n = 0;
 
 			for (; i < fs->ntok && n < 256; i++)
 				if (fs->tok[i].t == (enum fp_type) t) {
@@ -517,14 +529,15 @@ void    detector_edm_lookup_tokens(struct det_scan *sc, const char *d,
 			if (!xon[x] || ps->fpi[x]->kind != FP_EDM
 			    || !(ps->fpi[x]->edm->types & 1u << tk->t))
 				continue;
-			if (detector_edm_find(ps->fpi[x], tk->h, tk->t, d, tk->s, tk->e, tk->dmy, &ref))
+			if (detector_edm_find(ps->fpi[x], tk->h, tk->t, d, tk->s, tk->e,
+					      tk->dmy, &ref))
 				detector_edm_hit(fs, x, tk->s, tk->e, ref);
 		}
 	}
 }
 
 /* detector_edm_gated - does every match of this rule hold a number, date or address? */
-int     detector_edm_gated(const struct det_rule *r)
+int detector_edm_gated(const struct det_rule *r)
 {
 	unsigned text = 0;
 
@@ -545,18 +558,18 @@ static int hit_order(const void *a, const void *b)
 /* row_get - a row's entry in the map of this rule and unit */
 static struct edm_row *row_get(struct det_fpscan *fs, uint32_t row)
 {
-	size_t  mask, i;
+	size_t mask, i;
 
 	if (fs->caprows == 0 || fs->nrowsused * 2 >= fs->caprows) {
-		size_t  cap = fs->caprows ? fs->caprows * 2 : 1024;
+		size_t cap = fs->caprows ? fs->caprows * 2 : 1024;
 		struct edm_row *old = fs->rows, *nr = xcalloc(cap, sizeof(*nr));
 
 		for (size_t k = 0; k < fs->caprows; k++) {
 			if (old[k].gen != fs->rowgen)
 				continue;
-			for (i = (old[k].row * 0x9e3779b1u) & (cap - 1); nr[i].gen == fs->rowgen;
-			     i = (i + 1) & (cap - 1))
-				 /* void */ ;
+			for (i = (old[k].row * 0x9e3779b1u) & (cap - 1);
+			     nr[i].gen == fs->rowgen; i = (i + 1) & (cap - 1))
+				/* void */;
 			nr[i] = old[k];
 		}
 		free(old);
@@ -582,7 +595,7 @@ static struct edm_row *row_get(struct det_fpscan *fs, uint32_t row)
 /* edm_mask - a cell as the incident shows it */
 static void edm_mask(const char *p, size_t n, char *out, size_t outlen)
 {
-	size_t  digits = 0, j = 0, seen = 0;
+	size_t digits = 0, j = 0, seen = 0;
 
 	for (size_t i = 0; i < n; i++)
 		digits += p[i] >= '0' && p[i] <= '9';
@@ -605,8 +618,8 @@ static void report(struct det_scan *sc, uint32_t ri, const struct edm_row *e, co
 {
 	const struct det_rule *r = &sc->ps->rules[ri];
 	struct fp_rule_res *res = &sc->fp->res[ri];
-	char    sample[DET_SAMPLE_MAX + 8];
-	size_t  n;
+	char sample[DET_SAMPLE_MAX + 8];
+	size_t n;
 	uint32_t cols = 0;
 
 	n = (size_t) snprintf(sample, sizeof(sample), "row %u:", e->row + 1);
@@ -615,27 +628,29 @@ static void report(struct det_scan *sc, uint32_t ri, const struct edm_row *e, co
 			continue;
 		cols |= 1u << e->c[k].col;
 		if (n < sizeof(sample))
-			n += (size_t) snprintf(sample + n, sizeof(sample) - n, "%s%s", cols == 1u << e->c[k].col ? " " : ", ",
+			n += (size_t) snprintf(sample + n, sizeof(sample) - n, "%s%s",
+					       cols == 1u << e->c[k].col ? " " : ", ",
 					       r->fpi->cols[e->c[k].col].name);
 	}
 	detector_hit(sc, ri, sample);
 	if (res->n < FP_FOUND_MAX) {
 		struct fp_found *f = &res->f[res->n++];
-		size_t  vl = 0;
+		size_t vl = 0;
 
 		memset(f, 0, sizeof(*f));
 		f->row = e->row + 1;
 		f->cols = cols;
 		cols = 0;
 		for (unsigned k = 0; k < e->n && vl + 8 < sizeof(f->values); k++) {
-			char    m[DET_SAMPLE_MAX + 8];
+			char m[DET_SAMPLE_MAX + 8];
 
 			if (cols & 1u << e->c[k].col)
 				continue;
 			cols |= 1u << e->c[k].col;
 			edm_mask(d + e->c[k].s, e->c[k].e - e->c[k].s, m, sizeof(m));
-			vl += (size_t) snprintf(f->values + vl, sizeof(f->values) - vl, "%s%s=%s",
-						vl ? ", " : "", r->fpi->cols[e->c[k].col].name, m);
+			vl += (size_t) snprintf(f->values + vl, sizeof(f->values) - vl,
+						"%s%s=%s", vl ? ", " : "",
+						r->fpi->cols[e->c[k].col].name, m);
 		}
 	}
 }
@@ -654,7 +669,7 @@ static int add_cell(struct edm_row *e, const struct det_rule *r, uint32_t col, s
 	e->n = j;
 	for (k = 0; k < e->n; k++) {
 		if (e->c[k].s < end && s < e->c[k].e && e->c[k].col != col)
-			return 0;			/* this text counts for one column */
+			return 0; /* this text counts for one column */
 		if (e->c[k].col == col)
 			break;
 	}
@@ -688,7 +703,7 @@ static void edm_rule(struct det_scan *sc, uint32_t ri, const char *d)
 	uint32_t xi;
 
 	for (xi = 0; xi < sc->ps->nfpi && sc->ps->fpi[xi] != x; xi++)
-		 /* void */ ;
+		/* void */;
 	fs->rowgen++;
 	fs->nrowsused = 0;
 	for (size_t i = 0; i < fs->nhits; i++) {
@@ -707,8 +722,8 @@ static void edm_rule(struct det_scan *sc, uint32_t ri, const char *d)
 			uint32_t row = post[k] >> 5, col = post[k] & 31;
 			struct edm_row *e;
 
-			if (row >= x->edm->rows || col >= x->edm->cols || !(r->columns & 1u << col)
-			    || row == lastrow)
+			if (row >= x->edm->rows || col >= x->edm->cols
+			    || !(r->columns & 1u << col) || row == lastrow)
 				continue;
 			lastrow = row;
 			e = row_get(fs, row);
@@ -721,8 +736,8 @@ static void edm_rule(struct det_scan *sc, uint32_t ri, const char *d)
 }
 
 /* detector_edm_rules - every active edm rule over the unit's hits */
-void    detector_edm_rules(struct det_scan *sc, const char *d, const uint32_t *rules,
-			   size_t nrules)
+void detector_edm_rules(struct det_scan *sc, const char *d, const uint32_t *rules,
+			size_t nrules)
 {
 	struct det_fpscan *fs = sc->fp;
 
@@ -734,7 +749,7 @@ void    detector_edm_rules(struct det_scan *sc, const char *d, const uint32_t *r
 }
 
 /* detector_edm_incident - what an edm rule found, as JSON fields */
-void    detector_edm_incident(struct buf *b, const struct det_scan *sc, uint32_t ri)
+void detector_edm_incident(struct buf *b, const struct det_scan *sc, uint32_t ri)
 {
 	const struct det_rule *r = &sc->ps->rules[ri];
 	const struct fp_rule_res *res = &sc->fp->res[ri];
@@ -744,7 +759,7 @@ void    detector_edm_incident(struct buf *b, const struct det_scan *sc, uint32_t
 	buf_puts(b, ",\"matches\":[");
 	for (unsigned i = 0; i < res->n; i++) {
 		const struct fp_found *f = &res->f[i];
-		int     first = 1;
+		int first = 1;
 
 		buf_printf(b, "%s{\"row\":%u,\"columns\":[", i ? "," : "", f->row);
 		for (uint32_t c = 0; c < r->fpi->edm->cols; c++)
@@ -761,7 +776,7 @@ void    detector_edm_incident(struct buf *b, const struct det_scan *sc, uint32_t
 }
 
 /* detector_edm_text - what an edm rule found, for dlpscan and notifications */
-void    detector_edm_text(struct buf *out, const struct det_scan *sc, uint32_t ri)
+void detector_edm_text(struct buf *out, const struct det_scan *sc, uint32_t ri)
 {
 	const struct det_rule *r = &sc->ps->rules[ri];
 	const struct fp_rule_res *res = &sc->fp->res[ri];

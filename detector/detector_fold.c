@@ -47,41 +47,42 @@
 #include "mem.h"
 #include "detector.h"
 
-#define FOLD_RLO_MAX	1024		/* code points of one reversed span */
+#define FOLD_RLO_MAX 1024 /* code points of one reversed span */
 
 /* The zero of each run of ten decimal digits (Unicode Nd), fullwidth aside. */
 static const uint32_t digit_zero[] = {
-	0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6,
-	0xd66, 0xde6, 0xe50, 0xed0, 0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946,
-	0x19d0, 0x1a80, 0x1a90, 0x1b50, 0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0, 0xa900,
-	0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0x104a0, 0x10d30, 0x11066, 0x110f0, 0x11136,
-	0x111d0, 0x112f0, 0x11450, 0x114d0, 0x11650, 0x116c0, 0x11730, 0x118e0, 0x11950,
-	0x11c50, 0x11d50, 0x11da0, 0x11f50, 0x16a60, 0x16ac0, 0x16b50, 0x1d7ce, 0x1d7d8,
-	0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e4f0, 0x1e950, 0x1fbf0,
+	0x660,   0x6f0,   0x7c0,   0x966,   0x9e6,   0xa66,   0xae6,   0xb66,   0xbe6,
+	0xc66,   0xce6,   0xd66,   0xde6,   0xe50,   0xed0,   0xf20,   0x1040,  0x1090,
+	0x17e0,  0x1810,  0x1946,  0x19d0,  0x1a80,  0x1a90,  0x1b50,  0x1bb0,  0x1c40,
+	0x1c50,  0xa620,  0xa8d0,  0xa900,  0xa9d0,  0xa9f0,  0xaa50,  0xabf0,  0x104a0,
+	0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0, 0x112f0, 0x11450, 0x114d0, 0x11650,
+	0x116c0, 0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x11f50, 0x16a60,
+	0x16ac0, 0x16b50, 0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0,
+	0x1e4f0, 0x1e950, 0x1fbf0,
 };
 
 /* Cyrillic and Greek letters drawn like Latin ones. */
 static const struct {
 	uint16_t cp;
-	char    latin;
-}       lookalike[] = {
+	char latin;
+} lookalike[] = {
 	{0x391, 'A'}, {0x392, 'B'}, {0x395, 'E'}, {0x396, 'Z'}, {0x397, 'H'}, {0x399, 'I'},
 	{0x39a, 'K'}, {0x39c, 'M'}, {0x39d, 'N'}, {0x39f, 'O'}, {0x3a1, 'P'}, {0x3a4, 'T'},
 	{0x3a5, 'Y'}, {0x3a7, 'X'}, {0x3b1, 'a'}, {0x3b9, 'i'}, {0x3ba, 'k'}, {0x3bd, 'v'},
-	{0x3bf, 'o'}, {0x3c1, 'p'}, {0x3c5, 'u'}, {0x3c7, 'x'},
-	{0x405, 'S'}, {0x406, 'I'}, {0x408, 'J'}, {0x410, 'A'}, {0x412, 'B'}, {0x415, 'E'},
-	{0x41a, 'K'}, {0x41c, 'M'}, {0x41d, 'H'}, {0x41e, 'O'}, {0x420, 'P'}, {0x421, 'C'},
-	{0x422, 'T'}, {0x423, 'Y'}, {0x425, 'X'}, {0x430, 'a'}, {0x435, 'e'}, {0x43e, 'o'},
-	{0x440, 'p'}, {0x441, 'c'}, {0x443, 'y'}, {0x445, 'x'}, {0x455, 's'}, {0x456, 'i'},
-	{0x458, 'j'}, {0x4ae, 'Y'}, {0x4bb, 'h'}, {0x4c0, 'I'}, {0x4cf, 'l'}, {0x501, 'd'},
-	{0x51a, 'Q'}, {0x51b, 'q'}, {0x51c, 'W'}, {0x51d, 'w'},
+	{0x3bf, 'o'}, {0x3c1, 'p'}, {0x3c5, 'u'}, {0x3c7, 'x'}, {0x405, 'S'}, {0x406, 'I'},
+	{0x408, 'J'}, {0x410, 'A'}, {0x412, 'B'}, {0x415, 'E'}, {0x41a, 'K'}, {0x41c, 'M'},
+	{0x41d, 'H'}, {0x41e, 'O'}, {0x420, 'P'}, {0x421, 'C'}, {0x422, 'T'}, {0x423, 'Y'},
+	{0x425, 'X'}, {0x430, 'a'}, {0x435, 'e'}, {0x43e, 'o'}, {0x440, 'p'}, {0x441, 'c'},
+	{0x443, 'y'}, {0x445, 'x'}, {0x455, 's'}, {0x456, 'i'}, {0x458, 'j'}, {0x4ae, 'Y'},
+	{0x4bb, 'h'}, {0x4c0, 'I'}, {0x4cf, 'l'}, {0x501, 'd'}, {0x51a, 'Q'}, {0x51b, 'q'},
+	{0x51c, 'W'}, {0x51d, 'w'},
 };
 
 /* utf8_next - the code point at p, and its length; 0 for an invalid sequence */
 static size_t utf8_next(const unsigned char *p, size_t left, uint32_t *cp)
 {
 	unsigned char c = p[0];
-	size_t  n;
+	size_t n;
 
 	if (c < 0x80)
 		return *cp = c, 1;
@@ -114,9 +115,9 @@ static int fold_digit(uint32_t cp)
 	if (cp == 0xb2 || cp == 0xb3)
 		return '0' + (int) (cp - 0xb0);
 	if (cp == 0x2070 || (cp >= 0x2074 && cp <= 0x2079))
-		return '0' + (int) (cp - 0x2070);	/* superscripts */
+		return '0' + (int) (cp - 0x2070); /* superscripts */
 	if (cp >= 0x2080 && cp <= 0x2089)
-		return '0' + (int) (cp - 0x2080);	/* subscripts */
+		return '0' + (int) (cp - 0x2080); /* subscripts */
 	if (cp < 0x660)
 		return -1;
 	for (size_t i = 0; i < sizeof(digit_zero) / sizeof(digit_zero[0]); i++)
@@ -205,18 +206,18 @@ static int is_latin(uint32_t cp)
 /* struct fold - the copy being made */
 struct fold {
 	const char *in;
-	size_t  len;
+	size_t len;
 	struct buf *out;
-	size_t *map;			/* NULL: not asked for */
-	size_t  nmap;
-	int     changed;
-	int     after_digit;		/* the last character shown was a digit */
+	size_t *map; /* NULL: not asked for */
+	size_t nmap;
+	int changed;
+	int after_digit; /* the last character shown was a digit */
 };
 
 /* fold_cp - the folded form of one code point (at its bytes in the input) */
 static void fold_cp(struct fold *f, uint32_t cp, size_t at, size_t n, int mixed)
 {
-	int     a = 0, d;
+	int a = 0, d;
 	const char *lig;
 
 	if ((lig = fold_ligature(cp)) != NULL) {
@@ -230,14 +231,14 @@ static void fold_cp(struct fold *f, uint32_t cp, size_t at, size_t n, int mixed)
 	if (cp >= 0x80) {
 		if (is_invisible(cp) || is_decoration(cp) || (is_mark(cp) && f->after_digit)) {
 			f->changed = 1;
-			return;			/* not seen, or a digit's decoration */
+			return; /* not seen, or a digit's decoration */
 		}
 		if ((d = fold_digit(cp)) >= 0)
 			a = d;
 		else if ((d = fold_letter(cp)) != 0 || (mixed && (d = fold_lookalike(cp)) != 0))
 			a = d;
 	}
-	if (!is_mark(cp))		/* a mark belongs to the character before it */
+	if (!is_mark(cp)) /* a mark belongs to the character before it */
 		f->after_digit = (cp >= '0' && cp <= '9') || (a >= '0' && a <= '9')
 			|| (cp >= 0xff10 && cp <= 0xff19);
 	if (a) {
@@ -254,10 +255,10 @@ static void fold_cp(struct fold *f, uint32_t cp, size_t at, size_t n, int mixed)
 /* next_cp - the code point at offset i (an invalid byte stands for itself); its length */
 static size_t next_cp(const struct fold *f, size_t i, uint32_t *cp)
 {
-	size_t  n = utf8_next((const unsigned char *) f->in + i, f->len - i, cp);
+	size_t n = utf8_next((const unsigned char *) f->in + i, f->len - i, cp);
 
 	if (n == 0) {
-		*cp = 0x110000;			/* no character: copied as it stands */
+		*cp = 0x110000; /* no character: copied as it stands */
 		return 1;
 	}
 	return n;
@@ -266,9 +267,9 @@ static size_t next_cp(const struct fold *f, size_t i, uint32_t *cp)
 /* fold_word - a run of letters: look-alikes become Latin if it mixes scripts */
 static size_t fold_word(struct fold *f, size_t i)
 {
-	size_t  e = i, n;
+	size_t e = i, n;
 	uint32_t cp;
-	int     latin = 0, alike = 0;
+	int latin = 0, alike = 0;
 
 	while (e < f->len) {
 		n = next_cp(f, e, &cp);
@@ -289,11 +290,11 @@ static size_t fold_word(struct fold *f, size_t i)
  * line's end, or another direction control), in the order it is shown */
 static size_t fold_rlo(struct fold *f, size_t i)
 {
-	size_t  at[FOLD_RLO_MAX], len[FOLD_RLO_MAX], k = 0, e = i, n;
+	size_t at[FOLD_RLO_MAX], len[FOLD_RLO_MAX], k = 0, e = i, n;
 	uint32_t cps[FOLD_RLO_MAX], cp;
 
 	f->changed = 1;
-	e += next_cp(f, e, &cp);		/* the override itself: not shown */
+	e += next_cp(f, e, &cp); /* the override itself: not shown */
 	while (e < f->len && k < FOLD_RLO_MAX) {
 		n = next_cp(f, e, &cp);
 		if (cp == '\n' || cp == '\r' || (cp >= 0x202a && cp <= 0x202e)
@@ -315,21 +316,21 @@ static size_t fold_rlo(struct fold *f, size_t i)
 static int needs_fold(const char *in, size_t len)
 {
 	const unsigned char *p = (const unsigned char *) in;
-	size_t  i = 0, simd_at = 0;
-	int     lookalikes = 0, latin = 0;
+	size_t i = 0, simd_at = 0;
+	int lookalikes = 0, latin = 0;
 
 	while (i < len) {
 		uint64_t w;
 		uint32_t cp;
-		size_t  n;
+		size_t n;
 
 #ifdef __SSE2__
 		/* 64 bytes of ASCII a step; past a block that is not, 8 at a time */
 		if (i >= simd_at && len - i >= 64) {
 			const __m128i *q = (const __m128i *) (p + i);
-			__m128i x = _mm_or_si128(_mm_or_si128(_mm_loadu_si128(q), _mm_loadu_si128(q + 1)),
-						 _mm_or_si128(_mm_loadu_si128(q + 2),
-							      _mm_loadu_si128(q + 3)));
+			__m128i x = _mm_or_si128(
+				_mm_or_si128(_mm_loadu_si128(q), _mm_loadu_si128(q + 1)),
+				_mm_or_si128(_mm_loadu_si128(q + 2), _mm_loadu_si128(q + 3)));
 
 			if (_mm_movemask_epi8(x) == 0) {
 				latin = 1;
@@ -368,10 +369,10 @@ static int needs_fold(const char *in, size_t len)
  * reads as it is. *map (when map is not NULL) is allocated with the copy:
  * the input offset of every output byte, and the input's length after the
  * last. */
-int     detector_fold(const char *in, size_t len, struct buf *out, size_t **map)
+int detector_fold(const char *in, size_t len, struct buf *out, size_t **map)
 {
-	struct fold f = {.in = in,.len = len,.out = out};
-	size_t  i = 0;
+	struct fold f = {.in = in, .len = len, .out = out};
+	size_t i = 0;
 
 	if (map)
 		*map = NULL;
@@ -382,7 +383,7 @@ int     detector_fold(const char *in, size_t len, struct buf *out, size_t **map)
 	buf_init(out, len + 16);
 	while (i < len) {
 		uint32_t cp;
-		size_t  n = next_cp(&f, i, &cp);
+		size_t n = next_cp(&f, i, &cp);
 
 		if (cp == 0x202e)
 			i = fold_rlo(&f, i);

@@ -56,19 +56,19 @@
 #include "msg.h"
 #include "detector_fp.h"
 
-#define FP_KEY_MAGIC	"dlpgate-fingerprint-key-1"
-#define FP_SEAL_BATCH	256
-#define FP_CACHE_SIZE	8192		/* sealed words kept, direct mapped */
+#define FP_KEY_MAGIC  "dlpgate-fingerprint-key-1"
+#define FP_SEAL_BATCH 256
+#define FP_CACHE_SIZE 8192 /* sealed words kept, direct mapped */
 
 /* Multipliers (odd, well mixed) of the unkeyed hash. */
-#define FP_P0	0xa0761d6478bd642fULL
-#define FP_P1	0xe7037ed1a0b428dbULL
-#define FP_P2	0x8ebc6af09c88c6e3ULL
-#define FP_P3	0x589965cc75374cc3ULL
-#define FP_SEED_WORD	0x1d8e4e27c47d124fULL
+#define FP_P0        0xa0761d6478bd642fULL
+#define FP_P1        0xe7037ed1a0b428dbULL
+#define FP_P2        0x8ebc6af09c88c6e3ULL
+#define FP_P3        0x589965cc75374cc3ULL
+#define FP_SEED_WORD 0x1d8e4e27c47d124fULL
 
 static struct {
-	int     ready;
+	int ready;
 	unsigned char id[8];
 	unsigned char mac_key[32];
 	EVP_CIPHER_CTX *aes;
@@ -84,7 +84,7 @@ static locale_t fp_locale;
 /* ---- the secret ---------------------------------------------------------- */
 
 /* detector_fp_key_path - where the secret is: fingerprint_key, or beside the keystore */
-void    detector_fp_key_path(const char *confdir, char *buf, size_t len)
+void detector_fp_key_path(const char *confdir, char *buf, size_t len)
 {
 	const char *slash;
 
@@ -96,7 +96,8 @@ void    detector_fp_key_path(const char *confdir, char *buf, size_t len)
 		snprintf(buf, len, "%s/%s", confdir, var_fingerprint_key);
 		return;
 	}
-	if (var_keystore && *var_keystore == '/' && (slash = strrchr(var_keystore, '/')) != NULL)
+	if (var_keystore && *var_keystore == '/'
+	    && (slash = strrchr(var_keystore, '/')) != NULL)
 		snprintf(buf, len, "%.*s/%s", (int) (slash - var_keystore), var_keystore,
 			 FP_KEY_FILE);
 	else
@@ -110,7 +111,8 @@ static void hmac(const unsigned char *key, size_t klen, const char *label,
 	unsigned int n = 32;
 
 	if (HMAC(EVP_sha256(), key, (int) klen, (const unsigned char *) label, strlen(label),
-		 out, &n) == NULL)
+		 out, &n)
+	    == NULL)
 		msg_fatal("HMAC-SHA256 is not available");
 }
 
@@ -129,7 +131,8 @@ static void key_setup(const unsigned char secret[32])
 		fp_key.opad = EVP_MD_CTX_new();
 		fp_key.tmp = EVP_MD_CTX_new();
 	}
-	if (fp_key.aes == NULL || fp_key.ipad == NULL || fp_key.opad == NULL || fp_key.tmp == NULL
+	if (fp_key.aes == NULL || fp_key.ipad == NULL || fp_key.opad == NULL
+	    || fp_key.tmp == NULL
 	    || EVP_EncryptInit_ex(fp_key.aes, EVP_aes_128_ecb(), NULL, aes, NULL) != 1
 	    || EVP_CIPHER_CTX_set_padding(fp_key.aes, 0) != 1)
 		msg_fatal("AES-128 is not available");
@@ -156,18 +159,20 @@ static void key_setup(const unsigned char secret[32])
 static int key_parse(const char *text, unsigned char secret[32])
 {
 	const char *p = text;
-	size_t  ml = strlen(FP_KEY_MAGIC);
+	size_t ml = strlen(FP_KEY_MAGIC);
 
 	if (strncmp(p, FP_KEY_MAGIC, ml) != 0 || p[ml] != ' ')
 		return -1;
 	p += ml + 1;
 	for (size_t i = 0; i < 32; i++) {
-		int     hi, lo;
+		int hi, lo;
 
 		if (!isxdigit((unsigned char) p[0]) || !isxdigit((unsigned char) p[1]))
 			return -1;
-		hi = isdigit((unsigned char) p[0]) ? p[0] - '0' : (tolower((unsigned char) p[0]) - 'a' + 10);
-		lo = isdigit((unsigned char) p[1]) ? p[1] - '0' : (tolower((unsigned char) p[1]) - 'a' + 10);
+		hi = isdigit((unsigned char) p[0]) ? p[0] - '0'
+						   : (tolower((unsigned char) p[0]) - 'a' + 10);
+		lo = isdigit((unsigned char) p[1]) ? p[1] - '0'
+						   : (tolower((unsigned char) p[1]) - 'a' + 10);
 		secret[i] = (unsigned char) (hi << 4 | lo);
 		p += 2;
 	}
@@ -175,18 +180,20 @@ static int key_parse(const char *text, unsigned char secret[32])
 }
 
 /* detector_fp_key_load - read the secret; 0, or -1 with the reason */
-int     detector_fp_key_load(const char *path, char *err, size_t errlen)
+int detector_fp_key_load(const char *path, char *err, size_t errlen)
 {
-	char    text[160];
+	char text[160];
 	unsigned char secret[32];
 	struct stat st;
 	ssize_t n;
-	int     fd;
+	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "fingerprint key %s: %s%s", path, strerror(errno),
 			 errno == ENOENT ? " (dlpindex makes it with the first index)"
-			 : errno == EACCES ? " (it is readable by the detector's user only)" : "");
+				 : errno == EACCES
+				 ? " (it is readable by the detector's user only)"
+				 : "");
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size >= (off_t) sizeof(text)) {
@@ -196,8 +203,10 @@ int     detector_fp_key_load(const char *path, char *err, size_t errlen)
 	}
 	if (st.st_mode & 0077) {
 		/* whoever reads it can test guesses against every index */
-		snprintf(err, errlen, "fingerprint key %s: mode %04o lets others read it; fix: "
-			 "chmod 400 %s", path, (unsigned) (st.st_mode & 07777), path);
+		snprintf(err, errlen,
+			 "fingerprint key %s: mode %04o lets others read it; fix: "
+			 "chmod 400 %s",
+			 path, (unsigned) (st.st_mode & 07777), path);
 		close(fd);
 		return -1;
 	}
@@ -205,7 +214,8 @@ int     detector_fp_key_load(const char *path, char *err, size_t errlen)
 	close(fd);
 	text[n > 0 ? n : 0] = 0;
 	if (n <= 0 || key_parse(text, secret) < 0) {
-		snprintf(err, errlen, "fingerprint key %s: not a dlpgate fingerprint key", path);
+		snprintf(err, errlen, "fingerprint key %s: not a dlpgate fingerprint key",
+			 path);
 		OPENSSL_cleanse(text, sizeof(text));
 		return -1;
 	}
@@ -216,13 +226,12 @@ int     detector_fp_key_load(const char *path, char *err, size_t errlen)
 }
 
 /* detector_fp_key_create - a new secret, unless one exists; then load it */
-int     detector_fp_key_create(const char *path, uid_t owner, gid_t group, char *err,
-			       size_t errlen)
+int detector_fp_key_create(const char *path, uid_t owner, gid_t group, char *err, size_t errlen)
 {
 	unsigned char secret[32];
-	char    text[160], tmp[PATH_MAX];
-	size_t  len;
-	int     fd, rc = 0;
+	char text[160], tmp[PATH_MAX];
+	size_t len;
+	int fd, rc = 0;
 
 	if (access(path, F_OK) == 0 || errno != ENOENT)
 		return detector_fp_key_load(path, err, errlen);
@@ -257,7 +266,7 @@ int     detector_fp_key_create(const char *path, uid_t owner, gid_t group, char 
 }
 
 /* detector_fp_key_ready - has a secret been loaded? */
-int     detector_fp_key_ready(void)
+int detector_fp_key_ready(void)
 {
 	return fp_key.ready;
 }
@@ -269,22 +278,23 @@ const unsigned char *detector_fp_key_id(void)
 }
 
 /* detector_fp_seal - keyed values of n hashes of one type (AES-128) */
-void    detector_fp_seal(const uint64_t *h, uint64_t *out, size_t n, enum fp_type t)
+void detector_fp_seal(const uint64_t *h, uint64_t *out, size_t n, enum fp_type t)
 {
 	unsigned char in[FP_SEAL_BATCH * 16], res[FP_SEAL_BATCH * 16];
 
 	if (!fp_key.ready)
 		msg_panic("detector_fp_seal without a key");
 	while (n > 0) {
-		size_t  k = n < FP_SEAL_BATCH ? n : FP_SEAL_BATCH;
-		int     outl = 0;
+		size_t k = n < FP_SEAL_BATCH ? n : FP_SEAL_BATCH;
+		int outl = 0;
 
 		for (size_t i = 0; i < k; i++) {
 			uint64_t v = h[i];
 
 			for (int b = 0; b < 8; b++) {
 				in[i * 16 + (size_t) b] = (unsigned char) (v >> (8 * b));
-				in[i * 16 + 8 + (size_t) b] = (unsigned char) ("DLPGSEAL"[b] ^ (b == 7 ? t : 0));
+				in[i * 16 + 8 + (size_t) b] =
+					(unsigned char) ("DLPGSEAL"[b] ^ (b == 7 ? t : 0));
 			}
 		}
 		if (EVP_EncryptUpdate(fp_key.aes, res, &outl, in, (int) (k * 16)) != 1
@@ -332,7 +342,7 @@ uint32_t detector_fp_check(enum fp_type t, const char *norm, size_t len)
 }
 
 /* detector_fp_mac - the keyed hash of a file's SHA-256 */
-void    detector_fp_mac(const unsigned char *in, size_t len, unsigned char out[32])
+void detector_fp_mac(const unsigned char *in, size_t len, unsigned char out[32])
 {
 	fp_hmac('F', in, len, out);
 }
@@ -384,9 +394,22 @@ uint64_t detector_fp_hash(const void *data, size_t n, uint64_t seed)
 /* Base letters of U+00C0..U+017F; '*' several letters, '-' a separator. */
 static const char fp_latin[] =
 	"aaaaaa*ceeeeiiiidnooooo-ouuuuy**aaaaaa*ceeeeiiiidnooooo-ouuuuy*y"
-	"aaaaaacc" "ccccccdd" "ddeeeeee" "eeeegggg" "gggghhhh" "iiiiiiii" "ii**jjkk"
-	"klllllll" "lllnnnnn" "nnnnoooo" "oo**rrrr" "rrssssss" "sstttttt" "uuuuuuuu"
-	"uuuuwwyy" "yzzzzzzs";
+	"aaaaaacc"
+	"ccccccdd"
+	"ddeeeeee"
+	"eeeegggg"
+	"gggghhhh"
+	"iiiiiiii"
+	"ii**jjkk"
+	"klllllll"
+	"lllnnnnn"
+	"nnnnoooo"
+	"oo**rrrr"
+	"rrssssss"
+	"sstttttt"
+	"uuuuuuuu"
+	"uuuuwwyy"
+	"yzzzzzzs";
 
 /* latin_multi - the letters of a '*' entry */
 static const char *latin_multi(unsigned cp)
@@ -404,7 +427,7 @@ static const char *latin_multi(unsigned cp)
 	case 0x133:
 		return "ij";
 	default:
-		return "oe";			/* U+0152, U+0153 */
+		return "oe"; /* U+0152, U+0153 */
 	}
 }
 
@@ -421,7 +444,8 @@ static size_t utf8_decode(const unsigned char *p, size_t left, unsigned *cp)
 		*cp = (c & 0x1f) << 6 | (p[1] & 0x3f);
 		return 2;
 	}
-	if (c >= 0xe0 && c <= 0xef && left >= 3 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80) {
+	if (c >= 0xe0 && c <= 0xef && left >= 3 && (p[1] & 0xc0) == 0x80
+	    && (p[2] & 0xc0) == 0x80) {
 		*cp = (c & 0x0f) << 12 | (unsigned) (p[1] & 0x3f) << 6 | (p[2] & 0x3f);
 		return *cp >= 0x800 && (*cp < 0xd800 || *cp > 0xdfff) ? 3 : 0;
 	}
@@ -461,9 +485,9 @@ static size_t utf8_put(unsigned cp, unsigned char *o)
 
 /* Classes of a code point inside a word. */
 enum fp_cls {
-	CLS_SEP,			/* ends a word */
-	CLS_SKIP,			/* ignored: soft hyphen, combining mark */
-	CLS_WORD,			/* appended as given (folded) */
+	CLS_SEP,  /* ends a word */
+	CLS_SKIP, /* ignored: soft hyphen, combining mark */
+	CLS_WORD, /* appended as given (folded) */
 };
 
 /* fold_cp - the class of a code point and its folded bytes */
@@ -486,7 +510,7 @@ static enum fp_cls fold_cp(unsigned cp, unsigned char *o, size_t *n)
 	    || cp == 0xfeff)
 		return CLS_SKIP;
 	if (cp >= 0xc0 && cp <= 0x17f) {
-		char    b = fp_latin[cp - 0xc0];
+		char b = fp_latin[cp - 0xc0];
 
 		if (b == '-')
 			return CLS_SEP;
@@ -512,16 +536,16 @@ static enum fp_cls fold_cp(unsigned cp, unsigned char *o, size_t *n)
  * (the first FP_WORD_MAX of them); 0 when there is none. This is the
  * definition; detector_fp_words() has a fast path for ASCII that agrees.
  */
-static int next_word(const unsigned char *d, size_t len, size_t *pos, size_t *ws,
-		     size_t *we, unsigned char *buf, size_t *blen)
+static int next_word(const unsigned char *d, size_t len, size_t *pos, size_t *ws, size_t *we,
+		     unsigned char *buf, size_t *blen)
 {
-	size_t  i = *pos, n = 0;
-	int     in = 0;
+	size_t i = *pos, n = 0;
+	int in = 0;
 
 	while (i < len) {
 		unsigned cp;
 		unsigned char o[8];
-		size_t  k = utf8_decode(d + i, len - i, &cp), m = 0;
+		size_t k = utf8_decode(d + i, len - i, &cp), m = 0;
 		enum fp_cls c = k ? fold_cp(cp, o, &m) : CLS_SEP;
 
 		if (k == 0)
@@ -563,7 +587,7 @@ static void bytecls_init(void)
 static inline uint64_t word_hash_ascii(const unsigned char *d, size_t s, size_t n, size_t len)
 {
 	unsigned char buf[FP_WORD_MAX + 8];
-	size_t  k = n < FP_WORD_MAX ? n : FP_WORD_MAX;
+	size_t k = n < FP_WORD_MAX ? n : FP_WORD_MAX;
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	if (k <= 16 && s + 16 <= len) {
@@ -574,7 +598,8 @@ static inline uint64_t word_hash_ascii(const unsigned char *d, size_t s, size_t 
 		a |= 0x2020202020202020ULL;
 		b |= 0x2020202020202020ULL;
 		if (k < 8)
-			return fp_mix(fp_mix(h ^ (a & ((1ULL << (8 * k)) - 1)) ^ FP_P3, FP_P1) ^ FP_P0,
+			return fp_mix(fp_mix(h ^ (a & ((1ULL << (8 * k)) - 1)) ^ FP_P3, FP_P1)
+					      ^ FP_P0,
 				      FP_P3);
 		h = fp_mix(h ^ a ^ FP_P2, FP_P1);
 		if (k == 16)
@@ -594,7 +619,7 @@ static size_t words_run(const unsigned char *d, size_t s, size_t e, size_t len, 
 			struct fp_word *w, size_t n, size_t max, size_t *stop)
 {
 	unsigned char buf[FP_WORD_MAX + 8];
-	size_t  p = s, ws = s, we = s, bl;
+	size_t p = s, ws = s, we = s, bl;
 
 	*stop = e;
 	if (!mixed) {
@@ -611,14 +636,15 @@ static size_t words_run(const unsigned char *d, size_t s, size_t e, size_t len, 
 		n++;
 	}
 	if (p < e)
-		*stop = p;			/* resume inside this run */
+		*stop = p; /* resume inside this run */
 	return n;
 }
 
 #if defined(__x86_64__)
 /* word_masks_avx2 - bits of the letters and digits, and of the bytes >= 0x80, of p[0, 64) */
-__attribute__((target("avx2")))
-static inline void word_masks_avx2(const unsigned char *p, uint64_t *run, uint64_t *high)
+__attribute__((target("avx2"))) static inline void word_masks_avx2(const unsigned char *p,
+								   uint64_t *run,
+								   uint64_t *high)
 {
 	const __m256i dbias = _mm256_set1_epi8((char) (0x80 - '0'));
 	const __m256i dlim = _mm256_set1_epi8((char) (-128 + 10));
@@ -630,9 +656,11 @@ static inline void word_masks_avx2(const unsigned char *p, uint64_t *run, uint64
 	for (int k = 0; k < 2; k++) {
 		__m256i v = _mm256_loadu_si256((const __m256i *) (const void *) (p + 32 * k));
 		__m256i dig = _mm256_cmpgt_epi8(dlim, _mm256_add_epi8(v, dbias));
-		__m256i let = _mm256_cmpgt_epi8(llim, _mm256_add_epi8(_mm256_or_si256(v, low), lbias));
+		__m256i let = _mm256_cmpgt_epi8(
+			llim, _mm256_add_epi8(_mm256_or_si256(v, low), lbias));
 
-		r |= (uint64_t) (unsigned) _mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(dig, let), v))
+		r |= (uint64_t) (unsigned) _mm256_movemask_epi8(
+			     _mm256_or_si256(_mm256_or_si256(dig, let), v))
 			<< (32 * k);
 		h |= (uint64_t) (unsigned) _mm256_movemask_epi8(v) << (32 * k);
 	}
@@ -658,7 +686,8 @@ static inline void word_masks_sse2(const unsigned char *p, uint64_t *run, uint64
 		__m128i dig = _mm_cmplt_epi8(_mm_add_epi8(v, dbias), dlim);
 		__m128i let = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, low), lbias), llim);
 
-		r |= (uint64_t) (unsigned) _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(dig, let), v))
+		r |= (uint64_t) (unsigned) _mm_movemask_epi8(
+			     _mm_or_si128(_mm_or_si128(dig, let), v))
 			<< (16 * k);
 		h |= (uint64_t) (unsigned) _mm_movemask_epi8(v) << (16 * k);
 	}
@@ -681,11 +710,11 @@ static inline void word_masks_sse2(const unsigned char *p, uint64_t *run, uint64
  * Runs longer than the two blocks in view, and the last bytes of the
  * text, take the byte-at-a-time path; both give the same words.
  */
-static inline __attribute__((always_inline))
-size_t  words_body(const unsigned char *d, size_t len, size_t *pos, struct fp_word *w,
-		   size_t max, void (*masks) (const unsigned char *, uint64_t *, uint64_t *))
+static inline __attribute__((always_inline)) size_t words_body(
+	const unsigned char *d, size_t len, size_t *pos, struct fp_word *w, size_t max,
+	void (*masks)(const unsigned char *, uint64_t *, uint64_t *))
 {
-	size_t  i = *pos, n = 0, stop;
+	size_t i = *pos, n = 0, stop;
 
 	while (n < max && i + 128 <= len) {
 		uint64_t rc, hc, rn, hn, starts;
@@ -700,7 +729,7 @@ size_t  words_body(const unsigned char *d, size_t len, size_t *pos, struct fp_wo
 			unsigned k;
 
 			if (~run == 0) {
-				i += o;			/* a run of 64 bytes or more */
+				i += o; /* a run of 64 bytes or more */
 				goto slow;
 			}
 			k = (unsigned) __builtin_ctzll(~run);
@@ -718,7 +747,7 @@ size_t  words_body(const unsigned char *d, size_t len, size_t *pos, struct fp_wo
 				}
 			}
 			if (o + k >= 64) {
-				i += o + k;		/* the word ran into the next block */
+				i += o + k; /* the word ran into the next block */
 				goto next;
 			}
 			starts &= ~0ULL << (o + k);
@@ -733,13 +762,13 @@ size_t  words_body(const unsigned char *d, size_t len, size_t *pos, struct fp_wo
 		if (rc >> 63)
 			while (i < len && fp_bytecls[d[i]])
 				i++;
-next:		;
+next:;
 	}
 slow:
 	/* byte at a time: the end of the text, and very long runs */
 	while (i < len && n < max) {
-		size_t  s, e;
-		int     mixed = 0;
+		size_t s, e;
+		int mixed = 0;
 
 		while (i < len && fp_bytecls[d[i]] == 0)
 			i++;
@@ -761,17 +790,17 @@ slow:
 
 #if defined(__x86_64__)
 /* words_avx2 - words_body with AVX2 */
-__attribute__((target("avx2,bmi")))
-static size_t words_avx2(const unsigned char *d, size_t len, size_t *pos, struct fp_word *w,
-			 size_t max)
+__attribute__((target("avx2,bmi"))) static size_t words_avx2(const unsigned char *d, size_t len,
+							     size_t *pos, struct fp_word *w,
+							     size_t max)
 {
 	return words_body(d, len, pos, w, max, word_masks_avx2);
 }
 #endif
 
 /* detector_fp_words - up to max words from *pos on, with their hashes */
-size_t  detector_fp_words(const char *text, size_t len, size_t *pos, struct fp_word *w,
-			  size_t max)
+size_t detector_fp_words(const char *text, size_t len, size_t *pos, struct fp_word *w,
+			 size_t max)
 {
 #if defined(__x86_64__)
 	static int avx2 = -1;
@@ -789,16 +818,16 @@ size_t  detector_fp_words(const char *text, size_t len, size_t *pos, struct fp_w
 }
 
 /* detector_fp_words_seal - the keyed values of words (cached) */
-void    detector_fp_words_seal(const struct fp_word *w, size_t n, uint64_t *out)
+void detector_fp_words_seal(const struct fp_word *w, size_t n, uint64_t *out)
 {
 	uint64_t miss_h[FP_SEAL_BATCH], miss_f[FP_SEAL_BATCH];
-	size_t  miss_i[FP_SEAL_BATCH];
+	size_t miss_i[FP_SEAL_BATCH];
 
 	while (n > 0) {
-		size_t  k = n < FP_SEAL_BATCH ? n : FP_SEAL_BATCH, nm = 0;
+		size_t k = n < FP_SEAL_BATCH ? n : FP_SEAL_BATCH, nm = 0;
 
 		for (size_t i = 0; i < k; i++) {
-			size_t  slot = (size_t) (w[i].h >> 7) & (FP_CACHE_SIZE - 1);
+			size_t slot = (size_t) (w[i].h >> 7) & (FP_CACHE_SIZE - 1);
 
 			if (fp_cache[slot].h == w[i].h && fp_cache[slot].f != 0) {
 				out[i] = fp_cache[slot].f;
@@ -810,7 +839,7 @@ void    detector_fp_words_seal(const struct fp_word *w, size_t n, uint64_t *out)
 		if (nm) {
 			detector_fp_seal(miss_h, miss_f, nm, FP_TEXT);
 			for (size_t j = 0; j < nm; j++) {
-				size_t  slot = (size_t) (miss_h[j] >> 7) & (FP_CACHE_SIZE - 1);
+				size_t slot = (size_t) (miss_h[j] >> 7) & (FP_CACHE_SIZE - 1);
 
 				out[miss_i[j]] = miss_f[j];
 				fp_cache[slot].h = miss_h[j];
@@ -834,17 +863,17 @@ uint64_t detector_fp_span(const uint64_t *sealed, size_t n)
 }
 
 /* detector_fp_norm_text - words, folded, one space between; bytes written */
-size_t  detector_fp_norm_text(const char *s, size_t len, char *out, size_t outlen,
-			      size_t *nwords)
+size_t detector_fp_norm_text(const char *s, size_t len, char *out, size_t outlen,
+			     size_t *nwords)
 {
 	const unsigned char *d = (const unsigned char *) s;
 	unsigned char buf[FP_WORD_MAX + 8];
-	size_t  pos = 0, ws, we, bl, n = 0;
+	size_t pos = 0, ws, we, bl, n = 0;
 
 	*nwords = 0;
 	while (next_word(d, len, &pos, &ws, &we, buf, &bl)) {
 		if (n + bl + 2 > outlen)
-			return 0;		/* too long to be a cell */
+			return 0; /* too long to be a cell */
 		if (n)
 			out[n++] = ' ';
 		memcpy(out + n, buf, bl);
@@ -856,9 +885,9 @@ size_t  detector_fp_norm_text(const char *s, size_t len, char *out, size_t outle
 }
 
 /* detector_fp_norm_digits - the digits of a number; 0 if too many */
-size_t  detector_fp_norm_digits(const char *s, size_t len, char *out, size_t outlen)
+size_t detector_fp_norm_digits(const char *s, size_t len, char *out, size_t outlen)
 {
-	size_t  n = 0;
+	size_t n = 0;
 
 	for (size_t i = 0; i < len; i++)
 		if (s[i] >= '0' && s[i] <= '9') {
@@ -877,9 +906,9 @@ static int email_local(int c)
 }
 
 /* detector_fp_norm_email - an address in lower case; 0 if it is not one */
-size_t  detector_fp_norm_email(const char *s, size_t len, char *out, size_t outlen)
+size_t detector_fp_norm_email(const char *s, size_t len, char *out, size_t outlen)
 {
-	size_t  b = 0, e = len, n = 0, at = 0, ats = 0, dot = 0;
+	size_t b = 0, e = len, n = 0, at = 0, ats = 0, dot = 0;
 
 	while (b < e && isspace((unsigned char) s[b]))
 		b++;
@@ -892,7 +921,7 @@ size_t  detector_fp_norm_email(const char *s, size_t len, char *out, size_t outl
 	if (e - b + 1 > outlen || e - b < 3)
 		return 0;
 	for (size_t i = b; i < e; i++) {
-		int     c = (unsigned char) s[i];
+		int c = (unsigned char) s[i];
 
 		if (c == '@') {
 			ats++;
@@ -910,20 +939,22 @@ size_t  detector_fp_norm_email(const char *s, size_t len, char *out, size_t outl
 }
 
 /* detector_fp_month - 1..12 for an English month name or abbreviation, or 0 */
-int     detector_fp_month(const char *w, size_t n)
+int detector_fp_month(const char *w, size_t n)
 {
-	static const char *const names[] = {"january", "february", "march", "april", "may",
-		"june", "july", "august", "september", "october", "november", "december"};
-	char    lo[12];
+	static const char *const names[] = {"january",   "february", "march",    "april",
+					    "may",       "june",     "july",     "august",
+					    "september", "october",  "november", "december"};
+	char lo[12];
 
 	if (n < 3 || n > 9)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		lo[i] = (char) tolower((unsigned char) w[i]);
 	for (int m = 0; m < 12; m++) {
-		size_t  full = strlen(names[m]);
+		size_t full = strlen(names[m]);
 
-		if ((n == full || n == 3 || (m == 8 && n == 4)) && strncmp(lo, names[m], n) == 0)
+		if ((n == full || n == 3 || (m == 8 && n == 4))
+		    && strncmp(lo, names[m], n) == 0)
 			return m + 1;
 	}
 	return 0;
@@ -950,16 +981,17 @@ static int date_ok(int y, int m, int d, char out[9])
  * when both could be), D.M.Y, YYYYMMDD; and with month names: "March 14,
  * 1985", "14 March 1985", "14-Mar-1985", "Mar 14 1985".
  */
-int     detector_fp_date(const char *s, size_t len, int dmy, char out[9])
+int detector_fp_date(const char *s, size_t len, int dmy, char out[9])
 {
-	long    f[3] = {0, 0, 0};
-	size_t  fl[3] = {0, 0, 0}, nf = 0, i = 0;
-	int     month = 0, mpos = -1;
-	char    sep = 0;
+	long f[3] = {0, 0, 0};
+	size_t fl[3] = {0, 0, 0}, nf = 0, i = 0;
+	int month = 0, mpos = -1;
+	char sep = 0;
 
 	while (i < len && nf < 3) {
-		while (i < len && (s[i] == ' ' || s[i] == ',' || s[i] == '-' || s[i] == '/'
-				   || s[i] == '.' || s[i] == '\t')) {
+		while (i < len
+		       && (s[i] == ' ' || s[i] == ',' || s[i] == '-' || s[i] == '/'
+			   || s[i] == '.' || s[i] == '\t')) {
 			if (s[i] == '-' || s[i] == '/' || s[i] == '.')
 				sep = s[i];
 			i++;
@@ -967,18 +999,21 @@ int     detector_fp_date(const char *s, size_t len, int dmy, char out[9])
 		if (i == len)
 			break;
 		if (isdigit((unsigned char) s[i])) {
-			size_t  b = i;
+			size_t b = i;
 
 			while (i < len && isdigit((unsigned char) s[i]) && i - b < 9)
 				f[nf] = f[nf] * 10 + (s[i++] - '0');
 			fl[nf++] = i - b;
 			/* 1st, 2nd, 3rd, 14th */
-			if (i + 1 < len && (strncasecmp(s + i, "st", 2) == 0 || strncasecmp(s + i, "nd", 2) == 0
-					    || strncasecmp(s + i, "rd", 2) == 0 || strncasecmp(s + i, "th", 2) == 0)
+			if (i + 1 < len
+			    && (strncasecmp(s + i, "st", 2) == 0
+				|| strncasecmp(s + i, "nd", 2) == 0
+				|| strncasecmp(s + i, "rd", 2) == 0
+				|| strncasecmp(s + i, "th", 2) == 0)
 			    && fl[nf - 1] <= 2)
 				i += 2;
 		} else if (isalpha((unsigned char) s[i]) && month == 0) {
-			size_t  b = i;
+			size_t b = i;
 
 			while (i < len && isalpha((unsigned char) s[i]))
 				i++;
@@ -994,8 +1029,9 @@ int     detector_fp_date(const char *s, size_t len, int dmy, char out[9])
 		i++;
 	if (i != len)
 		return 0;
-	if (nf == 1 && fl[0] == 8)		/* YYYYMMDD */
-		return date_ok((int) (f[0] / 10000), (int) (f[0] / 100 % 100), (int) (f[0] % 100), out);
+	if (nf == 1 && fl[0] == 8) /* YYYYMMDD */
+		return date_ok((int) (f[0] / 10000), (int) (f[0] / 100 % 100),
+			       (int) (f[0] % 100), out);
 	if (nf != 3)
 		return 0;
 	if (month) {
@@ -1022,7 +1058,9 @@ int     detector_fp_date(const char *s, size_t len, int dmy, char out[9])
 uint64_t detector_fp_value_hash(enum fp_type t, const char *norm, size_t len)
 {
 	static const uint64_t seed[FP_NTYPES] = {
-		0x6a09e667f3bcc908ULL, 0x3c6ef372fe94f82bULL, 0xa54ff53a5f1d36f1ULL,
+		0x6a09e667f3bcc908ULL,
+		0x3c6ef372fe94f82bULL,
+		0xa54ff53a5f1d36f1ULL,
 		0x510e527fade682d1ULL,
 	};
 
@@ -1030,12 +1068,12 @@ uint64_t detector_fp_value_hash(enum fp_type t, const char *norm, size_t len)
 }
 
 /* detector_fp_value - the keyed value of a normalised cell or token */
-int     detector_fp_value(enum fp_type t, const char *norm, size_t len, uint64_t *fp)
+int detector_fp_value(enum fp_type t, const char *norm, size_t len, uint64_t *fp)
 {
 	if (t == FP_TEXT) {
 		struct fp_word w[FP_SPAN_MAX + 1];
 		uint64_t sealed[FP_SPAN_MAX + 1];
-		size_t  pos = 0, n = detector_fp_words(norm, len, &pos, w, FP_SPAN_MAX + 1);
+		size_t pos = 0, n = detector_fp_words(norm, len, &pos, w, FP_SPAN_MAX + 1);
 
 		if (n == 0 || n > FP_SPAN_MAX)
 			return -1;
@@ -1060,7 +1098,7 @@ const char *detector_fp_type_name(enum fp_type t)
 }
 
 /* detector_fp_type_parse - a column type by name ("name" is text) */
-int     detector_fp_type_parse(const char *name, enum fp_type *t)
+int detector_fp_type_parse(const char *name, enum fp_type *t)
 {
 	if (strcmp(name, "text") == 0 || strcmp(name, "name") == 0)
 		*t = FP_TEXT;
@@ -1076,11 +1114,13 @@ int     detector_fp_type_parse(const char *name, enum fp_type *t)
 }
 
 /* detector_fp_name_ok - an index name: letters, digits, '_', '.', '-' */
-int     detector_fp_name_ok(const char *name)
+int detector_fp_name_ok(const char *name)
 {
-	size_t  n = strlen(name);
+	size_t n = strlen(name);
 
 	return n > 0 && n <= FP_NAME_MAX && name[0] != '.' && name[0] != '-'
-		&& strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			  "0123456789_.-") == n;
+		&& strspn(name,
+			  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			  "0123456789_.-")
+		== n;
 }

@@ -31,27 +31,27 @@ struct fp_cand;
 struct det_rule;
 struct det_scan;
 
-#define FP_KEY_FILE	"fingerprint.key"
-#define FP_WORD_MAX	64		/* bytes of a word that count */
-#define FP_SPAN_MAX	8		/* words in a text cell */
-#define FP_DIGITS_MAX	24		/* digits in a number cell */
-#define FP_CELL_MAX	256		/* bytes of a normalised cell */
-#define FP_MAX_COLUMNS	32
-#define FP_MAX_ROWS	((1u << 26) - 1)
-#define FP_NAME_MAX	48		/* index names: [A-Za-z0-9_.-] */
+#define FP_KEY_FILE    "fingerprint.key"
+#define FP_WORD_MAX    64  /* bytes of a word that count */
+#define FP_SPAN_MAX    8   /* words in a text cell */
+#define FP_DIGITS_MAX  24  /* digits in a number cell */
+#define FP_CELL_MAX    256 /* bytes of a normalised cell */
+#define FP_MAX_COLUMNS 32
+#define FP_MAX_ROWS    ((1u << 26) - 1)
+#define FP_NAME_MAX    48 /* index names: [A-Za-z0-9_.-] */
 
 /* Kinds of values: a cell's column type, a token of a message. */
 enum fp_type {
-	FP_TEXT = 0,			/* words: case and separators folded */
-	FP_DIGITS = 1,			/* digits only */
-	FP_EMAIL = 2,			/* an address, lower case */
-	FP_DATE = 3,			/* YYYYMMDD */
+	FP_TEXT = 0,   /* words: case and separators folded */
+	FP_DIGITS = 1, /* digits only */
+	FP_EMAIL = 2,  /* an address, lower case */
+	FP_DATE = 3,   /* YYYYMMDD */
 	FP_NTYPES
 };
 
 /* One word of a text: where it is, its unkeyed hash. */
 struct fp_word {
-	size_t  s, e;
+	size_t s, e;
 	uint64_t h;
 };
 
@@ -60,12 +60,12 @@ struct fp_word {
  * every detector. Native byte order (the version field tells a foreign
  * one); every offset, length and reference is checked before use.
  */
-#define FP_EDM_MAGIC	"DLPGEDM1"
-#define FP_IDM_MAGIC	"DLPGIDM1"
-#define FP_VERSION	1u
-#define FP_REF_INLINE	0x80000000u	/* slot ref: one posting, in place */
-#define FP_IDM_K_MAX	16
-#define FP_IDM_W_MAX	64
+#define FP_EDM_MAGIC  "DLPGEDM1"
+#define FP_IDM_MAGIC  "DLPGIDM1"
+#define FP_VERSION    1u
+#define FP_REF_INLINE 0x80000000u /* slot ref: one posting, in place */
+#define FP_IDM_K_MAX  16
+#define FP_IDM_W_MAX  64
 
 enum fp_kind {
 	FP_EDM,
@@ -73,14 +73,14 @@ enum fp_kind {
 };
 
 struct fp_head {
-	char    magic[8];
+	char magic[8];
 	uint32_t version;
 	uint32_t head_size;
 	uint64_t file_size;
 	unsigned char key_id[8];
-	unsigned char sum[32];		/* SHA-256 of the file, with this zeroed */
+	unsigned char sum[32]; /* SHA-256 of the file, with this zeroed */
 	int64_t created;
-	char    name[64];
+	char name[64];
 };
 
 struct edm_head {
@@ -94,10 +94,10 @@ struct edm_head {
 };
 
 struct edm_col {
-	char    name[48];
-	uint32_t type;			/* enum fp_type */
-	uint32_t dmy;			/* dates: day before month */
-	uint64_t cells;			/* indexed */
+	char name[48];
+	uint32_t type;  /* enum fp_type */
+	uint32_t dmy;   /* dates: day before month */
+	uint64_t cells; /* indexed */
 };
 
 /* A value: its tag, 32 bits of its HMAC, and where its rows are. */
@@ -115,12 +115,12 @@ struct idm_head {
 
 struct idm_doc {
 	uint64_t name_off;
-	uint32_t name_len, fps;		/* fingerprints of its text */
-	uint64_t size;			/* of the file */
-	uint32_t words, flags;		/* IDM_DOC_* */
+	uint32_t name_len, fps; /* fingerprints of its text */
+	uint64_t size;          /* of the file */
+	uint32_t words, flags;  /* IDM_DOC_* */
 };
 
-#define IDM_DOC_TEXT	1		/* its text could be read */
+#define IDM_DOC_TEXT 1 /* its text could be read */
 
 struct fp_slot2 {
 	uint32_t tag, ref;
@@ -128,18 +128,18 @@ struct fp_slot2 {
 
 struct idm_file {
 	uint64_t size;
-	unsigned char mac[16];		/* keyed hash of its SHA-256 */
+	unsigned char mac[16]; /* keyed hash of its SHA-256 */
 	uint32_t doc, reserved;
 };
 
 /* An open index (detector_fpfile.c). */
 struct det_fpindex {
-	char    name[FP_NAME_MAX + 1];
+	char name[FP_NAME_MAX + 1];
 	enum fp_kind kind;
-	char    path[4096];
+	char path[4096];
 	const unsigned char *map;
-	size_t  size;
-	int     fallback;		/* the last good copy runs */
+	size_t size;
+	int fallback; /* the last good copy runs */
 	const struct edm_head *edm;
 	const struct edm_col *cols;
 	const struct idm_head *idm;
@@ -153,9 +153,9 @@ struct det_fpindex {
 
 /* How detector_fpindex_open() finds an index. */
 enum fp_open_mode {
-	FP_OPEN_SOURCE,			/* fingerprint_directory, checked whole */
-	FP_OPEN_SAVE,			/* the same, then a last good copy */
-	FP_OPEN_GOOD,			/* the last good copy */
+	FP_OPEN_SOURCE, /* fingerprint_directory, checked whole */
+	FP_OPEN_SAVE,   /* the same, then a last good copy */
+	FP_OPEN_GOOD,   /* the last good copy */
 };
 
 /* detector_fpfile.c */
@@ -163,8 +163,8 @@ void detector_fp_dir(const char *confdir, char *buf, size_t len);
 void detector_fp_good_dir(char *buf, size_t len);
 const char *detector_fp_ext(enum fp_kind kind);
 struct det_fpindex *detector_fpindex_open(const char *confdir, const char *name,
-					  enum fp_kind kind, enum fp_open_mode mode,
-					  char *err, size_t errlen);
+					  enum fp_kind kind, enum fp_open_mode mode, char *err,
+					  size_t errlen);
 void detector_fpindex_close(struct det_fpindex *x);
 int detector_fpindex_check_file(const char *path, enum fp_kind kind, int whole,
 				struct det_fpindex *x, char *err, size_t errlen);
@@ -174,40 +174,40 @@ void detector_fp_bloom_prefetch(const struct det_fpindex *x, uint64_t fp);
 uint32_t detector_fp_bucket(uint64_t fp, uint32_t slots);
 uint32_t detector_fp_tag(uint64_t fp);
 void detector_fp_bloom_add(uint64_t *bloom, uint32_t log2, uint64_t fp);
-const uint32_t *detector_fp_postings(const struct det_fpindex *x, uint32_t ref,
-				     uint32_t *one, uint32_t *n);
+const uint32_t *detector_fp_postings(const struct det_fpindex *x, uint32_t ref, uint32_t *one,
+				     uint32_t *n);
 
 /*
  * Scan state of one message (detector_fpscan.c, detector_edm.c,
  * detector_idm.c). struct det_scan points to it; it exists only when the
  * policies have edm or document rules.
  */
-#define FP_FOUND_MAX	3		/* matches described per rule */
-#define FP_VALUES_MAX	96
+#define FP_FOUND_MAX  3 /* matches described per rule */
+#define FP_VALUES_MAX 96
 
 /* A value of an EDM index found in the unit being scanned. */
 struct edm_hit {
-	size_t  s, e;
-	uint32_t x;			/* index number in the policy set */
-	uint32_t ref;			/* its slot's rows */
+	size_t s, e;
+	uint32_t x;   /* index number in the policy set */
+	uint32_t ref; /* its slot's rows */
 };
 
 /* A token that is not words: a number, a date, an address. */
 struct edm_token {
-	size_t  s, e;
-	uint64_t h;			/* unkeyed, then sealed */
-	int     dmy;			/* dates: day first */
+	size_t s, e;
+	uint64_t h; /* unkeyed, then sealed */
+	int dmy;    /* dates: day first */
 	enum fp_type t;
 };
 
 /* One match, as the incident tells it. */
 struct fp_found {
-	uint32_t row;			/* edm: 1-based data row */
-	uint32_t cols;			/* edm: bit per column */
-	char    values[FP_VALUES_MAX];	/* edm: masked cells */
-	uint32_t doc;			/* document */
-	unsigned overlap, words;	/* document: percent, shared words */
-	int     identical, whole;	/* document: same bytes; whole message */
+	uint32_t row;               /* edm: 1-based data row */
+	uint32_t cols;              /* edm: bit per column */
+	char values[FP_VALUES_MAX]; /* edm: masked cells */
+	uint32_t doc;               /* document */
+	unsigned overlap, words;    /* document: percent, shared words */
+	int identical, whole;       /* document: same bytes; whole message */
 };
 
 struct fp_rule_res {
@@ -216,61 +216,61 @@ struct fp_rule_res {
 };
 
 /* A row of an EDM rule with the cells seen near each other. */
-#define EDM_ROW_CELLS	8
+#define EDM_ROW_CELLS 8
 struct edm_row {
 	uint32_t row, gen;
-	uint32_t reported;		/* the unit's gen it was reported in */
+	uint32_t reported; /* the unit's gen it was reported in */
 	unsigned n;
 	struct {
 		uint32_t col;
-		size_t  s, e;
-	}       c[EDM_ROW_CELLS];
+		size_t s, e;
+	} c[EDM_ROW_CELLS];
 };
 
 /* Counters of a document rule, per document: its part, the whole message. */
 struct idm_acc {
-	uint32_t *part_n, *msg_n;	/* distinct fingerprints */
-	uint32_t *part_w, *msg_w;	/* shared words */
-	uint64_t *part_end, *msg_end;	/* after the last matched k-gram (word number) */
-	uint32_t *touched;		/* documents counted in this part */
-	size_t  ntouched, captouched;
-	int     identical_done;
+	uint32_t *part_n, *msg_n;     /* distinct fingerprints */
+	uint32_t *part_w, *msg_w;     /* shared words */
+	uint64_t *part_end, *msg_end; /* after the last matched k-gram (word number) */
+	uint32_t *touched;            /* documents counted in this part */
+	size_t ntouched, captouched;
+	int identical_done;
 };
 
 /* A set of 64-bit keys (open addressing, 0 never stored). */
 struct fp_set {
 	uint64_t *k;
-	size_t  n, cap;
+	size_t n, cap;
 };
 
 struct det_fpscan {
-	uint32_t *edm_rules, *doc_rules;	/* of enabled policies */
-	size_t  nedm, ndoc;
-	struct fp_rule_res *res;	/* per rule */
+	uint32_t *edm_rules, *doc_rules; /* of enabled policies */
+	size_t nedm, ndoc;
+	struct fp_rule_res *res; /* per rule */
 	struct edm_hit *hits;
-	size_t  nhits, caphits;
+	size_t nhits, caphits;
 	struct edm_token *tok;
-	size_t  ntok, captok;
-	struct edm_row *rows;		/* the row map */
-	size_t  caprows, nrowsused;
+	size_t ntok, captok;
+	struct edm_row *rows; /* the row map */
+	size_t caprows, nrowsused;
 	uint32_t rowgen;
-	uint64_t work;			/* postings visited, for the bound */
-	struct idm_acc *acc;		/* per rule (document rules) */
+	uint64_t work;       /* postings visited, for the bound */
+	struct idm_acc *acc; /* per rule (document rules) */
 	struct fp_set part_seen, msg_seen;
-	uint64_t wordno;		/* words of the message so far */
-	int     part_depth;
-	struct fp_winnow *winnow;	/* per index, for the unit */
-	unsigned char *xon;		/* per index: used by a rule of the unit */
-	uint32_t *active;		/* the unit's rules */
-	struct fp_cand *cand;		/* values of a batch of words */
-	size_t  ncand, capcand;
-	unsigned unit_where;		/* the unit being read */
-	struct fp_rmatch *rec;		/* a confined child's document matches */
-	size_t  nrec;
+	uint64_t wordno; /* words of the message so far */
+	int part_depth;
+	struct fp_winnow *winnow; /* per index, for the unit */
+	unsigned char *xon;       /* per index: used by a rule of the unit */
+	uint32_t *active;         /* the unit's rules */
+	struct fp_cand *cand;     /* values of a batch of words */
+	size_t ncand, capcand;
+	unsigned unit_where;   /* the unit being read */
+	struct fp_rmatch *rec; /* a confined child's document matches */
+	size_t nrec;
 };
 
 /* A document match a confined child hands its parent (detector_confine.c). */
-#define FP_REPORT_MATCHES	65536
+#define FP_REPORT_MATCHES 65536
 struct fp_rmatch {
 	uint64_t fp, pos;
 	uint32_t x, where;
@@ -279,23 +279,22 @@ struct fp_rmatch {
 /* Winnowing (Schleimer, Wilkerson, Aiken 2003) over the words of a text. */
 struct fp_winnow {
 	unsigned k, w;
-	uint64_t ring[FP_IDM_K_MAX];	/* the last k sealed words */
-	unsigned ri;			/* where the next one goes */
-	uint64_t kg, bk;		/* rolling k-gram value, B^k */
+	uint64_t ring[FP_IDM_K_MAX]; /* the last k sealed words */
+	unsigned ri;                 /* where the next one goes */
+	uint64_t kg, bk;             /* rolling k-gram value, B^k */
 	uint64_t nwords;
-	uint64_t h[FP_IDM_W_MAX], at[FP_IDM_W_MAX];	/* the window */
+	uint64_t h[FP_IDM_W_MAX], at[FP_IDM_W_MAX]; /* the window */
 	unsigned nh, head;
-	int     min;			/* the window's selected entry, -1 none */
-	uint64_t last;			/* word of the last fingerprint given + 1 */
+	int min;       /* the window's selected entry, -1 none */
+	uint64_t last; /* word of the last fingerprint given + 1 */
 };
 
 /* detector_edm.c */
-void detector_edm_tokens(struct det_scan *sc, const char *data, size_t len,
-			 unsigned types, unsigned mind, unsigned maxd);
-void detector_edm_lookup_tokens(struct det_scan *sc, const char *d,
-				const unsigned char *xon);
-int detector_edm_find(const struct det_fpindex *x, uint64_t fp, enum fp_type t,
-		      const char *d, size_t s, size_t e, int dmy, uint32_t *ref);
+void detector_edm_tokens(struct det_scan *sc, const char *data, size_t len, unsigned types,
+			 unsigned mind, unsigned maxd);
+void detector_edm_lookup_tokens(struct det_scan *sc, const char *d, const unsigned char *xon);
+int detector_edm_find(const struct det_fpindex *x, uint64_t fp, enum fp_type t, const char *d,
+		      size_t s, size_t e, int dmy, uint32_t *ref);
 void detector_edm_hit(struct det_fpscan *fs, uint32_t x, size_t s, size_t e, uint32_t ref);
 void detector_edm_rules(struct det_scan *sc, const char *d, const uint32_t *rules,
 			size_t nrules);
@@ -329,15 +328,14 @@ int detector_fp_key_load(const char *path, char *err, size_t errlen);
 int detector_fp_key_create(const char *path, uid_t owner, gid_t group, char *err,
 			   size_t errlen);
 int detector_fp_key_ready(void);
-const unsigned char *detector_fp_key_id(void);	/* 8 bytes */
+const unsigned char *detector_fp_key_id(void); /* 8 bytes */
 void detector_fp_seal(const uint64_t *h, uint64_t *out, size_t n, enum fp_type t);
 uint32_t detector_fp_check(enum fp_type t, const char *norm, size_t len);
 void detector_fp_mac(const unsigned char *in, size_t len, unsigned char out[32]);
 
 /* detector_fp.c: words and values */
 uint64_t detector_fp_hash(const void *p, size_t n, uint64_t seed);
-size_t detector_fp_words(const char *d, size_t len, size_t *pos, struct fp_word *w,
-			 size_t max);
+size_t detector_fp_words(const char *d, size_t len, size_t *pos, struct fp_word *w, size_t max);
 void detector_fp_words_seal(const struct fp_word *w, size_t n, uint64_t *out);
 uint64_t detector_fp_span(const uint64_t *sealed, size_t n);
 size_t detector_fp_norm_text(const char *s, size_t len, char *out, size_t outlen,

@@ -43,7 +43,7 @@
 #include "msg.h"
 #include "detector_fp.h"
 
-#define FP_GOOD_DIR	"detector/fingerprints"
+#define FP_GOOD_DIR "detector/fingerprints"
 
 _Static_assert(sizeof(struct fp_head) == 136, "fp_head layout");
 _Static_assert(sizeof(struct edm_head) == 272, "edm_head layout");
@@ -54,7 +54,7 @@ _Static_assert(sizeof(struct idm_file) == 32, "idm_file layout");
 _Static_assert(sizeof(struct fp_slot3) == 12, "fp_slot3 layout");
 
 /* detector_fp_dir - fingerprint_directory, relative to confdir */
-void    detector_fp_dir(const char *confdir, char *buf, size_t len)
+void detector_fp_dir(const char *confdir, char *buf, size_t len)
 {
 	if (*var_fingerprint_directory == '/')
 		strlcpy(buf, var_fingerprint_directory, len);
@@ -63,7 +63,7 @@ void    detector_fp_dir(const char *confdir, char *buf, size_t len)
 }
 
 /* detector_fp_good_dir - where the last good copies are */
-void    detector_fp_good_dir(char *buf, size_t len)
+void detector_fp_good_dir(char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s", var_run_directory, FP_GOOD_DIR);
 }
@@ -96,37 +96,37 @@ static inline uint64_t bloom_bits(uint32_t log2, uint64_t fp, size_t *word)
 }
 
 /* detector_fp_bloom_add - a value into a Bloom filter of 2^log2 words */
-void    detector_fp_bloom_add(uint64_t *bloom, uint32_t log2, uint64_t fp)
+void detector_fp_bloom_add(uint64_t *bloom, uint32_t log2, uint64_t fp)
 {
-	size_t  w;
+	size_t w;
 	uint64_t m = bloom_bits(log2, fp, &w);
 
 	bloom[w] |= m;
 }
 
 /* detector_fp_bloom - may the index hold this value? */
-int     detector_fp_bloom(const struct det_fpindex *x, uint64_t fp)
+int detector_fp_bloom(const struct det_fpindex *x, uint64_t fp)
 {
 	uint32_t log2 = x->kind == FP_EDM ? x->edm->bloom_log2 : x->idm->bloom_log2;
-	size_t  w;
+	size_t w;
 	uint64_t m = bloom_bits(log2, fp, &w);
 
 	return (x->bloom[w] & m) == m;
 }
 
 /* detector_fp_bloom_prefetch - start reading the Bloom filter word of a value */
-void    detector_fp_bloom_prefetch(const struct det_fpindex *x, uint64_t fp)
+void detector_fp_bloom_prefetch(const struct det_fpindex *x, uint64_t fp)
 {
 	uint32_t log2 = x->kind == FP_EDM ? x->edm->bloom_log2 : x->idm->bloom_log2;
-	size_t  w;
+	size_t w;
 
 	(void) bloom_bits(log2, fp, &w);
 	__builtin_prefetch(&x->bloom[w]);
 }
 
 /* detector_fp_postings - the postings of a slot's ref; NULL if it is out of bounds */
-const uint32_t *detector_fp_postings(const struct det_fpindex *x, uint32_t ref,
-				     uint32_t *one, uint32_t *n)
+const uint32_t *detector_fp_postings(const struct det_fpindex *x, uint32_t ref, uint32_t *one,
+				     uint32_t *n)
 {
 	uint64_t np = x->kind == FP_EDM ? x->edm->postings : x->idm->postings;
 
@@ -142,12 +142,13 @@ const uint32_t *detector_fp_postings(const struct det_fpindex *x, uint32_t ref,
 }
 
 /* section_ok - does [off, off+len) lie in the file, 8-aligned? */
-static int section_ok(const struct det_fpindex *x, uint64_t off, uint64_t len,
-		      uint64_t want, const char *what, char *err, size_t errlen)
+static int section_ok(const struct det_fpindex *x, uint64_t off, uint64_t len, uint64_t want,
+		      const char *what, char *err, size_t errlen)
 {
 	if (off % 8 || off < sizeof(struct fp_head) || off > x->size || len > x->size - off
 	    || len != want) {
-		snprintf(err, errlen, "%s: section %s out of bounds (damaged file?)", x->path, what);
+		snprintf(err, errlen, "%s: section %s out of bounds (damaged file?)", x->path,
+			 what);
 		return -1;
 	}
 	return 0;
@@ -169,13 +170,17 @@ static int check_edm(struct det_fpindex *x, char *err, size_t errlen)
 		return -1;
 	}
 	if (section_ok(x, h->cols_off, (uint64_t) h->cols * sizeof(struct edm_col),
-		       (uint64_t) h->cols * sizeof(struct edm_col), "columns", err, errlen) < 0
+		       (uint64_t) h->cols * sizeof(struct edm_col), "columns", err, errlen)
+		    < 0
 	    || section_ok(x, h->slots_off, (uint64_t) h->slots * sizeof(struct fp_slot3),
-			  (uint64_t) h->slots * sizeof(struct fp_slot3), "slots", err, errlen) < 0
-	    || section_ok(x, h->post_off, h->postings * 4, h->postings * 4, "postings",
-			  err, errlen) < 0
+			  (uint64_t) h->slots * sizeof(struct fp_slot3), "slots", err, errlen)
+		    < 0
+	    || section_ok(x, h->post_off, h->postings * 4, h->postings * 4, "postings", err,
+			  errlen)
+		    < 0
 	    || section_ok(x, h->bloom_off, 8ULL << h->bloom_log2, 8ULL << h->bloom_log2,
-			  "bloom", err, errlen) < 0)
+			  "bloom", err, errlen)
+		    < 0)
 		return -1;
 	x->edm = h;
 	x->cols = (const struct edm_col *) (x->map + h->cols_off);
@@ -200,24 +205,29 @@ static int check_idm(struct det_fpindex *x, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: bad header size", x->path);
 		return -1;
 	}
-	if (h->k < 1 || h->k > FP_IDM_K_MAX || h->w < 1 || h->w > FP_IDM_W_MAX
-	    || h->slots == 0 || h->fps > h->slots || h->bloom_log2 > 32
-	    || h->max_probe > h->slots || h->docs == 0 || h->docs >= FP_REF_INLINE
-	    || h->postings > UINT32_MAX || h->files > h->docs) {
+	if (h->k < 1 || h->k > FP_IDM_K_MAX || h->w < 1 || h->w > FP_IDM_W_MAX || h->slots == 0
+	    || h->fps > h->slots || h->bloom_log2 > 32 || h->max_probe > h->slots
+	    || h->docs == 0 || h->docs >= FP_REF_INLINE || h->postings > UINT32_MAX
+	    || h->files > h->docs) {
 		snprintf(err, errlen, "%s: counts out of range (damaged file?)", x->path);
 		return -1;
 	}
 	if (section_ok(x, h->docs_off, (uint64_t) h->docs * sizeof(struct idm_doc),
-		       (uint64_t) h->docs * sizeof(struct idm_doc), "documents", err, errlen) < 0
+		       (uint64_t) h->docs * sizeof(struct idm_doc), "documents", err, errlen)
+		    < 0
 	    || section_ok(x, h->names_off, h->names_len, h->names_len, "names", err, errlen) < 0
 	    || section_ok(x, h->slots_off, (uint64_t) h->slots * sizeof(struct fp_slot2),
-			  (uint64_t) h->slots * sizeof(struct fp_slot2), "slots", err, errlen) < 0
-	    || section_ok(x, h->post_off, h->postings * 4, h->postings * 4, "postings",
-			  err, errlen) < 0
+			  (uint64_t) h->slots * sizeof(struct fp_slot2), "slots", err, errlen)
+		    < 0
+	    || section_ok(x, h->post_off, h->postings * 4, h->postings * 4, "postings", err,
+			  errlen)
+		    < 0
 	    || section_ok(x, h->files_off, (uint64_t) h->files * sizeof(struct idm_file),
-			  (uint64_t) h->files * sizeof(struct idm_file), "files", err, errlen) < 0
+			  (uint64_t) h->files * sizeof(struct idm_file), "files", err, errlen)
+		    < 0
 	    || section_ok(x, h->bloom_off, 8ULL << h->bloom_log2, 8ULL << h->bloom_log2,
-			  "bloom", err, errlen) < 0)
+			  "bloom", err, errlen)
+		    < 0)
 		return -1;
 	x->idm = h;
 	x->docs = (const struct idm_doc *) (x->map + h->docs_off);
@@ -246,9 +256,9 @@ static int sum_ok(const struct det_fpindex *x)
 {
 	unsigned char zero[32] = {0}, d[32];
 	unsigned int n = 0;
-	size_t  at = offsetof(struct fp_head, sum);
+	size_t at = offsetof(struct fp_head, sum);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	int     ok;
+	int ok;
 
 	ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1
 		&& EVP_DigestUpdate(md, x->map, at) == 1
@@ -261,13 +271,13 @@ static int sum_ok(const struct det_fpindex *x)
 }
 
 /* detector_fpindex_check_file - map and check one file into x; 0 or -1 */
-int     detector_fpindex_check_file(const char *path, enum fp_kind kind, int whole,
-				    struct det_fpindex *x, char *err, size_t errlen)
+int detector_fpindex_check_file(const char *path, enum fp_kind kind, int whole,
+				struct det_fpindex *x, char *err, size_t errlen)
 {
 	const struct fp_head *h;
 	struct stat st;
-	void   *map;
-	int     fd;
+	void *map;
+	int fd;
 
 	strlcpy(x->path, path, sizeof(x->path));
 	x->kind = kind;
@@ -280,7 +290,8 @@ int     detector_fpindex_check_file(const char *path, enum fp_kind kind, int who
 		close(fd);
 		return -1;
 	}
-	if ((uint64_t) st.st_size < sizeof(struct edm_head) || (uint64_t) st.st_size > SIZE_MAX / 2) {
+	if ((uint64_t) st.st_size < sizeof(struct edm_head)
+	    || (uint64_t) st.st_size > SIZE_MAX / 2) {
 		snprintf(err, errlen, "%s: too short to be an index", path);
 		close(fd);
 		return -1;
@@ -295,7 +306,8 @@ int     detector_fpindex_check_file(const char *path, enum fp_kind kind, int who
 	x->size = (size_t) st.st_size;
 	h = map;
 	if (memcmp(h->magic, kind == FP_EDM ? FP_EDM_MAGIC : FP_IDM_MAGIC, 8) != 0)
-		snprintf(err, errlen, "%s: not a dlpgate %s index", path, kind == FP_EDM ? "EDM" : "IDM");
+		snprintf(err, errlen, "%s: not a dlpgate %s index", path,
+			 kind == FP_EDM ? "EDM" : "IDM");
 	else if (h->version != FP_VERSION)
 		snprintf(err, errlen, "%s: index version %u (this dlpgate reads %u)", path,
 			 h->version, FP_VERSION);
@@ -323,9 +335,9 @@ int     detector_fpindex_check_file(const char *path, enum fp_kind kind, int who
 /* copy_file - src to dst through a temporary name; 0 or -1 */
 static int copy_file(const struct det_fpindex *src, const char *dst, char *err, size_t errlen)
 {
-	char    tmp[PATH_MAX];
-	size_t  off = 0;
-	int     fd;
+	char tmp[PATH_MAX];
+	size_t off = 0;
+	int fd;
 
 	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", dst, (long) getpid());
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
@@ -338,7 +350,8 @@ static int copy_file(const struct det_fpindex *src, const char *dst, char *err, 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			snprintf(err, errlen, "%s: %s", tmp, n < 0 ? strerror(errno) : "short write");
+			snprintf(err, errlen, "%s: %s", tmp,
+				 n < 0 ? strerror(errno) : "short write");
 			close(fd);
 			unlink(tmp);
 			return -1;
@@ -354,7 +367,7 @@ static int copy_file(const struct det_fpindex *src, const char *dst, char *err, 
 }
 
 /* detector_fpindex_close - unmap and free */
-void    detector_fpindex_close(struct det_fpindex *x)
+void detector_fpindex_close(struct det_fpindex *x)
 {
 	if (x == NULL)
 		return;
@@ -367,13 +380,14 @@ void    detector_fpindex_close(struct det_fpindex *x)
 static void save_good(struct det_fpindex *x, const char *good)
 {
 	struct det_fpindex old;
-	char    err[512];
-	int     same;
+	char err[512];
+	int same;
 
 	memset(&old, 0, sizeof(old));
 	same = detector_fpindex_check_file(good, x->kind, 0, &old, err, sizeof(err)) == 0
 		&& memcmp(((const struct fp_head *) old.map)->sum,
-			  ((const struct fp_head *) x->map)->sum, 32) == 0;
+			  ((const struct fp_head *) x->map)->sum, 32)
+			== 0;
 	if (old.map)
 		munmap((void *) old.map, old.size);
 	if (!same && copy_file(x, good, err, sizeof(err)) < 0) {
@@ -392,15 +406,15 @@ static void save_good(struct det_fpindex *x, const char *good)
 
 /* detector_fpindex_open - an index by name; NULL with the reason in err */
 struct det_fpindex *detector_fpindex_open(const char *confdir, const char *name,
-					  enum fp_kind kind, enum fp_open_mode mode,
-					  char *err, size_t errlen)
+					  enum fp_kind kind, enum fp_open_mode mode, char *err,
+					  size_t errlen)
 {
-	char    dir[PATH_MAX], path[PATH_MAX], good[PATH_MAX], err2[512];
+	char dir[PATH_MAX], path[PATH_MAX], good[PATH_MAX], err2[512];
 	struct det_fpindex *x = xcalloc(1, sizeof(*x));
 
 	if (!detector_fp_name_ok(name)) {
-		snprintf(err, errlen, "index \"%s\": names are letters, digits, '_', '.' and '-'",
-			 name);
+		snprintf(err, errlen,
+			 "index \"%s\": names are letters, digits, '_', '.' and '-'", name);
 		free(x);
 		return NULL;
 	}
@@ -419,7 +433,8 @@ struct det_fpindex *detector_fpindex_open(const char *confdir, const char *name,
 		if (mode == FP_OPEN_SAVE) {
 			(void) mkdir(dir, 0700);
 			save_good(x, good);
-			evt_info(FP_LOADED, NULL, "index=%s file=%s size=%zu", name, path, x->size);
+			evt_info(FP_LOADED, NULL, "index=%s file=%s size=%zu", name, path,
+				 x->size);
 		}
 		return x;
 	}
@@ -439,17 +454,17 @@ struct det_fpindex *detector_fpindex_open(const char *confdir, const char *name,
 }
 
 /* detector_fp_good_prune - remove last good copies no policy uses any more */
-void    detector_fp_good_prune(const char *const *keep, size_t nkeep)
+void detector_fp_good_prune(const char *const *keep, size_t nkeep)
 {
-	char    dir[PATH_MAX], path[PATH_MAX];
-	DIR    *d;
+	char dir[PATH_MAX], path[PATH_MAX];
+	DIR *d;
 	struct dirent *de;
 
 	detector_fp_good_dir(dir, sizeof(dir));
 	if ((d = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
-		size_t  i;
+		size_t i;
 
 		if (de->d_name[0] == '.')
 			continue;

@@ -32,24 +32,24 @@
 #include "detector.h"
 #include "detector_fp.h"
 
-#define FP_BATCH	256		/* words read and sealed at a time */
-#define FP_UNIT_GAP	(FP_IDM_K_MAX + FP_IDM_W_MAX + 1)	/* word numbers between units */
+#define FP_BATCH    256                               /* words read and sealed at a time */
+#define FP_UNIT_GAP (FP_IDM_K_MAX + FP_IDM_W_MAX + 1) /* word numbers between units */
 
 /* detector_fp_set_add - add a key (never 0); 1 if it was not there */
-int     detector_fp_set_add(struct fp_set *s, uint64_t key)
+int detector_fp_set_add(struct fp_set *s, uint64_t key)
 {
-	size_t  i;
+	size_t i;
 
 	if (s->n * 2 >= s->cap) {
-		size_t  cap = s->cap ? s->cap * 2 : 256;
+		size_t cap = s->cap ? s->cap * 2 : 256;
 		uint64_t *k = xcalloc(cap, sizeof(uint64_t));
 
 		for (size_t j = 0; j < s->cap; j++) {
 			if (s->k[j] == 0)
 				continue;
-			for (i = (size_t) (s->k[j] * 0x9e3779b97f4a7c15ULL >> 20) & (cap - 1); k[i];
-			     i = (i + 1) & (cap - 1))
-				 /* void */ ;
+			for (i = (size_t) (s->k[j] * 0x9e3779b97f4a7c15ULL >> 20) & (cap - 1);
+			     k[i]; i = (i + 1) & (cap - 1))
+				/* void */;
 			k[i] = s->k[j];
 		}
 		free(s->k);
@@ -66,7 +66,7 @@ int     detector_fp_set_add(struct fp_set *s, uint64_t key)
 }
 
 /* detector_fp_set_clear - empty a set, keep its room */
-void    detector_fp_set_clear(struct fp_set *s)
+void detector_fp_set_clear(struct fp_set *s)
 {
 	if (s->n)
 		memset(s->k, 0, s->cap * sizeof(uint64_t));
@@ -74,7 +74,7 @@ void    detector_fp_set_clear(struct fp_set *s)
 }
 
 /* detector_fp_scan_init - the state of a message, when rules need it */
-void    detector_fp_scan_init(struct det_scan *sc)
+void detector_fp_scan_init(struct det_scan *sc)
 {
 	const struct det_policyset *ps = sc->ps;
 	struct det_fpscan *fs = xcalloc(1, sizeof(*fs));
@@ -100,7 +100,7 @@ void    detector_fp_scan_init(struct det_scan *sc)
 }
 
 /* detector_fp_scan_free - release a message's state */
-void    detector_fp_scan_free(struct det_scan *sc)
+void detector_fp_scan_free(struct det_scan *sc)
 {
 	struct det_fpscan *fs = sc->fp;
 
@@ -155,24 +155,24 @@ static uint32_t index_no(const struct det_policyset *ps, const struct det_fpinde
 	uint32_t i;
 
 	for (i = 0; i < ps->nfpi && ps->fpi[i] != x; i++)
-		 /* void */ ;
+		/* void */;
 	return i;
 }
 
 /* What one unit asks of the word pass. */
 struct wpass {
-	int     edm_text;		/* look up spans of words */
-	unsigned spans;			/* span lengths to look up (bit n-1: n words) */
-	int     idm;			/* winnow for document rules */
+	int edm_text;   /* look up spans of words */
+	unsigned spans; /* span lengths to look up (bit n-1: n words) */
+	int idm;        /* winnow for document rules */
 	const uint32_t *doc;
-	size_t  ndoc;
+	size_t ndoc;
 };
 
 /* A value to look up, found while the words of a batch were read. */
 struct fp_cand {
-	uint64_t v;			/* keyed value */
-	uint64_t pos;			/* IDM: first word; EDM: first and last word of the batch */
-	uint32_t x;			/* index */
+	uint64_t v;   /* keyed value */
+	uint64_t pos; /* IDM: first word; EDM: first and last word of the batch */
+	uint32_t x;   /* index */
 	uint32_t last;
 };
 
@@ -195,7 +195,8 @@ static void batch_values(struct det_scan *sc, const struct fp_word *w, const uin
 
 	fs->ncand = 0;
 	for (size_t i = carry; i < carry + n; i++) {
-		for (size_t len = 1; wp->edm_text && len <= FP_SPAN_MAX && len <= i + 1; len++) {
+		for (size_t len = 1; wp->edm_text && len <= FP_SPAN_MAX && len <= i + 1;
+		     len++) {
 			uint64_t v;
 
 			if (!(wp->spans & 1u << (len - 1)))
@@ -205,7 +206,8 @@ static void batch_values(struct det_scan *sc, const struct fp_word *w, const uin
 				const struct det_fpindex *xi = ps->fpi[x];
 				struct fp_cand *c;
 
-				if (!fs->xon[x] || xi->kind != FP_EDM || !(xi->edm->span_mask & 1u << (len - 1)))
+				if (!fs->xon[x] || xi->kind != FP_EDM
+				    || !(xi->edm->span_mask & 1u << (len - 1)))
 					continue;
 				c = cand_room(fs, 1);
 				c->v = v;
@@ -219,7 +221,7 @@ static void batch_values(struct det_scan *sc, const struct fp_word *w, const uin
 	/* the winnowing of each document index, over the whole batch */
 	for (uint32_t x = 0; wp->idm && x < ps->nfpi; x++) {
 		uint64_t fp[FP_BATCH + 1], at[FP_BATCH + 1];
-		size_t  k;
+		size_t k;
 
 		if (!fs->xon[x] || ps->fpi[x]->kind != FP_IDM)
 			continue;
@@ -251,8 +253,8 @@ static void batch_lookup(struct det_scan *sc, const char *d, const struct fp_wor
 
 		if (c->last == UINT32_MAX)
 			detector_idm_match(sc, c->x, c->v, c->pos, wp->doc, wp->ndoc);
-		else if (detector_edm_find(ps->fpi[c->x], c->v, FP_TEXT, d, w[c->pos].s, w[c->last].e,
-					   0, &ref))
+		else if (detector_edm_find(ps->fpi[c->x], c->v, FP_TEXT, d, w[c->pos].s,
+					   w[c->last].e, 0, &ref))
 			detector_edm_hit(fs, c->x, w[c->pos].s, w[c->last].e, ref);
 	}
 }
@@ -265,13 +267,14 @@ static void word_pass(struct det_scan *sc, const char *d, size_t from, size_t to
 	const struct det_policyset *ps = sc->ps;
 	struct fp_word w[FP_BATCH + FP_SPAN_MAX];
 	uint64_t f[FP_BATCH + FP_SPAN_MAX], fp, at, base = fs->wordno, count = 0;
-	size_t  pos = from, carry = 0, n;
+	size_t pos = from, carry = 0, n;
 
 	for (uint32_t x = 0; wp->idm && x < ps->nfpi; x++)
 		if (fs->xon[x] && ps->fpi[x]->kind == FP_IDM)
-			detector_idm_winnow_init(&fs->winnow[x], ps->fpi[x]->idm->k, ps->fpi[x]->idm->w);
+			detector_idm_winnow_init(&fs->winnow[x], ps->fpi[x]->idm->k,
+						 ps->fpi[x]->idm->w);
 	while ((n = detector_fp_words(d, to, &pos, w + carry, FP_BATCH)) > 0) {
-		size_t  keep;
+		size_t keep;
 
 		detector_fp_words_seal(w + carry, n, f + carry);
 		batch_values(sc, w, f, carry, n, base, wp);
@@ -294,10 +297,11 @@ static void word_pass(struct det_scan *sc, const char *d, size_t from, size_t to
 /* word_start - back to the start of the word at p (a few bytes at most) */
 static size_t word_start(const char *d, size_t p)
 {
-	size_t  lim = p > FP_WORD_MAX ? p - FP_WORD_MAX : 0;
+	size_t lim = p > FP_WORD_MAX ? p - FP_WORD_MAX : 0;
 
-	while (p > lim && ((unsigned char) d[p - 1] >= 0x80 || (d[p - 1] >= '0' && d[p - 1] <= '9')
-			   || ((d[p - 1] | 0x20) >= 'a' && (d[p - 1] | 0x20) <= 'z')))
+	while (p > lim
+	       && ((unsigned char) d[p - 1] >= 0x80 || (d[p - 1] >= '0' && d[p - 1] <= '9')
+		   || ((d[p - 1] | 0x20) >= 'a' && (d[p - 1] | 0x20) <= 'z')))
 		p--;
 	return p;
 }
@@ -315,19 +319,19 @@ static void windows(struct det_scan *sc, const char *d, size_t len, unsigned mar
 		    const struct wpass *wp)
 {
 	struct det_fpscan *fs = sc->fp;
-	size_t  na = fs->nhits, i = 0;
+	size_t na = fs->nhits, i = 0;
 	size_t *win;
 
 	if (na == 0)
 		return;
 	qsort(fs->hits, na, sizeof(*fs->hits), hit_start);
-	win = xmalloc(na * 2 * sizeof(size_t));	/* hits are added as we go */
+	win = xmalloc(na * 2 * sizeof(size_t)); /* hits are added as we go */
 	for (size_t k = 0; k < na; k++) {
 		win[2 * k] = fs->hits[k].s > margin ? fs->hits[k].s - margin : 0;
 		win[2 * k + 1] = len - fs->hits[k].e > margin ? fs->hits[k].e + margin : len;
 	}
 	while (i < na) {
-		size_t  s = win[2 * i], e = win[2 * i + 1];
+		size_t s = win[2 * i], e = win[2 * i + 1];
 
 		for (i++; i < na && win[2 * i] <= e; i++)
 			if (win[2 * i + 1] > e)
@@ -338,15 +342,15 @@ static void windows(struct det_scan *sc, const char *d, size_t len, unsigned mar
 }
 
 /* detector_fp_unit - the edm and document rules over one unit of text */
-void    detector_fp_unit(struct det_scan *sc, unsigned where, const char *header,
-			 const char *d, size_t len)
+void detector_fp_unit(struct det_scan *sc, unsigned where, const char *header, const char *d,
+		      size_t len)
 {
 	struct det_fpscan *fs = sc->fp;
 	const struct det_policyset *ps = sc->ps;
 	uint32_t *edm = fs->active, *doc;
-	size_t  nedm = 0, ndoc = 0;
+	size_t nedm = 0, ndoc = 0;
 	unsigned types = 0, mind = UINT_MAX, maxd = 0, margin = 0;
-	int     full = 0, text = 0;
+	int full = 0, text = 0;
 	struct wpass wp = {0};
 
 	memset(fs->xon, 0, ps->nfpi);
@@ -404,7 +408,7 @@ void    detector_fp_unit(struct det_scan *sc, unsigned where, const char *header
 }
 
 /* detector_fp_part - a MIME leaf begins (1) or ends (0) */
-void    detector_fp_part(struct det_scan *sc, int begin)
+void detector_fp_part(struct det_scan *sc, int begin)
 {
 	struct det_fpscan *fs = sc->fp;
 
@@ -417,14 +421,14 @@ void    detector_fp_part(struct det_scan *sc, int begin)
 }
 
 /* detector_fp_file - content of a part or member: an indexed file? */
-void    detector_fp_file(struct det_scan *sc, unsigned where, const char *data, size_t len)
+void detector_fp_file(struct det_scan *sc, unsigned where, const char *data, size_t len)
 {
 	if (sc->fp && sc->fp->ndoc)
 		detector_idm_file(sc, where, data, len);
 }
 
 /* detector_fp_finish - judge the message as a whole (once) */
-void    detector_fp_finish(struct det_scan *sc)
+void detector_fp_finish(struct det_scan *sc)
 {
 	struct det_fpscan *fs = sc->fp;
 
@@ -433,11 +437,11 @@ void    detector_fp_finish(struct det_scan *sc)
 	while (fs->part_depth > 0)
 		detector_fp_part(sc, 0);
 	detector_idm_finish(sc);
-	fs->part_depth = -1;			/* judged */
+	fs->part_depth = -1; /* judged */
 }
 
 /* detector_fp_incident - a rule's matches as JSON fields */
-void    detector_fp_incident(struct buf *b, const struct det_scan *sc, uint32_t rule)
+void detector_fp_incident(struct buf *b, const struct det_scan *sc, uint32_t rule)
 {
 	if (sc->fp == NULL)
 		return;
@@ -448,7 +452,7 @@ void    detector_fp_incident(struct buf *b, const struct det_scan *sc, uint32_t 
 }
 
 /* detector_fp_text - a rule's matches, one per line */
-void    detector_fp_text(struct buf *out, const struct det_scan *sc, uint32_t rule)
+void detector_fp_text(struct buf *out, const struct det_scan *sc, uint32_t rule)
 {
 	if (sc->fp == NULL)
 		return;
@@ -472,7 +476,7 @@ struct fp_report {
 };
 
 /* detector_fp_record - in a confined child: a document match for the parent */
-void    detector_fp_record(struct det_scan *sc, uint32_t x, uint64_t fp, uint64_t pos)
+void detector_fp_record(struct det_scan *sc, uint32_t x, uint64_t fp, uint64_t pos)
 {
 	struct det_fpscan *fs = sc->fp;
 
@@ -488,7 +492,7 @@ void    detector_fp_record(struct det_scan *sc, uint32_t x, uint64_t fp, uint64_
 }
 
 /* detector_fp_report_size - room a child needs for its report (0: none) */
-size_t  detector_fp_report_size(const struct det_scan *sc)
+size_t detector_fp_report_size(const struct det_scan *sc)
 {
 	if (sc->fp == NULL)
 		return 0;
@@ -497,7 +501,7 @@ size_t  detector_fp_report_size(const struct det_scan *sc)
 }
 
 /* detector_fp_report - in the child: the report, into the parent's area */
-void    detector_fp_report(struct det_scan *sc, void *area)
+void detector_fp_report(struct det_scan *sc, void *area)
 {
 	struct det_fpscan *fs = sc->fp;
 	struct fp_report *r = area;
@@ -507,7 +511,7 @@ void    detector_fp_report(struct det_scan *sc, void *area)
 	if (fs == NULL)
 		return;
 	if (fs->ndoc && fs->part_depth > 0)
-		detector_idm_part_end(sc);		/* the container, on its own */
+		detector_idm_part_end(sc); /* the container, on its own */
 	r->wordno = fs->wordno;
 	r->work = fs->work;
 	r->nrules = (uint32_t) sc->ps->nrules;
@@ -518,13 +522,13 @@ void    detector_fp_report(struct det_scan *sc, void *area)
 }
 
 /* detector_fp_take - in the parent: the child's report becomes ours */
-void    detector_fp_take(struct det_scan *sc, const void *area)
+void detector_fp_take(struct det_scan *sc, const void *area)
 {
 	struct det_fpscan *fs = sc->fp;
 	const struct fp_report *r = area;
 	const struct fp_rule_res *res = (const struct fp_rule_res *) (r + 1);
 	const struct fp_rmatch *m = (const struct fp_rmatch *) (res + sc->ps->nrules);
-	int     depth;
+	int depth;
 
 	if (fs == NULL || r->nrules != sc->ps->nrules || r->nmatch > FP_REPORT_MATCHES)
 		return;
@@ -536,15 +540,16 @@ void    detector_fp_take(struct det_scan *sc, const void *area)
 		uint32_t ri = fs->doc_rules[i];
 
 		for (unsigned k = 0; k < fs->res[ri].n && k < FP_FOUND_MAX; k++)
-			(void) detector_fp_set_add(&fs->msg_seen, 1ULL << 63 | (uint64_t) ri << 32
-						   | fs->res[ri].f[k].doc);
+			(void) detector_fp_set_add(&fs->msg_seen,
+						   1ULL << 63 | (uint64_t) ri << 32
+							   | fs->res[ri].f[k].doc);
 	}
 	/* its matches count for the message as a whole; its part is judged */
 	depth = fs->part_depth;
 	fs->part_depth = 0;
 	for (uint32_t i = 0; i < r->nmatch; i++) {
 		uint32_t *doc = fs->active;
-		size_t  nd = 0;
+		size_t nd = 0;
 
 		if (m[i].x >= sc->ps->nfpi)
 			continue;

@@ -24,21 +24,22 @@
 #include "buf.h"
 #include "detector.h"
 
-#define VIS_CLASSES	64		/* hiding classes read from <style> */
-#define VIS_CLASS_LEN	40
+#define VIS_CLASSES   64 /* hiding classes read from <style> */
+#define VIS_CLASS_LEN 40
 
 struct vis {
-	char    classes[VIS_CLASSES][VIS_CLASS_LEN];
-	int     nclasses;
+	char classes[VIS_CLASSES][VIS_CLASS_LEN];
+	int nclasses;
 };
 
 /* ci_find - the first place of a lower-case needle in d, ignoring case */
 static const char *ci_find(const char *d, size_t len, const char *needle)
 {
-	size_t  n = strlen(needle);
+	size_t n = strlen(needle);
 
 	for (size_t i = 0; i + n <= len; i++)
-		if (tolower((unsigned char) d[i]) == needle[0] && strncasecmp(d + i, needle, n) == 0)
+		if (tolower((unsigned char) d[i]) == needle[0]
+		    && strncasecmp(d + i, needle, n) == 0)
 			return d + i;
 	return NULL;
 }
@@ -46,30 +47,36 @@ static const char *ci_find(const char *d, size_t len, const char *needle)
 /* hides - does a CSS declaration block hide its element? */
 static int hides(const char *css, size_t len)
 {
-	static const char *const prop[] = {"display", "visibility", "font-size", "opacity",
-		"max-height", "height", NULL};
+	static const char *const prop[] = {"display",    "visibility", "font-size", "opacity",
+					   "max-height", "height",     NULL};
 
 	for (size_t i = 0; i < len; i++) {
 		for (int k = 0; prop[k]; k++) {
-			size_t  pl = strlen(prop[k]), j;
+			size_t pl = strlen(prop[k]), j;
 
 			if (i + pl > len || strncasecmp(css + i, prop[k], pl) != 0
-			    || (i > 0 && (isalnum((unsigned char) css[i - 1]) || css[i - 1] == '-')))
+			    || (i > 0
+				&& (isalnum((unsigned char) css[i - 1]) || css[i - 1] == '-')))
 				continue;
-			for (j = i + pl; j < len && (css[j] == ' ' || css[j] == '\t' || css[j] == '\n'
-						     || css[j] == '\r'); j++)
-				 /* void */ ;
+			for (j = i + pl; j < len
+			     && (css[j] == ' ' || css[j] == '\t' || css[j] == '\n'
+				 || css[j] == '\r');
+			     j++)
+				/* void */;
 			if (j >= len || css[j] != ':')
 				continue;
-			for (j++; j < len && (css[j] == ' ' || css[j] == '\t' || css[j] == '\n'
-					      || css[j] == '\r'); j++)
-				 /* void */ ;
+			for (j++; j < len
+			     && (css[j] == ' ' || css[j] == '\t' || css[j] == '\n'
+				 || css[j] == '\r');
+			     j++)
+				/* void */;
 			if (k == 0 && len - j >= 4 && strncasecmp(css + j, "none", 4) == 0)
 				return 1;
 			if (k == 1 && len - j >= 6 && strncasecmp(css + j, "hidden", 6) == 0)
 				return 1;
 			if (k >= 2 && j < len && css[j] == '0'
-			    && (j + 1 >= len || !(isdigit((unsigned char) css[j + 1]) || css[j + 1] == '.')))
+			    && (j + 1 >= len
+				|| !(isdigit((unsigned char) css[j + 1]) || css[j + 1] == '.')))
 				return k != 5 || ci_find(css, len, "overflow") != NULL;
 		}
 	}
@@ -79,11 +86,11 @@ static int hides(const char *css, size_t len)
 /* style_classes - the classes a <style> element's rules hide */
 static void style_classes(struct vis *v, const char *css, size_t len)
 {
-	size_t  i = 0;
+	size_t i = 0;
 
 	while (i < len && v->nclasses < VIS_CLASSES) {
 		const char *open = memchr(css + i, '{', len - i), *close;
-		size_t  s;
+		size_t s;
 
 		if (open == NULL)
 			return;
@@ -92,18 +99,22 @@ static void style_classes(struct vis *v, const char *css, size_t len)
 			return;
 		if (hides(open + 1, (size_t) (close - open - 1))) {
 			/* every ".name" of the selectors before the block */
-			for (s = i; s < (size_t) (open - css) && v->nclasses < VIS_CLASSES; s++) {
-				size_t  k = 0;
+			for (s = i; s < (size_t) (open - css) && v->nclasses < VIS_CLASSES;
+			     s++) {
+				size_t k = 0;
 
 				if (css[s] != '.')
 					continue;
 				for (s++; s < (size_t) (open - css) && k + 1 < VIS_CLASS_LEN
-				     && (isalnum((unsigned char) css[s]) || css[s] == '-' || css[s] == '_'); s++)
+				     && (isalnum((unsigned char) css[s]) || css[s] == '-'
+					 || css[s] == '_');
+				     s++)
 					v->classes[v->nclasses][k++] = css[s];
 				v->classes[v->nclasses][k] = 0;
 				/* a compound selector (".a .b", ".a:hover") hides only sometimes */
-				if (k > 0 && (s >= (size_t) (open - css) || css[s] == ',' || css[s] == '{'
-					      || isspace((unsigned char) css[s])))
+				if (k > 0
+				    && (s >= (size_t) (open - css) || css[s] == ','
+					|| css[s] == '{' || isspace((unsigned char) css[s])))
 					v->nclasses++;
 			}
 		}
@@ -114,13 +125,14 @@ static void style_classes(struct vis *v, const char *css, size_t len)
 /* attr_value - the value of an attribute in a tag's text, into out; 1 if present */
 static int attr_value(const char *tag, size_t len, const char *name, char *out, size_t olen)
 {
-	size_t  n = strlen(name);
+	size_t n = strlen(name);
 
 	for (size_t i = 1; i + n <= len; i++) {
-		size_t  j = i + n, k = 0;
-		char    q = 0;
+		size_t j = i + n, k = 0;
+		char q = 0;
 
-		if (!isspace((unsigned char) tag[i - 1]) && tag[i - 1] != '"' && tag[i - 1] != '\'')
+		if (!isspace((unsigned char) tag[i - 1]) && tag[i - 1] != '"'
+		    && tag[i - 1] != '\'')
 			continue;
 		if (strncasecmp(tag + i, name, n) != 0)
 			continue;
@@ -130,14 +142,15 @@ static int attr_value(const char *tag, size_t len, const char *name, char *out, 
 			j++;
 		if (j >= len || tag[j] != '=') {
 			out[0] = 0;
-			return 1;		/* present, no value: "hidden" */
+			return 1; /* present, no value: "hidden" */
 		}
 		for (j++; j < len && isspace((unsigned char) tag[j]); j++)
-			 /* void */ ;
+			/* void */;
 		if (j < len && (tag[j] == '"' || tag[j] == '\''))
 			q = tag[j++];
-		for (; j < len && k + 1 < olen && (q ? tag[j] != q : !isspace((unsigned char) tag[j])
-						   && tag[j] != '>'); j++)
+		for (; j < len && k + 1 < olen
+		     && (q ? tag[j] != q : !isspace((unsigned char) tag[j]) && tag[j] != '>');
+		     j++)
 			out[k++] = tag[j];
 		out[k] = 0;
 		return 1;
@@ -148,14 +161,15 @@ static int attr_value(const char *tag, size_t len, const char *name, char *out, 
 /* tag_hidden - is the element this start tag opens not shown? */
 static int tag_hidden(const struct vis *v, const char *tag, size_t len)
 {
-	char    val[1024], *save = NULL;
+	char val[1024], *save = NULL;
 
 	if (attr_value(tag, len, "hidden", val, sizeof(val)))
 		return 1;
 	if (attr_value(tag, len, "style", val, sizeof(val)) && hides(val, strlen(val)))
 		return 1;
 	if (v->nclasses && attr_value(tag, len, "class", val, sizeof(val))) {
-		for (char *w = strtok_r(val, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save))
+		for (char *w = strtok_r(val, " \t\r\n", &save); w;
+		     w = strtok_r(NULL, " \t\r\n", &save))
 			for (int i = 0; i < v->nclasses; i++)
 				if (strcmp(w, v->classes[i]) == 0)
 					return 1;
@@ -164,9 +178,10 @@ static int tag_hidden(const struct vis *v, const char *tag, size_t len)
 }
 
 /* tag_at - the end of the tag at in[i] (quote-aware), its name and whether it closes */
-static size_t tag_at(const char *in, size_t len, size_t i, char *name, size_t nlen, int *closing)
+static size_t tag_at(const char *in, size_t len, size_t i, char *name, size_t nlen,
+		     int *closing)
 {
-	size_t  j = i + 1, k = 0;
+	size_t j = i + 1, k = 0;
 
 	*closing = j < len && in[j] == '/';
 	if (*closing)
@@ -189,8 +204,9 @@ static size_t tag_at(const char *in, size_t len, size_t i, char *name, size_t nl
 /* is_void - an element without content */
 static int is_void(const char *name)
 {
-	static const char *const v[] = {"area", "base", "br", "col", "embed", "hr", "img",
-		"input", "link", "meta", "param", "source", "track", "wbr", NULL};
+	static const char *const v[] = {"area",  "base",   "br",    "col",  "embed",
+					"hr",    "img",    "input", "link", "meta",
+					"param", "source", "track", "wbr",  NULL};
 
 	for (int i = 0; v[i]; i++)
 		if (strcmp(name, v[i]) == 0)
@@ -207,12 +223,12 @@ static int maybe_hidden(const char *in, size_t len)
 }
 
 /* detector_html_visible - the HTML without the content a browser hides */
-int     detector_html_visible(const char *in, size_t len, struct buf *out)
+int detector_html_visible(const char *in, size_t len, struct buf *out)
 {
 	struct vis v = {.nclasses = 0};
-	char    hidden_name[24] = "", name[24];
-	size_t  i = 0;
-	int     nest = 0, dropped = 0;
+	char hidden_name[24] = "", name[24];
+	size_t i = 0;
+	int nest = 0, dropped = 0;
 
 	if (!maybe_hidden(in, len))
 		return 0;
@@ -229,8 +245,8 @@ int     detector_html_visible(const char *in, size_t len, struct buf *out)
 	buf_reserve(out, len + 1);
 	while (i < len) {
 		const char *lt = memchr(in + i, '<', len - i);
-		size_t  run = lt ? (size_t) (lt - in) - i : len - i, e;
-		int     closing;
+		size_t run = lt ? (size_t) (lt - in) - i : len - i, e;
+		int closing;
 
 		if (nest == 0)
 			buf_append(out, in + i, run);
@@ -243,8 +259,9 @@ int     detector_html_visible(const char *in, size_t len, struct buf *out)
 			const char *end = memmem(in + i + 4, len - i - 4, "-->", 3);
 
 			e = end ? (size_t) (end - in) + 3 : len;
-		} else if (i + 1 >= len || !(isalpha((unsigned char) in[i + 1]) || in[i + 1] == '/')) {
-			e = i + 1;		/* a '<' that opens no tag */
+		} else if (i + 1 >= len
+			   || !(isalpha((unsigned char) in[i + 1]) || in[i + 1] == '/')) {
+			e = i + 1; /* a '<' that opens no tag */
 		} else {
 			e = tag_at(in, len, i, name, sizeof(name), &closing);
 			if (nest > 0 && strcmp(name, hidden_name) == 0)

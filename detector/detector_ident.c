@@ -67,97 +67,145 @@
 #include "detector.h"
 
 /* How an identifier's candidates are found. */
-#define ID_DIGITS	1u		/* found by detector_ident_scan() */
-#define ID_ANCHOR	2u		/* from literal anchors (Hyperscan) */
-#define ID_NUMBER	4u		/* digits only: look-alike labels apply */
-#define ID_ANCHOR_CI	8u		/* the anchors ignore case */
-#define ID_WEAK		16u		/* some values need context (context = auto) */
-#define ID_WNUM		(ID_DIGITS | ID_NUMBER | ID_WEAK)
+#define ID_DIGITS    1u  /* found by detector_ident_scan() */
+#define ID_ANCHOR    2u  /* from literal anchors (Hyperscan) */
+#define ID_NUMBER    4u  /* digits only: look-alike labels apply */
+#define ID_ANCHOR_CI 8u  /* the anchors ignore case */
+#define ID_WEAK      16u /* some values need context (context = auto) */
+#define ID_WNUM      (ID_DIGITS | ID_NUMBER | ID_WEAK)
 
-static const char *const kw_card[] = {"card", "credit", "visa", "mastercard",
-	"master card", "amex", "american express", "discover", "diners", "JCB",
-	"maestro", "unionpay", "CVV", "CVC", "expiry", "expiration", "exp date",
-	"kreditkarte", "karte", "carte", "tarjeta", "carta", "creditcard", NULL};
+static const char *const kw_card[] = {"card",
+				      "credit",
+				      "visa",
+				      "mastercard",
+				      "master card",
+				      "amex",
+				      "american express",
+				      "discover",
+				      "diners",
+				      "JCB",
+				      "maestro",
+				      "unionpay",
+				      "CVV",
+				      "CVC",
+				      "expiry",
+				      "expiration",
+				      "exp date",
+				      "kreditkarte",
+				      "karte",
+				      "carte",
+				      "tarjeta",
+				      "carta",
+				      "creditcard",
+				      NULL};
 static const char *const kw_ssn[] = {"SSN", "ssns", "social security", "soc sec", "SS#",
-	"SSA", NULL};
-static const char *const kw_iban[] = {"iban", "bank account", "account number",
-	"kontonummer", "bankverbindung", "RIB", "compte", "cuenta", NULL};
-static const char *const kw_nino[] = {"national insurance", "NINO", "NI number", "NI no",
-	NULL};
-static const char *const kw_sin[] = {"SIN", "social insurance", "assurance sociale",
-	"NAS", NULL};
-static const char *const kw_nir[] = {"NIR", "insee", "sécurité sociale",
-	"securite sociale", "sécu", "secu", "carte vitale", "social security", NULL};
-static const char *const kw_dni[] = {"DNI", "NIF", "documento nacional", "d.n.i",
-	NULL};
+				     "SSA", NULL};
+static const char *const kw_iban[] = {"iban",        "bank account",   "account number",
+				      "kontonummer", "bankverbindung", "RIB",
+				      "compte",      "cuenta",         NULL};
+static const char *const kw_nino[] = {"national insurance", "NINO", "NI number", "NI no", NULL};
+static const char *const kw_sin[] = {"SIN", "social insurance", "assurance sociale", "NAS",
+				     NULL};
+static const char *const kw_nir[] = {"NIR",  "insee", "sécurité sociale", "securite sociale",
+				     "sécu", "secu",  "carte vitale",     "social security",
+				     NULL};
+static const char *const kw_dni[] = {"DNI", "NIF", "documento nacional", "d.n.i", NULL};
 static const char *const kw_nie[] = {"NIE", "NIF", "extranjero", "n.i.e", NULL};
-static const char *const kw_cf[] = {"codice fiscale", "cod. fisc", "cod fisc",
-	"c.f.", "tessera sanitaria", "fiscal code", NULL};
-static const char *const kw_bsn[] = {"BSN", "burgerservicenummer", "sofinummer",
-	"sofi-nummer", "citizen service number", NULL};
-static const char *const kw_steuer[] = {"steuer-id", "steuerid", "steuer-idnr",
-	"steueridentifikationsnummer", "steuerliche identifikationsnummer",
-	"identifikationsnummer", "idnr", "tax id", "TIN", NULL};
-static const char *const kw_pnr[] = {"personnummer", "personnr", "pers.nr",
-	"samordningsnummer", "personal identity number", NULL};
-static const char *const kw_cpr[] = {"CPR", "cpr-nr", "cpr-nummer", "personnummer",
-	"personal id", NULL};
+static const char *const kw_cf[] = {"codice fiscale",    "cod. fisc",   "cod fisc", "c.f.",
+				    "tessera sanitaria", "fiscal code", NULL};
+static const char *const kw_bsn[] = {"BSN",         "burgerservicenummer",    "sofinummer",
+				     "sofi-nummer", "citizen service number", NULL};
+static const char *const kw_steuer[] = {"steuer-id",
+					"steuerid",
+					"steuer-idnr",
+					"steueridentifikationsnummer",
+					"steuerliche identifikationsnummer",
+					"identifikationsnummer",
+					"idnr",
+					"tax id",
+					"TIN",
+					NULL};
+static const char *const kw_pnr[] = {"personnummer",
+				     "personnr",
+				     "pers.nr",
+				     "samordningsnummer",
+				     "personal identity number",
+				     NULL};
+static const char *const kw_cpr[] = {"CPR",          "cpr-nr",      "cpr-nummer",
+				     "personnummer", "personal id", NULL};
 static const char *const kw_pesel[] = {"pesel", NULL};
 static const char *const kw_aadhaar[] = {"aadhaar", "aadhar", "uidai",
-	"\xe0\xa4\x86\xe0\xa4\xa7\xe0\xa4\xbe\xe0\xa4\xb0", NULL};	/* आधार */
-static const char *const kw_cn[] = {"\xe8\xba\xab\xe4\xbb\xbd\xe8\xaf\x81",	/* 身份证 */
-	"\xe8\xba\xab\xe4\xbb\xbd\xe5\x8f\xb7",	/* 身份号 */
-	"resident identity", "id card", "identity card", NULL};
+					 "\xe0\xa4\x86\xe0\xa4\xa7\xe0\xa4\xbe\xe0\xa4\xb0",
+					 NULL};                             /* आधार */
+static const char *const kw_cn[] = {"\xe8\xba\xab\xe4\xbb\xbd\xe8\xaf\x81", /* 身份证 */
+				    "\xe8\xba\xab\xe4\xbb\xbd\xe5\x8f\xb7", /* 身份号 */
+				    "resident identity",
+				    "id card",
+				    "identity card",
+				    NULL};
 static const char *const kw_cpf[] = {"CPF", "cadastro de pessoas", NULL};
 static const char *const kw_cnpj[] = {"cnpj", "cadastro nacional", NULL};
 static const char *const kw_tfn[] = {"TFN", "tax file", NULL};
-static const char *const kw_itin[] = {"itin", "individual taxpayer",
-	"taxpayer identification", NULL};
+static const char *const kw_itin[] = {"itin", "individual taxpayer", "taxpayer identification",
+				      NULL};
 static const char *const kw_nhs[] = {"NHS", "national health", NULL};
 static const char *const kw_aba[] = {"routing", "ABA", "RTN", "transit number", NULL};
 static const char *const kw_bic[] = {"swift", "BIC", NULL};
 static const char *const kw_sort[] = {"sort code", "sortcode", "sort-code", NULL};
-static const char *const kw_passport[] = {"passport", "pasaporte", "passeport",
-	"reisepass", NULL};
+static const char *const kw_passport[] = {"passport", "pasaporte", "passeport", "reisepass",
+					  NULL};
 static const char *const kw_dea[] = {"DEA", "drug enforcement", NULL};
 static const char *const kw_aws[] = {"AWS", "access key", "amazon", NULL};
-static const char *const kw_secret[] = {"secret", "token", "password", "api key",
-	"credential", NULL};
+static const char *const kw_secret[] = {"secret",  "token",      "password",
+					"api key", "credential", NULL};
 
 /*
  * Built-in acronyms that are words in small letters (sin, nas, nie, tin,
  * aba, dea, bic, rib, cpr): they count in capitals only. The others (SSN,
  * BSN, NHS, ...) count in any case, as a whole word: "ssn 234567890".
  */
-static const char *const kw_cased[] = {"SIN", "NAS", "NIE", "TIN", "ABA", "DEA", "BIC",
-	"RIB", "CPR", NULL};
+static const char *const kw_cased[] = {"SIN", "NAS", "NIE", "TIN", "ABA",
+				       "DEA", "BIC", "RIB", "CPR", NULL};
 
 static const char *const an_pem[] = {"PRIVATE KEY-----", "PRIVATE KEY BLOCK-----",
-	"PuTTY-User-Key-File-", NULL};
+				     "PuTTY-User-Key-File-", NULL};
 static const char *const an_aws[] = {"AKIA", "ASIA", NULL};
 static const char *const an_aws_secret[] = {"aws_secret_access_key",
-	"AWS_SECRET_ACCESS_KEY", "secret_access_key", "SecretAccessKey", "aws_secret_key",
-	"AWS_SECRET_KEY", "Secret access key", "secret access key", "AKIA", "ASIA", NULL};
+					    "AWS_SECRET_ACCESS_KEY",
+					    "secret_access_key",
+					    "SecretAccessKey",
+					    "aws_secret_key",
+					    "AWS_SECRET_KEY",
+					    "Secret access key",
+					    "secret access key",
+					    "AKIA",
+					    "ASIA",
+					    NULL};
 static const char *const an_bic[] = {"swift", "Swift", "SWIFT", "BIC", NULL};
-static const char *const an_github[] = {"ghp_", "gho_", "ghu_", "ghs_", "ghr_",
-	"github_pat_", NULL};
-static const char *const an_gitlab[] = {"glpat-", "gldt-", "glrt-", "glptt-", "glsoat-",
-	"glcbt-", "glft-", "glimt-", "glagent-", "gloas-", NULL};
-static const char *const an_slack[] = {"xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-",
-	"xoxe.", "xapp-", "hooks.slack.com/services/", NULL};
+static const char *const an_github[] = {"ghp_", "gho_",        "ghu_", "ghs_",
+					"ghr_", "github_pat_", NULL};
+static const char *const an_gitlab[] = {"glpat-",   "gldt-",  "glrt-", "glptt-",
+					"glsoat-",  "glcbt-", "glft-", "glimt-",
+					"glagent-", "gloas-", NULL};
+static const char *const an_slack[] = {"xoxb-", "xoxp-", "xoxa-",
+				       "xoxr-", "xoxs-", "xoxe-",
+				       "xoxe.", "xapp-", "hooks.slack.com/services/",
+				       NULL};
 static const char *const an_jwt[] = {"eyJ", NULL};
-static const char *const an_db[] = {"postgres://", "postgresql://", "postgis://",
-	"mysql://", "mysql2://", "mariadb://", "mongodb://", "mongodb+srv://", "redis://",
-	"rediss://", "amqp://", "amqps://", "mssql://", "sqlserver://", "oracle://",
-	"db2://", "clickhouse://", "cockroachdb://", "couchdb://", "neo4j://",
-	"cassandra://", "jdbc:", NULL};
+static const char *const an_db[] = {
+	"postgres://",   "postgresql://",  "postgis://", "mysql://",
+	"mysql2://",     "mariadb://",     "mongodb://", "mongodb+srv://",
+	"redis://",      "rediss://",      "amqp://",    "amqps://",
+	"mssql://",      "sqlserver://",   "oracle://",  "db2://",
+	"clickhouse://", "cockroachdb://", "couchdb://", "neo4j://",
+	"cassandra://",  "jdbc:",          NULL};
 
 static const struct ident_def {
 	const char *name;
 	unsigned flags;
 	const char *const *context;
 	const char *const *anchors;
-}       idents[IDENT_COUNT] = {
+} idents[IDENT_COUNT] = {
 	[IDENT_CARD] = {"credit_card", ID_DIGITS | ID_NUMBER, kw_card, NULL},
 	[IDENT_SSN] = {"us_ssn", ID_WNUM, kw_ssn, NULL},
 	[IDENT_IBAN] = {"iban", ID_DIGITS, kw_iban, NULL},
@@ -201,7 +249,7 @@ const char *detector_ident_name(enum det_ident id)
 }
 
 /* detector_ident_parse - an identifier by name; -1 if unknown */
-int     detector_ident_parse(const char *name, enum det_ident *id)
+int detector_ident_parse(const char *name, enum det_ident *id)
 {
 	for (int i = 0; i < IDENT_COUNT; i++)
 		if (strcmp(name, idents[i].name) == 0) {
@@ -218,7 +266,7 @@ const char *const *detector_ident_context(enum det_ident id)
 }
 
 /* detector_ident_context_cased - must a built-in context word match in capitals? */
-int     detector_ident_context_cased(const char *word)
+int detector_ident_context_cased(const char *word)
 {
 	for (int i = 0; kw_cased[i]; i++)
 		if (strcmp(word, kw_cased[i]) == 0)
@@ -234,19 +282,19 @@ const char *const *detector_ident_anchors(enum det_ident id, int *caseless)
 }
 
 /* detector_ident_from_digits - are its candidates found in digit runs? */
-int     detector_ident_from_digits(enum det_ident id)
+int detector_ident_from_digits(enum det_ident id)
 {
 	return (idents[id].flags & ID_DIGITS) != 0;
 }
 
 /* detector_ident_may_be_weak - may some of its values need context? */
-int     detector_ident_may_be_weak(enum det_ident id)
+int detector_ident_may_be_weak(enum det_ident id)
 {
 	return (idents[id].flags & ID_WEAK) != 0;
 }
 
 /* detector_ident_is_number - do look-alike labels apply? */
-int     detector_ident_is_number(enum det_ident id)
+int detector_ident_is_number(enum det_ident id)
 {
 	return (idents[id].flags & ID_NUMBER) != 0;
 }
@@ -254,12 +302,12 @@ int     detector_ident_is_number(enum det_ident id)
 /* ---- characters --------------------------------------------------------- */
 
 enum {
-	SEP_NONE,			/* invisible: no separator at all */
+	SEP_NONE, /* invisible: no separator at all */
 	SEP_SPACE,
 	SEP_DASH,
 	SEP_DOT,
 	SEP_SLASH,
-	SEP_MIXED,			/* a grouping with fixed, different separators */
+	SEP_MIXED, /* a grouping with fixed, different separators */
 };
 
 /* dig - an ASCII digit (no locale lookup) */
@@ -304,8 +352,10 @@ static int sep_char(const unsigned char *p, size_t left, size_t *n)
 		*n = 2;
 		if (left < 2)
 			return -1;
-		return p[1] == 0xa0 ? SEP_SPACE : p[1] == 0xad ? SEP_NONE
-			: p[1] == 0xb7 ? SEP_DOT : -1;
+		return p[1] == 0xa0    ? SEP_SPACE
+			: p[1] == 0xad ? SEP_NONE
+			: p[1] == 0xb7 ? SEP_DOT
+				       : -1;
 	case 0xe1:
 		*n = 3;
 		return left >= 3 && p[1] == 0x9a && p[2] == 0x80 ? SEP_SPACE : -1;
@@ -315,13 +365,13 @@ static int sep_char(const unsigned char *p, size_t left, size_t *n)
 			return -1;
 		if (p[1] == 0x80) {
 			if (p[2] >= 0x80 && p[2] <= 0x8a)
-				return SEP_SPACE;	/* en quad ... hair space */
+				return SEP_SPACE; /* en quad ... hair space */
 			if ((p[2] >= 0x8b && p[2] <= 0x8f) || (p[2] >= 0xaa && p[2] <= 0xae))
-				return SEP_NONE;	/* zero width, direction marks */
+				return SEP_NONE; /* zero width, direction marks */
 			if (p[2] >= 0x90 && p[2] <= 0x95)
-				return SEP_DASH;	/* hyphen ... horizontal bar */
+				return SEP_DASH; /* hyphen ... horizontal bar */
 			if (p[2] == 0xa2 || p[2] == 0xa4 || p[2] == 0xa7)
-				return SEP_DOT;	/* bullet, one-dot leader, hyphenation point */
+				return SEP_DOT; /* bullet, one-dot leader, hyphenation point */
 			return p[2] == 0xaf ? SEP_SPACE : -1;
 		}
 		if (p[1] == 0x81) {
@@ -332,18 +382,21 @@ static int sep_char(const unsigned char *p, size_t left, size_t *n)
 			if (p[2] == 0x9f)
 				return SEP_SPACE;
 			return (p[2] >= 0xa0 && p[2] <= 0xa4) || (p[2] >= 0xa6 && p[2] <= 0xa9)
-				? SEP_NONE : -1;
+				? SEP_NONE
+				: -1;
 		}
 		if (p[1] == 0x88)
-			return p[2] == 0x92 ? SEP_DASH : p[2] == 0x95 ? SEP_SLASH
-				: p[2] == 0x99 ? SEP_DOT : -1;	/* bullet operator */
-		return p[1] == 0x8b && p[2] == 0x85 ? SEP_DOT : -1;	/* dot operator */
+			return p[2] == 0x92    ? SEP_DASH
+				: p[2] == 0x95 ? SEP_SLASH
+				: p[2] == 0x99 ? SEP_DOT
+					       : -1;                /* bullet operator */
+		return p[1] == 0x8b && p[2] == 0x85 ? SEP_DOT : -1; /* dot operator */
 	case 0xe3:
 		*n = 3;
 		if (left < 3)
 			return -1;
 		if (p[1] == 0x83 && p[2] == 0xbb)
-			return SEP_DOT;			/* katakana middle dot */
+			return SEP_DOT; /* katakana middle dot */
 		return p[1] == 0x80 && p[2] == 0x80 ? SEP_SPACE : -1;
 	case 0xef:
 		*n = 3;
@@ -352,14 +405,16 @@ static int sep_char(const unsigned char *p, size_t left, size_t *n)
 		if (p[1] == 0xbb && p[2] == 0xbf)
 			return SEP_NONE;
 		if (p[1] == 0xb9 && (p[2] == 0x98 || p[2] == 0xa3))
-			return SEP_DASH;		/* small em dash, hyphen-minus */
+			return SEP_DASH; /* small em dash, hyphen-minus */
 		if (p[1] == 0xb9 && p[2] == 0x92)
-			return SEP_DOT;			/* small full stop */
+			return SEP_DOT; /* small full stop */
 		if (p[1] == 0xbd && p[2] == 0xa5)
-			return SEP_DOT;			/* halfwidth katakana middle dot */
+			return SEP_DOT; /* halfwidth katakana middle dot */
 		if (p[1] == 0xbc)
-			return p[2] == 0x8d ? SEP_DASH : p[2] == 0x8e ? SEP_DOT
-				: p[2] == 0x8f ? SEP_SLASH : -1;
+			return p[2] == 0x8d    ? SEP_DASH
+				: p[2] == 0x8e ? SEP_DOT
+				: p[2] == 0x8f ? SEP_SLASH
+					       : -1;
 		return -1;
 	}
 	return -1;
@@ -368,7 +423,7 @@ static int sep_char(const unsigned char *p, size_t left, size_t *n)
 /* skip_invisible - past invisible characters at p */
 static size_t skip_invisible(const char *d, size_t len, size_t p)
 {
-	size_t  n;
+	size_t n;
 
 	while (p < len && (unsigned char) d[p] >= 0xc2
 	       && sep_char((const unsigned char *) d + p, len - p, &n) == SEP_NONE)
@@ -409,7 +464,7 @@ static int glued_after(const char *d, size_t len, size_t p)
 /* mask_span - letters and digits starred but the last keep; separators kept */
 static void mask_span(const char *d, size_t s, size_t e, size_t keep, char *out, size_t outlen)
 {
-	size_t  an = 0, seen = 0, j = 0;
+	size_t an = 0, seen = 0, j = 0;
 
 	for (size_t i = s; i < e; i++)
 		an += alnum(d[i]);
@@ -419,7 +474,7 @@ static void mask_span(const char *d, size_t s, size_t e, size_t keep, char *out,
 		if (alnum(d[i]))
 			out[j++] = ++seen + keep > an ? d[i] : '*';
 		else if (c == 0xc2 && i + 1 < e && (unsigned char) d[i + 1] == 0xad)
-			i++;			/* a soft hyphen shows nothing */
+			i++; /* a soft hyphen shows nothing */
 		else if (c < 0x20 || c == 0x7f)
 			out[j++] = ' ';
 		else if (c < 0x80 || j + 4 < outlen)
@@ -428,7 +483,7 @@ static void mask_span(const char *d, size_t s, size_t e, size_t keep, char *out,
 			break;
 	}
 	while (j > 0 && ((unsigned char) out[j - 1] & 0xc0) == 0xc0)
-		j--;				/* no lead byte without its tail */
+		j--; /* no lead byte without its tail */
 	out[j] = 0;
 }
 
@@ -448,37 +503,37 @@ static void report(det_found_fn found, void *ctx, enum det_ident id, size_t s, s
 
 /* ---- tokens: the groups of a run of digits ---------------------------- */
 
-#define TOK_GROUPS	24		/* groups kept per token */
-#define TOK_DIGITS	72		/* digits kept per token */
-#define LONG_GROUP	9		/* digits that make a group stand alone */
-#define PHONE_DIGITS	15		/* the most an E.164 phone number has */
+#define TOK_GROUPS   24 /* groups kept per token */
+#define TOK_DIGITS   72 /* digits kept per token */
+#define LONG_GROUP   9  /* digits that make a group stand alone */
+#define PHONE_DIGITS 15 /* the most an E.164 phone number has */
 
 enum {
-	EDGE_FREE,			/* the text around decides */
-	EDGE_SPLIT,			/* split at a space next to a long group */
-	EDGE_GLUED,			/* more groups of the same run */
+	EDGE_FREE,  /* the text around decides */
+	EDGE_SPLIT, /* split at a space next to a long group */
+	EDGE_GLUED, /* more groups of the same run */
 };
 
 struct tok {
 	const char *d;
-	size_t  len;
-	int     tab_space;		/* a header: a tab is a space (folding) */
+	size_t len;
+	int tab_space; /* a header: a tab is a space (folding) */
 	unsigned ng, nd;
-	int     overflow;		/* more digits than kept: no identifier */
-	int     left, right;		/* EDGE_* */
-	int     plus;			/* right after a '+': a phone number? */
-	size_t  next;			/* where the scan goes on */
-	size_t  gs[TOK_GROUPS], ge[TOK_GROUPS];	/* bytes of each group */
-	unsigned char gd[TOK_GROUPS];	/* digits per group */
-	unsigned char go[TOK_GROUPS];	/* its first digit in digits[] */
-	unsigned char sep[TOK_GROUPS];	/* the separator after each group */
-	char    digits[TOK_DIGITS + 1];
+	int overflow;                          /* more digits than kept: no identifier */
+	int left, right;                       /* EDGE_* */
+	int plus;                              /* right after a '+': a phone number? */
+	size_t next;                           /* where the scan goes on */
+	size_t gs[TOK_GROUPS], ge[TOK_GROUPS]; /* bytes of each group */
+	unsigned char gd[TOK_GROUPS];          /* digits per group */
+	unsigned char go[TOK_GROUPS];          /* its first digit in digits[] */
+	unsigned char sep[TOK_GROUPS];         /* the separator after each group */
+	char digits[TOK_DIGITS + 1];
 };
 
 /* group_digits - how many digits start at p (a quick look ahead) */
 static size_t group_digits(const char *d, size_t len, size_t p)
 {
-	size_t  n = 0;
+	size_t n = 0;
 
 	while (p + n < len && dig(d[p + n]) && n < LONG_GROUP)
 		n++;
@@ -497,8 +552,8 @@ static void tokenize(struct tok *t, const char *d, size_t len, size_t pos, int l
 	t->plus = left == EDGE_FREE && pos > 0 && d[pos - 1] == '+';
 	for (;;) {
 		unsigned g = t->ng, count = 0;
-		size_t  q, n;
-		int     k;
+		size_t q, n;
+		int k;
 
 		t->gs[g] = pos;
 		t->go[g] = (unsigned char) t->nd;
@@ -527,12 +582,15 @@ static void tokenize(struct tok *t, const char *d, size_t len, size_t pos, int l
 		q = skip_invisible(d, len, pos);
 		if (q < len && d[q] == '\t' && t->tab_space)
 			k = SEP_SPACE, n = 1;
-		else if (q >= len || (k = sep_char((const unsigned char *) d + q, len - q, &n)) <= SEP_NONE)
+		else if (q >= len
+			 || (k = sep_char((const unsigned char *) d + q, len - q, &n))
+				 <= SEP_NONE)
 			break;
 		q = skip_invisible(d, len, q + n);
 		if (q >= len || !dig(d[q]))
 			break;
-		if (k == SEP_SPACE && (count >= LONG_GROUP || group_digits(d, len, q) >= LONG_GROUP)) {
+		if (k == SEP_SPACE
+		    && (count >= LONG_GROUP || group_digits(d, len, q) >= LONG_GROUP)) {
 			t->right = EDGE_SPLIT;
 			t->next = q;
 			t->digits[t->nd] = 0;
@@ -555,11 +613,12 @@ static void tokenize(struct tok *t, const char *d, size_t len, size_t pos, int l
 static int left_ok(const struct tok *t, unsigned i, int K)
 {
 	if (i == 0)
-		return t->left == EDGE_SPLIT || (t->left == EDGE_FREE && !word_before(t->d, t->gs[0]));
+		return t->left == EDGE_SPLIT
+			|| (t->left == EDGE_FREE && !word_before(t->d, t->gs[0]));
 	if (t->sep[i - 1] != SEP_SPACE)
-		return 0;			/* 12.4111..., 2024-4111...: one number */
+		return 0; /* 12.4111..., 2024-4111...: one number */
 	if (K != SEP_SPACE && K != SEP_NONE)
-		return 1;			/* 030 4111-1111-...: its own separators */
+		return 1; /* 030 4111-1111-...: its own separators */
 	/* a space-joined neighbour belongs to this number, unless bound elsewhere */
 	return i >= 2 && t->sep[i - 2] != SEP_SPACE;
 }
@@ -606,20 +665,20 @@ static int card_groups(const struct tok *t, unsigned i, unsigned ng)
 struct idscan {
 	const int *want;
 	det_found_fn found;
-	void   *ctx;
+	void *ctx;
 };
 
 /* account_near - an 8-digit account number within a few bytes of a sort code */
 static int account_near(const char *d, size_t len, size_t s, size_t e, size_t *as, size_t *ae)
 {
-	size_t  lo = s > 48 ? s - 48 : 0, hi = e + 48 < len ? e + 48 : len;
+	size_t lo = s > 48 ? s - 48 : 0, hi = e + 48 < len ? e + 48 : len;
 
 	/* after the sort code first, as people write them; then before */
 	for (int pass = 0; pass < 2; pass++) {
-		size_t  p = pass == 0 ? e : lo, end = pass == 0 ? hi : s;
+		size_t p = pass == 0 ? e : lo, end = pass == 0 ? hi : s;
 
 		while (p < end) {
-			size_t  q = p;
+			size_t q = p;
 
 			if (!dig(d[p]) || (p > 0 && (dig(d[p - 1]) || glued_before(d, p)))) {
 				if (d[p] == '\n' && pass == 0)
@@ -629,8 +688,9 @@ static int account_near(const char *d, size_t len, size_t s, size_t e, size_t *a
 			}
 			while (q < len && dig(d[q]))
 				q++;
-			if (q - p == 8 && !glued_after(d, len, q) && !(q < len && (d[q] == '-' || d[q] == '.')
-								 && q + 1 < len && dig(d[q + 1]))) {
+			if (q - p == 8 && !glued_after(d, len, q)
+			    && !(q < len && (d[q] == '-' || d[q] == '.') && q + 1 < len
+				 && dig(d[q + 1]))) {
 				*as = p;
 				*ae = q;
 				return 1;
@@ -644,8 +704,8 @@ static int account_near(const char *d, size_t len, size_t s, size_t e, size_t *a
 /* sort_code - a UK sort code 12-34-56 and the account number next to it */
 static void sort_code(const struct tok *t, unsigned i, const struct idscan *is)
 {
-	char    sc[7], acct[9], sample[DET_SAMPLE_MAX + 8], a[24], b[24];
-	size_t  as, ae, s = t->gs[i], e = t->ge[i + 2];
+	char sc[7], acct[9], sample[DET_SAMPLE_MAX + 8], a[24], b[24];
+	size_t as, ae, s = t->gs[i], e = t->ge[i + 2];
 	struct det_found f;
 
 	if (!account_near(t->d, t->len, s, e, &as, &ae))
@@ -672,7 +732,7 @@ static void nir_with_key(const struct tok *t, const char *dg, size_t s, size_t e
 			 const struct idscan *is)
 {
 	const char *d = t->d;
-	char    v[16];
+	char v[16];
 
 	if (e + 3 > t->len || d[e] != ' ' || !dig(d[e + 1]) || !dig(d[e + 2])
 	    || glued_after(d, t->len, e + 3) || (e + 3 < t->len && dig(d[e + 3])))
@@ -688,11 +748,11 @@ static void nir_with_key(const struct tok *t, const char *dg, size_t s, size_t e
 static size_t digits_at(const char *d, size_t len, size_t p, char *out, size_t max,
 			unsigned char *glen, unsigned *ng)
 {
-	size_t  n = 0;
+	size_t n = 0;
 
 	*ng = 0;
 	while (*ng < 3) {
-		size_t  g = p;
+		size_t g = p;
 
 		while (p < len && dig(d[p]) && n < max)
 			out[n++] = d[p++];
@@ -716,15 +776,16 @@ static size_t digits_at(const char *d, size_t len, size_t p, char *out, size_t m
 static void nir_corsica(const struct tok *t, const struct idscan *is)
 {
 	const char *d = t->d;
-	size_t  last = t->ge[t->ng - 1], e;
+	size_t last = t->ge[t->ng - 1], e;
 	unsigned char glen[3];
 	unsigned ng;
-	char    v[16];
-	int     spaced;
+	char v[16];
+	int spaced;
 
 	if (t->left != EDGE_FREE || t->right != EDGE_FREE || glued_before(d, t->gs[0])
-	    || last + 1 >= t->len || (toupper((unsigned char) d[last]) != 'A'
-				      && toupper((unsigned char) d[last]) != 'B'))
+	    || last + 1 >= t->len
+	    || (toupper((unsigned char) d[last]) != 'A'
+		&& toupper((unsigned char) d[last]) != 'B'))
 		return;
 	spaced = t->ng == 4 && shape(t, 0, 4, "1221") && t->sep[0] == SEP_SPACE
 		&& t->sep[1] == SEP_SPACE && t->sep[2] == SEP_SPACE;
@@ -737,30 +798,32 @@ static void nir_corsica(const struct tok *t, const struct idscan *is)
 	e = digits_at(d, t->len, last + 1 + (size_t) spaced, v + 7, 8, glen, &ng);
 	if (e == 0 || glued_after(d, t->len, e)
 	    || !(spaced ? ng == 3 && glen[0] == 3 && glen[1] == 3 && glen[2] == 2
-		 : (ng == 1 && glen[0] == 8) || (ng == 2 && glen[0] == 6 && glen[1] == 2)))
+			: (ng == 1 && glen[0] == 8)
+				 || (ng == 2 && glen[0] == 6 && glen[1] == 2)))
 		return;
 	if (detector_valid_nir(v, 15))
 		report(is->found, is->ctx, IDENT_FR_NIR, t->gs[0], e, 0, d, 4);
 }
 
 /* number - groups i..j joined by kind K, nd digits, standing alone; phone: may be one */
-static void number(const struct tok *t, unsigned i, unsigned j, int K, unsigned nd,
-		   int phone, const struct idscan *is)
+static void number(const struct tok *t, unsigned i, unsigned j, int K, unsigned nd, int phone,
+		   const struct idscan *is)
 {
 	const int *want = is->want;
 	const char *dg = t->digits + t->go[i], *d = t->d;
 	unsigned ng = j - i + 1;
-	size_t  s = t->gs[i], e = t->ge[j];
-	int     one = ng == 1, ssn_shape, three3;
+	size_t s = t->gs[i], e = t->ge[j];
+	int one = ng == 1, ssn_shape, three3;
 
 #define REPORT(id, weak) report(is->found, is->ctx, (id), s, e, (weak), d, 4)
 	if (nd >= 12 && want[IDENT_CARD] && card_groups(t, i, ng) && detector_card_ok(dg, nd))
-		REPORT(IDENT_CARD, 0);		/* no phone number is a card */
+		REPORT(IDENT_CARD, 0); /* no phone number is a card */
 	if (phone)
 		return;
 	switch (nd) {
 	case 6:
-		if (want[IDENT_UK_SORT] && shape(t, i, ng, "222") && (K == SEP_DASH || K == SEP_SPACE))
+		if (want[IDENT_UK_SORT] && shape(t, i, ng, "222")
+		    && (K == SEP_DASH || K == SEP_SPACE))
 			sort_code(t, i, is);
 		break;
 	case 8:
@@ -769,7 +832,8 @@ static void number(const struct tok *t, unsigned i, unsigned j, int K, unsigned 
 			REPORT(IDENT_AU_TFN, 1);
 		break;
 	case 9:
-		ssn_shape = shape(t, i, ng, "324") && (K == SEP_DASH || K == SEP_SPACE || K == SEP_DOT);
+		ssn_shape = shape(t, i, ng, "324")
+			&& (K == SEP_DASH || K == SEP_SPACE || K == SEP_DOT);
 		three3 = shape(t, i, ng, "333");
 		if (want[IDENT_SSN] && (ssn_shape || one) && detector_ssn_ok(dg))
 			REPORT(IDENT_SSN, !ssn_shape);
@@ -791,11 +855,12 @@ static void number(const struct tok *t, unsigned i, unsigned j, int K, unsigned 
 		if (want[IDENT_SE_PNR] && (one || (shape(t, i, ng, "64") && K == SEP_DASH))
 		    && detector_valid_personnummer(dg, 10))
 			REPORT(IDENT_SE_PNR, 1);
-		if (want[IDENT_DK_CPR] && (one || (shape(t, i, ng, "64")
-						   && (K == SEP_DASH || K == SEP_SPACE)))
+		if (want[IDENT_DK_CPR]
+		    && (one || (shape(t, i, ng, "64") && (K == SEP_DASH || K == SEP_SPACE)))
 		    && detector_valid_cpr(dg))
 			REPORT(IDENT_DK_CPR, 1);
-		if (want[IDENT_UK_NHS] && (one || shape(t, i, ng, "334")) && detector_valid_nhs(dg))
+		if (want[IDENT_UK_NHS] && (one || shape(t, i, ng, "334"))
+		    && detector_valid_nhs(dg))
 			REPORT(IDENT_UK_NHS, 1);
 		break;
 	case 11:
@@ -804,12 +869,13 @@ static void number(const struct tok *t, unsigned i, unsigned j, int K, unsigned 
 			REPORT(IDENT_DE_STEUER, 1);
 		if (want[IDENT_PL_PESEL] && one && detector_valid_pesel(dg))
 			REPORT(IDENT_PL_PESEL, 1);
-		if (want[IDENT_BR_CPF] && (one || shape(t, i, ng, "3332")) && detector_valid_cpf(dg))
+		if (want[IDENT_BR_CPF] && (one || shape(t, i, ng, "3332"))
+		    && detector_valid_cpf(dg))
 			REPORT(IDENT_BR_CPF, 1);
 		break;
 	case 12:
-		if (want[IDENT_IN_AADHAAR] && (one || (shape(t, i, ng, "444")
-						       && (K == SEP_SPACE || K == SEP_DASH)))
+		if (want[IDENT_IN_AADHAAR]
+		    && (one || (shape(t, i, ng, "444") && (K == SEP_SPACE || K == SEP_DASH)))
 		    && detector_valid_aadhaar(dg))
 			REPORT(IDENT_IN_AADHAAR, 1);
 		if (want[IDENT_SE_PNR] && (one || (shape(t, i, ng, "84") && K == SEP_DASH))
@@ -825,7 +891,8 @@ static void number(const struct tok *t, unsigned i, unsigned j, int K, unsigned 
 			REPORT(IDENT_BR_CNPJ, 1);
 		break;
 	case 15:
-		if (want[IDENT_FR_NIR] && (one || shape(t, i, ng, "1222332")) && detector_valid_nir(dg, 15))
+		if (want[IDENT_FR_NIR] && (one || shape(t, i, ng, "1222332"))
+		    && detector_valid_nir(dg, 15))
 			REPORT(IDENT_FR_NIR, 0);
 		break;
 	case 18:
@@ -855,17 +922,19 @@ static void mixed(const struct tok *t, unsigned i, const struct idscan *is)
 {
 	static const char cpf[] = {SEP_DOT, SEP_DOT, SEP_DASH, 0};
 	static const char cnpj[] = {SEP_DOT, SEP_DOT, SEP_SLASH, SEP_DASH, 0};
-	char    v[15];
+	char v[15];
 
 	if (is->want[IDENT_BR_CPF] && fixed_seps(t, i, "3332", cpf)) {
 		memcpy(v, t->digits + t->go[i], 11);
 		if (detector_valid_cpf(v))
-			report(is->found, is->ctx, IDENT_BR_CPF, t->gs[i], t->ge[i + 3], 0, t->d, 4);
+			report(is->found, is->ctx, IDENT_BR_CPF, t->gs[i], t->ge[i + 3], 0,
+			       t->d, 4);
 	}
 	if (is->want[IDENT_BR_CNPJ] && fixed_seps(t, i, "23342", cnpj)) {
 		memcpy(v, t->digits + t->go[i], 14);
 		if (detector_valid_cnpj(v))
-			report(is->found, is->ctx, IDENT_BR_CNPJ, t->gs[i], t->ge[i + 4], 0, t->d, 4);
+			report(is->found, is->ctx, IDENT_BR_CNPJ, t->gs[i], t->ge[i + 4], 0,
+			       t->d, 4);
 	}
 }
 
@@ -883,21 +952,20 @@ static void mixed(const struct tok *t, unsigned i, const struct idscan *is)
 static void card_beside(const struct tok *t, const struct idscan *is)
 {
 	unsigned i;
-	int     K;
-	char    v[20];
+	int K;
+	char v[20];
 
 	if (t->ng != 5)
 		return;
 	if (t->gd[4] >= 1 && t->gd[4] <= 3 && shape(t, 0, 4, "4444"))
-		i = 0;				/* the short group after */
+		i = 0; /* the short group after */
 	else if (t->gd[0] >= 1 && t->gd[0] <= 3 && shape(t, 1, 4, "4444") && !t->plus)
-		i = 1;				/* the short group before */
+		i = 1; /* the short group before */
 	else
 		return;
 	K = t->sep[0];
 	if (K == SEP_NONE || t->sep[1] != K || t->sep[2] != K || t->sep[3] != K
-	    || !left_ok(t, 0, K) || !right_ok(t, 4, K)
-	    || detector_card_ok(t->digits, t->nd))
+	    || !left_ok(t, 0, K) || !right_ok(t, 4, K) || detector_card_ok(t->digits, t->nd))
 		return;
 	memcpy(v, t->digits + t->go[i], 16);
 	if (detector_card_ok(v, 16))
@@ -917,7 +985,7 @@ static void numbers(const struct tok *t, const struct idscan *is)
 {
 	for (unsigned i = 0; i < t->ng; i++) {
 		unsigned nd = 0;
-		int     K = SEP_NONE;
+		int K = SEP_NONE;
 
 		for (unsigned j = i; j < t->ng; j++) {
 			if (j == i + 1)
@@ -928,7 +996,8 @@ static void numbers(const struct tok *t, const struct idscan *is)
 			if (nd > 19)
 				break;
 			if (nd >= 6 && left_ok(t, i, K) && right_ok(t, j, K))
-				number(t, i, j, K, nd, i == 0 && t->plus && nd <= PHONE_DIGITS, is);
+				number(t, i, j, K, nd, i == 0 && t->plus && nd <= PHONE_DIGITS,
+				       is);
 		}
 		if (t->ng - i >= 4 && !(i == 0 && t->plus))
 			mixed(t, i, is);
@@ -942,10 +1011,11 @@ static void numbers(const struct tok *t, const struct idscan *is)
 /* letters_before - ASCII letters right before p (up to max+1), and the start */
 static size_t letters_before(const char *d, size_t p, size_t max, size_t *start)
 {
-	size_t  n = 0;
+	size_t n = 0;
 
-	while (n <= max && p > n && ((d[p - n - 1] >= 'A' && d[p - n - 1] <= 'Z')
-				     || (d[p - n - 1] >= 'a' && d[p - n - 1] <= 'z')))
+	while (n <= max && p > n
+	       && ((d[p - n - 1] >= 'A' && d[p - n - 1] <= 'Z')
+		   || (d[p - n - 1] >= 'a' && d[p - n - 1] <= 'z')))
 		n++;
 	*start = p - n;
 	return n;
@@ -954,7 +1024,7 @@ static size_t letters_before(const char *d, size_t p, size_t max, size_t *start)
 /* letter_after - one letter after p (optionally after ' ' or '-'), alone */
 static int letter_after(const char *d, size_t len, size_t p, size_t *end)
 {
-	size_t  q = p;
+	size_t q = p;
 
 	if (q < len && (d[q] == ' ' || d[q] == '-'))
 		q++;
@@ -975,7 +1045,7 @@ static int word_start(const char *d, size_t p)
 static int prefix_letters(const struct tok *t, size_t n, char *out, size_t *start)
 {
 	const char *d = t->d;
-	size_t  p = t->gs[0], s;
+	size_t p = t->gs[0], s;
 
 	if (t->left != EDGE_FREE)
 		return 0;
@@ -999,14 +1069,14 @@ static void lettered(const struct tok *t, const struct idscan *is)
 	const int *want = is->want;
 	const char *d = t->d;
 	const char *dg = t->digits;
-	char    v[24], L[4];
-	size_t  s, e, last = t->ge[t->ng - 1];
-	int     c, one = t->ng == 1, free_right = t->right == EDGE_FREE;
+	char v[24], L[4];
+	size_t s, e, last = t->ge[t->ng - 1];
+	int c, one = t->ng == 1, free_right = t->right == EDGE_FREE;
 
 	/* DEA: AB1234563 */
 	if (want[IDENT_US_DEA] && one && t->gd[0] == 7 && free_right && t->left == EDGE_FREE
-	    && letters_before(d, t->gs[0], 2, &s) == 2 && word_start(d, s)
-	    && upper(d[s]) && upper(d[s + 1]) && !glued_after(d, t->len, last)) {
+	    && letters_before(d, t->gs[0], 2, &s) == 2 && word_start(d, s) && upper(d[s])
+	    && upper(d[s + 1]) && !glued_after(d, t->len, last)) {
 		v[0] = d[s];
 		v[1] = d[s + 1];
 		memcpy(v + 2, dg, 7);
@@ -1014,17 +1084,17 @@ static void lettered(const struct tok *t, const struct idscan *is)
 			report(is->found, is->ctx, IDENT_US_DEA, s, last, 0, d, 4);
 	}
 	/* US passport, next generation: A12345678 */
-	if (want[IDENT_US_PASSPORT] && one && t->gd[0] == 8 && free_right && t->left == EDGE_FREE
-	    && letters_before(d, t->gs[0], 1, &s) == 1 && word_start(d, s) && upper(d[s])
-	    && !glued_after(d, t->len, last)) {
+	if (want[IDENT_US_PASSPORT] && one && t->gd[0] == 8 && free_right
+	    && t->left == EDGE_FREE && letters_before(d, t->gs[0], 1, &s) == 1
+	    && word_start(d, s) && upper(d[s]) && !glued_after(d, t->len, last)) {
 		v[0] = d[s];
 		memcpy(v + 1, dg, 8);
 		if (detector_valid_passport_us(v))
 			report(is->found, is->ctx, IDENT_US_PASSPORT, s, last, 1, d, 4);
 	}
 	/* NIE: X1234567L, X-1234567-L */
-	if (want[IDENT_ES_NIE] && one && t->gd[0] == 7 && free_right && prefix_letters(t, 1, L, &s)
-	    && (c = letter_after(d, t->len, last, &e)) != 0) {
+	if (want[IDENT_ES_NIE] && one && t->gd[0] == 7 && free_right
+	    && prefix_letters(t, 1, L, &s) && (c = letter_after(d, t->len, last, &e)) != 0) {
 		v[0] = L[0];
 		memcpy(v + 1, dg, 7);
 		v[8] = (char) c;
@@ -1033,8 +1103,8 @@ static void lettered(const struct tok *t, const struct idscan *is)
 	}
 	/* DNI: 12345678Z, 12.345.678-Z */
 	if (want[IDENT_ES_DNI] && free_right && t->nd == 8
-	    && ((one && t->gd[0] == 8) || (shape(t, 0, t->ng, "233") && t->sep[0] == SEP_DOT
-					   && t->sep[1] == SEP_DOT))
+	    && ((one && t->gd[0] == 8)
+		|| (shape(t, 0, t->ng, "233") && t->sep[0] == SEP_DOT && t->sep[1] == SEP_DOT))
 	    && left_ok(t, 0, SEP_MIXED) && (c = letter_after(d, t->len, last, &e)) != 0) {
 		memcpy(v, dg, 8);
 		v[8] = (char) c;
@@ -1043,8 +1113,9 @@ static void lettered(const struct tok *t, const struct idscan *is)
 	}
 	/* NINO: AB123456C, AB 12 34 56 C, without the suffix letter */
 	if (want[IDENT_UK_NINO] && free_right && t->nd == 6
-	    && ((one && t->gd[0] == 6) || (shape(t, 0, t->ng, "222") && t->sep[0] == SEP_SPACE
-					   && t->sep[1] == SEP_SPACE))
+	    && ((one && t->gd[0] == 6)
+		|| (shape(t, 0, t->ng, "222") && t->sep[0] == SEP_SPACE
+		    && t->sep[1] == SEP_SPACE))
 	    && prefix_letters(t, 2, L, &s)) {
 		memcpy(v, L, 2);
 		memcpy(v + 2, dg, 6);
@@ -1077,9 +1148,9 @@ static void lettered(const struct tok *t, const struct idscan *is)
  */
 static size_t check_iban(const char *d, size_t len, size_t from, char *sample, size_t samplelen)
 {
-	char    compact[40], cc[2];
-	size_t  n = 0, i = from, want, j = 0, sl;
-	int     kind = -1, k;
+	char compact[40], cc[2];
+	size_t n = 0, i = from, want, j = 0, sl;
+	int kind = -1, k;
 
 	if (from + 4 > len || glued_before(d, from))
 		return 0;
@@ -1144,8 +1215,7 @@ static uint64_t alnum_mask_c(const char *p, size_t n)
 #include <immintrin.h>
 
 /* alnum_mask_avx2 - the letters and digits of 64 bytes from p, as bits */
-__attribute__((target("avx2")))
-static uint64_t alnum_mask_avx2(const char *p)
+__attribute__((target("avx2"))) static uint64_t alnum_mask_avx2(const char *p)
 {
 	const __m256i flip = _mm256_set1_epi8((char) 0x80);
 	const __m256i d_lo = _mm256_set1_epi8((char) ('0' - 1 - 128));
@@ -1159,28 +1229,30 @@ static uint64_t alnum_mask_avx2(const char *p)
 		__m256i raw = _mm256_loadu_si256((const __m256i *) (p + 32 * h));
 		__m256i v = _mm256_xor_si256(raw, flip);
 		__m256i l = _mm256_xor_si256(_mm256_or_si256(raw, lower), flip);
-		__m256i dg = _mm256_and_si256(_mm256_cmpgt_epi8(v, d_lo), _mm256_cmpgt_epi8(d_hi, v));
-		__m256i lt = _mm256_and_si256(_mm256_cmpgt_epi8(l, a_lo), _mm256_cmpgt_epi8(a_hi, l));
+		__m256i dg = _mm256_and_si256(_mm256_cmpgt_epi8(v, d_lo),
+					      _mm256_cmpgt_epi8(d_hi, v));
+		__m256i lt = _mm256_and_si256(_mm256_cmpgt_epi8(l, a_lo),
+					      _mm256_cmpgt_epi8(a_hi, l));
 
-		m |= (uint64_t) (uint32_t) _mm256_movemask_epi8(_mm256_or_si256(dg, lt)) << (32 * h);
+		m |= (uint64_t) (uint32_t) _mm256_movemask_epi8(_mm256_or_si256(dg, lt))
+			<< (32 * h);
 	}
 	return m;
 }
 
 /* wordish_mask_avx2 - bytes 0x30-0x7A (letters, digits and a few signs) of 64 bytes
  * from p, as bits: a cheap superset of the letters and digits */
-__attribute__((target("avx2")))
-static uint64_t wordish_mask_avx2(const char *p)
+__attribute__((target("avx2"))) static uint64_t wordish_mask_avx2(const char *p)
 {
 	const __m256i flip = _mm256_set1_epi8((char) 0x80);
 	const __m256i lo = _mm256_set1_epi8((char) ('0' - 1 - 128));
 	const __m256i hi = _mm256_set1_epi8((char) ('z' + 1 - 128));
 	__m256i a = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *) p), flip);
 	__m256i b = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *) (p + 32)), flip);
-	uint32_t ma = (uint32_t) _mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpgt_epi8(a, lo),
-								       _mm256_cmpgt_epi8(hi, a)));
-	uint32_t mb = (uint32_t) _mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpgt_epi8(b, lo),
-								       _mm256_cmpgt_epi8(hi, b)));
+	uint32_t ma = (uint32_t) _mm256_movemask_epi8(
+		_mm256_and_si256(_mm256_cmpgt_epi8(a, lo), _mm256_cmpgt_epi8(hi, a)));
+	uint32_t mb = (uint32_t) _mm256_movemask_epi8(
+		_mm256_and_si256(_mm256_cmpgt_epi8(b, lo), _mm256_cmpgt_epi8(hi, b)));
 
 	return (uint64_t) mb << 32 | ma;
 }
@@ -1237,11 +1309,11 @@ static inline unsigned low_ones(uint64_t m)
 /* cf_check - a codice fiscale in the 16 characters from s? */
 static void cf_check(const char *d, size_t s, const struct idscan *is)
 {
-	char    v[17];
-	int     lower = 0, up = 0;
+	char v[17];
+	int lower = 0, up = 0;
 
 	for (size_t k = 0; k < 16; k++) {
-		char    c = d[s + k];
+		char c = d[s + k];
 
 		lower |= c >= 'a' && c <= 'z';
 		up |= upper(c);
@@ -1269,14 +1341,15 @@ static void cf_scan(const char *d, size_t len, const struct idscan *is)
 		cur = alnum_mask(d, len, base);
 		next = alnum_mask(d, len, base + 64);
 		/* runs of 16 inside the word that start there and end at the 16th */
-		exact = runs16(cur) & cur & ~(cur << 1 | (uint64_t) (base > 0 && alnum(d[base - 1])))
+		exact = runs16(cur) & cur
+			& ~(cur << 1 | (uint64_t) (base > 0 && alnum(d[base - 1])))
 			& ~(cur >> 16 | next << 48);
 		/* a run that crosses into the next word: h bits here, the rest there */
 		h = top_ones(cur);
 		if (h > 0 && h < 16 && h + low_ones(next) == 16)
 			exact |= 1ULL << (64 - h);
 		while (exact) {
-			size_t  s = base + (size_t) __builtin_ctzll(exact);
+			size_t s = base + (size_t) __builtin_ctzll(exact);
 
 			if (!glued_before(d, s))
 				cf_check(d, s, is);
@@ -1291,17 +1364,18 @@ static void cf_scan(const char *d, size_t len, const struct idscan *is)
 #include <immintrin.h>
 
 /* next_digit_avx2 - the first digit at or after pos: 32 bytes a step */
-__attribute__((target("avx2")))
-static size_t next_digit_avx2(const char *d, size_t len, size_t pos)
+__attribute__((target("avx2"))) static size_t next_digit_avx2(const char *d, size_t len,
+							      size_t pos)
 {
 	const __m256i lo = _mm256_set1_epi8((char) ('0' - 1 - 128));
 	const __m256i hi = _mm256_set1_epi8((char) ('9' + 1 - 128));
 	const __m256i flip = _mm256_set1_epi8((char) 0x80);
 
 	while (pos + 32 <= len) {
-		__m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *) (d + pos)), flip);
-		unsigned m = (unsigned) _mm256_movemask_epi8(_mm256_and_si256(
-			_mm256_cmpgt_epi8(v, lo), _mm256_cmpgt_epi8(hi, v)));
+		__m256i v =
+			_mm256_xor_si256(_mm256_loadu_si256((const __m256i *) (d + pos)), flip);
+		unsigned m = (unsigned) _mm256_movemask_epi8(
+			_mm256_and_si256(_mm256_cmpgt_epi8(v, lo), _mm256_cmpgt_epi8(hi, v)));
 
 		if (m)
 			return pos + (size_t) __builtin_ctz(m);
@@ -1325,8 +1399,8 @@ static size_t next_digit_sse2(const char *d, size_t len, size_t pos)
 
 	while (pos + 16 <= len) {
 		__m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *) (d + pos)), flip);
-		int     m = _mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(v, lo),
-							_mm_cmplt_epi8(v, hi)));
+		int m = _mm_movemask_epi8(
+			_mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi)));
 
 		if (m)
 			return pos + (size_t) __builtin_ctz((unsigned) m);
@@ -1360,19 +1434,20 @@ static size_t next_digit(const char *d, size_t len, size_t pos)
  */
 static const struct {
 	unsigned char alone, grouped, glued, spaced;
-}       least[IDENT_COUNT] = {
-	[IDENT_CARD] = {12, 12, 0, 0}, [IDENT_SSN] = {9, 9, 0, 0}, [IDENT_IBAN] = {0, 0, 2, 0},
-	[IDENT_UK_NINO] = {0, 0, 6, 6}, [IDENT_CA_SIN] = {9, 9, 0, 0},
-	[IDENT_FR_NIR] = {13, 15, 0, 0}, [IDENT_ES_DNI] = {8, 8, 0, 0},
-	[IDENT_ES_NIE] = {0, 0, 7, 7}, [IDENT_IT_CF] = {0, 0, 0, 0},
-	[IDENT_NL_BSN] = {9, 9, 0, 0}, [IDENT_DE_STEUER] = {11, 11, 0, 0},
-	[IDENT_SE_PNR] = {10, 10, 0, 0}, [IDENT_DK_CPR] = {10, 10, 0, 0},
-	[IDENT_PL_PESEL] = {11, 0, 0, 0}, [IDENT_IN_AADHAAR] = {12, 12, 0, 0},
-	[IDENT_CN_RIC] = {17, 18, 0, 0}, [IDENT_BR_CPF] = {11, 11, 0, 0},
-	[IDENT_BR_CNPJ] = {14, 14, 0, 0}, [IDENT_AU_TFN] = {8, 8, 0, 0},
-	[IDENT_US_ITIN] = {9, 9, 0, 0}, [IDENT_UK_NHS] = {10, 10, 0, 0},
-	[IDENT_ABA] = {9, 0, 0, 0}, [IDENT_UK_SORT] = {0, 6, 0, 0},
-	[IDENT_US_PASSPORT] = {9, 0, 8, 0}, [IDENT_US_DEA] = {0, 0, 7, 0},
+} least[IDENT_COUNT] = {
+	[IDENT_CARD] = {12, 12, 0, 0},       [IDENT_SSN] = {9, 9, 0, 0},
+	[IDENT_IBAN] = {0, 0, 2, 0},         [IDENT_UK_NINO] = {0, 0, 6, 6},
+	[IDENT_CA_SIN] = {9, 9, 0, 0},       [IDENT_FR_NIR] = {13, 15, 0, 0},
+	[IDENT_ES_DNI] = {8, 8, 0, 0},       [IDENT_ES_NIE] = {0, 0, 7, 7},
+	[IDENT_IT_CF] = {0, 0, 0, 0},        [IDENT_NL_BSN] = {9, 9, 0, 0},
+	[IDENT_DE_STEUER] = {11, 11, 0, 0},  [IDENT_SE_PNR] = {10, 10, 0, 0},
+	[IDENT_DK_CPR] = {10, 10, 0, 0},     [IDENT_PL_PESEL] = {11, 0, 0, 0},
+	[IDENT_IN_AADHAAR] = {12, 12, 0, 0}, [IDENT_CN_RIC] = {17, 18, 0, 0},
+	[IDENT_BR_CPF] = {11, 11, 0, 0},     [IDENT_BR_CNPJ] = {14, 14, 0, 0},
+	[IDENT_AU_TFN] = {8, 8, 0, 0},       [IDENT_US_ITIN] = {9, 9, 0, 0},
+	[IDENT_UK_NHS] = {10, 10, 0, 0},     [IDENT_ABA] = {9, 0, 0, 0},
+	[IDENT_UK_SORT] = {0, 6, 0, 0},      [IDENT_US_PASSPORT] = {9, 0, 8, 0},
+	[IDENT_US_DEA] = {0, 0, 7, 0},
 };
 
 /* corsica_at - does 2A or 2B (a department of Corsica) end at p + 1? */
@@ -1391,7 +1466,7 @@ static inline int ascii_sep(char c)
 /* glued_letters - one or two letters right before p (passport, IBAN, DEA)? */
 static int glued_letters(const char *d, size_t p)
 {
-	size_t  s, n = letters_before(d, p, 2, &s);
+	size_t s, n = letters_before(d, p, 2, &s);
 
 	return n == 1 || n == 2;
 }
@@ -1399,7 +1474,7 @@ static int glued_letters(const char *d, size_t p)
 /* spaced_letters - one or two capitals right before p (NIE, NINO)? */
 static int spaced_letters(const char *d, size_t p)
 {
-	size_t  s, n = letters_before(d, p, 2, &s);
+	size_t s, n = letters_before(d, p, 2, &s);
 
 	return (n == 1 || n == 2) && upper(d[p - 1]) && upper(d[s]);
 }
@@ -1435,7 +1510,7 @@ static size_t first_fullwidth(const char *d, size_t len)
  */
 static char *fullwidth_copy(const char *d, size_t len, size_t p)
 {
-	char   *c = xmalloc(len + 1);
+	char *c = xmalloc(len + 1);
 
 	memcpy(c, d, len);
 	c[len] = 0;
@@ -1450,17 +1525,17 @@ static char *fullwidth_copy(const char *d, size_t len, size_t p)
 }
 
 /* detector_ident_scan - find, validate and report the numbers of a text */
-void    detector_ident_scan(const char *text, size_t len, const int *want, unsigned flags,
-			    det_found_fn found, void *ctx)
+void detector_ident_scan(const char *text, size_t len, const int *want, unsigned flags,
+			 det_found_fn found, void *ctx)
 {
 	struct idscan is = {want, found, ctx};
 	struct tok t;
-	size_t  pos = 0, iban_end = 0;
+	size_t pos = 0, iban_end = 0;
 	unsigned min_alone = 255, min_grouped = 255, min_glued = 255, min_spaced = 255;
-	int     left = EDGE_FREE;
-	char   *fw = NULL;
+	int left = EDGE_FREE;
+	char *fw = NULL;
 	const char *d = text;
-	size_t  fwp;
+	size_t fwp;
 
 	t.tab_space = (flags & DET_ID_HEADER) != 0;
 	for (int i = 0; i < IDENT_COUNT; i++) {
@@ -1481,16 +1556,16 @@ void    detector_ident_scan(const char *text, size_t len, const int *want, unsig
 	if ((fwp = first_fullwidth(text, len)) < len)
 		d = fw = fullwidth_copy(text, len, fwp);
 	while ((pos = next_digit(d, len, pos)) < len) {
-		char    sample[DET_SAMPLE_MAX + 8];
-		size_t  me, p = pos, n;
+		char sample[DET_SAMPLE_MAX + 8];
+		size_t me, p = pos, n;
 		unsigned least_here, lettered_least, groups;
-		size_t  glen[3] = {0, 0, 0};
+		size_t glen[3] = {0, 0, 0};
 
 		/* the common case first: too few digits for any identifier */
 		n = 0;
 		groups = 0;
 		for (;;) {
-			size_t  g = p;
+			size_t g = p;
 
 			while (p < len && dig(d[p]))
 				p++, n++;
@@ -1507,15 +1582,19 @@ void    detector_ident_scan(const char *text, size_t len, const int *want, unsig
 		lettered_least = 255;
 		if (glued_letters(d, pos))
 			lettered_least = min_glued;
-		else if (pos > 1 && (d[pos - 1] == ' ' || d[pos - 1] == '-') && spaced_letters(d, pos - 1))
+		else if (pos > 1 && (d[pos - 1] == ' ' || d[pos - 1] == '-')
+			 && spaced_letters(d, pos - 1))
 			lettered_least = min_spaced;
-		least_here = groups == 1 ? min_alone : min_alone < min_grouped ? min_alone : min_grouped;
+		least_here = groups == 1          ? min_alone
+			: min_alone < min_grouped ? min_alone
+						  : min_grouped;
 		if (lettered_least < least_here)
 			least_here = lettered_least;
 		/* a date, 2024-03-15 or 15.03.2024, is no identifier nor part of one */
 		if (groups == 3 && n == 8 && glen[1] == 2 && (glen[0] == 4 || glen[2] == 4))
 			least_here = 9;
-		if (left == EDGE_FREE && n < least_here && !(p < len && (unsigned char) d[p] >= 0xc2)
+		if (left == EDGE_FREE && n < least_here
+		    && !(p < len && (unsigned char) d[p] >= 0xc2)
 		    && !(n == 6 && want[IDENT_FR_NIR] && corsica_at(d, len, p))) {
 			pos = p;
 			continue;
@@ -1527,7 +1606,7 @@ void    detector_ident_scan(const char *text, size_t len, const int *want, unsig
 		if (want[IDENT_IBAN] && left == EDGE_FREE && pos >= 2 && pos >= iban_end + 2
 		    && letter(d[pos - 1]) && letter(d[pos - 2])
 		    && (me = check_iban(d, len, pos - 2, sample, sizeof(sample))) > 0) {
-			struct det_found f = {.id = IDENT_IBAN,.start = pos - 2,.end = me};
+			struct det_found f = {.id = IDENT_IBAN, .start = pos - 2, .end = me};
 
 			snprintf(f.sample, sizeof(f.sample), "%s", sample);
 			found(ctx, &f);
@@ -1537,7 +1616,8 @@ void    detector_ident_scan(const char *text, size_t len, const int *want, unsig
 			continue;
 		}
 		/* a token of one group (a long group split off) reads as one */
-		if (!t.overflow && t.nd >= (t.ng == 1 && min_alone < least_here ? min_alone : least_here)) {
+		if (!t.overflow
+		    && t.nd >= (t.ng == 1 && min_alone < least_here ? min_alone : least_here)) {
 			numbers(&t, &is);
 			lettered(&t, &is);
 		}
@@ -1553,16 +1633,16 @@ void    detector_ident_scan(const char *text, size_t len, const int *want, unsig
  * Fullwidth digits are digits, invisible characters nothing; any other
  * character between digits (a separator, a letter as in 2A) ends a group.
  */
-void    detector_ident_value(const char *d, size_t s, size_t e, struct det_value *v)
+void detector_ident_value(const char *d, size_t s, size_t e, struct det_value *v)
 {
 	const unsigned char *u = (const unsigned char *) d;
-	int     kind = -1;
-	size_t  n;
+	int kind = -1;
+	size_t n;
 
 	memset(v, 0, sizeof(*v));
 	v->one_sep = 1;
 	for (size_t p = s; p < e;) {
-		int     k, digit = -1;
+		int k, digit = -1;
 
 		if (dig(d[p]))
 			digit = d[p] - '0', n = 1;
@@ -1573,7 +1653,7 @@ void    detector_ident_value(const char *d, size_t s, size_t e, struct det_value
 			continue;
 		} else {
 			if (k < 0)
-				k = SEP_MIXED;	/* a letter, a tab... */
+				k = SEP_MIXED; /* a letter, a tab... */
 			if (kind >= 0 && k != kind)
 				v->one_sep = 0;
 			kind = k;
@@ -1596,24 +1676,27 @@ void    detector_ident_value(const char *d, size_t s, size_t e, struct det_value
 }
 
 /* detector_mask - a keyword's or pattern's match, first and last letter shown */
-void    detector_mask(const char *in, size_t len, char *out, size_t outlen)
+void detector_mask(const char *in, size_t len, char *out, size_t outlen)
 {
-	size_t  chars = 0, seen = 0, j = 0;
+	size_t chars = 0, seen = 0, j = 0;
 
 	for (size_t i = 0; i < len; i++)
 		chars += ((unsigned char) in[i] & 0xc0) != 0x80;
 	for (size_t i = 0; i < len && j + 4 < outlen;) {
-		size_t  n = 1;
+		size_t n = 1;
 
 		while (i + n < len && ((unsigned char) in[i + n] & 0xc0) == 0x80)
 			n++;
 		seen++;
-		if (chars >= 6 && (seen == 1 || seen == chars) && (unsigned char) in[i] >= 0x20) {
+		if (chars >= 6 && (seen == 1 || seen == chars)
+		    && (unsigned char) in[i] >= 0x20) {
 			memcpy(out + j, in + i, n < outlen - j - 1 ? n : 0);
 			j += n < outlen - j - 1 ? n : 0;
 		} else {
-			out[j++] = (in[i] == ' ' || in[i] == '\t' || in[i] == '\n' || in[i] == '\r')
-				? ' ' : '*';
+			out[j++] = (in[i] == ' ' || in[i] == '\t' || in[i] == '\n'
+				    || in[i] == '\r')
+				? ' '
+				: '*';
 		}
 		i += n;
 	}

@@ -37,7 +37,7 @@
 #include "detector.h"
 #include "detector_fp.h"
 
-#define IDM_B	0x100000001b3ULL	/* k-gram base (odd) */
+#define IDM_B 0x100000001b3ULL /* k-gram base (odd) */
 
 /* idm_mix - spread a k-gram value over 64 bits */
 static inline uint64_t idm_mix(uint64_t v)
@@ -50,7 +50,7 @@ static inline uint64_t idm_mix(uint64_t v)
 }
 
 /* detector_idm_winnow_init - a fresh text */
-void    detector_idm_winnow_init(struct fp_winnow *wn, unsigned k, unsigned w)
+void detector_idm_winnow_init(struct fp_winnow *wn, unsigned k, unsigned w)
 {
 	memset(wn, 0, sizeof(*wn));
 	wn->k = k < 1 ? 1 : k > FP_IDM_K_MAX ? FP_IDM_K_MAX : k;
@@ -76,18 +76,18 @@ static int take(struct fp_winnow *wn, uint64_t *fp, uint64_t *at)
  * detector_idm_winnow_batch - n more words; the fingerprints they give,
  * with their first words. The state lives in locals for the batch.
  */
-size_t  detector_idm_winnow_batch(struct fp_winnow *wn, const uint64_t *sealed, size_t n,
-				  uint64_t *fp, uint64_t *at)
+size_t detector_idm_winnow_batch(struct fp_winnow *wn, const uint64_t *sealed, size_t n,
+				 uint64_t *fp, uint64_t *at)
 {
 	unsigned k = wn->k, w = wn->w, ri = wn->ri, head = wn->head, nh = wn->nh;
-	int     min = wn->min;
+	int min = wn->min;
 	uint64_t kg = wn->kg, bk = wn->bk, nwords = wn->nwords, last = wn->last;
 	uint64_t *ring = wn->ring, *h = wn->h, *pa = wn->at;
 	uint64_t hmin = min >= 0 ? h[min] : UINT64_MAX, kv[256];
-	size_t  out = 0;
+	size_t out = 0;
 
 	for (size_t b = 0; b < n; b += 256) {
-		size_t  m = n - b < 256 ? n - b : 256;
+		size_t m = n - b < 256 ? n - b : 256;
 
 		/* the k-gram values: one short chain, the mixing in parallel */
 		for (size_t i = 0; i < m; i++) {
@@ -128,14 +128,15 @@ size_t  detector_idm_winnow_batch(struct fp_winnow *wn, const uint64_t *sealed, 
 				min = 0;
 				hmin = h[0];
 				for (unsigned j = 1; j < w; j++) {
-					int     better = (h[j] < hmin) | ((h[j] == hmin) & (pa[j] > pmin));
+					int better = (h[j] < hmin)
+						| ((h[j] == hmin) & (pa[j] > pmin));
 
 					min = better ? (int) j : min;
 					hmin = better ? h[j] : hmin;
 					pmin = better ? pa[j] : pmin;
 				}
 			} else {
-				int     better = hv <= hmin;
+				int better = hv <= hmin;
 
 				min = better ? (int) slot : min;
 				hmin = better ? hv : hmin;
@@ -158,19 +159,19 @@ size_t  detector_idm_winnow_batch(struct fp_winnow *wn, const uint64_t *sealed, 
 }
 
 /* detector_idm_winnow - one more word; 1 with a fingerprint and its first word */
-int     detector_idm_winnow(struct fp_winnow *wn, uint64_t sealed, uint64_t *fp, uint64_t *at)
+int detector_idm_winnow(struct fp_winnow *wn, uint64_t sealed, uint64_t *fp, uint64_t *at)
 {
 	return (int) detector_idm_winnow_batch(wn, &sealed, 1, fp, at);
 }
 
 /* detector_idm_winnow_end - a text shorter than a window still gives one */
-int     detector_idm_winnow_end(struct fp_winnow *wn, uint64_t *fp, uint64_t *at)
+int detector_idm_winnow_end(struct fp_winnow *wn, uint64_t *fp, uint64_t *at)
 {
 	return wn->nh > 0 && wn->nh < wn->w ? take(wn, fp, at) : 0;
 }
 
 /* detector_idm_find - a fingerprint's slot; 1 if the index has it */
-int     detector_idm_find(const struct det_fpindex *x, uint64_t fp, uint32_t *slot)
+int detector_idm_find(const struct det_fpindex *x, uint64_t fp, uint32_t *slot)
 {
 	const struct idm_head *h = x->idm;
 	const struct fp_slot2 *s = x->slots;
@@ -221,8 +222,8 @@ static void add_words(uint32_t *words, uint64_t *end, uint64_t pos, unsigned k, 
 }
 
 /* detector_idm_match - a fingerprint of the message, for the document rules on index x */
-void    detector_idm_match(struct det_scan *sc, uint32_t xi, uint64_t fp, uint64_t pos,
-			   const uint32_t *rules, size_t nrules)
+void detector_idm_match(struct det_scan *sc, uint32_t xi, uint64_t fp, uint64_t pos,
+			const uint32_t *rules, size_t nrules)
 {
 	struct det_fpscan *fs = sc->fp;
 	const struct det_fpindex *x = sc->ps->fpi[xi];
@@ -231,14 +232,15 @@ void    detector_idm_match(struct det_scan *sc, uint32_t xi, uint64_t fp, uint64
 
 	if (!detector_idm_find(x, fp, &slot)
 	    || (docs = detector_fp_postings(x, ((const struct fp_slot2 *) x->slots)[slot].ref,
-					    &one, &n)) == NULL)
+					    &one, &n))
+		    == NULL)
 		return;
-	detector_fp_record(sc, xi, fp, pos);	/* for the parent of a confined reader */
+	detector_fp_record(sc, xi, fp, pos); /* for the parent of a confined reader */
 	for (size_t i = 0; i < nrules; i++) {
 		uint32_t ri = rules[i];
 		struct idm_acc *a;
 		uint64_t key = (uint64_t) (ri + 1) << 32 | slot;
-		int     newmsg, newpart;
+		int newmsg, newpart;
 
 		if (sc->ps->rules[ri].fpi != x)
 			continue;
@@ -252,17 +254,22 @@ void    detector_idm_match(struct det_scan *sc, uint32_t xi, uint64_t fp, uint64
 				continue;
 			if (newmsg) {
 				a->msg_n[d]++;
-				add_words(&a->msg_w[d], &a->msg_end[d], pos, x->idm->k, x->idm->w);
+				add_words(&a->msg_w[d], &a->msg_end[d], pos, x->idm->k,
+					  x->idm->w);
 			}
 			if (newpart) {
 				if (a->part_n[d]++ == 0) {
 					if (a->ntouched == a->captouched) {
-						a->captouched = a->captouched ? a->captouched * 2 : 16;
-						a->touched = xrealloc(a->touched, a->captouched * sizeof(uint32_t));
+						a->captouched =
+							a->captouched ? a->captouched * 2 : 16;
+						a->touched = xrealloc(
+							a->touched,
+							a->captouched * sizeof(uint32_t));
 					}
 					a->touched[a->ntouched++] = d;
 				}
-				add_words(&a->part_w[d], &a->part_end[d], pos, x->idm->k, x->idm->w);
+				add_words(&a->part_w[d], &a->part_end[d], pos, x->idm->k,
+					  x->idm->w);
 			}
 		}
 	}
@@ -276,7 +283,7 @@ static void report(struct det_scan *sc, uint32_t ri, uint32_t d, unsigned overla
 	const struct det_rule *r = &sc->ps->rules[ri];
 	const struct idm_doc *doc = &r->fpi->docs[d];
 	struct fp_rule_res *res = &fs->res[ri];
-	char    sample[DET_SAMPLE_MAX + 8];
+	char sample[DET_SAMPLE_MAX + 8];
 	uint64_t key = 1ULL << 63 | (uint64_t) ri << 32 | d;
 
 	if (words > doc->words && doc->words)
@@ -292,9 +299,10 @@ static void report(struct det_scan *sc, uint32_t ri, uint32_t d, unsigned overla
 			break;
 		}
 	if (!detector_fp_set_add(&fs->msg_seen, key))
-		return;				/* counted already */
-	snprintf(sample, sizeof(sample), "%.*s %u%%", (int) (doc->name_len < 50 ? doc->name_len : 50),
-		 r->fpi->names + doc->name_off, overlap);
+		return; /* counted already */
+	snprintf(sample, sizeof(sample), "%.*s %u%%",
+		 (int) (doc->name_len < 50 ? doc->name_len : 50), r->fpi->names + doc->name_off,
+		 overlap);
 	detector_hit(sc, ri, sample);
 	if (res->n < FP_FOUND_MAX) {
 		struct fp_found *f = &res->f[res->n++];
@@ -324,7 +332,7 @@ static void judge(struct det_scan *sc, uint32_t ri, uint32_t d, uint32_t n, uint
 }
 
 /* detector_idm_part_end - judge the part that ends, forget its counts */
-void    detector_idm_part_end(struct det_scan *sc)
+void detector_idm_part_end(struct det_scan *sc)
 {
 	struct det_fpscan *fs = sc->fp;
 
@@ -345,7 +353,7 @@ void    detector_idm_part_end(struct det_scan *sc)
 }
 
 /* detector_idm_finish - judge the message as a whole */
-void    detector_idm_finish(struct det_scan *sc)
+void detector_idm_finish(struct det_scan *sc)
 {
 	struct det_fpscan *fs = sc->fp;
 
@@ -371,21 +379,21 @@ static int file_cmp(const struct idm_file *f, uint64_t size, const unsigned char
 }
 
 /* detector_idm_file - content that is an indexed file byte for byte */
-void    detector_idm_file(struct det_scan *sc, unsigned where, const char *data, size_t len)
+void detector_idm_file(struct det_scan *sc, unsigned where, const char *data, size_t len)
 {
 	struct det_fpscan *fs = sc->fp;
 	unsigned char sha[32], mac[32];
-	int     have = 0;
+	int have = 0;
 
 	for (size_t i = 0; i < fs->ndoc; i++) {
 		uint32_t ri = fs->doc_rules[i];
 		const struct det_fpindex *x = sc->ps->rules[ri].fpi;
-		size_t  lo = 0, hi = x->idm->files;
+		size_t lo = 0, hi = x->idm->files;
 
 		if (!(sc->ps->rules[ri].where & where))
 			continue;
 		while (lo < hi) {
-			size_t  mid = (lo + hi) / 2;
+			size_t mid = (lo + hi) / 2;
 
 			if (file_cmp(&x->files[mid], len, NULL) < 0)
 				lo = mid + 1;
@@ -404,13 +412,13 @@ void    detector_idm_file(struct det_scan *sc, unsigned where, const char *data,
 		}
 		for (; lo < x->idm->files && x->files[lo].size == len; lo++)
 			if (memcmp(x->files[lo].mac, mac, sizeof(x->files[lo].mac)) == 0)
-				report(sc, ri, x->files[lo].doc, 100, x->docs[x->files[lo].doc].words, 1,
-				       fs->part_depth == 0);
+				report(sc, ri, x->files[lo].doc, 100,
+				       x->docs[x->files[lo].doc].words, 1, fs->part_depth == 0);
 	}
 }
 
 /* detector_idm_incident - what a document rule found, as JSON fields */
-void    detector_idm_incident(struct buf *b, const struct det_scan *sc, uint32_t ri)
+void detector_idm_incident(struct buf *b, const struct det_scan *sc, uint32_t ri)
 {
 	const struct det_rule *r = &sc->ps->rules[ri];
 	const struct fp_rule_res *res = &sc->fp->res[ri];
@@ -421,20 +429,22 @@ void    detector_idm_incident(struct buf *b, const struct det_scan *sc, uint32_t
 	for (unsigned i = 0; i < res->n; i++) {
 		const struct fp_found *f = &res->f[i];
 		const struct idm_doc *doc = &r->fpi->docs[f->doc];
-		char   *name = xstrndup(r->fpi->names + doc->name_off, doc->name_len);
+		char *name = xstrndup(r->fpi->names + doc->name_off, doc->name_len);
 
 		buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
 		detector_json_str(b, name);
-		buf_printf(b, ",\"overlap\":%u,\"shared_words\":%u,\"identical\":%s,\"in\":\"%s\"}",
-			   f->overlap, f->words, f->identical ? "true" : "false",
-			   f->whole ? "message" : "part");
+		buf_printf(
+			b,
+			",\"overlap\":%u,\"shared_words\":%u,\"identical\":%s,\"in\":\"%s\"}",
+			f->overlap, f->words, f->identical ? "true" : "false",
+			f->whole ? "message" : "part");
 		free(name);
 	}
 	buf_putc(b, ']');
 }
 
 /* detector_idm_text - what a document rule found, for dlpscan and notifications */
-void    detector_idm_text(struct buf *out, const struct det_scan *sc, uint32_t ri)
+void detector_idm_text(struct buf *out, const struct det_scan *sc, uint32_t ri)
 {
 	const struct det_rule *r = &sc->ps->rules[ri];
 	const struct fp_rule_res *res = &sc->fp->res[ri];
@@ -447,8 +457,10 @@ void    detector_idm_text(struct buf *out, const struct det_scan *sc, uint32_t r
 			buf_printf(out, "    index %s: %.*s, the same file\n", r->fpi->name,
 				   (int) doc->name_len, r->fpi->names + doc->name_off);
 		else
-			buf_printf(out, "    index %s: %.*s, %u%% of its fingerprints, %u words "
-				   "(in the %s)\n", r->fpi->name, (int) doc->name_len,
+			buf_printf(out,
+				   "    index %s: %.*s, %u%% of its fingerprints, %u words "
+				   "(in the %s)\n",
+				   r->fpi->name, (int) doc->name_len,
 				   r->fpi->names + doc->name_off, f->overlap, f->words,
 				   f->whole ? "message" : "same part");
 	}

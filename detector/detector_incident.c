@@ -49,13 +49,13 @@
 #include "msg.h"
 #include "detector.h"
 
-#define INCIDENT_RCPT_MAX	100
-#define INCIDENT_SD_ID		"dlpgate@32473"	/* RFC 5612's documentation number */
-#define INCIDENT_SYSLOG_MAX	16000		/* bytes of one syslog message */
-#define INCIDENT_SYSLOG_WAIT	5		/* seconds to connect or send */
+#define INCIDENT_RCPT_MAX    100
+#define INCIDENT_SD_ID       "dlpgate@32473" /* RFC 5612's documentation number */
+#define INCIDENT_SYSLOG_MAX  16000           /* bytes of one syslog message */
+#define INCIDENT_SYSLOG_WAIT 5               /* seconds to connect or send */
 
 /* detector_incident_id - a fresh random id, 16 hex digits */
-void    detector_incident_id(char *buf, size_t len)
+void detector_incident_id(char *buf, size_t len)
 {
 	unsigned char r[8];
 
@@ -66,12 +66,12 @@ void    detector_incident_id(char *buf, size_t len)
 		for (size_t i = 0; i < sizeof(r); i++)
 			r[i] = (unsigned char) ((ts.tv_nsec >> (i * 3)) ^ getpid() ^ (int) i);
 	}
-	snprintf(buf, len, "%02X%02X%02X%02X%02X%02X%02X%02X", r[0], r[1], r[2], r[3],
-		 r[4], r[5], r[6], r[7]);
+	snprintf(buf, len, "%02X%02X%02X%02X%02X%02X%02X%02X", r[0], r[1], r[2], r[3], r[4],
+		 r[5], r[6], r[7]);
 }
 
 /* detector_json_str - a JSON string, UTF-8 cleaned and escaped */
-void    detector_json_str(struct buf *b, const char *s)
+void detector_json_str(struct buf *b, const char *s)
 {
 	struct buf clean;
 
@@ -91,24 +91,24 @@ void    detector_json_str(struct buf *b, const char *s)
 }
 
 /* detector_safe_text - a copy with every long run of digits starred */
-char   *detector_safe_text(const char *in, size_t max)
+char *detector_safe_text(const char *in, size_t max)
 {
-	size_t  len = strlen(in);
-	char   *out = xstrndup(in, len > max ? max : len);
-	size_t  n = strlen(out);
+	size_t len = strlen(in);
+	char *out = xstrndup(in, len > max ? max : len);
+	size_t n = strlen(out);
 
 	for (size_t i = 0; i < n;) {
-		size_t  j = i, digits = 0;
+		size_t j = i, digits = 0;
 
-		while (j < n && (isdigit((unsigned char) out[j])
-				 || ((out[j] == ' ' || out[j] == '-' || out[j] == '.')
-				     && j + 1 < n && isdigit((unsigned char) out[j + 1])
-				     && digits > 0))) {
+		while (j < n
+		       && (isdigit((unsigned char) out[j])
+			   || ((out[j] == ' ' || out[j] == '-' || out[j] == '.') && j + 1 < n
+			       && isdigit((unsigned char) out[j + 1]) && digits > 0))) {
 			digits += isdigit((unsigned char) out[j]) != 0;
 			j++;
 		}
 		if (digits >= 8) {
-			size_t  seen = 0;
+			size_t seen = 0;
 
 			for (size_t k = i; k < j; k++)
 				if (isdigit((unsigned char) out[k]) && ++seen + 4 <= digits)
@@ -120,10 +120,11 @@ char   *detector_safe_text(const char *in, size_t max)
 }
 
 /* rule_label - how a rule is named in incidents and notifications */
-void    detector_rule_label(const struct det_rule *r, char *buf, size_t len)
+void detector_rule_label(const struct det_rule *r, char *buf, size_t len)
 {
-	static const char *const t[] = {"keyword", "regex", "identifier", "edm", "document",
-		"sender", "recipient", "size", "attachment", "recipient_count"};
+	static const char *const t[] = {"keyword",    "regex",          "identifier", "edm",
+					"document",   "sender",         "recipient",  "size",
+					"attachment", "recipient_count"};
 
 	if (r->type == RULE_IDENTIFIER)
 		snprintf(buf, len, "identifier %s", detector_ident_name(r->ident));
@@ -142,23 +143,26 @@ static void incident_policies(struct buf *b, const struct det_scan *sc,
 	buf_puts(b, "\"policies\":[");
 	for (size_t i = 0; i < d->nfired; i++) {
 		const struct det_policy *p = &ps->policies[d->fired[i]];
-		int     first = 1;
+		int first = 1;
 
 		buf_printf(b, "%s{\"name\":", i ? "," : "");
 		detector_json_str(b, p->name);
-		buf_printf(b, ",\"mode\":\"%s\",\"severity\":\"%s\",\"action\":\"%s\","
-			   "\"enforced\":%s,\"rules\":[", p->monitor ? "monitor" : "prevent",
+		buf_printf(b,
+			   ",\"mode\":\"%s\",\"severity\":\"%s\",\"action\":\"%s\","
+			   "\"enforced\":%s,\"rules\":[",
+			   p->monitor ? "monitor" : "prevent",
 			   detector_severity_name(p->severity), detector_action_name(p->action),
 			   p->monitor || var_trial_mode ? "false" : "true");
 		for (uint32_t k = 0; k < p->nrules; k++) {
 			const struct det_rule *r = &ps->rules[p->first_rule + k];
 			const struct det_rule_hits *h = &sc->hits[p->first_rule + k];
-			char    label[64];
+			char label[64];
 
 			if (r->type <= RULE_LAST_CONTENT && h->count == 0)
 				continue;
 			detector_rule_label(r, label, sizeof(label));
-			buf_printf(b, "%s{\"rule\":\"%s\",\"line\":%d", first ? "" : ",", label, r->line);
+			buf_printf(b, "%s{\"rule\":\"%s\",\"line\":%d", first ? "" : ",", label,
+				   r->line);
 			first = 0;
 			if (r->type <= RULE_LAST_CONTENT) {
 				buf_printf(b, ",\"count\":%u,\"samples\":[", h->count);
@@ -175,11 +179,12 @@ static void incident_policies(struct buf *b, const struct det_scan *sc,
 		}
 		buf_puts(b, "]}");
 	}
-	if (d->unscannable) {			/* unscannable_action decided */
-		buf_printf(b, "%s{\"name\":\"%s\",\"mode\":\"prevent\",\"severity\":\"%s\","
-			   "\"action\":\"%s\",\"enforced\":true,\"reason\":", d->nfired ? "," : "",
-			   DET_UNSCANNABLE_POLICY, detector_severity_name(SEV_MEDIUM),
-			   CONF_NAME(unscannable_action));
+	if (d->unscannable) { /* unscannable_action decided */
+		buf_printf(b,
+			   "%s{\"name\":\"%s\",\"mode\":\"prevent\",\"severity\":\"%s\","
+			   "\"action\":\"%s\",\"enforced\":true,\"reason\":",
+			   d->nfired ? "," : "", DET_UNSCANNABLE_POLICY,
+			   detector_severity_name(SEV_MEDIUM), CONF_NAME(unscannable_action));
 		detector_json_str(b, sc->incomplete_why);
 		buf_puts(b, ",\"rules\":[]}");
 	}
@@ -187,14 +192,16 @@ static void incident_policies(struct buf *b, const struct det_scan *sc,
 }
 
 /* detector_incident_line - the JSON line of an incident (no newline) */
-void    detector_incident_line(struct buf *b, const struct det_scan *sc,
-			       const struct envelope *env, const struct det_decision *d)
+void detector_incident_line(struct buf *b, const struct det_scan *sc,
+			    const struct envelope *env, const struct det_decision *d)
 {
-	char    tbuf[64], addr[SCAN_ADDR_MAX + 1];
-	time_t  now = time(NULL);
+	char tbuf[64], addr[SCAN_ADDR_MAX + 1];
+	time_t now = time(NULL);
 	struct tm tm;
-	char   *subj = detector_safe_text(sc->subject_masked ? sc->subject_masked :
-					  sc->subject ? sc->subject : "", 500);
+	char *subj = detector_safe_text(sc->subject_masked    ? sc->subject_masked
+						: sc->subject ? sc->subject
+							      : "",
+					500);
 
 	gmtime_r(&now, &tm);
 	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -205,8 +212,9 @@ void    detector_incident_line(struct buf *b, const struct det_scan *sc,
 	buf_puts(b, ",\"client\":");
 	detector_json_str(b, env->client_addr);
 	buf_puts(b, ",\"sender\":");
-	detector_json_str(b, detector_addr_bare(env->mail_from ? env->mail_from : "<>",
-						addr, sizeof(addr)));
+	detector_json_str(
+		b,
+		detector_addr_bare(env->mail_from ? env->mail_from : "<>", addr, sizeof(addr)));
 	buf_puts(b, ",\"recipients\":[");
 	for (size_t i = 0; i < env->nrcpt && i < INCIDENT_RCPT_MAX; i++) {
 		if (i)
@@ -215,8 +223,10 @@ void    detector_incident_line(struct buf *b, const struct det_scan *sc,
 	}
 	buf_printf(b, "],\"recipient_count\":%zu,\"subject\":", env->nrcpt);
 	detector_json_str(b, subj);
-	buf_printf(b, ",\"size\":%zu,\"action\":\"%s\",\"severity\":\"%s\",\"trial\":%s,"
-		   "\"complete\":%s,", sc->msg_size, scan_action_name(d->action),
+	buf_printf(b,
+		   ",\"size\":%zu,\"action\":\"%s\",\"severity\":\"%s\",\"trial\":%s,"
+		   "\"complete\":%s,",
+		   sc->msg_size, scan_action_name(d->action),
 		   detector_severity_name(d->severity), var_trial_mode ? "true" : "false",
 		   sc->incomplete ? "false" : "true");
 	if (sc->incomplete) {
@@ -230,11 +240,11 @@ void    detector_incident_line(struct buf *b, const struct det_scan *sc,
 }
 
 /* detector_incident_write - append and fsync the incident; -1 on failure */
-int     detector_incident_write(const struct det_scan *sc, const struct envelope *env,
-				const struct det_decision *d)
+int detector_incident_write(const struct det_scan *sc, const struct envelope *env,
+			    const struct det_decision *d)
 {
 	struct buf b;
-	int     fd, rc = -1;
+	int fd, rc = -1;
 	const char *why = NULL;
 
 	if (*var_incident_log == 0)
@@ -242,8 +252,9 @@ int     detector_incident_write(const struct det_scan *sc, const struct envelope
 	buf_init(&b, 1024);
 	detector_incident_line(&b, sc, env, d);
 	buf_putc(&b, '\n');
-	if ((fd = open(var_incident_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC
-		       | O_NOFOLLOW, 0640)) < 0)
+	if ((fd = open(var_incident_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		       0640))
+	    < 0)
 		why = "open";
 	else if (flock(fd, LOCK_EX) < 0)
 		why = "lock";
@@ -275,14 +286,16 @@ static void incident_sd_value(struct buf *b, const char *name, const char *v)
 }
 
 /* incident_sd - the incident's fields as one SD-ELEMENT */
-static void incident_sd(struct buf *b, const struct det_scan *sc,
-			const struct envelope *env, const struct det_decision *d)
+static void incident_sd(struct buf *b, const struct det_scan *sc, const struct envelope *env,
+			const struct det_decision *d)
 {
 	const struct det_policyset *ps = sc->ps;
 	struct buf list;
-	char    addr[SCAN_ADDR_MAX + 1], num[32];
-	char   *subj = detector_safe_text(sc->subject_masked ? sc->subject_masked :
-					  sc->subject ? sc->subject : "", 500);
+	char addr[SCAN_ADDR_MAX + 1], num[32];
+	char *subj = detector_safe_text(sc->subject_masked    ? sc->subject_masked
+						: sc->subject ? sc->subject
+							      : "",
+					500);
 
 	buf_init(&list, 256);
 	buf_puts(b, "[" INCIDENT_SD_ID);
@@ -296,8 +309,9 @@ static void incident_sd(struct buf *b, const struct det_scan *sc,
 		buf_printf(&list, "%s%s", d->nfired ? "," : "", DET_UNSCANNABLE_POLICY);
 	incident_sd_value(b, "policies", list.data ? list.data : "");
 	incident_sd_value(b, "client", env->client_addr);
-	incident_sd_value(b, "sender", detector_addr_bare(env->mail_from ? env->mail_from
-							  : "<>", addr, sizeof(addr)));
+	incident_sd_value(
+		b, "sender",
+		detector_addr_bare(env->mail_from ? env->mail_from : "<>", addr, sizeof(addr)));
 	buf_reset(&list);
 	for (size_t i = 0; i < env->nrcpt && i < INCIDENT_RCPT_MAX; i++)
 		buf_printf(&list, "%s%s", i ? "," : "",
@@ -321,7 +335,7 @@ static void incident_sd(struct buf *b, const struct det_scan *sc,
 		for (uint32_t k = 0; k < p->nrules; k++) {
 			const struct det_rule *r = &ps->rules[p->first_rule + k];
 			const struct det_rule_hits *h = &sc->hits[p->first_rule + k];
-			char    label[64];
+			char label[64];
 
 			if (r->type > RULE_IDENTIFIER)
 				continue;
@@ -341,7 +355,7 @@ static void incident_sd(struct buf *b, const struct det_scan *sc,
 static int incident_syslog_send(const char *msg, size_t len, char *why, size_t wlen)
 {
 	const char *srv = var_incident_syslog_server;
-	int     fd = -1, rc = -1;
+	int fd = -1, rc = -1;
 
 	if (*srv == '/') {
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -355,30 +369,35 @@ static int incident_syslog_send(const char *msg, size_t len, char *why, size_t w
 		else
 			rc = 0;
 	} else {
-		char    host[256], port[32];
-		struct addrinfo hints = {.ai_socktype = srv[0] == 'u' ? SOCK_DGRAM
-		: SOCK_STREAM}, *ai = NULL;
-		int     tcp = srv[0] == 't';
+		char host[256], port[32];
+		struct addrinfo hints = {.ai_socktype =
+						 srv[0] == 'u' ? SOCK_DGRAM : SOCK_STREAM},
+				*ai = NULL;
+		int tcp = srv[0] == 't';
 
-		if (inet_split_hostport(srv + 4, host, sizeof(host), port, sizeof(port), "514") < 0
+		if (inet_split_hostport(srv + 4, host, sizeof(host), port, sizeof(port), "514")
+			    < 0
 		    || getaddrinfo(host, port, &hints, &ai) != 0) {
 			snprintf(why, wlen, "cannot resolve %s", srv + 4);
-		} else if (tcp && (fd = inet_connect(ai->ai_addr, ai->ai_addrlen,
-					INCIDENT_SYSLOG_WAIT, NULL, why, wlen)) < 0) {
-			 /* why says it */ ;
-		} else if (!tcp && ((fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0
-				    || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)) {
+		} else if (tcp
+			   && (fd = inet_connect(ai->ai_addr, ai->ai_addrlen,
+						 INCIDENT_SYSLOG_WAIT, NULL, why, wlen))
+				   < 0) {
+			/* why says it */;
+		} else if (!tcp
+			   && ((fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0
+			       || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)) {
 			snprintf(why, wlen, "%s: %s", srv, strerror(errno));
 		} else {
 			struct buf frame;
-			size_t  done = 0;
+			size_t done = 0;
 
 			buf_init(&frame, len + 16);
 			if (tcp)
-				buf_printf(&frame, "%zu ", len);	/* RFC 6587 octet counting */
+				buf_printf(&frame, "%zu ", len); /* RFC 6587 octet counting */
 			buf_append(&frame, msg, len);
 			while (done < frame.len) {
-				struct pollfd pfd = {.fd = fd,.events = POLLOUT};
+				struct pollfd pfd = {.fd = fd, .events = POLLOUT};
 				ssize_t n;
 
 				if (poll(&pfd, 1, INCIDENT_SYSLOG_WAIT * 1000) <= 0)
@@ -406,11 +425,11 @@ static int incident_syslog_send(const char *msg, size_t len, char *why, size_t w
 }
 
 /* detector_incident_syslog - the incident to the SIEM stream, if configured */
-void    detector_incident_syslog(const struct det_scan *sc, const struct envelope *env,
-				 const struct det_decision *d)
+void detector_incident_syslog(const struct det_scan *sc, const struct envelope *env,
+			      const struct det_decision *d)
 {
-	static const int sev[] = {6, 4, 3, 2};	/* info, low, medium, high */
-	char    host[256], tbuf[64], why[256] = "";
+	static const int sev[] = {6, 4, 3, 2}; /* info, low, medium, high */
+	char host[256], tbuf[64], why[256] = "";
 	struct timespec ts;
 	struct tm tm;
 	struct buf b;
@@ -423,9 +442,10 @@ void    detector_incident_syslog(const struct det_scan *sc, const struct envelop
 	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
 	buf_init(&b, 2048);
 	/* RFC 5424: <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG */
-	buf_printf(&b, "<%d>1 %s.%06ldZ %s %s %ld incident ", var_incident_syslog_facility
-		   + sev[d->severity <= SEV_HIGH ? d->severity : SEV_HIGH], tbuf,
-		   ts.tv_nsec / 1000, host, var_syslog_name, (long) getpid());
+	buf_printf(&b, "<%d>1 %s.%06ldZ %s %s %ld incident ",
+		   var_incident_syslog_facility
+			   + sev[d->severity <= SEV_HIGH ? d->severity : SEV_HIGH],
+		   tbuf, ts.tv_nsec / 1000, host, var_syslog_name, (long) getpid());
 	if (var_incident_syslog == INCIDENT_SYSLOG_RFC5424) {
 		incident_sd(&b, sc, env, d);
 		buf_printf(&b, " incident %s: %s, policies fired: %zu", d->incident,

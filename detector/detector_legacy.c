@@ -59,10 +59,9 @@ static uint32_t le32(const char *p)
 
 /* Windows-1252's 0x80-0x9f, the rest of the byte range is Latin-1 */
 static const unsigned short cp1252_hi[32] = {
-	0x20ac, 0xfffd, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
-	0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0xfffd, 0x017d, 0xfffd,
-	0xfffd, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
-	0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0xfffd, 0x017e, 0x0178,
+	0x20ac, 0xfffd, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
+	0x2039, 0x0152, 0xfffd, 0x017d, 0xfffd, 0xfffd, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
+	0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0xfffd, 0x017e, 0x0178,
 };
 
 /* put_cp - one code point as UTF-8 */
@@ -95,13 +94,20 @@ static unsigned cp1252(unsigned char c)
 static void put_word_char(struct buf *out, unsigned long c)
 {
 	switch (c) {
-	case 0x0d: case 0x0b: case 0x0c: case 0x0e:
+	case 0x0d:
+	case 0x0b:
+	case 0x0c:
+	case 0x0e:
 		buf_putc(out, '\n');
 		return;
-	case 0x07: case 0x09:
+	case 0x07:
+	case 0x09:
 		buf_putc(out, '\t');
 		return;
-	case 0x13: case 0x14: case 0x15: case 0xa0:
+	case 0x13:
+	case 0x14:
+	case 0x15:
+	case 0xa0:
 		buf_putc(out, ' ');
 		return;
 	case 0x1e:
@@ -109,14 +115,14 @@ static void put_word_char(struct buf *out, unsigned long c)
 		return;
 	default:
 		if (c < 0x20)
-			return;			/* objects, note references, optional hyphens */
+			return; /* objects, note references, optional hyphens */
 		put_cp(out, c);
 	}
 }
 
 /* put_utf16 - UTF-16LE text (pairs joined) through put */
 static void put_utf16(struct buf *out, const char *p, size_t nchars,
-		      void (*put) (struct buf *, unsigned long))
+		      void (*put)(struct buf *, unsigned long))
 {
 	for (size_t i = 0; i < nchars; i++) {
 		unsigned long c = le16(p + 2 * i);
@@ -163,7 +169,7 @@ static uint32_t stream(struct det_scan *sc, struct ole *o, const char *sname, st
 static int doc_pieces(const struct buf *w, const struct buf *t, uint32_t fc_clx,
 		      uint32_t lcb_clx, struct buf *out)
 {
-	size_t  pos = fc_clx, end = (size_t) fc_clx + lcb_clx;
+	size_t pos = fc_clx, end = (size_t) fc_clx + lcb_clx;
 	const char *plc;
 	uint32_t lcb, n;
 
@@ -185,10 +191,10 @@ static int doc_pieces(const struct buf *w, const struct buf *t, uint32_t fc_clx,
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t cp0 = le32(plc + 4 * i), cp1 = le32(plc + 4 * (i + 1));
 		uint32_t fc = le32(plc + 4 * (n + 1) + 8 * i + 2);
-		size_t  cch = cp1 > cp0 ? cp1 - cp0 : 0;
+		size_t cch = cp1 > cp0 ? cp1 - cp0 : 0;
 
-		if (fc & 0x40000000u) {		/* 8-bit: the byte offset is fc / 2 */
-			size_t  off = (fc & 0x3fffffffu) / 2;
+		if (fc & 0x40000000u) { /* 8-bit: the byte offset is fc / 2 */
+			size_t off = (fc & 0x3fffffffu) / 2;
 
 			if (off > w->len || cch > w->len - off)
 				return -1;
@@ -204,12 +210,13 @@ static int doc_pieces(const struct buf *w, const struct buf *t, uint32_t fc_clx,
 }
 
 /* legacy_doc - a Word 97-2003 (or 6/95) document's text */
-static void legacy_doc(struct det_scan *sc, struct ole *o, const char *name, unsigned char *done)
+static void legacy_doc(struct det_scan *sc, struct ole *o, const char *name,
+		       unsigned char *done)
 {
 	struct buf w, t, text;
 	uint32_t wid, tid = OLE_NONE, fc_clx = 0, lcb_clx = 0;
 	unsigned flags, nfib;
-	int     ok = -1;
+	int ok = -1;
 
 	buf_init(&w, 4096);
 	buf_init(&t, 4096);
@@ -223,7 +230,7 @@ static void legacy_doc(struct det_scan *sc, struct ole *o, const char *name, uns
 		done[wid] = 1;
 		goto out;
 	}
-	if (nfib < 0x00c1) {			/* Word 6 and 95: one 8-bit range */
+	if (nfib < 0x00c1) { /* Word 6 and 95: one 8-bit range */
 		uint32_t fc_min = le32(w.data + 0x18), fc_mac = le32(w.data + 0x1c);
 
 		if (fc_min < fc_mac && fc_mac <= w.len) {
@@ -233,7 +240,7 @@ static void legacy_doc(struct det_scan *sc, struct ole *o, const char *name, uns
 		}
 	} else {
 		/* FibBase, then csw words, cslw longs, and the fc/lcb pairs */
-		size_t  off = 32, csw, cslw, cb;
+		size_t off = 32, csw, cslw, cb;
 
 		csw = le16(w.data + off);
 		off += 2 + csw * 2;
@@ -273,8 +280,8 @@ out:
 struct xls_seq {
 	const char **seg;
 	size_t *len;
-	int     nseg, cap, cur;
-	size_t  pos;
+	int nseg, cap, cur;
+	size_t pos;
 };
 
 /* seq_add - one more payload */
@@ -309,14 +316,14 @@ static long seq_u8(struct xls_seq *q)
 
 static long seq_u16(struct xls_seq *q)
 {
-	long    a = seq_u8(q), b = seq_u8(q);
+	long a = seq_u8(q), b = seq_u8(q);
 
 	return a < 0 || b < 0 ? -1 : a | b << 8;
 }
 
 static long seq_u32(struct xls_seq *q)
 {
-	long    a = seq_u16(q), b = seq_u16(q);
+	long a = seq_u16(q), b = seq_u16(q);
 
 	return a < 0 || b < 0 ? -1 : a | b << 16;
 }
@@ -325,7 +332,7 @@ static long seq_u32(struct xls_seq *q)
 static int seq_skip(struct xls_seq *q, size_t n)
 {
 	while (n > 0) {
-		size_t  l = seq_left(q), k = l < n ? l : n;
+		size_t l = seq_left(q), k = l < n ? l : n;
 
 		if (l == 0)
 			return -1;
@@ -342,7 +349,7 @@ static int seq_skip(struct xls_seq *q, size_t n)
  */
 static int seq_string(struct xls_seq *q, struct buf *out, int rich)
 {
-	long    cch = seq_u16(q), fl = seq_u8(q), runs = 0, ext = 0;
+	long cch = seq_u16(q), fl = seq_u8(q), runs = 0, ext = 0;
 
 	if (cch < 0 || fl < 0)
 		return -1;
@@ -351,13 +358,13 @@ static int seq_string(struct xls_seq *q, struct buf *out, int rich)
 	if (rich && (fl & 0x04) && (ext = seq_u32(q)) < 0)
 		return -1;
 	while (cch > 0) {
-		size_t  l = seq_left(q);
-		int     wide = fl & 1;
+		size_t l = seq_left(q);
+		int wide = fl & 1;
 
 		if (l == 0)
 			return -1;
 		{
-			size_t  n = wide ? l / 2 : l;
+			size_t n = wide ? l / 2 : l;
 
 			if (n > (size_t) cch)
 				n = (size_t) cch;
@@ -367,13 +374,15 @@ static int seq_string(struct xls_seq *q, struct buf *out, int rich)
 				put_utf16(out, q->seg[q->cur] + q->pos, n, put_plain);
 			else
 				for (size_t k = 0; k < n; k++)
-					put_plain(out, cp1252((unsigned char) q->seg[q->cur][q->pos + k]));
+					put_plain(out,
+						  cp1252((unsigned char)
+								 q->seg[q->cur][q->pos + k]));
 			q->pos += wide ? 2 * n : n;
 			cch -= (long) n;
 		}
-		if (cch > 0) {			/* continued: a new flags byte */
+		if (cch > 0) { /* continued: a new flags byte */
 			if (q->cur < q->nseg)
-				q->pos = q->len[q->cur];	/* a stray odd byte */
+				q->pos = q->len[q->cur]; /* a stray odd byte */
 			if ((fl = seq_u8(q)) < 0)
 				return -1;
 		}
@@ -397,7 +406,7 @@ static void put_number(struct buf *out, double v)
 /* rk_value - an RK number */
 static double rk_value(uint32_t rk)
 {
-	double  v;
+	double v;
 
 	if (rk & 2)
 		v = (double) ((int32_t) rk >> 2);
@@ -412,15 +421,15 @@ static double rk_value(uint32_t rk)
 /* The SST's strings as UTF-8, with a flag for those a cell used. */
 struct xls_sst {
 	struct buf text;
-	size_t *off;			/* n + 1 offsets into text */
+	size_t *off; /* n + 1 offsets into text */
 	unsigned char *used;
-	size_t  n;
+	size_t n;
 };
 
 /* xls_read_sst - the shared strings of an SST and its CONTINUE records */
 static void xls_read_sst(struct xls_sst *s, struct xls_seq *q)
 {
-	long    total;
+	long total;
 
 	(void) seq_u32(q);
 	if ((total = seq_u32(q)) < 0)
@@ -438,17 +447,17 @@ static void xls_read_sst(struct xls_sst *s, struct xls_seq *q)
 
 /* Where the next cell goes: tabs between cells, a line per row. */
 struct xls_pos {
-	long    row;
-	unsigned fields;		/* fields of the row so far */
-	size_t  cell;			/* where the cell's text begins */
-	size_t  pad, pad_max;		/* empty fields put in gaps, and the budget */
-	size_t  grid;			/* where the sheet's grid begins */
+	long row;
+	unsigned fields;     /* fields of the row so far */
+	size_t cell;         /* where the cell's text begins */
+	size_t pad, pad_max; /* empty fields put in gaps, and the budget */
+	size_t grid;         /* where the sheet's grid begins */
 };
 
 /* cell_at - a cell in its row and column: a new line, tabs for the columns before it */
 static void cell_at(struct buf *out, struct xls_pos *p, const char *rec)
 {
-	long    row = (long) le16(rec);
+	long row = (long) le16(rec);
 	unsigned col = le16(rec + 2), gap;
 
 	if (row != p->row || out->len == 0 || out->data[out->len - 1] == '\n') {
@@ -458,7 +467,7 @@ static void cell_at(struct buf *out, struct xls_pos *p, const char *rec)
 	}
 	p->row = row;
 	if (col < p->fields)
-		col = p->fields;		/* out of order: the next column */
+		col = p->fields; /* out of order: the next column */
 	gap = col - p->fields + (p->fields > 0);
 	if (gap > 1 && p->pad + gap > p->pad_max)
 		gap = 1;
@@ -490,15 +499,16 @@ static void sheet_done(struct buf *out, struct xls_pos *p)
 }
 
 /* legacy_xls - a BIFF8 workbook's text */
-static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, unsigned char *done)
+static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name,
+		       unsigned char *done)
 {
 	struct buf b, text;
 	struct xls_sst sst = {0};
 	struct xls_pos at = {-1, 0, 0, 0, 0, 0};
 	struct xls_seq q = {0};
 	uint32_t id;
-	size_t  pos = 0;
-	int     txo = 0;
+	size_t pos = 0;
+	int txo = 0;
 
 	buf_init(&b, 4096);
 	buf_init(&text, 4096);
@@ -531,36 +541,44 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, uns
 			}
 		}
 		switch (type) {
-		case 0x0809:			/* BOF: a sheet (or the globals) begins */
-		case 0x000a:			/* EOF: it ends */
+		case 0x0809: /* BOF: a sheet (or the globals) begins */
+		case 0x000a: /* EOF: it ends */
 			sheet_done(&text, &at);
 			break;
-		case 0x002f:			/* FILEPASS */
+		case 0x002f: /* FILEPASS */
 			detector_unscannable(sc, "encrypted Excel workbook %s", name);
 			goto out;
-		case 0x0085:			/* BOUNDSHEET: the sheet's name */
+		case 0x0085: /* BOUNDSHEET: the sheet's name */
 			if (rl >= 8) {
 				q.pos = 6;
 				{
-					long    cch = seq_u8(&q), fl = seq_u8(&q);
+					long cch = seq_u8(&q), fl = seq_u8(&q);
 
 					if (cch > 0 && fl >= 0) {
 						if (fl & 1)
-							put_utf16(&text, r + 8, (size_t) cch <= (rl - 8u) / 2
-								  ? (size_t) cch : (rl - 8u) / 2, put_plain);
+							put_utf16(&text, r + 8,
+								  (size_t) cch <= (rl - 8u) / 2
+									  ? (size_t) cch
+									  : (rl - 8u) / 2,
+								  put_plain);
 						else
-							for (long k = 0; k < cch && 8 + k < rl; k++)
-								put_plain(&text, cp1252((unsigned char) r[8 + k]));
+							for (long k = 0; k < cch && 8 + k < rl;
+							     k++)
+								put_plain(
+									&text,
+									cp1252((unsigned char)
+										       r[8
+											 + k]));
 						buf_putc(&text, '\n');
 					}
 				}
 			}
 			break;
-		case 0x00fc:			/* SST */
+		case 0x00fc: /* SST */
 			if (sst.off == NULL)
 				xls_read_sst(&sst, &q);
 			break;
-		case 0x00fd:			/* LABELSST */
+		case 0x00fd: /* LABELSST */
 			if (rl >= 10) {
 				uint32_t isst = le32(r + 6);
 
@@ -573,9 +591,9 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, uns
 				cell_done(&text, &at);
 			}
 			break;
-		case 0x0204:			/* LABEL */
-		case 0x0014:			/* HEADER */
-		case 0x0015:			/* FOOTER */
+		case 0x0204: /* LABEL */
+		case 0x0014: /* HEADER */
+		case 0x0015: /* FOOTER */
 			if (type == 0x0204 && rl < 9)
 				break;
 			if (type == 0x0204)
@@ -590,27 +608,27 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, uns
 			else
 				cell_done(&text, &at);
 			break;
-		case 0x0207:			/* STRING: a formula's text result, in its cell */
+		case 0x0207: /* STRING: a formula's text result, in its cell */
 			at.cell = text.len;
 			(void) seq_string(&q, &text, 0);
 			cell_done(&text, &at);
 			break;
-		case 0x0203:			/* NUMBER */
+		case 0x0203: /* NUMBER */
 			if (rl >= 14) {
-				double  v;
+				double v;
 
 				memcpy(&v, r + 6, sizeof(v));
 				cell_at(&text, &at, r);
 				put_number(&text, v);
 			}
 			break;
-		case 0x027e:			/* RK */
+		case 0x027e: /* RK */
 			if (rl >= 10) {
 				cell_at(&text, &at, r);
 				put_number(&text, rk_value(le32(r + 6)));
 			}
 			break;
-		case 0x00bd:			/* MULRK */
+		case 0x00bd: /* MULRK */
 			if (rl >= 6) {
 				cell_at(&text, &at, r);
 				for (unsigned k = 4; k + 6 <= rl - 2u; k += 6) {
@@ -622,24 +640,24 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, uns
 				}
 			}
 			break;
-		case 0x0006:			/* FORMULA: a number result here, text in STRING */
+		case 0x0006: /* FORMULA: a number result here, text in STRING */
 			if (rl >= 14) {
 				cell_at(&text, &at, r);
 				if (le16(r + 12) != 0xffff) {
-					double  v;
+					double v;
 
 					memcpy(&v, r + 6, sizeof(v));
 					put_number(&text, v);
 				}
 			}
 			break;
-		case 0x0201:			/* BLANK */
-		case 0x00be:			/* MULBLANK */
+		case 0x0201: /* BLANK */
+		case 0x00be: /* MULBLANK */
 			break;
-		case 0x01b6:			/* TXO: a comment's or text box's text follows */
+		case 0x01b6: /* TXO: a comment's or text box's text follows */
 			txo = 1;
 			continue;
-		case 0x003c:			/* CONTINUE of a TXO: flags, then characters */
+		case 0x003c: /* CONTINUE of a TXO: flags, then characters */
 			if (txo && rl > 1) {
 				if (text.len > 0 && text.data[text.len - 1] != '\n')
 					buf_putc(&text, '\n');
@@ -661,7 +679,8 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name, uns
 	for (size_t i = 0; i < sst.n; i++)
 		if (!sst.used[i]) {
 			buf_putc(&text, '\n');
-			buf_append(&text, sst.text.data + sst.off[i], sst.off[i + 1] - sst.off[i]);
+			buf_append(&text, sst.text.data + sst.off[i],
+				   sst.off[i + 1] - sst.off[i]);
 		}
 	detector_scan_unit(sc, DET_W_ATTACH, NULL, text.data, text.len);
 out:
@@ -679,10 +698,10 @@ out:
 /* ppt_object - an OLE object stored in the presentation (ExOleObjStg) */
 static void ppt_object(struct det_scan *sc, const char *r, size_t rl, int compressed, int depth)
 {
-	size_t  lim = (size_t) var_detector_decoded_size_limit;
-	size_t  left = sc->decoded >= lim ? 0 : lim - sc->decoded;
+	size_t lim = (size_t) var_detector_decoded_size_limit;
+	size_t left = sc->decoded >= lim ? 0 : lim - sc->decoded;
 	struct buf obj;
-	uLongf  n;
+	uLongf n;
 
 	if (!compressed) {
 		detector_content_scan(sc, r, rl, "application/octet-stream", NULL, DET_W_ATTACH,
@@ -715,7 +734,7 @@ static void legacy_ppt(struct det_scan *sc, struct ole *o, int depth, const char
 {
 	struct buf b, text;
 	uint32_t id;
-	size_t  pos = 0;
+	size_t pos = 0;
 
 	buf_init(&b, 4096);
 	buf_init(&text, 4096);
@@ -724,30 +743,30 @@ static void legacy_ppt(struct det_scan *sc, struct ole *o, int depth, const char
 	done[id] = 1;
 	while (pos + 8 <= b.len) {
 		unsigned vi = le16(b.data + pos), type = le16(b.data + pos + 2);
-		size_t  rl = le32(b.data + pos + 4), body = pos + 8;
+		size_t rl = le32(b.data + pos + 4), body = pos + 8;
 
-		if (type == 0x2f14) {		/* CryptSession10Container */
+		if (type == 0x2f14) { /* CryptSession10Container */
 			detector_unscannable(sc, "encrypted PowerPoint presentation %s", name);
 			goto out;
 		}
-		if ((vi & 0xf) == 0xf) {	/* a container: its records follow */
+		if ((vi & 0xf) == 0xf) { /* a container: its records follow */
 			pos = body;
 			continue;
 		}
 		if (rl > b.len - body)
 			rl = b.len - body;
 		switch (type) {
-		case 0x0fa0:			/* TextCharsAtom */
-		case 0x0fba:			/* CString */
+		case 0x0fa0: /* TextCharsAtom */
+		case 0x0fba: /* CString */
 			put_utf16(&text, b.data + body, rl / 2, put_plain);
 			buf_putc(&text, '\n');
 			break;
-		case 0x0fa8:			/* TextBytesAtom: UTF-16 with the high bytes left out */
+		case 0x0fa8: /* TextBytesAtom: UTF-16 with the high bytes left out */
 			for (size_t k = 0; k < rl; k++)
 				put_plain(&text, (unsigned char) b.data[body + k]);
 			buf_putc(&text, '\n');
 			break;
-		case 0x1011:			/* ExOleObjStg */
+		case 0x1011: /* ExOleObjStg */
 			ppt_object(sc, b.data + body, rl, (vi >> 4) == 1, depth);
 			break;
 		default:
@@ -762,8 +781,8 @@ out:
 }
 
 /* detector_legacy_scan - the document streams of an Office 97-2003 file */
-void    detector_legacy_scan(struct det_scan *sc, struct ole *o, int depth, const char *name,
-			     unsigned char *done)
+void detector_legacy_scan(struct det_scan *sc, struct ole *o, int depth, const char *name,
+			  unsigned char *done)
 {
 	if (ole_child(o, 0, "WordDocument") != OLE_NONE)
 		legacy_doc(sc, o, name, done);

@@ -46,9 +46,9 @@
 #include "msg.h"
 #include "detector.h"
 
-#define LOOP_KEY_LEN	32
-#define LOOP_MARK_NAME	"X-DLP-Loop-Guard"
-#define LOOP_MARK_HEX	32		/* 128 bits of the HMAC, in hex */
+#define LOOP_KEY_LEN   32
+#define LOOP_MARK_NAME "X-DLP-Loop-Guard"
+#define LOOP_MARK_HEX  32 /* 128 bits of the HMAC, in hex */
 
 static struct cidr_list detector_loop_hosts;
 static unsigned char detector_loop_key[LOOP_KEY_LEN];
@@ -59,7 +59,7 @@ static int detector_loop_read_key(const char *path)
 {
 	struct stat st;
 	ssize_t n;
-	int     fd;
+	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return -1;
@@ -79,8 +79,8 @@ static int detector_loop_read_key(const char *path)
 static void detector_loop_make_key(const char *path)
 {
 	unsigned char key[LOOP_KEY_LEN];
-	char    tmp[PATH_MAX];
-	int     fd;
+	char tmp[PATH_MAX];
+	int fd;
 
 	if (RAND_bytes(key, sizeof(key)) != 1)
 		msg_fatal("loop guard key: no random bytes");
@@ -99,12 +99,13 @@ static void detector_loop_make_key(const char *path)
 }
 
 /* detector_loop_init - the trusted clients, and the key when there are some */
-void    detector_loop_init(void)
+void detector_loop_init(void)
 {
-	char    path[PATH_MAX], err[256];
+	char path[PATH_MAX], err[256];
 
 	if (cidr_list_parse(&detector_loop_hosts, var_loop_guard_hosts.items,
-			    var_loop_guard_hosts.count, err, sizeof(err)) < 0)
+			    var_loop_guard_hosts.count, err, sizeof(err))
+	    < 0)
 		msg_fatal("loop_guard_hosts: %s", err);
 	if (detector_loop_hosts.count == 0)
 		return;
@@ -124,8 +125,8 @@ static int detector_loop_strcmp(const void *a, const void *b)
 }
 
 /* detector_loop_hmac - the mark of content for this envelope, in hex */
-static int detector_loop_hmac(const struct envelope *env, const char *content,
-			      size_t len, char hex[LOOP_MARK_HEX + 1])
+static int detector_loop_hmac(const struct envelope *env, const char *content, size_t len,
+			      char hex[LOOP_MARK_HEX + 1])
 {
 	static const char label[] = "dlpgate loop guard 1";
 	OSSL_PARAM params[2];
@@ -133,8 +134,8 @@ static int detector_loop_hmac(const struct envelope *env, const char *content,
 	const char **rcpts;
 	EVP_MAC *alg;
 	EVP_MAC_CTX *ctx = NULL;
-	size_t  maclen = 0;
-	int     ok = 0;
+	size_t maclen = 0;
+	int ok = 0;
 
 	if ((alg = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
 		return -1;
@@ -143,7 +144,8 @@ static int detector_loop_hmac(const struct envelope *env, const char *content,
 		rcpts[i] = env->rcpt[i].addr;
 	if (rcpts)
 		qsort(rcpts, env->nrcpt, sizeof(*rcpts), detector_loop_strcmp);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *) "SHA256", 0);
+	params[0] =
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *) "SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
 	if (rcpts && (ctx = EVP_MAC_CTX_new(alg)) != NULL
 	    && EVP_MAC_init(ctx, detector_loop_key, sizeof(detector_loop_key), params)
@@ -176,7 +178,8 @@ static int detector_loop_client(const struct envelope *env)
 	if (inet_pton(AF_INET, env->client_addr, &((struct sockaddr_in *) &ss)->sin_addr) == 1)
 		ss.ss_family = AF_INET;
 	else if (inet_pton(AF_INET6, env->client_addr,
-			   &((struct sockaddr_in6 *) &ss)->sin6_addr) == 1)
+			   &((struct sockaddr_in6 *) &ss)->sin6_addr)
+		 == 1)
 		ss.ss_family = AF_INET6;
 	else
 		return 0;
@@ -184,29 +187,29 @@ static int detector_loop_client(const struct envelope *env)
 }
 
 /* detector_loop_guarded - a valid mark? then *covered_from: where it starts */
-int     detector_loop_guarded(const struct envelope *env, const char *m, size_t len,
-			              size_t *above)
+int detector_loop_guarded(const struct envelope *env, const char *m, size_t len, size_t *above)
 {
 	static const size_t nlen = sizeof(LOOP_MARK_NAME) - 1;
-	size_t  pos = 0;
+	size_t pos = 0;
 
 	if (!detector_loop_on || !detector_loop_client(env))
 		return 0;
 	/* the first mark of the top-level header section: ours, if any is */
 	while (pos < len) {
 		const char *lf = memchr(m + pos, '\n', len - pos);
-		size_t  end = lf ? (size_t) (lf - m) : len, n = end - pos;
-		char    want[LOOP_MARK_HEX + 1];
+		size_t end = lf ? (size_t) (lf - m) : len, n = end - pos;
+		char want[LOOP_MARK_HEX + 1];
 		const char *v;
 
 		if (n > 0 && m[end - 1] == '\r')
 			n--;
 		if (n == 0 || lf == NULL)
-			return 0;			/* the end of the header section */
+			return 0; /* the end of the header section */
 		if (n > nlen + 1 && strncasecmp(m + pos, LOOP_MARK_NAME ":", nlen + 1) == 0) {
 			for (v = m + pos + nlen + 1; *v == ' ' || *v == '\t'; v++)
-				 /* void */ ;
-			if ((size_t) (m + pos + n - v) != 2 + LOOP_MARK_HEX || strncmp(v, "1 ", 2) != 0
+				/* void */;
+			if ((size_t) (m + pos + n - v) != 2 + LOOP_MARK_HEX
+			    || strncmp(v, "1 ", 2) != 0
 			    || detector_loop_hmac(env, m + end + 1, len - end - 1, want) < 0
 			    || CRYPTO_memcmp(v + 2, want, LOOP_MARK_HEX) != 0)
 				return 0;
@@ -219,10 +222,10 @@ int     detector_loop_guarded(const struct envelope *env, const char *m, size_t 
 }
 
 /* detector_loop_mark - a passed message gets our mark, as its last header */
-void    detector_loop_mark(const struct envelope *env, const char *m, size_t len,
-			           struct det_decision *d)
+void detector_loop_mark(const struct envelope *env, const char *m, size_t len,
+			struct det_decision *d)
 {
-	char    hex[LOOP_MARK_HEX + 1], header[sizeof(LOOP_MARK_NAME) + LOOP_MARK_HEX + 8];
+	char hex[LOOP_MARK_HEX + 1], header[sizeof(LOOP_MARK_NAME) + LOOP_MARK_HEX + 8];
 
 	if (!detector_loop_on || d->action != SCAN_PASS || d->headers.count >= SCAN_MAX_HEADERS
 	    || detector_loop_hmac(env, m, len, hex) < 0)
@@ -232,14 +235,14 @@ void    detector_loop_mark(const struct envelope *env, const char *m, size_t len
 }
 
 /* detector_loop_scan_above - scan the lines above the mark: a message of headers */
-void    detector_loop_scan_above(struct det_scan *sc, const char *m, size_t above)
+void detector_loop_scan_above(struct det_scan *sc, const char *m, size_t above)
 {
-	static struct buf lines;		/* the scan may point into it until the next */
+	static struct buf lines; /* the scan may point into it until the next */
 
 	if (lines.data == NULL)
 		buf_init(&lines, 4096);
 	buf_reset(&lines);
 	buf_append(&lines, m, above);
-	buf_append(&lines, "\r\n", 2);		/* the end of the header section */
+	buf_append(&lines, "\r\n", 2); /* the end of the header section */
 	detector_mime_scan(sc, lines.data, lines.len);
 }

@@ -35,9 +35,9 @@
 #include "msg.h"
 #include "detector.h"
 
-#define MAC_BLOCKS		100	/* BinHex files read in one text part */
-#define BINHEX_TAG		"(This file must be converted"
-#define APPLE_ENTRIES_MAX	1000	/* entries of an AppleSingle file */
+#define MAC_BLOCKS        100 /* BinHex files read in one text part */
+#define BINHEX_TAG        "(This file must be converted"
+#define APPLE_ENTRIES_MAX 1000 /* entries of an AppleSingle file */
 
 static const char binhex_alpha[] =
 	"!\"#$%&'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr";
@@ -56,7 +56,7 @@ static uint32_t be32(const unsigned char *p)
 /* budget - decoded bytes left for this message */
 static size_t budget(const struct det_scan *sc)
 {
-	size_t  lim = (size_t) var_detector_decoded_size_limit;
+	size_t lim = (size_t) var_detector_decoded_size_limit;
 
 	return sc->decoded >= lim ? 0 : lim - sc->decoded;
 }
@@ -87,14 +87,14 @@ static int put_run(struct buf *out, unsigned char c, int *marker, size_t limit)
 /* binhex_decode - the data between the colons into out, up to limit bytes;
  * the position past the closing colon (or the end); *cut when the limit
  * was reached, *closed when the closing colon was found */
-static size_t binhex_decode(const char *in, size_t len, struct buf *out, size_t limit,
-			    int *cut, int *closed)
+static size_t binhex_decode(const char *in, size_t len, struct buf *out, size_t limit, int *cut,
+			    int *closed)
 {
 	static signed char val[256];
 	static int ready;
 	uint32_t acc = 0;
-	int     bits = 0, marker = 0;
-	size_t  i;
+	int bits = 0, marker = 0;
+	size_t i;
 
 	if (!ready) {
 		memset(val, -1, sizeof(val));
@@ -113,7 +113,7 @@ static size_t binhex_decode(const char *in, size_t len, struct buf *out, size_t 
 		if (c == '\r' || c == '\n' || c == ' ' || c == '\t')
 			continue;
 		if (val[c] < 0)
-			break;			/* not BinHex: the file ends here */
+			break; /* not BinHex: the file ends here */
 		acc = acc << 6 | (uint32_t) val[c];
 		if ((bits += 6) >= 8) {
 			bits -= 8;
@@ -130,8 +130,8 @@ static size_t binhex_decode(const char *in, size_t len, struct buf *out, size_t 
 static void binhex_file(struct det_scan *sc, const unsigned char *d, size_t n, int depth,
 			const char *where)
 {
-	char    name[64];
-	size_t  h, dlen, rlen;
+	char name[64];
+	size_t h, dlen, rlen;
 	const char *sniffed;
 	struct buf text;
 
@@ -150,7 +150,8 @@ static void binhex_file(struct det_scan *sc, const unsigned char *d, size_t n, i
 	rlen = be32(d + h + 15);
 	h += 21;
 	if (dlen > n - h) {
-		detector_unscannable(sc, "broken BinHex file %s in %s (data fork cut)", name, where);
+		detector_unscannable(sc, "broken BinHex file %s in %s (data fork cut)", name,
+				     where);
 		dlen = n - h;
 	}
 	sniffed = dlen ? detector_sniff((const char *) d + h, dlen) : "empty";
@@ -160,10 +161,11 @@ static void binhex_file(struct det_scan *sc, const unsigned char *d, size_t n, i
 			      DET_W_ATTACH, depth, sniffed);
 	sc->content_name = NULL;
 	h += dlen;
-	h = n - h >= 2 ? h + 2 : n;		/* the data fork's CRC */
+	h = n - h >= 2 ? h + 2 : n; /* the data fork's CRC */
 	if (rlen > n - h) {
 		if (rlen != 0)
-			detector_unscannable(sc, "broken BinHex file %s in %s (resource fork cut)",
+			detector_unscannable(sc,
+					     "broken BinHex file %s in %s (resource fork cut)",
 					     name, where);
 		rlen = n - h;
 	}
@@ -179,8 +181,8 @@ static size_t binhex_at(struct det_scan *sc, const char *d, size_t n, size_t at,
 			const char *where)
 {
 	struct buf dec;
-	size_t  left = budget(sc), end;
-	int     cut, closed;
+	size_t left = budget(sc), end;
+	int cut, closed;
 
 	buf_init(&dec, 4096);
 	end = at + 1 + binhex_decode(d + at + 1, n - at - 1, &dec, left, &cut, &closed);
@@ -201,14 +203,14 @@ static size_t binhex_at(struct det_scan *sc, const char *d, size_t n, size_t at,
 
 /* detector_binhex_scan - BinHex files in text (whole: the text is one, an
  * application/mac-binhex40 part, whose header line may be missing) */
-void    detector_binhex_scan(struct det_scan *sc, const char *d, size_t n, int depth, int whole)
+void detector_binhex_scan(struct det_scan *sc, const char *d, size_t n, int depth, int whole)
 {
 	const char *where = sc->label ? sc->label : "the message";
-	size_t  pos = 0;
+	size_t pos = 0;
 
 	for (int blocks = 0; blocks < MAC_BLOCKS && pos < n; blocks++) {
 		const char *tag = memmem(d + pos, n - pos, BINHEX_TAG, sizeof(BINHEX_TAG) - 1);
-		size_t  at;
+		size_t at;
 
 		if (tag == NULL && !(whole && blocks == 0))
 			return;
@@ -234,12 +236,12 @@ void    detector_binhex_scan(struct det_scan *sc, const char *d, size_t n, int d
 
 /* detector_applefile_scan - AppleSingle or AppleDouble: the data fork to the
  * dispatch, the real name noted, every other entry's strings */
-void    detector_applefile_scan(struct det_scan *sc, const char *data, size_t len, int depth,
-				const char *name)
+void detector_applefile_scan(struct det_scan *sc, const char *data, size_t len, int depth,
+			     const char *name)
 {
 	const unsigned char *d = (const unsigned char *) data;
 	unsigned nent;
-	char    real[256] = "";
+	char real[256] = "";
 	struct buf text;
 
 	if (depth > var_detector_depth_limit) {
@@ -271,18 +273,20 @@ void    detector_applefile_scan(struct det_scan *sc, const char *data, size_t le
 		uint32_t id = be32(e), off = be32(e + 4), n = be32(e + 8);
 
 		if (off > len || n > len - off) {
-			detector_unscannable(sc, "broken AppleSingle/AppleDouble file %s (entry %u "
-					     "past the end)", name, id);
+			detector_unscannable(sc,
+					     "broken AppleSingle/AppleDouble file %s (entry %u "
+					     "past the end)",
+					     name, id);
 			n = off > len ? 0 : (uint32_t) (len - off);
 			off = off > len ? (uint32_t) len : off;
 		}
-		if (id == 1 && n > 0) {		/* the data fork: the file itself */
+		if (id == 1 && n > 0) { /* the data fork: the file itself */
 			const char *sniffed = detector_sniff(data + off, n);
 
 			detector_note_attachment(sc, *real ? real : "", sniffed);
 			sc->content_name = *real ? real : name;
-			detector_content_scan(sc, data + off, n, "application/octet-stream", NULL,
-					      DET_W_ATTACH, depth, sniffed);
+			detector_content_scan(sc, data + off, n, "application/octet-stream",
+					      NULL, DET_W_ATTACH, depth, sniffed);
 			sc->content_name = NULL;
 		} else if (id != 3)
 			detector_strings(data + off, n, &text);

@@ -52,8 +52,8 @@
 #include "msg.h"
 #include "detector.h"
 
-#define DET_MAX_CANDS	100000		/* per unit */
-#define DET_MAX_OFFSETS	100000		/* proximity keywords per rule and unit */
+#define DET_MAX_CANDS   100000 /* per unit */
+#define DET_MAX_OFFSETS 100000 /* proximity keywords per rule and unit */
 
 static hs_scratch_t *match_scratch;
 static const hs_database_t *match_scratch_db;
@@ -80,8 +80,8 @@ int detector_scan_expired(struct det_scan *sc)
 	if (sc->timed_out)
 		return 1;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (now.tv_sec > sc->deadline.tv_sec || (now.tv_sec == sc->deadline.tv_sec
-						 && now.tv_nsec >= sc->deadline.tv_nsec)) {
+	if (now.tv_sec > sc->deadline.tv_sec
+	    || (now.tv_sec == sc->deadline.tv_sec && now.tv_nsec >= sc->deadline.tv_nsec)) {
 		sc->timed_out = 1;
 		detector_scan_limit(sc, "time");
 	}
@@ -91,15 +91,15 @@ int detector_scan_expired(struct det_scan *sc)
 /* detector_unscannable - note what could not be read, and why (printf) */
 void detector_unscannable(struct det_scan *sc, const char *fmt, ...)
 {
-	char    why[160];
-	size_t  n = strlen(sc->incomplete_why);
+	char why[160];
+	size_t n = strlen(sc->incomplete_why);
 	va_list ap;
 
 	sc->incomplete = 1;
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	for (char *p = why; *p; p++)		/* one line, no quotes: log-safe */
+	for (char *p = why; *p; p++) /* one line, no quotes: log-safe */
 		if ((unsigned char) *p < 0x20 || *p == '"' || *p == '\\' || *p == 0x7f)
 			*p = '?';
 	if (strstr(sc->incomplete_why, why) != NULL)
@@ -107,7 +107,8 @@ void detector_unscannable(struct det_scan *sc, const char *fmt, ...)
 	if (n + strlen(why) + 3 < sizeof(sc->incomplete_why))
 		snprintf(sc->incomplete_why + n, sizeof(sc->incomplete_why) - n, "%s%s",
 			 n ? "; " : "", why);
-	else if (n + 5 < sizeof(sc->incomplete_why) && strstr(sc->incomplete_why, "; ...") == NULL)
+	else if (n + 5 < sizeof(sc->incomplete_why)
+		 && strstr(sc->incomplete_why, "; ...") == NULL)
 		snprintf(sc->incomplete_why + n, sizeof(sc->incomplete_why) - n, "; ...");
 }
 
@@ -116,7 +117,7 @@ void detector_unscannable(struct det_scan *sc, const char *fmt, ...)
  * setting that was reached is named, and the part being read */
 void detector_scan_limit(struct det_scan *sc, const char *why)
 {
-	char    what[96];
+	char what[96];
 
 	if (strcmp(why, "parts") == 0)
 		snprintf(what, sizeof(what), "detector_part_limit (%d) reached",
@@ -159,7 +160,8 @@ static int rule_applies(const struct det_scan *sc, const struct det_rule *r)
 		return 0;
 	if (sc->where == DET_W_HEADER && r->headers.count) {
 		for (size_t i = 0; i < r->headers.count; i++)
-			if (sc->header_name && strcasecmp(r->headers.items[i], sc->header_name) == 0)
+			if (sc->header_name
+			    && strcasecmp(r->headers.items[i], sc->header_name) == 0)
 				return 1;
 		return 0;
 	}
@@ -173,15 +175,16 @@ static void mask_subject_range(struct det_scan *sc, size_t s, size_t e)
 	if (sc->where != DET_W_SUBJECT || !sc->unit_subject)
 		return;
 	if (sc->unit_map && e > s) {
-		size_t  lo = sc->unit_map[s], hi = sc->unit_map[s];
+		size_t lo = sc->unit_map[s], hi = sc->unit_map[s];
 
 		for (size_t k = s; k < e; k++) {
 			lo = sc->unit_map[k] < lo ? sc->unit_map[k] : lo;
 			hi = sc->unit_map[k] > hi ? sc->unit_map[k] : hi;
 		}
 		/* past the whole character that starts at hi */
-		for (hi++; sc->subject[hi] && ((unsigned char) sc->subject[hi] & 0xc0) == 0x80; hi++)
-			 /* void */ ;
+		for (hi++; sc->subject[hi] && ((unsigned char) sc->subject[hi] & 0xc0) == 0x80;
+		     hi++)
+			/* void */;
 		s = lo;
 		e = hi;
 	}
@@ -192,11 +195,11 @@ static void mask_subject_range(struct det_scan *sc, size_t s, size_t e)
 static int lookalike(struct det_scan *sc, const struct det_found *f)
 {
 	struct det_value v;
-	size_t  hs, he;
-	int     kind = detector_ident_labelled(sc->unit, sc->unit_len, f->start);
+	size_t hs, he;
+	int kind = detector_ident_labelled(sc->unit, sc->unit_len, f->start);
 
-	if (kind == 0 && detector_table_cell(&sc->table, sc->unit, sc->unit_len, f->start,
-					     &hs, &he))
+	if (kind == 0
+	    && detector_table_cell(&sc->table, sc->unit, sc->unit_len, f->start, &hs, &he))
 		kind = detector_label_in(sc->unit, hs, he);
 	if (kind == 0)
 		return 0;
@@ -209,7 +212,7 @@ static void on_ident(void *ctx, const struct det_found *f)
 {
 	struct det_scan *sc = ctx;
 	const struct det_policyset *ps = sc->ps;
-	int     labelled = -1;
+	int labelled = -1;
 
 	mask_subject_range(sc, f->start, f->end);
 	for (size_t i = 0; i < ps->nid_rules[f->id]; i++) {
@@ -229,8 +232,9 @@ static void on_ident(void *ctx, const struct det_found *f)
 			continue;
 		}
 		if (sc->ncands >= DET_MAX_CANDS) {
-			detector_unscannable(sc, "over %d identifier candidates in one text of %s",
-					     DET_MAX_CANDS, sc->label ? sc->label : "the message");
+			detector_unscannable(
+				sc, "over %d identifier candidates in one text of %s",
+				DET_MAX_CANDS, sc->label ? sc->label : "the message");
 			continue;
 		}
 		if (sc->ncands == sc->capcands) {
@@ -240,7 +244,8 @@ static void on_ident(void *ctx, const struct det_found *f)
 		sc->cands[sc->ncands].rule = ri;
 		sc->cands[sc->ncands].start = f->start;
 		sc->cands[sc->ncands].end = f->end;
-		snprintf(sc->cands[sc->ncands].sample, sizeof(sc->cands[0].sample), "%s", f->sample);
+		snprintf(sc->cands[sc->ncands].sample, sizeof(sc->cands[0].sample), "%s",
+			 f->sample);
 		sc->ncands++;
 	}
 }
@@ -267,7 +272,7 @@ static int cp_word(long c)
 	if (c < 0x80)
 		return c >= 0 && word_byte((unsigned char) c);
 	if (c <= 0xbf)
-		return c == 0xaa || c == 0xb5 || c == 0xba;	/* ordinals, micro */
+		return c == 0xaa || c == 0xb5 || c == 0xba; /* ordinals, micro */
 	return c != 0xd7 && c != 0xf7 && c != 0x1680 && !(c >= 0x2000 && c <= 0x2bff)
 		&& !(c >= 0x3000 && c <= 0x303f) && !(c >= 0xfe10 && c <= 0xfe1f)
 		&& !(c >= 0xfe30 && c <= 0xfe6f) && !(c >= 0xff00 && c <= 0xff0f)
@@ -278,8 +283,8 @@ static int cp_word(long c)
 /* cp_decode - the code point of the UTF-8 character in p[0, n), -1 if broken */
 static long cp_decode(const unsigned char *p, size_t n)
 {
-	long    c;
-	size_t  want;
+	long c;
+	size_t want;
 
 	if (p[0] < 0x80)
 		return n == 1 ? p[0] : -1;
@@ -299,7 +304,7 @@ static long cp_decode(const unsigned char *p, size_t n)
 static int text_word_at(const char *d, size_t len, size_t p)
 {
 	const unsigned char *u = (const unsigned char *) d;
-	size_t  n = 1;
+	size_t n = 1;
 
 	if (p >= len)
 		return 0;
@@ -314,7 +319,7 @@ static int text_word_at(const char *d, size_t len, size_t p)
 static int text_word_before(const char *d, size_t p)
 {
 	const unsigned char *u = (const unsigned char *) d;
-	size_t  k = p;
+	size_t k = p;
 
 	if (p == 0)
 		return 0;
@@ -328,14 +333,15 @@ static int text_word_before(const char *d, size_t p)
 /* keyword_start - where a keyword match that ends at `to` begins */
 static size_t keyword_start(const char *kw, size_t i, const char *d, size_t to)
 {
-	size_t  j = to;
+	size_t j = to;
 
 	/* Hyperscan matched already: walk back over it, white space as a run */
 	while (i > 0 && j > 0) {
 		if (kw[i - 1] == ' ' || kw[i - 1] == '\t') {
 			while (i > 0 && (kw[i - 1] == ' ' || kw[i - 1] == '\t'))
 				i--;
-			while (j > 0 && (d[j - 1] == ' ' || (d[j - 1] >= '\t' && d[j - 1] <= '\r')))
+			while (j > 0
+			       && (d[j - 1] == ' ' || (d[j - 1] >= '\t' && d[j - 1] <= '\r')))
 				j--;
 		} else {
 			i--;
@@ -354,18 +360,19 @@ static size_t gap_at(const unsigned char *d, size_t len, size_t p)
 	if (d[p] == ' ' || (d[p] >= '\t' && d[p] <= '\r') || d[p] == '-' || d[p] == '_')
 		return 1;
 	if (p + 1 < len && d[p] == 0xc2 && d[p + 1] == 0xa0)
-		return 2;			/* no-break space */
-	if (p + 2 < len && ((d[p] == 0xe2 && d[p + 1] == 0x80 && (d[p + 2] <= 0x8a || d[p + 2] == 0xaf))
-			    || (d[p] == 0xe2 && d[p + 1] == 0x81 && d[p + 2] == 0x9f)
-			    || (d[p] == 0xe3 && d[p + 1] == 0x80 && d[p + 2] == 0x80)))
-		return 3;			/* the Unicode spaces */
+		return 2; /* no-break space */
+	if (p + 2 < len
+	    && ((d[p] == 0xe2 && d[p + 1] == 0x80 && (d[p + 2] <= 0x8a || d[p + 2] == 0xaf))
+		|| (d[p] == 0xe2 && d[p + 1] == 0x81 && d[p + 2] == 0x9f)
+		|| (d[p] == 0xe3 && d[p + 1] == 0x80 && d[p + 2] == 0x80)))
+		return 3; /* the Unicode spaces */
 	return 0;
 }
 
 /* gap_after - how many bytes of gap characters start at p */
 static size_t gap_after(const char *d, size_t len, size_t p)
 {
-	size_t  n = 0, k;
+	size_t n = 0, k;
 
 	while ((k = gap_at((const unsigned char *) d, len, p + n)) > 0)
 		n += k;
@@ -375,10 +382,10 @@ static size_t gap_after(const char *d, size_t len, size_t p)
 /* gap_before - how many bytes of gap characters end at p */
 static size_t gap_before(const char *d, size_t p)
 {
-	size_t  n = 0;
+	size_t n = 0;
 
 	for (;;) {
-		size_t  k = 0;
+		size_t k = 0;
 
 		for (size_t w = 1; w <= 3 && w <= p - n && k == 0; w++)
 			if (gap_at((const unsigned char *) d, p - n, p - n - w) == w)
@@ -408,7 +415,7 @@ static int phrase_match(const struct det_scan *sc, const struct det_pattern *pat
 {
 	const struct det_phrase *ph = pat->phrase;
 	const char *d = sc->unit;
-	size_t  len = sc->unit_len, pos = to, n;
+	size_t len = sc->unit_len, pos = to, n;
 
 	/* the words after the anchor */
 	for (size_t w = ph->anchor + 1; w < ph->nwords; w++) {
@@ -424,7 +431,8 @@ static int phrase_match(const struct det_scan *sc, const struct det_pattern *pat
 	pos = to - ph->len[ph->anchor];
 	for (size_t w = ph->anchor; w-- > 0;) {
 		n = gap_before(d, pos);
-		if (n == 0 || pos - n < ph->len[w] || !word_at(ph, w, d, len, pos - n - ph->len[w]))
+		if (n == 0 || pos - n < ph->len[w]
+		    || !word_at(ph, w, d, len, pos - n - ph->len[w]))
 			return 0;
 		pos -= n + ph->len[w];
 	}
@@ -435,7 +443,7 @@ static int phrase_match(const struct det_scan *sc, const struct det_pattern *pat
 /* keyword_ok - a phrase complete around its anchor, a word on its own */
 static int keyword_ok(const struct det_scan *sc, const struct det_pattern *pat, size_t to)
 {
-	size_t  start, end = to;
+	size_t start, end = to;
 
 	if (pat->phrase) {
 		if (!phrase_match(sc, pat, to, &start, &end))
@@ -455,31 +463,33 @@ static int keyword_ok(const struct det_scan *sc, const struct det_pattern *pat, 
 }
 
 /* context_word - a context keyword where words start (and end, when short) */
-static int context_word(const struct det_scan *sc, const struct det_pattern *pat,
-			size_t start, size_t to)
+static int context_word(const struct det_scan *sc, const struct det_pattern *pat, size_t start,
+			size_t to)
 {
 	const unsigned char *d = (const unsigned char *) sc->unit;
-	unsigned char first = (unsigned char) pat->text[0], last = (unsigned char) pat->text[pat->len - 1];
-	size_t  chars = 0;
+	unsigned char first = (unsigned char) pat->text[0],
+		      last = (unsigned char) pat->text[pat->len - 1];
+	size_t chars = 0;
 
 	if (first < 0x80 && word_byte(first) && text_word_before(sc->unit, start))
 		return 0;
 	for (size_t i = 0; i < pat->len; i++)
 		chars += ((unsigned char) pat->text[i] & 0xc0) != 0x80;
-	if (chars > 4 || last >= 0x80 || !word_byte(last) || !text_word_at(sc->unit, sc->unit_len, to))
+	if (chars > 4 || last >= 0x80 || !word_byte(last)
+	    || !text_word_at(sc->unit, sc->unit_len, to))
 		return 1;
 	/* a short word: whole, or its plural */
 	return (d[to] == 's' || d[to] == 'S') && !text_word_at(sc->unit, sc->unit_len, to + 1);
 }
 
 /* on_match - Hyperscan's callback */
-static int on_match(unsigned id, unsigned long long from, unsigned long long to,
-		    unsigned flags, void *ctx)
+static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+		    void *ctx)
 {
 	struct det_scan *sc = ctx;
 	const struct det_pattern *pat = &sc->ps->pats[id];
 	const struct det_rule *r;
-	char    sample[DET_SAMPLE_MAX + 8];
+	char sample[DET_SAMPLE_MAX + 8];
 
 	(void) flags;
 	if ((++sc->callbacks & 0xfff) == 0 && detector_scan_expired(sc))
@@ -496,7 +506,7 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 		if (!rule_applies(sc, r))
 			return 0;
 		if (from == 0 && to > DET_SAMPLE_MAX)
-			from = to - 16;		/* no start of match: the tail */
+			from = to - 16; /* no start of match: the tail */
 		if (to - from > DET_SAMPLE_MAX)
 			to = from + DET_SAMPLE_MAX;
 		detector_mask(sc->unit + from, (size_t) (to - from), sample, sizeof(sample));
@@ -508,22 +518,25 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 		if (!rule_applies(sc, r))
 			return 0;
 		{
-			size_t  start, end = (size_t) to;
+			size_t start, end = (size_t) to;
 
 			if (pat->phrase ? !phrase_match(sc, pat, (size_t) to, &start, &end)
-			    : (start = keyword_start(pat->text, pat->len, sc->unit, end), 0))
+					: (start = keyword_start(pat->text, pat->len, sc->unit,
+								 end),
+					   0))
 				return 0;
 			if (context_word(sc, pat, start, end)
 			    && offsets_add(&sc->prox[pat->rule], start, end) < 0)
-				detector_unscannable(sc, "over %d proximity keywords in one text of %s",
-						     DET_MAX_OFFSETS, sc->label ? sc->label : "the message");
+				detector_unscannable(
+					sc, "over %d proximity keywords in one text of %s",
+					DET_MAX_OFFSETS, sc->label ? sc->label : "the message");
 		}
 		return 0;
 	case PAT_ANCHOR:
 		if (sc->ps->id_where_of[pat->ident] & sc->where)
 			detector_ident_anchor(pat->ident, sc->unit, sc->unit_len,
-					      (size_t) to - pat->len, (size_t) to, sc->anchor_done,
-					      on_ident, sc);
+					      (size_t) to - pat->len, (size_t) to,
+					      sc->anchor_done, on_ident, sc);
 		return 0;
 	}
 	return 0;
@@ -532,11 +545,11 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 /* near_keyword - is a proximity keyword within distance of [s, e)? */
 static int near_keyword(const struct det_offsets *o, size_t s, size_t e, size_t dist)
 {
-	size_t  lo = 0, hi = o->n / 2;
+	size_t lo = 0, hi = o->n / 2;
 
 	/* keyword ends arrive in order: find the first that ends at s - dist or later */
 	while (lo < hi) {
-		size_t  mid = (lo + hi) / 2;
+		size_t mid = (lo + hi) / 2;
 
 		if (o->off[mid * 2 + 1] + dist < s)
 			lo = mid + 1;
@@ -544,8 +557,8 @@ static int near_keyword(const struct det_offsets *o, size_t s, size_t e, size_t 
 			hi = mid;
 	}
 	for (size_t i = lo; i < o->n / 2; i++) {
-		size_t  ks = o->off[i * 2], ke = o->off[i * 2 + 1];
-		size_t  gap = ks >= e ? ks - e : s >= ke ? s - ke : 0;
+		size_t ks = o->off[i * 2], ke = o->off[i * 2 + 1];
+		size_t gap = ks >= e ? ks - e : s >= ke ? s - ke : 0;
 
 		if (gap <= dist)
 			return 1;
@@ -558,7 +571,7 @@ static int near_keyword(const struct det_offsets *o, size_t s, size_t e, size_t 
 /* header_keyword - a context keyword in the header cell of the candidate's column */
 static int header_keyword(struct det_scan *sc, const struct det_cand *c)
 {
-	size_t  hs, he;
+	size_t hs, he;
 
 	return sc->prox[c->rule].n > 0
 		&& detector_table_cell(&sc->table, sc->unit, sc->unit_len, c->start, &hs, &he)
@@ -582,16 +595,17 @@ static void resolve_candidates(struct det_scan *sc)
 /* build_masked_subject - the subject with sensitive ranges starred */
 static void build_masked_subject(struct det_scan *sc)
 {
-	size_t  len = strlen(sc->subject);
+	size_t len = strlen(sc->subject);
 
 	free(sc->subject_masked);
 	sc->subject_masked = xstrdup(sc->subject);
 	for (size_t i = 0; i + 1 < sc->masks.n; i += 2) {
-		size_t  s = sc->masks.off[i], e = sc->masks.off[i + 1];
-		size_t  keep = e - s > 8 ? 4 : 0;	/* the last four stay */
+		size_t s = sc->masks.off[i], e = sc->masks.off[i + 1];
+		size_t keep = e - s > 8 ? 4 : 0; /* the last four stay */
 
 		for (size_t k = s; k < e && k < len; k++)
-			if (k + keep < e && sc->subject_masked[k] != ' ' && sc->subject_masked[k] != '-')
+			if (k + keep < e && sc->subject_masked[k] != ' '
+			    && sc->subject_masked[k] != '-')
 				sc->subject_masked[k] = '*';
 	}
 }
@@ -601,15 +615,15 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 			const char *data, size_t len)
 {
 	const struct det_policyset *ps = sc->ps;
-	int     subject = where == DET_W_SUBJECT && data == sc->subject;
+	int subject = where == DET_W_SUBJECT && data == sc->subject;
 	const char *orig = data;
-	size_t  orig_len = len, *map = NULL;
+	size_t orig_len = len, *map = NULL;
 	struct buf folded;
-	int     fold = 0;
+	int fold = 0;
 
 	if (sc->tap && len > 0)
 		sc->tap(sc->tap_ctx, where, header, data, len);
-	if (sc->sink) {				/* text for an index, not a scan */
+	if (sc->sink) { /* text for an index, not a scan */
 		if (len > 0)
 			sc->sink(sc->sink_ctx, where, data, len);
 		return;
@@ -639,16 +653,20 @@ void detector_scan_unit(struct det_scan *sc, unsigned where, const char *header,
 	sc->ncands = 0;
 	memset(&sc->table, 0, sizeof(sc->table));
 	memset(sc->anchor_done, 0, sizeof(sc->anchor_done));
-	if (ps->db && hs_scan(ps->db, data, (unsigned) len, 0, sc->scratch, on_match, sc)
-	    != HS_SUCCESS && !sc->timed_out)
+	if (ps->db
+	    && hs_scan(ps->db, data, (unsigned) len, 0, sc->scratch, on_match, sc) != HS_SUCCESS
+	    && !sc->timed_out)
 		detector_scan_limit(sc, "match error");
 	if ((ps->id_where & where) || subject) {
-		int     want[IDENT_COUNT];
+		int want[IDENT_COUNT];
 
 		for (int i = 0; i < IDENT_COUNT; i++)
-			want[i] = ps->nid_rules[i] > 0 && detector_ident_from_digits((enum det_ident) i);
-		detector_ident_scan(data, len, want, where & (DET_W_SUBJECT | DET_W_HEADER
-							      | DET_W_ATTNAME) ? DET_ID_HEADER : 0,
+			want[i] = ps->nid_rules[i] > 0
+				&& detector_ident_from_digits((enum det_ident) i);
+		detector_ident_scan(data, len, want,
+				    where & (DET_W_SUBJECT | DET_W_HEADER | DET_W_ATTNAME)
+					    ? DET_ID_HEADER
+					    : 0,
 				    on_ident, sc);
 	}
 	resolve_candidates(sc);
@@ -667,8 +685,8 @@ out:
 }
 
 /* detector_scan_init - a fresh scan of one message (timeout in ms); -1 if no scratch */
-int     detector_scan_init(struct det_scan *sc, const struct det_policyset *ps,
-			   size_t msg_size, int timeout)
+int detector_scan_init(struct det_scan *sc, const struct det_policyset *ps, size_t msg_size,
+		       int timeout)
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->ps = ps;
@@ -719,9 +737,9 @@ void detector_scan_free(struct det_scan *sc)
 
 /* detector_readings_begin - several readings of the same bytes follow, of
  * which only the best counts: remember the counts before the first */
-void    detector_readings_begin(struct det_scan *sc, struct det_readings *r)
+void detector_readings_begin(struct det_scan *sc, struct det_readings *r)
 {
-	size_t  n = sc->ps->nrules;
+	size_t n = sc->ps->nrules;
 
 	r->sc = sc;
 	r->base = xcalloc(2 * (n + 1), sizeof(uint32_t));
@@ -731,7 +749,7 @@ void    detector_readings_begin(struct det_scan *sc, struct det_readings *r)
 }
 
 /* detector_readings_next - one reading done: keep its counts if best, start again */
-void    detector_readings_next(struct det_readings *r)
+void detector_readings_next(struct det_readings *r)
 {
 	for (size_t i = 0; i < r->sc->ps->nrules; i++) {
 		uint32_t d = r->sc->hits[i].count - r->base[i];
@@ -743,7 +761,7 @@ void    detector_readings_next(struct det_readings *r)
 }
 
 /* detector_readings_end - the last reading done: the best reading's counts stay */
-void    detector_readings_end(struct det_readings *r)
+void detector_readings_end(struct det_readings *r)
 {
 	detector_readings_next(r);
 	for (size_t i = 0; i < r->sc->ps->nrules; i++)

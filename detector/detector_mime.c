@@ -73,62 +73,62 @@
 #include "msg.h"
 #include "detector.h"
 
-#define MIME_FIELD_MAX		65536	/* bytes of one unfolded header field */
-#define MIME_FIELDS_MAX		10000	/* header fields per entity scanned */
-#define MIME_BOUNDARY_MAX	998	/* bytes: a delimiter line fits in 1000 */
-#define MIME_PARAM_MAX		4096	/* bytes of one parameter value */
-#define MIME_NAME_MAX		1024	/* bytes of a file name */
-#define MIME_NAMES		4	/* different file names kept per part */
-#define MIME_2231_SECTIONS	100	/* RFC 2231 continuations of one parameter */
-#define MIME_UU_BLOCKS		100	/* uuencoded blocks read in one text part */
-#define MIME_DATA_URIS		100	/* data: URIs decoded in one HTML part */
+#define MIME_FIELD_MAX     65536 /* bytes of one unfolded header field */
+#define MIME_FIELDS_MAX    10000 /* header fields per entity scanned */
+#define MIME_BOUNDARY_MAX  998   /* bytes: a delimiter line fits in 1000 */
+#define MIME_PARAM_MAX     4096  /* bytes of one parameter value */
+#define MIME_NAME_MAX      1024  /* bytes of a file name */
+#define MIME_NAMES         4     /* different file names kept per part */
+#define MIME_2231_SECTIONS 100   /* RFC 2231 continuations of one parameter */
+#define MIME_UU_BLOCKS     100   /* uuencoded blocks read in one text part */
+#define MIME_DATA_URIS     100   /* data: URIs decoded in one HTML part */
 
 enum mime_enc {
 	ENC_IDENTITY,
 	ENC_BASE64,
 	ENC_QP,
 	ENC_UUENCODE,
-	ENC_UNKNOWN,			/* read as it stands, and marked */
+	ENC_UNKNOWN, /* read as it stands, and marked */
 };
 
 /* What one Content-Type field says. */
 struct mime_ctype {
-	char    type[96];		/* "text/plain", lower case */
-	char    charset[64];
-	char    boundary[MIME_BOUNDARY_MAX + 1];
+	char type[96]; /* "text/plain", lower case */
+	char charset[64];
+	char boundary[MIME_BOUNDARY_MAX + 1];
 };
 
 struct mime_entity {
-	struct mime_ctype ct[2];	/* the first, and a different second */
-	int     nct;
-	enum mime_enc enc[2];		/* the same for transfer encodings */
-	char    enc_name[2][32];
-	int     nenc;
-	char    name[MIME_NAMES][MIME_NAME_MAX];	/* file names, UTF-8 */
-	int     nname;
-	int     attachment;		/* Content-Disposition: attachment */
-	unsigned number;		/* its place among the message's parts */
-	size_t  odd_from, odd_to;	/* header lines only lenient readers take */
+	struct mime_ctype ct[2]; /* the first, and a different second */
+	int nct;
+	enum mime_enc enc[2]; /* the same for transfer encodings */
+	char enc_name[2][32];
+	int nenc;
+	char name[MIME_NAMES][MIME_NAME_MAX]; /* file names, UTF-8 */
+	int nname;
+	int attachment;          /* Content-Disposition: attachment */
+	unsigned number;         /* its place among the message's parts */
+	size_t odd_from, odd_to; /* header lines only lenient readers take */
 };
 
 struct mime_frame {
-	char    boundary[MIME_BOUNDARY_MAX + 1];
-	size_t  blen;
-	int     depth;			/* of the multipart entity */
-	unsigned scope;			/* DET_W_BODY or DET_W_ATTACH for its parts */
-	int     alternative;
-	int     digest;			/* parts are messages unless they say otherwise */
-	int     in_part;		/* a part of this frame is open */
+	char boundary[MIME_BOUNDARY_MAX + 1];
+	size_t blen;
+	int depth;      /* of the multipart entity */
+	unsigned scope; /* DET_W_BODY or DET_W_ATTACH for its parts */
+	int alternative;
+	int digest;  /* parts are messages unless they say otherwise */
+	int in_part; /* a part of this frame is open */
 	uint32_t *alt_base, *alt_best;
 };
 
 struct mime {
 	struct det_scan *sc;
 	const char *buf;
-	size_t  len;
-	size_t  pos;
+	size_t len;
+	size_t pos;
 	struct mime_frame *stack;
-	int     nstack, maxstack;
+	int nstack, maxstack;
 };
 
 /* ---- header fields ---------------------------------------------------- */
@@ -161,7 +161,8 @@ static const char *part_label(const struct mime_entity *e, char *buf, size_t len
 	else if (e->number <= 1)
 		snprintf(buf, len, "the message");
 	else
-		snprintf(buf, len, "part %u (%.40s)", e->number, e->nct ? e->ct[0].type : "text/plain");
+		snprintf(buf, len, "part %u (%.40s)", e->number,
+			 e->nct ? e->ct[0].type : "text/plain");
 	return buf;
 }
 
@@ -170,10 +171,10 @@ static const char *part_label(const struct mime_entity *e, char *buf, size_t len
  * semicolons outside quoted strings, the way Python's email package and
  * mail readers split them. *trunc is 1 when the value did not fit, -1
  * for a name without '=' and a value. */
-static const char *param_next(const char *p, char *name, size_t nlen, char *val,
-			      size_t vlen, int *trunc)
+static const char *param_next(const char *p, char *name, size_t nlen, char *val, size_t vlen,
+			      int *trunc)
 {
-	size_t  j = 0;
+	size_t j = 0;
 	const char *eq, *end;
 
 	*trunc = 0;
@@ -183,14 +184,14 @@ static const char *param_next(const char *p, char *name, size_t nlen, char *val,
 		return NULL;
 	/* the name, up to '=' or ';' */
 	for (eq = p; *eq && *eq != '=' && *eq != ';'; eq++)
-		 /* void */ ;
+		/* void */;
 	end = eq;
 	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
 		end--;
 	snprintf(name, nlen, "%.*s", (int) (end - p), p);
 	if (*eq != '=') {
 		val[0] = 0;
-		*trunc = -1;			/* a name without a value */
+		*trunc = -1; /* a name without a value */
 		return eq;
 	}
 	p = eq + 1;
@@ -216,8 +217,9 @@ static const char *param_next(const char *p, char *name, size_t nlen, char *val,
 				val[j++] = *p;
 			else
 				*trunc = 1;
-		while (j > 0 && (val[j - 1] == ' ' || val[j - 1] == '\t' || val[j - 1] == '\r'
-				 || val[j - 1] == '\n'))
+		while (j > 0
+		       && (val[j - 1] == ' ' || val[j - 1] == '\t' || val[j - 1] == '\r'
+			   || val[j - 1] == '\n'))
 			j--;
 	}
 	val[j] = 0;
@@ -245,8 +247,8 @@ static const char *params_start(const char *value)
 static int mime_param(const char *value, const char *name, int nth, char *out, size_t len)
 {
 	const char *p = params_start(value);
-	char    pname[80];
-	int     trunc;
+	char pname[80];
+	int trunc;
 
 	while (p && (p = param_next(p, pname, sizeof(pname), out, len, &trunc)) != NULL)
 		if (trunc >= 0 && strcasecmp(pname, name) == 0 && nth-- == 0)
@@ -259,8 +261,9 @@ static int mime_param(const char *value, const char *name, int nth, char *out, s
 static void pct_decode(const char *in, struct buf *out)
 {
 	for (; *in; in++) {
-		if (*in == '%' && isxdigit((unsigned char) in[1]) && isxdigit((unsigned char) in[2])) {
-			char    hex[3] = {in[1], in[2], 0};
+		if (*in == '%' && isxdigit((unsigned char) in[1])
+		    && isxdigit((unsigned char) in[2])) {
+			char hex[3] = {in[1], in[2], 0};
 
 			buf_putc(out, (int) strtol(hex, NULL, 16));
 			in += 2;
@@ -283,11 +286,11 @@ static const char *rfc2231_charset(const char *part, char *charset, size_t len)
 /* mime_param_2231 - a parameter in any of its RFC 2231 forms (name*=,
  * name*0*=, name*0=...) or plain, raw bytes to out; 1 if it was RFC 2231
  * (charset set), 0 if plain, -1 if absent; *trunc when something was cut */
-static int mime_param_2231(const char *value, const char *name, struct buf *out,
-			   char *charset, size_t cslen, int *trunc)
+static int mime_param_2231(const char *value, const char *name, struct buf *out, char *charset,
+			   size_t cslen, int *trunc)
 {
-	char    key[80], part[MIME_PARAM_MAX];
-	int     found = -1, rc;
+	char key[80], part[MIME_PARAM_MAX];
+	int found = -1, rc;
 
 	*trunc = 0;
 	charset[0] = 0;
@@ -335,9 +338,9 @@ static int mime_param_2231(const char *value, const char *name, struct buf *out,
  * 0 if found, 1 if found but cut, -1 if absent */
 static int mime_filename(const char *value, const char *name, char *out, size_t len)
 {
-	char    charset[48];
+	char charset[48];
 	struct buf raw, utf, clean;
-	int     rc, trunc;
+	int rc, trunc;
 
 	buf_init(&raw, 256);
 	buf_init(&utf, 256);
@@ -362,11 +365,12 @@ static int mime_filename(const char *value, const char *name, char *out, size_t 
 /* lower_token - the first token of a value, lower case */
 static void lower_token(const char *value, char *out, size_t len)
 {
-	size_t  j = 0;
+	size_t j = 0;
 	const char *p = skip_ws(value);
 
 	for (; *p && *p != ';' && *p != ' ' && *p != '\t' && *p != '(' && *p != '\r'
-	     && *p != '\n' && j + 1 < len; p++)
+	     && *p != '\n' && j + 1 < len;
+	     p++)
 		out[j++] = (char) tolower((unsigned char) *p);
 	out[j] = 0;
 }
@@ -375,7 +379,7 @@ static void lower_token(const char *value, char *out, size_t len)
 static int is_pass_header(const char *name, const char *value)
 {
 	const char *ph = var_default_pass_header, *colon = strchr(ph, ':');
-	size_t  nlen;
+	size_t nlen;
 
 	if (colon == NULL)
 		return 0;
@@ -399,7 +403,7 @@ static int is_message(const struct mime_ctype *c)
 /* add_name - remember one more file name of a part */
 static void add_name(struct mime *m, struct mime_entity *e, const char *name, int trunc)
 {
-	char    lbl[160];
+	char lbl[160];
 
 	if (trunc)
 		detector_unscannable(m->sc, "file name over %d bytes in %s", MIME_NAME_MAX - 1,
@@ -420,8 +424,8 @@ static void content_type(struct mime *m, struct mime_entity *e, const char *valu
 {
 	struct mime_ctype c;
 	struct buf b;
-	char    cs[48], lbl[160], other[MIME_BOUNDARY_MAX + 1];
-	int     trunc, rc;
+	char cs[48], lbl[160], other[MIME_BOUNDARY_MAX + 1];
+	int trunc, rc;
 
 	memset(&c, 0, sizeof(c));
 	lower_token(value, c.type, sizeof(c.type));
@@ -429,7 +433,7 @@ static void content_type(struct mime *m, struct mime_entity *e, const char *valu
 	if (strchr(c.type, '/') == NULL || strchr(c.type, '/') != strrchr(c.type, '/'))
 		strcpy(c.type, "text/plain");
 	if (mime_param(value, "charset", 0, c.charset, sizeof(c.charset)) > 0)
-		c.charset[0] = 0;		/* no charset is that long */
+		c.charset[0] = 0; /* no charset is that long */
 	buf_init(&b, 128);
 	rc = mime_param_2231(value, "boundary", &b, cs, sizeof(cs), &trunc);
 	/* RFC 2046: no white space ends a boundary; readers drop it */
@@ -445,15 +449,16 @@ static void content_type(struct mime *m, struct mime_entity *e, const char *valu
 		detector_unscannable(m->sc, "two boundary parameters in %s",
 				     part_label(e, lbl, sizeof(lbl)));
 	if (is_multipart(&c) && c.boundary[0] == 0)
-		strcpy(c.type, "text/plain");	/* RFC 2046: no boundary, no parts */
+		strcpy(c.type, "text/plain"); /* RFC 2046: no boundary, no parts */
 	{
-		char    name[MIME_NAME_MAX];
+		char name[MIME_NAME_MAX];
 
 		if ((rc = mime_filename(value, "name", name, sizeof(name))) >= 0)
 			add_name(m, e, name, rc);
 	}
 	for (int i = 0; i < e->nct; i++)
-		if (strcmp(e->ct[i].type, c.type) == 0 && strcasecmp(e->ct[i].charset, c.charset) == 0
+		if (strcmp(e->ct[i].type, c.type) == 0
+		    && strcasecmp(e->ct[i].charset, c.charset) == 0
 		    && strcmp(e->ct[i].boundary, c.boundary) == 0)
 			return;
 	if (e->nct < 2)
@@ -467,7 +472,7 @@ static void content_type(struct mime *m, struct mime_entity *e, const char *valu
 static void add_encoding(struct mime *m, struct mime_entity *e, enum mime_enc enc,
 			 const char *tok)
 {
-	char    lbl[160];
+	char lbl[160];
 
 	for (int i = 0; i < e->nenc; i++)
 		if (e->enc[i] == enc)
@@ -476,14 +481,16 @@ static void add_encoding(struct mime *m, struct mime_entity *e, enum mime_enc en
 		e->enc[e->nenc] = enc;
 		snprintf(e->enc_name[e->nenc++], sizeof(e->enc_name[0]), "%s", tok);
 	} else
-		detector_unscannable(m->sc, "more than two different Content-Transfer-Encoding "
-				     "fields in %s", part_label(e, lbl, sizeof(lbl)));
+		detector_unscannable(m->sc,
+				     "more than two different Content-Transfer-Encoding "
+				     "fields in %s",
+				     part_label(e, lbl, sizeof(lbl)));
 }
 
 /* transfer_encoding - one Content-Transfer-Encoding field */
 static void transfer_encoding(struct mime *m, struct mime_entity *e, const char *value)
 {
-	char    tok[32];
+	char tok[32];
 	const char *p = skip_ws(value);
 	enum mime_enc enc;
 
@@ -505,13 +512,14 @@ static void transfer_encoding(struct mime *m, struct mime_entity *e, const char 
 	/* "base64; x" or "base64 (x)": Python's email package and some
 	 * readers take the field as a whole, and decode nothing */
 	for (p += strlen(tok); *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'; p++)
-		 /* void */ ;
+		/* void */;
 	if (*p && enc != ENC_IDENTITY)
 		add_encoding(m, e, ENC_IDENTITY, "7bit");
 }
 
 /* scan_header - a header value as a text unit */
-static void scan_header(struct det_scan *sc, unsigned where, const char *name, const char *value)
+static void scan_header(struct det_scan *sc, unsigned where, const char *name,
+			const char *value)
 {
 	struct buf d;
 
@@ -528,7 +536,7 @@ static void scan_header(struct det_scan *sc, unsigned where, const char *name, c
 static void scan_display_names(struct det_scan *sc, const char *value)
 {
 	struct buf names, d;
-	int     quoted = 0;
+	int quoted = 0;
 
 	if (!(sc->ps->where_used & DET_W_SUBJECT))
 		return;
@@ -536,7 +544,7 @@ static void scan_display_names(struct det_scan *sc, const char *value)
 	for (const char *p = value; *p; p++) {
 		if (*p == '"')
 			quoted = !quoted;
-		if (!quoted && *p == '<') {	/* an angle address */
+		if (!quoted && *p == '<') { /* an angle address */
 			const char *gt = strchr(p, '>');
 
 			if (gt == NULL)
@@ -545,11 +553,13 @@ static void scan_display_names(struct det_scan *sc, const char *value)
 			buf_putc(&names, ' ');
 			continue;
 		}
-		if (!quoted && *p == '@') {	/* a bare address: drop its word */
+		if (!quoted && *p == '@') { /* a bare address: drop its word */
 			while (names.len > 0 && names.data[names.len - 1] != ' '
-			       && names.data[names.len - 1] != ',' && names.data[names.len - 1] != '\t')
+			       && names.data[names.len - 1] != ','
+			       && names.data[names.len - 1] != '\t')
 				names.len--;
-			while (p[1] && p[1] != ',' && p[1] != ' ' && p[1] != '\t' && p[1] != '>')
+			while (p[1] && p[1] != ',' && p[1] != ' ' && p[1] != '\t'
+			       && p[1] != '>')
 				p++;
 			continue;
 		}
@@ -565,19 +575,19 @@ static void scan_display_names(struct det_scan *sc, const char *value)
 
 /* header_field - act on one unfolded field of an entity; scan: its value
  * may be scanned (within the field limit) */
-static void header_field(struct mime *m, struct mime_entity *e, char *name,
-			 char *value, int top, int message, int scan)
+static void header_field(struct mime *m, struct mime_entity *e, char *name, char *value,
+			 int top, int message, int scan)
 {
 	struct det_scan *sc = m->sc;
-	char    tok[96];
+	char tok[96];
 
 	if (strcasecmp(name, "Content-Type") == 0) {
 		content_type(m, e, value);
 	} else if (strcasecmp(name, "Content-Transfer-Encoding") == 0) {
 		transfer_encoding(m, e, value);
 	} else if (strcasecmp(name, "Content-Disposition") == 0) {
-		char    fn[MIME_NAME_MAX];
-		int     rc;
+		char fn[MIME_NAME_MAX];
+		int rc;
 
 		lower_token(value, tok, sizeof(tok));
 		e->attachment |= strcmp(tok, "attachment") == 0;
@@ -599,7 +609,7 @@ static void header_field(struct mime *m, struct mime_entity *e, char *name,
 				sc->subject = xstrdup(c.data);
 				detector_scan_unit(sc, DET_W_SUBJECT, NULL, sc->subject,
 						   strlen(sc->subject));
-			} else		/* readers differ on which Subject they show */
+			} else /* readers differ on which Subject they show */
 				detector_scan_unit(sc, DET_W_SUBJECT, NULL, c.data, c.len);
 			buf_free(&d);
 			buf_free(&c);
@@ -614,7 +624,7 @@ static void header_field(struct mime *m, struct mime_entity *e, char *name,
 	}
 	if (!scan)
 		return;
-	if (message && !top)			/* an attached message's header */
+	if (message && !top) /* an attached message's header */
 		scan_header(sc, DET_W_ATTACH, name, value);
 	else
 		scan_header(sc, DET_W_HEADER, name, value);
@@ -625,7 +635,7 @@ static void header_field(struct mime *m, struct mime_entity *e, char *name,
 static size_t line_end(const char *buf, size_t len, size_t pos, size_t *content)
 {
 	const char *lf = memchr(buf + pos, '\n', len - pos);
-	size_t  stop = lf ? (size_t) (lf - buf) : len;
+	size_t stop = lf ? (size_t) (lf - buf) : len;
 	const char *cr = memchr(buf + pos, '\r', stop - pos);
 
 	if (cr) {
@@ -650,14 +660,14 @@ static int field_name_ok(const char *name, size_t n)
 }
 
 /* finish_field - act on the field gathered so far */
-static void finish_field(struct mime *m, struct mime_entity *e, struct buf *field,
-			 int trunc, unsigned *nfields, int top, int message)
+static void finish_field(struct mime *m, struct mime_entity *e, struct buf *field, int trunc,
+			 unsigned *nfields, int top, int message)
 {
 	struct det_scan *sc = m->sc;
-	char   *colon = memchr(field->data, ':', field->len);
-	char    lbl[160];
-	int     scan = 1;
-	size_t  n;
+	char *colon = memchr(field->data, ':', field->len);
+	char lbl[160];
+	int scan = 1;
+	size_t n;
 
 	if (colon == NULL)
 		return;
@@ -666,7 +676,8 @@ static void finish_field(struct mime *m, struct mime_entity *e, struct buf *fiel
 		if (*cp == 0 && cp != colon)
 			*cp = ' ';
 	/* "Content-Type :": an obsolete form most readers still take */
-	for (n = strlen(field->data); n > 0 && (field->data[n - 1] == ' ' || field->data[n - 1] == '\t');)
+	for (n = strlen(field->data);
+	     n > 0 && (field->data[n - 1] == ' ' || field->data[n - 1] == '\t');)
 		field->data[--n] = 0;
 	if (++*nfields > MIME_FIELDS_MAX) {
 		scan = 0;
@@ -674,9 +685,10 @@ static void finish_field(struct mime *m, struct mime_entity *e, struct buf *fiel
 			detector_unscannable(sc, "over %d header fields in %s", MIME_FIELDS_MAX,
 					     part_label(e, lbl, sizeof(lbl)));
 	}
-	if (trunc && (strncasecmp(field->data, "Content-", 8) == 0
-		      || strcasecmp(field->data, "Subject") == 0
-		      || (sc->ps->where_used & (message && !top ? DET_W_ATTACH : DET_W_HEADER))))
+	if (trunc
+	    && (strncasecmp(field->data, "Content-", 8) == 0
+		|| strcasecmp(field->data, "Subject") == 0
+		|| (sc->ps->where_used & (message && !top ? DET_W_ATTACH : DET_W_HEADER))))
 		detector_unscannable(sc, "%.40s field over %d bytes in %s", field->data,
 				     MIME_FIELD_MAX, part_label(e, lbl, sizeof(lbl)));
 	header_field(m, e, field->data, colon + 1, top, message, scan);
@@ -687,7 +699,7 @@ static void finish_field(struct mime *m, struct mime_entity *e, struct buf *fiel
 static int stray_content_field(struct mime *m, size_t pos)
 {
 	for (int lines = 0; pos < m->len && lines < 1000; lines++) {
-		size_t  c, end = line_end(m->buf, m->len, pos, &c);
+		size_t c, end = line_end(m->buf, m->len, pos, &c);
 
 		if (c == pos)
 			return 0;
@@ -705,22 +717,22 @@ static void parse_headers(struct mime *m, struct mime_entity *e, int top, int me
 {
 	struct buf field;
 	unsigned nfields = 0;
-	int     trunc = 0;
-	char    lbl[160];
+	int trunc = 0;
+	char lbl[160];
 
 	buf_init(&field, 256);
 	if (message && m->len - m->pos > 5 && memcmp(m->buf + m->pos, "From ", 5) == 0) {
-		size_t  c;
+		size_t c;
 
 		m->pos = line_end(m->buf, m->len, m->pos, &c);
 	}
 	while (m->pos < m->len) {
-		size_t  c, end = line_end(m->buf, m->len, m->pos, &c), close_next;
+		size_t c, end = line_end(m->buf, m->len, m->pos, &c), close_next;
 		const char *line = m->buf + m->pos, *colon;
-		size_t  n = c - m->pos;
-		int     close;
+		size_t n = c - m->pos;
+		int close;
 
-		if (n == 0) {			/* the blank line */
+		if (n == 0) { /* the blank line */
 			m->pos = end;
 			break;
 		}
@@ -728,7 +740,7 @@ static void parse_headers(struct mime *m, struct mime_entity *e, int top, int me
 			if (!trunc && field.len + n < MIME_FIELD_MAX)
 				buf_append(&field, line, n);
 			else
-				trunc = 1;	/* cut here: no later line joins */
+				trunc = 1; /* cut here: no later line joins */
 			m->pos = end;
 			continue;
 		}
@@ -744,7 +756,7 @@ static void parse_headers(struct mime *m, struct mime_entity *e, int top, int me
 			break;
 		colon = memchr(line, ':', n);
 		if (colon == NULL || !field_name_ok(line, (size_t) (colon - line))) {
-			size_t  nl = colon ? (size_t) (colon - line) : 0;
+			size_t nl = colon ? (size_t) (colon - line) : 0;
 
 			while (nl > 0 && (line[nl - 1] == ' ' || line[nl - 1] == '\t'))
 				nl--;
@@ -756,7 +768,8 @@ static void parse_headers(struct mime *m, struct mime_entity *e, int top, int me
 			} else {
 				/* not a header field: a broken message's body */
 				if (stray_content_field(m, end))
-					detector_unscannable(m->sc, "a line that is no header field "
+					detector_unscannable(m->sc,
+							     "a line that is no header field "
 							     "before Content- fields in %s",
 							     part_label(e, lbl, sizeof(lbl)));
 				break;
@@ -790,7 +803,7 @@ static void parse_headers(struct mime *m, struct mime_entity *e, int top, int me
 /* alt_part_begin - remember the counts before an alternative */
 static void alt_part_begin(struct mime *m, struct mime_frame *f)
 {
-	size_t  n = m->sc->ps->nrules;
+	size_t n = m->sc->ps->nrules;
 
 	if (!f->alternative)
 		return;
@@ -806,7 +819,7 @@ static void alt_part_begin(struct mime *m, struct mime_frame *f)
 /* alt_part_end - keep the best alternative's counts, restore the base */
 static void alt_part_end(struct mime *m, struct mime_frame *f)
 {
-	size_t  n = m->sc->ps->nrules;
+	size_t n = m->sc->ps->nrules;
 
 	if (!f->alternative || !f->in_part || f->alt_base == NULL)
 		return;
@@ -840,16 +853,16 @@ static void frame_pop(struct mime *m)
 /* budget - how many more decoded bytes may be scanned */
 static size_t budget(struct det_scan *sc)
 {
-	size_t  lim = (size_t) var_detector_decoded_size_limit;
+	size_t lim = (size_t) var_detector_decoded_size_limit;
 
 	return sc->decoded >= lim ? 0 : lim - sc->decoded;
 }
 
 /* detector_note_attachment - remember a name and a sniffed type, scan the name */
-void    detector_note_attachment(struct det_scan *sc, const char *name, const char *type)
+void detector_note_attachment(struct det_scan *sc, const char *name, const char *type)
 {
 	if (sc->natt < DET_MAX_ATTACH) {
-		size_t  n = strlen(name);
+		size_t n = strlen(name);
 		struct det_attach *a;
 
 		sc->att = xrealloc(sc->att, (sc->natt + 1) * sizeof(*sc->att));
@@ -862,32 +875,33 @@ void    detector_note_attachment(struct det_scan *sc, const char *name, const ch
 				 name + n - (sizeof(a->name) - 104));
 		snprintf(a->type, sizeof(a->type), "%s", type);
 	} else
-		detector_unscannable(sc, "over %d attachments for attachment rules", DET_MAX_ATTACH);
+		detector_unscannable(sc, "over %d attachments for attachment rules",
+				     DET_MAX_ATTACH);
 	if (*name)
 		detector_scan_unit(sc, DET_W_ATTNAME, NULL, name, strlen(name));
 }
 
 /* detector_is_archive - a type that libarchive opens */
-int     detector_is_archive(const char *t)
+int detector_is_archive(const char *t)
 {
-	return !strcmp(t, "zip") || !strcmp(t, "7z") || !strcmp(t, "rar")
-		|| !strcmp(t, "tar") || !strcmp(t, "gzip") || !strcmp(t, "bzip2")
-		|| !strcmp(t, "xz") || !strcmp(t, "zstd") || !strcmp(t, "lz4")
-		|| !strcmp(t, "lzip") || !strcmp(t, "lzma") || !strcmp(t, "compress");
+	return !strcmp(t, "zip") || !strcmp(t, "7z") || !strcmp(t, "rar") || !strcmp(t, "tar")
+		|| !strcmp(t, "gzip") || !strcmp(t, "bzip2") || !strcmp(t, "xz")
+		|| !strcmp(t, "zstd") || !strcmp(t, "lz4") || !strcmp(t, "lzip")
+		|| !strcmp(t, "lzma") || !strcmp(t, "compress");
 }
 
 /* data_uris - files written into HTML as data: URIs (inline images a
  * reader shows, links it opens): decoded and scanned as what they are */
 static void data_uris(struct det_scan *sc, const char *d, size_t n, unsigned where, int depth)
 {
-	size_t  pos = 0;
-	int     count = 0;
+	size_t pos = 0;
+	int count = 0;
 
 	while (pos < n) {
 		const char *p = memmem(d + pos, n - pos, "data:", 5), *comma;
-		char    type[96];
-		size_t  s, e, t = 0, left;
-		int     b64;
+		char type[96];
+		size_t s, e, t = 0, left;
+		int b64;
 		struct buf dec;
 
 		if (p == NULL)
@@ -900,14 +914,16 @@ static void data_uris(struct det_scan *sc, const char *d, size_t n, unsigned whe
 					     sc->label ? sc->label : "the message");
 			return;
 		}
-		for (const char *c = d + pos; c < comma && *c != ';' && t + 1 < sizeof(type); c++)
+		for (const char *c = d + pos; c < comma && *c != ';' && t + 1 < sizeof(type);
+		     c++)
 			type[t++] = (char) tolower((unsigned char) *c);
 		type[t] = 0;
 		b64 = memmem(d + pos, (size_t) (comma - (d + pos)), ";base64", 7) != NULL;
 		s = (size_t) (comma - d) + 1;
 		for (e = s; e < n && d[e] != '"' && d[e] != '\'' && d[e] != '<' && d[e] != '>'
-		     && d[e] != ')' && (b64 || (d[e] != ' ' && d[e] != '\n')); e++)
-			 /* void */ ;
+		     && d[e] != ')' && (b64 || (d[e] != ' ' && d[e] != '\n'));
+		     e++)
+			/* void */;
 		left = budget(sc);
 		buf_init(&dec, 256);
 		if (b64)
@@ -926,8 +942,9 @@ static void data_uris(struct det_scan *sc, const char *d, size_t n, unsigned whe
 		}
 		sc->decoded += dec.len;
 		if (dec.len)
-			detector_content_scan(sc, dec.data, dec.len, *type ? type : "text/plain", NULL,
-					      where, depth + 1, detector_sniff(dec.data, dec.len));
+			detector_content_scan(sc, dec.data, dec.len,
+					      *type ? type : "text/plain", NULL, where,
+					      depth + 1, detector_sniff(dec.data, dec.len));
 		buf_free(&dec);
 		pos = e;
 	}
@@ -937,17 +954,18 @@ static void data_uris(struct det_scan *sc, const char *d, size_t n, unsigned whe
  * (read when the part names none, as browsers and mail readers do) */
 static int meta_charset(const char *d, size_t len, char *cs, size_t cslen)
 {
-	size_t  n = len < 4096 ? len : 4096;
+	size_t n = len < 4096 ? len : 4096;
 	const char *p = d;
 
 	while ((p = memmem(p, n - (size_t) (p - d), "charset", 7)) != NULL) {
-		size_t  k = 0;
+		size_t k = 0;
 
 		p += 7;
 		while (p < d + n && (*p == ' ' || *p == '=' || *p == '"' || *p == '\''))
 			p++;
-		while (p < d + n && k + 1 < cslen && (isalnum((unsigned char) *p) || *p == '-'
-						      || *p == '_' || *p == '.' || *p == ':'))
+		while (p < d + n && k + 1 < cslen
+		       && (isalnum((unsigned char) *p) || *p == '-' || *p == '_' || *p == '.'
+			   || *p == ':'))
 			cs[k++] = *p++;
 		cs[k] = 0;
 		if (k > 0)
@@ -961,7 +979,7 @@ static void scan_markup(struct det_scan *sc, const char *d, size_t n, unsigned w
 {
 	struct buf t, h, v;
 	struct det_readings r;
-	int     hiding;
+	int hiding;
 
 	/* text salted with elements a browser hides: read without them too */
 	buf_init(&v, 16);
@@ -990,27 +1008,32 @@ static void scan_markup(struct det_scan *sc, const char *d, size_t n, unsigned w
 /* is_xml - XML that is no HTML (SVG pictures, flat OpenDocument, Word 2003 XML, data)? */
 static int is_xml(const char *ctype, const char *d, size_t len)
 {
-	size_t  n = strlen(ctype), i = 0;
+	size_t n = strlen(ctype), i = 0;
 
-	if ((n >= 4 && strcmp(ctype + n - 4, "/xml") == 0) || (n >= 4 && strcmp(ctype + n - 4, "+xml") == 0))
+	if ((n >= 4 && strcmp(ctype + n - 4, "/xml") == 0)
+	    || (n >= 4 && strcmp(ctype + n - 4, "+xml") == 0))
 		return 1;
 	if (len >= 3 && memcmp(d, "\xef\xbb\xbf", 3) == 0)
 		i = 3;
 	while (i < len && i < 512 && isspace((unsigned char) d[i]))
 		i++;
-	return len - i >= 5 && (memcmp(d + i, "<?xml", 5) == 0 || memcmp(d + i, "<svg", 4) == 0);
+	return len - i >= 5
+		&& (memcmp(d + i, "<?xml", 5) == 0 || memcmp(d + i, "<svg", 4) == 0);
 }
 
 /* is_json - JSON with escaped characters (what a JSON viewer decodes)? */
 static int is_json(const char *ctype, const char *name, const char *d, size_t len)
 {
-	size_t  n = strlen(ctype), i = 0;
-	int     typed = strcmp(ctype, "application/json") == 0 || (n >= 5 && strcmp(ctype + n - 5, "+json") == 0)
-		|| (name && strlen(name) >= 5 && strcasecmp(name + strlen(name) - 5, ".json") == 0);
+	size_t n = strlen(ctype), i = 0;
+	int typed = strcmp(ctype, "application/json") == 0
+		|| (n >= 5 && strcmp(ctype + n - 5, "+json") == 0)
+		|| (name && strlen(name) >= 5
+		    && strcasecmp(name + strlen(name) - 5, ".json") == 0);
 
 	while (!typed && i < len && i < 512 && isspace((unsigned char) d[i]))
 		i++;
-	return (typed || (i < len && (d[i] == '{' || d[i] == '['))) && memmem(d, len, "\\u", 2) != NULL;
+	return (typed || (i < len && (d[i] == '{' || d[i] == '[')))
+		&& memmem(d, len, "\\u", 2) != NULL;
 }
 
 /* hex4 - the value of four hex digits at p (checked by the caller) */
@@ -1019,7 +1042,7 @@ static unsigned long hex4(const char *p)
 	unsigned long v = 0;
 
 	for (int k = 0; k < 4; k++) {
-		int     c = tolower((unsigned char) p[k]);
+		int c = tolower((unsigned char) p[k]);
 
 		v = v << 4 | (unsigned long) (c <= '9' ? c - '0' : c - 'a' + 10);
 	}
@@ -1032,14 +1055,18 @@ static void json_unescape(const char *d, size_t n, struct buf *out)
 	buf_reserve(out, n + 16);
 	for (size_t i = 0; i < n; i++) {
 		unsigned long cp = 0, lo = 0;
-		int     ok = 1;
+		int ok = 1;
 
 		if (d[i] != '\\' || i + 1 >= n) {
 			buf_putc(out, d[i]);
 			continue;
 		}
 		switch (d[++i]) {
-		case 'n': case 'r': case 't': case 'b': case 'f':
+		case 'n':
+		case 'r':
+		case 't':
+		case 'b':
+		case 'f':
 			buf_putc(out, d[i] == 't' ? '\t' : '\n');
 			continue;
 		case 'u':
@@ -1056,7 +1083,8 @@ static void json_unescape(const char *d, size_t n, struct buf *out)
 		}
 		cp = hex4(d + i + 1);
 		i += 4;
-		if (cp >= 0xd800 && cp <= 0xdbff && i + 6 < n && d[i + 1] == '\\' && d[i + 2] == 'u') {
+		if (cp >= 0xd800 && cp <= 0xdbff && i + 6 < n && d[i + 1] == '\\'
+		    && d[i + 2] == 'u') {
 			for (int k = 3; k <= 6; k++)
 				ok &= isxdigit((unsigned char) d[i + (size_t) k]);
 			if (ok && (lo = hex4(d + i + 3)) >= 0xdc00 && lo <= 0xdfff) {
@@ -1091,8 +1119,9 @@ static void json_unescape(const char *d, size_t n, struct buf *out)
 static void scan_text(struct det_scan *sc, const char *d, size_t n, const char *ctype,
 		      unsigned where)
 {
-	int     vobj = detector_vobject_is(ctype, sc->content_name, d, n), xml = !vobj && is_xml(ctype, d, n);
-	int     json = !vobj && !xml && is_json(ctype, sc->content_name, d, n);
+	int vobj = detector_vobject_is(ctype, sc->content_name, d, n),
+	    xml = !vobj && is_xml(ctype, d, n);
+	int json = !vobj && !xml && is_json(ctype, sc->content_name, d, n);
 	struct det_readings r;
 	struct buf t;
 
@@ -1127,7 +1156,7 @@ static void scan_text(struct det_scan *sc, const char *d, size_t n, const char *
 static void decode_as(struct det_scan *sc, const char *cs, const char *d, size_t n,
 		      struct buf *out, unsigned where)
 {
-	long    bad = detector_charset_to_utf8(cs, d, n, out, n);
+	long bad = detector_charset_to_utf8(cs, d, n, out, n);
 
 	if (bad > 0) {
 		/* what is not valid in the charset: the raw bytes are read too */
@@ -1162,22 +1191,22 @@ static void other_way(struct det_scan *sc, const char *cs, const char *d, size_t
 static void text_scan(struct det_scan *sc, const char *data, size_t len, const char *ctype,
 		      const char *charset, unsigned where, const char *sniffed, int depth)
 {
-	int     textual = strncmp(ctype, "text/", 5) == 0, conv = 1;
-	int     html = strcmp(ctype, "text/html") == 0 || strcmp(ctype, "text/enriched") == 0
+	int textual = strncmp(ctype, "text/", 5) == 0, conv = 1;
+	int html = strcmp(ctype, "text/html") == 0 || strcmp(ctype, "text/enriched") == 0
 		|| strcmp(ctype, "text/richtext") == 0 || strcmp(sniffed, "html") == 0;
-	int     declared = (textual || html) && charset && *charset;
-	size_t  skip;
+	int declared = (textual || html) && charset && *charset;
+	size_t skip;
 	const char *guess = detector_text_guess(data, len, &skip);
 	const char *label = sc->label ? sc->label : "the message";
-	const char *other = NULL;		/* a second reading: this charset, "" 8-bit */
-	char    meta[48];
+	const char *other = NULL; /* a second reading: this charset, "" 8-bit */
+	char meta[48];
 	struct det_readings r;
 	struct buf u;
 
 	buf_init(&u, 0);
 	if (html && !declared && guess == NULL && meta_charset(data, len, meta, sizeof(meta))
 	    && !detector_charset_is_utf8(meta) && detector_charset_known(meta)) {
-		charset = meta;			/* <meta charset=...>, when the part names none */
+		charset = meta; /* <meta charset=...>, when the part names none */
 		declared = 1;
 	}
 	if (declared && detector_charset_known(charset)) {
@@ -1214,12 +1243,13 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 		scan_markup(sc, conv ? u.data : data, conv ? u.len : len, where, depth);
 		if (strcmp(sniffed, "html") == 0 && strcmp(ctype, "text/html") != 0)
 			detector_scan_unit(sc, where, NULL, conv ? u.data : data,
-					   conv ? u.len : len);	/* shown as it is */
+					   conv ? u.len : len); /* shown as it is */
 	} else
 		scan_text(sc, conv ? u.data : data, conv ? u.len : len, ctype, where);
 	if (other) {
 		detector_readings_next(&r);
-		other_way(sc, *other ? other : NULL, data + skip, len - skip, html, where, depth);
+		other_way(sc, *other ? other : NULL, data + skip, len - skip, html, where,
+			  depth);
 		detector_readings_end(&r);
 	}
 	if (!textual && !html && !conv && strcmp(sniffed, "binary") == 0) {
@@ -1232,14 +1262,13 @@ static void text_scan(struct det_scan *sc, const char *data, size_t len, const c
 }
 
 /* detector_content_scan - text, markup, archives or raw bytes of a part */
-void    detector_content_scan(struct det_scan *sc, const char *data, size_t len,
-			      const char *ctype, const char *charset, unsigned where,
-			      int depth, const char *sniffed)
+void detector_content_scan(struct det_scan *sc, const char *data, size_t len, const char *ctype,
+			   const char *charset, unsigned where, int depth, const char *sniffed)
 {
 	if (len == 0 || detector_scan_expired(sc))
 		return;
 	if (sc->fp)
-		detector_fp_file(sc, where, data, len);	/* an indexed file, byte for byte */
+		detector_fp_file(sc, where, data, len); /* an indexed file, byte for byte */
 	if (strcmp(sniffed, "pdf") == 0)
 		return detector_pdf_scan(sc, data, len, where, depth);
 	if (detector_container_scan(sc, data, len, where, depth + 1, sniffed, ctype))
@@ -1271,25 +1300,27 @@ static size_t uu_begin(const char *d, size_t n, size_t pos)
  * as mail readers show them: attachments */
 static void uu_blocks(struct det_scan *sc, const char *d, size_t n, int depth)
 {
-	size_t  pos = 0;
-	int     blocks = 0;
+	size_t pos = 0;
+	int blocks = 0;
 
 	while ((pos = uu_begin(d, n, pos)) < n) {
 		const char *b = d + pos, *sp, *end;
-		size_t  eol, left;
-		char    name[256];
+		size_t eol, left;
+		char name[256];
 		struct buf dec;
 
 		pos += 6;
 		/* "begin", a mode of octal digits, a name */
 		for (sp = b + 6; sp < d + n && *sp >= '0' && *sp <= '7'; sp++)
-			 /* void */ ;
+			/* void */;
 		if (sp == b + 6 || sp >= d + n || *sp != ' ')
 			continue;
-		for (eol = (size_t) (sp - d); eol < n && d[eol] != '\n' && d[eol] != '\r'; eol++)
-			 /* void */ ;
+		for (eol = (size_t) (sp - d); eol < n && d[eol] != '\n' && d[eol] != '\r';
+		     eol++)
+			/* void */;
 		if (++blocks > MIME_UU_BLOCKS) {
-			detector_unscannable(sc, "over %d uuencoded files in %s", MIME_UU_BLOCKS,
+			detector_unscannable(sc, "over %d uuencoded files in %s",
+					     MIME_UU_BLOCKS,
 					     sc->label ? sc->label : "the message");
 			return;
 		}
@@ -1297,20 +1328,23 @@ static void uu_blocks(struct det_scan *sc, const char *d, size_t n, int depth)
 		end = memmem(d + eol, n - eol, "\nend", 4);
 		left = budget(sc);
 		buf_init(&dec, 1024);
-		detector_uu_decode(d + eol, (end ? (size_t) (end - d) + 4 : n) - eol, &dec, left + 1);
+		detector_uu_decode(d + eol, (end ? (size_t) (end - d) + 4 : n) - eol, &dec,
+				   left + 1);
 		if (dec.len > left) {
 			dec.len = left;
 			detector_scan_limit(sc, "decoded size");
 		}
 		sc->decoded += dec.len;
-		detector_note_attachment(sc, name, dec.len ? detector_sniff(dec.data, dec.len) : "empty");
+		detector_note_attachment(sc, name,
+					 dec.len ? detector_sniff(dec.data, dec.len) : "empty");
 		if (++sc->parts > (unsigned) var_detector_part_limit) {
 			detector_scan_limit(sc, "parts");
 			buf_free(&dec);
 			return;
 		}
 		detector_content_scan(sc, dec.data, dec.len, "application/octet-stream", NULL,
-				      DET_W_ATTACH, depth, dec.len ? detector_sniff(dec.data, dec.len) : "empty");
+				      DET_W_ATTACH, depth,
+				      dec.len ? detector_sniff(dec.data, dec.len) : "empty");
 		buf_free(&dec);
 		pos = end ? (size_t) (end - d) + 4 : n;
 	}
@@ -1370,7 +1404,7 @@ static void decode(struct mime *m, const struct mime_entity *e, enum mime_enc en
 		   const char *data, size_t len, struct buf *dec, const char **d, size_t *n)
 {
 	struct det_scan *sc = m->sc;
-	size_t  left = budget(sc);
+	size_t left = budget(sc);
 
 	*d = data;
 	*n = len;
@@ -1396,29 +1430,32 @@ static void decode(struct mime *m, const struct mime_entity *e, enum mime_enc en
 }
 
 /* leaf - decode and scan the body of a leaf entity, each way it reads */
-static void leaf(struct mime *m, const struct mime_entity *e, const char *data,
-		 size_t len, int depth, unsigned scope)
+static void leaf(struct mime *m, const struct mime_entity *e, const char *data, size_t len,
+		 int depth, unsigned scope)
 {
 	struct det_scan *sc = m->sc;
 	static const struct mime_ctype plain = {"text/plain", "", ""};
 	const struct mime_ctype *c0 = e->nct ? &e->ct[0] : &plain;
-	int     textual = strncmp(c0->type, "text/", 5) == 0;
+	int textual = strncmp(c0->type, "text/", 5) == 0;
 	unsigned where;
-	char    lbl[160];
+	char lbl[160];
 	const char *saved = sc->label;
 
 	where = (scope == DET_W_ATTACH || e->attachment || e->nname
-		 || !(textual || is_message(c0))) ? DET_W_ATTACH : DET_W_BODY;
+		 || !(textual || is_message(c0)))
+		? DET_W_ATTACH
+		: DET_W_BODY;
 	sc->label = part_label(e, lbl, sizeof(lbl));
-	detector_fp_part(sc, 1);		/* documents: a part counts on its own */
+	detector_fp_part(sc, 1); /* documents: a part counts on its own */
 	for (int x = 0; x < (e->nenc ? e->nenc : 1); x++) {
 		enum mime_enc enc = e->nenc ? e->enc[x] : ENC_IDENTITY;
 		struct buf dec = {0};
 		const char *d, *sniffed;
-		size_t  n, left = budget(sc);
+		size_t n, left = budget(sc);
 
 		if (enc == ENC_UNKNOWN)
-			detector_unscannable(sc, "unknown Content-Transfer-Encoding %.30s in %s",
+			detector_unscannable(sc,
+					     "unknown Content-Transfer-Encoding %.30s in %s",
 					     e->enc_name[x], lbl);
 		decode(m, e, enc, data, len, &dec, &d, &n);
 		if (n > left) {
@@ -1434,7 +1471,8 @@ static void leaf(struct mime *m, const struct mime_entity *e, const char *data,
 				detector_note_attachment(sc, "", sniffed);
 		}
 		for (int y = 0; y < (e->nct ? e->nct : 1); y++)
-			leaf_content(m, e, e->nct ? &e->ct[y] : &plain, d, n, depth, where, sniffed);
+			leaf_content(m, e, e->nct ? &e->ct[y] : &plain, d, n, depth, where,
+				     sniffed);
 		if (dec.data)
 			buf_free(&dec);
 	}
@@ -1449,12 +1487,12 @@ static void leaf(struct mime *m, const struct mime_entity *e, const char *data,
 static int delimiter_at(struct mime *m, size_t pos, int *close, size_t *next)
 {
 	const char *s = m->buf + pos + 2;
-	size_t  rest = m->len - pos - 2;
-	int     prefix = -1;
+	size_t rest = m->len - pos - 2;
+	int prefix = -1;
 
 	for (int k = m->nstack - 1; k >= 0; k--) {
 		struct mime_frame *f = &m->stack[k];
-		size_t  i = f->blen, c;
+		size_t i = f->blen, c;
 
 		if (rest < f->blen || memcmp(s, f->boundary, f->blen) != 0)
 			continue;
@@ -1471,8 +1509,10 @@ static int delimiter_at(struct mime *m, size_t pos, int *close, size_t *next)
 		return k;
 	}
 	if (prefix >= 0)
-		detector_unscannable(m->sc, "a line that begins like the delimiter --%.40s "
-				     "but is none", m->stack[prefix].boundary);
+		detector_unscannable(m->sc,
+				     "a line that begins like the delimiter --%.40s "
+				     "but is none",
+				     m->stack[prefix].boundary);
 	return -1;
 }
 
@@ -1483,14 +1523,13 @@ static int find_delimiter(struct mime *m, size_t pos, size_t *at, int *close, si
 		return -1;
 	while (pos < m->len) {
 		const char *d = memchr(m->buf + pos, '-', m->len - pos);
-		size_t  p;
-		int     k;
+		size_t p;
+		int k;
 
 		if (d == NULL)
 			return -1;
 		p = (size_t) (d - m->buf);
-		if (p + 2 < m->len && d[1] == '-'
-		    && (p == 0 || d[-1] == '\n' || d[-1] == '\r')
+		if (p + 2 < m->len && d[1] == '-' && (p == 0 || d[-1] == '\n' || d[-1] == '\r')
 		    && (k = delimiter_at(m, p, close, next)) >= 0) {
 			*at = p;
 			return k;
@@ -1516,7 +1555,8 @@ static void text_span(struct mime *m, size_t start, size_t end, unsigned where, 
 	end = body_end(m->buf, start, end);
 	if (end > start)
 		detector_content_scan(m->sc, m->buf + start, end - start, "text/plain", NULL,
-				      where, depth, detector_sniff(m->buf + start, end - start));
+				      where, depth,
+				      detector_sniff(m->buf + start, end - start));
 }
 
 /* other_readings - an entity read as a multipart or a message, that other
@@ -1524,9 +1564,9 @@ static void text_span(struct mime *m, size_t start, size_t end, unsigned where, 
 static void other_readings(struct mime *m, struct mime_entity *e, int depth, unsigned scope)
 {
 	struct mime_entity alt;
-	size_t  at, next;
-	int     close, k, odd_enc = e->nenc > 1 || (e->nenc == 1 && e->enc[0] != ENC_IDENTITY);
-	char    lbl[160];
+	size_t at, next;
+	int close, k, odd_enc = e->nenc > 1 || (e->nenc == 1 && e->enc[0] != ENC_IDENTITY);
+	char lbl[160];
 
 	if (e->nct < 2 && !odd_enc)
 		return;
@@ -1534,8 +1574,9 @@ static void other_readings(struct mime *m, struct mime_entity *e, int depth, uns
 	alt.nct = 0;
 	if (e->nct == 2) {
 		if (is_multipart(&e->ct[1]) || is_message(&e->ct[1]))
-			detector_unscannable(m->sc, "conflicting Content-Type fields (%.40s, %.40s) in %s",
-					     e->ct[0].type, e->ct[1].type, part_label(e, lbl, sizeof(lbl)));
+			detector_unscannable(
+				m->sc, "conflicting Content-Type fields (%.40s, %.40s) in %s",
+				e->ct[0].type, e->ct[1].type, part_label(e, lbl, sizeof(lbl)));
 		else {
 			alt.ct[0] = e->ct[1];
 			alt.nct = 1;
@@ -1569,14 +1610,14 @@ static void odd_lines(struct mime *m, const struct mime_entity *e, unsigned scop
 static void mime_walk(struct det_scan *sc, const char *buf, size_t len, int depth,
 		      unsigned scope, int top)
 {
-	struct mime m = {.sc = sc,.buf = buf,.len = len};
+	struct mime m = {.sc = sc, .buf = buf, .len = len};
 	struct mime_entity e;
-	int     cur_depth = depth, message = 1;
-	int     digest = 0;
+	int cur_depth = depth, message = 1;
+	int digest = 0;
 
 	for (;;) {
-		size_t  at, next, n2;
-		int     k, close;
+		size_t at, next, n2;
+		int k, close;
 
 		if (detector_scan_expired(sc))
 			break;
@@ -1587,20 +1628,22 @@ static void mime_walk(struct det_scan *sc, const char *buf, size_t len, int dept
 		memset(&e, 0, sizeof(e));
 		e.number = sc->parts;
 		parse_headers(&m, &e, top, message);
-		if (digest && e.nct == 0) {	/* RFC 2046 5.1.5: parts are messages */
+		if (digest && e.nct == 0) { /* RFC 2046 5.1.5: parts are messages */
 			strcpy(e.ct[0].type, "message/rfc822");
 			e.nct = 1;
 		}
 		top = 0;
 		message = 0;
 		odd_lines(&m, &e, scope, cur_depth);
-		if (e.nct && is_multipart(&e.ct[0]) && cur_depth + 1 <= var_detector_depth_limit) {
+		if (e.nct && is_multipart(&e.ct[0])
+		    && cur_depth + 1 <= var_detector_depth_limit) {
 			struct mime_frame *f;
 
 			other_readings(&m, &e, cur_depth, scope);
 			if (m.nstack == m.maxstack) {
 				m.maxstack = m.maxstack ? m.maxstack * 2 : 8;
-				m.stack = xrealloc(m.stack, (size_t) m.maxstack * sizeof(*m.stack));
+				m.stack = xrealloc(m.stack,
+						   (size_t) m.maxstack * sizeof(*m.stack));
 			}
 			f = &m.stack[m.nstack++];
 			memset(f, 0, sizeof(*f));
@@ -1622,22 +1665,23 @@ static void mime_walk(struct det_scan *sc, const char *buf, size_t len, int dept
 			scope = DET_W_ATTACH;
 			message = 1;
 			digest = 0;
-			continue;		/* its headers follow */
+			continue; /* its headers follow */
 		} else {
-			size_t  start = m.pos;
+			size_t start = m.pos;
 
 			/* (an encoded message is no limit: its leaf is decoded and walked) */
 			if (e.nct && (is_multipart(&e.ct[0]) || is_message(&e.ct[0]))
 			    && cur_depth + 1 > var_detector_depth_limit) {
-				char    lbl[160];
+				char lbl[160];
 
-				detector_unscannable(sc, "detector_depth_limit (%d) reached in %s",
+				detector_unscannable(sc,
+						     "detector_depth_limit (%d) reached in %s",
 						     var_detector_depth_limit,
 						     part_label(&e, lbl, sizeof(lbl)));
 			}
 			k = find_delimiter(&m, m.pos, &at, &close, &next);
-			leaf(&m, &e, buf + start, body_end(buf, start, k >= 0 ? at : len) - start,
-			     cur_depth, scope);
+			leaf(&m, &e, buf + start,
+			     body_end(buf, start, k >= 0 ? at : len) - start, cur_depth, scope);
 		}
 		/* at a delimiter of frame k (or at the end) */
 		for (;;) {
@@ -1672,7 +1716,7 @@ done:
 }
 
 /* detector_message_scan - a message saved as a file (an .eml in a zip) */
-void    detector_message_scan(struct det_scan *sc, const char *msg, size_t len, int depth)
+void detector_message_scan(struct det_scan *sc, const char *msg, size_t len, int depth)
 {
 	mime_walk(sc, msg, len, depth, DET_W_ATTACH, 0);
 }

@@ -41,19 +41,19 @@
 #include "detector.h"
 #include "detector_ole.h"
 
-#define MSG_PREFIX	"__substg1.0_"
-#define MSG_PROPS	"__properties_version1.0"
-#define MSG_EMBEDDED	"__substg1.0_3701000D"	/* an attached message's storage */
-#define MSG_PROPS_MAX	(1024 * 1024)		/* fixed-size properties read at most */
-#define PR_MESSAGE_CODEPAGE	0x3ffd0003u
-#define PR_INTERNET_CPID	0x3fde0003u
+#define MSG_PREFIX          "__substg1.0_"
+#define MSG_PROPS           "__properties_version1.0"
+#define MSG_EMBEDDED        "__substg1.0_3701000D" /* an attached message's storage */
+#define MSG_PROPS_MAX       (1024 * 1024)          /* fixed-size properties read at most */
+#define PR_MESSAGE_CODEPAGE 0x3ffd0003u
+#define PR_INTERNET_CPID    0x3fde0003u
 
 /* prop_of - property id and type of a __substg1.0_ stream name; -1 if not one */
 static int prop_of(const char *name, unsigned *prop, unsigned *type)
 {
-	char    hex[9];
+	char hex[9];
 	unsigned long v;
-	char   *end;
+	char *end;
 
 	if (strncasecmp(name, MSG_PREFIX, sizeof(MSG_PREFIX) - 1) != 0
 	    || strlen(name) < sizeof(MSG_PREFIX) - 1 + 8)
@@ -87,7 +87,7 @@ static uint32_t le32(const char *p)
 static unsigned props_codepage(struct ole *o, uint32_t storage, unsigned *cpid)
 {
 	uint32_t id = ole_child(o, storage, MSG_PROPS);
-	size_t  head = storage == 0 ? 32 : 24;	/* the top message's header is longer */
+	size_t head = storage == 0 ? 32 : 24; /* the top message's header is longer */
 	unsigned cp = 0;
 	struct buf b;
 
@@ -112,7 +112,8 @@ static unsigned props_codepage(struct ole *o, uint32_t storage, unsigned *cpid)
 static unsigned msg_codepage(struct ole *o, uint32_t storage, int internet)
 {
 	/* up to the message (or attached message) the storage belongs to */
-	for (size_t hops = 0; storage != OLE_NONE && storage < o->ndir && hops < o->ndir; hops++) {
+	for (size_t hops = 0; storage != OLE_NONE && storage < o->ndir && hops < o->ndir;
+	     hops++) {
 		if (storage == 0 || strcasecmp(o->dir[storage].name, MSG_EMBEDDED) == 0) {
 			unsigned cpid, cp = props_codepage(o, storage, &cpid);
 
@@ -129,12 +130,13 @@ static const char *codepage_charset(unsigned cp, char *buf, size_t len)
 	static const struct {
 		unsigned cp;
 		const char *name;
-	}       names[] = {
-		{1200, "UTF-16LE"}, {1201, "UTF-16BE"}, {65001, "UTF-8"}, {65000, "UTF-7"},
-		{20127, "US-ASCII"}, {20866, "KOI8-R"}, {21866, "KOI8-U"}, {10000, "MACINTOSH"},
-		{50220, "ISO-2022-JP"}, {50221, "ISO-2022-JP"}, {50222, "ISO-2022-JP"},
-		{50225, "ISO-2022-KR"}, {51932, "EUC-JP"}, {51936, "GB2312"}, {51949, "EUC-KR"},
-		{52936, "HZ-GB-2312"}, {54936, "GB18030"}, {20932, "EUC-JP"},
+	} names[] = {
+		{1200, "UTF-16LE"},     {1201, "UTF-16BE"},     {65001, "UTF-8"},
+		{65000, "UTF-7"},       {20127, "US-ASCII"},    {20866, "KOI8-R"},
+		{21866, "KOI8-U"},      {10000, "MACINTOSH"},   {50220, "ISO-2022-JP"},
+		{50221, "ISO-2022-JP"}, {50222, "ISO-2022-JP"}, {50225, "ISO-2022-KR"},
+		{51932, "EUC-JP"},      {51936, "GB2312"},      {51949, "EUC-KR"},
+		{52936, "HZ-GB-2312"},  {54936, "GB18030"},     {20932, "EUC-JP"},
 	};
 
 	if (cp == 0)
@@ -145,7 +147,7 @@ static const char *codepage_charset(unsigned cp, char *buf, size_t len)
 	if (cp >= 28591 && cp <= 28605)
 		snprintf(buf, len, "ISO-8859-%u", cp - 28590);
 	else
-		snprintf(buf, len, "CP%u", cp);	/* 874, 932, 936, 949, 950, 125x, 866... */
+		snprintf(buf, len, "CP%u", cp); /* 874, 932, 936, 949, 950, 125x, 866... */
 	return detector_charset_known(buf) ? buf : NULL;
 }
 
@@ -153,7 +155,7 @@ static const char *codepage_charset(unsigned cp, char *buf, size_t len)
 static void string8_text(struct ole *o, uint32_t storage, const char *d, size_t len,
 			 struct buf *out)
 {
-	char    cs[32];
+	char cs[32];
 	const char *charset = codepage_charset(msg_codepage(o, storage, 0), cs, sizeof(cs));
 
 	detector_charset_to_utf8(charset ? charset : "windows-1252", d, len, out, len * 4 + 16);
@@ -163,9 +165,13 @@ static void string8_text(struct ole *o, uint32_t storage, const char *d, size_t 
 static void attach_name(struct det_scan *sc, struct ole *o, uint32_t storage, char *name,
 			size_t len, const char *msgname)
 {
-	static const char *const props[] = {"__substg1.0_3707001F", "__substg1.0_3704001F",
-		"__substg1.0_3001001F", "__substg1.0_3707001E", "__substg1.0_3704001E",
-		"__substg1.0_3001001E", NULL};
+	static const char *const props[] = {"__substg1.0_3707001F",
+					    "__substg1.0_3704001F",
+					    "__substg1.0_3001001F",
+					    "__substg1.0_3707001E",
+					    "__substg1.0_3704001E",
+					    "__substg1.0_3001001E",
+					    NULL};
 	struct buf raw, utf;
 
 	name[0] = 0;
@@ -195,16 +201,16 @@ static int msg_property(struct det_scan *sc, struct ole *o, uint32_t id, int dep
 {
 	unsigned prop, type;
 	struct buf data, text;
-	char    fname[256];
-	int     done = 1;
+	char fname[256];
+	int done = 1;
 
 	if (prop_of(o->dir[id].name, &prop, &type) < 0)
 		return 0;
-	type &= 0x0fff;				/* multi-valued items read as single ones */
+	type &= 0x0fff; /* multi-valued items read as single ones */
 	if (type != 0x001f && type != 0x001e && type != 0x0102)
 		return 0;
 	if (type == 0x0102 && prop != 0x1009 && prop != 0x1013 && prop != 0x3701)
-		return 0;			/* other binaries: the generic pass */
+		return 0; /* other binaries: the generic pass */
 	buf_init(&data, 1024);
 	buf_init(&text, 1024);
 	if (detector_ole_stream(sc, o, id, &data, name) < 0 && data.len == 0)
@@ -215,25 +221,27 @@ static int msg_property(struct det_scan *sc, struct ole *o, uint32_t id, int dep
 	} else if (type == 0x001e) {
 		string8_text(o, o->dir[id].parent, data.data, data.len, &text);
 		detector_scan_unit(sc, DET_W_ATTACH, NULL, text.data, text.len);
-	} else if (prop == 0x1009) {		/* PR_RTF_COMPRESSED */
+	} else if (prop == 0x1009) { /* PR_RTF_COMPRESSED */
 		struct buf rtf;
-		size_t  lim = (size_t) var_detector_decoded_size_limit;
+		size_t lim = (size_t) var_detector_decoded_size_limit;
 
 		buf_init(&rtf, data.len * 2 + 64);
 		if (detector_rtf_decompress(data.data, data.len, &rtf,
-					    sc->decoded >= lim ? 0 : lim - sc->decoded) < 0)
+					    sc->decoded >= lim ? 0 : lim - sc->decoded)
+		    < 0)
 			detector_unscannable(sc, "broken compressed RTF in %s", name);
 		sc->decoded += rtf.len;
 		detector_rtf_text(sc, rtf.data, rtf.len, depth, name, &text);
 		detector_scan_unit(sc, DET_W_ATTACH, NULL, text.data, text.len);
 		buf_free(&rtf);
-	} else if (prop == 0x1013) {		/* PR_HTML, in the body's code page */
-		char    cs[32];
+	} else if (prop == 0x1013) { /* PR_HTML, in the body's code page */
+		char cs[32];
 
-		detector_content_scan(sc, data.data, data.len, "text/html",
-				      codepage_charset(msg_codepage(o, o->dir[id].parent, 1), cs,
-						       sizeof(cs)), DET_W_ATTACH, depth, "html");
-	} else {				/* PR_ATTACH_DATA_BIN */
+		detector_content_scan(
+			sc, data.data, data.len, "text/html",
+			codepage_charset(msg_codepage(o, o->dir[id].parent, 1), cs, sizeof(cs)),
+			DET_W_ATTACH, depth, "html");
+	} else { /* PR_ATTACH_DATA_BIN */
 		const char *sniffed = data.len ? detector_sniff(data.data, data.len) : "empty";
 
 		attach_name(sc, o, o->dir[id].parent, fname, sizeof(fname), name);
@@ -250,8 +258,8 @@ out:
 }
 
 /* detector_msg_scan - an Outlook message: every property, every attachment */
-void    detector_msg_scan(struct det_scan *sc, struct ole *o, int depth, const char *name,
-			  unsigned char *done)
+void detector_msg_scan(struct det_scan *sc, struct ole *o, int depth, const char *name,
+		       unsigned char *done)
 {
 	for (uint32_t i = 1; i < o->ndir && !detector_scan_expired(sc); i++) {
 		if (!o->dir[i].used || o->dir[i].type != OLE_STREAM)
@@ -264,7 +272,7 @@ void    detector_msg_scan(struct det_scan *sc, struct ole *o, int depth, const c
 /* header_name - the length of a header field name at p, or 0 */
 static size_t header_name(const char *p, size_t len)
 {
-	size_t  i = 0;
+	size_t i = 0;
 
 	while (i < len && i < 76 && (isalnum((unsigned char) p[i]) || p[i] == '-'))
 		i++;
@@ -274,15 +282,25 @@ static size_t header_name(const char *p, size_t len)
 /* looks_like_message - header fields of a mail message, then a blank line */
 static int looks_like_message(const char *d, size_t len, int hinted)
 {
-	static const char *const known[] = {"From", "To", "Subject", "Date", "Received",
-		"Return-Path", "Message-ID", "MIME-Version", "Content-Type", "Delivered-To",
-		"Cc", "Reply-To", NULL};
-	size_t  pos = 0;
-	int     fields = 0, knowns = 0;
+	static const char *const known[] = {"From",
+					    "To",
+					    "Subject",
+					    "Date",
+					    "Received",
+					    "Return-Path",
+					    "Message-ID",
+					    "MIME-Version",
+					    "Content-Type",
+					    "Delivered-To",
+					    "Cc",
+					    "Reply-To",
+					    NULL};
+	size_t pos = 0;
+	int fields = 0, knowns = 0;
 
 	while (pos < len && fields < 200) {
 		const char *lf = memchr(d + pos, '\n', len - pos);
-		size_t  end = lf ? (size_t) (lf - d) : len, n = end - pos, h;
+		size_t end = lf ? (size_t) (lf - d) : len, n = end - pos, h;
 
 		if (n > 0 && d[end - 1] == '\r')
 			n--;
@@ -293,7 +311,8 @@ static int looks_like_message(const char *d, size_t len, int hinted)
 				return 0;
 			fields++;
 			for (int k = 0; known[k]; k++)
-				if (strlen(known[k]) == h && strncasecmp(d + pos, known[k], h) == 0)
+				if (strlen(known[k]) == h
+				    && strncasecmp(d + pos, known[k], h) == 0)
 					knowns++;
 		}
 		if (lf == NULL)
@@ -306,20 +325,20 @@ static int looks_like_message(const char *d, size_t len, int hinted)
 /* ends_with - does s end with suffix (case-insensitive)? */
 static int ends_with(const char *s, const char *suffix)
 {
-	size_t  a = s ? strlen(s) : 0, b = strlen(suffix);
+	size_t a = s ? strlen(s) : 0, b = strlen(suffix);
 
 	return a >= b && strcasecmp(s + a - b, suffix) == 0;
 }
 
 /* detector_document_scan - compound files, RTF, saved messages; 0 if none */
-int     detector_document_scan(struct det_scan *sc, const char *data, size_t len,
-			       unsigned where, int depth, const char *sniffed, const char *ctype)
+int detector_document_scan(struct det_scan *sc, const char *data, size_t len, unsigned where,
+			   int depth, const char *sniffed, const char *ctype)
 {
-	char    name[256];
-	int     hinted;
+	char name[256];
+	int hinted;
 
-	snprintf(name, sizeof(name), "%s", sc->content_name && *sc->content_name
-		 ? sc->content_name : "-");
+	snprintf(name, sizeof(name), "%s",
+		 sc->content_name && *sc->content_name ? sc->content_name : "-");
 	if (strcmp(sniffed, "ole") == 0) {
 		detector_ole_scan(sc, data, len, depth, name);
 		return 1;

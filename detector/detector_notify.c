@@ -45,9 +45,9 @@
 #include "stream.h"
 #include "detector.h"
 
-#define NOTIFY_SCAN_MAX		200	/* directory entries looked at per run */
-#define NOTIFY_TEMPLATE_MAX	65536
-#define NOTIFY_BACKOFF_MAX	3600
+#define NOTIFY_SCAN_MAX     200 /* directory entries looked at per run */
+#define NOTIFY_TEMPLATE_MAX 65536
+#define NOTIFY_BACKOFF_MAX  3600
 
 static const char notify_builtin[] =
 	"dlpgate recorded a data-loss-prevention incident.\n"
@@ -68,7 +68,7 @@ static const char notify_builtin[] =
 /* notify_from - the sender of notifications */
 static void notify_from(char *buf, size_t len)
 {
-	char    host[256];
+	char host[256];
 
 	if (*var_notify_from) {
 		snprintf(buf, len, "%s", var_notify_from);
@@ -81,17 +81,18 @@ static void notify_from(char *buf, size_t len)
 /* read_template - notify_template's text, or the built-in one */
 static char *read_template(void)
 {
-	char    path[PATH_MAX];
-	FILE   *fp;
-	char   *text;
-	size_t  n;
+	char path[PATH_MAX];
+	FILE *fp;
+	char *text;
+	size_t n;
 
 	if (*var_notify_template == 0)
 		return xstrdup(notify_builtin);
 	if (*var_notify_template == '/')
 		strlcpy(path, var_notify_template, sizeof(path));
 	else
-		snprintf(path, sizeof(path), "%s/%s", conf_dir ? conf_dir : ".", var_notify_template);
+		snprintf(path, sizeof(path), "%s/%s", conf_dir ? conf_dir : ".",
+			 var_notify_template);
 	if ((fp = fopen(path, "r")) == NULL) {
 		msg_warn("notify_template %s: %m; using the built-in text", path);
 		return xstrdup(notify_builtin);
@@ -104,13 +105,13 @@ static char *read_template(void)
 }
 
 /* detector_matches_text - the masked matches of a policy, one per line */
-void    detector_matches_text(const struct det_scan *sc, const struct det_policy *p,
-			      struct buf *out)
+void detector_matches_text(const struct det_scan *sc, const struct det_policy *p,
+			   struct buf *out)
 {
 	for (uint32_t k = 0; k < p->nrules; k++) {
 		const struct det_rule *r = &sc->ps->rules[p->first_rule + k];
 		const struct det_rule_hits *h = &sc->hits[p->first_rule + k];
-		char    label[64];
+		char label[64];
 
 		detector_rule_label(r, label, sizeof(label));
 		if (r->type > RULE_LAST_CONTENT) {
@@ -136,7 +137,7 @@ static void expand(const char *tpl, const char *const *keys, const char *const *
 	while (*tpl) {
 		const char *d = strstr(tpl, "${");
 		const char *e;
-		size_t  k;
+		size_t k;
 
 		if (d == NULL) {
 			buf_puts(out, tpl);
@@ -145,7 +146,8 @@ static void expand(const char *tpl, const char *const *keys, const char *const *
 		buf_append(out, tpl, (size_t) (d - tpl));
 		e = strchr(d, '}');
 		for (k = 0; e && keys[k]; k++)
-			if ((size_t) (e - d - 2) == strlen(keys[k]) && strncmp(d + 2, keys[k], strlen(keys[k])) == 0)
+			if ((size_t) (e - d - 2) == strlen(keys[k])
+			    && strncmp(d + 2, keys[k], strlen(keys[k])) == 0)
 				break;
 		if (e && keys[k]) {
 			buf_puts(out, vals[k]);
@@ -160,7 +162,7 @@ static void expand(const char *tpl, const char *const *keys, const char *const *
 /* qp_encode - text as quoted-printable with CRLF line ends */
 static void qp_encode(const char *in, struct buf *out)
 {
-	int     col = 0;
+	int col = 0;
 
 	for (const unsigned char *p = (const unsigned char *) in; *p; p++) {
 		if (*p == '\n') {
@@ -174,7 +176,8 @@ static void qp_encode(const char *in, struct buf *out)
 			buf_puts(out, "=\r\n");
 			col = 0;
 		}
-		if ((*p >= 33 && *p <= 126 && *p != '=') || (*p == ' ' && p[1] != '\n' && p[1])) {
+		if ((*p >= 33 && *p <= 126 && *p != '=')
+		    || (*p == ' ' && p[1] != '\n' && p[1])) {
 			buf_putc(out, *p);
 			col++;
 		} else {
@@ -192,24 +195,27 @@ static void notify_message(const struct det_scan *sc, const struct envelope *env
 			   const char *from, const struct det_list *to, const char *tpl,
 			   struct buf *msg)
 {
-	static const char *const keys[] = {"policy", "severity", "mode", "action", "sender",
-		"recipients", "subject", "matches", "incident", "time", "cid",
-		"message_id", NULL};
+	static const char *const keys[] = {
+		"policy",  "severity", "mode", "action", "sender",     "recipients", "subject",
+		"matches", "incident", "time", "cid",    "message_id", NULL};
 	struct buf rcpts, matches, body;
-	char    tbuf[64], date[64], host[256], sender[SCAN_ADDR_MAX + 1];
+	char tbuf[64], date[64], host[256], sender[SCAN_ADDR_MAX + 1];
 	const char *vals[13];
-	char   *subj = detector_safe_text(sc->subject_masked ? sc->subject_masked :
-					  sc->subject ? sc->subject : "", 300);
-	time_t  now = time(NULL);
+	char *subj = detector_safe_text(sc->subject_masked    ? sc->subject_masked
+						: sc->subject ? sc->subject
+							      : "",
+					300);
+	time_t now = time(NULL);
 	struct tm tm;
 
 	buf_init(&rcpts, 256);
 	buf_init(&matches, 256);
 	buf_init(&body, 1024);
 	for (size_t i = 0; i < env->nrcpt && i < 50; i++) {
-		char    a[SCAN_ADDR_MAX + 1];
+		char a[SCAN_ADDR_MAX + 1];
 
-		buf_printf(&rcpts, "%s%s", i ? ", " : "", detector_addr_bare(env->rcpt[i].addr, a, sizeof(a)));
+		buf_printf(&rcpts, "%s%s", i ? ", " : "",
+			   detector_addr_bare(env->rcpt[i].addr, a, sizeof(a)));
 	}
 	if (env->nrcpt > 50)
 		buf_printf(&rcpts, " (and %zu more)", env->nrcpt - 50);
@@ -222,7 +228,8 @@ static void notify_message(const struct det_scan *sc, const struct envelope *env
 	vals[1] = detector_severity_name(p->severity);
 	vals[2] = p->monitor ? "monitor" : "prevent";
 	vals[3] = p->monitor || var_trial_mode ? "none (monitor)" : scan_action_name(d->action);
-	vals[4] = detector_addr_bare(env->mail_from ? env->mail_from : "<>", sender, sizeof(sender));
+	vals[4] = detector_addr_bare(env->mail_from ? env->mail_from : "<>", sender,
+				     sizeof(sender));
 	vals[5] = rcpts.data;
 	vals[6] = subj;
 	vals[7] = matches.data;
@@ -239,10 +246,13 @@ static void notify_message(const struct det_scan *sc, const struct envelope *env
 		buf_printf(msg, "%s%s", i ? ",\r\n " : "", to->items[i]);
 	buf_printf(msg, "\r\nSubject: DLP incident %s: policy %s (%s)\r\n", d->incident,
 		   p->name, detector_severity_name(p->severity));
-	buf_printf(msg, "Date: %s\r\nMessage-ID: <%s.%s@%s>\r\n", date, d->incident, p->name, host);
-	buf_printf(msg, "Auto-Submitted: auto-generated\r\nX-DLP-Incident: %s\r\n"
+	buf_printf(msg, "Date: %s\r\nMessage-ID: <%s.%s@%s>\r\n", date, d->incident, p->name,
+		   host);
+	buf_printf(msg,
+		   "Auto-Submitted: auto-generated\r\nX-DLP-Incident: %s\r\n"
 		   "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-		   "Content-Transfer-Encoding: quoted-printable\r\n\r\n", d->incident);
+		   "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+		   d->incident);
 	qp_encode(body.data, msg);
 	free(subj);
 	buf_free(&rcpts);
@@ -251,19 +261,20 @@ static void notify_message(const struct det_scan *sc, const struct envelope *env
 }
 
 /* spool_write - put one notification in the queue directory */
-static int spool_write(const char *from, const struct det_list *to, int attempts,
-		       time_t queued, const char *data, size_t len, const char *name,
-		       time_t next, char *err, size_t errlen)
+static int spool_write(const char *from, const struct det_list *to, int attempts, time_t queued,
+		       const char *data, size_t len, const char *name, time_t next, char *err,
+		       size_t errlen)
 {
-	char    path[PATH_MAX];
+	char path[PATH_MAX];
 	struct file_replace fr;
 	struct buf hdr;
 	struct timeval tv[2];
-	int     rc = -1;
+	int rc = -1;
 
 	snprintf(path, sizeof(path), "%s/%s", var_notify_queue_directory, name);
 	buf_init(&hdr, 256);
-	buf_printf(&hdr, "queued\t%lld\nattempts\t%d\nfrom\t%s\n", (long long) queued, attempts, from);
+	buf_printf(&hdr, "queued\t%lld\nattempts\t%d\nfrom\t%s\n", (long long) queued, attempts,
+		   from);
 	for (size_t i = 0; i < to->count; i++)
 		buf_printf(&hdr, "rcpt\t%s\n", to->items[i]);
 	buf_putc(&hdr, '\n');
@@ -281,18 +292,18 @@ static int spool_write(const char *from, const struct det_list *to, int attempts
 }
 
 /* detector_notify_queue - one notification per firing policy that asks */
-void    detector_notify_queue(const struct det_scan *sc, const struct envelope *env,
-			      const struct det_decision *d)
+void detector_notify_queue(const struct det_scan *sc, const struct envelope *env,
+			   const struct det_decision *d)
 {
-	char    from[SCAN_ADDR_MAX + 1], err[CONF_ERR_MAX];
-	char   *tpl = NULL;
+	char from[SCAN_ADDR_MAX + 1], err[CONF_ERR_MAX];
+	char *tpl = NULL;
 
 	notify_from(from, sizeof(from));
 	for (size_t i = 0; i < d->nfired; i++) {
 		const struct det_policy *p = &sc->ps->policies[d->fired[i]];
 		struct det_list to = {0};
 		struct buf msg;
-		char    name[96];
+		char name[96];
 		static unsigned seq;
 
 		for (size_t k = 0; k < p->notify.count; k++)
@@ -305,14 +316,18 @@ void    detector_notify_queue(const struct det_scan *sc, const struct envelope *
 			tpl = read_template();
 		buf_init(&msg, 2048);
 		notify_message(sc, env, d, p, from, &to, tpl, &msg);
-		snprintf(name, sizeof(name), "%s.%zu.%ld.%u", d->incident, i, (long) getpid(), seq++);
+		snprintf(name, sizeof(name), "%s.%zu.%ld.%u", d->incident, i, (long) getpid(),
+			 seq++);
 		if (spool_write(from, &to, 0, time(NULL), msg.data, msg.len, name, time(NULL),
-				err, sizeof(err)) < 0)
-			evt_error(NOTIFY_FAIL, env->cid, "incident=%s policy=%s dir=%s reason=\"%s\"",
-				  d->incident, p->name, var_notify_queue_directory, err);
+				err, sizeof(err))
+		    < 0)
+			evt_error(NOTIFY_FAIL, env->cid,
+				  "incident=%s policy=%s dir=%s reason=\"%s\"", d->incident,
+				  p->name, var_notify_queue_directory, err);
 		else
-			evt_info(NOTIFY_QUEUED, env->cid, "incident=%s policy=%s id=%s rcpts=%zu",
-				 d->incident, p->name, name, to.count);
+			evt_info(NOTIFY_QUEUED, env->cid,
+				 "incident=%s policy=%s id=%s rcpts=%zu", d->incident, p->name,
+				 name, to.count);
 		buf_free(&msg);
 		detector_list_free(&to);
 	}
@@ -322,8 +337,8 @@ void    detector_notify_queue(const struct det_scan *sc, const struct envelope *
 /* smtp_reply - read one reply; its code, or -1 if the connection failed */
 static int smtp_reply(struct stream *s, char *text, size_t len)
 {
-	char   *line;
-	size_t  n;
+	char *line;
+	size_t n;
 
 	for (int lines = 0; lines < 100; lines++) {
 		if (stream_getline(s, &line, &n, 1000, NULL) != STREAM_OK || n < 3)
@@ -355,11 +370,12 @@ static int smtp_cmd(struct stream *s, char *text, size_t len, const char *fmt, .
 /* relay_connect - a connection to notify_relay, or -1 */
 static int relay_connect(char *why, size_t len)
 {
-	char    host[256], port[32];
+	char host[256], port[32];
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
-	int     fd = -1, rc;
+	int fd = -1, rc;
 
-	if (inet_split_hostport(var_notify_relay, host, sizeof(host), port, sizeof(port), "25") < 0) {
+	if (inet_split_hostport(var_notify_relay, host, sizeof(host), port, sizeof(port), "25")
+	    < 0) {
 		snprintf(why, len, "bad notify_relay");
 		return -1;
 	}
@@ -368,18 +384,19 @@ static int relay_connect(char *why, size_t len)
 		return -1;
 	}
 	for (ai = res; ai && fd < 0; ai = ai->ai_next)
-		fd = inet_connect(ai->ai_addr, ai->ai_addrlen, var_notify_timeout, NULL, why, len);
+		fd = inet_connect(ai->ai_addr, ai->ai_addrlen, var_notify_timeout, NULL, why,
+				  len);
 	freeaddrinfo(res);
 	return fd;
 }
 
 /* smtp_send - deliver one message; 0 sent, 4 try later, 5 give up */
-static int smtp_send(const char *from, const struct det_list *to, const char *data,
-		     size_t len, char *why, size_t wlen)
+static int smtp_send(const char *from, const struct det_list *to, const char *data, size_t len,
+		     char *why, size_t wlen)
 {
 	struct stream *s;
-	char    text[1024], host[256];
-	int     fd, code, ok = 0, rc = 4;
+	char text[1024], host[256];
+	int fd, code, ok = 0, rc = 4;
 
 	if ((fd = relay_connect(why, wlen)) < 0)
 		return 4;
@@ -393,7 +410,8 @@ static int smtp_send(const char *from, const struct det_list *to, const char *da
 	if ((code = smtp_cmd(s, text, sizeof(text), "MAIL FROM:<%s>", from)) != 250)
 		goto fail;
 	for (size_t i = 0; i < to->count; i++) {
-		if ((code = smtp_cmd(s, text, sizeof(text), "RCPT TO:%s", to->items[i])) / 100 == 2)
+		if ((code = smtp_cmd(s, text, sizeof(text), "RCPT TO:%s", to->items[i])) / 100
+		    == 2)
 			ok++;
 		else if (code < 0 || code / 100 == 4)
 			goto fail;
@@ -404,7 +422,7 @@ static int smtp_send(const char *from, const struct det_list *to, const char *da
 		goto fail;
 	for (size_t pos = 0; pos < len;) {
 		const char *lf = memchr(data + pos, '\n', len - pos);
-		size_t  end = lf ? (size_t) (lf - data) + 1 : len;
+		size_t end = lf ? (size_t) (lf - data) + 1 : len;
 
 		if (data[pos] == '.')
 			stream_write(s, ".", 1);
@@ -428,13 +446,13 @@ fail:
 }
 
 /* spool_parse - the header of a spool file */
-static int spool_parse(char *text, size_t len, time_t *queued, int *attempts,
-		       char *from, size_t flen, struct det_list *to, size_t *body)
+static int spool_parse(char *text, size_t len, time_t *queued, int *attempts, char *from,
+		       size_t flen, struct det_list *to, size_t *body)
 {
-	char   *p = text, *end = text + len;
+	char *p = text, *end = text + len;
 
 	while (p < end) {
-		char   *nl = memchr(p, '\n', (size_t) (end - p)), *tab;
+		char *nl = memchr(p, '\n', (size_t) (end - p)), *tab;
 
 		if (nl == NULL)
 			return -1;
@@ -462,14 +480,14 @@ static int spool_parse(char *text, size_t len, time_t *queued, int *attempts,
 /* notify_one - try one spool file that is due */
 static void notify_one(const char *name)
 {
-	char    path[PATH_MAX], from[SCAN_ADDR_MAX + 1] = "", why[512] = "";
-	char    err[CONF_ERR_MAX];
+	char path[PATH_MAX], from[SCAN_ADDR_MAX + 1] = "", why[512] = "";
+	char err[CONF_ERR_MAX];
 	struct det_list to = {0};
 	struct stat st;
-	char   *text = NULL;
-	size_t  body = 0;
-	time_t  queued = 0, now = time(NULL);
-	int     fd, attempts = 0, rc;
+	char *text = NULL;
+	size_t body = 0;
+	time_t queued = 0, now = time(NULL);
+	int fd, attempts = 0, rc;
 
 	snprintf(path, sizeof(path), "%s/%s", var_notify_queue_directory, name);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
@@ -477,12 +495,13 @@ static void notify_one(const char *name)
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &st) < 0 || st.st_nlink == 0
 	    || st.st_mtime > now || st.st_size > 16 * 1024 * 1024) {
 		close(fd);
-		return;				/* another detector has it, or not due */
+		return; /* another detector has it, or not due */
 	}
 	text = xmalloc((size_t) st.st_size + 1);
 	if (read(fd, text, (size_t) st.st_size) != st.st_size
 	    || spool_parse(text, (size_t) st.st_size, &queued, &attempts, from, sizeof(from),
-			   &to, &body) < 0) {
+			   &to, &body)
+		    < 0) {
 		evt_error(NOTIFY_EXPIRED, NULL, "id=%s reason=\"unreadable spool file\"", name);
 		unlink(path);
 		goto out;
@@ -493,20 +512,22 @@ static void notify_one(const char *name)
 			 var_notify_relay, to.count, attempts + 1);
 		unlink(path);
 	} else if (rc == 5 || now - queued > var_notify_max_age) {
-		evt_error(NOTIFY_EXPIRED, NULL, "id=%s relay=%s attempts=%d reason=\"%s\"", name,
-			  var_notify_relay, attempts + 1, why);
+		evt_error(NOTIFY_EXPIRED, NULL, "id=%s relay=%s attempts=%d reason=\"%s\"",
+			  name, var_notify_relay, attempts + 1, why);
 		unlink(path);
 	} else {
-		long    delay = var_notify_retry_time;
+		long delay = var_notify_retry_time;
 
 		for (int i = 0; i < attempts && delay < NOTIFY_BACKOFF_MAX; i++)
 			delay *= 2;
 		if (delay > NOTIFY_BACKOFF_MAX)
 			delay = NOTIFY_BACKOFF_MAX;
-		evt_warn(NOTIFY_DEFER, NULL, "id=%s relay=%s attempts=%d retry=%lds reason=\"%s\"",
-			 name, var_notify_relay, attempts + 1, delay, why);
+		evt_warn(NOTIFY_DEFER, NULL,
+			 "id=%s relay=%s attempts=%d retry=%lds reason=\"%s\"", name,
+			 var_notify_relay, attempts + 1, delay, why);
 		if (spool_write(from, &to, attempts + 1, queued, text + body,
-				(size_t) st.st_size - body, name, now + delay, err, sizeof(err)) < 0)
+				(size_t) st.st_size - body, name, now + delay, err, sizeof(err))
+		    < 0)
 			evt_error(NOTIFY_FAIL, NULL, "id=%s dir=%s reason=\"%s\"", name,
 				  var_notify_queue_directory, err);
 	}
@@ -517,19 +538,19 @@ out:
 }
 
 /* detector_notify_run - send up to max due notifications; how many were due */
-int     detector_notify_run(int max, time_t *next)
+int detector_notify_run(int max, time_t *next)
 {
-	DIR    *dir;
+	DIR *dir;
 	struct dirent *de;
-	time_t  now = time(NULL);
-	int     looked = 0, tried = 0;
+	time_t now = time(NULL);
+	int looked = 0, tried = 0;
 
 	*next = 0;
 	if ((dir = opendir(var_notify_queue_directory)) == NULL)
 		return 0;
 	while ((de = readdir(dir)) != NULL && looked < NOTIFY_SCAN_MAX) {
 		struct stat st;
-		char    path[PATH_MAX];
+		char path[PATH_MAX];
 
 		looked++;
 		snprintf(path, sizeof(path), "%s/%s", var_notify_queue_directory, de->d_name);
@@ -544,7 +565,7 @@ int     detector_notify_run(int max, time_t *next)
 		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		if (st.st_mtime > now || tried >= max) {
-			time_t  t = st.st_mtime > now ? st.st_mtime : now;
+			time_t t = st.st_mtime > now ? st.st_mtime : now;
 
 			if (*next == 0 || t < *next)
 				*next = t;

@@ -48,50 +48,81 @@
 #include "mem.h"
 #include "detector.h"
 
-#define OFFICE_STACK	128
+#define OFFICE_STACK 128
 
 enum office_act {
-	OFF_INLINE,			/* nothing: part of the running text */
-	OFF_LINE,			/* a line break after the element */
-	OFF_CELL,			/* a table cell */
-	OFF_ROW,			/* a table row */
-	OFF_TABLE,			/* a table */
-	OFF_BREAK,			/* a line break where it stands (w:br) */
-	OFF_TAB,			/* a tab where it stands (w:tab) */
-	OFF_SPACE,			/* a space where it stands (text:s) */
-	OFF_OTHER,			/* a line break after it if it held text */
+	OFF_INLINE, /* nothing: part of the running text */
+	OFF_LINE,   /* a line break after the element */
+	OFF_CELL,   /* a table cell */
+	OFF_ROW,    /* a table row */
+	OFF_TABLE,  /* a table */
+	OFF_BREAK,  /* a line break where it stands (w:br) */
+	OFF_TAB,    /* a tab where it stands (w:tab) */
+	OFF_SPACE,  /* a space where it stands (text:s) */
+	OFF_OTHER,  /* a line break after it if it held text */
 };
 
-#define E(n, a)	{n, sizeof(n) - 1, a}
+#define E(n, a) \
+	{ \
+		n, sizeof(n) - 1, a \
+	}
 static const struct office_elem {
-	const char *name;		/* local name, without its prefix */
-	size_t  len;
+	const char *name; /* local name, without its prefix */
+	size_t len;
 	enum office_act act;
 } office_elems[] = {
-	E("t", OFF_INLINE), E("r", OFF_INLINE), E("span", OFF_INLINE),
-	E("a", OFF_INLINE), E("delText", OFF_INLINE), E("instrText", OFF_INLINE),
-	E("hyperlink", OFF_INLINE), E("ins", OFF_INLINE), E("del", OFF_INLINE),
-	E("smartTag", OFF_INLINE), E("fldSimple", OFF_INLINE), E("sdtContent", OFF_INLINE),
-	E("customXml", OFF_INLINE), E("v", OFF_INLINE), E("is", OFF_INLINE),
-	E("rPr", OFF_INLINE), E("pPr", OFF_INLINE), E("bookmark", OFF_INLINE),
-	E("p", OFF_LINE), E("h", OFF_LINE), E("si", OFF_LINE), E("row", OFF_ROW),
-	E("tr", OFF_ROW), E("table-row", OFF_ROW), E("list-item", OFF_LINE),
-	E("c", OFF_CELL), E("tc", OFF_CELL), E("table-cell", OFF_CELL),
-	E("covered-table-cell", OFF_CELL), E("tbl", OFF_TABLE), E("table", OFF_TABLE),
-	E("br", OFF_BREAK), E("cr", OFF_BREAK), E("line-break", OFF_BREAK),
-	E("tab", OFF_TAB), E("s", OFF_SPACE),
+	E("t", OFF_INLINE),
+	E("r", OFF_INLINE),
+	E("span", OFF_INLINE),
+	E("a", OFF_INLINE),
+	E("delText", OFF_INLINE),
+	E("instrText", OFF_INLINE),
+	E("hyperlink", OFF_INLINE),
+	E("ins", OFF_INLINE),
+	E("del", OFF_INLINE),
+	E("smartTag", OFF_INLINE),
+	E("fldSimple", OFF_INLINE),
+	E("sdtContent", OFF_INLINE),
+	E("customXml", OFF_INLINE),
+	E("v", OFF_INLINE),
+	E("is", OFF_INLINE),
+	E("rPr", OFF_INLINE),
+	E("pPr", OFF_INLINE),
+	E("bookmark", OFF_INLINE),
+	E("p", OFF_LINE),
+	E("h", OFF_LINE),
+	E("si", OFF_LINE),
+	E("row", OFF_ROW),
+	E("tr", OFF_ROW),
+	E("table-row", OFF_ROW),
+	E("list-item", OFF_LINE),
+	E("c", OFF_CELL),
+	E("tc", OFF_CELL),
+	E("table-cell", OFF_CELL),
+	E("covered-table-cell", OFF_CELL),
+	E("tbl", OFF_TABLE),
+	E("table", OFF_TABLE),
+	E("br", OFF_BREAK),
+	E("cr", OFF_BREAK),
+	E("line-break", OFF_BREAK),
+	E("tab", OFF_TAB),
+	E("s", OFF_SPACE),
 };
 #undef E
 
 /* Attributes whose values are content, by local name. */
-#define A(n)	{n, sizeof(n) - 1}
+#define A(n) \
+	{ \
+		n, sizeof(n) - 1 \
+	}
 static const struct office_attr {
 	const char *name;
-	size_t  len;
+	size_t len;
 } office_attrs[] = {
-	A("value"), A("string-value"), A("date-value"), A("time-value"), A("v"), A("descr"),
-	A("title"), A("tooltip"), A("Target"), A("href"), A("formula"), A("prompt"),
-	A("promptTitle"), A("error"), A("errorTitle"), A("author"),
+	A("value"),       A("string-value"), A("date-value"), A("time-value"),
+	A("v"),           A("descr"),        A("title"),      A("tooltip"),
+	A("Target"),      A("href"),         A("formula"),    A("prompt"),
+	A("promptTitle"), A("error"),        A("errorTitle"), A("author"),
 };
 #undef A
 
@@ -110,15 +141,19 @@ static inline const char *local_name(const char *name, size_t len, size_t *llen)
 /* elem_act - what an element means for the text */
 static enum office_act elem_act(const char *name, size_t len)
 {
-	size_t  llen;
+	size_t llen;
 	const char *l = local_name(name, len, &llen);
 
 	/* the one-letter names of spreadsheets and paragraphs first: most tags */
 	if (llen == 1) {
 		switch (l[0]) {
-		case 't': case 'r': case 'a': case 'v':
+		case 't':
+		case 'r':
+		case 'a':
+		case 'v':
 			return OFF_INLINE;
-		case 'p': case 'h':
+		case 'p':
+		case 'h':
 			return OFF_LINE;
 		case 'c':
 			return OFF_CELL;
@@ -140,14 +175,14 @@ static enum office_act elem_act(const char *name, size_t len)
 /* attr_wanted - is an attribute of this element content? */
 static int attr_wanted(const char *ename, size_t elen, const char *name, size_t len)
 {
-	size_t  llen, el;
+	size_t llen, el;
 	const char *l = local_name(name, len, &llen), *e;
 
 	if (llen == 1)
 		return l[0] == 'v';
 	if (llen == 0 || llen > 12)
 		return 0;
-	if (llen == 4 && memcmp(l, "name", 4) == 0) {	/* names of sheets, tables, pages */
+	if (llen == 4 && memcmp(l, "name", 4) == 0) { /* names of sheets, tables, pages */
 		e = local_name(ename, elen, &el);
 		return (el == 5 && memcmp(e, "sheet", 5) == 0)
 			|| (el == 5 && memcmp(e, "table", 5) == 0)
@@ -163,7 +198,7 @@ static int attr_wanted(const char *ename, size_t elen, const char *name, size_t 
 /* put_utf8 - a code point as UTF-8 (invalid ones as U+FFFD) */
 static void put_utf8(struct buf *out, unsigned long cp)
 {
-	char    u[4];
+	char u[4];
 
 	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		cp = 0xfffd;
@@ -193,20 +228,20 @@ static size_t xml_entity(const char *p, size_t len, struct buf *out)
 {
 	static const struct {
 		const char *name;
-		size_t  len;
-		char    c;
-	}       named[] = {
-		{"amp;", 4, '&'}, {"lt;", 3, '<'}, {"gt;", 3, '>'},
+		size_t len;
+		char c;
+	} named[] = {
+		{"amp;", 4, '&'},  {"lt;", 3, '<'},    {"gt;", 3, '>'},
 		{"quot;", 5, '"'}, {"apos;", 5, '\''},
 	};
 	unsigned long cp = 0;
-	size_t  n;
+	size_t n;
 
 	if (len >= 3 && p[1] == '#') {
-		int     hex = p[2] == 'x' || p[2] == 'X';
+		int hex = p[2] == 'x' || p[2] == 'X';
 
 		for (n = hex ? 3 : 2; n < len && n < 12; n++) {
-			int     c = (unsigned char) p[n], v;
+			int c = (unsigned char) p[n], v;
 
 			if (c >= '0' && c <= '9')
 				v = c - '0';
@@ -243,7 +278,7 @@ static void put_text(struct buf *out, const char *p, size_t len)
 {
 	while (len > 0) {
 		const char *amp = memchr(p, '&', len);
-		size_t  run = amp ? (size_t) (amp - p) : len, n;
+		size_t run = amp ? (size_t) (amp - p) : len, n;
 
 		put_run(out, p, run);
 		p += run;
@@ -260,7 +295,7 @@ static void put_text(struct buf *out, const char *p, size_t len)
 }
 
 /* detector_office_text - XML character data, entities decoded */
-void    detector_office_text(struct buf *out, const char *p, size_t len)
+void detector_office_text(struct buf *out, const char *p, size_t len)
 {
 	buf_reserve(out, len + 1);
 	put_text(out, p, len);
@@ -271,7 +306,7 @@ void    detector_office_text(struct buf *out, const char *p, size_t len)
 static void put_sep(struct buf *out, char c)
 {
 	if (out->len > 0) {
-		char    last = out->data[out->len - 1];
+		char last = out->data[out->len - 1];
 
 		if (last == '\n' || (last == c && c != '\t'))
 			return;
@@ -284,7 +319,7 @@ static size_t skip_to(const char *in, size_t len, size_t i, const char *term, si
 		      struct buf *out)
 {
 	const char *end = memmem(in + i, len - i, term, tlen);
-	size_t  stop = end ? (size_t) (end - in) : len;
+	size_t stop = end ? (size_t) (end - in) : len;
 
 	if (out)
 		put_text(out, in + i, stop - i);
@@ -292,13 +327,17 @@ static size_t skip_to(const char *in, size_t len, size_t i, const char *term, si
 }
 
 /* Classes of bytes in markup, looked up rather than compared. */
-#define C_WS	1			/* XML white space */
-#define C_NAME	2			/* ends a name: white space, '>', '/' */
-#define C_ATTR	4			/* ends an attribute's name: those and '=' */
+#define C_WS   1 /* XML white space */
+#define C_NAME 2 /* ends a name: white space, '>', '/' */
+#define C_ATTR 4 /* ends an attribute's name: those and '=' */
 static const unsigned char office_cls[256] = {
-	[' '] = C_WS | C_NAME | C_ATTR, ['\t'] = C_WS | C_NAME | C_ATTR,
-	['\n'] = C_WS | C_NAME | C_ATTR, ['\r'] = C_WS | C_NAME | C_ATTR,
-	['>'] = C_NAME | C_ATTR, ['/'] = C_NAME | C_ATTR, ['='] = C_ATTR,
+	[' '] = C_WS | C_NAME | C_ATTR,
+	['\t'] = C_WS | C_NAME | C_ATTR,
+	['\n'] = C_WS | C_NAME | C_ATTR,
+	['\r'] = C_WS | C_NAME | C_ATTR,
+	['>'] = C_NAME | C_ATTR,
+	['/'] = C_NAME | C_ATTR,
+	['='] = C_ATTR,
 };
 
 /* is_ws - XML white space */
@@ -309,26 +348,27 @@ static inline int is_ws(char c)
 
 /* What the reader keeps between tags: open elements, the table it is in. */
 struct office_st {
-	size_t  stack[OFFICE_STACK];	/* where each open element's text began */
-	int     depth;
-	int     cells;			/* table cells open (nested tables: > 1) */
-	int     tables;			/* tables open */
-	size_t  table_at, row_at, cell_at;	/* where the outermost ones began */
-	unsigned pending;		/* tabs owed before the next cell's text */
-	unsigned repeat, span;		/* of the outermost cell */
-	const char *value;		/* its value attribute (office:value) */
-	size_t  vlen;
-	struct buf rest;		/* formulas, after the table */
-	size_t  limit;
+	size_t stack[OFFICE_STACK]; /* where each open element's text began */
+	int depth;
+	int cells;                        /* table cells open (nested tables: > 1) */
+	int tables;                       /* tables open */
+	size_t table_at, row_at, cell_at; /* where the outermost ones began */
+	unsigned pending;                 /* tabs owed before the next cell's text */
+	unsigned repeat, span;            /* of the outermost cell */
+	const char *value;                /* its value attribute (office:value) */
+	size_t vlen;
+	struct buf rest; /* formulas, after the table */
+	size_t limit;
 };
 
-#define OFFICE_REPEAT	1024		/* columns a repeated cell fills at most */
+#define OFFICE_REPEAT 1024 /* columns a repeated cell fills at most */
 
 /* is_cell_value - an attribute of a cell that holds its value, not shown text */
 static int is_cell_value(const char *l, size_t n)
 {
 	return (n == 5 && memcmp(l, "value", 5) == 0)
-		|| (n == 10 && (memcmp(l, "date-value", 10) == 0 || memcmp(l, "time-value", 10) == 0))
+		|| (n == 10
+		    && (memcmp(l, "date-value", 10) == 0 || memcmp(l, "time-value", 10) == 0))
 		|| (n == 12 && memcmp(l, "string-value", 12) == 0)
 		|| (n == 13 && memcmp(l, "boolean-value", 13) == 0);
 }
@@ -348,10 +388,10 @@ static unsigned small_number(const char *p, size_t n, unsigned max)
 static int cell_attr(struct office_st *st, const char *ename, size_t elen, const char *an,
 		     size_t alen, const char *v, size_t vlen)
 {
-	size_t  ll, el;
+	size_t ll, el;
 	const char *l = local_name(an, alen, &ll), *e = local_name(ename, elen, &el);
 
-	if (st->cells == 0) {			/* the cell's own, before it opens */
+	if (st->cells == 0) { /* the cell's own, before it opens */
 		if (is_cell_value(l, ll)) {
 			st->value = v;
 			st->vlen = vlen;
@@ -390,7 +430,7 @@ static void cell_open(struct office_st *st, struct buf *out)
 /* cell_close - an outermost table cell ends: its text in its columns */
 static void cell_close(struct office_st *st, struct buf *out)
 {
-	size_t  at = st->cell_at, n;
+	size_t at = st->cell_at, n;
 	unsigned repeat = st->repeat ? st->repeat : 1, span = st->span > 1 ? st->span : 1;
 
 	if (at > out->len)
@@ -402,13 +442,13 @@ static void cell_close(struct office_st *st, struct buf *out)
 	while (out->len > at && out->data[out->len - 1] == ' ')
 		out->len--;
 	for (n = 0; at + n < out->len && out->data[at + n] == ' '; n++)
-		 /* void */ ;
+		/* void */;
 	if (n > 0) {
 		memmove(out->data + at, out->data + at + n, out->len - at - n);
 		out->len -= n;
 	}
 	if (out->len == at && st->value && st->vlen > 0) {
-		put_text(out, st->value, st->vlen);	/* a value it does not show as text */
+		put_text(out, st->value, st->vlen); /* a value it does not show as text */
 		for (char *c = out->data + at; c < out->data + out->len; c++)
 			if (*c == '\t' || *c == '\n' || *c == '\r')
 				*c = ' ';
@@ -457,12 +497,12 @@ static void table_close(struct office_st *st, struct buf *out)
 
 /* table_act - what a table's element does to the text */
 static inline void table_act(struct office_st *st, struct buf *out, enum office_act act,
-				    int closing, int empty)
+			     int closing, int empty)
 {
 	switch (act) {
 	case OFF_TABLE:
 		if (st->cells > 0)
-			break;			/* a table in a cell: its text is the cell's */
+			break; /* a table in a cell: its text is the cell's */
 		if (!closing && !empty && st->tables++ == 0) {
 			if (out->len > 0)
 				put_sep(out, '\n');
@@ -501,7 +541,7 @@ static inline void table_act(struct office_st *st, struct buf *out, enum office_
 
 /* tag_apply - what a tag does to the text, its attributes aside */
 static inline void tag_apply(struct office_st *st, struct buf *out, enum office_act act,
-				    int closing, int empty)
+			     int closing, int empty)
 {
 	switch (act) {
 	case OFF_BREAK:
@@ -524,7 +564,7 @@ static inline void tag_apply(struct office_st *st, struct buf *out, enum office_
 				st->stack[st->depth] = out->len;
 			st->depth++;
 		} else if (closing) {
-			size_t  start = 0;
+			size_t start = 0;
 
 			if (st->depth > 0 && --st->depth < OFFICE_STACK)
 				start = st->stack[st->depth];
@@ -548,8 +588,8 @@ static inline size_t short_tag(const char *in, size_t len, size_t i, struct buf 
 {
 	static const char preserve[] = "<w:t xml:space=\"preserve\">";
 	const char *p = in + i;
-	int     closing;
-	char    e;
+	int closing;
+	char e;
 
 	if (len - i < 6)
 		return 0;
@@ -575,9 +615,9 @@ static inline size_t short_tag(const char *in, size_t len, size_t i, struct buf 
 /* tag - one start or end tag at in[i] ('<'); the index past it */
 static size_t tag(const char *in, size_t len, size_t i, struct buf *out, struct office_st *st)
 {
-	int     closing = i + 1 < len && in[i + 1] == '/';
-	size_t  j = i + 1 + (size_t) closing, name = j, nlen;
-	int     empty = 0;
+	int closing = i + 1 < len && in[i + 1] == '/';
+	size_t j = i + 1 + (size_t) closing, name = j, nlen;
+	int empty = 0;
 	enum office_act act;
 
 	while (j < len && !(office_cls[(unsigned char) in[j]] & C_NAME))
@@ -586,9 +626,9 @@ static size_t tag(const char *in, size_t len, size_t i, struct buf *out, struct 
 	act = elem_act(in + name, nlen);
 	/* attributes: name = "value" */
 	while (j < len && in[j] != '>') {
-		size_t  an, alen;
+		size_t an, alen;
 		const char *q;
-		char    quote;
+		char quote;
 
 		if (in[j] == '/') {
 			empty = 1;
@@ -609,7 +649,7 @@ static size_t tag(const char *in, size_t len, size_t i, struct buf *out, struct 
 		if (j >= len || in[j] != '=')
 			continue;
 		for (j++; j < len && is_ws(in[j]); j++)
-			 /* void */ ;
+			/* void */;
 		if (j >= len || (in[j] != '"' && in[j] != '\''))
 			continue;
 		quote = in[j++];
@@ -617,9 +657,11 @@ static size_t tag(const char *in, size_t len, size_t i, struct buf *out, struct 
 		if (q == NULL)
 			return len;
 		if (!closing && q > in + j && (act == OFF_CELL || st->cells == 1)
-		    && cell_attr(st, in + name, nlen, in + an, alen, in + j, (size_t) (q - (in + j))))
-			;			/* the cell's, kept for its end */
-		else if (!closing && q > in + j && attr_wanted(in + name, nlen, in + an, alen)) {
+		    && cell_attr(st, in + name, nlen, in + an, alen, in + j,
+				 (size_t) (q - (in + j))))
+			; /* the cell's, kept for its end */
+		else if (!closing && q > in + j
+			 && attr_wanted(in + name, nlen, in + an, alen)) {
 			put_sep(out, ' ');
 			put_text(out, in + j, (size_t) (q - (in + j)));
 			put_sep(out, ' ');
@@ -637,15 +679,15 @@ static size_t tag(const char *in, size_t len, size_t i, struct buf *out, struct 
  */
 static size_t text_run(const char *in, size_t len, size_t i, struct buf *out)
 {
-	size_t  j = i, from = out->len, n;
+	size_t j = i, from = out->len, n;
 
 	for (;;) {
 #ifdef __SSE2__
 		while (len - j >= 16) {
 			__m128i x = _mm_loadu_si128((const __m128i *) (in + j));
-			unsigned m = (unsigned) _mm_movemask_epi8(_mm_or_si128(
-					_mm_cmpeq_epi8(x, _mm_set1_epi8('<')),
-					_mm_cmpeq_epi8(x, _mm_set1_epi8('&'))));
+			unsigned m = (unsigned) _mm_movemask_epi8(
+				_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('<')),
+					     _mm_cmpeq_epi8(x, _mm_set1_epi8('&'))));
 
 			if (out->len + 17 > out->cap)
 				buf_reserve(out, 64);
@@ -665,7 +707,7 @@ static size_t text_run(const char *in, size_t len, size_t i, struct buf *out)
 				buf_reserve(out, 64);
 			out->data[out->len++] = in[j++];
 			if (len - j >= 16)
-				break;		/* back to the 16-byte steps */
+				break; /* back to the 16-byte steps */
 		}
 		if (j >= len || in[j] == '<')
 			break;
@@ -679,7 +721,7 @@ static size_t text_run(const char *in, size_t len, size_t i, struct buf *out)
 	}
 	/* white space alone between tags is layout */
 	if (is_ws(in[i])) {
-		size_t  k = i;
+		size_t k = i;
 
 		while (k < j && is_ws(in[k]))
 			k++;
@@ -691,9 +733,9 @@ static size_t text_run(const char *in, size_t len, size_t i, struct buf *out)
 }
 
 /* detector_office_xml - the text a reader sees in an XML part */
-void    detector_office_xml(const char *in, size_t len, struct buf *out, size_t limit)
+void detector_office_xml(const char *in, size_t len, struct buf *out, size_t limit)
 {
-	size_t  i = 0;
+	size_t i = 0;
 	struct office_st *st = xcalloc(1, sizeof(*st));
 
 	st->limit = limit;
@@ -702,7 +744,7 @@ void    detector_office_xml(const char *in, size_t len, struct buf *out, size_t 
 	out->data[out->len] = 0;
 	while (i < len && out->len < limit) {
 		if (in[i] != '<')
-			i = text_run(in, len, i, out);	/* character data */
+			i = text_run(in, len, i, out); /* character data */
 		if (i >= len)
 			break;
 		if (len - i >= 4 && memcmp(in + i, "<!--", 4) == 0) {
@@ -716,7 +758,7 @@ void    detector_office_xml(const char *in, size_t len, struct buf *out, size_t 
 		} else if (len - i >= 2 && in[i + 1] == '!') {
 			i = skip_to(in, len, i + 2, ">", 1, NULL);
 		} else {
-			size_t  k = short_tag(in, len, i, out, st);
+			size_t k = short_tag(in, len, i, out, st);
 
 			i = k ? k : tag(in, len, i, out, st);
 		}

@@ -37,10 +37,10 @@
 #include "detector.h"
 #include "detector_ole.h"
 
-#define OLE_MAGIC	"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-#define OLE_DIRENT	128
-#define OLE_MINI	64
-#define OLE_STRING_MIN	4		/* the shortest run of characters kept */
+#define OLE_MAGIC      "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#define OLE_DIRENT     128
+#define OLE_MINI       64
+#define OLE_STRING_MIN 4 /* the shortest run of characters kept */
 
 /* le16, le32 - little-endian fields */
 static unsigned le16(const unsigned char *p)
@@ -57,7 +57,7 @@ static uint32_t le32(const unsigned char *p)
 /* sector - the bytes of sector n, zero-padded at the end of the file; -1 if none */
 static int sector(const struct ole *o, uint32_t n, unsigned char *out)
 {
-	size_t  off = ((size_t) n + 1) * o->ssz;
+	size_t off = ((size_t) n + 1) * o->ssz;
 
 	if (n >= o->nsect || off >= o->len)
 		return -1;
@@ -76,7 +76,7 @@ static int chain(const struct ole *o, uint32_t s, struct buf *out, size_t limit)
 	uint32_t steps = 0;
 
 	buf_reserve(out, o->ssz);
-	while (s != 0xfffffffeu && out->len < limit) {	/* ENDOFCHAIN */
+	while (s != 0xfffffffeu && out->len < limit) { /* ENDOFCHAIN */
 		if (s >= o->nfat || ++steps > o->nsect)
 			return -1;
 		buf_reserve(out, o->ssz);
@@ -155,14 +155,15 @@ static int read_dir(struct ole *o, uint32_t first, int v3, char *err, size_t err
 		const unsigned char *e = (const unsigned char *) d.data + i * OLE_DIRENT;
 		struct ole_entry *de = &o->dir[i];
 		unsigned nlen = le16(e + 0x40);
-		size_t  j = 0;
+		size_t j = 0;
 
 		de->type = e[0x42];
 		de->left = le32(e + 0x44);
 		de->right = le32(e + 0x48);
 		de->child = le32(e + 0x4c);
 		de->start = le32(e + 0x74);
-		de->size = (uint64_t) le32(e + 0x78) | (v3 ? 0 : (uint64_t) le32(e + 0x7c) << 32);
+		de->size =
+			(uint64_t) le32(e + 0x78) | (v3 ? 0 : (uint64_t) le32(e + 0x7c) << 32);
 		de->parent = OLE_NONE;
 		if (nlen > 64)
 			nlen = 64;
@@ -197,7 +198,7 @@ static int read_dir(struct ole *o, uint32_t first, int v3, char *err, size_t err
 static void link_tree(struct ole *o)
 {
 	uint32_t *stack = xmalloc((o->ndir * 3 + 1) * sizeof(uint32_t));
-	size_t  n = 0;
+	size_t n = 0;
 
 	o->dir[0].used = 1;
 	if (o->dir[0].child < o->ndir) {
@@ -231,7 +232,7 @@ static void link_tree(struct ole *o)
 }
 
 /* ole_open - read a compound file's structure; -1 with a reason */
-int     ole_open(struct ole *o, const char *d, size_t len, char *err, size_t errlen)
+int ole_open(struct ole *o, const char *d, size_t len, char *err, size_t errlen)
 {
 	const unsigned char *h = (const unsigned char *) d;
 	unsigned shift;
@@ -283,7 +284,7 @@ int     ole_open(struct ole *o, const char *d, size_t len, char *err, size_t err
 }
 
 /* ole_close - let go of a compound file */
-void    ole_close(struct ole *o)
+void ole_close(struct ole *o)
 {
 	free(o->fat);
 	free(o->minifat);
@@ -293,10 +294,10 @@ void    ole_close(struct ole *o)
 }
 
 /* ole_read - a stream's bytes, up to limit: 0 whole, 1 cut at limit, -1 broken */
-int     ole_read(struct ole *o, uint32_t id, struct buf *out, size_t limit)
+int ole_read(struct ole *o, uint32_t id, struct buf *out, size_t limit)
 {
 	const struct ole_entry *e;
-	size_t  want;
+	size_t want;
 
 	buf_reset(out);
 	if (id >= o->ndir || o->dir[id].type != OLE_STREAM)
@@ -357,15 +358,16 @@ static int text16(unsigned c)
 }
 
 /* detector_strings - runs of 8-bit and UTF-16LE text in binary data, a line each */
-void    detector_strings(const char *data, size_t len, struct buf *out)
+void detector_strings(const char *data, size_t len, struct buf *out)
 {
 	const unsigned char *p = (const unsigned char *) data;
-	size_t  run = 0;
+	size_t run = 0;
 
 	/* 8-bit: ASCII and Latin-1 letters (Windows-1252 text) */
 	for (size_t i = 0; i <= len; i++) {
-		if (i < len && ((p[i] >= 0x20 && p[i] < 0x7f) || p[i] == '\t'
-				|| (p[i] >= 0xc0 && p[i] < 0xff))) {
+		if (i < len
+		    && ((p[i] >= 0x20 && p[i] < 0x7f) || p[i] == '\t'
+			|| (p[i] >= 0xc0 && p[i] < 0xff))) {
 			run++;
 			continue;
 		}
@@ -385,7 +387,7 @@ void    detector_strings(const char *data, size_t len, struct buf *out)
 				continue;
 			}
 			if (run >= OLE_STRING_MIN) {
-				size_t  latin = 0;
+				size_t latin = 0;
 
 				for (size_t k = i - 2 * run; k < i; k += 2)
 					latin += p[k + 1] == 0;
@@ -413,23 +415,23 @@ static unsigned ovba_bits(size_t d)
 }
 
 /* detector_ovba_decompress - a VBA compressed container (MS-OVBA 2.4.1); -1 if not */
-int     detector_ovba_decompress(const char *in, size_t len, struct buf *out)
+int detector_ovba_decompress(const char *in, size_t len, struct buf *out)
 {
 	const unsigned char *p = (const unsigned char *) in;
-	size_t  i = 1;
+	size_t i = 1;
 
 	if (len < 3 || p[0] != 1)
 		return -1;
 	while (i + 2 <= len) {
 		unsigned hdr = le16(p + i);
-		size_t  csize = (hdr & 0x0fff) + 3, end = i + csize < len ? i + csize : len;
-		size_t  start = out->len;
+		size_t csize = (hdr & 0x0fff) + 3, end = i + csize < len ? i + csize : len;
+		size_t start = out->len;
 
 		if (((hdr >> 12) & 7) != 3)
 			return out->len ? 0 : -1;
 		i += 2;
-		if (!(hdr & 0x8000)) {		/* stored: 4096 bytes as they are */
-			size_t  n = end - i < 4096 ? end - i : 4096;
+		if (!(hdr & 0x8000)) { /* stored: 4096 bytes as they are */
+			size_t n = end - i < 4096 ? end - i : 4096;
 
 			buf_append(out, p + i, n);
 			i = end;
@@ -446,13 +448,16 @@ int     detector_ovba_decompress(const char *in, size_t len, struct buf *out)
 				if (i + 2 > end)
 					return 0;
 				{
-					unsigned tok = le16(p + i), bits = ovba_bits(out->len - start);
+					unsigned tok = le16(p + i),
+						 bits = ovba_bits(out->len - start);
 					unsigned lmask = 0xffffu >> bits;
-					size_t  length = (tok & lmask) + 3;
-					size_t  off = ((tok & ~lmask & 0xffff) >> (16 - bits)) + 1;
+					size_t length = (tok & lmask) + 3;
+					size_t off =
+						((tok & ~lmask & 0xffff) >> (16 - bits)) + 1;
 
 					i += 2;
-					if (off > out->len - start || out->len - start + length > 4096)
+					if (off > out->len - start
+					    || out->len - start + length > 4096)
 						return 0;
 					for (size_t k = 0; k < length; k++)
 						buf_putc(out, out->data[out->len - off]);
@@ -476,10 +481,10 @@ static const char *cstr(const char *p, size_t len, size_t *i)
 }
 
 /* detector_ole_package - an OLE1 Package: the file it wraps, by its name */
-void    detector_ole_package(struct det_scan *sc, const char *d, size_t len, int depth,
-			     const char *name)
+void detector_ole_package(struct det_scan *sc, const char *d, size_t len, int depth,
+			  const char *name)
 {
-	size_t  i = 2;
+	size_t i = 2;
 	const char *label, *path;
 	uint32_t tlen, dlen;
 
@@ -512,16 +517,16 @@ raw:
 /* budget - decoded bytes left for this message */
 static size_t budget(const struct det_scan *sc)
 {
-	size_t  lim = (size_t) var_detector_decoded_size_limit;
+	size_t lim = (size_t) var_detector_decoded_size_limit;
 
 	return sc->decoded >= lim ? 0 : lim - sc->decoded;
 }
 
 /* detector_ole_stream - a stream's bytes within the budget; -1 noted as broken */
-int     detector_ole_stream(struct det_scan *sc, struct ole *o, uint32_t id, struct buf *out,
-			    const char *name)
+int detector_ole_stream(struct det_scan *sc, struct ole *o, uint32_t id, struct buf *out,
+			const char *name)
 {
-	int     rc = ole_read(o, id, out, budget(sc));
+	int rc = ole_read(o, id, out, budget(sc));
 
 	if (rc < 0)
 		detector_unscannable(sc, "broken stream %s in %s", o->dir[id].name, name);
@@ -556,8 +561,8 @@ static int vba_source(const char *d, size_t len, struct buf *out)
 }
 
 /* detector_ole_generic - one stream that no document reader took */
-void    detector_ole_generic(struct det_scan *sc, struct ole *o, uint32_t id, int depth,
-			     const char *name)
+void detector_ole_generic(struct det_scan *sc, struct ole *o, uint32_t id, int depth,
+			  const char *name)
 {
 	struct buf data, text;
 	const char *sniffed;
@@ -587,11 +592,11 @@ void    detector_ole_generic(struct det_scan *sc, struct ole *o, uint32_t id, in
 }
 
 /* detector_ole_scan - a compound file: its documents' text, every stream */
-void    detector_ole_scan(struct det_scan *sc, const char *data, size_t len, int depth,
-			  const char *name)
+void detector_ole_scan(struct det_scan *sc, const char *data, size_t len, int depth,
+		       const char *name)
 {
 	struct ole o;
-	char    err[128];
+	char err[128];
 	unsigned char *done;
 
 	if (depth > var_detector_depth_limit) {

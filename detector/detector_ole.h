@@ -20,34 +20,34 @@
 
 #include "buf.h"
 
-#define OLE_NONE	0xffffffffu
-#define OLE_STORAGE	1
-#define OLE_STREAM	2
-#define OLE_ROOT	5
+#define OLE_NONE    0xffffffffu
+#define OLE_STORAGE 1
+#define OLE_STREAM  2
+#define OLE_ROOT    5
 
 struct ole_entry {
-	char    name[128];		/* UTF-8 */
-	uint8_t type;			/* OLE_STORAGE, OLE_STREAM, OLE_ROOT; 0: unused */
+	char name[128]; /* UTF-8 */
+	uint8_t type;   /* OLE_STORAGE, OLE_STREAM, OLE_ROOT; 0: unused */
 	uint32_t left, right, child;
 	uint32_t start;
 	uint64_t size;
-	uint32_t parent;		/* the storage it is in; OLE_NONE for the root */
-	int     used;			/* reached from the root */
+	uint32_t parent; /* the storage it is in; OLE_NONE for the root */
+	int used;        /* reached from the root */
 };
 
 struct ole {
 	const char *d;
-	size_t  len;
-	unsigned ssz;			/* sector size: 512 or 4096 */
-	uint32_t nsect;			/* sectors in the file */
+	size_t len;
+	unsigned ssz;   /* sector size: 512 or 4096 */
+	uint32_t nsect; /* sectors in the file */
 	uint32_t *fat;
-	size_t  nfat;
+	size_t nfat;
 	uint32_t *minifat;
-	size_t  nminifat;
-	struct buf mini;		/* the mini stream */
-	uint32_t cutoff;		/* smaller streams live in the mini stream */
+	size_t nminifat;
+	struct buf mini; /* the mini stream */
+	uint32_t cutoff; /* smaller streams live in the mini stream */
 	struct ole_entry *dir;
-	size_t  ndir;
+	size_t ndir;
 };
 
 int ole_open(struct ole *o, const char *d, size_t len, char *err, size_t errlen);

@@ -47,34 +47,34 @@
 #include "detector.h"
 #include "detector_fp.h"
 
-#define POLICY_STATE_DIR	"detector"
-#define POLICY_GOOD		"policies.good"
-#define POLICY_GEN		"policies.gen"
-#define KEYWORD_FILE_MAX	(16 * 1024 * 1024)
+#define POLICY_STATE_DIR "detector"
+#define POLICY_GOOD      "policies.good"
+#define POLICY_GEN       "policies.gen"
+#define KEYWORD_FILE_MAX (16 * 1024 * 1024)
 
 /* Load state: the file being read and where errors go. */
 struct load {
 	const char *path;
-	const char *dir;		/* for relative keyword files */
+	const char *dir; /* for relative keyword files */
 	struct det_policyset *ps;
-	char   *err;
-	size_t  errlen;
-	struct buf expr;		/* Hyperscan expressions, NUL-separated */
+	char *err;
+	size_t errlen;
+	struct buf expr; /* Hyperscan expressions, NUL-separated */
 	size_t *expr_off;
 	unsigned *flags;
-	size_t  cap;
-	int    *pat_line;		/* the line of each pattern, for errors */
+	size_t cap;
+	int *pat_line; /* the line of each pattern, for errors */
 	locale_t utf8;
-	int     external_line;		/* first external rule, for a warning */
-	const char *confdir;		/* fingerprint_directory and key are relative to it */
-	enum fp_open_mode fpmode;	/* how fingerprint indexes are opened */
+	int external_line;        /* first external rule, for a warning */
+	const char *confdir;      /* fingerprint_directory and key are relative to it */
+	enum fp_open_mode fpmode; /* how fingerprint indexes are opened */
 };
 
 /* load_error - "file:line: ..." */
 static int __attribute__((format(printf, 3, 4)))
 load_error(struct load *ld, const config_setting_t *s, const char *fmt, ...)
 {
-	char    why[CONF_ERR_MAX];
+	char why[CONF_ERR_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -120,9 +120,9 @@ const char *detector_action_name(enum det_action a)
 }
 
 /* detector_addr_bare - "<User@Example.COM>" -> "user@example.com" */
-char   *detector_addr_bare(const char *addr, char *buf, size_t len)
+char *detector_addr_bare(const char *addr, char *buf, size_t len)
 {
-	size_t  j = 0;
+	size_t j = 0;
 
 	if (*addr == '<')
 		addr++;
@@ -135,7 +135,7 @@ char   *detector_addr_bare(const char *addr, char *buf, size_t len)
 /* domain_match - a domain, or one of its subdomains, or a glob */
 static int domain_match(const char *pattern, const char *domain)
 {
-	size_t  pl, dl = strlen(domain);
+	size_t pl, dl = strlen(domain);
 
 	if (*pattern == '.')
 		pattern++;
@@ -152,7 +152,7 @@ static int domain_match(const char *pattern, const char *domain)
 static const char *addr_at(const char *addr)
 {
 	const char *at = NULL;
-	int     quoted = 0;
+	int quoted = 0;
 
 	for (const char *p = addr; *p; p++) {
 		if (*p == '\\' && p[1])
@@ -168,7 +168,7 @@ static const char *addr_at(const char *addr)
 /* addr_dequote - a local part as Postfix reads it: quotes and escapes gone */
 static void addr_dequote(const char *local, size_t n, char *out, size_t len)
 {
-	size_t  j = 0;
+	size_t j = 0;
 
 	for (size_t i = 0; i < n && j + 1 < len; i++) {
 		if (local[i] == '"')
@@ -187,7 +187,7 @@ static void addr_dequote(const char *local, size_t n, char *out, size_t len)
 int detector_addr_routed(const char *addr)
 {
 	const char *at = addr_at(addr);
-	char    local[SCAN_ADDR_MAX + 1];
+	char local[SCAN_ADDR_MAX + 1];
 
 	if (*addr == '@')
 		return 1;
@@ -200,19 +200,20 @@ int detector_addr_routed(const char *addr)
  * it, each step as Postfix would take it; how many */
 static size_t addr_routes(const char *addr, char (*out)[SCAN_ADDR_MAX + 1], size_t max)
 {
-	size_t  n = 1;
+	size_t n = 1;
 
 	snprintf(out[0], sizeof(out[0]), "%s", addr);
 	for (size_t i = 0; i < n && n < max; i++) {
 		const char *a = out[i], *at, *colon;
-		char    local[SCAN_ADDR_MAX + 1], *p;
+		char local[SCAN_ADDR_MAX + 1], *p;
 
 		if (*a == '@' && (colon = strchr(a, ':')) != NULL) {
 			/* @a,@b:user@c: to c, or by way of a and b */
 			const char *rest = colon + 1, *rat = addr_at(rest);
 
 			snprintf(out[n++], sizeof(out[0]), "%s", rest);
-			for (const char *d = a; d && d < colon && n < max; d = strchr(d + 1, '@'))
+			for (const char *d = a; d && d < colon && n < max;
+			     d = strchr(d + 1, '@'))
 				snprintf(out[n++], sizeof(out[0]), "%.*s@%.*s",
 					 (int) (rat ? rat - rest : 0), rest,
 					 (int) strcspn(d + 1, ",:"), d + 1);
@@ -221,23 +222,23 @@ static size_t addr_routes(const char *addr, char (*out)[SCAN_ADDR_MAX + 1], size
 		at = addr_at(a);
 		addr_dequote(a, at ? (size_t) (at - a) : strlen(a), local, sizeof(local));
 		if (strchr(local, '@')) {
-			snprintf(out[n++], sizeof(out[0]), "%s", local);	/* "v@gmail.com"@x */
+			snprintf(out[n++], sizeof(out[0]), "%s", local); /* "v@gmail.com"@x */
 			continue;
 		}
 		if ((p = strrchr(local, '%')) != NULL) {
-			*p = '@';			/* user%domain@x */
+			*p = '@'; /* user%domain@x */
 			snprintf(out[n++], sizeof(out[0]), "%s", local);
 			*p = '%';
 		}
 		if (n < max && (p = strchr(local, '!')) != NULL) {
-			*p = 0;				/* site!user@x */
+			*p = 0; /* site!user@x */
 			snprintf(out[n++], sizeof(out[0]), "%s@%s", p + 1, local);
 		}
 	}
 	return n;
 }
 
-#define ADDR_ROUTES	8
+#define ADDR_ROUTES 8
 
 /* addr_match_one - does one bare address (no routing) match a pattern? */
 static int addr_match_one(const char *pattern, const char *addr)
@@ -255,8 +256,8 @@ static int addr_match_one(const char *pattern, const char *addr)
  * or wherever its own routing may take it? */
 int detector_addr_match(const char *pattern, const char *addr)
 {
-	char    routes[ADDR_ROUTES][SCAN_ADDR_MAX + 1];
-	size_t  n = addr_routes(addr, routes, ADDR_ROUTES);
+	char routes[ADDR_ROUTES][SCAN_ADDR_MAX + 1];
+	size_t n = addr_routes(addr, routes, ADDR_ROUTES);
 
 	for (size_t i = 0; i < n; i++)
 		if (addr_match_one(pattern, routes[i]))
@@ -269,8 +270,8 @@ int detector_addr_match(const char *pattern, const char *addr)
 int detector_addr_internal(const char *addr)
 {
 	const char *at = addr_at(addr);
-	char    dom[SCAN_ADDR_MAX + 1];
-	size_t  n;
+	char dom[SCAN_ADDR_MAX + 1];
+	size_t n;
 
 	if (at == NULL || detector_addr_routed(addr))
 		return 0;
@@ -287,7 +288,7 @@ int detector_addr_internal(const char *addr)
 /* text_ok - printable UTF-8 text without controls */
 static int text_ok(const char *s, size_t max)
 {
-	size_t  n = strlen(s);
+	size_t n = strlen(s);
 
 	if (n == 0 || n > max)
 		return 0;
@@ -319,7 +320,7 @@ static void pattern_add(struct load *ld, uint32_t rule, enum det_pat_kind kind,
 	ps->pats[ps->npats].sample = NULL;
 	ps->pats[ps->npats].phrase = NULL;
 	if (text && kind == PAT_KEYWORD) {
-		char    sample[DET_SAMPLE_MAX + 8];
+		char sample[DET_SAMPLE_MAX + 8];
 
 		detector_mask(text, strlen(text), sample, sizeof(sample));
 		ps->pats[ps->npats].sample = xstrdup(sample);
@@ -348,8 +349,8 @@ static size_t utf8_next(const unsigned char *p, wint_t *wc)
 	}
 	if ((p[0] & 0xf8) == 0xf0 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80
 	    && (p[3] & 0xc0) == 0x80) {
-		*wc = (wint_t) ((p[0] & 0x07) << 18 | (p[1] & 0x3f) << 12
-				| (p[2] & 0x3f) << 6 | (p[3] & 0x3f));
+		*wc = (wint_t) ((p[0] & 0x07) << 18 | (p[1] & 0x3f) << 12 | (p[2] & 0x3f) << 6
+				| (p[3] & 0x3f));
 		return 4;
 	}
 	*wc = WEOF;
@@ -360,7 +361,7 @@ static size_t utf8_next(const unsigned char *p, wint_t *wc)
 static void put_utf8_escaped(struct buf *b, wint_t wc)
 {
 	unsigned char u[4];
-	size_t  n;
+	size_t n;
 
 	if (wc < 0x80) {
 		u[0] = (unsigned char) wc;
@@ -390,15 +391,17 @@ static char *case_word(struct load *ld, const char *w, size_t n, int upper, int 
 {
 	struct buf b;
 	const unsigned char *p = (const unsigned char *) w;
-	size_t  i = 0;
+	size_t i = 0;
 
 	buf_init(&b, n + 8);
 	while (i < n) {
-		wint_t  wc, c;
-		size_t  k = utf8_next(p + i, &wc);
+		wint_t wc, c;
+		size_t k = utf8_next(p + i, &wc);
 		struct buf one;
 
-		c = !caseless || wc == WEOF ? wc : upper ? towupper_l(wc, ld->utf8) : towlower_l(wc, ld->utf8);
+		c = !caseless || wc == WEOF ? wc
+			: upper             ? towupper_l(wc, ld->utf8)
+					    : towlower_l(wc, ld->utf8);
 		buf_init(&one, 8);
 		if (c != WEOF)
 			put_utf8_escaped(&one, c);
@@ -412,7 +415,7 @@ static char *case_word(struct load *ld, const char *w, size_t n, int upper, int 
 		i += k;
 	}
 	{
-		char   *r = xstrndup(b.data, b.len);
+		char *r = xstrndup(b.data, b.len);
 
 		buf_free(&b);
 		return r;
@@ -429,7 +432,7 @@ static struct det_phrase *make_phrase(struct load *ld, const char *kw, int casel
 		return NULL;
 	ph = xcalloc(1, sizeof(*ph));
 	while (*p) {
-		size_t  n;
+		size_t n;
 
 		while (*p == ' ' || *p == '\t')
 			p++;
@@ -468,21 +471,22 @@ static void keyword_expr(struct load *ld, const char *kw, int caseless, struct b
 
 	buf_reset(out);
 	while (*p) {
-		wint_t  wc;
-		size_t  n;
+		wint_t wc;
+		size_t n;
 
 		if (*p == ' ' || *p == '\t') {
 			while (*p == ' ' || *p == '\t')
 				p++;
-			buf_puts(out, "\\s+");	/* a phrase spans line breaks */
+			buf_puts(out, "\\s+"); /* a phrase spans line breaks */
 			continue;
 		}
 		n = utf8_next(p, &wc);
 		if (isalnum(*p)) {
 			buf_putc(out, *p);
 		} else if (wc != WEOF && wc >= 0x80 && caseless
-			   && (towupper_l(wc, ld->utf8) != wc || towlower_l(wc, ld->utf8) != wc)) {
-			wint_t  lo = towlower_l(wc, ld->utf8), up = towupper_l(wc, ld->utf8);
+			   && (towupper_l(wc, ld->utf8) != wc
+			       || towlower_l(wc, ld->utf8) != wc)) {
+			wint_t lo = towlower_l(wc, ld->utf8), up = towupper_l(wc, ld->utf8);
 
 			buf_puts(out, "(?:");
 			put_utf8_escaped(out, lo);
@@ -498,14 +502,15 @@ static void keyword_expr(struct load *ld, const char *kw, int caseless, struct b
 }
 
 /* list_strings - a libconfig list or array of strings, or a single string */
-static int list_strings(struct load *ld, config_setting_t *s, const char *what,
-			size_t maxitem, size_t maxcount, struct det_list *out)
+static int list_strings(struct load *ld, config_setting_t *s, const char *what, size_t maxitem,
+			size_t maxcount, struct det_list *out)
 {
-	int     n;
+	int n;
 
 	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
 		if (!text_ok(config_setting_get_string(s), maxitem))
-			return load_error(ld, s, "%s: empty, too long or holds control characters", what);
+			return load_error(
+				ld, s, "%s: empty, too long or holds control characters", what);
 		detector_list_add(out, config_setting_get_string(s));
 		return 0;
 	}
@@ -520,16 +525,17 @@ static int list_strings(struct load *ld, config_setting_t *s, const char *what,
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
 			return load_error(ld, e, "%s: item %d is not a string", what, i + 1);
 		if (!text_ok(config_setting_get_string(e), maxitem))
-			return load_error(ld, e, "%s: item %d is empty, too long or holds "
-					  "control characters", what, i + 1);
+			return load_error(ld, e,
+					  "%s: item %d is empty, too long or holds "
+					  "control characters",
+					  what, i + 1);
 		detector_list_add(out, config_setting_get_string(e));
 	}
 	return 0;
 }
 
 /* get_bool - an optional boolean */
-static int get_bool(struct load *ld, config_setting_t *g, const char *name, int def,
-		    int *out)
+static int get_bool(struct load *ld, config_setting_t *g, const char *name, int def, int *out)
 {
 	config_setting_t *s = config_setting_get_member(g, name);
 
@@ -543,8 +549,8 @@ static int get_bool(struct load *ld, config_setting_t *g, const char *name, int 
 }
 
 /* get_uint - an optional integer in [min, max] */
-static int get_uint(struct load *ld, config_setting_t *g, const char *name,
-		    unsigned def, unsigned min, unsigned max, unsigned *out)
+static int get_uint(struct load *ld, config_setting_t *g, const char *name, unsigned def,
+		    unsigned min, unsigned max, unsigned *out)
 {
 	config_setting_t *s = config_setting_get_member(g, name);
 	long long v;
@@ -552,40 +558,43 @@ static int get_uint(struct load *ld, config_setting_t *g, const char *name,
 	*out = def;
 	if (s == NULL)
 		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+	if (config_setting_type(s) != CONFIG_TYPE_INT
+	    && config_setting_type(s) != CONFIG_TYPE_INT64)
 		return load_error(ld, s, "%s: expected a number", name);
 	v = config_setting_get_int64(s);
 	if (v < min || v > max)
-		return load_error(ld, s, "%s: %lld is out of range (%u..%u)", name, v, min, max);
+		return load_error(ld, s, "%s: %lld is out of range (%u..%u)", name, v, min,
+				  max);
 	*out = (unsigned) v;
 	return 0;
 }
 
 /* get_size - an optional size: a number or "10k", "5m" */
-static int get_size(struct load *ld, config_setting_t *g, const char *name,
-		    long long *out)
+static int get_size(struct load *ld, config_setting_t *g, const char *name, long long *out)
 {
-	static const struct conf_param sp = {"size", CONF_SIZE, "0", 0, LLONG_MAX / 2,
-		NULL, NULL, NULL, "detector", ""};
+	static const struct conf_param sp = {"size", CONF_SIZE, "0",  0,          LLONG_MAX / 2,
+					     NULL,   NULL,      NULL, "detector", ""};
 	config_setting_t *s = config_setting_get_member(g, name);
-	char    why[256];
+	char why[256];
 
 	*out = 0;
 	if (s == NULL)
 		return 0;
-	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+	if (config_setting_type(s) == CONFIG_TYPE_INT
+	    || config_setting_type(s) == CONFIG_TYPE_INT64) {
 		*out = config_setting_get_int64(s);
 		return *out < 0 ? load_error(ld, s, "%s: negative size", name) : 0;
 	}
 	if (config_setting_type(s) != CONFIG_TYPE_STRING
 	    || conf_parse_text(&sp, config_setting_get_string(s), out, why, sizeof(why)) < 0)
-		return load_error(ld, s, "%s: expected a size such as 100000, 500k or 10m", name);
+		return load_error(ld, s, "%s: expected a size such as 100000, 500k or 10m",
+				  name);
 	return 0;
 }
 
 /* get_str - an optional string; NULL when absent */
-static int get_str(struct load *ld, config_setting_t *g, const char *name,
-		   size_t max, const char **out)
+static int get_str(struct load *ld, config_setting_t *g, const char *name, size_t max,
+		   const char **out)
 {
 	config_setting_t *s = config_setting_get_member(g, name);
 
@@ -599,8 +608,10 @@ static int get_str(struct load *ld, config_setting_t *g, const char *name,
 		return load_error(ld, s, "%s: longer than %zu characters", name, max);
 	for (const char *cp = *out; *cp; cp++)
 		if ((unsigned char) *cp < 0x20 || *cp == 0x7f)
-			return load_error(ld, s, "%s: holds a control character (CR, LF, "
-					  "tab...)", name);
+			return load_error(ld, s,
+					  "%s: holds a control character (CR, LF, "
+					  "tab...)",
+					  name);
 	return 0;
 }
 
@@ -611,7 +622,7 @@ static int check_keys(struct load *ld, config_setting_t *g, const char *what,
 	for (int i = 0; i < config_setting_length(g); i++) {
 		config_setting_t *s = config_setting_get_elem(g, (unsigned) i);
 		const char *name = config_setting_name(s);
-		size_t  k;
+		size_t k;
 
 		for (k = 0; known[k]; k++)
 			if (strcmp(known[k], name) == 0)
@@ -626,10 +637,10 @@ static int check_keys(struct load *ld, config_setting_t *g, const char *what,
 static int read_keyword_file(struct load *ld, config_setting_t *s, const char *name,
 			     struct det_list *out)
 {
-	char    path[PATH_MAX];
-	FILE   *fp;
-	char    line[DET_MAX_KEYWORD + 4];
-	int     lineno = 0;
+	char path[PATH_MAX];
+	FILE *fp;
+	char line[DET_MAX_KEYWORD + 4];
+	int lineno = 0;
 	struct stat st;
 
 	if (*name == '/')
@@ -643,8 +654,8 @@ static int read_keyword_file(struct load *ld, config_setting_t *s, const char *n
 		return load_error(ld, s, "keyword_file \"%s\": larger than 16 MB", path);
 	}
 	while (fgets(line, sizeof(line), fp)) {
-		size_t  n = strlen(line);
-		char   *cp = line;
+		size_t n = strlen(line);
+		char *cp = line;
 
 		lineno++;
 		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
@@ -685,7 +696,7 @@ static void inline_keywords(config_setting_t *rule, const struct det_list *words
 	config_setting_t *kw = config_setting_get_member(rule, "keywords");
 
 	if (kw && config_setting_type(kw) == CONFIG_TYPE_STRING) {
-		char   *one = xstrdup(config_setting_get_string(kw));
+		char *one = xstrdup(config_setting_get_string(kw));
 
 		config_setting_remove(rule, "keywords");
 		kw = config_setting_add(rule, "keywords", CONFIG_TYPE_ARRAY);
@@ -706,10 +717,13 @@ static int parse_where(struct load *ld, config_setting_t *r, struct det_rule *ru
 	static const struct {
 		const char *name;
 		unsigned bit;
-	}       w[] = {
-		{"subject", DET_W_SUBJECT}, {"body", DET_W_BODY},
-		{"attachment", DET_W_ATTACH}, {"attachment_name", DET_W_ATTNAME},
-		{"header", DET_W_HEADER}, {"headers", DET_W_HEADER},
+	} w[] = {
+		{"subject", DET_W_SUBJECT},
+		{"body", DET_W_BODY},
+		{"attachment", DET_W_ATTACH},
+		{"attachment_name", DET_W_ATTNAME},
+		{"header", DET_W_HEADER},
+		{"headers", DET_W_HEADER},
 		{"all", DET_W_CONTENT | DET_W_ATTNAME | DET_W_HEADER},
 	};
 	config_setting_t *s = config_setting_get_member(r, "look_in");
@@ -722,14 +736,16 @@ static int parse_where(struct load *ld, config_setting_t *r, struct det_rule *ru
 		return -1;
 	rule->where = 0;
 	for (size_t i = 0; i < l.count; i++) {
-		size_t  k;
+		size_t k;
 
 		for (k = 0; k < sizeof(w) / sizeof(w[0]); k++)
 			if (strcmp(l.items[i], w[k].name) == 0)
 				break;
 		if (k == sizeof(w) / sizeof(w[0])) {
-			load_error(ld, s, "look_in: unknown place \"%s\" (subject, body, "
-				   "attachment, attachment_name, header, all)", l.items[i]);
+			load_error(ld, s,
+				   "look_in: unknown place \"%s\" (subject, body, "
+				   "attachment, attachment_name, header, all)",
+				   l.items[i]);
 			detector_list_free(&l);
 			return -1;
 		}
@@ -750,13 +766,12 @@ headers:
 }
 
 /* parse_keyword_rule - keywords, keyword_file, case_sensitive, whole_word */
-static int parse_keyword_rule(struct load *ld, config_setting_t *r, uint32_t ri,
-			      int compile)
+static int parse_keyword_rule(struct load *ld, config_setting_t *r, uint32_t ri, int compile)
 {
 	struct det_list words = {0};
 	config_setting_t *s;
 	struct buf expr;
-	int     cs, whole, rc = -1;
+	int cs, whole, rc = -1;
 	const char *file;
 
 	if (get_bool(ld, r, "case_sensitive", 0, &cs) < 0
@@ -769,8 +784,9 @@ static int parse_keyword_rule(struct load *ld, config_setting_t *r, uint32_t ri,
 	if (file) {
 		struct det_list fw = {0};
 
-		if (read_keyword_file(ld, config_setting_get_member(r, "keyword_file"),
-				      file, &fw) < 0) {
+		if (read_keyword_file(ld, config_setting_get_member(r, "keyword_file"), file,
+				      &fw)
+		    < 0) {
 			detector_list_free(&fw);
 			goto out;
 		}
@@ -804,8 +820,7 @@ out:
 }
 
 /* check_regex - does Hyperscan take it, and can it not match nothing? */
-static int check_regex(struct load *ld, config_setting_t *s, const char *re,
-		       unsigned flags)
+static int check_regex(struct load *ld, config_setting_t *s, const char *re, unsigned flags)
 {
 	hs_expr_info_t *info = NULL;
 	hs_compile_error_t *cerr = NULL;
@@ -818,8 +833,10 @@ static int check_regex(struct load *ld, config_setting_t *s, const char *re,
 	}
 	if (info->min_width == 0) {
 		free(info);
-		return load_error(ld, s, "regular expression \"%.80s\" matches the empty "
-				  "string", re);
+		return load_error(ld, s,
+				  "regular expression \"%.80s\" matches the empty "
+				  "string",
+				  re);
 	}
 	free(info);
 	return 0;
@@ -831,8 +848,8 @@ static int som_ok(const char *re, unsigned flags)
 	hs_database_t *db = NULL;
 	hs_compile_error_t *cerr = NULL;
 
-	if (hs_compile(re, flags | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK, NULL, &db,
-		       &cerr) != HS_SUCCESS) {
+	if (hs_compile(re, flags | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK, NULL, &db, &cerr)
+	    != HS_SUCCESS) {
 		hs_free_compile_error(cerr);
 		return 0;
 	}
@@ -841,12 +858,11 @@ static int som_ok(const char *re, unsigned flags)
 }
 
 /* parse_regex_rule - patterns, case_sensitive */
-static int parse_regex_rule(struct load *ld, config_setting_t *r, uint32_t ri,
-			    int compile)
+static int parse_regex_rule(struct load *ld, config_setting_t *r, uint32_t ri, int compile)
 {
 	struct det_list pats = {0};
 	config_setting_t *s = config_setting_get_member(r, "patterns");
-	int     cs;
+	int cs;
 
 	if (get_bool(ld, r, "case_sensitive", 1, &cs) < 0)
 		return -1;
@@ -856,8 +872,9 @@ static int parse_regex_rule(struct load *ld, config_setting_t *r, uint32_t ri,
 		goto bad;
 	for (size_t i = 0; i < pats.count; i++) {
 		unsigned flags = HS_FLAG_MULTILINE | (cs ? 0 : HS_FLAG_CASELESS);
-		config_setting_t *e = config_setting_type(s) == CONFIG_TYPE_STRING ? s
-		: config_setting_get_elem(s, (unsigned) i);
+		config_setting_t *e = config_setting_type(s) == CONFIG_TYPE_STRING
+			? s
+			: config_setting_get_elem(s, (unsigned) i);
 
 		if (check_regex(ld, e, pats.items[i], flags) < 0)
 			goto bad;
@@ -885,15 +902,15 @@ bad:
  * phrase's anchor of up to three letters (NI in "NI no"); the others (SSN,
  * BSN) match in any case, as whole words (detector_match.c).
  */
-static void context_patterns(struct load *ld, uint32_t ri, const char *const *words,
-			     size_t n, int line, int builtin)
+static void context_patterns(struct load *ld, uint32_t ri, const char *const *words, size_t n,
+			     int line, int builtin)
 {
 	struct buf expr;
 
 	buf_init(&expr, 128);
 	for (size_t i = 0; i < n && words[i]; i++) {
 		struct det_phrase *ph = make_phrase(ld, words[i], 1);
-		size_t  len = strlen(words[i]), caps = 0;
+		size_t len = strlen(words[i]), caps = 0;
 		unsigned flags = HS_FLAG_CASELESS;
 
 		for (size_t k = 0; k < len; k++)
@@ -902,9 +919,12 @@ static void context_patterns(struct load *ld, uint32_t ri, const char *const *wo
 		    && detector_ident_context_cased(words[i]))
 			flags = 0;
 		if (builtin && ph && ph->len[ph->anchor] <= 3)
-			flags = 0;		/* "NI no": the anchor NI as written */
-		keyword_expr(ld, ph == NULL ? words[i] : flags ? ph->lo[ph->anchor]
-			     : ph->up[ph->anchor], flags != 0, &expr);
+			flags = 0; /* "NI no": the anchor NI as written */
+		keyword_expr(ld,
+			     ph == NULL      ? words[i]
+				     : flags ? ph->lo[ph->anchor]
+					     : ph->up[ph->anchor],
+			     flags != 0, &expr);
 		pattern_add(ld, ri, PAT_PROX, expr.data, flags, words[i], line);
 		ld->ps->pats[ld->ps->npats - 1].phrase = ph;
 	}
@@ -918,13 +938,15 @@ static int parse_ident_rule(struct load *ld, config_setting_t *r, struct det_rul
 	const char *name;
 	config_setting_t *s, *ctx;
 	struct det_list near = {0};
-	int     want;
+	int want;
 
 	if (get_str(ld, r, "identifier", 64, &name) < 0)
 		return -1;
 	if (name == NULL || detector_ident_parse(name, &rule->ident) < 0)
-		return load_error(ld, r, "identifier: unknown \"%s\" (policies.conf(5) lists "
-				  "them: credit_card, us_ssn, iban, uk_nino, ...)", name ? name : "");
+		return load_error(ld, r,
+				  "identifier: unknown \"%s\" (policies.conf(5) lists "
+				  "them: credit_card, us_ssn, iban, uk_nino, ...)",
+				  name ? name : "");
 	if (get_uint(ld, r, "distance", 80, 1, 10000, &rule->prox_distance) < 0
 	    || get_bool(ld, r, "lookalike_labels", 1, &rule->labels) < 0
 	    || get_bool(ld, r, "context", 0, &want) < 0)
@@ -940,9 +962,12 @@ static int parse_ident_rule(struct load *ld, config_setting_t *r, struct det_rul
 		const char *const *kw = detector_ident_context(rule->ident);
 
 		/* the identifier's own context words, when they may be needed */
-		if (compile && (rule->context == CTX_ALWAYS
-				|| (rule->context == CTX_AUTO && detector_ident_may_be_weak(rule->ident))))
-			context_patterns(ld, ri, kw, SIZE_MAX, config_setting_source_line(r), 1);
+		if (compile
+		    && (rule->context == CTX_ALWAYS
+			|| (rule->context == CTX_AUTO
+			    && detector_ident_may_be_weak(rule->ident))))
+			context_patterns(ld, ri, kw, SIZE_MAX, config_setting_source_line(r),
+					 1);
 		return 0;
 	}
 	rule->context = CTX_ALWAYS;
@@ -963,19 +988,23 @@ static int fp_keys_misplaced(struct load *ld, config_setting_t *r, enum det_rule
 	static const struct {
 		const char *key;
 		unsigned types;
-	}       k[] = {
+	} k[] = {
 		{"index", 1u << RULE_EDM | 1u << RULE_DOCUMENT},
-		{"columns", 1u << RULE_EDM}, {"min_columns", 1u << RULE_EDM},
-		{"min_overlap", 1u << RULE_DOCUMENT}, {"min_shared_words", 1u << RULE_DOCUMENT},
+		{"columns", 1u << RULE_EDM},
+		{"min_columns", 1u << RULE_EDM},
+		{"min_overlap", 1u << RULE_DOCUMENT},
+		{"min_shared_words", 1u << RULE_DOCUMENT},
 	};
 
 	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
 		if (!(k[i].types & 1u << t) && config_setting_get_member(r, k[i].key))
 			return load_error(ld, config_setting_get_member(r, k[i].key),
 					  "%s applies to %s rules", k[i].key,
-					  k[i].types & 1u << RULE_DOCUMENT ?
-					  (k[i].types & 1u << RULE_EDM ? "edm and document" : "document")
-					  : "edm");
+					  k[i].types & 1u << RULE_DOCUMENT
+						  ? (k[i].types & 1u << RULE_EDM
+							     ? "edm and document"
+							     : "document")
+						  : "edm");
 	if (t == RULE_EDM && config_setting_get_member(r, "near"))
 		return load_error(ld, config_setting_get_member(r, "near"),
 				  "near applies to identifier rules");
@@ -988,7 +1017,7 @@ static struct det_fpindex *fp_index(struct load *ld, config_setting_t *r, const 
 {
 	struct det_policyset *ps = ld->ps;
 	struct det_fpindex *x;
-	char    err[CONF_ERR_MAX], path[PATH_MAX];
+	char err[CONF_ERR_MAX], path[PATH_MAX];
 
 	for (size_t i = 0; i < ps->nfpi; i++)
 		if (ps->fpi[i]->kind == kind && strcmp(ps->fpi[i]->name, name) == 0)
@@ -1000,12 +1029,14 @@ static struct det_fpindex *fp_index(struct load *ld, config_setting_t *r, const 
 			return NULL;
 		}
 	}
-	if ((x = detector_fpindex_open(ld->confdir, name, kind, ld->fpmode, err,
-				       sizeof(err))) == NULL) {
+	if ((x = detector_fpindex_open(ld->confdir, name, kind, ld->fpmode, err, sizeof(err)))
+	    == NULL) {
 		load_error(ld, r, "%s index \"%s\": %s%s", kind == FP_EDM ? "edm" : "document",
-			   name, err, errno == ENOENT ? kind == FP_EDM
-			   ? " (make it with dlpindex edm -n NAME FILE.csv)"
-			   : " (make it with dlpindex idm -n NAME DIR)" : "");
+			   name, err,
+			   errno == ENOENT ? kind == FP_EDM
+					   ? " (make it with dlpindex edm -n NAME FILE.csv)"
+					   : " (make it with dlpindex idm -n NAME DIR)"
+					   : "");
 		return NULL;
 	}
 	ps->fpi = xrealloc(ps->fpi, (ps->nfpi + 1) * sizeof(*ps->fpi));
@@ -1020,8 +1051,10 @@ static int get_index_name(struct load *ld, config_setting_t *r, const char *type
 	if (get_str(ld, r, "index", FP_NAME_MAX, name) < 0)
 		return -1;
 	if (*name == NULL || !detector_fp_name_ok(*name))
-		return load_error(ld, r, "%s rule: index = \"NAME\"; is required (letters, "
-				  "digits, '_', '.' and '-')", type);
+		return load_error(ld, r,
+				  "%s rule: index = \"NAME\"; is required (letters, "
+				  "digits, '_', '.' and '-')",
+				  type);
 	return 0;
 }
 
@@ -1032,7 +1065,7 @@ static int parse_edm_rule(struct load *ld, config_setting_t *r, struct det_rule 
 	struct det_list cols = {0};
 	config_setting_t *s;
 	const char *name;
-	int     rc = -1;
+	int rc = -1;
 
 	if (get_index_name(ld, r, "edm", &name) < 0
 	    || get_uint(ld, r, "min_columns", 2, 1, FP_MAX_COLUMNS, &rule->min_columns) < 0
@@ -1063,7 +1096,8 @@ static int parse_edm_rule(struct load *ld, config_setting_t *r, struct det_rule 
 
 			buf_init(&have, 256);
 			for (c = 0; c < rule->fpi->edm->cols; c++)
-				buf_printf(&have, "%s%s", c ? ", " : "", rule->fpi->cols[c].name);
+				buf_printf(&have, "%s%s", c ? ", " : "",
+					   rule->fpi->cols[c].name);
 			load_error(ld, s, "edm index \"%s\" has no column \"%s\" (it has %s)",
 				   name, cols.items[i], have.data);
 			buf_free(&have);
@@ -1073,9 +1107,10 @@ static int parse_edm_rule(struct load *ld, config_setting_t *r, struct det_rule 
 	}
 	if (cols.count == 0)
 		rule->columns = rule->fpi->edm->cols == 32 ? UINT32_MAX
-			: (1u << rule->fpi->edm->cols) - 1;
+							   : (1u << rule->fpi->edm->cols) - 1;
 	if ((unsigned) __builtin_popcount(rule->columns) < rule->min_columns) {
-		load_error(ld, r, "min_columns (%u) is more than the %d columns of index \"%s\"",
+		load_error(ld, r,
+			   "min_columns (%u) is more than the %d columns of index \"%s\"",
 			   rule->min_columns, __builtin_popcount(rule->columns), name);
 		goto out;
 	}
@@ -1090,15 +1125,16 @@ static int parse_doc_rule(struct load *ld, config_setting_t *r, struct det_rule 
 			  int compile)
 {
 	const char *name;
-	int     any = config_setting_get_member(r, "min_overlap")
-	|| config_setting_get_member(r, "min_shared_words");
+	int any = config_setting_get_member(r, "min_overlap")
+		|| config_setting_get_member(r, "min_shared_words");
 
 	if (get_index_name(ld, r, "document", &name) < 0
 	    || get_uint(ld, r, "min_overlap", any ? 0 : 30, 0, 100, &rule->min_overlap) < 0
 	    || get_uint(ld, r, "min_shared_words", 0, 0, 10000000, &rule->min_shared_words) < 0)
 		return -1;
 	if (rule->min_overlap == 0 && rule->min_shared_words == 0)
-		return load_error(ld, r, "document rule: min_overlap or min_shared_words must "
+		return load_error(ld, r,
+				  "document rule: min_overlap or min_shared_words must "
 				  "be more than 0");
 	if (compile && (rule->fpi = fp_index(ld, r, name, FP_IDM)) == NULL)
 		return -1;
@@ -1108,22 +1144,44 @@ static int parse_doc_rule(struct load *ld, config_setting_t *r, struct det_rule 
 /* parse_rule - one member of a policy's rules list */
 static int parse_rule(struct load *ld, config_setting_t *r, uint32_t pi, int compile)
 {
-	static const char *const keys[] = {"type", "keywords", "keyword_file",
-		"case_sensitive", "whole_word", "patterns", "identifier", "near",
-		"distance", "context", "lookalike_labels", "look_in", "headers", "min_count",
-		"external", "min_size",
-		"max_size", "types", "names", "min", "max", "index", "columns",
-		"min_columns", "min_overlap", "min_shared_words", NULL};
-	static const char *const types[] = {"keyword", "regex", "identifier", "edm",
-		"document", "sender", "recipient", "size", "attachment", "recipient_count",
-		NULL};
+	static const char *const keys[] = {"type",
+					   "keywords",
+					   "keyword_file",
+					   "case_sensitive",
+					   "whole_word",
+					   "patterns",
+					   "identifier",
+					   "near",
+					   "distance",
+					   "context",
+					   "lookalike_labels",
+					   "look_in",
+					   "headers",
+					   "min_count",
+					   "external",
+					   "min_size",
+					   "max_size",
+					   "types",
+					   "names",
+					   "min",
+					   "max",
+					   "index",
+					   "columns",
+					   "min_columns",
+					   "min_overlap",
+					   "min_shared_words",
+					   NULL};
+	static const char *const types[] = {
+		"keyword",    "regex",           "identifier", "edm",
+		"document",   "sender",          "recipient",  "size",
+		"attachment", "recipient_count", NULL};
 	struct det_policyset *ps = ld->ps;
 	struct det_rule *rule;
 	const char *type;
 	config_setting_t *s;
 	uint32_t ri = (uint32_t) ps->nrules;
 	long long v;
-	int     t;
+	int t;
 
 	if (!config_setting_is_group(r))
 		return load_error(ld, r, "a rule is a group: { type = \"keyword\"; ... }");
@@ -1133,7 +1191,8 @@ static int parse_rule(struct load *ld, config_setting_t *r, uint32_t pi, int com
 		if (strcmp(types[t], type) == 0)
 			break;
 	if (type == NULL || types[t] == NULL)
-		return load_error(ld, r, "rule type: expected keyword, regex, identifier, "
+		return load_error(ld, r,
+				  "rule type: expected keyword, regex, identifier, "
 				  "edm, document, sender, recipient, size, attachment or "
 				  "recipient_count");
 	ps->rules = xrealloc(ps->rules, (ps->nrules + 1) * sizeof(*ps->rules));
@@ -1146,8 +1205,10 @@ static int parse_rule(struct load *ld, config_setting_t *r, uint32_t pi, int com
 		return -1;
 	/* identifiers look at attachment names too: scan_2024_4111111111111111.pdf */
 	if (rule->type <= RULE_LAST_CONTENT
-	    && parse_where(ld, r, rule, rule->type == RULE_IDENTIFIER
-			   ? DET_W_CONTENT | DET_W_ATTNAME : DET_W_CONTENT) < 0)
+	    && parse_where(ld, r, rule,
+			   rule->type == RULE_IDENTIFIER ? DET_W_CONTENT | DET_W_ATTNAME
+							 : DET_W_CONTENT)
+		    < 0)
 		return -1;
 	if (fp_keys_misplaced(ld, r, rule->type) < 0)
 		return -1;
@@ -1173,7 +1234,8 @@ static int parse_rule(struct load *ld, config_setting_t *r, uint32_t pi, int com
 			return load_error(ld, r, "external applies to recipient rules");
 		if (rule->patterns.count == 0 && !rule->external)
 			return load_error(ld, r, "%s rule without patterns%s", type,
-				  rule->type == RULE_RECIPIENT ? " or external = true" : "");
+					  rule->type == RULE_RECIPIENT ? " or external = true"
+								       : "");
 		if (rule->external && var_internal_domains.count == 0 && ld->external_line == 0)
 			ld->external_line = rule->line;
 		return 0;
@@ -1225,9 +1287,9 @@ static int parse_address_list(struct load *ld, config_setting_t *p, const char *
 	if (list_strings(ld, s, name, SCAN_ADDR_MAX - 2, max, &l) < 0)
 		goto bad;
 	for (size_t i = 0; i < l.count; i++) {
-		char    addr[SCAN_ADDR_MAX + 1];
+		char addr[SCAN_ADDR_MAX + 1];
 		const char *a = l.items[i];
-		size_t  n;
+		size_t n;
 
 		if (*a == '<')
 			a++;
@@ -1255,8 +1317,8 @@ static int parse_response(struct load *ld, config_setting_t *p, struct det_polic
 	static const char *const acts[] = {"pass", "modify", "redirect", "block", NULL};
 	const char *act, *reply;
 	config_setting_t *s;
-	char    why[CONF_ERR_MAX];
-	int     a;
+	char why[CONF_ERR_MAX];
+	int a;
 
 	if (get_str(ld, p, "action", 32, &act) < 0 || get_str(ld, p, "reply", 500, &reply) < 0)
 		return -1;
@@ -1275,7 +1337,8 @@ static int parse_response(struct load *ld, config_setting_t *p, struct det_polic
 			snprintf(pol->reply, sizeof(pol->reply),
 				 "550 5.7.1 Message blocked by policy %s", pol->name);
 		else if (conf_check_reply5xx(reply, why, sizeof(why)) < 0)
-			return load_error(ld, config_setting_get_member(p, "reply"), "reply: %s", why);
+			return load_error(ld, config_setting_get_member(p, "reply"),
+					  "reply: %s", why);
 		else
 			strlcpy(pol->reply, reply, sizeof(pol->reply));
 	}
@@ -1298,22 +1361,29 @@ static int parse_response(struct load *ld, config_setting_t *p, struct det_polic
 		pol->subject_append = app ? xstrdup(app) : NULL;
 	}
 	if ((s = config_setting_get_member(p, "add_headers")) != NULL) {
-		if (list_strings(ld, s, "add_headers", 900, DET_MAX_HEADERS_ADD, &pol->add_headers) < 0)
+		if (list_strings(ld, s, "add_headers", 900, DET_MAX_HEADERS_ADD,
+				 &pol->add_headers)
+		    < 0)
 			return -1;
 		for (size_t i = 0; i < pol->add_headers.count; i++)
 			if (conf_check_header(pol->add_headers.items[i], why, sizeof(why)) < 0
 			    || !detector_is_ascii(pol->add_headers.items[i],
 						  strlen(pol->add_headers.items[i])))
-				return load_error(ld, s, "add_headers: \"%s\" is not an ASCII "
-						  "Name: value header", pol->add_headers.items[i]);
+				return load_error(ld, s,
+						  "add_headers: \"%s\" is not an ASCII "
+						  "Name: value header",
+						  pol->add_headers.items[i]);
 	}
 	if ((pol->subject_replace || pol->subject_prepend || pol->subject_append
-	     || pol->add_headers.count) && pol->action != ACT_MODIFY && pol->action != ACT_REDIRECT)
-		return load_error(ld, p, "subject_* and add_headers apply to action = "
+	     || pol->add_headers.count)
+	    && pol->action != ACT_MODIFY && pol->action != ACT_REDIRECT)
+		return load_error(ld, p,
+				  "subject_* and add_headers apply to action = "
 				  "\"modify\" or \"redirect\"");
 	if (pol->action == ACT_MODIFY && !pol->subject_replace && !pol->subject_prepend
 	    && !pol->subject_append && pol->add_headers.count == 0)
-		return load_error(ld, p, "action = \"modify\" needs subject_replace, "
+		return load_error(ld, p,
+				  "action = \"modify\" needs subject_replace, "
 				  "subject_prepend, subject_append or add_headers");
 	if (parse_address_list(ld, p, "notify", DET_MAX_NOTIFY, &pol->notify) < 0
 	    || get_bool(ld, p, "notify_sender", 0, &pol->notify_sender) < 0)
@@ -1330,7 +1400,8 @@ static int parse_exceptions(struct load *ld, config_setting_t *p, struct det_pol
 	if (e == NULL)
 		return 0;
 	if (!config_setting_is_group(e))
-		return load_error(ld, e, "exceptions: expected { senders = [...]; "
+		return load_error(ld, e,
+				  "exceptions: expected { senders = [...]; "
 				  "recipients = [...]; domains = [...]; }");
 	if (check_keys(ld, e, "exceptions", keys) < 0)
 		return -1;
@@ -1349,26 +1420,45 @@ static int parse_exceptions(struct load *ld, config_setting_t *p, struct det_pol
 /* parse_policy - one member of the policies list */
 static int parse_policy(struct load *ld, config_setting_t *p, uint32_t pi)
 {
-	static const char *const keys[] = {"name", "enabled", "mode", "severity", "match",
-		"min_rules", "rules", "exceptions", "action", "reply", "redirect_to",
-		"subject_replace", "subject_prepend", "subject_append", "add_headers",
-		"notify", "notify_sender", NULL};
+	static const char *const keys[] = {"name",
+					   "enabled",
+					   "mode",
+					   "severity",
+					   "match",
+					   "min_rules",
+					   "rules",
+					   "exceptions",
+					   "action",
+					   "reply",
+					   "redirect_to",
+					   "subject_replace",
+					   "subject_prepend",
+					   "subject_append",
+					   "add_headers",
+					   "notify",
+					   "notify_sender",
+					   NULL};
 	static const char *const sevs[] = {"info", "low", "medium", "high", NULL};
 	struct det_policyset *ps = ld->ps;
 	struct det_policy *pol = &ps->policies[pi];
 	config_setting_t *rules;
 	const char *name, *mode, *sev, *match;
-	int     s;
+	int s;
 
 	memset(pol, 0, sizeof(*pol));
 	pol->line = config_setting_source_line(p);
 	if (!config_setting_is_group(p))
 		return load_error(ld, p, "a policy is a group: { name = \"...\"; ... }");
-	if (check_keys(ld, p, "policy", keys) < 0 || get_str(ld, p, "name", DET_NAME_MAX, &name) < 0)
+	if (check_keys(ld, p, "policy", keys) < 0
+	    || get_str(ld, p, "name", DET_NAME_MAX, &name) < 0)
 		return -1;
-	if (name == NULL || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				   "0123456789_.-") != strlen(name))
-		return load_error(ld, p, "policy name: required, letters, digits, '_', '.' "
+	if (name == NULL
+	    || strspn(name,
+		      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789_.-")
+		    != strlen(name))
+		return load_error(ld, p,
+				  "policy name: required, letters, digits, '_', '.' "
 				  "and '-' only");
 	for (uint32_t i = 0; i < pi; i++)
 		if (strcmp(ps->policies[i].name, name) == 0)
@@ -1376,8 +1466,7 @@ static int parse_policy(struct load *ld, config_setting_t *p, uint32_t pi)
 					  ps->policies[i].line);
 	pol->name = xstrdup(name);
 	if (get_bool(ld, p, "enabled", 1, &pol->enabled) < 0
-	    || get_str(ld, p, "mode", 16, &mode) < 0
-	    || get_str(ld, p, "severity", 16, &sev) < 0
+	    || get_str(ld, p, "mode", 16, &mode) < 0 || get_str(ld, p, "severity", 16, &sev) < 0
 	    || get_str(ld, p, "match", 8, &match) < 0)
 		return -1;
 	if (mode && strcmp(mode, "prevent") != 0 && strcmp(mode, "monitor") != 0)
@@ -1399,8 +1488,10 @@ static int parse_policy(struct load *ld, config_setting_t *p, uint32_t pi)
 	pol->match_all = match && strcmp(match, "all") == 0;
 	if ((rules = config_setting_get_member(p, "rules")) == NULL
 	    || !config_setting_is_list(rules) || config_setting_length(rules) == 0)
-		return load_error(ld, p, "policy \"%s\": rules = ( { type = ...; }, ... ); "
-				  "is required", name);
+		return load_error(ld, p,
+				  "policy \"%s\": rules = ( { type = ...; }, ... ); "
+				  "is required",
+				  name);
 	if (config_setting_length(rules) > DET_MAX_RULES)
 		return load_error(ld, rules, "more than %d rules", DET_MAX_RULES);
 	if (get_uint(ld, p, "min_rules", 1, 1, DET_MAX_RULES, &pol->min_rules) < 0)
@@ -1414,7 +1505,8 @@ static int parse_policy(struct load *ld, config_setting_t *p, uint32_t pi)
 	pol->first_rule = (uint32_t) ps->nrules;
 	for (int i = 0; i < config_setting_length(rules); i++)
 		if (parse_rule(ld, config_setting_get_elem(rules, (unsigned) i), pi,
-			       pol->enabled) < 0)
+			       pol->enabled)
+		    < 0)
 			return -1;
 	pol->nrules = (uint32_t) ps->nrules - pol->first_rule;
 	for (uint32_t i = pol->first_rule; pol->enabled && i < ps->nrules; i++) {
@@ -1439,18 +1531,19 @@ static int compile_all(struct load *ld)
 
 	/* identifier rules by kind: their candidates come from digit runs */
 	for (size_t i = 0; i < ps->nrules; i++)
-		if (ps->rules[i].type == RULE_IDENTIFIER && ps->policies[ps->rules[i].policy].enabled) {
+		if (ps->rules[i].type == RULE_IDENTIFIER
+		    && ps->policies[ps->rules[i].policy].enabled) {
 			enum det_ident id = ps->rules[i].ident;
 
-			ps->id_rules[id] = xrealloc(ps->id_rules[id], (ps->nid_rules[id] + 1)
-						    * sizeof(uint32_t));
+			ps->id_rules[id] = xrealloc(ps->id_rules[id],
+						    (ps->nid_rules[id] + 1) * sizeof(uint32_t));
 			ps->id_rules[id][ps->nid_rules[id]++] = (uint32_t) i;
 			ps->id_where |= ps->rules[i].where;
 			ps->id_where_of[id] |= ps->rules[i].where;
 		}
 	/* the anchors of the identifiers in use, once each */
 	for (int id = 0; id < IDENT_COUNT; id++) {
-		int     ci;
+		int ci;
 		const char *const *an = detector_ident_anchors((enum det_ident) id, &ci);
 		struct buf expr;
 
@@ -1459,7 +1552,8 @@ static int compile_all(struct load *ld)
 		buf_init(&expr, 64);
 		for (size_t k = 0; an[k]; k++) {
 			keyword_expr(ld, an[k], 0, &expr);
-			pattern_add(ld, 0, PAT_ANCHOR, expr.data, ci ? HS_FLAG_CASELESS : 0, an[k], 0);
+			pattern_add(ld, 0, PAT_ANCHOR, expr.data, ci ? HS_FLAG_CASELESS : 0,
+				    an[k], 0);
 			ps->pats[ps->npats - 1].ident = (enum det_ident) id;
 		}
 		buf_free(&expr);
@@ -1473,13 +1567,15 @@ static int compile_all(struct load *ld)
 		ids[i] = (unsigned) i;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (hs_compile_multi(exprs, ld->flags, ids, (unsigned) ps->npats, HS_MODE_BLOCK,
-			     NULL, &ps->db, &cerr) != HS_SUCCESS) {
-		int     bad = cerr ? cerr->expression : -1;
+	if (hs_compile_multi(exprs, ld->flags, ids, (unsigned) ps->npats, HS_MODE_BLOCK, NULL,
+			     &ps->db, &cerr)
+	    != HS_SUCCESS) {
+		int bad = cerr ? cerr->expression : -1;
 
-		snprintf(ld->err, ld->errlen, "%s:%d: cannot compile the pattern database%s%.80s%s: %s",
-			 ld->path, bad >= 0 ? ld->pat_line[bad] : 0,
-			 bad >= 0 ? " (\"" : "", bad >= 0 ? exprs[bad] : "", bad >= 0 ? "\")" : "",
+		snprintf(ld->err, ld->errlen,
+			 "%s:%d: cannot compile the pattern database%s%.80s%s: %s", ld->path,
+			 bad >= 0 ? ld->pat_line[bad] : 0, bad >= 0 ? " (\"" : "",
+			 bad >= 0 ? exprs[bad] : "", bad >= 0 ? "\")" : "",
 			 cerr ? cerr->message : "unknown error");
 		hs_free_compile_error(cerr);
 		free(exprs);
@@ -1562,32 +1658,32 @@ static void policy_path(const char *confdir, char *path, size_t len)
 /* save_good - the file that compiled, kept for when a later one does not */
 static void save_good(config_t *cfg, const char *save_to)
 {
-	char   *text = NULL, err[CONF_ERR_MAX];
-	size_t  len = 0;
-	FILE   *fp = open_memstream(&text, &len);
+	char *text = NULL, err[CONF_ERR_MAX];
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
 
 	if (fp == NULL)
 		msg_fatal("open_memstream: %s", strerror(errno));
 	config_write(cfg, fp);
 	if (fclose(fp) != 0)
 		msg_fatal("save_good: %s", strerror(errno));
-	if (file_replace(save_to, text, len, 0600, (uid_t) -1, (gid_t) -1, err,
-			 sizeof(err)) < 0)
+	if (file_replace(save_to, text, len, 0600, (uid_t) -1, (gid_t) -1, err, sizeof(err))
+	    < 0)
 		evt_warn(DET_STATE, NULL, "reason=\"cannot save the good copy: %s\"", err);
 	free(text);
 }
 
 /* load_file - parse and compile one file; the good copy goes to save_to */
 static struct det_policyset *load_file(const char *confdir, const char *path,
-				       const char *save_to, enum fp_open_mode fpmode,
-				       char *err, size_t errlen)
+				       const char *save_to, enum fp_open_mode fpmode, char *err,
+				       size_t errlen)
 {
 	static const char *const top[] = {"policies", NULL};
 	struct load ld;
 	config_t cfg;
 	config_setting_t *list;
-	char    dir[PATH_MAX], *slash;
-	int     rc = -1, n;
+	char dir[PATH_MAX], *slash;
+	int rc = -1, n;
 
 	memset(&ld, 0, sizeof(ld));
 	ld.confdir = confdir;
@@ -1625,7 +1721,7 @@ static struct det_policyset *load_file(const char *confdir, const char *path,
 	list = config_lookup(&cfg, "policies");
 	if (list == NULL) {
 		ld.ps->source = xstrdup(path);
-		rc = 0;				/* no policies: every message passes */
+		rc = 0; /* no policies: every message passes */
 		goto out;
 	}
 	if (!config_setting_is_list(list)) {
@@ -1640,7 +1736,8 @@ static struct det_policyset *load_file(const char *confdir, const char *path,
 	ld.ps->policies = xcalloc((size_t) n + 1, sizeof(*ld.ps->policies));
 	for (int i = 0; i < n; i++) {
 		ld.ps->npolicies = (size_t) i + 1;
-		if (parse_policy(&ld, config_setting_get_elem(list, (unsigned) i), (uint32_t) i) < 0)
+		if (parse_policy(&ld, config_setting_get_elem(list, (unsigned) i), (uint32_t) i)
+		    < 0)
 			goto out;
 	}
 	if (ld.ps->npats > DET_MAX_PATTERNS) {
@@ -1651,7 +1748,8 @@ static struct det_policyset *load_file(const char *confdir, const char *path,
 		goto out;
 	if (ld.external_line && save_to)
 		msg_warn("%s:%d: external = true, but internal_domains is empty: every "
-			 "recipient counts as external", path, ld.external_line);
+			 "recipient counts as external",
+			 path, ld.external_line);
 	ld.ps->source = xstrdup(path);
 	rc = 0;
 out:
@@ -1673,10 +1771,10 @@ out:
 }
 
 /* detector_policy_load - the policies of a file, or NULL with err */
-struct det_policyset *detector_policy_load(const char *confdir, const char *file,
-					   char *err, size_t errlen)
+struct det_policyset *detector_policy_load(const char *confdir, const char *file, char *err,
+					   size_t errlen)
 {
-	char    path[PATH_MAX];
+	char path[PATH_MAX];
 
 	if (file == NULL)
 		policy_path(confdir, path, sizeof(path));
@@ -1686,10 +1784,10 @@ struct det_policyset *detector_policy_load(const char *confdir, const char *file
 }
 
 /* detector_policy_check - `dlpscan -t`: 0, or -1 with file:line in err */
-int     detector_policy_check(const char *confdir, char *err, size_t errlen)
+int detector_policy_check(const char *confdir, char *err, size_t errlen)
 {
 	struct det_policyset *ps;
-	char    path[PATH_MAX];
+	char path[PATH_MAX];
 
 	policy_path(confdir, path, sizeof(path));
 	if (access(path, F_OK) < 0 && errno == ENOENT) {
@@ -1699,13 +1797,13 @@ int     detector_policy_check(const char *confdir, char *err, size_t errlen)
 	}
 	if ((ps = detector_policy_load(confdir, NULL, err, errlen)) == NULL)
 		return -1;
-	snprintf(err, errlen, "%s: %zu policies, %zu rules, %zu patterns",
-		 ps->source, ps->npolicies, ps->nrules, ps->npats);
+	snprintf(err, errlen, "%s: %zu policies, %zu rules, %zu patterns", ps->source,
+		 ps->npolicies, ps->nrules, ps->npats);
 	for (size_t i = 0; i < ps->nfpi; i++) {
-		size_t  n = strlen(err);
+		size_t n = strlen(err);
 
-		snprintf(err + n, errlen - n, "%s%s %s", i ? ", " : "; indexes ", ps->fpi[i]->name,
-			 ps->fpi[i]->kind == FP_EDM ? "(edm)" : "(idm)");
+		snprintf(err + n, errlen - n, "%s%s %s", i ? ", " : "; indexes ",
+			 ps->fpi[i]->name, ps->fpi[i]->kind == FP_EDM ? "(edm)" : "(idm)");
 	}
 	detector_policy_free(ps);
 	return 0;
@@ -1720,7 +1818,7 @@ static void gen_tag(char *buf, size_t len)
 /* read_small - a small file's text, or empty */
 static void read_small(const char *path, char *buf, size_t len)
 {
-	int     fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
 
 	buf[n > 0 ? n : 0] = 0;
@@ -1731,19 +1829,20 @@ static void read_small(const char *path, char *buf, size_t len)
 /* write_small - replace a small file; a detector of a later start writes it again */
 static void write_small(const char *path, const char *text)
 {
-	char    err[CONF_ERR_MAX];
+	char err[CONF_ERR_MAX];
 
-	(void) file_replace(path, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1,
-			    err, sizeof(err));
+	(void) file_replace(path, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1, err,
+			    sizeof(err));
 }
 
 /* fp_prune_good - last good copies of indexes the new policies do not use go */
 static void fp_prune_good(const struct det_policyset *ps)
 {
-	char  **keep = xcalloc(ps->nfpi + 1, sizeof(char *));
+	char **keep = xcalloc(ps->nfpi + 1, sizeof(char *));
 
 	for (size_t i = 0; i < ps->nfpi; i++)
-		keep[i] = xasprintf("%s%s", ps->fpi[i]->name, detector_fp_ext(ps->fpi[i]->kind));
+		keep[i] =
+			xasprintf("%s%s", ps->fpi[i]->name, detector_fp_ext(ps->fpi[i]->kind));
 	detector_fp_good_prune((const char *const *) keep, ps->nfpi);
 	for (size_t i = 0; i < ps->nfpi; i++)
 		free(keep[i]);
@@ -1753,14 +1852,15 @@ static void fp_prune_good(const struct det_policyset *ps)
 /* detector_policy_startup - the policies this detector runs, or NULL */
 struct det_policyset *detector_policy_startup(const char *confdir, int *fallback)
 {
-	char    path[PATH_MAX], good[PATH_MAX], gen[PATH_MAX], tag[64], have[64];
-	char    err[CONF_ERR_MAX], err2[CONF_ERR_MAX];
+	char path[PATH_MAX], good[PATH_MAX], gen[PATH_MAX], tag[64], have[64];
+	char err[CONF_ERR_MAX], err2[CONF_ERR_MAX];
 	struct det_policyset *ps;
 	struct stat st;
 
 	*fallback = 0;
 	policy_path(confdir, path, sizeof(path));
-	snprintf(good, sizeof(good), "%s/%s/%s", var_run_directory, POLICY_STATE_DIR, POLICY_GOOD);
+	snprintf(good, sizeof(good), "%s/%s/%s", var_run_directory, POLICY_STATE_DIR,
+		 POLICY_GOOD);
 	snprintf(gen, sizeof(gen), "%s/%s/%s", var_run_directory, POLICY_STATE_DIR, POLICY_GEN);
 	gen_tag(tag, sizeof(tag));
 	read_small(gen, have, sizeof(have));
@@ -1775,9 +1875,10 @@ struct det_policyset *detector_policy_startup(const char *confdir, int *fallback
 	if ((ps = load_file(confdir, path, good, FP_OPEN_SAVE, err, sizeof(err))) != NULL) {
 		write_small(gen, tag);
 		fp_prune_good(ps);
-		evt_info(POLICY_LOADED, NULL, "file=%s policies=%zu rules=%zu patterns=%zu "
-			 "compile=%.1fms", path, ps->npolicies, ps->nrules, ps->npats,
-			 ps->compile_ms);
+		evt_info(POLICY_LOADED, NULL,
+			 "file=%s policies=%zu rules=%zu patterns=%zu "
+			 "compile=%.1fms",
+			 path, ps->npolicies, ps->nrules, ps->npats, ps->compile_ms);
 		return ps;
 	}
 	evt_error(POLICY_REFUSED, NULL, "reason=\"%s\"", err);

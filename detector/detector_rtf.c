@@ -38,45 +38,44 @@
 #include "msg.h"
 #include "detector.h"
 
-#define RTF_DEPTH	256
-#define RTF_WORD	32
+#define RTF_DEPTH 256
+#define RTF_WORD  32
 
 enum rtf_dest {
-	RTF_TEXT,			/* characters are text */
-	RTF_HEX,			/* characters are hex digits of binary data */
+	RTF_TEXT, /* characters are text */
+	RTF_HEX,  /* characters are hex digits of binary data */
 };
 
 struct rtf_group {
 	enum rtf_dest dest;
-	int     uc;			/* replacement characters after \uN */
-	int     htmlrtf;		/* inside \htmlrtf ... \htmlrtf0 */
-	char    hexname[16];		/* what the hex data is: objdata, pict... */
-	size_t  hexstart;		/* where its bytes start in the hex buffer */
+	int uc;           /* replacement characters after \uN */
+	int htmlrtf;      /* inside \htmlrtf ... \htmlrtf0 */
+	char hexname[16]; /* what the hex data is: objdata, pict... */
+	size_t hexstart;  /* where its bytes start in the hex buffer */
 };
 
 struct rtf {
 	struct det_scan *sc;
-	int     depth;			/* nesting, for the dispatch */
+	int depth; /* nesting, for the dispatch */
 	const char *name;
 	struct buf *out;
-	struct buf bytes;		/* 8-bit text not yet converted */
-	struct buf hex;			/* decoded binary data of open hex groups */
-	int     hexhalf;		/* a hex digit waiting for its pair */
-	int     codepage;
-	int     skip;			/* replacement characters still to skip */
+	struct buf bytes; /* 8-bit text not yet converted */
+	struct buf hex;   /* decoded binary data of open hex groups */
+	int hexhalf;      /* a hex digit waiting for its pair */
+	int codepage;
+	int skip; /* replacement characters still to skip */
 	unsigned hi_surrogate;
 	struct rtf_group st[RTF_DEPTH];
-	int     level;
-	size_t  limit;
-	int     cut;			/* the limit left part of the document unread */
+	int level;
+	size_t limit;
+	int cut; /* the limit left part of the document unread */
 };
 
 /* Windows-1252's 0x80-0x9f */
 static const unsigned short rtf_cp1252[32] = {
-	0x20ac, 0xfffd, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
-	0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0xfffd, 0x017d, 0xfffd,
-	0xfffd, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
-	0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0xfffd, 0x017e, 0x0178,
+	0x20ac, 0xfffd, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
+	0x2039, 0x0152, 0xfffd, 0x017d, 0xfffd, 0xfffd, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
+	0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0xfffd, 0x017e, 0x0178,
 };
 
 /* put_cp - a code point as UTF-8 */
@@ -113,7 +112,7 @@ static void flush_bytes(struct rtf *r)
 			put_cp(r->out, c >= 0x80 && c < 0xa0 ? rtf_cp1252[c - 0x80] : c);
 		}
 	} else {
-		char    cs[24];
+		char cs[24];
 
 		snprintf(cs, sizeof(cs), "CP%d", r->codepage);
 		detector_charset_to_utf8(cs, r->bytes.data, r->bytes.len, r->out,
@@ -138,8 +137,9 @@ static void put_byte(struct rtf *r, unsigned char c)
 		return;
 	}
 	if (g->dest == RTF_HEX) {
-		int     v = c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f'
-			? (c | 0x20) - 'a' + 10 : -1;
+		int v = c >= '0' && c <= '9'                     ? c - '0'
+			: (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+								 : -1;
 
 		if (v < 0)
 			return;
@@ -197,12 +197,12 @@ static uint32_t rd_u32(const unsigned char *p)
 static void objdata(struct rtf *r, const char *d, size_t len)
 {
 	const unsigned char *u = (const unsigned char *) d;
-	size_t  i = 8;
-	char    cls[64] = "";
+	size_t i = 8;
+	char cls[64] = "";
 
 	if (len < 8 || rd_u32(u + 4) != 2)
-		goto raw;			/* not an embedded object: its bytes as they are */
-	for (int k = 0; k < 3; k++) {		/* class, topic and item names */
+		goto raw;             /* not an embedded object: its bytes as they are */
+	for (int k = 0; k < 3; k++) { /* class, topic and item names */
 		uint32_t n;
 
 		if (i + 4 > len)
@@ -218,7 +218,7 @@ static void objdata(struct rtf *r, const char *d, size_t len)
 	if (i + 4 > len || rd_u32(u + i) > len - i - 4)
 		goto raw;
 	{
-		size_t  n = rd_u32(u + i);
+		size_t n = rd_u32(u + i);
 
 		d += i + 4;
 		len = n;
@@ -242,14 +242,14 @@ static void group_end(struct rtf *r)
 	flush_bytes(r);
 	if (r->level == 0)
 		return;
-	if (r->level >= RTF_DEPTH) {		/* past the tracked depth */
+	if (r->level >= RTF_DEPTH) { /* past the tracked depth */
 		r->level--;
 		return;
 	}
 	if (g->dest == RTF_HEX && r->st[r->level - 1].dest != RTF_HEX) {
-		size_t  start = g->hexstart < r->hex.len ? g->hexstart : r->hex.len;
+		size_t start = g->hexstart < r->hex.len ? g->hexstart : r->hex.len;
 		const char *d = r->hex.data + start;
-		size_t  n = r->hex.len - start;
+		size_t n = r->hex.len - start;
 
 		r->sc->decoded += n;
 		if (n > 0 && strcmp(g->hexname, "objdata") == 0)
@@ -270,8 +270,9 @@ static void group_end(struct rtf *r)
 /* control - act on one control word */
 static void control(struct rtf *r, const char *w, int has_arg, long arg, int starred)
 {
-	static const char *const hexdest[] = {"objdata", "pict", "themedata",
-		"colorschememapping", "datastore", "blipuid", NULL};
+	static const char *const hexdest[] = {
+		"objdata",   "pict",    "themedata", "colorschememapping",
+		"datastore", "blipuid", NULL};
 	struct rtf_group *g = cur(r);
 
 	if (!strcmp(w, "par") || !strcmp(w, "line") || !strcmp(w, "row") || !strcmp(w, "sect")
@@ -329,8 +330,8 @@ static void control(struct rtf *r, const char *w, int has_arg, long arg, int sta
 /* rtf_parse - the whole document */
 static void rtf_parse(struct rtf *r, const char *in, size_t len)
 {
-	size_t  i = 0;
-	int     starred = 0;
+	size_t i = 0;
+	int starred = 0;
 
 	while (i < len && r->out->len < r->limit) {
 		unsigned char c = (unsigned char) in[i];
@@ -371,16 +372,20 @@ static void rtf_parse(struct rtf *r, const char *in, size_t len)
 			break;
 		c = (unsigned char) in[i + 1];
 		if (c == '\'') {
-			int     hi, lo;
+			int hi, lo;
 
 			if (i + 3 >= len)
 				break;
 			hi = in[i + 2];
 			lo = in[i + 3];
-			hi = hi >= '0' && hi <= '9' ? hi - '0' : (hi | 0x20) >= 'a' && (hi | 0x20) <= 'f'
-				? (hi | 0x20) - 'a' + 10 : -1;
-			lo = lo >= '0' && lo <= '9' ? lo - '0' : (lo | 0x20) >= 'a' && (lo | 0x20) <= 'f'
-				? (lo | 0x20) - 'a' + 10 : -1;
+			hi = hi >= '0' && hi <= '9' ? hi - '0'
+				: (hi | 0x20) >= 'a' && (hi | 0x20) <= 'f'
+				? (hi | 0x20) - 'a' + 10
+				: -1;
+			lo = lo >= '0' && lo <= '9' ? lo - '0'
+				: (lo | 0x20) >= 'a' && (lo | 0x20) <= 'f'
+				? (lo | 0x20) - 'a' + 10
+				: -1;
 			if (hi >= 0 && lo >= 0) {
 				if (cur(r)->dest == RTF_HEX) {
 					put_byte(r, (unsigned char) in[i + 2]);
@@ -410,10 +415,10 @@ static void rtf_parse(struct rtf *r, const char *in, size_t len)
 			continue;
 		}
 		{
-			char    word[RTF_WORD + 1];
-			size_t  j = i + 1, k = 0;
-			long    arg = 0;
-			int     has_arg = 0, neg = 0;
+			char word[RTF_WORD + 1];
+			size_t j = i + 1, k = 0;
+			long arg = 0;
+			int has_arg = 0, neg = 0;
 
 			while (j < len && ((in[j] | 0x20) >= 'a' && (in[j] | 0x20) <= 'z')) {
 				if (k < RTF_WORD)
@@ -437,7 +442,7 @@ static void rtf_parse(struct rtf *r, const char *in, size_t len)
 				j++;
 			i = j;
 			if (!strcmp(word, "bin") && has_arg && arg > 0) {
-				size_t  n = (size_t) arg < len - i ? (size_t) arg : len - i;
+				size_t n = (size_t) arg < len - i ? (size_t) arg : len - i;
 
 				flush_bytes(r);
 				if (cur(r)->dest == RTF_HEX) {
@@ -447,8 +452,9 @@ static void rtf_parse(struct rtf *r, const char *in, size_t len)
 						r->cut = 1;
 				} else if (n > 0) {
 					r->sc->content_name = r->name;
-					detector_content_scan(r->sc, in + i, n, "application/octet-stream",
-							      NULL, DET_W_ATTACH, r->depth,
+					detector_content_scan(r->sc, in + i, n,
+							      "application/octet-stream", NULL,
+							      DET_W_ATTACH, r->depth,
 							      detector_sniff(in + i, n));
 					r->sc->content_name = NULL;
 				}
@@ -457,7 +463,7 @@ static void rtf_parse(struct rtf *r, const char *in, size_t len)
 				continue;
 			}
 			if (r->skip > 0) {
-				r->skip--;	/* a replacement character written as a word */
+				r->skip--; /* a replacement character written as a word */
 				starred = 0;
 				continue;
 			}
@@ -475,10 +481,10 @@ static void rtf_parse(struct rtf *r, const char *in, size_t len)
 }
 
 /* detector_rtf_text - an RTF document's text into out, objects to the dispatch */
-void    detector_rtf_text(struct det_scan *sc, const char *in, size_t len, int depth,
-			  const char *name, struct buf *out)
+void detector_rtf_text(struct det_scan *sc, const char *in, size_t len, int depth,
+		       const char *name, struct buf *out)
 {
-	size_t  lim = (size_t) var_detector_decoded_size_limit;
+	size_t lim = (size_t) var_detector_decoded_size_limit;
 	struct rtf *r = xcalloc(1, sizeof(*r));
 
 	r->sc = sc;
@@ -490,7 +496,7 @@ void    detector_rtf_text(struct det_scan *sc, const char *in, size_t len, int d
 	r->st[0].uc = 1;
 	r->limit = sc->decoded >= lim ? 0 : lim - sc->decoded;
 	if (r->limit > len + 4096)
-		r->limit = len + 4096;		/* text is never longer than its RTF */
+		r->limit = len + 4096; /* text is never longer than its RTF */
 	buf_init(&r->bytes, 256);
 	buf_init(&r->hex, 256);
 	rtf_parse(r, in, len);
@@ -500,8 +506,8 @@ void    detector_rtf_text(struct det_scan *sc, const char *in, size_t len, int d
 }
 
 /* detector_rtf_scan - an RTF attachment */
-void    detector_rtf_scan(struct det_scan *sc, const char *in, size_t len, unsigned where,
-			  int depth, const char *name)
+void detector_rtf_scan(struct det_scan *sc, const char *in, size_t len, unsigned where,
+		       int depth, const char *name)
 {
 	struct buf text;
 
@@ -516,15 +522,16 @@ void    detector_rtf_scan(struct det_scan *sc, const char *in, size_t len, unsig
 }
 
 /* detector_rtf_decompress - Outlook's compressed RTF; -1 if it is not */
-int     detector_rtf_decompress(const char *in, size_t len, struct buf *out, size_t limit)
+int detector_rtf_decompress(const char *in, size_t len, struct buf *out, size_t limit)
 {
-	static const char prefix[] = "{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}"
+	static const char prefix[] =
+		"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}"
 		"{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript \\fdecor MS Sans SerifSymbol"
 		"ArialTimes New RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par "
 		"\\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx";
 	const unsigned char *p = (const unsigned char *) in;
 	unsigned char dict[4096];
-	size_t  wpos = sizeof(prefix) - 1, i = 16, raw, comp, end;
+	size_t wpos = sizeof(prefix) - 1, i = 16, raw, comp, end;
 	uint32_t type;
 
 	if (len < 16)
@@ -535,13 +542,13 @@ int     detector_rtf_decompress(const char *in, size_t len, struct buf *out, siz
 	end = comp + 4 < len ? comp + 4 : len;
 	if (raw < limit)
 		limit = raw;
-	if (type == 0x414c454du) {		/* "MELA": stored */
-		size_t  n = len - 16 < limit ? len - 16 : limit;
+	if (type == 0x414c454du) { /* "MELA": stored */
+		size_t n = len - 16 < limit ? len - 16 : limit;
 
 		buf_append(out, in + 16, n);
 		return 0;
 	}
-	if (type != 0x75465a4cu)		/* "LZFu" */
+	if (type != 0x75465a4cu) /* "LZFu" */
 		return -1;
 	memset(dict, 0, sizeof(dict));
 	memcpy(dict, prefix, sizeof(prefix) - 1);
@@ -559,11 +566,11 @@ int     detector_rtf_decompress(const char *in, size_t len, struct buf *out, siz
 				return 0;
 			{
 				unsigned ref = (unsigned) p[i] << 8 | p[i + 1];
-				size_t  off = ref >> 4, n = (ref & 15) + 2;
+				size_t off = ref >> 4, n = (ref & 15) + 2;
 
 				i += 2;
 				if (off == wpos)
-					return 0;	/* the end mark */
+					return 0; /* the end mark */
 				for (size_t k = 0; k < n && out->len < limit; k++) {
 					unsigned char c = dict[(off + k) & 4095];
 

@@ -43,9 +43,9 @@
 
 #include "detector.h"
 
-#define PEM_BODY_MAX	16384
-#define JWT_PART_MAX	8192
-#define URL_MAX		512
+#define PEM_BODY_MAX 16384
+#define JWT_PART_MAX 8192
+#define URL_MAX      512
 
 /* b64ch - a base64 or base64url character */
 static int b64ch(char c)
@@ -76,7 +76,7 @@ static void put(det_found_fn found, void *ctx, enum det_ident id, size_t s, size
 /* tail_mask - the first k characters of [s, e), stars, and the last four */
 static void tail_mask(const char *d, size_t s, size_t e, size_t k, char *out, size_t outlen)
 {
-	size_t  n = e - s, tail;
+	size_t n = e - s, tail;
 
 	if (k > n)
 		k = n;
@@ -89,11 +89,11 @@ static void tail_mask(const char *d, size_t s, size_t e, size_t k, char *out, si
 /* pem_body - base64 characters of the lines after p, up to an END line */
 static size_t pem_body(const char *d, size_t len, size_t p, size_t *end)
 {
-	size_t  lim = len - p < PEM_BODY_MAX ? len : p + PEM_BODY_MAX, b64 = 0;
-	int     headers = 1;
+	size_t lim = len - p < PEM_BODY_MAX ? len : p + PEM_BODY_MAX, b64 = 0;
+	int headers = 1;
 
 	while (p < lim) {
-		size_t  ls = p, n = 0, other = 0;
+		size_t ls = p, n = 0, other = 0;
 
 		while (p < lim && d[p] != '\n') {
 			if (b64ch(d[p]) || d[p] == '=')
@@ -119,18 +119,19 @@ static size_t pem_body(const char *d, size_t len, size_t p, size_t *end)
 }
 
 /* pem_key - the BEGIN line that ends with the anchor at [at, end) */
-static size_t pem_key(const char *d, size_t len, size_t at, size_t end,
-		      det_found_fn found, void *ctx)
+static size_t pem_key(const char *d, size_t len, size_t at, size_t end, det_found_fn found,
+		      void *ctx)
 {
-	size_t  s = at, e;
-	char    sample[DET_SAMPLE_MAX + 8];
+	size_t s = at, e;
+	char sample[DET_SAMPLE_MAX + 8];
 
 	if (memcmp(d + at, "PuTTY", 5) == 0) {
 		const char *pl;
 
 		if (at > 0 && d[at - 1] != '\n')
 			return end;
-		pl = memmem(d + end, len - end < 4096 ? len - end : 4096, "\nPrivate-Lines:", 15);
+		pl = memmem(d + end, len - end < 4096 ? len - end : 4096,
+			    "\nPrivate-Lines:", 15);
 		if (pl == NULL || pem_body(d, len, (size_t) (pl - d) + 1, &e) < 64)
 			return end;
 		put(found, ctx, IDENT_PEM_KEY, at, e, "PuTTY-User-Key-File ****");
@@ -145,7 +146,8 @@ static size_t pem_key(const char *d, size_t len, size_t at, size_t end,
 	s -= 5;
 	if (pem_body(d, len, end, &e) < 64)
 		return end;
-	snprintf(sample, sizeof(sample), "%.*s ****", (int) (end - s < 48 ? end - s : 48), d + s);
+	snprintf(sample, sizeof(sample), "%.*s ****", (int) (end - s < 48 ? end - s : 48),
+		 d + s);
 	put(found, ctx, IDENT_PEM_KEY, s, e, sample);
 	return e;
 }
@@ -155,7 +157,7 @@ static size_t pem_key(const char *d, size_t len, size_t at, size_t end,
 /* aws_id - AKIA/ASIA and 16 capitals or digits, alone; its end or 0 */
 static size_t aws_id(const char *d, size_t len, size_t at)
 {
-	size_t  e = at + 20;
+	size_t e = at + 20;
 
 	if ((at > 0 && alnum(d[at - 1])) || e > len || (e < len && alnum(d[e]))
 	    || (memcmp(d + at, "AKIA", 4) != 0 && memcmp(d + at, "ASIA", 4) != 0))
@@ -171,11 +173,11 @@ static size_t aws_id(const char *d, size_t len, size_t at)
 /* aws_secret - a 40-character secret access key after p (within 160 bytes) */
 static int aws_secret(const char *d, size_t len, size_t p, size_t *s, size_t *e)
 {
-	size_t  lim = len - p < 160 ? len : p + 160;
+	size_t lim = len - p < 160 ? len : p + 160;
 
 	while (p < lim) {
-		size_t  q = p;
-		int     up = 0, lo = 0, dg = 0;
+		size_t q = p;
+		int up = 0, lo = 0, dg = 0;
 
 		if (!(alnum(d[p]) || d[p] == '+' || d[p] == '/')) {
 			p++;
@@ -226,7 +228,7 @@ static int b62(char c)
 }
 
 /* detector_github_ok - a classic GitHub token: 30 characters and their CRC */
-int     detector_github_ok(const char *tok, size_t n)
+int detector_github_ok(const char *tok, size_t n)
 {
 	uint64_t v = 0;
 
@@ -243,7 +245,7 @@ int     detector_github_ok(const char *tok, size_t n)
 /* run_of - characters of a class from p, at most max; its end */
 static size_t run_of(const char *d, size_t len, size_t p, size_t max, const char *extra)
 {
-	size_t  q = p;
+	size_t q = p;
 
 	while (q < len && q - p <= max && (alnum(d[q]) || (d[q] && strchr(extra, d[q]))))
 		q++;
@@ -251,15 +253,15 @@ static size_t run_of(const char *d, size_t len, size_t p, size_t max, const char
 }
 
 /* github - a token after its prefix at [at, end) */
-static size_t github(const char *d, size_t len, size_t at, size_t end,
-		     det_found_fn found, void *ctx)
+static size_t github(const char *d, size_t len, size_t at, size_t end, det_found_fn found,
+		     void *ctx)
 {
-	char    sample[DET_SAMPLE_MAX + 8];
-	size_t  e;
+	char sample[DET_SAMPLE_MAX + 8];
+	size_t e;
 
 	if (at > 0 && (alnum(d[at - 1]) || d[at - 1] == '_'))
 		return end;
-	if (end - at == 11) {			/* github_pat_: 22 + '_' + 59 */
+	if (end - at == 11) { /* github_pat_: 22 + '_' + 59 */
 		e = run_of(d, len, end, 100, "_");
 		if (e - end != 82 || d[end + 22] != '_')
 			return end;
@@ -274,12 +276,12 @@ static size_t github(const char *d, size_t len, size_t at, size_t end,
 }
 
 /* gitlab - glpat-... and the other GitLab token prefixes */
-static size_t gitlab(const char *d, size_t len, size_t at, size_t end,
-		     det_found_fn found, void *ctx)
+static size_t gitlab(const char *d, size_t len, size_t at, size_t end, det_found_fn found,
+		     void *ctx)
 {
-	char    sample[DET_SAMPLE_MAX + 8];
-	size_t  e = run_of(d, len, end, 200, "_-.");
-	int     mixed = 0;
+	char sample[DET_SAMPLE_MAX + 8];
+	size_t e = run_of(d, len, end, 200, "_-.");
+	int mixed = 0;
 
 	if (at > 0 && (alnum(d[at - 1]) || d[at - 1] == '_' || d[at - 1] == '-'))
 		return end;
@@ -295,12 +297,12 @@ static size_t gitlab(const char *d, size_t len, size_t at, size_t end,
 }
 
 /* slack - xox?- tokens and hooks.slack.com/services/T.../B.../... */
-static size_t slack(const char *d, size_t len, size_t at, size_t end,
-		    det_found_fn found, void *ctx)
+static size_t slack(const char *d, size_t len, size_t at, size_t end, det_found_fn found,
+		    void *ctx)
 {
-	char    sample[DET_SAMPLE_MAX + 8];
-	size_t  e, p;
-	int     digits = 0;
+	char sample[DET_SAMPLE_MAX + 8];
+	size_t e, p;
+	int digits = 0;
 
 	if (d[at] == 'h') {
 		/* T<team>/B<bot>/<secret> */
@@ -322,7 +324,7 @@ static size_t slack(const char *d, size_t len, size_t at, size_t end,
 	if (at > 0 && (alnum(d[at - 1]) || d[at - 1] == '-'))
 		return end;
 	p = end;
-	if (d[end - 1] == '.') {		/* xoxe.xoxp-1-...: a refreshable token */
+	if (d[end - 1] == '.') { /* xoxe.xoxp-1-...: a refreshable token */
 		if (len - p < 5 || memcmp(d + p, "xox", 3) != 0 || d[p + 4] != '-')
 			return end;
 		p += 5;
@@ -357,11 +359,11 @@ static int b64val(char c)
 static size_t b64url_decode(const char *s, size_t n, char *out, size_t max)
 {
 	uint32_t acc = 0;
-	int     bits = 0;
-	size_t  j = 0;
+	int bits = 0;
+	size_t j = 0;
 
 	for (size_t i = 0; i < n && j < max; i++) {
-		int     v = b64val(s[i]);
+		int v = b64val(s[i]);
 
 		if (v < 0)
 			break;
@@ -378,7 +380,7 @@ static size_t b64url_decode(const char *s, size_t n, char *out, size_t max)
 /* jwt_part - a base64url part from p; its end */
 static size_t jwt_part(const char *d, size_t len, size_t p)
 {
-	size_t  q = p;
+	size_t q = p;
 
 	while (q < len && q - p <= JWT_PART_MAX
 	       && (isalnum((unsigned char) d[q]) || d[q] == '-' || d[q] == '_'))
@@ -387,11 +389,11 @@ static size_t jwt_part(const char *d, size_t len, size_t p)
 }
 
 /* jwt - header.payload.signature from the "eyJ" at at */
-static size_t jwt(const char *d, size_t len, size_t at, size_t end,
-		  det_found_fn found, void *ctx)
+static size_t jwt(const char *d, size_t len, size_t at, size_t end, det_found_fn found,
+		  void *ctx)
 {
-	char    head[256], sample[DET_SAMPLE_MAX + 8], alg[16] = "";
-	size_t  h, p, s, hn;
+	char head[256], sample[DET_SAMPLE_MAX + 8], alg[16] = "";
+	size_t h, p, s, hn;
 	const char *a;
 
 	(void) end;
@@ -414,7 +416,7 @@ static size_t jwt(const char *d, size_t len, size_t at, size_t end,
 	/* "alg":"HS256": the name for the sample (not secret) */
 	a = strchr(a + 5, '"');
 	if (a) {
-		size_t  k = 0;
+		size_t k = 0;
 
 		for (a++; *a && *a != '"' && k + 1 < sizeof(alg); a++)
 			if (isalnum((unsigned char) *a))
@@ -431,10 +433,13 @@ static size_t jwt(const char *d, size_t len, size_t at, size_t end,
 /* placeholder - a password that stands for one: password, ****, ${X}, <x> */
 static int placeholder(const char *p, size_t n)
 {
-	static const char *const words[] = {"password", "passwd", "pass", "pwd", "secret",
-		"changeme", "example", "yourpassword", "your_password", "mypassword",
-		"pass123", "xxx", "xxxx", "xxxxx", "xxxxxx", "xxxxxxxx", "null", "none", NULL};
-	size_t  star = 0;
+	static const char *const words[] = {
+		"password",      "passwd",     "pass",    "pwd",
+		"secret",        "changeme",   "example", "yourpassword",
+		"your_password", "mypassword", "pass123", "xxx",
+		"xxxx",          "xxxxx",      "xxxxxx",  "xxxxxxxx",
+		"null",          "none",       NULL};
+	size_t star = 0;
 
 	if (n == 0 || strchr("$<{[%", p[0]))
 		return 1;
@@ -451,24 +456,25 @@ static int placeholder(const char *p, size_t n)
 /* url_end - where a URL ends: white space, quotes, brackets, controls */
 static size_t url_end(const char *d, size_t len, size_t p)
 {
-	size_t  lim = len - p < URL_MAX ? len : p + URL_MAX;
+	size_t lim = len - p < URL_MAX ? len : p + URL_MAX;
 
-	while (p < lim && (unsigned char) d[p] > 0x20 && !strchr("\"'<>`()|\\", d[p]) && d[p] != 0x7f)
+	while (p < lim && (unsigned char) d[p] > 0x20 && !strchr("\"'<>`()|\\", d[p])
+	       && d[p] != 0x7f)
 		p++;
 	return p;
 }
 
 /* db_url - scheme://user:password@host */
-static size_t db_url(const char *d, size_t len, size_t at, size_t end,
-		     det_found_fn found, void *ctx)
+static size_t db_url(const char *d, size_t len, size_t at, size_t end, det_found_fn found,
+		     void *ctx)
 {
-	char    sample[DET_SAMPLE_MAX + 8];
-	size_t  e, at_sign = 0, colon = 0;
+	char sample[DET_SAMPLE_MAX + 8];
+	size_t e, at_sign = 0, colon = 0;
 
 	if (at > 0 && (alnum(d[at - 1]) || d[at - 1] == '+' || d[at - 1] == '.'))
 		return end;
 	e = url_end(d, len, end);
-	if (d[end - 1] == ':') {		/* jdbc: ...password=... or user/pass@ */
+	if (d[end - 1] == ':') { /* jdbc: ...password=... or user/pass@ */
 		const char *pw = NULL;
 
 		for (size_t i = end; i + 9 <= e; i++)
@@ -478,7 +484,7 @@ static size_t db_url(const char *d, size_t len, size_t at, size_t end,
 				break;
 			}
 		if (pw) {
-			size_t  n = 0;
+			size_t n = 0;
 
 			while ((size_t) (pw - d) + n < e && pw[n] != ';' && pw[n] != '&')
 				n++;
@@ -490,17 +496,19 @@ static size_t db_url(const char *d, size_t len, size_t at, size_t end,
 
 			if (e - end < 12 || strncasecmp(d + end, "oracle:thin:", 12) != 0
 			    || (as = memchr(d + end, '@', e - end)) == NULL
-			    || (sl = memchr(d + end + 12, '/', (size_t) (as - d) - end - 12)) == NULL
+			    || (sl = memchr(d + end + 12, '/', (size_t) (as - d) - end - 12))
+				    == NULL
 			    || placeholder(sl + 1, (size_t) (as - sl) - 1))
 				return e;
 		}
 		/* jdbc:subprotocol:, and no more */
 		{
-			size_t  k = end;
+			size_t k = end;
 
 			while (k < e && k - end < 16 && alnum(d[k]))
 				k++;
-			snprintf(sample, sizeof(sample), "%.*s: ... password ****", (int) (k - at), d + at);
+			snprintf(sample, sizeof(sample), "%.*s: ... password ****",
+				 (int) (k - at), d + at);
 		}
 		put(found, ctx, IDENT_DB_URL, at, e, sample);
 		return e;
@@ -521,7 +529,9 @@ static size_t db_url(const char *d, size_t len, size_t at, size_t end,
 		return e;
 	snprintf(sample, sizeof(sample), "%.*s****:****@%.*s", (int) (end - at), d + at,
 		 (int) (url_end(d, len, at_sign + 1) - at_sign - 1 < 24
-			? url_end(d, len, at_sign + 1) - at_sign - 1 : 24), d + at_sign + 1);
+				? url_end(d, len, at_sign + 1) - at_sign - 1
+				: 24),
+		 d + at_sign + 1);
 	put(found, ctx, IDENT_DB_URL, at, e, sample);
 	return e;
 }
@@ -529,27 +539,29 @@ static size_t db_url(const char *d, size_t len, size_t at, size_t end,
 /* ---- SWIFT/BIC ------------------------------------------------------------ */
 
 /* bic - the first code after SWIFT or BIC: DEUTDEFF, DEUTDEFF500 */
-static size_t bic(const char *d, size_t len, size_t at, size_t end,
-		  det_found_fn found, void *ctx)
+static size_t bic(const char *d, size_t len, size_t at, size_t end, det_found_fn found,
+		  void *ctx)
 {
-	static const char *const filler[] = {"code", "bic", "swift", "no", "nr", "number",
-		"address", "id", "of", "the", "is", NULL};
-	size_t  lim = len - end < 48 ? len : end + 48, p = end, q, n;
-	char    v[12], sample[DET_SAMPLE_MAX + 8];
-	int     f;
+	static const char *const filler[] = {"code",    "bic", "swift", "no",  "nr", "number",
+					     "address", "id",  "of",    "the", "is", NULL};
+	size_t lim = len - end < 48 ? len : end + 48, p = end, q, n;
+	char v[12], sample[DET_SAMPLE_MAX + 8];
+	int f;
 
-	if ((at > 0 && alnum(d[at - 1])) || (end < len && isalpha((unsigned char) d[end])
-					      && !(len - end >= 4 && strncasecmp(d + end, "code", 4) == 0)))
+	if ((at > 0 && alnum(d[at - 1]))
+	    || (end < len && isalpha((unsigned char) d[end])
+		&& !(len - end >= 4 && strncasecmp(d + end, "code", 4) == 0)))
 		return end;
 	for (;;) {
 		/* the next word, on this line or the next */
 		while (p < lim && !alnum(d[p])) {
-			if (d[p] == '\n' && p + 1 < len && (d[p + 1] == '\n' || d[p + 1] == '\r'))
-				return p;	/* a paragraph later: out of context */
+			if (d[p] == '\n' && p + 1 < len
+			    && (d[p + 1] == '\n' || d[p + 1] == '\r'))
+				return p; /* a paragraph later: out of context */
 			p++;
 		}
 		for (q = p; q < len && q - p < 12 && alnum(d[q]); q++)
-			 /* void */ ;
+			/* void */;
 		if (p >= lim || (n = q - p) == 0)
 			return p;
 		f = 0;
@@ -570,14 +582,14 @@ static size_t bic(const char *d, size_t len, size_t at, size_t end,
 }
 
 /* detector_ident_anchor - an anchor of an identifier at [at, end): look around */
-void    detector_ident_anchor(enum det_ident id, const char *d, size_t len, size_t at,
-			      size_t end, size_t *done, det_found_fn found, void *ctx)
+void detector_ident_anchor(enum det_ident id, const char *d, size_t len, size_t at, size_t end,
+			   size_t *done, det_found_fn found, void *ctx)
 {
-	size_t  e = end, s, se;
-	char    sample[DET_SAMPLE_MAX + 8];
+	size_t e = end, s, se;
+	char sample[DET_SAMPLE_MAX + 8];
 
 	if (at < done[id] || end > len)
-		return;				/* inside what was read already */
+		return; /* inside what was read already */
 	switch (id) {
 	case IDENT_PEM_KEY:
 		e = pem_key(d, len, at, end, found, ctx);

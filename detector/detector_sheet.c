@@ -54,19 +54,19 @@
 #include "mem.h"
 #include "detector.h"
 
-#define SHEET_MAX_COL	16384		/* XFD, the last column of Excel */
-#define SHEET_NUM_MAX	64		/* longer "numbers" are text */
-#define SST_USED	0x80000000u	/* in off[i]: string i was shown */
-#define SHEET_HUGE	(2 * 1024 * 1024)	/* a huge page */
+#define SHEET_MAX_COL 16384             /* XFD, the last column of Excel */
+#define SHEET_NUM_MAX 64                /* longer "numbers" are text */
+#define SST_USED      0x80000000u       /* in off[i]: string i was shown */
+#define SHEET_HUGE    (2 * 1024 * 1024) /* a huge page */
 
 /* A tag as the grid reader sees it. */
 struct sheet_tag {
-	int     closing;		/* </name> */
-	int     empty;			/* <name/> */
-	const char *name;		/* local name, prefix left out */
-	size_t  nlen;
-	const char *attr;		/* attributes: from here to end */
-	const char *end;		/* the '>' (or the input's end) */
+	int closing;      /* </name> */
+	int empty;        /* <name/> */
+	const char *name; /* local name, prefix left out */
+	size_t nlen;
+	const char *attr; /* attributes: from here to end */
+	const char *end;  /* the '>' (or the input's end) */
 };
 
 /* is_ws - XML white space */
@@ -82,8 +82,8 @@ static inline const char *find_lt(const char *p, const char *end)
 	const __m128i lt = _mm_set1_epi8('<');
 
 	for (; end - p >= 16; p += 16) {
-		unsigned m = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(
-				_mm_loadu_si128((const __m128i *) p), lt));
+		unsigned m = (unsigned) _mm_movemask_epi8(
+			_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *) p), lt));
 
 		if (m)
 			return p + __builtin_ctz(m);
@@ -160,7 +160,7 @@ static void blank_breaks(char *p, size_t n)
 /* put_cell_text - character data of a cell: entities decoded, tabs and breaks as spaces */
 static void put_cell_text(struct buf *out, const char *p, size_t len)
 {
-	size_t  from = out->len;
+	size_t from = out->len;
 
 	detector_office_text(out, p, len);
 	blank_breaks(out->data + from, out->len - from);
@@ -169,7 +169,7 @@ static void put_cell_text(struct buf *out, const char *p, size_t len)
 /* ---- shared strings ---------------------------------------------------- */
 
 /* detector_sst_free - release a string table */
-void    detector_sst_free(struct det_sst *s)
+void detector_sst_free(struct det_sst *s)
 {
 	buf_free(&s->text);
 	free(s->off);
@@ -209,14 +209,14 @@ static const char *plain_t(const char *p, const char *end)
 }
 
 /* detector_sst_load - the strings of a sharedStrings part; the bytes read */
-size_t  detector_sst_load(struct det_sst *s, const char *in, size_t len)
+size_t detector_sst_load(struct det_sst *s, const char *in, size_t len)
 {
 	const char *p = in, *end, *lt;
-	size_t  cap = len / 16 + 1024;		/* <si><t>x</t></si>: 17 bytes */
-	int     in_si = 0, in_t = 0;
+	size_t cap = len / 16 + 1024; /* <si><t>x</t></si>: 17 bytes */
+	int in_si = 0, in_t = 0;
 	struct sheet_tag t;
 
-	if (len >= SST_USED)			/* offsets are 31 bits: the rest is text */
+	if (len >= SST_USED) /* offsets are 31 bits: the rest is text */
 		len = SST_USED - 1;
 	end = in + len;
 	memset(s, 0, sizeof(*s));
@@ -251,7 +251,8 @@ size_t  detector_sst_load(struct det_sst *s, const char *in, size_t len)
 				const char *q = memmem(p + 9, (size_t) (end - p - 9), "]]>", 3);
 
 				if (in_t)
-					buf_append(&s->text, p + 9, (size_t) ((q ? q : end) - p - 9));
+					buf_append(&s->text, p + 9,
+						   (size_t) ((q ? q : end) - p - 9));
 				p = q ? q + 3 : end;
 			} else
 				p = after(p, end, &t, 0);
@@ -261,7 +262,7 @@ size_t  detector_sst_load(struct det_sst *s, const char *in, size_t len)
 			in_t = in_si && !t.closing && !t.empty;
 		else if (is_name(&t, "si", 2)) {
 			if (!t.closing && s->n >= DET_SST_MAX)
-				break;			/* the rest is the caller's */
+				break; /* the rest is the caller's */
 			if ((t.closing && in_si) || (!t.closing && t.empty))
 				sst_push(s, &cap);
 			in_si = !t.closing && !t.empty;
@@ -271,7 +272,7 @@ size_t  detector_sst_load(struct det_sst *s, const char *in, size_t len)
 			buf_putc(&s->text, ' ');
 		p = after(p, end, &t, 1);
 	}
-	if (in_si)				/* cut short: what it had */
+	if (in_si) /* cut short: what it had */
 		sst_push(s, &cap);
 	blank_breaks(s->text.data, s->text.len);
 	s->quotes = memchr(s->text.data, '"', s->text.len) != NULL;
@@ -279,7 +280,7 @@ size_t  detector_sst_load(struct det_sst *s, const char *in, size_t len)
 }
 
 /* detector_sst_unused - the strings no cell showed, a line each */
-void    detector_sst_unused(const struct det_sst *s, struct buf *out)
+void detector_sst_unused(const struct det_sst *s, struct buf *out)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (!(s->off[i] & SST_USED) && (s->off[i + 1] & ~SST_USED) > s->off[i]) {
@@ -296,47 +297,47 @@ void    detector_sst_unused(const struct det_sst *s, struct buf *out)
  * wait in a queue while their strings are fetched, so that the reads of
  * many cells overlap instead of following one another.
  */
-#define SHEET_QUEUE	32		/* cells in flight */
-#define SHEET_AHEAD	16		/* where the string's text is fetched */
-#define SHEET_NEXT	UINT32_MAX	/* no reference: the next column */
+#define SHEET_QUEUE 32         /* cells in flight */
+#define SHEET_AHEAD 16         /* where the string's text is fetched */
+#define SHEET_NEXT  UINT32_MAX /* no reference: the next column */
 
 enum sheet_kind {
-	CELL_ROW,			/* the end of a row */
-	CELL_NUM,			/* a number (or a cell without a type) */
-	CELL_SST,			/* a shared string */
+	CELL_ROW, /* the end of a row */
+	CELL_NUM, /* a number (or a cell without a type) */
+	CELL_SST, /* a shared string */
 	CELL_BOOL,
-	CELL_TEXT,			/* str, e, d and others: as written */
+	CELL_TEXT, /* str, e, d and others: as written */
 };
 
 struct sheet_cell {
 	enum sheet_kind kind;
 	uint32_t col;
-	const char *v;			/* its <v> as written, or NULL */
-	size_t  vlen;
-	size_t  idx;			/* CELL_SST: the string */
+	const char *v; /* its <v> as written, or NULL */
+	size_t vlen;
+	size_t idx; /* CELL_SST: the string */
 };
 
 /* What the reader knows of the row, the cell it reads, and the queue. */
 struct sheet_rd {
 	struct buf *out;
-	struct buf *rest;		/* formulas, stray text: after the grid */
+	struct buf *rest; /* formulas, stray text: after the grid */
 	struct det_sst *sst;
-	unsigned fields;		/* fields of the row written so far */
-	uint32_t next;			/* the column after the last cell */
-	struct sheet_cell cur;		/* the cell being read */
-	struct buf is;			/* its <is> text */
-	int     has_is;
+	unsigned fields;       /* fields of the row written so far */
+	uint32_t next;         /* the column after the last cell */
+	struct sheet_cell cur; /* the cell being read */
+	struct buf is;         /* its <is> text */
+	int has_is;
 	struct sheet_cell q[SHEET_QUEUE];
 	unsigned head, n;
-	size_t  pad;			/* empty fields put in so far */
-	size_t  pad_max;
+	size_t pad; /* empty fields put in so far */
+	size_t pad_max;
 	/* the table: from its first row of two fields or more, rows padded to
 	 * the widest so far; those before the widest one are squared up last */
-	int     table;			/* past the title rows */
-	size_t  start;			/* where the table begins in out */
-	size_t  row_at;			/* where this row begins */
-	unsigned width;			/* the widest row */
-	size_t  narrow_to;		/* rows before here may be narrower */
+	int table;        /* past the title rows */
+	size_t start;     /* where the table begins in out */
+	size_t row_at;    /* where this row begins */
+	unsigned width;   /* the widest row */
+	size_t narrow_to; /* rows before here may be narrower */
 };
 
 /* cell_attrs - r and t of a <c> */
@@ -350,7 +351,7 @@ static void cell_attrs(struct sheet_rd *rd, const struct sheet_tag *t)
 	rd->has_is = 0;
 	while (a < end) {
 		const char *n, *q, *v;
-		size_t  nl;
+		size_t nl;
 
 		while (a < end && (is_ws(*a) || *a == '/'))
 			a++;
@@ -374,11 +375,12 @@ static void cell_attrs(struct sheet_rd *rd, const struct sheet_tag *t)
 			if (c > 0)
 				rd->cur.col = c > SHEET_MAX_COL ? SHEET_MAX_COL - 1 : c - 1;
 		} else if (nl == 1 && n[0] == 't') {
-			size_t  k = (size_t) (q - v);
+			size_t k = (size_t) (q - v);
 
 			rd->cur.kind = k == 1 && v[0] == 's' ? CELL_SST
-				: k == 1 && v[0] == 'b' ? CELL_BOOL
-				: k == 1 && v[0] == 'n' ? CELL_NUM : CELL_TEXT;
+				: k == 1 && v[0] == 'b'      ? CELL_BOOL
+				: k == 1 && v[0] == 'n'      ? CELL_NUM
+							     : CELL_TEXT;
 		}
 	}
 }
@@ -386,9 +388,9 @@ static void cell_attrs(struct sheet_rd *rd, const struct sheet_tag *t)
 /* put_number - a number as a person reads it; anything else as written (1) */
 static int put_number(struct buf *out, const char *v, size_t n)
 {
-	char    tmp[SHEET_NUM_MAX + 1], *e;
-	size_t  k = 0;
-	double  d;
+	char tmp[SHEET_NUM_MAX + 1], *e;
+	size_t k = 0;
+	double d;
 
 	if (n > 0 && v[0] == '-')
 		k = 1;
@@ -397,7 +399,7 @@ static int put_number(struct buf *out, const char *v, size_t n)
 	if (n == 0)
 		return 0;
 	if (k == n && n > (v[0] == '-' ? 1u : 0u) && n <= 16) {
-		buf_append(out, v, n);		/* an integer, as most are */
+		buf_append(out, v, n); /* an integer, as most are */
 		return 0;
 	}
 	if (n > SHEET_NUM_MAX) {
@@ -421,7 +423,7 @@ static int put_number(struct buf *out, const char *v, size_t n)
 /* sst_index - the string a shared-string cell names; SIZE_MAX if none */
 static size_t sst_index(const struct det_sst *sst, const char *v, size_t n)
 {
-	size_t  i = 0, k;
+	size_t i = 0, k;
 
 	for (k = 0; k < n && k < 12 && v[k] >= '0' && v[k] <= '9'; k++)
 		i = i * 10 + (size_t) (v[k] - '0');
@@ -439,12 +441,13 @@ static int cell_text(struct sheet_rd *rd, const struct sheet_cell *c)
 	case CELL_SST:
 		if (c->idx != SIZE_MAX) {
 			uint32_t *off = rd->sst->off;
-			uint32_t from = off[c->idx] & ~SST_USED, to = off[c->idx + 1] & ~SST_USED;
+			uint32_t from = off[c->idx] & ~SST_USED,
+				 to = off[c->idx + 1] & ~SST_USED;
 
 			buf_append(out, rd->sst->text.data + from, to - from);
 			off[c->idx] |= SST_USED;
 		}
-		return rd->sst && rd->sst->quotes;	/* an index is not text */
+		return rd->sst && rd->sst->quotes; /* an index is not text */
 	case CELL_BOOL:
 		if (c->vlen == 1 && (c->v[0] == '0' || c->v[0] == '1')) {
 			buf_puts(out, c->v[0] == '1' ? "TRUE" : "FALSE");
@@ -463,8 +466,8 @@ static int cell_text(struct sheet_rd *rd, const struct sheet_cell *c)
 /* quote_field - a field holding a double quote, quoted as RFC 4180 does */
 static void quote_field(struct buf *out, size_t from)
 {
-	size_t  q = 0, n = out->len - from;
-	char   *f;
+	size_t q = 0, n = out->len - from;
+	char *f;
 
 	for (size_t i = from; i < out->len; i++)
 		q += out->data[i] == '"';
@@ -491,7 +494,7 @@ static void row_end(struct sheet_rd *rd)
 	if (rd->fields == 0)
 		return;
 	if (!rd->table && rd->fields < 2) {
-		rd->start = out->len + 1;	/* a title: not the table */
+		rd->start = out->len + 1; /* a title: not the table */
 	} else {
 		if (!rd->table) {
 			rd->table = 1;
@@ -500,8 +503,9 @@ static void row_end(struct sheet_rd *rd)
 		if (rd->fields > rd->width) {
 			rd->width = rd->fields;
 			rd->narrow_to = rd->row_at;
-		} else if (rd->fields < rd->width && rd->pad + rd->width - rd->fields <= rd->pad_max) {
-			size_t  k = rd->width - rd->fields;
+		} else if (rd->fields < rd->width
+			   && rd->pad + rd->width - rd->fields <= rd->pad_max) {
+			size_t k = rd->width - rd->fields;
 
 			buf_reserve(out, k + 1);
 			memset(out->data + out->len, '\t', k);
@@ -517,10 +521,10 @@ static void row_end(struct sheet_rd *rd)
 static void emit(struct sheet_rd *rd, const struct sheet_cell *c)
 {
 	struct buf *out = rd->out;
-	size_t  at = out->len;
+	size_t at = out->len;
 	uint32_t col = c->col;
 	unsigned gap;
-	int     check;
+	int check;
 
 	if (c->kind == CELL_ROW) {
 		row_end(rd);
@@ -530,12 +534,12 @@ static void emit(struct sheet_rd *rd, const struct sheet_cell *c)
 	if (col == SHEET_NEXT)
 		col = rd->next < SHEET_MAX_COL ? rd->next : SHEET_MAX_COL - 1;
 	if (col < rd->fields)
-		col = rd->fields;		/* out of order: the next one */
+		col = rd->fields; /* out of order: the next one */
 	rd->next = col + 1;
 	/* the separator and empty fields first, taken back if it shows nothing */
 	gap = col - rd->fields + (rd->fields > 0);
 	if (gap > 1 && rd->pad + gap > rd->pad_max)
-		gap = 1;			/* over the budget: gaps close up */
+		gap = 1; /* over the budget: gaps close up */
 	if (gap > 0) {
 		buf_reserve(out, gap);
 		memset(out->data + out->len, '\t', gap);
@@ -594,7 +598,8 @@ static void enqueue_cell(struct sheet_rd *rd, enum sheet_kind kind, uint32_t col
 	if (rd->n > SHEET_AHEAD) {
 		mid = &rd->q[(rd->head + rd->n - 1 - SHEET_AHEAD) % SHEET_QUEUE];
 		if (mid->kind == CELL_SST && mid->idx != SIZE_MAX)
-			__builtin_prefetch(rd->sst->text.data + (rd->sst->off[mid->idx] & ~SST_USED));
+			__builtin_prefetch(rd->sst->text.data
+					   + (rd->sst->off[mid->idx] & ~SST_USED));
 	}
 }
 
@@ -607,7 +612,7 @@ static void enqueue(struct sheet_rd *rd, const struct sheet_cell *c)
 /* cell_done - the cell being read is complete */
 static void cell_done(struct sheet_rd *rd)
 {
-	if (rd->has_is) {			/* its text is in rd->is: now */
+	if (rd->has_is) { /* its text is in rd->is: now */
 		drain(rd);
 		emit(rd, &rd->cur);
 		rd->has_is = 0;
@@ -619,7 +624,7 @@ static void cell_done(struct sheet_rd *rd)
 static const char *inline_string(struct sheet_rd *rd, const char *p, const char *end)
 {
 	struct sheet_tag t;
-	int     in_t = 0;
+	int in_t = 0;
 
 	buf_reset(&rd->is);
 	rd->has_is = 1;
@@ -692,7 +697,7 @@ static const char *cell_fast(struct sheet_rd *rd, const char *p, const char *end
 			return NULL;
 		v = a + 2;
 		for (k = v; k < end && *k != '"' && *k != '<' && *k != '>'; k++)
-			 /* void */ ;
+			/* void */;
 		if (k >= end || *k != '"')
 			return NULL;
 		if (a - n == 1 && n[0] == 'r') {
@@ -703,8 +708,10 @@ static const char *cell_fast(struct sheet_rd *rd, const char *p, const char *end
 			if (c > 0)
 				col = c > SHEET_MAX_COL ? SHEET_MAX_COL - 1 : c - 1;
 		} else if (a - n == 1 && n[0] == 't') {
-			kind = k - v == 1 && v[0] == 's' ? CELL_SST : k - v == 1 && v[0] == 'b'
-				? CELL_BOOL : k - v == 1 && v[0] == 'n' ? CELL_NUM : CELL_TEXT;
+			kind = k - v == 1 && v[0] == 's'    ? CELL_SST
+				: k - v == 1 && v[0] == 'b' ? CELL_BOOL
+				: k - v == 1 && v[0] == 'n' ? CELL_NUM
+							    : CELL_TEXT;
 		}
 		a = k + 1;
 	}
@@ -724,7 +731,7 @@ static const char *grid(struct sheet_rd *rd, const char *p, const char *end, siz
 {
 	static const struct sheet_cell row_end = {CELL_ROW, 0, NULL, 0, 0};
 	struct sheet_tag t;
-	int     in_c = 0;
+	int in_c = 0;
 
 	while (p < end && rd->out->len < limit) {
 		if (*p != '<') {
@@ -732,7 +739,7 @@ static const char *grid(struct sheet_rd *rd, const char *p, const char *end, siz
 
 			if (lt == NULL)
 				lt = end;
-			(void) text_to(p, lt, rd->rest);	/* text out of place */
+			(void) text_to(p, lt, rd->rest); /* text out of place */
 			p = lt;
 			continue;
 		}
@@ -826,13 +833,13 @@ static unsigned dimension(const char *in, size_t len)
 		return 0;
 	for (d++; d < q && *d >= 'A' && *d <= 'Z'; d++)
 		if ((col = col * 26 + (unsigned) (*d - 'A' + 1)) > 1024)
-			return 0;		/* wider than a table to square up */
+			return 0; /* wider than a table to square up */
 	return col;
 }
 
 /* detector_xlsx_sheet - a worksheet's text: its grid a table; -1 at the limit */
-int     detector_xlsx_sheet(const char *in, size_t len, struct det_sst *sst, struct buf *out,
-			    size_t limit)
+int detector_xlsx_sheet(const char *in, size_t len, struct det_sst *sst, struct buf *out,
+			size_t limit)
 {
 	const char *sd = memmem(in, len, "<sheetData", 10), *end = in + len, *p;
 	struct sheet_rd rd;
@@ -857,12 +864,13 @@ int     detector_xlsx_sheet(const char *in, size_t len, struct det_sst *sst, str
 	if (out->len > 0 && out->data[out->len - 1] != '\n')
 		buf_putc(out, '\n');
 	rd.width = dimension(in, (size_t) (sd - in));
-	if (sd[9] == '/')			/* <sheetData/> */
+	if (sd[9] == '/') /* <sheetData/> */
 		p = sd + 10;
 	else
 		p = grid(&rd, p, end, limit);
 	if (rd.table && rd.narrow_to > rd.start)
-		grid_square(out, rd.start, rd.narrow_to, rd.width, rd.pad_max - rd.pad, limit, 0);
+		grid_square(out, rd.start, rd.narrow_to, rd.width, rd.pad_max - rd.pad, limit,
+			    0);
 	buf_append(out, rest.data, rest.len);
 	buf_free(&rest);
 	buf_free(&rd.is);
@@ -900,7 +908,7 @@ static void grid_square(struct buf *out, size_t s, size_t e, unsigned width, siz
 			size_t limit, int quote)
 {
 	const char *d = out->data, *end = out->data + e;
-	size_t  pad = 0;
+	size_t pad = 0;
 	struct buf b;
 
 	for (const char *l = d + s; l < end && width > 1;) {
@@ -914,7 +922,7 @@ static void grid_square(struct buf *out, size_t s, size_t e, unsigned width, siz
 		l = nl + 1;
 	}
 	if (pad > budget || out->len + pad > limit)
-		pad = 0, width = 0;		/* too sparse to square up */
+		pad = 0, width = 0; /* too sparse to square up */
 	if (pad == 0 && !(quote && memchr(d + s, '"', e - s)))
 		return;
 	buf_init(&b, e - s + pad + 64);
@@ -925,8 +933,9 @@ static void grid_square(struct buf *out, size_t s, size_t e, unsigned width, siz
 		if (nl == NULL)
 			nl = end;
 		for (;;) {
-			const char *tab = memchr(c, '\t', (size_t) (nl - c)), *fe = tab ? tab : nl;
-			size_t  at = b.len;
+			const char *tab = memchr(c, '\t', (size_t) (nl - c)),
+				   *fe = tab ? tab : nl;
+			size_t at = b.len;
 
 			buf_append(&b, c, (size_t) (fe - c));
 			if (quote && memchr(c, '"', (size_t) (fe - c)))
@@ -954,12 +963,12 @@ static void grid_square(struct buf *out, size_t s, size_t e, unsigned width, siz
 }
 
 /* detector_grid_finish - the rows of out[from..] one table: padded, quotes quoted */
-void    detector_grid_finish(struct buf *out, size_t from, size_t limit)
+void detector_grid_finish(struct buf *out, size_t from, size_t limit)
 {
 	const char *d = out->data, *end = out->data + out->len;
-	size_t  start = from;
+	size_t start = from;
 	unsigned width = 0, f;
-	int     title = 1;
+	int title = 1;
 
 	for (const char *l = d + from; l < end;) {
 		const char *nl = memchr(l, '\n', (size_t) (end - l));

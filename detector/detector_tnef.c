@@ -63,71 +63,71 @@
 #include "msg.h"
 #include "detector.h"
 
-#define TNEF_SIGNATURE		0x223e9f78u
-#define TNEF_NAMES		8	/* different names of one attachment */
-#define TNEF_CONTENTS		4	/* byte ranges of one attachment */
-#define TNEF_TEXT_MAX		(1024 * 1024)	/* text gathered before a scan */
+#define TNEF_SIGNATURE 0x223e9f78u
+#define TNEF_NAMES     8             /* different names of one attachment */
+#define TNEF_CONTENTS  4             /* byte ranges of one attachment */
+#define TNEF_TEXT_MAX  (1024 * 1024) /* text gathered before a scan */
 
 /* attributes: type << 16 | id */
-#define ATT_OEM_CODEPAGE	0x00069007u
-#define ATT_MSG_PROPS		0x00069003u
-#define ATT_RECIP_TABLE		0x00069004u
-#define ATT_ATTACH_RENDDATA	0x00069002u
-#define ATT_ATTACH_TITLE	0x00018010u
-#define ATT_ATTACH_DATA		0x0006800fu
-#define ATT_ATTACHMENT		0x00069005u
-#define ATP_STRING		1
-#define ATP_TEXT		2
+#define ATT_OEM_CODEPAGE    0x00069007u
+#define ATT_MSG_PROPS       0x00069003u
+#define ATT_RECIP_TABLE     0x00069004u
+#define ATT_ATTACH_RENDDATA 0x00069002u
+#define ATT_ATTACH_TITLE    0x00018010u
+#define ATT_ATTACH_DATA     0x0006800fu
+#define ATT_ATTACHMENT      0x00069005u
+#define ATP_STRING          1
+#define ATP_TEXT            2
 
 /* MAPI property types */
-#define PT_STRING8		0x001e
-#define PT_UNICODE		0x001f
-#define PT_BINARY		0x0102
-#define PT_OBJECT		0x000d
-#define PT_MV			0x1000
+#define PT_STRING8 0x001e
+#define PT_UNICODE 0x001f
+#define PT_BINARY  0x0102
+#define PT_OBJECT  0x000d
+#define PT_MV      0x1000
 
 /* MAPI properties */
-#define PR_RTF_COMPRESSED	0x1009
-#define PR_BODY_HTML		0x1013
-#define PR_ATTACH_DATA		0x3701
-#define PR_ATTACH_FILENAME	0x3704
-#define PR_ATTACH_METHOD	0x3705
-#define PR_ATTACH_LONG_FILENAME	0x3707
-#define PR_DISPLAY_NAME		0x3001
-#define ATTACH_EMBEDDED_MSG	5
+#define PR_RTF_COMPRESSED       0x1009
+#define PR_BODY_HTML            0x1013
+#define PR_ATTACH_DATA          0x3701
+#define PR_ATTACH_FILENAME      0x3704
+#define PR_ATTACH_METHOD        0x3705
+#define PR_ATTACH_LONG_FILENAME 0x3707
+#define PR_DISPLAY_NAME         0x3001
+#define ATTACH_EMBEDDED_MSG     5
 
 /* A name of an attachment, and how readers prefer it. */
 struct tnef_name {
-	int     rank;			/* 0 long file name, 1 title, 2 short, 3 display */
-	char   *name;			/* UTF-8 */
+	int rank;   /* 0 long file name, 1 title, 2 short, 3 display */
+	char *name; /* UTF-8 */
 };
 
 /* One attachment, gathered from its attributes. */
 struct tnef_att {
-	int     open;
+	int open;
 	struct tnef_name names[TNEF_NAMES];
-	int     nnames;
+	int nnames;
 	struct {
 		const char *p;
-		size_t  n;
-		int     binary;		/* PR_ATTACH_DATA_BIN: ytnef reads it past 16 bytes */
-	}       contents[TNEF_CONTENTS];
-	int     ncontents;
-	unsigned method;		/* PR_ATTACH_METHOD */
+		size_t n;
+		int binary; /* PR_ATTACH_DATA_BIN: ytnef reads it past 16 bytes */
+	} contents[TNEF_CONTENTS];
+	int ncontents;
+	unsigned method; /* PR_ATTACH_METHOD */
 };
 
 /* One TNEF stream being read. */
 struct tnef {
 	struct det_scan *sc;
 	const char *d;
-	size_t  len;
+	size_t len;
 	unsigned where;
-	int     depth;
-	const char *name;		/* the file, for reasons */
-	char    cs[24];			/* 8-bit text: the stream's code page */
-	struct buf text;		/* text gathered for one scan */
+	int depth;
+	const char *name; /* the file, for reasons */
+	char cs[24];      /* 8-bit text: the stream's code page */
+	struct buf text;  /* text gathered for one scan */
 	struct tnef_att att;
-	int     stop;			/* a limit was reached */
+	int stop; /* a limit was reached */
 };
 
 /* le16, le32 - little-endian fields */
@@ -149,7 +149,7 @@ static uint32_t le32(const char *p)
 /* budget - decoded bytes left for this message */
 static size_t budget(const struct det_scan *sc)
 {
-	size_t  lim = (size_t) var_detector_decoded_size_limit;
+	size_t lim = (size_t) var_detector_decoded_size_limit;
 
 	return sc->decoded >= lim ? 0 : lim - sc->decoded;
 }
@@ -245,7 +245,7 @@ static void content(struct tnef *t, const char *p, size_t n, const char *name)
 {
 	if (n == 0)
 		return;
-	text_flush(t);				/* the dispatch scans; keep the order */
+	text_flush(t); /* the dispatch scans; keep the order */
 	t->sc->content_name = name;
 	detector_content_scan(t->sc, p, n, "application/octet-stream", NULL, DET_W_ATTACH,
 			      t->depth, detector_sniff(p, n));
@@ -281,7 +281,7 @@ static void att_name(struct tnef *t, int rank, const char *utf8, size_t n)
 	if (a->nnames < TNEF_NAMES) {
 		a->names[a->nnames].rank = rank;
 		a->names[a->nnames++].name = xstrdup(clean.data);
-	} else					/* rules see the first ones; the matcher all */
+	} else /* rules see the first ones; the matcher all */
 		detector_scan_unit(t->sc, DET_W_ATTNAME, NULL, clean.data, clean.len);
 	buf_free(&clean);
 }
@@ -295,8 +295,8 @@ static void att_content(struct tnef *t, const char *p, size_t n, int binary)
 
 	for (int i = 0; i < a->ncontents; i++)
 		if (a->contents[i].n == n && memcmp(a->contents[i].p, p, n) == 0)
-			return;			/* the same file twice */
-	if (a->ncontents == TNEF_CONTENTS) {	/* more: they make a new attachment */
+			return;              /* the same file twice */
+	if (a->ncontents == TNEF_CONTENTS) { /* more: they make a new attachment */
 		att_end(t);
 		a->open = 1;
 	}
@@ -317,7 +317,7 @@ static void att_end(struct tnef *t)
 	struct det_scan *sc = t->sc;
 	struct tnef_att *a = &t->att;
 	const char *saved = sc->label, *first;
-	char    lbl[200];
+	char lbl[200];
 
 	if (!a->open)
 		return;
@@ -335,16 +335,19 @@ static void att_end(struct tnef *t)
 		detector_scan_limit(sc, "parts");
 		t->stop = 1;
 	} else {
-		snprintf(lbl, sizeof(lbl), "attachment %.100s in %.60s", *first ? first : "-", t->name);
+		snprintf(lbl, sizeof(lbl), "attachment %.100s in %.60s", *first ? first : "-",
+			 t->name);
 		sc->label = lbl;
 		for (int c = 0; c < (a->ncontents ? a->ncontents : 1); c++) {
 			const char *p = a->ncontents ? a->contents[c].p : "";
-			size_t  n = a->ncontents ? a->contents[c].n : 0;
+			size_t n = a->ncontents ? a->contents[c].n : 0;
 			const char *sniffed = n ? detector_sniff(p, n) : "empty";
 
 			if (c == 0) {
 				const char *type = a->method == ATTACH_EMBEDDED_MSG
-					&& !strcmp(sniffed, "tnef") ? "message" : sniffed;
+						&& !strcmp(sniffed, "tnef")
+					? "message"
+					: sniffed;
 
 				for (int i = 0; i < a->nnames; i++)
 					detector_note_attachment(sc, a->names[i].name, type);
@@ -353,7 +356,8 @@ static void att_end(struct tnef *t)
 			}
 			content(t, p, n, first);
 			/* ytnef takes PR_ATTACH_DATA_BIN past an interface id, as an object */
-			if (n > 16 && a->contents[c].binary && is_document(detector_sniff(p + 16, n - 16))
+			if (n > 16 && a->contents[c].binary
+			    && is_document(detector_sniff(p + 16, n - 16))
 			    && strcmp(detector_sniff(p + 16, n - 16), sniffed) != 0)
 				content(t, p + 16, n - 16, first);
 		}
@@ -370,19 +374,19 @@ static void att_end(struct tnef *t)
 static int fixed_size(unsigned type)
 {
 	switch (type) {
-	case 0x0002:				/* PT_SHORT, padded */
-	case 0x0003:				/* PT_LONG */
-	case 0x0004:				/* PT_FLOAT */
-	case 0x000a:				/* PT_ERROR */
-	case 0x000b:				/* PT_BOOLEAN, padded */
+	case 0x0002: /* PT_SHORT, padded */
+	case 0x0003: /* PT_LONG */
+	case 0x0004: /* PT_FLOAT */
+	case 0x000a: /* PT_ERROR */
+	case 0x000b: /* PT_BOOLEAN, padded */
 		return 4;
-	case 0x0005:				/* PT_DOUBLE */
-	case 0x0006:				/* PT_CURRENCY */
-	case 0x0007:				/* PT_APPTIME */
-	case 0x0014:				/* PT_I8 */
-	case 0x0040:				/* PT_SYSTIME */
+	case 0x0005: /* PT_DOUBLE */
+	case 0x0006: /* PT_CURRENCY */
+	case 0x0007: /* PT_APPTIME */
+	case 0x0014: /* PT_I8 */
+	case 0x0040: /* PT_SYSTIME */
 		return 8;
-	case 0x0048:				/* PT_CLSID */
+	case 0x0048: /* PT_CLSID */
 		return 16;
 	case PT_STRING8:
 	case PT_UNICODE:
@@ -399,7 +403,7 @@ static void rtf_body(struct tnef *t, const char *p, size_t n)
 {
 	struct det_scan *sc = t->sc;
 	struct buf rtf, text;
-	size_t  left = budget(sc);
+	size_t left = budget(sc);
 
 	buf_init(&rtf, n * 2 + 64);
 	if (detector_rtf_decompress(p, n, &rtf, left) < 0) {
@@ -422,8 +426,9 @@ static void html_body(struct tnef *t, unsigned type, const char *p, size_t n)
 
 	text_flush(t);
 	if (type != PT_UNICODE) {
-		detector_content_scan(t->sc, p, n, "text/html", type == PT_STRING8 ? t->cs : NULL,
-				      t->where, t->depth, "html");
+		detector_content_scan(t->sc, p, n, "text/html",
+				      type == PT_STRING8 ? t->cs : NULL, t->where, t->depth,
+				      "html");
 		return;
 	}
 	buf_init(&u, n + 16);
@@ -437,8 +442,10 @@ static void html_body(struct tnef *t, unsigned type, const char *p, size_t n)
 static void value(struct tnef *t, struct tnef_att *att, unsigned id, unsigned type,
 		  const char *p, size_t n)
 {
-	int     rank = id == PR_ATTACH_LONG_FILENAME ? 0 : id == PR_ATTACH_FILENAME ? 2
-		: id == PR_DISPLAY_NAME ? 3 : -1;
+	int rank = id == PR_ATTACH_LONG_FILENAME ? 0
+		: id == PR_ATTACH_FILENAME       ? 2
+		: id == PR_DISPLAY_NAME          ? 3
+						 : -1;
 	struct buf u;
 
 	if (n == 0)
@@ -446,7 +453,7 @@ static void value(struct tnef *t, struct tnef_att *att, unsigned id, unsigned ty
 	if (id == PR_BODY_HTML && type != PT_OBJECT) {
 		html_body(t, type, p, n);
 	} else if (type == PT_STRING8 || type == PT_UNICODE) {
-		if (att && rank >= 0) {		/* a name: noted, scanned as one */
+		if (att && rank >= 0) { /* a name: noted, scanned as one */
 			buf_init(&u, n + 16);
 			if (type == PT_UNICODE)
 				utf16(p, n, &u);
@@ -464,8 +471,8 @@ static void value(struct tnef *t, struct tnef_att *att, unsigned id, unsigned ty
 			text8(t, p, n);
 	} else if (id == PR_RTF_COMPRESSED && type == PT_BINARY) {
 		rtf_body(t, p, n);
-	} else if (id == PR_ATTACH_DATA) {	/* the file, or an object past its IID */
-		int     bin = type == PT_BINARY;
+	} else if (id == PR_ATTACH_DATA) { /* the file, or an object past its IID */
+		int bin = type == PT_BINARY;
 
 		if (!bin && n >= 16) {
 			p += 16;
@@ -485,16 +492,16 @@ static void value(struct tnef *t, struct tnef_att *att, unsigned id, unsigned ty
  * took into *used, or -1 when it breaks off (noted) */
 static int props(struct tnef *t, struct tnef_att *att, const char *p, size_t n, size_t *used)
 {
-	size_t  i = 4;
+	size_t i = 4;
 	uint32_t count;
-	char    why[96];
+	char why[96];
 
 	if (n < 4) {
 		broken(t, p, p + n, "MAPI property list cut short");
 		return -1;
 	}
 	count = le32(p);
-	if (count > (n - 4) / 8) {		/* a property takes 8 bytes at least */
+	if (count > (n - 4) / 8) { /* a property takes 8 bytes at least */
 		snprintf(why, sizeof(why), "%u MAPI properties in %zu bytes", count, n);
 		broken(t, p, p + n, why);
 		return -1;
@@ -502,7 +509,7 @@ static int props(struct tnef *t, struct tnef_att *att, const char *p, size_t n, 
 	for (uint32_t k = 0; k < count; k++) {
 		unsigned type, id, base;
 		uint32_t nval = 1;
-		int     fixed;
+		int fixed;
 
 		if (detector_scan_expired(t->sc))
 			return -1;
@@ -511,7 +518,7 @@ static int props(struct tnef *t, struct tnef_att *att, const char *p, size_t n, 
 		type = le16(p + i);
 		id = le16(p + i + 2);
 		i += 4;
-		if (id >= 0x8000) {		/* named: a GUID, then an id or a name */
+		if (id >= 0x8000) { /* named: a GUID, then an id or a name */
 			uint32_t kind, nl;
 
 			if (n - i < 24)
@@ -544,9 +551,10 @@ static int props(struct tnef *t, struct tnef_att *att, const char *p, size_t n, 
 				goto cut;
 			nval = le32(p + i);
 			i += 4;
-			if (nval > (n - i) / 4) {	/* a value takes 4 bytes at least */
-				snprintf(why, sizeof(why), "%u values of property 0x%04x in %zu bytes",
-					 nval, id, n - i);
+			if (nval > (n - i) / 4) { /* a value takes 4 bytes at least */
+				snprintf(why, sizeof(why),
+					 "%u values of property 0x%04x in %zu bytes", nval, id,
+					 n - i);
 				broken(t, p + i - 4, p + n, why);
 				return -1;
 			}
@@ -567,7 +575,8 @@ static int props(struct tnef *t, struct tnef_att *att, const char *p, size_t n, 
 			vl = le32(p + i);
 			i += 4;
 			if (vl > n - i) {
-				snprintf(why, sizeof(why), "value of %u bytes past the end", vl);
+				snprintf(why, sizeof(why), "value of %u bytes past the end",
+					 vl);
 				broken(t, p + i - 4, p + n, why);
 				return -1;
 			}
@@ -587,7 +596,7 @@ cut:
 /* props_attr - an attribute that is one property list; what follows it is read too */
 static void props_attr(struct tnef *t, struct tnef_att *att, const char *p, size_t n)
 {
-	size_t  used;
+	size_t used;
 
 	if (props(t, att, p, n, &used) == 0 && used < n)
 		strings(t, p + used, n - used);
@@ -597,12 +606,13 @@ static void props_attr(struct tnef *t, struct tnef_att *att, const char *p, size
 /* recipients - attRecipTable: rows of property lists */
 static void recipients(struct tnef *t, const char *p, size_t n)
 {
-	size_t  i = 4, used;
+	size_t i = 4, used;
 	uint32_t rows;
-	char    why[64];
+	char why[64];
 
 	if (n < 4 || (rows = le32(p)) > (n - 4) / 4) {
-		snprintf(why, sizeof(why), "%u recipients in %zu bytes", n < 4 ? 0 : le32(p), n);
+		snprintf(why, sizeof(why), "%u recipients in %zu bytes", n < 4 ? 0 : le32(p),
+			 n);
 		broken(t, p, p + n, why);
 		return;
 	}
@@ -634,7 +644,7 @@ static void attribute(struct tnef *t, uint32_t id, const char *p, size_t n)
 	case ATT_RECIP_TABLE:
 		recipients(t, p, n);
 		return;
-	case ATT_ATTACH_RENDDATA:		/* the next attachment starts */
+	case ATT_ATTACH_RENDDATA: /* the next attachment starts */
 		att_end(t);
 		att_begin(t);
 		strings(t, p, n);
@@ -666,8 +676,8 @@ static void attribute(struct tnef *t, uint32_t id, const char *p, size_t n)
 /* stream - the attributes, one after the other */
 static void stream(struct tnef *t)
 {
-	size_t  pos = 6;
-	char    why[96];
+	size_t pos = 6;
+	char why[96];
 
 	while (pos < t->len && !t->stop && !detector_scan_expired(t->sc)) {
 		const char *a = t->d + pos;
@@ -687,7 +697,8 @@ static void stream(struct tnef *t)
 			return;
 		}
 		if (n > t->len - pos - 11) {
-			snprintf(why, sizeof(why), "attribute 0x%08x of %u bytes past the end", id, n);
+			snprintf(why, sizeof(why), "attribute 0x%08x of %u bytes past the end",
+				 id, n);
 			broken(t, a, t->d + t->len, why);
 			return;
 		}
@@ -697,8 +708,8 @@ static void stream(struct tnef *t)
 }
 
 /* detector_tnef_scan - a TNEF stream: its text, properties and attachments */
-void    detector_tnef_scan(struct det_scan *sc, const char *data, size_t len, unsigned where,
-			   int depth, const char *name)
+void detector_tnef_scan(struct det_scan *sc, const char *data, size_t len, unsigned where,
+			int depth, const char *name)
 {
 	struct tnef t;
 

@@ -30,7 +30,7 @@
 /* num - the value of k digits */
 static long num(const char *d, int k)
 {
-	long    v = 0;
+	long v = 0;
 
 	for (int i = 0; i < k; i++)
 		v = v * 10 + (d[i] - '0');
@@ -68,10 +68,10 @@ static int date_ok(long y, long m, long d)
 }
 
 /* detector_luhn - the Luhn (mod 10) check over n digits */
-int     detector_luhn(const char *d, size_t n)
+int detector_luhn(const char *d, size_t n)
 {
 	unsigned sum = 0;
-	int     dbl = 0;
+	int dbl = 0;
 
 	for (size_t i = n; i-- > 0;) {
 		unsigned v = (unsigned) (d[i] - '0');
@@ -87,7 +87,7 @@ int     detector_luhn(const char *d, size_t n)
 /* prefix_in - is the number's first k digits in [lo, hi]? */
 static int prefix_in(const char *d, size_t n, int k, long lo, long hi)
 {
-	long    v;
+	long v;
 
 	if ((size_t) k > n)
 		return 0;
@@ -102,43 +102,43 @@ static int prefix_in(const char *d, size_t n, int k, long lo, long hi)
  * gone (and a 13-digit EAN bar code starting with 4 would pass Luhn one
  * time in ten), as are 15-digit Diners Club numbers.
  */
-int     detector_card_ok(const char *d, size_t n)
+int detector_card_ok(const char *d, size_t n)
 {
-	int     ok = 0;
+	int ok = 0;
 
 	if (n < 12 || n > 19 || !all_digits(d, n))
 		return 0;
-	if (d[0] == '4')			/* Visa */
+	if (d[0] == '4') /* Visa */
 		ok = n == 16 || n == 19;
 	else if (prefix_in(d, n, 2, 51, 55) || prefix_in(d, n, 4, 2221, 2720))
-		ok = n == 16;			/* Mastercard */
+		ok = n == 16; /* Mastercard */
 	else if (prefix_in(d, n, 2, 34, 34) || prefix_in(d, n, 2, 37, 37))
-		ok = n == 15;			/* American Express */
+		ok = n == 15; /* American Express */
 	else if (prefix_in(d, n, 4, 6011, 6011) || prefix_in(d, n, 3, 644, 649)
 		 || prefix_in(d, n, 2, 65, 65) || prefix_in(d, n, 6, 622126, 622925))
-		ok = n >= 16;			/* Discover */
+		ok = n >= 16; /* Discover */
 	else if (prefix_in(d, n, 4, 3528, 3589))
-		ok = n >= 16;			/* JCB */
+		ok = n >= 16; /* JCB */
 	else if (prefix_in(d, n, 3, 300, 305) || prefix_in(d, n, 4, 3095, 3095)
 		 || prefix_in(d, n, 2, 36, 36) || prefix_in(d, n, 2, 38, 39))
-		ok = n == 14 || n >= 16;	/* Diners Club */
+		ok = n == 14 || n >= 16; /* Diners Club */
 	else if (prefix_in(d, n, 2, 62, 62))
-		ok = n >= 16;			/* UnionPay */
+		ok = n >= 16; /* UnionPay */
 	else if (prefix_in(d, n, 4, 5018, 5018) || prefix_in(d, n, 4, 5020, 5020)
 		 || prefix_in(d, n, 4, 5038, 5038) || prefix_in(d, n, 4, 5893, 5893)
 		 || prefix_in(d, n, 4, 6304, 6304) || prefix_in(d, n, 4, 6759, 6759)
 		 || prefix_in(d, n, 4, 6761, 6763))
-		ok = n >= 12;			/* Maestro */
+		ok = n >= 12; /* Maestro */
 	return ok && !one_digit(d, n) && detector_luhn(d, n);
 }
 
 /* detector_ssn_ok - nine digits AAAGGSSSS by the SSA's rules */
-int     detector_ssn_ok(const char *d)
+int detector_ssn_ok(const char *d)
 {
 	static const char *const known[] = {
 		"078051120", "219099999", "457555462", "123456789", "987654321", NULL,
 	};
-	long    area = num(d, 3), group = num(d + 3, 2), serial = num(d + 5, 4);
+	long area = num(d, 3), group = num(d + 3, 2), serial = num(d + 5, 4);
 
 	if (!all_digits(d, 9) || area == 0 || area == 666 || area >= 900 || group == 0
 	    || serial == 0 || one_digit(d, 9))
@@ -150,12 +150,12 @@ int     detector_ssn_ok(const char *d)
 }
 
 /* iban_length - the length of a country's IBANs, 0 if unknown */
-int     detector_iban_length(const char *cc)
+int detector_iban_length(const char *cc)
 {
 	static const struct {
-		char    cc[3];
-		int     len;
-	}       t[] = {
+		char cc[3];
+		int len;
+	} t[] = {
 		{"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20},
 		{"BE", 16}, {"BG", 22}, {"BH", 22}, {"BR", 29}, {"BY", 28}, {"CH", 21},
 		{"CR", 22}, {"CY", 28}, {"CZ", 24}, {"DE", 22}, {"DK", 18}, {"DO", 28},
@@ -178,14 +178,14 @@ int     detector_iban_length(const char *cc)
 }
 
 /* detector_iban_ok - country length and mod 97 of n compact characters */
-int     detector_iban_ok(const char *s, size_t n)
+int detector_iban_ok(const char *s, size_t n)
 {
 	unsigned rem = 0;
 
 	if (n < 15 || n > 34 || detector_iban_length(s) != (int) n)
 		return 0;
 	for (size_t k = 0; k < n; k++) {
-		char    c = s[(k + 4) % n];
+		char c = s[(k + 4) % n];
 
 		if (c >= '0' && c <= '9')
 			rem = (rem * 10 + (unsigned) (c - '0')) % 97;
@@ -205,12 +205,12 @@ int     detector_iban_ok(const char *s, size_t n)
  * administrative); six digits; the suffix A, B, C or D. n is 8 (no
  * suffix) or 9.
  */
-int     detector_valid_nino(const char *s, size_t n)
+int detector_valid_nino(const char *s, size_t n)
 {
 	static const char *const bad[] = {"BG", "GB", "KN", "NK", "NT", "TN", "ZZ", NULL};
 
-	if ((n != 8 && n != 9) || !isupper((unsigned char) s[0]) || !isupper((unsigned char) s[1])
-	    || !all_digits(s + 2, 6))
+	if ((n != 8 && n != 9) || !isupper((unsigned char) s[0])
+	    || !isupper((unsigned char) s[1]) || !all_digits(s + 2, 6))
 		return 0;
 	if (strchr("DFIQUV", s[0]) || strchr("DFIQUVO", s[1]))
 		return 0;
@@ -223,7 +223,7 @@ int     detector_valid_nino(const char *s, size_t n)
 }
 
 /* detector_valid_sin - Canadian Social Insurance Number: 9 digits, Luhn */
-int     detector_valid_sin(const char *d)
+int detector_valid_sin(const char *d)
 {
 	/* 0: not issued (fictitious numbers), 8: not used */
 	if (!all_digits(d, 9) || d[0] == '0' || d[0] == '8' || one_digit(d, 9))
@@ -239,17 +239,17 @@ int     detector_valid_sin(const char *d)
  * for Corsica, counted as 19 and 18 in the key), commune, order, and a key
  * of 97 - (the 13 digits mod 97).
  */
-int     detector_valid_nir(const char *s, size_t n)
+int detector_valid_nir(const char *s, size_t n)
 {
-	char    d[13];
-	long    month, key;
+	char d[13];
+	long month, key;
 	uint64_t v = 0;
 
 	if (n != 15 || !strchr("123478", s[0]) || !all_digits(s, 5) || !all_digits(s + 7, 8))
 		return 0;
 	memcpy(d, s, 13);
 	if (s[5] == '2' && (s[6] == 'A' || s[6] == 'B')) {
-		d[5] = '1';			/* 2A counts as 19, 2B as 18 */
+		d[5] = '1'; /* 2A counts as 19, 2B as 18 */
 		d[6] = s[6] == 'A' ? '9' : '8';
 	} else if (!all_digits(s + 5, 2) || num(s + 5, 2) == 0)
 		return 0;
@@ -269,7 +269,7 @@ static char dni_letter(long v)
 }
 
 /* detector_valid_dni - Spanish DNI/NIF: 8 digits and their mod 23 letter */
-int     detector_valid_dni(const char *s, size_t n)
+int detector_valid_dni(const char *s, size_t n)
 {
 	if (n != 9 || !all_digits(s, 8) || one_digit(s, 8))
 		return 0;
@@ -277,7 +277,7 @@ int     detector_valid_dni(const char *s, size_t n)
 }
 
 /* detector_valid_nie - Spanish NIE: X, Y or Z (0, 1, 2), 7 digits, mod 23 letter */
-int     detector_valid_nie(const char *s, size_t n)
+int detector_valid_nie(const char *s, size_t n)
 {
 	if (n != 9 || s[0] == 0 || !strchr("XYZ", s[0]) || !all_digits(s + 1, 7))
 		return 0;
@@ -304,15 +304,15 @@ static int cf_digit(char c)
  * check letter from the odd/even position tables of DM 23/12/1976. The
  * digits may be replaced by the letters L-V (omocodia).
  */
-int     detector_valid_it_cf(const char *s, size_t n)
+int detector_valid_it_cf(const char *s, size_t n)
 {
 	static const int odd[36] = {
-		1, 0, 5, 7, 9, 13, 15, 17, 19, 21,	/* 0-9 */
-		1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12,
-		14, 16, 10, 22, 25, 24, 23,		/* A-Z */
+		1,  0,  5, 7, 9, 13, 15, 17, 19, 21, /* 0-9 */
+		1,  0,  5, 7, 9, 13, 15, 17, 19, 21, 2,  4,  18,
+		20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23, /* A-Z */
 	};
 	static const int digit_pos[] = {6, 7, 9, 10, 12, 13, 14};
-	int     sum = 0, day;
+	int sum = 0, day;
 
 	if (n != 16)
 		return 0;
@@ -329,8 +329,8 @@ int     detector_valid_it_cf(const char *s, size_t n)
 	if (!((day >= 1 && day <= 31) || (day >= 41 && day <= 71)))
 		return 0;
 	for (int i = 0; i < 15; i++) {
-		int     c = (unsigned char) s[i];
-		int     v = c >= '0' && c <= '9' ? c - '0' : c - 'A' + 10;
+		int c = (unsigned char) s[i];
+		int v = c >= '0' && c <= '9' ? c - '0' : c - 'A' + 10;
 
 		if (v < 0 || v > 35)
 			return 0;
@@ -340,9 +340,9 @@ int     detector_valid_it_cf(const char *s, size_t n)
 }
 
 /* detector_valid_bsn - Dutch burgerservicenummer: the 11-test over 9 digits */
-int     detector_valid_bsn(const char *d)
+int detector_valid_bsn(const char *d)
 {
-	long    sum = 0;
+	long sum = 0;
 
 	if (!all_digits(d, 9) || one_digit(d, 9))
 		return 0;
@@ -359,9 +359,9 @@ int     detector_valid_bsn(const char *d)
  * twice or three times (three not in a row) and every other at most
  * once; the check digit by ISO 7064 MOD 11,10.
  */
-int     detector_valid_steuer_id(const char *d)
+int detector_valid_steuer_id(const char *d)
 {
-	int     count[10] = {0}, multi = 0, product = 10, check;
+	int count[10] = {0}, multi = 0, product = 10, check;
 
 	if (!all_digits(d, 11) || d[0] == '0')
 		return 0;
@@ -379,7 +379,7 @@ int     detector_valid_steuer_id(const char *d)
 		if (d[i] == d[i + 1] && d[i] == d[i + 2])
 			return 0;
 	for (int i = 0; i < 10; i++) {
-		int     sum = (d[i] - '0' + product) % 10;
+		int sum = (d[i] - '0' + product) % 10;
 
 		if (sum == 0)
 			sum = 10;
@@ -397,9 +397,9 @@ int     detector_valid_steuer_id(const char *d)
  * A birth date (day + 60 for a samordningsnummer), three digits, and a
  * Luhn check over the ten digits YYMMDDNNNC. n is 10 or 12.
  */
-int     detector_valid_personnummer(const char *d, size_t n)
+int detector_valid_personnummer(const char *d, size_t n)
 {
-	long    y, m, day;
+	long y, m, day;
 
 	if ((n != 10 && n != 12) || !all_digits(d, n))
 		return 0;
@@ -409,7 +409,7 @@ int     detector_valid_personnummer(const char *d, size_t n)
 			return 0;
 		d += 2;
 	} else
-		y = 1900 + num(d, 2);		/* the century only matters for 29 February */
+		y = 1900 + num(d, 2); /* the century only matters for 29 February */
 	m = num(d + 2, 2);
 	day = num(d + 4, 2);
 	if (day > 60)
@@ -420,7 +420,7 @@ int     detector_valid_personnummer(const char *d, size_t n)
 }
 
 /* detector_valid_cpr - Danish CPR-nummer: DDMMYY and four digits */
-int     detector_valid_cpr(const char *d)
+int detector_valid_cpr(const char *d)
 {
 	/* the mod 11 check was dropped in 2007: the date is what remains */
 	if (!all_digits(d, 10) || one_digit(d, 10))
@@ -429,10 +429,10 @@ int     detector_valid_cpr(const char *d)
 }
 
 /* detector_valid_pesel - Polish PESEL: YYMMDD (century in the month), weights 1-3-7-9 */
-int     detector_valid_pesel(const char *d)
+int detector_valid_pesel(const char *d)
 {
 	static const int w[] = {1, 3, 7, 9, 1, 3, 7, 9, 1, 3};
-	long    m, y, sum = 0;
+	long m, y, sum = 0;
 
 	if (!all_digits(d, 11) || one_digit(d, 11))
 		return 0;
@@ -456,7 +456,7 @@ int     detector_valid_pesel(const char *d)
 }
 
 /* detector_verhoeff - the Verhoeff check (dihedral group D5) over n digits */
-int     detector_verhoeff(const char *d, size_t n)
+int detector_verhoeff(const char *d, size_t n)
 {
 	static const unsigned char mul[10][10] = {
 		{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 2, 3, 4, 0, 6, 7, 8, 9, 5},
@@ -479,7 +479,7 @@ int     detector_verhoeff(const char *d, size_t n)
 }
 
 /* detector_valid_aadhaar - Indian Aadhaar: 12 digits, not 0 or 1 first, Verhoeff */
-int     detector_valid_aadhaar(const char *d)
+int detector_valid_aadhaar(const char *d)
 {
 	if (!all_digits(d, 12) || d[0] < '2' || one_digit(d, 12))
 		return 0;
@@ -492,14 +492,14 @@ int     detector_valid_aadhaar(const char *d)
  * A province code, the birth date YYYYMMDD, an order number and an
  * ISO 7064 MOD 11-2 check character (0-9 or X).
  */
-int     detector_valid_cn_ric(const char *s)
+int detector_valid_cn_ric(const char *s)
 {
 	static const int w[] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
-	static const int province[] = {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35,
-		36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71,
-	81, 82, 83};
-	long    p, y, sum = 0;
-	int     ok = 0;
+	static const int province[] = {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34,
+				       35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
+				       53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83};
+	long p, y, sum = 0;
+	int ok = 0;
 
 	if (!all_digits(s, 17) || !(isdigit((unsigned char) s[17]) || s[17] == 'X'))
 		return 0;
@@ -517,8 +517,8 @@ int     detector_valid_cn_ric(const char *s)
 /* mod11_br - a Brazilian check digit: weights from w down to 2, then 9 (CNPJ) */
 static int mod11_br(const char *d, int n, int w0, int cnpj)
 {
-	long    sum = 0, r;
-	int     w = w0;
+	long sum = 0, r;
+	int w = w0;
 
 	for (int i = 0; i < n; i++) {
 		sum += w * (d[i] - '0');
@@ -530,7 +530,7 @@ static int mod11_br(const char *d, int n, int w0, int cnpj)
 }
 
 /* detector_valid_cpf - Brazilian CPF: 9 digits and two mod 11 check digits */
-int     detector_valid_cpf(const char *d)
+int detector_valid_cpf(const char *d)
 {
 	if (!all_digits(d, 11) || one_digit(d, 11))
 		return 0;
@@ -538,7 +538,7 @@ int     detector_valid_cpf(const char *d)
 }
 
 /* detector_valid_cnpj - Brazilian CNPJ: 12 digits and two mod 11 check digits */
-int     detector_valid_cnpj(const char *d)
+int detector_valid_cnpj(const char *d)
 {
 	if (!all_digits(d, 14) || one_digit(d, 14))
 		return 0;
@@ -546,11 +546,11 @@ int     detector_valid_cnpj(const char *d)
 }
 
 /* detector_valid_tfn - Australian Tax File Number: 8 or 9 digits, weighted mod 11 */
-int     detector_valid_tfn(const char *d, size_t n)
+int detector_valid_tfn(const char *d, size_t n)
 {
 	static const int w9[] = {1, 4, 3, 7, 5, 8, 6, 9, 10};
 	static const int w8[] = {10, 7, 8, 4, 6, 3, 5, 1};
-	long    sum = 0;
+	long sum = 0;
 
 	if ((n != 8 && n != 9) || !all_digits(d, n) || one_digit(d, n))
 		return 0;
@@ -560,21 +560,21 @@ int     detector_valid_tfn(const char *d, size_t n)
 }
 
 /* detector_valid_itin - US ITIN: 9XX, a group in the IRS's ranges, 4 digits */
-int     detector_valid_itin(const char *d)
+int detector_valid_itin(const char *d)
 {
-	long    g;
+	long g;
 
 	if (!all_digits(d, 9) || d[0] != '9')
 		return 0;
 	g = num(d + 3, 2);
-	return ((g >= 50 && g <= 65) || (g >= 70 && g <= 88) || (g >= 90 && g <= 92)
-		|| g >= 94) && num(d + 5, 4) != 0;
+	return ((g >= 50 && g <= 65) || (g >= 70 && g <= 88) || (g >= 90 && g <= 92) || g >= 94)
+		&& num(d + 5, 4) != 0;
 }
 
 /* detector_valid_nhs - UK NHS number: 10 digits, weights 10-2 mod 11 */
-int     detector_valid_nhs(const char *d)
+int detector_valid_nhs(const char *d)
 {
-	long    sum = 0, c;
+	long sum = 0, c;
 
 	if (!all_digits(d, 10) || one_digit(d, 10))
 		return 0;
@@ -587,9 +587,9 @@ int     detector_valid_nhs(const char *d)
 }
 
 /* detector_valid_aba - ABA routing transit number: Federal Reserve prefix, 3-7-1 */
-int     detector_valid_aba(const char *d)
+int detector_valid_aba(const char *d)
 {
-	long    p, sum;
+	long p, sum;
 
 	if (!all_digits(d, 9) || one_digit(d, 9))
 		return 0;
@@ -602,19 +602,19 @@ int     detector_valid_aba(const char *d)
 }
 
 /* detector_country_ok - an ISO 3166-1 alpha-2 country code (and XK) */
-int     detector_country_ok(const char *cc)
+int detector_country_ok(const char *cc)
 {
 	static const char codes[] =
-	"AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL "
-	"BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV "
-	"CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD "
-	"GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM "
-	"IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK "
-	"LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW "
-	"MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR "
-	"PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS "
-	"ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY "
-	"UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW";
+		"AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL "
+		"BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV "
+		"CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD "
+		"GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM "
+		"IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK "
+		"LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW "
+		"MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR "
+		"PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS "
+		"ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY "
+		"UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW";
 
 	for (size_t i = 0; i + 1 < sizeof(codes); i += 3)
 		if (codes[i] == cc[0] && codes[i + 1] == cc[1])
@@ -630,7 +630,7 @@ int     detector_country_ok(const char *cc)
  * passive codes are real, but "0"/"1" after letters reads as a word), and
  * an optional branch of three. n is 8 or 11.
  */
-int     detector_valid_bic(const char *s, size_t n)
+int detector_valid_bic(const char *s, size_t n)
 {
 	if (n != 8 && n != 11)
 		return 0;
@@ -652,9 +652,9 @@ int     detector_valid_bic(const char *s, size_t n)
  * 9 for business names), six digits and a check digit: the last digit of
  * (d1 + d3 + d5) + 2 * (d2 + d4 + d6).
  */
-int     detector_valid_dea(const char *s)
+int detector_valid_dea(const char *s)
 {
-	long    sum;
+	long sum;
 
 	if (!strchr("ABCDEFGHJKLMPRSTUX", s[0]) || s[0] == 0
 	    || !((s[1] >= 'A' && s[1] <= 'Z') || s[1] == '9') || !all_digits(s + 2, 7)
@@ -665,7 +665,7 @@ int     detector_valid_dea(const char *s)
 }
 
 /* detector_valid_passport_us - US passport book number: 9 digits or a letter and 8 */
-int     detector_valid_passport_us(const char *s)
+int detector_valid_passport_us(const char *s)
 {
 	/* no check digit exists: the shape, and no filler */
 	if (isupper((unsigned char) s[0]))
@@ -674,7 +674,7 @@ int     detector_valid_passport_us(const char *s)
 }
 
 /* detector_valid_sortcode - UK sort code and account number: 6 and 8 digits */
-int     detector_valid_sortcode(const char *sort, const char *acct)
+int detector_valid_sortcode(const char *sort, const char *acct)
 {
 	/* the Vocalink modulus tables are not public domain: shapes only */
 	return all_digits(sort, 6) && all_digits(acct, 8) && !one_digit(sort, 6)

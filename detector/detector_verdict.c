@@ -36,7 +36,7 @@
 #include "msg.h"
 #include "detector.h"
 
-#define VERDICT_SUBJECT_MAX	990
+#define VERDICT_SUBJECT_MAX 990
 
 /* excepted_addr - does an address match an exception list or domain? */
 static int excepted_addr(const struct det_list *list, const struct det_list *domains,
@@ -45,12 +45,12 @@ static int excepted_addr(const struct det_list *list, const struct det_list *dom
 	const char *at = strrchr(addr, '@');
 
 	if (detector_addr_routed(addr))
-		return 0;			/* it may go anywhere: no exception */
+		return 0; /* it may go anywhere: no exception */
 	for (size_t i = 0; i < list->count; i++)
 		if (detector_addr_match(list->items[i], addr))
 			return 1;
 	for (size_t i = 0; at && i < domains->count; i++) {
-		char    pat[300];
+		char pat[300];
 
 		snprintf(pat, sizeof(pat), "%s%s", domains->items[i][0] == '@' ? "" : "@",
 			 domains->items[i]);
@@ -66,14 +66,14 @@ static int type_in_group(const char *want, const char *type)
 	static const struct {
 		const char *group;
 		const char *members;
-	}       groups[] = {
+	} groups[] = {
 		{"archive", " zip rar 7z tar gzip bzip2 xz zstd lz4 lzip lzma compress "},
 		{"executable", " exe elf script "},
 		{"office", " docx xlsx pptx ole odf rtf "},
 		{"image", " png jpeg gif "},
 		{"document", " docx xlsx pptx ole odf rtf pdf "},
 	};
-	char    key[24];
+	char key[24];
 
 	if (strcasecmp(want, type) == 0)
 		return 1;
@@ -98,7 +98,8 @@ static int attachment_matches(const struct det_rule *r, const struct det_scan *s
 		for (size_t i = 0; i < r->names.count; i++) {
 			const char *base = strrchr(name, '/');
 
-			if (fnmatch(r->names.items[i], base ? base + 1 : name, FNM_CASEFOLD) == 0)
+			if (fnmatch(r->names.items[i], base ? base + 1 : name, FNM_CASEFOLD)
+			    == 0)
 				return 1;
 		}
 	}
@@ -124,7 +125,7 @@ static int rule_matches(const struct det_rule *r, const struct det_scan *sc,
 		return 0;
 	case RULE_RECIPIENT:
 		for (size_t k = 0; k < nrcpt; k++) {
-			int     ok = r->patterns.count == 0;
+			int ok = r->patterns.count == 0;
 
 			for (size_t i = 0; !ok && i < r->patterns.count; i++)
 				ok = detector_addr_match(r->patterns.items[i], rcpts[k]);
@@ -140,21 +141,22 @@ static int rule_matches(const struct det_rule *r, const struct det_scan *sc,
 	case RULE_ATTACHMENT:
 		return attachment_matches(r, sc);
 	case RULE_RCPT_COUNT:
-		return env->nrcpt >= r->min_rcpt && (r->max_rcpt == 0 || env->nrcpt <= r->max_rcpt);
+		return env->nrcpt >= r->min_rcpt
+			&& (r->max_rcpt == 0 || env->nrcpt <= r->max_rcpt);
 	}
 	return 0;
 }
 
 /* detector_policy_fired - does policy p fire for this message? */
-int     detector_policy_fired(const struct det_policyset *ps, const struct det_scan *sc,
-			      const struct envelope *env, size_t p)
+int detector_policy_fired(const struct det_policyset *ps, const struct det_scan *sc,
+			  const struct envelope *env, size_t p)
 {
 	const struct det_policy *pol = &ps->policies[p];
-	char    sender[SCAN_ADDR_MAX + 1];
-	char  **rcpts;
-	size_t  nrcpt = 0;
+	char sender[SCAN_ADDR_MAX + 1];
+	char **rcpts;
+	size_t nrcpt = 0;
 	unsigned matched = 0;
-	int     fired = 0;
+	int fired = 0;
 
 	if (!pol->enabled)
 		return 0;
@@ -163,14 +165,14 @@ int     detector_policy_fired(const struct det_policyset *ps, const struct det_s
 		return 0;
 	rcpts = xcalloc(env->nrcpt + 1, sizeof(char *));
 	for (size_t i = 0; i < env->nrcpt; i++) {
-		char    a[SCAN_ADDR_MAX + 1];
+		char a[SCAN_ADDR_MAX + 1];
 
 		detector_addr_bare(env->rcpt[i].addr, a, sizeof(a));
 		if (!excepted_addr(&pol->exc_rcpts, &pol->exc_domains, a))
 			rcpts[nrcpt++] = xstrdup(a);
 	}
 	if (env->nrcpt > 0 && nrcpt == 0)
-		goto out;			/* every recipient is an exception */
+		goto out; /* every recipient is an exception */
 	for (uint32_t i = 0; i < pol->nrules; i++) {
 		if (rule_matches(&ps->rules[pol->first_rule + i], sc, env, sender,
 				 (const char *const *) rcpts, nrcpt))
@@ -199,7 +201,7 @@ static void list_add_unique(struct det_list *l, const char *item, size_t max)
 /* splice_ok - may ASCII text go next to the raw subject as it is? */
 static int splice_ok(const char *raw, const char *pre, const char *app)
 {
-	size_t  rl = strlen(raw), pl = strlen(pre), al = strlen(app);
+	size_t rl = strlen(raw), pl = strlen(pre), al = strlen(app);
 
 	if (!detector_is_ascii(raw, rl) || !detector_is_ascii(pre, pl)
 	    || !detector_is_ascii(app, al) || strstr(pre, "=?") || strstr(app, "=?")
@@ -219,14 +221,15 @@ static char *new_subject(const struct det_scan *sc, const struct det_policyset *
 {
 	struct buf pre, app, out, utf;
 	const char *replace = NULL;
-	char   *result;
+	char *result;
 
 	buf_init(&pre, 64);
 	buf_init(&app, 64);
 	for (size_t i = 0; i < d->nfired; i++) {
 		const struct det_policy *p = &ps->policies[d->fired[i]];
 
-		if (p->monitor || var_trial_mode || (p->action != ACT_MODIFY && p->action != ACT_REDIRECT))
+		if (p->monitor || var_trial_mode
+		    || (p->action != ACT_MODIFY && p->action != ACT_REDIRECT))
 			continue;
 		if (p->subject_replace && replace == NULL)
 			replace = p->subject_replace;
@@ -241,12 +244,16 @@ static char *new_subject(const struct det_scan *sc, const struct det_policyset *
 		return NULL;
 	}
 	buf_init(&out, 256);
-	if (replace == NULL && sc->subject_raw && splice_ok(sc->subject_raw, pre.data, app.data)) {
+	if (replace == NULL && sc->subject_raw
+	    && splice_ok(sc->subject_raw, pre.data, app.data)) {
 		buf_printf(&out, "%s%s%s", pre.data, sc->subject_raw, app.data);
 	} else {
 		buf_init(&utf, 256);
-		buf_printf(&utf, "%s%s%s", pre.data, replace ? replace :
-			   sc->subject ? sc->subject : "", app.data);
+		buf_printf(&utf, "%s%s%s", pre.data,
+			   replace               ? replace
+				   : sc->subject ? sc->subject
+						 : "",
+			   app.data);
 		detector_subject_encode(utf.data, &out);
 		buf_free(&utf);
 	}
@@ -269,16 +276,15 @@ static void add_header(struct det_decision *d, const char *h)
 }
 
 /* detector_decide - the verdict for a scanned message */
-void    detector_decide(struct det_scan *sc, const struct envelope *env,
-			struct det_decision *d)
+void detector_decide(struct det_scan *sc, const struct envelope *env, struct det_decision *d)
 {
 	const struct det_policyset *ps = sc->ps;
 	enum det_action act = ACT_PASS;
 	unsigned monitored = 0;
 	enum det_severity msev = SEV_INFO;
-	char    h[1024];
+	char h[1024];
 
-	detector_fp_finish(sc);			/* documents: the message as a whole */
+	detector_fp_finish(sc); /* documents: the message as a whole */
 	memset(d, 0, sizeof(*d));
 	d->scanned = 1;
 	d->fired = xcalloc(ps->npolicies + 1, sizeof(uint32_t));
@@ -301,11 +307,13 @@ void    detector_decide(struct det_scan *sc, const struct envelope *env,
 			snprintf(d->reply, sizeof(d->reply), "%s", pol->reply);
 		if (pol->action == ACT_REDIRECT)
 			for (size_t i = 0; i < pol->redirect.count; i++)
-				list_add_unique(&d->rcpt, pol->redirect.items[i], SCAN_MAX_REDIRECT);
+				list_add_unique(&d->rcpt, pol->redirect.items[i],
+						SCAN_MAX_REDIRECT);
 	}
 	d->monitor_only = d->nfired > 0 && act == ACT_PASS;
 	/* what could not be read */
-	if (sc->timed_out && act != ACT_BLOCK && var_detector_failure == DETECTOR_FAILURE_TEMPFAIL) {
+	if (sc->timed_out && act != ACT_BLOCK
+	    && var_detector_failure == DETECTOR_FAILURE_TEMPFAIL) {
 		d->action = SCAN_TEMPFAIL;
 		return;
 	}
@@ -360,7 +368,8 @@ void    detector_decide(struct det_scan *sc, const struct envelope *env,
 			if (p->action == ACT_MODIFY || p->action == ACT_REDIRECT)
 				for (size_t k = 0; k < p->add_headers.count; k++)
 					if (d->headers.count < SCAN_MAX_HEADERS)
-						list_add_unique(&d->headers, p->add_headers.items[k],
+						list_add_unique(&d->headers,
+								p->add_headers.items[k],
 								SCAN_MAX_HEADERS);
 		}
 		d->subject = new_subject(sc, ps, d);
@@ -368,7 +377,7 @@ void    detector_decide(struct det_scan *sc, const struct envelope *env,
 }
 
 /* detector_decision_unscanned - pass without a scan (loop guard, failure) */
-void    detector_decision_unscanned(struct det_decision *d, const char *header)
+void detector_decision_unscanned(struct det_decision *d, const char *header)
 {
 	memset(d, 0, sizeof(*d));
 	d->action = SCAN_PASS;
@@ -377,7 +386,7 @@ void    detector_decision_unscanned(struct det_decision *d, const char *header)
 }
 
 /* detector_decision_free - release a decision */
-void    detector_decision_free(struct det_decision *d)
+void detector_decision_free(struct det_decision *d)
 {
 	detector_list_free(&d->rcpt);
 	detector_list_free(&d->headers);

@@ -24,7 +24,7 @@
 /* starts_ci - does data start with the prefix, ignoring case? */
 static int starts_ci(const char *d, size_t len, const char *prefix)
 {
-	size_t  n = strlen(prefix);
+	size_t n = strlen(prefix);
 
 	return len >= n && strncasecmp(d, prefix, n) == 0;
 }
@@ -32,15 +32,15 @@ static int starts_ci(const char *d, size_t len, const char *prefix)
 /* ends_ci - does a name end with the suffix, ignoring case? */
 static int ends_ci(const char *name, const char *suffix)
 {
-	size_t  n = strlen(name), m = strlen(suffix);
+	size_t n = strlen(name), m = strlen(suffix);
 
 	return n >= m && strcasecmp(name + n - m, suffix) == 0;
 }
 
 /* detector_vobject_is - an iCalendar or vCard object? */
-int     detector_vobject_is(const char *ctype, const char *name, const char *d, size_t len)
+int detector_vobject_is(const char *ctype, const char *name, const char *d, size_t len)
 {
-	size_t  i = 0;
+	size_t i = 0;
 
 	if (strcmp(ctype, "text/calendar") == 0 || strcmp(ctype, "text/vcard") == 0
 	    || strcmp(ctype, "text/x-vcard") == 0 || strcmp(ctype, "text/directory") == 0
@@ -50,20 +50,22 @@ int     detector_vobject_is(const char *ctype, const char *name, const char *d, 
 		return 1;
 	if (len >= 3 && memcmp(d, "\xef\xbb\xbf", 3) == 0)
 		i = 3;
-	while (i < len && i < 64 && (d[i] == ' ' || d[i] == '\r' || d[i] == '\n' || d[i] == '\t'))
+	while (i < len && i < 64
+	       && (d[i] == ' ' || d[i] == '\r' || d[i] == '\n' || d[i] == '\t'))
 		i++;
-	return starts_ci(d + i, len - i, "BEGIN:VCALENDAR") || starts_ci(d + i, len - i, "BEGIN:VCARD");
+	return starts_ci(d + i, len - i, "BEGIN:VCALENDAR")
+		|| starts_ci(d + i, len - i, "BEGIN:VCARD");
 }
 
 /* unfold - the logical lines: folds joined, and vCard 2.1 soft breaks */
 static void unfold(const char *in, size_t len, struct buf *out)
 {
-	size_t  i = 0, start = out->len;
-	int     qp = -1;			/* the line's value is quoted-printable */
+	size_t i = 0, start = out->len;
+	int qp = -1; /* the line's value is quoted-printable */
 
 	while (i < len) {
 		const char *lf = memchr(in + i, '\n', len - i);
-		size_t  e = lf ? (size_t) (lf - in) : len, c = e;
+		size_t e = lf ? (size_t) (lf - in) : len, c = e;
 
 		if (c > i && in[c - 1] == '\r')
 			c--;
@@ -72,10 +74,14 @@ static void unfold(const char *in, size_t len, struct buf *out)
 		/* quoted-printable's "=" at the end of a line joins the next */
 		if (out->len > start && out->data[out->len - 1] == '=' && i < len) {
 			if (qp < 0) {
-				const char *colon = memchr(out->data + start, ':', out->len - start);
+				const char *colon =
+					memchr(out->data + start, ':', out->len - start);
 
-				qp = colon && memmem(out->data + start, (size_t) (colon - out->data) - start,
-						     "QUOTED-PRINTABLE", 16) != NULL;
+				qp = colon
+					&& memmem(out->data + start,
+						  (size_t) (colon - out->data) - start,
+						  "QUOTED-PRINTABLE", 16)
+						!= NULL;
 			}
 			if (qp) {
 				out->len--;
@@ -83,7 +89,7 @@ static void unfold(const char *in, size_t len, struct buf *out)
 			}
 		}
 		if (i < len && (in[i] == ' ' || in[i] == '\t')) {
-			i++;			/* a folded line goes on */
+			i++; /* a folded line goes on */
 			continue;
 		}
 		buf_putc(out, '\n');
@@ -107,11 +113,12 @@ static int hexval(char c)
 /* param_value - the value of a parameter NAME= in the parameters, into v */
 static int param_value(const char *p, size_t len, const char *name, char *v, size_t vlen)
 {
-	size_t  n = strlen(name);
+	size_t n = strlen(name);
 
 	for (size_t i = 0; i + n < len; i++) {
-		if ((i == 0 || p[i - 1] == ';') && strncasecmp(p + i, name, n) == 0 && p[i + n] == '=') {
-			size_t  k = 0;
+		if ((i == 0 || p[i - 1] == ';') && strncasecmp(p + i, name, n) == 0
+		    && p[i + n] == '=') {
+			size_t k = 0;
 
 			for (size_t j = i + n + 1; j < len && p[j] != ';' && k + 1 < vlen; j++)
 				if (p[j] != '"')
@@ -127,17 +134,18 @@ static int param_value(const char *p, size_t len, const char *name, char *v, siz
 static void value_text(const char *params, size_t plen, const char *v, size_t vlen,
 		       struct buf *out)
 {
-	char    enc[32], cs[48];
+	char enc[32], cs[48];
 	struct buf raw, conv;
 	const char *t = v;
-	size_t  tlen = vlen;
+	size_t tlen = vlen;
 
 	buf_init(&raw, vlen + 16);
 	buf_init(&conv, 16);
 	if (param_value(params, plen, "ENCODING", enc, sizeof(enc))
 	    && strcasecmp(enc, "QUOTED-PRINTABLE") == 0) {
 		for (size_t i = 0; i < vlen; i++)
-			if (v[i] == '=' && i + 2 < vlen && hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
+			if (v[i] == '=' && i + 2 < vlen && hexval(v[i + 1]) >= 0
+			    && hexval(v[i + 2]) >= 0) {
 				buf_putc(&raw, hexval(v[i + 1]) << 4 | hexval(v[i + 2]));
 				i += 2;
 			} else
@@ -150,8 +158,8 @@ static void value_text(const char *params, size_t plen, const char *v, size_t vl
 		t = raw.data;
 		tlen = raw.len;
 	}
-	if (param_value(params, plen, "CHARSET", cs, sizeof(cs)) && !detector_charset_is_utf8(cs)
-	    && detector_charset_known(cs)) {
+	if (param_value(params, plen, "CHARSET", cs, sizeof(cs))
+	    && !detector_charset_is_utf8(cs) && detector_charset_known(cs)) {
 		buf_reserve(&conv, tlen * 2 + 16);
 		(void) detector_charset_to_utf8(cs, t, tlen, &conv, tlen);
 		t = conv.data;
@@ -159,7 +167,7 @@ static void value_text(const char *params, size_t plen, const char *v, size_t vl
 	}
 	for (size_t i = 0; i < tlen; i++) {
 		if (t[i] == '\\' && i + 1 < tlen) {
-			char    c = t[++i];
+			char c = t[++i];
 
 			buf_putc(out, c == 'n' || c == 'N' ? '\n' : c);
 		} else
@@ -170,18 +178,18 @@ static void value_text(const char *params, size_t plen, const char *v, size_t vl
 }
 
 /* detector_vobject_to_text - what a calendar or address book shows */
-void    detector_vobject_to_text(const char *in, size_t len, struct buf *out)
+void detector_vobject_to_text(const char *in, size_t len, struct buf *out)
 {
 	struct buf lines;
-	size_t  i = 0;
+	size_t i = 0;
 
 	buf_init(&lines, len + 16);
 	unfold(in, len, &lines);
 	buf_reserve(out, lines.len + 16);
 	while (i < lines.len) {
 		const char *l = lines.data + i, *nl = memchr(l, '\n', lines.len - i);
-		size_t  n = nl ? (size_t) (nl - l) : lines.len - i, colon = n;
-		int     quoted = 0;
+		size_t n = nl ? (size_t) (nl - l) : lines.len - i, colon = n;
+		int quoted = 0;
 
 		for (size_t k = 0; k < n; k++) {
 			if (l[k] == '"')

@@ -77,13 +77,13 @@
 #define DLP_SYSCONFDIR "/etc/dlpgate"
 #endif
 
-#define DETECTOR_USER	"dlpgate-detect"
-#define IDX_LOAD	0.7		/* slots filled at most */
-#define CSV_MAX_SIZE	(16ULL << 30)
-#define DOC_MAX_SIZE	(512u << 20)
-#define IDM_MAX_DOCS	1000000
-#define IDM_DEPTH_MAX	32
-#define SAMPLE_ROWS	5000
+#define DETECTOR_USER "dlpgate-detect"
+#define IDX_LOAD      0.7 /* slots filled at most */
+#define CSV_MAX_SIZE  (16ULL << 30)
+#define DOC_MAX_SIZE  (512u << 20)
+#define IDM_MAX_DOCS  1000000
+#define IDM_DEPTH_MAX 32
+#define SAMPLE_ROWS   5000
 
 static const char *confdir = DLP_SYSCONFDIR;
 static uid_t owner_uid = (uid_t) -1;
@@ -95,7 +95,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: dlpindex edm [-c confdir] -n name [-t column=type]... [-d delimiter]\n"
 		"                [-s percent] [-m chars] [-D digits] [-w stopwords] file.csv\n"
-		"       dlpindex idm [-c confdir] -n name [-k words] [-W words] [-x template]...\n"
+		"       dlpindex idm [-c confdir] -n name [-k words] [-W words] [-x "
+		"template]...\n"
 		"                dir-or-file...\n"
 		"       dlpindex list [-c confdir]\n"
 		"       dlpindex check [-c confdir] name...\n");
@@ -125,7 +126,7 @@ static void owner_setup(void)
 /* key_ready - load the secret, or make it */
 static void key_ready(void)
 {
-	char    path[PATH_MAX], err[512];
+	char path[PATH_MAX], err[512];
 
 	detector_fp_key_path(confdir, path, sizeof(path));
 	if (access(path, F_OK) == 0) {
@@ -142,7 +143,7 @@ static void key_ready(void)
 /* out_dir - fingerprint_directory, made when missing */
 static void out_dir(char *dir, size_t len)
 {
-	char    tmp[PATH_MAX];
+	char tmp[PATH_MAX];
 
 	detector_fp_dir(confdir, dir, len);
 	strlcpy(tmp, dir, sizeof(tmp));
@@ -162,11 +163,11 @@ static void out_dir(char *dir, size_t len)
 /* write_index - the finished image: checksum, temporary file, rename */
 static void write_index(const char *name, enum fp_kind kind, unsigned char *img, size_t len)
 {
-	char    dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX];
+	char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX];
 	struct fp_head *h = (struct fp_head *) img;
 	unsigned int n = 0;
-	size_t  off = 0;
-	int     fd;
+	size_t off = 0;
+	int fd;
 
 	memset(h->sum, 0, sizeof(h->sum));
 	if (EVP_Digest(img, len, h->sum, &n, EVP_sha256(), NULL) != 1)
@@ -217,8 +218,8 @@ static size_t align8(size_t n)
 /* One value and where it is: an EDM cell, or an IDM fingerprint. */
 struct entry {
 	uint64_t fp;
-	uint32_t check;			/* EDM: HMAC bits */
-	uint32_t post;			/* EDM: row << 5 | col; IDM: document */
+	uint32_t check; /* EDM: HMAC bits */
+	uint32_t post;  /* EDM: row << 5 | col; IDM: document */
 };
 
 /* entry_order - by value, then posting */
@@ -235,8 +236,8 @@ static int entry_order(const void *a, const void *b)
 struct table {
 	uint32_t slots, values, max_probe, bloom_log2;
 	uint64_t npost;
-	unsigned char *slot;		/* slots of slot_size bytes */
-	size_t  slot_size;
+	unsigned char *slot; /* slots of slot_size bytes */
+	size_t slot_size;
 	uint32_t *post;
 	uint64_t *bloom;
 };
@@ -277,13 +278,14 @@ static void table_build(struct table *t, const struct entry *e, size_t n, size_t
 	t->slots = (uint32_t) ((double) values / IDX_LOAD) + 16;
 	t->slot = xcalloc(t->slots, slot_size);
 	/* 16 bits of Bloom filter a value: about 0.2% false positives */
-	for (t->bloom_log2 = 0, words = 1; words * 4 < values && t->bloom_log2 < 32; t->bloom_log2++)
+	for (t->bloom_log2 = 0, words = 1; words * 4 < values && t->bloom_log2 < 32;
+	     t->bloom_log2++)
 		words *= 2;
 	t->bloom = xcalloc(words, sizeof(uint64_t));
 	t->post = xmalloc(sizeof(uint32_t));
 	t->npost = 0;
 	for (size_t i = 0; i < n;) {
-		size_t  j = i + 1;
+		size_t j = i + 1;
 
 		while (j < n && e[j].fp == e[i].fp)
 			j++;
@@ -318,7 +320,7 @@ static void table_free(struct table *t)
 struct csv {
 	const char *file;
 	const char *p, *end;
-	char    delim;
+	char delim;
 	unsigned long line;
 };
 
@@ -332,8 +334,8 @@ static int csv_record(struct csv *c, struct buf *rec, size_t *off, size_t *nf, s
 	buf_reset(rec);
 	*nf = 0;
 	/* blank lines between records are nothing */
-	while (c->p < c->end && (*c->p == '\n' || (*c->p == '\r' && c->p + 1 < c->end
-						   && c->p[1] == '\n'))) {
+	while (c->p < c->end
+	       && (*c->p == '\n' || (*c->p == '\r' && c->p + 1 < c->end && c->p[1] == '\n'))) {
 		c->p += *c->p == '\r' ? 2 : 1;
 		c->line++;
 	}
@@ -349,7 +351,8 @@ static int csv_record(struct csv *c, struct buf *rec, size_t *off, size_t *nf, s
 		if (c->p < c->end && *c->p == '"') {
 			for (c->p++;; c->p++) {
 				if (c->p >= c->end) {
-					snprintf(err, errlen, "%lu: a quoted field is not closed", *line);
+					snprintf(err, errlen,
+						 "%lu: a quoted field is not closed", *line);
 					return -1;
 				}
 				if (*c->p == '"') {
@@ -365,10 +368,13 @@ static int csv_record(struct csv *c, struct buf *rec, size_t *off, size_t *nf, s
 					c->line++;
 				buf_putc(rec, *c->p);
 			}
-			while (c->p < c->end && (*c->p == ' ' || *c->p == '\t') && *c->p != c->delim)
+			while (c->p < c->end && (*c->p == ' ' || *c->p == '\t')
+			       && *c->p != c->delim)
 				c->p++;
-			if (c->p < c->end && *c->p != c->delim && *c->p != '\n' && *c->p != '\r') {
-				snprintf(err, errlen, "%lu: text after a closing quote", c->line);
+			if (c->p < c->end && *c->p != c->delim && *c->p != '\n'
+			    && *c->p != '\r') {
+				snprintf(err, errlen, "%lu: text after a closing quote",
+					 c->line);
 				return -1;
 			}
 		} else {
@@ -403,8 +409,11 @@ static unsigned long utf8_bad_line(const unsigned char *p, size_t len)
 
 	for (size_t i = 0; i < len;) {
 		unsigned char c = p[i];
-		size_t  n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-			: c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		size_t n = c < 0x80              ? 1
+			: c >= 0xc2 && c <= 0xdf ? 2
+			: c >= 0xe0 && c <= 0xef ? 3
+			: c >= 0xf0 && c <= 0xf4 ? 4
+						 : 0;
 
 		if (c == 0 || n == 0 || i + n > len)
 			return line;
@@ -419,11 +428,11 @@ static unsigned long utf8_bad_line(const unsigned char *p, size_t len)
 
 /* One column of the export. */
 struct column {
-	char    name[48];
-	int     skip;			/* not indexed */
-	int     typed;			/* type given, not guessed */
+	char name[48];
+	int skip;  /* not indexed */
+	int typed; /* type given, not guessed */
 	enum fp_type type;
-	int     dmy;
+	int dmy;
 	uint64_t cells;
 };
 
@@ -435,8 +444,8 @@ struct edm_stats {
 /* column_name - a header cell as a column name: lower case, [a-z0-9_] */
 static void column_name(const char *cell, struct column *c)
 {
-	char    raw[256], *colon;
-	size_t  j = 0;
+	char raw[256], *colon;
+	size_t j = 0;
 
 	strlcpy(raw, cell, sizeof(raw));
 	if ((colon = strrchr(raw, ':')) != NULL) {
@@ -452,7 +461,7 @@ static void column_name(const char *cell, struct column *c)
 		}
 	}
 	for (const char *p = raw; *p && j + 1 < sizeof(c->name); p++) {
-		int     ch = tolower((unsigned char) *p);
+		int ch = tolower((unsigned char) *p);
 
 		if (isalnum(ch))
 			c->name[j++] = (char) ch;
@@ -468,8 +477,8 @@ static void column_name(const char *cell, struct column *c)
 static char detect_delim(const char *p, const char *end)
 {
 	static const char cand[] = "\t,;|";
-	size_t  count[4] = {0, 0, 0, 0};
-	int     quoted = 0, best = 1;
+	size_t count[4] = {0, 0, 0, 0};
+	int quoted = 0, best = 1;
 
 	for (; p < end && (quoted || *p != '\n'); p++) {
 		if (*p == '"')
@@ -485,11 +494,12 @@ static char detect_delim(const char *p, const char *end)
 
 /* Built-in stop words: never a whole cell of their own. */
 static const char *const stop_words[] = {
-	"a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "he", "her",
-	"his", "in", "is", "it", "its", "of", "on", "or", "she", "that", "the", "to",
-	"was", "were", "will", "with", "mr", "mrs", "ms", "miss", "dr", "jr", "sr", "na",
-	"none", "null", "nil", "unknown", "test", "yes", "no", "true", "false", "other",
-	"n", "a", "tbd", "nan", NULL,
+	"a",     "an",    "and",  "are", "as",      "at",   "be",  "by",  "for",
+	"from",  "has",   "he",   "her", "his",     "in",   "is",  "it",  "its",
+	"of",    "on",    "or",   "she", "that",    "the",  "to",  "was", "were",
+	"will",  "with",  "mr",   "mrs", "ms",      "miss", "dr",  "jr",  "sr",
+	"na",    "none",  "null", "nil", "unknown", "test", "yes", "no",  "true",
+	"false", "other", "n",    "a",   "tbd",     "nan",  NULL,
 };
 
 /* is_stop - a one-word cell that is a stop word */
@@ -507,7 +517,7 @@ static int is_stop(const char *norm, const struct det_list *extra)
 /* utf8_chars - characters of a normalised text, spaces not counted */
 static size_t utf8_chars(const char *s)
 {
-	size_t  n = 0;
+	size_t n = 0;
 
 	for (; *s; s++)
 		n += ((unsigned char) *s & 0xc0) != 0x80 && *s != ' ';
@@ -517,13 +527,13 @@ static size_t utf8_chars(const char *s)
 /* guess_type - a column's type from a sample of its cells */
 static void guess_type(struct column *c, const char *const *cells, size_t n)
 {
-	size_t  email = 0, date = 0, digits = 0, filled = 0, dmy = 0, mdy = 0;
-	char    out[FP_CELL_MAX];
+	size_t email = 0, date = 0, digits = 0, filled = 0, dmy = 0, mdy = 0;
+	char out[FP_CELL_MAX];
 
 	for (size_t i = 0; i < n; i++) {
 		const char *v = cells[i];
-		size_t  len = strlen(v), d = 0, other = 0;
-		int     a, b;
+		size_t len = strlen(v), d = 0, other = 0;
+		int a, b;
 
 		while (len && isspace((unsigned char) v[len - 1]))
 			len--;
@@ -562,9 +572,9 @@ static void guess_type(struct column *c, const char *const *cells, size_t n)
 /* EDM build state. */
 struct edm_build {
 	struct column col[FP_MAX_COLUMNS];
-	size_t  ncol;
+	size_t ncol;
 	struct entry *e;
-	size_t  n, cap;
+	size_t n, cap;
 	struct edm_stats st;
 	unsigned min_chars, min_digits;
 	unsigned span_mask, dmin, dmax;
@@ -575,8 +585,8 @@ struct edm_build {
 static void cell(struct edm_build *b, uint32_t row, uint32_t ci, const char *v)
 {
 	struct column *c = &b->col[ci];
-	char    norm[FP_CELL_MAX];
-	size_t  n = 0, words = 0, len = strlen(v);
+	char norm[FP_CELL_MAX];
+	size_t n = 0, words = 0, len = strlen(v);
 	uint64_t fp;
 
 	while (len && isspace((unsigned char) v[len - 1]))
@@ -593,7 +603,7 @@ static void cell(struct edm_build *b, uint32_t row, uint32_t ci, const char *v)
 	case FP_TEXT:
 		n = detector_fp_norm_text(v, len, norm, sizeof(norm), &words);
 		if (n == 0 && len < FP_CELL_MAX) {
-			b->st.empty++;			/* punctuation only */
+			b->st.empty++; /* punctuation only */
 			return;
 		}
 		if (n == 0 || words > FP_SPAN_MAX) {
@@ -658,8 +668,8 @@ static void cell(struct edm_build *b, uint32_t row, uint32_t ci, const char *v)
 static const char *read_whole(const char *path, size_t *len, size_t max)
 {
 	struct stat st;
-	void   *map;
-	int     fd = open(path, O_RDONLY | O_CLOEXEC);
+	void *map;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return NULL;
@@ -686,9 +696,9 @@ static const char *read_whole(const char *path, size_t *len, size_t max)
 static void parse_types(struct edm_build *b, const struct det_list *types)
 {
 	for (size_t i = 0; i < types->count; i++) {
-		char    name[128], *eq;
+		char name[128], *eq;
 		struct column tmp;
-		size_t  c;
+		size_t c;
 
 		strlcpy(name, types->items[i], sizeof(name));
 		if ((eq = strchr(name, '=')) == NULL)
@@ -700,7 +710,8 @@ static void parse_types(struct edm_build *b, const struct det_list *types)
 			if (strcmp(b->col[c].name, tmp.name) == 0)
 				break;
 		if (c == b->ncol)
-			msg_fatal("-t %s: no column \"%s\" in the header", types->items[i], tmp.name);
+			msg_fatal("-t %s: no column \"%s\" in the header", types->items[i],
+				  tmp.name);
 		if (strcmp(eq + 1, "skip") == 0)
 			b->col[c].skip = 1;
 		else if (detector_fp_type_parse(eq + 1, &b->col[c].type) == 0)
@@ -715,15 +726,15 @@ static void parse_types(struct edm_build *b, const struct det_list *types)
 static void edm_header(struct edm_build *b, struct csv *c, const struct det_list *types)
 {
 	struct buf rec;
-	size_t  off[FP_MAX_COLUMNS + 1], nf;
+	size_t off[FP_MAX_COLUMNS + 1], nf;
 	unsigned long line;
-	char    err[256];
-	char  **sample[FP_MAX_COLUMNS];
-	size_t  ns = 0;
+	char err[256];
+	char **sample[FP_MAX_COLUMNS];
+	size_t ns = 0;
 	struct csv peek;
 
 	buf_init(&rec, 1024);
-	int     rc = csv_record(c, &rec, off, &nf, FP_MAX_COLUMNS, &line, err, sizeof(err));
+	int rc = csv_record(c, &rec, off, &nf, FP_MAX_COLUMNS, &line, err, sizeof(err));
 
 	if (rc < 0)
 		msg_fatal("%s:%s", c->file, err);
@@ -743,8 +754,9 @@ static void edm_header(struct edm_build *b, struct csv *c, const struct det_list
 	for (size_t i = 0; i < nf; i++)
 		sample[i] = xcalloc(SAMPLE_ROWS, sizeof(char *));
 	peek = *c;
-	while (ns < SAMPLE_ROWS && csv_record(&peek, &rec, off, &nf, FP_MAX_COLUMNS, &line, err,
-					      sizeof(err)) > 0) {
+	while (ns < SAMPLE_ROWS
+	       && csv_record(&peek, &rec, off, &nf, FP_MAX_COLUMNS, &line, err, sizeof(err))
+		       > 0) {
 		if (nf != b->ncol)
 			continue;
 		for (size_t i = 0; i < nf; i++)
@@ -763,9 +775,9 @@ static void edm_header(struct edm_build *b, struct csv *c, const struct det_list
 /* read_stop_words - one word a line */
 static void read_stop_words(const char *path, struct det_list *out)
 {
-	FILE   *fp = fopen(path, "r");
-	char    line[256], norm[FP_CELL_MAX];
-	size_t  words;
+	FILE *fp = fopen(path, "r");
+	char line[256], norm[FP_CELL_MAX];
+	size_t words;
 
 	if (fp == NULL)
 		msg_fatal("%s: %m", path);
@@ -779,11 +791,11 @@ static void read_stop_words(const char *path, struct det_list *out)
 static void edm_write(const char *name, struct edm_build *b, uint32_t rows, uint32_t values,
 		      const struct table *t, uint32_t common_rows)
 {
-	size_t  cols_off = align8(sizeof(struct edm_head));
-	size_t  slots_off = align8(cols_off + b->ncol * sizeof(struct edm_col));
-	size_t  post_off = align8(slots_off + (size_t) t->slots * sizeof(struct fp_slot3));
-	size_t  bloom_off = align8(post_off + t->npost * 4);
-	size_t  len = bloom_off + (8ULL << t->bloom_log2);
+	size_t cols_off = align8(sizeof(struct edm_head));
+	size_t slots_off = align8(cols_off + b->ncol * sizeof(struct edm_col));
+	size_t post_off = align8(slots_off + (size_t) t->slots * sizeof(struct fp_slot3));
+	size_t bloom_off = align8(post_off + t->npost * 4);
+	size_t len = bloom_off + (8ULL << t->bloom_log2);
 	unsigned char *img = xcalloc(1, len);
 	struct edm_head *h = (struct edm_head *) img;
 	struct edm_col *cols = (struct edm_col *) (img + cols_off);
@@ -827,20 +839,19 @@ static void edm_write(const char *name, struct edm_build *b, uint32_t rows, uint
 }
 
 /* cmd_edm - dlpindex edm */
-static int cmd_edm(const char *name, const char *file, const struct det_list *types,
-		   char delim, double share, unsigned min_chars, unsigned min_digits,
-		   const char *stopfile)
+static int cmd_edm(const char *name, const char *file, const struct det_list *types, char delim,
+		   double share, unsigned min_chars, unsigned min_digits, const char *stopfile)
 {
 	struct edm_build b;
 	struct csv c;
 	struct buf rec;
 	struct table t;
-	size_t  len, off[FP_MAX_COLUMNS + 1], nf;
+	size_t len, off[FP_MAX_COLUMNS + 1], nf;
 	unsigned long line, bad;
 	uint32_t rows = 0, values = 0, common_rows;
 	const char *data;
-	double  t0 = now(), t1;
-	char    err[256];
+	double t0 = now(), t1;
+	char err[256];
 
 	memset(&b, 0, sizeof(b));
 	b.min_chars = min_chars;
@@ -852,27 +863,32 @@ static int cmd_edm(const char *name, const char *file, const struct det_list *ty
 		msg_fatal("%s: %m", file);
 	if ((bad = utf8_bad_line((const unsigned char *) data, len)) != 0)
 		msg_fatal("%s:%lu: not UTF-8 text (convert it first, e.g. iconv -f "
-			  "WINDOWS-1252 -t UTF-8)", file, bad);
+			  "WINDOWS-1252 -t UTF-8)",
+			  file, bad);
 	c.file = file;
 	c.p = data;
 	c.end = data + len;
 	c.line = 1;
 	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
-		c.p += 3;			/* a byte order mark */
-	c.delim = delim ? delim : strlen(file) > 4 && strcasecmp(file + strlen(file) - 4, ".tsv") == 0
-		? '\t' : detect_delim(c.p, c.end);
+		c.p += 3; /* a byte order mark */
+	c.delim = delim ? delim
+		: strlen(file) > 4 && strcasecmp(file + strlen(file) - 4, ".tsv") == 0
+		? '\t'
+		: detect_delim(c.p, c.end);
 	key_ready();
 	edm_header(&b, &c, types);
 	buf_init(&rec, 1024);
 	for (;;) {
-		int     rc = csv_record(&c, &rec, off, &nf, FP_MAX_COLUMNS, &line, err, sizeof(err));
+		int rc =
+			csv_record(&c, &rec, off, &nf, FP_MAX_COLUMNS, &line, err, sizeof(err));
 
 		if (rc == 0)
 			break;
 		if (rc < 0)
 			msg_fatal("%s:%s", file, err);
 		if (nf != b.ncol)
-			msg_fatal("%s:%lu: %zu fields, the header names %zu", file, line, nf, b.ncol);
+			msg_fatal("%s:%lu: %zu fields, the header names %zu", file, line, nf,
+				  b.ncol);
 		if (rows == FP_MAX_ROWS)
 			msg_fatal("%s:%lu: more than %u rows", file, line, FP_MAX_ROWS);
 		for (size_t i = 0; i < nf; i++)
@@ -889,10 +905,10 @@ static int cmd_edm(const char *name, const char *file, const struct det_list *ty
 		common_rows = 10;
 	qsort(b.e, b.n, sizeof(*b.e), entry_order);
 	{
-		size_t  j = 0;
+		size_t j = 0;
 
 		for (size_t i = 0; i < b.n;) {
-			size_t  k = i + 1, nrows = 1;
+			size_t k = i + 1, nrows = 1;
 
 			while (k < b.n && b.e[k].fp == b.e[i].fp) {
 				nrows += (b.e[k].post >> 5) != (b.e[k - 1].post >> 5);
@@ -924,8 +940,9 @@ static int cmd_edm(const char *name, const char *file, const struct det_list *ty
 	for (size_t i = 0; i < b.ncol; i++)
 		printf("  column %-20s %-6s %s%llu cells\n", b.col[i].name,
 		       b.col[i].skip ? "skip" : detector_fp_type_name(b.col[i].type),
-		       b.col[i].type == FP_DATE && !b.col[i].skip ? (b.col[i].dmy ? "(day first) "
-								     : "(month first) ") : "",
+		       b.col[i].type == FP_DATE && !b.col[i].skip
+			       ? (b.col[i].dmy ? "(day first) " : "(month first) ")
+			       : "",
 		       (unsigned long long) b.col[i].cells);
 	printf("  left out: %llu empty, %llu short, %llu common (in more than %u rows), "
 	       "%llu stop words, %llu not of their column's type\n",
@@ -934,7 +951,8 @@ static int cmd_edm(const char *name, const char *file, const struct det_list *ty
 	       (unsigned long long) b.st.bad);
 	printf("  size: %.1f MB, %.1f bytes a row\n",
 	       (double) (align8(sizeof(struct edm_head)) + b.ncol * 64 + (size_t) t.slots * 12
-			 + t.npost * 4 + (8ULL << t.bloom_log2)) / 1e6,
+			 + t.npost * 4 + (8ULL << t.bloom_log2))
+		       / 1e6,
 	       (double) ((size_t) t.slots * 12 + t.npost * 4 + (8ULL << t.bloom_log2)) / rows);
 	table_free(&t);
 	free(b.e);
@@ -950,8 +968,8 @@ static int cmd_edm(const char *name, const char *file, const struct det_list *ty
 struct idm_text {
 	struct fp_winnow wn;
 	unsigned k, w;
-	struct entry *e;		/* its fingerprints (fp, doc) */
-	size_t  n, cap;
+	struct entry *e; /* its fingerprints (fp, doc) */
+	size_t n, cap;
 	uint64_t words;
 	uint32_t doc;
 };
@@ -962,10 +980,10 @@ static void idm_sink(void *ctx, unsigned where, const char *data, size_t len)
 	struct idm_text *it = ctx;
 	struct fp_word w[256];
 	uint64_t f[256], fp, at;
-	size_t  pos = 0, n;
+	size_t pos = 0, n;
 
 	if (where == DET_W_ATTNAME)
-		return;				/* member names are not the text */
+		return; /* member names are not the text */
 	detector_idm_winnow_init(&it->wn, it->k, it->w);
 	while ((n = detector_fp_words(data, len, &pos, w, 256)) > 0) {
 		detector_fp_words_seal(w, n, f);
@@ -999,32 +1017,33 @@ static const char *content_type(const char *path)
 
 	if (dot && (strcasecmp(dot, ".html") == 0 || strcasecmp(dot, ".htm") == 0))
 		return "text/html";
-	if (dot && (strcasecmp(dot, ".txt") == 0 || strcasecmp(dot, ".text") == 0
-		    || strcasecmp(dot, ".md") == 0 || strcasecmp(dot, ".csv") == 0))
+	if (dot
+	    && (strcasecmp(dot, ".txt") == 0 || strcasecmp(dot, ".text") == 0
+		|| strcasecmp(dot, ".md") == 0 || strcasecmp(dot, ".csv") == 0))
 		return "text/plain";
 	return "application/octet-stream";
 }
 
 /* A document of the index. */
 struct idm_docb {
-	char   *name;
+	char *name;
 	uint64_t size;
 	unsigned char mac[16];
 	uint32_t fps, words;
-	int     text;
+	int text;
 };
 
 /* IDM build state. */
 struct idm_build {
 	unsigned k, w;
 	struct idm_docb *docs;
-	size_t  ndocs;
+	size_t ndocs;
 	struct entry *e;
-	size_t  n, cap;
-	struct det_policyset ps;	/* empty: the extractors need one */
-	int     templates;		/* reading templates: keep no document */
+	size_t n, cap;
+	struct det_policyset ps; /* empty: the extractors need one */
+	int templates;           /* reading templates: keep no document */
 	struct entry *tpl;
-	size_t  ntpl;
+	size_t ntpl;
 	unsigned unreadable;
 };
 
@@ -1049,11 +1068,11 @@ static int write_all(int fd, const void *p, size_t n)
 /* read_all - exactly n bytes before the deadline (ms); -1 if not */
 static int read_all(int fd, void *p, size_t n, double deadline)
 {
-	char   *c = p;
+	char *c = p;
 
 	while (n > 0) {
-		struct pollfd pfd = {.fd = fd,.events = POLLIN};
-		double  left = deadline - now();
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		double left = deadline - now();
 		ssize_t r;
 
 		if (left <= 0 || poll(&pfd, 1, (int) (left * 1000) + 1) <= 0)
@@ -1071,7 +1090,7 @@ static int read_all(int fd, void *p, size_t n, double deadline)
 /* What a reader child sends back before its fingerprints. */
 struct text_head {
 	uint64_t words, n;
-	char    why[sizeof(((struct det_scan *) 0)->incomplete_why)];
+	char why[sizeof(((struct det_scan *) 0)->incomplete_why)];
 };
 
 /* text_child - in the reader child: the text's fingerprints, down the pipe */
@@ -1083,7 +1102,7 @@ static void text_child(struct idm_build *b, const char *path, const char *data, 
 	struct rlimit r;
 	const char *sniffed = len ? detector_sniff(data, len) : "empty";
 	uint64_t *fp;
-	char    key[24];
+	char key[24];
 
 	(void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 	r.rlim_cur = r.rlim_max = 0;
@@ -1092,13 +1111,14 @@ static void text_child(struct idm_build *b, const char *path, const char *data, 
 	(void) setrlimit(RLIMIT_CPU, &r);
 	if (detector_scan_init(&sc, &b->ps, len, var_detector_timeout * 1000) < 0)
 		_exit(1);
-	sc.confined = 1;			/* this process is the confinement */
+	sc.confined = 1; /* this process is the confinement */
 	sc.sink = idm_sink;
 	sc.sink_ctx = it;
 	/* pictures and programs have no text: their bytes are not words */
 	snprintf(key, sizeof(key), " %s ", sniffed);
 	if (strstr(" png jpeg gif exe elf ", key) == NULL)
-		detector_content_scan(&sc, data, len, content_type(path), "", DET_W_ATTACH, 0, sniffed);
+		detector_content_scan(&sc, data, len, content_type(path), "", DET_W_ATTACH, 0,
+				      sniffed);
 	memset(&th, 0, sizeof(th));
 	th.words = it->words;
 	th.n = it->n;
@@ -1107,7 +1127,8 @@ static void text_child(struct idm_build *b, const char *path, const char *data, 
 	fp = xcalloc(it->n + 1, sizeof(uint64_t));
 	for (size_t i = 0; i < it->n; i++)
 		fp[i] = it->e[i].fp;
-	if (write_all(fd, &th, sizeof(th)) < 0 || write_all(fd, fp, it->n * sizeof(uint64_t)) < 0)
+	if (write_all(fd, &th, sizeof(th)) < 0
+	    || write_all(fd, fp, it->n * sizeof(uint64_t)) < 0)
 		_exit(1);
 	_exit(0);
 }
@@ -1122,10 +1143,10 @@ static void read_text(struct idm_build *b, const char *path, const char *data, s
 		      struct idm_text *it)
 {
 	struct text_head th;
-	double  deadline = now() + var_detector_timeout + 5;
+	double deadline = now() + var_detector_timeout + 5;
 	uint64_t *fp = NULL;
-	int     p[2], status = 0, ok = 0;
-	pid_t   pid;
+	int p[2], status = 0, ok = 0;
+	pid_t pid;
 
 	memset(it, 0, sizeof(*it));
 	it->k = b->k;
@@ -1149,10 +1170,11 @@ static void read_text(struct idm_build *b, const char *path, const char *data, s
 	if (!ok)
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		 /* void */ ;
+		/* void */;
 	if (!ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "dlpindex: %s: its text could not be read (%s)\n", path,
-			WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "the reader failed");
+			WIFSIGNALED(status) ? strsignal(WTERMSIG(status))
+					    : "the reader failed");
 		free(fp);
 		return;
 	}
@@ -1176,7 +1198,7 @@ static void add_doc(struct idm_build *b, const char *path, const char *name)
 	struct idm_docb *d;
 	unsigned char sha[32], mac[32];
 	unsigned int n = 0;
-	size_t  len;
+	size_t len;
 	const char *data = read_whole(path, &len, DOC_MAX_SIZE);
 
 	if (data == NULL) {
@@ -1242,10 +1264,10 @@ static int name_order(const void *a, const void *b)
 static void walk(struct idm_build *b, const char *path, const char *name, int depth)
 {
 	struct stat st;
-	DIR    *dir;
+	DIR *dir;
 	struct dirent *de;
-	char  **list = NULL;
-	size_t  n = 0;
+	char **list = NULL;
+	size_t n = 0;
 
 	if (lstat(path, &st) < 0) {
 		fprintf(stderr, "dlpindex: %s: %s (left out)\n", path, strerror(errno));
@@ -1271,8 +1293,8 @@ static void walk(struct idm_build *b, const char *path, const char *name, int de
 	if (n)
 		qsort(list, n, sizeof(char *), name_order);
 	for (size_t i = 0; i < n; i++) {
-		char   *sub = xasprintf("%s/%s", path, list[i]);
-		char   *subname = *name ? xasprintf("%s/%s", name, list[i]) : xstrdup(list[i]);
+		char *sub = xasprintf("%s/%s", path, list[i]);
+		char *subname = *name ? xasprintf("%s/%s", name, list[i]) : xstrdup(list[i]);
 
 		walk(b, sub, subname, depth + 1);
 		free(sub);
@@ -1308,8 +1330,8 @@ static int file_order(const void *a, const void *b)
 static void idm_write(const char *name, const struct idm_build *b, const struct table *t,
 		      uint64_t fps, uint64_t excluded)
 {
-	size_t  names_len = 0;
-	size_t  docs_off, names_off, slots_off, post_off, files_off, bloom_off, len, at;
+	size_t names_len = 0;
+	size_t docs_off, names_off, slots_off, post_off, files_off, bloom_off, len, at;
 	unsigned char *img;
 	struct idm_head *h;
 	struct idm_doc *docs;
@@ -1349,7 +1371,7 @@ static void idm_write(const char *name, const struct idm_build *b, const struct 
 	files = (struct idm_file *) (img + files_off);
 	at = 0;
 	for (size_t i = 0; i < b->ndocs; i++) {
-		size_t  nl = strlen(b->docs[i].name);
+		size_t nl = strlen(b->docs[i].name);
 
 		docs[i].name_off = at;
 		docs[i].name_len = (uint32_t) nl;
@@ -1374,10 +1396,10 @@ static void idm_write(const char *name, const struct idm_build *b, const struct 
 /* in_templates - is a fingerprint one of the templates'? (sorted) */
 static int in_templates(const struct idm_build *b, uint64_t fp)
 {
-	size_t  lo = 0, hi = b->ntpl;
+	size_t lo = 0, hi = b->ntpl;
 
 	while (lo < hi) {
-		size_t  mid = (lo + hi) / 2;
+		size_t mid = (lo + hi) / 2;
 
 		if (b->tpl[mid].fp < fp)
 			lo = mid + 1;
@@ -1395,8 +1417,8 @@ static int cmd_idm(const char *name, unsigned k, unsigned w, const struct det_li
 	struct table t;
 	uint32_t fps = 0;
 	uint64_t excluded = 0;
-	double  t0 = now();
-	int     dir;
+	double t0 = now();
+	int dir;
 
 	memset(&b, 0, sizeof(b));
 	b.k = k;
@@ -1420,7 +1442,7 @@ static int cmd_idm(const char *name, unsigned k, unsigned w, const struct det_li
 		msg_fatal("no documents to index");
 	/* template fingerprints go; every document counts only what is left */
 	if (b.ntpl) {
-		size_t  j = 0;
+		size_t j = 0;
 
 		for (size_t i = 0; i < b.n; i++) {
 			if (in_templates(&b, b.e[i].fp)) {
@@ -1440,8 +1462,9 @@ static int cmd_idm(const char *name, unsigned k, unsigned w, const struct det_li
 	idm_write(name, &b, &t, fps, excluded);
 	printf("index %s: %zu documents (%u without readable text), %u fingerprints "
 	       "(k = %u words, window %u: every shared run of %u words is found), "
-	       "%llu template fingerprints left out, in %.1f s\n", name, b.ndocs, b.unreadable,
-	       fps, k, w, k + w - 1, (unsigned long long) excluded, now() - t0);
+	       "%llu template fingerprints left out, in %.1f s\n",
+	       name, b.ndocs, b.unreadable, fps, k, w, k + w - 1, (unsigned long long) excluded,
+	       now() - t0);
 	table_free(&t);
 	for (size_t i = 0; i < b.ndocs; i++)
 		free(b.docs[i].name);
@@ -1456,31 +1479,33 @@ static int cmd_idm(const char *name, unsigned k, unsigned w, const struct det_li
 /* describe - one line about an index */
 static void describe(const struct det_fpindex *x)
 {
-	char    when[32];
-	time_t  t = (time_t) ((const struct fp_head *) x->map)->created;
+	char when[32];
+	time_t t = (time_t) ((const struct fp_head *) x->map)->created;
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", localtime(&t));
 	if (x->kind == FP_EDM)
 		printf("%s.edm: %u rows, %u columns, %u values, %.1f MB, made %s\n", x->name,
-		       x->edm->rows, x->edm->cols, x->edm->values, (double) x->size / 1e6, when);
+		       x->edm->rows, x->edm->cols, x->edm->values, (double) x->size / 1e6,
+		       when);
 	else
 		printf("%s.idm: %u documents, %llu fingerprints (k %u, window %u), %.1f MB, "
-		       "made %s\n", x->name, x->idm->docs, (unsigned long long) x->idm->fps,
-		       x->idm->k, x->idm->w, (double) x->size / 1e6, when);
+		       "made %s\n",
+		       x->name, x->idm->docs, (unsigned long long) x->idm->fps, x->idm->k,
+		       x->idm->w, (double) x->size / 1e6, when);
 }
 
 /* cmd_check - read indexes whole, as a detector does */
 static int cmd_check(char **names, int n)
 {
-	int     rc = 0;
-	char    path[PATH_MAX], err[512];
+	int rc = 0;
+	char path[PATH_MAX], err[512];
 
 	detector_fp_key_path(confdir, path, sizeof(path));
 	if (detector_fp_key_load(path, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	for (int i = 0; i < n; i++) {
 		struct det_fpindex *x = NULL;
-		double  t0 = now();
+		double t0 = now();
 
 		for (int kind = FP_EDM; kind <= FP_IDM && x == NULL; kind++)
 			x = detector_fpindex_open(confdir, names[i], (enum fp_kind) kind,
@@ -1500,10 +1525,10 @@ static int cmd_check(char **names, int n)
 /* cmd_list - the indexes of fingerprint_directory */
 static int cmd_list(void)
 {
-	char    dir[PATH_MAX], path[PATH_MAX], err[512];
-	DIR    *d;
+	char dir[PATH_MAX], path[PATH_MAX], err[512];
+	DIR *d;
 	struct dirent *de;
-	int     rc = 0;
+	int rc = 0;
 
 	detector_fp_dir(confdir, dir, sizeof(dir));
 	detector_fp_key_path(confdir, path, sizeof(path));
@@ -1512,11 +1537,13 @@ static int cmd_list(void)
 	if ((d = opendir(dir)) == NULL)
 		msg_fatal("%s: %m", dir);
 	while ((de = readdir(d)) != NULL) {
-		size_t  nl = strlen(de->d_name);
+		size_t nl = strlen(de->d_name);
 		struct det_fpindex x;
 		enum fp_kind kind;
 
-		if (nl < 5 || (strcmp(de->d_name + nl - 4, ".edm") && strcmp(de->d_name + nl - 4, ".idm")))
+		if (nl < 5
+		    || (strcmp(de->d_name + nl - 4, ".edm")
+			&& strcmp(de->d_name + nl - 4, ".idm")))
 			continue;
 		kind = strcmp(de->d_name + nl - 4, ".edm") == 0 ? FP_EDM : FP_IDM;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
@@ -1533,16 +1560,16 @@ static int cmd_list(void)
 	return rc;
 }
 
-int     main(int argc, char **argv)
+int main(int argc, char **argv)
 {
-	char  **overrides = xcalloc((size_t) argc + 1, sizeof(char *));
-	size_t  noverride = 0;
+	char **overrides = xcalloc((size_t) argc + 1, sizeof(char *));
+	size_t noverride = 0;
 	struct det_list types = {0}, tpl = {0};
 	const char *cmd, *name = NULL, *stopfile = NULL;
-	char    err[CONF_ERR_MAX], delim = 0;
-	double  share = 1.0;
+	char err[CONF_ERR_MAX], delim = 0;
+	double share = 1.0;
 	unsigned min_chars = 3, min_digits = 6, k = 5, w = 6;
-	int     ch, rc;
+	int ch, rc;
 
 	msg_open("dlpindex", MSG_TO_STDERR, LOG_MAIL);
 	if (argc < 2 || argv[1][0] == '-')
@@ -1564,7 +1591,9 @@ int     main(int argc, char **argv)
 			detector_list_add(&types, optarg);
 			break;
 		case 'd':
-			delim = strcmp(optarg, "tab") == 0 || strcmp(optarg, "\\t") == 0 ? '\t' : optarg[0];
+			delim = strcmp(optarg, "tab") == 0 || strcmp(optarg, "\\t") == 0
+				? '\t'
+				: optarg[0];
 			if (!delim || (optarg[1] && delim != '\t') || strchr("\"\r\n", delim))
 				usage();
 			break;
@@ -1576,7 +1605,8 @@ int     main(int argc, char **argv)
 			min_chars = (unsigned) atoi(optarg);
 			break;
 		case 'D':
-			if ((min_digits = (unsigned) atoi(optarg)) < 1 || min_digits > FP_DIGITS_MAX)
+			if ((min_digits = (unsigned) atoi(optarg)) < 1
+			    || min_digits > FP_DIGITS_MAX)
 				usage();
 			break;
 		case 'w':
@@ -1605,15 +1635,17 @@ int     main(int argc, char **argv)
 	owner_setup();
 	if (strcmp(cmd, "edm") == 0 || strcmp(cmd, "idm") == 0) {
 		if (name == NULL || !detector_fp_name_ok(name)) {
-			fprintf(stderr, "dlpindex: -n name is required: letters, digits, '_', '.' "
-				"and '-', up to %d\n", FP_NAME_MAX);
+			fprintf(stderr,
+				"dlpindex: -n name is required: letters, digits, '_', '.' "
+				"and '-', up to %d\n",
+				FP_NAME_MAX);
 			usage();
 		}
 		if (strcmp(cmd, "edm") == 0) {
 			if (argc - optind != 1)
 				usage();
-			rc = cmd_edm(name, argv[optind], &types, delim, share, min_chars, min_digits,
-				     stopfile);
+			rc = cmd_edm(name, argv[optind], &types, delim, share, min_chars,
+				     min_digits, stopfile);
 		} else {
 			if (argc - optind < 1)
 				usage();

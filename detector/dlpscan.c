@@ -67,7 +67,8 @@
 /* usage - explain the command line */
 static void usage(void)
 {
-	fprintf(stderr, "usage: dlpscan [-c confdir] [-o name=value]... [-f sender] "
+	fprintf(stderr,
+		"usage: dlpscan [-c confdir] [-o name=value]... [-f sender] "
 		"[-r rcpt]... [-j] [-x] FILE.eml...\n       dlpscan [-c confdir] -t\n");
 	exit(2);
 }
@@ -75,10 +76,10 @@ static void usage(void)
 /* read_file - a whole file, line ends made CRLF as on the wire */
 static int read_file(const char *path, struct buf *out)
 {
-	FILE   *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	char    chunk[65536];
-	size_t  n;
-	int     prev = 0;
+	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	char chunk[65536];
+	size_t n;
+	int prev = 0;
 
 	if (fp == NULL)
 		return -1;
@@ -86,7 +87,7 @@ static int read_file(const char *path, struct buf *out)
 		const char *p = chunk, *end = chunk + n, *lf;
 
 		while ((lf = memchr(p, '\n', (size_t) (end - p))) != NULL) {
-			int     cr = lf > chunk ? lf[-1] == '\r' : prev == '\r';
+			int cr = lf > chunk ? lf[-1] == '\r' : prev == '\r';
 
 			buf_append(out, p, (size_t) (lf - p));
 			buf_append(out, cr ? "\n" : "\r\n", cr ? 1 : 2);
@@ -104,18 +105,19 @@ static int read_file(const char *path, struct buf *out)
 static void header_addrs(const char *msg, size_t len, const char *name, struct envelope *env,
 			 int sender)
 {
-	size_t  nlen = strlen(name), pos = 0;
+	size_t nlen = strlen(name), pos = 0;
 
 	while (pos < len) {
 		const char *lf = memchr(msg + pos, '\n', len - pos);
-		size_t  end = lf ? (size_t) (lf - msg) + 1 : len;
+		size_t end = lf ? (size_t) (lf - msg) + 1 : len;
 
 		if (end - pos <= 2)
 			break;
-		if (end - pos > nlen && strncasecmp(msg + pos, name, nlen) == 0 && msg[pos + nlen] == ':') {
+		if (end - pos > nlen && strncasecmp(msg + pos, name, nlen) == 0
+		    && msg[pos + nlen] == ':') {
 			/* the field with its continuation lines */
-			size_t  fend = end;
-			char   *field, *cp;
+			size_t fend = end;
+			char *field, *cp;
 
 			while (fend < len && (msg[fend] == ' ' || msg[fend] == '\t')) {
 				const char *l2 = memchr(msg + fend, '\n', len - fend);
@@ -123,10 +125,11 @@ static void header_addrs(const char *msg, size_t len, const char *name, struct e
 				fend = l2 ? (size_t) (l2 - msg) + 1 : len;
 			}
 			field = xstrndup(msg + pos + nlen + 1, fend - pos - nlen - 1);
-			for (cp = strtok(field, ",; \t\r\n"); cp; cp = strtok(NULL, ",; \t\r\n")) {
-				char    addr[SCAN_ADDR_MAX];
-				char   *a = strchr(cp, '<') ? strchr(cp, '<') + 1 : cp;
-				size_t  n = strcspn(a, ">");
+			for (cp = strtok(field, ",; \t\r\n"); cp;
+			     cp = strtok(NULL, ",; \t\r\n")) {
+				char addr[SCAN_ADDR_MAX];
+				char *a = strchr(cp, '<') ? strchr(cp, '<') + 1 : cp;
+				size_t n = strcspn(a, ">");
 
 				if (memchr(a, '@', n) == NULL || n + 3 > sizeof(addr))
 					continue;
@@ -151,10 +154,12 @@ static void show_unit(void *ctx, unsigned where, const char *header, const char 
 	(void) ctx;
 	buf_init(&b, len + 64);
 	buf_printf(&b, "--- text of %s%s%s, %zu bytes\n",
-		   where == DET_W_SUBJECT ? "the subject" : where == DET_W_BODY ? "a body"
-		   : where == DET_W_ATTACH ? "an attachment" : where == DET_W_ATTNAME
-		   ? "an attachment name" : "the header", header ? " " : "", header ? header : "",
-		   len);
+		   where == DET_W_SUBJECT           ? "the subject"
+			   : where == DET_W_BODY    ? "a body"
+			   : where == DET_W_ATTACH  ? "an attachment"
+			   : where == DET_W_ATTNAME ? "an attachment name"
+						    : "the header",
+		   header ? " " : "", header ? header : "", len);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char) data[i];
 
@@ -235,7 +240,7 @@ static int scan_file(const struct det_policyset *ps, const char *path, const cha
 	if (from)
 		env.mail_from = xasprintf("<%s>", from);
 	for (size_t i = 0; i < nrcpt; i++) {
-		char   *a = xasprintf("<%s>", rcpts[i]);
+		char *a = xasprintf("<%s>", rcpts[i]);
 
 		envelope_add_rcpt(&env, a, "");
 		free(a);
@@ -276,8 +281,9 @@ static double cpu_now(void)
 	getrusage(RUSAGE_CHILDREN, &kids);
 	return (double) (self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec
 			 + kids.ru_stime.tv_sec)
-		+ (double) (self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec
-			    + kids.ru_stime.tv_usec) / 1e6;
+		+ (double) (self.ru_utime.tv_usec + self.ru_stime.tv_usec
+			    + kids.ru_utime.tv_usec + kids.ru_stime.tv_usec)
+		/ 1e6;
 }
 
 /* wall_now - the monotonic clock in seconds */
@@ -294,7 +300,7 @@ static int bench_file(const struct det_policyset *ps, const char *path, int runs
 {
 	struct buf msg;
 	struct envelope env;
-	double  t0, w0, best = 1e9, wall = 1e9;
+	double t0, w0, best = 1e9, wall = 1e9;
 	unsigned fired = 0;
 
 	buf_init(&msg, 65536);
@@ -308,7 +314,7 @@ static int bench_file(const struct det_policyset *ps, const char *path, int runs
 	for (int r = 0; r < runs; r++) {
 		struct det_scan sc;
 		struct det_decision d;
-		double  t;
+		double t;
 
 		t0 = cpu_now();
 		w0 = wall_now();
@@ -329,22 +335,23 @@ static int bench_file(const struct det_policyset *ps, const char *path, int runs
 		detector_scan_free(&sc);
 	}
 	printf("%s: %.1f MB, best of %d: %.2f ms, %.0f MB/s per core, %u policies fired, "
-	       "%.2f ms wall\n", path, (double) msg.len / 1e6, runs, best * 1e3,
+	       "%.2f ms wall\n",
+	       path, (double) msg.len / 1e6, runs, best * 1e3,
 	       best > 0 ? (double) msg.len / 1e6 / best : 0.0, fired, wall * 1e3);
 	envelope_free(&env);
 	buf_free(&msg);
 	return 0;
 }
 
-int     main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	const char *confdir = DLP_SYSCONFDIR, *from = NULL;
-	char  **overrides = xcalloc((size_t) argc + 1, sizeof(char *));
-	char  **rcpts = xcalloc((size_t) argc + 1, sizeof(char *));
-	size_t  noverride = 0, nrcpt = 0;
-	char    err[CONF_ERR_MAX];
+	char **overrides = xcalloc((size_t) argc + 1, sizeof(char *));
+	char **rcpts = xcalloc((size_t) argc + 1, sizeof(char *));
+	size_t noverride = 0, nrcpt = 0;
+	char err[CONF_ERR_MAX];
 	struct det_policyset *ps;
-	int     ch, test = 0, json = 0, rc = 0, bench = 0, show = 0;
+	int ch, test = 0, json = 0, rc = 0, bench = 0, show = 0;
 
 	msg_open("dlpscan", MSG_TO_STDERR, LOG_MAIL);
 	/* keep freed scan buffers in the heap: no page faults per message */
@@ -409,7 +416,8 @@ int     main(int argc, char **argv)
 		       ps->npolicies, ps->nrules, ps->npats, ps->compile_ms);
 	for (int i = optind; i < argc; i++)
 		if ((bench ? bench_file(ps, argv[i], bench)
-		     : scan_file(ps, argv[i], from, rcpts, nrcpt, json, show)) < 0)
+			   : scan_file(ps, argv[i], from, rcpts, nrcpt, json, show))
+		    < 0)
 			rc = 1;
 	detector_policy_free(ps);
 	free(rcpts);

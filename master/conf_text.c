@@ -34,19 +34,19 @@ enum conf_tok_type {
 
 struct conf_tok {
 	enum conf_tok_type type;
-	size_t  start, end;
-	int     line;
-	int     ch;			/* TOK_PUNCT */
-	struct buf str;			/* TOK_STRING, decoded */
+	size_t start, end;
+	int line;
+	int ch;         /* TOK_PUNCT */
+	struct buf str; /* TOK_STRING, decoded */
 };
 
 struct conf_lex {
 	const char *s;
-	size_t  len, pos;
-	int     line;
+	size_t len, pos;
+	int line;
 	const char *shown;
-	char   *err;
-	size_t  errlen;
+	char *err;
+	size_t errlen;
 };
 
 /* conf_lex_error - note the first syntax error */
@@ -72,11 +72,12 @@ static int conf_lex_space(struct conf_lex *l)
 			while (l->pos < l->len && l->s[l->pos] != '\n')
 				l->pos++;
 		} else if (*c == '/' && l->pos + 1 < l->len && c[1] == '*') {
-			int     line = l->line;
+			int line = l->line;
 
 			for (l->pos += 2;; l->pos++) {
 				if (l->pos + 1 >= l->len)
-					return conf_lex_error(l, line, "unterminated /* comment");
+					return conf_lex_error(l, line,
+							      "unterminated /* comment");
 				if (l->s[l->pos] == '\n')
 					l->line++;
 				if (l->s[l->pos] == '*' && l->s[l->pos + 1] == '/')
@@ -95,7 +96,7 @@ static int conf_lex_string(struct conf_lex *l, struct conf_tok *t)
 {
 	buf_reset(&t->str);
 	for (l->pos++; l->pos < l->len; l->pos++) {
-		char    c = l->s[l->pos];
+		char c = l->s[l->pos];
 
 		if (c == '"') {
 			l->pos++;
@@ -122,16 +123,17 @@ static int conf_lex_string(struct conf_lex *l, struct conf_tok *t)
 				c = '\f';
 				break;
 			case 'x':
-				if (l->pos + 2 < l->len && isxdigit((unsigned char) l->s[l->pos + 1])
+				if (l->pos + 2 < l->len
+				    && isxdigit((unsigned char) l->s[l->pos + 1])
 				    && isxdigit((unsigned char) l->s[l->pos + 2])) {
-					char    hex[3] = {l->s[l->pos + 1], l->s[l->pos + 2], 0};
+					char hex[3] = {l->s[l->pos + 1], l->s[l->pos + 2], 0};
 
 					c = (char) strtol(hex, NULL, 16);
 					l->pos += 2;
 				}
 				break;
 			default:
-				break;		/* \\ \" and the rest: the character */
+				break; /* \\ \" and the rest: the character */
 			}
 		}
 		buf_putc(&t->str, c);
@@ -172,16 +174,18 @@ static int conf_lex_next(struct conf_lex *l, struct conf_tok *t)
 	}
 	if (isalpha((unsigned char) *c) || *c == '*') {
 		t->type = TOK_NAME;
-		while (l->pos < l->len && (isalnum((unsigned char) l->s[l->pos])
-					   || strchr("-_*", l->s[l->pos])))
+		while (l->pos < l->len
+		       && (isalnum((unsigned char) l->s[l->pos])
+			   || strchr("-_*", l->s[l->pos])))
 			l->pos++;
 		t->end = l->pos;
 		return 0;
 	}
 	if (isdigit((unsigned char) *c) || strchr("+-.", *c)) {
 		t->type = TOK_NUMBER;
-		while (l->pos < l->len && (isalnum((unsigned char) l->s[l->pos])
-					   || strchr("+-.", l->s[l->pos])))
+		while (l->pos < l->len
+		       && (isalnum((unsigned char) l->s[l->pos])
+			   || strchr("+-.", l->s[l->pos])))
 			l->pos++;
 		t->end = l->pos;
 		return 0;
@@ -193,8 +197,8 @@ static int conf_lex_next(struct conf_lex *l, struct conf_tok *t)
 /* conf_lex_peek - the next token, without consuming it */
 static int conf_lex_peek(struct conf_lex *l, struct conf_tok *t)
 {
-	size_t  pos = l->pos;
-	int     line = l->line, rc = conf_lex_next(l, t);
+	size_t pos = l->pos;
+	int line = l->line, rc = conf_lex_next(l, t);
 
 	l->pos = pos;
 	l->line = line;
@@ -227,12 +231,12 @@ static void conf_node_free(struct conf_node *n)
 	free(n);
 }
 
-static int conf_parse_value(struct conf_lex *l, struct conf_tok *t,
-			    struct conf_node *n, int depth);
+static int conf_parse_value(struct conf_lex *l, struct conf_tok *t, struct conf_node *n,
+			    int depth);
 
 /* conf_parse_settings - the settings of a group, up to '}' or the end */
-static int conf_parse_settings(struct conf_lex *l, struct conf_tok *t,
-			       struct conf_node *group, int closing, int depth)
+static int conf_parse_settings(struct conf_lex *l, struct conf_tok *t, struct conf_node *group,
+			       int closing, int depth)
 {
 	for (;;) {
 		struct conf_node *n;
@@ -278,8 +282,8 @@ static int conf_parse_settings(struct conf_lex *l, struct conf_tok *t,
 }
 
 /* conf_parse_elements - the elements of an array or a list */
-static int conf_parse_elements(struct conf_lex *l, struct conf_tok *t,
-			       struct conf_node *n, int closing, int depth)
+static int conf_parse_elements(struct conf_lex *l, struct conf_tok *t, struct conf_node *n,
+			       int closing, int depth)
 {
 	if (conf_lex_peek(l, t) < 0)
 		return -1;
@@ -316,14 +320,14 @@ static int conf_parse_elements(struct conf_lex *l, struct conf_tok *t,
 			n->val_end = t->end;
 			return 0;
 		}
-		return conf_lex_error(l, t->line, closing == ']' ? "expected , or ]"
-				      : "expected , or )");
+		return conf_lex_error(l, t->line,
+				      closing == ']' ? "expected , or ]" : "expected , or )");
 	}
 }
 
 /* conf_parse_value - one value of any kind */
-static int conf_parse_value(struct conf_lex *l, struct conf_tok *t,
-			    struct conf_node *n, int depth)
+static int conf_parse_value(struct conf_lex *l, struct conf_tok *t, struct conf_node *n,
+			    int depth)
 {
 	if (depth > CONF_TEXT_DEPTH)
 		return conf_lex_error(l, l->line, "nested too deeply");
@@ -348,23 +352,22 @@ static int conf_parse_value(struct conf_lex *l, struct conf_tok *t,
 			return conf_parse_elements(l, t, n, ')', depth + 1);
 		}
 		break;
-	case TOK_STRING:
-		{
-			struct buf all;
+	case TOK_STRING: {
+		struct buf all;
 
-			buf_init(&all, t->str.len + 1);
+		buf_init(&all, t->str.len + 1);
+		buf_append(&all, t->str.data, t->str.len);
+		/* "a" "b" is one string: "ab" */
+		while (conf_lex_peek(l, t) == 0 && t->type == TOK_STRING) {
+			(void) conf_lex_next(l, t);
 			buf_append(&all, t->str.data, t->str.len);
-			/* "a" "b" is one string: "ab" */
-			while (conf_lex_peek(l, t) == 0 && t->type == TOK_STRING) {
-				(void) conf_lex_next(l, t);
-				buf_append(&all, t->str.data, t->str.len);
-				n->val_end = t->end;
-			}
-			buf_putc(&all, 0);
-			n->kind = CONF_NODE_SCALAR;
-			n->str = all.data;
-			return *l->err ? -1 : 0;
+			n->val_end = t->end;
 		}
+		buf_putc(&all, 0);
+		n->kind = CONF_NODE_SCALAR;
+		n->str = all.data;
+		return *l->err ? -1 : 0;
+	}
 	case TOK_NAME:
 	case TOK_NUMBER:
 		n->kind = CONF_NODE_SCALAR;
@@ -376,12 +379,11 @@ static int conf_parse_value(struct conf_lex *l, struct conf_tok *t,
 }
 
 /* conf_text_read - load a file (a missing one is empty) */
-int     conf_text_read(struct conf_text *ct, const char *path, char *err,
-		       size_t errlen)
+int conf_text_read(struct conf_text *ct, const char *path, char *err, size_t errlen)
 {
-	FILE   *fp;
-	char    chunk[8192];
-	size_t  n;
+	FILE *fp;
+	char chunk[8192];
+	size_t n;
 
 	memset(ct, 0, sizeof(*ct));
 	buf_init(&ct->text, 8192);
@@ -418,12 +420,11 @@ int     conf_text_read(struct conf_text *ct, const char *path, char *err,
 }
 
 /* conf_text_parse - (re)build the tree of the current text */
-int     conf_text_parse(struct conf_text *ct, const char *shown, char *err,
-			size_t errlen)
+int conf_text_parse(struct conf_text *ct, const char *shown, char *err, size_t errlen)
 {
 	struct conf_lex l = {ct->text.data, ct->text.len, 0, 1, shown, err, errlen};
 	struct conf_tok t;
-	int     rc;
+	int rc;
 
 	*err = 0;
 	conf_node_free(ct->root);
@@ -437,7 +438,7 @@ int     conf_text_parse(struct conf_text *ct, const char *shown, char *err,
 }
 
 /* conf_text_free - release the text and the tree */
-void    conf_text_free(struct conf_text *ct)
+void conf_text_free(struct conf_text *ct)
 {
 	conf_node_free(ct->root);
 	ct->root = NULL;
@@ -454,8 +455,7 @@ struct conf_node *conf_text_get(const struct conf_node *group, const char *name)
 }
 
 /* conf_text_splice - replace text[from, to) with new text */
-static void conf_text_splice(struct conf_text *ct, size_t from, size_t to,
-			     const char *with)
+static void conf_text_splice(struct conf_text *ct, size_t from, size_t to, const char *with)
 {
 	struct buf b;
 
@@ -470,8 +470,7 @@ static void conf_text_splice(struct conf_text *ct, size_t from, size_t to,
 }
 
 /* conf_text_replace - a new value for a setting, nothing else changes */
-void    conf_text_replace(struct conf_text *ct, const struct conf_node *n,
-			  const char *value)
+void conf_text_replace(struct conf_text *ct, const struct conf_node *n, const char *value)
 {
 	conf_text_splice(ct, n->val_start, n->val_end, value);
 }
@@ -493,12 +492,12 @@ static size_t conf_text_line_end(const struct conf_text *ct, size_t pos)
 }
 
 /* conf_text_insert - a new setting at the end of a group (or the file) */
-void    conf_text_insert(struct conf_text *ct, const struct conf_node *group,
-			 const char *name, const char *value)
+void conf_text_insert(struct conf_text *ct, const struct conf_node *group, const char *name,
+		      const char *value)
 {
 	struct buf add;
 	const struct conf_node *last;
-	size_t  close, ls, le, at;
+	size_t close, ls, le, at;
 
 	buf_init(&add, 256);
 	if (group == ct->root) {
@@ -509,7 +508,7 @@ void    conf_text_insert(struct conf_text *ct, const struct conf_node *group,
 		buf_free(&add);
 		return;
 	}
-	close = group->val_end - 1;		/* the '}' */
+	close = group->val_end - 1; /* the '}' */
 	if (group->nkids == 0) {
 		buf_printf(&add, " %s = %s;", name, value);
 		conf_text_splice(ct, group->val_start + 1, group->val_start + 1, add.data);
@@ -526,7 +525,8 @@ void    conf_text_insert(struct conf_text *ct, const struct conf_node *group,
 		/* a line of its own, indented like the last setting, after its comment */
 		ls = conf_text_line_start(ct, last->start);
 		buf_putc(&add, '\n');
-		for (size_t i = ls; i < last->start && isspace((unsigned char) ct->text.data[i]); i++)
+		for (size_t i = ls;
+		     i < last->start && isspace((unsigned char) ct->text.data[i]); i++)
 			buf_putc(&add, ct->text.data[i]);
 		buf_printf(&add, "%s = %s;", name, value);
 		at = le;
@@ -538,12 +538,12 @@ void    conf_text_insert(struct conf_text *ct, const struct conf_node *group,
 }
 
 /* conf_text_remove - delete a setting (and its line when it is alone there) */
-void    conf_text_remove(struct conf_text *ct, const struct conf_node *n)
+void conf_text_remove(struct conf_text *ct, const struct conf_node *n)
 {
-	size_t  ls = conf_text_line_start(ct, n->start);
-	size_t  le = conf_text_line_end(ct, n->end);
-	size_t  after = n->end, from = ls;
-	int     alone = 1;
+	size_t ls = conf_text_line_start(ct, n->start);
+	size_t le = conf_text_line_end(ct, n->end);
+	size_t after = n->end, from = ls;
+	int alone = 1;
 
 	for (size_t i = ls; i < n->start; i++)
 		alone &= isspace((unsigned char) ct->text.data[i]) != 0;
@@ -561,10 +561,9 @@ void    conf_text_remove(struct conf_text *ct, const struct conf_node *n)
 }
 
 /* conf_text_write - temp file, check, rename: the file is never half-written */
-int     conf_text_write(const struct conf_text *ct, const char *path,
-			int (*check) (const char *tmp, const char *path, char *err,
-				      size_t errlen),
-			char *err, size_t errlen)
+int conf_text_write(const struct conf_text *ct, const char *path,
+		    int (*check)(const char *tmp, const char *path, char *err, size_t errlen),
+		    char *err, size_t errlen)
 {
 	struct file_replace fr;
 

@@ -60,8 +60,8 @@
 #define DLP_SYSCONFDIR "/etc/dlpgate"
 #endif
 
-#define DLPCONF_EXIT_ERROR	1
-#define DLPCONF_EXIT_USAGE	2
+#define DLPCONF_EXIT_ERROR 1
+#define DLPCONF_EXIT_USAGE 2
 
 enum dlpconf_mode {
 	DLPCONF_SHOW,
@@ -71,11 +71,13 @@ enum dlpconf_mode {
 };
 
 static const char *dlpconf_dir = DLP_SYSCONFDIR;
-static int dlpconf_values_only;		/* -h */
+static int dlpconf_values_only; /* -h */
 
 /* The fields of a service in master.conf, typed like settings. */
 static const struct conf_choice dlpconf_types[] = {
-	{"inet", 0}, {"unix", 1}, {NULL, 0},
+	{"inet", 0},
+	{"unix", 1},
+	{NULL, 0},
 };
 static const struct conf_param dlpconf_fields[] = {
 	{"type", CONF_ENUM, "inet", 0, 0, dlpconf_types, NULL, NULL, "master", NULL},
@@ -137,7 +139,7 @@ static const char *dlpconf_main_path(char *buf, size_t len)
 /* dlpconf_show - settings: effective, defaults, or what the file sets */
 static int dlpconf_show(int defaults, int nondefault, char **names, int nnames)
 {
-	char    err[CONF_ERR_MAX];
+	char err[CONF_ERR_MAX];
 
 	for (int i = 0; i < nnames; i++)
 		(void) dlpconf_param(names[i]);
@@ -145,8 +147,8 @@ static int dlpconf_show(int defaults, int nondefault, char **names, int nnames)
 		dlpconf_fail("%s", err);
 	for (size_t i = 0; i < conf_param_count; i++) {
 		const struct conf_param *p = &conf_params[i];
-		int     wanted = nnames == 0;
-		char   *value;
+		int wanted = nnames == 0;
+		char *value;
 
 		for (int j = 0; j < nnames; j++)
 			wanted |= strcmp(names[j], p->name) == 0;
@@ -175,16 +177,18 @@ static int dlpconf_explain(char **names, int nnames)
 			for (const struct conf_choice *c = p->choices; c->name; c++)
 				printf("%s%s", c == p->choices ? ", one of " : "|", c->name);
 		else if (p->type == CONF_INT || p->type == CONF_TIME || p->type == CONF_SIZE)
-			printf(", %lld to %lld%s", p->min, p->max, p->type == CONF_TIME ? " seconds"
-			       : p->type == CONF_SIZE ? " bytes" : "");
+			printf(", %lld to %lld%s", p->min, p->max,
+			       p->type == CONF_TIME           ? " seconds"
+				       : p->type == CONF_SIZE ? " bytes"
+							      : "");
 		printf("; read by %s)\n", p->role);
 		/* the description, folded at 76 columns */
 		while (*cp) {
-			size_t  n = strlen(cp), cut = n;
+			size_t n = strlen(cp), cut = n;
 
 			if (n > 74) {
 				for (cut = 74; cut > 0 && cp[cut] != ' '; cut--)
-					 /* void */ ;
+					/* void */;
 				if (cut == 0)
 					cut = 74;
 			}
@@ -198,8 +202,7 @@ static int dlpconf_explain(char **names, int nnames)
 }
 
 /* dlpconf_check_main - would the edited dlpgate.conf load? */
-static int dlpconf_check_main(const char *tmp, const char *path, char *err,
-			      size_t errlen)
+static int dlpconf_check_main(const char *tmp, const char *path, char *err, size_t errlen)
 {
 	return conf_check_file(tmp, path, err, errlen);
 }
@@ -207,7 +210,7 @@ static int dlpconf_check_main(const char *tmp, const char *path, char *err,
 /* dlpconf_load_text - a file's text and tree, or a clear exit */
 static void dlpconf_load_text(struct conf_text *ct, const char *path)
 {
-	char    err[CONF_ERR_MAX];
+	char err[CONF_ERR_MAX];
 
 	if (conf_text_read(ct, path, err, sizeof(err)) < 0
 	    || conf_text_parse(ct, path, err, sizeof(err)) < 0)
@@ -217,7 +220,7 @@ static void dlpconf_load_text(struct conf_text *ct, const char *path)
 /* dlpconf_reparse - the tree after an edit */
 static void dlpconf_reparse(struct conf_text *ct, const char *path)
 {
-	char    err[CONF_ERR_MAX];
+	char err[CONF_ERR_MAX];
 
 	if (conf_text_parse(ct, path, err, sizeof(err)) < 0)
 		dlpconf_fail("internal error: the edited text does not parse: %s", err);
@@ -226,11 +229,11 @@ static void dlpconf_reparse(struct conf_text *ct, const char *path)
 /* dlpconf_edit - -e name=value... and -X name... on dlpgate.conf */
 static int dlpconf_edit(enum dlpconf_mode mode, char **args, int nargs)
 {
-	char    path[PATH_MAX], err[CONF_ERR_MAX], name[128];
+	char path[PATH_MAX], err[CONF_ERR_MAX], name[128];
 	const char *value;
 	struct conf_text ct;
 	struct buf text;
-	int     changed = 0;
+	int changed = 0;
 
 	dlpconf_main_path(path, sizeof(path));
 	/* every argument is checked before the file is touched */
@@ -254,7 +257,8 @@ static int dlpconf_edit(enum dlpconf_mode mode, char **args, int nargs)
 
 		if (mode == DLPCONF_REMOVE) {
 			if ((n = conf_text_get(ct.root, args[i])) == NULL) {
-				fprintf(stderr, "dlpconf: %s is not set in %s\n", args[i], path);
+				fprintf(stderr, "dlpconf: %s is not set in %s\n", args[i],
+					path);
 				continue;
 			}
 			conf_text_remove(&ct, n);
@@ -286,7 +290,7 @@ static int dlpconf_edit(enum dlpconf_mode mode, char **args, int nargs)
 static const struct conf_param *dlpconf_field(const char *name)
 {
 	const char *best = NULL;
-	size_t  n = sizeof(dlpconf_fields) / sizeof(dlpconf_fields[0]);
+	size_t n = sizeof(dlpconf_fields) / sizeof(dlpconf_fields[0]);
 
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(dlpconf_fields[i].name, name) == 0)
@@ -298,12 +302,12 @@ static const struct conf_param *dlpconf_field(const char *name)
 		dlpconf_fail("unknown service field \"%s\" (did you mean \"%s\"?)", name, best);
 	dlpconf_fail("unknown service field \"%s\" (type, listen, command, "
 		     "process_limit, process_min_avail, max_use, max_idle, user, "
-		     "chroot, options.SETTING)", name);
+		     "chroot, options.SETTING)",
+		     name);
 }
 
 /* dlpconf_svc - a service of the table by name, or a clear exit */
-static const struct master_svc_conf *dlpconf_svc(const struct master_conf *mc,
-						 const char *name)
+static const struct master_svc_conf *dlpconf_svc(const struct master_conf *mc, const char *name)
 {
 	struct buf names;
 
@@ -351,19 +355,19 @@ static char *dlpconf_field_text(const struct master_svc_conf *s, const char *fie
 /* dlpconf_show_field - "service.field = value" (options: one per setting) */
 static void dlpconf_show_field(const struct master_svc_conf *s, const char *field)
 {
-	char    label[256], *v;
+	char label[256], *v;
 
 	if (strncmp(field, "options", 7) == 0) {
 		const char *want = field[7] == '.' ? field + 8 : NULL;
-		int     found = 0;
+		int found = 0;
 
 		for (size_t i = 0; i < s->noptions; i++) {
-			size_t  nl = strcspn(s->options[i], "=");
+			size_t nl = strcspn(s->options[i], "=");
 
 			if (want && (strlen(want) != nl || strncmp(want, s->options[i], nl)))
 				continue;
-			snprintf(label, sizeof(label), "%s.options.%.*s", s->name,
-				 (int) nl, s->options[i]);
+			snprintf(label, sizeof(label), "%s.options.%.*s", s->name, (int) nl,
+				 s->options[i]);
 			dlpconf_print(label, s->options[i] + nl + 1);
 			found = 1;
 		}
@@ -381,22 +385,22 @@ static void dlpconf_show_field(const struct master_svc_conf *s, const char *fiel
 /* dlpconf_show_services - the service table, one line per service */
 static int dlpconf_show_services(char **args, int nargs)
 {
-	static const char *const fields[] = {"type", "listen", "command",
-		"process_limit", "process_min_avail", "max_use", "max_idle", "user",
-	"chroot", "options"};
+	static const char *const fields[] = {
+		"type",    "listen",   "command", "process_limit", "process_min_avail",
+		"max_use", "max_idle", "user",    "chroot",        "options"};
 	struct master_conf mc;
-	char    err[CONF_ERR_MAX];
+	char err[CONF_ERR_MAX];
 
 	if (master_conf_load(dlpconf_dir, &mc, err, sizeof(err)) < 0)
 		dlpconf_fail("%s", err);
 	if (nargs == 0) {
 		if (!dlpconf_values_only)
-			printf("# %-14s %-4s %-24s %-12s %5s %4s %7s %8s %-15s %s\n",
-			       "service", "type", "listen", "command", "limit", "min",
-			       "max_use", "max_idle", "user", "chroot/options");
+			printf("# %-14s %-4s %-24s %-12s %5s %4s %7s %8s %-15s %s\n", "service",
+			       "type", "listen", "command", "limit", "min", "max_use",
+			       "max_idle", "user", "chroot/options");
 		for (size_t i = 0; i < mc.nsvc; i++) {
 			const struct master_svc_conf *s = &mc.svc[i];
-			char   *listen = dlpconf_field_text(s, "listen");
+			char *listen = dlpconf_field_text(s, "listen");
 
 			printf("%-16s %-4s %-24s %-12s %5d %4d %7d %7ds %-15s %s", s->name,
 			       s->type, listen, s->command, s->process_limit,
@@ -409,7 +413,7 @@ static int dlpconf_show_services(char **args, int nargs)
 		}
 	}
 	for (int a = 0; a < nargs; a++) {
-		char    svc[128], *dot;
+		char svc[128], *dot;
 		const struct master_svc_conf *s;
 
 		strlcpy(svc, args[a], sizeof(svc));
@@ -427,8 +431,7 @@ static int dlpconf_show_services(char **args, int nargs)
 }
 
 /* dlpconf_check_master - would the edited master.conf load? */
-static int dlpconf_check_master(const char *tmp, const char *path, char *err,
-				size_t errlen)
+static int dlpconf_check_master(const char *tmp, const char *path, char *err, size_t errlen)
 {
 	struct master_conf mc;
 
@@ -458,7 +461,7 @@ static void dlpconf_edit_field(struct conf_text *ct, const char *path,
 			       const struct master_conf *mc, const char *arg,
 			       enum dlpconf_mode mode)
 {
-	char    spec[256], err[CONF_ERR_MAX], *field, *opt = NULL;
+	char spec[256], err[CONF_ERR_MAX], *field, *opt = NULL;
 	const char *value = NULL;
 	const struct conf_param *p;
 	struct conf_node *g, *n, *opts = NULL;
@@ -523,7 +526,7 @@ static void dlpconf_edit_field(struct conf_text *ct, const char *path,
 /* dlpconf_edit_services - -M service.field=value... or -MX service.field... */
 static int dlpconf_edit_services(enum dlpconf_mode mode, char **args, int nargs)
 {
-	char    path[PATH_MAX], err[CONF_ERR_MAX];
+	char path[PATH_MAX], err[CONF_ERR_MAX];
 	struct master_conf mc;
 	struct conf_text ct;
 
@@ -534,7 +537,8 @@ static int dlpconf_edit_services(enum dlpconf_mode mode, char **args, int nargs)
 	if (mc.builtin) {
 		/* no master.conf yet: start from the built-in table */
 		buf_reset(&ct.text);
-		buf_puts(&ct.text, "# master.conf - the dlpgate service table (see "
+		buf_puts(&ct.text,
+			 "# master.conf - the dlpgate service table (see "
 			 "master.conf(5)); written by dlpconf -M\n\n");
 		buf_puts(&ct.text, master_conf_builtin);
 		buf_putc(&ct.text, 0);
@@ -553,7 +557,7 @@ static int dlpconf_edit_services(enum dlpconf_mode mode, char **args, int nargs)
 /* dlpconf_roff - text for a roff line: escapes, `command` in bold */
 static void dlpconf_roff(const char *text, int breakable)
 {
-	int     bold = 0;
+	int bold = 0;
 
 	if (*text == '.' || *text == '\'')
 		fputs("\\&", stdout);
@@ -591,7 +595,9 @@ static void dlpconf_roff_text(const char *text)
 static int dlpconf_events(void)
 {
 #define DLPCONF_EVENT(name, code, text) \
-	printf(".TP\n.B %d\n", code); dlpconf_roff_text(text); putchar('\n');
+	printf(".TP\n.B %d\n", code); \
+	dlpconf_roff_text(text); \
+	putchar('\n');
 	EVT_TABLE(DLPCONF_EVENT)
 #undef DLPCONF_EVENT
 	return 0;
@@ -611,8 +617,9 @@ static int dlpconf_man(void)
 		} else if (p->type == CONF_INT || p->type == CONF_TIME
 			   || p->type == CONF_SIZE) {
 			printf(", %lld to %lld%s", p->min, p->max,
-			       p->type == CONF_TIME ? " seconds" :
-			       p->type == CONF_SIZE ? " bytes" : "");
+			       p->type == CONF_TIME           ? " seconds"
+				       : p->type == CONF_SIZE ? " bytes"
+							      : "");
 		}
 		fputs("; default: ", stdout);
 		if (*p->def) {
@@ -632,7 +639,8 @@ static int dlpconf_man(void)
 /* dlpconf_usage - explain the command line */
 static void __attribute__((noreturn)) dlpconf_usage(void)
 {
-	fprintf(stderr, "usage: dlpconf [-c confdir] [-d | -n] [-h] [name...]\n"
+	fprintf(stderr,
+		"usage: dlpconf [-c confdir] [-d | -n] [-h] [name...]\n"
 		"       dlpconf -H name...\n"
 		"       dlpconf [-c confdir] -e name=value...\n"
 		"       dlpconf [-c confdir] -X name...\n"
@@ -643,9 +651,9 @@ static void __attribute__((noreturn)) dlpconf_usage(void)
 	exit(DLPCONF_EXIT_USAGE);
 }
 
-int     main(int argc, char **argv)
+int main(int argc, char **argv)
 {
-	int     ch, defaults = 0, nondefault = 0, services = 0;
+	int ch, defaults = 0, nondefault = 0, services = 0;
 	enum dlpconf_mode mode = DLPCONF_SHOW;
 
 	msg_open("dlpconf", MSG_TO_STDERR, LOG_MAIL);
@@ -689,7 +697,7 @@ int     main(int argc, char **argv)
 	if (defaults && nondefault)
 		dlpconf_usage();
 	if (services) {
-		int     edit = mode == DLPCONF_REMOVE;
+		int edit = mode == DLPCONF_REMOVE;
 
 		for (int i = 0; i < argc; i++)
 			edit |= strchr(argv[i], '=') != NULL;
@@ -700,8 +708,8 @@ int     main(int argc, char **argv)
 		for (int i = 0; i < argc; i++)
 			if ((mode == DLPCONF_REMOVE) == (strchr(argv[i], '=') != NULL))
 				dlpconf_usage();
-		return dlpconf_edit_services(mode == DLPCONF_REMOVE ? DLPCONF_REMOVE :
-					     DLPCONF_EDIT, argv, argc);
+		return dlpconf_edit_services(
+			mode == DLPCONF_REMOVE ? DLPCONF_REMOVE : DLPCONF_EDIT, argv, argc);
 	}
 	if (mode == DLPCONF_EXPLAIN)
 		return dlpconf_explain(argv, argc);

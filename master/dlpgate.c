@@ -68,18 +68,18 @@
 #define DLP_SYSCONFDIR "/etc/dlpgate"
 #endif
 
-#define EXIT_LSB_OK		0
-#define EXIT_LSB_ERROR		1
-#define EXIT_LSB_DEAD_PIDFILE	1
-#define EXIT_LSB_USAGE		2
-#define EXIT_LSB_NOT_RUNNING	3
-#define EXIT_LSB_UNKNOWN	4
-#define EXIT_LSB_STOP_FAILED	7
+#define EXIT_LSB_OK           0
+#define EXIT_LSB_ERROR        1
+#define EXIT_LSB_DEAD_PIDFILE 1
+#define EXIT_LSB_USAGE        2
+#define EXIT_LSB_NOT_RUNNING  3
+#define EXIT_LSB_UNKNOWN      4
+#define EXIT_LSB_STOP_FAILED  7
 
-#define DLP_CTL_FILE		"master.ctl"
-#define DLP_CTL_TIMEOUT		10	/* seconds */
-#define DLP_CTL_REPLY_MAX	(1024 * 1024)
-#define DLP_POLICIES_FILE	"policies.conf"
+#define DLP_CTL_FILE      "master.ctl"
+#define DLP_CTL_TIMEOUT   10 /* seconds */
+#define DLP_CTL_REPLY_MAX (1024 * 1024)
+#define DLP_POLICIES_FILE "policies.conf"
 
 static const char *dlp_confdir = DLP_SYSCONFDIR;
 static char **dlp_overrides;
@@ -88,10 +88,10 @@ static size_t dlp_noverride;
 /* dlp_master_pid - pid of the running master; 0 if none, -1 if stale */
 static pid_t dlp_master_pid(void)
 {
-	char    path[PATH_MAX], buf[32];
-	int     fd;
+	char path[PATH_MAX], buf[32];
+	int fd;
 	ssize_t n;
-	pid_t   pid = 0;
+	pid_t pid = 0;
 
 	snprintf(path, sizeof(path), "%s/master.pid", var_run_directory);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
@@ -102,7 +102,7 @@ static pid_t dlp_master_pid(void)
 		buf[n > 0 ? n : 0] = 0;
 		pid = (pid_t) atol(buf);
 	} else {
-		pid = -1;			/* the file outlived its master */
+		pid = -1; /* the file outlived its master */
 	}
 	close(fd);
 	return pid;
@@ -111,7 +111,7 @@ static pid_t dlp_master_pid(void)
 /* dlp_running - pid of a running master, or 0 */
 static pid_t dlp_running(void)
 {
-	pid_t   pid = dlp_master_pid();
+	pid_t pid = dlp_master_pid();
 
 	return pid > 0 ? pid : 0;
 }
@@ -120,7 +120,7 @@ static pid_t dlp_running(void)
 static int dlp_self_dir(char *buf, size_t len)
 {
 	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-	char   *slash;
+	char *slash;
 
 	if (n <= 0)
 		return -1;
@@ -134,10 +134,9 @@ static int dlp_self_dir(char *buf, size_t len)
 /* dlp_in_tree - is this the dlpgate of an uninstalled build? */
 static int dlp_in_tree(void)
 {
-	char    dir[PATH_MAX];
+	char dir[PATH_MAX];
 
-	return dlp_self_dir(dir, sizeof(dir)) == 0
-		&& strcmp(dir, DLP_SRCDIR "/master") == 0;
+	return dlp_self_dir(dir, sizeof(dir)) == 0 && strcmp(dir, DLP_SRCDIR "/master") == 0;
 }
 
 /* dlp_daemon_path - the program of a service, as master will run it */
@@ -151,10 +150,10 @@ static const char *dlp_daemon_path(const char *command, char *buf, size_t len)
 }
 
 /* dlp_command_path - an admin command beside this one (dlpscan, dlpkey) */
-static const char *dlp_command_path(const char *role, const char *command,
-				    char *buf, size_t len)
+static const char *dlp_command_path(const char *role, const char *command, char *buf,
+				    size_t len)
 {
-	char    dir[PATH_MAX];
+	char dir[PATH_MAX];
 
 	if (dlp_in_tree())
 		snprintf(buf, len, "%s/%s/%s", DLP_SRCDIR, role, command);
@@ -168,8 +167,8 @@ static const char *dlp_command_path(const char *role, const char *command,
 /* dlp_run - run a command, return its exit status (-1: could not) */
 static int dlp_run(char *const argv[], int quiet)
 {
-	pid_t   pid = fork();
-	int     status, fd;
+	pid_t pid = fork();
+	int status, fd;
 
 	if (pid < 0)
 		return -1;
@@ -187,7 +186,7 @@ static int dlp_run(char *const argv[], int quiet)
 /* dlp_check_programs - every service's program is there and executable */
 static int dlp_check_programs(const struct master_conf *mc)
 {
-	char    path[PATH_MAX];
+	char path[PATH_MAX];
 
 	for (size_t i = 0; i < mc->nsvc; i++) {
 		dlp_daemon_path(mc->svc[i].command, path, sizeof(path));
@@ -200,8 +199,10 @@ static int dlp_check_programs(const struct master_conf *mc)
 			struct stat st;
 
 			if (stat(mc->svc[i].chroot, &st) < 0 || !S_ISDIR(st.st_mode)) {
-				fprintf(stderr, "dlpgate: service %s: chroot %s is not a "
-					"directory\n", mc->svc[i].name, mc->svc[i].chroot);
+				fprintf(stderr,
+					"dlpgate: service %s: chroot %s is not a "
+					"directory\n",
+					mc->svc[i].name, mc->svc[i].chroot);
 				return -1;
 			}
 		}
@@ -212,16 +213,16 @@ static int dlp_check_programs(const struct master_conf *mc)
 /* dlp_check_policies - the detector's policies, as dlpscan -t sees them */
 static int dlp_check_policies(void)
 {
-	char    path[PATH_MAX], prog[PATH_MAX];
+	char path[PATH_MAX], prog[PATH_MAX];
 	const struct conf_param *p;
 	config_t cfg;
-	int     rc;
+	int rc;
 
 	/* the detector's own checker knows the policy language */
 	dlp_command_path("detector", "dlpscan", prog, sizeof(prog));
 	if (access(prog, X_OK) == 0) {
-		char  **argv = xcalloc(5 + 2 * dlp_noverride, sizeof(char *));
-		size_t  n = 0;
+		char **argv = xcalloc(5 + 2 * dlp_noverride, sizeof(char *));
+		size_t n = 0;
 
 		argv[n++] = prog;
 		argv[n++] = "-t";
@@ -234,15 +235,17 @@ static int dlp_check_policies(void)
 		rc = dlp_run(argv, 1);
 		free(argv);
 		if (rc != 0) {
-			fprintf(stderr, "dlpgate: the policies are not valid (%s -t "
-				"exited %d)\n", prog, rc);
+			fprintf(stderr,
+				"dlpgate: the policies are not valid (%s -t "
+				"exited %d)\n",
+				prog, rc);
 			return -1;
 		}
 		return 0;
 	}
 	/* until then: the policy file must at least parse */
-	if ((p = conf_find("policy_file")) != NULL && p->type == CONF_STR
-	    && *(char **) p->var && **(char **) p->var)
+	if ((p = conf_find("policy_file")) != NULL && p->type == CONF_STR && *(char **) p->var
+	    && **(char **) p->var)
 		strlcpy(path, *(char **) p->var, sizeof(path));
 	else
 		snprintf(path, sizeof(path), "%s/%s", dlp_confdir, DLP_POLICIES_FILE);
@@ -251,7 +254,8 @@ static int dlp_check_policies(void)
 	config_init(&cfg);
 	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
 		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
-			fprintf(stderr, "dlpgate: %s: cannot read: %s\n", path, strerror(errno));
+			fprintf(stderr, "dlpgate: %s: cannot read: %s\n", path,
+				strerror(errno));
 		else
 			fprintf(stderr, "dlpgate: %s:%d: %s\n", path, config_error_line(&cfg),
 				config_error_text(&cfg));
@@ -266,8 +270,8 @@ static int dlp_check_policies(void)
 static int dlp_check(int verbose)
 {
 	struct master_conf mc;
-	char    err[CONF_ERR_MAX];
-	int     privsep = geteuid() == 0;
+	char err[CONF_ERR_MAX];
+	int privsep = geteuid() == 0;
 
 	if (master_conf_load(dlp_confdir, &mc, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dlpgate: %s\n", err);
@@ -277,10 +281,10 @@ static int dlp_check(int verbose)
 		struct passwd *pw = getpwnam(mc.svc[i].user);
 
 		if (pw == NULL || pw->pw_uid == 0) {
-			fprintf(stderr, "dlpgate: service %s: user \"%s\" %s\n",
-				mc.svc[i].name, mc.svc[i].user, pw == NULL ?
-				"does not exist (run 'dlpgate setup')" :
-				"is root; give each service an unprivileged user");
+			fprintf(stderr, "dlpgate: service %s: user \"%s\" %s\n", mc.svc[i].name,
+				mc.svc[i].user,
+				pw == NULL ? "does not exist (run 'dlpgate setup')"
+					   : "is root; give each service an unprivileged user");
 			master_conf_free(&mc);
 			return EXIT_LSB_ERROR;
 		}
@@ -297,9 +301,10 @@ static int dlp_check(int verbose)
 	}
 	if (verbose)
 		printf("dlpgate: configuration in %s is valid (%s, %s, %zu services)\n",
-		       dlp_confdir, conf_file_exists(dlp_confdir) ? "dlpgate.conf" :
-		       "built-in dlpgate.conf defaults", mc.builtin ?
-		       "built-in master.conf" : "master.conf", mc.nsvc);
+		       dlp_confdir,
+		       conf_file_exists(dlp_confdir) ? "dlpgate.conf"
+						     : "built-in dlpgate.conf defaults",
+		       mc.builtin ? "built-in master.conf" : "master.conf", mc.nsvc);
 	master_conf_free(&mc);
 	return 0;
 }
@@ -313,11 +318,11 @@ static const char *dlp_master_path(char *buf, size_t len)
 /* dlp_start - start master in the background */
 static int dlp_start(void)
 {
-	char    path[PATH_MAX];
-	char  **argv;
-	size_t  n = 0;
-	pid_t   pid;
-	int     status;
+	char path[PATH_MAX];
+	char **argv;
+	size_t n = 0;
+	pid_t pid;
+	int status;
 
 	if (dlp_check(0) != 0)
 		return EXIT_LSB_ERROR;
@@ -370,7 +375,7 @@ static int dlp_wait_gone(time_t deadline)
 /* dlp_stop - stop master and wait for it */
 static int dlp_stop(void)
 {
-	pid_t   pid = dlp_running();
+	pid_t pid = dlp_running();
 
 	if (pid == 0) {
 		printf("dlpgate: not running\n");
@@ -391,7 +396,7 @@ static int dlp_stop(void)
 /* dlp_reload - check, then ask master to re-read the configuration */
 static int dlp_reload(void)
 {
-	pid_t   pid = dlp_running();
+	pid_t pid = dlp_running();
 
 	if (pid == 0) {
 		fprintf(stderr, "dlpgate: not running\n");
@@ -410,10 +415,10 @@ static int dlp_reload(void)
 /* dlp_ctl - one request on master's control socket; reply body or NULL */
 static char *dlp_ctl(const char *request, char *err, size_t errlen)
 {
-	char    path[PATH_MAX];
+	char path[PATH_MAX];
 	struct buf b;
-	int     fd;
-	time_t  deadline = time(NULL) + DLP_CTL_TIMEOUT;
+	int fd;
+	time_t deadline = time(NULL) + DLP_CTL_TIMEOUT;
 
 	snprintf(path, sizeof(path), "%s/%s", var_run_directory, DLP_CTL_FILE);
 	if ((fd = unix_connect(path, SOCK_STREAM, DLP_CTL_TIMEOUT, err, errlen)) < 0)
@@ -426,7 +431,7 @@ static char *dlp_ctl(const char *request, char *err, size_t errlen)
 	}
 	buf_init(&b, 8192);
 	for (;;) {
-		struct pollfd pfd = {.fd = fd,.events = POLLIN};
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
 		if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
@@ -461,8 +466,8 @@ static char *dlp_ctl(const char *request, char *err, size_t errlen)
 /* dlp_status - master's report, or why there is none */
 static int dlp_status(int prometheus)
 {
-	pid_t   pid = dlp_master_pid();
-	char    err[512], *text;
+	pid_t pid = dlp_master_pid();
+	char err[512], *text;
 
 	if (pid <= 0) {
 		if (prometheus)
@@ -494,8 +499,8 @@ static int dlp_status(int prometheus)
 /* dlp_drain - no new sessions; wait until master exits */
 static int dlp_drain(void)
 {
-	pid_t   pid = dlp_running();
-	char    err[512], *text;
+	pid_t pid = dlp_running();
+	char err[512], *text;
 
 	if (pid == 0) {
 		printf("dlpgate: not running\n");
@@ -507,7 +512,8 @@ static int dlp_drain(void)
 	}
 	free(text);
 	printf("dlpgate: draining (pid %ld): no new sessions; waiting for those "
-	       "in flight\n", (long) pid);
+	       "in flight\n",
+	       (long) pid);
 	fflush(stdout);
 	(void) dlp_wait_gone(0);
 	printf("dlpgate: drained and stopped\n");
@@ -520,7 +526,7 @@ static int dlp_setup_users(void)
 	static const char *const users[] = {"dlpgate", "dlpgate-detect", "dlpgate-tls"};
 
 	if (getgrnam("dlpgate") == NULL) {
-		char   *argv[] = {"groupadd", "--system", "dlpgate", NULL};
+		char *argv[] = {"groupadd", "--system", "dlpgate", NULL};
 
 		if (dlp_run(argv, 0) != 0) {
 			fprintf(stderr, "dlpgate: groupadd dlpgate failed\n");
@@ -530,9 +536,17 @@ static int dlp_setup_users(void)
 	}
 	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
 		/* dlpgate's primary group is dlpgate; the others get their own */
-		char   *argv[] = {"useradd", "--system", "--no-create-home",
-			"--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
-			"--user-group", (char *) users[i], NULL, NULL};
+		char *argv[] = {"useradd",
+				"--system",
+				"--no-create-home",
+				"--home-dir",
+				"/nonexistent",
+				"--shell",
+				"/usr/sbin/nologin",
+				"--user-group",
+				(char *) users[i],
+				NULL,
+				NULL};
 
 		if (getpwnam(users[i]) != NULL)
 			continue;
@@ -567,13 +581,13 @@ static int dlp_setup_dir(const char *path, uid_t uid, gid_t gid, mode_t mode)
 /* dlp_setup_password - a random keystore password, tlsmgr's alone */
 static int dlp_setup_password(const struct passwd *tls)
 {
-	char    path[PATH_MAX], pass[65];
+	char path[PATH_MAX], pass[65];
 	unsigned char raw[32];
-	int     fd;
+	int fd;
 
 	master_secret_path(MASTER_SECRET_PASSWORD, dlp_confdir, path, sizeof(path));
 	if (access(path, F_OK) == 0)
-		return 0;			/* never replace a password */
+		return 0; /* never replace a password */
 	arc4random_buf(raw, sizeof(raw));
 	for (size_t i = 0; i < sizeof(raw); i++)
 		snprintf(pass + 2 * i, 3, "%02x", raw[i]);
@@ -589,8 +603,8 @@ static int dlp_setup_password(const struct passwd *tls)
 	}
 	close(fd);
 	explicit_bzero(pass, sizeof(pass));
-	printf("dlpgate: created the keystore password file %s (mode 0600, owner %s)\n",
-	       path, tls->pw_name);
+	printf("dlpgate: created the keystore password file %s (mode 0600, owner %s)\n", path,
+	       tls->pw_name);
 	return 0;
 }
 
@@ -600,7 +614,7 @@ static int dlp_setup(void)
 	struct master_conf mc;
 	struct passwd *tls;
 	struct group *gr;
-	char    priv[PATH_MAX], err[CONF_ERR_MAX];
+	char priv[PATH_MAX], err[CONF_ERR_MAX];
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "dlpgate: setup must run as root\n");
@@ -627,8 +641,7 @@ static int dlp_setup(void)
 		return EXIT_LSB_ERROR;
 	}
 	if (dlp_setup_dir(var_run_directory, 0, 0, 0755) < 0
-	    || dlp_setup_dir(priv, 0, gr->gr_gid, 0750) < 0
-	    || dlp_setup_password(tls) < 0)
+	    || dlp_setup_dir(priv, 0, gr->gr_gid, 0750) < 0 || dlp_setup_password(tls) < 0)
 		return EXIT_LSB_ERROR;
 	return EXIT_LSB_OK;
 }
@@ -636,16 +649,17 @@ static int dlp_setup(void)
 /* dlp_usage - explain the command line */
 static void dlp_usage(void)
 {
-	fprintf(stderr, "usage: dlpgate [-c confdir] [-o name=value]... "
+	fprintf(stderr,
+		"usage: dlpgate [-c confdir] [-o name=value]... "
 		"start|stop|restart|reload|status [--prometheus]|check|drain|setup\n");
 	exit(EXIT_LSB_USAGE);
 }
 
-int     main(int argc, char **argv)
+int main(int argc, char **argv)
 {
-	char    err[CONF_ERR_MAX];
+	char err[CONF_ERR_MAX];
 	const char *cmd;
-	int     ch, rc, prometheus = 0;
+	int ch, rc, prometheus = 0;
 
 	msg_open("dlpgate", MSG_TO_STDERR, LOG_MAIL);
 	conf_rules_enable(master_conf_contexts);

@@ -64,31 +64,31 @@
 #define DLP_SYSCONFDIR "/etc/dlpgate"
 #endif
 
-#define MASTER_BACKLOG		4096
-#define MASTER_BIND_WAIT	10	/* seconds: a dead master's children let go */
-#define MASTER_GROUP		"dlpgate"	/* may connect to private sockets */
+#define MASTER_BACKLOG   4096
+#define MASTER_BIND_WAIT 10        /* seconds: a dead master's children let go */
+#define MASTER_GROUP     "dlpgate" /* may connect to private sockets */
 
 struct master_child_list master_children = TAILQ_HEAD_INITIALIZER(master_children);
 struct master_service *master_services;
-size_t  master_nservices;
+size_t master_nservices;
 struct master_conf master_table;
 uint32_t master_generation = 1;
-int     master_foreground;
-char  **master_overrides;
-size_t  master_noverride;
+int master_foreground;
+char **master_overrides;
+size_t master_noverride;
 const char *master_confdir = DLP_SYSCONFDIR;
-int     master_privsep;
-time_t  master_start_time;
+int master_privsep;
+time_t master_start_time;
 
 static enum {
 	MASTER_RUNNING,
-	MASTER_DRAIN,			/* waiting for smtpd sessions, no deadline */
-	MASTER_STOP_INET,		/* waiting for smtpd sessions */
-	MASTER_STOP_ALL,		/* waiting for back-end services */
+	MASTER_DRAIN,     /* waiting for smtpd sessions, no deadline */
+	MASTER_STOP_INET, /* waiting for smtpd sessions */
+	MASTER_STOP_ALL,  /* waiting for back-end services */
 } master_state = MASTER_RUNNING;
 
-static time_t master_deadline;		/* shutdown_timeout expires */
-static time_t master_kill_deadline;	/* SIGTERM sent; SIGKILL after */
+static time_t master_deadline;      /* shutdown_timeout expires */
+static time_t master_kill_deadline; /* SIGTERM sent; SIGKILL after */
 static int master_pid_fd = -1;
 static char *master_pid_path;
 static int master_sigpipe[2] = {-1, -1};
@@ -97,7 +97,7 @@ static volatile sig_atomic_t master_got_hup, master_got_term, master_got_chld;
 /* master_signal - note a signal and wake the event loop */
 static void master_signal(int sig)
 {
-	int     saved = errno;
+	int saved = errno;
 
 	if (sig == SIGHUP)
 		master_got_hup = 1;
@@ -149,7 +149,7 @@ static gid_t master_group(void)
 /* master_dirs - create the runtime directories with tight modes */
 static void master_dirs(void)
 {
-	char    priv[PATH_MAX];
+	char priv[PATH_MAX];
 
 	if (mkdir(var_run_directory, 0755) < 0 && errno != EEXIST)
 		msg_fatal("cannot create run_directory %s: %m", var_run_directory);
@@ -171,19 +171,20 @@ static void master_dirs(void)
  *	moments. That is waited out, a bounded time, rather than failing a
  *	start that follows a crash.
  */
-static int master_inet_listen(const char *spec, struct master_service *svc,
-			      char *err, size_t errlen)
+static int master_inet_listen(const char *spec, struct master_service *svc, char *err,
+			      size_t errlen)
 {
-	time_t  deadline = time(NULL) + MASTER_BIND_WAIT;
-	int     n, said = 0;
+	time_t deadline = time(NULL) + MASTER_BIND_WAIT;
+	int n, said = 0;
 
 	while ((n = inet_listen(spec, "25", MASTER_BACKLOG, svc->fds + svc->nfds,
-				SERVER_MAX_LISTEN - svc->nfds, err, errlen)) < 0
-	       && errno == EADDRINUSE && master_nservices == 0
-	       && time(NULL) < deadline) {
+				SERVER_MAX_LISTEN - svc->nfds, err, errlen))
+		       < 0
+	       && errno == EADDRINUSE && master_nservices == 0 && time(NULL) < deadline) {
 		if (!said++)
 			msg_info("%s; waiting up to %d s for the processes of an "
-				 "earlier instance to let it go", err, MASTER_BIND_WAIT);
+				 "earlier instance to let it go",
+				 err, MASTER_BIND_WAIT);
 		usleep(100000);
 	}
 	if (n > 0)
@@ -198,15 +199,15 @@ static int master_open_listen(struct master_service *svc, char *err, size_t errl
 
 	svc->nfds = 0;
 	for (size_t i = 0; i < c->nlisten; i++) {
-		int     n;
+		int n;
 
 		if (strcmp(c->type, "unix") == 0) {
-			char    priv[PATH_MAX], path[PATH_MAX];
+			char priv[PATH_MAX], path[PATH_MAX];
 
 			snprintf(path, sizeof(path), "%s/%s",
 				 master_private_dir(priv, sizeof(priv)), c->listen[i]);
-			n = unix_listen(path, SOCK_SEQPACKET, master_privsep ? 0660 : 0600,
-					err, errlen);
+			n = unix_listen(path, SOCK_SEQPACKET, master_privsep ? 0660 : 0600, err,
+					errlen);
 			if (n >= 0 && master_privsep && chown(path, 0, master_group()) < 0) {
 				snprintf(err, errlen, "chown %s: %s", path, strerror(errno));
 				close(n);
@@ -218,7 +219,7 @@ static int master_open_listen(struct master_service *svc, char *err, size_t errl
 			n = master_inet_listen(c->listen[i], svc, err, errlen);
 		}
 		if (n < 0) {
-			char    why[CONF_ERR_MAX];
+			char why[CONF_ERR_MAX];
 
 			snprintf(why, sizeof(why), "service %s: %s", c->name, err);
 			strlcpy(err, why, errlen);
@@ -237,11 +238,10 @@ static void master_close_listen(struct master_service *svc, int unlink_paths)
 		close(svc->fds[--svc->nfds]);
 	if (unlink_paths && strcmp(svc->conf->type, "unix") == 0) {
 		for (size_t i = 0; i < svc->conf->nlisten; i++) {
-			char    priv[PATH_MAX], path[PATH_MAX];
+			char priv[PATH_MAX], path[PATH_MAX];
 
 			snprintf(path, sizeof(path), "%s/%s",
-				 master_private_dir(priv, sizeof(priv)),
-				 svc->conf->listen[i]);
+				 master_private_dir(priv, sizeof(priv)), svc->conf->listen[i]);
 			(void) unlink(path);
 		}
 	}
@@ -254,14 +254,17 @@ static int master_check_users(const struct master_conf *mc, char *err, size_t er
 		struct passwd *pw = getpwnam(mc->svc[i].user);
 
 		if (pw == NULL) {
-			snprintf(err, errlen, "service %s: user \"%s\" does not exist "
-				 "(run 'dlpgate setup')", mc->svc[i].name, mc->svc[i].user);
+			snprintf(err, errlen,
+				 "service %s: user \"%s\" does not exist "
+				 "(run 'dlpgate setup')",
+				 mc->svc[i].name, mc->svc[i].user);
 			return -1;
 		}
 		if (pw->pw_uid == 0) {
-			snprintf(err, errlen, "service %s: user \"%s\" is root; give "
-				 "each service an unprivileged user", mc->svc[i].name,
-				 mc->svc[i].user);
+			snprintf(err, errlen,
+				 "service %s: user \"%s\" is root; give "
+				 "each service an unprivileged user",
+				 mc->svc[i].name, mc->svc[i].user);
 			return -1;
 		}
 	}
@@ -269,8 +272,8 @@ static int master_check_users(const struct master_conf *mc, char *err, size_t er
 }
 
 /* master_build_services - runtime services for a table, reusing sockets */
-static struct master_service *master_build_services(struct master_conf *mc,
-						    char *err, size_t errlen)
+static struct master_service *master_build_services(struct master_conf *mc, char *err,
+						    size_t errlen)
 {
 	struct master_service *svcs = xcalloc(mc->nsvc, sizeof(*svcs));
 
@@ -298,7 +301,8 @@ static struct master_service *master_build_services(struct master_conf *mc,
 
 				for (size_t j = 0; j < master_nservices; j++)
 					if (strcmp(master_services[j].conf->name,
-						   svcs[k].conf->name) == 0
+						   svcs[k].conf->name)
+						    == 0
 					    && master_services[j].nfds == 0)
 						back = &master_services[j];
 				if (back && master_svc_same_listen(back->conf, svcs[k].conf)) {
@@ -322,7 +326,7 @@ static void master_reload(void)
 	struct master_service *svcs;
 	struct master_child *child;
 	struct conf_saved *running;
-	char    err[CONF_ERR_MAX], *old_run = xstrdup(var_run_directory);
+	char err[CONF_ERR_MAX], *old_run = xstrdup(var_run_directory);
 
 	/*
 	 * The checks of files and of the service table read the new values,
@@ -330,8 +334,8 @@ static void master_reload(void)
 	 * running ones back when the new configuration is refused.
 	 */
 	running = conf_save();
-	if (conf_load(master_confdir, master_overrides, master_noverride,
-		      err, sizeof(err)) < 0) {
+	if (conf_load(master_confdir, master_overrides, master_noverride, err, sizeof(err))
+	    < 0) {
 		evt_error(CONF_RELOAD_BAD, NULL, "reason=\"%s\"", err);
 		conf_saved_free(running);
 		free(old_run);
@@ -344,8 +348,7 @@ static void master_reload(void)
 		return;
 	}
 	if ((master_privsep && master_check_users(&nt, err, sizeof(err)) < 0)
-	    || master_check_secrets(master_confdir, &nt, master_privsep, err,
-				    sizeof(err)) < 0
+	    || master_check_secrets(master_confdir, &nt, master_privsep, err, sizeof(err)) < 0
 	    || master_check_loop(&nt, err, sizeof(err)) < 0) {
 		evt_error(CONF_RELOAD_BAD, NULL, "reason=\"%s\"", err);
 		master_conf_free(&nt);
@@ -363,12 +366,13 @@ static void master_reload(void)
 	conf_saved_free(running);
 	if (strcmp(old_run, var_run_directory) != 0)
 		msg_warn("run_directory changed to %s: takes effect at the next "
-			 "start; still using %s", var_run_directory, old_run);
+			 "start; still using %s",
+			 var_run_directory, old_run);
 	free(old_run);
 	TAILQ_FOREACH(child, &master_children, link)
-		master_retire(child);
+	master_retire(child);
 	for (size_t i = 0; i < master_nservices; i++) {
-		int     kept = 0;
+		int kept = 0;
 
 		for (size_t j = 0; j < nt.nsvc; j++)
 			kept |= strcmp(nt.svc[j].name, master_services[i].conf->name) == 0
@@ -382,8 +386,8 @@ static void master_reload(void)
 	master_nservices = nt.nsvc;
 	master_generation++;
 	master_metrics_open();
-	evt_info(MASTER_RELOAD, NULL, "generation=%u services=%zu",
-		 master_generation, master_nservices);
+	evt_info(MASTER_RELOAD, NULL, "generation=%u services=%zu", master_generation,
+		 master_nservices);
 	/*
 	 * A reload is how an administrator applies a fix: a throttled service
 	 * gets a child at once instead of after its delay. The delay itself is
@@ -431,7 +435,7 @@ static void master_stop_accepting(void)
 		master_close_listen(svc, 0);
 	}
 	TAILQ_FOREACH(child, &master_children, link)
-		if (!child->unix_svc)
+	if (!child->unix_svc)
 		master_retire(child);
 }
 
@@ -440,13 +444,13 @@ static void master_stop_begin(void)
 {
 	master_state = MASTER_STOP_INET;
 	master_deadline = time(NULL) + var_shutdown_timeout;
-	evt_info(MASTER_STOP, NULL, "workers=%d shutdown_timeout=%ds",
-		 master_live_children(1), var_shutdown_timeout);
+	evt_info(MASTER_STOP, NULL, "workers=%d shutdown_timeout=%ds", master_live_children(1),
+		 var_shutdown_timeout);
 	master_stop_accepting();
 }
 
 /* master_drain_begin - stop accepting; exit when sessions in flight end */
-void    master_drain_begin(void)
+void master_drain_begin(void)
 {
 	if (master_state != MASTER_RUNNING)
 		return;
@@ -476,7 +480,7 @@ static void master_stop_progress(time_t now)
 			master_deadline = now + var_shutdown_timeout;
 		master_state = MASTER_STOP_ALL;
 		TAILQ_FOREACH(child, &master_children, link)
-			master_retire(child);
+		master_retire(child);
 		for (size_t i = 0; i < master_nservices; i++)
 			master_close_listen(&master_services[i], 1);
 	}
@@ -486,10 +490,11 @@ static void master_stop_progress(time_t now)
 		exit(0);
 	}
 	if (master_state == MASTER_DRAIN)
-		return;				/* no deadline: sessions end by themselves */
+		return; /* no deadline: sessions end by themselves */
 	if (now >= master_deadline && master_kill_deadline == 0) {
 		master_kill_deadline = now + 5;
-		TAILQ_FOREACH(child, &master_children, link) {
+		TAILQ_FOREACH(child, &master_children, link)
+		{
 			evt_warn(CHILD_KILLED, NULL, "service=%s pid=%d signal=TERM",
 				 child->svc_name, (int) child->pid);
 			child->killed = 1;
@@ -497,7 +502,7 @@ static void master_stop_progress(time_t now)
 		}
 	} else if (master_kill_deadline && now >= master_kill_deadline) {
 		TAILQ_FOREACH(child, &master_children, link)
-			(void) kill(child->pid, SIGKILL);
+		(void) kill(child->pid, SIGKILL);
 		master_kill_deadline = now + 5;
 	}
 }
@@ -516,7 +521,7 @@ static void master_keep_ready(struct master_service *svc)
 /* master_pidfile - lock run_directory/master.pid; one master per directory */
 static void master_pidfile(void)
 {
-	char    buf[32];
+	char buf[32];
 	ssize_t n;
 
 	master_pid_path = xasprintf("%s/master.pid", var_run_directory);
@@ -528,7 +533,7 @@ static void master_pidfile(void)
 		buf[n > 0 ? n : 0] = 0;
 		buf[strcspn(buf, "\n")] = 0;
 		free(master_pid_path);
-		master_pid_path = NULL;		/* not ours to remove */
+		master_pid_path = NULL; /* not ours to remove */
 		msg_fatal("dlpgate is already running (pid %s, %s/master.pid)",
 			  *buf ? buf : "unknown", var_run_directory);
 	}
@@ -537,18 +542,17 @@ static void master_pidfile(void)
 /* master_write_pid - record our pid in the locked pid file */
 static void master_write_pid(void)
 {
-	char    buf[32];
-	int     n = snprintf(buf, sizeof(buf), "%ld\n", (long) getpid());
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long) getpid());
 
-	if (ftruncate(master_pid_fd, 0) < 0 || pwrite(master_pid_fd, buf,
-						      (size_t) n, 0) != n)
+	if (ftruncate(master_pid_fd, 0) < 0 || pwrite(master_pid_fd, buf, (size_t) n, 0) != n)
 		msg_fatal("write %s: %m", master_pid_path);
 }
 
 /* master_detach - become a daemon; the parent exits once we are ready */
 static void master_detach(void)
 {
-	int     fd;
+	int fd;
 
 	switch (fork()) {
 	case -1:
@@ -580,16 +584,16 @@ static void master_usage(void)
 /* master_poll_once - one turn of the event loop */
 static void master_poll_once(void)
 {
-	size_t  max = 1 + master_nservices * SERVER_MAX_LISTEN + 64;
+	size_t max = 1 + master_nservices * SERVER_MAX_LISTEN + 64;
 	struct master_child *child, **kids;
 	struct master_service **svcs;
 	struct pollfd *pfd;
-	void  **ctl;
-	size_t  n = 0;
-	int     timeout = master_ctl_timeout(), rc;
+	void **ctl;
+	size_t n = 0;
+	int timeout = master_ctl_timeout(), rc;
 
 	TAILQ_FOREACH(child, &master_children, link)
-		max++;
+	max++;
 	pfd = xcalloc(max, sizeof(*pfd));
 	kids = xcalloc(max, sizeof(*kids));
 	svcs = xcalloc(max, sizeof(*svcs));
@@ -597,7 +601,8 @@ static void master_poll_once(void)
 	pfd[n].fd = master_sigpipe[0];
 	pfd[n++].events = POLLIN;
 	n += (size_t) master_ctl_pollfds(pfd + n, ctl + n, 64);
-	TAILQ_FOREACH(child, &master_children, link) {
+	TAILQ_FOREACH(child, &master_children, link)
+	{
 		if (child->status_fd < 0)
 			continue;
 		pfd[n].fd = child->status_fd;
@@ -628,10 +633,10 @@ static void master_poll_once(void)
 		if (pfd[i].revents == 0)
 			continue;
 		if (i == 0) {
-			char    drain[64];
+			char drain[64];
 
 			while (read(master_sigpipe[0], drain, sizeof(drain)) > 0)
-				 /* void */ ;
+				/* void */;
 			continue;
 		}
 		if (ctl[i]) {
@@ -654,8 +659,8 @@ static void master_poll_once(void)
 static void master_fallback_run_directory(void)
 {
 	const struct conf_param *p = conf_find("run_directory");
-	char    err[CONF_ERR_MAX];
-	char   *dir, *arg;
+	char err[CONF_ERR_MAX];
+	char *dir, *arg;
 
 	if (geteuid() == 0 || conf_source_of(p) != CONF_SRC_DEFAULT
 	    || access(var_run_directory, W_OK) == 0
@@ -663,21 +668,19 @@ static void master_fallback_run_directory(void)
 		return;
 	dir = xasprintf("/tmp/dlpgate-%ld", (long) geteuid());
 	arg = xasprintf("run_directory=%s", dir);
-	master_overrides = xrealloc(master_overrides,
-				    (master_noverride + 1) * sizeof(char *));
+	master_overrides = xrealloc(master_overrides, (master_noverride + 1) * sizeof(char *));
 	master_overrides[master_noverride++] = arg;
-	if (conf_load(master_confdir, master_overrides, master_noverride,
-		      err, sizeof(err)) < 0)
+	if (conf_load(master_confdir, master_overrides, master_noverride, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
-	msg_info("%s is not writable for this user: using run_directory=%s",
-		 "/run/dlpgate", dir);
+	msg_info("%s is not writable for this user: using run_directory=%s", "/run/dlpgate",
+		 dir);
 	free(dir);
 }
 
-int     main(int argc, char **argv)
+int main(int argc, char **argv)
 {
-	char    err[CONF_ERR_MAX], ident[128];
-	int     ch;
+	char err[CONF_ERR_MAX], ident[128];
+	int ch;
 
 	msg_open("dlpgate/master", MSG_TO_STDERR, LOG_MAIL);
 	conf_rules_enable(master_conf_contexts);
@@ -699,8 +702,7 @@ int     main(int argc, char **argv)
 	}
 	if (optind != argc)
 		master_usage();
-	if (conf_load(master_confdir, master_overrides, master_noverride,
-		      err, sizeof(err)) < 0)
+	if (conf_load(master_confdir, master_overrides, master_noverride, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	if (master_conf_load(master_confdir, &master_table, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
@@ -710,8 +712,9 @@ int     main(int argc, char **argv)
 	master_privsep = geteuid() == 0;
 	if (master_privsep && master_check_users(&master_table, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
-	if (master_check_secrets(master_confdir, &master_table, master_privsep,
-				 err, sizeof(err)) < 0
+	if (master_check_secrets(master_confdir, &master_table, master_privsep, err,
+				 sizeof(err))
+		    < 0
 	    || master_check_loop(&master_table, err, sizeof(err)) < 0) {
 		evt_error(SECRET_UNSAFE, NULL, "reason=\"%s\"", err);
 		exit(1);
@@ -721,8 +724,7 @@ int     main(int argc, char **argv)
 	master_pidfile();
 	master_ctl_open();
 	master_metrics_open();
-	if ((master_services = master_build_services(&master_table, err,
-						     sizeof(err))) == NULL)
+	if ((master_services = master_build_services(&master_table, err, sizeof(err))) == NULL)
 		msg_fatal("%s", err);
 	master_nservices = master_table.nsvc;
 	if (!master_foreground)
@@ -730,17 +732,19 @@ int     main(int argc, char **argv)
 	master_write_pid();
 	master_start_time = time(NULL);
 	msg_set_cleanup(master_cleanup);
-	msg_open(ident, master_foreground ? MSG_TO_STDERR : MSG_TO_SYSLOG,
-		 var_syslog_facility);
+	msg_open(ident, master_foreground ? MSG_TO_STDERR : MSG_TO_SYSLOG, var_syslog_facility);
 	master_signals();
 	evt_info(MASTER_START, NULL, "pid=%ld config=%s%s services=%zu mode=%s",
-		 (long) getpid(), master_confdir, conf_file_exists(master_confdir) ?
-		 "" : " (built-in defaults)", master_nservices, CONF_NAME(operating_mode));
+		 (long) getpid(), master_confdir,
+		 conf_file_exists(master_confdir) ? "" : " (built-in defaults)",
+		 master_nservices, CONF_NAME(operating_mode));
 	if (!master_privsep)
-		evt_info(PRIVSEP_OFF, NULL, "reason=\"not started as root: every "
-			 "role runs as uid %ld\"", (long) geteuid());
+		evt_info(PRIVSEP_OFF, NULL,
+			 "reason=\"not started as root: every "
+			 "role runs as uid %ld\"",
+			 (long) geteuid());
 	for (;;) {
-		time_t  now = time(NULL);
+		time_t now = time(NULL);
 
 		if (master_got_chld) {
 			master_got_chld = 0;

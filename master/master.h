@@ -24,28 +24,28 @@ struct master_service;
 
 struct master_child {
 	TAILQ_ENTRY(master_child) link;
-	pid_t   pid;
-	int     status_fd;		/* shut for writing once retired, -1 once closed */
-	struct master_service *svc;	/* NULL once retired */
-	char   *svc_name;		/* for logs, also after retirement */
+	pid_t pid;
+	int status_fd;              /* shut for writing once retired, -1 once closed */
+	struct master_service *svc; /* NULL once retired */
+	char *svc_name;             /* for logs, also after retirement */
 	uint32_t generation;
-	int     state;			/* SERVER_IDLE or SERVER_BUSY (DONE retires) */
+	int state; /* SERVER_IDLE or SERVER_BUSY (DONE retires) */
 	unsigned use_count;
-	int     served;			/* ever reported BUSY or a use count */
-	int     killed;			/* signalled at shutdown */
-	int     unix_svc;		/* of a unix (back-end) service */
+	int served;   /* ever reported BUSY or a use count */
+	int killed;   /* signalled at shutdown */
+	int unix_svc; /* of a unix (back-end) service */
 };
 
 TAILQ_HEAD(master_child_list, master_child);
 
 struct master_service {
-	struct master_svc_conf *conf;	/* points into master_table */
-	int     fds[SERVER_MAX_LISTEN];
-	int     nfds;
-	int     total;			/* live children of this generation */
-	int     avail;			/* of those, idle */
-	time_t  throttle_until;		/* 0: not throttled */
-	int     throttle_delay;		/* seconds, doubles up to the max */
+	struct master_svc_conf *conf; /* points into master_table */
+	int fds[SERVER_MAX_LISTEN];
+	int nfds;
+	int total;             /* live children of this generation */
+	int avail;             /* of those, idle */
+	time_t throttle_until; /* 0: not throttled */
+	int throttle_delay;    /* seconds, doubles up to the max */
 };
 
 extern struct master_child_list master_children;
@@ -61,11 +61,11 @@ extern int master_privsep;
 extern time_t master_start_time;
 
 /* Counters since master started, per service name (master_status.c). */
-#define MASTER_COUNTERS_MAX	256
+#define MASTER_COUNTERS_MAX 256
 struct master_counters {
-	char    name[65];
+	char name[65];
 	uint64_t stat[SERVER_STAT_COUNT];
-	uint64_t died;			/* children that exited abnormally */
+	uint64_t died; /* children that exited abnormally */
 };
 extern struct master_counters master_counters[];
 extern size_t master_ncounters;

@@ -37,7 +37,7 @@
 #include "conf_params.h"
 #include "master_check.h"
 
-#define MASTER_TLS_USER		"dlpgate-tls"
+#define MASTER_TLS_USER "dlpgate-tls"
 
 /* master_tls_user - the user tlsmgr runs as */
 const char *master_tls_user(const struct master_conf *mc)
@@ -49,7 +49,7 @@ const char *master_tls_user(const struct master_conf *mc)
 }
 
 /* master_has_tlsmgr - does the service table run tlsmgr? */
-int     master_has_tlsmgr(const struct master_conf *mc)
+int master_has_tlsmgr(const struct master_conf *mc)
 {
 	for (size_t i = 0; mc && i < mc->nsvc; i++)
 		if (strcmp(mc->svc[i].command, "tlsmgr") == 0)
@@ -58,8 +58,8 @@ int     master_has_tlsmgr(const struct master_conf *mc)
 }
 
 /* master_secret_path - where a secret file is; NULL for an unknown one */
-const char *master_secret_path(enum master_secret which, const char *confdir,
-			       char *buf, size_t len)
+const char *master_secret_path(enum master_secret which, const char *confdir, char *buf,
+			       size_t len)
 {
 	static const char *const param[] = {"keystore", "keystore_password_file"};
 	static const char *const file[] = {"keystore.p12", "keystore.pass"};
@@ -83,7 +83,7 @@ const char *master_secret_path(enum master_secret which, const char *confdir,
 /* master_check_dir - may nobody else replace files in this directory? */
 static int master_check_dir(const char *path, uid_t owner, char *err, size_t errlen)
 {
-	char    dir[PATH_MAX], *slash;
+	char dir[PATH_MAX], *slash;
 	struct stat st;
 
 	strlcpy(dir, path, sizeof(dir));
@@ -94,29 +94,31 @@ static int master_check_dir(const char *path, uid_t owner, char *err, size_t err
 	else
 		*slash = 0;
 	if (stat(dir, &st) < 0)
-		return 0;			/* the file check reports it */
+		return 0; /* the file check reports it */
 	if ((st.st_mode & 0022) && !(st.st_mode & S_ISVTX)) {
-		snprintf(err, errlen, "%s: its directory %s is writable by group or "
-			 "others, who could replace it; fix: chmod go-w %s", path, dir,
-			 dir);
+		snprintf(err, errlen,
+			 "%s: its directory %s is writable by group or "
+			 "others, who could replace it; fix: chmod go-w %s",
+			 path, dir, dir);
 		return -1;
 	}
 	if (st.st_uid != 0 && st.st_uid != owner && st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s: its directory %s belongs to uid %ld, who "
-			 "could replace it; fix: chown root %s", path, dir,
-			 (long) st.st_uid, dir);
+		snprintf(err, errlen,
+			 "%s: its directory %s belongs to uid %ld, who "
+			 "could replace it; fix: chown root %s",
+			 path, dir, (long) st.st_uid, dir);
 		return -1;
 	}
 	return 0;
 }
 
 /* master_check_secret - one file, which must be private to owner */
-static int master_check_secret(const char *path, const char *owner_name,
-			       int privsep, int must_exist, char *err, size_t errlen)
+static int master_check_secret(const char *path, const char *owner_name, int privsep,
+			       int must_exist, char *err, size_t errlen)
 {
 	struct passwd *pw;
 	struct stat st;
-	uid_t   owner;
+	uid_t owner;
 
 	if (privsep) {
 		if ((pw = getpwnam(owner_name)) == NULL) {
@@ -141,24 +143,27 @@ static int master_check_secret(const char *path, const char *owner_name,
 		return -1;
 	}
 	if (st.st_mode & 0077) {
-		snprintf(err, errlen, "%s: mode %04o lets %s read it; fix: chmod 600 %s",
-			 path, (unsigned) (st.st_mode & 07777),
+		snprintf(err, errlen, "%s: mode %04o lets %s read it; fix: chmod 600 %s", path,
+			 (unsigned) (st.st_mode & 07777),
 			 st.st_mode & 0007 ? "every user" : "its group", path);
 		return -1;
 	}
 	if (st.st_uid != owner) {
 		struct passwd *who = getpwuid(st.st_uid);
-		char    name[64];
+		char name[64];
 
 		snprintf(name, sizeof(name), "%s", who ? who->pw_name : "?");
 		if (owner_name)
-			snprintf(err, errlen, "%s: owned by %s (uid %ld), but only %s "
-				 "(tlsmgr) may read it; fix: chown %s %s", path, name,
-				 (long) st.st_uid, owner_name, owner_name, path);
+			snprintf(err, errlen,
+				 "%s: owned by %s (uid %ld), but only %s "
+				 "(tlsmgr) may read it; fix: chown %s %s",
+				 path, name, (long) st.st_uid, owner_name, owner_name, path);
 		else
-			snprintf(err, errlen, "%s: owned by %s (uid %ld), not by the user "
-				 "dlpgate runs as (uid %ld); fix: chown %ld %s", path, name,
-				 (long) st.st_uid, (long) owner, (long) owner, path);
+			snprintf(err, errlen,
+				 "%s: owned by %s (uid %ld), not by the user "
+				 "dlpgate runs as (uid %ld); fix: chown %ld %s",
+				 path, name, (long) st.st_uid, (long) owner, (long) owner,
+				 path);
 		return -1;
 	}
 	return master_check_dir(path, owner, err, errlen);
@@ -168,10 +173,11 @@ static int master_check_secret(const char *path, const char *owner_name,
 static int master_check_named_secrets(const char *confdir, char *err, size_t errlen)
 {
 	struct stat st;
-	char    where[PATH_MAX + 64];
+	char where[PATH_MAX + 64];
 
 	if (var_keystore && *var_keystore && stat(var_keystore, &st) < 0 && errno == ENOENT) {
-		snprintf(err, errlen, "%s: %s does not exist; fix: make it with "
+		snprintf(err, errlen,
+			 "%s: %s does not exist; fix: make it with "
 			 "dlpkey -c %s genkeypair -alias dlpgate -dname \"CN=%s\" (or dlpkey "
 			 "importkey, importkeystore), or dlpconf -X keystore for a self-signed "
 			 "one made at the first start",
@@ -181,7 +187,8 @@ static int master_check_named_secrets(const char *confdir, char *err, size_t err
 	}
 	if (var_keystore_password_file && *var_keystore_password_file
 	    && stat(var_keystore_password_file, &st) < 0 && errno == ENOENT) {
-		snprintf(err, errlen, "%s: %s does not exist; fix: "
+		snprintf(err, errlen,
+			 "%s: %s does not exist; fix: "
 			 "write the keystore password in it (one line, mode 600), or dlpconf "
 			 "-X keystore_password_file",
 			 conf_where("keystore_password_file", where, sizeof(where)),
@@ -192,7 +199,7 @@ static int master_check_named_secrets(const char *confdir, char *err, size_t err
 }
 
 /* master_check_loop - reflecting mode must not send mail back to dlpgate */
-int     master_check_loop(const struct master_conf *mc, char *err, size_t errlen)
+int master_check_loop(const struct master_conf *mc, char *err, size_t errlen)
 {
 	if (var_operating_mode != OPERATING_MODE_REFLECT)
 		return 0;
@@ -205,14 +212,16 @@ int     master_check_loop(const struct master_conf *mc, char *err, size_t errlen
 			const char *colon = strrchr(sc->listen[j], ':');
 
 			if (colon && atoi(colon + 1) == var_resubmit_port) {
-				char    where[PATH_MAX + 64];
+				char where[PATH_MAX + 64];
 
-				snprintf(err, errlen, "%s: %d is the port dlpgate itself "
-					 "listens on (service %s, %s in master.conf): reflected "
-					 "mail would come back to dlpgate; fix: dlpconf -e "
-					 "resubmit_port=10026 (the MTA's reinjection listener)",
-					 conf_where("resubmit_port", where, sizeof(where)),
-					 var_resubmit_port, sc->name, sc->listen[j]);
+				snprintf(
+					err, errlen,
+					"%s: %d is the port dlpgate itself "
+					"listens on (service %s, %s in master.conf): reflected "
+					"mail would come back to dlpgate; fix: dlpconf -e "
+					"resubmit_port=10026 (the MTA's reinjection listener)",
+					conf_where("resubmit_port", where, sizeof(where)),
+					var_resubmit_port, sc->name, sc->listen[j]);
 				return -1;
 			}
 		}
@@ -221,10 +230,10 @@ int     master_check_loop(const struct master_conf *mc, char *err, size_t errlen
 }
 
 /* master_check_secrets - the keystore and its password file */
-int     master_check_secrets(const char *confdir, const struct master_conf *mc,
-			     int privsep, char *err, size_t errlen)
+int master_check_secrets(const char *confdir, const struct master_conf *mc, int privsep,
+			 char *err, size_t errlen)
 {
-	char    path[PATH_MAX];
+	char path[PATH_MAX];
 	const char *user = master_tls_user(mc);
 
 	/*
@@ -235,13 +244,15 @@ int     master_check_secrets(const char *confdir, const struct master_conf *mc,
 	 */
 	if (master_has_tlsmgr(mc) && master_check_named_secrets(confdir, err, errlen) < 0)
 		return -1;
-	if (master_check_secret(master_secret_path(MASTER_SECRET_KEYSTORE, confdir,
-						   path, sizeof(path)),
-				user, privsep, 0, err, errlen) < 0)
+	if (master_check_secret(
+		    master_secret_path(MASTER_SECRET_KEYSTORE, confdir, path, sizeof(path)),
+		    user, privsep, 0, err, errlen)
+	    < 0)
 		return -1;
-	if (master_check_secret(master_secret_path(MASTER_SECRET_PASSWORD, confdir,
-						   path, sizeof(path)),
-				user, privsep, 0, err, errlen) < 0)
+	if (master_check_secret(
+		    master_secret_path(MASTER_SECRET_PASSWORD, confdir, path, sizeof(path)),
+		    user, privsep, 0, err, errlen)
+	    < 0)
 		return -1;
 	return 0;
 }

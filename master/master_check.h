@@ -18,10 +18,10 @@ enum master_secret {
 
 const char *master_tls_user(const struct master_conf *mc);
 int master_has_tlsmgr(const struct master_conf *mc);
-const char *master_secret_path(enum master_secret which, const char *confdir,
-			       char *buf, size_t len);
+const char *master_secret_path(enum master_secret which, const char *confdir, char *buf,
+			       size_t len);
 int master_check_loop(const struct master_conf *mc, char *err, size_t errlen);
-int master_check_secrets(const char *confdir, const struct master_conf *mc,
-			 int privsep, char *err, size_t errlen);
+int master_check_secrets(const char *confdir, const struct master_conf *mc, int privsep,
+			 char *err, size_t errlen);
 
 #endif

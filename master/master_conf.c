@@ -35,8 +35,8 @@ const char master_conf_builtin[] =
 	");\n";
 
 static const char *const master_fields[] = {
-	"name", "type", "listen", "command", "process_limit", "process_min_avail",
-	"max_use", "max_idle", "user", "chroot", "options", NULL,
+	"name",    "type",     "listen", "command", "process_limit", "process_min_avail",
+	"max_use", "max_idle", "user",   "chroot",  "options",       NULL,
 };
 
 /* master_conf_free - release a table */
@@ -75,8 +75,8 @@ static int master_word(const char *s)
 }
 
 /* master_get_str - an optional string field */
-static int master_get_str(config_setting_t *g, const char *field,
-			  const char *def, char **out, char *why, size_t len)
+static int master_get_str(config_setting_t *g, const char *field, const char *def, char **out,
+			  char *why, size_t len)
 {
 	config_setting_t *s = config_setting_get_member(g, field);
 
@@ -97,9 +97,8 @@ static int master_get_str(config_setting_t *g, const char *field,
 }
 
 /* master_get_num - an optional integer or time field, within bounds */
-static int master_get_num(config_setting_t *g, const char *field, int def,
-			  int min, int max, int is_time, int *out, char *why,
-			  size_t len)
+static int master_get_num(config_setting_t *g, const char *field, int def, int min, int max,
+			  int is_time, int *out, char *why, size_t len)
 {
 	config_setting_t *s = config_setting_get_member(g, field);
 	long long n;
@@ -112,11 +111,12 @@ static int master_get_num(config_setting_t *g, const char *field, int def,
 	    || config_setting_type(s) == CONFIG_TYPE_INT64) {
 		n = config_setting_get_int64(s);
 	} else if (is_time && config_setting_type(s) == CONFIG_TYPE_STRING) {
-		struct conf_param p = {.name = field,.type = CONF_TIME,.min = min,.max = max};
+		struct conf_param p = {
+			.name = field, .type = CONF_TIME, .min = min, .max = max};
 		union {
-			int     i;
-			char    pad[32];
-		}       v;
+			int i;
+			char pad[32];
+		} v;
 
 		if (conf_parse_text(&p, config_setting_get_string(s), &v, why, len) < 0)
 			return -1;
@@ -135,14 +135,15 @@ static int master_get_num(config_setting_t *g, const char *field, int def,
 }
 
 /* master_get_listen - the listen list */
-static int master_get_listen(config_setting_t *g, struct master_svc_conf *s,
-			     char *why, size_t len)
+static int master_get_listen(config_setting_t *g, struct master_svc_conf *s, char *why,
+			     size_t len)
 {
 	config_setting_t *l = config_setting_get_member(g, "listen");
-	int     n;
+	int n;
 
-	if (l == NULL || (config_setting_type(l) != CONFIG_TYPE_ARRAY
-			  && config_setting_type(l) != CONFIG_TYPE_LIST)) {
+	if (l == NULL
+	    || (config_setting_type(l) != CONFIG_TYPE_ARRAY
+		&& config_setting_type(l) != CONFIG_TYPE_LIST)) {
 		snprintf(why, len, "listen must be a list such as [\"127.0.0.1:10025\"]");
 		return -1;
 	}
@@ -155,19 +156,20 @@ static int master_get_listen(config_setting_t *g, struct master_svc_conf *s,
 	for (int i = 0; i < n; i++) {
 		config_setting_t *e = config_setting_get_elem(l, (unsigned) i);
 		const char *v;
-		char    ignore[CONF_ERR_MAX];
+		char ignore[CONF_ERR_MAX];
 
 		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
 			snprintf(why, len, "listen items must be strings");
 			return -1;
 		}
 		v = config_setting_get_string(e);
-		if (strcmp(s->type, "unix") == 0 ? !master_word(v)
-		    : conf_check_hostport(v, ignore, sizeof(ignore)) < 0) {
+		if (strcmp(s->type, "unix") == 0
+			    ? !master_word(v)
+			    : conf_check_hostport(v, ignore, sizeof(ignore)) < 0) {
 			snprintf(why, len, "bad listen address \"%s\"%s", v,
-				 strcmp(s->type, "unix") == 0 ?
-				 " (a socket name such as \"detector\")" :
-				 " (expected host:port or [address]:port)");
+				 strcmp(s->type, "unix") == 0
+					 ? " (a socket name such as \"detector\")"
+					 : " (expected host:port or [address]:port)");
 			return -1;
 		}
 		s->listen[s->nlisten++] = xstrdup(v);
@@ -176,22 +178,23 @@ static int master_get_listen(config_setting_t *g, struct master_svc_conf *s,
 }
 
 /* master_get_options - per-service settings, checked against the table */
-static int master_get_options(config_setting_t *g, struct master_svc_conf *s,
-			      char *why, size_t len)
+static int master_get_options(config_setting_t *g, struct master_svc_conf *s, char *why,
+			      size_t len)
 {
 	config_setting_t *o = config_setting_get_member(g, "options");
 
 	if (o == NULL)
 		return 0;
 	if (config_setting_type(o) != CONFIG_TYPE_GROUP) {
-		snprintf(why, len, "options must be a group such as { log_level = \"debug\"; }");
+		snprintf(why, len,
+			 "options must be a group such as { log_level = \"debug\"; }");
 		return -1;
 	}
 	s->options = xcalloc((size_t) config_setting_length(o) + 1, sizeof(char *));
 	for (int i = 0; i < config_setting_length(o); i++) {
 		config_setting_t *e = config_setting_get_elem(o, (unsigned) i);
 		const struct conf_param *p = conf_find(config_setting_name(e));
-		char    text[1024], err[CONF_ERR_MAX];
+		char text[1024], err[CONF_ERR_MAX];
 
 		if (p == NULL) {
 			const char *near = conf_suggest(config_setting_name(e));
@@ -207,7 +210,8 @@ static int master_get_options(config_setting_t *g, struct master_svc_conf *s,
 			snprintf(text, sizeof(text), "%lld", config_setting_get_int64(e));
 			break;
 		case CONFIG_TYPE_BOOL:
-			snprintf(text, sizeof(text), "%s", config_setting_get_bool(e) ? "yes" : "no");
+			snprintf(text, sizeof(text), "%s",
+				 config_setting_get_bool(e) ? "yes" : "no");
 			break;
 		case CONFIG_TYPE_STRING:
 			snprintf(text, sizeof(text), "%s", config_setting_get_string(e));
@@ -227,15 +231,15 @@ static int master_get_options(config_setting_t *g, struct master_svc_conf *s,
 }
 
 /* master_parse_service - one entry of the services list */
-static int master_parse_service(config_setting_t *g, struct master_svc_conf *s,
-				char *why, size_t len)
+static int master_parse_service(config_setting_t *g, struct master_svc_conf *s, char *why,
+				size_t len)
 {
 	/* the name first, so that every later complaint can say whose it is */
 	if (master_get_str(g, "name", NULL, &s->name, why, len) < 0)
 		return -1;
 	for (int i = 0; i < config_setting_length(g); i++) {
 		const char *f = config_setting_name(config_setting_get_elem(g, (unsigned) i));
-		int     known = 0;
+		int known = 0;
 
 		for (int j = 0; master_fields[j]; j++)
 			known |= strcmp(f, master_fields[j]) == 0;
@@ -266,14 +270,13 @@ static int master_parse_service(config_setting_t *g, struct master_svc_conf *s,
 		return -1;
 	}
 	if (master_get_listen(g, s, why, len) < 0
-	    || master_get_num(g, "process_limit", 100, 1, 10000, 0,
-			      &s->process_limit, why, len) < 0
-	    || master_get_num(g, "process_min_avail", 0, 0, 10000, 0,
-			      &s->process_min_avail, why, len) < 0
-	    || master_get_num(g, "max_use", 100, 0, 1000000, 0,
-			      &s->max_use, why, len) < 0
-	    || master_get_num(g, "max_idle", 100, 0, 86400, 1,
-			      &s->max_idle, why, len) < 0
+	    || master_get_num(g, "process_limit", 100, 1, 10000, 0, &s->process_limit, why, len)
+		    < 0
+	    || master_get_num(g, "process_min_avail", 0, 0, 10000, 0, &s->process_min_avail,
+			      why, len)
+		    < 0
+	    || master_get_num(g, "max_use", 100, 0, 1000000, 0, &s->max_use, why, len) < 0
+	    || master_get_num(g, "max_idle", 100, 0, 86400, 1, &s->max_idle, why, len) < 0
 	    || master_get_options(g, s, why, len) < 0)
 		return -1;
 	if (s->process_min_avail > s->process_limit) {
@@ -285,20 +288,21 @@ static int master_parse_service(config_setting_t *g, struct master_svc_conf *s,
 }
 
 /* master_conf_parse - the services list of a parsed file */
-static int master_conf_parse(config_t *cfg, const char *path,
-			     struct master_conf *mc, char *err, size_t errlen)
+static int master_conf_parse(config_t *cfg, const char *path, struct master_conf *mc, char *err,
+			     size_t errlen)
 {
 	config_setting_t *root = config_root_setting(cfg);
 	config_setting_t *list = config_setting_get_member(root, "services");
-	char    why[CONF_ERR_MAX];
+	char why[CONF_ERR_MAX];
 
 	for (int i = 0; i < config_setting_length(root); i++) {
 		config_setting_t *e = config_setting_get_elem(root, (unsigned) i);
 
 		if (strcmp(config_setting_name(e), "services") != 0) {
-			snprintf(err, errlen, "%s:%d: unknown setting \"%s\" (only "
-				 "services = ( ... ); belongs here)", path,
-				 config_setting_source_line(e), config_setting_name(e));
+			snprintf(err, errlen,
+				 "%s:%d: unknown setting \"%s\" (only "
+				 "services = ( ... ); belongs here)",
+				 path, config_setting_source_line(e), config_setting_name(e));
 			return -1;
 		}
 	}
@@ -312,14 +316,14 @@ static int master_conf_parse(config_t *cfg, const char *path,
 		struct master_svc_conf *s = &mc->svc[mc->nsvc++];
 
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-			snprintf(err, errlen, "%s:%d: each service is a group { ... }",
-				 path, config_setting_source_line(g));
+			snprintf(err, errlen, "%s:%d: each service is a group { ... }", path,
+				 config_setting_source_line(g));
 			return -1;
 		}
 		if (master_parse_service(g, s, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s:%d: service %s: %s", path,
-				 config_setting_source_line(g),
-				 s->name ? s->name : "(unnamed)", why);
+				 config_setting_source_line(g), s->name ? s->name : "(unnamed)",
+				 why);
 			return -1;
 		}
 		for (size_t j = 0; j + 1 < mc->nsvc; j++) {
@@ -338,11 +342,11 @@ static int master_conf_parse(config_t *cfg, const char *path,
 }
 
 /* master_conf_read - a file, or the built-in table when path is NULL */
-static int master_conf_read(const char *path, const char *shown,
-			    struct master_conf *mc, char *err, size_t errlen)
+static int master_conf_read(const char *path, const char *shown, struct master_conf *mc,
+			    char *err, size_t errlen)
 {
 	config_t cfg;
-	int     ok;
+	int ok;
 
 	memset(mc, 0, sizeof(*mc));
 	config_init(&cfg);
@@ -370,10 +374,9 @@ static int master_conf_read(const char *path, const char *shown,
 }
 
 /* master_conf_load - DIR/master.conf, or the built-in table */
-int     master_conf_load(const char *dir, struct master_conf *mc, char *err,
-			 size_t errlen)
+int master_conf_load(const char *dir, struct master_conf *mc, char *err, size_t errlen)
 {
-	char    path[PATH_MAX];
+	char path[PATH_MAX];
 	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, MASTER_CONF_FILE);
@@ -383,15 +386,14 @@ int     master_conf_load(const char *dir, struct master_conf *mc, char *err,
 }
 
 /* master_conf_load_path - one file; errors name it "shown" (dlpconf -M) */
-int     master_conf_load_path(const char *path, const char *shown,
-			      struct master_conf *mc, char *err, size_t errlen)
+int master_conf_load_path(const char *path, const char *shown, struct master_conf *mc,
+			  char *err, size_t errlen)
 {
 	return master_conf_read(path, shown, mc, err, errlen);
 }
 
 /* master_svc_same_listen - can a service keep its sockets across reload? */
-int master_svc_same_listen(const struct master_svc_conf *a,
-			   const struct master_svc_conf *b)
+int master_svc_same_listen(const struct master_svc_conf *a, const struct master_svc_conf *b)
 {
 	if (strcmp(a->type, b->type) != 0 || a->nlisten != b->nlisten)
 		return 0;
@@ -402,11 +404,11 @@ int master_svc_same_listen(const struct master_svc_conf *a,
 }
 
 /* master_conf_contexts - each SMTP service's options, for the rules in conf */
-size_t  master_conf_contexts(const char *dir, struct conf_context **out)
+size_t master_conf_contexts(const char *dir, struct conf_context **out)
 {
 	struct master_conf mc;
-	char    err[CONF_ERR_MAX];
-	size_t  n = 0;
+	char err[CONF_ERR_MAX];
+	size_t n = 0;
 
 	*out = NULL;
 	if (master_conf_load(dir, &mc, err, sizeof(err)) < 0)

@@ -25,39 +25,37 @@
 
 #include "conf.h"
 
-#define MASTER_CONF_FILE	"master.conf"
+#define MASTER_CONF_FILE "master.conf"
 
 struct master_svc_conf {
-	char   *name;
-	char   *type;			/* "inet" or "unix" */
-	char  **listen;
-	size_t  nlisten;
-	char   *command;
-	int     process_limit;
-	int     process_min_avail;
-	int     max_use;
-	int     max_idle;		/* seconds */
-	char   *user;
-	char   *chroot;
-	char  **options;		/* "name=value" */
-	size_t  noptions;
+	char *name;
+	char *type; /* "inet" or "unix" */
+	char **listen;
+	size_t nlisten;
+	char *command;
+	int process_limit;
+	int process_min_avail;
+	int max_use;
+	int max_idle; /* seconds */
+	char *user;
+	char *chroot;
+	char **options; /* "name=value" */
+	size_t noptions;
 };
 
 struct master_conf {
 	struct master_svc_conf *svc;
-	size_t  nsvc;
-	int     builtin;		/* no master.conf: the built-in table */
+	size_t nsvc;
+	int builtin; /* no master.conf: the built-in table */
 };
 
 extern const char master_conf_builtin[];
 
-int master_conf_load(const char *dir, struct master_conf *mc, char *err,
-		     size_t errlen);
-int master_conf_load_path(const char *path, const char *shown,
-			  struct master_conf *mc, char *err, size_t errlen);
+int master_conf_load(const char *dir, struct master_conf *mc, char *err, size_t errlen);
+int master_conf_load_path(const char *path, const char *shown, struct master_conf *mc,
+			  char *err, size_t errlen);
 void master_conf_free(struct master_conf *mc);
 size_t master_conf_contexts(const char *dir, struct conf_context **out);
-int master_svc_same_listen(const struct master_svc_conf *a,
-			   const struct master_svc_conf *b);
+int master_svc_same_listen(const struct master_svc_conf *a, const struct master_svc_conf *b);
 
 #endif

@@ -40,28 +40,28 @@
 #include "msg.h"
 #include "master.h"
 
-#define MASTER_CTL_CONNS	16
-#define MASTER_CTL_REQ_MAX	4096
-#define MASTER_CTL_TIMEOUT	5	/* seconds */
-#define MASTER_CTL_FILE		"master.ctl"
+#define MASTER_CTL_CONNS   16
+#define MASTER_CTL_REQ_MAX 4096
+#define MASTER_CTL_TIMEOUT 5 /* seconds */
+#define MASTER_CTL_FILE    "master.ctl"
 
 enum master_conn_kind {
 	MASTER_CONN_FREE,
-	MASTER_CONN_CTL,		/* a control client */
-	MASTER_CONN_HTTP,		/* a metrics scraper */
+	MASTER_CONN_CTL,  /* a control client */
+	MASTER_CONN_HTTP, /* a metrics scraper */
 };
 
 struct master_conn {
 	enum master_conn_kind kind;
-	int     fd;
-	time_t  deadline;
-	size_t  len;
-	char    req[MASTER_CTL_REQ_MAX + 1];
+	int fd;
+	time_t deadline;
+	size_t len;
+	char req[MASTER_CTL_REQ_MAX + 1];
 };
 
 /* A listener or a connection, as handed to the event loop. */
 struct master_ctl_ctx {
-	int     listener;		/* 1: ctl, 2: metrics, 0: a connection */
+	int listener; /* 1: ctl, 2: metrics, 0: a connection */
 	struct master_conn *conn;
 };
 
@@ -73,12 +73,12 @@ static int master_ctl_fd = -1;
 static char *master_ctl_path;
 static int master_metrics_fd[SERVER_MAX_LISTEN];
 static int master_metrics_nfd;
-static char *master_metrics_addr;	/* what is bound now */
+static char *master_metrics_addr; /* what is bound now */
 
 /* master_ctl_open - create run_directory/master.ctl */
-void    master_ctl_open(void)
+void master_ctl_open(void)
 {
-	char    err[256];
+	char err[256];
 
 	master_ctl_path = xasprintf("%s/%s", var_run_directory, MASTER_CTL_FILE);
 	master_ctl_fd = unix_listen(master_ctl_path, SOCK_STREAM, 0600, err, sizeof(err));
@@ -88,7 +88,7 @@ void    master_ctl_open(void)
 }
 
 /* master_ctl_close - remove the control socket (at exit) */
-void    master_ctl_close(void)
+void master_ctl_close(void)
 {
 	if (master_ctl_fd >= 0) {
 		close(master_ctl_fd);
@@ -99,17 +99,17 @@ void    master_ctl_close(void)
 }
 
 /* master_metrics_open - (re)bind metrics_listen when it changed */
-void    master_metrics_open(void)
+void master_metrics_open(void)
 {
-	char    err[256];
-	int     n, fds[SERVER_MAX_LISTEN];
+	char err[256];
+	int n, fds[SERVER_MAX_LISTEN];
 
 	if (master_metrics_addr && strcmp(master_metrics_addr, var_metrics_listen) == 0)
 		return;
 	n = 0;
 	if (*var_metrics_listen) {
-		n = inet_listen(var_metrics_listen, "9125", 64, fds, SERVER_MAX_LISTEN,
-				err, sizeof(err));
+		n = inet_listen(var_metrics_listen, "9125", 64, fds, SERVER_MAX_LISTEN, err,
+				sizeof(err));
 		if (n < 0) {
 			/* keep what we had: a reload must not lose the listener */
 			msg_error("metrics_listen %s: %s", var_metrics_listen, err);
@@ -144,21 +144,22 @@ static void master_conn_send(struct master_conn *c, const char *data, size_t len
 
 	if (n >= 0 && (size_t) n < len)
 		msg_warn("control/metrics client too slow: answer truncated at %zd of "
-			 "%zu bytes", n, len);
+			 "%zu bytes",
+			 n, len);
 }
 
 /* master_ctl_peer_ok - only root or master's own user may control it */
 static int master_ctl_peer_ok(int fd)
 {
-	uid_t   uid;
-	pid_t   pid;
+	uid_t uid;
+	pid_t pid;
 
 	if (ipc_peer_cred(fd, &uid, &pid) < 0)
 		return 0;
 	if (uid == 0 || uid == geteuid())
 		return 1;
-	evt_warn(CTL_DENIED, NULL, "uid=%ld pid=%ld reason=\"not root\"",
-		 (long) uid, (long) pid);
+	evt_warn(CTL_DENIED, NULL, "uid=%ld pid=%ld reason=\"not root\"", (long) uid,
+		 (long) pid);
 	return 0;
 }
 
@@ -166,7 +167,7 @@ static int master_ctl_peer_ok(int fd)
 static void master_ctl_accept(int lfd, enum master_conn_kind kind)
 {
 	struct master_conn *c = NULL;
-	int     fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	if (fd < 0)
 		return;
@@ -201,8 +202,10 @@ static void master_ctl_answer(struct master_conn *c, const char *req)
 		master_drain_begin();
 		buf_printf(&b, "ok\n%s\n", master_state_name());
 	} else {
-		buf_printf(&b, "error: unknown request \"%.64s\" (status, prometheus, "
-			   "drain)\n", req);
+		buf_printf(&b,
+			   "error: unknown request \"%.64s\" (status, prometheus, "
+			   "drain)\n",
+			   req);
 	}
 	master_conn_send(c, b.data, b.len);
 	buf_free(&b);
@@ -226,7 +229,8 @@ static void master_http_answer(struct master_conn *c)
 	} else {
 		master_render_prometheus(&body);
 	}
-	buf_printf(&b, "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4; "
+	buf_printf(&b,
+		   "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4; "
 		   "charset=utf-8\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
 		   status, body.len);
 	buf_append(&b, body.data, body.len);
@@ -238,9 +242,8 @@ static void master_http_answer(struct master_conn *c)
 /* master_conn_read - more request bytes; answer once it is complete */
 static void master_conn_read(struct master_conn *c)
 {
-	ssize_t n = recv(c->fd, c->req + c->len, MASTER_CTL_REQ_MAX - c->len,
-			 MSG_DONTWAIT);
-	char   *end;
+	ssize_t n = recv(c->fd, c->req + c->len, MASTER_CTL_REQ_MAX - c->len, MSG_DONTWAIT);
+	char *end;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -272,10 +275,10 @@ static void master_conn_read(struct master_conn *c)
 }
 
 /* master_ctl_pollfds - what the event loop should watch for us */
-int     master_ctl_pollfds(struct pollfd *pfd, void **ctx, size_t max)
+int master_ctl_pollfds(struct pollfd *pfd, void **ctx, size_t max)
 {
-	size_t  n = 0;
-	time_t  now = time(NULL);
+	size_t n = 0;
+	time_t now = time(NULL);
 
 	if (master_ctl_fd >= 0 && n < max) {
 		pfd[n].fd = master_ctl_fd;
@@ -306,7 +309,7 @@ int     master_ctl_pollfds(struct pollfd *pfd, void **ctx, size_t max)
 }
 
 /* master_ctl_event - something happened on one of our descriptors */
-void    master_ctl_event(void *ctx, short revents)
+void master_ctl_event(void *ctx, short revents)
 {
 	struct master_ctl_ctx *x = ctx;
 
@@ -321,7 +324,7 @@ void    master_ctl_event(void *ctx, short revents)
 }
 
 /* master_ctl_timeout - poll timeout (ms) while connections are open */
-int     master_ctl_timeout(void)
+int master_ctl_timeout(void)
 {
 	for (int i = 0; i < MASTER_CTL_CONNS; i++)
 		if (master_conns[i].kind != MASTER_CONN_FREE)

@@ -23,10 +23,10 @@
 static int master_retiring(const char *name)
 {
 	struct master_child *child;
-	int     n = 0;
+	int n = 0;
 
 	TAILQ_FOREACH(child, &master_children, link)
-		if (child->svc == NULL && strcmp(child->svc_name, name) == 0)
+	if (child->svc == NULL && strcmp(child->svc_name, name) == 0)
 		n++;
 	return n;
 }
@@ -57,23 +57,22 @@ static void master_totals(uint64_t *sum, uint64_t *died)
 }
 
 /* master_render_status - the report of `dlpgate status` */
-void    master_render_status(struct buf *out)
+void master_render_status(struct buf *out)
 {
-	time_t  now = time(NULL);
+	time_t now = time(NULL);
 	uint64_t sum[SERVER_STAT_COUNT], died;
-	char    when[64];
+	char when[64];
 	struct tm tm;
 
 	localtime_r(&master_start_time, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	buf_printf(out, "dlpgate is %s: pid %ld, up ", master_state_name(),
-		   (long) getpid());
+	buf_printf(out, "dlpgate is %s: pid %ld, up ", master_state_name(), (long) getpid());
 	master_duration(out, (long) (now - master_start_time));
 	buf_printf(out, " (since %s), generation %u\n", when, master_generation);
-	buf_printf(out, "configuration %s, privilege separation %s\n\n",
-		   master_confdir, master_privsep ? "on" : "off (not started as root)");
-	buf_printf(out, "%-16s %-4s %5s %5s %6s %8s  %s\n", "service", "type", "busy",
-		   "idle", "limit", "retiring", "state");
+	buf_printf(out, "configuration %s, privilege separation %s\n\n", master_confdir,
+		   master_privsep ? "on" : "off (not started as root)");
+	buf_printf(out, "%-16s %-4s %5s %5s %6s %8s  %s\n", "service", "type", "busy", "idle",
+		   "limit", "retiring", "state");
 	for (size_t i = 0; i < master_nservices; i++) {
 		struct master_service *svc = &master_services[i];
 
@@ -82,8 +81,10 @@ void    master_render_status(struct buf *out)
 			   svc->conf->process_limit, master_retiring(svc->conf->name));
 		if (svc->throttle_until) {
 			buf_puts(out, "throttled (");
-			master_duration(out, (long) (svc->throttle_until > now ?
-						    svc->throttle_until - now : 0));
+			master_duration(out,
+					(long) (svc->throttle_until > now
+							? svc->throttle_until - now
+							: 0));
 			buf_puts(out, " left)\n");
 		} else if (svc->nfds == 0) {
 			buf_puts(out, "not accepting\n");
@@ -97,11 +98,11 @@ void    master_render_status(struct buf *out)
 		   (unsigned long long) sum[SERVER_STAT_SESSIONS]);
 	buf_printf(out, "  %-22s %llu\n", "messages",
 		   (unsigned long long) sum[SERVER_STAT_MESSAGES]);
-	buf_printf(out, "  %-22s %llu\n", "bytes",
-		   (unsigned long long) sum[SERVER_STAT_BYTES]);
-	buf_printf(out, "  %-22s pass=%llu block=%llu redirect=%llu modify=%llu "
-		   "tempfail=%llu\n", "verdicts",
-		   (unsigned long long) sum[SERVER_STAT_PASS],
+	buf_printf(out, "  %-22s %llu\n", "bytes", (unsigned long long) sum[SERVER_STAT_BYTES]);
+	buf_printf(out,
+		   "  %-22s pass=%llu block=%llu redirect=%llu modify=%llu "
+		   "tempfail=%llu\n",
+		   "verdicts", (unsigned long long) sum[SERVER_STAT_PASS],
 		   (unsigned long long) sum[SERVER_STAT_BLOCK],
 		   (unsigned long long) sum[SERVER_STAT_REDIRECT],
 		   (unsigned long long) sum[SERVER_STAT_MODIFY],
@@ -113,8 +114,7 @@ void    master_render_status(struct buf *out)
 		   (unsigned long long) sum[SERVER_STAT_TLS_OUT]);
 	buf_printf(out, "  %-22s %llu\n", "detector failures",
 		   (unsigned long long) sum[SERVER_STAT_DET_FAIL]);
-	buf_printf(out, "  %-22s %llu\n", "children died",
-		   (unsigned long long) died);
+	buf_printf(out, "  %-22s %llu\n", "children died", (unsigned long long) died);
 }
 
 /* master_prom_head - the HELP and TYPE lines of a metric */
@@ -125,9 +125,8 @@ static void master_prom_head(struct buf *out, const char *name, const char *type
 }
 
 /* master_prom_counter - one counter family, one sample per service */
-static void master_prom_counter(struct buf *out, const char *metric,
-				const char *label, int first, int last,
-				const char *help)
+static void master_prom_counter(struct buf *out, const char *metric, const char *label,
+				int first, int last, const char *help)
 {
 	master_prom_head(out, metric, "counter", help);
 	for (size_t i = 0; i < master_ncounters; i++) {
@@ -135,9 +134,9 @@ static void master_prom_counter(struct buf *out, const char *metric,
 			buf_printf(out, "%s{service=\"%s\"", metric, master_counters[i].name);
 			if (label)
 				buf_printf(out, ",%s=\"%s\"", label,
-					   strchr(server_stat_name(s), '_') ?
-				      strchr(server_stat_name(s), '_') + 1 :
-					   server_stat_name(s));
+					   strchr(server_stat_name(s), '_')
+						   ? strchr(server_stat_name(s), '_') + 1
+						   : server_stat_name(s));
 			buf_printf(out, "} %llu\n",
 				   (unsigned long long) master_counters[i].stat[s]);
 		}
@@ -145,9 +144,9 @@ static void master_prom_counter(struct buf *out, const char *metric,
 }
 
 /* master_render_prometheus - the metrics in the Prometheus text format */
-void    master_render_prometheus(struct buf *out)
+void master_render_prometheus(struct buf *out)
 {
-	time_t  now = time(NULL);
+	time_t now = time(NULL);
 
 	/* every inet service has counters, zero until it reports */
 	for (size_t i = 0; i < master_nservices; i++)
@@ -160,8 +159,7 @@ void    master_render_prometheus(struct buf *out)
 	buf_printf(out, "dlpgate_start_time_seconds %lld\n", (long long) master_start_time);
 	master_prom_head(out, "dlpgate_uptime_seconds", "gauge",
 			 "Seconds since master started.");
-	buf_printf(out, "dlpgate_uptime_seconds %lld\n",
-		   (long long) (now - master_start_time));
+	buf_printf(out, "dlpgate_uptime_seconds %lld\n", (long long) (now - master_start_time));
 	master_prom_head(out, "dlpgate_generation", "gauge",
 			 "Configuration generation: 1 at start, +1 per reload.");
 	buf_printf(out, "dlpgate_generation %u\n", master_generation);
@@ -178,7 +176,8 @@ void    master_render_prometheus(struct buf *out)
 			   n, svc->total - svc->avail);
 		buf_printf(out, "dlpgate_service_processes{service=\"%s\",state=\"idle\"} %d\n",
 			   n, svc->avail);
-		buf_printf(out, "dlpgate_service_processes{service=\"%s\",state=\"retiring\"} %d\n",
+		buf_printf(out,
+			   "dlpgate_service_processes{service=\"%s\",state=\"retiring\"} %d\n",
 			   n, master_retiring(n));
 	}
 	master_prom_head(out, "dlpgate_service_process_limit", "gauge",
@@ -201,21 +200,24 @@ void    master_render_prometheus(struct buf *out)
 			    SERVER_STAT_BYTES, "Bytes of message content received.");
 	master_prom_counter(out, "dlpgate_verdicts_total", "verdict", SERVER_STAT_PASS,
 			    SERVER_STAT_TEMPFAIL, "Messages by verdict.");
-	master_prom_counter(out, "dlpgate_messages_rejected_total", NULL,
-			    SERVER_STAT_REJECTED, SERVER_STAT_REJECTED,
+	master_prom_counter(out, "dlpgate_messages_rejected_total", NULL, SERVER_STAT_REJECTED,
+			    SERVER_STAT_REJECTED,
 			    "Messages refused before the scan (size, line length).");
 	master_prom_head(out, "dlpgate_tls_sessions_total", "counter",
 			 "TLS sessions by direction (in: with clients, out: with next hops).");
 	for (size_t i = 0; i < master_ncounters; i++) {
-		buf_printf(out, "dlpgate_tls_sessions_total{service=\"%s\",direction=\"in\"} %llu\n",
+		buf_printf(out,
+			   "dlpgate_tls_sessions_total{service=\"%s\",direction=\"in\"} %llu\n",
 			   master_counters[i].name,
-			(unsigned long long) master_counters[i].stat[SERVER_STAT_TLS_IN]);
-		buf_printf(out, "dlpgate_tls_sessions_total{service=\"%s\",direction=\"out\"} %llu\n",
-			   master_counters[i].name,
-		       (unsigned long long) master_counters[i].stat[SERVER_STAT_TLS_OUT]);
+			   (unsigned long long) master_counters[i].stat[SERVER_STAT_TLS_IN]);
+		buf_printf(
+			out,
+			"dlpgate_tls_sessions_total{service=\"%s\",direction=\"out\"} %llu\n",
+			master_counters[i].name,
+			(unsigned long long) master_counters[i].stat[SERVER_STAT_TLS_OUT]);
 	}
-	master_prom_counter(out, "dlpgate_detector_failures_total", NULL,
-			    SERVER_STAT_DET_FAIL, SERVER_STAT_DET_FAIL,
+	master_prom_counter(out, "dlpgate_detector_failures_total", NULL, SERVER_STAT_DET_FAIL,
+			    SERVER_STAT_DET_FAIL,
 			    "Messages the detector could not scan (unreachable or late).");
 	master_prom_head(out, "dlpgate_children_died_total", "counter",
 			 "Children that exited abnormally.");

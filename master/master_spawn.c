@@ -30,7 +30,7 @@
 static int master_in_tree(void)
 {
 	static int known = -1;
-	char    self[PATH_MAX];
+	char self[PATH_MAX];
 	ssize_t n;
 
 	if (known >= 0)
@@ -58,8 +58,8 @@ const char *master_daemon_path(const char *command, char *buf, size_t len)
 static char **master_child_argv(struct master_service *svc, const char *path)
 {
 	struct master_svc_conf *c = svc->conf;
-	size_t  max = 24 + 2 * (master_noverride + c->noptions), n = 0;
-	char  **argv = xcalloc(max, sizeof(char *));
+	size_t max = 24 + 2 * (master_noverride + c->noptions), n = 0;
+	char **argv = xcalloc(max, sizeof(char *));
 
 	argv[n++] = xstrdup(path);
 	argv[n++] = xstrdup("-n");
@@ -105,7 +105,7 @@ static void master_free_argv(char **argv)
 /* master_exec - in the new child: arrange descriptors and exec */
 static void master_exec(struct master_service *svc, int status_fd, char **argv)
 {
-	int     moved[SERVER_MAX_LISTEN + 1];
+	int moved[SERVER_MAX_LISTEN + 1];
 	sigset_t none;
 
 	sigemptyset(&none);
@@ -134,18 +134,18 @@ static void master_exec(struct master_service *svc, int status_fd, char **argv)
 /* master_spawn - start one child; 0, or -1 if fork failed */
 int master_spawn(struct master_service *svc)
 {
-	char    path[PATH_MAX];
-	char  **argv;
-	int     sv[2];
-	pid_t   pid;
+	char path[PATH_MAX];
+	char **argv;
+	int sv[2];
+	pid_t pid;
 	struct master_child *child;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		msg_warn("socketpair: %m");
 		return -1;
 	}
-	argv = master_child_argv(svc, master_daemon_path(svc->conf->command,
-							 path, sizeof(path)));
+	argv = master_child_argv(svc,
+				 master_daemon_path(svc->conf->command, path, sizeof(path)));
 	switch (pid = fork()) {
 	case -1:
 		msg_warn("fork: %m");

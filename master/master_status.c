@@ -36,7 +36,7 @@
 #include "master.h"
 
 struct master_counters master_counters[MASTER_COUNTERS_MAX];
-size_t  master_ncounters;
+size_t master_ncounters;
 
 /* master_counters_of - the counters of a service name (created on demand) */
 struct master_counters *master_counters_of(const char *svc_name)
@@ -45,9 +45,9 @@ struct master_counters *master_counters_of(const char *svc_name)
 		if (strcmp(master_counters[i].name, svc_name) == 0)
 			return &master_counters[i];
 	if (master_ncounters == MASTER_COUNTERS_MAX)
-		return NULL;			/* bounded: 256 service names */
-	snprintf(master_counters[master_ncounters].name,
-		 sizeof(master_counters[0].name), "%s", svc_name);
+		return NULL; /* bounded: 256 service names */
+	snprintf(master_counters[master_ncounters].name, sizeof(master_counters[0].name), "%s",
+		 svc_name);
 	return &master_counters[master_ncounters++];
 }
 
@@ -64,7 +64,7 @@ static int master_stats_event(struct master_child *child, const struct ipc_msg *
 		uint64_t v;
 
 		if (k == 0 || k > SERVER_STAT_COUNT)
-			continue;		/* not a counter, or a newer worker's */
+			continue; /* not a counter, or a newer worker's */
 		if (a->len != sizeof(v)) {
 			snprintf(why, len, "counter %u has length %u", k, a->len);
 			return -1;
@@ -114,8 +114,8 @@ static void master_status_close(struct master_child *child)
 /* master_bad_peer - log and retire a child that broke the protocol */
 static void master_bad_peer(struct master_child *child, const char *why)
 {
-	evt_warn(PEER_BAD, NULL, "service=%s pid=%d reason=\"%s\"",
-		 child->svc_name, (int) child->pid, why);
+	evt_warn(PEER_BAD, NULL, "service=%s pid=%d reason=\"%s\"", child->svc_name,
+		 (int) child->pid, why);
 	master_retire(child);
 	master_status_close(child);
 }
@@ -124,9 +124,9 @@ static void master_bad_peer(struct master_child *child, const char *why)
 int master_status_event(struct master_child *child)
 {
 	static struct ipc_msg msg;
-	char    err[256];
+	char err[256];
 	uint32_t pid, gen, state, uses;
-	int     rc;
+	int rc;
 
 	if (child->status_fd < 0)
 		return 0;
@@ -152,8 +152,7 @@ int master_status_event(struct master_child *child)
 			master_bad_peer(child, err);
 		return 1;
 	}
-	if (msg.type != SERVER_REC_STATUS
-	    || ipc_get_u32(&msg, SERVER_TAG_PID, &pid) < 0
+	if (msg.type != SERVER_REC_STATUS || ipc_get_u32(&msg, SERVER_TAG_PID, &pid) < 0
 	    || ipc_get_u32(&msg, SERVER_TAG_GENERATION, &gen) < 0
 	    || ipc_get_u32(&msg, SERVER_TAG_STATE, &state) < 0
 	    || ipc_get_u32(&msg, SERVER_TAG_USE_COUNT, &uses) < 0) {
@@ -163,8 +162,10 @@ int master_status_event(struct master_child *child)
 	if ((pid_t) pid != child->pid || gen != child->generation
 	    || (state != SERVER_IDLE && state != SERVER_BUSY && state != SERVER_DONE)
 	    || uses < child->use_count) {
-		snprintf(err, sizeof(err), "status record does not match the child "
-			 "(pid %u generation %u state %u uses %u)", pid, gen, state, uses);
+		snprintf(err, sizeof(err),
+			 "status record does not match the child "
+			 "(pid %u generation %u state %u uses %u)",
+			 pid, gen, state, uses);
 		master_bad_peer(child, err);
 		return 0;
 	}
@@ -176,7 +177,7 @@ int master_status_event(struct master_child *child)
 	child->use_count = uses;
 	if (child->svc && (state == SERVER_BUSY || uses > 0) && !child->served) {
 		child->served = 1;
-		child->svc->throttle_delay = 0;	/* it works again */
+		child->svc->throttle_delay = 0; /* it works again */
 	}
 	if (state == SERVER_DONE) {
 		/* it takes no new connections, and may linger for its clients */
@@ -196,14 +197,14 @@ int master_status_event(struct master_child *child)
 /* master_throttle - stop spawning for a service for a while */
 static void master_throttle(struct master_service *svc, const char *why)
 {
-	int     max = var_service_throttle_time;
+	int max = var_service_throttle_time;
 
 	svc->throttle_delay = svc->throttle_delay ? svc->throttle_delay * 2 : 2;
 	if (svc->throttle_delay > max)
 		svc->throttle_delay = max;
 	svc->throttle_until = time(NULL) + svc->throttle_delay;
-	evt_warn(SVC_THROTTLE, NULL, "service=%s delay=%ds reason=\"%s\"",
-		 svc->conf->name, svc->throttle_delay, why);
+	evt_warn(SVC_THROTTLE, NULL, "service=%s delay=%ds reason=\"%s\"", svc->conf->name,
+		 svc->throttle_delay, why);
 }
 
 /* master_throttle_check - lift throttles whose time has come */
@@ -225,7 +226,7 @@ static struct master_child *master_child_by_pid(pid_t pid)
 	struct master_child *child;
 
 	TAILQ_FOREACH(child, &master_children, link)
-		if (child->pid == pid)
+	if (child->pid == pid)
 		return child;
 	return NULL;
 }
@@ -233,12 +234,12 @@ static struct master_child *master_child_by_pid(pid_t pid)
 /* master_reap - collect every child that exited */
 void master_reap(void)
 {
-	int     status;
-	pid_t   pid;
+	int status;
+	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		struct master_child *child = master_child_by_pid(pid);
-		char    why[128];
+		char why[128];
 
 		if (child == NULL)
 			continue;
@@ -247,10 +248,10 @@ void master_reap(void)
 		 * means it served, and must not throttle the service.
 		 */
 		while (master_status_event(child))
-			 /* void */ ;
+			/* void */;
 		if (WIFSIGNALED(status))
-			snprintf(why, sizeof(why), "killed by signal %d%s",
-				 WTERMSIG(status), WCOREDUMP(status) ? " (core dumped)" : "");
+			snprintf(why, sizeof(why), "killed by signal %d%s", WTERMSIG(status),
+				 WCOREDUMP(status) ? " (core dumped)" : "");
 		else
 			snprintf(why, sizeof(why), "exit status %d", WEXITSTATUS(status));
 		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !child->killed) {
@@ -258,14 +259,17 @@ void master_reap(void)
 
 			if (c)
 				c->died++;
-			evt_warn(CHILD_DIED, NULL, "service=%s pid=%d reason=\"%s\" "
-				 "sessions=%u", child->svc_name, (int) pid, why,
-				 child->use_count);
+			evt_warn(CHILD_DIED, NULL,
+				 "service=%s pid=%d reason=\"%s\" "
+				 "sessions=%u",
+				 child->svc_name, (int) pid, why, child->use_count);
 			if (child->svc && !child->served && !child->svc->throttle_until) {
-				char    reason[200];
+				char reason[200];
 
-				snprintf(reason, sizeof(reason), "child %d %s before it "
-					 "served", (int) pid, why);
+				snprintf(reason, sizeof(reason),
+					 "child %d %s before it "
+					 "served",
+					 (int) pid, why);
 				master_throttle(child->svc, reason);
 			}
 		}
@@ -281,10 +285,10 @@ void master_reap(void)
 int master_live_children(int inet_only)
 {
 	struct master_child *child;
-	int     n = 0;
+	int n = 0;
 
 	TAILQ_FOREACH(child, &master_children, link)
-		if (!inet_only || !child->unix_svc)
+	if (!inet_only || !child->unix_svc)
 		n++;
 	return n;
 }

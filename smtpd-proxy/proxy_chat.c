@@ -43,15 +43,16 @@
 /* What an internal status tells the client (cleanup_stat_detail style). */
 static const struct proxy_stat_detail {
 	enum proxy_stat stat;
-	int     named;			/* our name after the status code */
-	const char *reply;		/* "code dsn", then "Error: text" */
+	int named;         /* our name after the status code */
+	const char *reply; /* "code dsn", then "Error: text" */
 	const char *text;
-}       proxy_chat_stats[] = {
+} proxy_chat_stats[] = {
 	{PROXY_STAT_HOP_PROTO, 1, "451 4.3.0", "next hop protocol error"},
 	{PROXY_STAT_HOP_LOST, 1, "421 4.4.2", "lost connection to next hop"},
 	{PROXY_STAT_HOP_GONE, 1, "421 4.4.2", "next hop connection lost"},
-	{PROXY_STAT_HOP_SEND, 1, "451 4.4.2", "message transfer to next hop failed, "
-	"try again later"},
+	{PROXY_STAT_HOP_SEND, 1, "451 4.4.2",
+	 "message transfer to next hop failed, "
+	 "try again later"},
 	{PROXY_STAT_HOP_TLS, 1, "421 4.7.5", "TLS to the next hop failed, try again later"},
 	{PROXY_STAT_TIMEOUT, 1, "421 4.4.2", "timeout exceeded"},
 	{PROXY_STAT_ERRORS, 1, "421 4.7.0", "too many errors"},
@@ -61,14 +62,15 @@ static const struct proxy_stat_detail {
 	{PROXY_STAT_TOOBIG, 0, "552 5.3.4", "message file too big"},
 	{PROXY_STAT_LONGLINE, 0, "554 5.6.0", "message line too long (line_length_limit)"},
 	{PROXY_STAT_BARE, 0, "554 5.6.0", "bare CR or LF in message content"},
-	{PROXY_STAT_HEADER, 0, "554 5.6.0", "message header section not terminated by "
-	"an empty line"},
+	{PROXY_STAT_HEADER, 0, "554 5.6.0",
+	 "message header section not terminated by "
+	 "an empty line"},
 };
 
 /* Commands waiting for their replies, and replies of ours waiting their turn. */
 static struct pending *pq;
 static size_t pq_len, pq_cap;
-static int pq_answering;		/* proxy_chat_collect() is writing them */
+static int pq_answering; /* proxy_chat_collect() is writing them */
 
 /* proxy_chat_push - queue an entry */
 static void proxy_chat_push(const struct proxy_cmd *cmd, char *local, const char *addr,
@@ -86,7 +88,7 @@ static void proxy_chat_push(const struct proxy_cmd *cmd, char *local, const char
 }
 
 /* proxy_chat_pending - replies still owed to the client */
-size_t  proxy_chat_pending(void)
+size_t proxy_chat_pending(void)
 {
 	return pq_len;
 }
@@ -95,15 +97,15 @@ size_t  proxy_chat_pending(void)
 static const char *proxy_state_name(enum proxy_state state)
 {
 	static const char *const names[] = {
-		[PS_CONNECTED] = "CONNECTED",[PS_GREETED] = "GREETED",[PS_READY] = "READY",[PS_MAIL] = "MAIL",
-		[PS_QUIT] = "QUIT",
+		[PS_CONNECTED] = "CONNECTED", [PS_GREETED] = "GREETED", [PS_READY] = "READY",
+		[PS_MAIL] = "MAIL",           [PS_QUIT] = "QUIT",
 	};
 
 	return (unsigned) state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
 }
 
 /* proxy_enter_state - the one place where the session's state changes */
-void    proxy_enter_state(struct proxy_session *s, enum proxy_state state)
+void proxy_enter_state(struct proxy_session *s, enum proxy_state state)
 {
 	if (s->state == state)
 		return;
@@ -125,7 +127,7 @@ static void proxy_chat_write(struct proxy_session *s, const char *text, size_t l
 	if (pq_len > 0 && !pq_answering)
 		msg_panic("proxy_chat_write: a reply would overtake %zu owed", pq_len);
 	if (s->hangup)
-		return;				/* said 421/521: nothing more */
+		return; /* said 421/521: nothing more */
 	stream_write(s->client, text, len);
 	if (proxy_chat_hangs_up(text, len)) {
 		s->hangup = 1;
@@ -148,12 +150,12 @@ static void proxy_chat_line(struct proxy_session *s, const char *text)
 /* proxy_chat_vreply - our reply, now or in its turn */
 static void proxy_chat_vreply(struct proxy_session *s, const char *fmt, va_list ap)
 {
-	char   *text;
+	char *text;
 
 	if (vasprintf(&text, fmt, ap) < 0)
 		msg_fatal("out of memory");
 	if (proxy_chat_hangs_up(text, strlen(text)))
-		proxy_enter_state(s, PS_QUIT);	/* read no more: the last word */
+		proxy_enter_state(s, PS_QUIT); /* read no more: the last word */
 	if (pq_len == 0 || pq_answering) {
 		proxy_chat_line(s, text);
 		free(text);
@@ -163,7 +165,7 @@ static void proxy_chat_vreply(struct proxy_session *s, const char *fmt, va_list 
 }
 
 /* proxy_chat_reply - our reply to a command; a 5xx counts as an error */
-void    proxy_chat_reply(struct proxy_session *s, const char *fmt,...)
+void proxy_chat_reply(struct proxy_session *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -175,7 +177,7 @@ void    proxy_chat_reply(struct proxy_session *s, const char *fmt,...)
 }
 
 /* proxy_chat_final - a message's outcome: not the client's error */
-void    proxy_chat_final(struct proxy_session *s, const char *fmt,...)
+void proxy_chat_final(struct proxy_session *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -185,15 +187,15 @@ void    proxy_chat_final(struct proxy_session *s, const char *fmt,...)
 }
 
 /* proxy_chat_relay - a next-hop reply to the client, verbatim */
-void    proxy_chat_relay(struct proxy_session *s, const struct smtp_reply *r)
+void proxy_chat_relay(struct proxy_session *s, const struct smtp_reply *r)
 {
 	proxy_chat_write(s, r->text.data, r->text.len);
 	if (r->code == 421 && s->hop)
-		proxy_hop_close(s);		/* it is closing, and so do we */
+		proxy_hop_close(s); /* it is closing, and so do we */
 }
 
 /* proxy_chat_text - a multi-line reply of ours, CRLFs included */
-void    proxy_chat_text(struct proxy_session *s, const struct buf *b)
+void proxy_chat_text(struct proxy_session *s, const struct buf *b)
 {
 	proxy_chat_write(s, b->data, b->len);
 }
@@ -210,7 +212,8 @@ const char *proxy_chat_stat(struct proxy_session *s, enum proxy_stat stat)
 	if (d == NULL)
 		msg_panic("proxy_chat_stat: unknown status %d", stat);
 	if (d->named)
-		snprintf(text, sizeof(text), "%s %s Error: %s", d->reply, s->helo_name, d->text);
+		snprintf(text, sizeof(text), "%s %s Error: %s", d->reply, s->helo_name,
+			 d->text);
 	else
 		snprintf(text, sizeof(text), "%s Error: %s", d->reply, d->text);
 	proxy_chat_final(s, "%s", text);
@@ -221,8 +224,8 @@ const char *proxy_chat_stat(struct proxy_session *s, enum proxy_stat stat)
 const char *proxy_chat_hop_failed(struct proxy_session *s, int status, const char *doing)
 {
 	proxy_hop_failed(s, status, doing);
-	return proxy_chat_stat(s, status == HOP_GARBLED ? PROXY_STAT_HOP_PROTO
-			       : PROXY_STAT_HOP_LOST);
+	return proxy_chat_stat(
+		s, status == HOP_GARBLED ? PROXY_STAT_HOP_PROTO : PROXY_STAT_HOP_LOST);
 }
 
 /* proxy_chat_awaited - is a next-hop reply owed? */
@@ -235,16 +238,16 @@ static int proxy_chat_awaited(void)
 }
 
 /* proxy_chat_send - relay a rebuilt command; its reply takes its turn */
-void    proxy_chat_send(struct proxy_session *s, const struct proxy_cmd *cmd,
-			        const char *addr, const char *params, const char *fmt,...)
+void proxy_chat_send(struct proxy_session *s, const struct proxy_cmd *cmd, const char *addr,
+		     const char *params, const char *fmt, ...)
 {
 	va_list ap;
-	int     rc;
+	int rc;
 
 	/* with no reply owed, anything the next hop said was said out of turn */
 	if (!proxy_chat_awaited() && (rc = proxy_hop_quiet(s)) != HOP_OK) {
-		(void) proxy_chat_hop_failed(s, rc, rc == HOP_GARBLED ?
-					     "reply (unsolicited data)" : cmd->name);
+		(void) proxy_chat_hop_failed(
+			s, rc, rc == HOP_GARBLED ? "reply (unsolicited data)" : cmd->name);
 		return;
 	}
 	va_start(ap, fmt);
@@ -261,8 +264,8 @@ static size_t pq_reply_cap;
 /* proxy_chat_read - read the group's replies; HOP_OK, or why entry *bad failed */
 static int proxy_chat_read(struct proxy_session *s, size_t *bad, const char **doing)
 {
-	size_t  i, first = pq_len;
-	int     rc = HOP_OK;
+	size_t i, first = pq_len;
+	int rc = HOP_OK;
 
 	if (pq_reply_cap < pq_cap) {
 		pq_reply = xrealloc(pq_reply, pq_cap * sizeof(*pq_reply));
@@ -277,13 +280,14 @@ static int proxy_chat_read(struct proxy_session *s, size_t *bad, const char **do
 			continue;
 		if (first == pq_len)
 			first = i;
-		rc = proxy_hop_reply(s, &pq_reply[i], var_next_hop_timeout, pq[i].cmd->positive);
+		rc = proxy_hop_reply(s, &pq_reply[i], var_next_hop_timeout,
+				     pq[i].cmd->positive);
 		if (rc != HOP_OK) {
 			*bad = i;
 			return rc;
 		}
 		if (pq_reply[i].code == 421)
-			return HOP_OK;		/* it is closing: nothing more to read */
+			return HOP_OK; /* it is closing: nothing more to read */
 	}
 	/*
 	 * One reply more than the group asked for: any of them may be another
@@ -298,11 +302,11 @@ static int proxy_chat_read(struct proxy_session *s, size_t *bad, const char **do
 }
 
 /* proxy_chat_collect - answer every queued entry, in order */
-void    proxy_chat_collect(struct proxy_session *s)
+void proxy_chat_collect(struct proxy_session *s)
 {
-	size_t  i, bad;
+	size_t i, bad;
 	const char *doing;
-	int     rc;
+	int rc;
 
 	rc = proxy_chat_read(s, &bad, &doing);
 	pq_answering = 1;
@@ -333,15 +337,15 @@ void    proxy_chat_collect(struct proxy_session *s)
 }
 
 /* proxy_chat_flush - every reply owed, on the wire; a stream_status */
-int     proxy_chat_flush(struct proxy_session *s)
+int proxy_chat_flush(struct proxy_session *s)
 {
 	proxy_chat_collect(s);
 	return stream_flush(s->client);
 }
 
 /* proxy_chat_dialogue - a short dialogue of our own, when nothing is relayed */
-void    proxy_chat_dialogue(struct proxy_session *s, const char *banner,
-		      const char *(*answer) (struct proxy_session *s, const char *line))
+void proxy_chat_dialogue(struct proxy_session *s, const char *banner,
+			 const char *(*answer)(struct proxy_session *s, const char *line))
 {
 	/*
 	 * The banner, then each command answered until QUIT: a client that is
@@ -350,12 +354,13 @@ void    proxy_chat_dialogue(struct proxy_session *s, const char *banner,
 	 */
 	proxy_chat_line(s, banner);
 	for (int i = 0; i < 10 && !s->hangup && stream_flush(s->client) == STREAM_OK; i++) {
-		char   *line;
-		size_t  len;
+		char *line;
+		size_t len;
 
 		s->client->timeout = var_smtpd_timeout < 30 ? var_smtpd_timeout : 30;
-		if (stream_getline(s->client, &line, &len,
-				   (size_t) var_command_length_limit, NULL) != STREAM_OK)
+		if (stream_getline(s->client, &line, &len, (size_t) var_command_length_limit,
+				   NULL)
+		    != STREAM_OK)
 			return;
 		if (strncasecmp(line, "QUIT", 4) == 0 && (line[4] == 0 || line[4] == ' ')) {
 			proxy_chat_line(s, "221 2.0.0 Bye");
@@ -376,7 +381,7 @@ static const char *proxy_chat_same_reply(struct proxy_session *s, const char *li
 }
 
 /* proxy_chat_refuse - say why there is no next hop; wait for QUIT after 451 */
-void    proxy_chat_refuse(struct proxy_session *s)
+void proxy_chat_refuse(struct proxy_session *s)
 {
 	if (strncmp(s->hop_refusal, "421", 3) == 0) {
 		proxy_chat_line(s, s->hop_refusal);

@@ -50,25 +50,25 @@
 
 /* (a fuzz harness that includes this file sets its own, to test the splits) */
 #ifndef DATA_STAGE
-#define DATA_STAGE	(256 * 1024)	/* content goes to the memfd in chunks */
+#define DATA_STAGE (256 * 1024) /* content goes to the memfd in chunks */
 #endif
 #ifndef DATA_CHUNK
-#define DATA_CHUNK	(256 * 1024)	/* and comes back from it in chunks */
+#define DATA_CHUNK (256 * 1024) /* and comes back from it in chunks */
 #endif
 #ifndef DATA_MEM
-#define DATA_MEM	SCAN_MSG_INLINE_MAX	/* content up to this stays in memory */
+#define DATA_MEM SCAN_MSG_INLINE_MAX /* content up to this stays in memory */
 #endif
 
 struct data_in {
 	struct proxy_spool *sp;
-	struct buf stage;		/* content not yet written */
-	size_t  size;			/* bytes stored (or that would be) */
-	int     status;			/* first problem seen */
-	int     skipping;		/* inside an over-long line */
-	int     skipped_cr;		/* ... whose last byte dropped was a CR */
-	int     after_crlf;		/* the previous line ended in CRLF */
-	int     in_header;		/* still in the header section */
-	int     first;			/* the next line is the message's first */
+	struct buf stage; /* content not yet written */
+	size_t size;      /* bytes stored (or that would be) */
+	int status;       /* first problem seen */
+	int skipping;     /* inside an over-long line */
+	int skipped_cr;   /* ... whose last byte dropped was a CR */
+	int after_crlf;   /* the previous line ended in CRLF */
+	int in_header;    /* still in the header section */
+	int first;        /* the next line is the message's first */
 };
 
 /* data_note - remember the first problem with the content */
@@ -79,14 +79,14 @@ static void data_note(struct data_in *d, int status)
 }
 
 /* proxy_spool_init - an empty spool: no memfd, no memory yet */
-void    proxy_spool_init(struct proxy_spool *sp)
+void proxy_spool_init(struct proxy_spool *sp)
 {
 	memset(sp, 0, sizeof(*sp));
 	sp->fd = -1;
 }
 
 /* proxy_spool_free - let go of the content */
-void    proxy_spool_free(struct proxy_spool *sp)
+void proxy_spool_free(struct proxy_spool *sp)
 {
 	if (sp->fd >= 0)
 		close(sp->fd);
@@ -96,7 +96,7 @@ void    proxy_spool_free(struct proxy_spool *sp)
 }
 
 /* proxy_spool_seal - no change from now on (content in memory is ours alone) */
-int     proxy_spool_seal(struct proxy_spool *sp)
+int proxy_spool_seal(struct proxy_spool *sp)
 {
 	return sp->fd >= 0 ? scan_memfd_seal(sp->fd) : 0;
 }
@@ -105,12 +105,12 @@ int     proxy_spool_seal(struct proxy_spool *sp)
 static int data_flush(struct data_in *d)
 {
 	const char *p = d->stage.data;
-	size_t  len = d->stage.len;
+	size_t len = d->stage.len;
 
 	if (d->sp->fd < 0 && len > 0
 	    && (d->sp->fd = scan_memfd_create("dlpgate-message")) < 0) {
 		msg_warn("memfd_create: %m");
-		data_note(d, DATA_RESOURCE);	/* read on, refuse it at the end */
+		data_note(d, DATA_RESOURCE); /* read on, refuse it at the end */
 		buf_reset(&d->stage);
 		return 0;
 	}
@@ -137,7 +137,7 @@ static int data_store(struct data_in *d, const char *p, size_t len)
 		data_note(d, DATA_TOOBIG);
 	d->size += len;
 	if (d->status != DATA_OK)
-		return 0;			/* keep reading, stop storing */
+		return 0; /* keep reading, stop storing */
 	buf_append(&d->stage, p, len);
 	return d->stage.len >= DATA_STAGE ? data_flush(d) : 0;
 }
@@ -145,7 +145,7 @@ static int data_store(struct data_in *d, const char *p, size_t len)
 /* data_is_field - "Name:" (obsolete white space before the colon allowed) */
 static int data_is_field(const char *p, size_t len)
 {
-	size_t  i = 0;
+	size_t i = 0;
 
 	while (i < len && p[i] > ' ' && p[i] < 0x7f && p[i] != ':')
 		i++;
@@ -159,14 +159,15 @@ static int data_is_field(const char *p, size_t len)
 /* data_header_line - a line of the header section; -1 on a spool error */
 static int data_header_line(struct data_in *d, const char *p, size_t content)
 {
-	int     first = d->first;
+	int first = d->first;
 
 	d->first = 0;
 	/* a Unix "From " line first becomes a field, as Postfix's smtpd makes it */
-	if (first && content >= 5 + strspn(p, ">") && strncmp(p + strspn(p, ">"), "From ", 5) == 0)
+	if (first && content >= 5 + strspn(p, ">")
+	    && strncmp(p + strspn(p, ">"), "From ", 5) == 0)
 		return data_store(d, "X-Mailbox-Line: ", 16);
 	if (content == 0) {
-		d->in_header = 0;		/* the empty line: the body follows */
+		d->in_header = 0; /* the empty line: the body follows */
 		return 0;
 	}
 	if (data_is_field(p, content) || (!first && (p[0] == ' ' || p[0] == '\t')))
@@ -183,9 +184,9 @@ static int data_header_line(struct data_in *d, const char *p, size_t content)
 /* data_line - one complete line (ending in LF); 1 at the end of data */
 static int data_line(struct data_in *d, const char *p, size_t n)
 {
-	int     crlf = n >= 2 && p[n - 2] == '\r';
-	size_t  content = crlf ? n - 2 : n - 1;
-	int     after_crlf = d->after_crlf;
+	int crlf = n >= 2 && p[n - 2] == '\r';
+	size_t content = crlf ? n - 2 : n - 1;
+	int after_crlf = d->after_crlf;
 
 	/* only <CR><LF>.<CR><LF> ends the data: "\n.\r\n" is content */
 	d->after_crlf = crlf;
@@ -195,7 +196,7 @@ static int data_line(struct data_in *d, const char *p, size_t n)
 		data_note(d, DATA_BARE);
 	if (content > (size_t) var_line_length_limit)
 		data_note(d, DATA_LONGLINE);
-	if (p[0] == '.') {			/* un-stuff */
+	if (p[0] == '.') { /* un-stuff */
 		p++;
 		n--;
 		content--;
@@ -209,16 +210,16 @@ static int data_line(struct data_in *d, const char *p, size_t n)
 int proxy_data_receive(struct proxy_session *s, struct proxy_spool *sp)
 {
 	struct stream *c = s->client;
-	struct data_in d = {.sp = sp,.after_crlf = 1,.in_header = 1,.first = 1};
-	size_t  room = (size_t) var_line_length_limit + 2;
-	int     rc = 0, timed_out = 0;
+	struct data_in d = {.sp = sp, .after_crlf = 1, .in_header = 1, .first = 1};
+	size_t room = (size_t) var_line_length_limit + 2;
+	int rc = 0, timed_out = 0;
 
 	c->timeout = var_smtpd_data_timeout;
 	buf_init(&d.stage, 16384);
 	for (;;) {
-		char   *p = c->rbuf + c->rpos;
-		size_t  avail = c->rlen - c->rpos;
-		char   *lf = avail ? memchr(p, '\n', avail) : NULL;
+		char *p = c->rbuf + c->rpos;
+		size_t avail = c->rlen - c->rpos;
+		char *lf = avail ? memchr(p, '\n', avail) : NULL;
 
 		if (lf == NULL) {
 			if (d.skipping || avail > room) {
@@ -231,12 +232,16 @@ int proxy_data_receive(struct proxy_session *s, struct proxy_spool *sp)
 			}
 			if (stream_fill(c) < 0) {
 				if ((timed_out = c->err == STREAM_TIMEOUT) != 0)
-					evt_warn(CLIENT_TIMEOUT, s->cid, "client=%s during=DATA "
-						 "received=%zu", s->client_addr, d.size);
+					evt_warn(CLIENT_TIMEOUT, s->cid,
+						 "client=%s during=DATA "
+						 "received=%zu",
+						 s->client_addr, d.size);
 				else
-					evt_warn(CLIENT_LOST, s->cid, "client=%s during=DATA "
-						 "reason=\"%s\" received=%zu", s->client_addr,
-						 stream_strerror(c->err), d.size);
+					evt_warn(CLIENT_LOST, s->cid,
+						 "client=%s during=DATA "
+						 "reason=\"%s\" received=%zu",
+						 s->client_addr, stream_strerror(c->err),
+						 d.size);
 				rc = -1;
 				break;
 			}
@@ -276,13 +281,13 @@ static int data_is_subject(const char *p, size_t len)
 /* data_header_end - offset just past the header section's blank line */
 static size_t data_header_end(const char *m, size_t size)
 {
-	size_t  pos = 0;
+	size_t pos = 0;
 
 	while (pos < size) {
 		const char *lf = memchr(m + pos, '\n', size - pos);
-		size_t  next = lf ? (size_t) (lf - m) + 1 : size;
+		size_t next = lf ? (size_t) (lf - m) + 1 : size;
 
-		if (next - pos <= 2)		/* "\r\n": the end of the headers */
+		if (next - pos <= 2) /* "\r\n": the end of the headers */
 			return next;
 		/* a line that is not a header field nor a continuation ends them */
 		if (m[pos] != ' ' && m[pos] != '\t' && !memchr(m + pos, ':', next - pos))
@@ -300,13 +305,13 @@ static size_t data_header_end(const char *m, size_t size)
 struct data_out {
 	struct stream *h;
 	struct iovec iov[STREAM_IOV_MAX];
-	int     n;
+	int n;
 };
 
 /* data_out_flush - send the pieces gathered; a stream_status (sticky in h) */
 static int data_out_flush(struct data_out *o)
 {
-	int     n = o->n;
+	int n = o->n;
 
 	o->n = 0;
 	return stream_writev(o->h, o->iov, n);
@@ -319,17 +324,17 @@ static void data_out_add(struct data_out *o, const char *p, size_t len)
 		return;
 	if (o->n == STREAM_IOV_MAX)
 		(void) data_out_flush(o);
-	o->iov[o->n++] = (struct iovec) {.iov_base = (void *) p,.iov_len = len};
+	o->iov[o->n++] = (struct iovec){.iov_base = (void *) p, .iov_len = len};
 }
 
 /* data_write_stuffed - content with every leading dot doubled */
 static int data_write_stuffed(struct data_out *o, const char *m, size_t len, int bol)
 {
-	size_t  pos = 0;
+	size_t pos = 0;
 
 	while (pos < len) {
 		const char *lf;
-		size_t  end;
+		size_t end;
 
 		if (bol && m[pos] == '.')
 			data_out_add(o, ".", 1);
@@ -352,13 +357,13 @@ static int data_write_stuffed(struct data_out *o, const char *m, size_t len, int
 static void data_rewrite_headers(struct data_out *o, const char *m, size_t hend,
 				 const char *subject)
 {
-	size_t  pos = 0;
-	int     replaced = 0;
+	size_t pos = 0;
+	int replaced = 0;
 
 	/* drop Subject (and its folds), add ours in its place */
 	while (pos < hend) {
 		const char *lf = memchr(m + pos, '\n', hend - pos);
-		size_t  next = lf ? (size_t) (lf - m) + 1 : hend;
+		size_t next = lf ? (size_t) (lf - m) + 1 : hend;
 
 		if (data_is_subject(m + pos, next - pos)) {
 			if (!replaced) {
@@ -424,8 +429,8 @@ int proxy_data_send(struct proxy_session *s, const struct proxy_spool *sp,
 	struct stream *h = s->hop;
 	struct data_out o = {.h = h};
 	struct buf chunk;
-	size_t  off = 0, size = sp->size;
-	int     bol = 1, rc = HOP_LOST;
+	size_t off = 0, size = sp->size;
+	int bol = 1, rc = HOP_LOST;
 	const char *p;
 
 	h->timeout = var_next_hop_data_timeout;
@@ -436,7 +441,7 @@ int proxy_data_send(struct proxy_session *s, const struct proxy_spool *sp,
 	}
 	buf_init(&chunk, sp->fd < 0 ? 16 : size < DATA_CHUNK ? size : DATA_CHUNK);
 	if (v->subject) {
-		size_t  hend, mlen;
+		size_t hend, mlen;
 
 		/* the header section, however long, then the rest in chunks */
 		if (sp->fd < 0) {
@@ -446,7 +451,7 @@ int proxy_data_send(struct proxy_session *s, const struct proxy_spool *sp,
 			mlen = off = size;
 		} else {
 			do {
-				size_t  n = size - off < DATA_CHUNK ? size - off : DATA_CHUNK;
+				size_t n = size - off < DATA_CHUNK ? size - off : DATA_CHUNK;
 
 				buf_reserve(&chunk, n);
 				if ((rc = data_hop_ok(s)) != HOP_OK)
@@ -466,7 +471,7 @@ int proxy_data_send(struct proxy_session *s, const struct proxy_spool *sp,
 		bol = data_write_stuffed(&o, p + hend, mlen - hend, 1);
 	}
 	while (off < size) {
-		size_t  n = size - off < DATA_CHUNK ? size - off : DATA_CHUNK;
+		size_t n = size - off < DATA_CHUNK ? size - off : DATA_CHUNK;
 
 		/* the chunk buffer is read into again: what points into it goes first */
 		if (sp->fd >= 0)

@@ -44,8 +44,7 @@ void verdict_free(struct verdict *v)
 static int verdict_reply_ok(const char *r)
 {
 	if (strlen(r) < 11 || r[0] != '5' || !isdigit((unsigned char) r[1])
-	    || !isdigit((unsigned char) r[2]) || r[3] != ' ' || r[4] != '5'
-	    || r[5] != '.')
+	    || !isdigit((unsigned char) r[2]) || r[3] != ' ' || r[4] != '5' || r[5] != '.')
 		return 0;
 	for (const char *cp = r; *cp; cp++)
 		if ((unsigned char) *cp < 0x20 || *cp == 0x7f)
@@ -64,11 +63,11 @@ static int verdict_header_ok(const char *h)
 }
 
 /* verdict_strings - collect a repeated text attribute */
-static int verdict_strings(const struct ipc_msg *msg, uint16_t tag, size_t max,
-			   char ***out, size_t *count)
+static int verdict_strings(const struct ipc_msg *msg, uint16_t tag, size_t max, char ***out,
+			   size_t *count)
 {
 	const struct ipc_attr *a;
-	size_t  pos = 0;
+	size_t pos = 0;
 
 	while ((a = ipc_next(msg, tag, &pos)) != NULL) {
 		if (*count >= max || a->len > 998 || memchr(a->val, 0, a->len))
@@ -83,23 +82,22 @@ static int verdict_strings(const struct ipc_msg *msg, uint16_t tag, size_t max,
 }
 
 /* verdict_parse - check and copy a SCAN_VERDICT record */
-static int verdict_parse(const struct ipc_msg *msg, struct verdict *v,
-			 char *why, size_t len)
+static int verdict_parse(const struct ipc_msg *msg, struct verdict *v, char *why, size_t len)
 {
 	uint32_t action;
-	char    subject[1000];
+	char subject[1000];
 
 	if (msg->type != SCAN_VERDICT || msg->nfds != 0
-	    || ipc_get_u32(msg, SCAN_TAG_ACTION, &action) < 0
-	    || action < SCAN_PASS || action > SCAN_TEMPFAIL) {
+	    || ipc_get_u32(msg, SCAN_TAG_ACTION, &action) < 0 || action < SCAN_PASS
+	    || action > SCAN_TEMPFAIL) {
 		snprintf(why, len, "malformed verdict");
 		return -1;
 	}
 	v->action = (enum scan_action) action;
-	if (verdict_strings(msg, SCAN_TAG_HEADER, SCAN_MAX_HEADERS, &v->headers,
-			    &v->nheaders) < 0
-	    || verdict_strings(msg, SCAN_TAG_RCPT, SCAN_MAX_REDIRECT, &v->rcpt,
-			       &v->nrcpt) < 0) {
+	if (verdict_strings(msg, SCAN_TAG_HEADER, SCAN_MAX_HEADERS, &v->headers, &v->nheaders)
+		    < 0
+	    || verdict_strings(msg, SCAN_TAG_RCPT, SCAN_MAX_REDIRECT, &v->rcpt, &v->nrcpt)
+		    < 0) {
 		snprintf(why, len, "bad header or redirect list in verdict");
 		return -1;
 	}
@@ -123,7 +121,9 @@ static int verdict_parse(const struct ipc_msg *msg, struct verdict *v,
 	}
 	if (v->action == SCAN_BLOCK
 	    && (ipc_get_str(msg, SCAN_TAG_REPLY, sizeof(v->reply) - 1, v->reply,
-			    sizeof(v->reply)) == NULL || !verdict_reply_ok(v->reply))) {
+			    sizeof(v->reply))
+			== NULL
+		|| !verdict_reply_ok(v->reply))) {
 		snprintf(why, len, "block verdict without a valid 5xx reply");
 		return -1;
 	}
@@ -133,19 +133,21 @@ static int verdict_parse(const struct ipc_msg *msg, struct verdict *v,
 	}
 	{
 		const struct ipc_attr *a;
-		size_t  pos = 0, used = 0;
+		size_t pos = 0, used = 0;
 
-		while ((a = ipc_next(msg, SCAN_TAG_POLICY, &pos)) != NULL && used + 2 < sizeof(v->policies)) {
-			char    name[128];
-			size_t  n = a->len < sizeof(name) - 1 ? a->len : sizeof(name) - 1;
+		while ((a = ipc_next(msg, SCAN_TAG_POLICY, &pos)) != NULL
+		       && used + 2 < sizeof(v->policies)) {
+			char name[128];
+			size_t n = a->len < sizeof(name) - 1 ? a->len : sizeof(name) - 1;
 
 			memcpy(name, a->val, n);
 			name[n] = 0;
 			for (char *cp = name; *cp; cp++)
 				if (!isgraph((unsigned char) *cp))
 					*cp = '_';
-			used += (size_t) snprintf(v->policies + used, sizeof(v->policies) - used,
-						  "%s%s", used ? "," : "", name);
+			used += (size_t) snprintf(v->policies + used,
+						  sizeof(v->policies) - used, "%s%s",
+						  used ? "," : "", name);
 		}
 	}
 	return 0;
@@ -166,17 +168,18 @@ static void proxy_detect_drop(void)
 static int proxy_detect_exchange(struct ipc_out *out, const int *fds, int nfds,
 				 struct ipc_msg *msg, char *why, size_t len)
 {
-	char    path[512];
-	int     rc = IPC_ERROR;
+	char path[512];
+	int rc = IPC_ERROR;
 
 	snprintf(path, sizeof(path), "%s/%s", var_run_directory, SCAN_SOCKET);
 	/* a kept connection may find its detector gone: then one fresh try */
 	for (int fresh = proxy_det_fd < 0; fresh < 2; fresh++) {
 		if (proxy_det_fd < 0) {
-			int     sndbuf = IPC_MAX_MSG;
+			int sndbuf = IPC_MAX_MSG;
 
 			if ((proxy_det_fd = unix_connect(path, SOCK_SEQPACKET,
-						var_detector_timeout, why, len)) < 0)
+							 var_detector_timeout, why, len))
+			    < 0)
 				return IPC_ERROR;
 			/* room for a record with a message inside (the kernel caps it) */
 			(void) setsockopt(proxy_det_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
@@ -184,12 +187,12 @@ static int proxy_detect_exchange(struct ipc_out *out, const int *fds, int nfds,
 		}
 		rc = ipc_send(proxy_det_fd, out, fds, nfds, var_detector_timeout);
 		if (rc == IPC_TOOBIG)
-			return rc;		/* nothing went: the connection is good */
+			return rc; /* nothing went: the connection is good */
 		if (rc == IPC_OK)
 			rc = ipc_recv(proxy_det_fd, msg, var_detector_timeout, why, len);
 		if (rc == IPC_OK)
 			return rc;
-		proxy_detect_drop();		/* never reuse after an error */
+		proxy_detect_drop(); /* never reuse after an error */
 		if (rc != IPC_EOF)
 			break;
 	}
@@ -209,9 +212,9 @@ static int proxy_detect_request(struct proxy_session *s, const struct proxy_spoo
 				char *why, size_t len)
 {
 	struct ipc_out out;
-	int     fds[2], nfds = 0, rc, msg_inline;
-	int     env_inline = env->len <= SCAN_ENV_INLINE_MAX;
-	size_t  size = sp->size;
+	int fds[2], nfds = 0, rc, msg_inline;
+	int env_inline = env->len <= SCAN_ENV_INLINE_MAX;
+	size_t size = sp->size;
 
 	ipc_out_init(&out, SCAN_REQ);
 	ipc_put_str(&out, SCAN_TAG_CID, s->cid);
@@ -220,17 +223,19 @@ static int proxy_detect_request(struct proxy_session *s, const struct proxy_spoo
 	ipc_put_u32(&out, SCAN_TAG_DEADLINE, (uint32_t) var_detector_timeout);
 	/* a usual message rides in the record, sent from where it is; a large one in its memfd */
 	msg_inline = inline_ok && sp->fd < 0 && size <= SCAN_MSG_INLINE_MAX
-		&& out.b.len + size + (env_inline ? env->len : 0) + SCAN_REQ_ROOM <= IPC_MAX_MSG;
+		&& out.b.len + size + (env_inline ? env->len : 0) + SCAN_REQ_ROOM
+			<= IPC_MAX_MSG;
 	if (sp->fd >= 0)
 		fds[nfds++] = sp->fd;
-	else if (!msg_inline && (fds[nfds++] = scan_memfd_from("dlpgate-message", sp->mem.data,
-							       size)) < 0)
+	else if (!msg_inline
+		 && (fds[nfds++] = scan_memfd_from("dlpgate-message", sp->mem.data, size)) < 0)
 		snprintf(why, len, "cannot create the message memfd");
 	/* a usual envelope rides in the record; a huge one in a memfd, after the message's */
 	if (*why == 0 && env_inline)
 		ipc_put_bytes(&out, SCAN_TAG_ENVELOPE, env->data, env->len);
-	else if (*why == 0 && (fds[nfds++] = scan_memfd_from("dlpgate-envelope", env->data,
-							      env->len)) < 0)
+	else if (*why == 0
+		 && (fds[nfds++] = scan_memfd_from("dlpgate-envelope", env->data, env->len))
+			 < 0)
 		snprintf(why, len, "cannot create the envelope memfd");
 	if (*why == 0 && msg_inline)
 		ipc_put_tail(&out, SCAN_TAG_MESSAGE, sp->mem.data, size);
@@ -246,9 +251,9 @@ static int proxy_detect_request(struct proxy_session *s, const struct proxy_spoo
 int proxy_detect(struct proxy_session *s, const struct proxy_spool *sp, struct verdict *v)
 {
 	static struct ipc_msg msg;
-	char    why[256] = "";
+	char why[256] = "";
 	struct buf env;
-	int     rc;
+	int rc;
 
 	memset(v, 0, sizeof(*v));
 	buf_init(&env, 1024);
@@ -263,11 +268,12 @@ int proxy_detect(struct proxy_session *s, const struct proxy_spool *sp, struct v
 	if (rc != IPC_OK)
 		goto fail;
 	if (msg.type == SCAN_ERROR) {
-		char    reason[200];
+		char reason[200];
 
 		snprintf(why, sizeof(why), "detector refused the request: %s",
 			 ipc_get_str(&msg, SCAN_TAG_REASON, 190, reason, sizeof(reason))
-			 ? reason : "no reason");
+				 ? reason
+				 : "no reason");
 		proxy_detect_drop();
 		goto fail;
 	}

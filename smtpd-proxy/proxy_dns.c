@@ -39,17 +39,17 @@
 #include "msg.h"
 #include "proxy_dns.h"
 
-#define DNS_SERVERS_MAX	8		/* servers asked, in turn */
-#define DNS_CNAME_MAX	8		/* CNAME links followed per name */
-#define DNS_RR_MAX	64		/* records used from one answer */
-#define DNS_BOGUS_MAX	8		/* unmatched datagrams before giving up */
-#define DNS_EDNS_SIZE	1232		/* our EDNS0 UDP payload size */
-#define DNS_TRY_MIN_MS	500		/* shortest wait for one reply */
+#define DNS_SERVERS_MAX 8    /* servers asked, in turn */
+#define DNS_CNAME_MAX   8    /* CNAME links followed per name */
+#define DNS_RR_MAX      64   /* records used from one answer */
+#define DNS_BOGUS_MAX   8    /* unmatched datagrams before giving up */
+#define DNS_EDNS_SIZE   1232 /* our EDNS0 UDP payload size */
+#define DNS_TRY_MIN_MS  500  /* shortest wait for one reply */
 
 struct dns_server {
 	struct sockaddr_storage sa;
 	socklen_t salen;
-	char    name[INET_ADDRSTR];
+	char name[INET_ADDRSTR];
 };
 
 static struct dns_server dns_srv[DNS_SERVERS_MAX];
@@ -59,39 +59,39 @@ static uint8_t dns_rbuf[65536];
 
 /* What one question got, after CNAMEs. */
 enum dns_kind {
-	LK_DATA,			/* records of the type asked */
-	LK_NODATA,			/* the name exists, without such records */
-	LK_NXDOMAIN,			/* the name does not exist */
-	LK_FAIL,			/* no usable answer in time */
+	LK_DATA,     /* records of the type asked */
+	LK_NODATA,   /* the name exists, without such records */
+	LK_NXDOMAIN, /* the name does not exist */
+	LK_FAIL,     /* no usable answer in time */
 };
 
 struct dns_rr {
-	uint16_t pref;			/* MX */
-	char    name[DNS_NAME_MAX];	/* MX exchanger, "" for the root */
-	struct sockaddr_storage sa;	/* A, AAAA */
+	uint16_t pref;              /* MX */
+	char name[DNS_NAME_MAX];    /* MX exchanger, "" for the root */
+	struct sockaddr_storage sa; /* A, AAAA */
 	socklen_t salen;
 };
 
 struct dns_rrset {
 	enum dns_kind kind;
-	uint32_t ttl;			/* positive or negative TTL; 0: don't keep */
-	size_t  count;			/* usable records */
-	size_t  seen;			/* records of the type, usable or not */
+	uint32_t ttl; /* positive or negative TTL; 0: don't keep */
+	size_t count; /* usable records */
+	size_t seen;  /* records of the type, usable or not */
 	struct dns_rr rr[DNS_RR_MAX];
-	char    why[200];		/* LK_FAIL: what went wrong */
+	char why[200]; /* LK_FAIL: what went wrong */
 };
 
 /* Lookup results kept per process. */
 struct dns_cache_entry {
-	char    kind;			/* 'M' MX lookup, 'H' host lookup */
-	char    name[DNS_NAME_MAX];
-	int64_t expires;		/* monotonic ms */
+	char kind; /* 'M' MX lookup, 'H' host lookup */
+	char name[DNS_NAME_MAX];
+	int64_t expires; /* monotonic ms */
 	struct dns_result res;
 };
 
 static struct dns_cache_entry **dns_cache;
 static size_t dns_cache_len;
-static const char *dns_cid;		/* the session a lookup is for, for logs */
+static const char *dns_cid; /* the session a lookup is for, for logs */
 
 /* dns_now_ms - a monotonic clock in milliseconds */
 static int64_t dns_now_ms(void)
@@ -133,14 +133,15 @@ static void dns_add_server(const struct sockaddr *sa, socklen_t len)
 static void dns_servers_from_conf(void)
 {
 	for (size_t i = 0; i < var_dns_servers.count; i++) {
-		char    host[256], port[32];
+		char host[256], port[32];
 		struct addrinfo hints, *ai;
 
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
 		hints.ai_socktype = SOCK_DGRAM;
-		if (inet_split_hostport(var_dns_servers.items[i], host, sizeof(host),
-					port, sizeof(port), "53") < 0
+		if (inet_split_hostport(var_dns_servers.items[i], host, sizeof(host), port,
+					sizeof(port), "53")
+			    < 0
 		    || getaddrinfo(host, port, &hints, &ai) != 0) {
 			msg_warn("dns_servers: ignoring \"%s\"", var_dns_servers.items[i]);
 			continue;
@@ -160,7 +161,7 @@ static void dns_servers_from_resolv(void)
 		return;
 	ns = ldns_resolver_nameservers(r);
 	for (size_t i = 0; i < ldns_resolver_nameserver_count(r); i++) {
-		size_t  len = 0;
+		size_t len = 0;
 		struct sockaddr_storage *ss =
 			ldns_rdf2native_sockaddr_storage(ns[i], ldns_resolver_port(r), &len);
 
@@ -173,7 +174,7 @@ static void dns_servers_from_resolv(void)
 }
 
 /* proxy_dns_init - the servers we ask, once per process */
-void    proxy_dns_init(void)
+void proxy_dns_init(void)
 {
 	dns_nsrv = 0;
 	if (var_dns_servers.count > 0)
@@ -185,13 +186,13 @@ void    proxy_dns_init(void)
 		evt_warn(DNS_NOSERVER, NULL, "dns_servers=\"%s\" reason=\"%s\"",
 			 var_dns_servers.count ? "(set)" : "",
 			 var_dns_servers.count ? "no usable address"
-			 : "no nameserver in /etc/resolv.conf");
+					       : "no nameserver in /etc/resolv.conf");
 }
 
 /* dns_name_ok - a host name we are willing to connect to or ask about */
 static int dns_name_ok(const char *name)
 {
-	size_t  label = 0, len = strlen(name);
+	size_t label = 0, len = strlen(name);
 
 	if (len == 0 || len > DNS_NAME_MAX - 1)
 		return 0;
@@ -212,7 +213,7 @@ static int dns_name_ok(const char *name)
 /* dns_normalize - lower case, no trailing dot; -1 if not a host name */
 static int dns_normalize(const char *in, char *out, size_t len)
 {
-	size_t  n = strlcpy(out, in, len);
+	size_t n = strlcpy(out, in, len);
 
 	if (n >= len)
 		return -1;
@@ -226,15 +227,15 @@ static int dns_normalize(const char *in, char *out, size_t len)
 /* dns_rdf_name - a domain name from a reply, normalized; -1 if unusable */
 static int dns_rdf_name(const ldns_rdf *rdf, char *out, size_t len)
 {
-	char   *text;
-	int     rc;
+	char *text;
+	int rc;
 
 	if (rdf == NULL || ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME)
 		return -1;
 	if ((text = ldns_rdf2str(rdf)) == NULL)
 		return -1;
 	if (strcmp(text, ".") == 0) {
-		*out = 0;			/* the root: a null MX */
+		*out = 0; /* the root: a null MX */
 		rc = 0;
 	} else {
 		rc = dns_normalize(text, out, len);
@@ -244,8 +245,8 @@ static int dns_rdf_name(const ldns_rdf *rdf, char *out, size_t len)
 }
 
 /* dns_reply_matches - does a parsed packet answer our question? */
-static int dns_reply_matches(const ldns_pkt *pkt, uint16_t id,
-			     const ldns_rdf *qname, ldns_rr_type type)
+static int dns_reply_matches(const ldns_pkt *pkt, uint16_t id, const ldns_rdf *qname,
+			     ldns_rr_type type)
 {
 	const ldns_rr_list *q = ldns_pkt_question(pkt);
 	const ldns_rr *rr;
@@ -261,16 +262,15 @@ static int dns_reply_matches(const ldns_pkt *pkt, uint16_t id,
 	if (ldns_rr_list_rr_count(q) != 1)
 		return 0;
 	rr = ldns_rr_list_rr(q, 0);
-	return ldns_rr_get_type(rr) == type
-		&& ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN
+	return ldns_rr_get_type(rr) == type && ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN
 		&& ldns_dname_compare(ldns_rr_owner(rr), qname) == 0;
 }
 
 /* dns_wait - poll one fd until until_ms; 1 ready (or failed), 0 timeout */
 static int dns_wait(int fd, short events, int64_t until_ms)
 {
-	struct pollfd pfd = {.fd = fd,.events = events};
-	int     n;
+	struct pollfd pfd = {.fd = fd, .events = events};
+	int n;
 
 	for (;;) {
 		int64_t left = until_ms - dns_now_ms();
@@ -279,7 +279,7 @@ static int dns_wait(int fd, short events, int64_t until_ms)
 			return 0;
 		n = poll(&pfd, 1, left > 60000 ? 60000 : (int) left);
 		if (n > 0)
-			return pfd.revents & POLLNVAL ? -1 : 1;	/* errors: the next call says */
+			return pfd.revents & POLLNVAL ? -1 : 1; /* errors: the next call says */
 		if (n < 0 && errno != EINTR)
 			return -1;
 	}
@@ -287,15 +287,15 @@ static int dns_wait(int fd, short events, int64_t until_ms)
 
 /* Outcome of one exchange with one server. */
 enum dns_xstatus {
-	DNSX_OK,			/* *out holds a matching reply */
-	DNSX_TIMEOUT,			/* silence: may be retried */
-	DNSX_DOWN,			/* unreachable or talking garbage */
-	DNSX_TRUNC,			/* UDP answer truncated: use TCP */
+	DNSX_OK,      /* *out holds a matching reply */
+	DNSX_TIMEOUT, /* silence: may be retried */
+	DNSX_DOWN,    /* unreachable or talking garbage */
+	DNSX_TRUNC,   /* UDP answer truncated: use TCP */
 };
 
 /* dns_parse - parse and match a reply; DNSX_OK, or -1 to keep waiting */
-static int dns_parse(const uint8_t *data, size_t len, uint16_t id,
-		     const ldns_rdf *qname, ldns_rr_type type, ldns_pkt **out)
+static int dns_parse(const uint8_t *data, size_t len, uint16_t id, const ldns_rdf *qname,
+		     ldns_rr_type type, ldns_pkt **out)
 {
 	ldns_pkt *pkt = NULL;
 
@@ -310,11 +310,11 @@ static int dns_parse(const uint8_t *data, size_t len, uint16_t id,
 }
 
 /* dns_udp - one query over UDP to one server */
-static int dns_udp(const struct dns_server *srv, const uint8_t *q, size_t qlen,
-		   uint16_t id, const ldns_rdf *qname, ldns_rr_type type,
-		   int64_t until, ldns_pkt **out, char *why, size_t whylen)
+static int dns_udp(const struct dns_server *srv, const uint8_t *q, size_t qlen, uint16_t id,
+		   const ldns_rdf *qname, ldns_rr_type type, int64_t until, ldns_pkt **out,
+		   char *why, size_t whylen)
 {
-	int     fd, bogus = 0, rc = DNSX_TIMEOUT;
+	int fd, bogus = 0, rc = DNSX_TIMEOUT;
 
 	fd = socket(srv->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (const struct sockaddr *) &srv->sa, srv->salen) < 0
@@ -346,8 +346,10 @@ static int dns_udp(const struct dns_server *srv, const uint8_t *q, size_t qlen,
 		}
 		rc = DNSX_TIMEOUT;
 		if (++bogus >= DNS_BOGUS_MAX) {
-			evt_warn(DNS_BADREPLY, dns_cid, "server=%s reason=\"%d replies that "
-				 "do not parse or do not match the query\"", srv->name, bogus);
+			evt_warn(DNS_BADREPLY, dns_cid,
+				 "server=%s reason=\"%d replies that "
+				 "do not parse or do not match the query\"",
+				 srv->name, bogus);
 			snprintf(why, whylen, "bad replies from %s", srv->name);
 			rc = DNSX_DOWN;
 			break;
@@ -360,7 +362,7 @@ static int dns_udp(const struct dns_server *srv, const uint8_t *q, size_t qlen,
 /* dns_tcp_io - read or write exactly len bytes before until */
 static int dns_tcp_io(int fd, uint8_t *buf, size_t len, int writing, int64_t until)
 {
-	size_t  done = 0;
+	size_t done = 0;
 
 	while (done < len) {
 		ssize_t n;
@@ -368,7 +370,7 @@ static int dns_tcp_io(int fd, uint8_t *buf, size_t len, int writing, int64_t unt
 		if (dns_wait(fd, writing ? POLLOUT : POLLIN, until) <= 0)
 			return -1;
 		n = writing ? send(fd, buf + done, len - done, MSG_NOSIGNAL)
-			: recv(fd, buf + done, len - done, 0);
+			    : recv(fd, buf + done, len - done, 0);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n <= 0)
@@ -379,15 +381,15 @@ static int dns_tcp_io(int fd, uint8_t *buf, size_t len, int writing, int64_t unt
 }
 
 /* dns_tcp - one query over TCP to one server (after a truncated reply) */
-static int dns_tcp(const struct dns_server *srv, const uint8_t *q, size_t qlen,
-		   uint16_t id, const ldns_rdf *qname, ldns_rr_type type,
-		   int64_t until, ldns_pkt **out, char *why, size_t whylen)
+static int dns_tcp(const struct dns_server *srv, const uint8_t *q, size_t qlen, uint16_t id,
+		   const ldns_rdf *qname, ldns_rr_type type, int64_t until, ldns_pkt **out,
+		   char *why, size_t whylen)
 {
 	uint8_t hdr[2];
 	uint8_t *msg = xmalloc(qlen + 2);
-	int     fd, soerr = 0, rc = DNSX_DOWN;
+	int fd, soerr = 0, rc = DNSX_DOWN;
 	socklen_t slen = sizeof(soerr);
-	size_t  rlen;
+	size_t rlen;
 
 	fd = socket(srv->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	snprintf(why, whylen, "TCP to %s failed", srv->name);
@@ -428,12 +430,11 @@ out:
 }
 
 /* dns_rcode_fails - a reply that says this server cannot answer */
-static int dns_rcode_fails(const ldns_pkt *pkt, const char *srv, char *why,
-			   size_t whylen)
+static int dns_rcode_fails(const ldns_pkt *pkt, const char *srv, char *why, size_t whylen)
 {
 	ldns_pkt_rcode rcode = ldns_pkt_get_rcode(pkt);
 	const ldns_rr_list *auth = ldns_pkt_authority(pkt);
-	int     ns = 0, soa = 0;
+	int ns = 0, soa = 0;
 
 	if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN) {
 		ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes, (int) rcode);
@@ -456,16 +457,16 @@ static int dns_rcode_fails(const ldns_pkt *pkt, const char *srv, char *why,
 }
 
 /* dns_query - ask the servers in turn until one answers; NULL on failure */
-static ldns_pkt *dns_query(const char *name, ldns_rr_type type, int64_t deadline,
-			   char *why, size_t whylen)
+static ldns_pkt *dns_query(const char *name, ldns_rr_type type, int64_t deadline, char *why,
+			   size_t whylen)
 {
-	char    fqdn[DNS_NAME_MAX + 2];
+	char fqdn[DNS_NAME_MAX + 2];
 	ldns_rdf *qname;
 	ldns_pkt *query, *reply = NULL;
 	uint8_t *wire = NULL;
-	size_t  wlen = 0;
+	size_t wlen = 0;
 	uint16_t id = (uint16_t) arc4random_uniform(65536);
-	int     failed[DNS_SERVERS_MAX] = {0}, left = (int) dns_nsrv;
+	int failed[DNS_SERVERS_MAX] = {0}, left = (int) dns_nsrv;
 	int64_t try_ms;
 
 	if (dns_nsrv == 0) {
@@ -493,7 +494,7 @@ static ldns_pkt *dns_query(const char *name, ldns_rr_type type, int64_t deadline
 	while (left > 0 && reply == NULL && dns_now_ms() < deadline) {
 		for (size_t i = 0; i < dns_nsrv && reply == NULL; i++) {
 			int64_t until = dns_now_ms() + try_ms;
-			int     rc;
+			int rc;
 
 			if (failed[i])
 				continue;
@@ -501,13 +502,13 @@ static ldns_pkt *dns_query(const char *name, ldns_rr_type type, int64_t deadline
 				until = deadline;
 			if (until <= dns_now_ms())
 				break;
-			rc = dns_udp(&dns_srv[i], wire, wlen, id, qname, type, until,
-				     &reply, why, whylen);
+			rc = dns_udp(&dns_srv[i], wire, wlen, id, qname, type, until, &reply,
+				     why, whylen);
 			if (rc == DNSX_TRUNC)
-				rc = dns_tcp(&dns_srv[i], wire, wlen, id, qname, type,
-					     deadline, &reply, why, whylen);
-			if (rc == DNSX_OK && dns_rcode_fails(reply, dns_srv[i].name,
-							     why, whylen)) {
+				rc = dns_tcp(&dns_srv[i], wire, wlen, id, qname, type, deadline,
+					     &reply, why, whylen);
+			if (rc == DNSX_OK
+			    && dns_rcode_fails(reply, dns_srv[i].name, why, whylen)) {
 				ldns_pkt_free(reply);
 				reply = NULL;
 				rc = DNSX_DOWN;
@@ -546,7 +547,8 @@ static uint32_t dns_negative_ttl(const ldns_pkt *pkt)
 static int dns_addr_usable(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET) {
-		const uint8_t *a = (const uint8_t *) &((const struct sockaddr_in *) sa)->sin_addr;
+		const uint8_t *a =
+			(const uint8_t *) &((const struct sockaddr_in *) sa)->sin_addr;
 
 		return a[0] != 0 && a[0] < 224;
 	}
@@ -569,17 +571,19 @@ static void dns_take_rr(struct dns_rrset *set, const ldns_rr *rr, ldns_rr_type t
 		if (ldns_rr_rd_count(rr) != 2
 		    || ldns_rdf_get_type(ldns_rr_rdf(rr, 0)) != LDNS_RDF_TYPE_INT16
 		    || dns_rdf_name(ldns_rr_rdf(rr, 1), out->name, sizeof(out->name)) < 0) {
-			char   *owner = ldns_rdf2str(ldns_rr_owner(rr));
+			char *owner = ldns_rdf2str(ldns_rr_owner(rr));
 
-			evt_warn(DNS_BADREPLY, dns_cid, "domain=%.100s reason=\"unusable MX "
-				 "record\"", owner ? owner : "?");
+			evt_warn(DNS_BADREPLY, dns_cid,
+				 "domain=%.100s reason=\"unusable MX "
+				 "record\"",
+				 owner ? owner : "?");
 			free(owner);
 			return;
 		}
 		out->pref = ldns_rdf2native_int16(ldns_rr_rdf(rr, 0));
 	} else {
 		const ldns_rdf *rdf = ldns_rr_rd_count(rr) == 1 ? ldns_rr_rdf(rr, 0) : NULL;
-		size_t  need = type == LDNS_RR_TYPE_A ? 4 : 16;
+		size_t need = type == LDNS_RR_TYPE_A ? 4 : 16;
 		struct sockaddr_in *v4 = (struct sockaddr_in *) &out->sa;
 		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *) &out->sa;
 
@@ -603,12 +607,12 @@ static void dns_take_rr(struct dns_rrset *set, const ldns_rr *rr, ldns_rr_type t
 }
 
 /* dns_collect - the records answering owner, following CNAMEs in the answer */
-static ldns_rdf *dns_collect(const ldns_pkt *pkt, const ldns_rdf *qname,
-			     ldns_rr_type type, struct dns_rrset *set, int *links)
+static ldns_rdf *dns_collect(const ldns_pkt *pkt, const ldns_rdf *qname, ldns_rr_type type,
+			     struct dns_rrset *set, int *links)
 {
 	const ldns_rr_list *ans = ldns_pkt_answer(pkt);
 	const ldns_rdf *owner = qname;
-	size_t  n = ans ? ldns_rr_list_rr_count(ans) : 0;
+	size_t n = ans ? ldns_rr_list_rr_count(ans) : 0;
 
 	for (;;) {
 		const ldns_rdf *next = NULL;
@@ -642,14 +646,14 @@ static ldns_rdf *dns_collect(const ldns_pkt *pkt, const ldns_rdf *qname,
 static void dns_lookup(const char *name, ldns_rr_type type, int64_t deadline,
 		       struct dns_rrset *set)
 {
-	char    cur[DNS_NAME_MAX];
-	int     links = 0;
+	char cur[DNS_NAME_MAX];
+	int links = 0;
 
 	memset(set, 0, sizeof(*set));
 	set->ttl = UINT32_MAX;
 	strlcpy(cur, name, sizeof(cur));
 	for (;;) {
-		char    fqdn[DNS_NAME_MAX + 2];
+		char fqdn[DNS_NAME_MAX + 2];
 		ldns_pkt *pkt = dns_query(cur, type, deadline, set->why, sizeof(set->why));
 		ldns_rdf *qname, *next;
 
@@ -703,7 +707,7 @@ static void dns_note(struct dns_result *res, const char *fmt, ...)
 
 static void dns_note(struct dns_result *res, const char *fmt, ...)
 {
-	size_t  used = strlen(res->answer);
+	size_t used = strlen(res->answer);
 	va_list ap;
 
 	if (used >= sizeof(res->answer) - 1)
@@ -725,8 +729,8 @@ static int dns_have_addr(const struct dns_result *res, const struct dns_rr *rr)
 
 /* Problems met while resolving the exchangers of one domain. */
 struct dns_hoststate {
-	int     tempfail;
-	int     problems;
+	int tempfail;
+	int problems;
 };
 
 /* dns_add_host - one host's A and AAAA addresses, appended as targets */
@@ -735,7 +739,7 @@ static void dns_add_host(struct dns_result *res, const char *host, uint16_t pref
 {
 	static const ldns_rr_type types[] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
 	struct dns_rrset *set = xmalloc(sizeof(*set));
-	int     found = 0, nodata = 0;
+	int found = 0, nodata = 0;
 
 	for (size_t t = 0; t < 2; t++) {
 		dns_lookup(host, types[t], deadline, set);
@@ -744,8 +748,8 @@ static void dns_add_host(struct dns_result *res, const char *host, uint16_t pref
 		if (set->kind == LK_FAIL) {
 			hs->tempfail = 1;
 			hs->problems++;
-			dns_note(res, "; %s %s lookup failed: %s", host,
-				 t ? "AAAA" : "A", set->why);
+			dns_note(res, "; %s %s lookup failed: %s", host, t ? "AAAA" : "A",
+				 set->why);
 			continue;
 		}
 		if (set->kind == LK_NXDOMAIN) {
@@ -781,12 +785,12 @@ static void dns_add_host(struct dns_result *res, const char *host, uint16_t pref
 /* dns_sort_mx - MX records by preference, stable, root and duplicates out */
 static size_t dns_sort_mx(struct dns_rrset *set)
 {
-	size_t  n = 0;
+	size_t n = 0;
 
 	for (size_t i = 0; i < set->count; i++) {
 		struct dns_rr rr = set->rr[i];
-		size_t  j;
-		int     dup = 0;
+		size_t j;
+		int dup = 0;
 
 		if (rr.name[0] == 0)
 			continue;
@@ -808,7 +812,7 @@ static void dns_finish(struct dns_result *res, const struct dns_hoststate *hs)
 	if (res->ntarget > 0) {
 		res->status = DNS_OK;
 		if (hs->problems)
-			res->ttl = 0;		/* don't keep a partial answer */
+			res->ttl = 0; /* don't keep a partial answer */
 	} else {
 		res->status = hs->tempfail ? DNS_TEMPFAIL : DNS_NOTFOUND;
 	}
@@ -821,7 +825,7 @@ static void dns_resolve_mx(const char *domain, int64_t deadline, struct dns_resu
 {
 	struct dns_rrset *set = xmalloc(sizeof(*set));
 	struct dns_hoststate hs = {0, 0};
-	size_t  n;
+	size_t n;
 
 	dns_lookup(domain, LDNS_RR_TYPE_MX, deadline, set);
 	res->ttl = set->ttl;
@@ -853,7 +857,8 @@ static void dns_resolve_mx(const char *domain, int64_t deadline, struct dns_resu
 			n = DNS_HOSTS_MAX;
 		dns_note(res, "MX");
 		for (size_t i = 0; i < n; i++)
-			dns_note(res, "%s %u %s", i ? "," : "", set->rr[i].pref, set->rr[i].name);
+			dns_note(res, "%s %u %s", i ? "," : "", set->rr[i].pref,
+				 set->rr[i].name);
 		for (size_t i = 0; i < n && dns_now_ms() < deadline; i++)
 			dns_add_host(res, set->rr[i].name, set->rr[i].pref, deadline, &hs);
 		if (n == 0) {
@@ -879,8 +884,8 @@ static void dns_resolve_host(const char *host, int64_t deadline, struct dns_resu
 	if (res->answer[0] == ';')
 		memmove(res->answer, res->answer + 2, strlen(res->answer + 2) + 1);
 	if (res->status == DNS_OK)
-		dns_note(res, "%s%zu address%s", res->answer[0] ? "; " : "",
-			 res->ntarget, res->ntarget == 1 ? "" : "es");
+		dns_note(res, "%s%zu address%s", res->answer[0] ? "; " : "", res->ntarget,
+			 res->ntarget == 1 ? "" : "es");
 }
 
 /* dns_cache_get - a cached result that is still fresh */
@@ -908,7 +913,7 @@ static void dns_cache_put(char kind, const char *name, const struct dns_result *
 	uint32_t ttl = res->ttl;
 	int64_t now = dns_now_ms();
 	struct dns_cache_entry *e = NULL;
-	size_t  victim = 0;
+	size_t victim = 0;
 
 	if (ttl > (uint32_t) var_dns_cache_max_ttl)
 		ttl = (uint32_t) var_dns_cache_max_ttl;
@@ -939,11 +944,11 @@ static void dns_cache_put(char kind, const char *name, const struct dns_result *
 static void dns_shuffle(struct dns_result *res)
 {
 	static struct dns_target tmp[DNS_ADDRS_MAX];
-	size_t  start[DNS_ADDRS_MAX], len[DNS_ADDRS_MAX], nrun = 0, out = 0;
+	size_t start[DNS_ADDRS_MAX], len[DNS_ADDRS_MAX], nrun = 0, out = 0;
 
 	/* runs: the consecutive addresses of one host */
 	for (size_t i = 0; i < res->ntarget; nrun++) {
-		size_t  j = i + 1;
+		size_t j = i + 1;
 
 		while (j < res->ntarget && res->target[j].pref == res->target[i].pref
 		       && strcmp(res->target[j].host, res->target[i].host) == 0)
@@ -954,13 +959,13 @@ static void dns_shuffle(struct dns_result *res)
 	}
 	/* Fisher-Yates over the runs of each preference */
 	for (size_t a = 0; a < nrun;) {
-		size_t  b = a + 1;
+		size_t b = a + 1;
 
 		while (b < nrun && res->target[start[b]].pref == res->target[start[a]].pref)
 			b++;
 		for (size_t k = b - 1; k > a; k--) {
-			size_t  r = a + arc4random_uniform((uint32_t) (k - a + 1));
-			size_t  ts = start[k], tl = len[k];
+			size_t r = a + arc4random_uniform((uint32_t) (k - a + 1));
+			size_t ts = start[k], tl = len[k];
 
 			start[k] = start[r];
 			len[k] = len[r];
@@ -976,10 +981,9 @@ static void dns_shuffle(struct dns_result *res)
 }
 
 /* dns_resolve - cache, or DNS within dns_timeout */
-static void dns_resolve(const char *cid, char kind, const char *name,
-			struct dns_result *res)
+static void dns_resolve(const char *cid, char kind, const char *name, struct dns_result *res)
 {
-	char    norm[DNS_NAME_MAX];
+	char norm[DNS_NAME_MAX];
 
 	memset(res, 0, sizeof(*res));
 	if (!dns_inited)
@@ -1004,13 +1008,13 @@ static void dns_resolve(const char *cid, char kind, const char *name,
 }
 
 /* proxy_dns_mx - the addresses of a mail domain, in RFC 5321 order */
-void    proxy_dns_mx(const char *cid, const char *domain, struct dns_result *res)
+void proxy_dns_mx(const char *cid, const char *domain, struct dns_result *res)
 {
 	dns_resolve(cid, 'M', domain, res);
 }
 
 /* proxy_dns_host - a host's addresses */
-void    proxy_dns_host(const char *cid, const char *host, struct dns_result *res)
+void proxy_dns_host(const char *cid, const char *host, struct dns_result *res)
 {
 	dns_resolve(cid, 'H', host, res);
 }

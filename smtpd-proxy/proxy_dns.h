@@ -29,30 +29,30 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define DNS_HOSTS_MAX	32		/* MX exchangers kept per domain */
-#define DNS_ADDRS_MAX	64		/* addresses kept per domain */
-#define DNS_NAME_MAX	254		/* a host name and its NUL */
+#define DNS_HOSTS_MAX 32  /* MX exchangers kept per domain */
+#define DNS_ADDRS_MAX 64  /* addresses kept per domain */
+#define DNS_NAME_MAX  254 /* a host name and its NUL */
 
 enum dns_status {
-	DNS_OK = 0,			/* one address or more */
-	DNS_NOTFOUND,			/* NXDOMAIN, null MX, no address at all */
-	DNS_TEMPFAIL,			/* SERVFAIL, REFUSED, timeout, bad replies */
+	DNS_OK = 0,   /* one address or more */
+	DNS_NOTFOUND, /* NXDOMAIN, null MX, no address at all */
+	DNS_TEMPFAIL, /* SERVFAIL, REFUSED, timeout, bad replies */
 };
 
 struct dns_target {
-	struct sockaddr_storage sa;	/* port 0 */
+	struct sockaddr_storage sa; /* port 0 */
 	socklen_t salen;
-	uint16_t pref;			/* MX preference; 0 for a plain host */
-	char    host[DNS_NAME_MAX];	/* the exchanger or host name */
+	uint16_t pref;           /* MX preference; 0 for a plain host */
+	char host[DNS_NAME_MAX]; /* the exchanger or host name */
 };
 
 struct dns_result {
 	enum dns_status status;
-	int     cached;			/* answered from the cache */
-	int     null_mx;		/* the domain said "no mail" */
-	uint32_t ttl;			/* seconds this result may be kept */
-	char    answer[512];		/* what DNS said, one line */
-	size_t  ntarget;
+	int cached;       /* answered from the cache */
+	int null_mx;      /* the domain said "no mail" */
+	uint32_t ttl;     /* seconds this result may be kept */
+	char answer[512]; /* what DNS said, one line */
+	size_t ntarget;
 	struct dns_target target[DNS_ADDRS_MAX];
 };
 

@@ -22,9 +22,9 @@
 
 #include "proxy_haproxy.h"
 
-#define V2_HDR		16		/* signature, ver/cmd, family, length */
-#define V2_SIG_LEN	12
-#define PP2_TYPE_CRC32C	0x03
+#define V2_HDR          16 /* signature, ver/cmd, family, length */
+#define V2_SIG_LEN      12
+#define PP2_TYPE_CRC32C 0x03
 
 static const uint8_t haproxy_v2sig[V2_SIG_LEN] = {
 	0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A,
@@ -42,11 +42,11 @@ static int64_t haproxy_now_ms(void)
 /* haproxy_wait - wait until readable; 0 ready, -1 with why */
 static int haproxy_wait(int fd, int64_t until, char *why, size_t whylen)
 {
-	struct pollfd pfd = {.fd = fd,.events = POLLIN};
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 
 	for (;;) {
 		int64_t left = until - haproxy_now_ms();
-		int     n;
+		int n;
 
 		if (left <= 0) {
 			snprintf(why, whylen, "timeout before the end of the PROXY header");
@@ -63,8 +63,8 @@ static int haproxy_wait(int fd, int64_t until, char *why, size_t whylen)
 }
 
 /* haproxy_recv - one recv of at most len bytes; >0, or -1 with why */
-static ssize_t haproxy_recv(int fd, uint8_t *buf, size_t len, int flags,
-			    int64_t until, char *why, size_t whylen)
+static ssize_t haproxy_recv(int fd, uint8_t *buf, size_t len, int flags, int64_t until,
+			    char *why, size_t whylen)
 {
 	for (;;) {
 		ssize_t n;
@@ -75,7 +75,8 @@ static ssize_t haproxy_recv(int fd, uint8_t *buf, size_t len, int flags,
 		if (n > 0)
 			return n;
 		if (n == 0) {
-			snprintf(why, whylen, "connection closed before the end of the "
+			snprintf(why, whylen,
+				 "connection closed before the end of the "
 				 "PROXY header");
 			return -1;
 		}
@@ -87,12 +88,11 @@ static ssize_t haproxy_recv(int fd, uint8_t *buf, size_t len, int flags,
 }
 
 /* haproxy_read_exact - read until buf holds want bytes */
-static int haproxy_read_exact(int fd, uint8_t *buf, size_t *have, size_t want,
-			      int64_t until, char *why, size_t whylen)
+static int haproxy_read_exact(int fd, uint8_t *buf, size_t *have, size_t want, int64_t until,
+			      char *why, size_t whylen)
 {
 	while (*have < want) {
-		ssize_t n = haproxy_recv(fd, buf + *have, want - *have, 0, until,
-					 why, whylen);
+		ssize_t n = haproxy_recv(fd, buf + *have, want - *have, 0, until, why, whylen);
 
 		if (n < 0)
 			return -1;
@@ -104,7 +104,7 @@ static int haproxy_read_exact(int fd, uint8_t *buf, size_t *have, size_t want,
 /* haproxy_prefix_ok - could these first bytes start a header? */
 static int haproxy_prefix_ok(const uint8_t *buf, size_t have)
 {
-	size_t  n1 = have < 6 ? have : 6, n2 = have < V2_SIG_LEN ? have : V2_SIG_LEN;
+	size_t n1 = have < 6 ? have : 6, n2 = have < V2_SIG_LEN ? have : V2_SIG_LEN;
 
 	return memcmp(buf, "PROXY ", n1) == 0 || memcmp(buf, haproxy_v2sig, n2) == 0;
 }
@@ -113,7 +113,7 @@ static int haproxy_prefix_ok(const uint8_t *buf, size_t have)
 static int haproxy_port(const char *text, uint16_t *port)
 {
 	unsigned long n = 0;
-	size_t  len = strlen(text);
+	size_t len = strlen(text);
 
 	if (len == 0 || len > 5 || (len > 1 && text[0] == '0'))
 		return -1;
@@ -158,11 +158,10 @@ static int haproxy_v1_addr(int family, const char *addr, const char *port,
 }
 
 /* haproxy_v1_parse - "PROXY TCP4 src dst sport dport" (CRLF removed) */
-static int haproxy_v1_parse(char *line, struct haproxy_info *info, char *why,
-			    size_t whylen)
+static int haproxy_v1_parse(char *line, struct haproxy_info *info, char *why, size_t whylen)
 {
-	char   *tok[7], *cp = line;
-	int     ntok = 0, family;
+	char *tok[7], *cp = line;
+	int ntok = 0, family;
 
 	info->version = 1;
 	for (char *p = line; *p; p++) {
@@ -192,7 +191,8 @@ static int haproxy_v1_parse(char *line, struct haproxy_info *info, char *why,
 		return -1;
 	}
 	if (ntok != 6 || cp != NULL) {
-		snprintf(why, whylen, "v1 header needs exactly 6 fields separated by "
+		snprintf(why, whylen,
+			 "v1 header needs exactly 6 fields separated by "
 			 "single spaces");
 		return -1;
 	}
@@ -211,9 +211,9 @@ static int haproxy_v1(int fd, uint8_t *buf, size_t have, int64_t until,
 	uint8_t *lf = memchr(buf, '\n', have);
 
 	while (lf == NULL && have < HAPROXY_V1_MAX) {
-		ssize_t n = haproxy_recv(fd, buf + have, HAPROXY_V1_MAX - have, MSG_PEEK,
-					 until, why, whylen);
-		size_t  take;
+		ssize_t n = haproxy_recv(fd, buf + have, HAPROXY_V1_MAX - have, MSG_PEEK, until,
+					 why, whylen);
+		size_t take;
 
 		if (n < 0)
 			return -1;
@@ -257,13 +257,12 @@ static uint32_t haproxy_crc32c(const uint8_t *p, size_t len)
 }
 
 /* haproxy_v2_tlvs - walk the TLVs to the last byte; check a CRC32C */
-static int haproxy_v2_tlvs(uint8_t *hdr, size_t total, size_t off, char *why,
-			   size_t whylen)
+static int haproxy_v2_tlvs(uint8_t *hdr, size_t total, size_t off, char *why, size_t whylen)
 {
-	int     count = 0;
+	int count = 0;
 
 	while (off < total) {
-		size_t  vlen;
+		size_t vlen;
 		uint8_t type;
 
 		if (total - off < 3) {
@@ -271,7 +270,8 @@ static int haproxy_v2_tlvs(uint8_t *hdr, size_t total, size_t off, char *why,
 			return -1;
 		}
 		if (++count > HAPROXY_TLV_MAX) {
-			snprintf(why, whylen, "more than %d TLVs in v2 header", HAPROXY_TLV_MAX);
+			snprintf(why, whylen, "more than %d TLVs in v2 header",
+				 HAPROXY_TLV_MAX);
 			return -1;
 		}
 		type = hdr[off];
@@ -303,8 +303,7 @@ static int haproxy_v2_tlvs(uint8_t *hdr, size_t total, size_t off, char *why,
 
 /* haproxy_v2_addrs - the address block of a v2 PROXY command */
 static int haproxy_v2_addrs(const uint8_t *a, uint8_t fam, size_t len,
-			    struct haproxy_info *info, size_t *used, char *why,
-			    size_t whylen)
+			    struct haproxy_info *info, size_t *used, char *why, size_t whylen)
 {
 	struct sockaddr_in *s4 = (struct sockaddr_in *) &info->src;
 	struct sockaddr_in *d4 = (struct sockaddr_in *) &info->dst;
@@ -312,7 +311,7 @@ static int haproxy_v2_addrs(const uint8_t *a, uint8_t fam, size_t len,
 	struct sockaddr_in6 *d6 = (struct sockaddr_in6 *) &info->dst;
 
 	switch (fam) {
-	case 0x11:				/* TCP over IPv4 */
+	case 0x11: /* TCP over IPv4 */
 		if (len < 12)
 			break;
 		s4->sin_family = d4->sin_family = AF_INET;
@@ -323,7 +322,7 @@ static int haproxy_v2_addrs(const uint8_t *a, uint8_t fam, size_t len,
 		info->srclen = info->dstlen = sizeof(struct sockaddr_in);
 		*used = 12;
 		return 0;
-	case 0x21:				/* TCP over IPv6 */
+	case 0x21: /* TCP over IPv6 */
 		if (len < 36)
 			break;
 		s6->sin6_family = d6->sin6_family = AF_INET6;
@@ -334,11 +333,11 @@ static int haproxy_v2_addrs(const uint8_t *a, uint8_t fam, size_t len,
 		info->srclen = info->dstlen = sizeof(struct sockaddr_in6);
 		*used = 36;
 		return 0;
-	case 0x00:				/* UNSPEC: keep the real endpoints */
+	case 0x00: /* UNSPEC: keep the real endpoints */
 		info->local = 1;
 		*used = 0;
 		return 0;
-	case 0x31:				/* UNIX stream: no IP to speak of */
+	case 0x31: /* UNIX stream: no IP to speak of */
 		if (len < 216)
 			break;
 		info->local = 1;
@@ -361,7 +360,7 @@ static int haproxy_v2_addrs(const uint8_t *a, uint8_t fam, size_t len,
 static int haproxy_v2(int fd, uint8_t *buf, size_t have, int64_t until,
 		      struct haproxy_info *info, char *why, size_t whylen)
 {
-	size_t  len, used = 0;
+	size_t len, used = 0;
 	uint8_t cmd, fam;
 
 	info->version = 2;
@@ -399,12 +398,11 @@ static int haproxy_v2(int fd, uint8_t *buf, size_t have, int64_t until,
 }
 
 /* proxy_haproxy_read - one PROXY header, v1 or v2, within timeout seconds */
-int     proxy_haproxy_read(int fd, int timeout, struct haproxy_info *info,
-			           char *why, size_t whylen)
+int proxy_haproxy_read(int fd, int timeout, struct haproxy_info *info, char *why, size_t whylen)
 {
 	uint8_t buf[V2_HDR + HAPROXY_V2_MAX + 1];
 	int64_t until = haproxy_now_ms() + (int64_t) timeout * 1000;
-	size_t  have = 0;
+	size_t have = 0;
 
 	memset(info, 0, sizeof(*info));
 	while (have < 8) {
@@ -414,7 +412,8 @@ int     proxy_haproxy_read(int fd, int timeout, struct haproxy_info *info,
 			return -1;
 		have += (size_t) n;
 		if (!haproxy_prefix_ok(buf, have)) {
-			snprintf(why, whylen, "no PROXY header (the connection starts "
+			snprintf(why, whylen,
+				 "no PROXY header (the connection starts "
 				 "with something else)");
 			return -1;
 		}

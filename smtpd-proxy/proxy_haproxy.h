@@ -21,20 +21,20 @@
 
 #include <sys/socket.h>
 
-#define HAPROXY_V1_MAX	107		/* the whole v1 line, CRLF included */
-#define HAPROXY_V2_MAX	2048		/* v2 bytes after the 16-byte header */
-#define HAPROXY_TLV_MAX	64		/* TLVs in one v2 header */
+#define HAPROXY_V1_MAX  107  /* the whole v1 line, CRLF included */
+#define HAPROXY_V2_MAX  2048 /* v2 bytes after the 16-byte header */
+#define HAPROXY_TLV_MAX 64   /* TLVs in one v2 header */
 
 struct haproxy_info {
-	int     version;		/* 1 or 2 */
-	int     local;			/* keep the connection's own endpoints */
-	struct sockaddr_storage src;	/* the real client */
+	int version;                 /* 1 or 2 */
+	int local;                   /* keep the connection's own endpoints */
+	struct sockaddr_storage src; /* the real client */
 	socklen_t srclen;
-	struct sockaddr_storage dst;	/* where it connected */
+	struct sockaddr_storage dst; /* where it connected */
 	socklen_t dstlen;
 };
 
-int proxy_haproxy_read(int fd, int timeout, struct haproxy_info *info,
-		       char *why, size_t whylen);
+int proxy_haproxy_read(int fd, int timeout, struct haproxy_info *info, char *why,
+		       size_t whylen);
 
 #endif

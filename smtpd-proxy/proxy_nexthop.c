@@ -65,12 +65,13 @@ void proxy_hop_close(struct proxy_session *s)
 }
 
 /* proxy_hop_failed - log why the next hop is gone, drop it */
-void    proxy_hop_failed(struct proxy_session *s, int status, const char *doing)
+void proxy_hop_failed(struct proxy_session *s, int status, const char *doing)
 {
 	if (status == HOP_GARBLED)
 		evt_warn(HOP_PROTO, s->cid, "hop=%s during=%s", s->hop_name, evt_quote(doing));
 	else if (status == HOP_TIMEOUT)
-		evt_warn(HOP_TIMEOUT, s->cid, "hop=%s during=%s", s->hop_name, evt_quote(doing));
+		evt_warn(HOP_TIMEOUT, s->cid, "hop=%s during=%s", s->hop_name,
+			 evt_quote(doing));
 	else
 		evt_warn(HOP_LOST, s->cid, "hop=%s during=%s", s->hop_name, evt_quote(doing));
 	proxy_hop_close(s);
@@ -78,15 +79,15 @@ void    proxy_hop_failed(struct proxy_session *s, int status, const char *doing)
 
 /* What the attempts of one session came to. */
 struct hop_tries {
-	struct buf why;			/* every failure, for the log */
-	int     connects;		/* addresses we tried to connect to */
-	int     budget;			/* next_hop_address_limit left */
-	int     loops;			/* addresses that were our own */
-	enum dns_status dns;		/* worst lookup: TEMPFAIL > NOTFOUND > OK */
-	char    dns_entry[256];		/* the next_hop entry it was about */
-	char    dns_answer[256];	/* and what DNS said */
-	const char *lookup;		/* "mx", "dns", "native", "literal" */
-	char    entry[256];		/* the entry that answered */
+	struct buf why;       /* every failure, for the log */
+	int connects;         /* addresses we tried to connect to */
+	int budget;           /* next_hop_address_limit left */
+	int loops;            /* addresses that were our own */
+	enum dns_status dns;  /* worst lookup: TEMPFAIL > NOTFOUND > OK */
+	char dns_entry[256];  /* the next_hop entry it was about */
+	char dns_answer[256]; /* and what DNS said */
+	const char *lookup;   /* "mx", "dns", "native", "literal" */
+	char entry[256];      /* the entry that answered */
 };
 
 /* proxy_hop_why - note one failure for the log line */
@@ -98,7 +99,7 @@ static void proxy_hop_why(struct hop_tries *t, const char *fmt, ...)
 	va_list ap;
 
 	if (t->why.len > 2048)
-		return;				/* enough to diagnose */
+		return; /* enough to diagnose */
 	if (t->why.len)
 		buf_puts(&t->why, "; ");
 	va_start(ap, fmt);
@@ -110,7 +111,7 @@ static void proxy_hop_why(struct hop_tries *t, const char *fmt, ...)
 static int proxy_same_addr(const struct sockaddr *a, const struct sockaddr *b)
 {
 	struct cidr c;
-	char    host[INET6_ADDRSTRLEN];
+	char host[INET6_ADDRSTRLEN];
 
 	if (inet_port(a) != inet_port(b))
 		return 0;
@@ -133,12 +134,11 @@ static const char *proxy_bind_address(int family)
 }
 
 /* proxy_hop_try - connect to one address and read a 220 banner */
-static int proxy_hop_try(struct proxy_session *s, const struct sockaddr *sa,
-			 socklen_t salen, const char *name,
-			 struct smtp_reply *banner, struct hop_tries *t)
+static int proxy_hop_try(struct proxy_session *s, const struct sockaddr *sa, socklen_t salen,
+			 const char *name, struct smtp_reply *banner, struct hop_tries *t)
 {
-	char    err[256], addr[INET6_ADDRSTRLEN];
-	int     fd, rc;
+	char err[256], addr[INET6_ADDRSTRLEN];
+	int fd, rc;
 
 	/* Postfix style: "name[address]:port", or the address alone */
 	inet_host_str(sa, addr, sizeof(addr));
@@ -185,7 +185,7 @@ static int proxy_hop_try(struct proxy_session *s, const struct sockaddr *sa,
 static void proxy_hop_native(const char *host, struct dns_result *res)
 {
 	struct addrinfo hints, *ai0, *ai;
-	int     rc;
+	int rc;
 
 	memset(res, 0, sizeof(*res));
 	memset(&hints, 0, sizeof(hints));
@@ -193,7 +193,8 @@ static void proxy_hop_native(const char *host, struct dns_result *res)
 	hints.ai_socktype = SOCK_STREAM;
 	if ((rc = getaddrinfo(host, NULL, &hints, &ai0)) != 0) {
 		res->status = rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_ADDRFAMILY
-			? DNS_NOTFOUND : DNS_TEMPFAIL;
+			? DNS_NOTFOUND
+			: DNS_TEMPFAIL;
 		snprintf(res->answer, sizeof(res->answer), "%s", gai_strerror(rc));
 		return;
 	}
@@ -235,11 +236,10 @@ static int proxy_hop_literal(const char *host, struct dns_result *res)
 }
 
 /* proxy_hop_resolve - one next_hop entry to addresses, per next_hop_lookup */
-static void proxy_hop_resolve(struct proxy_session *s, const char *spec,
-			      const char *host, struct dns_result *res,
-			      struct hop_tries *t)
+static void proxy_hop_resolve(struct proxy_session *s, const char *spec, const char *host,
+			      struct dns_result *res, struct hop_tries *t)
 {
-	int     bracketed = *spec == '[';
+	int bracketed = *spec == '[';
 
 	if (proxy_hop_literal(host, res)) {
 		t->lookup = "literal";
@@ -257,15 +257,16 @@ static void proxy_hop_resolve(struct proxy_session *s, const char *spec,
 	}
 	/* every session that meets a DNS failure logs it with the answer */
 	if (res->status == DNS_TEMPFAIL)
-		evt_warn(DNS_TEMPFAIL, s->cid, "domain=%s lookup=%s answer=%s%s",
-			 host, t->lookup, evt_quote(res->answer), res->cached ? " cached=yes" : "");
+		evt_warn(DNS_TEMPFAIL, s->cid, "domain=%s lookup=%s answer=%s%s", host,
+			 t->lookup, evt_quote(res->answer), res->cached ? " cached=yes" : "");
 	else if (res->status == DNS_NOTFOUND)
-		evt_warn(DNS_NOTFOUND, s->cid, "domain=%s lookup=%s answer=%s%s",
-			 host, t->lookup, evt_quote(res->answer), res->cached ? " cached=yes" : "");
+		evt_warn(DNS_NOTFOUND, s->cid, "domain=%s lookup=%s answer=%s%s", host,
+			 t->lookup, evt_quote(res->answer), res->cached ? " cached=yes" : "");
 	else if (!res->cached && strcmp(t->lookup, "native") != 0)
-		evt_info(DNS_RESOLVED, s->cid, "domain=%s lookup=%s answer=%s "
-			 "addresses=%zu ttl=%u", host, t->lookup, evt_quote(res->answer),
-			 res->ntarget, res->ttl);
+		evt_info(DNS_RESOLVED, s->cid,
+			 "domain=%s lookup=%s answer=%s "
+			 "addresses=%zu ttl=%u",
+			 host, t->lookup, evt_quote(res->answer), res->ntarget, res->ttl);
 	if (res->status != DNS_OK) {
 		proxy_hop_why(t, "%s: %s", spec, res->answer);
 		if (res->status > t->dns) {
@@ -281,10 +282,10 @@ static void proxy_hop_resolve(struct proxy_session *s, const char *spec,
 static int proxy_hop_try_name(struct proxy_session *s, const char *spec,
 			      struct smtp_reply *banner, struct hop_tries *t)
 {
-	char    host[256], port[32];
+	char host[256], port[32];
 	struct dns_result *res;
-	int     rc = -1;
-	long    portnum;
+	int rc = -1;
+	long portnum;
 
 	if (inet_split_hostport(spec, host, sizeof(host), port, sizeof(port), "25") < 0
 	    || (portnum = strtol(port, NULL, 10)) < 1 || portnum > 65535) {
@@ -293,12 +294,13 @@ static int proxy_hop_try_name(struct proxy_session *s, const char *spec,
 	}
 	res = xmalloc(sizeof(*res));
 	proxy_hop_resolve(s, spec, host, res, t);
-	for (size_t i = 0; res->status == DNS_OK && i < res->ntarget && rc < 0
-	     && t->budget > 0; i++) {
+	for (size_t i = 0; res->status == DNS_OK && i < res->ntarget && rc < 0 && t->budget > 0;
+	     i++) {
 		struct dns_target *tg = &res->target[i];
 
 		if (tg->sa.ss_family == AF_INET6)
-			((struct sockaddr_in6 *) &tg->sa)->sin6_port = htons((uint16_t) portnum);
+			((struct sockaddr_in6 *) &tg->sa)->sin6_port =
+				htons((uint16_t) portnum);
 		else
 			((struct sockaddr_in *) &tg->sa)->sin_port = htons((uint16_t) portnum);
 		rc = proxy_hop_try(s, (struct sockaddr *) &tg->sa, tg->salen,
@@ -311,8 +313,7 @@ static int proxy_hop_try_name(struct proxy_session *s, const char *spec,
 }
 
 /* proxy_reflect_addr - the client's address on resubmit_port */
-static socklen_t proxy_reflect_addr(const struct proxy_session *s,
-				    struct sockaddr_storage *ss)
+static socklen_t proxy_reflect_addr(const struct proxy_session *s, struct sockaddr_storage *ss)
 {
 	const struct sockaddr_in6 *c6 = (const struct sockaddr_in6 *) &s->client_sa;
 
@@ -337,27 +338,33 @@ static socklen_t proxy_reflect_addr(const struct proxy_session *s,
 static void proxy_hop_refusal(struct proxy_session *s, const struct hop_tries *t)
 {
 	if (t->connects > 0 || (t->dns == DNS_OK && t->loops == 0)) {
-		snprintf(s->hop_refusal, sizeof(s->hop_refusal), "421 4.4.1 %s Error: "
-			 "no next hop available, try again later", s->helo_name);
+		snprintf(s->hop_refusal, sizeof(s->hop_refusal),
+			 "421 4.4.1 %s Error: "
+			 "no next hop available, try again later",
+			 s->helo_name);
 	} else if (t->dns == DNS_TEMPFAIL) {
-		snprintf(s->hop_refusal, sizeof(s->hop_refusal), "451 4.4.3 %s Error: "
+		snprintf(s->hop_refusal, sizeof(s->hop_refusal),
+			 "451 4.4.3 %s Error: "
 			 "next hop lookup failed for %s: %.200s, try again later",
 			 s->helo_name, t->dns_entry, t->dns_answer);
 	} else if (t->dns == DNS_NOTFOUND) {
-		snprintf(s->hop_refusal, sizeof(s->hop_refusal), "451 4.4.4 %s Error: "
+		snprintf(s->hop_refusal, sizeof(s->hop_refusal),
+			 "451 4.4.4 %s Error: "
 			 "no address for next hop %s: %.200s, try again later",
 			 s->helo_name, t->dns_entry, t->dns_answer);
 	} else {
-		snprintf(s->hop_refusal, sizeof(s->hop_refusal), "451 4.4.6 %s Error: "
-			 "next hop loops back to myself, try again later", s->helo_name);
+		snprintf(s->hop_refusal, sizeof(s->hop_refusal),
+			 "451 4.4.6 %s Error: "
+			 "next hop loops back to myself, try again later",
+			 s->helo_name);
 	}
 }
 
 /* proxy_hop_connect - reach a next hop that says 220; -1 if none did */
-int     proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner)
+int proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner)
 {
 	struct hop_tries t;
-	int     rc = -1;
+	int rc = -1;
 
 	memset(&t, 0, sizeof(t));
 	buf_init(&t.why, 256);
@@ -379,9 +386,11 @@ int     proxy_hop_connect(struct proxy_session *s, struct smtp_reply *banner)
 	}
 	if (rc == 0) {
 		if (*t.entry)
-			evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s next_hop=%s "
-				 "lookup=%s%s%s", s->hop_name, CONF_NAME(operating_mode),
-				 t.entry, t.lookup, t.why.len ? " skipped=" : "",
+			evt_info(HOP_CONNECTED, s->cid,
+				 "hop=%s mode=%s next_hop=%s "
+				 "lookup=%s%s%s",
+				 s->hop_name, CONF_NAME(operating_mode), t.entry, t.lookup,
+				 t.why.len ? " skipped=" : "",
 				 t.why.len ? evt_quote(t.why.data) : "");
 		else
 			evt_info(HOP_CONNECTED, s->cid, "hop=%s mode=%s%s%s", s->hop_name,
@@ -406,7 +415,7 @@ static long long proxy_caps_size(const char *p, const char *end)
 	/* strtoll() would skip the CRLF and read the next line's reply code */
 	for (cp = p; cp < end && isdigit((unsigned char) *cp); cp++) {
 		if (n > (LLONG_MAX - 9) / 10)
-			return 0;			/* beyond any message: no limit */
+			return 0; /* beyond any message: no limit */
 		n = n * 10 + (*cp - '0');
 	}
 	return cp > p && (cp == end || *cp == ' ') ? n : 0;
@@ -418,11 +427,17 @@ static void proxy_parse_caps(struct proxy_session *s, const struct smtp_reply *r
 	static const struct {
 		const char *word;
 		unsigned cap;
-	}       known[] = {
-		{"8BITMIME", CAP_8BITMIME}, {"SIZE", CAP_SIZE}, {"DSN", CAP_DSN},
-		{"PIPELINING", CAP_PIPELINING}, {"ENHANCEDSTATUSCODES", CAP_ENHANCED},
-		{"HELP", CAP_HELP}, {"VRFY", CAP_VRFY}, {"SMTPUTF8", CAP_SMTPUTF8},
-		{"XFORWARD", CAP_XFORWARD}, {"STARTTLS", CAP_STARTTLS},
+	} known[] = {
+		{"8BITMIME", CAP_8BITMIME},
+		{"SIZE", CAP_SIZE},
+		{"DSN", CAP_DSN},
+		{"PIPELINING", CAP_PIPELINING},
+		{"ENHANCEDSTATUSCODES", CAP_ENHANCED},
+		{"HELP", CAP_HELP},
+		{"VRFY", CAP_VRFY},
+		{"SMTPUTF8", CAP_SMTPUTF8},
+		{"XFORWARD", CAP_XFORWARD},
+		{"STARTTLS", CAP_STARTTLS},
 	};
 	const char *line = r->text.data;
 
@@ -431,8 +446,8 @@ static void proxy_parse_caps(struct proxy_session *s, const struct smtp_reply *r
 	/* the first line is the greeting; each later line one extension */
 	for (int n = 0; n < r->nlines; n++) {
 		const char *end = strstr(line, "\r\n");
-		char    word[64];
-		size_t  len = 0;
+		char word[64];
+		size_t len = 0;
 
 		if (n > 0 && end - line > 4) {
 			const char *kw = line + 4;
@@ -456,7 +471,7 @@ static void proxy_parse_caps(struct proxy_session *s, const struct smtp_reply *r
 static int proxy_hop_tls_fail(struct proxy_session *s, enum hop_level level,
 			      struct smtp_reply *r, const char *why)
 {
-	char    text[512];
+	char text[512];
 
 	evt_warn(HOP_TLS_FAILED, s->cid, "hop=%s outbound_tls=%s level=%s reason=%s",
 		 s->hop_name, CONF_NAME(outbound_tls), proxy_tls_level_name(level),
@@ -464,7 +479,7 @@ static int proxy_hop_tls_fail(struct proxy_session *s, enum hop_level level,
 	proxy_hop_close(s);
 	s->tls_hop_failed = 1;
 	if (var_outbound_tls == OUTBOUND_TLS_MIRROR)
-		proxy_tls_mirror_failed(s, why);	/* not offered again for a while */
+		proxy_tls_mirror_failed(s, why); /* not offered again for a while */
 	snprintf(text, sizeof(text), "451 4.7.5 %s Error: TLS to the next hop %s failed: %s",
 		 s->helo_name, s->hop_name, why);
 	for (char *cp = text; *cp; cp++)
@@ -480,11 +495,10 @@ static int proxy_hop_tls_fail(struct proxy_session *s, enum hop_level level,
 }
 
 /* proxy_hop_tls_plain - may: the handshake failed, so connect again in clear */
-static int proxy_hop_tls_plain(struct proxy_session *s, struct smtp_reply *r,
-			       const char *why)
+static int proxy_hop_tls_plain(struct proxy_session *s, struct smtp_reply *r, const char *why)
 {
-	evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=%s action=reconnect",
-		 s->hop_name, evt_quote(why));
+	evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=%s action=reconnect", s->hop_name,
+		 evt_quote(why));
 	proxy_hop_close(s);
 	s->tls_hop_plain = 1;
 	if (proxy_hop_connect(s, r) < 0)
@@ -497,18 +511,19 @@ static int proxy_hop_starttls(struct proxy_session *s, struct smtp_reply *r)
 {
 	enum hop_level level = proxy_tls_level(s);
 	struct smtp_reply st;
-	char    why[300];
-	int     rc;
+	char why[300];
+	int rc;
 
 	if (level == HOP_TLS_NONE || s->tls_hop || s->tls_hop_plain || s->hop == NULL)
 		return HOP_OK;
 	/* the SSL session reads the socket itself: nothing may wait in plain text */
 	if (proxy_hop_quiet(s) == HOP_GARBLED)
-		return proxy_hop_tls_fail(s, level, r, "next hop sent data after its EHLO reply");
+		return proxy_hop_tls_fail(s, level, r,
+					  "next hop sent data after its EHLO reply");
 	if (!(s->hop_caps & CAP_STARTTLS)) {
 		if (level == HOP_TLS_MAY) {
-			evt_info(HOP_TLS_PLAIN, s->cid, "hop=%s reason=\"STARTTLS not offered\"",
-				 s->hop_name);
+			evt_info(HOP_TLS_PLAIN, s->cid,
+				 "hop=%s reason=\"STARTTLS not offered\"", s->hop_name);
 			return HOP_OK;
 		}
 		return proxy_hop_tls_fail(s, level, r, "next hop offers no STARTTLS");
@@ -540,7 +555,7 @@ static int proxy_hop_starttls(struct proxy_session *s, struct smtp_reply *r)
 			return proxy_hop_tls_plain(s, r, why);
 		return proxy_hop_tls_fail(s, level, r, why);
 	}
-	return proxy_hop_ehlo(s, r);		/* again, inside TLS */
+	return proxy_hop_ehlo(s, r); /* again, inside TLS */
 }
 
 /*
@@ -549,19 +564,19 @@ static int proxy_hop_starttls(struct proxy_session *s, struct smtp_reply *r)
  * its own EHLO, a round trip less in every session. Our EHLO names us,
  * not the client, so it need not wait for the client's.
  */
-void    proxy_hop_ehlo_early(struct proxy_session *s)
+void proxy_hop_ehlo_early(struct proxy_session *s)
 {
 	if (s->hop == NULL || s->hop_dead || s->ehlo_sent || proxy_hop_quiet(s) != HOP_OK)
-		return;				/* then proxy_hop_ehlo() finds out */
+		return; /* then proxy_hop_ehlo() finds out */
 	stream_printf(s->hop, "EHLO %s\r\n", s->helo_name);
 	s->ehlo_sent = stream_flush(s->hop) == STREAM_OK;
 }
 
 /* proxy_hop_ehlo_drop - the client spoke first of something else: the early EHLO's reply goes */
-void    proxy_hop_ehlo_drop(struct proxy_session *s)
+void proxy_hop_ehlo_drop(struct proxy_session *s)
 {
 	struct smtp_reply r;
-	int     rc;
+	int rc;
 
 	if (!s->ehlo_sent || s->hop == NULL)
 		return;
@@ -576,27 +591,27 @@ void    proxy_hop_ehlo_drop(struct proxy_session *s)
 /* proxy_hop_ehlo - our EHLO (HELO if refused) to the next hop */
 int proxy_hop_ehlo(struct proxy_session *s, struct smtp_reply *r)
 {
-	int     rc;
+	int rc;
 
 	if (s->ehlo_sent) {
-		s->ehlo_sent = 0;		/* sent with the greeting: its reply is below */
+		s->ehlo_sent = 0; /* sent with the greeting: its reply is below */
 	} else {
 		if ((rc = proxy_hop_quiet(s)) != HOP_OK)
-			return rc;		/* it spoke before we did */
+			return rc; /* it spoke before we did */
 		stream_printf(s->hop, "EHLO %s\r\n", s->helo_name);
 	}
 	if ((rc = proxy_hop_reply(s, r, var_next_hop_timeout, "250")) != HOP_OK)
 		return rc;
 	if (r->code / 100 == 2) {
 		proxy_parse_caps(s, r);
-		return proxy_hop_starttls(s, r);	/* outbound_tls: STARTTLS, EHLO again */
+		return proxy_hop_starttls(s, r); /* outbound_tls: STARTTLS, EHLO again */
 	}
 	if (r->code / 100 != 5)
-		return HOP_OK;			/* 4xx: relayed as it is */
+		return HOP_OK; /* 4xx: relayed as it is */
 	s->hop_caps = 0;
 	stream_printf(s->hop, "HELO %s\r\n", s->helo_name);
 	if ((rc = proxy_hop_reply(s, r, var_next_hop_timeout, "250")) != HOP_OK
 	    || r->code / 100 != 2)
 		return rc;
-	return proxy_hop_starttls(s, r);	/* no STARTTLS: fails if required */
+	return proxy_hop_starttls(s, r); /* no STARTTLS: fails if required */
 }

@@ -59,9 +59,9 @@ const char *hop_strerror(int status)
 }
 
 /* proxy_hop_quiet - HOP_OK if the next hop said nothing out of turn */
-int     proxy_hop_quiet(struct proxy_session *s)
+int proxy_hop_quiet(struct proxy_session *s)
 {
-	int     rc = stream_peek_ready(s->hop);
+	int rc = stream_peek_ready(s->hop);
 
 	if (rc == 0)
 		return HOP_OK;
@@ -71,7 +71,7 @@ int     proxy_hop_quiet(struct proxy_session *s)
 /* proxy_code_listed - is code one of "250 251 ..."? */
 static int proxy_code_listed(const char *list, int code)
 {
-	char    word[4];
+	char word[4];
 
 	snprintf(word, sizeof(word), "%03d", code);
 	for (const char *cp = list; (cp = strstr(cp, word)) != NULL; cp += 3)
@@ -81,10 +81,10 @@ static int proxy_code_listed(const char *list, int code)
 }
 
 /* proxy_hop_reply - a reply to a command whose positive replies are listed */
-int     proxy_hop_reply(struct proxy_session *s, struct smtp_reply *r, int timeout,
-			        const char *positive)
+int proxy_hop_reply(struct proxy_session *s, struct smtp_reply *r, int timeout,
+		    const char *positive)
 {
-	int     rc = proxy_read_reply(s, r, timeout);
+	int rc = proxy_read_reply(s, r, timeout);
 
 	/* a 2xx or 3xx the command cannot get belongs to another one, or none */
 	if (rc == HOP_OK && r->code < 400 && !proxy_code_listed(positive, r->code))
@@ -93,13 +93,12 @@ int     proxy_hop_reply(struct proxy_session *s, struct smtp_reply *r, int timeo
 }
 
 /* proxy_reply_line_ok - is this one well-formed reply line? */
-static int proxy_reply_line_ok(const char *line, size_t len, int flags,
-			       int *code, int *last)
+static int proxy_reply_line_ok(const char *line, size_t len, int flags, int *code, int *last)
 {
 	if (flags & (STREAM_LINE_NUL | STREAM_LINE_BARE_CR))
 		return 0;
-	if (len < 3 || line[0] < '2' || line[0] > '5'
-	    || line[1] < '0' || line[1] > '9' || line[2] < '0' || line[2] > '9')
+	if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9'
+	    || line[2] < '0' || line[2] > '9')
 		return 0;
 	if (len > 3 && line[3] != '-' && line[3] != ' ')
 		return 0;
@@ -120,9 +119,9 @@ int proxy_read_reply(struct proxy_session *s, struct smtp_reply *r, int timeout)
 	buf_reset(&r->text);
 	s->hop->timeout = timeout;
 	for (;;) {
-		char   *line;
-		size_t  len;
-		int     flags, code, last, rc;
+		char *line;
+		size_t len;
+		int flags, code, last, rc;
 
 		if (stream_flush(s->hop) != STREAM_OK)
 			return s->hop->err == STREAM_TIMEOUT ? HOP_TIMEOUT : HOP_LOST;
@@ -134,8 +133,7 @@ int proxy_read_reply(struct proxy_session *s, struct smtp_reply *r, int timeout)
 		if (rc == STREAM_TOOLONG)
 			return HOP_GARBLED;
 		if (!proxy_reply_line_ok(line, len, flags, &code, &last)
-		    || (r->nlines > 0 && code != r->code)
-		    || r->nlines >= PROXY_REPLY_LINES_MAX)
+		    || (r->nlines > 0 && code != r->code) || r->nlines >= PROXY_REPLY_LINES_MAX)
 			return HOP_GARBLED;
 		if (r->nlines == 0) {
 			r->code = code;

@@ -83,16 +83,16 @@ static void proxy_xforward_replied(struct proxy_session *s, const struct pending
 /* Why proxy_path() refused a path (RFC 5321 4.5.3.1 for the sizes). */
 enum path_err {
 	PATH_SYNTAX = -1,
-	PATH_LONG = -2,			/* over 256 octets, <> included */
-	PATH_LOCAL = -3,		/* local part over 64 */
-	PATH_DOMAIN = -4,		/* domain over 255 */
+	PATH_LONG = -2,   /* over 256 octets, <> included */
+	PATH_LOCAL = -3,  /* local part over 64 */
+	PATH_DOMAIN = -4, /* domain over 255 */
 };
 
 /* proxy_path_parts - are the local part and the domain within RFC 5321's sizes? */
 static int proxy_path_parts(const char *addr, size_t len)
 {
 	const char *cp = addr + 1, *end = addr + len - 1, *at = NULL;
-	int     quoted = 0;
+	int quoted = 0;
 
 	/* a source route "@a,@b:" comes first (RFC 5321 4.1.2, ignored by all) */
 	if (*cp == '@' && (cp = memchr(cp, ':', (size_t) (end - cp))) != NULL)
@@ -115,17 +115,17 @@ static int proxy_path_parts(const char *addr, size_t len)
 }
 
 /* proxy_path - "<address>" after FROM: or TO:, and what follows it */
-static int proxy_path(const char *arg, const char *prefix, char *addr,
-		      size_t addrlen, const char **rest)
+static int proxy_path(const char *arg, const char *prefix, char *addr, size_t addrlen,
+		      const char **rest)
 {
-	size_t  plen = strlen(prefix), n;
+	size_t plen = strlen(prefix), n;
 	const char *cp;
-	int     quoted = 0, rc;
+	int quoted = 0, rc;
 
 	if (strncasecmp(arg, prefix, plen) != 0)
 		return PATH_SYNTAX;
 	for (cp = arg + plen; *cp == ' '; cp++)
-		 /* void */ ;
+		/* void */;
 	if (*cp != '<')
 		return PATH_SYNTAX;
 	for (n = 1; cp[n] && (quoted || cp[n] != '>'); n++) {
@@ -180,8 +180,8 @@ static int proxy_params(struct proxy_session *s, enum param_cmd verb, const char
 	static const char *const once[] = {
 		"SIZE", "BODY", "RET", "ENVID", "SMTPUTF8", "NOTIFY", "ORCPT",
 	};
-	char    copy[1024], *cp = copy, *param;
-	size_t  used = 0;
+	char copy[1024], *cp = copy, *param;
+	size_t used = 0;
 	unsigned seen = 0;
 
 	if (strlcpy(copy, text, sizeof(copy)) >= sizeof(copy)) {
@@ -190,10 +190,10 @@ static int proxy_params(struct proxy_session *s, enum param_cmd verb, const char
 	}
 	*out = 0;
 	while ((param = strsep(&cp, " ")) != NULL) {
-		char   *eq = strchr(param, '=');
+		char *eq = strchr(param, '=');
 		const char *val = eq ? eq + 1 : "";
 		unsigned need = 0;
-		int     known = 0;
+		int known = 0;
 
 		if (*param == 0)
 			continue;
@@ -212,7 +212,7 @@ static int proxy_params(struct proxy_session *s, enum param_cmd verb, const char
 		}
 		if (verb == P_MAIL) {
 			if (!strcasecmp(param, "SIZE")) {
-				char   *end;
+				char *end;
 				long long n = strtoll(val, &end, 10);
 
 				if (!eq || *val == 0 || *end || n < 0) {
@@ -221,13 +221,15 @@ static int proxy_params(struct proxy_session *s, enum param_cmd verb, const char
 				}
 				if (n > var_message_size_limit
 				    || (s->hop_size > 0 && n > s->hop_size)) {
-					snprintf(why, whylen, "552 5.3.4 Message size exceeds "
+					snprintf(why, whylen,
+						 "552 5.3.4 Message size exceeds "
 						 "fixed limit");
 					return -1;
 				}
 				known = 1;
 			} else if (!strcasecmp(param, "BODY")) {
-				known = !strcasecmp(val, "7BIT") || !strcasecmp(val, "8BITMIME");
+				known = !strcasecmp(val, "7BIT")
+					|| !strcasecmp(val, "8BITMIME");
 				need = strcasecmp(val, "8BITMIME") ? 0 : CAP_8BITMIME;
 			} else if (!strcasecmp(param, "RET") || !strcasecmp(param, "ENVID")) {
 				known = 1;
@@ -255,12 +257,11 @@ static int proxy_params(struct proxy_session *s, enum param_cmd verb, const char
 }
 
 /* proxy_do_mail - MAIL FROM */
-static void proxy_do_mail(struct proxy_session *s, const struct proxy_cmd *cmd,
-			 const char *arg)
+static void proxy_do_mail(struct proxy_session *s, const struct proxy_cmd *cmd, const char *arg)
 {
-	char    addr[SCAN_ADDR_MAX], params[SCAN_PARAMS_MAX], why[128];
+	char addr[SCAN_ADDR_MAX], params[SCAN_PARAMS_MAX], why[128];
 	const char *rest;
-	int     rc;
+	int rc;
 
 	if (s->state == PS_MAIL) {
 		proxy_chat_reply(s, "503 5.5.1 Error: nested MAIL command");
@@ -277,17 +278,16 @@ static void proxy_do_mail(struct proxy_session *s, const struct proxy_cmd *cmd,
 	proxy_enter_state(s, PS_MAIL);
 	s->mail_ok = 0;
 	s->rcpt_tried = 0;
-	proxy_chat_send(s, cmd, addr, params, "MAIL FROM:%s%s%s", addr,
-			*params ? " " : "", params);
+	proxy_chat_send(s, cmd, addr, params, "MAIL FROM:%s%s%s", addr, *params ? " " : "",
+			params);
 }
 
 /* proxy_do_rcpt - RCPT TO */
-static void proxy_do_rcpt(struct proxy_session *s, const struct proxy_cmd *cmd,
-			 const char *arg)
+static void proxy_do_rcpt(struct proxy_session *s, const struct proxy_cmd *cmd, const char *arg)
 {
-	char    addr[SCAN_ADDR_MAX], params[SCAN_PARAMS_MAX], why[128];
+	char addr[SCAN_ADDR_MAX], params[SCAN_PARAMS_MAX], why[128];
 	const char *rest;
-	int     rc;
+	int rc;
 
 	if ((rc = proxy_path(arg, "TO:", addr, sizeof(addr), &rest)) < 0
 	    || strcmp(addr, "<>") == 0) {
@@ -303,21 +303,21 @@ static void proxy_do_rcpt(struct proxy_session *s, const struct proxy_cmd *cmd,
 		return;
 	}
 	s->rcpt_tried++;
-	proxy_chat_send(s, cmd, addr, params, "RCPT TO:%s%s%s", addr,
-			*params ? " " : "", params);
+	proxy_chat_send(s, cmd, addr, params, "RCPT TO:%s%s%s", addr, *params ? " " : "",
+			params);
 }
 
 /* proxy_ehlo_reply - the next hop's EHLO reply, filtered, for the client */
 static void proxy_ehlo_reply(struct proxy_session *s, const struct smtp_reply *r)
 {
 	static const char *const keep[] = {
-		"8BITMIME", "DSN", "PIPELINING", "ENHANCEDSTATUSCODES", "HELP",
-		"VRFY", "SMTPUTF8", "XFORWARD", NULL,
+		"8BITMIME", "DSN",      "PIPELINING", "ENHANCEDSTATUSCODES", "HELP", "VRFY",
+		"SMTPUTF8", "XFORWARD", NULL,
 	};
 	long long size = var_message_size_limit;
 	const char *line = r->text.data;
 	struct buf out;
-	char   *last;
+	char *last;
 
 	if (s->hop_size > 0 && s->hop_size < size)
 		size = s->hop_size;
@@ -325,13 +325,13 @@ static void proxy_ehlo_reply(struct proxy_session *s, const struct smtp_reply *r
 	for (int n = 0; n < r->nlines; n++) {
 		const char *end = strstr(line, "\r\n");
 		const char *text = end - line > 4 ? line + 4 : "";
-		size_t  tlen = end - line > 4 ? (size_t) (end - line - 4) : 0;
+		size_t tlen = end - line > 4 ? (size_t) (end - line - 4) : 0;
 
 		if (n == 0) {
 			buf_printf(&out, "250-%.*s\r\n", (int) tlen, text);
 		} else {
 			for (int k = 0; keep[k]; k++) {
-				size_t  klen = strlen(keep[k]);
+				size_t klen = strlen(keep[k]);
 
 				if (!s->xforward_ok && strcmp(keep[k], "XFORWARD") == 0)
 					continue;
@@ -359,7 +359,7 @@ static void proxy_ehlo_reply(struct proxy_session *s, const struct smtp_reply *r
 static void proxy_hello(struct proxy_session *s, int ehlo, const char *arg)
 {
 	struct smtp_reply r;
-	int     rc;
+	int rc;
 
 	if (*arg == 0 || strlen(arg) > 255) {
 		proxy_chat_reply(s, "501 5.5.4 Syntax: %s hostname", ehlo ? "EHLO" : "HELO");
@@ -389,25 +389,22 @@ static void proxy_hello(struct proxy_session *s, int ehlo, const char *arg)
 }
 
 /* proxy_do_helo - HELO */
-static void proxy_do_helo(struct proxy_session *s, const struct proxy_cmd *cmd,
-			 const char *arg)
+static void proxy_do_helo(struct proxy_session *s, const struct proxy_cmd *cmd, const char *arg)
 {
 	proxy_hello(s, 0, arg);
 }
 
 /* proxy_do_ehlo - EHLO */
-static void proxy_do_ehlo(struct proxy_session *s, const struct proxy_cmd *cmd,
-			 const char *arg)
+static void proxy_do_ehlo(struct proxy_session *s, const struct proxy_cmd *cmd, const char *arg)
 {
 	proxy_hello(s, 1, arg);
 }
 
 /* proxy_do_quit - QUIT: say goodbye on both sides */
-static void proxy_do_quit(struct proxy_session *s, const struct proxy_cmd *cmd,
-			 const char *arg)
+static void proxy_do_quit(struct proxy_session *s, const struct proxy_cmd *cmd, const char *arg)
 {
 	struct smtp_reply r;
-	int     rc;
+	int rc;
 
 	proxy_enter_state(s, PS_QUIT);
 	proxy_chat_reply(s, "221 2.0.0 Bye");
@@ -433,9 +430,9 @@ static void proxy_do_quit(struct proxy_session *s, const struct proxy_cmd *cmd,
 
 /* proxy_do_starttls - STARTTLS: 220, then the handshake on a clean slate */
 static void proxy_do_starttls(struct proxy_session *s, const struct proxy_cmd *cmd,
-			 const char *arg)
+			      const char *arg)
 {
-	size_t  junk;
+	size_t junk;
 
 	if (var_inbound_tls == INBOUND_TLS_NONE) {
 		proxy_chat_reply(s, "502 5.5.1 Error: command not implemented");
@@ -468,7 +465,7 @@ static void proxy_do_starttls(struct proxy_session *s, const struct proxy_cmd *c
 		stream_discard_input(s->client);
 	}
 	if (proxy_tls_accept(s, "STARTTLS") < 0) {
-		proxy_enter_state(s, PS_QUIT);	/* nothing more can be said: close */
+		proxy_enter_state(s, PS_QUIT); /* nothing more can be said: close */
 		return;
 	}
 	proxy_reset_mail(s);
@@ -517,8 +514,7 @@ static void proxy_do_xforward(struct proxy_session *s, const struct proxy_cmd *c
 }
 
 /* proxy_do_data - DATA: the transaction is ours (proxy_transaction.c) */
-static void proxy_do_data(struct proxy_session *s, const struct proxy_cmd *cmd,
-			 const char *arg)
+static void proxy_do_data(struct proxy_session *s, const struct proxy_cmd *cmd, const char *arg)
 {
 	if (*arg)
 		proxy_chat_reply(s, "501 5.5.4 Syntax: DATA");
@@ -527,8 +523,7 @@ static void proxy_do_data(struct proxy_session *s, const struct proxy_cmd *cmd,
 }
 
 /* proxy_do_rset - RSET: forget the transaction here and there */
-static void proxy_do_rset(struct proxy_session *s, const struct proxy_cmd *cmd,
-			 const char *arg)
+static void proxy_do_rset(struct proxy_session *s, const struct proxy_cmd *cmd, const char *arg)
 {
 	if (*arg) {
 		proxy_chat_reply(s, "501 5.5.4 Syntax: RSET");
@@ -540,15 +535,13 @@ static void proxy_do_rset(struct proxy_session *s, const struct proxy_cmd *cmd,
 }
 
 /* proxy_do_noop - NOOP: the next hop says whether it is still there */
-static void proxy_do_noop(struct proxy_session *s, const struct proxy_cmd *cmd,
-			 const char *arg)
+static void proxy_do_noop(struct proxy_session *s, const struct proxy_cmd *cmd, const char *arg)
 {
 	proxy_chat_send(s, cmd, NULL, NULL, "NOOP");
 }
 
 /* proxy_do_vrfy - VRFY: the next hop's answer */
-static void proxy_do_vrfy(struct proxy_session *s, const struct proxy_cmd *cmd,
-			 const char *arg)
+static void proxy_do_vrfy(struct proxy_session *s, const struct proxy_cmd *cmd, const char *arg)
 {
 	if (*arg == 0)
 		proxy_chat_reply(s, "501 5.5.4 Syntax: VRFY address");
@@ -557,15 +550,14 @@ static void proxy_do_vrfy(struct proxy_session *s, const struct proxy_cmd *cmd,
 }
 
 /* proxy_do_help - HELP: the next hop's answer */
-static void proxy_do_help(struct proxy_session *s, const struct proxy_cmd *cmd,
-			 const char *arg)
+static void proxy_do_help(struct proxy_session *s, const struct proxy_cmd *cmd, const char *arg)
 {
 	proxy_chat_send(s, cmd, NULL, NULL, "HELP%s%s", *arg ? " " : "", arg);
 }
 
 /* proxy_do_xclient - XCLIENT: never offered, always refused */
 static void proxy_do_xclient(struct proxy_session *s, const struct proxy_cmd *cmd,
-			 const char *arg)
+			     const char *arg)
 {
 	/* only the MTA itself may say who the client is */
 	evt_warn(XCLIENT_REFUSED, s->cid, "client=%s", s->client_addr);
@@ -574,14 +566,13 @@ static void proxy_do_xclient(struct proxy_session *s, const struct proxy_cmd *cm
 
 /* proxy_do_unimpl - a command we know and do not do */
 static void proxy_do_unimpl(struct proxy_session *s, const struct proxy_cmd *cmd,
-			 const char *arg)
+			    const char *arg)
 {
 	proxy_chat_reply(s, "502 5.5.1 Error: command not implemented");
 }
 
 /* proxy_do_bdat - BDAT: never offered; its chunk cannot be told from commands */
-static void proxy_do_bdat(struct proxy_session *s, const struct proxy_cmd *cmd,
-			  const char *arg)
+static void proxy_do_bdat(struct proxy_session *s, const struct proxy_cmd *cmd, const char *arg)
 {
 	evt_warn(CLIENT_PROTO, s->cid, "client=%s reason=\"BDAT, never offered\"",
 		 s->client_addr);
@@ -591,7 +582,7 @@ static void proxy_do_bdat(struct proxy_session *s, const struct proxy_cmd *cmd,
 
 /* proxy_do_unknown - anything else */
 static void proxy_do_unknown(struct proxy_session *s, const struct proxy_cmd *cmd,
-			 const char *arg)
+			     const char *arg)
 {
 	proxy_chat_reply(s, "500 5.5.2 Error: command not recognized");
 }
@@ -650,7 +641,7 @@ static const struct proxy_cmd proxy_cmd_header = {NULL, NULL, NULL, CMD_FORBIDDE
 /* proxy_is_header - "Name:" at the start of the line, as in a message header */
 static int proxy_is_header(const char *word, size_t len)
 {
-	size_t  i = 0;
+	size_t i = 0;
 
 	/* RFC 5322 field name: printable ASCII but ':' (Postfix's is_header) */
 	while (i < len && word[i] > ' ' && word[i] < 0x7f && word[i] != ':')
@@ -687,12 +678,14 @@ static int proxy_cmd_refused(struct proxy_session *s, const struct proxy_cmd *cm
 /* proxy_out_of_turn - the client spoke before our reply: log it once; 1: close */
 static int proxy_out_of_turn(struct proxy_session *s, const char *after)
 {
-	char    said[100];
+	char said[100];
 
 	/* (a peek: the command line being run lives in the read buffer) */
 	if (!s->out_of_turn++)
-		evt_warn(CLIENT_PROTO, s->cid, "client=%s reason=\"improper pipelining\" "
-			 "after=%s data=%s", s->client_addr, after,
+		evt_warn(CLIENT_PROTO, s->cid,
+			 "client=%s reason=\"improper pipelining\" "
+			 "after=%s data=%s",
+			 s->client_addr, after,
 			 evt_quote_len(said, stream_peek(s->client, said, sizeof(said))));
 	if (!var_smtpd_forbid_unauth_pipelining)
 		return 0;
@@ -704,7 +697,7 @@ static int proxy_out_of_turn(struct proxy_session *s, const char *after)
 /* proxy_cmd_pipelined - did the client say more than RFC 2920 lets it? 1: close */
 static int proxy_cmd_pipelined(struct proxy_session *s, const struct proxy_cmd *cmd)
 {
-	int     announced = s->esmtp && (s->hop_caps & CAP_PIPELINING);
+	int announced = s->esmtp && (s->hop_caps & CAP_PIPELINING);
 
 	/* a group ends with a LAST command; without PIPELINING every command does */
 	if (announced && !(cmd->flags & CMD_LAST))
@@ -715,10 +708,9 @@ static int proxy_cmd_pipelined(struct proxy_session *s, const struct proxy_cmd *
 }
 
 /* proxy_cmd_too_long - over RFC 5321's 512 octets and what our extensions add? */
-static int proxy_cmd_too_long(struct proxy_session *s, const struct proxy_cmd *cmd,
-			      size_t len)
+static int proxy_cmd_too_long(struct proxy_session *s, const struct proxy_cmd *cmd, size_t len)
 {
-	size_t  max = 512;		/* the command, its arguments and CRLF */
+	size_t max = 512; /* the command, its arguments and CRLF */
 
 	/* RFC 1870 SIZE, RFC 6152 BODY, RFC 3461 DSN, RFC 6531 SMTPUTF8 */
 	if (s->esmtp && cmd->action == proxy_do_mail)
@@ -746,7 +738,7 @@ static void proxy_cmd_forbidden(struct proxy_session *s, const char *line)
 /* proxy_dispatch - one command line */
 static void proxy_dispatch(struct proxy_session *s, char *line)
 {
-	size_t  wlen = strcspn(line, " ");
+	size_t wlen = strcspn(line, " ");
 	const char *arg = line + wlen;
 	const struct proxy_cmd *cmd = proxy_cmd_find(line, wlen);
 
@@ -759,7 +751,7 @@ static void proxy_dispatch(struct proxy_session *s, char *line)
 	if (!(cmd->flags & CMD_BATCH))
 		proxy_chat_collect(s);
 	if (s->state == PS_QUIT)
-		return;				/* that group's replies ended the session */
+		return; /* that group's replies ended the session */
 	if (cmd->flags & CMD_FORBIDDEN) {
 		proxy_cmd_forbidden(s, line);
 		return;
@@ -769,7 +761,8 @@ static void proxy_dispatch(struct proxy_session *s, char *line)
 	/* a next hop gone before, or while reading that group's replies */
 	if (s->hop_dead && !(cmd->flags & CMD_NO_HOP)) {
 		proxy_chat_collect(s);
-		proxy_chat_stat(s, s->tls_hop_failed ? PROXY_STAT_HOP_TLS : PROXY_STAT_HOP_GONE);
+		proxy_chat_stat(s,
+				s->tls_hop_failed ? PROXY_STAT_HOP_TLS : PROXY_STAT_HOP_GONE);
 		return;
 	}
 	if (proxy_cmd_too_long(s, cmd, strlen(line)) || proxy_cmd_refused(s, cmd))
@@ -785,8 +778,8 @@ static void proxy_dispatch(struct proxy_session *s, char *line)
 /* proxy_read_command - the next command line; 0, or -1 when the session ends */
 static int proxy_read_command(struct proxy_session *s, char **line)
 {
-	size_t  len;
-	int     flags, rc;
+	size_t len;
+	int flags, rc;
 
 	if (!stream_has_line(s->client)) {
 		if (proxy_chat_flush(s) != STREAM_OK)
@@ -795,8 +788,7 @@ static int proxy_read_command(struct proxy_session *s, char **line)
 			return -1;
 	}
 	s->client->timeout = var_smtpd_timeout;
-	rc = stream_getline(s->client, line, &len, (size_t) var_command_length_limit,
-			    &flags);
+	rc = stream_getline(s->client, line, &len, (size_t) var_command_length_limit, &flags);
 	if (rc == STREAM_TOOLONG) {
 		proxy_chat_reply(s, "500 5.5.0 Error: line too long");
 		return stream_skipline(s->client) == STREAM_OK ? 1 : -1;
@@ -834,10 +826,10 @@ static int proxy_read_command(struct proxy_session *s, char **line)
 void proxy_session_run(struct proxy_session *s)
 {
 	struct smtp_reply banner;
-	char   *line;
+	char *line;
 
 	if (proxy_tls_wrapper(s) < 0)
-		return;				/* implicit TLS failed: logged */
+		return; /* implicit TLS failed: logged */
 	smtp_reply_init(&banner);
 	if (proxy_hop_connect(s, &banner) < 0) {
 		proxy_chat_refuse(s);
@@ -856,7 +848,7 @@ void proxy_session_run(struct proxy_session *s)
 			proxy_hop_ehlo_early(s);
 	}
 	while (s->state != PS_QUIT) {
-		int     rc = proxy_read_command(s, &line);
+		int rc = proxy_read_command(s, &line);
 
 		if (rc < 0)
 			break;
@@ -864,8 +856,8 @@ void proxy_session_run(struct proxy_session *s)
 			proxy_dispatch(s, line);
 		if (s->errors >= var_smtpd_hard_error_limit && s->state != PS_QUIT) {
 			proxy_chat_collect(s);
-			evt_warn(CLIENT_LIMIT, s->cid, "client=%s errors=%d",
-				 s->client_addr, s->errors);
+			evt_warn(CLIENT_LIMIT, s->cid, "client=%s errors=%d", s->client_addr,
+				 s->errors);
 			proxy_chat_stat(s, PROXY_STAT_ERRORS);
 		}
 	}

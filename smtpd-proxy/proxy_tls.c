@@ -47,21 +47,22 @@
 
 /* Always off, whatever tls_ciphers says: tlsmgr signs ECDHE only. */
 #define PROXY_TLS_CIPHER_EXCLUDE \
-	":!aNULL:!eNULL:!EXP:!LOW:!RC4:!3DES:!DES:!MD5:!PSK:!SRP:!kRSA:!kDHE:!kDH:!kECDH:!aDSS"
-#define PROXY_TLS_GROUPS	"X25519:P-256:X448:P-384:P-521"
+	":!aNULL:!eNULL:!EXP:!LOW:!RC4:!3DES:!DES:!MD5:!PSK:!SRP:!kRSA:!kDHE:!kDH:!kECDH:!" \
+	"aDSS"
+#define PROXY_TLS_GROUPS "X25519:P-256:X448:P-384:P-521"
 #define PROXY_TLS_SIGALGS \
 	"RSA-PSS+SHA256:RSA-PSS+SHA384:RSA-PSS+SHA512:ECDSA+SHA256:ECDSA+SHA384:" \
 	"ECDSA+SHA512:RSA+SHA256:RSA+SHA384:RSA+SHA512"
 #define PROXY_TLS_MAX_TICKET_KEYS 4
-#define PROXY_TLS_RETRY		10	/* seconds before asking a silent tlsmgr again */
-#define PROXY_TLS_CHAIN_WAIT	3	/* seconds for the chain: tlsmgr answers at once */
+#define PROXY_TLS_RETRY           10 /* seconds before asking a silent tlsmgr again */
+#define PROXY_TLS_CHAIN_WAIT      3  /* seconds for the chain: tlsmgr answers at once */
 
 static const char *const proxy_tls_level_names[] = {
 	"none", "may", "encrypt", "verify", "secure",
 };
 
-static SSL_CTX *proxy_tls_server;	/* our certificate, tlsmgr's key */
-static SSL_CTX *proxy_tls_client;	/* to next hops */
+static SSL_CTX *proxy_tls_server; /* our certificate, tlsmgr's key */
+static SSL_CTX *proxy_tls_client; /* to next hops */
 static struct tls_mgr_chain proxy_tls_chain;
 static int proxy_tls_have_chain;
 static struct tls_ticket_key proxy_tls_keys[PROXY_TLS_MAX_TICKET_KEYS];
@@ -72,8 +73,8 @@ static int proxy_tls_sess_idx = -1;
 /* proxy_tls_protocols - min and max version from tls_protocols */
 static void proxy_tls_protocols(SSL_CTX *ctx)
 {
-	int     v12 = conf_list_has(&var_tls_protocols, "TLSv1.2");
-	int     v13 = conf_list_has(&var_tls_protocols, "TLSv1.3");
+	int v12 = conf_list_has(&var_tls_protocols, "TLSv1.2");
+	int v13 = conf_list_has(&var_tls_protocols, "TLSv1.3");
 
 	SSL_CTX_set_min_proto_version(ctx, v12 ? TLS1_2_VERSION : TLS1_3_VERSION);
 	SSL_CTX_set_max_proto_version(ctx, v13 ? TLS1_3_VERSION : TLS1_2_VERSION);
@@ -101,7 +102,7 @@ static void proxy_tls_reason(char *why, size_t len, int ssl_err, const char *dfl
 static int proxy_tls_handshake(SSL *ssl, int fd, int server_side, char *why, size_t len)
 {
 	struct timespec start, now;
-	int     fl = fcntl(fd, F_GETFL);
+	int fl = fcntl(fd, F_GETFL);
 
 	/*
 	 * A plain stream's socket blocks, with the kernel timeout of its last
@@ -116,12 +117,12 @@ static int proxy_tls_handshake(SSL *ssl, int fd, int server_side, char *why, siz
 	*tls_mgr_error = 0;
 	for (;;) {
 		struct pollfd pfd = {.fd = fd};
-		int     r, err, left;
+		int r, err, left;
 
 		ERR_clear_error();
 		r = server_side ? SSL_accept(ssl) : SSL_connect(ssl);
 		if (r == 1)
-			return 0;			/* stream_set_ssl(): non-blocking from now on */
+			return 0; /* stream_set_ssl(): non-blocking from now on */
 		err = SSL_get_error(ssl, r);
 		if (err == SSL_ERROR_WANT_READ)
 			pfd.events = POLLIN;
@@ -148,11 +149,13 @@ static int proxy_tls_handshake(SSL *ssl, int fd, int server_side, char *why, siz
 /* proxy_tls_peer - "CN" of the peer certificate, or "none" */
 static void proxy_tls_peer(SSL *ssl, char *buf, size_t len)
 {
-	X509   *x = SSL_get0_peer_certificate(ssl);
+	X509 *x = SSL_get0_peer_certificate(ssl);
 
 	strlcpy(buf, "none", len);
-	if (x && X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName,
-					   buf, (int) len) < 0)
+	if (x
+	    && X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, buf,
+					 (int) len)
+		    < 0)
 		strlcpy(buf, "unnamed", len);
 	for (char *cp = buf; *cp; cp++)
 		if (*cp <= ' ' || *cp >= 127)
@@ -164,8 +167,8 @@ static void proxy_tls_peer(SSL *ssl, char *buf, size_t len)
 /* proxy_tls_fetch_keys - the ticket keys, fetched again when stale */
 static int proxy_tls_fetch_keys(int force)
 {
-	time_t  now = time(NULL);
-	int     n;
+	time_t now = time(NULL);
+	int n;
 
 	if (!force && proxy_tls_nkeys > 0
 	    && (unsigned long long) now < proxy_tls_keys[0].encrypt_until)
@@ -198,13 +201,13 @@ static int proxy_tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
 	 * Keys past their time to encrypt are fetched again first: new tickets
 	 * get the current key, and one under the key before it is renewed.
 	 */
-	int     fresh = proxy_tls_fetch_keys(0);
+	int fresh = proxy_tls_fetch_keys(0);
 
 	if (enc) {
 		struct tls_ticket_key *k = &proxy_tls_keys[0];
 
 		if (fresh < 0 || RAND_bytes(iv, 16) <= 0)
-			return 0;		/* no ticket this time */
+			return 0; /* no ticket this time */
 		memcpy(name, k->name, TLS_TICKET_NAME_LEN);
 		if (!EVP_EncryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k->aes, iv)
 		    || !proxy_tls_ticket_mac(hctx, k))
@@ -221,12 +224,12 @@ static int proxy_tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
 			if (!EVP_DecryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k->aes, iv)
 			    || !proxy_tls_ticket_mac(hctx, k))
 				return -1;
-			return i == 0 ? 1 : 2;	/* 2: issue a fresh ticket */
+			return i == 0 ? 1 : 2; /* 2: issue a fresh ticket */
 		}
 		if (pass == 0 && proxy_tls_fetch_keys(1) < 0)
 			break;
 	}
-	return 0;				/* unknown key: full handshake */
+	return 0; /* unknown key: full handshake */
 }
 
 /* ---- the server context ---------------------------------------------------- */
@@ -236,7 +239,7 @@ static int proxy_tls_get_chain(void)
 {
 	static time_t failed;
 	static char failed_why[sizeof(tls_mgr_error)];
-	int     rc;
+	int rc;
 
 	if (proxy_tls_have_chain)
 		return 0;
@@ -245,8 +248,8 @@ static int proxy_tls_get_chain(void)
 		strlcpy(tls_mgr_error, failed_why, sizeof(tls_mgr_error));
 		return -1;
 	}
-	tls_mgr_timeout = var_tlsmgr_timeout < PROXY_TLS_CHAIN_WAIT ?
-		var_tlsmgr_timeout : PROXY_TLS_CHAIN_WAIT;
+	tls_mgr_timeout = var_tlsmgr_timeout < PROXY_TLS_CHAIN_WAIT ? var_tlsmgr_timeout
+								    : PROXY_TLS_CHAIN_WAIT;
 	rc = tls_mgr_chain(&proxy_tls_chain);
 	tls_mgr_timeout = var_tlsmgr_timeout;
 	if (rc < 0) {
@@ -276,8 +279,8 @@ static SSL_CTX *proxy_tls_server_ctx(char *why, size_t len)
 {
 	SSL_CTX *ctx;
 	EVP_PKEY *key;
-	X509   *leaf;
-	char   *ciphers;
+	X509 *leaf;
+	char *ciphers;
 
 	if (proxy_tls_server)
 		return proxy_tls_server;
@@ -287,7 +290,8 @@ static SSL_CTX *proxy_tls_server_ctx(char *why, size_t len)
 		return NULL;
 	}
 	leaf = sk_X509_value(proxy_tls_chain.certs, 0);
-	if ((key = tls_prov_key(proxy_tls_chain.key_id, X509_get0_pubkey(leaf), why, len)) == NULL)
+	if ((key = tls_prov_key(proxy_tls_chain.key_id, X509_get0_pubkey(leaf), why, len))
+	    == NULL)
 		return NULL;
 	/* by construction: the key here is a handle, its signatures come from tlsmgr */
 	if (!tls_prov_is_remote(key))
@@ -295,14 +299,14 @@ static SSL_CTX *proxy_tls_server_ctx(char *why, size_t len)
 	ctx = SSL_CTX_new(TLS_server_method());
 	ciphers = xasprintf("%s%s", var_tls_ciphers, PROXY_TLS_CIPHER_EXCLUDE);
 	proxy_tls_protocols(ctx);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION
-			    | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_options(ctx,
+			    SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION
+				    | SSL_OP_CIPHER_SERVER_PREFERENCE);
 	if (!SSL_CTX_set_cipher_list(ctx, ciphers)
 	    || !SSL_CTX_set_ciphersuites(ctx, var_tls_ciphersuites)
 	    || !SSL_CTX_set1_groups_list(ctx, PROXY_TLS_GROUPS)
 	    || !SSL_CTX_set1_sigalgs_list(ctx, PROXY_TLS_SIGALGS)
-	    || !SSL_CTX_use_certificate(ctx, leaf)
-	    || !SSL_CTX_use_PrivateKey(ctx, key)) {
+	    || !SSL_CTX_use_certificate(ctx, leaf) || !SSL_CTX_use_PrivateKey(ctx, key)) {
 		proxy_tls_reason(why, len, 0, "cannot set up the server context");
 		free(ciphers);
 		EVP_PKEY_free(key);
@@ -329,8 +333,8 @@ static void proxy_tls_hop_host(const struct proxy_session *s, char *buf, size_t 
 /* proxy_tls_mirror_key - tlsmgr's key for "this hop failed mirrored TLS" */
 static int proxy_tls_mirror_key(const struct proxy_session *s, char *key, size_t len)
 {
-	char    host[256];
-	int     is_addr;
+	char host[256];
+	int is_addr;
 
 	if (!proxy_tls_have_chain)
 		return -1;
@@ -341,10 +345,10 @@ static int proxy_tls_mirror_key(const struct proxy_session *s, char *key, size_t
 }
 
 /* proxy_tls_mirror_failed - remember, for every worker, that this hop failed */
-void    proxy_tls_mirror_failed(struct proxy_session *s, const char *why)
+void proxy_tls_mirror_failed(struct proxy_session *s, const char *why)
 {
-	char    key[TLSMGR_SESS_KEY_MAX];
-	size_t  len = strlen(why);
+	char key[TLSMGR_SESS_KEY_MAX];
+	size_t len = strlen(why);
 
 	if (len == 0 || proxy_tls_mirror_key(s, key, sizeof(key)) < 0)
 		return;
@@ -357,9 +361,9 @@ void    proxy_tls_mirror_failed(struct proxy_session *s, const char *why)
 /* proxy_tls_mirror_ok - can the next hop carry the client's TLS? */
 static int proxy_tls_mirror_ok(struct proxy_session *s, char *why, size_t len)
 {
-	char    key[TLSMGR_SESS_KEY_MAX];
+	char key[TLSMGR_SESS_KEY_MAX];
 	unsigned char data[TLSMGR_SESS_DATA_MAX];
-	size_t  dlen;
+	size_t dlen;
 
 	if (!(s->hop_caps & CAP_STARTTLS)) {
 		snprintf(why, len, "next hop offers no STARTTLS");
@@ -376,9 +380,9 @@ static int proxy_tls_mirror_ok(struct proxy_session *s, char *why, size_t len)
 }
 
 /* proxy_tls_offer - may our EHLO reply offer STARTTLS? */
-int     proxy_tls_offer(struct proxy_session *s)
+int proxy_tls_offer(struct proxy_session *s)
 {
-	char    why[256];
+	char why[256];
 
 	if (s->tls_client || var_inbound_tls == INBOUND_TLS_NONE)
 		return 0;
@@ -391,13 +395,16 @@ int     proxy_tls_offer(struct proxy_session *s)
 		 * hears 451 4.7.5 and a may-TLS client (Postfix) defers forever.
 		 * With encrypt the client must use TLS anyway: the 451 says why.
 		 */
-		if (var_outbound_tls != OUTBOUND_TLS_MIRROR || var_inbound_tls != INBOUND_TLS_MAY
+		if (var_outbound_tls != OUTBOUND_TLS_MIRROR
+		    || var_inbound_tls != INBOUND_TLS_MAY
 		    || proxy_tls_mirror_ok(s, why, sizeof(why)))
 			return 1;
 		if (time(NULL) - unmirrored >= 60) {
 			unmirrored = time(NULL);
-			evt_info(TLS_NOT_OFFERED, s->cid, "client=%s hop=%s outbound_tls=mirror "
-				 "reason=%s", s->client_addr, s->hop_name, evt_quote(why));
+			evt_info(TLS_NOT_OFFERED, s->cid,
+				 "client=%s hop=%s outbound_tls=mirror "
+				 "reason=%s",
+				 s->client_addr, s->hop_name, evt_quote(why));
 		}
 		return 0;
 	}
@@ -405,23 +412,24 @@ int     proxy_tls_offer(struct proxy_session *s)
 	if (time(NULL) - logged >= 60) {
 		logged = time(NULL);
 		evt_warn(TLS_UNAVAILABLE, s->cid, "client=%s reason=\"%s\"%s", s->client_addr,
-			 why, var_inbound_tls == INBOUND_TLS_ENCRYPT ? " inbound_tls=encrypt" :
-			 " STARTTLS not offered");
+			 why,
+			 var_inbound_tls == INBOUND_TLS_ENCRYPT ? " inbound_tls=encrypt"
+								: " STARTTLS not offered");
 	}
 	/* with encrypt, offer it anyway: the client hears 454, then 530 */
 	return var_inbound_tls == INBOUND_TLS_ENCRYPT;
 }
 
 /* proxy_tls_client_ok - may this command go before STARTTLS? */
-int     proxy_tls_client_ok(struct proxy_session *s)
+int proxy_tls_client_ok(struct proxy_session *s)
 {
 	return s->tls_client || var_inbound_tls != INBOUND_TLS_ENCRYPT;
 }
 
 /* proxy_tls_server_ready - can we answer STARTTLS? (logs why not) */
-int     proxy_tls_server_ready(struct proxy_session *s)
+int proxy_tls_server_ready(struct proxy_session *s)
 {
-	char    why[256];
+	char why[256];
 
 	if (proxy_tls_server_ctx(why, sizeof(why)) != NULL)
 		return 1;
@@ -430,11 +438,11 @@ int     proxy_tls_server_ready(struct proxy_session *s)
 }
 
 /* proxy_tls_accept - the client's handshake on our server context */
-int     proxy_tls_accept(struct proxy_session *s, const char *how)
+int proxy_tls_accept(struct proxy_session *s, const char *how)
 {
-	char    why[256], peer[128];
+	char why[256], peer[128];
 	SSL_CTX *ctx = proxy_tls_server_ctx(why, sizeof(why));
-	SSL    *ssl;
+	SSL *ssl;
 
 	if (ctx == NULL) {
 		evt_warn(TLS_FAILED, s->cid, "side=client client=%s reason=\"%s\"",
@@ -456,15 +464,16 @@ int     proxy_tls_accept(struct proxy_session *s, const char *how)
 	strlcpy(s->env.tls_in, SSL_get_version(ssl), sizeof(s->env.tls_in));
 	server_stats_add(SERVER_STAT_TLS_IN, 1);
 	proxy_tls_peer(ssl, peer, sizeof(peer));
-	evt_info(TLS_DONE, s->cid, "side=client client=%s peer=%s unverified "
-		 "protocol=%s cipher=%s resumed=%s via=%s", s->client_addr, evt_quote(peer),
-		 SSL_get_version(ssl), SSL_get_cipher_name(ssl),
-		 SSL_session_reused(ssl) ? "yes" : "no", how);
+	evt_info(TLS_DONE, s->cid,
+		 "side=client client=%s peer=%s unverified "
+		 "protocol=%s cipher=%s resumed=%s via=%s",
+		 s->client_addr, evt_quote(peer), SSL_get_version(ssl),
+		 SSL_get_cipher_name(ssl), SSL_session_reused(ssl) ? "yes" : "no", how);
 	return 0;
 }
 
 /* proxy_tls_wrapper - implicit TLS: the handshake before the banner */
-int     proxy_tls_wrapper(struct proxy_session *s)
+int proxy_tls_wrapper(struct proxy_session *s)
 {
 	if (!var_tls_wrapper_mode)
 		return 0;
@@ -484,8 +493,9 @@ enum hop_level proxy_tls_level(const struct proxy_session *s)
 {
 	switch (var_outbound_tls) {
 	case OUTBOUND_TLS_MIRROR:
-		return !s->tls_client ? HOP_TLS_NONE
-			: var_mirror_verify ? HOP_TLS_VERIFY : HOP_TLS_ENCRYPT;
+		return !s->tls_client       ? HOP_TLS_NONE
+			: var_mirror_verify ? HOP_TLS_VERIFY
+					    : HOP_TLS_ENCRYPT;
 	case OUTBOUND_TLS_NONE:
 		return HOP_TLS_NONE;
 	case OUTBOUND_TLS_MAY:
@@ -512,7 +522,8 @@ static void proxy_tls_hop_host(const struct proxy_session *s, char *buf, size_t 
 	} else if (b && b != s->hop_name) {
 		snprintf(buf, len, "%.*s", (int) (b - s->hop_name), s->hop_name);
 	} else if (s->hop_name[0] == '[') {
-		snprintf(buf, len, "%.*s", (int) strcspn(s->hop_name + 1, "]"), s->hop_name + 1);
+		snprintf(buf, len, "%.*s", (int) strcspn(s->hop_name + 1, "]"),
+			 s->hop_name + 1);
 		*is_addr = 1;
 	} else {
 		snprintf(buf, len, "%.*s", (int) strcspn(s->hop_name, ":"), s->hop_name);
@@ -522,7 +533,8 @@ static void proxy_tls_hop_host(const struct proxy_session *s, char *buf, size_t 
 		/* a name that is really an address literal */
 		unsigned char tmp[16];
 
-		*is_addr = inet_pton(AF_INET, buf, tmp) == 1 || inet_pton(AF_INET6, buf, tmp) == 1;
+		*is_addr =
+			inet_pton(AF_INET, buf, tmp) == 1 || inet_pton(AF_INET6, buf, tmp) == 1;
 	}
 }
 
@@ -531,18 +543,18 @@ static int proxy_tls_new_session(SSL *ssl, SSL_SESSION *sess)
 {
 	const char *key = SSL_get_ex_data(ssl, proxy_tls_sess_idx);
 	unsigned char buf[TLSMGR_SESS_DATA_MAX], *p = buf;
-	int     len = i2d_SSL_SESSION(sess, NULL);
+	int len = i2d_SSL_SESSION(sess, NULL);
 
 	if (key && len > 0 && len <= (int) sizeof(buf) && i2d_SSL_SESSION(sess, &p) == len)
 		(void) tls_mgr_sess_put(key, buf, (size_t) len,
 					(unsigned) SSL_SESSION_get_timeout(sess));
 	OPENSSL_cleanse(buf, sizeof(buf));
-	return 0;				/* we did not keep a reference */
+	return 0; /* we did not keep a reference */
 }
 
 /* proxy_tls_free_key - the cache key kept with a next-hop SSL */
-static void proxy_tls_free_key(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
-			       int idx, long argl, void *argp)
+static void proxy_tls_free_key(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+			       void *argp)
 {
 	free(ptr);
 }
@@ -551,27 +563,30 @@ static void proxy_tls_free_key(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
 static int proxy_tls_client_cert_cb(SSL *ssl, void *arg)
 {
 	struct proxy_session *s = SSL_get_app_data(ssl);
-	char    why[256];
+	char why[256];
 	EVP_PKEY *key;
-	X509   *leaf;
+	X509 *leaf;
 
 	if (!proxy_tls_have_chain)
 		return 1;
 	if (SSL_version(ssl) != TLS1_3_VERSION) {
-		evt_warn(HOP_TLS_NO_CCERT, s ? s->cid : NULL, "hop=%s protocol=%s reason=\"dlpgate "
-			 "signs client certificates in TLS 1.3 only\"", s ? s->hop_name : "-",
-			 SSL_get_version(ssl));
+		evt_warn(HOP_TLS_NO_CCERT, s ? s->cid : NULL,
+			 "hop=%s protocol=%s reason=\"dlpgate "
+			 "signs client certificates in TLS 1.3 only\"",
+			 s ? s->hop_name : "-", SSL_get_version(ssl));
 		return 1;
 	}
 	leaf = sk_X509_value(proxy_tls_chain.certs, 0);
 	if ((key = tls_prov_key(proxy_tls_chain.key_id, X509_get0_pubkey(leaf), why,
-				sizeof(why))) == NULL) {
+				sizeof(why)))
+	    == NULL) {
 		evt_warn(HOP_TLS_NO_CCERT, s ? s->cid : NULL, "hop=%s reason=\"%s\"",
 			 s ? s->hop_name : "-", why);
 		return 1;
 	}
 	if (!tls_prov_is_remote(key))
-		msg_panic("proxy_tls_client_cert_cb: a private key in a network-facing process");
+		msg_panic(
+			"proxy_tls_client_cert_cb: a private key in a network-facing process");
 	if (!SSL_use_certificate(ssl, leaf) || !SSL_use_PrivateKey(ssl, key)) {
 		EVP_PKEY_free(key);
 		ERR_clear_error();
@@ -613,25 +628,25 @@ static SSL_CTX *proxy_tls_client_ctx(enum hop_level level, char *why, size_t len
 	if (var_tls_use_system_ca)
 		X509_STORE_set_default_paths(store);
 	ERR_clear_error();
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);	/* checked per level below */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* checked per level below */
 	if (var_outbound_tls_client_cert)
 		SSL_CTX_set_cert_cb(ctx, proxy_tls_client_cert_cb, NULL);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT
-				       | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_set_session_cache_mode(
+		ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(ctx, proxy_tls_new_session);
 	SSL_CTX_set_timeout(ctx, var_tls_session_timeout);
 	if (proxy_tls_sess_idx < 0)
-		proxy_tls_sess_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL,
-							  proxy_tls_free_key);
+		proxy_tls_sess_idx =
+			SSL_get_ex_new_index(0, NULL, NULL, NULL, proxy_tls_free_key);
 	if (!proxy_tls_have_chain)
-		return ctx;			/* not cached: no trust store yet */
+		return ctx; /* not cached: no trust store yet */
 	return proxy_tls_client = ctx;
 }
 
 /* proxy_tls_hop_verify - the certificate check the level asks for */
 static int proxy_tls_hop_verify(SSL *ssl, enum hop_level level, char *why, size_t len)
 {
-	long    rc;
+	long rc;
 
 	if (level < HOP_TLS_VERIFY)
 		return 0;
@@ -648,31 +663,31 @@ static int proxy_tls_hop_verify(SSL *ssl, enum hop_level level, char *why, size_
 }
 
 /* proxy_tls_hop_handshake - after STARTTLS, the handshake and the check */
-int     proxy_tls_hop_handshake(struct proxy_session *s, enum hop_level level,
-				 char *why, size_t len)
+int proxy_tls_hop_handshake(struct proxy_session *s, enum hop_level level, char *why,
+			    size_t len)
 {
 	SSL_CTX *ctx = proxy_tls_client_ctx(level, why, len);
-	char    host[256], key[TLSMGR_SESS_KEY_MAX], peer[128];
+	char host[256], key[TLSMGR_SESS_KEY_MAX], peer[128];
 	unsigned char sbuf[TLSMGR_SESS_DATA_MAX];
-	size_t  slen;
-	int     is_addr;
-	SSL    *ssl;
+	size_t slen;
+	int is_addr;
+	SSL *ssl;
 
 	if (ctx == NULL)
 		return -1;
 	proxy_tls_hop_host(s, host, sizeof(host), &is_addr);
 	ssl = SSL_new(ctx);
 	if (ctx != proxy_tls_client)
-		SSL_CTX_free(ctx);		/* the SSL keeps its reference */
+		SSL_CTX_free(ctx); /* the SSL keeps its reference */
 	SSL_set_fd(ssl, s->hop->fd);
-	SSL_set_app_data(ssl, s);		/* for the client certificate callback */
+	SSL_set_app_data(ssl, s); /* for the client certificate callback */
 	if (!is_addr)
 		SSL_set_tlsext_host_name(ssl, host);
 	if (level == HOP_TLS_SECURE) {
 		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
 
 		if (is_addr ? !X509_VERIFY_PARAM_set1_ip_asc(vp, host)
-		    : !SSL_set1_host(ssl, host)) {
+			    : !SSL_set1_host(ssl, host)) {
 			snprintf(why, len, "cannot check the name \"%s\"", host);
 			SSL_free(ssl);
 			return -1;
@@ -692,8 +707,8 @@ int     proxy_tls_hop_handshake(struct proxy_session *s, enum hop_level level,
 	*tls_mgr_error = 0;
 	if (proxy_tls_handshake(ssl, s->hop->fd, 0, why, len) < 0
 	    || proxy_tls_hop_verify(ssl, level, why, len) < 0) {
-		evt_warn(TLS_FAILED, s->cid, "side=next-hop hop=%s reason=\"%s\"",
-			 s->hop_name, why);
+		evt_warn(TLS_FAILED, s->cid, "side=next-hop hop=%s reason=\"%s\"", s->hop_name,
+			 why);
 		SSL_free(ssl);
 		return -1;
 	}
@@ -701,11 +716,14 @@ int     proxy_tls_hop_handshake(struct proxy_session *s, enum hop_level level,
 	s->tls_hop = 1;
 	server_stats_add(SERVER_STAT_TLS_OUT, 1);
 	proxy_tls_peer(ssl, peer, sizeof(peer));
-	evt_info(TLS_DONE, s->cid, "side=next-hop hop=%s peer=%s %s protocol=%s cipher=%s "
-		 "resumed=%s level=%s", s->hop_name, evt_quote(peer),
+	evt_info(TLS_DONE, s->cid,
+		 "side=next-hop hop=%s peer=%s %s protocol=%s cipher=%s "
+		 "resumed=%s level=%s",
+		 s->hop_name, evt_quote(peer),
 		 SSL_get_verify_result(ssl) == X509_V_OK && SSL_get0_peer_certificate(ssl)
-		 ? "verified" : "unverified", SSL_get_version(ssl),
-		 SSL_get_cipher_name(ssl), SSL_session_reused(ssl) ? "yes" : "no",
-		 proxy_tls_level_names[level]);
+			 ? "verified"
+			 : "unverified",
+		 SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+		 SSL_session_reused(ssl) ? "yes" : "no", proxy_tls_level_names[level]);
 	return 0;
 }

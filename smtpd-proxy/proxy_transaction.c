@@ -45,7 +45,7 @@ static double proxy_elapsed(const struct timespec *t)
 }
 
 /* proxy_reset_mail - forget the transaction */
-void    proxy_reset_mail(struct proxy_session *s)
+void proxy_reset_mail(struct proxy_session *s)
 {
 	/* a transaction that ended (delivered, or RSET by us) resets XFORWARD */
 	if (s->state == PS_MAIL && s->mail_ok)
@@ -58,8 +58,8 @@ void    proxy_reset_mail(struct proxy_session *s)
 }
 
 /* proxy_hop_lost - the next hop failed mid-transaction: say so, log it */
-static void proxy_hop_lost(struct proxy_session *s, int rc, const char *doing,
-			   char *outcome, size_t len)
+static void proxy_hop_lost(struct proxy_session *s, int rc, const char *doing, char *outcome,
+			   size_t len)
 {
 	const char *reply = proxy_chat_hop_failed(s, rc, doing);
 
@@ -67,10 +67,10 @@ static void proxy_hop_lost(struct proxy_session *s, int rc, const char *doing,
 }
 
 /* proxy_send_failed - the content did not all go: no end of data was sent */
-static void proxy_send_failed(struct proxy_session *s, int rc, size_t size,
-			      char *outcome, size_t len)
+static void proxy_send_failed(struct proxy_session *s, int rc, size_t size, char *outcome,
+			      size_t len)
 {
-	char    doing[128];
+	char doing[128];
 
 	snprintf(doing, sizeof(doing), "message content, %llu bytes sent of %zu",
 		 (unsigned long long) s->hop->wbytes, size);
@@ -85,16 +85,15 @@ static void proxy_send_failed(struct proxy_session *s, int rc, size_t size,
 }
 
 /* proxy_hop_cmd - one command to the next hop and its reply */
-static int proxy_hop_cmd(struct proxy_session *s, struct smtp_reply *r,
-			 const char *positive, char *outcome, size_t len,
-			 const char *fmt,...)
+static int proxy_hop_cmd(struct proxy_session *s, struct smtp_reply *r, const char *positive,
+			 char *outcome, size_t len, const char *fmt, ...)
 {
-	char    verb[16];
+	char verb[16];
 	va_list ap;
-	int     rc;
+	int rc;
 
 	if (s->hop == NULL)
-		return -1;			/* it said 421 and is gone: that was the reply */
+		return -1; /* it said 421 and is gone: that was the reply */
 	snprintf(verb, sizeof(verb), "%.*s", (int) strcspn(fmt, " :"), fmt);
 	/* nothing is owed: anything it said now was said out of turn */
 	if ((rc = proxy_hop_quiet(s)) == HOP_OK) {
@@ -105,7 +104,7 @@ static int proxy_hop_cmd(struct proxy_session *s, struct smtp_reply *r,
 		rc = proxy_hop_reply(s, r, var_next_hop_timeout, positive);
 	}
 	if (rc == HOP_OK && stream_pending(s->hop) > 0)
-		rc = HOP_GARBLED;		/* more than one reply */
+		rc = HOP_GARBLED; /* more than one reply */
 	if (rc != HOP_OK) {
 		proxy_hop_lost(s, rc, verb, outcome, len);
 		return -1;
@@ -117,7 +116,7 @@ static int proxy_hop_cmd(struct proxy_session *s, struct smtp_reply *r,
 static int proxy_hop_rset(struct proxy_session *s, char *outcome, size_t len)
 {
 	struct smtp_reply r;
-	int     rc;
+	int rc;
 
 	smtp_reply_init(&r);
 	rc = proxy_hop_cmd(s, &r, "250", outcome, len, "RSET");
@@ -126,12 +125,12 @@ static int proxy_hop_rset(struct proxy_session *s, char *outcome, size_t len)
 }
 
 /* proxy_redirect - a new envelope: same sender, the verdict's recipients */
-static int proxy_redirect(struct proxy_session *s, const struct verdict *v,
-			  char *outcome, size_t len)
+static int proxy_redirect(struct proxy_session *s, const struct verdict *v, char *outcome,
+			  size_t len)
 {
 	struct smtp_reply r, refused;
-	size_t  accepted = 0;
-	int     rc = -1, xrc;
+	size_t accepted = 0;
+	int rc = -1, xrc;
 
 	if (proxy_hop_rset(s, outcome, len) < 0)
 		return -1;
@@ -143,7 +142,8 @@ static int proxy_redirect(struct proxy_session *s, const struct verdict *v,
 	smtp_reply_init(&r);
 	smtp_reply_init(&refused);
 	if (proxy_hop_cmd(s, &r, "250", outcome, len, "MAIL FROM:%s%s%s", s->env.mail_from,
-			  *s->env.mail_params ? " " : "", s->env.mail_params) < 0)
+			  *s->env.mail_params ? " " : "", s->env.mail_params)
+	    < 0)
 		goto out;
 	if (r.code / 100 != 2) {
 		proxy_chat_relay(s, &r);
@@ -180,7 +180,7 @@ static void proxy_deliver(struct proxy_session *s, const struct proxy_spool *sp,
 			  const struct verdict *v, char *outcome, size_t len)
 {
 	struct smtp_reply r;
-	int     rc;
+	int rc;
 
 	smtp_reply_init(&r);
 	if (proxy_hop_cmd(s, &r, "354", outcome, len, "DATA") < 0)
@@ -204,10 +204,10 @@ static void proxy_deliver(struct proxy_session *s, const struct proxy_spool *sp,
 		proxy_hop_lost(s, rc, "end of data", outcome, len);
 		goto out;
 	}
-	proxy_chat_relay(s, &r);		/* a 421 closes the hop */
+	proxy_chat_relay(s, &r); /* a 421 closes the hop */
 	snprintf(outcome, len, "%s", r.first);
 	if (r.code / 100 == 2)
-		s->errors = s->junk = 0;	/* delivered: what went before is forgiven */
+		s->errors = s->junk = 0; /* delivered: what went before is forgiven */
 	if (s->hop && stream_pending(s->hop) > 0) {
 		/* its verdict on the message stands; the connection does not */
 		proxy_hop_failed(s, HOP_GARBLED, "end of data (unsolicited data)");
@@ -220,14 +220,16 @@ out:
 static void proxy_reject_content(struct proxy_session *s, int status, size_t size,
 				 char *outcome, size_t len)
 {
-	const char *reply = proxy_chat_stat(s, status == DATA_TOOBIG ? PROXY_STAT_TOOBIG
-					     : status == DATA_LONGLINE ? PROXY_STAT_LONGLINE
-					     : status == DATA_HEADER ? PROXY_STAT_HEADER
-					     : status == DATA_RESOURCE ? PROXY_STAT_RESOURCE
-					     : PROXY_STAT_BARE);
+	const char *reply =
+		proxy_chat_stat(s,
+				status == DATA_TOOBIG             ? PROXY_STAT_TOOBIG
+					: status == DATA_LONGLINE ? PROXY_STAT_LONGLINE
+					: status == DATA_HEADER   ? PROXY_STAT_HEADER
+					: status == DATA_RESOURCE ? PROXY_STAT_RESOURCE
+								  : PROXY_STAT_BARE);
 
-	evt_warn(MSG_REJECTED, s->cid, "client=%s from=%s size=%zu reply=%s",
-		 s->client_addr, evt_quote(s->env.mail_from), size, evt_quote(reply));
+	evt_warn(MSG_REJECTED, s->cid, "client=%s from=%s size=%zu reply=%s", s->client_addr,
+		 evt_quote(s->env.mail_from), size, evt_quote(reply));
 	snprintf(outcome, len, "%s", reply);
 	(void) proxy_hop_rset(s, outcome, len);
 }
@@ -253,30 +255,29 @@ static void proxy_detect_failed(struct verdict *v)
 static void proxy_count_message(const struct verdict *v, size_t size, int scanned)
 {
 	static const enum server_stat by_action[] = {
-		[SCAN_PASS] = SERVER_STAT_PASS,[SCAN_BLOCK] = SERVER_STAT_BLOCK,
-		[SCAN_REDIRECT] = SERVER_STAT_REDIRECT,
-		[SCAN_MODIFY] = SERVER_STAT_MODIFY,[SCAN_TEMPFAIL] = SERVER_STAT_TEMPFAIL,
+		[SCAN_PASS] = SERVER_STAT_PASS,         [SCAN_BLOCK] = SERVER_STAT_BLOCK,
+		[SCAN_REDIRECT] = SERVER_STAT_REDIRECT, [SCAN_MODIFY] = SERVER_STAT_MODIFY,
+		[SCAN_TEMPFAIL] = SERVER_STAT_TEMPFAIL,
 	};
 
 	server_stats_add(SERVER_STAT_MESSAGES, 1);
 	server_stats_add(SERVER_STAT_BYTES, size);
-	if ((unsigned) v->action < sizeof(by_action) / sizeof(by_action[0])
-	    && v->action != 0)
+	if ((unsigned) v->action < sizeof(by_action) / sizeof(by_action[0]) && v->action != 0)
 		server_stats_add(by_action[v->action], 1);
 	if (!scanned)
 		server_stats_add(SERVER_STAT_DET_FAIL, 1);
 }
 
 /* proxy_transaction - the DATA command; 0: the transaction is over */
-int     proxy_transaction(struct proxy_session *s)
+int proxy_transaction(struct proxy_session *s)
 {
 	struct timespec t0, t1, t2;
 	struct verdict v;
-	char    outcome[PROXY_REPLY_LINE_MAX + 64] = "";
+	char outcome[PROXY_REPLY_LINE_MAX + 64] = "";
 	struct proxy_spool sp;
-	size_t  size = 0;
-	int     status, scanned;
-	double  rtime, dtime;
+	size_t size = 0;
+	int status, scanned;
+	double rtime, dtime;
 
 	if (s->state != PS_MAIL || !s->mail_ok) {
 		proxy_chat_reply(s, "503 5.5.1 Error: need RCPT command");
@@ -321,8 +322,8 @@ int     proxy_transaction(struct proxy_session *s)
 	switch (v.action) {
 	case SCAN_TEMPFAIL:
 		proxy_chat_stat(s, scanned ? PROXY_STAT_SCAN_DEFER : PROXY_STAT_SCAN_FAIL);
-		snprintf(outcome, sizeof(outcome), "451 4.3.0 %s", scanned ?
-			 "scan deferred" : "detector failure");
+		snprintf(outcome, sizeof(outcome), "451 4.3.0 %s",
+			 scanned ? "scan deferred" : "detector failure");
 		(void) proxy_hop_rset(s, outcome, sizeof(outcome));
 		break;
 	case SCAN_BLOCK:
@@ -341,16 +342,16 @@ int     proxy_transaction(struct proxy_session *s)
 	}
 	proxy_spool_free(&sp);
 	s->messages++;
-	evt_info(MSG_COMPLETE, s->cid, "client=%s from=%s rcpts=%zu size=%zu "
+	evt_info(MSG_COMPLETE, s->cid,
+		 "client=%s from=%s rcpts=%zu size=%zu "
 		 "tls_in=%s tls_out=%s verdict=%s%s policies=%s hop=%s reply=%s "
-		 "rtime=%.3f dtime=%.3f stime=%.3f", s->client_addr,
-		 evt_quote(s->env.mail_from),
-		 s->env.nrcpt, size, s->client->ssl ? SSL_get_version(s->client->ssl) : "none",
+		 "rtime=%.3f dtime=%.3f stime=%.3f",
+		 s->client_addr, evt_quote(s->env.mail_from), s->env.nrcpt, size,
+		 s->client->ssl ? SSL_get_version(s->client->ssl) : "none",
 		 s->hop && s->hop->ssl ? SSL_get_version(s->hop->ssl) : "none",
 		 scan_action_name(v.action), scanned ? "" : " (detector failure)",
-		 evt_quote(*v.policies ? v.policies : "-"), s->hop_name,
-		 evt_quote(outcome), rtime, dtime,
-		 proxy_elapsed(&t2));
+		 evt_quote(*v.policies ? v.policies : "-"), s->hop_name, evt_quote(outcome),
+		 rtime, dtime, proxy_elapsed(&t2));
 	proxy_count_message(&v, size, scanned);
 	verdict_free(&v);
 	return 0;

@@ -28,20 +28,21 @@
 #include "evt.h"
 #include "proxy.h"
 
-#define XFWD_VALUE_MAX	255		/* one attribute value, encoded or not */
+#define XFWD_VALUE_MAX 255 /* one attribute value, encoded or not */
 
 /* proxy_xtext_decode - RFC 3461 xtext to text; -1 if malformed */
 static int proxy_xtext_decode(const char *in, char *out, size_t outlen)
 {
-	size_t  n = 0;
+	size_t n = 0;
 
 	for (const char *cp = in; *cp; cp++) {
-		int     ch = (unsigned char) *cp;
+		int ch = (unsigned char) *cp;
 
 		if (ch == '+') {
-			char    hex[3] = {cp[1], cp[1] ? cp[2] : 0, 0};
+			char hex[3] = {cp[1], cp[1] ? cp[2] : 0, 0};
 
-			if (!isxdigit((unsigned char) hex[0]) || !isxdigit((unsigned char) hex[1]))
+			if (!isxdigit((unsigned char) hex[0])
+			    || !isxdigit((unsigned char) hex[1]))
 				return -1;
 			ch = (int) strtol(hex, NULL, 16);
 			cp += 2;
@@ -113,16 +114,16 @@ const char *proxy_xforward_build(const char *arg, struct buf *out)
 	static const char *const names[] = {
 		"NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE", NULL,
 	};
-	char    copy[1024], *cp = copy, *attr;
+	char copy[1024], *cp = copy, *attr;
 	unsigned seen = 0;
 
 	if (strlcpy(copy, arg, sizeof(copy)) >= sizeof(copy))
 		return "command too long";
 	buf_puts(out, "XFORWARD");
 	while ((attr = strsep(&cp, " ")) != NULL) {
-		char    val[XFWD_VALUE_MAX + 1], *eq = strchr(attr, '=');
+		char val[XFWD_VALUE_MAX + 1], *eq = strchr(attr, '=');
 		const char *why;
-		int     idx = -1;
+		int idx = -1;
 
 		if (*attr == 0)
 			continue;
@@ -153,7 +154,7 @@ const char *proxy_xforward_build(const char *arg, struct buf *out)
 }
 
 /* proxy_xforward_keep - the next hop accepted this one: remember it */
-void    proxy_xforward_keep(struct proxy_session *s, const char *cmd)
+void proxy_xforward_keep(struct proxy_session *s, const char *cmd)
 {
 	if (s->nxforward >= PROXY_XFWD_CMDS_MAX)
 		return;
@@ -163,18 +164,18 @@ void    proxy_xforward_keep(struct proxy_session *s, const char *cmd)
 }
 
 /* proxy_xforward_reset - the next hop forgot our XFORWARD: so do we */
-void    proxy_xforward_reset(struct proxy_session *s)
+void proxy_xforward_reset(struct proxy_session *s)
 {
 	buf_reset(&s->xforward);
 	s->nxforward = 0;
 }
 
 /* proxy_xforward_replay - XFORWARD again after our own RSET (a redirect) */
-int     proxy_xforward_replay(struct proxy_session *s)
+int proxy_xforward_replay(struct proxy_session *s)
 {
 	struct smtp_reply r;
 	const char *line = s->xforward.data;
-	int     rc = HOP_OK;
+	int rc = HOP_OK;
 
 	if (s->nxforward == 0 || s->hop == NULL)
 		return HOP_OK;

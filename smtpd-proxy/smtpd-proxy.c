@@ -42,15 +42,14 @@
 #include "proxy_haproxy.h"
 
 static struct cidr_list proxy_allow;
-static struct cidr_list proxy_pp_hosts;	/* may send PROXY headers */
-static struct cidr_list proxy_xfwd_hosts;	/* may send XFORWARD */
+static struct cidr_list proxy_pp_hosts;   /* may send PROXY headers */
+static struct cidr_list proxy_xfwd_hosts; /* may send XFORWARD */
 static char proxy_helo_name[256];
 
 /* proxy_new_cid - a connection id, unique enough to grep for */
 static void proxy_new_cid(char *cid, size_t len)
 {
-	snprintf(cid, len, "%06X%06X", arc4random() & 0xffffff,
-		 arc4random() & 0xffffff);
+	snprintf(cid, len, "%06X%06X", arc4random() & 0xffffff, arc4random() & 0xffffff);
 }
 
 /* proxy_denied - every command of a refused client gets 503 */
@@ -62,7 +61,7 @@ static const char *proxy_denied(struct proxy_session *s, const char *line)
 /* proxy_deny - 554 to a client outside allow_hosts, until it leaves */
 static void proxy_deny(struct proxy_session *s)
 {
-	char    banner[512];
+	char banner[512];
 
 	snprintf(banner, sizeof(banner), "554 5.7.1 %s Error: access denied for %s",
 		 s->helo_name, s->client_addr);
@@ -86,7 +85,7 @@ static const char *proxy_health_answer(struct proxy_session *s, const char *line
 /* proxy_health - the balancer's own connection: answered here, never relayed */
 static void proxy_health(struct proxy_session *s)
 {
-	char    banner[300];
+	char banner[300];
 
 	snprintf(banner, sizeof(banner), "220 %s ESMTP dlpgate", s->helo_name);
 	proxy_chat_dialogue(s, banner, proxy_health_answer);
@@ -96,7 +95,7 @@ static void proxy_health(struct proxy_session *s)
 static int proxy_upstream(struct proxy_session *s, int fd, const struct sockaddr *peer,
 			  struct haproxy_info *hp)
 {
-	char    addr[INET_ADDRSTR], why[256];
+	char addr[INET_ADDRSTR], why[256];
 
 	inet_addr_str(peer, addr, sizeof(addr));
 	if (!cidr_list_match(&proxy_pp_hosts, peer)) {
@@ -114,13 +113,12 @@ static int proxy_upstream(struct proxy_session *s, int fd, const struct sockaddr
 }
 
 /* proxy_serve - one client connection */
-static void proxy_serve(int fd, const struct sockaddr *sa, socklen_t salen,
-			int listen_index)
+static void proxy_serve(int fd, const struct sockaddr *sa, socklen_t salen, int listen_index)
 {
 	struct proxy_session s;
 	struct haproxy_info hp;
 	struct timespec now;
-	char    peer[INET_ADDRSTR];
+	char peer[INET_ADDRSTR];
 
 	memset(&s, 0, sizeof(s));
 	memset(&hp, 0, sizeof(hp));
@@ -162,19 +160,19 @@ static void proxy_serve(int fd, const struct sockaddr *sa, socklen_t salen,
 		evt_log(MSG_DEBUG, EVT_CONN_ACCEPT, s.cid, "client=%s via=%s", peer, s.via);
 		proxy_health(&s);
 	} else if (!cidr_list_match(&proxy_allow, sa)) {
-		evt_warn(CONN_DENIED, s.cid, "client=%s%s%s", peer,
-			 *s.via ? " via=" : "", s.via);
+		evt_warn(CONN_DENIED, s.cid, "client=%s%s%s", peer, *s.via ? " via=" : "",
+			 s.via);
 		proxy_deny(&s);
 	} else {
-		evt_info(CONN_ACCEPT, s.cid, "client=%s%s%s", peer,
-			 *s.via ? " via=" : "", s.via);
+		evt_info(CONN_ACCEPT, s.cid, "client=%s%s%s", peer, *s.via ? " via=" : "",
+			 s.via);
 		proxy_session_run(&s);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	evt_log(var_proxy_protocol && hp.local ? MSG_DEBUG : MSG_INFO, EVT_CONN_CLOSED,
-		s.cid, "client=%s messages=%u time=%.3f", s.client_addr,
-		 s.messages, (double) (now.tv_sec - s.t_start.tv_sec)
-		 + (now.tv_nsec - s.t_start.tv_nsec) / 1e9);
+	evt_log(var_proxy_protocol && hp.local ? MSG_DEBUG : MSG_INFO, EVT_CONN_CLOSED, s.cid,
+		"client=%s messages=%u time=%.3f", s.client_addr, s.messages,
+		(double) (now.tv_sec - s.t_start.tv_sec)
+			+ (now.tv_nsec - s.t_start.tv_nsec) / 1e9);
 	envelope_free(&s.env);
 	buf_free(&s.xforward);
 	stream_close(s.client);
@@ -184,14 +182,14 @@ static void proxy_serve(int fd, const struct sockaddr *sa, socklen_t salen,
 /* proxy_check_loop - reflecting to a port we listen on would bring mail back to us */
 static void proxy_check_loop(void)
 {
-	char    where[PATH_MAX + 64];
+	char where[PATH_MAX + 64];
 
 	if (var_operating_mode != OPERATING_MODE_REFLECT)
 		return;
 	for (int i = 0; i < server.nlisten; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
-		int     port;
+		int port;
 
 		if (getsockname(SERVER_LISTEN_FD + i, (struct sockaddr *) &ss, &len) < 0)
 			continue;
@@ -204,26 +202,30 @@ static void proxy_check_loop(void)
 		/* master refuses this too; a child started after a refused reload reads the file */
 		if (port == var_resubmit_port)
 			msg_fatal("%s: %d is the port this service listens on: reflected mail "
-				  "would come back to dlpgate; fix: dlpconf -e resubmit_port=10026 "
+				  "would come back to dlpgate; fix: dlpconf -e "
+				  "resubmit_port=10026 "
 				  "(the MTA's reinjection listener)",
 				  conf_where("resubmit_port", where, sizeof(where)), port);
 	}
 }
 
-int     main(int argc, char **argv)
+int main(int argc, char **argv)
 {
-	char    err[256];
+	char err[256];
 
 	server_init(argc, argv, "smtpd-proxy");
 	proxy_check_loop();
-	if (cidr_list_parse(&proxy_allow, var_allow_hosts.items, var_allow_hosts.count,
-			    err, sizeof(err)) < 0)
+	if (cidr_list_parse(&proxy_allow, var_allow_hosts.items, var_allow_hosts.count, err,
+			    sizeof(err))
+	    < 0)
 		msg_fatal("allow_hosts: %s", err);
 	if (cidr_list_parse(&proxy_pp_hosts, var_proxy_protocol_hosts.items,
-			    var_proxy_protocol_hosts.count, err, sizeof(err)) < 0)
+			    var_proxy_protocol_hosts.count, err, sizeof(err))
+	    < 0)
 		msg_fatal("proxy_protocol_hosts: %s", err);
 	if (cidr_list_parse(&proxy_xfwd_hosts, var_xforward_hosts.items,
-			    var_xforward_hosts.count, err, sizeof(err)) < 0)
+			    var_xforward_hosts.count, err, sizeof(err))
+	    < 0)
 		msg_fatal("xforward_hosts: %s", err);
 	if (var_operating_mode == OPERATING_MODE_FORWARD)
 		proxy_dns_init();

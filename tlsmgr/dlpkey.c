@@ -72,14 +72,14 @@
 #define DLP_SYSCONFDIR "/etc/dlpgate"
 #endif
 
-#define DLPKEY_TLS_USER	"dlpgate-tls"
+#define DLPKEY_TLS_USER "dlpgate-tls"
 
-char    dlpkey_path[PATH_MAX];
+char dlpkey_path[PATH_MAX];
 static char dlpkey_pass_path[PATH_MAX];
-static int dlpkey_other_store;		/* -keystore names another keystore */
+static int dlpkey_other_store; /* -keystore names another keystore */
 
 /* dlpkey_die - an error for the administrator, and exit 1 */
-void    dlpkey_die(const char *fmt, ...)
+void dlpkey_die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -95,10 +95,10 @@ void    dlpkey_die(const char *fmt, ...)
 /* dlpkey_ask - a password from the terminal (no echo) or a line of stdin */
 static void dlpkey_ask(const char *prompt, char *pass, size_t len)
 {
-	FILE   *in = fopen("/dev/tty", "r+");
+	FILE *in = fopen("/dev/tty", "r+");
 	struct termios old, quiet;
-	int     tty = in != NULL && tcgetattr(fileno(in), &old) == 0;
-	size_t  n;
+	int tty = in != NULL && tcgetattr(fileno(in), &old) == 0;
+	size_t n;
 
 	if (!tty) {
 		if (in)
@@ -133,7 +133,7 @@ static const char *dlpkey_secret(const char *opt, const char *how, const char *v
 {
 	static char buf[8][KS_PASS_MAX];
 	static int next;
-	char   *out = buf[next++ % 8], err[512];
+	char *out = buf[next++ % 8], err[512];
 
 	if (how == NULL) {
 		if (strlen(v) >= KS_PASS_MAX)
@@ -149,8 +149,8 @@ static const char *dlpkey_secret(const char *opt, const char *how, const char *v
 			dlpkey_die("%s:env: no variable %s in the environment", opt, v);
 		strlcpy(out, e, KS_PASS_MAX);
 	} else {
-		dlpkey_die("unknown option %s:%s (use %s, %s:file or %s:env)", opt, how,
-			   opt, opt, opt);
+		dlpkey_die("unknown option %s:%s (use %s, %s:file or %s:env)", opt, how, opt,
+			   opt, opt);
 	}
 	if (*out == 0)
 		dlpkey_die("%s: empty password", opt);
@@ -158,10 +158,9 @@ static const char *dlpkey_secret(const char *opt, const char *how, const char *v
 }
 
 /* dlpkey_password - -storepass, keystore_password_file, or ask */
-static void dlpkey_password(const struct dlpkey_opts *o, char *pass, size_t len,
-			    int creating)
+static void dlpkey_password(const struct dlpkey_opts *o, char *pass, size_t len, int creating)
 {
-	char    err[512];
+	char err[512];
 
 	if (o->storepass) {
 		strlcpy(pass, o->storepass, len);
@@ -171,22 +170,22 @@ static void dlpkey_password(const struct dlpkey_opts *o, char *pass, size_t len,
 		return;
 	} else {
 		dlpkey_ask(creating ? "Enter a password for the new keystore: "
-			   : "Enter keystore password: ", pass, len);
+				    : "Enter keystore password: ",
+			   pass, len);
 	}
 	if (creating && strlen(pass) < 6)
 		dlpkey_die("a new keystore's password needs at least 6 characters");
 }
 
 /* dlpkey_load - open the keystore or die with the reason */
-void    dlpkey_load(const struct dlpkey_opts *o, struct keystore *ks, char *pass,
-		            size_t len)
+void dlpkey_load(const struct dlpkey_opts *o, struct keystore *ks, char *pass, size_t len)
 {
-	char    err[512];
+	char err[512];
 
 	if (access(dlpkey_path, F_OK) < 0 && errno == ENOENT)
 		dlpkey_die("keystore %s does not exist; make one with: dlpkey genkeypair "
-			   "-alias dlpgate -dname \"CN=%s\"%s%s", dlpkey_path,
-			   *var_helo_name ? var_helo_name : "mail.example.com",
+			   "-alias dlpgate -dname \"CN=%s\"%s%s",
+			   dlpkey_path, *var_helo_name ? var_helo_name : "mail.example.com",
 			   dlpkey_other_store ? " -keystore " : "",
 			   dlpkey_other_store ? dlpkey_path : "");
 	dlpkey_password(o, pass, len, 0);
@@ -195,8 +194,8 @@ void    dlpkey_load(const struct dlpkey_opts *o, struct keystore *ks, char *pass
 }
 
 /* dlpkey_load_or_new - open the keystore, or start a new one */
-static int dlpkey_load_or_new(const struct dlpkey_opts *o, struct keystore *ks,
-			      char *pass, size_t len)
+static int dlpkey_load_or_new(const struct dlpkey_opts *o, struct keystore *ks, char *pass,
+			      size_t len)
 {
 	if (access(dlpkey_path, F_OK) == 0) {
 		dlpkey_load(o, ks, pass, len);
@@ -219,9 +218,9 @@ static void dlpkey_owner(uid_t *uid, gid_t *gid)
 /* dlpkey_save - write the keystore atomically or die */
 static void dlpkey_save(struct keystore *ks, const char *pass, int created)
 {
-	char    err[512];
-	uid_t   uid;
-	gid_t   gid;
+	char err[512];
+	uid_t uid;
+	gid_t gid;
 
 	dlpkey_owner(&uid, &gid);
 	if (ks_save(ks, dlpkey_path, pass, uid, gid, err, sizeof(err)) < 0)
@@ -243,8 +242,8 @@ static const char *dlpkey_need_alias(const struct dlpkey_opts *o, char *norm, si
 /* dlpkey_public_file - create a public output file, mode 0644 */
 static FILE *dlpkey_public_file(const char *path)
 {
-	int     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	FILE   *fp;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	FILE *fp;
 
 	if (fd < 0 || fchmod(fd, 0644) < 0 || (fp = fdopen(fd, "w")) == NULL)
 		dlpkey_die("cannot create %s: %s", path, strerror(errno));
@@ -259,10 +258,10 @@ static void dlpkey_close_public(FILE *fp, const char *path)
 }
 
 /* dlpkey_time - a certificate time as text */
-void    dlpkey_time(const ASN1_TIME *t, char *buf, size_t len)
+void dlpkey_time(const ASN1_TIME *t, char *buf, size_t len)
 {
-	BIO    *b = BIO_new(BIO_s_mem());
-	int     n;
+	BIO *b = BIO_new(BIO_s_mem());
+	int n;
 
 	ASN1_TIME_print(b, t);
 	n = BIO_read(b, buf, (int) len - 1);
@@ -271,19 +270,19 @@ void    dlpkey_time(const ASN1_TIME *t, char *buf, size_t len)
 }
 
 /* dlpkey_days_left - days until notAfter (negative when expired) */
-int     dlpkey_days_left(X509 *x)
+int dlpkey_days_left(X509 *x)
 {
-	int     days = 0, secs = 0;
+	int days = 0, secs = 0;
 
 	ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x));
 	return days < 0 || secs < 0 ? (days < 0 ? days : -1) : days;
 }
 
 /* dlpkey_print_cert - subject, issuer, dates, fingerprint */
-void    dlpkey_print_cert(X509 *x, const char *indent)
+void dlpkey_print_cert(X509 *x, const char *indent)
 {
-	char    buf[512], fp[128];
-	int     days = dlpkey_days_left(x);
+	char buf[512], fp[128];
+	int days = dlpkey_days_left(x);
 
 	X509_NAME_oneline(X509_get_subject_name(x), buf, sizeof(buf));
 	printf("%sOwner: %s\n", indent, buf);
@@ -305,15 +304,15 @@ void    dlpkey_print_cert(X509 *x, const char *indent)
 static int dlpkey_list(const struct dlpkey_opts *o)
 {
 	struct keystore ks;
-	char    pass[KS_PASS_MAX], fp[128];
+	char pass[KS_PASS_MAX], fp[128];
 
 	dlpkey_load(o, &ks, pass, sizeof(pass));
 	printf("Keystore: %s\nKeystore type: PKCS12\n\nYour keystore contains %zu entr%s\n\n",
 	       dlpkey_path, ks.n, ks.n == 1 ? "y" : "ies");
 	for (size_t i = 0; i < ks.n; i++) {
 		struct ks_entry *e = &ks.e[i];
-		X509   *leaf = sk_X509_value(e->chain, 0);
-		int     days = dlpkey_days_left(leaf);
+		X509 *leaf = sk_X509_value(e->chain, 0);
+		int days = dlpkey_days_left(leaf);
 
 		if (o->alias && strcasecmp(o->alias, e->alias) != 0)
 			continue;
@@ -322,8 +321,8 @@ static int dlpkey_list(const struct dlpkey_opts *o)
 			printf("%s, %s,\nCertificate fingerprint (SHA-256): %s\n", e->alias,
 			       e->type == KS_KEY ? "PrivateKeyEntry" : "trustedCertEntry", fp);
 			if (days < 30)
-				printf("WARNING: %s %s\n", e->alias, days < 0 ? "has EXPIRED"
-				       : "expires within 30 days");
+				printf("WARNING: %s %s\n", e->alias,
+				       days < 0 ? "has EXPIRED" : "expires within 30 days");
 			continue;
 		}
 		printf("Alias name: %s\nEntry type: %s\n", e->alias,
@@ -351,12 +350,12 @@ static int dlpkey_list(const struct dlpkey_opts *o)
 static int dlpkey_genkeypair(const struct dlpkey_opts *o)
 {
 	struct keystore ks;
-	char    pass[KS_PASS_MAX], alias[KS_ALIAS_MAX], err[512], note[256];
-	int     created, days = o->validity ? o->validity : 90;
+	char pass[KS_PASS_MAX], alias[KS_ALIAS_MAX], err[512], note[256];
+	int created, days = o->validity ? o->validity : 90;
 	X509_NAME *name;
 	struct ks_entry *e;
 	EVP_PKEY *key;
-	X509   *x;
+	X509 *x;
 
 	/* everything the command line can get wrong is said before anything else */
 	dlpkey_need_alias(o, alias, sizeof(alias));
@@ -372,12 +371,14 @@ static int dlpkey_genkeypair(const struct dlpkey_opts *o)
 	if (ks_find(&ks, alias))
 		dlpkey_die("alias <%s> already exists", alias);
 	if (o->keypass && strcmp(o->keypass, pass) != 0)
-		fprintf(stderr, "Warning: a PKCS#12 keystore has one password for the store "
-			"and its keys: -keypass is ignored, the key takes the store password\n");
+		fprintf(stderr,
+			"Warning: a PKCS#12 keystore has one password for the store "
+			"and its keys: -keypass is ignored, the key takes the store "
+			"password\n");
 	if (*note)
 		fprintf(stderr, "Note: %s\n", note);
-	if ((key = ks_generate_key(o->keyalg ? o->keyalg : "RSA", o->keysize, err,
-				   sizeof(err))) == NULL
+	if ((key = ks_generate_key(o->keyalg ? o->keyalg : "RSA", o->keysize, err, sizeof(err)))
+		    == NULL
 	    || (x = ks_self_signed(key, o->dname, days, err, sizeof(err))) == NULL)
 		dlpkey_die("%s", err);
 	e = ks_add(&ks, alias, KS_KEY);
@@ -386,8 +387,9 @@ static int dlpkey_genkeypair(const struct dlpkey_opts *o)
 	dlpkey_save(&ks, pass, created);
 	X509_NAME_oneline(X509_get_subject_name(x), err, sizeof(err));
 	printf("Generated %s %d-bit key pair and a self-signed certificate (SHA256) for "
-	       "%s, valid %d days, alias %s\n", EVP_PKEY_is_a(key, "EC") ? "EC" : "RSA",
-	       EVP_PKEY_get_bits(key), err, days, alias);
+	       "%s, valid %d days, alias %s\n",
+	       EVP_PKEY_is_a(key, "EC") ? "EC" : "RSA", EVP_PKEY_get_bits(key), err, days,
+	       alias);
 	ks_free(&ks);
 	OPENSSL_cleanse(pass, sizeof(pass));
 	return 0;
@@ -398,10 +400,10 @@ static int dlpkey_exportcert(const struct dlpkey_opts *o)
 {
 	struct keystore ks;
 	struct ks_entry *e;
-	char    pass[KS_PASS_MAX], alias[KS_ALIAS_MAX];
-	FILE   *fp = stdout;
-	X509   *cert;
-	int     ok;
+	char pass[KS_PASS_MAX], alias[KS_ALIAS_MAX];
+	FILE *fp = stdout;
+	X509 *cert;
+	int ok;
 
 	dlpkey_need_alias(o, alias, sizeof(alias));
 	dlpkey_load(o, &ks, pass, sizeof(pass));
@@ -412,8 +414,8 @@ static int dlpkey_exportcert(const struct dlpkey_opts *o)
 	cert = sk_X509_value(e->chain, 0);
 	ok = o->rfc ? PEM_write_X509(fp, cert) : i2d_X509_fp(fp, cert);
 	if (!ok)
-		dlpkey_die("cannot write the certificate to %s", o->file ? o->file
-			   : "standard output");
+		dlpkey_die("cannot write the certificate to %s",
+			   o->file ? o->file : "standard output");
 	if (o->file)
 		dlpkey_close_public(fp, o->file);
 	else if (fflush(stdout) != 0)
@@ -425,11 +427,11 @@ static int dlpkey_exportcert(const struct dlpkey_opts *o)
 }
 
 /* dlpkey_read_certs - every certificate of a PEM or DER file */
-static STACK_OF(X509) *dlpkey_read_certs(const char *path)
+static STACK_OF(X509) * dlpkey_read_certs(const char *path)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
-	BIO    *b = BIO_new_file(path, "r");
-	X509   *x;
+	BIO *b = BIO_new_file(path, "r");
+	X509 *x;
 
 	if (b == NULL)
 		dlpkey_die("cannot open %s: %s", path, strerror(errno));
@@ -443,7 +445,7 @@ static STACK_OF(X509) *dlpkey_read_certs(const char *path)
 		ERR_clear_error();
 	}
 	for (int der = 0; der < 2 && sk_X509_num(sk) == 0; der++) {
-		PKCS7  *p7;
+		PKCS7 *p7;
 
 		/* a CA's reply as PKCS#7 (.p7b, .p7c), PEM or DER */
 		(void) BIO_reset(b);
@@ -465,15 +467,16 @@ static STACK_OF(X509) *dlpkey_read_certs(const char *path)
 }
 
 /* dlpkey_chain_check - each certificate issued by the next one */
-static int dlpkey_chain_check(STACK_OF(X509) *chain, int verbose, const char *who)
+static int dlpkey_chain_check(STACK_OF(X509) * chain, int verbose, const char *who)
 {
-	int     bad = 0;
+	int bad = 0;
 
 	for (int i = 0; i + 1 < sk_X509_num(chain); i++) {
 		if (X509_check_issued(sk_X509_value(chain, i + 1), sk_X509_value(chain, i))
 		    != X509_V_OK) {
 			printf("%s: certificate %d is not issued by certificate %d: "
-			       "chain out of order or incomplete\n", who, i + 1, i + 2);
+			       "chain out of order or incomplete\n",
+			       who, i + 1, i + 2);
 			bad = 1;
 		}
 	}
@@ -483,12 +486,12 @@ static int dlpkey_chain_check(STACK_OF(X509) *chain, int verbose, const char *wh
 }
 
 /* dlpkey_verify_chain - -trustcacerts: the chain verifies to a root */
-static void dlpkey_verify_chain(STACK_OF(X509) *certs)
+static void dlpkey_verify_chain(STACK_OF(X509) * certs)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	X509   *top = sk_X509_value(certs, sk_X509_num(certs) - 1);
-	int     ok;
+	X509 *top = sk_X509_value(certs, sk_X509_num(certs) - 1);
+	int ok;
 
 	X509_STORE_set_default_paths(store);
 	if (X509_check_issued(top, top) == X509_V_OK)
@@ -503,7 +506,7 @@ static void dlpkey_verify_chain(STACK_OF(X509) *certs)
 }
 
 /* dlpkey_find_issuer - the issuer of x among certs, then the keystore's */
-static X509 *dlpkey_find_issuer(X509 *x, STACK_OF(X509) *certs, struct keystore *ks)
+static X509 *dlpkey_find_issuer(X509 *x, STACK_OF(X509) * certs, struct keystore *ks)
 {
 	for (int i = 0; i < sk_X509_num(certs); i++)
 		if (X509_cmp(sk_X509_value(certs, i), x) != 0
@@ -513,25 +516,26 @@ static X509 *dlpkey_find_issuer(X509 *x, STACK_OF(X509) *certs, struct keystore 
 		for (int i = 0; i < sk_X509_num(ks->e[k].chain); i++)
 			if (X509_cmp(sk_X509_value(ks->e[k].chain, i), x) != 0
 			    && X509_check_issued(sk_X509_value(ks->e[k].chain, i), x)
-			    == X509_V_OK)
+				    == X509_V_OK)
 				return sk_X509_value(ks->e[k].chain, i);
 	return NULL;
 }
 
 /* dlpkey_order_chain - key's certificate first, then each issuer, as keytool does */
-static STACK_OF(X509) *dlpkey_order_chain(EVP_PKEY *key, STACK_OF(X509) *certs,
-					  struct keystore *ks, const char *file,
-					  const char *alias)
+static STACK_OF(X509)
+	* dlpkey_order_chain(EVP_PKEY *key, STACK_OF(X509) * certs, struct keystore *ks,
+			     const char *file, const char *alias)
 {
 	STACK_OF(X509) *chain = sk_X509_new_null();
-	X509   *x = NULL, *up;
+	X509 *x = NULL, *up;
 
 	for (int i = 0; i < sk_X509_num(certs) && x == NULL; i++)
 		if (ks_key_matches(key, sk_X509_value(certs, i)))
 			x = sk_X509_value(certs, i);
 	if (x == NULL)
 		dlpkey_die("the certificate in %s does not belong to the key of <%s>: is "
-			   "it the CA's reply to this key's certreq?", file, alias);
+			   "it the CA's reply to this key's certreq?",
+			   file, alias);
 	while (x && sk_X509_num(chain) < 10) {
 		X509_up_ref(x);
 		sk_X509_push(chain, x);
@@ -539,13 +543,15 @@ static STACK_OF(X509) *dlpkey_order_chain(EVP_PKEY *key, STACK_OF(X509) *certs,
 			return chain;
 		up = dlpkey_find_issuer(x, certs, ks);
 		if (up == NULL) {
-			char    is[256];
+			char is[256];
 
 			X509_NAME_oneline(X509_get_issuer_name(x), is, sizeof(is));
-			fprintf(stderr, "Warning: the chain ends at %s, which is neither in %s "
+			fprintf(stderr,
+				"Warning: the chain ends at %s, which is neither in %s "
 				"nor in the keystore; clients get an incomplete chain. Import "
 				"the CA certificate first (dlpkey importcert -alias ca -file "
-				"ca.pem), then the reply again.\n", is, file);
+				"ca.pem), then the reply again.\n",
+				is, file);
 		}
 		x = up;
 	}
@@ -557,9 +563,9 @@ static int dlpkey_importcert(const struct dlpkey_opts *o)
 {
 	struct keystore ks;
 	struct ks_entry *e;
-	char    pass[KS_PASS_MAX], alias[KS_ALIAS_MAX], fp[128];
-	STACK_OF(X509) *certs;
-	X509   *first;
+	char pass[KS_PASS_MAX], alias[KS_ALIAS_MAX], fp[128];
+	STACK_OF(X509) * certs;
+	X509 *first;
 
 	dlpkey_need_alias(o, alias, sizeof(alias));
 	if (o->file == NULL)
@@ -609,7 +615,7 @@ static int dlpkey_delete(const struct dlpkey_opts *o)
 {
 	struct keystore ks;
 	struct ks_entry *e;
-	char    pass[KS_PASS_MAX], alias[KS_ALIAS_MAX];
+	char pass[KS_PASS_MAX], alias[KS_ALIAS_MAX];
 
 	dlpkey_need_alias(o, alias, sizeof(alias));
 	dlpkey_load(o, &ks, pass, sizeof(pass));
@@ -626,9 +632,9 @@ static int dlpkey_delete(const struct dlpkey_opts *o)
 static int dlpkey_storepasswd(const struct dlpkey_opts *o)
 {
 	struct keystore ks;
-	char    pass[KS_PASS_MAX], err[512];
-	uid_t   uid;
-	gid_t   gid;
+	char pass[KS_PASS_MAX], err[512];
+	uid_t uid;
+	gid_t gid;
 
 	if (o->newpass == NULL || strlen(o->newpass) < 6 || strlen(o->newpass) >= KS_PASS_MAX
 	    || strpbrk(o->newpass, "\r\n"))
@@ -637,12 +643,15 @@ static int dlpkey_storepasswd(const struct dlpkey_opts *o)
 	dlpkey_save(&ks, o->newpass, 0);
 	if (o->storepass == NULL) {
 		dlpkey_owner(&uid, &gid);
-		if (ks_write_password(dlpkey_pass_path, o->newpass, uid, gid, err, sizeof(err)) < 0)
+		if (ks_write_password(dlpkey_pass_path, o->newpass, uid, gid, err, sizeof(err))
+		    < 0)
 			dlpkey_die("the keystore has the new password but %s could not be "
-				   "updated: %s", dlpkey_pass_path, err);
+				   "updated: %s",
+				   dlpkey_pass_path, err);
 		printf("Keystore password changed; %s updated\n", dlpkey_pass_path);
 	} else {
-		printf("Keystore password changed; put it in %s for tlsmgr\n", dlpkey_pass_path);
+		printf("Keystore password changed; put it in %s for tlsmgr\n",
+		       dlpkey_pass_path);
 	}
 	ks_free(&ks);
 	return 0;
@@ -652,8 +661,8 @@ static int dlpkey_storepasswd(const struct dlpkey_opts *o)
 static int dlpkey_check(const struct dlpkey_opts *o)
 {
 	struct keystore ks;
-	char    pass[KS_PASS_MAX];
-	int     bad = 0, keys = 0;
+	char pass[KS_PASS_MAX];
+	int bad = 0, keys = 0;
 
 	dlpkey_load(o, &ks, pass, sizeof(pass));
 	for (size_t i = 0; i < ks.n; i++) {
@@ -662,21 +671,24 @@ static int dlpkey_check(const struct dlpkey_opts *o)
 		if (e->type == KS_KEY) {
 			keys++;
 			if (!ks_key_matches(e->key, sk_X509_value(e->chain, 0))) {
-				printf("%s: the private key does NOT match its certificate\n", e->alias);
+				printf("%s: the private key does NOT match its certificate\n",
+				       e->alias);
 				bad = 1;
 			} else {
-				printf("%s: the private key matches its certificate\n", e->alias);
+				printf("%s: the private key matches its certificate\n",
+				       e->alias);
 			}
 			bad |= dlpkey_chain_check(e->chain, 1, e->alias);
 		}
 		for (int j = 0; j < sk_X509_num(e->chain); j++) {
-			int     days = dlpkey_days_left(sk_X509_value(e->chain, j));
+			int days = dlpkey_days_left(sk_X509_value(e->chain, j));
 
 			if (days < 0) {
 				printf("%s: certificate %d has EXPIRED\n", e->alias, j + 1);
 				bad = 1;
 			} else if (days < 30) {
-				printf("%s: certificate %d expires in %d days\n", e->alias, j + 1, days);
+				printf("%s: certificate %d expires in %d days\n", e->alias,
+				       j + 1, days);
 			}
 		}
 	}
@@ -694,24 +706,25 @@ static int dlpkey_certreq(const struct dlpkey_opts *o)
 {
 	struct keystore ks;
 	struct ks_entry *e;
-	char    pass[KS_PASS_MAX], alias[KS_ALIAS_MAX], err[512], note[256];
+	char pass[KS_PASS_MAX], alias[KS_ALIAS_MAX], err[512], note[256];
 	X509_NAME *name = NULL;
 	X509_REQ *req = X509_REQ_new();
-	X509   *leaf;
+	X509 *leaf;
 	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
-	int     san;
-	FILE   *fp = stdout;
+	int san;
+	FILE *fp = stdout;
 
 	dlpkey_need_alias(o, alias, sizeof(alias));
-	if (o->dname && (name = ks_dname_parse(o->dname, note, sizeof(note), err,
-					       sizeof(err))) == NULL)
+	if (o->dname
+	    && (name = ks_dname_parse(o->dname, note, sizeof(note), err, sizeof(err))) == NULL)
 		dlpkey_die("%s", err);
 	dlpkey_load(o, &ks, pass, sizeof(pass));
 	if ((e = ks_find(&ks, alias)) == NULL)
 		dlpkey_die("alias <%s> does not exist", alias);
 	if (e->type != KS_KEY)
 		dlpkey_die("<%s> is a trusted certificate, not a key: a request needs a "
-			   "key entry (dlpkey genkeypair)", alias);
+			   "key entry (dlpkey genkeypair)",
+			   alias);
 	leaf = sk_X509_value(e->chain, 0);
 	X509_REQ_set_version(req, 0);
 	X509_REQ_set_subject_name(req, name ? name : X509_get_subject_name(leaf));
@@ -730,8 +743,10 @@ static int dlpkey_certreq(const struct dlpkey_opts *o)
 	PEM_write_X509_REQ(fp, req);
 	if (o->file) {
 		dlpkey_close_public(fp, o->file);
-		fprintf(stderr, "Certificate request stored in file <%s>: have your CA sign "
-			"it, then: dlpkey importcert -alias %s -file REPLY\n", o->file, alias);
+		fprintf(stderr,
+			"Certificate request stored in file <%s>: have your CA sign "
+			"it, then: dlpkey importcert -alias %s -file REPLY\n",
+			o->file, alias);
 	}
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_REQ_free(req);
@@ -761,17 +776,17 @@ static void dlpkey_copy_entry(struct keystore *ks, const struct ks_entry *from,
 static int dlpkey_importkeystore(const struct dlpkey_opts *o)
 {
 	struct keystore src, ks;
-	char    pass[KS_PASS_MAX], spass[KS_PASS_MAX], err[512], alias[KS_ALIAS_MAX];
-	char    want[KS_ALIAS_MAX] = "";
-	int     created, n = 0;
+	char pass[KS_PASS_MAX], spass[KS_PASS_MAX], err[512], alias[KS_ALIAS_MAX];
+	char want[KS_ALIAS_MAX] = "";
+	int created, n = 0;
 
 	if (o->srckeystore == NULL)
 		dlpkey_die("-srckeystore is required, e.g. -srckeystore other.p12");
 	if (o->srcstoretype && strcasecmp(o->srcstoretype, "PKCS12") != 0)
 		dlpkey_die("-srcstoretype %s: dlpkey reads PKCS12; convert it with: keytool "
 			   "-importkeystore -srckeystore %s -srcstoretype %s -destkeystore "
-			   "%s.p12 -deststoretype pkcs12", o->srcstoretype, o->srckeystore,
-			   o->srcstoretype, o->srckeystore);
+			   "%s.p12 -deststoretype pkcs12",
+			   o->srcstoretype, o->srckeystore, o->srcstoretype, o->srckeystore);
 	if (o->deststoretype && strcasecmp(o->deststoretype, "PKCS12") != 0)
 		dlpkey_die("-deststoretype %s: dlpgate's keystore is PKCS12", o->deststoretype);
 	if (o->srcalias && !ks_alias_ok(o->srcalias, want, sizeof(want)))
@@ -799,7 +814,8 @@ static int dlpkey_importkeystore(const struct dlpkey_opts *o)
 			if (!o->noprompt)
 				dlpkey_die("alias <%s> already exists in %s: give -destalias, "
 					   "delete it first, or -noprompt to replace it "
-					   "(the keystore is unchanged)", to, dlpkey_path);
+					   "(the keystore is unchanged)",
+					   to, dlpkey_path);
 			ks_delete(&ks, ks_find(&ks, to));
 		}
 		dlpkey_copy_entry(&ks, &src.e[i], to);
@@ -823,7 +839,7 @@ static int dlpkey_importkeystore(const struct dlpkey_opts *o)
 static int dlpkey_pem_pass(char *buf, int size, int rwflag, void *u)
 {
 	const struct dlpkey_opts *o = u;
-	char    pass[KS_PASS_MAX];
+	char pass[KS_PASS_MAX];
 
 	if (o->keypass)
 		strlcpy(pass, o->keypass, sizeof(pass));
@@ -841,11 +857,11 @@ static int dlpkey_importkey(const struct dlpkey_opts *o)
 {
 	struct keystore ks;
 	struct ks_entry *e;
-	char    pass[KS_PASS_MAX], alias[KS_ALIAS_MAX], err[512];
-	STACK_OF(X509) *certs, *chain;
+	char pass[KS_PASS_MAX], alias[KS_ALIAS_MAX], err[512];
+	STACK_OF(X509) * certs, *chain;
 	EVP_PKEY *key;
-	BIO    *b;
-	int     created;
+	BIO *b;
+	int created;
 
 	dlpkey_need_alias(o, alias, sizeof(alias));
 	if (o->keyfile == NULL)
@@ -857,7 +873,8 @@ static int dlpkey_importkey(const struct dlpkey_opts *o)
 	if (key == NULL) {
 		ks_openssl_error(err, sizeof(err), "no private key");
 		dlpkey_die("%s: %s (a PEM private key, with its password as -keypass when "
-			   "encrypted)", o->keyfile, err);
+			   "encrypted)",
+			   o->keyfile, err);
 	}
 	certs = dlpkey_read_certs(o->file ? o->file : o->keyfile);
 	created = dlpkey_load_or_new(o, &ks, pass, sizeof(pass));
@@ -870,8 +887,7 @@ static int dlpkey_importkey(const struct dlpkey_opts *o)
 	sk_X509_pop_free(e->chain, X509_free);
 	e->chain = chain;
 	dlpkey_save(&ks, pass, created);
-	printf("Key and certificate chain of %d imported as <%s>\n", sk_X509_num(chain),
-	       alias);
+	printf("Key and certificate chain of %d imported as <%s>\n", sk_X509_num(chain), alias);
 	ks_free(&ks);
 	OPENSSL_cleanse(pass, sizeof(pass));
 	return 0;
@@ -883,18 +899,18 @@ static int dlpkey_importkey(const struct dlpkey_opts *o)
  */
 static const struct dlpkey_verb {
 	const char *name;
-	const char *alias;		/* keytool's older spelling, or NULL */
-	int     (*run) (const struct dlpkey_opts *);
+	const char *alias; /* keytool's older spelling, or NULL */
+	int (*run)(const struct dlpkey_opts *);
 	const char *usage;
 } dlpkey_verbs[] = {
 	{"genkeypair", "genkey", dlpkey_genkeypair,
-	"-alias A -dname DN [-keyalg RSA|EC] [-keysize N] [-validity DAYS]"},
+	 "-alias A -dname DN [-keyalg RSA|EC] [-keysize N] [-validity DAYS]"},
 	{"list", NULL, dlpkey_list, "[-v] [-rfc] [-alias A]"},
 	{"exportcert", "export", dlpkey_exportcert, "-alias A [-file F] [-rfc]"},
 	{"importcert", "import", dlpkey_importcert, "-alias A -file F [-trustcacerts]"},
 	{"certreq", NULL, dlpkey_certreq, "-alias A [-file F] [-dname DN]"},
 	{"importkeystore", NULL, dlpkey_importkeystore,
-	"-srckeystore F [-srcstorepass P] [-srcalias A [-destalias B]] [-noprompt]"},
+	 "-srckeystore F [-srcstorepass P] [-srcalias A [-destalias B]] [-noprompt]"},
 	{"importkey", NULL, dlpkey_importkey, "-alias A -keyfile KEY.pem [-file CHAIN.pem]"},
 	{"delete", NULL, dlpkey_delete, "-alias A"},
 	{"storepasswd", NULL, dlpkey_storepasswd, "-new NEWPASS"},
@@ -910,7 +926,8 @@ static void __attribute__((noreturn)) dlpkey_usage(void)
 	fprintf(stderr, "usage: dlpkey [-c confdir] COMMAND [options]\n");
 	for (size_t i = 0; i < DLPKEY_NVERBS; i++)
 		fprintf(stderr, "  %s %s\n", dlpkey_verbs[i].name, dlpkey_verbs[i].usage);
-	fprintf(stderr, "options: -keystore FILE -storepass PASS (or -storepass:file FILE, "
+	fprintf(stderr,
+		"options: -keystore FILE -storepass PASS (or -storepass:file FILE, "
 		"-storepass:env VAR); keytool's -genkeypair, -list, ... spellings work, "
 		"options before or after the command\n");
 	exit(1);
@@ -928,19 +945,22 @@ static const struct dlpkey_verb *dlpkey_verb(const char *word)
 }
 
 enum dlpkey_kind {
-	OPT_STR,			/* -name value */
-	OPT_INT,			/* -name number */
-	OPT_SECRET,			/* -name pass, -name:file F, -name:env V */
-	OPT_FLAG,			/* -name */
-	OPT_SKIP_VALUE,			/* keytool's, no meaning here: -name value */
+	OPT_STR,        /* -name value */
+	OPT_INT,        /* -name number */
+	OPT_SECRET,     /* -name pass, -name:file F, -name:env V */
+	OPT_FLAG,       /* -name */
+	OPT_SKIP_VALUE, /* keytool's, no meaning here: -name value */
 };
 
-#define OPT(name, kind, field) { name, kind, offsetof(struct dlpkey_opts, field) }
+#define OPT(name, kind, field) \
+	{ \
+		name, kind, offsetof(struct dlpkey_opts, field) \
+	}
 
 static const struct dlpkey_option {
 	const char *name;
 	enum dlpkey_kind kind;
-	size_t  off;
+	size_t off;
 } dlpkey_options[] = {
 	OPT("-alias", OPT_STR, alias),
 	OPT("-dname", OPT_STR, dname),
@@ -966,9 +986,9 @@ static const struct dlpkey_option {
 	OPT("-rfc", OPT_FLAG, rfc),
 	OPT("-trustcacerts", OPT_FLAG, trustcacerts),
 	OPT("-noprompt", OPT_FLAG, noprompt),
-	OPT("-sigalg", OPT_SKIP_VALUE, file),	/* SHA256with...: what dlpkey signs with */
-	OPT("-srckeypass", OPT_SKIP_VALUE, file),	/* PKCS12: the store's */
-	OPT("-keystore", OPT_SKIP_VALUE, file),	/* main() took it */
+	OPT("-sigalg", OPT_SKIP_VALUE, file),     /* SHA256with...: what dlpkey signs with */
+	OPT("-srckeypass", OPT_SKIP_VALUE, file), /* PKCS12: the store's */
+	OPT("-keystore", OPT_SKIP_VALUE, file),   /* main() took it */
 	OPT("-destkeystore", OPT_SKIP_VALUE, file),
 };
 
@@ -981,7 +1001,7 @@ static const struct dlpkey_verb *dlpkey_parse(int argc, char **argv, struct dlpk
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		const char *colon = strchr(a, ':');
-		size_t  nlen = colon ? (size_t) (colon - a) : strlen(a);
+		size_t nlen = colon ? (size_t) (colon - a) : strlen(a);
 		const struct dlpkey_option *d = NULL;
 
 		if (verb == NULL && dlpkey_verb(a)) {
@@ -991,7 +1011,8 @@ static const struct dlpkey_verb *dlpkey_parse(int argc, char **argv, struct dlpk
 		if (*a != '-' || a[1] == 0) {
 			if (verb == NULL)
 				dlpkey_die("unknown command \"%s\" (dlpkey without arguments "
-					   "lists the commands)", a);
+					   "lists the commands)",
+					   a);
 			o->args[o->nargs++] = argv[i];
 			continue;
 		}
@@ -1011,8 +1032,8 @@ static const struct dlpkey_verb *dlpkey_parse(int argc, char **argv, struct dlpk
 		if (d->kind == OPT_STR) {
 			*(const char **) ((char *) o + d->off) = v;
 		} else if (d->kind == OPT_INT) {
-			char   *end;
-			long    n = strtol(v, &end, 10);
+			char *end;
+			long n = strtol(v, &end, 10);
 
 			if (*v == 0 || *end || n < 1 || n > 1000000)
 				dlpkey_die("%s %s: not a number", a, v);
@@ -1026,17 +1047,18 @@ static const struct dlpkey_verb *dlpkey_parse(int argc, char **argv, struct dlpk
 		dlpkey_die("-storetype %s: dlpgate's keystore is PKCS12 (keytool's default); "
 			   "convert a JKS keystore with: keytool -importkeystore -srckeystore "
 			   "FILE.jks -srcstoretype JKS -destkeystore FILE.p12 -deststoretype "
-			   "pkcs12", o->storetype);
+			   "pkcs12",
+			   o->storetype);
 	return verb;
 }
 
-int     main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	struct dlpkey_opts o;
 	const struct dlpkey_verb *verb;
 	const char *confdir = DLP_SYSCONFDIR, *keystore = NULL;
-	char    err[CONF_ERR_MAX], configured[PATH_MAX];
-	int     i = 1;
+	char err[CONF_ERR_MAX], configured[PATH_MAX];
+	int i = 1;
 
 	msg_open("dlpkey", MSG_TO_STDERR, LOG_MAIL);
 	memset(&o, 0, sizeof(o));
@@ -1057,7 +1079,8 @@ int     main(int argc, char **argv)
 	ks_paths(dlpkey_path, sizeof(dlpkey_path), dlpkey_pass_path, sizeof(dlpkey_pass_path));
 	if (keystore) {
 		if (strlcpy(configured, dlpkey_path, sizeof(configured)) >= sizeof(configured)
-		    || strlcpy(dlpkey_path, keystore, sizeof(dlpkey_path)) >= sizeof(dlpkey_path))
+		    || strlcpy(dlpkey_path, keystore, sizeof(dlpkey_path))
+			    >= sizeof(dlpkey_path))
 			dlpkey_die("keystore path too long");
 		dlpkey_other_store = strcmp(configured, dlpkey_path) != 0;
 	}

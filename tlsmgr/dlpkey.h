@@ -18,9 +18,9 @@ struct dlpkey_opts {
 	const char *alias;
 	const char *dname;
 	const char *keyalg;
-	int     keysize;
-	int     validity;
-	int     port;
+	int keysize;
+	int validity;
+	int port;
 	const char *file;
 	const char *keyfile;
 	const char *storepass;
@@ -33,19 +33,18 @@ struct dlpkey_opts {
 	const char *destalias;
 	const char *storetype;
 	const char *deststoretype;
-	int     verbose;
-	int     rfc;
-	int     trustcacerts;
-	int     noprompt;
-	char  **args;
-	int     nargs;
+	int verbose;
+	int rfc;
+	int trustcacerts;
+	int noprompt;
+	char **args;
+	int nargs;
 };
 
 extern char dlpkey_path[PATH_MAX];
 
-void dlpkey_die(const char *fmt,...) __attribute__((noreturn, format(printf, 1, 2)));
-void dlpkey_load(const struct dlpkey_opts *o, struct keystore *ks, char *pass,
-		 size_t len);
+void dlpkey_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void dlpkey_load(const struct dlpkey_opts *o, struct keystore *ks, char *pass, size_t len);
 void dlpkey_time(const ASN1_TIME *t, char *buf, size_t len);
 int dlpkey_days_left(X509 *x);
 int dlpkey_tlsverify(const struct dlpkey_opts *o);

@@ -36,18 +36,18 @@
 #include "dlpkey.h"
 #include "../smtpd-proxy/proxy_dns.h"
 
-#define DLPKEY_REPLY_WAIT	30000	/* ms for one SMTP reply */
+#define DLPKEY_REPLY_WAIT 30000 /* ms for one SMTP reply */
 
 /* dlpkey_smtp_reply - one SMTP reply from a blocking socket; its code */
 static int dlpkey_smtp_reply(int fd, char *last, size_t len)
 {
-	char    line[1024];
-	size_t  n = 0;
-	int     lines = 0;
+	char line[1024];
+	size_t n = 0;
+	int lines = 0;
 
 	for (;;) {
-		char    ch;
-		struct pollfd pfd = {.fd = fd,.events = POLLIN};
+		char ch;
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 
 		if (poll(&pfd, 1, DLPKEY_REPLY_WAIT) <= 0 || read(fd, &ch, 1) != 1)
 			return -1;
@@ -92,23 +92,24 @@ static void dlpkey_print_chain(SSL *ssl)
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
 
 	for (int i = 0; chain && i < sk_X509_num(chain); i++) {
-		char    s[512], is[512];
+		char s[512], is[512];
 
 		X509_NAME_oneline(X509_get_subject_name(sk_X509_value(chain, i)), s, sizeof(s));
-		X509_NAME_oneline(X509_get_issuer_name(sk_X509_value(chain, i)), is, sizeof(is));
+		X509_NAME_oneline(X509_get_issuer_name(sk_X509_value(chain, i)), is,
+				  sizeof(is));
 		printf("  chain[%d]: %s\n            issued by %s\n", i, s, is);
 	}
 }
 
 /* dlpkey_check_host - one host: connect, EHLO, STARTTLS, verify; 0 if ok */
-static int dlpkey_check_host(SSL_CTX *ctx, int ntrust, const char *domain,
-			     const char *host, const struct sockaddr *sa, socklen_t salen)
+static int dlpkey_check_host(SSL_CTX *ctx, int ntrust, const char *domain, const char *host,
+			     const struct sockaddr *sa, socklen_t salen)
 {
-	char    last[1024], err[256], addr[INET_ADDRSTR], when[64];
-	SSL    *ssl;
-	X509   *peer;
-	long    vr;
-	int     fd, name_ok, ok;
+	char last[1024], err[256], addr[INET_ADDRSTR], when[64];
+	SSL *ssl;
+	X509 *peer;
+	long vr;
+	int fd, name_ok, ok;
 
 	inet_addr_str(sa, addr, sizeof(addr));
 	printf("Connecting to %s [%s].\n", host, addr);
@@ -132,7 +133,8 @@ static int dlpkey_check_host(SSL_CTX *ctx, int ntrust, const char *domain,
 	dprintf(fd, "STARTTLS\r\n");
 	if (dlpkey_smtp_reply(fd, last, sizeof(last)) != 220) {
 		printf("TLS offered: no (%s)\nTLS was required but could not be "
-		       "negotiated.\nTLS verification FAILED.\n", last);
+		       "negotiated.\nTLS verification FAILED.\n",
+		       last);
 		close(fd);
 		return 1;
 	}
@@ -150,22 +152,24 @@ static int dlpkey_check_host(SSL_CTX *ctx, int ntrust, const char *domain,
 		close(fd);
 		return 1;
 	}
-	printf("TLS connection established: protocol %s, cipher %s.\n",
-	       SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+	printf("TLS connection established: protocol %s, cipher %s.\n", SSL_get_version(ssl),
+	       SSL_get_cipher_name(ssl));
 	dlpkey_print_chain(ssl);
 	vr = SSL_get_verify_result(ssl);
 	printf("Verifying peer certificate against %d trusted keystore certificate%s%s.\n",
-	       ntrust, ntrust == 1 ? "" : "s", var_tls_use_system_ca ? " and the system CAs" : "");
+	       ntrust, ntrust == 1 ? "" : "s",
+	       var_tls_use_system_ca ? " and the system CAs" : "");
 	peer = SSL_get0_peer_certificate(ssl);
-	name_ok = peer && (X509_check_host(peer, domain, 0, 0, NULL) == 1
-			   || (strcmp(host, domain) != 0
-			       && X509_check_host(peer, host, 0, 0, NULL) == 1));
-	printf("TLS certificate %s.\n", vr == X509_V_OK ? "verified"
-	       : X509_verify_cert_error_string(vr));
+	name_ok = peer
+		&& (X509_check_host(peer, domain, 0, 0, NULL) == 1
+		    || (strcmp(host, domain) != 0
+			&& X509_check_host(peer, host, 0, 0, NULL) == 1));
+	printf("TLS certificate %s.\n",
+	       vr == X509_V_OK ? "verified" : X509_verify_cert_error_string(vr));
 	printf("TLS certificate name %s %s%s%s.\n", name_ok ? "matches" : "does NOT match",
 	       domain, strcmp(host, domain) ? " or " : "", strcmp(host, domain) ? host : "");
 	if (peer) {
-		int     days = dlpkey_days_left(peer);
+		int days = dlpkey_days_left(peer);
 
 		dlpkey_time(X509_get0_notAfter(peer), when, sizeof(when));
 		printf("TLS certificate expires %s (%s%d days).\n", when,
@@ -191,13 +195,13 @@ static void dlpkey_set_port(struct sockaddr_storage *ss, int port)
 }
 
 /* dlpkey_tlsverify - one named host, or every MX host of the domain */
-int     dlpkey_tlsverify(const struct dlpkey_opts *o)
+int dlpkey_tlsverify(const struct dlpkey_opts *o)
 {
 	struct keystore ks;
-	char    pass[KS_PASS_MAX], host[256], port[32], defport[32];
+	char pass[KS_PASS_MAX], host[256], port[32], defport[32];
 	struct dns_result *res;
 	SSL_CTX *ctx;
-	int     ntrust, bad = 0, nport = o->port ? o->port : 25;
+	int ntrust, bad = 0, nport = o->port ? o->port : 25;
 
 	if (o->nargs < 1 || o->nargs > 2 || nport > 65535)
 		dlpkey_die("usage: dlpkey tlsverify DOMAIN [HOST[:PORT]] [-port N]");
@@ -208,7 +212,8 @@ int     dlpkey_tlsverify(const struct dlpkey_opts *o)
 
 		snprintf(defport, sizeof(defport), "%d", nport);
 		if (inet_split_hostport(o->args[1], host, sizeof(host), port, sizeof(port),
-					defport) < 0)
+					defport)
+		    < 0)
 			dlpkey_die("bad host \"%s\"", o->args[1]);
 		if (getaddrinfo(host, port, &hints, &ai) != 0)
 			dlpkey_die("cannot resolve %s", host);
@@ -233,8 +238,10 @@ int     dlpkey_tlsverify(const struct dlpkey_opts *o)
 			bad |= dlpkey_check_host(ctx, ntrust, o->args[0], t->host,
 						 (struct sockaddr *) &t->sa, t->salen);
 		}
-		printf("\n%s: %s.\n", o->args[0], bad ? "TLS verification FAILED for at "
-		       "least one mail host" : "every mail host verified");
+		printf("\n%s: %s.\n", o->args[0],
+		       bad ? "TLS verification FAILED for at "
+			     "least one mail host"
+			   : "every mail host verified");
 		free(res);
 	}
 	SSL_CTX_free(ctx);

@@ -34,20 +34,20 @@
 #include "keystore.h"
 
 /* Oracle's trustedKeyUsage attribute (keytool's trustedCertEntry). */
-#define KS_ORACLE_TRUST_OID	"2.16.840.1.113894.746875.1.1"
-#define KS_CHAIN_MAX		10
-#define KS_FILE_MAX		(8 * 1024 * 1024)
+#define KS_ORACLE_TRUST_OID "2.16.840.1.113894.746875.1.1"
+#define KS_CHAIN_MAX        10
+#define KS_FILE_MAX         (8 * 1024 * 1024)
 
 /* ks_openssl_error - "what: the OpenSSL reason" */
-void    ks_openssl_error(char *err, size_t errlen, const char *what)
+void ks_openssl_error(char *err, size_t errlen, const char *what)
 {
 	unsigned long e = ERR_peek_last_error();
-	char    buf[256];
+	char buf[256];
 
 	if (e) {
 		ERR_error_string_n(e, buf, sizeof(buf));
-		snprintf(err, errlen, "%s: %s", what, ERR_reason_error_string(e) ?
-			 ERR_reason_error_string(e) : buf);
+		snprintf(err, errlen, "%s: %s", what,
+			 ERR_reason_error_string(e) ? ERR_reason_error_string(e) : buf);
 	} else {
 		snprintf(err, errlen, "%s", what);
 	}
@@ -57,7 +57,7 @@ void    ks_openssl_error(char *err, size_t errlen, const char *what)
 /* ks_trust_nid - the NID of Oracle's trusted key usage attribute */
 static int ks_trust_nid(void)
 {
-	int     nid = OBJ_txt2nid(KS_ORACLE_TRUST_OID);
+	int nid = OBJ_txt2nid(KS_ORACLE_TRUST_OID);
 
 	if (nid == NID_undef)
 		nid = OBJ_create(KS_ORACLE_TRUST_OID, "oracle-jdk-trustedkeyusage",
@@ -66,9 +66,9 @@ static int ks_trust_nid(void)
 }
 
 /* ks_alias_ok - check and lower-case an alias as keytool does */
-int     ks_alias_ok(const char *alias, char *norm, size_t normlen)
+int ks_alias_ok(const char *alias, char *norm, size_t normlen)
 {
-	size_t  i;
+	size_t i;
 
 	if (*alias == 0 || strlen(alias) >= normlen || strlen(alias) >= KS_ALIAS_MAX)
 		return 0;
@@ -84,7 +84,7 @@ int     ks_alias_ok(const char *alias, char *norm, size_t normlen)
 }
 
 /* ks_free - release every entry */
-void    ks_free(struct keystore *ks)
+void ks_free(struct keystore *ks)
 {
 	for (size_t i = 0; i < ks->n; i++) {
 		free(ks->e[i].alias);
@@ -109,7 +109,7 @@ struct ks_entry *ks_find(struct keystore *ks, const char *alias)
 struct ks_entry *ks_add(struct keystore *ks, const char *alias, enum ks_type type)
 {
 	struct ks_entry *e;
-	char    norm[KS_ALIAS_MAX];
+	char norm[KS_ALIAS_MAX];
 
 	if (!ks_alias_ok(alias, norm, sizeof(norm)))
 		msg_panic("ks_add: bad alias");
@@ -123,9 +123,9 @@ struct ks_entry *ks_add(struct keystore *ks, const char *alias, enum ks_type typ
 }
 
 /* ks_delete - remove an entry */
-void    ks_delete(struct keystore *ks, struct ks_entry *e)
+void ks_delete(struct keystore *ks, struct ks_entry *e)
 {
-	size_t  i = (size_t) (e - ks->e);
+	size_t i = (size_t) (e - ks->e);
 
 	free(e->alias);
 	EVP_PKEY_free(e->key);
@@ -136,25 +136,25 @@ void    ks_delete(struct keystore *ks, struct ks_entry *e)
 
 /* One bag as found in the file, before pairing. */
 struct ks_bag {
-	char   *name;			/* friendlyName */
+	char *name; /* friendlyName */
 	unsigned char keyid[64];
-	int     keyid_len;
-	int     trusted;
-	int     used;
+	int keyid_len;
+	int trusted;
+	int used;
 	EVP_PKEY *key;
-	X509   *cert;
+	X509 *cert;
 };
 
 struct ks_bags {
 	struct ks_bag *b;
-	size_t  n;
+	size_t n;
 };
 
 /* ks_bag_attrs - friendlyName, localKeyID and trust of a safe bag */
 static void ks_bag_attrs(PKCS12_SAFEBAG *bag, struct ks_bag *out)
 {
 	const ASN1_TYPE *id = PKCS12_SAFEBAG_get0_attr(bag, NID_localKeyID);
-	char   *name = PKCS12_get_friendlyname(bag);
+	char *name = PKCS12_get_friendlyname(bag);
 
 	if (name) {
 		out->name = xstrdup(name);
@@ -169,7 +169,7 @@ static void ks_bag_attrs(PKCS12_SAFEBAG *bag, struct ks_bag *out)
 }
 
 /* ks_collect - every key and certificate bag of one safe */
-static int ks_collect(const STACK_OF(PKCS12_SAFEBAG) *bags, const char *pass,
+static int ks_collect(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass,
 		      struct ks_bags *out, char *err, size_t errlen)
 {
 	for (int i = 0; i < sk_PKCS12_SAFEBAG_num(bags); i++) {
@@ -178,18 +178,20 @@ static int ks_collect(const STACK_OF(PKCS12_SAFEBAG) *bags, const char *pass,
 
 		memset(&b, 0, sizeof(b));
 		switch (PKCS12_SAFEBAG_get_nid(bag)) {
-		case NID_pkcs8ShroudedKeyBag:{
-				PKCS8_PRIV_KEY_INFO *p8 = PKCS12_decrypt_skey(bag, pass, -1);
+		case NID_pkcs8ShroudedKeyBag: {
+			PKCS8_PRIV_KEY_INFO *p8 = PKCS12_decrypt_skey(bag, pass, -1);
 
-				if (p8 == NULL) {
-					ks_openssl_error(err, errlen, "cannot decrypt a private key "
-					     "(the key password must be the store password)");
-					return -1;
-				}
-				b.key = EVP_PKCS82PKEY(p8);
-				PKCS8_PRIV_KEY_INFO_free(p8);
-				break;
+			if (p8 == NULL) {
+				ks_openssl_error(
+					err, errlen,
+					"cannot decrypt a private key "
+					"(the key password must be the store password)");
+				return -1;
 			}
+			b.key = EVP_PKCS82PKEY(p8);
+			PKCS8_PRIV_KEY_INFO_free(p8);
+			break;
+		}
 		case NID_keyBag:
 			b.key = EVP_PKCS82PKEY(PKCS12_SAFEBAG_get0_p8inf(bag));
 			break;
@@ -219,16 +221,16 @@ static int ks_collect(const STACK_OF(PKCS12_SAFEBAG) *bags, const char *pass,
 /* ks_build_chain - leaf, then issuers found among the certificates */
 static void ks_build_chain(struct ks_entry *e, X509 *leaf, struct ks_bags *bags)
 {
-	X509   *cur = leaf;
+	X509 *cur = leaf;
 
 	X509_up_ref(leaf);
 	sk_X509_push(e->chain, leaf);
 	while (sk_X509_num(e->chain) < KS_CHAIN_MAX
 	       && X509_check_issued(cur, cur) != X509_V_OK) {
-		X509   *next = NULL;
+		X509 *next = NULL;
 
 		for (size_t i = 0; i < bags->n && next == NULL; i++) {
-			X509   *c = bags->b[i].cert;
+			X509 *c = bags->b[i].cert;
 
 			if (c && c != cur && !bags->b[i].trusted && bags->b[i].keyid_len == 0
 			    && X509_check_issued(c, cur) == X509_V_OK)
@@ -238,7 +240,7 @@ static void ks_build_chain(struct ks_entry *e, X509 *leaf, struct ks_bags *bags)
 			break;
 		for (int i = 0; i < sk_X509_num(e->chain); i++)
 			if (X509_cmp(sk_X509_value(e->chain, i), next) == 0)
-				return;		/* a loop */
+				return; /* a loop */
 		X509_up_ref(next);
 		sk_X509_push(e->chain, next);
 		cur = next;
@@ -252,7 +254,7 @@ static int ks_pair(struct keystore *ks, struct ks_bags *bags, char *err, size_t 
 		struct ks_bag *k = &bags->b[i];
 		struct ks_bag *leaf = NULL;
 		const char *alias;
-		char    norm[KS_ALIAS_MAX];
+		char norm[KS_ALIAS_MAX];
 		struct ks_entry *e;
 
 		if (k->key == NULL)
@@ -280,13 +282,15 @@ static int ks_pair(struct keystore *ks, struct ks_bags *bags, char *err, size_t 
 	}
 	for (size_t i = 0; i < bags->n; i++) {
 		struct ks_bag *c = &bags->b[i];
-		char    norm[KS_ALIAS_MAX];
+		char norm[KS_ALIAS_MAX];
 		struct ks_entry *e;
 
 		if (c->cert == NULL || !c->trusted || c->used)
 			continue;
-		if (!ks_alias_ok(c->name ? c->name : "", norm, sizeof(norm)) || ks_find(ks, norm)) {
-			snprintf(err, errlen, "trusted certificate with a bad or duplicate alias");
+		if (!ks_alias_ok(c->name ? c->name : "", norm, sizeof(norm))
+		    || ks_find(ks, norm)) {
+			snprintf(err, errlen,
+				 "trusted certificate with a bad or duplicate alias");
 			return -1;
 		}
 		e = ks_add(ks, norm, KS_TRUSTED);
@@ -308,13 +312,12 @@ static void ks_bags_free(struct ks_bags *bags)
 }
 
 /* ks_read_file - a whole (bounded) file */
-static unsigned char *ks_read_file(const char *path, size_t *len, char *err,
-				   size_t errlen)
+static unsigned char *ks_read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-	int     fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	unsigned char *data;
-	size_t  got = 0;
+	size_t got = 0;
 
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
@@ -347,45 +350,47 @@ static unsigned char *ks_read_file(const char *path, size_t *len, char *err,
 }
 
 /* ks_foreign - a Java JKS/JCEKS keystore or a PEM file: what to do instead */
-static int ks_foreign(const char *path, const unsigned char *data, size_t len,
-		      char *err, size_t errlen)
+static int ks_foreign(const char *path, const unsigned char *data, size_t len, char *err,
+		      size_t errlen)
 {
 	static const unsigned char jks[] = {0xfe, 0xed, 0xfe, 0xed};
 	static const unsigned char jceks[] = {0xce, 0xce, 0xce, 0xce};
-	int     is_jks = len >= 4 && memcmp(data, jks, 4) == 0;
+	int is_jks = len >= 4 && memcmp(data, jks, 4) == 0;
 
 	if (is_jks || (len >= 4 && memcmp(data, jceks, 4) == 0)) {
 		const char *dot = strrchr(path, '.');
-		int     stem = dot && dot > path && strchr(dot, '/') == NULL
-			? (int) (dot - path) : (int) strlen(path);
+		int stem = dot && dot > path && strchr(dot, '/') == NULL ? (int) (dot - path)
+									 : (int) strlen(path);
 
-		snprintf(err, errlen, "%s is a Java %s keystore, not PKCS#12; convert it "
+		snprintf(err, errlen,
+			 "%s is a Java %s keystore, not PKCS#12; convert it "
 			 "with: keytool -importkeystore -srckeystore %s -srcstoretype %s "
 			 "-destkeystore %.*s.p12 -deststoretype pkcs12 (then use %.*s.p12)",
-			 path, is_jks ? "JKS" : "JCEKS", path, is_jks ? "JKS" : "JCEKS",
-			 stem, path, stem, path);
+			 path, is_jks ? "JKS" : "JCEKS", path, is_jks ? "JKS" : "JCEKS", stem,
+			 path, stem, path);
 		return -1;
 	}
 	if (len >= 11 && memmem(data, len < 4096 ? len : 4096, "-----BEGIN ", 11)) {
-		snprintf(err, errlen, "%s is a PEM file, not a PKCS#12 keystore; import a "
+		snprintf(err, errlen,
+			 "%s is a PEM file, not a PKCS#12 keystore; import a "
 			 "key and its chain with: dlpkey importkey -alias dlpgate -keyfile "
-			 "KEY.pem -file CHAIN.pem", path);
+			 "KEY.pem -file CHAIN.pem",
+			 path);
 		return -1;
 	}
 	return 0;
 }
 
 /* ks_load - open a keystore with its password */
-int     ks_load(const char *path, const char *pass, struct keystore *ks,
-		        char *err, size_t errlen)
+int ks_load(const char *path, const char *pass, struct keystore *ks, char *err, size_t errlen)
 {
 	unsigned char *data;
 	const unsigned char *p;
-	size_t  len;
+	size_t len;
 	PKCS12 *p12;
-	STACK_OF(PKCS7) *safes;
+	STACK_OF(PKCS7) * safes;
 	struct ks_bags bags = {NULL, 0};
-	int     rc = -1;
+	int rc = -1;
 
 	memset(ks, 0, sizeof(*ks));
 	if ((data = ks_read_file(path, &len, err, errlen)) == NULL)
@@ -403,8 +408,10 @@ int     ks_load(const char *path, const char *pass, struct keystore *ks,
 		return -1;
 	}
 	if (!PKCS12_mac_present(p12) || !PKCS12_verify_mac(p12, pass, -1)) {
-		snprintf(err, errlen, "%s: wrong keystore password (or the file is "
-			 "damaged)", path);
+		snprintf(err, errlen,
+			 "%s: wrong keystore password (or the file is "
+			 "damaged)",
+			 path);
 		ERR_clear_error();
 		PKCS12_free(p12);
 		return -1;
@@ -415,9 +422,9 @@ int     ks_load(const char *path, const char *pass, struct keystore *ks,
 		return -1;
 	}
 	for (int i = 0; i < sk_PKCS7_num(safes); i++) {
-		PKCS7  *p7 = sk_PKCS7_value(safes, i);
+		PKCS7 *p7 = sk_PKCS7_value(safes, i);
 		STACK_OF(PKCS12_SAFEBAG) *sb = NULL;
-		int     nid = OBJ_obj2nid(p7->type);
+		int nid = OBJ_obj2nid(p7->type);
 
 		if (nid == NID_pkcs7_data)
 			sb = PKCS12_unpack_p7data(p7);
@@ -447,27 +454,26 @@ out:
 }
 
 /* ks_bag_name - friendlyName and, when given, localKeyID on a bag */
-static int ks_bag_name(PKCS12_SAFEBAG *bag, const char *alias,
-		       const unsigned char *keyid, int keyid_len)
+static int ks_bag_name(PKCS12_SAFEBAG *bag, const char *alias, const unsigned char *keyid,
+		       int keyid_len)
 {
 	return bag && PKCS12_add_friendlyname_utf8(bag, alias, -1)
-		&& (keyid == NULL || PKCS12_add_localkeyid(bag, (unsigned char *) keyid,
-							   keyid_len));
+		&& (keyid == NULL
+		    || PKCS12_add_localkeyid(bag, (unsigned char *) keyid, keyid_len));
 }
 
 /* ks_build - the PKCS12 structure of a keystore */
-static PKCS12 *ks_build(const struct keystore *ks, const char *pass, char *err,
-			size_t errlen)
+static PKCS12 *ks_build(const struct keystore *ks, const char *pass, char *err, size_t errlen)
 {
 	STACK_OF(PKCS12_SAFEBAG) *certs = NULL, *keys = NULL;
 	STACK_OF(PKCS7) *safes = NULL;
 	PKCS12 *p12 = NULL;
-	int     trust_nid = ks_trust_nid();
+	int trust_nid = ks_trust_nid();
 	ASN1_OBJECT *any_eku = OBJ_txt2obj("2.5.29.37.0", 1);
 
 	for (size_t i = 0; i < ks->n; i++) {
 		const struct ks_entry *e = &ks->e[i];
-		X509   *leaf = sk_X509_value(e->chain, 0);
+		X509 *leaf = sk_X509_value(e->chain, 0);
 		unsigned char keyid[EVP_MAX_MD_SIZE];
 		unsigned idlen = 0;
 		PKCS12_SAFEBAG *bag;
@@ -476,7 +482,7 @@ static PKCS12 *ks_build(const struct keystore *ks, const char *pass, char *err,
 			bag = PKCS12_add_cert(&certs, leaf);
 			if (!ks_bag_name(bag, e->alias, NULL, 0)
 			    || !PKCS12_add1_attr_by_NID(bag, trust_nid, V_ASN1_OBJECT,
-						(const unsigned char *) any_eku, -1))
+							(const unsigned char *) any_eku, -1))
 				goto fail;
 			continue;
 		}
@@ -514,12 +520,12 @@ done:
 }
 
 /* ks_save - write the keystore atomically (see keystore.h) */
-int     ks_save(const struct keystore *ks, const char *path, const char *pass,
-		        uid_t uid, gid_t gid, char *err, size_t errlen)
+int ks_save(const struct keystore *ks, const char *path, const char *pass, uid_t uid, gid_t gid,
+	    char *err, size_t errlen)
 {
 	PKCS12 *p12 = ks_build(ks, pass, err, errlen);
 	unsigned char *der = NULL;
-	int     len, rc;
+	int len, rc;
 
 	if (p12 == NULL)
 		return -1;
@@ -535,10 +541,9 @@ int     ks_save(const struct keystore *ks, const char *path, const char *pass,
 }
 
 /* ks_read_password - the first line of the password file */
-int     ks_read_password(const char *path, char *pass, size_t len, char *err,
-				 size_t errlen)
+int ks_read_password(const char *path, char *pass, size_t len, char *err, size_t errlen)
 {
-	FILE   *fp = fopen(path, "re");
+	FILE *fp = fopen(path, "re");
 
 	if (fp == NULL) {
 		snprintf(err, errlen, "cannot open keystore_password_file %s: %s", path,
@@ -551,8 +556,10 @@ int     ks_read_password(const char *path, char *pass, size_t len, char *err,
 	if (strchr(pass, '\n') == NULL && strlen(pass) == len - 1 && fgetc(fp) != EOF) {
 		fclose(fp);
 		OPENSSL_cleanse(pass, len);
-		snprintf(err, errlen, "keystore_password_file %s: password longer "
-			 "than %zu characters", path, len - 2);
+		snprintf(err, errlen,
+			 "keystore_password_file %s: password longer "
+			 "than %zu characters",
+			 path, len - 2);
 		return -1;
 	}
 	fclose(fp);
@@ -565,11 +572,11 @@ int     ks_read_password(const char *path, char *pass, size_t len, char *err,
 }
 
 /* ks_write_password - a password file, mode 0600 */
-int     ks_write_password(const char *path, const char *pass, uid_t uid, gid_t gid,
-			          char *err, size_t errlen)
+int ks_write_password(const char *path, const char *pass, uid_t uid, gid_t gid, char *err,
+		      size_t errlen)
 {
-	char   *text = xasprintf("%s\n", pass);
-	int     rc = file_replace(path, text, strlen(text), 0600, uid, gid, err, errlen);
+	char *text = xasprintf("%s\n", pass);
+	int rc = file_replace(path, text, strlen(text), 0600, uid, gid, err, errlen);
 
 	OPENSSL_cleanse(text, strlen(text));
 	free(text);
@@ -591,7 +598,9 @@ EVP_PKEY *ks_generate_key(const char *alg, int bits, char *err, size_t errlen)
 		key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) bits);
 	} else if (strcasecmp(alg, "EC") == 0) {
 		const char *curve = bits == 0 || bits == 256 ? "P-256"
-			: bits == 384 ? "P-384" : bits == 521 ? "P-521" : NULL;
+			: bits == 384                        ? "P-384"
+			: bits == 521                        ? "P-521"
+							     : NULL;
 
 		if (curve == NULL) {
 			snprintf(err, errlen, "EC key size %d: use 256, 384 or 521", bits);
@@ -608,14 +617,13 @@ EVP_PKEY *ks_generate_key(const char *alg, int bits, char *err, size_t errlen)
 }
 
 /* ks_self_signed - a self-signed server certificate for a key */
-X509   *ks_self_signed(EVP_PKEY *key, const char *dname, int days, char *err,
-		               size_t errlen)
+X509 *ks_self_signed(EVP_PKEY *key, const char *dname, int days, char *err, size_t errlen)
 {
-	X509   *x = X509_new();
+	X509 *x = X509_new();
 	X509_NAME *name = ks_dname_parse(dname, NULL, 0, err, errlen);
 	BIGNUM *serial = BN_new();
 	X509V3_CTX v3;
-	char    cn[256] = "";
+	char cn[256] = "";
 	X509_EXTENSION *ext;
 
 	if (name == NULL)
@@ -635,7 +643,7 @@ X509   *ks_self_signed(EVP_PKEY *key, const char *dname, int days, char *err,
 	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
 	X509_NAME_get_text_by_NID(name, NID_commonName, cn, sizeof(cn));
 	if (*cn && strchr(cn, ' ') == NULL) {
-		char   *san = xasprintf("DNS:%s", cn);
+		char *san = xasprintf("DNS:%s", cn);
 
 		if ((ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san)) != NULL) {
 			X509_add_ext(x, ext, -1);
@@ -663,29 +671,30 @@ fail:
 }
 
 /* ks_key_matches - does the private key belong to the certificate? */
-int     ks_key_matches(EVP_PKEY *key, X509 *cert)
+int ks_key_matches(EVP_PKEY *key, X509 *cert)
 {
-	int     ok = X509_check_private_key(cert, key);
+	int ok = X509_check_private_key(cert, key);
 
 	ERR_clear_error();
 	return ok == 1;
 }
 
 /* ks_fingerprint - SHA-256 fingerprint, AA:BB:... as keytool prints it */
-void    ks_fingerprint(X509 *x, char *buf, size_t len)
+void ks_fingerprint(X509 *x, char *buf, size_t len)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
-	size_t  used = 0;
+	size_t used = 0;
 
 	X509_digest(x, EVP_sha256(), md, &n);
 	buf[0] = 0;
 	for (unsigned i = 0; i < n && used + 4 < len; i++)
-		used += (size_t) snprintf(buf + used, len - used, "%s%02X", i ? ":" : "", md[i]);
+		used += (size_t) snprintf(buf + used, len - used, "%s%02X", i ? ":" : "",
+					  md[i]);
 }
 
 /* ks_paths - the keystore and password file named by the settings */
-void    ks_paths(char *ks, size_t kslen, char *pw, size_t pwlen)
+void ks_paths(char *ks, size_t kslen, char *pw, size_t pwlen)
 {
 	const char *dir = conf_dir && *conf_dir ? conf_dir : ".";
 

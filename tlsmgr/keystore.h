@@ -25,9 +25,9 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#define KS_ALIAS_MAX	128
-#define KS_PASS_MAX	1024
-#define KS_ITER		10000
+#define KS_ALIAS_MAX 128
+#define KS_PASS_MAX  1024
+#define KS_ITER      10000
 
 enum ks_type {
 	KS_KEY,
@@ -35,35 +35,32 @@ enum ks_type {
 };
 
 struct ks_entry {
-	char   *alias;
+	char *alias;
 	enum ks_type type;
-	EVP_PKEY *key;			/* KS_KEY only */
-	STACK_OF(X509) *chain;		/* KS_KEY: leaf first; KS_TRUSTED: one */
+	EVP_PKEY *key;          /* KS_KEY only */
+	STACK_OF(X509) * chain; /* KS_KEY: leaf first; KS_TRUSTED: one */
 };
 
 struct keystore {
 	struct ks_entry *e;
-	size_t  n;
+	size_t n;
 };
 
-int ks_load(const char *path, const char *pass, struct keystore *ks,
+int ks_load(const char *path, const char *pass, struct keystore *ks, char *err, size_t errlen);
+int ks_save(const struct keystore *ks, const char *path, const char *pass, uid_t uid, gid_t gid,
 	    char *err, size_t errlen);
-int ks_save(const struct keystore *ks, const char *path, const char *pass,
-	    uid_t uid, gid_t gid, char *err, size_t errlen);
 void ks_free(struct keystore *ks);
 struct ks_entry *ks_find(struct keystore *ks, const char *alias);
 struct ks_entry *ks_add(struct keystore *ks, const char *alias, enum ks_type type);
 void ks_delete(struct keystore *ks, struct ks_entry *e);
 int ks_alias_ok(const char *alias, char *norm, size_t normlen);
-int ks_read_password(const char *path, char *pass, size_t len, char *err,
-		     size_t errlen);
-int ks_write_password(const char *path, const char *pass, uid_t uid, gid_t gid,
-		      char *err, size_t errlen);
+int ks_read_password(const char *path, char *pass, size_t len, char *err, size_t errlen);
+int ks_write_password(const char *path, const char *pass, uid_t uid, gid_t gid, char *err,
+		      size_t errlen);
 EVP_PKEY *ks_generate_key(const char *alg, int bits, char *err, size_t errlen);
-X509_NAME *ks_dname_parse(const char *dname, char *note, size_t notelen,
-			  char *err, size_t errlen);
-X509   *ks_self_signed(EVP_PKEY *key, const char *dname, int days, char *err,
-		       size_t errlen);
+X509_NAME *ks_dname_parse(const char *dname, char *note, size_t notelen, char *err,
+			  size_t errlen);
+X509 *ks_self_signed(EVP_PKEY *key, const char *dname, int days, char *err, size_t errlen);
 int ks_key_matches(EVP_PKEY *key, X509 *cert);
 void ks_fingerprint(X509 *x, char *buf, size_t len);
 void ks_paths(char *ks, size_t kslen, char *pw, size_t pwlen);

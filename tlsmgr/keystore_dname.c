@@ -22,8 +22,8 @@
 
 #include "keystore.h"
 
-#define KS_DNAME_MAX	64		/* attribute=value pairs */
-#define KS_DNAME_VALUE	1024		/* bytes of one value */
+#define KS_DNAME_MAX   64   /* attribute=value pairs */
+#define KS_DNAME_VALUE 1024 /* bytes of one value */
 
 /* ISO 3166-1 alpha-3 codes followed by their alpha-2 code (Debian's iso-codes). */
 static const char ks_iso3166[] =
@@ -44,15 +44,14 @@ static const char ks_iso3166[] =
 	"SHNSHSJMSJSLBSBSLESLSLVSVSMRSMSOMSOSPMPMSRBRSSSDSSSTPSTSURSRSVKSKSVNSI"
 	"SWESESWZSZSXMSXSYCSCSYRSYTCATCTCDTDTGOTGTHATHTJKTJTKLTKTKMTMTLSTLTONTO"
 	"TTOTTTUNTNTURTRTUVTVTWNTWTZATZUGAUGUKRUAUMIUMURYUYUSAUSUZBUZVATVAVCTVC"
-	"VENVEVGBVGVIRVIVNMVNVUTVUWLFWFWSMWSYEMYEZAFZAZMBZMZWEZW"
-;
+	"VENVEVGBVGVIRVIVNMVNVUTVUWLFWFWSMWSYEMYEZAFZAZMBZMZWEZW";
 
 /* What keytool's attribute names become, with X.509's bounds (RFC 5280). */
 struct ks_attr {
-	const char *names;		/* keytool's spellings, '|' between */
-	const char *sn;			/* OpenSSL's short name */
-	int     max;			/* characters */
-	char    kind;			/* u: UTF-8, p: PrintableString, a: IA5 */
+	const char *names; /* keytool's spellings, '|' between */
+	const char *sn;    /* OpenSSL's short name */
+	int max;           /* characters */
+	char kind;         /* u: UTF-8, p: PrintableString, a: IA5 */
 };
 
 static const struct ks_attr ks_attrs[] = {
@@ -76,9 +75,9 @@ static const struct ks_attr ks_attrs[] = {
 };
 
 struct ks_ava {
-	char    key[64];
-	char    value[KS_DNAME_VALUE];
-	int     rdn;			/* which RDN, in keytool's order */
+	char key[64];
+	char value[KS_DNAME_VALUE];
+	int rdn; /* which RDN, in keytool's order */
 };
 
 /* ks_attr_find - an attribute by one of keytool's names */
@@ -88,7 +87,7 @@ static const struct ks_attr *ks_attr_find(const char *key)
 		const char *n = ks_attrs[i].names;
 
 		while (*n) {
-			size_t  len = strcspn(n, "|");
+			size_t len = strcspn(n, "|");
 
 			if (strlen(key) == len && strncasecmp(key, n, len) == 0)
 				return &ks_attrs[i];
@@ -101,8 +100,8 @@ static const struct ks_attr *ks_attr_find(const char *key)
 /* ks_country - a country code in X.509's two-letter form; 0 or -1 */
 static int ks_country(char *value, char *note, size_t notelen, char *err, size_t errlen)
 {
-	size_t  len = strlen(value);
-	char    up[4] = "";
+	size_t len = strlen(value);
+	char up[4] = "";
 
 	for (size_t i = 0; i < len && i < 3; i++)
 		up[i] = (char) toupper((unsigned char) value[i]);
@@ -113,16 +112,20 @@ static int ks_country(char *value, char *note, size_t notelen, char *err, size_t
 	if (len == 3) {
 		for (const char *cp = ks_iso3166; *cp; cp += 5) {
 			if (strncmp(cp, up, 3) == 0) {
-				snprintf(note, notelen, "C=%s is written as C=%.2s: X.509 takes "
-					 "the two-letter ISO 3166 code", value, cp + 3);
+				snprintf(note, notelen,
+					 "C=%s is written as C=%.2s: X.509 takes "
+					 "the two-letter ISO 3166 code",
+					 value, cp + 3);
 				memcpy(value, cp + 3, 2);
 				value[2] = 0;
 				return 0;
 			}
 		}
 	}
-	snprintf(err, errlen, "-dname: C must be a two-letter ISO 3166 code, e.g. C=US "
-		 "(not C=%.40s)", value);
+	snprintf(err, errlen,
+		 "-dname: C must be a two-letter ISO 3166 code, e.g. C=US "
+		 "(not C=%.40s)",
+		 value);
 	return -1;
 }
 
@@ -130,11 +133,14 @@ static int ks_country(char *value, char *note, size_t notelen, char *err, size_t
 static long ks_utf8_chars(const char *s)
 {
 	const unsigned char *p = (const unsigned char *) s;
-	long    n = 0;
+	long n = 0;
 
 	while (*p) {
-		int     more = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1
-			: (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+		int more = *p < 0x80          ? 0
+			: (*p & 0xe0) == 0xc0 ? 1
+			: (*p & 0xf0) == 0xe0 ? 2
+			: (*p & 0xf8) == 0xf0 ? 3
+					      : -1;
 
 		if (more < 0 || (more == 0 && (*p < 0x20 || *p == 0x7f)))
 			return -1;
@@ -148,19 +154,23 @@ static long ks_utf8_chars(const char *s)
 }
 
 /* ks_ava_check - one attribute's value against X.509's rules */
-static int ks_ava_check(const struct ks_attr *a, struct ks_ava *v, char *note,
-			size_t notelen, char *err, size_t errlen)
+static int ks_ava_check(const struct ks_attr *a, struct ks_ava *v, char *note, size_t notelen,
+			char *err, size_t errlen)
 {
-	long    chars = ks_utf8_chars(v->value);
+	long chars = ks_utf8_chars(v->value);
 
 	if (*v->value == 0) {
-		snprintf(err, errlen, "-dname: %s has no value: write %s=value, or leave "
-			 "%s out", v->key, v->key, v->key);
+		snprintf(err, errlen,
+			 "-dname: %s has no value: write %s=value, or leave "
+			 "%s out",
+			 v->key, v->key, v->key);
 		return -1;
 	}
 	if (chars < 0) {
-		snprintf(err, errlen, "-dname: the value of %s is not UTF-8 text (or holds "
-			 "control characters)", v->key);
+		snprintf(err, errlen,
+			 "-dname: the value of %s is not UTF-8 text (or holds "
+			 "control characters)",
+			 v->key);
 		return -1;
 	}
 	if (a == NULL)
@@ -168,8 +178,10 @@ static int ks_ava_check(const struct ks_attr *a, struct ks_ava *v, char *note,
 	if (strcmp(a->sn, "C") == 0)
 		return ks_country(v->value, note, notelen, err, errlen);
 	if (chars > a->max) {
-		snprintf(err, errlen, "-dname: %s may have at most %d characters in X.509 "
-			 "(this one has %ld)", v->key, a->max, chars);
+		snprintf(err, errlen,
+			 "-dname: %s may have at most %d characters in X.509 "
+			 "(this one has %ld)",
+			 v->key, a->max, chars);
 		return -1;
 	}
 	for (const unsigned char *cp = (const unsigned char *) v->value; *cp; cp++) {
@@ -178,8 +190,10 @@ static int ks_ava_check(const struct ks_attr *a, struct ks_ava *v, char *note,
 			return -1;
 		}
 		if (a->kind == 'p' && !isalnum(*cp) && strchr(" '()+,-./:=?", *cp) == NULL) {
-			snprintf(err, errlen, "-dname: %s may hold only letters, digits, spaces "
-				 "and ' ( ) + , - . / : = ?", v->key);
+			snprintf(err, errlen,
+				 "-dname: %s may hold only letters, digits, spaces "
+				 "and ' ( ) + , - . / : = ?",
+				 v->key);
 			return -1;
 		}
 	}
@@ -187,33 +201,34 @@ static int ks_ava_check(const struct ks_attr *a, struct ks_ava *v, char *note,
 }
 
 /* ks_dname_value - one value, quoted or \-escaped; the rest of the text */
-static const char *ks_dname_value(const char *cp, char *out, size_t outlen,
-				  char *err, size_t errlen)
+static const char *ks_dname_value(const char *cp, char *out, size_t outlen, char *err,
+				  size_t errlen)
 {
-	size_t  len = 0, keep = 0;
-	int     quoted = *cp == '"';
+	size_t len = 0, keep = 0;
+	int quoted = *cp == '"';
 
 	cp += quoted;
 	while (*cp && (quoted ? *cp != '"' : strchr(",;+", *cp) == NULL)) {
-		int     ch = (unsigned char) *cp++;
+		int ch = (unsigned char) *cp++;
 
 		if (ch == '\\' && isxdigit((unsigned char) cp[0])
 		    && isxdigit((unsigned char) cp[1])) {
-			char    hex[3] = {cp[0], cp[1], 0};
+			char hex[3] = {cp[0], cp[1], 0};
 
 			ch = (int) strtol(hex, NULL, 16);
 			cp += 2;
 		} else if (ch == '\\' && *cp) {
 			ch = (unsigned char) *cp++;
 		} else if (ch == '\\') {
-			snprintf(err, errlen, "-dname: a \\ at the end: write \\\\ for a "
+			snprintf(err, errlen,
+				 "-dname: a \\ at the end: write \\\\ for a "
 				 "backslash");
 			return NULL;
 		} else if (ch == ' ' && !quoted) {
 			if (len + 1 >= outlen)
 				goto long_value;
 			out[len++] = ' ';
-			continue;		/* trailing blanks are dropped below */
+			continue; /* trailing blanks are dropped below */
 		}
 		if (len + 1 >= outlen)
 			goto long_value;
@@ -233,15 +248,15 @@ long_value:
 }
 
 /* ks_dname_split - attribute=value pairs, in keytool's order */
-static int ks_dname_split(const char *dname, struct ks_ava *ava, int *n,
-			  char *err, size_t errlen)
+static int ks_dname_split(const char *dname, struct ks_ava *ava, int *n, char *err,
+			  size_t errlen)
 {
 	const char *cp = dname;
-	int     rdn = 0;
+	int rdn = 0;
 
 	*n = 0;
 	while (*cp) {
-		size_t  klen = 0;
+		size_t klen = 0;
 
 		while (*cp == ' ')
 			cp++;
@@ -260,15 +275,16 @@ static int ks_dname_split(const char *dname, struct ks_ava *ava, int *n,
 			klen--;
 		ava[*n].key[klen] = 0;
 		if (*cp != '=' || klen == 0) {
-			snprintf(err, errlen, "-dname: \"%.*s\" is not NAME=value, e.g. "
-				 "\"CN=mail.example.com, O=Example, C=US\"", (int) klen,
-				 ava[*n].key);
+			snprintf(err, errlen,
+				 "-dname: \"%.*s\" is not NAME=value, e.g. "
+				 "\"CN=mail.example.com, O=Example, C=US\"",
+				 (int) klen, ava[*n].key);
 			return -1;
 		}
 		for (cp++; *cp == ' '; cp++)
-			 /* void */ ;
-		if ((cp = ks_dname_value(cp, ava[*n].value, sizeof(ava[*n].value),
-					 err, errlen)) == NULL)
+			/* void */;
+		if ((cp = ks_dname_value(cp, ava[*n].value, sizeof(ava[*n].value), err, errlen))
+		    == NULL)
 			return -1;
 		while (*cp == ' ')
 			cp++;
@@ -279,14 +295,16 @@ static int ks_dname_split(const char *dname, struct ks_ava *ava, int *n,
 			cp++;
 			rdn++;
 		} else if (*cp) {
-			snprintf(err, errlen, "-dname: text after the value of %s: put a "
+			snprintf(err, errlen,
+				 "-dname: text after the value of %s: put a "
 				 "comma between parts, quotes around a value with commas",
 				 ava[*n - 1].key);
 			return -1;
 		}
 	}
 	if (*n == 0) {
-		snprintf(err, errlen, "-dname is empty: write e.g. \"CN=mail.example.com, "
+		snprintf(err, errlen,
+			 "-dname is empty: write e.g. \"CN=mail.example.com, "
 			 "O=Example, C=US\"");
 		return -1;
 	}
@@ -299,7 +317,7 @@ X509_NAME *ks_dname_parse(const char *dname, char *note, size_t notelen, char *e
 {
 	static struct ks_ava ava[KS_DNAME_MAX];
 	X509_NAME *name = X509_NAME_new();
-	int     n;
+	int n;
 
 	if (note && notelen)
 		*note = 0;
@@ -308,7 +326,7 @@ X509_NAME *ks_dname_parse(const char *dname, char *note, size_t notelen, char *e
 
 	/* keytool writes the most specific part first; X.500 order is reversed */
 	for (int i = n - 1; i >= 0; i--) {
-		int     first = i;
+		int first = i;
 		const struct ks_attr *a;
 		ASN1_OBJECT *obj = NULL;
 
@@ -320,12 +338,16 @@ X509_NAME *ks_dname_parse(const char *dname, char *note, size_t notelen, char *e
 			if (strncasecmp(key, "OID.", 4) == 0)
 				key += 4;
 			a = ks_attr_find(key);
-			if (a == NULL && (isdigit((unsigned char) *key) == 0
+			if (a == NULL
+			    && (isdigit((unsigned char) *key) == 0
 				|| (obj = OBJ_txt2obj(key, 1)) == NULL)) {
 				ERR_clear_error();
-				snprintf(err, errlen, "-dname: unknown attribute %s (use CN, OU, O, "
-					 "L, ST, C, STREET, T, DC, UID, EMAILADDRESS, SERIALNUMBER "
-					 "or a dotted OID)", ava[j].key);
+				snprintf(err, errlen,
+					 "-dname: unknown attribute %s (use CN, OU, O, "
+					 "L, ST, C, STREET, T, DC, UID, EMAILADDRESS, "
+					 "SERIALNUMBER "
+					 "or a dotted OID)",
+					 ava[j].key);
 				goto fail;
 			}
 			if (ks_ava_check(a, &ava[j], note, notelen, err, errlen) < 0) {
@@ -333,10 +355,13 @@ X509_NAME *ks_dname_parse(const char *dname, char *note, size_t notelen, char *e
 				goto fail;
 			}
 			if (!(a ? X509_NAME_add_entry_by_txt(name, a->sn, MBSTRING_UTF8,
-					(unsigned char *) ava[j].value, -1, -1, j == first ? 0 : -1)
-			      : X509_NAME_add_entry_by_OBJ(name, obj, MBSTRING_UTF8,
-					(unsigned char *) ava[j].value, -1, -1, j == first ? 0 : -1))) {
-				ks_openssl_error(err, errlen, "-dname: X.509 refuses this part");
+							     (unsigned char *) ava[j].value, -1,
+							     -1, j == first ? 0 : -1)
+				: X509_NAME_add_entry_by_OBJ(name, obj, MBSTRING_UTF8,
+							     (unsigned char *) ava[j].value, -1,
+							     -1, j == first ? 0 : -1))) {
+				ks_openssl_error(err, errlen,
+						 "-dname: X.509 refuses this part");
 				ASN1_OBJECT_free(obj);
 				goto fail;
 			}

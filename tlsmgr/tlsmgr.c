@@ -57,13 +57,13 @@
 #include "keystore.h"
 #include "tlsmgr.h"
 
-#define TLSMGR_WORKER_USER	"dlpgate"
-#define TLSMGR_MAX_CLIENTS	1000
-#define TLSMGR_SEND_TIMEOUT	2
-#define TLSMGR_DEFAULT_ALIAS	"dlpgate"
+#define TLSMGR_WORKER_USER   "dlpgate"
+#define TLSMGR_MAX_CLIENTS   1000
+#define TLSMGR_SEND_TIMEOUT  2
+#define TLSMGR_DEFAULT_ALIAS "dlpgate"
 
 static struct keystore tlsmgr_ks;
-static struct ks_entry *tlsmgr_key;	/* the entry we serve */
+static struct ks_entry *tlsmgr_key; /* the entry we serve */
 static unsigned char tlsmgr_key_id[TLSMGR_KEY_ID_LEN];
 static char tlsmgr_path[PATH_MAX], tlsmgr_pass_path[PATH_MAX];
 static int tlsmgr_created;
@@ -77,7 +77,7 @@ static struct ipc_msg tlsmgr_msg;
 /* tlsmgr_default_subject - CN of the self-signed certificate */
 static void tlsmgr_default_subject(char *buf, size_t len)
 {
-	char    host[256] = "localhost";
+	char host[256] = "localhost";
 
 	if (*var_helo_name)
 		snprintf(host, sizeof(host), "%s", var_helo_name);
@@ -92,12 +92,13 @@ static void tlsmgr_create(uid_t uid, gid_t gid)
 	struct keystore ks = {NULL, 0};
 	struct ks_entry *e;
 	unsigned char rnd[18];
-	char    pass[KS_PASS_MAX], dname[300], err[512];
+	char pass[KS_PASS_MAX], dname[300], err[512];
 	EVP_PKEY *key;
-	X509   *x;
+	X509 *x;
 
 	if (access(tlsmgr_pass_path, F_OK) == 0) {
-		if (ks_read_password(tlsmgr_pass_path, pass, sizeof(pass), err, sizeof(err)) < 0)
+		if (ks_read_password(tlsmgr_pass_path, pass, sizeof(pass), err, sizeof(err))
+		    < 0)
 			msg_fatal("%s", err);
 	} else {
 		if (RAND_priv_bytes(rnd, sizeof(rnd)) <= 0)
@@ -124,13 +125,15 @@ static void tlsmgr_create(uid_t uid, gid_t gid)
 static struct ks_entry *tlsmgr_pick_key(char *err, size_t errlen)
 {
 	struct ks_entry *found = NULL;
-	int     nkeys = 0;
+	int nkeys = 0;
 
 	if (*var_tls_key_alias) {
 		found = ks_find(&tlsmgr_ks, var_tls_key_alias);
 		if (found == NULL || found->type != KS_KEY) {
-			snprintf(err, errlen, "tls_key_alias \"%s\" is not a private key "
-				 "entry of %s", var_tls_key_alias, tlsmgr_path);
+			snprintf(err, errlen,
+				 "tls_key_alias \"%s\" is not a private key "
+				 "entry of %s",
+				 var_tls_key_alias, tlsmgr_path);
 			return NULL;
 		}
 		return found;
@@ -141,10 +144,13 @@ static struct ks_entry *tlsmgr_pick_key(char *err, size_t errlen)
 	if (nkeys == 1)
 		return found;
 	/* several: the one named like the entry tlsmgr itself creates */
-	if ((found = ks_find(&tlsmgr_ks, TLSMGR_DEFAULT_ALIAS)) != NULL && found->type == KS_KEY)
+	if ((found = ks_find(&tlsmgr_ks, TLSMGR_DEFAULT_ALIAS)) != NULL
+	    && found->type == KS_KEY)
 		return found;
-	snprintf(err, errlen, "%s has %d private key entries and none is \"%s\": set "
-		 "tls_key_alias", tlsmgr_path, nkeys, TLSMGR_DEFAULT_ALIAS);
+	snprintf(err, errlen,
+		 "%s has %d private key entries and none is \"%s\": set "
+		 "tls_key_alias",
+		 tlsmgr_path, nkeys, TLSMGR_DEFAULT_ALIAS);
 	return NULL;
 }
 
@@ -152,17 +158,19 @@ static struct ks_entry *tlsmgr_pick_key(char *err, size_t errlen)
 static void tlsmgr_pre_init(void)
 {
 	struct passwd *pw = server.user ? getpwnam(server.user) : NULL;
-	uid_t   uid = pw ? pw->pw_uid : (uid_t) -1;
-	gid_t   gid = pw ? pw->pw_gid : (gid_t) -1;
-	char    pass[KS_PASS_MAX], err[512];
+	uid_t uid = pw ? pw->pw_uid : (uid_t) -1;
+	gid_t gid = pw ? pw->pw_gid : (gid_t) -1;
+	char pass[KS_PASS_MAX], err[512];
 	struct stat st;
 	unsigned len = 0;
 
 	ks_paths(tlsmgr_path, sizeof(tlsmgr_path), tlsmgr_pass_path, sizeof(tlsmgr_pass_path));
 	if (stat(tlsmgr_path, &st) < 0 && errno == ENOENT && *var_keystore) {
 		/* the administrator's keystore: never replaced by a self-signed one */
-		evt_error(KS_ERROR, NULL, "keystore=%s reason=\"missing; make it with "
-			  "dlpkey genkeypair, importkey or importkeystore\"", tlsmgr_path);
+		evt_error(KS_ERROR, NULL,
+			  "keystore=%s reason=\"missing; make it with "
+			  "dlpkey genkeypair, importkey or importkeystore\"",
+			  tlsmgr_path);
 		msg_fatal("keystore %s (set in dlpgate.conf) does not exist; make it with: "
 			  "dlpkey genkeypair -alias dlpgate -dname \"CN=%s\" -keystore %s",
 			  tlsmgr_path, *var_helo_name ? var_helo_name : "mail.example.com",
@@ -172,8 +180,9 @@ static void tlsmgr_pre_init(void)
 		tlsmgr_create(uid, gid);
 	else if (stat(tlsmgr_path, &st) == 0 && (st.st_mode & 077))
 		msg_warn("keystore %s can be read by other users (mode %03o): "
-			 "chmod 600 it, owned by %s", tlsmgr_path,
-			 (unsigned) st.st_mode & 0777, server.user ? server.user : "tlsmgr's user");
+			 "chmod 600 it, owned by %s",
+			 tlsmgr_path, (unsigned) st.st_mode & 0777,
+			 server.user ? server.user : "tlsmgr's user");
 	if (ks_read_password(tlsmgr_pass_path, pass, sizeof(pass), err, sizeof(err)) < 0
 	    || ks_load(tlsmgr_path, pass, &tlsmgr_ks, err, sizeof(err)) < 0) {
 		OPENSSL_cleanse(pass, sizeof(pass));
@@ -186,8 +195,10 @@ static void tlsmgr_pre_init(void)
 		msg_fatal("%s", err);
 	}
 	if (!ks_key_matches(tlsmgr_key->key, sk_X509_value(tlsmgr_key->chain, 0))) {
-		evt_error(KS_ERROR, NULL, "keystore=%s alias=%s reason=\"the private key "
-			  "does not match its certificate\"", tlsmgr_path, tlsmgr_key->alias);
+		evt_error(KS_ERROR, NULL,
+			  "keystore=%s alias=%s reason=\"the private key "
+			  "does not match its certificate\"",
+			  tlsmgr_path, tlsmgr_key->alias);
 		msg_fatal("keystore entry %s: key and certificate do not match",
 			  tlsmgr_key->alias);
 	}
@@ -206,9 +217,9 @@ static void tlsmgr_subject(X509 *x, char *buf, size_t len)
 static void tlsmgr_check_dates(void)
 {
 	for (size_t i = 0; i < tlsmgr_ks.n; i++) {
-		X509   *x = sk_X509_value(tlsmgr_ks.e[i].chain, 0);
-		int     days = 0, secs = 0;
-		char    subj[256];
+		X509 *x = sk_X509_value(tlsmgr_ks.e[i].chain, 0);
+		int days = 0, secs = 0;
+		char subj[256];
 
 		if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)))
 			continue;
@@ -230,7 +241,7 @@ static void tlsmgr_build_trust(void)
 	buf_init(&b, 4096);
 	for (size_t i = 0; i < tlsmgr_ks.n; i++) {
 		unsigned char *der = NULL;
-		int     len;
+		int len;
 		uint32_t l;
 
 		if (tlsmgr_ks.e[i].type != KS_TRUSTED)
@@ -266,16 +277,17 @@ static void tlsmgr_error(int fd, const char *reason)
 static int tlsmgr_do_chain(int fd)
 {
 	struct ipc_out out;
-	int     rc;
+	int rc;
 
 	ipc_out_init(&out, TLSMGR_CHAIN_OK);
 	ipc_put_bytes(&out, TLSMGR_TAG_KEY_ID, tlsmgr_key_id, sizeof(tlsmgr_key_id));
-	ipc_put_str(&out, TLSMGR_TAG_KEY_TYPE, EVP_PKEY_is_a(tlsmgr_key->key, "EC") ? "EC" : "RSA");
+	ipc_put_str(&out, TLSMGR_TAG_KEY_TYPE,
+		    EVP_PKEY_is_a(tlsmgr_key->key, "EC") ? "EC" : "RSA");
 	ipc_put_u32(&out, TLSMGR_TAG_KEY_BITS, (uint32_t) EVP_PKEY_get_bits(tlsmgr_key->key));
 	ipc_put_str(&out, TLSMGR_TAG_ALIAS, tlsmgr_key->alias);
 	for (int i = 0; i < sk_X509_num(tlsmgr_key->chain) && i < TLSMGR_CHAIN_MAX; i++) {
 		unsigned char *der = NULL;
-		int     len = i2d_X509(sk_X509_value(tlsmgr_key->chain, i), &der);
+		int len = i2d_X509(sk_X509_value(tlsmgr_key->chain, i), &der);
 
 		if (len > 0 && out.b.len + (size_t) len < IPC_MAX_MSG - 1024)
 			ipc_put_bytes(&out, TLSMGR_TAG_CERT, der, (size_t) len);
@@ -294,10 +306,10 @@ static int tlsmgr_do_sign(int fd, const struct ipc_msg *m, char *why, size_t why
 	const struct ipc_attr *id = ipc_get(m, TLSMGR_TAG_KEY_ID);
 	const struct ipc_attr *tbs = ipc_get(m, TLSMGR_TAG_TBS);
 	unsigned char sig[TLSMGR_SIG_MAX];
-	size_t  siglen = sizeof(sig);
+	size_t siglen = sizeof(sig);
 	struct ipc_out out;
 	uint32_t scheme;
-	int     rc;
+	int rc;
 
 	if (id == NULL || id->len != TLSMGR_KEY_ID_LEN || tbs == NULL
 	    || tbs->len > TLSMGR_TBS_MAX || ipc_get_u32(m, TLSMGR_TAG_SCHEME, &scheme) < 0) {
@@ -309,8 +321,8 @@ static int tlsmgr_do_sign(int fd, const struct ipc_msg *m, char *why, size_t why
 		tlsmgr_error(fd, "unknown key id");
 		return 0;
 	}
-	if (tlsmgr_sign(tlsmgr_key->key, scheme, tbs->val, tbs->len, sig, &siglen,
-			why, whylen) < 0)
+	if (tlsmgr_sign(tlsmgr_key->key, scheme, tbs->val, tbs->len, sig, &siglen, why, whylen)
+	    < 0)
 		return -1;
 	ipc_out_init(&out, TLSMGR_SIGN_OK);
 	ipc_put_bytes(&out, TLSMGR_TAG_SIG, sig, siglen);
@@ -324,7 +336,7 @@ static int tlsmgr_do_tickets(int fd)
 {
 	struct tls_ticket_key keys[4];
 	struct ipc_out out;
-	int     n = tlsmgr_ticket_keys(keys, 4, time(NULL)), rc;
+	int n = tlsmgr_ticket_keys(keys, 4, time(NULL)), rc;
 
 	ipc_out_init(&out, TLSMGR_TICKETS_OK);
 	for (int i = 0; i < n; i++)
@@ -338,11 +350,11 @@ static int tlsmgr_do_tickets(int fd)
 /* tlsmgr_do_session - get or put a next-hop session */
 static int tlsmgr_do_session(int fd, const struct ipc_msg *m, char *why, size_t whylen)
 {
-	char    key[TLSMGR_SESS_KEY_MAX + 1];
+	char key[TLSMGR_SESS_KEY_MAX + 1];
 	const struct ipc_attr *data = ipc_get(m, TLSMGR_TAG_SESS_DATA);
 	struct ipc_out out;
 	uint32_t life = 0;
-	int     rc;
+	int rc;
 
 	if (ipc_get_str(m, TLSMGR_TAG_SESS_KEY, TLSMGR_SESS_KEY_MAX, key, sizeof(key)) == NULL
 	    || (m->type == TLSMGR_REQ_SESS_PUT
@@ -355,7 +367,7 @@ static int tlsmgr_do_session(int fd, const struct ipc_msg *m, char *why, size_t 
 	if (m->type == TLSMGR_REQ_SESS_PUT) {
 		tlsmgr_cache_put(key, data->val, data->len, life, time(NULL));
 	} else {
-		size_t  len;
+		size_t len;
 		const unsigned char *p = tlsmgr_cache_get(key, &len, time(NULL));
 
 		if (p)
@@ -369,12 +381,12 @@ static int tlsmgr_do_session(int fd, const struct ipc_msg *m, char *why, size_t 
 /* tlsmgr_dispatch - one request from a worker; -1 drops the connection */
 static int tlsmgr_dispatch(int fd)
 {
-	char    why[256] = "";
-	int     rc;
+	char why[256] = "";
+	int rc;
 
 	rc = ipc_recv(fd, &tlsmgr_msg, 0, why, sizeof(why));
 	if (rc == IPC_TIMEOUT)
-		return 0;			/* spurious wakeup */
+		return 0; /* spurious wakeup */
 	if (rc == IPC_EOF)
 		return -1;
 	if (rc != IPC_OK) {
@@ -416,8 +428,8 @@ static int tlsmgr_dispatch(int fd)
 /* tlsmgr_peer_ok - only workers (and our own uid, without privsep) */
 static int tlsmgr_peer_ok(int fd)
 {
-	uid_t   uid;
-	pid_t   pid;
+	uid_t uid;
+	pid_t pid;
 
 	if (ipc_peer_cred(fd, &uid, &pid) < 0) {
 		evt_warn(TLSMGR_REFUSED, NULL, "reason=\"no peer credentials\"");
@@ -434,7 +446,7 @@ static int tlsmgr_peer_ok(int fd)
 static void tlsmgr_accept(int ep)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
-	int     fd = accept4(SERVER_LISTEN_FD, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd = accept4(SERVER_LISTEN_FD, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	if (fd < 0)
 		return;
@@ -457,7 +469,7 @@ static void tlsmgr_accept(int ep)
 static void tlsmgr_loop(void)
 {
 	struct epoll_event ev, evs[64];
-	int     ep = epoll_create1(EPOLL_CLOEXEC);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
 
 	if (ep < 0 || server.nlisten != 1)
 		msg_fatal("tlsmgr needs exactly one listen socket");
@@ -469,12 +481,12 @@ static void tlsmgr_loop(void)
 	/* a singleton is always "busy": master keeps exactly this one */
 	server_report(SERVER_BUSY);
 	while (!server_master_gone()) {
-		int     n = epoll_wait(ep, evs, 64, 60000);
+		int n = epoll_wait(ep, evs, 64, 60000);
 
 		if (n < 0 && errno != EINTR)
 			msg_fatal("epoll_wait: %m");
 		for (int i = 0; i < n; i++) {
-			int     fd = evs[i].data.fd;
+			int fd = evs[i].data.fd;
 
 			if (fd == SERVER_LISTEN_FD) {
 				tlsmgr_accept(ep);
@@ -489,10 +501,10 @@ static void tlsmgr_loop(void)
 	}
 }
 
-int     main(int argc, char **argv)
+int main(int argc, char **argv)
 {
-	X509   *leaf;
-	char    subj[256], fp[128];
+	X509 *leaf;
+	char subj[256], fp[128];
 
 	server_pre_init = tlsmgr_pre_init;
 	server_init(argc, argv, "tlsmgr");
@@ -500,15 +512,18 @@ int     main(int argc, char **argv)
 	tlsmgr_subject(leaf, subj, sizeof(subj));
 	ks_fingerprint(leaf, fp, sizeof(fp));
 	if (tlsmgr_created)
-		evt_info(KS_CREATED, NULL, "keystore=%s password_file=%s alias=%s "
+		evt_info(KS_CREATED, NULL,
+			 "keystore=%s password_file=%s alias=%s "
 			 "subject=\"%s\" self-signed: replace it with dlpkey",
 			 tlsmgr_path, tlsmgr_pass_path, tlsmgr_key->alias, subj);
 	tlsmgr_build_trust();
-	evt_info(KS_LOADED, NULL, "keystore=%s alias=%s key=%s-%d subject=\"%s\" "
-		 "sha256=%s chain=%d trusted=%d", tlsmgr_path, tlsmgr_key->alias,
+	evt_info(KS_LOADED, NULL,
+		 "keystore=%s alias=%s key=%s-%d subject=\"%s\" "
+		 "sha256=%s chain=%d trusted=%d",
+		 tlsmgr_path, tlsmgr_key->alias,
 		 EVP_PKEY_is_a(tlsmgr_key->key, "EC") ? "EC" : "RSA",
-		 EVP_PKEY_get_bits(tlsmgr_key->key), subj, fp,
-		 sk_X509_num(tlsmgr_key->chain), tlsmgr_ntrust);
+		 EVP_PKEY_get_bits(tlsmgr_key->key), subj, fp, sk_X509_num(tlsmgr_key->chain),
+		 tlsmgr_ntrust);
 	tlsmgr_check_dates();
 	tlsmgr_cache_init(var_tls_session_cache_size);
 	evt_info(TLSMGR_READY, NULL, "pid=%ld", (long) getpid());

@@ -17,15 +17,14 @@
 #include "tls_proto.h"
 
 /* tlsmgr_sign.c */
-int tlsmgr_sign(EVP_PKEY *key, unsigned scheme, const unsigned char *tbs,
-		size_t tbslen, unsigned char *sig, size_t *siglen, char *why,
-		size_t whylen);
+int tlsmgr_sign(EVP_PKEY *key, unsigned scheme, const unsigned char *tbs, size_t tbslen,
+		unsigned char *sig, size_t *siglen, char *why, size_t whylen);
 
 /* tlsmgr_cache.c */
 int tlsmgr_ticket_keys(struct tls_ticket_key *keys, int max, time_t now);
 void tlsmgr_cache_init(int size);
 const unsigned char *tlsmgr_cache_get(const char *key, size_t *len, time_t now);
-void tlsmgr_cache_put(const char *key, const unsigned char *data, size_t len,
-		      unsigned lifetime, time_t now);
+void tlsmgr_cache_put(const char *key, const unsigned char *data, size_t len, unsigned lifetime,
+		      time_t now);
 
 #endif

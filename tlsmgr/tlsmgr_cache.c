@@ -22,16 +22,16 @@
 #include "msg.h"
 #include "tlsmgr.h"
 
-#define TICKET_KEYS	2
+#define TICKET_KEYS 2
 
 static struct tls_ticket_key tlsmgr_tickets[TICKET_KEYS];
 static int tlsmgr_nticket;
 
 struct cache_entry {
-	char   *key;
+	char *key;
 	unsigned char *data;
-	size_t  len;
-	time_t  expires;
+	size_t len;
+	time_t expires;
 };
 
 static struct cache_entry *tlsmgr_cache;
@@ -57,9 +57,9 @@ static void tlsmgr_ticket_rotate(time_t now)
 }
 
 /* tlsmgr_ticket_keys - the live keys, current first; their number */
-int     tlsmgr_ticket_keys(struct tls_ticket_key *keys, int max, time_t now)
+int tlsmgr_ticket_keys(struct tls_ticket_key *keys, int max, time_t now)
 {
-	int     n = 0;
+	int n = 0;
 
 	if (tlsmgr_nticket == 0 || (unsigned long long) now >= tlsmgr_tickets[0].encrypt_until)
 		tlsmgr_ticket_rotate(now);
@@ -70,7 +70,7 @@ int     tlsmgr_ticket_keys(struct tls_ticket_key *keys, int max, time_t now)
 }
 
 /* tlsmgr_cache_init - an empty cache of at most size entries */
-void    tlsmgr_cache_init(int size)
+void tlsmgr_cache_init(int size)
 {
 	tlsmgr_cache_max = size;
 	tlsmgr_cache = size > 0 ? xcalloc((size_t) size, sizeof(*tlsmgr_cache)) : NULL;
@@ -102,7 +102,7 @@ static int tlsmgr_cache_find(const char *key, time_t now)
 /* tlsmgr_cache_get - a cached session, or NULL */
 const unsigned char *tlsmgr_cache_get(const char *key, size_t *len, time_t now)
 {
-	int     i = tlsmgr_cache_find(key, now);
+	int i = tlsmgr_cache_find(key, now);
 
 	if (i < 0)
 		return NULL;
@@ -111,10 +111,10 @@ const unsigned char *tlsmgr_cache_get(const char *key, size_t *len, time_t now)
 }
 
 /* tlsmgr_cache_put - store a session, replacing one of the same key */
-void    tlsmgr_cache_put(const char *key, const unsigned char *data, size_t len,
-			         unsigned lifetime, time_t now)
+void tlsmgr_cache_put(const char *key, const unsigned char *data, size_t len, unsigned lifetime,
+		      time_t now)
 {
-	int     i = tlsmgr_cache_find(key, now);
+	int i = tlsmgr_cache_find(key, now);
 
 	if (tlsmgr_cache_max == 0)
 		return;
@@ -123,7 +123,7 @@ void    tlsmgr_cache_put(const char *key, const unsigned char *data, size_t len,
 	if (i >= 0)
 		tlsmgr_cache_drop(i);
 	if (tlsmgr_cache_len == tlsmgr_cache_max) {
-		int     oldest = 0;
+		int oldest = 0;
 
 		for (int j = 1; j < tlsmgr_cache_len; j++)
 			if (tlsmgr_cache[j].expires < tlsmgr_cache[oldest].expires)

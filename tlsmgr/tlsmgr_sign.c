@@ -29,9 +29,9 @@
 #include "conf_params.h"
 #include "tlsmgr.h"
 
-#define TLS13_PAD_LEN	64
-#define TLS13_CONTEXT	"TLS 1.3, server CertificateVerify"
-#define TLS13_CLIENT	"TLS 1.3, client CertificateVerify"
+#define TLS13_PAD_LEN 64
+#define TLS13_CONTEXT "TLS 1.3, server CertificateVerify"
+#define TLS13_CLIENT  "TLS 1.3, client CertificateVerify"
 
 enum tbs_shape {
 	TBS_NONE,
@@ -45,12 +45,12 @@ static int tlsmgr_ecdh_point_ok(const char *group, const unsigned char *pt, size
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
 	EVP_PKEY *pkey = NULL;
 	OSSL_PARAM params[3];
-	int     ok;
+	int ok;
 
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-						     (char *) group, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-						      (void *) pt, len);
+	params[0] =
+		OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *) group, 0);
+	params[1] =
+		OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *) pt, len);
 	params[2] = OSSL_PARAM_construct_end();
 	ok = ctx && EVP_PKEY_fromdata_init(ctx) > 0
 		&& EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) > 0;
@@ -61,18 +61,18 @@ static int tlsmgr_ecdh_point_ok(const char *group, const unsigned char *pt, size
 }
 
 /* tlsmgr_tbs_shape - which TLS structure the bytes are, if any */
-static enum tbs_shape tlsmgr_tbs_shape(const unsigned char *tbs, size_t len,
-				       char *why, size_t whylen)
+static enum tbs_shape tlsmgr_tbs_shape(const unsigned char *tbs, size_t len, char *why,
+				       size_t whylen)
 {
 	static const struct {
 		unsigned id;
-		size_t  len;
-		const char *group;	/* NULL: any bytes are a point */
-	}       curves[] = {
+		size_t len;
+		const char *group; /* NULL: any bytes are a point */
+	} curves[] = {
 		{23, 65, "P-256"}, {24, 97, "P-384"}, {25, 133, "P-521"},
-		{29, 32, NULL}, {30, 56, NULL},
+		{29, 32, NULL},    {30, 56, NULL},
 	};
-	size_t  clen = sizeof(TLS13_CONTEXT);	/* with its NUL */
+	size_t clen = sizeof(TLS13_CONTEXT); /* with its NUL */
 
 	if (len == TLS13_PAD_LEN + clen + 32 || len == TLS13_PAD_LEN + clen + 48) {
 		for (size_t i = 0; i < TLS13_PAD_LEN; i++)
@@ -83,7 +83,8 @@ static enum tbs_shape tlsmgr_tbs_shape(const unsigned char *tbs, size_t len,
 		if (memcmp(tbs + TLS13_PAD_LEN, TLS13_CLIENT, clen) == 0) {
 			if (var_outbound_tls_client_cert)
 				return TBS_TLS13;
-			snprintf(why, whylen, "a client CertificateVerify, but "
+			snprintf(why, whylen,
+				 "a client CertificateVerify, but "
 				 "outbound_tls_client_cert = no");
 			return TBS_NONE;
 		}
@@ -91,7 +92,7 @@ static enum tbs_shape tlsmgr_tbs_shape(const unsigned char *tbs, size_t len,
 not13:
 	if (len >= 68 && tbs[64] == 3) {
 		unsigned id = (unsigned) tbs[65] << 8 | tbs[66];
-		size_t  plen = tbs[67];
+		size_t plen = tbs[67];
 
 		for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
 			if (curves[i].id != id)
@@ -100,8 +101,8 @@ not13:
 				snprintf(why, whylen, "ECDHE parameters of the wrong length");
 				return TBS_NONE;
 			}
-			if (curves[i].group && !tlsmgr_ecdh_point_ok(curves[i].group,
-								     tbs + 68, plen)) {
+			if (curves[i].group
+			    && !tlsmgr_ecdh_point_ok(curves[i].group, tbs + 68, plen)) {
 				snprintf(why, whylen, "ECDHE point not on curve %s",
 					 curves[i].group);
 				return TBS_NONE;
@@ -111,15 +112,17 @@ not13:
 		snprintf(why, whylen, "ECDHE curve %u not offered", id);
 		return TBS_NONE;
 	}
-	snprintf(why, whylen, "%zu bytes that are neither a TLS 1.3 CertificateVerify "
-		 "nor a TLS 1.2 ECDHE ServerKeyExchange", len);
+	snprintf(why, whylen,
+		 "%zu bytes that are neither a TLS 1.3 CertificateVerify "
+		 "nor a TLS 1.2 ECDHE ServerKeyExchange",
+		 len);
 	return TBS_NONE;
 }
 
 /* tlsmgr_ec_curve_scheme - the TLS 1.3 ECDSA scheme of the key's curve */
 static unsigned tlsmgr_ec_curve_scheme(EVP_PKEY *key)
 {
-	char    group[64];
+	char group[64];
 
 	if (!EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group,
 					    sizeof(group), NULL))
@@ -134,11 +137,10 @@ static unsigned tlsmgr_ec_curve_scheme(EVP_PKEY *key)
 }
 
 /* tlsmgr_scheme_md - digest and padding of a scheme that fits the key */
-static const char *tlsmgr_scheme_md(EVP_PKEY *key, unsigned scheme,
-				    enum tbs_shape shape, int *pss,
-				    char *why, size_t whylen)
+static const char *tlsmgr_scheme_md(EVP_PKEY *key, unsigned scheme, enum tbs_shape shape,
+				    int *pss, char *why, size_t whylen)
 {
-	int     is_ec = EVP_PKEY_is_a(key, "EC");
+	int is_ec = EVP_PKEY_is_a(key, "EC");
 
 	*pss = 0;
 	switch (scheme) {
@@ -148,38 +150,40 @@ static const char *tlsmgr_scheme_md(EVP_PKEY *key, unsigned scheme,
 		if (is_ec)
 			break;
 		*pss = 1;
-		return scheme == TLS_SIG_RSA_PSS_SHA256 ? "SHA256"
-			: scheme == TLS_SIG_RSA_PSS_SHA384 ? "SHA384" : "SHA512";
+		return scheme == TLS_SIG_RSA_PSS_SHA256    ? "SHA256"
+			: scheme == TLS_SIG_RSA_PSS_SHA384 ? "SHA384"
+							   : "SHA512";
 	case TLS_SIG_RSA_PKCS1_SHA256:
 	case TLS_SIG_RSA_PKCS1_SHA384:
 	case TLS_SIG_RSA_PKCS1_SHA512:
 		if (is_ec || shape != TBS_TLS12)
 			break;
-		return scheme == TLS_SIG_RSA_PKCS1_SHA256 ? "SHA256"
-			: scheme == TLS_SIG_RSA_PKCS1_SHA384 ? "SHA384" : "SHA512";
+		return scheme == TLS_SIG_RSA_PKCS1_SHA256    ? "SHA256"
+			: scheme == TLS_SIG_RSA_PKCS1_SHA384 ? "SHA384"
+							     : "SHA512";
 	case TLS_SIG_ECDSA_SHA256:
 	case TLS_SIG_ECDSA_SHA384:
 	case TLS_SIG_ECDSA_SHA512:
 		if (!is_ec || (shape == TBS_TLS13 && tlsmgr_ec_curve_scheme(key) != scheme))
 			break;
-		return scheme == TLS_SIG_ECDSA_SHA256 ? "SHA256"
-			: scheme == TLS_SIG_ECDSA_SHA384 ? "SHA384" : "SHA512";
+		return scheme == TLS_SIG_ECDSA_SHA256    ? "SHA256"
+			: scheme == TLS_SIG_ECDSA_SHA384 ? "SHA384"
+							 : "SHA512";
 	}
-	snprintf(why, whylen, "signature scheme 0x%04x does not fit a %s key in TLS %s",
-		 scheme, is_ec ? "EC" : "RSA", shape == TBS_TLS13 ? "1.3" : "1.2");
+	snprintf(why, whylen, "signature scheme 0x%04x does not fit a %s key in TLS %s", scheme,
+		 is_ec ? "EC" : "RSA", shape == TBS_TLS13 ? "1.3" : "1.2");
 	return NULL;
 }
 
 /* tlsmgr_sign - check the request and sign it; 0, or -1 with a reason */
-int     tlsmgr_sign(EVP_PKEY *key, unsigned scheme, const unsigned char *tbs,
-		            size_t tbslen, unsigned char *sig, size_t *siglen,
-		            char *why, size_t whylen)
+int tlsmgr_sign(EVP_PKEY *key, unsigned scheme, const unsigned char *tbs, size_t tbslen,
+		unsigned char *sig, size_t *siglen, char *why, size_t whylen)
 {
 	enum tbs_shape shape = tlsmgr_tbs_shape(tbs, tbslen, why, whylen);
 	EVP_MD_CTX *mctx;
 	EVP_PKEY_CTX *pctx = NULL;
 	const char *md;
-	int     pss, ok;
+	int pss, ok;
 
 	if (shape == TBS_NONE)
 		return -1;
@@ -191,8 +195,9 @@ int     tlsmgr_sign(EVP_PKEY *key, unsigned scheme, const unsigned char *tbs,
 	}
 	mctx = EVP_MD_CTX_new();
 	ok = mctx && EVP_DigestSignInit_ex(mctx, &pctx, md, NULL, NULL, key, NULL) > 0
-		&& (!pss || (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0
-			     && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) > 0))
+		&& (!pss
+		    || (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0
+			&& EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) > 0))
 		&& EVP_DigestSign(mctx, sig, siglen, tbs, tbslen) > 0;
 	EVP_MD_CTX_free(mctx);
 	if (!ok) {

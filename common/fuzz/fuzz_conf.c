@@ -43,7 +43,7 @@ const char *__lsan_default_suppressions(void)
 static char fuzz_dir[] = "/tmp/fuzz-conf.XXXXXX";
 static char fuzz_path[sizeof(fuzz_dir) + 32];
 
-int     LLVMFuzzerInitialize(int *argc, char ***argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_quiet("fuzz-conf");
 	fuzz_defaults(NULL, 0);
@@ -56,7 +56,7 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 /* fuzz_write - the file that conf_load() and conf_check_file() read */
 static void fuzz_write(const char *text, size_t len)
 {
-	int     fd = open(fuzz_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(fuzz_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	if (fd < 0 || write(fd, text, len) != (ssize_t) len)
 		abort();
@@ -66,15 +66,15 @@ static void fuzz_write(const char *text, size_t len)
 /* fuzz_value - one parameter's value, through dlpconf -e's steps */
 static void fuzz_value(const struct conf_param *p, const char *text)
 {
-	char    err[CONF_ERR_MAX], err2[CONF_ERR_MAX];
-	char   *before, *after;
+	char err[CONF_ERR_MAX], err2[CONF_ERR_MAX];
+	char *before, *after;
 	struct buf src;
-	int     ok;
+	int ok;
 
 	err[0] = 0;
 	ok = conf_validate(p, text, err, sizeof(err)) == 0;
 	if (!ok && err[0] == 0)
-		abort();			/* refused without a reason */
+		abort(); /* refused without a reason */
 	buf_init(&src, 256);
 	if ((conf_format_value(p, text, &src, err2, sizeof(err2)) == 0) != ok)
 		abort();
@@ -84,7 +84,7 @@ static void fuzz_value(const struct conf_param *p, const char *text)
 	}
 	/* the live value from the file text, then from text (an override) */
 	{
-		char   *file = xasprintf("%s = %s;\n", p->name, src.data);
+		char *file = xasprintf("%s = %s;\n", p->name, src.data);
 
 		fuzz_write(file, strlen(file));
 		if (conf_check_file(fuzz_path, "fuzz", err, sizeof(err)) < 0
@@ -97,7 +97,7 @@ static void fuzz_value(const struct conf_param *p, const char *text)
 	after = conf_value_text(p);
 	/* -o name=value trims the blanks around '=': compare only without them */
 	if (!isspace((unsigned char) text[0])) {
-		char   *ov = xasprintf("%s=%s", p->name, text);
+		char *ov = xasprintf("%s=%s", p->name, text);
 
 		if (conf_load("/nonexistent", &ov, 1, err, sizeof(err)) < 0) {
 			fprintf(stderr, "-o %s refused: %s\n", ov, err);
@@ -106,8 +106,8 @@ static void fuzz_value(const struct conf_param *p, const char *text)
 		free(ov);
 		before = conf_value_text(p);
 		if (strcmp(before, after) != 0) {
-			fprintf(stderr, "%s: \"%s\" from -o, \"%s\" from the file\n",
-				p->name, before, after);
+			fprintf(stderr, "%s: \"%s\" from -o, \"%s\" from the file\n", p->name,
+				before, after);
 			abort();
 		}
 		free(before);
@@ -125,8 +125,8 @@ static void fuzz_value(const struct conf_param *p, const char *text)
 /* fuzz_file - a whole dlpgate.conf */
 static void fuzz_file(const char *text, size_t len)
 {
-	char    err[CONF_ERR_MAX] = "", err2[CONF_ERR_MAX] = "";
-	int     checked, loaded;
+	char err[CONF_ERR_MAX] = "", err2[CONF_ERR_MAX] = "";
+	int checked, loaded;
 
 	fuzz_write(text, len);
 	checked = conf_check_file(fuzz_path, "fuzz", err, sizeof(err)) == 0;
@@ -134,8 +134,8 @@ static void fuzz_file(const char *text, size_t len)
 		abort();
 	loaded = conf_load(fuzz_dir, NULL, 0, err2, sizeof(err2)) == 0;
 	if (checked != loaded) {
-		fprintf(stderr, "conf_check_file %d (%s), conf_load %d (%s)\n",
-			checked, err, loaded, err2);
+		fprintf(stderr, "conf_check_file %d (%s), conf_load %d (%s)\n", checked, err,
+			loaded, err2);
 		abort();
 	}
 	if (loaded)
@@ -153,9 +153,9 @@ static int fuzz_has_include(const uint8_t *data, size_t size)
 	return 0;
 }
 
-int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char   *text;
+	char *text;
 
 	if (size < 2 || size > 65536)
 		return 0;

@@ -16,7 +16,7 @@
 #include "scan.h"
 #include "fuzz_util.h"
 
-int     LLVMFuzzerInitialize(int *argc, char ***argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_quiet("fuzz-envelope");
 	return 0;
@@ -45,7 +45,8 @@ static void fuzz_same(const struct envelope *a, const struct envelope *b)
 	    || a->client_port != b->client_port || strcmp(a->client_name, b->client_name)
 	    || strcmp(a->helo, b->helo) || strcmp(a->tls_in, b->tls_in)
 	    || strcmp(a->mail_from, b->mail_from)
-	    || strcmp(a->mail_params ? a->mail_params : "", b->mail_params ? b->mail_params : "")
+	    || strcmp(a->mail_params ? a->mail_params : "",
+		      b->mail_params ? b->mail_params : "")
 	    || a->nrcpt != b->nrcpt)
 		abort();
 	for (size_t i = 0; i < a->nrcpt; i++)
@@ -54,11 +55,11 @@ static void fuzz_same(const struct envelope *a, const struct envelope *b)
 			abort();
 }
 
-int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct envelope env, again;
 	struct buf text;
-	char    err[256] = "";
+	char err[256] = "";
 
 	if (envelope_parse(&env, (const char *) data, size, err, sizeof(err)) < 0) {
 		if (*err == 0 || env.mail_from || env.nrcpt || env.rcpt)

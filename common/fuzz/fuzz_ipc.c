@@ -27,9 +27,9 @@
 static int fuzz_sp[2];
 static struct ipc_msg fuzz_msg, fuzz_msg2;
 
-int     LLVMFuzzerInitialize(int *argc, char ***argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	int     size = 1 << 20;
+	int size = 1 << 20;
 
 	fuzz_quiet("fuzz-ipc");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fuzz_sp) < 0)
@@ -42,13 +42,13 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 /* fuzz_send - one datagram with nfds descriptors (copies of stdin) */
 static void fuzz_send(const uint8_t *data, size_t size, int nfds)
 {
-	struct iovec iov = {.iov_base = (void *) data,.iov_len = size};
+	struct iovec iov = {.iov_base = (void *) data, .iov_len = size};
 	union {
 		struct cmsghdr hdr;
-		char    space[CMSG_SPACE(sizeof(int) * 8)];
-	}       ctl;
-	struct msghdr mh = {.msg_iov = &iov,.msg_iovlen = 1};
-	int     fds[8];
+		char space[CMSG_SPACE(sizeof(int) * 8)];
+	} ctl;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	int fds[8];
 
 	if (nfds > 0) {
 		struct cmsghdr *cm;
@@ -93,14 +93,14 @@ static void fuzz_check_index(const struct ipc_msg *m, size_t n)
 static void fuzz_check_getters(const struct ipc_msg *m)
 {
 	static const size_t maxlens[] = {0, 7, 31, 190, 512, 65536};
-	char    copy[513];
+	char copy[513];
 
 	for (size_t i = 0; i < m->nattr; i++) {
 		uint16_t tag = m->attr[i].tag;
 		const struct ipc_attr *first = ipc_get(m, tag), *a;
 		uint32_t u32;
 		uint64_t u64;
-		size_t  pos = 0, count = 0;
+		size_t pos = 0, count = 0;
 
 		if (first == NULL || first > &m->attr[i] || first->tag != tag)
 			abort();
@@ -135,7 +135,7 @@ static void fuzz_check_getters(const struct ipc_msg *m)
 static void fuzz_round_trip(const struct ipc_msg *m, const uint8_t *raw, size_t n)
 {
 	struct ipc_out out;
-	char    err[256];
+	char err[256];
 
 	ipc_out_init(&out, m->type);
 	for (size_t i = 0; i < m->nattr; i++)
@@ -150,10 +150,10 @@ static void fuzz_round_trip(const struct ipc_msg *m, const uint8_t *raw, size_t 
 		abort();
 }
 
-int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char    err[256];
-	int     nfds, before, rc;
+	char err[256];
+	int nfds, before, rc;
 
 	if (size < 1 || size > IPC_MAX_MSG + 1024)
 		return 0;
@@ -161,13 +161,12 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	if (size == 0 && nfds == 0)
-		return 0;			/* that is EOF on a SEQPACKET socket */
+		return 0; /* that is EOF on a SEQPACKET socket */
 	before = fuzz_open_fds();
 	fuzz_send(data, size, nfds);
 	rc = ipc_recv(fuzz_sp[1], &fuzz_msg, 0, err, sizeof(err));
 	if (rc == IPC_OK) {
-		if (size > IPC_MAX_MSG || fuzz_msg.nfds > IPC_MAX_FDS
-		    || fuzz_msg.nfds != nfds)
+		if (size > IPC_MAX_MSG || fuzz_msg.nfds > IPC_MAX_FDS || fuzz_msg.nfds != nfds)
 			abort();
 		fuzz_check_index(&fuzz_msg, size);
 		fuzz_check_getters(&fuzz_msg);
@@ -177,9 +176,9 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (*err == 0 || fuzz_msg.nfds != 0)
 			abort();
 	} else if (!(rc == IPC_EOF && size == 0)) {
-		abort();			/* a datagram was there: no timeout, no error */
+		abort(); /* a datagram was there: no timeout, no error */
 	}
 	if (fuzz_open_fds() != before)
-		abort();			/* a descriptor leaked */
+		abort(); /* a descriptor leaked */
 	return 0;
 }

@@ -35,7 +35,7 @@ static inline void fuzz_quiet(const char *name)
 /* fuzz_defaults - the built-in configuration, plus overrides */
 static inline void fuzz_defaults(char *const *overrides, size_t n)
 {
-	char    err[CONF_ERR_MAX];
+	char err[CONF_ERR_MAX];
 
 	if (conf_load("/nonexistent", overrides, n, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
@@ -44,7 +44,7 @@ static inline void fuzz_defaults(char *const *overrides, size_t n)
 /* fuzz_memfd - a memory file holding data, read from its start */
 static inline int fuzz_memfd(const void *data, size_t len)
 {
-	int     fd = memfd_create("fuzz", MFD_CLOEXEC);
+	int fd = memfd_create("fuzz", MFD_CLOEXEC);
 	const char *p = data;
 
 	if (fd < 0)
@@ -65,8 +65,8 @@ static inline int fuzz_memfd(const void *data, size_t len)
 /* fuzz_open_fds - how many descriptors this process has open */
 static inline int fuzz_open_fds(void)
 {
-	DIR    *d = opendir("/proc/self/fd");
-	int     n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
 
 	if (d == NULL)
 		abort();
@@ -79,7 +79,7 @@ static inline int fuzz_open_fds(void)
 /* The input, handed out piece by piece. */
 struct fuzz_in {
 	const uint8_t *p;
-	size_t  left;
+	size_t left;
 };
 
 /* fuzz_byte - the next byte, 0 when the input is used up */

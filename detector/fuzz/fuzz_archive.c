@@ -8,7 +8,8 @@
 static void fuzz_one(struct det_scan *sc, const char *data, size_t size)
 {
 	sc->content_name = "fuzz.zip";
-	if (!detector_archive_scan(sc, data, size, 1, size ? detector_sniff(data, size) : "empty",
+	if (!detector_archive_scan(sc, data, size, 1,
+				   size ? detector_sniff(data, size) : "empty",
 				   "application/zip"))
 		detector_scan_unit(sc, DET_W_ATTACH, NULL, data, size);
 }

@@ -22,7 +22,8 @@ static struct det_policyset *fuzz_ps;
 
 static const char fuzz_det_policies[] =
 	"policies = (\n"
-	" { name = \"kw\"; rules = ( { type = \"keyword\"; keywords = [\"falcon\", \"two words\"];\n"
+	" { name = \"kw\"; rules = ( { type = \"keyword\"; keywords = [\"falcon\", \"two "
+	"words\"];\n"
 	"   look_in = [\"all\"]; } ); action = \"block\"; },\n"
 	" { name = \"id\"; match = \"any\"; rules = (\n"
 	"   { type = \"identifier\"; identifier = \"credit_card\"; look_in = [\"all\"]; },\n"
@@ -32,10 +33,10 @@ static const char fuzz_det_policies[] =
 
 static void fuzz_one(struct det_scan *sc, const char *data, size_t size);
 
-int     LLVMFuzzerInitialize(int *argc, char ***argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char    err[CONF_ERR_MAX], path[] = "/tmp/fuzz-policies.XXXXXX";
-	int     fd;
+	char err[CONF_ERR_MAX], path[] = "/tmp/fuzz-policies.XXXXXX";
+	int fd;
 
 	(void) argc;
 	(void) argv;
@@ -55,7 +56,7 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct det_scan sc;
 	struct det_decision d;
@@ -66,7 +67,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	envelope_add_rcpt(&env, "<b@example.net>", "");
 	if (detector_scan_init(&sc, fuzz_ps, size, 10000) < 0)
 		abort();
-	sc.confined = 1;		/* containers in this process: no fork per input */
+	sc.confined = 1; /* containers in this process: no fork per input */
 	fuzz_one(&sc, (const char *) data, size);
 	detector_decide(&sc, &env, &d);
 	detector_decision_free(&d);

@@ -25,11 +25,10 @@
 static struct det_policyset *fuzz_ps;
 static char fuzz_dir[] = "/tmp/fuzz-fp.XXXXXX";
 
-static const char fuzz_csv[] =
-	"first_name,last_name,ssn,email,dob\n"
-	"Alice,Smithson,123-45-6780,alice@example.com,1985-03-14\n"
-	"Bob,\"O'Brien, Jr\",234-56-7890,bob@corp.example,03/22/1990\n"
-	"Carla,M\xc3\xbcller,345-67-8901,carla@example.org,1 Dec 1979\n";
+static const char fuzz_csv[] = "first_name,last_name,ssn,email,dob\n"
+			       "Alice,Smithson,123-45-6780,alice@example.com,1985-03-14\n"
+			       "Bob,\"O'Brien, Jr\",234-56-7890,bob@corp.example,03/22/1990\n"
+			       "Carla,M\xc3\xbcller,345-67-8901,carla@example.org,1 Dec 1979\n";
 
 static const char fuzz_doc[] =
 	"The supplier shall deliver the goods within thirty days of the written order "
@@ -39,21 +38,21 @@ static const char fuzz_doc[] =
 /* fuzz_write - a file of the temporary directory */
 static void fuzz_write(const char *name, const char *text)
 {
-	char    path[PATH_MAX];
-	FILE   *fp;
+	char path[PATH_MAX];
+	FILE *fp;
 
 	snprintf(path, sizeof(path), "%s/%s", fuzz_dir, name);
 	if ((fp = fopen(path, "w")) == NULL || fputs(text, fp) < 0 || fclose(fp) != 0)
 		msg_fatal("cannot write %s", path);
 }
 
-int     LLVMFuzzerInitialize(int *argc, char ***argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char    err[CONF_ERR_MAX], path[PATH_MAX], fpdir[PATH_MAX], key[PATH_MAX];
-	char   *over[2];
+	char err[CONF_ERR_MAX], path[PATH_MAX], fpdir[PATH_MAX], key[PATH_MAX];
+	char *over[2];
 	struct det_list none = {0};
-	char   *docs[1];
-	int     saved, null;
+	char *docs[1];
+	int saved, null;
 
 	(void) argc;
 	(void) argv;
@@ -69,7 +68,8 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 		msg_fatal("%s", err);
 	confdir = fuzz_dir;
 	/* a fixed secret: the seeds' index files were made under it */
-	fuzz_write("fingerprint.key", "dlpgate-fingerprint-key-1 "
+	fuzz_write("fingerprint.key",
+		   "dlpgate-fingerprint-key-1 "
 		   "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
 	snprintf(path, sizeof(path), "%s/fingerprint.key", fuzz_dir);
 	chmod(path, 0400);
@@ -78,7 +78,8 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(path, sizeof(path), "%s/customers.csv", fuzz_dir);
 	/* dlpindex's summaries go nowhere; stdout is the caller's again after */
 	fflush(stdout);
-	if ((saved = dup(1)) < 0 || (null = open("/dev/null", O_WRONLY)) < 0 || dup2(null, 1) < 0)
+	if ((saved = dup(1)) < 0 || (null = open("/dev/null", O_WRONLY)) < 0
+	    || dup2(null, 1) < 0)
 		msg_fatal("stdout: %m");
 	(void) cmd_edm("customers", path, &none, 0, 100.0, 3, 6, NULL);
 	snprintf(path, sizeof(path), "%s/contract.txt", fuzz_dir);
@@ -89,15 +90,17 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 		msg_fatal("stdout: %m");
 	close(saved);
 	close(null);
-	fuzz_write("policies.conf",
-		   "policies = (\n"
-		   " { name = \"rows\"; rules = ( { type = \"edm\"; index = \"customers\";\n"
-		   "   min_columns = 2; distance = 100; look_in = [\"all\"]; } ); action = \"block\"; },\n"
-		   " { name = \"ids\"; rules = ( { type = \"edm\"; index = \"customers\";\n"
-		   "   columns = [\"ssn\", \"email\", \"dob\"]; min_columns = 2; } ); },\n"
-		   " { name = \"docs\"; rules = ( { type = \"document\"; index = \"contracts\";\n"
-		   "   min_overlap = 20; min_shared_words = 12; } ); action = \"block\"; }\n"
-		   ");\n");
+	fuzz_write(
+		"policies.conf",
+		"policies = (\n"
+		" { name = \"rows\"; rules = ( { type = \"edm\"; index = \"customers\";\n"
+		"   min_columns = 2; distance = 100; look_in = [\"all\"]; } ); action = "
+		"\"block\"; },\n"
+		" { name = \"ids\"; rules = ( { type = \"edm\"; index = \"customers\";\n"
+		"   columns = [\"ssn\", \"email\", \"dob\"]; min_columns = 2; } ); },\n"
+		" { name = \"docs\"; rules = ( { type = \"document\"; index = \"contracts\";\n"
+		"   min_overlap = 20; min_shared_words = 12; } ); action = \"block\"; }\n"
+		");\n");
 	snprintf(path, sizeof(path), "%s/policies.conf", fuzz_dir);
 	if ((fuzz_ps = detector_policy_load(fuzz_dir, path, err, sizeof(err))) == NULL)
 		msg_fatal("%s", err);
@@ -127,9 +130,9 @@ static void fuzz_message(const uint8_t *data, size_t size)
 static void fuzz_index(const uint8_t *data, size_t size)
 {
 	struct det_fpindex x;
-	char    path[PATH_MAX], err[512];
+	char path[PATH_MAX], err[512];
 	enum fp_kind kind;
-	int     fd;
+	int fd;
 
 	if (size < 1)
 		return;
@@ -142,7 +145,8 @@ static void fuzz_index(const uint8_t *data, size_t size)
 	memset(&x, 0, sizeof(x));
 	/* the file's own key id, so that the structure is what is checked */
 	if (size - 1 >= sizeof(struct fp_head)
-	    && memcmp(data + 1 + offsetof(struct fp_head, key_id), detector_fp_key_id(), 8) != 0)
+	    && memcmp(data + 1 + offsetof(struct fp_head, key_id), detector_fp_key_id(), 8)
+		    != 0)
 		return;
 	if (detector_fpindex_check_file(path, kind, 0, &x, err, sizeof(err)) < 0)
 		return;
@@ -158,8 +162,10 @@ static void fuzz_index(const uint8_t *data, size_t size)
 				for (uint32_t k = 0; k < n; k++)
 					one32 += post[k];
 		} else if (detector_idm_find(&x, v, &slot)
-			   && (post = detector_fp_postings(&x, ((const struct fp_slot2 *) x.slots)[slot].ref,
-							   &one, &n)) != NULL)
+			   && (post = detector_fp_postings(
+				       &x, ((const struct fp_slot2 *) x.slots)[slot].ref, &one,
+				       &n))
+				   != NULL)
 			for (uint32_t k = 0; k < n; k++)
 				one32 += post[k];
 		if (one32 == 0xdeadbeef)
@@ -171,12 +177,15 @@ static void fuzz_index(const uint8_t *data, size_t size)
 /* fuzz_csv - every record of an export */
 static void fuzz_csv_records(const uint8_t *data, size_t size)
 {
-	struct csv c = {.file = "input",.p = (const char *) data,.end = (const char *) data + size,
-	.delim = size && data[0] == '\t' ? '\t' : ',',.line = 1};
+	struct csv c = {.file = "input",
+			.p = (const char *) data,
+			.end = (const char *) data + size,
+			.delim = size && data[0] == '\t' ? '\t' : ',',
+			.line = 1};
 	struct buf rec;
-	size_t  off[FP_MAX_COLUMNS + 1], nf;
+	size_t off[FP_MAX_COLUMNS + 1], nf;
 	unsigned long line;
-	char    err[256];
+	char err[256];
 
 	buf_init(&rec, 256);
 	while (csv_record(&c, &rec, off, &nf, FP_MAX_COLUMNS, &line, err, sizeof(err)) > 0)
@@ -186,7 +195,7 @@ static void fuzz_csv_records(const uint8_t *data, size_t size)
 	buf_free(&rec);
 }
 
-int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;

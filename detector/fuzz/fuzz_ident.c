@@ -34,21 +34,33 @@ static void fuzz_policies(struct buf *b)
 	for (int i = 0; i < IDENT_COUNT; i++) {
 		const char *n = detector_ident_name((enum det_ident) i);
 
-		buf_printf(b, " { name = \"a%d\"; rules = ( { type = \"identifier\"; identifier = \"%s\";"
-			   " look_in = [\"all\"]; } ); },\n", i, n);
-		buf_printf(b, " { name = \"n%d\"; rules = ( { type = \"identifier\"; identifier = \"%s\";"
-			   " near = [\"card\", \"two words\"]; distance = 20; min_count = 2; } ); },\n", i, n);
-		buf_printf(b, " { name = \"f%d\"; rules = ( { type = \"identifier\"; identifier = \"%s\";"
-			   " context = false; lookalike_labels = false; } ); },\n", i, n);
+		buf_printf(b,
+			   " { name = \"a%d\"; rules = ( { type = \"identifier\"; identifier = "
+			   "\"%s\";"
+			   " look_in = [\"all\"]; } ); },\n",
+			   i, n);
+		buf_printf(b,
+			   " { name = \"n%d\"; rules = ( { type = \"identifier\"; identifier = "
+			   "\"%s\";"
+			   " near = [\"card\", \"two words\"]; distance = 20; min_count = 2; } "
+			   "); },\n",
+			   i, n);
+		buf_printf(b,
+			   " { name = \"f%d\"; rules = ( { type = \"identifier\"; identifier = "
+			   "\"%s\";"
+			   " context = false; lookalike_labels = false; } ); },\n",
+			   i, n);
 	}
-	buf_puts(b, " { name = \"k\"; rules = ( { type = \"keyword\"; keywords = [\"secret\"]; } ); }\n);\n");
+	buf_puts(b,
+		 " { name = \"k\"; rules = ( { type = \"keyword\"; keywords = [\"secret\"]; } "
+		 "); }\n);\n");
 }
 
-int     LLVMFuzzerInitialize(int *argc, char ***argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char    err[CONF_ERR_MAX], path[] = "/tmp/fuzz-ident.XXXXXX";
+	char err[CONF_ERR_MAX], path[] = "/tmp/fuzz-ident.XXXXXX";
 	struct buf b;
-	int     fd;
+	int fd;
 
 	(void) argc;
 	(void) argv;
@@ -80,12 +92,24 @@ static void found_card(void *ctx, const struct det_found *f)
 /* planted - a card with the input's separator between two halves: found? */
 static void planted(const uint8_t *data, size_t size)
 {
-	static const char *const seps[] = {"", " ", "-", ".", "/", "_", "\xc2\xa0",
-		"\xe2\x80\x89", "\xe2\x80\xaf", "\xe2\x80\x93", "\xe2\x88\x92", "\xef\xbc\x8d",
-		"\xe3\x80\x80", "\xe2\x80\x8b", "\xc2\xad"};
+	static const char *const seps[] = {"",
+					   " ",
+					   "-",
+					   ".",
+					   "/",
+					   "_",
+					   "\xc2\xa0",
+					   "\xe2\x80\x89",
+					   "\xe2\x80\xaf",
+					   "\xe2\x80\x93",
+					   "\xe2\x88\x92",
+					   "\xef\xbc\x8d",
+					   "\xe3\x80\x80",
+					   "\xe2\x80\x8b",
+					   "\xc2\xad"};
 	const char *sep;
-	int     want[IDENT_COUNT] = {0};
-	size_t  span[3] = {0, 0, 0}, half;
+	int want[IDENT_COUNT] = {0};
+	size_t span[3] = {0, 0, 0}, half;
 	struct buf t;
 
 	if (size < 1)
@@ -101,7 +125,8 @@ static void planted(const uint8_t *data, size_t size)
 	buf_puts(&t, "\n");
 	buf_append(&t, data + 1 + half, size - 1 - half);
 	want[IDENT_CARD] = 1;
-	detector_ident_scan(t.data, t.len, want, data[0] & 1 ? DET_ID_HEADER : 0, found_card, span);
+	detector_ident_scan(t.data, t.len, want, data[0] & 1 ? DET_ID_HEADER : 0, found_card,
+			    span);
 	if (!span[2]) {
 		fprintf(stderr, "planted card with separator \"%s\" not found\n", sep);
 		abort();
@@ -109,7 +134,7 @@ static void planted(const uint8_t *data, size_t size)
 	buf_free(&t);
 }
 
-int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const unsigned where[] = {DET_W_BODY, DET_W_ATTNAME, DET_W_ATTACH};
 	struct det_scan sc;

@@ -24,10 +24,10 @@
 
 static struct det_policyset *fuzz_ps;
 
-int     LLVMFuzzerInitialize(int *argc, char ***argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char    err[CONF_ERR_MAX], path[] = "/tmp/fuzz-marker.XXXXXX";
-	int     fd;
+	char err[CONF_ERR_MAX], path[] = "/tmp/fuzz-marker.XXXXXX";
+	int fd;
 
 	(void) argc;
 	(void) argv;
@@ -44,17 +44,17 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct marker_rand r;
 	struct buf msg;
-	char    path[MARKER_PATH_MAX], why[600];
+	char path[MARKER_PATH_MAX], why[600];
 
 	marker_rand_init(&r, data, size, 0);
 	buf_init(&msg, 4096);
 	marker_message(&r, &msg, path, sizeof(path));
 	if (marker_scan(fuzz_ps, msg.data, msg.len, why, sizeof(why)) < 0) {
-		FILE   *fp = fopen("marker-lost.eml", "w");
+		FILE *fp = fopen("marker-lost.eml", "w");
 
 		if (fp) {
 			fwrite(msg.data, 1, msg.len, fp);

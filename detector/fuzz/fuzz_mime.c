@@ -28,22 +28,25 @@ static struct det_policyset *fuzz_ps;
 
 static const char fuzz_policies[] =
 	"policies = (\n"
-	" { name = \"kw\"; rules = ( { type = \"keyword\"; keywords = [\"falcon\", \"gr\\u00f6\\u00dfe\", \"two words\"];\n"
+	" { name = \"kw\"; rules = ( { type = \"keyword\"; keywords = [\"falcon\", "
+	"\"gr\\u00f6\\u00dfe\", \"two words\"];\n"
 	"   look_in = [\"all\"]; } ); action = \"modify\"; subject_prepend = \"[X] \"; },\n"
-	" { name = \"re\"; rules = ( { type = \"regex\"; patterns = [\"sec(ret|urity)[0-9]+\"]; } ); action = \"block\"; },\n"
+	" { name = \"re\"; rules = ( { type = \"regex\"; patterns = "
+	"[\"sec(ret|urity)[0-9]+\"]; } ); action = \"block\"; },\n"
 	" { name = \"id\"; match = \"any\"; rules = (\n"
 	"   { type = \"identifier\"; identifier = \"credit_card\"; near = [\"card\"]; },\n"
 	"   { type = \"identifier\"; identifier = \"us_ssn\"; },\n"
 	"   { type = \"identifier\"; identifier = \"iban\"; look_in = [\"all\"]; },\n"
-	"   { type = \"attachment\"; types = [\"executable\", \"office\"]; names = [\"*.exe\"]; } );\n"
+	"   { type = \"attachment\"; types = [\"executable\", \"office\"]; names = "
+	"[\"*.exe\"]; } );\n"
 	"   action = \"redirect\"; redirect_to = [\"q@example.com\"]; }\n"
 	");\n";
 
-int     LLVMFuzzerInitialize(int *argc, char ***argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char    err[CONF_ERR_MAX], path[] = "/tmp/fuzz-policies.XXXXXX";
-	char   *overrides[] = {"internal_domains=example.com", NULL};
-	int     fd;
+	char err[CONF_ERR_MAX], path[] = "/tmp/fuzz-policies.XXXXXX";
+	char *overrides[] = {"internal_domains=example.com", NULL};
+	int fd;
 
 	(void) argc;
 	(void) argv;
@@ -63,7 +66,7 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 /* check_decoders - every decoder stays within its limit */
 static void check_decoders(const char *d, size_t n)
 {
-	size_t  limit = n % 251 + 1;
+	size_t limit = n % 251 + 1;
 	struct buf out, hidden;
 
 	buf_init(&out, 16);
@@ -87,8 +90,8 @@ static void check_decoders(const char *d, size_t n)
 /* check_address - the first line as a bare address */
 static void check_address(const char *d, size_t n)
 {
-	char    addr[SCAN_ADDR_MAX + 1];
-	size_t  len = 0;
+	char addr[SCAN_ADDR_MAX + 1];
+	size_t len = 0;
 	const char *at;
 
 	while (len < n && len < SCAN_ADDR_MAX && d[len] != '\n' && d[len] != 0)
@@ -96,22 +99,23 @@ static void check_address(const char *d, size_t n)
 	memcpy(addr, d, len);
 	addr[len] = 0;
 	if (detector_addr_routed(addr) && detector_addr_internal(addr))
-		abort();			/* routed, yet internal */
+		abort(); /* routed, yet internal */
 	at = strchr(addr, '@');
-	if (addr[0] != '@' && strpbrk(addr, "%!\"\\") == NULL && (at == NULL || strchr(at + 1, '@') == NULL)
-	    && detector_addr_routed(addr))
-		abort();			/* a plain address taken for routed */
+	if (addr[0] != '@' && strpbrk(addr, "%!\"\\") == NULL
+	    && (at == NULL || strchr(at + 1, '@') == NULL) && detector_addr_routed(addr))
+		abort(); /* a plain address taken for routed */
 	/* what it says is always one of the places it may go */
 	if (at && at[1] && at[1] != '.' && strpbrk(at + 1, "@*?[\"\\") == NULL) {
-		char    pat[SCAN_ADDR_MAX + 2];
+		char pat[SCAN_ADDR_MAX + 2];
 
 		snprintf(pat, sizeof(pat), "@%s", at + 1);
-		if (addr[0] != '@' && strchr(addr, '"') == NULL && !detector_addr_match(pat, addr))
+		if (addr[0] != '@' && strchr(addr, '"') == NULL
+		    && !detector_addr_match(pat, addr))
 			abort();
 	}
 }
 
-int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct det_scan sc;
 	struct det_decision d;
@@ -122,10 +126,10 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	envelope_add_rcpt(&env, "<b@example.net>", "");
 	if (detector_scan_init(&sc, fuzz_ps, size, 10000) < 0)
 		abort();
-	sc.confined = 1;		/* containers in this process: no fork per input */
+	sc.confined = 1; /* containers in this process: no fork per input */
 	detector_mime_scan(&sc, (const char *) data, size);
 	if (sc.incomplete != (sc.incomplete_why[0] != 0))
-		abort();			/* unscannable, and no reason said */
+		abort(); /* unscannable, and no reason said */
 	detector_decide(&sc, &env, &d);
 	detector_decision_free(&d);
 	detector_scan_free(&sc);

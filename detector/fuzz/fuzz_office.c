@@ -12,7 +12,7 @@ static void fuzz_one(struct det_scan *sc, const char *data, size_t size)
 	struct buf text;
 	struct det_sst sst;
 	const char *cut = memmem(data, size, "</sst>", 6);
-	size_t  split = cut ? (size_t) (cut - data) + 6 : 0;
+	size_t split = cut ? (size_t) (cut - data) + 6 : 0;
 
 	buf_init(&text, 64);
 	detector_office_xml(data, size, &text, size + 16);

@@ -54,7 +54,7 @@ static const struct pdf_cs_ops fuzz_ops = {
 	.xobject = fuzz_xobject,
 };
 
-int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *nul;
 	struct pdf_cmap *cm;
@@ -73,7 +73,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		buf_init(&out, 1024);
 		pdf_js_decode((const char *) data + 3, size - 3, &out, size - 3);
 		if (out.len > size - 3)
-			abort();		/* the limit holds */
+			abort(); /* the limit holds */
 		buf_free(&out);
 		return 0;
 	}
@@ -97,7 +97,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&shown, out.len + 16);
 	(void) pdf_layout(&runs, out.data, out.len, &shown, 2 * out.len + 16);
 	if (shown.len > 2 * out.len + 16)
-		abort();			/* the limit holds */
+		abort(); /* the limit holds */
 	buf_free(&shown);
 	pdf_runs_free(&runs);
 	buf_free(&out);

@@ -23,20 +23,20 @@
 #include "detector.h"
 #include "marker_gen.h"
 
-#define GEN_DEPTH	4		/* containers within containers */
-#define GEN_NODES	24		/* parts and members per message */
+#define GEN_DEPTH 4  /* containers within containers */
+#define GEN_NODES 24 /* parts and members per message */
 
 struct gen {
 	struct marker_rand *r;
-	char   *path;
-	size_t  pathlen;
-	int     depth;
+	char *path;
+	size_t pathlen;
+	int depth;
 	unsigned nodes;
 };
 
 /* one file: a name and its bytes */
 struct gen_file {
-	char    name[80];
+	char name[80];
 	struct buf data;
 };
 
@@ -47,7 +47,7 @@ static void file_blob(struct gen *g, struct gen_file *f, int marker);
 /* ---- choices ------------------------------------------------------------ */
 
 /* marker_rand_init - choices from in, then from a generator seeded by in and seed */
-void    marker_rand_init(struct marker_rand *r, const uint8_t *in, size_t len, uint64_t seed)
+void marker_rand_init(struct marker_rand *r, const uint8_t *in, size_t len, uint64_t seed)
 {
 	r->in = in;
 	r->len = len;
@@ -81,7 +81,7 @@ static unsigned pick(struct gen *g, unsigned n)
 /* path_add - one more step on the way to the marker */
 static void path_add(struct gen *g, const char *fmt, ...)
 {
-	size_t  n = strlen(g->path);
+	size_t n = strlen(g->path);
 	va_list ap;
 
 	if (n + 4 >= g->pathlen)
@@ -95,9 +95,10 @@ static void path_add(struct gen *g, const char *fmt, ...)
 
 /* ---- text ------------------------------------------------------------- */
 
-static const char *const vocab[] = {"the", "report", "meeting", "budget", "draft", "please",
-	"review", "attached", "quarter", "numbers", "team", "plan", "with", "for", "and",
-	"customer", "invoice", "status", "final", "version", "office", "regards", "thanks"};
+static const char *const vocab[] = {
+	"the",     "report",  "meeting", "budget",  "draft",  "please",  "review", "attached",
+	"quarter", "numbers", "team",    "plan",    "with",   "for",     "and",    "customer",
+	"invoice", "status",  "final",   "version", "office", "regards", "thanks"};
 
 /* words - filler words, and the marker among them when asked */
 static void words(struct gen *g, struct buf *out, int marker, unsigned n)
@@ -129,8 +130,9 @@ static void crlf(struct buf *out, const char *t, size_t n)
 /* b64 - base64 in lines of 76, CRLF */
 static void b64(struct buf *out, const unsigned char *p, size_t n)
 {
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t  col = 0;
+	static const char a[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t col = 0;
 
 	for (size_t i = 0; i < n; i += 3) {
 		uint32_t v = (uint32_t) p[i] << 16 | (i + 1 < n ? (uint32_t) p[i + 1] << 8 : 0)
@@ -152,7 +154,7 @@ static void b64(struct buf *out, const unsigned char *p, size_t n)
 /* qp - quoted-printable, soft breaks under 76 columns */
 static void qp(struct buf *out, const unsigned char *p, size_t n)
 {
-	size_t  col = 0;
+	size_t col = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] == '\n') {
@@ -164,7 +166,8 @@ static void qp(struct buf *out, const unsigned char *p, size_t n)
 			buf_puts(out, "=\r\n");
 			col = 0;
 		}
-		if (p[i] == '=' || p[i] >= 0x7f || p[i] < 0x20 || (p[i] == ' ' && i + 1 < n && p[i + 1] == '\n')) {
+		if (p[i] == '=' || p[i] >= 0x7f || p[i] < 0x20
+		    || (p[i] == ' ' && i + 1 < n && p[i + 1] == '\n')) {
 			buf_printf(out, "=%02X", p[i]);
 			col += 3;
 		} else {
@@ -180,7 +183,7 @@ static void utf16(struct buf *out, const char *t, size_t n, int be)
 {
 	buf_append(out, be ? "\xfe\xff" : "\xff\xfe", 2);
 	for (size_t i = 0; i < n; i++) {
-		char    u[2] = {be ? 0 : t[i], be ? t[i] : 0};
+		char u[2] = {be ? 0 : t[i], be ? t[i] : 0};
 
 		buf_append(out, u, 2);
 	}
@@ -233,9 +236,15 @@ static void part_text(struct gen *g, struct buf *out, int marker)
 /* html_text - HTML around words; the marker shown, split, or hidden in markup */
 static void html_text(struct gen *g, struct buf *h, int marker)
 {
-	static const char *const how[] = {"in a paragraph", "split by <b>", "split by an unknown element",
-		"letters as character references", "split by a soft hyphen", "in a title attribute",
-		"in an alt attribute", "in a comment", "in a hidden input"};
+	static const char *const how[] = {"in a paragraph",
+					  "split by <b>",
+					  "split by an unknown element",
+					  "letters as character references",
+					  "split by a soft hyphen",
+					  "in a title attribute",
+					  "in an alt attribute",
+					  "in a comment",
+					  "in a hidden input"};
 	unsigned m = marker ? pick(g, 9) : 0;
 	struct buf t;
 	const char *w = MARKER_WORD;
@@ -301,8 +310,8 @@ static void part_multi(struct gen *g, struct buf *out, int marker)
 {
 	static const char *const sub[] = {"mixed", "alternative", "related", "digest"};
 	unsigned s = pick(g, 4), n = 1 + pick(g, 3), slot = marker ? pick(g, n + 2) : 99;
-	int     close = slot == n + 1 || pick(g, 8) != 0;
-	char    bnd[40];
+	int close = slot == n + 1 || pick(g, 8) != 0;
+	char bnd[40];
 
 	snprintf(bnd, sizeof(bnd), "=_b%u_%x", (unsigned) g->depth, pick(g, 0x10000));
 	buf_printf(out, "Content-Type: multipart/%s; boundary=\"%s\"\r\n\r\n", sub[s], bnd);
@@ -320,7 +329,7 @@ static void part_multi(struct gen *g, struct buf *out, int marker)
 		buf_puts(out, "This is a multi-part message in MIME format.\r\n");
 	for (unsigned i = 0; i < n; i++) {
 		buf_printf(out, "\r\n--%s\r\n", bnd);
-		if (s == 3) {			/* digest: parts are messages */
+		if (s == 3) { /* digest: parts are messages */
 			buf_puts(out, "\r\n");
 			message(g, out, slot == i);
 		} else
@@ -352,7 +361,8 @@ static void part_message(struct gen *g, struct buf *out, int marker)
 	message(g, &m, marker);
 	buf_puts(out, "Content-Type: message/rfc822\r\n");
 	if (pick(g, 2))
-		buf_printf(out, "Content-Disposition: attachment; filename=\"fwd%u.eml\"\r\n", pick(g, 100));
+		buf_printf(out, "Content-Disposition: attachment; filename=\"fwd%u.eml\"\r\n",
+			   pick(g, 100));
 	if (pick(g, 3) == 0) {
 		buf_puts(out, "Content-Transfer-Encoding: base64\r\n\r\n");
 		b64(out, (const unsigned char *) m.data, m.len);
@@ -368,12 +378,18 @@ static const char *content_type(const char *name)
 {
 	static const struct {
 		const char *ext, *type;
-	}       t[] = {
-		{".txt", "text/plain"}, {".html", "text/html"}, {".eml", "message/rfc822"},
-		{".zip", "application/zip"}, {".tar", "application/x-tar"},
-		{".tgz", "application/gzip"}, {".7z", "application/x-7z-compressed"},
-		{".gz", "application/gzip"}, {".pdf", "application/pdf"},
-		{".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+	} t[] = {
+		{".txt", "text/plain"},
+		{".html", "text/html"},
+		{".eml", "message/rfc822"},
+		{".zip", "application/zip"},
+		{".tar", "application/x-tar"},
+		{".tgz", "application/gzip"},
+		{".7z", "application/x-7z-compressed"},
+		{".gz", "application/gzip"},
+		{".pdf", "application/pdf"},
+		{".docx",
+		 "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
 		{".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
 		{".odt", "application/vnd.oasis.opendocument.text"},
 	};
@@ -392,8 +408,8 @@ static void part_file(struct gen *g, struct buf *out, int marker)
 
 	buf_init(&f.data, 1024);
 	file_blob(g, &f, marker);
-	buf_printf(out, "Content-Type: %s; name=\"%s\"\r\n", pick(g, 4) ? content_type(f.name)
-		   : "application/octet-stream", f.name);
+	buf_printf(out, "Content-Type: %s; name=\"%s\"\r\n",
+		   pick(g, 4) ? content_type(f.name) : "application/octet-stream", f.name);
 	buf_printf(out, "Content-Disposition: attachment; filename=\"%s\"\r\n", f.name);
 	body(g, out, &f.data, 1);
 	buf_free(&f.data);
@@ -435,7 +451,7 @@ static void message(struct gen *g, struct buf *out, int marker)
 
 	buf_init(&s, 128);
 	words(g, &s, where == 0, 3 + pick(g, 5));
-	s.data[--s.len] = 0;			/* the last newline */
+	s.data[--s.len] = 0; /* the last newline */
 	for (size_t i = 0; i < s.len; i++)
 		if (s.data[i] == '\n')
 			s.data[i] = ' ';
@@ -448,8 +464,9 @@ static void message(struct gen *g, struct buf *out, int marker)
 			struct buf w;
 
 			buf_init(&w, 80);
-			b64(&w, (const unsigned char *) s.data + i, s.len - i < 45 ? s.len - i : 45);
-			w.len -= 2;		/* its CRLF */
+			b64(&w, (const unsigned char *) s.data + i,
+			    s.len - i < 45 ? s.len - i : 45);
+			w.len -= 2; /* its CRLF */
 			buf_append(out, w.data, w.len);
 			buf_puts(out, i + 45 < s.len ? "?=\r\n =?UTF-8?B?" : "?=\r\n");
 			buf_free(&w);
@@ -494,7 +511,7 @@ static void gzip_bytes(const struct buf *in, struct buf *out)
 static void archive_bytes(int fmt, struct gen_file *files, unsigned n, struct buf *out)
 {
 	struct archive *a = archive_write_new();
-	size_t  cap = 65536, used = 0;
+	size_t cap = 65536, used = 0;
 
 	for (unsigned i = 0; i < n; i++)
 		cap += files[i].data.len * 2 + 1024;
@@ -519,7 +536,7 @@ static void archive_bytes(int fmt, struct gen_file *files, unsigned n, struct bu
 		archive_entry_set_mtime(e, 1780000000, 0);
 		if (archive_write_header(a, e) != ARCHIVE_OK
 		    || archive_write_data(a, files[i].data.data, files[i].data.len)
-		    != (la_ssize_t) files[i].data.len)
+			    != (la_ssize_t) files[i].data.len)
 			abort();
 		archive_entry_free(e);
 	}
@@ -533,30 +550,35 @@ static void archive_bytes(int fmt, struct gen_file *files, unsigned n, struct bu
 static void office_xml(struct gen *g, struct buf *x, int kind, int marker)
 {
 	struct buf t;
-	char   *w, *save = NULL;
+	char *w, *save = NULL;
 
 	buf_init(&t, 256);
 	words(g, &t, marker, 8 + pick(g, 20));
-	if (kind == 0) {			/* docx: runs of a few characters, as Word splits */
-		buf_puts(x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document xmlns:w=\""
-			 "http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body><w:p>");
+	if (kind == 0) { /* docx: runs of a few characters, as Word splits */
+		buf_puts(x,
+			 "<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document xmlns:w=\""
+			 "http://schemas.openxmlformats.org/wordprocessingml/2006/"
+			 "main\"><w:body><w:p>");
 		for (size_t i = 0; i < t.len;) {
-			size_t  n = 1 + pick(g, 6);
+			size_t n = 1 + pick(g, 6);
 
 			if (n > t.len - i)
 				n = t.len - i;
-			buf_printf(x, "<w:r><w:t xml:space=\"preserve\">%.*s</w:t></w:r>", (int) n, t.data + i);
+			buf_printf(x, "<w:r><w:t xml:space=\"preserve\">%.*s</w:t></w:r>",
+				   (int) n, t.data + i);
 			i += n;
 		}
 		buf_puts(x, "</w:p></w:body></w:document>");
-	} else if (kind == 1) {			/* xlsx: one shared string per word */
-		buf_puts(x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><sst xmlns=\""
+	} else if (kind == 1) { /* xlsx: one shared string per word */
+		buf_puts(x,
+			 "<?xml version=\"1.0\" encoding=\"UTF-8\"?><sst xmlns=\""
 			 "http://schemas.openxmlformats.org/spreadsheetml/2006/main\">");
 		for (w = strtok_r(t.data, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
 			buf_printf(x, "<si><t>%s</t></si>", w);
 		buf_puts(x, "</sst>");
-	} else {				/* odt */
-		buf_puts(x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><office:document-content "
+	} else { /* odt */
+		buf_puts(x,
+			 "<?xml version=\"1.0\" encoding=\"UTF-8\"?><office:document-content "
 			 "xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\" "
 			 "xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\">"
 			 "<office:body><office:text><text:p>");
@@ -571,8 +593,8 @@ static void office_bytes(struct gen *g, struct gen_file *f, int marker)
 {
 	static const char *const ext[] = {"docx", "xlsx", "odt"};
 	unsigned kind = pick(g, 3), n = 0;
-	int     embed = kind == 0 && g->depth < GEN_DEPTH && pick(g, 3) == 0;
-	int     in_embed = marker && embed && pick(g, 2);
+	int embed = kind == 0 && g->depth < GEN_DEPTH && pick(g, 3) == 0;
+	int in_embed = marker && embed && pick(g, 2);
 	struct gen_file m[4];
 
 	for (int i = 0; i < 4; i++)
@@ -587,8 +609,10 @@ static void office_bytes(struct gen *g, struct gen_file *f, int marker)
 		office_xml(g, &m[n++].data, 2, marker);
 	} else {
 		snprintf(m[n].name, sizeof(m[0].name), "[Content_Types].xml");
-		buf_printf(&m[n++].data, "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas."
-			   "openxmlformats.org/package/2006/content-types\"><Override PartName=\"/%s\" "
+		buf_printf(&m[n++].data,
+			   "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas."
+			   "openxmlformats.org/package/2006/content-types\"><Override "
+			   "PartName=\"/%s\" "
 			   "ContentType=\"application/xml\"/></Types>",
 			   kind == 0 ? "word/document.xml" : "xl/sharedStrings.xml");
 		snprintf(m[n].name, sizeof(m[0].name), "%s",
@@ -616,10 +640,11 @@ static void office_bytes(struct gen *g, struct gen_file *f, int marker)
 /* pdf_bytes - a one-page PDF: the marker in the page's text or the title */
 static void pdf_bytes(struct gen *g, struct gen_file *f, int marker)
 {
-	static const char *const how[] = {"one Tj", "split in a TJ array", "the document title"};
+	static const char *const how[] = {"one Tj", "split in a TJ array",
+					  "the document title"};
 	unsigned m = marker ? pick(g, 3) : 0, obj = 0;
-	int     flate = pick(g, 2);
-	size_t  off[8];
+	int flate = pick(g, 2);
+	size_t off[8];
 	struct buf t, cs, z;
 	const char *w = MARKER_WORD;
 
@@ -640,7 +665,8 @@ static void pdf_bytes(struct gen *g, struct gen_file *f, int marker)
 		uLongf zl = compressBound(cs.len);
 
 		buf_reserve(&z, zl + 1);
-		if (compress2((Bytef *) z.data, &zl, (const Bytef *) cs.data, cs.len, 9) != Z_OK)
+		if (compress2((Bytef *) z.data, &zl, (const Bytef *) cs.data, cs.len, 9)
+		    != Z_OK)
 			abort();
 		z.len = zl;
 	} else
@@ -649,13 +675,19 @@ static void pdf_bytes(struct gen *g, struct gen_file *f, int marker)
 	if (marker)
 		path_add(g, "pdf %s, %s%s", f->name, how[m], flate ? ", Flate" : "");
 	buf_puts(&f->data, "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n");
-#define PDF_OBJ(...)	do { off[++obj] = f->data.len; buf_printf(&f->data, "%u 0 obj\n", obj); \
-			     buf_printf(&f->data, __VA_ARGS__); buf_puts(&f->data, "\nendobj\n"); } while (0)
+#define PDF_OBJ(...) \
+	do { \
+		off[++obj] = f->data.len; \
+		buf_printf(&f->data, "%u 0 obj\n", obj); \
+		buf_printf(&f->data, __VA_ARGS__); \
+		buf_puts(&f->data, "\nendobj\n"); \
+	} while (0)
 	PDF_OBJ("<< /Type /Catalog /Pages 2 0 R >>");
 	PDF_OBJ("<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
 	PDF_OBJ("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
 		"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>");
-	PDF_OBJ("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>");
+	PDF_OBJ("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding "
+		"/WinAnsiEncoding >>");
 	off[++obj] = f->data.len;
 	buf_printf(&f->data, "5 0 obj\n<< /Length %zu%s >>\nstream\n", z.len,
 		   flate ? " /Filter /FlateDecode" : "");
@@ -664,12 +696,14 @@ static void pdf_bytes(struct gen *g, struct gen_file *f, int marker)
 	PDF_OBJ("<< /Title (%s) /Producer (marker_gen) >>", marker && m == 2 ? w : "notes");
 #undef PDF_OBJ
 	{
-		size_t  xref = f->data.len;
+		size_t xref = f->data.len;
 
 		buf_printf(&f->data, "xref\n0 %u\n0000000000 65535 f \n", obj + 1);
 		for (unsigned i = 1; i <= obj; i++)
 			buf_printf(&f->data, "%010zu 00000 n \n", off[i]);
-		buf_printf(&f->data, "trailer\n<< /Size %u /Root 1 0 R /Info 6 0 R >>\nstartxref\n%zu\n%%%%EOF\n",
+		buf_printf(&f->data,
+			   "trailer\n<< /Size %u /Root 1 0 R /Info 6 0 R "
+			   ">>\nstartxref\n%zu\n%%%%EOF\n",
 			   obj + 1, xref);
 	}
 	buf_free(&t);
@@ -681,14 +715,14 @@ static void pdf_bytes(struct gen *g, struct gen_file *f, int marker)
 static void file_blob(struct gen *g, struct gen_file *f, int marker)
 {
 	unsigned k, n;
-	int     in_name = marker && pick(g, 12) == 0;
+	int in_name = marker && pick(g, 12) == 0;
 
 	g->nodes++;
 	k = g->depth >= GEN_DEPTH || g->nodes >= GEN_NODES ? pick(g, 3) : pick(g, 11);
 	if (in_name)
 		marker = 0;
 	switch (k) {
-	case 0:				/* a text file, ASCII or UTF-16 */
+	case 0: /* a text file, ASCII or UTF-16 */
 		snprintf(f->name, sizeof(f->name), "file%u.txt", pick(g, 100));
 		if (pick(g, 3) == 0) {
 			struct buf t;
@@ -726,50 +760,50 @@ static void file_blob(struct gen *g, struct gen_file *f, int marker)
 		message(g, &f->data, marker);
 		g->depth--;
 		break;
-	case 6:{			/* gzip of one file */
-			struct gen_file in;
+	case 6: { /* gzip of one file */
+		struct gen_file in;
 
-			buf_init(&in.data, 256);
-			g->depth++;
-			file_blob(g, &in, marker);
-			g->depth--;
-			snprintf(f->name, sizeof(f->name), "%s.gz", in.name);
-			if (marker)
-				path_add(g, "in %s", f->name);
-			gzip_bytes(&in.data, &f->data);
-			buf_free(&in.data);
-			break;
-		}
-	default:{			/* zip, tar, tar.gz, 7z of a few files */
-			static const char *const ext[] = {"zip", "tar", "tgz", "7z"};
-			unsigned fmt = pick(g, 4), slot;
-			struct gen_file m[3];
+		buf_init(&in.data, 256);
+		g->depth++;
+		file_blob(g, &in, marker);
+		g->depth--;
+		snprintf(f->name, sizeof(f->name), "%s.gz", in.name);
+		if (marker)
+			path_add(g, "in %s", f->name);
+		gzip_bytes(&in.data, &f->data);
+		buf_free(&in.data);
+		break;
+	}
+	default: { /* zip, tar, tar.gz, 7z of a few files */
+		static const char *const ext[] = {"zip", "tar", "tgz", "7z"};
+		unsigned fmt = pick(g, 4), slot;
+		struct gen_file m[3];
 
-			n = 1 + pick(g, 3);
-			slot = marker ? pick(g, n) : n;
-			snprintf(f->name, sizeof(f->name), "box%u.%s", pick(g, 100), ext[fmt]);
-			if (marker)
-				path_add(g, "%s %s", ext[fmt], f->name);
-			g->depth++;
-			for (unsigned i = 0; i < n; i++) {
-				buf_init(&m[i].data, 256);
-				file_blob(g, &m[i], slot == i);
-				if (pick(g, 3) == 0) {	/* in a folder */
-					char    tmp[80];
+		n = 1 + pick(g, 3);
+		slot = marker ? pick(g, n) : n;
+		snprintf(f->name, sizeof(f->name), "box%u.%s", pick(g, 100), ext[fmt]);
+		if (marker)
+			path_add(g, "%s %s", ext[fmt], f->name);
+		g->depth++;
+		for (unsigned i = 0; i < n; i++) {
+			buf_init(&m[i].data, 256);
+			file_blob(g, &m[i], slot == i);
+			if (pick(g, 3) == 0) { /* in a folder */
+				char tmp[80];
 
-					snprintf(tmp, sizeof(tmp), "dir%u/%s", i, m[i].name);
-					snprintf(m[i].name, sizeof(m[i].name), "%s", tmp);
-				}
+				snprintf(tmp, sizeof(tmp), "dir%u/%s", i, m[i].name);
+				snprintf(m[i].name, sizeof(m[i].name), "%s", tmp);
 			}
-			g->depth--;
-			archive_bytes((int) fmt, m, n, &f->data);
-			for (unsigned i = 0; i < n; i++)
-				buf_free(&m[i].data);
-			break;
 		}
+		g->depth--;
+		archive_bytes((int) fmt, m, n, &f->data);
+		for (unsigned i = 0; i < n; i++)
+			buf_free(&m[i].data);
+		break;
+	}
 	}
 	if (in_name) {
-		char    tmp[80];
+		char tmp[80];
 
 		snprintf(tmp, sizeof(tmp), "%s-%s", MARKER_WORD, f->name);
 		snprintf(f->name, sizeof(f->name), "%s", tmp);
@@ -778,9 +812,9 @@ static void file_blob(struct gen *g, struct gen_file *f, int marker)
 }
 
 /* marker_message - a message with the marker at one random spot */
-void    marker_message(struct marker_rand *r, struct buf *msg, char *path, size_t pathlen)
+void marker_message(struct marker_rand *r, struct buf *msg, char *path, size_t pathlen)
 {
-	struct gen g = {.r = r,.path = path,.pathlen = pathlen};
+	struct gen g = {.r = r, .path = path, .pathlen = pathlen};
 
 	path[0] = 0;
 	message(&g, msg, 1);
@@ -789,17 +823,18 @@ void    marker_message(struct marker_rand *r, struct buf *msg, char *path, size_
 /* the policy: the marker anywhere a rule can look */
 const char marker_policies[] =
 	"policies = (\n"
-	" { name = \"marker\"; rules = ( { type = \"keyword\"; keywords = [\"" MARKER_WORD "\"];\n"
+	" { name = \"marker\"; rules = ( { type = \"keyword\"; keywords = [\"" MARKER_WORD
+	"\"];\n"
 	"   whole_word = false; look_in = [\"all\"]; } ); action = \"block\"; }\n"
 	");\n";
 
 /* marker_scan - scan a message: 1 the marker was found, 0 the message is
  * marked unscannable (why says why), -1 the marker was lost */
-int     marker_scan(const struct det_policyset *ps, const char *msg, size_t len,
-		    char *why, size_t whylen)
+int marker_scan(const struct det_policyset *ps, const char *msg, size_t len, char *why,
+		size_t whylen)
 {
 	struct det_scan sc;
-	int     rc;
+	int rc;
 
 	if (detector_scan_init(&sc, ps, len, 60000) < 0)
 		abort();

@@ -28,13 +28,13 @@
 
 #include "buf.h"
 
-#define MARKER_WORD	"quokkazest"
-#define MARKER_PATH_MAX	512
+#define MARKER_WORD     "quokkazest"
+#define MARKER_PATH_MAX 512
 
 struct marker_rand {
-	const uint8_t *in;		/* choices, while they last */
-	size_t  len, pos;
-	uint64_t state;			/* then a splitmix64 sequence */
+	const uint8_t *in; /* choices, while they last */
+	size_t len, pos;
+	uint64_t state; /* then a splitmix64 sequence */
 };
 
 void marker_rand_init(struct marker_rand *r, const uint8_t *in, size_t len, uint64_t seed);

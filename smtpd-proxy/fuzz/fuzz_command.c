@@ -30,7 +30,7 @@
 #include "../proxy_detect.c"
 #include "fuzz_proxy.h"
 
-int     LLVMFuzzerInitialize(int *argc, char ***argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static char *ov[] = {"inbound_tls=none", "outbound_tls=none"};
 
@@ -43,20 +43,20 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 static void fuzz_check_params(const struct proxy_session *s, enum param_cmd verb,
 			      const char *params)
 {
-	char   *copy = xstrdup(params), *cp = copy, *p, *seen[16];
-	int     nseen = 0;
+	char *copy = xstrdup(params), *cp = copy, *p, *seen[16];
+	int nseen = 0;
 
 	while ((p = strsep(&cp, " ")) != NULL) {
-		char   *eq = strchr(p, '=');
+		char *eq = strchr(p, '=');
 		unsigned need = 0;
 
 		if (*p == 0)
-			abort();			/* one space between parameters */
+			abort(); /* one space between parameters */
 		if (eq)
 			*eq++ = 0;
 		for (int i = 0; i < nseen; i++)
 			if (strcasecmp(seen[i], p) == 0)
-				abort();		/* a parameter twice */
+				abort(); /* a parameter twice */
 		if (nseen < 16)
 			seen[nseen++] = p;
 		if (verb == P_MAIL && !strcasecmp(p, "SIZE")) {
@@ -66,16 +66,19 @@ static void fuzz_check_params(const struct proxy_session *s, enum param_cmd verb
 			    || (s->hop_size > 0 && n > s->hop_size))
 				abort();
 		} else if (verb == P_MAIL && !strcasecmp(p, "BODY")) {
-			if (eq == NULL || (strcasecmp(eq, "7BIT") && strcasecmp(eq, "8BITMIME")))
+			if (eq == NULL
+			    || (strcasecmp(eq, "7BIT") && strcasecmp(eq, "8BITMIME")))
 				abort();
 			need = strcasecmp(eq, "8BITMIME") ? 0 : CAP_8BITMIME;
-		} else if (verb == P_MAIL && (!strcasecmp(p, "RET") || !strcasecmp(p, "ENVID"))) {
+		} else if (verb == P_MAIL
+			   && (!strcasecmp(p, "RET") || !strcasecmp(p, "ENVID"))) {
 			need = CAP_DSN;
 		} else if (verb == P_MAIL && !strcasecmp(p, "SMTPUTF8")) {
 			if (eq)
 				abort();
 			need = CAP_SMTPUTF8;
-		} else if (verb == P_RCPT && (!strcasecmp(p, "NOTIFY") || !strcasecmp(p, "ORCPT"))) {
+		} else if (verb == P_RCPT
+			   && (!strcasecmp(p, "NOTIFY") || !strcasecmp(p, "ORCPT"))) {
 			if (eq == NULL)
 				abort();
 			need = CAP_DSN;
@@ -93,7 +96,7 @@ static void fuzz_check_envelope(const char *addr, const char *params, enum param
 {
 	struct envelope env, got;
 	struct buf text;
-	char    err[256];
+	char err[256];
 
 	envelope_init(&env);
 	strcpy(env.cid, "FUZZ");
@@ -123,7 +126,7 @@ static void fuzz_check_envelope(const char *addr, const char *params, enum param
 static int fuzz_parts_too_long(const char *addr)
 {
 	const char *start = addr + 1, *end = addr + strlen(addr) - 1, *at = NULL;
-	int     q = 0;
+	int q = 0;
 
 	/* after a source route "@a,@b:", if any */
 	if (*start == '@' && memchr(start, ':', (size_t) (end - start)))
@@ -142,14 +145,14 @@ static int fuzz_parts_too_long(const char *addr)
 /* fuzz_mail_rcpt - MAIL FROM: or RCPT TO: */
 static void fuzz_mail_rcpt(struct proxy_session *s, enum param_cmd verb, const char *arg)
 {
-	char    addr[SCAN_ADDR_MAX], params[SCAN_PARAMS_MAX], why[128];
+	char addr[SCAN_ADDR_MAX], params[SCAN_PARAMS_MAX], why[128];
 	const char *rest;
 
 	if (proxy_path(arg, verb == P_MAIL ? "FROM:" : "TO:", addr, sizeof(addr), &rest) < 0)
 		return;
 	if (addr[0] != '<' || addr[strlen(addr) - 1] != '>' || strlen(addr) > 256
-	    || fuzz_parts_too_long(addr)
-	    || rest < arg || rest > arg + strlen(arg) || (*rest && rest[-1] != ' ' && rest[-1] != '>'))
+	    || fuzz_parts_too_long(addr) || rest < arg || rest > arg + strlen(arg)
+	    || (*rest && rest[-1] != ' ' && rest[-1] != '>'))
 		abort();
 	if (proxy_params(s, verb, rest, params, sizeof(params), why, sizeof(why)) < 0) {
 		if (strlen(why) < 4 || (why[0] != '5' && why[0] != '4'))
@@ -183,7 +186,7 @@ static void fuzz_xforward(const char *arg)
 {
 	struct buf out, again;
 	const char *why;
-	char   *copy, *cp, *attr;
+	char *copy, *cp, *attr;
 	unsigned seen = 0;
 
 	buf_init(&out, 128);
@@ -198,14 +201,14 @@ static void fuzz_xforward(const char *arg)
 		static const char *const names[] = {
 			"NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE", NULL,
 		};
-		char   *eq = strchr(attr, '=');
-		int     i;
+		char *eq = strchr(attr, '=');
+		int i;
 
 		if (eq == NULL)
 			abort();
 		*eq = 0;
 		for (i = 0; names[i] && strcmp(names[i], attr); i++)
-			 /* void */ ;
+			/* void */;
 		if (names[i] == NULL || (seen & (1u << i)) || !fuzz_xtext_ok(eq + 1))
 			abort();
 		seen |= 1u << i;
@@ -223,10 +226,10 @@ static void fuzz_xforward(const char *arg)
 	buf_free(&out);
 }
 
-int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct proxy_session s;
-	char   *arg;
+	char *arg;
 
 	if (size < 3 || size > 65536)
 		return 0;

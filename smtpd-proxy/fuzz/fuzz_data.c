@@ -40,8 +40,8 @@
 static size_t fuzz_data_chunk = 256 * 1024;
 static size_t fuzz_data_mem = 32 * 1024;
 
-#define DATA_CHUNK	fuzz_data_chunk
-#define DATA_MEM	fuzz_data_mem
+#define DATA_CHUNK fuzz_data_chunk
+#define DATA_MEM   fuzz_data_mem
 #include "../proxy_data.c"
 #include "../proxy_detect.c"
 #include "../proxy_session.c"
@@ -51,7 +51,7 @@ static size_t fuzz_data_mem = 32 * 1024;
 static int fuzz_sp[2];
 static struct ipc_msg fuzz_msg;
 
-int     LLVMFuzzerInitialize(int *argc, char ***argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_quiet("fuzz-data");
 	fuzz_defaults(NULL, 0);
@@ -63,19 +63,19 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* What the client's bytes should come to. */
 struct fuzz_model {
-	int     ended;			/* a "." line after a CRLF line */
-	size_t  end;			/* bytes up to and including it */
-	int     ok;			/* no bare CR/LF, long line, too big */
-	struct buf spool;		/* the un-stuffed lines (when ok) */
+	int ended;        /* a "." line after a CRLF line */
+	size_t end;       /* bytes up to and including it */
+	int ok;           /* no bare CR/LF, long line, too big */
+	struct buf spool; /* the un-stuffed lines (when ok) */
 };
 
 /* fuzz_field - RFC 5322: a name of printable ASCII but ':', maybe blanks, ':' */
 static int fuzz_field(const uint8_t *t, size_t len)
 {
-	size_t  i;
+	size_t i;
 
 	for (i = 0; i < len && t[i] >= 33 && t[i] <= 126 && t[i] != ':'; i++)
-		 /* void */ ;
+		/* void */;
 	if (i == 0)
 		return 0;
 	while (i < len && (t[i] == ' ' || t[i] == '\t'))
@@ -86,16 +86,16 @@ static int fuzz_field(const uint8_t *t, size_t len)
 /* fuzz_model_run - DATA as proxy_data.c says it works */
 static void fuzz_model_run(const uint8_t *d, size_t n, struct fuzz_model *m)
 {
-	size_t  pos = 0, size = 0;
-	int     after_crlf = 1, in_header = 1, first = 1;
+	size_t pos = 0, size = 0;
+	int after_crlf = 1, in_header = 1, first = 1;
 
 	m->ended = 0;
 	m->ok = 1;
 	buf_init(&m->spool, n + 1);
 	while (pos < n) {
 		const uint8_t *lf = memchr(d + pos, '\n', n - pos);
-		size_t  len, content;
-		int     crlf;
+		size_t len, content;
+		int crlf;
 
 		if (lf == NULL)
 			return;
@@ -108,22 +108,24 @@ static void fuzz_model_run(const uint8_t *d, size_t n, struct fuzz_model *m)
 			return;
 		}
 		after_crlf = crlf;
-		if (!crlf || memchr(d + pos, '\r', content) || content > (size_t) var_line_length_limit)
+		if (!crlf || memchr(d + pos, '\r', content)
+		    || content > (size_t) var_line_length_limit)
 			m->ok = 0;
 		if (in_header) {
 			const uint8_t *t = d + pos + (d[pos] == '.');
-			size_t  tc = content - (d[pos] == '.');
+			size_t tc = content - (d[pos] == '.');
 
-			size_t  gt = 0;
+			size_t gt = 0;
 
 			while (gt < tc && t[gt] == '>')
 				gt++;
 			if (first && tc >= gt + 5 && memcmp(t + gt, "From ", 5) == 0) {
-				size += 16;		/* Postfix's X-Mailbox-Line: */
+				size += 16; /* Postfix's X-Mailbox-Line: */
 				buf_append(&m->spool, "X-Mailbox-Line: ", 16);
 			} else if (tc == 0) {
 				in_header = 0;
-			} else if (!fuzz_field(t, tc) && (first || (t[0] != ' ' && t[0] != '\t'))) {
+			} else if (!fuzz_field(t, tc)
+				   && (first || (t[0] != ' ' && t[0] != '\t'))) {
 				in_header = 0;
 				if (var_non_header_line_action == NON_HEADER_LINE_REJECT)
 					m->ok = 0;
@@ -146,11 +148,11 @@ static void fuzz_model_run(const uint8_t *d, size_t n, struct fuzz_model *m)
 }
 
 /* fuzz_verdict - a modify (or pass) verdict with these strings, if accepted */
-static int fuzz_verdict(const char *subject, size_t slen, char **hdr, size_t *hlen,
-			int nhdr, struct verdict *v)
+static int fuzz_verdict(const char *subject, size_t slen, char **hdr, size_t *hlen, int nhdr,
+			struct verdict *v)
 {
 	struct ipc_out out;
-	char    why[256];
+	char why[256];
 
 	ipc_out_init(&out, SCAN_VERDICT);
 	ipc_put_u32(&out, SCAN_TAG_ACTION, subject ? SCAN_MODIFY : SCAN_PASS);
@@ -173,7 +175,7 @@ static int fuzz_verdict(const char *subject, size_t slen, char **hdr, size_t *hl
 /* fuzz_unstuff - the lines of what went out, dots un-stuffed, end removed */
 static void fuzz_unstuff(const struct buf *out, struct buf *text)
 {
-	size_t  pos = 0;
+	size_t pos = 0;
 
 	/* every CR before an LF, every LF after a CR */
 	for (size_t i = 0; i < out->len; i++)
@@ -184,11 +186,11 @@ static void fuzz_unstuff(const struct buf *out, struct buf *text)
 		abort();
 	while (pos < out->len) {
 		const char *lf = memchr(out->data + pos, '\n', out->len - pos);
-		size_t  len = (size_t) (lf - (out->data + pos)) + 1;
+		size_t len = (size_t) (lf - (out->data + pos)) + 1;
 
 		if (len == 3 && out->data[pos] == '.') {
 			if (pos + 3 != out->len)
-				abort();		/* an end of data before the end */
+				abort(); /* an end of data before the end */
 			break;
 		}
 		if (out->data[pos] == '.')
@@ -222,19 +224,19 @@ static void fuzz_check_send(const struct verdict *v, const struct buf *out,
 	if (v->subject == NULL) {
 		buf_append(&want, spool->data, spool->len);
 		if (text.len != want.len || memcmp(text.data, want.data, want.len) != 0) {
-			fprintf(stderr, "sent %zu bytes, un-stuffed %zu, want %zu\n",
-				out->len, text.len, want.len);
+			fprintf(stderr, "sent %zu bytes, un-stuffed %zu, want %zu\n", out->len,
+				text.len, want.len);
 			abort();
 		}
 	} else {
 		const char *body = memmem(spool->data, spool->len, "\r\n\r\n", 4);
-		char   *ours = xasprintf("Subject: %s\r\n", v->subject);
+		char *ours = xasprintf("Subject: %s\r\n", v->subject);
 
 		if (text.len < want.len || memcmp(text.data, want.data, want.len) != 0
 		    || memmem(text.data, text.len, ours, strlen(ours)) == NULL)
 			abort();
 		if (body) {
-			size_t  blen = spool->len - (size_t) (body + 4 - spool->data);
+			size_t blen = spool->len - (size_t) (body + 4 - spool->data);
 
 			if (text.len < blen
 			    || memcmp(text.data + text.len - blen, body + 4, blen) != 0)
@@ -246,7 +248,7 @@ static void fuzz_check_send(const struct verdict *v, const struct buf *out,
 	buf_free(&want);
 }
 
-int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const int lines[] = {998, 78, 200, 2000};
 	static const long long sizes[] = {10240000, 1024, 4096, 40000};
@@ -254,9 +256,9 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_in in = {data, size};
 	unsigned flags = fuzz_byte(&in), chunk = fuzz_byte(&in);
 	const uint8_t *cs, *body;
-	size_t  ncs, blen, got, slen = 0, hlen[8], spooled = 0;
-	char   *subject = NULL, *hdr[8];
-	int     nhdr = (flags >> 1) & 7, status;
+	size_t ncs, blen, got, slen = 0, hlen[8], spooled = 0;
+	char *subject = NULL, *hdr[8];
+	int nhdr = (flags >> 1) & 7, status;
 	struct proxy_spool sp;
 	struct proxy_session s;
 	struct fuzz_peer *client, *hop;
@@ -264,15 +266,15 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct verdict v;
 
 	var_line_length_limit = lines[(flags >> 4) & 3];
-	var_non_header_line_action = chunk & 0x80 ? NON_HEADER_LINE_REJECT
-		: NON_HEADER_LINE_NORMALISE;
+	var_non_header_line_action =
+		chunk & 0x80 ? NON_HEADER_LINE_REJECT : NON_HEADER_LINE_NORMALISE;
 	var_message_size_limit = sizes[(flags >> 6) & 3];
 	fuzz_data_chunk = chunks[chunk & 3];
 	/* small content stays in memory, or (odd chunk choices) goes to a memfd */
 	fuzz_data_mem = (chunk & 1) ? 0 : SCAN_MSG_INLINE_MAX;
 	fuzz_split(in.p, in.left, &cs, &ncs, &in.p, &in.left);
 	if (flags & 1) {
-		size_t  want = fuzz_byte(&in) | fuzz_byte(&in) << 8;
+		size_t want = fuzz_byte(&in) | fuzz_byte(&in) << 8;
 		const uint8_t *p = fuzz_take(&in, want % 1100, &slen);
 
 		subject = xmalloc(slen + 1);
@@ -280,7 +282,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		subject[slen] = 0;
 	}
 	for (int i = 0; i < nhdr; i++) {
-		size_t  want = fuzz_byte(&in) | fuzz_byte(&in) << 8;
+		size_t want = fuzz_byte(&in) | fuzz_byte(&in) << 8;
 		const uint8_t *p = fuzz_take(&in, want % 1100, &got);
 
 		hdr[i] = xmalloc(got + 1);
@@ -304,40 +306,45 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m.ended != (status != DATA_LOST && status != DATA_TIMEOUT)
 	    || (m.ended && s.client->rbytes - (s.client->rlen - s.client->rpos) != m.end)
 	    || (m.ended && m.ok != (status == DATA_OK))) {
-		fprintf(stderr, "status %d, model ended %d at %zu ok %d; read %llu, "
-			"left %zu\n", status, m.ended, m.end, m.ok,
-			(unsigned long long) s.client->rbytes, s.client->rlen - s.client->rpos);
+		fprintf(stderr,
+			"status %d, model ended %d at %zu ok %d; read %llu, "
+			"left %zu\n",
+			status, m.ended, m.end, m.ok, (unsigned long long) s.client->rbytes,
+			s.client->rlen - s.client->rpos);
 		abort();
 	}
 	if (status == DATA_OK) {
-		char   *copy = xmalloc(spooled + 1);
+		char *copy = xmalloc(spooled + 1);
 
 		if (sp.fd >= 0 ? pread(sp.fd, copy, spooled, 0) != (ssize_t) spooled
-		    : (memcpy(copy, sp.mem.data, spooled), 0))
+			       : (memcpy(copy, sp.mem.data, spooled), 0))
 			abort();
 		if (spooled != m.spool.len || memcmp(copy, m.spool.data, spooled) != 0
 		    || (sp.fd < 0) != (spooled <= fuzz_data_mem))
 			abort();
 		free(copy);
 		if (fuzz_verdict(subject, slen, hdr, hlen, nhdr, &v) == 0) {
-			int     speaks = chunk & 4, rc;
+			int speaks = chunk & 4, rc;
 
 			hop = fuzz_peer_new(speaks ? "554 5.0.0 not now\r\n" : "",
 					    speaks ? 19 : 0, NULL, 0);
-			hop->silent = 1;		/* a hop that waits for the end */
+			hop->silent = 1; /* a hop that waits for the end */
 			hop->send_limit = (size_t) ((chunk >> 3) & 15) * 97;
 			s.hop = stream_open(hop->fd, 1);
 			rc = proxy_data_send(&s, &sp, &v);
-			if (speaks ? rc != HOP_GARBLED : hop->send_failed ? rc != HOP_LOST : rc != HOP_OK) {
-				fprintf(stderr, "proxy_data_send %d; the hop %s, its sends %s\n", rc,
-					speaks ? "spoke" : "kept quiet", hop->send_failed ?
-					"failed" : "went");
+			if (speaks                     ? rc != HOP_GARBLED
+				    : hop->send_failed ? rc != HOP_LOST
+						       : rc != HOP_OK) {
+				fprintf(stderr,
+					"proxy_data_send %d; the hop %s, its sends %s\n", rc,
+					speaks ? "spoke" : "kept quiet",
+					hop->send_failed ? "failed" : "went");
 				abort();
 			}
 			if (rc == HOP_OK)
 				fuzz_check_send(&v, &hop->out, &m.spool);
 			else if (hop->sends_after || fuzz_has_end(&hop->out))
-				abort();		/* a write after a lost byte, or an end */
+				abort(); /* a write after a lost byte, or an end */
 			stream_close(s.hop);
 			fuzz_peer_free(hop);
 			verdict_free(&v);

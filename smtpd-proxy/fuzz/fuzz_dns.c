@@ -24,7 +24,7 @@
 
 static ldns_rdf *fuzz_qname;
 
-int     LLVMFuzzerInitialize(int *argc, char ***argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_quiet("fuzz-dns");
 	fuzz_defaults(NULL, 0);
@@ -38,7 +38,7 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 static void fuzz_check_rr(const struct dns_rr *rr, ldns_rr_type type)
 {
 	if (type == LDNS_RR_TYPE_MX) {
-		size_t  len = strnlen(rr->name, sizeof(rr->name));
+		size_t len = strnlen(rr->name, sizeof(rr->name));
 
 		if (len == sizeof(rr->name) || (len > 0 && !dns_name_ok(rr->name))
 		    || (len > 0 && rr->name[len - 1] == '.'))
@@ -48,33 +48,35 @@ static void fuzz_check_rr(const struct dns_rr *rr, ldns_rr_type type)
 				abort();
 		return;
 	}
-	if (type == LDNS_RR_TYPE_A ? rr->sa.ss_family != AF_INET
-	    || rr->salen != sizeof(struct sockaddr_in)
-	    : rr->sa.ss_family != AF_INET6 || rr->salen != sizeof(struct sockaddr_in6))
+	if (type == LDNS_RR_TYPE_A
+		    ? rr->sa.ss_family != AF_INET || rr->salen != sizeof(struct sockaddr_in)
+		    : rr->sa.ss_family != AF_INET6 || rr->salen != sizeof(struct sockaddr_in6))
 		abort();
 	if (!dns_addr_usable((const struct sockaddr *) &rr->sa))
 		abort();
 }
 
-int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const ldns_rr_type types[] = {
-		LDNS_RR_TYPE_MX, LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA,
+		LDNS_RR_TYPE_MX,
+		LDNS_RR_TYPE_A,
+		LDNS_RR_TYPE_AAAA,
 	};
 	static struct dns_rrset set;
 	ldns_rr_type type;
 	ldns_pkt *pkt = NULL;
 	ldns_rdf *next;
-	char    why[200] = "";
-	int     links = 0;
+	char why[200] = "";
+	int links = 0;
 
 	if (size < 1 + LDNS_HEADER_SIZE || size > 65536 + 1)
 		return 0;
 	type = types[data[0] % 3];
 	data++;
 	size--;
-	if (dns_parse(data, size, (uint16_t) (data[0] << 8 | data[1]), fuzz_qname,
-		      type, &pkt) != DNSX_OK)
+	if (dns_parse(data, size, (uint16_t) (data[0] << 8 | data[1]), fuzz_qname, type, &pkt)
+	    != DNSX_OK)
 		return 0;
 	if (dns_rcode_fails(pkt, "192.0.2.53", why, sizeof(why)) && why[0] == 0)
 		abort();

@@ -23,7 +23,7 @@
 #include "../proxy_haproxy.h"
 #include "fuzz_proxy.h"
 
-int     LLVMFuzzerInitialize(int *argc, char ***argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_quiet("fuzz-haproxy");
 	fuzz_peers_init();
@@ -34,7 +34,7 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 static size_t fuzz_header_len(const uint8_t *in, size_t len)
 {
 	if (len >= 16 && in[0] == 0x0D) {
-		size_t  n = 16 + ((size_t) in[14] << 8 | in[15]);
+		size_t n = 16 + ((size_t) in[14] << 8 | in[15]);
 
 		return n <= len ? n : 0;
 	}
@@ -51,14 +51,14 @@ static int fuzz_addr_ok(const struct sockaddr_storage *sa, socklen_t len)
 		|| (sa->ss_family == AF_INET6 && len == sizeof(struct sockaddr_in6));
 }
 
-int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *chunks, *rest;
-	size_t  nchunks, restlen, hlen;
+	size_t nchunks, restlen, hlen;
 	struct fuzz_peer *lb;
 	struct haproxy_info info;
-	char    why[256] = "";
-	int     rc;
+	char why[256] = "";
+	int rc;
 
 	if (size > 1 << 16)
 		return 0;
@@ -69,12 +69,14 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		hlen = fuzz_header_len(rest, restlen);
 		if (hlen == 0 || lb->taken != hlen)
 			abort();
-		if (info.version == 1 ? hlen > HAPROXY_V1_MAX
-		    : info.version == 2 ? hlen > 16 + HAPROXY_V2_MAX : 1)
+		if (info.version == 1           ? hlen > HAPROXY_V1_MAX
+			    : info.version == 2 ? hlen > 16 + HAPROXY_V2_MAX
+						: 1)
 			abort();
-		if (!info.local && (!fuzz_addr_ok(&info.src, info.srclen)
-				    || !fuzz_addr_ok(&info.dst, info.dstlen)
-				    || info.src.ss_family != info.dst.ss_family))
+		if (!info.local
+		    && (!fuzz_addr_ok(&info.src, info.srclen)
+			|| !fuzz_addr_ok(&info.dst, info.dstlen)
+			|| info.src.ss_family != info.dst.ss_family))
 			abort();
 	} else if (rc != -1 || why[0] == 0 || strlen(why) >= sizeof(why)) {
 		abort();

@@ -35,28 +35,28 @@
 #include "buf.h"
 #include "fuzz_util.h"
 
-#define FUZZ_PEERS	4
+#define FUZZ_PEERS 4
 
 struct fuzz_peer {
-	int     fd;			/* what the proxy holds; -1: unused */
-	struct buf in;			/* everything the peer will have said */
-	size_t  arrived;		/* of which this much has arrived */
-	size_t  taken;			/* and this much was read */
-	const uint8_t *chunks;		/* chunk sizes, cycled */
-	size_t  nchunks, ci;
-	int     silent;			/* at the end: 1 EAGAIN, 0 EOF */
-	struct buf out;			/* what the proxy sent to it */
-	int     (*more) (struct fuzz_peer *p);	/* add to in; 0: nothing */
-	void   *ctx;
-	size_t  send_limit;		/* 0: none; else sends fail beyond it */
-	int     send_failed;		/* a send failed */
-	int     sends_after;		/* sends tried after that */
+	int fd;                /* what the proxy holds; -1: unused */
+	struct buf in;         /* everything the peer will have said */
+	size_t arrived;        /* of which this much has arrived */
+	size_t taken;          /* and this much was read */
+	const uint8_t *chunks; /* chunk sizes, cycled */
+	size_t nchunks, ci;
+	int silent;                       /* at the end: 1 EAGAIN, 0 EOF */
+	struct buf out;                   /* what the proxy sent to it */
+	int (*more)(struct fuzz_peer *p); /* add to in; 0: nothing */
+	void *ctx;
+	size_t send_limit; /* 0: none; else sends fail beyond it */
+	int send_failed;   /* a send failed */
+	int sends_after;   /* sends tried after that */
 };
 
 static struct fuzz_peer fuzz_peers[FUZZ_PEERS];
 
-int     __real_close(int fd);
-int     __wrap_close(int fd);
+int __real_close(int fd);
+int __wrap_close(int fd);
 ssize_t __real_read(int fd, void *buf, size_t len);
 ssize_t __real_recv(int fd, void *buf, size_t len, int flags);
 ssize_t __real_send(int fd, const void *buf, size_t len, int flags);
@@ -68,7 +68,7 @@ ssize_t __wrap_sendmsg(int fd, const struct msghdr *mh, int flags);
 
 /* fuzz_peer_new - a fake connection; its descriptor is the caller's to close */
 static inline struct fuzz_peer *fuzz_peer_new(const void *in, size_t inlen,
-				       const uint8_t *chunks, size_t nchunks)
+					      const uint8_t *chunks, size_t nchunks)
 {
 	for (int i = 0; i < FUZZ_PEERS; i++) {
 		struct fuzz_peer *p = &fuzz_peers[i];
@@ -97,11 +97,11 @@ static inline void fuzz_peer_free(struct fuzz_peer *p)
 }
 
 /* __wrap_close - a peer's descriptor closed: its number may come back */
-int     __wrap_close(int fd)
+int __wrap_close(int fd)
 {
 	for (int i = 0; i < FUZZ_PEERS; i++)
 		if (fuzz_peers[i].fd == fd && fd >= 0)
-			fuzz_peers[i].fd = -2;		/* closed; what it got stays */
+			fuzz_peers[i].fd = -2; /* closed; what it got stays */
 	return __real_close(fd);
 }
 
@@ -135,7 +135,7 @@ static inline size_t fuzz_peer_chunk(struct fuzz_peer *p)
 /* fuzz_peer_get - read or peek; what read() and recv() would return */
 static inline ssize_t fuzz_peer_get(struct fuzz_peer *p, void *buf, size_t len, int peek)
 {
-	size_t  n;
+	size_t n;
 
 	if (p->taken == p->arrived) {
 		if (p->arrived == p->in.len && (p->more == NULL || p->more(p) == 0)) {
@@ -166,7 +166,8 @@ ssize_t __wrap_recv(int fd, void *buf, size_t len, int flags)
 {
 	struct fuzz_peer *p = fuzz_peer_of(fd);
 
-	return p ? fuzz_peer_get(p, buf, len, flags & MSG_PEEK) : __real_recv(fd, buf, len, flags);
+	return p ? fuzz_peer_get(p, buf, len, flags & MSG_PEEK)
+		 : __real_recv(fd, buf, len, flags);
 }
 
 ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags)
@@ -176,7 +177,7 @@ ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags)
 	if (p == NULL)
 		return __real_send(fd, buf, len, flags);
 	if (p->send_limit && p->out.len + len > p->send_limit) {
-		size_t  room = p->send_limit - p->out.len;
+		size_t room = p->send_limit - p->out.len;
 
 		if (room == 0) {
 			p->sends_after += p->send_failed;
@@ -184,7 +185,7 @@ ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags)
 			errno = EPIPE;
 			return -1;
 		}
-		len = room;			/* a short write, then the end */
+		len = room; /* a short write, then the end */
 	}
 	buf_append(&p->out, buf, len);
 	return (ssize_t) len;
@@ -212,16 +213,16 @@ ssize_t __wrap_sendmsg(int fd, const struct msghdr *mh, int flags)
 			return total > 0 ? total : n;
 		total += n;
 		if ((size_t) n < v->iov_len)
-			break;			/* a short write */
+			break; /* a short write */
 	}
 	return total;
 }
 
 /* fuzz_split - the input as chunk sizes (first byte: how many) and the rest */
 static inline void fuzz_split(const uint8_t *data, size_t size, const uint8_t **chunks,
-		       size_t *nchunks, const uint8_t **rest, size_t *restlen)
+			      size_t *nchunks, const uint8_t **rest, size_t *restlen)
 {
-	size_t  n = size ? data[0] % 16 : 0;
+	size_t n = size ? data[0] % 16 : 0;
 
 	if (n + 1 > size)
 		n = size ? size - 1 : 0;

@@ -26,7 +26,7 @@
 #include "../proxy_detect.c"
 #include "fuzz_proxy.h"
 
-int     LLVMFuzzerInitialize(int *argc, char ***argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static char *ov[] = {"inbound_tls=none", "outbound_tls=none"};
 
@@ -40,19 +40,20 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 static void fuzz_check_reply(const struct smtp_reply *r)
 {
 	const char *line = r->text.data, *end = r->text.data + r->text.len;
-	int     n = 0;
+	int n = 0;
 
-	if (r->code < 200 || r->code > 599 || r->nlines < 1
-	    || r->nlines > PROXY_REPLY_LINES_MAX || strlen(r->text.data) != r->text.len)
+	if (r->code < 200 || r->code > 599 || r->nlines < 1 || r->nlines > PROXY_REPLY_LINES_MAX
+	    || strlen(r->text.data) != r->text.len)
 		abort();
 	while (line < end) {
 		const char *crlf = memmem(line, (size_t) (end - line), "\r\n", 2);
-		size_t  len;
+		size_t len;
 
 		if (crlf == NULL)
 			abort();
 		len = (size_t) (crlf - line);
-		if (len < 3 || (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0') != r->code
+		if (len < 3
+		    || (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0') != r->code
 		    || !isdigit((unsigned char) line[1]) || !isdigit((unsigned char) line[2]))
 			abort();
 		if (memchr(line, '\r', len) || memchr(line, '\n', len))
@@ -99,34 +100,37 @@ static long long fuzz_expect_size(const struct smtp_reply *r)
 static void fuzz_check_ehlo(const struct proxy_session *s, const struct buf *out)
 {
 	static const char *const ours[] = {
-		"8BITMIME", "DSN", "PIPELINING", "ENHANCEDSTATUSCODES", "HELP",
-		"VRFY", "SMTPUTF8", "XFORWARD", "SIZE", NULL,
+		"8BITMIME", "DSN",  "PIPELINING", "ENHANCEDSTATUSCODES",
+		"HELP",     "VRFY", "SMTPUTF8",   "XFORWARD",
+		"SIZE",     NULL,
 	};
 	static const unsigned caps[] = {
-		CAP_8BITMIME, CAP_DSN, CAP_PIPELINING, CAP_ENHANCED, CAP_HELP,
-		CAP_VRFY, CAP_SMTPUTF8, CAP_XFORWARD, 0,
+		CAP_8BITMIME, CAP_DSN,      CAP_PIPELINING,
+		CAP_ENHANCED, CAP_HELP,     CAP_VRFY,
+		CAP_SMTPUTF8, CAP_XFORWARD, 0,
 	};
 	const char *line = out->data, *end = out->data + out->len;
-	int     n = 0, last = 0;
+	int n = 0, last = 0;
 
 	if (out->len == 0 || strlen(out->data) != out->len)
 		abort();
 	while (line < end) {
 		const char *crlf = memmem(line, (size_t) (end - line), "\r\n", 2);
-		size_t  len;
-		int     k;
+		size_t len;
+		int k;
 
 		if (crlf == NULL || last)
 			abort();
 		len = (size_t) (crlf - line);
-		if (len < 4 || strncmp(line, "250", 3) != 0 || (line[3] != '-' && line[3] != ' ')
-		    || memchr(line, '\r', len) || memchr(line, '\n', len))
+		if (len < 4 || strncmp(line, "250", 3) != 0
+		    || (line[3] != '-' && line[3] != ' ') || memchr(line, '\r', len)
+		    || memchr(line, '\n', len))
 			abort();
 		last = line[3] == ' ';
 		if (n++ > 0) {
 			/* an extension we carry, offered by the next hop (SIZE: ours) */
 			for (k = 0; ours[k]; k++) {
-				size_t  klen = strlen(ours[k]);
+				size_t klen = strlen(ours[k]);
 
 				if (len - 4 >= klen && strncasecmp(line + 4, ours[k], klen) == 0
 				    && (len - 4 == klen || line[4 + klen] == ' '))
@@ -152,10 +156,10 @@ static void fuzz_check_ehlo(const struct proxy_session *s, const struct buf *out
 		abort();
 }
 
-int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *chunks, *rest;
-	size_t  nchunks, restlen;
+	size_t nchunks, restlen;
 	struct proxy_session s;
 	struct fuzz_peer *hop, *client;
 	struct smtp_reply r;
@@ -176,7 +180,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.client = stream_open(client->fd, 1);
 	smtp_reply_init(&r);
 	for (int i = 0; i < 100 && s.hop; i++) {
-		int     rc = proxy_read_reply(&s, &r, 1);
+		int rc = proxy_read_reply(&s, &r, 1);
 
 		if (rc != HOP_OK)
 			break;

@@ -47,15 +47,15 @@
 #include "fuzz_proxy.h"
 #include "server.h"
 
-#define SEP_SECTION	0xFE
-#define FUZZ_TAG	"[re "		/* "[re MAIL]": the hop's usual reply to MAIL */
-#define SEP_PIECE	0xFF
+#define SEP_SECTION 0xFE
+#define FUZZ_TAG    "[re " /* "[re MAIL]": the hop's usual reply to MAIL */
+#define SEP_PIECE   0xFF
 
 /* The pieces of one section, handed out in turn. */
 struct fuzz_script {
 	const uint8_t *p;
-	size_t  left;
-	int     done;			/* no piece left: the usual answer */
+	size_t left;
+	int done; /* no piece left: the usual answer */
 };
 
 /* fuzz_script_next - the next piece (NULL and 0 when none is left) */
@@ -81,10 +81,10 @@ static const uint8_t *fuzz_script_next(struct fuzz_script *sc, size_t *len)
 
 struct fuzz_hop {
 	struct fuzz_script *script;
-	size_t  parsed;			/* of what the proxy sent */
-	int     greeted;
-	int     in_data;		/* reading content */
-	int     gone;			/* hung up or fell silent */
+	size_t parsed; /* of what the proxy sent */
+	int greeted;
+	int in_data; /* reading content */
+	int gone;    /* hung up or fell silent */
 	unsigned flags;
 };
 
@@ -94,9 +94,9 @@ static unsigned fuzz_flags;
 /* fuzz_hop_say - the scripted reply, or the usual one ("\x03": that twice) */
 static int fuzz_hop_say(struct fuzz_peer *p, struct fuzz_hop *h, const char *usual)
 {
-	size_t  len, at = p->in.len;
+	size_t len, at = p->in.len;
 	const uint8_t *piece = fuzz_script_next(h->script, &len);
-	char   *tag;
+	char *tag;
 
 	if (piece && len == 1 && (piece[0] == 1 || piece[0] == 2)) {
 		h->gone = 1;
@@ -104,7 +104,7 @@ static int fuzz_hop_say(struct fuzz_peer *p, struct fuzz_hop *h, const char *usu
 		return 0;
 	}
 	if (piece && len == 1 && piece[0] == 3) {
-		buf_puts(&p->in, usual);	/* a doubled reply */
+		buf_puts(&p->in, usual); /* a doubled reply */
 		buf_puts(&p->in, usual);
 		return usual[0] == '3';
 	}
@@ -112,7 +112,8 @@ static int fuzz_hop_say(struct fuzz_peer *p, struct fuzz_hop *h, const char *usu
 		buf_append(&p->in, piece, len);
 		/* only a usual reply says what it answers (fuzz_client_answers) */
 		while ((tag = memmem(p->in.data + at, p->in.len - at, FUZZ_TAG,
-				     strlen(FUZZ_TAG))) != NULL)
+				     strlen(FUZZ_TAG)))
+		       != NULL)
 			*tag = '(';
 		return len >= 3 && memcmp(piece, "354", 3) == 0;
 	}
@@ -127,9 +128,11 @@ static const char *fuzz_hop_usual(const char *verb, unsigned flags)
 	const char *text = "250 2.0.0 Ok";
 
 	if (!strcasecmp(verb, "EHLO"))
-		return flags & 1 ? "250-hop.example\r\n250-PIPELINING\r\n250-SIZE 50000\r\n"
-			"250-DSN\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-XFORWARD NAME ADDR "
-			"PROTO HELO SOURCE PORT IDENT\r\n250-STARTTLS\r\n250 ENHANCEDSTATUSCODES\r\n"
+		return flags & 1
+			? "250-hop.example\r\n250-PIPELINING\r\n250-SIZE 50000\r\n"
+			  "250-DSN\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-XFORWARD NAME ADDR "
+			  "PROTO HELO SOURCE PORT IDENT\r\n250-STARTTLS\r\n250 "
+			  "ENHANCEDSTATUSCODES\r\n"
 			: "250-hop.example\r\n250-SIZE\r\n250 8BITMIME\r\n";
 	if (!strcasecmp(verb, "DATA"))
 		return "354 End data with <CR><LF>.<CR><LF>\r\n";
@@ -159,11 +162,11 @@ static void fuzz_hop_line_ok(const char *line, size_t len)
 static int fuzz_hop_more(struct fuzz_peer *p)
 {
 	static const char *const verbs[] = {
-		"EHLO", "HELO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "VRFY",
-		"HELP", "XFORWARD", "STARTTLS", NULL,
+		"EHLO", "HELO", "MAIL", "RCPT",     "DATA",     "RSET", "NOOP",
+		"QUIT", "VRFY", "HELP", "XFORWARD", "STARTTLS", NULL,
 	};
 	struct fuzz_hop *h = p->ctx;
-	size_t  before = p->in.len;
+	size_t before = p->in.len;
 
 	if (h->gone)
 		return 0;
@@ -175,12 +178,12 @@ static int fuzz_hop_more(struct fuzz_peer *p)
 	while (!h->gone && h->parsed < p->out.len) {
 		const char *line = p->out.data + h->parsed;
 		const char *lf = memchr(line, '\n', p->out.len - h->parsed);
-		size_t  len;
-		char    verb[16];
-		int     k;
+		size_t len;
+		char verb[16];
+		int k;
 
 		if (lf == NULL)
-			abort();			/* we flush whole lines only */
+			abort(); /* we flush whole lines only */
 		len = (size_t) (lf - line) + 1;
 		h->parsed += len;
 		if (h->in_data) {
@@ -190,7 +193,7 @@ static int fuzz_hop_more(struct fuzz_peer *p)
 			if (len == 3 && line[0] == '.') {
 				h->in_data = 0;
 				if (h->parsed != p->out.len)
-					abort();		/* nothing is pipelined after the data */
+					abort(); /* nothing is pipelined after the data */
 				(void) fuzz_hop_say(p, h, "250 2.0.0 Ok: queued\r\n");
 			}
 			continue;
@@ -200,7 +203,7 @@ static int fuzz_hop_more(struct fuzz_peer *p)
 			verb[k] = line[k];
 		verb[k] = 0;
 		for (k = 0; verbs[k] && strcmp(verbs[k], verb); k++)
-			 /* void */ ;
+			/* void */;
 		if (verbs[k] == NULL) {
 			fprintf(stderr, "to the next hop: '%.*s' after:\n%.*s", (int) len, line,
 				(int) (h->parsed - len), p->out.data);
@@ -215,14 +218,14 @@ static int fuzz_hop_more(struct fuzz_peer *p)
 static struct fuzz_hop fuzz_hops[2];
 static int fuzz_nhops;
 
-int     __real_inet_connect(const struct sockaddr *sa, socklen_t salen, int timeout,
-			            const char *bind_addr, char *err, size_t errlen);
-int     __wrap_inet_connect(const struct sockaddr *sa, socklen_t salen, int timeout,
-			            const char *bind_addr, char *err, size_t errlen);
+int __real_inet_connect(const struct sockaddr *sa, socklen_t salen, int timeout,
+			const char *bind_addr, char *err, size_t errlen);
+int __wrap_inet_connect(const struct sockaddr *sa, socklen_t salen, int timeout,
+			const char *bind_addr, char *err, size_t errlen);
 
 /* __wrap_inet_connect - a next hop played by the input */
-int     __wrap_inet_connect(const struct sockaddr *sa, socklen_t salen, int timeout,
-			            const char *bind_addr, char *err, size_t errlen)
+int __wrap_inet_connect(const struct sockaddr *sa, socklen_t salen, int timeout,
+			const char *bind_addr, char *err, size_t errlen)
 {
 	struct fuzz_peer *p;
 	struct fuzz_hop *h;
@@ -247,18 +250,15 @@ int     __wrap_inet_connect(const struct sockaddr *sa, socklen_t salen, int time
 static int fuzz_det_ours = -1, fuzz_det_theirs = -1;
 static struct ipc_msg fuzz_det_req;
 
-int     __real_unix_connect(const char *path, int type, int timeout, char *err,
-			            size_t errlen);
-int     __wrap_unix_connect(const char *path, int type, int timeout, char *err,
-			            size_t errlen);
-int     __real_ipc_recv(int fd, struct ipc_msg *msg, int timeout, char *err, size_t errlen);
-int     __wrap_ipc_recv(int fd, struct ipc_msg *msg, int timeout, char *err, size_t errlen);
+int __real_unix_connect(const char *path, int type, int timeout, char *err, size_t errlen);
+int __wrap_unix_connect(const char *path, int type, int timeout, char *err, size_t errlen);
+int __real_ipc_recv(int fd, struct ipc_msg *msg, int timeout, char *err, size_t errlen);
+int __wrap_ipc_recv(int fd, struct ipc_msg *msg, int timeout, char *err, size_t errlen);
 
 /* __wrap_unix_connect - the detector is a socketpair we answer on */
-int     __wrap_unix_connect(const char *path, int type, int timeout, char *err,
-			            size_t errlen)
+int __wrap_unix_connect(const char *path, int type, int timeout, char *err, size_t errlen)
 {
-	int     sp[2];
+	int sp[2];
 
 	if (strstr(path, SCAN_SOCKET) == NULL) {
 		snprintf(err, errlen, "%s: not in this harness", path);
@@ -280,14 +280,14 @@ static void fuzz_det_check(const struct ipc_msg *m)
 	const struct ipc_attr *env = ipc_get(m, SCAN_TAG_ENVELOPE);
 	const struct ipc_attr *body = ipc_get(m, SCAN_TAG_MESSAGE);
 	struct envelope e;
-	char    err[256], cid[32];
+	char err[256], cid[32];
 
 	if (m->type != SCAN_REQ || m->nfds != (env ? 0 : 1) + (body ? 0 : 1)
 	    || ipc_get_u64(m, SCAN_TAG_MSG_SIZE, &msize) < 0
 	    || ipc_get_u64(m, SCAN_TAG_ENV_SIZE, &esize) < 0
 	    || ipc_get_str(m, SCAN_TAG_CID, 31, cid, sizeof(cid)) == NULL
 	    || (body ? body->len != msize
-		: scan_memfd_check(m->fds[0], msize, err, sizeof(err)) < 0))
+		     : scan_memfd_check(m->fds[0], msize, err, sizeof(err)) < 0))
 		abort();
 	if (env == NULL || env->len != esize
 	    || envelope_parse(&e, (const char *) env->val, env->len, err, sizeof(err)) < 0) {
@@ -300,7 +300,7 @@ static void fuzz_det_check(const struct ipc_msg *m)
 /* fuzz_det_answer - a verdict from the next piece of the verdict section */
 static void fuzz_det_answer(int fd)
 {
-	size_t  len;
+	size_t len;
 	const uint8_t *piece = fuzz_script_next(&fuzz_det_script, &len);
 	unsigned kind = piece && len ? piece[0] : (fuzz_flags >> 4) & 3;
 	struct ipc_out out;
@@ -323,12 +323,14 @@ static void fuzz_det_answer(int fd)
 		ipc_put_str(&out, SCAN_TAG_POLICY, "fuzz");
 		switch (kind % 6) {
 		case SCAN_BLOCK:
-			ipc_put_bytes(&out, SCAN_TAG_REPLY, len ? (const void *) piece
-				      : "550 5.7.1 blocked by fuzz", len ? len : 25);
+			ipc_put_bytes(&out, SCAN_TAG_REPLY,
+				      len ? (const void *) piece : "550 5.7.1 blocked by fuzz",
+				      len ? len : 25);
 			break;
 		case SCAN_REDIRECT:
-			ipc_put_bytes(&out, SCAN_TAG_RCPT, len ? (const void *) piece
-				      : "<q@example.net>", len ? len : 15);
+			ipc_put_bytes(&out, SCAN_TAG_RCPT,
+				      len ? (const void *) piece : "<q@example.net>",
+				      len ? len : 15);
 			break;
 		case SCAN_MODIFY:
 			ipc_put_bytes(&out, SCAN_TAG_SUBJECT, piece, len);
@@ -341,12 +343,13 @@ static void fuzz_det_answer(int fd)
 }
 
 /* __wrap_ipc_recv - before the proxy waits for its verdict, give it one */
-int     __wrap_ipc_recv(int fd, struct ipc_msg *msg, int timeout, char *err, size_t errlen)
+int __wrap_ipc_recv(int fd, struct ipc_msg *msg, int timeout, char *err, size_t errlen)
 {
 	if (fd == fuzz_det_theirs && fd >= 0) {
-		char    why[256];
+		char why[256];
 
-		if (__real_ipc_recv(fuzz_det_ours, &fuzz_det_req, 0, why, sizeof(why)) != IPC_OK)
+		if (__real_ipc_recv(fuzz_det_ours, &fuzz_det_req, 0, why, sizeof(why))
+		    != IPC_OK)
 			abort();
 		fuzz_det_check(&fuzz_det_req);
 		ipc_close_fds(&fuzz_det_req);
@@ -361,20 +364,19 @@ int     __wrap_ipc_recv(int fd, struct ipc_msg *msg, int timeout, char *err, siz
 /* fuzz_client_ok - every line to the client is a reply line */
 static void fuzz_client_ok(const struct buf *out)
 {
-	size_t  pos = 0;
+	size_t pos = 0;
 
 	while (pos < out->len) {
 		const char *line = out->data + pos;
 		const char *lf = memchr(line, '\n', out->len - pos);
-		size_t  len;
+		size_t len;
 
 		if (lf == NULL)
 			abort();
 		len = (size_t) (lf - line) + 1;
 		if (len < 5 || len > 512 || line[len - 2] != '\r'
-		    || !isdigit((unsigned char) line[0])
-		    || !isdigit((unsigned char) line[1]) || !isdigit((unsigned char) line[2])
-		    || line[0] < '2' || line[0] > '5'
+		    || !isdigit((unsigned char) line[0]) || !isdigit((unsigned char) line[1])
+		    || !isdigit((unsigned char) line[2]) || line[0] < '2' || line[0] > '5'
 		    || (len > 5 && line[3] != ' ' && line[3] != '-'))
 			abort();
 		for (size_t i = 0; i + 2 < len; i++)
@@ -385,7 +387,8 @@ static void fuzz_client_ok(const struct buf *out)
 		if ((len < 4 || line[3] != '-') && pos < out->len
 		    && (!strncmp(line, "421", 3) || !strncmp(line, "521", 3)
 			|| !strncmp(line, "221", 3)
-			|| !strncmp(line, "554 5.5.0 Error: SMTP protocol synchronization", 46))) {
+			|| !strncmp(line, "554 5.5.0 Error: SMTP protocol synchronization",
+				    46))) {
 			fprintf(stderr, "to the client after '%.*s': %.*s", (int) len - 2, line,
 				(int) (out->len - pos), out->data + pos);
 			abort();
@@ -396,15 +399,15 @@ static void fuzz_client_ok(const struct buf *out)
 /* fuzz_client_answers - a reply the next hop gave to command X answers X */
 static void fuzz_client_answers(const struct buf *out, const uint8_t *in, size_t inlen)
 {
-	size_t  pos = 0, ipos = 0;
-	int     greeting = 1;
+	size_t pos = 0, ipos = 0;
+	int greeting = 1;
 
 	/* one reply per command line, in order: until DATA, which the model leaves */
 	while (pos < out->len) {
 		const char *reply = out->data + pos, *line, *lf, *tag;
-		size_t  llen, rlen;
-		char    verb[16];
-		int     k;
+		size_t llen, rlen;
+		char verb[16];
+		int k;
 
 		/* the reply's lines (fuzz_client_ok: each ends in LF) */
 		do {
@@ -437,7 +440,8 @@ static void fuzz_client_answers(const struct buf *out, const uint8_t *in, size_t
 		if ((tag = memmem(reply, rlen, FUZZ_TAG, strlen(FUZZ_TAG))) != NULL
 		    && !strncmp(tag += strlen(FUZZ_TAG), "EHLO]", 5))
 			tag = "HELO]";
-		if (tag && (strncmp(tag, verb, strlen(verb)) != 0 || tag[strlen(verb)] != ']')) {
+		if (tag
+		    && (strncmp(tag, verb, strlen(verb)) != 0 || tag[strlen(verb)] != ']')) {
 			fprintf(stderr, "to the client for '%.*s': %.*s", (int) llen, line,
 				(int) rlen, reply);
 			abort();
@@ -445,21 +449,27 @@ static void fuzz_client_answers(const struct buf *out, const uint8_t *in, size_t
 	}
 }
 
-int     LLVMFuzzerInitialize(int *argc, char ***argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static char *ov[] = {
-		"inbound_tls=none", "outbound_tls=none", "operating_mode=forward",
-		"next_hop=192.0.2.1:25, [192.0.2.2]:2525", "smtpd_recipient_limit=5",
-		"smtpd_hard_error_limit=10", "message_size_limit=100000",
+		"inbound_tls=none",
+		"outbound_tls=none",
+		"operating_mode=forward",
+		"next_hop=192.0.2.1:25, [192.0.2.2]:2525",
+		"smtpd_recipient_limit=5",
+		"smtpd_hard_error_limit=10",
+		"message_size_limit=100000",
 		/*
 		 * A silent peer's read fails at once here (EAGAIN); a stream that
 		 * waited less before waits again until its own deadline, in real
 		 * time: one timeout per side, the shortest the proxy uses (QUIT's).
 		 */
-		"next_hop_timeout=10s", "next_hop_data_done_timeout=10s",
-		"smtpd_timeout=30s", "smtpd_data_timeout=30s",
+		"next_hop_timeout=10s",
+		"next_hop_data_done_timeout=10s",
+		"smtpd_timeout=30s",
+		"smtpd_data_timeout=30s",
 	};
-	int     sp[2];
+	int sp[2];
 
 	fuzz_quiet("fuzz-session");
 	fuzz_defaults(ov, sizeof(ov) / sizeof(ov[0]));
@@ -477,14 +487,14 @@ int     LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *chunks, *rest, *sep;
-	size_t  nchunks, restlen, clen;
+	size_t nchunks, restlen, clen;
 	struct proxy_session s;
 	struct fuzz_peer *client;
 	struct sockaddr_in *sin = (struct sockaddr_in *) &s.client_sa;
-	int     before;
+	int before;
 
 	if (size < 1 || size > 1 << 20)
 		return 0;
@@ -496,7 +506,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&fuzz_det_script, 0, sizeof(fuzz_det_script));
 	if (sep) {
 		const uint8_t *hop = sep + 1, *det;
-		size_t  hlen = restlen - clen - 1;
+		size_t hlen = restlen - clen - 1;
 
 		det = memchr(hop, SEP_SECTION, hlen);
 		fuzz_hop_script.p = hop;
@@ -507,10 +517,10 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	var_smtpd_forbid_unauth_pipelining = !(fuzz_flags & 4);
-	var_non_header_line_action = fuzz_flags & 64 ? NON_HEADER_LINE_REJECT
-		: NON_HEADER_LINE_NORMALISE;
-	var_detector_failure = fuzz_flags & 8 ? DETECTOR_FAILURE_PASS :
-		DETECTOR_FAILURE_TEMPFAIL;
+	var_non_header_line_action =
+		fuzz_flags & 64 ? NON_HEADER_LINE_REJECT : NON_HEADER_LINE_NORMALISE;
+	var_detector_failure =
+		fuzz_flags & 8 ? DETECTOR_FAILURE_PASS : DETECTOR_FAILURE_TEMPFAIL;
 	fuzz_nhops = 0;
 	before = fuzz_open_fds();
 
@@ -519,7 +529,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	strcpy(s.cid, "FUZZ");
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(40000);
-	sin->sin_addr.s_addr = htonl(0xC0000264);	/* 192.0.2.100 */
+	sin->sin_addr.s_addr = htonl(0xC0000264); /* 192.0.2.100 */
 	strcpy(s.client_addr, "192.0.2.100");
 	s.client_port = 40000;
 	s.helo_name = "proxy.example";
@@ -546,7 +556,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_peer_free(client);
 	for (int i = 0; i < FUZZ_PEERS; i++)
 		if (fuzz_peers[i].in.data)
-			fuzz_peer_free(&fuzz_peers[i]);	/* next hops: closed by the proxy */
+			fuzz_peer_free(&fuzz_peers[i]); /* next hops: closed by the proxy */
 	/* the worker keeps its detector connection; the harness does not */
 	proxy_detect_drop();
 	if (fuzz_det_ours >= 0)

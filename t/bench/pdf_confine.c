@@ -24,7 +24,7 @@
 
 struct job {
 	const char *data;
-	size_t  len;
+	size_t len;
 };
 
 /* now - the monotonic clock in seconds */
@@ -44,17 +44,17 @@ static int child(int fd, void *arg)
 	return pdf_read(j->data, j->len, 100 << 20, fd);
 }
 
-int     main(int argc, char **argv)
+int main(int argc, char **argv)
 {
-	struct confine_limits lim = {.memory = 512u << 20,.cpu = 20,.timeout_ms = 20000,
-	.output = 200u << 20};
+	struct confine_limits lim = {
+		.memory = 512u << 20, .cpu = 20, .timeout_ms = 20000, .output = 200u << 20};
 	struct confine_result res;
 	struct stat st;
 	struct job j;
-	double  in = 1e9, out = 1e9;
-	int     fd, runs, null = open("/dev/null", O_WRONLY);
-	size_t  ballast;
-	char   *b;
+	double in = 1e9, out = 1e9;
+	int fd, runs, null = open("/dev/null", O_WRONLY);
+	size_t ballast;
+	char *b;
 
 	if (argc != 4 || (fd = open(argv[1], O_RDONLY)) < 0 || fstat(fd, &st) < 0)
 		return 2;
@@ -65,7 +65,7 @@ int     main(int argc, char **argv)
 	j.len = (size_t) st.st_size;
 	j.data = mmap(NULL, j.len, PROT_READ, MAP_PRIVATE, fd, 0);
 	for (int r = 0; r < runs; r++) {
-		double  t = now();
+		double t = now();
 		struct buf o;
 
 		(void) pdf_read(j.data, j.len, 100 << 20, null);
@@ -81,8 +81,9 @@ int     main(int argc, char **argv)
 		buf_free(&o);
 	}
 	printf("%s (%.0f KB), %d MB heap: in process %.2f ms, confined %.2f ms, "
-	       "confinement %.2f ms per document\n", argv[1], (double) j.len / 1024,
-	       (int) (ballast >> 20), in * 1e3, out * 1e3, (out - in) * 1e3);
+	       "confinement %.2f ms per document\n",
+	       argv[1], (double) j.len / 1024, (int) (ballast >> 20), in * 1e3, out * 1e3,
+	       (out - in) * 1e3);
 	free(b);
 	return 0;
 }

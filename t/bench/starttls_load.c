@@ -39,12 +39,12 @@ static double load_now(void)
 static int load_reply(int fd, SSL *ssl)
 {
 	static char buf[8192];
-	size_t  len = 0;
+	size_t len = 0;
 
 	for (;;) {
-		int     n = ssl ? SSL_read(ssl, buf + len, (int) (sizeof(buf) - 1 - len))
-			: (int) read(fd, buf + len, sizeof(buf) - 1 - len);
-		char   *line, *nl;
+		int n = ssl ? SSL_read(ssl, buf + len, (int) (sizeof(buf) - 1 - len))
+			    : (int) read(fd, buf + len, sizeof(buf) - 1 - len);
+		char *line, *nl;
 
 		if (n <= 0)
 			return -1;
@@ -64,10 +64,10 @@ static int load_reply(int fd, SSL *ssl)
 /* load_cmd - send a command, read its reply code */
 static int load_cmd(int fd, SSL *ssl, const char *cmd)
 {
-	size_t  len = strlen(cmd);
+	size_t len = strlen(cmd);
 
 	if (ssl ? SSL_write(ssl, cmd, (int) len) != (int) len
-	    : write(fd, cmd, len) != (ssize_t) len)
+		: write(fd, cmd, len) != (ssize_t) len)
 		return -1;
 	return load_reply(fd, ssl);
 }
@@ -75,19 +75,17 @@ static int load_cmd(int fd, SSL *ssl, const char *cmd)
 /* load_session - one whole session; 0 if every reply was as expected */
 static int load_session(SSL_CTX *ctx, const struct sockaddr_in *sa)
 {
-	int     fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, ok = -1;
-	SSL    *ssl = NULL;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, ok = -1;
+	SSL *ssl = NULL;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(fd, (const struct sockaddr *) sa, sizeof(*sa)) < 0
-	    || load_reply(fd, NULL) != 220
-	    || load_cmd(fd, NULL, "EHLO load.test\r\n") != 250
+	    || load_reply(fd, NULL) != 220 || load_cmd(fd, NULL, "EHLO load.test\r\n") != 250
 	    || load_cmd(fd, NULL, "STARTTLS\r\n") != 220)
 		goto out;
 	ssl = SSL_new(ctx);
 	SSL_set_fd(ssl, fd);
-	if (SSL_connect(ssl) != 1
-	    || load_cmd(fd, ssl, "EHLO load.test\r\n") != 250
+	if (SSL_connect(ssl) != 1 || load_cmd(fd, ssl, "EHLO load.test\r\n") != 250
 	    || load_cmd(fd, ssl, "MAIL FROM:<load@example.com>\r\n") != 250
 	    || load_cmd(fd, ssl, "RCPT TO:<sink@example.net>\r\n") != 250
 	    || load_cmd(fd, ssl, "DATA\r\n") != 354
@@ -104,12 +102,12 @@ out:
 	return ok;
 }
 
-int     main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
-	int     procs, pipes[2];
-	double  seconds, start;
-	long    total = 0, failed = 0;
+	int procs, pipes[2];
+	double seconds, start;
+	long total = 0, failed = 0;
 
 	if (argc != 5) {
 		fprintf(stderr, "usage: starttls_load HOST PORT PROCS SECONDS\n");
@@ -126,7 +124,7 @@ int     main(int argc, char **argv)
 	for (int p = 0; p < procs; p++) {
 		if (fork() == 0) {
 			SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-			long    counts[2] = {0, 0};
+			long counts[2] = {0, 0};
 
 			SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 			SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -140,7 +138,7 @@ int     main(int argc, char **argv)
 	}
 	close(pipes[1]);
 	for (int p = 0; p < procs; p++) {
-		long    counts[2];
+		long counts[2];
 
 		if (read(pipes[0], counts, sizeof(counts)) == sizeof(counts)) {
 			total += counts[0];
@@ -148,7 +146,7 @@ int     main(int argc, char **argv)
 		}
 	}
 	while (wait(NULL) > 0)
-		 /* void */ ;
+		/* void */;
 	seconds = load_now() - start;
 	printf("sessions=%ld failed=%ld seconds=%.1f rate=%.1f\n", total, failed, seconds,
 	       total / seconds);

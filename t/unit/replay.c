@@ -25,12 +25,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define REPLAY_TIMEOUT	30		/* seconds per seed, sanitizers included */
-#define REPLAY_MAX_SIZE	(16 << 20)	/* larger seeds are refused */
+#define REPLAY_TIMEOUT   30         /* seconds per seed, sanitizers included */
+#define REPLAY_MAX_SIZE  (16 << 20) /* larger seeds are refused */
 #define REPLAY_MAX_SEEDS 100000
 
-int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int     LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static char **replay_paths;
 static size_t replay_count;
@@ -61,8 +61,8 @@ static void replay_collect(const char *path)
 {
 	struct dirent *de;
 	struct stat st;
-	DIR    *dir;
-	char    sub[PATH_MAX];
+	DIR *dir;
+	char sub[PATH_MAX];
 
 	if (stat(path, &st) < 0) {
 		fprintf(stderr, "replay: %s: %s\n", path, strerror(errno));
@@ -89,7 +89,7 @@ static void replay_collect(const char *path)
 /* replay_read - the whole seed; exits on error */
 static uint8_t *replay_read(const char *path, size_t *len)
 {
-	FILE   *fp = fopen(path, "rb");
+	FILE *fp = fopen(path, "rb");
 	uint8_t *data = malloc(REPLAY_MAX_SIZE + 1);
 
 	if (fp == NULL || data == NULL) {
@@ -109,8 +109,8 @@ static uint8_t *replay_read(const char *path, size_t *len)
 /* replay_one - one seed in a child; 0 if it passed, with why otherwise */
 static int replay_one(const char *path, char *why, size_t len)
 {
-	pid_t   pid;
-	int     status;
+	pid_t pid;
+	int status;
 
 	fflush(stdout);
 	if ((pid = fork()) < 0) {
@@ -118,7 +118,7 @@ static int replay_one(const char *path, char *why, size_t len)
 		return -1;
 	}
 	if (pid == 0) {
-		size_t  size;
+		size_t size;
 		uint8_t *data = replay_read(path, &size);
 
 		alarm(REPLAY_TIMEOUT);
@@ -143,10 +143,10 @@ static int replay_one(const char *path, char *why, size_t len)
 	return -1;
 }
 
-int     main(int argc, char **argv)
+int main(int argc, char **argv)
 {
-	int     failed = 0;
-	char    why[256];
+	int failed = 0;
+	char why[256];
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s seed-file-or-directory...\n", argv[0]);

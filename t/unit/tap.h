@@ -32,8 +32,7 @@ static int tap_count;
 static int tap_failed;
 
 /* tap_vline - "ok N - name" or "not ok N - name" */
-static inline int tap_vline(int pass, const char *file, int line, const char *fmt,
-			    va_list ap)
+static inline int tap_vline(int pass, const char *file, int line, const char *fmt, va_list ap)
 {
 	tap_count++;
 	printf("%sok %d - ", pass ? "" : "not ", tap_count);
@@ -82,8 +81,8 @@ static inline void tap_quote(const char *s, size_t len)
 static inline int tap_vis_mem(const char *file, int line, const char *got, size_t glen,
 			      const char *want, size_t wlen, const char *fmt, va_list ap)
 {
-	int     pass = (got == NULL && want == NULL)
-	|| (got && want && glen == wlen && memcmp(got, want, glen) == 0);
+	int pass = (got == NULL && want == NULL)
+		|| (got && want && glen == wlen && memcmp(got, want, glen) == 0);
 
 	pass = tap_vline(pass, file, line, fmt, ap);
 	if (!pass) {
@@ -98,11 +97,11 @@ static inline int tap_vis_mem(const char *file, int line, const char *got, size_
 
 /* tap_is_mem_at - tap_is_mem() */
 static inline int __attribute__((format(printf, 7, 8)))
-tap_is_mem_at(const char *file, int line, const char *got, size_t glen,
-	      const char *want, size_t wlen, const char *fmt, ...)
+tap_is_mem_at(const char *file, int line, const char *got, size_t glen, const char *want,
+	      size_t wlen, const char *fmt, ...)
 {
 	va_list ap;
-	int     pass;
+	int pass;
 
 	va_start(ap, fmt);
 	pass = tap_vis_mem(file, line, got, glen, want, wlen, fmt, ap);
@@ -112,11 +111,11 @@ tap_is_mem_at(const char *file, int line, const char *got, size_t glen,
 
 /* tap_is_str_at - tap_is_str() */
 static inline int __attribute__((format(printf, 5, 6)))
-tap_is_str_at(const char *file, int line, const char *got, const char *want,
-	      const char *fmt, ...)
+tap_is_str_at(const char *file, int line, const char *got, const char *want, const char *fmt,
+	      ...)
 {
 	va_list ap;
-	int     pass;
+	int pass;
 
 	va_start(ap, fmt);
 	pass = tap_vis_mem(file, line, got, got ? strlen(got) : 0, want,
@@ -127,11 +126,10 @@ tap_is_str_at(const char *file, int line, const char *got, const char *want,
 
 /* tap_is_int_at - tap_is_int() */
 static inline int __attribute__((format(printf, 5, 6)))
-tap_is_int_at(const char *file, int line, long long got, long long want,
-	      const char *fmt, ...)
+tap_is_int_at(const char *file, int line, long long got, long long want, const char *fmt, ...)
 {
 	va_list ap;
-	int     pass;
+	int pass;
 
 	va_start(ap, fmt);
 	pass = tap_vline(got == want, file, line, fmt, ap);
@@ -162,12 +160,10 @@ static inline int tap_done(void)
 	return tap_failed != 0 || tap_count == 0;
 }
 
-#define tap_ok(cond, ...) \
-	tap_ok_at(__FILE__, __LINE__, (cond) != 0, __VA_ARGS__)
+#define tap_ok(cond, ...) tap_ok_at(__FILE__, __LINE__, (cond) != 0, __VA_ARGS__)
 #define tap_is_int(got, want, ...) \
 	tap_is_int_at(__FILE__, __LINE__, (long long) (got), (long long) (want), __VA_ARGS__)
-#define tap_is_str(got, want, ...) \
-	tap_is_str_at(__FILE__, __LINE__, (got), (want), __VA_ARGS__)
+#define tap_is_str(got, want, ...) tap_is_str_at(__FILE__, __LINE__, (got), (want), __VA_ARGS__)
 #define tap_is_mem(got, glen, want, wlen, ...) \
 	tap_is_mem_at(__FILE__, __LINE__, (got), (glen), (want), (wlen), __VA_ARGS__)
 

@@ -19,15 +19,15 @@
 #include "tap.h"
 
 union unit_value {
-	int     i;
+	int i;
 	long long ll;
-	char   *s;
+	char *s;
 	struct conf_list l;
 };
 
 /* unit_parse - conf_parse_text() of one setting; err when it fails */
-static int unit_parse(const char *name, const char *text, union unit_value *v,
-		      char *err, size_t errlen)
+static int unit_parse(const char *name, const char *text, union unit_value *v, char *err,
+		      size_t errlen)
 {
 	const struct conf_param *p = conf_find(name);
 
@@ -59,7 +59,7 @@ static void unit_free(const char *name, union unit_value *v)
 static long long unit_number(const char *name, const char *text)
 {
 	union unit_value v;
-	char    err[CONF_ERR_MAX];
+	char err[CONF_ERR_MAX];
 
 	if (unit_parse(name, text, &v, err, sizeof(err)) < 0)
 		return -1;
@@ -82,25 +82,28 @@ static const char *unit_refused(const char *name, const char *text)
 /* unit_table - defaults load; each value's text reads back the same */
 static void unit_table(void)
 {
-	char    err[CONF_ERR_MAX];
-	int     bad = 0;
+	char err[CONF_ERR_MAX];
+	int bad = 0;
 
 	tap_ok(conf_load("/nonexistent", NULL, 0, err, sizeof(err)) == 0,
 	       "the built-in defaults load");
 	for (size_t i = 0; i < conf_param_count; i++) {
 		const struct conf_param *p = &conf_params[i];
-		char   *text = conf_value_text(p);
+		char *text = conf_value_text(p);
 
-		if (conf_validate(p, text, err, sizeof(err)) < 0
-		    || conf_find(p->name) != p || p->desc == NULL || *p->desc == 0
-		    || (p->type == CONF_ENUM && (p->choices == NULL || p->choices[0].name == NULL))) {
+		if (conf_validate(p, text, err, sizeof(err)) < 0 || conf_find(p->name) != p
+		    || p->desc == NULL || *p->desc == 0
+		    || (p->type == CONF_ENUM
+			&& (p->choices == NULL || p->choices[0].name == NULL))) {
 			tap_diag("%s = %s: %s", p->name, text, err);
 			bad++;
 		}
 		free(text);
 	}
-	tap_is_int(bad, 0, "every setting of %zu: found by name, described, its value "
-		   "valid as text", conf_param_count);
+	tap_is_int(bad, 0,
+		   "every setting of %zu: found by name, described, its value "
+		   "valid as text",
+		   conf_param_count);
 	tap_ok(conf_find("smtpd_timout") == NULL, "a typo is no setting");
 	tap_is_str(conf_suggest("smtpd_timout"), "smtpd_timeout", "and gets a suggestion");
 }
@@ -108,7 +111,7 @@ static void unit_table(void)
 /* unit_choices - each choice its own code, and back */
 static void unit_choices(void)
 {
-	int     bad = 0;
+	int bad = 0;
 
 	for (size_t i = 0; i < conf_param_count; i++) {
 		const struct conf_param *p = &conf_params[i];
@@ -139,7 +142,8 @@ static void unit_choices(void)
 	tap_is_str(conf_code_name(conf_choices_unscannable_action, 99), "?",
 		   "a code without a name reads ?");
 	tap_ok(conf_name_code(conf_choices_unscannable_action, "tempfail")->code
-	       == UNSCANNABLE_TEMPFAIL, "conf_name_code finds tempfail");
+		       == UNSCANNABLE_TEMPFAIL,
+	       "conf_name_code finds tempfail");
 }
 
 /* unit_numbers - units, booleans */
@@ -163,11 +167,12 @@ static void unit_numbers(void)
 static void unit_texts(void)
 {
 	union unit_value v;
-	char    err[CONF_ERR_MAX];
+	char err[CONF_ERR_MAX];
 
-	tap_ok(unit_parse("next_hop", "a.example, b.example:2525 [192.0.2.1]:25", &v,
-			  err, sizeof(err)) == 0 && v.l.count == 3
-	       && strcmp(v.l.items[1], "b.example:2525") == 0,
+	tap_ok(unit_parse("next_hop", "a.example, b.example:2525 [192.0.2.1]:25", &v, err,
+			  sizeof(err))
+			       == 0
+		       && v.l.count == 3 && strcmp(v.l.items[1], "b.example:2525") == 0,
 	       "a list splits at commas and spaces");
 	unit_free("next_hop", &v);
 	tap_ok(unit_parse("allow_hosts", "", &v, err, sizeof(err)) == 0 && v.l.count == 0,
@@ -180,45 +185,31 @@ static void unit_refusals(void)
 {
 	static const struct {
 		const char *name, *text, *why, *what;
-	}       t[] = {
-		{"operating_mode", "Forward",
-		 "\"Forward\" is not one of reflect|forward",
+	} t[] = {
+		{"operating_mode", "Forward", "\"Forward\" is not one of reflect|forward",
 		 "choices are exact"},
-		{"inbound_tls", "",
-		 "\"\" is not one of none|may|encrypt",
+		{"inbound_tls", "", "\"\" is not one of none|may|encrypt",
 		 "an empty choice is refused"},
-		{"smtpd_timeout", "0",
-		 "value 0 out of range 1..3600",
-		 "below the bound"},
-		{"smtpd_timeout", "2h",
-		 "value 2h out of range 1..3600",
+		{"smtpd_timeout", "0", "value 0 out of range 1..3600", "below the bound"},
+		{"smtpd_timeout", "2h", "value 2h out of range 1..3600",
 		 "above the bound, with a unit"},
-		{"smtpd_timeout", "5x",
-		 "\"5x\" is not a time (e.g. 300s, 5m, 1h)",
+		{"smtpd_timeout", "5x", "\"5x\" is not a time (e.g. 300s, 5m, 1h)",
 		 "an unknown unit"},
-		{"smtpd_timeout", "-5",
-		 "\"-5\" is not a time (e.g. 300s, 5m, 1h)",
+		{"smtpd_timeout", "-5", "\"-5\" is not a time (e.g. 300s, 5m, 1h)",
 		 "a negative time"},
 		{"message_size_limit", "99999999999999999999",
 		 "\"99999999999999999999\" is not a size (e.g. 10240000, 10m)",
 		 "a number beyond 64 bits"},
-		{"resubmit_port", "10026 ",
-		 "\"10026 \" is not an integer",
+		{"resubmit_port", "10026 ", "\"10026 \" is not an integer",
 		 "trailing text after a number"},
-		{"trial_mode", "maybe",
-		 "\"maybe\" is not yes or no",
-		 "a boolean is yes or no"},
+		{"trial_mode", "maybe", "\"maybe\" is not yes or no", "a boolean is yes or no"},
 		{"allow_hosts", "127.0.0.1/8",
-		 "bad network \"127.0.0.1/8\" (expected address/prefix with zero host bits, e.g. 192.0.2.0/24)",
+		 "bad network \"127.0.0.1/8\" (expected address/prefix with zero host bits, "
+		 "e.g. 192.0.2.0/24)",
 		 "a network with host bits"},
-		{"next_hop", "mx.example:0",
-		 "bad port in \"mx.example:0\"",
-		 "port 0"},
-		{"helo_name", "a b",
-		 "bad host name \"a b\"",
-		 "a host name with a space"},
-		{"syslog_name", "dlp\tgate",
-		 "control character in value",
+		{"next_hop", "mx.example:0", "bad port in \"mx.example:0\"", "port 0"},
+		{"helo_name", "a b", "bad host name \"a b\"", "a host name with a space"},
+		{"syslog_name", "dlp\tgate", "control character in value",
 		 "a control character in any value"},
 		{"default_pass_header", "X-Filter-Loop Reflected",
 		 "bad header \"X-Filter-Loop Reflected\" (expected Name: value)",
@@ -229,26 +220,23 @@ static void unit_refusals(void)
 		{"unscannable_reply", "550 5.7.1 caf\xc3\xa9",
 		 "reply holds a control or non-ASCII character (no CR, LF, tabs or 8-bit text)",
 		 "a reply with 8-bit text"},
-		{"unscannable_reply", "550 5.7.1 Not today",
-		 "accepted",
-		 "a 5xx reply"},
-		{"violation_count_header", "X-DLP: Count",
-		 "bad header name \"X-DLP: Count\"",
+		{"unscannable_reply", "550 5.7.1 Not today", "accepted", "a 5xx reply"},
+		{"violation_count_header", "X-DLP: Count", "bad header name \"X-DLP: Count\"",
 		 "a header name with a colon"},
 		{"dns_servers", "ns.example",
-		 "bad DNS server \"ns.example\" (expected a numeric address, address:port or [address]:port)",
+		 "bad DNS server \"ns.example\" (expected a numeric address, address:port or "
+		 "[address]:port)",
 		 "a DNS server by name"},
-		{"dns_servers", "[::1]:5353",
-		 "accepted",
-		 "a DNS server [address]:port"},
+		{"dns_servers", "[::1]:5353", "accepted", "a DNS server [address]:port"},
 		{"metrics_listen", "192.0.2.1:9125",
-		 "\"192.0.2.1\" is not a loopback address: metrics are served on 127.0.0.0/8 or ::1 only",
+		 "\"192.0.2.1\" is not a loopback address: metrics are served on 127.0.0.0/8 "
+		 "or ::1 only",
 		 "metrics off the loopback"},
 		{"tls_protocols", "TLSv1.1",
-		 "\"TLSv1.1\": use TLSv1.2 and/or TLSv1.3 (older versions need signatures tlsmgr does not make)",
+		 "\"TLSv1.1\": use TLSv1.2 and/or TLSv1.3 (older versions need signatures "
+		 "tlsmgr does not make)",
 		 "TLS 1.1"},
-		{"incident_log", "incidents.log",
-		 "\"incidents.log\" is not an absolute path",
+		{"incident_log", "incidents.log", "\"incidents.log\" is not an absolute path",
 		 "a relative path"},
 	};
 
@@ -260,22 +248,23 @@ static void unit_refusals(void)
 /* unit_overrides - name=value, as master's and the children's -o */
 static void unit_overrides(void)
 {
-	char    name[64], err[CONF_ERR_MAX];
+	char name[64], err[CONF_ERR_MAX];
 	const char *value;
-	char   *ov[] = {"smtpd_timeout = 7s", "operating_mode=forward"};
-	char   *bad[] = {"smtpd_timout=7"};
+	char *ov[] = {"smtpd_timeout = 7s", "operating_mode=forward"};
+	char *bad[] = {"smtpd_timout=7"};
 
 	tap_ok(conf_split_override("x = y", name, sizeof(name), &value) == 0
-	       && strcmp(name, "x") == 0 && strcmp(value, "y") == 0,
+		       && strcmp(name, "x") == 0 && strcmp(value, "y") == 0,
 	       "name=value splits, spaces around = dropped");
 	tap_ok(conf_split_override("novalue", name, sizeof(name), &value) < 0,
 	       "no = is no override");
 	tap_ok(conf_split_override("=v", name, sizeof(name), &value) < 0, "no name");
-	tap_ok(conf_load("/nonexistent", ov, 2, err, sizeof(err)) == 0
-	       && var_smtpd_timeout == 7 && var_operating_mode == OPERATING_MODE_FORWARD,
+	tap_ok(conf_load("/nonexistent", ov, 2, err, sizeof(err)) == 0 && var_smtpd_timeout == 7
+		       && var_operating_mode == OPERATING_MODE_FORWARD,
 	       "overrides apply: %s", err);
 	tap_ok(conf_load("/nonexistent", bad, 1, err, sizeof(err)) < 0
-	       && var_smtpd_timeout == 7, "a bad override changes nothing");
+		       && var_smtpd_timeout == 7,
+	       "a bad override changes nothing");
 	tap_is_str(err, "-o smtpd_timout: unknown setting (did you mean smtpd_timeout?)",
 		   "and says what was meant");
 }
@@ -283,10 +272,10 @@ static void unit_overrides(void)
 /* unit_save_restore - a loaded configuration put back, and where a setting came from */
 static void unit_save_restore(void)
 {
-	char    dir[] = "/tmp/unit-conf-XXXXXX", path[64], where[256], err[CONF_ERR_MAX];
-	char   *ov[] = {"smtpd_timeout=9s"};
+	char dir[] = "/tmp/unit-conf-XXXXXX", path[64], where[256], err[CONF_ERR_MAX];
+	char *ov[] = {"smtpd_timeout=9s"};
 	struct conf_saved *sv;
-	FILE   *fp;
+	FILE *fp;
 
 	if (mkdtemp(dir) == NULL)
 		msg_fatal("mkdtemp: %m");
@@ -298,17 +287,19 @@ static void unit_save_restore(void)
 	tap_ok(conf_load(dir, ov, 1, err, sizeof(err)) == 0 && var_resubmit_port == 2526,
 	       "a file loads: %s", err);
 	snprintf(path, sizeof(path), "%s/dlpgate.conf:2: resubmit_port", dir);
-	tap_is_str(conf_where("resubmit_port", where, sizeof(where)), path, "a setting of the file: its line");
+	tap_is_str(conf_where("resubmit_port", where, sizeof(where)), path,
+		   "a setting of the file: its line");
 	tap_is_str(conf_where("smtpd_timeout", where, sizeof(where)), "-o smtpd_timeout",
 		   "an override");
 	snprintf(path, sizeof(path), "%s/dlpgate.conf: next_hop (default)", dir);
 	tap_is_str(conf_where("next_hop", where, sizeof(where)), path, "a default");
 	sv = conf_save();
 	tap_ok(conf_load("/nonexistent", NULL, 0, err, sizeof(err)) == 0
-	       && var_resubmit_port == 10026 && var_allow_hosts.count != 1, "other values load");
+		       && var_resubmit_port == 10026 && var_allow_hosts.count != 1,
+	       "other values load");
 	conf_restore(sv);
 	tap_ok(var_resubmit_port == 2526 && var_smtpd_timeout == 9 && var_allow_hosts.count == 1
-	       && strcmp(var_allow_hosts.items[0], "10.0.0.0/8") == 0,
+		       && strcmp(var_allow_hosts.items[0], "10.0.0.0/8") == 0,
 	       "conf_restore puts the saved values back");
 	snprintf(path, sizeof(path), "%s/dlpgate.conf:2: resubmit_port", dir);
 	tap_is_str(conf_where("resubmit_port", where, sizeof(where)), path,
@@ -319,7 +310,7 @@ static void unit_save_restore(void)
 	rmdir(dir);
 }
 
-int     main(void)
+int main(void)
 {
 	msg_open("unit-conf", MSG_TO_STDERR, LOG_MAIL);
 	unit_table();

@@ -12,14 +12,14 @@
 
 #include "tap.h"
 
-#define UNIT_ID		0x4242
+#define UNIT_ID 0x4242
 
 /* unit_reply - a reply to "name type" with answer and authority records */
 static ldns_pkt *unit_reply(const char *name, ldns_rr_type type, ldns_pkt_rcode rcode,
 			    const char *const *answer, const char *const *authority)
 {
-	ldns_pkt *pkt = ldns_pkt_query_new(ldns_dname_new_frm_str(name), type,
-					   LDNS_RR_CLASS_IN, LDNS_RD);
+	ldns_pkt *pkt = ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN,
+					   LDNS_RD);
 	ldns_rr *rr;
 
 	ldns_pkt_set_id(pkt, UNIT_ID);
@@ -39,7 +39,7 @@ static ldns_pkt *unit_parse(ldns_pkt *reply, size_t cut, uint16_t id, const char
 			    ldns_rr_type type)
 {
 	uint8_t *wire = NULL;
-	size_t  len = 0;
+	size_t len = 0;
 	ldns_rdf *q = ldns_dname_new_frm_str(qname);
 	ldns_pkt *out = NULL;
 
@@ -58,15 +58,15 @@ static void unit_collect(ldns_pkt *pkt, const char *qname, ldns_rr_type type,
 {
 	ldns_rdf *q = ldns_dname_new_frm_str(qname);
 	ldns_rdf *n;
-	int     links = 0;
-	size_t  used = 0;
+	int links = 0;
+	size_t used = 0;
 
 	memset(set, 0, sizeof(*set));
 	set->ttl = UINT32_MAX;
 	*text = *next = 0;
 	n = pkt ? dns_collect(pkt, q, type, set, &links) : NULL;
 	for (size_t i = 0; i < set->count && used < len; i++) {
-		char    addr[INET6_ADDRSTRLEN] = "";
+		char addr[INET6_ADDRSTRLEN] = "";
 		const struct dns_rr *rr = &set->rr[i];
 
 		if (type == LDNS_RR_TYPE_MX)
@@ -80,7 +80,7 @@ static void unit_collect(ldns_pkt *pkt, const char *qname, ldns_rr_type type,
 		used += (size_t) snprintf(text + used, len - used, "%s%s", i ? ", " : "", addr);
 	}
 	if (n) {
-		char   *s = ldns_rdf2str(n);
+		char *s = ldns_rdf2str(n);
 
 		snprintf(next, nlen, "%s", s ? s : "?");
 		free(s);
@@ -93,16 +93,18 @@ static void unit_collect(ldns_pkt *pkt, const char *qname, ldns_rr_type type,
 /* The records of an answer, as unit_collect() shows them. */
 struct unit_got {
 	struct dns_rrset set;
-	char    text[512];
-	char    next[256];
+	char text[512];
+	char next[256];
 };
 
 /* unit_answer - the records of a NOERROR answer to "example.com. type" */
 static void unit_answer(ldns_rr_type type, const char *const *answer, struct unit_got *g)
 {
-	unit_collect(unit_parse(unit_reply("example.com.", type, LDNS_RCODE_NOERROR, answer, NULL),
-				0, UNIT_ID, "example.com.", type), "example.com.", type, &g->set,
-		     g->text, sizeof(g->text), g->next, sizeof(g->next));
+	unit_collect(
+		unit_parse(unit_reply("example.com.", type, LDNS_RCODE_NOERROR, answer, NULL),
+			   0, UNIT_ID, "example.com.", type),
+		"example.com.", type, &g->set, g->text, sizeof(g->text), g->next,
+		sizeof(g->next));
 }
 
 /* unit_matching - which replies answer our question */
@@ -114,9 +116,9 @@ static void unit_matching(void)
 		const char *name;
 		ldns_rr_type type;
 		uint16_t id;
-		size_t  cut;			/* bytes of the reply sent; 0: all */
+		size_t cut; /* bytes of the reply sent; 0: all */
 		const char *what;
-	}       t[] = {
+	} t[] = {
 		{"example.com.", LDNS_RR_TYPE_MX, UNIT_ID + 1, 0, "another query id"},
 		{"example.net.", LDNS_RR_TYPE_MX, UNIT_ID, 0, "another name"},
 		{"example.com.", LDNS_RR_TYPE_A, UNIT_ID, 0, "another type"},
@@ -125,14 +127,16 @@ static void unit_matching(void)
 	};
 	ldns_pkt *p;
 
-	p = unit_parse(unit_reply("example.com.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, mx, NULL),
-		       0, UNIT_ID, "example.com.", LDNS_RR_TYPE_MX);
+	p = unit_parse(
+		unit_reply("example.com.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, mx, NULL), 0,
+		UNIT_ID, "example.com.", LDNS_RR_TYPE_MX);
 	tap_ok(p != NULL, "a reply to our question is taken");
 	ldns_pkt_free(p);
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		tap_ok(unit_parse(unit_reply(t[i].name, t[i].type, LDNS_RCODE_NOERROR,
 					     t[i].type == LDNS_RR_TYPE_MX ? mx : NULL, NULL),
-				  t[i].cut, t[i].id, "example.com.", LDNS_RR_TYPE_MX) == NULL,
+				  t[i].cut, t[i].id, "example.com.", LDNS_RR_TYPE_MX)
+			       == NULL,
 		       "%s: dropped", t[i].what);
 	p = unit_reply("example.com.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, mx, NULL);
 	ldns_pkt_set_qr(p, 0);
@@ -147,26 +151,36 @@ static void unit_records(void)
 		"Example.COM. 300 IN MX 20 MX2.Example.com.",
 		"example.com. 60 IN MX 10 mx1.example.com.",
 		"example.com. 300 IN MX 10 bad_name!.example.com.",
-		"other.example. 300 IN MX 5 elsewhere.example.", NULL,
+		"other.example. 300 IN MX 5 elsewhere.example.",
+		NULL,
 	};
 	static const char *const nullmx[] = {"example.com. 300 IN MX 0 .", NULL};
 	static const char *const a[] = {
-		"example.com. 300 IN A 192.0.2.1", "example.com. 300 IN A 0.0.0.0",
-		"example.com. 300 IN A 224.0.0.1", "example.com. 300 IN A 198.51.100.7", NULL,
+		"example.com. 300 IN A 192.0.2.1",
+		"example.com. 300 IN A 0.0.0.0",
+		"example.com. 300 IN A 224.0.0.1",
+		"example.com. 300 IN A 198.51.100.7",
+		NULL,
 	};
 	static const char *const aaaa[] = {
-		"example.com. 300 IN AAAA ::", "example.com. 300 IN AAAA ff02::1",
-		"example.com. 300 IN AAAA 2001:db8::25", NULL,
+		"example.com. 300 IN AAAA ::",
+		"example.com. 300 IN AAAA ff02::1",
+		"example.com. 300 IN AAAA 2001:db8::25",
+		NULL,
 	};
 	static const char *const chain[] = {
 		"example.com. 300 IN CNAME alias.example.net.",
 		"alias.example.net. 100 IN CNAME host.example.org.",
-		"host.example.org. 200 IN A 192.0.2.9", NULL,
+		"host.example.org. 200 IN A 192.0.2.9",
+		NULL,
 	};
-	static const char *const dangling[] = {"example.com. 300 IN CNAME elsewhere.example.", NULL};
+	static const char *const dangling[] = {"example.com. 300 IN CNAME elsewhere.example.",
+					       NULL};
 	static const char *const loop[] = {
-		"example.com. 300 IN CNAME a.example.", "a.example. 300 IN CNAME b.example.",
-		"b.example. 300 IN CNAME a.example.", NULL,
+		"example.com. 300 IN CNAME a.example.",
+		"a.example. 300 IN CNAME b.example.",
+		"b.example. 300 IN CNAME a.example.",
+		NULL,
 	};
 	struct unit_got g;
 
@@ -192,7 +206,8 @@ static void unit_records(void)
 	tap_is_str(g.text, "192.0.2.9", "a CNAME chain in the answer is followed");
 	tap_is_int(g.set.ttl, 100, "with the smallest TTL along it");
 	unit_answer(LDNS_RR_TYPE_A, dangling, &g);
-	tap_is_str(g.next, "elsewhere.example.", "a CNAME whose target is not answered: ask it");
+	tap_is_str(g.next, "elsewhere.example.",
+		   "a CNAME whose target is not answered: ask it");
 	unit_answer(LDNS_RR_TYPE_A, loop, &g);
 	tap_ok(*g.text == 0 && *g.next == 0, "a CNAME loop ends after %d links", DNS_CNAME_MAX);
 }
@@ -202,11 +217,12 @@ static void unit_failures(void)
 {
 	static const char *const ns[] = {"example.com. 300 IN NS ns.example.net.", NULL};
 	static const char *const soa[] = {
-		"example.com. 900 IN SOA ns.example.com. root.example.com. 1 7200 900 1209600 600",
+		"example.com. 900 IN SOA ns.example.com. root.example.com. 1 7200 900 1209600 "
+		"600",
 		NULL,
 	};
 	ldns_pkt *p;
-	char    why[200];
+	char why[200];
 
 	p = unit_reply("example.com.", LDNS_RR_TYPE_MX, LDNS_RCODE_SERVFAIL, NULL, NULL);
 	tap_ok(dns_rcode_fails(p, "192.0.2.53", why, sizeof(why)) == 1, "SERVFAIL fails");
@@ -226,10 +242,11 @@ static void unit_failures(void)
 /* unit_names - host names we ask about or connect to */
 static void unit_names(void)
 {
-	char    out[DNS_NAME_MAX], label[70];
+	char out[DNS_NAME_MAX], label[70];
 
 	tap_ok(dns_normalize("MX1.Example.COM.", out, sizeof(out)) == 0
-	       && strcmp(out, "mx1.example.com") == 0, "normalized: %s", out);
+		       && strcmp(out, "mx1.example.com") == 0,
+	       "normalized: %s", out);
 	memset(label, 'a', 64);
 	label[64] = 0;
 	tap_ok(!dns_name_ok(label), "a label of 64 characters is refused");
@@ -240,7 +257,7 @@ static void unit_names(void)
 	tap_ok(dns_name_ok("_dmarc.example-1"), "underscores and hyphens are taken");
 }
 
-int     main(void)
+int main(void)
 {
 	msg_open("unit-dns", MSG_TO_STDERR, LOG_MAIL);
 	msg_set_level(MSG_ERROR);

@@ -15,24 +15,24 @@
 #include "proxy_haproxy.h"
 #include "tap.h"
 
-#define CLIENT	"EHLO client\r\n"
+#define CLIENT "EHLO client\r\n"
 
 static const unsigned char unit_v2sig[12] = {
 	0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A,
 };
 
 struct unit_result {
-	int     rc;
-	char    why[256];
-	char    src[INET6_ADDRSTRLEN + 8];	/* "addr port", or "local" */
-	char    after[64];		/* what the client said after the header */
+	int rc;
+	char why[256];
+	char src[INET6_ADDRSTRLEN + 8]; /* "addr port", or "local" */
+	char after[64];                 /* what the client said after the header */
 };
 
 /* unit_endpoint - "addr port" of a socket address */
 static void unit_endpoint(const struct sockaddr_storage *ss, char *out, size_t len)
 {
-	char    addr[INET6_ADDRSTRLEN] = "?";
-	int     port = 0;
+	char addr[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
 
 	if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *v4 = (const struct sockaddr_in *) ss;
@@ -52,7 +52,7 @@ static void unit_endpoint(const struct sockaddr_storage *ss, char *out, size_t l
 static void unit_read(const void *hdr, size_t len, int hang_up, struct unit_result *r)
 {
 	struct haproxy_info info;
-	int     sv[2];
+	int sv[2];
 	ssize_t n;
 
 	memset(r, 0, sizeof(*r));
@@ -66,8 +66,8 @@ static void unit_read(const void *hdr, size_t len, int hang_up, struct unit_resu
 		r->rc = -2;
 	if (hang_up)
 		shutdown(sv[1], SHUT_WR);
-	if (r->rc == 0 && (r->rc = proxy_haproxy_read(sv[0], 1, &info, r->why,
-						      sizeof(r->why))) == 0) {
+	if (r->rc == 0
+	    && (r->rc = proxy_haproxy_read(sv[0], 1, &info, r->why, sizeof(r->why))) == 0) {
 		if (info.local)
 			snprintf(r->src, sizeof(r->src), "local");
 		else
@@ -113,17 +113,18 @@ static size_t unit_v2(unsigned char *out, int cmd, int fam, const void *block, s
 	return 16 + len;
 }
 
-int     main(void)
+int main(void)
 {
 	/* 192.0.2.1 -> 198.51.100.2, ports 40312 and 25 */
 	static const unsigned char v4[12] = {192, 0, 2, 1, 198, 51, 100, 2, 0x9d, 0x78, 0, 25};
 	/* ... with a CRC32C TLV (0x50fe19e8, over the header with the value zeroed) */
-	static const unsigned char v4crc[19] = {192, 0, 2, 1, 198, 51, 100, 2, 0x9d, 0x78, 0, 25,
-	3, 0, 4, 0x50, 0xfe, 0x19, 0xe8};
+	static const unsigned char v4crc[19] = {192, 0,    2,    1,    198, 51, 100,
+						2,   0x9d, 0x78, 0,    25,  3,  0,
+						4,   0x50, 0xfe, 0x19, 0xe8};
 	/* v1 lines that must be refused, and why */
 	static const struct {
 		const char *line, *why, *name;
-	}       v1bad[] = {
+	} v1bad[] = {
 		{"PROXY TCP4 192.0.2.1  198.51.100.2 40312 25\r\n",
 		 "v1 header needs exactly 6 fields separated by single spaces", "two spaces"},
 		{"PROXY TCP4 192.0.2.1 198.51.100.2 040312 25\r\n",
@@ -132,15 +133,14 @@ int     main(void)
 		 "bad TCP4 address or port in v1 header", "port 65536"},
 		{"PROXY TCP4 2001:db8::1 198.51.100.2 1 25\r\n",
 		 "bad TCP4 address or port in v1 header", "an IPv6 address in TCP4"},
-		{"PROXY UDP4 192.0.2.1 198.51.100.2 1 25\r\n",
-		 "bad v1 protocol 'UDP4'", "UDP"},
-		{"PROXY TCP4 192.0.2.1 198.51.100.2 1 25\n",
-		 "v1 header does not end in CRLF", "a bare LF"},
+		{"PROXY UDP4 192.0.2.1 198.51.100.2 1 25\r\n", "bad v1 protocol 'UDP4'", "UDP"},
+		{"PROXY TCP4 192.0.2.1 198.51.100.2 1 25\n", "v1 header does not end in CRLF",
+		 "a bare LF"},
 	};
 	unsigned char hdr[2100], block[2100] = {0};
 	struct unit_result r;
-	size_t  n;
-	char    v1long[200];
+	size_t n;
+	char v1long[200];
 
 	unit_v1("PROXY TCP4 192.0.2.1 198.51.100.2 40312 25\r\n", "192.0.2.1 40312");
 	unit_v1("PROXY TCP6 2001:db8::1 2001:db8::2 65535 25\r\n", "2001:db8::1 65535");
@@ -154,8 +154,7 @@ int     main(void)
 		 "no PROXY header (the connection starts with something else)",
 		 "a client that speaks SMTP at once");
 	unit_bad("PROXY TCP4 192.0.2.1", 20, 1,
-		 "connection closed before the end of the PROXY header",
-		 "a header cut short");
+		 "connection closed before the end of the PROXY header", "a header cut short");
 
 	n = unit_v2(hdr, 1, 0x11, v4, sizeof(v4));
 	memcpy(hdr + n, CLIENT, strlen(CLIENT));

@@ -26,7 +26,7 @@
 #include "detector.h"
 #include "tap.h"
 
-#define IDENT_DIR	"t/unit/ident"
+#define IDENT_DIR "t/unit/ident"
 
 /* unit_found - collect the samples of one scan */
 static void unit_found(void *ctx, const struct det_found *f)
@@ -39,17 +39,20 @@ static void unit_found(void *ctx, const struct det_found *f)
 /* unit_anchored - look from every anchor of id in the text, in text order */
 static void unit_anchored(enum det_ident id, const char *d, size_t len, struct buf *got)
 {
-	size_t  done[IDENT_COUNT] = {0};
-	int     caseless;
+	size_t done[IDENT_COUNT] = {0};
+	int caseless;
 	const char *const *an = detector_ident_anchors(id, &caseless);
 
 	for (size_t at = 0; an && at < len; at++)
 		for (size_t i = 0; an[i]; i++) {
-			size_t  n = strlen(an[i]);
+			size_t n = strlen(an[i]);
 
-			if (n <= len - at && (caseless ? strncasecmp(d + at, an[i], n)
-					      : strncmp(d + at, an[i], n)) == 0)
-				detector_ident_anchor(id, d, len, at, at + n, done, unit_found, got);
+			if (n <= len - at
+			    && (caseless ? strncasecmp(d + at, an[i], n)
+					 : strncmp(d + at, an[i], n))
+				    == 0)
+				detector_ident_anchor(id, d, len, at, at + n, done, unit_found,
+						      got);
 		}
 }
 
@@ -62,13 +65,18 @@ static void unit_unescape(const char *in, struct buf *out)
 			continue;
 		}
 		in++;
-		if (*in == 'x' && isxdigit((unsigned char) in[1]) && isxdigit((unsigned char) in[2])) {
-			char    hex[3] = {in[1], in[2], 0};
+		if (*in == 'x' && isxdigit((unsigned char) in[1])
+		    && isxdigit((unsigned char) in[2])) {
+			char hex[3] = {in[1], in[2], 0};
 
 			buf_putc(out, (int) strtol(hex, NULL, 16));
 			in += 2;
 		} else {
-			buf_putc(out, *in == 't' ? '\t' : *in == 'n' ? '\n' : *in == 'r' ? '\r' : *in);
+			buf_putc(out,
+				 *in == 't'           ? '\t'
+					 : *in == 'n' ? '\n'
+					 : *in == 'r' ? '\r'
+						      : *in);
 		}
 	}
 }
@@ -76,10 +84,10 @@ static void unit_unescape(const char *in, struct buf *out)
 /* unit_example - one line of an examples file */
 static void unit_example(enum det_ident id, const char *file, int lineno, char *line)
 {
-	int     want[IDENT_COUNT] = {0};
+	int want[IDENT_COUNT] = {0};
 	struct buf text, got;
 	const char *expect = "";
-	char   *arrow;
+	char *arrow;
 
 	want[id] = 1;
 	buf_init(&text, 128);
@@ -91,10 +99,11 @@ static void unit_example(enum det_ident id, const char *file, int lineno, char *
 	} else if (strncmp(line, "none: ", 6) == 0) {
 		unit_unescape(line + 6, &text);
 	} else {
-		tap_ok(0, "%s:%d: a line \"found: TEXT => SAMPLE\" or \"none: TEXT\"", file, lineno);
+		tap_ok(0, "%s:%d: a line \"found: TEXT => SAMPLE\" or \"none: TEXT\"", file,
+		       lineno);
 		goto out;
 	}
-	if (detector_ident_anchors(id, &(int) {0}))
+	if (detector_ident_anchors(id, &(int){0}))
 		unit_anchored(id, text.data, text.len, &got);
 	else
 		detector_ident_scan(text.data, text.len, want, 0, unit_found, &got);
@@ -109,9 +118,9 @@ out:
 /* unit_examples - every example of one identifier; how many */
 static int unit_examples(enum det_ident id, const char *path)
 {
-	FILE   *fp = fopen(path, "r");
-	char    line[4096];
-	int     lineno = 0, n = 0;
+	FILE *fp = fopen(path, "r");
+	char line[4096];
+	int lineno = 0, n = 0;
 
 	if (fp == NULL)
 		return 0;
@@ -127,15 +136,15 @@ static int unit_examples(enum det_ident id, const char *path)
 	return n;
 }
 
-int     main(void)
+int main(void)
 {
-	char    path[512];
+	char path[512];
 	struct dirent *de;
-	DIR    *dir;
+	DIR *dir;
 
 	for (int i = 0; i < IDENT_COUNT; i++) {
 		enum det_ident id = (enum det_ident) i, back;
-		int     n;
+		int n;
 
 		tap_ok(detector_ident_parse(detector_ident_name(id), &back) == 0 && back == id,
 		       "identifier %d is called %s", i, detector_ident_name(id));
@@ -148,7 +157,7 @@ int     main(void)
 		return tap_done();
 	}
 	while ((de = readdir(dir)) != NULL) {
-		size_t  len = strlen(de->d_name);
+		size_t len = strlen(de->d_name);
 		enum det_ident id;
 
 		if (len < 5 || strcmp(de->d_name + len - 4, ".txt") != 0)

@@ -24,13 +24,13 @@
 
 #include "tap.h"
 
-int     main(void)
+int main(void)
 {
-	char    err[CONF_ERR_MAX], file[] = "/tmp/unit-marker.XXXXXX";
+	char err[CONF_ERR_MAX], file[] = "/tmp/unit-marker.XXXXXX";
 	const char *env = getenv("MARKER_COUNT"), *dir = getenv("MARKER_DIR");
 	unsigned count = env ? (unsigned) atoi(env) : 1000, found = 0, marked = 0, lost = 0;
 	struct det_policyset *ps;
-	int     fd;
+	int fd;
 
 	msg_open("unit-marker", MSG_TO_STDERR, 0);
 	msg_set_level(MSG_ERROR);
@@ -46,8 +46,8 @@ int     main(void)
 	for (unsigned seed = 1; seed <= count; seed++) {
 		struct marker_rand r;
 		struct buf msg;
-		char    path[MARKER_PATH_MAX], why[600];
-		int     rc;
+		char path[MARKER_PATH_MAX], why[600];
+		int rc;
 
 		marker_rand_init(&r, NULL, 0, seed);
 		buf_init(&msg, 4096);
@@ -58,11 +58,12 @@ int     main(void)
 		else if (rc == 0)
 			marked++;
 		else {
-			char    name[256];
-			FILE   *fp;
+			char name[256];
+			FILE *fp;
 
 			lost++;
-			snprintf(name, sizeof(name), "%s/marker-%u.eml", dir ? dir : "/tmp", seed);
+			snprintf(name, sizeof(name), "%s/marker-%u.eml", dir ? dir : "/tmp",
+				 seed);
 			if ((fp = fopen(name, "w")) != NULL) {
 				fwrite(msg.data, 1, msg.len, fp);
 				fclose(fp);
@@ -74,8 +75,8 @@ int     main(void)
 	}
 	tap_is_int(lost, 0, "%u messages: %u found, %u marked unscannable, %u lost", count,
 		   found, marked, lost);
-	tap_ok(found * 10 >= count * 9, "at least nine in ten are read to the marker (%u of %u)",
-	       found, count);
+	tap_ok(found * 10 >= count * 9,
+	       "at least nine in ten are read to the marker (%u of %u)", found, count);
 	detector_policy_free(ps);
 	return tap_done();
 }

@@ -41,13 +41,14 @@ static const char *unit_decoded(struct buf *b)
 /* unit_params - parameters of Content-* fields */
 static void unit_params(void)
 {
-	char    small[4];
+	char small[4];
 
 	tap_is_str(unit_param("text/plain; charset=utf-8", "charset"), "utf-8", "a token");
 	tap_is_str(unit_param("text/plain; CharSet=\"ISO-8859-1\"", "charset"), "ISO-8859-1",
 		   "a quoted string; names are case-insensitive");
-	tap_is_str(unit_param("multipart/mixed; charset=x;\r\n\tboundary=\"a b;c\"", "boundary"),
-		   "a b;c", "after another parameter and a folded line; ; inside quotes");
+	tap_is_str(
+		unit_param("multipart/mixed; charset=x;\r\n\tboundary=\"a b;c\"", "boundary"),
+		"a b;c", "after another parameter and a folded line; ; inside quotes");
 	tap_is_str(unit_param("text/plain; name=\"a\\\"b\"", "name"), "a\"b",
 		   "a backslash quotes the next character");
 	tap_is_str(unit_param("text/plain (a comment; x=y); charset = us-ascii", "charset"),
@@ -56,9 +57,10 @@ static void unit_params(void)
 		   "the whole name must match");
 	tap_is_str(unit_param("text/plain", "charset"), "(none)", "no parameters");
 	tap_is_str(unit_param("text/plain; charset", "charset"), "(none)", "a name without =");
-	tap_ok(mime_param("text/plain; charset=\"utf-8\"", "charset", 0, small, sizeof(small)) == 1
-	       && strcmp(small, "utf") == 0, "a value is cut to the buffer, and says so: \"%s\"",
-	       small);
+	tap_ok(mime_param("text/plain; charset=\"utf-8\"", "charset", 0, small, sizeof(small))
+			       == 1
+		       && strcmp(small, "utf") == 0,
+	       "a value is cut to the buffer, and says so: \"%s\"", small);
 	tap_is_str(unit_param("text/plain; a=\"x;y\"; charset=b", "charset"), "b",
 		   "a ';' inside a quoted value splits nothing");
 	tap_is_str(unit_param("text/plain; junk; charset=b", "charset"), "b",
@@ -111,7 +113,7 @@ static void unit_boundary(void)
 /* unit_filenames - file names in every form mail programs write */
 static void unit_filenames(void)
 {
-	char    type[32];
+	char type[32];
 
 	tap_is_str(unit_filename("attachment; filename=\"report.pdf\""), "report.pdf",
 		   "a plain file name");
@@ -120,10 +122,14 @@ static void unit_filenames(void)
 	tap_is_str(unit_filename("attachment; filename*=iso-8859-1'fr'caf%E9.txt"),
 		   "caf\xc3\xa9.txt", "RFC 2231, Latin-1 with a language, to UTF-8");
 	tap_is_str(unit_filename("attachment; filename*0*=utf-8''a%20b; filename*1=\".t\";"
-				 " filename*2=xt"), "a b.txt", "RFC 2231 continuations");
+				 " filename*2=xt"),
+		   "a b.txt", "RFC 2231 continuations");
 	tap_is_str(unit_filename("attachment; filename=\"=?utf-8?B?w6l0w6k=?=.doc\""),
 		   "\xc3\xa9t\xc3\xa9.doc", "an RFC 2047 word, as Outlook writes it");
-	tap_is_str(unit_filename("attachment; filename=\"a\xff" "b.txt\""), "a\xef\xbf\xbd" "b.txt",
+	tap_is_str(unit_filename("attachment; filename=\"a\xff"
+				 "b.txt\""),
+		   "a\xef\xbf\xbd"
+		   "b.txt",
 		   "a byte that is not UTF-8 becomes U+FFFD");
 	tap_is_str(unit_filename("inline"), "(none)", "no file name");
 	lower_token(" Text/HTML (x); charset=x", type, sizeof(type));
@@ -133,14 +139,15 @@ static void unit_filenames(void)
 /* unit_b64_encode - bytes as base64 in lines of 76, as mail writes it */
 static void unit_b64_encode(const unsigned char *d, size_t n, struct buf *out)
 {
-	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t  col = 0;
+	static const char al[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t col = 0;
 
 	for (size_t i = 0; i < n; i += 3) {
 		unsigned v = (unsigned) d[i] << 16 | (i + 1 < n ? (unsigned) d[i + 1] << 8 : 0)
 			| (i + 2 < n ? d[i + 2] : 0);
-		char    q[4] = {al[v >> 18], al[v >> 12 & 63], i + 1 < n ? al[v >> 6 & 63] : '=',
-				    i + 2 < n ? al[v & 63] : '='};
+		char q[4] = {al[v >> 18], al[v >> 12 & 63], i + 1 < n ? al[v >> 6 & 63] : '=',
+			     i + 2 < n ? al[v & 63] : '='};
 
 		buf_append(out, q, 4);
 		if ((col += 4) == 76) {
@@ -155,7 +162,7 @@ static void unit_b64_long(struct buf *b)
 {
 	unsigned char d[3000];
 	struct buf enc;
-	int     same;
+	int same;
 
 	for (size_t i = 0; i < sizeof(d); i++)
 		d[i] = (unsigned char) (i * 7 + i / 256);
@@ -164,14 +171,15 @@ static void unit_b64_long(struct buf *b)
 	buf_reset(b);
 	tap_is_int((long long) detector_b64_decode(enc.data, enc.len, b, NULL, 5000),
 		   (long long) sizeof(d) - 1, "long base64 lines: every byte");
-	tap_ok(b->len == sizeof(d) - 1 && memcmp(b->data, d, b->len) == 0, "and the bytes are right");
+	tap_ok(b->len == sizeof(d) - 1 && memcmp(b->data, d, b->len) == 0,
+	       "and the bytes are right");
 	buf_reset(b);
 	tap_is_int((long long) detector_b64_decode(enc.data, enc.len, b, NULL, 100), 100,
 		   "the limit inside a long line");
 	tap_ok(memcmp(b->data, d, 100) == 0, "and what it wrote is the start");
 	/* junk and a line break inside what would be a 32-character step */
 	buf_reset(&enc);
-	unit_b64_encode(d, 48, &enc);		/* 64 characters, one line */
+	unit_b64_encode(d, 48, &enc); /* 64 characters, one line */
 	memmove(enc.data + 21, enc.data + 20, enc.len - 20);
 	enc.data[20] = '*';
 	memmove(enc.data + 41, enc.data + 40, enc.len - 39);
@@ -223,7 +231,8 @@ static void unit_decoders(void)
 		   "a limit above the content: all of it");
 	buf_reset(&b);
 	s = "a=3Db=\r\nc";
-	tap_is_int((long long) detector_qp_decode(s, strlen(s), &b, 2), 2, "quoted-printable too");
+	tap_is_int((long long) detector_qp_decode(s, strlen(s), &b, 2), 2,
+		   "quoted-printable too");
 	tap_is_str(unit_decoded(&b), "a=", "its first two bytes");
 	unit_b64_long(&b);
 	s = "begin 644 a.txt\n3=&AE(&9A;&-O;B!I<R!H97)E\"@``\n`\nend\n";
@@ -235,11 +244,13 @@ static void unit_decoders(void)
 /* unit_charsets - what text says about its own encoding */
 static void unit_charsets(void)
 {
-	size_t  skip;
+	size_t skip;
 	const char *g;
 	struct buf b;
 
-	g = detector_text_guess("\xff\xfe" "a\0b\0", 6, &skip);
+	g = detector_text_guess("\xff\xfe"
+				"a\0b\0",
+				6, &skip);
 	tap_ok(g && !strcmp(g, "UTF-16LE") && skip == 2, "a UTF-16LE byte-order mark");
 	g = detector_text_guess("\xfe\xff\0a\0b", 6, &skip);
 	tap_ok(g && !strcmp(g, "UTF-16BE") && skip == 2, "a UTF-16BE byte-order mark");
@@ -250,9 +261,11 @@ static void unit_charsets(void)
 	tap_ok(detector_text_guess("plain text, nothing more", 24, &skip) == NULL,
 	       "plain text says nothing");
 	tap_ok(detector_charset_known("ks_c_5601-1987") && detector_charset_known("x-mac-roman")
-	       && detector_charset_known("CP-850") && !detector_charset_known("x-unheard-of"),
+		       && detector_charset_known("CP-850")
+		       && !detector_charset_known("x-unheard-of"),
 	       "the charset labels mail programs write");
-	tap_ok(detector_utf8_valid("caf\xc3\xa9 12345678", 14) && !detector_utf8_valid("caf\xe9", 4),
+	tap_ok(detector_utf8_valid("caf\xc3\xa9 12345678", 14)
+		       && !detector_utf8_valid("caf\xe9", 4),
 	       "UTF-8 validity");
 	buf_init(&b, 64);
 	tap_is_int(detector_charset_to_utf8("x-unheard-of", "abc", 3, &b, 3), -1,
@@ -271,11 +284,12 @@ static void unit_html(void)
 {
 	static const struct {
 		const char *html, *shown, *hidden, *what;
-	}       t[] = {
+	} t[] = {
 		{"fal<b>con</b>", "falcon", "", "an inline element joins"},
 		{"fal<x-y>con</x-y>", "falcon", "x-y\n", "so does an unknown one"},
 		{"fal<div>con", "fal\ncon", "", "a block element breaks"},
-		{"fal&shy;c&#x200B;o&ZeroWidthSpace;n", "falcon", "", "invisible characters go"},
+		{"fal&shy;c&#x200B;o&ZeroWidthSpace;n", "falcon", "",
+		 "invisible characters go"},
 		{"a&nbsp;b &amp c &notit; &#52;", "a b & c \xc2\xacit; 4", "",
 		 "references, with and without ';'"},
 		{"3 < 4 and 5 > 4", "3 < 4 and 5 > 4", "", "a '<' that opens no tag is text"},
@@ -300,31 +314,35 @@ static void unit_html(void)
 /* unit_addresses - addresses as Postfix routes them */
 static void unit_addresses(void)
 {
-	tap_ok(!detector_addr_routed("v@example.com") && !detector_addr_routed("\"v.x\"@example.com"),
+	tap_ok(!detector_addr_routed("v@example.com")
+		       && !detector_addr_routed("\"v.x\"@example.com"),
 	       "plain and quoted addresses do not route themselves");
-	tap_ok(detector_addr_routed("v%gmail.com@example.com") && detector_addr_routed("gmail.com!v@example.com")
-	       && detector_addr_routed("\"v@gmail.com\"@example.com") && detector_addr_routed("@a.org:v@example.com"),
+	tap_ok(detector_addr_routed("v%gmail.com@example.com")
+		       && detector_addr_routed("gmail.com!v@example.com")
+		       && detector_addr_routed("\"v@gmail.com\"@example.com")
+		       && detector_addr_routed("@a.org:v@example.com"),
 	       "%%, !, a quoted @ and a source route do");
-	tap_ok(detector_addr_internal("v@mail.example.com") && detector_addr_internal("v@example.com."),
+	tap_ok(detector_addr_internal("v@mail.example.com")
+		       && detector_addr_internal("v@example.com."),
 	       "internal: a subdomain, a trailing dot");
 	tap_ok(!detector_addr_internal("v%gmail.com@mail.example.com")
-	       && !detector_addr_internal("@mail.example.com:v@example.com"),
+		       && !detector_addr_internal("@mail.example.com:v@example.com"),
 	       "a routed address is never internal");
 	tap_ok(detector_addr_match("gmail.com", "v%gmail.com@example.com")
-	       && detector_addr_match("v@gmail.com", "gmail.com!v@example.com")
-	       && detector_addr_match("*@gmail.com", "\"v@gmail.com\"@example.com")
-	       && detector_addr_match("@b.org", "@a.org,@b.org:v@example.com")
-	       && detector_addr_match("example.com", "v%gmail.com@example.com"),
+		       && detector_addr_match("v@gmail.com", "gmail.com!v@example.com")
+		       && detector_addr_match("*@gmail.com", "\"v@gmail.com\"@example.com")
+		       && detector_addr_match("@b.org", "@a.org,@b.org:v@example.com")
+		       && detector_addr_match("example.com", "v%gmail.com@example.com"),
 	       "patterns match where the address goes, and what it says");
 	tap_ok(!detector_addr_match("gmail.com", "v@example.com"), "and nothing else");
 }
 
-int     main(void)
+int main(void)
 {
-	char    err[CONF_ERR_MAX];
+	char err[CONF_ERR_MAX];
 
 	msg_open("unit-mime", MSG_TO_STDERR, LOG_MAIL);
-	char   *overrides[] = {"internal_domains=example.com", NULL};
+	char *overrides[] = {"internal_domains=example.com", NULL};
 
 	if (conf_load("/nonexistent", overrides, 1, err, sizeof(err)) < 0)
 		tap_diag("conf_load: %s", err);

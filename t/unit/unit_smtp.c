@@ -24,7 +24,7 @@ static struct proxy_session unit_s;
 /* unit_reply - what proxy_read_reply() makes of bytes from the next hop */
 static int unit_reply(const char *bytes, struct smtp_reply *r)
 {
-	int     sv[2], rc;
+	int sv[2], rc;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		return -99;
@@ -49,7 +49,9 @@ static void unit_replies(void)
 	tap_ok(r.code == 250 && r.nlines == 1 && strcmp(r.first, "250 2.1.0 Ok") == 0,
 	       "code 250, one line, kept for logs: %s", r.first);
 	tap_is_int(unit_reply("250-mx.example\r\n250-PIPELINING\r\n250-SIZE 1000\r\n"
-			      "250 \r\n", &r), HOP_OK, "smtp-sink's EHLO ends in an empty \"250 \"");
+			      "250 \r\n",
+			      &r),
+		   HOP_OK, "smtp-sink's EHLO ends in an empty \"250 \"");
 	tap_is_str(r.text.data, "250-mx.example\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 \r\n",
 		   "kept verbatim for relaying");
 	tap_is_int(r.nlines, 4, "four lines");
@@ -77,10 +79,12 @@ static void unit_caps(void)
 	smtp_reply_init(&r);
 	unit_reply("250-mx.example says SIZE 5\r\n250-pipelining\r\n250-SIZE 20480000\r\n"
 		   "250-DSN\r\n250-8BITMIME\r\n250-AUTH PLAIN\r\n250-CHUNKING\r\n"
-		   "250-SIZEX 1\r\n250 STARTTLS\r\n", &r);
+		   "250-SIZEX 1\r\n250 STARTTLS\r\n",
+		   &r);
 	proxy_parse_caps(&unit_s, &r);
-	tap_is_int(unit_s.hop_caps, CAP_PIPELINING | CAP_SIZE | CAP_DSN | CAP_8BITMIME
-		   | CAP_STARTTLS, "PIPELINING (any case), SIZE, DSN, 8BITMIME, STARTTLS; "
+	tap_is_int(unit_s.hop_caps,
+		   CAP_PIPELINING | CAP_SIZE | CAP_DSN | CAP_8BITMIME | CAP_STARTTLS,
+		   "PIPELINING (any case), SIZE, DSN, 8BITMIME, STARTTLS; "
 		   "AUTH, CHUNKING and SIZEX are none of ours");
 	tap_is_int(unit_s.hop_size, 20480000, "SIZE from its own line, not the greeting's");
 	unit_reply("250 mx.example\r\n", &r);
@@ -99,19 +103,19 @@ static void unit_commands(void)
 	tap_ok(proxy_cmd_find("", 0)->name == NULL, "an empty word: the unknown row");
 	tap_ok(proxy_cmd_find("RCPT", 4)->flags & CMD_NEED_MAIL, "RCPT needs a MAIL");
 	tap_ok((proxy_cmd_find("MAIL", 4)->flags & CMD_BATCH)
-	       && (proxy_cmd_find("RSET", 4)->flags & CMD_BATCH)
-	       && !(proxy_cmd_find("DATA", 4)->flags & CMD_BATCH),
+		       && (proxy_cmd_find("RSET", 4)->flags & CMD_BATCH)
+		       && !(proxy_cmd_find("DATA", 4)->flags & CMD_BATCH),
 	       "MAIL and RSET may wait in a pipelined group, DATA may not (RFC 2920)");
 	tap_ok(!(proxy_cmd_find("MAIL", 4)->flags & CMD_PRE_TLS)
-	       && (proxy_cmd_find("EHLO", 4)->flags & CMD_PRE_TLS),
+		       && (proxy_cmd_find("EHLO", 4)->flags & CMD_PRE_TLS),
 	       "with inbound_tls = encrypt, EHLO may come before STARTTLS, MAIL may not");
 	tap_ok(proxy_cmd_find("BDAT", 4)->action == proxy_do_bdat, "BDAT has a row of its own");
 	tap_ok((proxy_cmd_find("EHLO", 4)->flags & CMD_LAST)
-	       && (proxy_cmd_find("DATA", 4)->flags & CMD_LAST)
-	       && !(proxy_cmd_find("RCPT", 4)->flags & CMD_LAST),
+		       && (proxy_cmd_find("DATA", 4)->flags & CMD_LAST)
+		       && !(proxy_cmd_find("RCPT", 4)->flags & CMD_LAST),
 	       "EHLO and DATA end a pipelined group, RCPT does not (RFC 2920)");
 	tap_ok((proxy_cmd_find("GET", 3)->flags & CMD_FORBIDDEN)
-	       && (proxy_cmd_find("CONNECT", 7)->flags & CMD_FORBIDDEN),
+		       && (proxy_cmd_find("CONNECT", 7)->flags & CMD_FORBIDDEN),
 	       "web requests are no SMTP");
 	tap_ok(proxy_cmd_find("Subject:", 8)->flags & CMD_FORBIDDEN,
 	       "nor is a line that looks like a message header");
@@ -133,11 +137,13 @@ static void unit_paths(void)
 {
 	static const struct {
 		const char *arg, *prefix, *want, *name;
-	}       t[] = {
-		{"from: <>", "FROM:", "<>", "the null sender, case and a space after the colon"},
+	} t[] = {
+		{"from: <>", "FROM:", "<>",
+		 "the null sender, case and a space after the colon"},
 		{"TO:<\"a >b\"@example.com>", "TO:", "<\"a >b\"@example.com>",
-		"a quoted local part may hold > and spaces"},
-		{"TO:<\"a\\\"> b\"@x>", "TO:", "<\"a\\\"> b\"@x>", "a backslash quotes a quote"},
+		 "a quoted local part may hold > and spaces"},
+		{"TO:<\"a\\\"> b\"@x>", "TO:", "<\"a\\\"> b\"@x>",
+		 "a backslash quotes a quote"},
 		{"TO:a@example.com", "TO:", "(refused)", "no angle brackets"},
 		{"TO:<a b@example.com>", "TO:", "(refused)", "a space outside quotes"},
 		{"TO:<a@example.com>x", "TO:", "(refused)", "text glued to the path"},
@@ -145,10 +151,10 @@ static void unit_paths(void)
 		{"FROM:<a@example.com>", "TO:", "(refused)", "FROM: where TO: is due"},
 	};
 	const char *rest;
-	char    big[300];
+	char big[300];
 
-	tap_is_str(unit_path("FROM:<a@example.com> SIZE=10", "FROM:", &rest),
-		   "<a@example.com>", "MAIL FROM:<a@example.com>");
+	tap_is_str(unit_path("FROM:<a@example.com> SIZE=10", "FROM:", &rest), "<a@example.com>",
+		   "MAIL FROM:<a@example.com>");
 	tap_is_str(rest, "SIZE=10", "its parameters follow");
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		tap_is_str(unit_path(t[i].arg, t[i].prefix, &rest), t[i].want, "%s", t[i].name);
@@ -162,8 +168,11 @@ static void unit_paths(void)
 		   "a path of 256 bytes, a local part of 64: taken");
 	snprintf(big + 255, sizeof(big) - 255, "d>");
 	tap_is_str(unit_path(big, "", &rest), "(refused)", "one of 257 is not");
-	tap_ok(proxy_path("<" "lllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll"
-			  "@x>", "", big, sizeof(big), &rest) == PATH_LOCAL,
+	tap_ok(proxy_path("<"
+			  "lllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll"
+			  "@x>",
+			  "", big, sizeof(big), &rest)
+		       == PATH_LOCAL,
 	       "a local part of 65 is refused as such");
 }
 
@@ -171,10 +180,11 @@ static void unit_paths(void)
 static const char *unit_param(enum param_cmd verb, const char *text)
 {
 	static char out[1100];
-	char    why[200];
+	char why[200];
 
 	return proxy_params(&unit_s, verb, text, out, sizeof(out), why, sizeof(why)) == 0
-		? out : strcpy(out, why);
+		? out
+		: strcpy(out, why);
 }
 
 /* unit_params - ESMTP parameters against the next hop's extensions */
@@ -183,31 +193,31 @@ static void unit_params(void)
 	const unsigned all = CAP_SIZE | CAP_8BITMIME | CAP_DSN;
 	const struct {
 		enum param_cmd verb;
-		unsigned caps;			/* the next hop's; its SIZE is 20000 */
+		unsigned caps; /* the next hop's; its SIZE is 20000 */
 		const char *text, *want, *name;
-	}       t[] = {
+	} t[] = {
 		{P_MAIL, all, "SIZE=1000  body=8BITMIME RET=HDRS ENVID=x+2By",
-			"SIZE=1000 body=8BITMIME RET=HDRS ENVID=x+2By",
-		"MAIL parameters the next hop offers are relayed, one space apart"},
+		 "SIZE=1000 body=8BITMIME RET=HDRS ENVID=x+2By",
+		 "MAIL parameters the next hop offers are relayed, one space apart"},
 		{P_MAIL, all, "SIZE=30000", "552 5.3.4 Message size exceeds fixed limit",
-		"SIZE over the next hop's"},
+		 "SIZE over the next hop's"},
 		{P_MAIL, all, "SIZE=-1", "501 5.5.4 Bad SIZE parameter", "SIZE=-1"},
 		{P_MAIL, all, "SIZE", "501 5.5.4 Bad SIZE parameter", "SIZE without a value"},
 		{P_MAIL, all, "BODY=BINARYMIME", "555 5.5.4 Unsupported option: BODY",
-		"BODY=BINARYMIME"},
+		 "BODY=BINARYMIME"},
 		{P_MAIL, all, "SMTPUTF8", "555 5.5.4 Unsupported option: SMTPUTF8",
-		"SMTPUTF8 when the next hop did not offer it"},
+		 "SMTPUTF8 when the next hop did not offer it"},
 		{P_MAIL, all, "AUTH=<>", "555 5.5.4 Unsupported option: AUTH",
-		"AUTH= is never relayed"},
+		 "AUTH= is never relayed"},
 		{P_RCPT, all, "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a@x",
-			"NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a@x", "RCPT DSN parameters"},
+		 "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a@x", "RCPT DSN parameters"},
 		{P_RCPT, all, "SIZE=10", "555 5.5.4 Unsupported option: SIZE",
-		"SIZE belongs to MAIL"},
+		 "SIZE belongs to MAIL"},
 		{P_RCPT, CAP_SIZE, "NOTIFY=NEVER", "555 5.5.4 Unsupported option: NOTIFY",
-		"NOTIFY when the next hop has no DSN"},
+		 "NOTIFY when the next hop has no DSN"},
 		{P_MAIL, CAP_SIZE, "BODY=7BIT", "BODY=7BIT", "BODY=7BIT needs nothing"},
 	};
-	char    big[1200];
+	char big[1200];
 
 	unit_s.hop_size = 20000;
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -223,11 +233,12 @@ static void unit_params(void)
 /* unit_xtext - RFC 3461 xtext both ways */
 static void unit_xtext(void)
 {
-	char    out[64];
+	char out[64];
 	struct buf b;
 
 	tap_ok(proxy_xtext_decode("a+2Bb+3Dc", out, sizeof(out)) == 0
-	       && strcmp(out, "a+b=c") == 0, "xtext decodes +2B and +3D: %s", out);
+		       && strcmp(out, "a+b=c") == 0,
+	       "xtext decodes +2B and +3D: %s", out);
 	tap_ok(proxy_xtext_decode("a+2", out, sizeof(out)) < 0, "a cut +XX is refused");
 	tap_ok(proxy_xtext_decode("a+zz", out, sizeof(out)) < 0, "+ and no hex is refused");
 	tap_ok(proxy_xtext_decode("a=b", out, sizeof(out)) < 0, "a bare = is refused");
@@ -274,9 +285,9 @@ static void unit_xforward(void)
 	tap_is_str(unit_xfwd(""), "no attribute", "no attribute at all");
 }
 
-int     main(void)
+int main(void)
 {
-	char    err[CONF_ERR_MAX];
+	char err[CONF_ERR_MAX];
 
 	msg_open("unit-smtp", MSG_TO_STDERR, LOG_MAIL);
 	msg_set_level(MSG_ERROR);

@@ -38,9 +38,9 @@ static long long now_ms(void)
 static void spares_start_clean(void)
 {
 	struct stream *s, *t;
-	int     a[2], b[2];
-	char   *line;
-	size_t  len;
+	int a[2], b[2];
+	char *line;
+	size_t len;
 
 	pair(a);
 	s = stream_open(a[0], 2);
@@ -57,7 +57,7 @@ static void spares_start_clean(void)
 	stream_puts(t, "250 ok\r\n");
 	tap_is_int(stream_flush(t), STREAM_OK, "and it writes");
 	{
-		char    got[16] = "";
+		char got[16] = "";
 		ssize_t n = recv(b[1], got, sizeof(got) - 1, MSG_DONTWAIT);
 
 		tap_is_str(n > 0 ? got : "", "250 ok\r\n", "the peer reads what it wrote");
@@ -74,10 +74,10 @@ static void spares_start_clean(void)
 static void read_timeouts(void)
 {
 	struct stream *s;
-	char   *line;
-	size_t  len;
+	char *line;
+	size_t len;
 	long long t0, dt;
-	int     a[2];
+	int a[2];
 
 	pair(a);
 	s = stream_open(a[0], 1);
@@ -110,7 +110,7 @@ static void write_timeout(void)
 	static char big[1 << 20];
 	struct stream *s;
 	long long t0, dt;
-	int     a[2], rc = STREAM_OK;
+	int a[2], rc = STREAM_OK;
 
 	pair(a);
 	s = stream_open(a[0], 1);
@@ -127,7 +127,7 @@ static void write_timeout(void)
 	close(a[1]);
 }
 
-int     main(void)
+int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	spares_start_clean();

@@ -34,40 +34,115 @@ static void unit_digits(char *d, size_t n)
 	d[n] = 0;
 }
 
-typedef int (*valid_fn) (const char *d, size_t n);
+typedef int (*valid_fn)(const char *d, size_t n);
 
 /* Adapters: every validator as f(text, length). */
-static int v_card(const char *d, size_t n) { return detector_card_ok(d, n); }
-static int v_ssn(const char *d, size_t n) { return n == 9 && detector_ssn_ok(d); }
-static int v_iban(const char *d, size_t n) { return detector_iban_ok(d, n); }
-static int v_nino(const char *d, size_t n) { return detector_valid_nino(d, n); }
-static int v_sin(const char *d, size_t n) { return n == 9 && detector_valid_sin(d); }
-static int v_nir(const char *d, size_t n) { return detector_valid_nir(d, n); }
-static int v_dni(const char *d, size_t n) { return detector_valid_dni(d, n); }
-static int v_nie(const char *d, size_t n) { return detector_valid_nie(d, n); }
-static int v_cf(const char *d, size_t n) { return detector_valid_it_cf(d, n); }
-static int v_bsn(const char *d, size_t n) { return n == 9 && detector_valid_bsn(d); }
-static int v_steuer(const char *d, size_t n) { return n == 11 && detector_valid_steuer_id(d); }
-static int v_pnr(const char *d, size_t n) { return detector_valid_personnummer(d, n); }
-static int v_cpr(const char *d, size_t n) { return n == 10 && detector_valid_cpr(d); }
-static int v_pesel(const char *d, size_t n) { return n == 11 && detector_valid_pesel(d); }
-static int v_aadhaar(const char *d, size_t n) { return n == 12 && detector_valid_aadhaar(d); }
-static int v_cn(const char *d, size_t n) { return n == 18 && detector_valid_cn_ric(d); }
-static int v_cpf(const char *d, size_t n) { return n == 11 && detector_valid_cpf(d); }
-static int v_cnpj(const char *d, size_t n) { return n == 14 && detector_valid_cnpj(d); }
-static int v_tfn(const char *d, size_t n) { return detector_valid_tfn(d, n); }
-static int v_itin(const char *d, size_t n) { return n == 9 && detector_valid_itin(d); }
-static int v_nhs(const char *d, size_t n) { return n == 10 && detector_valid_nhs(d); }
-static int v_aba(const char *d, size_t n) { return n == 9 && detector_valid_aba(d); }
-static int v_bic(const char *d, size_t n) { return detector_valid_bic(d, n); }
-static int v_dea(const char *d, size_t n) { return n == 9 && detector_valid_dea(d); }
-static int v_passport(const char *d, size_t n) { return n == 9 && detector_valid_passport_us(d); }
+static int v_card(const char *d, size_t n)
+{
+	return detector_card_ok(d, n);
+}
+static int v_ssn(const char *d, size_t n)
+{
+	return n == 9 && detector_ssn_ok(d);
+}
+static int v_iban(const char *d, size_t n)
+{
+	return detector_iban_ok(d, n);
+}
+static int v_nino(const char *d, size_t n)
+{
+	return detector_valid_nino(d, n);
+}
+static int v_sin(const char *d, size_t n)
+{
+	return n == 9 && detector_valid_sin(d);
+}
+static int v_nir(const char *d, size_t n)
+{
+	return detector_valid_nir(d, n);
+}
+static int v_dni(const char *d, size_t n)
+{
+	return detector_valid_dni(d, n);
+}
+static int v_nie(const char *d, size_t n)
+{
+	return detector_valid_nie(d, n);
+}
+static int v_cf(const char *d, size_t n)
+{
+	return detector_valid_it_cf(d, n);
+}
+static int v_bsn(const char *d, size_t n)
+{
+	return n == 9 && detector_valid_bsn(d);
+}
+static int v_steuer(const char *d, size_t n)
+{
+	return n == 11 && detector_valid_steuer_id(d);
+}
+static int v_pnr(const char *d, size_t n)
+{
+	return detector_valid_personnummer(d, n);
+}
+static int v_cpr(const char *d, size_t n)
+{
+	return n == 10 && detector_valid_cpr(d);
+}
+static int v_pesel(const char *d, size_t n)
+{
+	return n == 11 && detector_valid_pesel(d);
+}
+static int v_aadhaar(const char *d, size_t n)
+{
+	return n == 12 && detector_valid_aadhaar(d);
+}
+static int v_cn(const char *d, size_t n)
+{
+	return n == 18 && detector_valid_cn_ric(d);
+}
+static int v_cpf(const char *d, size_t n)
+{
+	return n == 11 && detector_valid_cpf(d);
+}
+static int v_cnpj(const char *d, size_t n)
+{
+	return n == 14 && detector_valid_cnpj(d);
+}
+static int v_tfn(const char *d, size_t n)
+{
+	return detector_valid_tfn(d, n);
+}
+static int v_itin(const char *d, size_t n)
+{
+	return n == 9 && detector_valid_itin(d);
+}
+static int v_nhs(const char *d, size_t n)
+{
+	return n == 10 && detector_valid_nhs(d);
+}
+static int v_aba(const char *d, size_t n)
+{
+	return n == 9 && detector_valid_aba(d);
+}
+static int v_bic(const char *d, size_t n)
+{
+	return detector_valid_bic(d, n);
+}
+static int v_dea(const char *d, size_t n)
+{
+	return n == 9 && detector_valid_dea(d);
+}
+static int v_passport(const char *d, size_t n)
+{
+	return n == 9 && detector_valid_passport_us(d);
+}
 
 static const struct unit_case {
 	const char *what;
 	valid_fn fn;
 	const char *value;
-	int     ok;
+	int ok;
 } unit_cases[] = {
 	{"Visa test number", v_card, "4111111111111111", 1},
 	{"Mastercard 2-series", v_card, "2223000048400011", 1},
@@ -170,7 +245,7 @@ static const struct unit_case {
 /* single_errors - does fn refuse every one-character change of a valid value? */
 static int single_errors(valid_fn fn, const char *v, size_t n, size_t from, size_t to)
 {
-	char    w[64];
+	char w[64];
 
 	memcpy(w, v, n);
 	for (size_t i = from; i < to; i++)
@@ -188,7 +263,7 @@ static int single_errors(valid_fn fn, const char *v, size_t n, size_t from, size
 /* one_completion - how many check digits complete a prefix (at position at) */
 static int completions(valid_fn fn, char *v, size_t n, size_t at)
 {
-	int     k = 0;
+	int k = 0;
 
 	for (char c = '0'; c <= '9'; c++) {
 		v[at] = c;
@@ -198,14 +273,14 @@ static int completions(valid_fn fn, char *v, size_t n, size_t at)
 }
 
 /* property - random prefixes of a scheme: completed by one digit, single errors caught */
-static void property(const char *what, valid_fn fn, const char *prefix, size_t n,
-		     int rounds, int min_made)
+static void property(const char *what, valid_fn fn, const char *prefix, size_t n, int rounds,
+		     int min_made)
 {
-	int     unique = 1, caught = 1, made = 0;
-	char    v[64];
+	int unique = 1, caught = 1, made = 0;
+	char v[64];
 
 	for (int r = 0; r < rounds; r++) {
-		size_t  p = strlen(prefix);
+		size_t p = strlen(prefix);
 
 		memcpy(v, prefix, p);
 		unit_digits(v + p, n - p);
@@ -217,12 +292,13 @@ static void property(const char *what, valid_fn fn, const char *prefix, size_t n
 				break;
 		}
 		if (!fn(v, n))
-			continue;	/* a prefix no check digit completes */
+			continue; /* a prefix no check digit completes */
 		made++;
 		if (!single_errors(fn, v, n, 0, n))
 			caught = 0;
 	}
-	tap_ok(made >= min_made, "%s: %d of %d generated prefixes complete", what, made, rounds);
+	tap_ok(made >= min_made, "%s: %d of %d generated prefixes complete", what, made,
+	       rounds);
 	tap_ok(unique, "%s: at most one check digit completes a prefix", what);
 	tap_ok(caught, "%s: every single-digit error is caught", what);
 }
@@ -230,8 +306,8 @@ static void property(const char *what, valid_fn fn, const char *prefix, size_t n
 /* verhoeff_transpositions - every adjacent transposition of distinct digits caught */
 static void verhoeff_transpositions(void)
 {
-	int     caught = 1, made = 0;
-	char    v[13];
+	int caught = 1, made = 0;
+	char v[13];
 
 	for (int r = 0; r < 300; r++) {
 		unit_digits(v, 12);
@@ -245,7 +321,7 @@ static void verhoeff_transpositions(void)
 			continue;
 		made++;
 		for (int i = 0; i + 1 < 12; i++) {
-			char    t;
+			char t;
 
 			if (v[i] == v[i + 1])
 				continue;
@@ -263,15 +339,15 @@ static void verhoeff_transpositions(void)
 static void github_crc(void)
 {
 	static const char b62[] =
-	"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	const char *tok = "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";
-	char    w[41];
-	int     caught = 1;
+	char w[41];
+	int caught = 1;
 
 	tap_ok(detector_github_ok(tok, 40), "GitHub token with its CRC32 passes");
 	memcpy(w, tok, 41);
 	for (int i = 4; i < 40; i++) {
-		char    c = w[i];
+		char c = w[i];
 
 		w[i] = b62[(strchr(b62, c) - b62 + 1 + (int) unit_rand(60)) % 62];
 		if (detector_github_ok(w, 40))
@@ -286,7 +362,7 @@ static void github_crc(void)
 /* completes - does some check character (digits, X) complete v at its end? */
 static int completes(valid_fn fn, const char *v, size_t n)
 {
-	char    w[64];
+	char w[64];
 
 	memcpy(w, v, n);
 	for (const char *c = "0123456789X"; *c; c++) {
@@ -300,7 +376,8 @@ static int completes(valid_fn fn, const char *v, size_t n)
 /* dates - dates embedded in numbers follow the calendar */
 static void dates(void)
 {
-	tap_ok(completes(v_pnr, "20000229123?", 12), "personnummer: 29 February 2000, a leap year");
+	tap_ok(completes(v_pnr, "20000229123?", 12),
+	       "personnummer: 29 February 2000, a leap year");
 	tap_ok(!completes(v_pnr, "19000229123?", 12), "personnummer: no 29 February 1900");
 	tap_ok(!completes(v_pnr, "20010431123?", 12), "personnummer: no 31 April");
 	tap_ok(completes(v_cn, "11010520000229123?", 18), "resident id: 29 February 2000");
@@ -314,7 +391,7 @@ static void dates(void)
 	tap_ok(!detector_valid_cpr("3104001234"), "CPR: no 31 April");
 }
 
-int     main(void)
+int main(void)
 {
 	for (size_t i = 0; i < sizeof(unit_cases) / sizeof(unit_cases[0]); i++) {
 		const struct unit_case *c = &unit_cases[i];
@@ -336,7 +413,8 @@ int     main(void)
 	       "mod 97 (NIR): every single-digit error is caught");
 	tap_ok(single_errors(v_iban, "DE89370400440532013000", 22, 2, 22),
 	       "mod 97 (IBAN): every single-digit error is caught");
-	tap_ok(single_errors(v_nie, "X1234567L", 9, 1, 8) && single_errors(v_dni, "12345678Z", 9, 0, 8),
+	tap_ok(single_errors(v_nie, "X1234567L", 9, 1, 8)
+		       && single_errors(v_dni, "12345678Z", 9, 0, 8),
 	       "mod 23 (DNI, NIE): every single-digit error is caught");
 	verhoeff_transpositions();
 	github_crc();
