@@ -51,7 +51,7 @@ LINK = $(Q)$(if $(V),,echo "  LD      $@";) $(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_
 # Debian packages: to build, and what the tests talk to. Roles add theirs.
 DEB_BUILD = gcc make pkg-config libc6-dev libssl-dev libbsd-dev libconfig-dev \
 	libldns-dev
-DEB_TEST  = perl postfix swaks openssl procps psmisc iproute2 cppcheck
+DEB_TEST  = perl postfix swaks openssl procps psmisc iproute2 cppcheck clang-format
 # the man pages are read back with man, col and groff (t/56)
 DEB_TEST += man-db groff-base bsdextrautils
 
