@@ -63,7 +63,7 @@ static int pdf_child(int fd, void *arg)
 {
 	const struct pdf_job *job = arg;
 
-	return pdf_read(job->data, job->len, job->budget, fd);
+	return pdf_read_exit(job->data, job->len, job->budget, fd);
 }
 
 /* doc_name - the attachment's name, for reasons */

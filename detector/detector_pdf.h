@@ -196,5 +196,6 @@ extern const size_t pdf_glyph_count;
 
 /* detector_pdfread.c: the reader, in the confined child (and the fuzz harness) */
 int pdf_read(const char *data, size_t len, size_t budget, int fd);
+int pdf_read_exit(const char *data, size_t len, size_t budget, int fd);
 
 #endif

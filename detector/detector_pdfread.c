@@ -1,8 +1,9 @@
 /*
  * detector_pdfread - the PDF reader: a document's text, through qpdf
  *
- * pdf_read() runs in the confined child (detector_pdf.c) and in the fuzz
- * harness. It opens the document with qpdf (libqpdf): cross-reference
+ * pdf_read() runs in the fuzz harness, pdf_read_exit() (the same, leaving
+ * what it holds to the process's exit) in the confined child
+ * (detector_pdf.c). It opens the document with qpdf (libqpdf): cross-reference
  * tables and streams, object streams, damaged files rebuilt the way
  * viewers do (a document cut before its trailer gets one naming its
  * catalog), every standard filter, encryption with the empty user
@@ -1457,8 +1458,11 @@ static int open_doc(struct pdf_rd *rd, const char *data, size_t len, char **copy
 	return -1;
 }
 
-/* pdf_read - read a document, write its records to fd; the exit status */
-int     pdf_read(const char *data, size_t len, size_t budget, int fd)
+/* read_doc - read a document, write its records to fd; the exit status.
+ * exiting: the process exits next, so what the reader holds is left to
+ * the exit (freeing qpdf's objects of a large document takes a few per
+ * cent of the reading, while the parent waits for the exit) */
+static int read_doc(const char *data, size_t len, size_t budget, int fd, int exiting)
 {
 	struct pdf_rd rd = {.fd = fd,.budget = budget};
 	char    msg[160];
@@ -1502,8 +1506,22 @@ int     pdf_read(const char *data, size_t len, size_t budget, int fd)
 	if (rd.unmapped >= PDF_UNMAPPED_MAX)
 		why(&rd, "text without a Unicode map (font %s)", rd.unmapped_font);
 	rec(&rd, PDF_REC_END, NULL, 0);
+	if (exiting)
+		return 0;
 	rd_free(&rd);
 	free(copy);
 	return 0;
+}
+
+/* pdf_read - read a document, write its records to fd; the exit status */
+int     pdf_read(const char *data, size_t len, size_t budget, int fd)
+{
+	return read_doc(data, len, budget, fd, 0);
+}
+
+/* pdf_read_exit - pdf_read for a process that exits when it returns */
+int     pdf_read_exit(const char *data, size_t len, size_t budget, int fd)
+{
+	return read_doc(data, len, budget, fd, 1);
 }
 
