@@ -49,13 +49,13 @@
 #include "detector.h"
 #include "detector_pdf.h"
 
-#define PDF_WHY_MAX	200
+#define PDF_WHY_MAX 200
 
 /* ---- the parent: confine the reader, scan what it sends --------------- */
 
 struct pdf_job {
 	const char *data;
-	size_t  len, budget;
+	size_t len, budget;
 };
 
 /* pdf_child - the confined reader's entry point */
@@ -81,8 +81,8 @@ static const char *doc_name(const struct det_scan *sc)
 static void scan_file(struct det_scan *sc, const unsigned char *p, size_t len, int depth,
 		      unsigned where, const char *doc)
 {
-	char    name[260];
-	size_t  nlen;
+	char name[260];
+	size_t nlen;
 	const char *sniffed;
 
 	if (len < 2 || (nlen = (size_t) p[0] | (size_t) p[1] << 8) > len - 2 || nlen > 255)
@@ -114,22 +114,22 @@ static int pdf_records(struct det_scan *sc, const struct buf *out, unsigned wher
 		       const char *doc, int *failed)
 {
 	const unsigned char *p = (const unsigned char *) out->data;
-	size_t  left = out->len, text = 0;
+	size_t left = out->len, text = 0;
 	struct buf unit, xml;
 	struct det_readings r;
-	int     end = 0, readings = 0;
+	int end = 0, readings = 0;
 
 	buf_init(&unit, 4096);
 	buf_init(&xml, 1024);
 	while (left >= PDF_REC_HDR && !end) {
-		size_t  n = (size_t) p[1] | (size_t) p[2] << 8 | (size_t) p[3] << 16
+		size_t n = (size_t) p[1] | (size_t) p[2] << 8 | (size_t) p[3] << 16
 			| (size_t) p[4] << 24;
-		int     type = p[0];
+		int type = p[0];
 		const unsigned char *d = p + PDF_REC_HDR;
-		char    reason[PDF_WHY_MAX + 1];
+		char reason[PDF_WHY_MAX + 1];
 
 		if (n > left - PDF_REC_HDR)
-			break;			/* cut short: the reader was stopped */
+			break; /* cut short: the reader was stopped */
 		p += PDF_REC_HDR + n;
 		left -= PDF_REC_HDR + n;
 		switch (type) {
@@ -137,7 +137,7 @@ static int pdf_records(struct det_scan *sc, const struct buf *out, unsigned wher
 			buf_append(&unit, d, n);
 			text += n;
 			break;
-		case PDF_REC_ALT:		/* one reading of the unit; another follows */
+		case PDF_REC_ALT: /* one reading of the unit; another follows */
 			if (!readings)
 				detector_readings_begin(sc, &r);
 			readings = 1;
@@ -171,14 +171,14 @@ static int pdf_records(struct det_scan *sc, const struct buf *out, unsigned wher
 			if (strcmp(reason, "decoded size") == 0)
 				detector_scan_limit(sc, "decoded size");
 			else
-				detector_unscannable(sc, "pdf%s%s %s", doc ? " " : "", doc ? doc : "",
-						     reason);
+				detector_unscannable(sc, "pdf%s%s %s", doc ? " " : "",
+						     doc ? doc : "", reason);
 			break;
 		case PDF_REC_END:
 			end = 1;
 			break;
 		default:
-			left = 0;		/* not ours: stop reading */
+			left = 0; /* not ours: stop reading */
 			break;
 		}
 	}
@@ -205,18 +205,18 @@ static long long ms_left(const struct det_scan *sc)
 }
 
 /* detector_pdf_scan - the text of a PDF, read by a confined reader */
-void    detector_pdf_scan(struct det_scan *sc, const char *data, size_t len,
-			  unsigned where, int depth)
+void detector_pdf_scan(struct det_scan *sc, const char *data, size_t len, unsigned where,
+		       int depth)
 {
-	size_t  lim = (size_t) var_detector_decoded_size_limit;
-	struct pdf_job job = {.data = data,.len = len};
+	size_t lim = (size_t) var_detector_decoded_size_limit;
+	struct pdf_job job = {.data = data, .len = len};
 	struct confine_limits cl;
 	struct confine_result res;
 	const char *doc = doc_name(sc);
-	char    how[96];
+	char how[96];
 	struct buf out;
 	long long ms = ms_left(sc);
-	int     failed = 0;
+	int failed = 0;
 
 	if (detector_scan_expired(sc))
 		return;
@@ -228,16 +228,19 @@ void    detector_pdf_scan(struct det_scan *sc, const char *data, size_t len,
 	memset(&cl, 0, sizeof(cl));
 	cl.memory = (size_t) var_detector_reader_memory_limit;
 	cl.timeout_ms = (int) (ms < var_detector_reader_time_limit * 1000LL
-			       ? ms : var_detector_reader_time_limit * 1000LL);
+				       ? ms
+				       : var_detector_reader_time_limit * 1000LL);
 	cl.cpu = cl.timeout_ms / 1000 + 1;
 	cl.output = job.budget + (1 << 20);
 	buf_init(&out, 65536);
 	confine_run(&cl, pdf_child, &job, &out, &res);
 	if (!pdf_records(sc, &out, where, depth, doc, &failed) || res.status != CONFINE_OK) {
 		confine_describe(&res, how, sizeof(how));
-		if (res.status == CONFINE_TIMEOUT && ms <= var_detector_reader_time_limit * 1000LL)
+		if (res.status == CONFINE_TIMEOUT
+		    && ms <= var_detector_reader_time_limit * 1000LL)
 			(void) detector_scan_expired(sc);
-		detector_unscannable(sc, "unreadable pdf%s%s (%s)", doc ? " " : "", doc ? doc : "",
+		detector_unscannable(sc, "unreadable pdf%s%s (%s)", doc ? " " : "",
+				     doc ? doc : "",
 				     res.status == CONFINE_OK ? "reader ended early" : how);
 		failed |= out.len == 0;
 	}

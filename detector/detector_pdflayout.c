@@ -42,7 +42,7 @@
 #include "detector_pdf.h"
 
 /* pdf_runs_reset - no runs (a new page) */
-void    pdf_runs_reset(struct pdf_runs *rs)
+void pdf_runs_reset(struct pdf_runs *rs)
 {
 	rs->n = 0;
 	rs->over = 0;
@@ -50,7 +50,7 @@ void    pdf_runs_reset(struct pdf_runs *rs)
 }
 
 /* pdf_runs_free - what the runs hold */
-void    pdf_runs_free(struct pdf_runs *rs)
+void pdf_runs_free(struct pdf_runs *rs)
 {
 	free(rs->r);
 	memset(rs, 0, sizeof(*rs));
@@ -98,19 +98,19 @@ static uint32_t fkey(float f)
 /* radix - a stable sort of keys by their low "bytes" bytes (tmp: as many) */
 static void radix(struct key *a, struct key *tmp, size_t n, int bytes)
 {
-	size_t  count[256];
+	size_t count[256];
 
 	for (int b = 0; b < bytes; b++) {
-		int     sh = 8 * b;
-		size_t  sum = 0;
+		int sh = 8 * b;
+		size_t sum = 0;
 
 		memset(count, 0, sizeof(count));
 		for (size_t i = 0; i < n; i++)
 			count[(a[i].k >> sh) & 0xff]++;
 		if (count[(a[0].k >> sh) & 0xff] == n)
-			continue;			/* the same byte everywhere */
+			continue; /* the same byte everywhere */
 		for (int d = 0; d < 256; d++) {
-			size_t  c = count[d];
+			size_t c = count[d];
 
 			count[d] = sum;
 			sum += c;
@@ -133,8 +133,8 @@ static int put(struct buf *out, const char *s, size_t n, size_t limit)
 /* ends_space - does the reading end with white space (or is it empty)? */
 static int ends_space(const struct buf *out)
 {
-	return out->len == 0 || out->data[out->len - 1] == ' ' || out->data[out->len - 1] == '\n'
-		|| out->data[out->len - 1] == '\t';
+	return out->len == 0 || out->data[out->len - 1] == ' '
+		|| out->data[out->len - 1] == '\n' || out->data[out->len - 1] == '\t';
 }
 
 /* line_out - one line's runs (keys), sorted along it, with the spaces between them */
@@ -146,9 +146,9 @@ static int line_out(const struct pdf_run *r, struct key *k, struct key *tmp, siz
 	if (n > 32)
 		radix(k, tmp, n, 8);
 	else
-		for (size_t i = 1; i < n; i++) {	/* a few: insertion is quicker */
+		for (size_t i = 1; i < n; i++) { /* a few: insertion is quicker */
 			struct key x = k[i];
-			size_t  j = i;
+			size_t j = i;
 
 			for (; j > 0 && k[j - 1].k > x.k; j--)
 				k[j] = k[j - 1];
@@ -162,13 +162,14 @@ static int line_out(const struct pdf_run *r, struct key *k, struct key *tmp, siz
 		if (a->len == 0)
 			continue;
 		if (b != NULL) {
-			double  gap = a->along - b->end;
-			double  s = a->size > b->size ? a->size : b->size;
+			double gap = a->along - b->end;
+			double s = a->size > b->size ? a->size : b->size;
 
 			if (s <= 0)
 				s = 1;
 			if ((gap > (a->widths && b->widths ? 0.15 : 0.6) * s || gap < -0.5 * s)
-			    && !ends_space(out) && text[a->off] != ' ' && !put(out, " ", 1, limit))
+			    && !ends_space(out) && text[a->off] != ' '
+			    && !put(out, " ", 1, limit))
 				return 0;
 		}
 		if (!put(out, text + a->off, a->len, limit))
@@ -180,17 +181,16 @@ static int line_out(const struct pdf_run *r, struct key *k, struct key *tmp, siz
 
 /* pdf_layout - the runs of a unit's text (text, len) in the order a viewer
  * shows them, into out (at most limit bytes); 0 if the limit was reached */
-int     pdf_layout(struct pdf_runs *rs, const char *text, size_t len, struct buf *out,
-		   size_t limit)
+int pdf_layout(struct pdf_runs *rs, const char *text, size_t len, struct buf *out, size_t limit)
 {
 	struct pdf_run *r = rs->r;
 	struct key *k, *tmp;
-	size_t  n = rs->n, i = 0, at = 0;
-	int     dirs = 0, ok = 1;
+	size_t n = rs->n, i = 0, at = 0;
+	int dirs = 0, ok = 1;
 
 	while (n > 0 && r[n - 1].len == 0)
 		n--;
-	for (size_t j = 0; j < n; j++)		/* a hostile caller's slices stay inside */
+	for (size_t j = 0; j < n; j++) /* a hostile caller's slices stay inside */
 		if (r[j].off > len || r[j].len > len - r[j].off)
 			r[j].len = 0, r[j].off = 0;
 	k = xmalloc((2 * n + 1) * sizeof(*k));
@@ -211,13 +211,13 @@ int     pdf_layout(struct pdf_runs *rs, const char *text, size_t len, struct buf
 	}
 	while (ok && i < n) {
 		const struct pdf_run *first = &r[k[i].i];
-		size_t  j = i + 1;
-		double  size = first->size;
+		size_t j = i + 1;
+		double size = first->size;
 
 		/* a line: the runs whose baselines lie close below the first */
 		while (j < n && r[k[j].i].dir == first->dir) {
 			const struct pdf_run *c = &r[k[j].i];
-			double  s = c->size > size ? c->size : size;
+			double s = c->size > size ? c->size : size;
 
 			if (first->perp - c->perp > 0.6 * (s > 0 ? s : 1))
 				break;
@@ -236,14 +236,15 @@ int     pdf_layout(struct pdf_runs *rs, const char *text, size_t len, struct buf
 	free(k);
 	/* the text between the runs (in stream order): what no glyph wrote */
 	for (i = 0; ok && i <= n; i++) {
-		size_t  end = i < n ? r[i].off : len, c = at;
+		size_t end = i < n ? r[i].off : len, c = at;
 
 		if (i < n && r[i].len == 0)
 			continue;
 		while (c < end && (text[c] == ' ' || text[c] == '\n' || text[c] == '\t'))
 			c++;
-		if (c < end && ((!ends_space(out) && !put(out, "\n", 1, limit))
-				|| !put(out, text + at, end - at, limit)))
+		if (c < end
+		    && ((!ends_space(out) && !put(out, "\n", 1, limit))
+			|| !put(out, text + at, end - at, limit)))
 			ok = 0;
 		if (i < n && r[i].off + r[i].len > at)
 			at = r[i].off + r[i].len;

@@ -46,46 +46,46 @@
 #include "mem.h"
 #include "detector_pdf.h"
 
-#define PDF_FORM_DEPTH	12		/* form XObjects within form XObjects */
-#define PDF_FORM_DRAWS	1000000		/* form XObjects drawn per document */
-#define PDF_TREE_DEPTH	32		/* name trees, field trees */
-#define PDF_ITEMS_MAX	100000		/* outline items, fields, tree nodes */
-#define PDF_ANNOTS_MAX	10000		/* annotations per page */
-#define PDF_UNMAPPED_MAX 8		/* glyphs without Unicode before it counts */
-#define PDF_WHY_MAX	200
-#define PDF_FONTS_MAX	10000		/* fonts kept for the document */
-#define PDF_RUNS_MAX	(1u << 18)	/* runs of glyphs put in reading order per page */
-#define PDF_WBUF_MAX	(2u << 20)	/* bytes of records held before they are written */
+#define PDF_FORM_DEPTH   12      /* form XObjects within form XObjects */
+#define PDF_FORM_DRAWS   1000000 /* form XObjects drawn per document */
+#define PDF_TREE_DEPTH   32      /* name trees, field trees */
+#define PDF_ITEMS_MAX    100000  /* outline items, fields, tree nodes */
+#define PDF_ANNOTS_MAX   10000   /* annotations per page */
+#define PDF_UNMAPPED_MAX 8       /* glyphs without Unicode before it counts */
+#define PDF_WHY_MAX      200
+#define PDF_FONTS_MAX    10000      /* fonts kept for the document */
+#define PDF_RUNS_MAX     (1u << 18) /* runs of glyphs put in reading order per page */
+#define PDF_WBUF_MAX     (2u << 20) /* bytes of records held before they are written */
 
 /* ---- the reader (the confined child) ----------------------------------- */
 
 struct pdf_cached_font {
-	int     id, gen;
+	int id, gen;
 	struct pdf_font *font;
 };
 
 struct pdf_rd {
 	qpdf_data q;
-	int     fd;
-	int     broken;			/* the pipe is gone */
-	size_t  budget, used;		/* bytes of text and files */
+	int fd;
+	int broken;          /* the pipe is gone */
+	size_t budget, used; /* bytes of text and files */
 	struct buf unit;
-	struct pdf_cached_font *fonts;	/* indirect fonts, for the document */
-	size_t  nfonts;
-	struct pdf_font **direct;	/* direct fonts (and past the cache), per page */
-	size_t  ndirect;
-	int     forms[PDF_FORM_DEPTH];	/* form XObjects being drawn */
-	int     nforms;
+	struct pdf_cached_font *fonts; /* indirect fonts, for the document */
+	size_t nfonts;
+	struct pdf_font **direct; /* direct fonts (and past the cache), per page */
+	size_t ndirect;
+	int forms[PDF_FORM_DEPTH]; /* form XObjects being drawn */
+	int nforms;
 	unsigned long draws;
 	unsigned long unmapped;
-	char    unmapped_font[64];
-	int     *seen;			/* object ids already read (fields, files, actions) */
-	size_t  nseen, capseen;
-	int     full;
-	struct buf js;			/* the document's JavaScript, a unit of its own */
-	struct pdf_runs runs;		/* the page's runs of glyphs */
-	unsigned long actions;		/* actions read */
-	struct buf wbuf;		/* records not yet written (see rec) */
+	char unmapped_font[64];
+	int *seen; /* object ids already read (fields, files, actions) */
+	size_t nseen, capseen;
+	int full;
+	struct buf js;         /* the document's JavaScript, a unit of its own */
+	struct pdf_runs runs;  /* the page's runs of glyphs */
+	unsigned long actions; /* actions read */
+	struct buf wbuf;       /* records not yet written (see rec) */
 };
 
 static const struct pdf_cs_ops pdf_ops;
@@ -93,7 +93,8 @@ static const struct pdf_cs_ops pdf_ops;
 /* rec_flush - write the records held */
 static void rec_flush(struct pdf_rd *rd)
 {
-	if (rd->wbuf.len && !rd->broken && confine_write(rd->fd, rd->wbuf.data, rd->wbuf.len) < 0)
+	if (rd->wbuf.len && !rd->broken
+	    && confine_write(rd->fd, rd->wbuf.data, rd->wbuf.len) < 0)
 		rd->broken = 1;
 	buf_reset(&rd->wbuf);
 }
@@ -131,11 +132,10 @@ static void rec(struct pdf_rd *rd, int type, const void *data, size_t len)
 }
 
 /* why - a reason the document is not completely read */
-static void why(struct pdf_rd *rd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void why(struct pdf_rd *rd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void why(struct pdf_rd *rd, const char *fmt, ...)
 {
-	char    text[PDF_WHY_MAX];
+	char text[PDF_WHY_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -147,7 +147,7 @@ static void why(struct pdf_rd *rd, const char *fmt, ...)
 /* room - text bytes the unit may still take */
 static size_t room(const struct pdf_rd *rd)
 {
-	size_t  used = rd->used + rd->unit.len + rd->js.len;
+	size_t used = rd->used + rd->unit.len + rd->js.len;
 
 	return used >= rd->budget ? 0 : rd->budget - used;
 }
@@ -174,8 +174,8 @@ static void unit_end(struct pdf_rd *rd)
  * differs and fits the budget): the parent counts the better one */
 static void unit_end_alt(struct pdf_rd *rd, const struct buf *alt)
 {
-	if (alt->len == 0 || (alt->len == rd->unit.len
-			      && memcmp(alt->data, rd->unit.data, alt->len) == 0)) {
+	if (alt->len == 0
+	    || (alt->len == rd->unit.len && memcmp(alt->data, rd->unit.data, alt->len) == 0)) {
 		unit_end(rd);
 		return;
 	}
@@ -251,7 +251,7 @@ static int name_is(struct pdf_rd *rd, qpdf_oh oh, const char *name)
 /* number - a numeric object's value, or def */
 static double number(struct pdf_rd *rd, qpdf_oh oh, double def)
 {
-	double  v;
+	double v;
 
 	if (!qpdf_oh_is_number(rd->q, oh))
 		return def;
@@ -262,18 +262,19 @@ static double number(struct pdf_rd *rd, qpdf_oh oh, double def)
 /* seen - has this indirect object been read? (and remember it: a hash set) */
 static int seen(struct pdf_rd *rd, qpdf_oh oh)
 {
-	int     id = qpdf_oh_get_object_id(rd->q, oh);
-	size_t  i;
+	int id = qpdf_oh_get_object_id(rd->q, oh);
+	size_t i;
 
 	if (id <= 0)
 		return 0;
-	if (rd->nseen * 2 >= rd->capseen) {	/* grow: rehash into twice the room */
-		size_t  cap = rd->capseen ? rd->capseen * 2 : 256;
-		int    *t = xcalloc(cap, sizeof(int));
+	if (rd->nseen * 2 >= rd->capseen) { /* grow: rehash into twice the room */
+		size_t cap = rd->capseen ? rd->capseen * 2 : 256;
+		int *t = xcalloc(cap, sizeof(int));
 
 		for (size_t k = 0; k < rd->capseen; k++)
 			if (rd->seen[k] > 0) {
-				for (i = (size_t) rd->seen[k] * 2654435761u % cap; t[i]; i = (i + 1) % cap)
+				for (i = (size_t) rd->seen[k] * 2654435761u % cap; t[i];
+				     i = (i + 1) % cap)
 					;
 				t[i] = rd->seen[k];
 			}
@@ -281,7 +282,8 @@ static int seen(struct pdf_rd *rd, qpdf_oh oh)
 		rd->seen = t;
 		rd->capseen = cap;
 	}
-	for (i = (size_t) id * 2654435761u % rd->capseen; rd->seen[i]; i = (i + 1) % rd->capseen)
+	for (i = (size_t) id * 2654435761u % rd->capseen; rd->seen[i];
+	     i = (i + 1) % rd->capseen)
 		if (rd->seen[i] == id)
 			return 1;
 	rd->seen[i] = id;
@@ -294,13 +296,14 @@ static unsigned char *stream_data(struct pdf_rd *rd, qpdf_oh s, size_t *len, con
 {
 	unsigned char *data = NULL;
 	QPDF_BOOL filtered = QPDF_FALSE;
-	char    msg[128];
+	char msg[128];
 
 	*len = 0;
 	if (!qpdf_oh_is_stream(rd->q, s))
 		return NULL;
 	if ((qpdf_oh_get_stream_data(rd->q, s, qpdf_dl_specialized, &filtered, &data, len)
-	     & QPDF_ERRORS) || qerr(rd, msg, sizeof(msg))) {
+	     & QPDF_ERRORS)
+	    || qerr(rd, msg, sizeof(msg))) {
 		if (!qerr(rd, msg, sizeof(msg)))
 			snprintf(msg, sizeof(msg), "cannot be decoded");
 		why(rd, "%s (object %d): %s", what, qpdf_oh_get_object_id(rd->q, s), msg);
@@ -320,7 +323,7 @@ static unsigned char *stream_data(struct pdf_rd *rd, qpdf_oh s, size_t *len, con
 static void text_value(struct pdf_rd *rd, qpdf_oh oh)
 {
 	const char *v;
-	size_t  n = 0;
+	size_t n = 0;
 
 	if (qpdf_oh_is_string(rd->q, oh)) {
 		if (!qpdf_oh_get_value_as_utf8(rd->q, oh, &v, &n))
@@ -346,9 +349,10 @@ static void text_value(struct pdf_rd *rd, qpdf_oh oh)
 static void font_widths_simple(struct pdf_rd *rd, qpdf_oh fd, struct pdf_font *f)
 {
 	qpdf_oh w = key(rd, fd, "/Widths");
-	double  missing = number(rd, key(rd, key(rd, fd, "/FontDescriptor"), "/MissingWidth"), -1);
-	int     first = (int) number(rd, key(rd, fd, "/FirstChar"), 0);
-	int     n;
+	double missing =
+		number(rd, key(rd, key(rd, fd, "/FontDescriptor"), "/MissingWidth"), -1);
+	int first = (int) number(rd, key(rd, fd, "/FirstChar"), 0);
+	int n;
 
 	if (!qpdf_oh_is_array(rd->q, w))
 		return;
@@ -357,10 +361,11 @@ static void font_widths_simple(struct pdf_rd *rd, qpdf_oh fd, struct pdf_font *f
 		f->widths[c] = (float) (missing >= 0 ? missing : 0);
 	n = qpdf_oh_get_array_n_items(rd->q, w);
 	for (int i = 0; i < n && i < 256; i++) {
-		int     c = first + i;
+		int c = first + i;
 
 		if (c >= 0 && c < 256)
-			f->widths[c] = (float) number(rd, qpdf_oh_get_array_item(rd->q, w, i), 0);
+			f->widths[c] =
+				(float) number(rd, qpdf_oh_get_array_item(rd->q, w, i), 0);
 	}
 }
 
@@ -368,7 +373,7 @@ static void font_widths_simple(struct pdf_rd *rd, qpdf_oh fd, struct pdf_font *f
 static void font_encoding_simple(struct pdf_rd *rd, qpdf_oh fd, struct pdf_font *f)
 {
 	qpdf_oh enc = key(rd, fd, "/Encoding"), diff;
-	int     n, code = 0;
+	int n, code = 0;
 
 	pdf_font_encoding(f, "StandardEncoding");
 	if (qpdf_oh_is_name(rd->q, enc)) {
@@ -378,7 +383,8 @@ static void font_encoding_simple(struct pdf_rd *rd, qpdf_oh fd, struct pdf_font 
 	if (!qpdf_oh_is_dictionary(rd->q, enc))
 		return;
 	if (qpdf_oh_is_name(rd->q, key(rd, enc, "/BaseEncoding")))
-		pdf_font_encoding(f, qpdf_oh_get_name(rd->q, key(rd, enc, "/BaseEncoding")) + 1);
+		pdf_font_encoding(f,
+				  qpdf_oh_get_name(rd->q, key(rd, enc, "/BaseEncoding")) + 1);
 	diff = key(rd, enc, "/Differences");
 	if (!qpdf_oh_is_array(rd->q, diff))
 		return;
@@ -419,8 +425,8 @@ static void wr_add(struct pdf_font *f, size_t *cap, double lo, double hi, double
 static void font_widths_cid(struct pdf_rd *rd, qpdf_oh cid, struct pdf_font *f)
 {
 	qpdf_oh w = key(rd, cid, "/W");
-	size_t  cap = 0;
-	int     n;
+	size_t cap = 0;
+	int n;
 
 	f->dw = (float) number(rd, key(rd, cid, "/DW"), 1000);
 	f->widths_known = 1;
@@ -428,11 +434,12 @@ static void font_widths_cid(struct pdf_rd *rd, qpdf_oh cid, struct pdf_font *f)
 		return;
 	n = qpdf_oh_get_array_n_items(rd->q, w);
 	for (int i = 0; i + 1 < n;) {
-		qpdf_oh a = qpdf_oh_get_array_item(rd->q, w, i), b = qpdf_oh_get_array_item(rd->q, w, i + 1);
-		double  first = number(rd, a, -1);
+		qpdf_oh a = qpdf_oh_get_array_item(rd->q, w, i),
+			b = qpdf_oh_get_array_item(rd->q, w, i + 1);
+		double first = number(rd, a, -1);
 
 		if (qpdf_oh_is_array(rd->q, b)) {
-			int     m = qpdf_oh_get_array_n_items(rd->q, b);
+			int m = qpdf_oh_get_array_n_items(rd->q, b);
 
 			for (int j = 0; j < m; j++)
 				wr_add(f, &cap, first + j, first + j,
@@ -454,7 +461,7 @@ static struct pdf_cmap *cmap_stream(struct pdf_rd *rd, qpdf_oh s, const char *wh
 {
 	struct pdf_cmap *cm;
 	unsigned char *data;
-	size_t  len;
+	size_t len;
 
 	if (!qpdf_oh_is_stream(rd->q, s) || (data = stream_data(rd, s, &len, what)) == NULL)
 		return NULL;
@@ -513,7 +520,7 @@ static void font_load(struct pdf_rd *rd, qpdf_oh fd, struct pdf_font *f)
 		font_widths_simple(rd, fd, f);
 		if (name_is(rd, sub, "/Type3")) {
 			qpdf_oh fm = key(rd, fd, "/FontMatrix");
-			double  a = number(rd, qpdf_oh_get_array_item(rd->q, fm, 0), 0.001);
+			double a = number(rd, qpdf_oh_get_array_item(rd->q, fm, 0), 0.001);
 
 			if (qpdf_oh_is_array(rd->q, fm) && fabs(a) > 1e-9 && fabs(a) < 1e3)
 				f->scale = fabs(a);
@@ -543,8 +550,8 @@ static struct pdf_font *rd_font(void *ctx, void *res, const char *name)
 {
 	struct pdf_rd *rd = ctx;
 	qpdf_oh fonts = key(rd, (qpdf_oh) (uintptr_t) res, "/Font"), fd;
-	char    k[140];
-	int     id, gen;
+	char k[140];
+	int id, gen;
 	struct pdf_font *f;
 
 	snprintf(k, sizeof(k), "/%s", name);
@@ -594,11 +601,11 @@ static void matrix(struct pdf_rd *rd, qpdf_oh a, double m[6])
 /* run_form - draw a form XObject (or an appearance stream) */
 static void run_form(struct pdf_rd *rd, qpdf_oh xo, qpdf_oh res, struct pdf_cs *cs)
 {
-	int     id = qpdf_oh_get_object_id(rd->q, xo);
+	int id = qpdf_oh_get_object_id(rd->q, xo);
 	qpdf_oh xres = key(rd, xo, "/Resources");
 	unsigned char *data;
-	size_t  len;
-	double  m[6];
+	size_t len;
+	double m[6];
 
 	for (int i = 0; i < rd->nforms; i++)
 		if (rd->forms[i] == id) {
@@ -632,7 +639,7 @@ static void rd_xobject(void *ctx, void *res, const char *name, struct pdf_cs *cs
 {
 	struct pdf_rd *rd = ctx;
 	qpdf_oh xobjs = key(rd, (qpdf_oh) (uintptr_t) res, "/XObject"), xo;
-	char    k[140];
+	char k[140];
 
 	snprintf(k, sizeof(k), "/%s", name);
 	xo = key(rd, xobjs, k);
@@ -681,9 +688,9 @@ static void embedded_file(struct pdf_rd *rd, qpdf_oh fs, const char *tree_name);
 
 struct walk {
 	qpdf_oh *oh;
-	int    *depth;
-	size_t  n, cap;
-	int     over;			/* more than PDF_ITEMS_MAX to visit */
+	int *depth;
+	size_t n, cap;
+	int over; /* more than PDF_ITEMS_MAX to visit */
 };
 
 /* walk_add - one object to visit */
@@ -705,7 +712,7 @@ static void walk_add(struct walk *w, qpdf_oh oh, int depth)
 /* walk_push - the items of an array, to be visited in their order */
 static void walk_push(struct pdf_rd *rd, struct walk *w, qpdf_oh arr, int depth)
 {
-	int     m;
+	int m;
 
 	if (!qpdf_oh_is_array(rd->q, arr))
 		return;
@@ -727,17 +734,17 @@ static void walk_free(struct walk *w)
 
 /* name_tree - every value of a name tree, with its key */
 static void name_tree(struct pdf_rd *rd, qpdf_oh top, const char *what,
-		      void (*fn) (struct pdf_rd *, qpdf_oh key, qpdf_oh value))
+		      void (*fn)(struct pdf_rd *, qpdf_oh key, qpdf_oh value))
 {
 	struct walk w = {0};
-	int     items = 0;
+	int items = 0;
 
 	if (!qpdf_oh_is_dictionary(rd->q, top))
 		return;
 	walk_add(&w, top, 0);
 	while (w.n > 0 && !rd->full) {
 		qpdf_oh node = w.oh[--w.n], names;
-		int     d = w.depth[w.n];
+		int d = w.depth[w.n];
 
 		if (++items > PDF_ITEMS_MAX) {
 			w.over = 1;
@@ -745,7 +752,7 @@ static void name_tree(struct pdf_rd *rd, qpdf_oh top, const char *what,
 		}
 		names = key(rd, node, "/Names");
 		if (qpdf_oh_is_array(rd->q, names)) {
-			int     m = qpdf_oh_get_array_n_items(rd->q, names);
+			int m = qpdf_oh_get_array_n_items(rd->q, names);
 
 			for (int i = 0; i + 1 < m && i < 2 * PDF_ITEMS_MAX && !rd->full; i += 2)
 				fn(rd, qpdf_oh_get_array_item(rd->q, names, i),
@@ -777,7 +784,7 @@ static int js_hex(int c)
 /* js_hexes - n hex digits at s as a number, or -1 */
 static long js_hexes(const char *s, size_t n)
 {
-	long    v = 0;
+	long v = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if (js_hex((unsigned char) s[i]) < 0)
@@ -793,7 +800,7 @@ static size_t js_escape(const char *s, size_t n, long *cp)
 {
 	static const char from[] = "ntrbfv0", to[] = "\n\t\r\b\f\v";
 	const char *e;
-	size_t  k = 0;
+	size_t k = 0;
 
 	*cp = -1;
 	if (n == 0 || (unsigned char) s[0] >= 0x80)
@@ -812,32 +819,34 @@ static size_t js_escape(const char *s, size_t n, long *cp)
 	if (s[0] == 'u' && n >= 3 && s[1] == '{') {
 		while (k < 6 && 2 + k < n && js_hex((unsigned char) s[2 + k]) >= 0)
 			k++;
-		if (k > 0 && 2 + k < n && s[2 + k] == '}' && (*cp = js_hexes(s + 2, k)) < 0x110000)
+		if (k > 0 && 2 + k < n && s[2 + k] == '}'
+		    && (*cp = js_hexes(s + 2, k)) < 0x110000)
 			return 3 + k;
 	}
-	if (s[0] >= '0' && s[0] <= '7') {	/* legacy octal, up to \377 */
-		long    v = 0;
+	if (s[0] >= '0' && s[0] <= '7') { /* legacy octal, up to \377 */
+		long v = 0;
 
-		while (k < 3 && k < n && s[k] >= '0' && s[k] <= '7' && v * 8 + (s[k] - '0') <= 0377)
+		while (k < 3 && k < n && s[k] >= '0' && s[k] <= '7'
+		       && v * 8 + (s[k] - '0') <= 0377)
 			v = v * 8 + (s[k++] - '0');
 		*cp = v;
 		return k;
 	}
-	*cp = (unsigned char) s[0];		/* \q is q */
+	*cp = (unsigned char) s[0]; /* \q is q */
 	return 1;
 }
 
 /* js_literal - one string literal at in[i] (its quote): its text, decoded; past it */
 static size_t js_literal(const char *in, size_t len, size_t i, struct buf *out)
 {
-	char    q = in[i++];
-	long    cp, lo;
+	char q = in[i++];
+	long cp, lo;
 
 	while (i < len && in[i] != q) {
-		size_t  k;
+		size_t k;
 
 		if (in[i] == '\n' && q != '`')
-			return i;			/* not closed on its line */
+			return i; /* not closed on its line */
 		if (in[i] != '\\') {
 			buf_putc(out, in[i++]);
 			continue;
@@ -845,8 +854,9 @@ static size_t js_literal(const char *in, size_t len, size_t i, struct buf *out)
 		k = js_escape(in + i + 1, len - i - 1, &cp);
 		i += 1 + k;
 		/* a surrogate pair written as two escapes */
-		if (cp >= 0xd800 && cp <= 0xdbff && len - i >= 6 && in[i] == '\\' && in[i + 1] == 'u'
-		    && (lo = js_hexes(in + i + 2, 4)) >= 0xdc00 && lo <= 0xdfff) {
+		if (cp >= 0xd800 && cp <= 0xdbff && len - i >= 6 && in[i] == '\\'
+		    && in[i + 1] == 'u' && (lo = js_hexes(in + i + 2, 4)) >= 0xdc00
+		    && lo <= 0xdfff) {
 			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 			i += 6;
 		}
@@ -859,7 +869,7 @@ static size_t js_literal(const char *in, size_t len, size_t i, struct buf *out)
 /* js_codes - String.fromCharCode(n, ...) at in[i] as its text; past it, or i */
 static size_t js_codes(const char *in, size_t len, size_t i, struct buf *out)
 {
-	size_t  j = i + 12, start = out->len;
+	size_t j = i + 12, start = out->len;
 
 	while (j < len && (in[j] == ' ' || in[j] == '\t'))
 		j++;
@@ -867,22 +877,27 @@ static size_t js_codes(const char *in, size_t len, size_t i, struct buf *out)
 		return i;
 	buf_putc(out, '"');
 	for (;;) {
-		long    v = 0;
-		int     digits = 0, hex = 0;
+		long v = 0;
+		int digits = 0, hex = 0;
 
-		while (j < len && (in[j] == ' ' || in[j] == '\t' || in[j] == '\n' || in[j] == '\r'))
+		while (j < len
+		       && (in[j] == ' ' || in[j] == '\t' || in[j] == '\n' || in[j] == '\r'))
 			j++;
 		if (len - j >= 2 && in[j] == '0' && (in[j + 1] | 0x20) == 'x') {
 			hex = 1;
 			j += 2;
 		}
-		for (; j < len && digits < 8 && (hex ? js_hex((unsigned char) in[j]) >= 0
-						: in[j] >= '0' && in[j] <= '9'); j++, digits++)
-			v = v * (hex ? 16 : 10) + (hex ? js_hex((unsigned char) in[j]) : in[j] - '0');
-		while (j < len && (in[j] == ' ' || in[j] == '\t' || in[j] == '\n' || in[j] == '\r'))
+		for (; j < len && digits < 8
+		     && (hex ? js_hex((unsigned char) in[j]) >= 0
+			     : in[j] >= '0' && in[j] <= '9');
+		     j++, digits++)
+			v = v * (hex ? 16 : 10)
+				+ (hex ? js_hex((unsigned char) in[j]) : in[j] - '0');
+		while (j < len
+		       && (in[j] == ' ' || in[j] == '\t' || in[j] == '\n' || in[j] == '\r'))
 			j++;
 		if (digits == 0 || j >= len || (in[j] != ',' && in[j] != ')')) {
-			out->len = start;		/* not a list of numbers: as written */
+			out->len = start; /* not a list of numbers: as written */
 			return i;
 		}
 		if (v > 0 && v < 0x110000)
@@ -897,9 +912,9 @@ static size_t js_codes(const char *in, size_t len, size_t i, struct buf *out)
 /* pdf_js_decode - JavaScript with its string literals decoded (escapes),
  * joined where the script adds them ("41" + "11"), and String.fromCharCode
  * calls as their text: what app.alert() shows. At most limit bytes. */
-void    pdf_js_decode(const char *in, size_t len, struct buf *out, size_t limit)
+void pdf_js_decode(const char *in, size_t len, struct buf *out, size_t limit)
 {
-	size_t  i = 0, j;
+	size_t i = 0, j;
 
 	while (i < len && out->len < limit) {
 		if (in[i] == '"' || in[i] == '\'' || in[i] == '`') {
@@ -907,14 +922,14 @@ void    pdf_js_decode(const char *in, size_t len, struct buf *out, size_t limit)
 			for (;;) {
 				i = js_literal(in, len, i, out);
 				for (j = i; j < len && strchr(" \t\r\n", in[j]) && in[j]; j++)
-					 /* void */ ;
+					/* void */;
 				if (j >= len || in[j] != '+')
 					break;
 				for (j++; j < len && strchr(" \t\r\n", in[j]) && in[j]; j++)
-					 /* void */ ;
+					/* void */;
 				if (j >= len || (in[j] != '"' && in[j] != '\'' && in[j] != '`'))
 					break;
-				i = j;			/* "a" + "b": one string */
+				i = j; /* "a" + "b": one string */
 			}
 			buf_putc(out, '"');
 		} else if (len - i >= 12 && memcmp(in + i, "fromCharCode", 12) == 0
@@ -932,22 +947,24 @@ static void js_source(struct pdf_rd *rd, qpdf_oh js)
 {
 	const char *v = NULL;
 	unsigned char *data = NULL;
-	size_t  n = 0;
+	size_t n = 0;
 
 	if (qpdf_oh_is_stream(rd->q, js)) {
 		if ((data = stream_data(rd, js, &n, "JavaScript")) == NULL)
 			return;
 		v = (const char *) data;
-	} else if (!qpdf_oh_is_string(rd->q, js) || !qpdf_oh_get_value_as_utf8(rd->q, js, &v, &n))
+	} else if (!qpdf_oh_is_string(rd->q, js)
+		   || !qpdf_oh_get_value_as_utf8(rd->q, js, &v, &n))
 		return;
 	if (n + 1 > room(rd)) {
 		if (!rd->full)
 			why(rd, "decoded size");
 		rd->full = 1;
 	} else if (n >= 2 && (unsigned char) v[0] == 0xfe && (unsigned char) v[1] == 0xff) {
-		for (size_t i = 2; i + 1 < n; i += 2)	/* a stream in UTF-16BE */
-			pdf_utf8_put(&rd->js, (uint32_t) (unsigned char) v[i] << 8
-				     | (unsigned char) v[i + 1]);
+		for (size_t i = 2; i + 1 < n; i += 2) /* a stream in UTF-16BE */
+			pdf_utf8_put(&rd->js,
+				     (uint32_t) (unsigned char) v[i] << 8
+					     | (unsigned char) v[i + 1]);
 		buf_putc(&rd->js, '\n');
 	} else {
 		buf_append(&rd->js, v, n);
@@ -965,15 +982,15 @@ static void js_action(struct pdf_rd *rd, qpdf_oh a, int depth)
 		return;
 	if (depth >= PDF_TREE_DEPTH || ++rd->actions > PDF_ITEMS_MAX) {
 		if (depth >= PDF_TREE_DEPTH || rd->actions == PDF_ITEMS_MAX + 1)
-			why(rd, "actions chained too long (%s)", depth >= PDF_TREE_DEPTH
-			    ? "nested" : "count");
+			why(rd, "actions chained too long (%s)",
+			    depth >= PDF_TREE_DEPTH ? "nested" : "count");
 		return;
 	}
 	if (name_is(rd, key(rd, a, "/S"), "/JavaScript"))
 		js_source(rd, key(rd, a, "/JS"));
 	next = key(rd, a, "/Next");
 	if (qpdf_oh_is_array(rd->q, next)) {
-		int     n = qpdf_oh_get_array_n_items(rd->q, next);
+		int n = qpdf_oh_get_array_n_items(rd->q, next);
 
 		for (int i = 0; i < n && rd->actions <= PDF_ITEMS_MAX; i++)
 			js_action(rd, qpdf_oh_get_array_item(rd->q, next, i), depth + 1);
@@ -985,9 +1002,9 @@ static void js_action(struct pdf_rd *rd, qpdf_oh a, int depth)
 static void js_triggers(struct pdf_rd *rd, qpdf_oh aa)
 {
 	/* the triggers of documents, pages, annotations and form fields */
-	static const char *const trig[] = {"/O", "/C", "/K", "/F", "/V", "/E", "/X", "/D",
-		"/U", "/Fo", "/Bl", "/PO", "/PC", "/PV", "/PI", "/WC", "/WS", "/DS", "/WP",
-		"/DP"};
+	static const char *const trig[] = {"/O",  "/C",  "/K",  "/F",  "/V",  "/E",  "/X",
+					   "/D",  "/U",  "/Fo", "/Bl", "/PO", "/PC", "/PV",
+					   "/PI", "/WC", "/WS", "/DS", "/WP", "/DP"};
 
 	if (!qpdf_oh_is_dictionary(rd->q, aa))
 		return;
@@ -1040,7 +1057,7 @@ static qpdf_oh appearance(struct pdf_rd *rd, qpdf_oh annot)
 		qpdf_oh as = key(rd, annot, "/AS");
 
 		n = qpdf_oh_is_name(rd->q, as) ? key(rd, n, qpdf_oh_get_name(rd->q, as))
-			: qpdf_oh_new_null(rd->q);
+					       : qpdf_oh_new_null(rd->q);
 	}
 	return n;
 }
@@ -1053,13 +1070,13 @@ static void field_value(struct pdf_rd *rd, qpdf_oh field)
 	if (qpdf_oh_is_null(rd->q, v) || seen(rd, field))
 		return;
 	if (qpdf_oh_is_array(rd->q, v)) {
-		int     n = qpdf_oh_get_array_n_items(rd->q, v);
+		int n = qpdf_oh_get_array_n_items(rd->q, v);
 
 		for (int i = 0; i < n && i < PDF_ITEMS_MAX; i++)
 			text_value(rd, qpdf_oh_get_array_item(rd->q, v, i));
 	} else if (qpdf_oh_is_stream(rd->q, v)) {
 		unsigned char *data;
-		size_t  len;
+		size_t len;
 
 		if ((data = stream_data(rd, v, &len, "form field value")) != NULL) {
 			unit_put(rd, (const char *) data, len);
@@ -1073,7 +1090,7 @@ static void field_value(struct pdf_rd *rd, qpdf_oh field)
 static void page_annots(struct pdf_rd *rd, qpdf_oh page, struct pdf_cs *cs)
 {
 	qpdf_oh annots = key(rd, page, "/Annots");
-	int     n;
+	int n;
 
 	if (!qpdf_oh_is_array(rd->q, annots))
 		return;
@@ -1094,7 +1111,7 @@ static void page_annots(struct pdf_rd *rd, qpdf_oh page, struct pdf_cs *cs)
 		rc = key(rd, a, "/RC");
 		if (qpdf_oh_is_string(rd->q, rc)) {
 			const char *v;
-			size_t  len;
+			size_t len;
 
 			if (qpdf_oh_get_value_as_utf8(rd->q, rc, &v, &len))
 				rec(rd, PDF_REC_XML, v, len);
@@ -1103,9 +1120,12 @@ static void page_annots(struct pdf_rd *rd, qpdf_oh page, struct pdf_cs *cs)
 			embedded_file(rd, key(rd, a, "/FS"), NULL);
 		if (name_is(rd, sub, "/Widget")) {
 			/* a field whose widget is on the page but not in the AcroForm tree */
-			field_value(rd, qpdf_oh_is_null(rd->q, key(rd, a, "/V"))
-				    && !qpdf_oh_is_null(rd->q, key(rd, a, "/Parent"))
-				    ? key(rd, a, "/Parent") : a);
+			field_value(rd,
+				    qpdf_oh_is_null(rd->q, key(rd, a, "/V"))
+						    && !qpdf_oh_is_null(rd->q,
+									key(rd, a, "/Parent"))
+					    ? key(rd, a, "/Parent")
+					    : a);
 			continue;
 		}
 		ap = appearance(rd, a);
@@ -1142,9 +1162,9 @@ static void read_page(struct pdf_rd *rd, int i)
 {
 	qpdf_oh page = qpdf_get_page_n(rd->q, (size_t) i), res;
 	unsigned char *data = NULL;
-	size_t  len = 0;
+	size_t len = 0;
 	struct pdf_cs cs;
-	char    msg[128];
+	char msg[128];
 
 	if (!qpdf_oh_is_dictionary(rd->q, page)) {
 		(void) qerr(rd, NULL, 0);
@@ -1176,12 +1196,12 @@ static void read_fields(struct pdf_rd *rd)
 {
 	qpdf_oh acro = key(rd, qpdf_get_root(rd->q), "/AcroForm"), xfa;
 	struct walk w = {0};
-	int     items = 0;
+	int items = 0;
 
 	walk_push(rd, &w, key(rd, acro, "/Fields"), 0);
 	while (w.n > 0 && !rd->full) {
 		qpdf_oh f = w.oh[--w.n];
-		int     d = w.depth[w.n];
+		int d = w.depth[w.n];
 
 		if (++items > PDF_ITEMS_MAX) {
 			w.over = 1;
@@ -1192,7 +1212,7 @@ static void read_fields(struct pdf_rd *rd)
 		if (!qpdf_oh_is_null(rd->q, key(rd, f, "/V")))
 			field_value(rd, f);
 		if (!name_is(rd, key(rd, f, "/Subtype"), "/Widget"))
-			js_triggers(rd, key(rd, f, "/AA"));	/* widgets: with their page */
+			js_triggers(rd, key(rd, f, "/AA")); /* widgets: with their page */
 		if (!qpdf_oh_is_array(rd->q, key(rd, f, "/Kids")))
 			continue;
 		if (d + 1 >= PDF_TREE_DEPTH)
@@ -1207,20 +1227,21 @@ static void read_fields(struct pdf_rd *rd)
 	xfa = key(rd, acro, "/XFA");
 	if (qpdf_oh_is_stream(rd->q, xfa)) {
 		unsigned char *data;
-		size_t  len;
+		size_t len;
 
 		if ((data = stream_data(rd, xfa, &len, "XFA form")) != NULL) {
 			rec(rd, PDF_REC_XML, data, len);
 			free(data);
 		}
 	} else if (qpdf_oh_is_array(rd->q, xfa)) {
-		int     m = qpdf_oh_get_array_n_items(rd->q, xfa);
+		int m = qpdf_oh_get_array_n_items(rd->q, xfa);
 
 		for (int i = 1; i < m && i < 1000; i += 2) {
 			unsigned char *data;
-			size_t  len;
+			size_t len;
 
-			data = stream_data(rd, qpdf_oh_get_array_item(rd->q, xfa, i), &len, "XFA form");
+			data = stream_data(rd, qpdf_oh_get_array_item(rd->q, xfa, i), &len,
+					   "XFA form");
 			if (data) {
 				rec(rd, PDF_REC_XML, data, len);
 				free(data);
@@ -1233,8 +1254,8 @@ static void read_fields(struct pdf_rd *rd)
 static void read_metadata(struct pdf_rd *rd)
 {
 	qpdf_oh info = key(rd, qpdf_get_trailer(rd->q), "/Info"), xmp;
-	char  **keys = NULL;
-	size_t  nkeys = 0;
+	char **keys = NULL;
+	size_t nkeys = 0;
 
 	if (qpdf_oh_is_dictionary(rd->q, info)) {
 		qpdf_oh_begin_dict_key_iter(rd->q, info);
@@ -1254,7 +1275,7 @@ static void read_metadata(struct pdf_rd *rd)
 	xmp = key(rd, qpdf_get_root(rd->q), "/Metadata");
 	if (qpdf_oh_is_stream(rd->q, xmp)) {
 		unsigned char *data;
-		size_t  len;
+		size_t len;
 
 		if ((data = stream_data(rd, xmp, &len, "XMP metadata")) != NULL) {
 			if (len <= room(rd)) {
@@ -1271,7 +1292,7 @@ static void read_metadata(struct pdf_rd *rd)
 static void read_outlines(struct pdf_rd *rd)
 {
 	qpdf_oh stack[PDF_TREE_DEPTH * 2];
-	int     n = 0, items = 0;
+	int n = 0, items = 0;
 	qpdf_oh first = key(rd, key(rd, qpdf_get_root(rd->q), "/Outlines"), "/First");
 
 	if (qpdf_oh_is_dictionary(rd->q, first))
@@ -1305,12 +1326,12 @@ static void embedded_file(struct pdf_rd *rd, qpdf_oh fs, const char *tree_name)
 {
 	qpdf_oh ef = key(rd, fs, "/EF"), s, nm;
 	unsigned char *data;
-	size_t  len, nlen;
+	size_t len, nlen;
 	const char *name = NULL;
 	struct buf r;
 
 	if (!qpdf_oh_is_dictionary(rd->q, ef))
-		return;				/* a reference to a file outside */
+		return; /* a reference to a file outside */
 	s = key(rd, ef, "/UF");
 	if (!qpdf_oh_is_stream(rd->q, s))
 		s = key(rd, ef, "/F");
@@ -1347,8 +1368,8 @@ static void embedded_file(struct pdf_rd *rd, qpdf_oh fs, const char *tree_name)
 /* file_named - an EmbeddedFiles entry: the file, by its key when it has no name */
 static void file_named(struct pdf_rd *rd, qpdf_oh name, qpdf_oh fs)
 {
-	char   *tn = qpdf_oh_is_string(rd->q, name)
-		? xstrdup(qpdf_oh_get_utf8_value(rd->q, name)) : NULL;
+	char *tn = qpdf_oh_is_string(rd->q, name) ? xstrdup(qpdf_oh_get_utf8_value(rd->q, name))
+						  : NULL;
 
 	embedded_file(rd, fs, tn);
 	free(tn);
@@ -1396,7 +1417,7 @@ static char *with_trailer(const char *data, size_t len, size_t *newlen)
 		return NULL;
 	/* back to "N G obj" before it */
 	for (p = cat; p > data + 4 && p > cat - 4096; p--) {
-		long    num = 0, gen = 0, mul = 1;
+		long num = 0, gen = 0, mul = 1;
 		const char *q;
 
 		if (memcmp(p - 3, "obj", 3) != 0 || (p - 4 >= data && p[-4] != ' '))
@@ -1428,8 +1449,8 @@ static char *with_trailer(const char *data, size_t len, size_t *newlen)
 static int open_doc(struct pdf_rd *rd, const char *data, size_t len, char **copy)
 {
 	qpdf_error e;
-	size_t  n;
-	char    msg[160];
+	size_t n;
+	char msg[160];
 
 	if (!(qpdf_read_memory(rd->q, "document", data, len, "") & QPDF_ERRORS))
 		return 0;
@@ -1438,7 +1459,8 @@ static int open_doc(struct pdf_rd *rd, const char *data, size_t len, char **copy
 		rec(rd, PDF_REC_FAIL, "encrypted with a password", 25);
 		return -1;
 	}
-	snprintf(msg, sizeof(msg), "%s", e ? qpdf_get_error_message_detail(rd->q, e) : "damaged");
+	snprintf(msg, sizeof(msg), "%s",
+		 e ? qpdf_get_error_message_detail(rd->q, e) : "damaged");
 	if ((*copy = with_trailer(data, len, &n)) != NULL) {
 		qpdf_cleanup(&rd->q);
 		rd->q = qpdf_init();
@@ -1450,7 +1472,7 @@ static int open_doc(struct pdf_rd *rd, const char *data, size_t len, char **copy
 		(void) qerr(rd, NULL, 0);
 	}
 	{
-		char    text[PDF_WHY_MAX];
+		char text[PDF_WHY_MAX];
 
 		snprintf(text, sizeof(text), "cannot be read: %s", msg);
 		rec(rd, PDF_REC_FAIL, text, strlen(text));
@@ -1464,11 +1486,11 @@ static int open_doc(struct pdf_rd *rd, const char *data, size_t len, char **copy
  * cent of the reading, while the parent waits for the exit) */
 static int read_doc(const char *data, size_t len, size_t budget, int fd, int exiting)
 {
-	struct pdf_rd rd = {.fd = fd,.budget = budget};
-	char    msg[160];
-	int     npages;
+	struct pdf_rd rd = {.fd = fd, .budget = budget};
+	char msg[160];
+	int npages;
 
-	char   *copy = NULL;
+	char *copy = NULL;
 
 	buf_init(&rd.unit, 4096);
 	buf_init(&rd.js, 256);
@@ -1514,14 +1536,13 @@ static int read_doc(const char *data, size_t len, size_t budget, int fd, int exi
 }
 
 /* pdf_read - read a document, write its records to fd; the exit status */
-int     pdf_read(const char *data, size_t len, size_t budget, int fd)
+int pdf_read(const char *data, size_t len, size_t budget, int fd)
 {
 	return read_doc(data, len, budget, fd, 0);
 }
 
 /* pdf_read_exit - pdf_read for a process that exits when it returns */
-int     pdf_read_exit(const char *data, size_t len, size_t budget, int fd)
+int pdf_read_exit(const char *data, size_t len, size_t budget, int fd)
 {
 	return read_doc(data, len, budget, fd, 1);
 }
-
