@@ -1148,21 +1148,21 @@ static void op(struct interp *in, const char *o, size_t len)
 	}
 }
 
-/* push - an operand */
-static void push(struct interp *in, const struct tok *t)
+/* next_slot - room for one more token on the stack: the next one is read
+ * into its place (and kept there when it is an operand), not copied */
+static struct tok *next_slot(struct interp *in)
 {
 	if (in->n == in->cap) {
 		in->cap = in->cap ? in->cap * 2 : 64;
 		in->stk = xrealloc(in->stk, in->cap * sizeof(*in->stk));
 	}
-	in->stk[in->n++] = *t;
+	return &in->stk[in->n];
 }
 
 /* pdf_cs_run - interpret a content stream with its resources */
 void    pdf_cs_run(struct pdf_cs *cs, void *res, const unsigned char *data, size_t len)
 {
 	struct interp in = {.cs = cs,.res = res};
-	struct tok t;
 	int     saved = cs->nstack;
 
 	if (data == NULL || len == 0)
@@ -1171,15 +1171,17 @@ void    pdf_cs_run(struct pdf_cs *cs, void *res, const unsigned char *data, size
 	in.lx.end = data + len;
 	buf_init(&in.lx.scratch, 256);
 	while (!cs->full) {
-		lex_next(&in.lx, &t);
-		if (t.t == TOK_EOF)
+		struct tok *t = next_slot(&in);
+
+		lex_next(&in.lx, t);
+		if (t->t == TOK_EOF)
 			break;
-		if (t.t != TOK_KW || ((t.len == 4 || t.len == 5) && (kw_is(&in.lx, &t, "true")
-				|| kw_is(&in.lx, &t, "false") || kw_is(&in.lx, &t, "null")))) {
-			push(&in, &t);
+		if (t->t != TOK_KW || ((t->len == 4 || t->len == 5) && (kw_is(&in.lx, t, "true")
+				|| kw_is(&in.lx, t, "false") || kw_is(&in.lx, t, "null")))) {
+			in.n++;			/* an operand */
 			continue;
 		}
-		op(&in, (const char *) in.lx.start + t.off, t.len);
+		op(&in, (const char *) in.lx.start + t->off, t->len);
 		in.n = 0;
 		buf_reset(&in.lx.scratch);
 	}
