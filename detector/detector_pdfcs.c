@@ -37,10 +37,10 @@
 #include "mem.h"
 #include "detector_pdf.h"
 
-#define PDF_NAME_MAX	127
-#define PDF_CMAP_MAX	(1u << 20)	/* mappings per CMap */
-#define PDF_UNI_MAX	(4u << 20)	/* code points per CMap */
-#define PDF_UNI_PER	16		/* code points per mapping */
+#define PDF_NAME_MAX 127
+#define PDF_CMAP_MAX (1u << 20) /* mappings per CMap */
+#define PDF_UNI_MAX  (4u << 20) /* code points per CMap */
+#define PDF_UNI_PER  16         /* code points per mapping */
 
 /* ---- the lexer: tokens of content streams and CMaps ------------------- */
 
@@ -58,26 +58,38 @@ enum tok_type {
 
 struct tok {
 	enum tok_type t;
-	double  num;
-	size_t  off, len;		/* NAME, STR: in the scratch; KW: in the input */
+	double num;
+	size_t off, len; /* NAME, STR: in the scratch; KW: in the input */
 };
 
 struct lex {
 	const unsigned char *p, *end, *start;
-	struct buf scratch;		/* decoded strings and names */
+	struct buf scratch; /* decoded strings and names */
 };
 
 /* The byte classes, by table: the lexer asks for each byte. */
-#define CC_WS		1		/* PDF white space */
-#define CC_DELIM	2		/* PDF delimiters */
-#define CC_LIT		4		/* ends a plain stretch of a (literal) */
+#define CC_WS    1 /* PDF white space */
+#define CC_DELIM 2 /* PDF delimiters */
+#define CC_LIT   4 /* ends a plain stretch of a (literal) */
 
 static const unsigned char char_class[256] = {
-	[' '] = CC_WS,['\n'] = CC_WS | CC_LIT,['\r'] = CC_WS | CC_LIT,['\t'] = CC_WS,
-	['\f'] = CC_WS,[0] = CC_WS,
-	['('] = CC_DELIM | CC_LIT,[')'] = CC_DELIM | CC_LIT,['<'] = CC_DELIM,['>'] = CC_DELIM,
-	['['] = CC_DELIM,[']'] = CC_DELIM,['{'] = CC_DELIM,['}'] = CC_DELIM,['/'] = CC_DELIM,
-	['%'] = CC_DELIM,['\\'] = CC_LIT,
+	[' '] = CC_WS,
+	['\n'] = CC_WS | CC_LIT,
+	['\r'] = CC_WS | CC_LIT,
+	['\t'] = CC_WS,
+	['\f'] = CC_WS,
+	[0] = CC_WS,
+	['('] = CC_DELIM | CC_LIT,
+	[')'] = CC_DELIM | CC_LIT,
+	['<'] = CC_DELIM,
+	['>'] = CC_DELIM,
+	['['] = CC_DELIM,
+	[']'] = CC_DELIM,
+	['{'] = CC_DELIM,
+	['}'] = CC_DELIM,
+	['/'] = CC_DELIM,
+	['%'] = CC_DELIM,
+	['\\'] = CC_LIT,
 };
 
 /* is_ws - PDF white space */
@@ -107,14 +119,14 @@ static int hexval(int c)
 /* lex_literal - a (string) with its escapes, into the scratch */
 static void lex_literal(struct lex *lx, struct tok *t)
 {
-	int     depth = 1;
+	int depth = 1;
 
 	t->t = TOK_STR;
 	t->off = lx->scratch.len;
 	lx->p++;
 	while (lx->p < lx->end) {
 		const unsigned char *q = lx->p;
-		int     c;
+		int c;
 
 		/* plain bytes up to the next one that means more, at once */
 		while (q < lx->end && !(char_class[*q] & CC_LIT))
@@ -155,10 +167,11 @@ static void lex_literal(struct lex *lx, struct tok *t)
 				continue;
 			default:
 				if (c >= '0' && c <= '7') {
-					int     v = c - '0';
+					int v = c - '0';
 
 					for (int k = 0; k < 2 && lx->p < lx->end
-					     && *lx->p >= '0' && *lx->p <= '7'; k++)
+					     && *lx->p >= '0' && *lx->p <= '7';
+					     k++)
 						v = v * 8 + (*lx->p++ - '0');
 					c = v & 0xff;
 				}
@@ -177,13 +190,13 @@ static void lex_literal(struct lex *lx, struct tok *t)
 /* lex_hex - a <hex string>, into the scratch */
 static void lex_hex(struct lex *lx, struct tok *t)
 {
-	int     hi = -1;
+	int hi = -1;
 
 	t->t = TOK_STR;
 	t->off = lx->scratch.len;
 	lx->p++;
 	while (lx->p < lx->end && *lx->p != '>') {
-		int     v = hexval(*lx->p++);
+		int v = hexval(*lx->p++);
 
 		if (v < 0)
 			continue;
@@ -208,7 +221,7 @@ static void lex_name(struct lex *lx, struct tok *t)
 	t->off = lx->scratch.len;
 	lx->p++;
 	while (lx->p < lx->end && !is_ws(*lx->p) && !is_delim(*lx->p)) {
-		int     c = *lx->p++;
+		int c = *lx->p++;
 
 		if (c == '#' && lx->end - lx->p >= 2 && hexval(lx->p[0]) >= 0
 		    && hexval(lx->p[1]) >= 0) {
@@ -225,8 +238,8 @@ static void lex_name(struct lex *lx, struct tok *t)
 static int lex_number(struct lex *lx, struct tok *t)
 {
 	const unsigned char *p = lx->p;
-	double  v = 0, scale = 0.1;
-	int     neg = 0, digits = 0, point = 0;
+	double v = 0, scale = 0.1;
+	int neg = 0, digits = 0, point = 0;
 
 	while (p < lx->end && (*p == '+' || *p == '-'))
 		neg ^= *p++ == '-';
@@ -246,7 +259,7 @@ static int lex_number(struct lex *lx, struct tok *t)
 	if (!digits && !point)
 		return 0;
 	if (p < lx->end && !is_ws(*p) && !is_delim(*p))
-		return 0;			/* "1abc": a keyword */
+		return 0; /* "1abc": a keyword */
 	t->t = TOK_NUM;
 	t->num = neg ? -v : v;
 	lx->p = p;
@@ -312,7 +325,7 @@ static void lex_next(struct lex *lx, struct tok *t)
 	while (lx->p < lx->end && !is_ws(*lx->p) && !is_delim(*lx->p))
 		lx->p++;
 	t->len = (size_t) (lx->p - lx->start) - t->off;
-	if (t->len == 0) {			/* a stray delimiter */
+	if (t->len == 0) { /* a stray delimiter */
 		lx->p++;
 		t->len = 1;
 	}
@@ -321,7 +334,7 @@ static void lex_next(struct lex *lx, struct tok *t)
 /* kw_is - is the keyword token this word? */
 static int kw_is(const struct lex *lx, const struct tok *t, const char *w)
 {
-	size_t  n = strlen(w);
+	size_t n = strlen(w);
 
 	return t->t == TOK_KW && t->len == n && memcmp(lx->start + t->off, w, n) == 0;
 }
@@ -329,9 +342,9 @@ static int kw_is(const struct lex *lx, const struct tok *t, const char *w)
 /* ---- output ------------------------------------------------------------- */
 
 /* pdf_utf8_put - one code point as UTF-8 */
-void    pdf_utf8_put(struct buf *b, uint32_t cp)
+void pdf_utf8_put(struct buf *b, uint32_t cp)
 {
-	char    u[4];
+	char u[4];
 
 	if (cp >= 0xd800 && cp <= 0xdfff)
 		cp = 0xfffd;
@@ -357,7 +370,7 @@ void    pdf_utf8_put(struct buf *b, uint32_t cp)
 }
 
 /* pdf_cs_put - text into the unit, within its bound */
-void    pdf_cs_put(struct pdf_cs *cs, const char *s, size_t n)
+void pdf_cs_put(struct pdf_cs *cs, const char *s, size_t n)
 {
 	if (n == 0)
 		return;
@@ -373,16 +386,16 @@ void    pdf_cs_put(struct pdf_cs *cs, const char *s, size_t n)
 static inline void put_cp(struct pdf_cs *cs, uint32_t cp)
 {
 	struct buf one;
-	char    tmp[8];
+	char tmp[8];
 
 	if (cp == 0 || cp == 0xfeff)
 		return;
 	if (cp < 0x20 && cp != '\n' && cp != '\t')
-		cp = ' ';			/* control codes show as gaps */
+		cp = ' '; /* control codes show as gaps */
 	if (cp == 0xa0)
 		cp = ' ';
 	if (cp == ' ' && cs->last_space)
-		return;				/* one space where the geometry made one */
+		return; /* one space where the geometry made one */
 	if (cp < 0x80 && cs->out->len < cs->out->cap && cs->out->len < cs->out_max) {
 		/* the common case: one byte, room for it (and the NUL) */
 		cs->out->data[cs->out->len++] = (char) cp;
@@ -398,7 +411,7 @@ static inline void put_cp(struct pdf_cs *cs, uint32_t cp)
 }
 
 /* pdf_cs_break - a space or a line break, unless there is one already */
-void    pdf_cs_break(struct pdf_cs *cs, const char *sep)
+void pdf_cs_break(struct pdf_cs *cs, const char *sep)
 {
 	if (cs->out->len == 0)
 		return;
@@ -415,7 +428,7 @@ void    pdf_cs_break(struct pdf_cs *cs, const char *sep)
 /* mat_mul - r = a x b (a applied first) */
 static void mat_mul(double r[6], const double a[6], const double b[6])
 {
-	double  t[6];
+	double t[6];
 
 	t[0] = a[0] * b[0] + a[1] * b[2];
 	t[1] = a[0] * b[1] + a[1] * b[3];
@@ -439,7 +452,7 @@ static void mat_sane(double m[6])
 }
 
 /* pdf_cs_concat - cm: the CTM becomes m x CTM */
-void    pdf_cs_concat(struct pdf_cs *cs, const double m[6])
+void pdf_cs_concat(struct pdf_cs *cs, const double m[6])
 {
 	mat_mul(cs->gs.ctm, m, cs->gs.ctm);
 	mat_sane(cs->gs.ctm);
@@ -447,7 +460,7 @@ void    pdf_cs_concat(struct pdf_cs *cs, const double m[6])
 }
 
 /* pdf_cs_save - q */
-void    pdf_cs_save(struct pdf_cs *cs)
+void pdf_cs_save(struct pdf_cs *cs)
 {
 	if (cs->nstack < PDF_GSTACK)
 		cs->stack[cs->nstack] = cs->gs;
@@ -456,7 +469,7 @@ void    pdf_cs_save(struct pdf_cs *cs)
 }
 
 /* pdf_cs_restore - Q */
-void    pdf_cs_restore(struct pdf_cs *cs)
+void pdf_cs_restore(struct pdf_cs *cs)
 {
 	if (cs->nstack == 0)
 		return;
@@ -467,8 +480,8 @@ void    pdf_cs_restore(struct pdf_cs *cs)
 }
 
 /* pdf_cs_init - a fresh interpreter for one unit of text */
-void    pdf_cs_init(struct pdf_cs *cs, const struct pdf_cs_ops *ops, void *ctx,
-		    struct buf *out, size_t out_max)
+void pdf_cs_init(struct pdf_cs *cs, const struct pdf_cs_ops *ops, void *ctx, struct buf *out,
+		 size_t out_max)
 {
 	static const double id[6] = {1, 0, 0, 1, 0, 0};
 
@@ -490,7 +503,7 @@ void    pdf_cs_init(struct pdf_cs *cs, const struct pdf_cs_ops *ops, void *ctx,
 static int code_length(const struct pdf_font *f, const unsigned char *s, size_t n)
 {
 	const struct pdf_cmap *cm = f->codes ? f->codes : f->tounicode;
-	int     shortest = 0;
+	int shortest = 0;
 
 	if (f->fixed_bytes || cm == NULL || cm->nspace == 0)
 		return n >= 2 ? 2 : 1;
@@ -516,10 +529,10 @@ static int code_length(const struct pdf_font *f, const unsigned char *s, size_t 
 /* cid_width - a composite font's glyph width */
 static double cid_width(const struct pdf_font *f, uint32_t cid)
 {
-	size_t  lo = 0, hi = f->nw;
+	size_t lo = 0, hi = f->nw;
 
 	while (lo < hi) {
-		size_t  mid = (lo + hi) / 2;
+		size_t mid = (lo + hi) / 2;
 
 		if (f->w[mid].hi < cid)
 			lo = mid + 1;
@@ -536,11 +549,11 @@ static double cid_width(const struct pdf_font *f, uint32_t cid)
  * mirrored (then lines stack the other way) */
 static void run_direction(struct pdf_cs *cs, const double trm[6])
 {
-	long    k = 0;
-	double  a, sign = trm[0] * trm[3] - trm[1] * trm[2] < 0 ? -1 : 1;
+	long k = 0;
+	double a, sign = trm[0] * trm[3] - trm[1] * trm[2] < 0 ? -1 : 1;
 
 	if (cs->dux == cs->ux && cs->duy == cs->uy && cs->dsign == sign)
-		return;				/* as before: most text runs one way */
+		return; /* as before: most text runs one way */
 	cs->dux = cs->ux;
 	cs->duy = cs->uy;
 	if (isfinite(cs->ux) && isfinite(cs->uy))
@@ -563,8 +576,7 @@ static float coord(double v)
 }
 
 /* run_glyph - a glyph at (x, y) continues the last run, or starts one */
-static void run_glyph(struct pdf_cs *cs, int jump, double x, double y, double size,
-		      int widths)
+static void run_glyph(struct pdf_cs *cs, int jump, double x, double y, double size, int widths)
 {
 	struct pdf_runs *rs = cs->runs;
 	struct pdf_run *r = rs->open && rs->n ? &rs->r[rs->n - 1] : NULL;
@@ -578,7 +590,7 @@ static void run_glyph(struct pdf_cs *cs, int jump, double x, double y, double si
 		return;
 	}
 	if (cs->out->len >= UINT32_MAX / 2) {
-		rs->over = 1;			/* no unit is that long: none is noted */
+		rs->over = 1; /* no unit is that long: none is noted */
 		rs->open = 0;
 		return;
 	}
@@ -611,8 +623,8 @@ static void text_origin(struct pdf_cs *cs, double *x, double *y, double *ux, dou
 			double *size)
 {
 	if (!cs->trm_ok) {
-		double  trm[6], m[6] = {cs->gs.fs * cs->gs.th, 0, 0, cs->gs.fs, 0, cs->gs.ts};
-		double  bl, sc = 1;
+		double trm[6], m[6] = {cs->gs.fs * cs->gs.th, 0, 0, cs->gs.fs, 0, cs->gs.ts};
+		double bl, sc = 1;
 
 		mat_mul(trm, m, cs->tm);
 		mat_mul(trm, trm, cs->gs.ctm);
@@ -654,10 +666,10 @@ static inline void advance(struct pdf_cs *cs, double tx)
 
 /* separate - a space or line break between the last glyph and this one;
  * 1 when this glyph does not follow on the last one's line (a new run) */
-static int separate(struct pdf_cs *cs, double x, double y, double ux, double uy,
-		    double size, int widths_known)
+static int separate(struct pdf_cs *cs, double x, double y, double ux, double uy, double size,
+		    int widths_known)
 {
-	double  dx, dy, along, perp, s, dir;
+	double dx, dy, along, perp, s, dir;
 
 	if (!cs->have_prev)
 		return 1;
@@ -665,7 +677,7 @@ static int separate(struct pdf_cs *cs, double x, double y, double ux, double uy,
 	dy = y - cs->py;
 	along = dx * cs->pux + dy * cs->puy;
 	perp = -dx * cs->puy + dy * cs->pux;
-	dir = ux * cs->pux + uy * cs->puy;	/* 1: the same direction */
+	dir = ux * cs->pux + uy * cs->puy; /* 1: the same direction */
 	s = size > cs->pfs ? size : cs->pfs;
 	if (s <= 0)
 		s = 1;
@@ -689,8 +701,8 @@ static void show_glyph(struct pdf_cs *cs, uint32_t code, int nb, uint32_t utf16_
 {
 	struct pdf_font *f = cs->gs.font;
 	uint32_t cps[PDF_UNI_PER];
-	int     k = 0, jump;
-	double  w, tx, x, y, ux, uy, size;
+	int k = 0, jump;
+	double w, tx, x, y, ux, uy, size;
 
 	*consumed_pair = 0;
 	if (f->tounicode)
@@ -702,7 +714,8 @@ static void show_glyph(struct pdf_cs *cs, uint32_t code, int nb, uint32_t utf16_
 		} else if (f->unicode_codes) {
 			if (code >= 0xd800 && code <= 0xdbff && utf16_next >= 0xdc00
 			    && utf16_next <= 0xdfff) {
-				cps[k++] = 0x10000 + ((code - 0xd800) << 10) + (utf16_next - 0xdc00);
+				cps[k++] = 0x10000 + ((code - 0xd800) << 10)
+					+ (utf16_next - 0xdc00);
 				*consumed_pair = 1;
 			} else
 				cps[k++] = code;
@@ -712,7 +725,8 @@ static void show_glyph(struct pdf_cs *cs, uint32_t code, int nb, uint32_t utf16_
 		text_origin(cs, &x, &y, &ux, &uy, &size);
 		jump = separate(cs, x, y, ux, uy, size, f->widths_known);
 		if (cs->runs)
-			run_glyph(cs, jump && cs->actual_depth == 0, x, y, size, f->widths_known);
+			run_glyph(cs, jump && cs->actual_depth == 0, x, y, size,
+				  f->widths_known);
 	}
 	cs->glyphs++;
 	if (cs->actual_depth == 0) {
@@ -728,8 +742,8 @@ static void show_glyph(struct pdf_cs *cs, uint32_t code, int nb, uint32_t utf16_
 		w = code < 256 && f->widths[code] >= 0 ? f->widths[code] : 500;
 	else
 		w = cid_width(f, code);
-	tx = (w * f->scale * cs->gs.fs + cs->gs.tc
-	      + (nb == 1 && code == 32 ? cs->gs.tw : 0)) * cs->gs.th;
+	tx = (w * f->scale * cs->gs.fs + cs->gs.tc + (nb == 1 && code == 32 ? cs->gs.tw : 0))
+		* cs->gs.th;
 	advance(cs, tx);
 }
 
@@ -743,19 +757,19 @@ static size_t show_simple(struct pdf_cs *cs, const struct pdf_font *f, const uns
 			  size_t i, size_t n)
 {
 	struct buf *out = cs->out;
-	size_t  lim = out->cap < cs->out_max ? out->cap : cs->out_max;
-	size_t  len = out->len;
-	char   *data = out->data;
-	double  tm0 = cs->tm[0], tm1 = cs->tm[1], tm4 = cs->tm[4], tm5 = cs->tm[5];
-	double  adx = cs->adx, ady = cs->ady, ox = cs->ox, oy = cs->oy;
-	double  sc = f->scale, fs = cs->gs.fs, tc = cs->gs.tc, tw = cs->gs.tw, th = cs->gs.th;
-	int     last_space = cs->last_space;
+	size_t lim = out->cap < cs->out_max ? out->cap : cs->out_max;
+	size_t len = out->len;
+	char *data = out->data;
+	double tm0 = cs->tm[0], tm1 = cs->tm[1], tm4 = cs->tm[4], tm5 = cs->tm[5];
+	double adx = cs->adx, ady = cs->ady, ox = cs->ox, oy = cs->oy;
+	double sc = f->scale, fs = cs->gs.fs, tc = cs->gs.tc, tw = cs->gs.tw, th = cs->gs.th;
+	int last_space = cs->last_space;
 	unsigned long glyphs = 0;
 
 	for (; i < n; i++) {
 		unsigned code = s[i];
 		uint32_t cp = f->map[code];
-		double  w, tx;
+		double w, tx;
 
 		if ((cp >= 0x80 && cp != 0xa0) || (cp == 0 && code != 32))
 			break;
@@ -799,8 +813,8 @@ static size_t show_simple(struct pdf_cs *cs, const struct pdf_font *f, const uns
 static void show_string(struct pdf_cs *cs, const unsigned char *s, size_t n)
 {
 	struct pdf_font *f = cs->gs.font;
-	size_t  i = 0;
-	int     follow = 0;
+	size_t i = 0;
+	int follow = 0;
 
 	if (f == NULL) {
 		/* text without a font: nothing says what the codes are */
@@ -809,7 +823,7 @@ static void show_string(struct pdf_cs *cs, const unsigned char *s, size_t n)
 	}
 	while (i < n && !cs->full) {
 		uint32_t code = 0, next = 0;
-		int     nb = 1, pair;
+		int nb = 1, pair;
 
 		if (f->kind == PDF_FONT_TYPE0)
 			nb = code_length(f, s + i, n - i);
@@ -821,7 +835,8 @@ static void show_string(struct pdf_cs *cs, const unsigned char *s, size_t n)
 		i += (size_t) nb + (pair ? 2 : 0);
 		/* a run not open (none noted, or over) is tried for each glyph */
 		follow = cs->trm_ok && (!cs->runs || (cs->runs->open && cs->runs->n));
-		if (follow && f->kind == PDF_FONT_SIMPLE && !f->tounicode && cs->actual_depth == 0)
+		if (follow && f->kind == PDF_FONT_SIMPLE && !f->tounicode
+		    && cs->actual_depth == 0)
 			i = show_simple(cs, f, s, i, n);
 	}
 	if (i == 0)
@@ -836,10 +851,10 @@ static void show_string(struct pdf_cs *cs, const unsigned char *s, size_t n)
 
 struct interp {
 	struct pdf_cs *cs;
-	void   *res;
+	void *res;
 	struct lex lx;
 	struct tok *stk;
-	size_t  n, cap;
+	size_t n, cap;
 };
 
 /* num_at - operand i as a number, 0 if it is not one */
@@ -872,7 +887,7 @@ static const unsigned char *tstr(const struct interp *in, const struct tok *t)
 /* move_line - Td: a new line at an offset from the start of this one */
 static void move_line(struct pdf_cs *cs, double tx, double ty)
 {
-	double  m[6] = {1, 0, 0, 1, tx, ty};
+	double m[6] = {1, 0, 0, 1, tx, ty};
 
 	mat_mul(cs->tlm, m, cs->tlm);
 	mat_sane(cs->tlm);
@@ -916,8 +931,8 @@ static void marked_content(struct interp *in)
 		if (k->t == TOK_NAME && k->len == 10 && v->t == TOK_STR
 		    && memcmp(tstr(in, k), "ActualText", 10) == 0 && cs->actual_depth == 0) {
 			if (cs->runs) {
-				double  x, y, ux, uy, size;
-				int     widths = cs->gs.font && cs->gs.font->widths_known;
+				double x, y, ux, uy, size;
+				int widths = cs->gs.font && cs->gs.font->widths_known;
 
 				text_origin(cs, &x, &y, &ux, &uy, &size);
 				run_glyph(cs, 1, x, y, size, widths);
@@ -925,8 +940,9 @@ static void marked_content(struct interp *in)
 			text_string_put(cs, tstr(in, v), v->len);
 			cs->actual_depth = cs->mc_depth;
 			if (cs->runs && cs->runs->open && cs->runs->n)
-				cs->runs->r[cs->runs->n - 1].len
-					= (uint32_t) (cs->out->len - cs->runs->r[cs->runs->n - 1].off);
+				cs->runs->r[cs->runs->n - 1].len =
+					(uint32_t) (cs->out->len
+						    - cs->runs->r[cs->runs->n - 1].off);
 			return;
 		}
 	}
@@ -938,9 +954,9 @@ static void inline_image(struct interp *in)
 	struct lex *lx = &in->lx;
 	struct tok t;
 	long long length = -1;
-	int     last_name_len = 0;
+	int last_name_len = 0;
 
-	for (;;) {			/* the image dictionary, up to ID */
+	for (;;) { /* the image dictionary, up to ID */
 		lex_next(lx, &t);
 		if (t.t == TOK_EOF)
 			return;
@@ -949,7 +965,8 @@ static void inline_image(struct interp *in)
 		if (t.t == TOK_NAME) {
 			last_name_len = (int) t.len;
 			if ((t.len == 1 && lx->scratch.data[t.off] == 'L')
-			    || (t.len == 6 && memcmp(lx->scratch.data + t.off, "Length", 6) == 0))
+			    || (t.len == 6
+				&& memcmp(lx->scratch.data + t.off, "Length", 6) == 0))
 				last_name_len = -1;
 		} else if (t.t == TOK_NUM && last_name_len == -1 && t.num >= 0)
 			length = (long long) t.num;
@@ -983,7 +1000,7 @@ static void inline_image(struct interp *in)
 static void show_tj(struct interp *in)
 {
 	struct pdf_cs *cs = in->cs;
-	size_t  i = in->n;
+	size_t i = in->n;
 
 	while (i > 0 && in->stk[i - 1].t != TOK_AOPEN)
 		i--;
@@ -1010,8 +1027,9 @@ static void next_line(struct pdf_cs *cs)
 }
 
 /* OPK - an operator of up to three bytes as one number, for op's switch */
-#define OPK(a, b, c)	((uint32_t) (unsigned char) (a) | (uint32_t) (unsigned char) (b) << 8 \
-			 | (uint32_t) (unsigned char) (c) << 16)
+#define OPK(a, b, c) \
+	((uint32_t) (unsigned char) (a) | (uint32_t) (unsigned char) (b) << 8 \
+	 | (uint32_t) (unsigned char) (c) << 16)
 
 /* op_key - the operator's number; 0 for one longer than three bytes */
 static uint32_t op_key(const char *o, size_t len)
@@ -1026,12 +1044,12 @@ static void op(struct interp *in, const char *o, size_t len)
 {
 	struct pdf_cs *cs = in->cs;
 	const struct tok *s;
-	double  v[6];
-	char    name[PDF_NAME_MAX + 1];
+	double v[6];
+	char name[PDF_NAME_MAX + 1];
 	uint32_t k = op_key(o, len);
 
 	if (k != OPK('T', 'j', 0) && k != OPK('T', 'J', 0))
-		cs->trm_ok = 0;		/* any other operator may move the text */
+		cs->trm_ok = 0; /* any other operator may move the text */
 	switch (k) {
 	case OPK('T', 'j', 0):
 		if ((s = last_str(in)) != NULL)
@@ -1072,13 +1090,13 @@ static void op(struct interp *in, const char *o, size_t len)
 		if ((s = last_str(in)) != NULL)
 			show_string(cs, tstr(in, s), s->len);
 		break;
-	case OPK('B', 'T', 0):{
-			static const double id[6] = {1, 0, 0, 1, 0, 0};
+	case OPK('B', 'T', 0): {
+		static const double id[6] = {1, 0, 0, 1, 0, 0};
 
-			memcpy(cs->tm, id, sizeof(id));
-			memcpy(cs->tlm, id, sizeof(id));
-			break;
-		}
+		memcpy(cs->tm, id, sizeof(id));
+		memcpy(cs->tlm, id, sizeof(id));
+		break;
+	}
 	case OPK('T', 'f', 0):
 		if (in->n >= 2 && in->stk[in->n - 2].t == TOK_NAME) {
 			const struct tok *t = &in->stk[in->n - 2];
@@ -1160,10 +1178,10 @@ static struct tok *next_slot(struct interp *in)
 }
 
 /* pdf_cs_run - interpret a content stream with its resources */
-void    pdf_cs_run(struct pdf_cs *cs, void *res, const unsigned char *data, size_t len)
+void pdf_cs_run(struct pdf_cs *cs, void *res, const unsigned char *data, size_t len)
 {
-	struct interp in = {.cs = cs,.res = res};
-	int     saved = cs->nstack;
+	struct interp in = {.cs = cs, .res = res};
+	int saved = cs->nstack;
 
 	if (data == NULL || len == 0)
 		return;
@@ -1176,9 +1194,11 @@ void    pdf_cs_run(struct pdf_cs *cs, void *res, const unsigned char *data, size
 		lex_next(&in.lx, t);
 		if (t->t == TOK_EOF)
 			break;
-		if (t->t != TOK_KW || ((t->len == 4 || t->len == 5) && (kw_is(&in.lx, t, "true")
-				|| kw_is(&in.lx, t, "false") || kw_is(&in.lx, t, "null")))) {
-			in.n++;			/* an operand */
+		if (t->t != TOK_KW
+		    || ((t->len == 4 || t->len == 5)
+			&& (kw_is(&in.lx, t, "true") || kw_is(&in.lx, t, "false")
+			    || kw_is(&in.lx, t, "null")))) {
+			in.n++; /* an operand */
 			continue;
 		}
 		op(&in, (const char *) in.lx.start + t->off, t->len);
@@ -1207,9 +1227,9 @@ static uint32_t be_code(const unsigned char *s, size_t n)
 /* utf16_points - UTF-16BE bytes to code points; how many */
 static int utf16_points(const unsigned char *s, size_t n, uint32_t *out, int max)
 {
-	int     k = 0;
+	int k = 0;
 
-	if (n == 1 && max > 0) {		/* a one-byte destination: a code point */
+	if (n == 1 && max > 0) { /* a one-byte destination: a code point */
 		out[0] = s[0];
 		return 1;
 	}
@@ -1271,7 +1291,7 @@ static int ent_cmp(const void *a, const void *b)
 /* cmap_dest - a destination: hex string or name */
 static int cmap_dest(struct lex *lx, const struct tok *t, uint32_t *cps)
 {
-	char    name[PDF_NAME_MAX + 1];
+	char name[PDF_NAME_MAX + 1];
 
 	if (t->t == TOK_STR)
 		return utf16_points((const unsigned char *) lx->scratch.data + t->off, t->len,
@@ -1282,7 +1302,7 @@ static int cmap_dest(struct lex *lx, const struct tok *t, uint32_t *cps)
 		cps[0] = pdf_glyph_unicode(name);
 		return cps[0] ? 1 : 0;
 	}
-	if (t->t == TOK_NUM && t->num >= 0 && t->num < 0x110000) {	/* CID */
+	if (t->t == TOK_NUM && t->num >= 0 && t->num < 0x110000) { /* CID */
 		cps[0] = (uint32_t) t->num;
 		return 1;
 	}
@@ -1301,7 +1321,7 @@ static void cmap_range_array(struct pdf_cmap *cm, struct lex *lx, uint32_t lo, u
 {
 	uint32_t cps[PDF_UNI_PER], code = lo;
 	struct tok a;
-	int     k;
+	int k;
 
 	for (;;) {
 		lex_next(lx, &a);
@@ -1320,12 +1340,12 @@ static void cmap_section(struct pdf_cmap *cm, struct lex *lx, int kind)
 	for (;;) {
 		struct tok t0, t1, t2;
 		uint32_t cps[PDF_UNI_PER], lo, hi;
-		int     k;
+		int k;
 
 		buf_reset(&lx->scratch);
 		lex_next(lx, &t0);
 		if (t0.t == TOK_EOF || t0.t == TOK_KW)
-			return;			/* end...: done */
+			return; /* end...: done */
 		lex_next(lx, &t1);
 		if (t1.t == TOK_EOF || t1.t == TOK_KW)
 			return;
@@ -1334,7 +1354,8 @@ static void cmap_section(struct pdf_cmap *cm, struct lex *lx, int kind)
 		lo = be_code(scratch_u(lx, &t0), t0.len);
 		if (kind == 0) {
 			if (t1.t == TOK_STR && t1.len == t0.len && cm->nspace < 256) {
-				cm->space = xrealloc(cm->space, (cm->nspace + 1) * sizeof(*cm->space));
+				cm->space = xrealloc(cm->space,
+						     (cm->nspace + 1) * sizeof(*cm->space));
 				cm->space[cm->nspace].lo = lo;
 				cm->space[cm->nspace].hi = be_code(scratch_u(lx, &t1), t1.len);
 				cm->space[cm->nspace++].nbytes = (uint8_t) t0.len;
@@ -1362,11 +1383,11 @@ static void cmap_section(struct pdf_cmap *cm, struct lex *lx, int kind)
 }
 
 /* pdf_cmap_parse - a CMap stream; 0 if it held any mapping or code space */
-int     pdf_cmap_parse(struct pdf_cmap *cm, const unsigned char *data, size_t len)
+int pdf_cmap_parse(struct pdf_cmap *cm, const unsigned char *data, size_t len)
 {
-	struct lex lx = {.p = data,.end = data ? data + len : data,.start = data};
+	struct lex lx = {.p = data, .end = data ? data + len : data, .start = data};
 	struct tok t, prev = {.t = TOK_EOF};
-	char    prevname[64] = "";
+	char prevname[64] = "";
 
 	memset(cm, 0, sizeof(*cm));
 	if (data == NULL)
@@ -1385,7 +1406,7 @@ int     pdf_cmap_parse(struct pdf_cmap *cm, const unsigned char *data, size_t le
 		else if (kw_is(&lx, &t, "usecmap") && prev.t == TOK_NAME)
 			memcpy(cm->usecmap, prevname, sizeof(cm->usecmap));
 		if (t.t == TOK_NAME) {
-			size_t  n = t.len < sizeof(prevname) - 1 ? t.len : sizeof(prevname) - 1;
+			size_t n = t.len < sizeof(prevname) - 1 ? t.len : sizeof(prevname) - 1;
 
 			memcpy(prevname, lx.scratch.data + t.off, n);
 			prevname[n] = 0;
@@ -1400,7 +1421,7 @@ int     pdf_cmap_parse(struct pdf_cmap *cm, const unsigned char *data, size_t le
 }
 
 /* pdf_cmap_free - let a CMap go */
-void    pdf_cmap_free(struct pdf_cmap *cm)
+void pdf_cmap_free(struct pdf_cmap *cm)
 {
 	if (cm == NULL)
 		return;
@@ -1411,14 +1432,14 @@ void    pdf_cmap_free(struct pdf_cmap *cm)
 }
 
 /* pdf_cmap_lookup - a code's code points; how many (0: not mapped) */
-int     pdf_cmap_lookup(const struct pdf_cmap *cm, uint32_t code, int nbytes,
-			uint32_t *out, int max)
+int pdf_cmap_lookup(const struct pdf_cmap *cm, uint32_t code, int nbytes, uint32_t *out,
+		    int max)
 {
-	size_t  lo = 0, hi = cm->nent;
+	size_t lo = 0, hi = cm->nent;
 
 	/* the last entry with (nbytes, lo) <= (nbytes, code) */
 	while (lo < hi) {
-		size_t  mid = (lo + hi) / 2;
+		size_t mid = (lo + hi) / 2;
 		const struct pdf_cmap_ent *e = &cm->ent[mid];
 
 		if (e->nbytes < nbytes || (e->nbytes == nbytes && e->lo <= code))
@@ -1429,7 +1450,7 @@ int     pdf_cmap_lookup(const struct pdf_cmap *cm, uint32_t code, int nbytes,
 	/* overlapping ranges: look back a little */
 	for (size_t i = lo, tries = 0; i > 0 && tries < 8; i--, tries++) {
 		const struct pdf_cmap_ent *e = &cm->ent[i - 1];
-		int     n = e->ndst < max ? e->ndst : max;
+		int n = e->ndst < max ? e->ndst : max;
 
 		if (e->nbytes != nbytes)
 			break;
@@ -1445,7 +1466,7 @@ int     pdf_cmap_lookup(const struct pdf_cmap *cm, uint32_t code, int nbytes,
 /* ---- fonts and glyph names -------------------------------------------- */
 
 /* pdf_font_init - an empty font: no mapping, unknown widths */
-void    pdf_font_init(struct pdf_font *f)
+void pdf_font_init(struct pdf_font *f)
 {
 	memset(f, 0, sizeof(*f));
 	for (int i = 0; i < 256; i++)
@@ -1455,7 +1476,7 @@ void    pdf_font_init(struct pdf_font *f)
 }
 
 /* pdf_font_free - what a font holds */
-void    pdf_font_free(struct pdf_font *f)
+void pdf_font_free(struct pdf_font *f)
 {
 	if (f->tounicode) {
 		pdf_cmap_free(f->tounicode);
@@ -1470,7 +1491,7 @@ void    pdf_font_free(struct pdf_font *f)
 }
 
 /* pdf_font_encoding - a simple font's base encoding by name */
-void    pdf_font_encoding(struct pdf_font *f, const char *base)
+void pdf_font_encoding(struct pdf_font *f, const char *base)
 {
 	const uint16_t *v = pdf_enc_standard;
 
@@ -1484,7 +1505,7 @@ void    pdf_font_encoding(struct pdf_font *f, const char *base)
 }
 
 /* pdf_font_difference - /Differences: code is this glyph */
-void    pdf_font_difference(struct pdf_font *f, int code, const char *glyph)
+void pdf_font_difference(struct pdf_font *f, int code, const char *glyph)
 {
 	if (code >= 0 && code < 256) {
 		f->map[code] = pdf_glyph_unicode(glyph);
@@ -1495,13 +1516,13 @@ void    pdf_font_difference(struct pdf_font *f, int code, const char *glyph)
 /* hex_run - n hex digits at s as a number, or -1 */
 static long hex_run(const char *s, size_t n)
 {
-	long    v = 0;
+	long v = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		int     h = hexval((unsigned char) s[i]);
+		int h = hexval((unsigned char) s[i]);
 
 		if (h < 0 || (s[i] >= 'a' && s[i] <= 'f'))
-			return -1;		/* the conventions use upper case */
+			return -1; /* the conventions use upper case */
 		v = v * 16 + h;
 	}
 	return v;
@@ -1510,8 +1531,8 @@ static long hex_run(const char *s, size_t n)
 /* pdf_glyph_unicode - a glyph name's code point, 0 if unknown */
 uint32_t pdf_glyph_unicode(const char *name)
 {
-	char    base[PDF_NAME_MAX + 1];
-	size_t  lo = 0, hi = pdf_glyph_count, n;
+	char base[PDF_NAME_MAX + 1];
+	size_t lo = 0, hi = pdf_glyph_count, n;
 	const char *dot = strchr(name, '.');
 
 	/* "a.sc", "one.oldstyle": the part before the suffix */
@@ -1521,8 +1542,8 @@ uint32_t pdf_glyph_unicode(const char *name)
 	memcpy(base, name, n);
 	base[n] = 0;
 	while (lo < hi) {
-		size_t  mid = (lo + hi) / 2;
-		int     c = strcmp(base, pdf_glyph_names[mid].name);
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(base, pdf_glyph_names[mid].name);
 
 		if (c == 0)
 			return pdf_glyph_names[mid].uni;
@@ -1532,12 +1553,12 @@ uint32_t pdf_glyph_unicode(const char *name)
 			lo = mid + 1;
 	}
 	if (strncmp(base, "uni", 3) == 0 && n >= 7) {
-		long    v = hex_run(base + 3, 4);
+		long v = hex_run(base + 3, 4);
 
 		return v > 0 && (v < 0xd800 || v > 0xdfff) ? (uint32_t) v : 0;
 	}
 	if (base[0] == 'u' && n >= 5 && n <= 7) {
-		long    v = hex_run(base + 1, n - 1);
+		long v = hex_run(base + 1, n - 1);
 
 		return v > 0 && v < 0x110000 && (v < 0xd800 || v > 0xdfff) ? (uint32_t) v : 0;
 	}
