@@ -447,6 +447,17 @@ static void member_content(struct det_scan *sc, const char *name, const char *da
 		detector_unscannable(sc, "encrypted OpenDocument %s", aname);
 	if (office && is_xml_member(name)) {
 		/* Office XML: the document's text, not its markup */
+		struct buf utf8 = {0};
+		size_t skip;
+		const char *cs = detector_text_guess(data, len, &skip);
+
+		if (cs && strncmp(cs, "UTF-8", 5) != 0) {
+			/* XML may be UTF-16 or UTF-32 (XML 1.0, 4.3.3): read as UTF-8 */
+			buf_init(&utf8, len + 16);
+			detector_charset_to_utf8(cs, data + skip, len - skip, &utf8, len);
+			data = utf8.data;
+			len = utf8.len;
+		}
 		buf_reset(text);
 		buf_reserve(text, len / 2 + 16);
 		detector_confine_buffer(sc, text);
@@ -455,6 +466,8 @@ static void member_content(struct det_scan *sc, const char *name, const char *da
 		else
 			detector_office_xml(data, len, text, len + 16);
 		detector_scan_unit(sc, DET_W_ATTACH, NULL, text->data, text->len);
+		if (utf8.data)
+			buf_free(&utf8);
 		return;
 	}
 	sniffed = len ? detector_sniff(data, len) : "empty";
