@@ -30,17 +30,7 @@ my $office = top_dir() . "/t/fixtures/office";
 my $CARD = '4111 1111 1111 1111';
 
 # check - one case, end to end and with dlpscan
-sub check {
-    my ($name, $msg, $want) = @_;
-    my ($e2e, $scan) = outcome($dlp, $msg);
-    if (ref $want) {
-        like($e2e, $want, $name);
-        like($scan, $want, "$name (dlpscan)");
-    } else {
-        is($e2e, $want, $name);
-        is($scan, $want, "$name (dlpscan)");
-    }
-}
+sub check { check_outcome($dlp, @_) }
 
 # hqx - a file as macutils' binhex writes it (run-length encoded)
 my $n = 0;

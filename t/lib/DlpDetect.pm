@@ -22,12 +22,13 @@ use Exporter 'import';
 use File::Path qw(make_path);
 use IO::Compress::Zip qw(zip $ZipError);
 use JSON::PP;
+use Test::More ();
 use MIME::Base64 qw(encode_base64);
 use MIME::QuotedPrint qw(encode_qp);
 use DlpTest;
 
 our @EXPORT = qw(start_detect send_mail incidents mime_message docx_bytes
-    zip_bytes dlpscan crlf write_policies wait_incidents outcome);
+    zip_bytes dlpscan crlf write_policies wait_incidents outcome check_outcome);
 
 # crlf - text with CRLF line ends
 sub crlf {
@@ -206,6 +207,20 @@ sub outcome {
     my $scan = join('; ', grep { length } join(',', sort @fired),
         defined $why ? "unscannable: $why" : '') || 'pass';
     return ($e2e, $scan);
+}
+
+# check_outcome - one case, end to end and with dlpscan: both must give
+# want (a string, or a pattern)
+sub check_outcome {
+    my ($dlp, $name, $msg, $want) = @_;
+    my ($e2e, $scan) = outcome($dlp, $msg);
+    if (ref $want) {
+        Test::More::like($e2e, $want, $name);
+        Test::More::like($scan, $want, "$name (dlpscan)");
+    } else {
+        Test::More::is($e2e, $want, $name);
+        Test::More::is($scan, $want, "$name (dlpscan)");
+    }
 }
 
 1;
