@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# The project's C code has no cppcheck warnings (STYLE.md, in the top directory).
+# The project's C code has no cppcheck warnings (README, "How the code reads").
 
 use strict;
 use warnings;

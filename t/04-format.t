@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Every C file reads as .clang-format writes it (STYLE.md, Layout), so that
+# Every C file reads as .clang-format writes it (README, "How the code reads"), so that
 # a change is a change of meaning, never of layout.
 
 use strict;
