@@ -449,10 +449,15 @@ static void member_content(struct det_scan *sc, const char *name, const char *da
 		/* Office XML: the document's text, not its markup */
 		struct buf utf8 = {0};
 		size_t skip;
-		const char *cs = detector_text_guess(data, len, &skip);
+		/* XML may be UTF-16 or UTF-32 (XML 1.0, 4.3.3, appendix F): then
+		 * its first two bytes hold a zero or a byte-order mark */
+		const char *cs =
+			len >= 2 && (!data[0] || !data[1] || (unsigned char) data[0] >= 0xfe)
+			? detector_text_guess(data, len, &skip)
+			: NULL;
 
 		if (cs && strncmp(cs, "UTF-8", 5) != 0) {
-			/* XML may be UTF-16 or UTF-32 (XML 1.0, 4.3.3): read as UTF-8 */
+			/* read as UTF-8 */
 			buf_init(&utf8, len + 16);
 			detector_charset_to_utf8(cs, data + skip, len - skip, &utf8, len);
 			data = utf8.data;
