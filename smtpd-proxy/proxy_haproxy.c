@@ -62,7 +62,7 @@ static int haproxy_wait(int fd, int64_t until, char *why, size_t whylen)
 	}
 }
 
-/* haproxy_recv - one recv of at most len bytes; >0, or -1 with why */
+/* haproxy_recv - one recv of at most len bytes; >0, or -1 with why (-2: peer closed) */
 static ssize_t haproxy_recv(int fd, uint8_t *buf, size_t len, int flags, int64_t until,
 			    char *why, size_t whylen)
 {
@@ -78,11 +78,11 @@ static ssize_t haproxy_recv(int fd, uint8_t *buf, size_t len, int flags, int64_t
 			snprintf(why, whylen,
 				 "connection closed before the end of the "
 				 "PROXY header");
-			return -1;
+			return -2;
 		}
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			snprintf(why, whylen, "recv: %s", strerror(errno));
-			return -1;
+			return errno == ECONNRESET ? -2 : -1;
 		}
 	}
 }
@@ -408,6 +408,8 @@ int proxy_haproxy_read(int fd, int timeout, struct haproxy_info *info, char *why
 	while (have < 8) {
 		ssize_t n = haproxy_recv(fd, buf + have, 8 - have, 0, until, why, whylen);
 
+		if (n == -2 && have == 0)
+			return -2;
 		if (n < 0)
 			return -1;
 		have += (size_t) n;

@@ -15,6 +15,9 @@
  * the connection's own endpoints stand. Otherwise info->src is the real
  * client and info->dst the address it connected to. On failure, -1 and
  * why says what was wrong, for the log; the caller closes the connection.
+ * A peer that closes before its first byte gets -2: no header was
+ * refused, the peer left (a balancer whose health check timed out while
+ * connecting does that).
  */
 #ifndef DLP_PROXY_HAPROXY_H
 #define DLP_PROXY_HAPROXY_H

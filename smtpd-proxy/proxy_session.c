@@ -804,7 +804,7 @@ static int proxy_read_command(struct proxy_session *s, char **line)
 	if (rc != STREAM_OK) {
 		if (s->state == PS_MAIL)
 			evt_warn(CLIENT_LOST, s->cid, "client=%s during=%s", s->client_addr,
-				 "MAIL transaction");
+				 evt_quote("MAIL transaction"));
 		return -1;
 	}
 	if (flags & (STREAM_LINE_NUL | STREAM_LINE_BARE_CR)) {

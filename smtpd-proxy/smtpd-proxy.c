@@ -103,7 +103,15 @@ static int proxy_upstream(struct proxy_session *s, int fd, const struct sockaddr
 		return -1;
 	}
 	server_title("%s: %s (PROXY header)", server.service, addr);
-	if (proxy_haproxy_read(fd, var_proxy_protocol_timeout, hp, why, sizeof(why)) < 0) {
+	switch (proxy_haproxy_read(fd, var_proxy_protocol_timeout, hp, why, sizeof(why))) {
+	case 0:
+		break;
+	case -2:
+		/* gone before its first byte: a balancer's check that gave up */
+		evt_info(CLIENT_LOST, s->cid, "client=%s during=%s", addr,
+			 evt_quote("PROXY header"));
+		return -1;
+	default:
 		evt_warn(PROXY_REFUSED, s->cid, "peer=%s reason=%s", addr, evt_quote(why));
 		return -1;
 	}

@@ -155,6 +155,16 @@ refused(proxy_v2('127.0.0.9', '127.0.0.1', 1, 25, tlvs => [[0x05, 'abc']], len =
 refused(proxy_v2('127.0.0.9', '127.0.0.1', 1, 25, bad_crc => 1), 'CRC32C mismatch', 'v2 bad CRC32C');
 refused(proxy_v2('127.0.0.9', '127.0.0.1', 1, 25, tlvs => [map { [0x04, ''] } 1 .. 65]), 'more than 64 TLVs', 'v2 65 TLVs');
 refused("\r\n\r\n\0\r\nQUIX\n" . "\x21\x11\x00\x0c" . "\0" x 12, 'bad v2 signature', 'v2 bad signature');
+{
+    # a balancer whose health check timed out while connecting closes
+    # before its first byte: a lost connection, not a refused header
+    my $from = $dlp->log_size;
+    my $c = pp('', no_banner => 1);
+    $c->close;
+    ok(wait_until(sub { substr($dlp->log, $from) =~ /1005 client lost connection \(cid=\w+ client=127\.0\.0\.1:\d+ during="PROXY header"\)/ }, 10),
+        'a peer gone before its first byte: 1005 client lost connection');
+    unlike(substr($dlp->log, $from), qr/8101/, 'and no PROXY header refused');
+}
 my $t0 = time;
 refused(substr(proxy_v2('127.0.0.9', '127.0.0.1', 1, 25), 0, 20), 'timeout', 'v2 cut short');
 cmp_ok(time - $t0, '>=', 1.9, 'a stalled header is waited for proxy_protocol_timeout (2s)');

@@ -110,6 +110,7 @@ defaults
   timeout connect 5s
   timeout client 120s
   timeout server 120s
+  timeout check 5s
   retries 3
   option redispatch
 

@@ -58,12 +58,12 @@ static void unit_read(const void *hdr, size_t len, int hang_up, struct unit_resu
 	memset(r, 0, sizeof(*r));
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
 		snprintf(r->why, sizeof(r->why), "socketpair failed");
-		r->rc = -2;
+		r->rc = -3;
 		return;
 	}
 	if (write(sv[1], hdr, len) != (ssize_t) len
 	    || (!hang_up && write(sv[1], CLIENT, strlen(CLIENT)) < 0))
-		r->rc = -2;
+		r->rc = -3;
 	if (hang_up)
 		shutdown(sv[1], SHUT_WR);
 	if (r->rc == 0
@@ -155,6 +155,13 @@ int main(void)
 		 "a client that speaks SMTP at once");
 	unit_bad("PROXY TCP4 192.0.2.1", 20, 1,
 		 "connection closed before the end of the PROXY header", "a header cut short");
+	{
+		struct unit_result r;
+
+		unit_read("", 0, 1, &r);
+		tap_ok(r.rc == -2, "a peer gone before its first byte is told apart (rc %d)",
+		       r.rc);
+	}
 
 	n = unit_v2(hdr, 1, 0x11, v4, sizeof(v4));
 	memcpy(hdr + n, CLIENT, strlen(CLIENT));
