@@ -557,6 +557,7 @@ void detector_sst_free(struct det_sst *s);
 int detector_xlsx_sheet(const char *in, size_t len, struct det_sst *sst, struct buf *out,
 			size_t limit);
 void detector_grid_finish(struct buf *out, size_t from, size_t limit);
+void detector_formula_value(struct buf *b, size_t from);
 
 /* detector_ole.c, detector_legacy.c, detector_msg.c (struct ole: detector_ole.h) */
 struct ole;

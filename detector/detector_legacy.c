@@ -16,7 +16,9 @@
  *				(shared strings, inline strings, numbers, RK
  *				numbers, formula results) as tab-separated lines,
  *				shared strings no cell uses, headers, footers,
- *				comments' text boxes
+ *				comments' text boxes; a formula that only joins
+ *				constants, computed as Excel does on opening
+ *				(its cached result may be false or missing)
  *	PowerPoint		the text atoms of every slide, master, note and
  *	(PowerPoint Document)	outline (TextChars, TextBytes, CString); OLE
  *				objects stored in the presentation (zlib
@@ -498,11 +500,72 @@ static void sheet_done(struct buf *out, struct xls_pos *p)
 	p->fields = 0;
 }
 
+/*
+ * xls_formula_value - a FORMULA record's parsed expression (MS-XLS
+ * 2.5.198.1 Rgce) that only joins constants: strings (PtgStr), integers
+ * (PtgInt), numbers (PtgNum), joined by PtgConcat or CONCATENATE
+ * (PtgFuncVar 336), with parentheses and spaces (PtgParen, PtgAttrSpace).
+ * Its value on a line of its own; any other token, nothing. The operands
+ * of a postfix expression come in the order they were written.
+ */
+static void xls_formula_value(const char *r, unsigned rl, struct buf *out)
+{
+	size_t mark = out->len, k;
+	int joins = 0;
+
+	if (rl < 22 || (k = 22 + le16(r + 20)) > rl)
+		return;
+	for (size_t i = 22; i < k;) {
+		unsigned char t = (unsigned char) r[i];
+
+		if (t == 0x17 && i + 3 <= k) { /* PtgStr: cch, fHighByte, chars */
+			size_t cch = (unsigned char) r[i + 1], w = (r[i + 2] & 1) ? 2 : 1;
+
+			if (i + 3 + cch * w > k)
+				goto not_constant;
+			if (w == 2)
+				put_utf16(out, r + i + 3, cch, put_plain);
+			else
+				for (size_t c = 0; c < cch; c++)
+					put_plain(out, cp1252((unsigned char) r[i + 3 + c]));
+			i += 3 + cch * w;
+		} else if (t == 0x1e && i + 3 <= k) { /* PtgInt */
+			buf_printf(out, "%u", le16(r + i + 1));
+			i += 3;
+		} else if (t == 0x1f && i + 9 <= k) { /* PtgNum */
+			double v;
+
+			memcpy(&v, r + i + 1, sizeof(v));
+			put_number(out, v);
+			i += 9;
+		} else if (t == 0x08) { /* PtgConcat */
+			joins++;
+			i++;
+		} else if (t == 0x15) { /* PtgParen */
+			i++;
+		} else if (t == 0x19 && i + 4 <= k && (unsigned char) r[i + 1] == 0x40) {
+			i += 4; /* PtgAttrSpace */
+		} else if ((t == 0x22 || t == 0x42 || t == 0x62) && i + 4 <= k
+			   && (le16(r + i + 2) & 0x7fff) == 336) {
+			joins++; /* CONCATENATE */
+			i += 4;
+		} else {
+			goto not_constant;
+		}
+	}
+	if (joins > 0 && out->len > mark) {
+		buf_putc(out, '\n');
+		return;
+	}
+not_constant:
+	out->len = mark;
+}
+
 /* legacy_xls - a BIFF8 workbook's text */
 static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name,
 		       unsigned char *done)
 {
-	struct buf b, text;
+	struct buf b, text, formulas;
 	struct xls_sst sst = {0};
 	struct xls_pos at = {-1, 0, 0, 0, 0, 0};
 	struct xls_seq q = {0};
@@ -512,6 +575,7 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name,
 
 	buf_init(&b, 4096);
 	buf_init(&text, 4096);
+	buf_init(&formulas, 256);
 	buf_init(&sst.text, 1024);
 	if ((id = stream(sc, o, "Workbook", &b, name)) == OLE_NONE)
 		goto out;
@@ -649,6 +713,7 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name,
 					memcpy(&v, r + 6, sizeof(v));
 					put_number(&text, v);
 				}
+				xls_formula_value(r, rl, &formulas);
 			}
 			break;
 		case 0x0201: /* BLANK */
@@ -675,6 +740,7 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name,
 		txo = 0;
 	}
 	sheet_done(&text, &at);
+	buf_append(&text, formulas.data, formulas.len);
 	/* shared strings no cell showed are content too */
 	for (size_t i = 0; i < sst.n; i++)
 		if (!sst.used[i]) {
@@ -691,6 +757,7 @@ out:
 	buf_free(&sst.text);
 	buf_free(&b);
 	buf_free(&text);
+	buf_free(&formulas);
 }
 
 /* ---- PowerPoint ------------------------------------------------------------ */

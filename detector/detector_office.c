@@ -406,8 +406,11 @@ static int cell_attr(struct office_st *st, const char *ename, size_t elen, const
 			return 1;
 		}
 		if (ll == 7 && memcmp(l, "formula", 7) == 0) {
+			size_t from = st->rest.len;
+
 			put_text(&st->rest, v, vlen);
 			buf_putc(&st->rest, '\n');
+			detector_formula_value(&st->rest, from);
 			return 1;
 		}
 		return 0;

@@ -31,6 +31,13 @@
  * Cells whose shared string was shown are marked; detector_sst_unused()
  * gives the strings no cell showed, which are content too.
  *
+ * detector_formula_value() computes what a spreadsheet shows for a
+ * formula made only of constants joined together ("card "&"4111"&" 1111",
+ * CONCATENATE("41","11"), of:="41"&11 in OpenDocument), the way Excel and
+ * LibreOffice do when they open the file, and puts it on a line after
+ * the formula's own: the cached value a file carries may be missing or
+ * false, and the application computes the formula again.
+ *
  * detector_grid_finish() makes the lines of a grid one table: from its
  * first row of two fields or more (rows before are a title), every row is
  * padded with empty fields to the widest (within a budget of as many
@@ -45,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -670,6 +678,76 @@ static const char *text_to(const char *p, const char *end, struct buf *b)
 	return lt;
 }
 
+/* formula_func - a joining function's name at p: its length, or 0 */
+static size_t formula_func(const char *p, const char *end)
+{
+	static const char *const fn[] = {"_xlfn.CONCAT(", "CONCATENATE(", "CONCAT("};
+
+	for (size_t i = 0; i < sizeof(fn) / sizeof(fn[0]); i++) {
+		size_t n = strlen(fn[i]);
+
+		if ((size_t) (end - p) >= n && strncasecmp(p, fn[i], n) == 0)
+			return n - 1; /* the parenthesis is read as one */
+	}
+	return 0;
+}
+
+/*
+ * detector_formula_value - b->data[from..] holds a formula's text (its
+ * line break after it): when the formula only joins constants, its
+ * value follows on a line of its own
+ */
+void detector_formula_value(struct buf *b, size_t from)
+{
+	const char *p = b->data + from, *end = b->data + b->len;
+	char *v, *o;
+	size_t n;
+	int joins = 0;
+
+	while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	if ((size_t) (end - p) >= 3 && memcmp(p, "of:", 3) == 0)
+		p += 3;
+	if (p < end && *p == '=')
+		p++;
+	/* the value is never longer than the formula */
+	o = v = xmalloc((size_t) (end - p) + 1);
+	while (p < end) {
+		if (*p == '"') {
+			/* a string constant; "" is a quote in it */
+			for (p++;; p++) {
+				if (p >= end)
+					goto done; /* unterminated: not a formula */
+				if (*p == '"' && (p + 1 >= end || p[1] != '"'))
+					break;
+				if (*p == '"')
+					p++;
+				*o++ = *p;
+			}
+			p++;
+		} else if ((*p >= '0' && *p <= '9') || *p == '.') {
+			while (p < end && ((*p >= '0' && *p <= '9') || *p == '.'))
+				*o++ = *p++;
+		} else if (*p == '&') {
+			joins++;
+			p++;
+		} else if (*p == '(' || *p == ')' || *p == ',' || *p == ';' || *p == ' ') {
+			p++;
+		} else if ((n = formula_func(p, end)) > 0) {
+			joins++;
+			p += n;
+		} else {
+			goto done; /* a reference, an operator, another function */
+		}
+	}
+	if (joins > 0 && o > v) {
+		buf_append(b, v, (size_t) (o - v));
+		buf_putc(b, '\n');
+	}
+done:
+	free(v);
+}
+
 /*
  * cell_fast - a cell in the form nearly every cell has, <c r="B7" s="3"
  * t="s"><v>12</v></c>, read in one go; past it, or NULL for any other form
@@ -794,8 +872,13 @@ static const char *grid(struct sheet_rd *rd, const char *p, const char *end, siz
 				p += rd->cur.vlen;
 			}
 		} else if (t.nlen == 1 && t.name[0] == 'f') {
-			if (!t.closing && !t.empty)
+			if (!t.closing && !t.empty) {
+				size_t from = rd->rest->len;
+
 				p = text_to(p, end, rd->rest);
+				if (rd->rest->len > from)
+					detector_formula_value(rd->rest, from);
+			}
 		} else if (is_name(&t, "is", 2)) {
 			if (!t.closing && !t.empty)
 				p = inline_string(rd, p, end);

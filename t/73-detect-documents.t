@@ -62,6 +62,8 @@ check('RTF with an embedded Excel sheet and a packaged file', message('object.rt
 check('password-protected docx: named in the reason', message('secret.docx', slurp("$fix/encrypted.docx")),
     'unscannable: encrypted Office document secret.docx');
 
+check('xls whose formulas join constants, no results stored: computed as Excel does',
+    message('formula.xls', slurp("$fix/formula.xls")), 'card,falcon');
 check('docm whose word is only in its VBA module, compressed as VBA stores it',
     message('macro.docm', slurp("$fix/macro.docm")), 'falcon');
 check('xlsx with inline strings and a number',
