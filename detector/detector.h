@@ -346,6 +346,7 @@ struct det_scan {
 	const char *label;        /* the part or member being read, for reasons */
 	/* the file name of the content in the dispatch (archives, documents) */
 	const char *content_name;
+	int flowed;   /* its text is format=flowed (RFC 3676): 1, delsp=yes: 2 */
 	int confined; /* in a parser's child process (detector_confine.c) */
 	/* multipart/alternative: count the best alternative, not the sum */
 	uint32_t *alt_save;

@@ -47,6 +47,8 @@
  *	  continuations are joined, and a line that starts with "--" and a
  *	  boundary but is not a delimiter (some readers take it as one)
  *	  marks the message;
+ *	- format=flowed text (RFC 3676) is read as sent and with its
+ *	  soft line breaks joined, as Thunderbird and Apple Mail show it;
  *	- lines end at CRLF, LF or a bare CR, as Python's email package and
  *	  mail readers split them; a Unix "From " line before the header
  *	  is skipped; header lines that only lenient readers take as fields
@@ -96,6 +98,7 @@ struct mime_ctype {
 	char type[96]; /* "text/plain", lower case */
 	char charset[64];
 	char boundary[MIME_BOUNDARY_MAX + 1];
+	int flowed; /* format=flowed: 1; with delsp=yes: 2 */
 };
 
 struct mime_entity {
@@ -434,6 +437,12 @@ static void content_type(struct mime *m, struct mime_entity *e, const char *valu
 		strcpy(c.type, "text/plain");
 	if (mime_param(value, "charset", 0, c.charset, sizeof(c.charset)) > 0)
 		c.charset[0] = 0; /* no charset is that long */
+	if (mime_param(value, "format", 0, cs, sizeof(cs)) == 0
+	    && strcasecmp(cs, "flowed") == 0)
+		c.flowed = mime_param(value, "delsp", 0, cs, sizeof(cs)) == 0
+				&& strcasecmp(cs, "yes") == 0
+			? 2
+			: 1;
 	buf_init(&b, 128);
 	rc = mime_param_2231(value, "boundary", &b, cs, sizeof(cs), &trunc);
 	/* RFC 2046: no white space ends a boundary; readers drop it */
@@ -1116,17 +1125,72 @@ static void json_unescape(const char *d, size_t n, struct buf *out)
 /* scan_text - plain text, or the text of a calendar, a contact, an XML
  * document or JSON as its reader shows it; the bytes as they stand are read too,
  * and the better reading counts */
+/*
+ * unflow - format=flowed text (RFC 3676) as a mail reader shows it: a
+ * line that ends in a space flows into the next one of the same quote
+ * depth (its space dropped with delsp=yes), a stuffed space is removed,
+ * "-- " stays a line of its own
+ */
+static void unflow(const char *d, size_t n, int delsp, struct buf *out)
+{
+	int open = -1; /* the quote depth of the paragraph being joined */
+
+	for (size_t i = 0; i < n;) {
+		const char *l = d + i, *nl = memchr(l, '\n', n - i);
+		size_t len = nl ? (size_t) (nl - l) : n - i, q = 0;
+
+		i += len + (nl != NULL);
+		if (len > 0 && l[len - 1] == '\r')
+			len--;
+		while (q < len && l[q] == '>')
+			q++;
+		if (open >= 0 && (size_t) open != q) {
+			buf_putc(out, '\n'); /* a flowed line before another depth */
+			open = -1;
+		}
+		if (open < 0)
+			buf_append(out, l, q);
+		l += q;
+		len -= q;
+		if (len > 0 && l[0] == ' ') {
+			l++;
+			len--;
+		}
+		if (len > 0 && l[len - 1] == ' ' && !(len == 3 && memcmp(l, "-- ", 3) == 0)) {
+			buf_append(out, l, delsp ? len - 1 : len);
+			open = (int) q;
+		} else {
+			buf_append(out, l, len);
+			buf_putc(out, '\n');
+			open = -1;
+		}
+	}
+}
+
 static void scan_text(struct det_scan *sc, const char *d, size_t n, const char *ctype,
 		      unsigned where)
 {
 	int vobj = detector_vobject_is(ctype, sc->content_name, d, n),
 	    xml = !vobj && is_xml(ctype, d, n);
 	int json = !vobj && !xml && is_json(ctype, sc->content_name, d, n);
+	int flowed = sc->flowed && strcmp(ctype, "text/plain") == 0;
 	struct det_readings r;
 	struct buf t;
 
-	if (!vobj && !xml && !json) {
+	if (!vobj && !xml && !json && !flowed) {
 		detector_scan_unit(sc, where, NULL, d, n);
+		return;
+	}
+	if (flowed) {
+		/* the lines as sent, and the paragraphs a reader shows */
+		detector_readings_begin(sc, &r);
+		detector_scan_unit(sc, where, NULL, d, n);
+		detector_readings_next(&r);
+		buf_init(&t, n + 16);
+		unflow(d, n, sc->flowed == 2, &t);
+		detector_scan_unit(sc, where, NULL, t.data, t.len);
+		detector_readings_end(&r);
+		buf_free(&t);
 		return;
 	}
 	detector_readings_begin(sc, &r);
@@ -1387,8 +1451,10 @@ static void leaf_content(struct mime *m, const struct mime_entity *e,
 	else if (n >= 27 && memmem(d, n < 65536 ? n : 65536, "-----BEGIN PGP MESSAGE-----", 27))
 		detector_unscannable(sc, "OpenPGP encrypted text in %s", sc->label);
 	sc->content_name = e->nname ? e->name[0] : NULL;
+	sc->flowed = strcmp(c->type, "text/plain") == 0 ? c->flowed : 0;
 	detector_content_scan(sc, d, n, c->type, c->charset, where, depth, sniffed);
 	sc->content_name = NULL;
+	sc->flowed = 0;
 	/* untyped text (no Content-Type) may hold uuencoded and BinHex
 	 * files, which mail readers (Thunderbird, Outlook) show as
 	 * attachments; an application/mac-binhex40 part is one */
@@ -1434,7 +1500,7 @@ static void leaf(struct mime *m, const struct mime_entity *e, const char *data, 
 		 int depth, unsigned scope)
 {
 	struct det_scan *sc = m->sc;
-	static const struct mime_ctype plain = {"text/plain", "", ""};
+	static const struct mime_ctype plain = {"text/plain", "", "", 0};
 	const struct mime_ctype *c0 = e->nct ? &e->ct[0] : &plain;
 	int textual = strncmp(c0->type, "text/", 5) == 0;
 	unsigned where;

@@ -143,6 +143,16 @@ my @enc = (
     ['a uuencoded file after a line that says begin 150 times', "${H}\n"
         . ('begin ' x 150) . "\nbegin 644 data.txt\n" . pack('u', "card 4111 1111 1111 1111\n") . "`\nend\n",
         'card found'],
+    # format=flowed (RFC 3676): Thunderbird and Apple Mail join a line
+    # that ends in a space to the next, without that space when delsp=yes
+    ['format=flowed, delsp=yes: a card cut at a soft line break',
+        "${H}Content-Type: text/plain; charset=utf-8; format=flowed; delsp=yes\n\ncard 4111 11 \n11 1111 1111\n",
+        'card found'],
+    ['format=flowed, delsp=yes: a word cut in a quoted paragraph',
+        "${H}Content-Type: text/plain; format=\"Flowed\"; DelSp=\"yes\"\n\n> the fal \n> con flies\n> \n", 'falcon found'],
+    ['format=flowed, delsp=yes, quoted-printable: a card cut at a soft line break',
+        "${H}Content-Type: text/plain; format=flowed; delsp=yes\nContent-Transfer-Encoding: quoted-printable\n\n"
+        . "card 4111 1111 11=20\n11 1111\n", 'card found'],
     ['an accented letter glued to a card', mime_message(subject => 'x', parts => [
         { type => 'text/plain; charset=utf-8', body => "caf\xc3\xa94111111111111111\n", encoding => 'base64',
           disposition => 'inline' }]), 'card found'],
@@ -156,6 +166,10 @@ for my $c (@mime, @html) {
 for my $c (@enc) {
     is(verdict($c->[1]), $c->[2], "$c->[0]: dlpgate finds it");
 }
+is(verdict("${H}Content-Type: text/plain; format=flowed\n\ncard 4111 11 \n11 1111 1111\n"), 'code 250',
+    'format=flowed without delsp: the space stays, a reader sees no card, none is found');
+is(verdict("${H}Content-Type: text/plain; format=flowed; delsp=yes\n\ncard 4111 11\n11 1111 1111\n"), 'code 250',
+    'format=flowed, delsp=yes: a line without a trailing space is a hard break');
 
 # content no reader here can open: refused, not passed as read
 my @closed = (
