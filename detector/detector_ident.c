@@ -42,7 +42,9 @@
  * Identifiers with letters (IBAN, NINO, DNI, NIE, DEA, passport, a NIR
  * born in Corsica) look at the letters around the digits; a codice
  * fiscale, whose digits may all be letters, is found among the runs of
- * 16 letters and digits (cf_scan). Secrets
+ * 16 letters and digits (cf_scan); a card whose groups stand in the
+ * cells of a spreadsheet row, among the tab-separated fields (card_cells).
+ * Secrets
  * and SWIFT/BIC codes are found from anchors by detector_ident_anchor()
  * (detector_secret.c).
  *
@@ -62,6 +64,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mem.h"
 #include "detector.h"
@@ -1358,6 +1361,109 @@ static void cf_scan(const char *d, size_t len, const struct idscan *is)
 	}
 }
 
+/* cell_digits - the digits of the field that starts at p: their count, or 0
+ * when the field holds anything else or does not end at a tab or line end */
+static size_t cell_digits(const char *d, size_t len, size_t p)
+{
+	size_t q = p;
+
+	while (q < len && dig(d[q]))
+		q++;
+	if (q == p || (q < len && d[q] != '\t' && d[q] != '\n' && d[q] != '\r'))
+		return 0;
+	return q - p;
+}
+
+/* card_word_in - a card's context word, a whole word, in d[s, e) */
+static int card_word_in(const char *d, size_t s, size_t e)
+{
+	for (size_t p = s; p < e; p++) {
+		if (p > s && letter(d[p - 1]))
+			continue;
+		for (const char *const *w = kw_card; *w; w++) {
+			size_t n = strlen(*w);
+
+			size_t q = p + n;
+
+			if (n > e - p || strncasecmp(d + p, *w, n) != 0)
+				continue;
+			if (q < e && (d[q] == 's' || d[q] == 'S'))
+				q++; /* "Cards" */
+			if (q == e || !letter(d[q]))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* card_row_context - a card word in the row of d[s], or over its column */
+static int card_row_context(const char *d, size_t len, size_t s)
+{
+	struct det_table tab;
+	size_t ls = s, le = s, hs, he;
+
+	while (ls > 0 && d[ls - 1] != '\n')
+		ls--;
+	while (le < len && d[le] != '\n')
+		le++;
+	if (card_word_in(d, ls, le))
+		return 1;
+	memset(&tab, 0, sizeof(tab));
+	return detector_table_cell(&tab, d, len, s, &hs, &he) && card_word_in(d, hs, he);
+}
+
+/*
+ * card_cells - a card whose groups stand in cells of their own, side by
+ * side in a row of a spreadsheet or a TSV export (fields of 4, 4, 4 and 4
+ * digits, or 4, 6 and 5 or 4): the reader of the sheet sees the card. A
+ * tab ends a number everywhere else, so that the columns of a table never
+ * join; here columns of figures pass the checks by chance (the Luhn check
+ * one time in ten), so the value counts on its own only with a card word
+ * in its row or over its first column; without one it is weak (a rule's
+ * own near words may still make it count).
+ */
+static void card_cells(const char *d, size_t len, const struct idscan *is)
+{
+	static const unsigned char shapes[][5] = {{4, 4, 4, 4, 0}, {4, 6, 5, 0}, {4, 6, 4, 0}};
+
+	for (const char *t = memchr(d, '\t', len); t != NULL;
+	     t = memchr(t + 1, '\t', len - (size_t) (t + 1 - d))) {
+		size_t s = (size_t) (t - d), f[4], nf = 0, p;
+		char v[20];
+
+		/* the field before this tab: 4 digits that start a field */
+		if (s < 4 || (s > 4 && d[s - 5] != '\t' && d[s - 5] != '\n')
+		    || cell_digits(d, len, s - 4) != 4)
+			continue;
+		s -= 4;
+		for (p = s; nf < 4;) {
+			size_t n = cell_digits(d, len, p);
+
+			if (n == 0 || n > 6)
+				break;
+			f[nf++] = n;
+			p += n;
+			if (p >= len || d[p] != '\t')
+				break;
+			p++;
+		}
+		for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+			size_t n = 0, at = s, i;
+
+			for (i = 0; shapes[k][i] && i < nf && f[i] == shapes[k][i]; i++) {
+				memcpy(v + n, d + at, f[i]);
+				n += f[i];
+				at += f[i] + 1;
+			}
+			if (shapes[k][i] == 0 && i > 0 && detector_card_ok(v, n)) {
+				report(is->found, is->ctx, IDENT_CARD, s, at - 1,
+				       !card_row_context(d, len, s), d, 4);
+				break;
+			}
+		}
+	}
+}
+
 /* ---- the scan ----------------------------------------------------------- */
 
 #if defined(__x86_64__)
@@ -1552,6 +1658,8 @@ void detector_ident_scan(const char *text, size_t len, const int *want, unsigned
 	}
 	if (want[IDENT_IT_CF])
 		cf_scan(text, len, &is);
+	if (want[IDENT_CARD] && !t.tab_space)
+		card_cells(text, len, &is);
 	/* digits typed fullwidth, alone or among ASCII ones: read through a copy */
 	if ((fwp = first_fullwidth(text, len)) < len)
 		d = fw = fullwidth_copy(text, len, fwp);
