@@ -235,11 +235,14 @@ is((deliver('cache', 'c1'))[2], 250, 'cache.dlp.test: first message');
 is(scalar(@m = $sink{mx1}->wait_messages(1)), 1, 'went to mx1');
 (my $zone = $records) =~ s/^cache   MX 10 mx1$/cache   MX 10 mx2/m or die;
 $dns->update_zone('dlp.test', $zone);
-my ($mx) = grep { $_->type eq 'MX' } $dns->query('cache.dlp.test', 'MX')->answer;
-is($mx->exchange, 'mx2.dlp.test', 'the zone now says mx2');
+ok(wait_until(sub { my ($mx) = grep { $_->type eq 'MX' } $dns->query('cache.dlp.test', 'MX')->answer;
+                    $mx && $mx->exchange eq 'mx2.dlp.test' }, 10, 0.1), 'the zone now says mx2');
 is((deliver('cache', 'c2'))[2], 250, 'second message, same worker');
-cmp_ok(time - $t_lookup, '<', 15, 'while the first answer may still be cached (15s)');
-is(scalar(@m = $sink{mx1}->wait_messages(2)), 2, 'still mx1: the answer came from the cache');
+SKIP: {
+    # a machine so loaded that 15 s went by proves nothing about the cache
+    skip 'the first answer may have expired already (15 s went by)', 1 if time - $t_lookup >= 14;
+    is(scalar(@m = $sink{mx1}->wait_messages(2)), 2, 'still mx1: the answer came from the cache');
+}
 my $switched = wait_until(sub { (deliver('cache', 'c3'))[2] && count('mx2') > 0 }, 60, 0.5);
 ok($switched, 'after dns_cache_max_ttl (15s, below the TTL of 300) the new MX is used');
 cmp_ok(time - $t_lookup, '>=', 14.9, 'not before the bound ran out');

@@ -124,7 +124,11 @@ sub update_zone {
     my $t = time + $serial;        # NSD reloads a zone file whose mtime changed
     utime $t, $t, $file;
     kill 'HUP', $self->{pid};
-    wait_until(sub { $self->serial_is($zone, $serial) }, 20)
+    # NSD forks a new server to reload and the old one answers from the
+    # same socket until it is told to quit: the new serial must be all
+    # that answers, several times in a row
+    my $seen = 0;
+    wait_until(sub { $seen = $self->serial_is($zone, $serial) ? $seen + 1 : 0; $seen >= 5 }, 20, 0.05)
         or die "nsd did not load serial $serial of $zone:\n" . (slurp("$self->{dir}/nsd.log") // '');
 }
 
