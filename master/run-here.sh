@@ -53,13 +53,26 @@ if [ "$(id -u)" = 0 ]; then
 fi
 "$top/master/dlpgate" -c "$etc" check >/dev/null
 
+# listening PORT - does something accept connections on 127.0.0.1:PORT?
+# (perl-base is in every Debian system; /bin/sh has no /dev/tcp)
+listening() {
+	perl -MIO::Socket::INET -e \
+		'exit(IO::Socket::INET->new(PeerAddr => "127.0.0.1:$ARGV[0]", Timeout => 1) ? 0 : 1)' "$1"
+}
+
 sink=""
-if command -v smtp-sink >/dev/null && ! (exec 3<>"/dev/tcp/127.0.0.1/$resubmit") 2>/dev/null; then
+if command -v smtp-sink >/dev/null && ! listening "$resubmit"; then
 	user=""
 	[ "$(id -u)" = 0 ] && user="-u postfix" && chmod 777 "$run/sink"
 	# shellcheck disable=SC2086
 	smtp-sink $user -d "$run/sink/%H%M%S." "127.0.0.1:$resubmit" 64 &
 	sink=$!
+	# the first message tried must find it listening: wait up to 10 s
+	i=0
+	while [ $i -lt 100 ] && ! listening "$resubmit"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 fi
 stop() { [ -n "$sink" ] && kill "$sink" 2>/dev/null; sink=""; }
 trap stop EXIT
