@@ -36,7 +36,10 @@
  * CONCATENATE("41","11"), of:="41"&11 in OpenDocument), the way Excel and
  * LibreOffice do when they open the file, and puts it on a line after
  * the formula's own: the cached value a file carries may be missing or
- * false, and the application computes the formula again.
+ * false, and the application computes the formula again. In a worksheet,
+ * a formula that joins cells of the sheet as well (A1&" 1111", up to
+ * SHEET_FORMULAS of them reading SHEET_FORMULA_CELLS cells) is computed
+ * after the grid, from one more pass that finds the cells it reads.
  *
  * detector_grid_finish() makes the lines of a grid one table: from its
  * first row of two fields or more (rows before are a title), every row is
@@ -305,9 +308,12 @@ void detector_sst_unused(const struct det_sst *s, struct buf *out)
  * wait in a queue while their strings are fetched, so that the reads of
  * many cells overlap instead of following one another.
  */
-#define SHEET_QUEUE 32         /* cells in flight */
-#define SHEET_AHEAD 16         /* where the string's text is fetched */
-#define SHEET_NEXT  UINT32_MAX /* no reference: the next column */
+#define SHEET_QUEUE         32         /* cells in flight */
+#define SHEET_FORMULAS      64         /* formulas joining cells computed per sheet */
+#define SHEET_FORMULA_CELLS 512        /* the cells they may read */
+#define SHEET_CELL_MAX      65536      /* the most of one cell they read */
+#define SHEET_AHEAD         16         /* where the string's text is fetched */
+#define SHEET_NEXT          UINT32_MAX /* no reference: the next column */
 
 enum sheet_kind {
 	CELL_ROW, /* the end of a row */
@@ -346,6 +352,12 @@ struct sheet_rd {
 	size_t row_at;    /* where this row begins */
 	unsigned width;   /* the widest row */
 	size_t narrow_to; /* rows before here may be narrower */
+	/* formulas that join cells and constants, computed after the grid */
+	size_t fpend[SHEET_FORMULAS][2]; /* each one's text in rest: from, to */
+	unsigned nfpend;
+	uint64_t want[SHEET_FORMULA_CELLS]; /* the cells they read */
+	unsigned nwant;
+	int wover; /* a formula read more cells than are kept */
 };
 
 /* cell_attrs - r and t of a <c> */
@@ -692,16 +704,46 @@ static size_t formula_func(const char *p, const char *end)
 	return 0;
 }
 
-/*
- * detector_formula_value - b->data[from..] holds a formula's text (its
- * line break after it): when the formula only joins constants, its
- * value follows on a line of its own
- */
-void detector_formula_value(struct buf *b, size_t from)
+/* ref_parse - an A1 reference at p ($ before either part allowed): its
+ * length, and its key (row << 16 | column); 0 if there is none */
+static size_t ref_parse(const char *p, const char *end, uint64_t *key)
 {
-	const char *p = b->data + from, *end = b->data + b->len;
-	char *v, *o;
+	const char *q = p;
+	uint32_t col = 0, row = 0;
+	int nc = 0, nr = 0;
+
+	if (q < end && *q == '$')
+		q++;
+	for (; q < end && ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z')) && nc < 4;
+	     q++, nc++)
+		col = col * 26 + (uint32_t) ((*q | 0x20) - 'a' + 1);
+	if (q < end && *q == '$')
+		q++;
+	for (; q < end && *q >= '0' && *q <= '9' && nr < 8; q++, nr++)
+		row = row * 10 + (uint32_t) (*q - '0');
+	if (nc == 0 || nc > 3 || col > SHEET_MAX_COL || nr == 0 || nr > 7 || row == 0)
+		return 0;
+	/* a name, a function, another sheet's cell or a range is no cell here */
+	if (q < end
+	    && ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9')
+		|| *q == '(' || *q == '!' || *q == ':' || *q == '_' || *q == '.'))
+		return 0;
+	*key = (uint64_t) row << 16 | col;
+	return (size_t) (q - p);
+}
+
+/* A cell a formula reads: its text appended to out (nothing when empty). */
+typedef void (*formula_ref_fn)(void *ctx, uint64_t key, struct buf *out);
+
+/*
+ * formula_join - a formula that joins constants (and, with ref, cells)
+ * into v: the number of joins, or -1 for any other formula
+ */
+static int formula_join(const char *p, const char *end, struct buf *v, formula_ref_fn ref,
+			void *ctx)
+{
 	size_t n;
+	uint64_t key;
 	int joins = 0;
 
 	while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
@@ -710,24 +752,22 @@ void detector_formula_value(struct buf *b, size_t from)
 		p += 3;
 	if (p < end && *p == '=')
 		p++;
-	/* the value is never longer than the formula */
-	o = v = xmalloc((size_t) (end - p) + 1);
 	while (p < end) {
 		if (*p == '"') {
 			/* a string constant; "" is a quote in it */
 			for (p++;; p++) {
 				if (p >= end)
-					goto done; /* unterminated: not a formula */
+					return -1; /* unterminated: not a formula */
 				if (*p == '"' && (p + 1 >= end || p[1] != '"'))
 					break;
 				if (*p == '"')
 					p++;
-				*o++ = *p;
+				buf_putc(v, *p);
 			}
 			p++;
 		} else if ((*p >= '0' && *p <= '9') || *p == '.') {
 			while (p < end && ((*p >= '0' && *p <= '9') || *p == '.'))
-				*o++ = *p++;
+				buf_putc(v, *p++);
 		} else if (*p == '&') {
 			joins++;
 			p++;
@@ -736,16 +776,215 @@ void detector_formula_value(struct buf *b, size_t from)
 		} else if ((n = formula_func(p, end)) > 0) {
 			joins++;
 			p += n;
+		} else if (ref && (n = ref_parse(p, end, &key)) > 0) {
+			ref(ctx, key, v);
+			p += n;
 		} else {
-			goto done; /* a reference, an operator, another function */
+			return -1; /* an operator, another function, a name */
 		}
 	}
-	if (joins > 0 && o > v) {
-		buf_append(b, v, (size_t) (o - v));
+	return joins;
+}
+
+/*
+ * detector_formula_value - b->data[from..] holds a formula's text (its
+ * line break after it): when the formula only joins constants, its
+ * value follows on a line of its own
+ */
+void detector_formula_value(struct buf *b, size_t from)
+{
+	struct buf v;
+
+	buf_init(&v, b->len - from + 1);
+	if (formula_join(b->data + from, b->data + b->len, &v, NULL, NULL) > 0 && v.len > 0) {
+		buf_append(b, v.data, v.len);
 		buf_putc(b, '\n');
 	}
-done:
-	free(v);
+	buf_free(&v);
+}
+
+/* want_cell - a cell a formula reads, noted (formula_join's ref) */
+static void want_cell(void *ctx, uint64_t key, struct buf *out)
+{
+	struct sheet_rd *rd = ctx;
+
+	(void) out;
+	if (rd->nwant < SHEET_FORMULA_CELLS)
+		rd->want[rd->nwant++] = key;
+	else
+		rd->wover = 1;
+}
+
+/*
+ * formula_seen - a formula's text at rd->rest[from..]: its value after it
+ * when it joins constants; when it also reads cells, noted to be computed
+ * once the sheet is read (the cells may come after it)
+ */
+static void formula_seen(struct sheet_rd *rd, size_t from)
+{
+	struct buf *rest = rd->rest;
+	size_t to = rest->len;
+	unsigned had = rd->nwant;
+	struct buf v;
+
+	detector_formula_value(rest, from);
+	if (rest->len > to || rd->nfpend >= SHEET_FORMULAS)
+		return;
+	buf_init(&v, 16);
+	rd->wover = 0;
+	if (formula_join(rest->data + from, rest->data + to, &v, want_cell, rd) > 0
+	    && rd->nwant > had && !rd->wover) {
+		rd->fpend[rd->nfpend][0] = from;
+		rd->fpend[rd->nfpend][1] = to;
+		rd->nfpend++;
+	} else
+		rd->nwant = had; /* no formula to compute, or too many cells */
+	buf_free(&v);
+}
+
+/* The cells formulas read, found in a second pass over the sheet. */
+struct sheet_refs {
+	const uint64_t *want;
+	unsigned n;
+	size_t (*at)[2]; /* each one's text in text: from, to */
+	struct buf text;
+};
+
+/* key_cmp - qsort and bsearch order of cell keys */
+static int key_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* read_cell - a cell's text, as found (formula_join's ref) */
+static void read_cell(void *ctx, uint64_t key, struct buf *out)
+{
+	struct sheet_refs *r = ctx;
+	const uint64_t *k = bsearch(&key, r->want, r->n, sizeof(*r->want), key_cmp);
+
+	if (k != NULL) {
+		size_t i = (size_t) (k - r->want);
+
+		buf_append(out, r->text.data + r->at[i][0], r->at[i][1] - r->at[i][0]);
+	}
+}
+
+/* attr_value - the value of attribute name (1 or 2 letters) in a tag's attributes */
+static const char *attr_value(const char *a, const char *end, const char *name, size_t *len)
+{
+	size_t nl = strlen(name);
+
+	for (const char *p = a; p + nl + 2 < end; p++)
+		if (is_ws(p[0]) && memcmp(p + 1, name, nl) == 0 && p[nl + 1] == '='
+		    && (p[nl + 2] == '"' || p[nl + 2] == '\'')) {
+			const char *v = p + nl + 3,
+				   *q = memchr(v, p[nl + 2], (size_t) (end - v));
+
+			if (q == NULL)
+				return NULL;
+			*len = (size_t) (q - v);
+			return v;
+		}
+	return NULL;
+}
+
+/* ref_text - the text cell c shows (c: its "<c", cend: its end), into out */
+static void ref_text(const struct det_sst *sst, const char *c, const char *gt, const char *cend,
+		     struct buf *out)
+{
+	size_t tl = 0;
+	const char *t = attr_value(c + 2, gt, "t", &tl), *v, *e;
+
+	if (t && tl == 9 && memcmp(t, "inlineStr", 9) == 0) {
+		if ((v = memmem(gt, (size_t) (cend - gt), "<t", 2)) == NULL
+		    || (v = memchr(v, '>', (size_t) (cend - v))) == NULL)
+			return;
+		v++;
+	} else if ((v = memmem(gt, (size_t) (cend - gt), "<v>", 3)) != NULL)
+		v += 3;
+	else
+		return;
+	if ((e = memchr(v, '<', (size_t) (cend - v))) == NULL)
+		e = cend;
+	if (t && tl == 1 && t[0] == 's') {
+		size_t i = sst_index(sst, v, (size_t) (e - v));
+
+		if (i != SIZE_MAX)
+			buf_append(out, sst->text.data + (sst->off[i] & ~SST_USED),
+				   (sst->off[i + 1] & ~SST_USED) - (sst->off[i] & ~SST_USED));
+	} else if (t && tl == 1 && t[0] == 'b')
+		buf_puts(out, e > v && *v == '1' ? "TRUE" : "FALSE");
+	else if (t == NULL || (tl == 1 && t[0] == 'n'))
+		(void) put_number(out, v, (size_t) (e - v));
+	else
+		put_cell_text(out, v, (size_t) (e - v));
+}
+
+/* cell_span - how far a cell read for a formula may reach from gt */
+static size_t cell_span(const char *gt, const char *end)
+{
+	return (size_t) (end - gt) < SHEET_CELL_MAX ? (size_t) (end - gt) : SHEET_CELL_MAX;
+}
+
+/*
+ * formulas_computed - the formulas that join cells and constants, each
+ * on a line of its own after the sheet's text: the cells they read are
+ * found in one more pass over the grid, [p, end)
+ */
+static void formulas_computed(struct sheet_rd *rd, const char *p, const char *end,
+			      struct buf *out, size_t limit)
+{
+	struct sheet_refs r;
+	struct buf line;
+	unsigned n = 0;
+
+	qsort(rd->want, rd->nwant, sizeof(*rd->want), key_cmp);
+	for (unsigned i = 0; i < rd->nwant; i++)
+		if (n == 0 || rd->want[i] != rd->want[n - 1])
+			rd->want[n++] = rd->want[i];
+	r.want = rd->want;
+	r.n = n;
+	r.at = xcalloc(n, sizeof(*r.at));
+	buf_init(&r.text, 256);
+	while ((p = memmem(p, (size_t) (end - p), "<c ", 3)) != NULL) {
+		const char *gt = memchr(p, '>', (size_t) (end - p)), *rv, *cend;
+		const uint64_t *k;
+		uint64_t key;
+		size_t rl = 0;
+
+		if (gt == NULL)
+			break;
+		if ((rv = attr_value(p + 2, gt, "r", &rl)) == NULL
+		    || ref_parse(rv, rv + rl, &key) != rl
+		    || (k = bsearch(&key, r.want, n, sizeof(*r.want), key_cmp)) == NULL) {
+			p = gt;
+			continue;
+		}
+		if (gt[-1] == '/') /* <c r="B7"/>: empty */
+			cend = gt;
+		else if ((cend = memmem(gt, cell_span(gt, end), "</c>", 4)) == NULL)
+			cend = gt + cell_span(gt, end);
+		r.at[k - r.want][0] = r.text.len;
+		ref_text(rd->sst, p, gt, cend, &r.text);
+		r.at[k - r.want][1] = r.text.len;
+		p = cend;
+	}
+	buf_init(&line, 64);
+	for (unsigned i = 0; i < rd->nfpend && out->len < limit; i++) {
+		buf_reset(&line);
+		if (formula_join(rd->rest->data + rd->fpend[i][0],
+				 rd->rest->data + rd->fpend[i][1], &line, read_cell, &r)
+			    > 0
+		    && line.len > 0) {
+			buf_append(out, line.data, line.len);
+			buf_putc(out, '\n');
+		}
+	}
+	buf_free(&line);
+	buf_free(&r.text);
+	free(r.at);
 }
 
 /*
@@ -877,7 +1116,7 @@ static const char *grid(struct sheet_rd *rd, const char *p, const char *end, siz
 
 				p = text_to(p, end, rd->rest);
 				if (rd->rest->len > from)
-					detector_formula_value(rd->rest, from);
+					formula_seen(rd, from);
 			}
 		} else if (is_name(&t, "is", 2)) {
 			if (!t.closing && !t.empty)
@@ -955,6 +1194,8 @@ int detector_xlsx_sheet(const char *in, size_t len, struct det_sst *sst, struct 
 		grid_square(out, rd.start, rd.narrow_to, rd.width, rd.pad_max - rd.pad, limit,
 			    0);
 	buf_append(out, rest.data, rest.len);
+	if (rd.nfpend > 0)
+		formulas_computed(&rd, sd, p > sd && p <= end ? p : end, out, limit);
 	buf_free(&rest);
 	buf_free(&rd.is);
 	/* what follows it: headers, footers, links, prompts */
