@@ -16,9 +16,10 @@
  *				(shared strings, inline strings, numbers, RK
  *				numbers, formula results) as tab-separated lines,
  *				shared strings no cell uses, headers, footers,
- *				comments' text boxes; a formula that only joins
- *				constants, computed as Excel does on opening
- *				(its cached result may be false or missing)
+ *				comments' text boxes; a formula that joins
+ *				constants and cells of its sheet, computed as
+ *				Excel does on opening (its cached result may be
+ *				false or missing)
  *	PowerPoint		the text atoms of every slide, master, note and
  *	(PowerPoint Document)	outline (TextChars, TextBytes, CString); OLE
  *				objects stored in the presentation (zlib
@@ -500,21 +501,32 @@ static void sheet_done(struct buf *out, struct xls_pos *p)
 	p->fields = 0;
 }
 
-/*
- * xls_formula_value - a FORMULA record's parsed expression (MS-XLS
- * 2.5.198.1 Rgce) that only joins constants: strings (PtgStr), integers
- * (PtgInt), numbers (PtgNum), joined by PtgConcat or CONCATENATE
- * (PtgFuncVar 336), with parentheses and spaces (PtgParen, PtgAttrSpace).
- * Its value on a line of its own; any other token, nothing. The operands
- * of a postfix expression come in the order they were written.
- */
-static void xls_formula_value(const char *r, unsigned rl, struct buf *out)
+/* A cell a formula reads: its text appended to out (nothing when empty). */
+typedef void (*xls_ref_fn)(void *ctx, uint64_t key, struct buf *out);
+
+/* xls_key - a cell's key: its sheet (the count of BOFs before it), row, column */
+static uint64_t xls_key(unsigned sheet, unsigned row, unsigned col)
 {
-	size_t mark = out->len, k;
+	return (uint64_t) sheet << 32 | (uint64_t) row << 16 | (col & 0x3fff);
+}
+
+/*
+ * xls_formula_join - a FORMULA record's parsed expression (MS-XLS
+ * 2.5.198.1 Rgce) that joins constants: strings (PtgStr), integers
+ * (PtgInt), numbers (PtgNum), joined by PtgConcat or CONCATENATE
+ * (PtgFuncVar 336), with parentheses and spaces (PtgParen, PtgAttrSpace);
+ * with ref, cells of its sheet too (PtgRef). Its value into out; the
+ * number of joins, or -1 for any other token. The operands of a postfix
+ * expression come in the order they were written.
+ */
+static int xls_formula_join(const char *r, unsigned rl, unsigned sheet, struct buf *out,
+			    xls_ref_fn ref, void *ctx)
+{
+	size_t k;
 	int joins = 0;
 
 	if (rl < 22 || (k = 22 + le16(r + 20)) > rl)
-		return;
+		return -1;
 	for (size_t i = 22; i < k;) {
 		unsigned char t = (unsigned char) r[i];
 
@@ -522,7 +534,7 @@ static void xls_formula_value(const char *r, unsigned rl, struct buf *out)
 			size_t cch = (unsigned char) r[i + 1], w = (r[i + 2] & 1) ? 2 : 1;
 
 			if (i + 3 + cch * w > k)
-				goto not_constant;
+				return -1;
 			if (w == 2)
 				put_utf16(out, r + i + 3, cch, put_plain);
 			else
@@ -549,16 +561,191 @@ static void xls_formula_value(const char *r, unsigned rl, struct buf *out)
 			   && (le16(r + i + 2) & 0x7fff) == 336) {
 			joins++; /* CONCATENATE */
 			i += 4;
+		} else if (ref && (t == 0x24 || t == 0x44 || t == 0x64) && i + 5 <= k) {
+			/* PtgRef: row, column (relative flags above it) */
+			ref(ctx, xls_key(sheet, le16(r + i + 1), le16(r + i + 3)), out);
+			i += 5;
 		} else {
-			goto not_constant;
+			return -1;
 		}
 	}
-	if (joins > 0 && out->len > mark) {
+	return joins;
+}
+
+/* xls_formula_value - a formula that joins constants: its value on a line */
+static void xls_formula_value(const char *r, unsigned rl, struct buf *out)
+{
+	size_t mark = out->len;
+
+	if (xls_formula_join(r, rl, 0, out, NULL, NULL) > 0 && out->len > mark)
 		buf_putc(out, '\n');
-		return;
+	else
+		out->len = mark;
+}
+
+/* Formulas that join cells, computed once the workbook is read. */
+#define XLS_FORMULAS      64  /* formulas a workbook */
+#define XLS_FORMULA_CELLS 512 /* the cells they read */
+
+struct xls_refs {
+	size_t at[XLS_FORMULAS]; /* each FORMULA record's offset in the stream */
+	unsigned sheet[XLS_FORMULAS];
+	unsigned n;
+	uint64_t want[XLS_FORMULA_CELLS];
+	size_t text_at[XLS_FORMULA_CELLS][2]; /* the text of each, in text */
+	unsigned nwant;
+	int over;
+	struct buf text;
+};
+
+/* xls_want - a cell a formula reads, noted */
+static void xls_want(void *ctx, uint64_t key, struct buf *out)
+{
+	struct xls_refs *x = ctx;
+
+	(void) out;
+	if (x->nwant < XLS_FORMULA_CELLS)
+		x->want[x->nwant++] = key;
+	else
+		x->over = 1;
+}
+
+/* xls_key_cmp - qsort and bsearch order of cell keys */
+static int xls_key_cmp(const void *a, const void *b)
+{
+	uint64_t p = *(const uint64_t *) a, q = *(const uint64_t *) b;
+
+	return p < q ? -1 : p > q;
+}
+
+/* xls_read - a noted cell's text (xls_formula_join's ref) */
+static void xls_read(void *ctx, uint64_t key, struct buf *out)
+{
+	struct xls_refs *x = ctx;
+	const uint64_t *k = bsearch(&key, x->want, x->nwant, sizeof(*x->want), xls_key_cmp);
+
+	if (k != NULL) {
+		size_t i = (size_t) (k - x->want);
+
+		buf_append(out, x->text.data + x->text_at[i][0],
+			   x->text_at[i][1] - x->text_at[i][0]);
 	}
-not_constant:
-	out->len = mark;
+}
+
+/* xls_formula_seen - a formula that joins cells, noted for later */
+static void xls_formula_seen(struct xls_refs *x, const char *r, unsigned rl, size_t at,
+			     unsigned sheet)
+{
+	unsigned had = x->nwant;
+	struct buf v;
+
+	if (x->n >= XLS_FORMULAS)
+		return;
+	buf_init(&v, 16);
+	x->over = 0;
+	if (xls_formula_join(r, rl, sheet, &v, xls_want, x) > 0 && x->nwant > had && !x->over) {
+		x->at[x->n] = at;
+		x->sheet[x->n++] = sheet;
+	} else
+		x->nwant = had;
+	buf_free(&v);
+}
+
+/* xls_cell_text - the text of one cell record, as the grid shows it */
+static void xls_cell_text(unsigned type, const char *r, unsigned rl, const struct xls_sst *sst,
+			  struct buf *out)
+{
+	struct xls_seq q = {0};
+	double v;
+
+	switch (type) {
+	case 0x00fd: /* LABELSST */
+		if (rl >= 10 && le32(r + 6) < sst->n)
+			buf_append(out, sst->text.data + sst->off[le32(r + 6)],
+				   sst->off[le32(r + 6) + 1] - sst->off[le32(r + 6)]);
+		break;
+	case 0x0204: /* LABEL */
+		if (rl >= 9) {
+			seq_add(&q, r, rl);
+			q.pos = 6;
+			(void) seq_string(&q, out, 0);
+			free(q.seg);
+			free(q.len);
+		}
+		break;
+	case 0x0203: /* NUMBER */
+		if (rl >= 14) {
+			memcpy(&v, r + 6, sizeof(v));
+			put_number(out, v);
+		}
+		break;
+	case 0x027e: /* RK */
+		if (rl >= 10)
+			put_number(out, rk_value(le32(r + 6)));
+		break;
+	case 0x0205: /* BOOLERR: a boolean */
+		if (rl >= 8 && r[7] == 0)
+			buf_puts(out, r[6] ? "TRUE" : "FALSE");
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * xls_formulas_computed - the noted formulas, computed from the cells
+ * they read (found in one more pass over the records), a line each
+ */
+static void xls_formulas_computed(struct xls_refs *x, const struct buf *b,
+				  const struct xls_sst *sst, struct buf *out)
+{
+	unsigned n = 0, sheet = 0;
+	struct buf line;
+
+	qsort(x->want, x->nwant, sizeof(*x->want), xls_key_cmp);
+	for (unsigned i = 0; i < x->nwant; i++)
+		if (n == 0 || x->want[i] != x->want[n - 1])
+			x->want[n++] = x->want[i];
+	x->nwant = n;
+	memset(x->text_at, 0, sizeof(x->text_at));
+	for (size_t pos = 0; pos + 4 <= b->len;) {
+		unsigned type = le16(b->data + pos), rl = le16(b->data + pos + 2);
+		const char *r = b->data + pos + 4;
+		const uint64_t *k;
+		uint64_t key;
+
+		if (pos + 4 + rl > b->len)
+			break;
+		pos += 4 + rl;
+		if (type == 0x0809) {
+			sheet++;
+			continue;
+		}
+		if (rl < 6
+		    || (type != 0x00fd && type != 0x0204 && type != 0x0203 && type != 0x027e
+			&& type != 0x0205))
+			continue;
+		key = xls_key(sheet, le16(r), le16(r + 2));
+		if ((k = bsearch(&key, x->want, n, sizeof(*x->want), xls_key_cmp)) == NULL)
+			continue;
+		x->text_at[k - x->want][0] = x->text.len;
+		xls_cell_text(type, r, rl, sst, &x->text);
+		x->text_at[k - x->want][1] = x->text.len;
+	}
+	buf_init(&line, 64);
+	for (unsigned i = 0; i < x->n; i++) {
+		const char *r = b->data + x->at[i] + 4;
+
+		buf_reset(&line);
+		if (xls_formula_join(r, le16(b->data + x->at[i] + 2), x->sheet[i], &line,
+				     xls_read, x)
+			    > 0
+		    && line.len > 0) {
+			buf_append(out, line.data, line.len);
+			buf_putc(out, '\n');
+		}
+	}
+	buf_free(&line);
 }
 
 /* legacy_xls - a BIFF8 workbook's text */
@@ -567,6 +754,9 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name,
 {
 	struct buf b, text, formulas;
 	struct xls_sst sst = {0};
+	struct xls_refs *refs = xcalloc(1, sizeof(*refs));
+	unsigned sheet = 0;
+	size_t mark;
 	struct xls_pos at = {-1, 0, 0, 0, 0, 0};
 	struct xls_seq q = {0};
 	uint32_t id;
@@ -576,6 +766,7 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name,
 	buf_init(&b, 4096);
 	buf_init(&text, 4096);
 	buf_init(&formulas, 256);
+	buf_init(&refs->text, 64);
 	buf_init(&sst.text, 1024);
 	if ((id = stream(sc, o, "Workbook", &b, name)) == OLE_NONE)
 		goto out;
@@ -604,6 +795,8 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name,
 				pos += 4 + cl;
 			}
 		}
+		if (type == 0x0809)
+			sheet++;
 		switch (type) {
 		case 0x0809: /* BOF: a sheet (or the globals) begins */
 		case 0x000a: /* EOF: it ends */
@@ -713,7 +906,10 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name,
 					memcpy(&v, r + 6, sizeof(v));
 					put_number(&text, v);
 				}
+				mark = formulas.len;
 				xls_formula_value(r, rl, &formulas);
+				if (formulas.len == mark)
+					xls_formula_seen(refs, r, rl, pos - 4 - rl, sheet);
 			}
 			break;
 		case 0x0201: /* BLANK */
@@ -740,6 +936,8 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name,
 		txo = 0;
 	}
 	sheet_done(&text, &at);
+	if (refs->n > 0)
+		xls_formulas_computed(refs, &b, &sst, &formulas);
 	buf_append(&text, formulas.data, formulas.len);
 	/* shared strings no cell showed are content too */
 	for (size_t i = 0; i < sst.n; i++)
@@ -758,6 +956,8 @@ out:
 	buf_free(&b);
 	buf_free(&text);
 	buf_free(&formulas);
+	buf_free(&refs->text);
+	free(refs);
 }
 
 /* ---- PowerPoint ------------------------------------------------------------ */

@@ -64,6 +64,8 @@ check('password-protected docx: named in the reason', message('secret.docx', slu
 
 check('xls whose formulas join constants, no results stored: computed as Excel does',
     message('formula.xls', slurp("$fix/formula.xls")), 'card,falcon');
+check('xls whose only card is a formula that joins cells, one after it, no result stored',
+    message('formula-refs.xls', slurp("$fix/formula-refs.xls")), 'card');
 check('docm whose word is only in its VBA module, compressed as VBA stores it',
     message('macro.docm', slurp("$fix/macro.docm")), 'falcon');
 check('xlsx with inline strings and a number',
