@@ -1381,9 +1381,7 @@ static int card_word_in(const char *d, size_t s, size_t e)
 		if (p > s && letter(d[p - 1]))
 			continue;
 		for (const char *const *w = kw_card; *w; w++) {
-			size_t n = strlen(*w);
-
-			size_t q = p + n;
+			size_t n = strlen(*w), q = p + n;
 
 			if (n > e - p || strncasecmp(d + p, *w, n) != 0)
 				continue;
@@ -1396,10 +1394,10 @@ static int card_word_in(const char *d, size_t s, size_t e)
 	return 0;
 }
 
-/* card_row_context - a card word in the row of d[s], or over its column */
-static int card_row_context(const char *d, size_t len, size_t s)
+/* card_row_context - a card word in the row of d[s], or over its column
+ * (tab: the text's table, read once for all its rows) */
+static int card_row_context(struct det_table *tab, const char *d, size_t len, size_t s)
 {
-	struct det_table tab;
 	size_t ls = s, le = s, hs, he;
 
 	while (ls > 0 && d[ls - 1] != '\n')
@@ -1408,8 +1406,7 @@ static int card_row_context(const char *d, size_t len, size_t s)
 		le++;
 	if (card_word_in(d, ls, le))
 		return 1;
-	memset(&tab, 0, sizeof(tab));
-	return detector_table_cell(&tab, d, len, s, &hs, &he) && card_word_in(d, hs, he);
+	return detector_table_cell(tab, d, len, s, &hs, &he) && card_word_in(d, hs, he);
 }
 
 /*
@@ -1425,6 +1422,9 @@ static int card_row_context(const char *d, size_t len, size_t s)
 static void card_cells(const char *d, size_t len, const struct idscan *is)
 {
 	static const unsigned char shapes[][5] = {{4, 4, 4, 4, 0}, {4, 6, 5, 0}, {4, 6, 4, 0}};
+	struct det_table tab;
+
+	memset(&tab, 0, sizeof(tab));
 
 	for (const char *t = memchr(d, '\t', len); t != NULL;
 	     t = memchr(t + 1, '\t', len - (size_t) (t + 1 - d))) {
@@ -1457,7 +1457,7 @@ static void card_cells(const char *d, size_t len, const struct idscan *is)
 			}
 			if (shapes[k][i] == 0 && i > 0 && detector_card_ok(v, n)) {
 				report(is->found, is->ctx, IDENT_CARD, s, at - 1,
-				       !card_row_context(d, len, s), d, 4);
+				       !card_row_context(&tab, d, len, s), d, 4);
 				break;
 			}
 		}
