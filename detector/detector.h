@@ -560,6 +560,27 @@ int detector_xlsx_sheet(const char *in, size_t len, struct det_sst *sst, struct 
 void detector_grid_finish(struct buf *out, size_t from, size_t limit);
 void detector_formula_value(struct buf *b, size_t from);
 
+/*
+ * The cells that formulas joining cells read (xlsx and .xls): noted while
+ * the formulas are read (detector_cells_want, a formula reader's ref),
+ * found in one more pass over the sheet once sorted (detector_cells_sort,
+ * detector_cells_at), then read into the formulas (detector_cells_read).
+ */
+#define DET_FORMULA_CELLS 512
+typedef void (*det_cell_fn)(void *ctx, uint64_t key, struct buf *out);
+struct det_cells {
+	uint64_t key[DET_FORMULA_CELLS];
+	size_t at[DET_FORMULA_CELLS][2]; /* each one's text in text: from, to */
+	unsigned n;
+	int over; /* a formula read more cells than are kept */
+	struct buf text;
+};
+void detector_cells_want(void *cells, uint64_t key, struct buf *out);
+int detector_cells_keep(struct det_cells *c, unsigned had, int joins);
+void detector_cells_sort(struct det_cells *c);
+size_t *detector_cells_at(struct det_cells *c, uint64_t key);
+void detector_cells_read(void *cells, uint64_t key, struct buf *out);
+
 /* detector_ole.c, detector_legacy.c, detector_msg.c (struct ole: detector_ole.h) */
 struct ole;
 void detector_ole_scan(struct det_scan *sc, const char *data, size_t len, int depth,

@@ -501,9 +501,6 @@ static void sheet_done(struct buf *out, struct xls_pos *p)
 	p->fields = 0;
 }
 
-/* A cell a formula reads: its text appended to out (nothing when empty). */
-typedef void (*xls_ref_fn)(void *ctx, uint64_t key, struct buf *out);
-
 /* xls_key - a cell's key: its sheet (the count of BOFs before it), row, column */
 static uint64_t xls_key(unsigned sheet, unsigned row, unsigned col)
 {
@@ -520,7 +517,7 @@ static uint64_t xls_key(unsigned sheet, unsigned row, unsigned col)
  * expression come in the order they were written.
  */
 static int xls_formula_join(const char *r, unsigned rl, unsigned sheet, struct buf *out,
-			    xls_ref_fn ref, void *ctx)
+			    det_cell_fn ref, void *ctx)
 {
 	size_t k;
 	int joins = 0;
@@ -572,88 +569,45 @@ static int xls_formula_join(const char *r, unsigned rl, unsigned sheet, struct b
 	return joins;
 }
 
-/* xls_formula_value - a formula that joins constants: its value on a line */
-static void xls_formula_value(const char *r, unsigned rl, struct buf *out)
-{
-	size_t mark = out->len;
-
-	if (xls_formula_join(r, rl, 0, out, NULL, NULL) > 0 && out->len > mark)
-		buf_putc(out, '\n');
-	else
-		out->len = mark;
-}
-
 /* Formulas that join cells, computed once the workbook is read. */
-#define XLS_FORMULAS      64  /* formulas a workbook */
-#define XLS_FORMULA_CELLS 512 /* the cells they read */
+#define XLS_FORMULAS 64 /* formulas a workbook */
 
 struct xls_refs {
 	size_t at[XLS_FORMULAS]; /* each FORMULA record's offset in the stream */
 	unsigned sheet[XLS_FORMULAS];
 	unsigned n;
-	uint64_t want[XLS_FORMULA_CELLS];
-	size_t text_at[XLS_FORMULA_CELLS][2]; /* the text of each, in text */
-	unsigned nwant;
-	int over;
-	struct buf text;
+	struct det_cells cells; /* the cells they read */
 };
 
-/* xls_want - a cell a formula reads, noted */
-static void xls_want(void *ctx, uint64_t key, struct buf *out)
+/*
+ * xls_formula_seen - a FORMULA record, read once: the value of one that
+ * joins constants on a line of out; one that joins cells too, noted to be
+ * computed once the workbook is read (at: the record's offset)
+ */
+static void xls_formula_seen(struct xls_refs *x, const char *r, unsigned rl, size_t at,
+			     unsigned sheet, struct buf *out)
 {
-	struct xls_refs *x = ctx;
+	size_t mark = out->len;
+	unsigned had = x->cells.n;
+	int joins = xls_formula_join(
+		r, rl, sheet, out, x->n < XLS_FORMULAS ? detector_cells_want : NULL, &x->cells);
 
-	(void) out;
-	if (x->nwant < XLS_FORMULA_CELLS)
-		x->want[x->nwant++] = key;
-	else
-		x->over = 1;
-}
-
-/* xls_key_cmp - qsort and bsearch order of cell keys */
-static int xls_key_cmp(const void *a, const void *b)
-{
-	uint64_t p = *(const uint64_t *) a, q = *(const uint64_t *) b;
-
-	return p < q ? -1 : p > q;
-}
-
-/* xls_read - a noted cell's text (xls_formula_join's ref) */
-static void xls_read(void *ctx, uint64_t key, struct buf *out)
-{
-	struct xls_refs *x = ctx;
-	const uint64_t *k = bsearch(&key, x->want, x->nwant, sizeof(*x->want), xls_key_cmp);
-
-	if (k != NULL) {
-		size_t i = (size_t) (k - x->want);
-
-		buf_append(out, x->text.data + x->text_at[i][0],
-			   x->text_at[i][1] - x->text_at[i][0]);
+	if (joins > 0 && x->cells.n == had && !x->cells.over) {
+		if (out->len > mark)
+			buf_putc(out, '\n');
+		return;
+	}
+	out->len = mark;
+	if (detector_cells_keep(&x->cells, had, joins)) {
+		x->at[x->n] = at;
+		x->sheet[x->n++] = sheet;
 	}
 }
 
-/* xls_formula_seen - a formula that joins cells, noted for later */
-static void xls_formula_seen(struct xls_refs *x, const char *r, unsigned rl, size_t at,
-			     unsigned sheet)
-{
-	unsigned had = x->nwant;
-	struct buf v;
-
-	if (x->n >= XLS_FORMULAS)
-		return;
-	buf_init(&v, 16);
-	x->over = 0;
-	if (xls_formula_join(r, rl, sheet, &v, xls_want, x) > 0 && x->nwant > had && !x->over) {
-		x->at[x->n] = at;
-		x->sheet[x->n++] = sheet;
-	} else
-		x->nwant = had;
-	buf_free(&v);
-}
-
-/* xls_cell_text - the text of one cell record, as the grid shows it */
-static void xls_cell_text(unsigned type, const char *r, unsigned rl, const struct xls_sst *sst,
-			  struct buf *out)
+/* xls_cell_text - the text of one cell record, as the grid shows it; -1
+ * for a record that is no cell */
+static int xls_cell_text(unsigned type, const char *r, unsigned rl, const struct xls_sst *sst,
+			 struct buf *out)
 {
 	struct xls_seq q = {0};
 	double v;
@@ -688,8 +642,9 @@ static void xls_cell_text(unsigned type, const char *r, unsigned rl, const struc
 			buf_puts(out, r[6] ? "TRUE" : "FALSE");
 		break;
 	default:
-		break;
+		return -1;
 	}
+	return 0;
 }
 
 /*
@@ -699,38 +654,28 @@ static void xls_cell_text(unsigned type, const char *r, unsigned rl, const struc
 static void xls_formulas_computed(struct xls_refs *x, const struct buf *b,
 				  const struct xls_sst *sst, struct buf *out)
 {
-	unsigned n = 0, sheet = 0;
+	struct det_cells *c = &x->cells;
+	unsigned sheet = 0;
 	struct buf line;
 
-	qsort(x->want, x->nwant, sizeof(*x->want), xls_key_cmp);
-	for (unsigned i = 0; i < x->nwant; i++)
-		if (n == 0 || x->want[i] != x->want[n - 1])
-			x->want[n++] = x->want[i];
-	x->nwant = n;
-	memset(x->text_at, 0, sizeof(x->text_at));
+	detector_cells_sort(c);
+	buf_init(&c->text, 64);
 	for (size_t pos = 0; pos + 4 <= b->len;) {
 		unsigned type = le16(b->data + pos), rl = le16(b->data + pos + 2);
 		const char *r = b->data + pos + 4;
-		const uint64_t *k;
-		uint64_t key;
+		size_t from = c->text.len, *at;
 
 		if (pos + 4 + rl > b->len)
 			break;
 		pos += 4 + rl;
-		if (type == 0x0809) {
+		if (type == 0x0809)
 			sheet++;
-			continue;
+		else if (rl >= 6
+			 && (at = detector_cells_at(c, xls_key(sheet, le16(r), le16(r + 2))))
+			 && xls_cell_text(type, r, rl, sst, &c->text) == 0) {
+			at[0] = from;
+			at[1] = c->text.len;
 		}
-		if (rl < 6
-		    || (type != 0x00fd && type != 0x0204 && type != 0x0203 && type != 0x027e
-			&& type != 0x0205))
-			continue;
-		key = xls_key(sheet, le16(r), le16(r + 2));
-		if ((k = bsearch(&key, x->want, n, sizeof(*x->want), xls_key_cmp)) == NULL)
-			continue;
-		x->text_at[k - x->want][0] = x->text.len;
-		xls_cell_text(type, r, rl, sst, &x->text);
-		x->text_at[k - x->want][1] = x->text.len;
 	}
 	buf_init(&line, 64);
 	for (unsigned i = 0; i < x->n; i++) {
@@ -738,7 +683,7 @@ static void xls_formulas_computed(struct xls_refs *x, const struct buf *b,
 
 		buf_reset(&line);
 		if (xls_formula_join(r, le16(b->data + x->at[i] + 2), x->sheet[i], &line,
-				     xls_read, x)
+				     detector_cells_read, c)
 			    > 0
 		    && line.len > 0) {
 			buf_append(out, line.data, line.len);
@@ -746,6 +691,7 @@ static void xls_formulas_computed(struct xls_refs *x, const struct buf *b,
 		}
 	}
 	buf_free(&line);
+	buf_free(&c->text);
 }
 
 /* legacy_xls - a BIFF8 workbook's text */
@@ -756,7 +702,6 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name,
 	struct xls_sst sst = {0};
 	struct xls_refs *refs = xcalloc(1, sizeof(*refs));
 	unsigned sheet = 0;
-	size_t mark;
 	struct xls_pos at = {-1, 0, 0, 0, 0, 0};
 	struct xls_seq q = {0};
 	uint32_t id;
@@ -766,7 +711,6 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name,
 	buf_init(&b, 4096);
 	buf_init(&text, 4096);
 	buf_init(&formulas, 256);
-	buf_init(&refs->text, 64);
 	buf_init(&sst.text, 1024);
 	if ((id = stream(sc, o, "Workbook", &b, name)) == OLE_NONE)
 		goto out;
@@ -836,16 +780,14 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name,
 				xls_read_sst(&sst, &q);
 			break;
 		case 0x00fd: /* LABELSST */
-			if (rl >= 10) {
-				uint32_t isst = le32(r + 6);
-
+		case 0x0203: /* NUMBER */
+		case 0x027e: /* RK */
+			if (rl >= (type == 0x0203 ? 14u : 10u)) {
 				cell_at(&text, &at, r);
-				if (isst < sst.n) {
-					buf_append(&text, sst.text.data + sst.off[isst],
-						   sst.off[isst + 1] - sst.off[isst]);
-					sst.used[isst] = 1;
-				}
+				(void) xls_cell_text(type, r, rl, &sst, &text);
 				cell_done(&text, &at);
+				if (type == 0x00fd && le32(r + 6) < sst.n)
+					sst.used[le32(r + 6)] = 1;
 			}
 			break;
 		case 0x0204: /* LABEL */
@@ -870,21 +812,6 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name,
 			(void) seq_string(&q, &text, 0);
 			cell_done(&text, &at);
 			break;
-		case 0x0203: /* NUMBER */
-			if (rl >= 14) {
-				double v;
-
-				memcpy(&v, r + 6, sizeof(v));
-				cell_at(&text, &at, r);
-				put_number(&text, v);
-			}
-			break;
-		case 0x027e: /* RK */
-			if (rl >= 10) {
-				cell_at(&text, &at, r);
-				put_number(&text, rk_value(le32(r + 6)));
-			}
-			break;
 		case 0x00bd: /* MULRK */
 			if (rl >= 6) {
 				cell_at(&text, &at, r);
@@ -906,10 +833,7 @@ static void legacy_xls(struct det_scan *sc, struct ole *o, const char *name,
 					memcpy(&v, r + 6, sizeof(v));
 					put_number(&text, v);
 				}
-				mark = formulas.len;
-				xls_formula_value(r, rl, &formulas);
-				if (formulas.len == mark)
-					xls_formula_seen(refs, r, rl, pos - 4 - rl, sheet);
+				xls_formula_seen(refs, r, rl, pos - 4 - rl, sheet, &formulas);
 			}
 			break;
 		case 0x0201: /* BLANK */
@@ -956,7 +880,6 @@ out:
 	buf_free(&b);
 	buf_free(&text);
 	buf_free(&formulas);
-	buf_free(&refs->text);
 	free(refs);
 }
 

@@ -38,8 +38,9 @@
  * the formula's own: the cached value a file carries may be missing or
  * false, and the application computes the formula again. In a worksheet,
  * a formula that joins cells of the sheet as well (A1&" 1111", up to
- * SHEET_FORMULAS of them reading SHEET_FORMULA_CELLS cells) is computed
- * after the grid, from one more pass that finds the cells it reads.
+ * SHEET_FORMULAS of them reading DET_FORMULA_CELLS cells) is computed
+ * after the grid, from one more pass that finds the cells it reads
+ * (detector_cells_*, which the .xls reader shares).
  *
  * detector_grid_finish() makes the lines of a grid one table: from its
  * first row of two fields or more (rows before are a title), every row is
@@ -308,12 +309,11 @@ void detector_sst_unused(const struct det_sst *s, struct buf *out)
  * wait in a queue while their strings are fetched, so that the reads of
  * many cells overlap instead of following one another.
  */
-#define SHEET_QUEUE         32         /* cells in flight */
-#define SHEET_FORMULAS      64         /* formulas joining cells computed per sheet */
-#define SHEET_FORMULA_CELLS 512        /* the cells they may read */
-#define SHEET_CELL_MAX      65536      /* the most of one cell they read */
-#define SHEET_AHEAD         16         /* where the string's text is fetched */
-#define SHEET_NEXT          UINT32_MAX /* no reference: the next column */
+#define SHEET_QUEUE    32         /* cells in flight */
+#define SHEET_FORMULAS 64         /* formulas joining cells computed per sheet */
+#define SHEET_CELL_MAX 65536      /* the most of one cell they read */
+#define SHEET_AHEAD    16         /* where the string's text is fetched */
+#define SHEET_NEXT     UINT32_MAX /* no reference: the next column */
 
 enum sheet_kind {
 	CELL_ROW, /* the end of a row */
@@ -355,9 +355,7 @@ struct sheet_rd {
 	/* formulas that join cells and constants, computed after the grid */
 	size_t fpend[SHEET_FORMULAS][2]; /* each one's text in rest: from, to */
 	unsigned nfpend;
-	uint64_t want[SHEET_FORMULA_CELLS]; /* the cells they read */
-	unsigned nwant;
-	int wover; /* a formula read more cells than are kept */
+	struct det_cells cells; /* the cells they read */
 };
 
 /* cell_attrs - r and t of a <c> */
@@ -732,14 +730,11 @@ static size_t ref_parse(const char *p, const char *end, uint64_t *key)
 	return (size_t) (q - p);
 }
 
-/* A cell a formula reads: its text appended to out (nothing when empty). */
-typedef void (*formula_ref_fn)(void *ctx, uint64_t key, struct buf *out);
-
 /*
  * formula_join - a formula that joins constants (and, with ref, cells)
  * into v: the number of joins, or -1 for any other formula
  */
-static int formula_join(const char *p, const char *end, struct buf *v, formula_ref_fn ref,
+static int formula_join(const char *p, const char *end, struct buf *v, det_cell_fn ref,
 			void *ctx)
 {
 	size_t n;
@@ -803,52 +798,33 @@ void detector_formula_value(struct buf *b, size_t from)
 	buf_free(&v);
 }
 
-/* want_cell - a cell a formula reads, noted (formula_join's ref) */
-static void want_cell(void *ctx, uint64_t key, struct buf *out)
+/* ---- the cells formulas read (xlsx and .xls) ----------------------------- */
+
+/* detector_cells_want - a cell a formula reads, noted (a det_cell_fn) */
+void detector_cells_want(void *cells, uint64_t key, struct buf *out)
 {
-	struct sheet_rd *rd = ctx;
+	struct det_cells *c = cells;
 
 	(void) out;
-	if (rd->nwant < SHEET_FORMULA_CELLS)
-		rd->want[rd->nwant++] = key;
+	if (c->n < DET_FORMULA_CELLS)
+		c->key[c->n++] = key;
 	else
-		rd->wover = 1;
+		c->over = 1;
 }
 
 /*
- * formula_seen - a formula's text at rd->rest[from..]: its value after it
- * when it joins constants; when it also reads cells, noted to be computed
- * once the sheet is read (the cells may come after it)
+ * detector_cells_keep - after a formula read with detector_cells_want
+ * (had: the cells noted before it; joins: what the reader returned): 1
+ * if it joins cells that were all kept; else its cells are let go, 0
  */
-static void formula_seen(struct sheet_rd *rd, size_t from)
+int detector_cells_keep(struct det_cells *c, unsigned had, int joins)
 {
-	struct buf *rest = rd->rest;
-	size_t to = rest->len;
-	unsigned had = rd->nwant;
-	struct buf v;
-
-	detector_formula_value(rest, from);
-	if (rest->len > to || rd->nfpend >= SHEET_FORMULAS)
-		return;
-	buf_init(&v, 16);
-	rd->wover = 0;
-	if (formula_join(rest->data + from, rest->data + to, &v, want_cell, rd) > 0
-	    && rd->nwant > had && !rd->wover) {
-		rd->fpend[rd->nfpend][0] = from;
-		rd->fpend[rd->nfpend][1] = to;
-		rd->nfpend++;
-	} else
-		rd->nwant = had; /* no formula to compute, or too many cells */
-	buf_free(&v);
+	if (joins > 0 && c->n > had && !c->over)
+		return 1;
+	c->n = had;
+	c->over = 0;
+	return 0;
 }
-
-/* The cells formulas read, found in a second pass over the sheet. */
-struct sheet_refs {
-	const uint64_t *want;
-	unsigned n;
-	size_t (*at)[2]; /* each one's text in text: from, to */
-	struct buf text;
-};
 
 /* key_cmp - qsort and bsearch order of cell keys */
 static int key_cmp(const void *a, const void *b)
@@ -858,17 +834,65 @@ static int key_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* read_cell - a cell's text, as found (formula_join's ref) */
-static void read_cell(void *ctx, uint64_t key, struct buf *out)
+/* detector_cells_sort - the noted cells sorted, each once, none found yet */
+void detector_cells_sort(struct det_cells *c)
 {
-	struct sheet_refs *r = ctx;
-	const uint64_t *k = bsearch(&key, r->want, r->n, sizeof(*r->want), key_cmp);
+	unsigned n = 0;
 
-	if (k != NULL) {
-		size_t i = (size_t) (k - r->want);
+	qsort(c->key, c->n, sizeof(*c->key), key_cmp);
+	for (unsigned i = 0; i < c->n; i++)
+		if (n == 0 || c->key[i] != c->key[n - 1])
+			c->key[n++] = c->key[i];
+	c->n = n;
+	memset(c->at, 0, sizeof(c->at));
+}
 
-		buf_append(out, r->text.data + r->at[i][0], r->at[i][1] - r->at[i][0]);
+/* detector_cells_at - where a sorted cell's text goes, or NULL if no formula reads it */
+size_t *detector_cells_at(struct det_cells *c, uint64_t key)
+{
+	const uint64_t *k = bsearch(&key, c->key, c->n, sizeof(*c->key), key_cmp);
+
+	return k ? c->at[k - c->key] : NULL;
+}
+
+/* detector_cells_read - a cell's text, as found (a det_cell_fn) */
+void detector_cells_read(void *cells, uint64_t key, struct buf *out)
+{
+	struct det_cells *c = cells;
+	const size_t *at = detector_cells_at(c, key);
+
+	if (at != NULL)
+		buf_append(out, c->text.data + at[0], at[1] - at[0]);
+}
+
+/*
+ * formula_seen - a formula's text at rd->rest[from..], read once: its
+ * value after it when it joins constants; when it joins cells too, noted
+ * to be computed once the sheet is read (the cells may come after it)
+ */
+static void formula_seen(struct sheet_rd *rd, size_t from)
+{
+	struct buf *rest = rd->rest;
+	size_t to = rest->len;
+	unsigned had = rd->cells.n;
+	int joins;
+	struct buf v;
+
+	buf_init(&v, to - from + 1);
+	joins = formula_join(rest->data + from, rest->data + to, &v,
+			     rd->nfpend < SHEET_FORMULAS ? detector_cells_want : NULL,
+			     &rd->cells);
+	if (joins > 0 && rd->cells.n == had && !rd->cells.over) {
+		if (v.len > 0) {
+			buf_append(rest, v.data, v.len);
+			buf_putc(rest, '\n');
+		}
+	} else if (detector_cells_keep(&rd->cells, had, joins)) {
+		rd->fpend[rd->nfpend][0] = from;
+		rd->fpend[rd->nfpend][1] = to;
+		rd->nfpend++;
 	}
+	buf_free(&v);
 }
 
 /* attr_value - the value of attribute name (1 or 2 letters) in a tag's attributes */
@@ -936,29 +960,21 @@ static size_t cell_span(const char *gt, const char *end)
 static void formulas_computed(struct sheet_rd *rd, const char *p, const char *end,
 			      struct buf *out, size_t limit)
 {
-	struct sheet_refs r;
+	struct det_cells *c = &rd->cells;
 	struct buf line;
-	unsigned n = 0;
 
-	qsort(rd->want, rd->nwant, sizeof(*rd->want), key_cmp);
-	for (unsigned i = 0; i < rd->nwant; i++)
-		if (n == 0 || rd->want[i] != rd->want[n - 1])
-			rd->want[n++] = rd->want[i];
-	r.want = rd->want;
-	r.n = n;
-	r.at = xcalloc(n, sizeof(*r.at));
-	buf_init(&r.text, 256);
+	detector_cells_sort(c);
+	buf_init(&c->text, 256);
 	while ((p = memmem(p, (size_t) (end - p), "<c ", 3)) != NULL) {
 		const char *gt = memchr(p, '>', (size_t) (end - p)), *rv, *cend;
-		const uint64_t *k;
+		size_t rl = 0, *at;
 		uint64_t key;
-		size_t rl = 0;
 
 		if (gt == NULL)
 			break;
 		if ((rv = attr_value(p + 2, gt, "r", &rl)) == NULL
 		    || ref_parse(rv, rv + rl, &key) != rl
-		    || (k = bsearch(&key, r.want, n, sizeof(*r.want), key_cmp)) == NULL) {
+		    || (at = detector_cells_at(c, key)) == NULL) {
 			p = gt;
 			continue;
 		}
@@ -966,16 +982,17 @@ static void formulas_computed(struct sheet_rd *rd, const char *p, const char *en
 			cend = gt;
 		else if ((cend = memmem(gt, cell_span(gt, end), "</c>", 4)) == NULL)
 			cend = gt + cell_span(gt, end);
-		r.at[k - r.want][0] = r.text.len;
-		ref_text(rd->sst, p, gt, cend, &r.text);
-		r.at[k - r.want][1] = r.text.len;
+		at[0] = c->text.len;
+		ref_text(rd->sst, p, gt, cend, &c->text);
+		at[1] = c->text.len;
 		p = cend;
 	}
 	buf_init(&line, 64);
 	for (unsigned i = 0; i < rd->nfpend && out->len < limit; i++) {
 		buf_reset(&line);
 		if (formula_join(rd->rest->data + rd->fpend[i][0],
-				 rd->rest->data + rd->fpend[i][1], &line, read_cell, &r)
+				 rd->rest->data + rd->fpend[i][1], &line, detector_cells_read,
+				 c)
 			    > 0
 		    && line.len > 0) {
 			buf_append(out, line.data, line.len);
@@ -983,8 +1000,7 @@ static void formulas_computed(struct sheet_rd *rd, const char *p, const char *en
 		}
 	}
 	buf_free(&line);
-	buf_free(&r.text);
-	free(r.at);
+	buf_free(&c->text);
 }
 
 /*
