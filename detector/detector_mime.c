@@ -1122,9 +1122,6 @@ static void json_unescape(const char *d, size_t n, struct buf *out)
 	out->data[out->len] = 0;
 }
 
-/* scan_text - plain text, or the text of a calendar, a contact, an XML
- * document or JSON as its reader shows it; the bytes as they stand are read too,
- * and the better reading counts */
 /*
  * unflow - format=flowed text (RFC 3676) as a mail reader shows it: a
  * line that ends in a space flows into the next one of the same quote
@@ -1167,13 +1164,17 @@ static void unflow(const char *d, size_t n, int delsp, struct buf *out)
 	}
 }
 
+/* scan_text - plain text (format=flowed: its paragraphs joined), or the
+ * text of a calendar, a contact, an XML document or JSON as its reader
+ * shows it; the bytes as they stand are read too, and the better reading
+ * counts */
 static void scan_text(struct det_scan *sc, const char *d, size_t n, const char *ctype,
 		      unsigned where)
 {
-	int vobj = detector_vobject_is(ctype, sc->content_name, d, n),
-	    xml = !vobj && is_xml(ctype, d, n);
-	int json = !vobj && !xml && is_json(ctype, sc->content_name, d, n);
 	int flowed = sc->flowed && strcmp(ctype, "text/plain") == 0;
+	int vobj = !flowed && detector_vobject_is(ctype, sc->content_name, d, n),
+	    xml = !flowed && !vobj && is_xml(ctype, d, n);
+	int json = !flowed && !vobj && !xml && is_json(ctype, sc->content_name, d, n);
 	struct det_readings r;
 	struct buf t;
 
@@ -1181,23 +1182,13 @@ static void scan_text(struct det_scan *sc, const char *d, size_t n, const char *
 		detector_scan_unit(sc, where, NULL, d, n);
 		return;
 	}
-	if (flowed) {
-		/* the lines as sent, and the paragraphs a reader shows */
-		detector_readings_begin(sc, &r);
-		detector_scan_unit(sc, where, NULL, d, n);
-		detector_readings_next(&r);
-		buf_init(&t, n + 16);
-		unflow(d, n, sc->flowed == 2, &t);
-		detector_scan_unit(sc, where, NULL, t.data, t.len);
-		detector_readings_end(&r);
-		buf_free(&t);
-		return;
-	}
 	detector_readings_begin(sc, &r);
 	detector_scan_unit(sc, where, NULL, d, n);
 	detector_readings_next(&r);
 	buf_init(&t, n + 16);
-	if (vobj)
+	if (flowed)
+		unflow(d, n, sc->flowed == 2, &t);
+	else if (vobj)
 		detector_vobject_to_text(d, n, &t);
 	else if (json)
 		json_unescape(d, n, &t);
@@ -1451,7 +1442,7 @@ static void leaf_content(struct mime *m, const struct mime_entity *e,
 	else if (n >= 27 && memmem(d, n < 65536 ? n : 65536, "-----BEGIN PGP MESSAGE-----", 27))
 		detector_unscannable(sc, "OpenPGP encrypted text in %s", sc->label);
 	sc->content_name = e->nname ? e->name[0] : NULL;
-	sc->flowed = strcmp(c->type, "text/plain") == 0 ? c->flowed : 0;
+	sc->flowed = c->flowed; /* scan_text reads it in text/plain only */
 	detector_content_scan(sc, d, n, c->type, c->charset, where, depth, sniffed);
 	sc->content_name = NULL;
 	sc->flowed = 0;
