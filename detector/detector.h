@@ -580,6 +580,7 @@ int detector_cells_keep(struct det_cells *c, unsigned had, int joins);
 void detector_cells_sort(struct det_cells *c);
 size_t *detector_cells_at(struct det_cells *c, uint64_t key);
 void detector_cells_read(void *cells, uint64_t key, struct buf *out);
+int detector_formula_line(struct buf *out, size_t mark, int joins);
 
 /* detector_ole.c, detector_legacy.c, detector_msg.c (struct ole: detector_ole.h) */
 struct ole;

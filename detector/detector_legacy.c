@@ -593,8 +593,7 @@ static void xls_formula_seen(struct xls_refs *x, const char *r, unsigned rl, siz
 		r, rl, sheet, out, x->n < XLS_FORMULAS ? detector_cells_want : NULL, &x->cells);
 
 	if (joins > 0 && x->cells.n == had && !x->cells.over) {
-		if (out->len > mark)
-			buf_putc(out, '\n');
+		(void) detector_formula_line(out, mark, joins);
 		return;
 	}
 	out->len = mark;
@@ -656,7 +655,6 @@ static void xls_formulas_computed(struct xls_refs *x, const struct buf *b,
 {
 	struct det_cells *c = &x->cells;
 	unsigned sheet = 0;
-	struct buf line;
 
 	detector_cells_sort(c);
 	buf_init(&c->text, 64);
@@ -677,20 +675,14 @@ static void xls_formulas_computed(struct xls_refs *x, const struct buf *b,
 			at[1] = c->text.len;
 		}
 	}
-	buf_init(&line, 64);
 	for (unsigned i = 0; i < x->n; i++) {
-		const char *r = b->data + x->at[i] + 4;
+		size_t mark = out->len;
 
-		buf_reset(&line);
-		if (xls_formula_join(r, le16(b->data + x->at[i] + 2), x->sheet[i], &line,
-				     detector_cells_read, c)
-			    > 0
-		    && line.len > 0) {
-			buf_append(out, line.data, line.len);
-			buf_putc(out, '\n');
-		}
+		(void) detector_formula_line(
+			out, mark,
+			xls_formula_join(b->data + x->at[i] + 4, le16(b->data + x->at[i] + 2),
+					 x->sheet[i], out, detector_cells_read, c));
 	}
-	buf_free(&line);
 	buf_free(&c->text);
 }
 

@@ -782,6 +782,20 @@ static int formula_join(const char *p, const char *end, struct buf *v, det_cell_
 }
 
 /*
+ * detector_formula_line - a formula reader wrote from mark on in out and
+ * returned joins: a value ends its line (1); anything else is taken back
+ */
+int detector_formula_line(struct buf *out, size_t mark, int joins)
+{
+	if (joins > 0 && out->len > mark) {
+		buf_putc(out, '\n');
+		return 1;
+	}
+	out->len = mark;
+	return 0;
+}
+
+/*
  * detector_formula_value - b->data[from..] holds a formula's text (its
  * line break after it): when the formula only joins constants, its
  * value follows on a line of its own
@@ -961,7 +975,6 @@ static void formulas_computed(struct sheet_rd *rd, const char *p, const char *en
 			      struct buf *out, size_t limit)
 {
 	struct det_cells *c = &rd->cells;
-	struct buf line;
 
 	detector_cells_sort(c);
 	buf_init(&c->text, 256);
@@ -987,19 +1000,14 @@ static void formulas_computed(struct sheet_rd *rd, const char *p, const char *en
 		at[1] = c->text.len;
 		p = cend;
 	}
-	buf_init(&line, 64);
 	for (unsigned i = 0; i < rd->nfpend && out->len < limit; i++) {
-		buf_reset(&line);
-		if (formula_join(rd->rest->data + rd->fpend[i][0],
-				 rd->rest->data + rd->fpend[i][1], &line, detector_cells_read,
-				 c)
-			    > 0
-		    && line.len > 0) {
-			buf_append(out, line.data, line.len);
-			buf_putc(out, '\n');
-		}
+		size_t mark = out->len;
+
+		(void) detector_formula_line(out, mark,
+					     formula_join(rd->rest->data + rd->fpend[i][0],
+							  rd->rest->data + rd->fpend[i][1], out,
+							  detector_cells_read, c));
 	}
-	buf_free(&line);
 	buf_free(&c->text);
 }
 
